@@ -1,0 +1,171 @@
+/**
+ * gradus: functional autodiff and deep learning for Deno, in the style of
+ * JAX. Pure functions over immutable tensors; `grad`, `valueAndGrad`,
+ * `vjp` and `jvp` compose to any order; parameters are plain pytrees;
+ * randomness comes from explicit keys.
+ *
+ * @example
+ * ```ts
+ * import { grad, matmul, mean, random, square, sub, type Tensor, tensor } from "@gradus/core";
+ *
+ * const [kw, kx] = random.split(random.key(0));
+ * const params = { w: random.normal(kw, [3, 1]), b: tensor([0]) };
+ * const x = random.normal(kx, [8, 3]);
+ * const y = matmul(x, tensor([[1], [2], [3]]));
+ *
+ * const loss = (p: { w: Tensor; b: Tensor }) => mean(square(sub(matmul(x, p.w).add(p.b), y)));
+ * const g = grad(loss)(params); // { w: Tensor [3, 1], b: Tensor [1] }
+ * console.log(g.w.shape, g.b.shape); // [3, 1] [1]
+ * ```
+ *
+ * @module
+ */
+
+// Tensors, dtypes, errors
+export { type NestedArray, Tensor, type TensorLike } from "./src/core/tensor.ts";
+export {
+  type DType,
+  type DTypeArrayMap,
+  DTYPES,
+  isDType,
+  isFloat,
+  type TypedArray,
+} from "./src/core/dtype.ts";
+export type { Shape } from "./src/core/shape.ts";
+export { DTypeError, ShapeError } from "./src/core/errors.ts";
+
+// Creation
+export {
+  arange,
+  type CreationOptions,
+  eye,
+  full,
+  linspace,
+  ones,
+  onesLike,
+  tensor,
+  type TensorOptions,
+  type TensorValues,
+  zeros,
+  zerosLike,
+} from "./src/ops/creation.ts";
+
+// Elementwise
+export {
+  abs,
+  add,
+  cast,
+  ceil,
+  cos,
+  div,
+  equal,
+  exp,
+  expm1,
+  floor,
+  greater,
+  greaterEqual,
+  less,
+  lessEqual,
+  log,
+  log1p,
+  logicalAnd,
+  logicalNot,
+  logicalOr,
+  maximum,
+  minimum,
+  mul,
+  neg,
+  notEqual,
+  pow,
+  round,
+  sign,
+  sin,
+  sqrt,
+  square,
+  sub,
+  tanh,
+  where,
+} from "./src/ops/elementwise.ts";
+
+// Reductions
+export {
+  argmax,
+  argmin,
+  logsumexp,
+  max,
+  mean,
+  min,
+  type ReduceOptions,
+  sum,
+} from "./src/ops/reduce.ts";
+
+// Movement, indexing, linear algebra
+export {
+  broadcastTo,
+  concat,
+  expandDims,
+  reshape,
+  slice,
+  split,
+  squeeze,
+  stack,
+  take,
+  transpose,
+} from "./src/ops/movement.ts";
+export { dot, matmul } from "./src/ops/matmul.ts";
+export { clip, oneHot, type OneHotOptions } from "./src/ops/composite.ts";
+export { argsort } from "./src/ops/sort.ts";
+
+// Autodiff
+export {
+  grad,
+  type GradOptions,
+  type GradOptionsAux,
+  type GradOptionsN,
+  valueAndGrad,
+} from "./src/autodiff/grad.ts";
+export { vjp } from "./src/autodiff/vjp.ts";
+export { jvp } from "./src/autodiff/jvp.ts";
+export { stopGradient } from "./src/autodiff/stop_gradient.ts";
+export {
+  checkGrads,
+  type CheckGradsOptions,
+  numericalGradient,
+  type NumericalGradientOptions,
+} from "./src/autodiff/check_grads.ts";
+
+// Pytrees
+export {
+  type AssertSameStructureOptions,
+  type Tree,
+  tree,
+  TreeDef,
+  type TreeDefKind,
+} from "./src/tree/tree.ts";
+
+// Random
+export {
+  type ChoiceOptions,
+  type NormalOptions,
+  type PRNGKey,
+  random,
+  type RandomNamespace,
+  type UniformOptions,
+} from "./src/random/random.ts";
+
+// Backends
+export {
+  type BackendFactory,
+  getBackend,
+  registerBackend,
+  setBackend,
+} from "./src/backend/registry.ts";
+export type {
+  Backend,
+  BinaryOp,
+  DataHandle,
+  MatmulSpec,
+  ReduceOp,
+  UnaryOp,
+} from "./src/backend/backend.ts";
+export { CpuBackend } from "./src/backend/cpu/cpu_backend.ts";

@@ -1,0 +1,270 @@
+/**
+ * Reverse mode: `vjp(f, ...primals)` runs `f` once, recording a tape of the
+ * primitives applied to the primals' tracers, and returns the output with a
+ * pullback that walks the tape backwards through each primitive's vjp rule.
+ * The rules are ordinary ops, so an outer transformation records them too:
+ * `grad(grad(f))` and `jvp(grad(f))` work.
+ *
+ * @module
+ */
+
+import { isFloat } from "../core/dtype.ts";
+import { DTypeError, fmtShape, ShapeError } from "../core/errors.ts";
+import { sameShape, type Shape } from "../core/shape.ts";
+import { makeTracer, type Tensor, Tensor as TensorClass, type Trace } from "../core/tensor.ts";
+import { zerosLikeTensor } from "../ops/creation.ts";
+import { add } from "../ops/elementwise.ts";
+import { reshape } from "../ops/movement.ts";
+import { type Aval, dispatch, type Primitive } from "../ops/primitive.ts";
+import { sum } from "../ops/reduce.ts";
+import { describe } from "../ops/convert.ts";
+import {
+  assertSameStructure,
+  flattenWithPath,
+  map,
+  type TreeDef,
+  unflatten,
+} from "../tree/tree.ts";
+import { nextLevel, withTrace } from "./trace.ts";
+
+interface TapeNode {
+  readonly prim: Primitive<unknown>;
+  readonly params: unknown;
+  /** Primal inputs (values one level down). */
+  readonly inputs: readonly Tensor[];
+  /** Tape slot of each input, or -1 for inputs that are constants here. */
+  readonly ids: readonly number[];
+  readonly out: Tensor;
+  readonly id: number;
+}
+
+class VjpTrace implements Trace {
+  readonly level: number;
+  done = false;
+  readonly nodes: TapeNode[] = [];
+  slots = 0;
+
+  constructor(level: number) {
+    this.level = level;
+  }
+
+  input(primal: Tensor): Tensor {
+    return makeTracer(this, primal, null, this.slots++);
+  }
+
+  process(prim: unknown, inputs: readonly Tensor[], params: unknown, out: Aval): Tensor {
+    const p = prim as Primitive<unknown>;
+    const primals: Tensor[] = new Array(inputs.length);
+    const ids: number[] = new Array(inputs.length);
+    for (let i = 0; i < inputs.length; i++) {
+      const x = inputs[i];
+      if (x._trace === this) {
+        primals[i] = x._primal!;
+        ids[i] = x._id;
+      } else {
+        primals[i] = x;
+        ids[i] = -1;
+      }
+    }
+    const value = dispatch(p, primals, params, out);
+    if (p.vjp === null || !isFloat(out.dtype)) return value;
+    const id = this.slots++;
+    this.nodes.push({ prim: p, params, inputs: primals, ids, out: value, id });
+    return makeTracer(this, value, null, id);
+  }
+}
+
+/** Sums a cotangent of a broadcast shape back down to `shape`. @internal */
+export function unbroadcast(ct: Tensor, shape: Shape): Tensor {
+  if (sameShape(ct.shape, shape)) return ct;
+  const lead = ct.ndim - shape.length;
+  const axes: number[] = [];
+  for (let i = 0; i < ct.ndim; i++) {
+    if (i < lead || (shape[i - lead] === 1 && ct.shape[i] !== 1)) axes.push(i);
+  }
+  const s = axes.length ? sum(ct, axes, { keepdims: true }) : ct;
+  return reshape(s, shape);
+}
+
+/** Runs the tape backwards from output cotangents; returns one cotangent (or null) per input slot. */
+function backward(
+  trace: VjpTrace,
+  numInputs: number,
+  seeds: readonly [slot: number, ct: Tensor][],
+): (Tensor | null)[] {
+  const cts: (Tensor | null)[] = new Array(trace.slots).fill(null);
+  const accumulate = (slot: number, ct: Tensor) => {
+    const prev = cts[slot];
+    cts[slot] = prev === null ? ct : add(prev, ct);
+  };
+  for (const [slot, ct] of seeds) accumulate(slot, ct);
+  for (let n = trace.nodes.length - 1; n >= 0; n--) {
+    const node = trace.nodes[n];
+    const ct = cts[node.id];
+    if (ct === null) continue;
+    cts[node.id] = null;
+    const needs = node.ids.map((id) => id >= 0);
+    const ins = node.prim.vjp!(ct, node.inputs, node.out, node.params, needs);
+    for (let i = 0; i < node.ids.length; i++) {
+      const c = ins[i];
+      if (!needs[i] || c === null || c === undefined) continue;
+      accumulate(node.ids[i], unbroadcast(c, node.inputs[i].shape));
+    }
+  }
+  return cts.slice(0, numInputs);
+}
+
+/** Flattened, checked differentiable arguments. @internal */
+export interface DiffArgs {
+  readonly leaves: Tensor[];
+  readonly defs: TreeDef[];
+  readonly counts: number[];
+}
+
+/**
+ * Flattens pytrees of arguments and checks that every leaf is a float
+ * tensor; errors name the key path (`args[0].layers[1].b`).
+ * @internal
+ */
+export function flattenDiffArgs(op: string, args: readonly unknown[], root: string): DiffArgs {
+  const leaves: Tensor[] = [];
+  const defs: TreeDef[] = [];
+  const counts: number[] = [];
+  args.forEach((arg, i) => {
+    const [pairs, def] = flattenWithPath(arg, `${root}[${i}]`);
+    for (const [path, leaf] of pairs) {
+      if (!(leaf instanceof TensorClass)) {
+        throw new TypeError(
+          `${op}: cannot differentiate with respect to ${path}: it is ${
+            describe(leaf)
+          }, not a tensor; ` +
+            `make it a tensor with tensor(...) or pass it through an argument that is not differentiated`,
+        );
+      }
+      if (!isFloat(leaf.dtype)) {
+        throw new DTypeError(
+          `${op}: cannot differentiate with respect to ${path}: it has dtype ${leaf.dtype} ` +
+            `(only float32/float64 tensors are differentiable); pass it through an argument that is ` +
+            `not differentiated (see argnums), or cast it with cast(x, "float32")`,
+        );
+      }
+      leaves.push(leaf);
+    }
+    defs.push(def);
+    counts.push(pairs.length);
+  });
+  return { leaves, defs, counts };
+}
+
+/** Rebuilds per-argument pytrees from a flat list of leaves. @internal */
+export function unflattenArgs(d: DiffArgs, leaves: readonly unknown[]): unknown[] {
+  const out: unknown[] = [];
+  let at = 0;
+  d.defs.forEach((def, i) => {
+    out.push(unflatten(def, leaves.slice(at, at + d.counts[i])));
+    at += d.counts[i];
+  });
+  return out;
+}
+
+/** What `vjpCore` returns. @internal */
+export interface VjpResult {
+  /** `f`'s output, with tracers replaced by their values. */
+  readonly out: unknown;
+  /** With `hasAux`: the aux value, with this trace's tracers replaced by their values. */
+  readonly aux: unknown;
+  /** Cotangent tree for the output → one cotangent tree per primal. */
+  readonly pullback: (ct: unknown) => unknown[];
+}
+
+/**
+ * The shared machinery of `vjp`, `grad` and `valueAndGrad`. With
+ * `hasAux`, `f` returns `[output, aux]` and only `output` is differentiated.
+ * @internal
+ */
+export function vjpCore(
+  op: string,
+  f: (...args: unknown[]) => unknown,
+  primals: readonly unknown[],
+  root: string,
+  hasAux = false,
+): VjpResult {
+  const diff = flattenDiffArgs(op, primals, root);
+  const trace = new VjpTrace(nextLevel());
+  let auxOut: unknown = undefined;
+  const [outLeaves, outDef] = withTrace(trace, () => {
+    const tracers = diff.leaves.map((x) => trace.input(x));
+    let result = f(...unflattenArgs(diff, tracers));
+    if (hasAux) {
+      const pair = result as [unknown, unknown];
+      result = pair[0];
+      auxOut = map(
+        (l) => (l instanceof TensorClass && l._trace === trace ? l._primal : l),
+        pair[1],
+      );
+    }
+    const [pairs, def] = flattenWithPath(result, "output");
+    for (const [path, leaf] of pairs) {
+      if (!(leaf instanceof TensorClass)) {
+        throw new TypeError(
+          `${op}: the function must return tensors (or a pytree of them), but ${path} is ${
+            describe(leaf)
+          }`,
+        );
+      }
+    }
+    return [pairs.map(([, l]) => l as Tensor), def] as const;
+  });
+  const values = outLeaves.map((l) => (l._trace === trace ? l._primal! : l));
+  const out = unflatten(outDef, values);
+  const numInputs = diff.leaves.length;
+  const pullback = (ct: unknown): unknown[] => {
+    assertSameStructure(out, ct, { op: `${op} pullback`, root: "cotangent" });
+    const [ctPairs] = flattenWithPath(ct, "cotangent");
+    const seeds: [number, Tensor][] = [];
+    ctPairs.forEach(([path, c], i) => {
+      const o = outLeaves[i];
+      if (!(c instanceof TensorClass)) {
+        throw new TypeError(`${op} pullback: ${path} must be a tensor, got ${describe(c)}`);
+      }
+      if (!sameShape(c.shape, o.shape) || c.dtype !== o.dtype) {
+        throw new ShapeError(
+          `${op} pullback: ${path} has shape ${fmtShape(c.shape)} and dtype ${c.dtype}, ` +
+            `but the output has shape ${fmtShape(o.shape)} and dtype ${o.dtype}`,
+        );
+      }
+      if (o._trace === trace) seeds.push([o._id, c]);
+    });
+    const cts = backward(trace, numInputs, seeds);
+    const grads = cts.map((c, i) => c ?? zerosLikeTensor(diff.leaves[i]));
+    return unflattenArgs(diff, grads);
+  };
+  return { out, aux: auxOut, pullback };
+}
+
+/**
+ * Reverse-mode vector-Jacobian product. Runs `f(...primals)` and returns its
+ * output together with a pullback: given a cotangent with the output's
+ * structure, shapes and dtypes, the pullback returns one cotangent per
+ * primal, each mirroring that primal's pytree structure (`ct · ∂f/∂primal`).
+ * The pullback may be called many times.
+ *
+ * @param f A function of tensors (or pytrees of tensors) returning tensors.
+ * @param primals The arguments; every leaf must be a float tensor.
+ * @returns `[out, pullback]`.
+ * @example
+ * ```ts
+ * import { mul, ones, tensor, vjp } from "@gradus/core";
+ * const [y, pullback] = vjp((x) => mul(x, x), tensor([1, 2, 3]));
+ * const [dx] = pullback(ones([3]));
+ * console.log(y.arraySync(), dx.arraySync()); // [1, 4, 9] [2, 4, 6]
+ * ```
+ */
+// deno-lint-ignore no-explicit-any
+export function vjp<A extends any[], R>(
+  f: (...args: A) => R,
+  ...primals: A
+): [R, (cotangent: R) => A] {
+  const { out, pullback } = vjpCore("vjp()", f as (...a: unknown[]) => unknown, primals, "primals");
+  return [out as R, pullback as (ct: R) => A];
+}

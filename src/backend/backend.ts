@@ -1,0 +1,248 @@
+/**
+ * The backend interface: a backend owns buffers and kernels, and nothing else.
+ *
+ * Backends know nothing of autodiff, broadcasting rules or shape checking: the
+ * ops layer validates shapes and dtypes, computes broadcast strides, and hands
+ * a backend plain sizes, strides and opcodes. Every kernel returns a new
+ * buffer; no kernel ever writes to an input buffer.
+ *
+ * Layout: every buffer is dense and row-major (C order). A "strides" array
+ * lists, per output axis, how many elements to step in the input buffer; a
+ * stride of 0 repeats (broadcasts) an axis.
+ *
+ * @module
+ */
+
+import type { DType, TypedArray } from "../core/dtype.ts";
+
+/** An opaque reference to a buffer owned by a backend (a typed array on the CPU, a GPU buffer on WebGPU). */
+export type DataHandle = unknown;
+
+/**
+ * Elementwise unary opcodes. Float ops (`exp`, `log`, `log1p`, `expm1`,
+ * `sqrt`, `sin`, `cos`, `tanh`, `floor`, `ceil`, `round`) only ever see float
+ * dtypes; `neg`, `abs`, `sign` and `square` also see int32; `not` sees bool.
+ * `round` rounds half to even, like NumPy.
+ */
+export type UnaryOp =
+  | "neg"
+  | "exp"
+  | "log"
+  | "log1p"
+  | "expm1"
+  | "sqrt"
+  | "sin"
+  | "cos"
+  | "tanh"
+  | "abs"
+  | "sign"
+  | "square"
+  | "floor"
+  | "ceil"
+  | "round"
+  | "not";
+
+/**
+ * Elementwise binary opcodes. Arithmetic ops see float32, float64 and int32
+ * (int32 results wrap like C: `add`, `sub`, `mul`, `pow`, `maximum`, `minimum`;
+ * `div` is never sent with int32). Comparisons see every dtype and produce
+ * bool. `and`/`or` see bool only.
+ */
+export type BinaryOp =
+  | "add"
+  | "sub"
+  | "mul"
+  | "div"
+  | "pow"
+  | "maximum"
+  | "minimum"
+  | "equal"
+  | "notEqual"
+  | "greater"
+  | "greaterEqual"
+  | "less"
+  | "lessEqual"
+  | "and"
+  | "or";
+
+/**
+ * Reduction opcodes over the middle axis of an `[outer, n, inner]` view.
+ * `sum` of bool counts (output int32); `argmax`/`argmin` return the first
+ * index of the extreme value as int32. `max`/`min` propagate NaN.
+ */
+export type ReduceOp = "sum" | "max" | "min" | "argmax" | "argmin";
+
+/** Geometry of a batched matrix product, already broadcast by the ops layer. */
+export interface MatmulSpec {
+  /** Broadcast batch shape of the output (may be empty). */
+  readonly batchShape: readonly number[];
+  /** Per batch axis, the step in whole `m×k` matrices of `a` (0 = broadcast). */
+  readonly aBatchStrides: readonly number[];
+  /** Per batch axis, the step in whole `k×n` matrices of `b` (0 = broadcast). */
+  readonly bBatchStrides: readonly number[];
+  /** Rows of `a` and of the output. */
+  readonly m: number;
+  /** Columns of `a`, rows of `b`. */
+  readonly k: number;
+  /** Columns of `b` and of the output. */
+  readonly n: number;
+}
+
+/**
+ * A compute backend. Implementations: `cpu` (typed arrays, the reference);
+ * later `wasm` and `webgpu`. Sizes are element counts; all buffers are
+ * row-major. A backend may assume that the ops layer validated every
+ * argument (shapes agree, dtypes are supported by the op).
+ */
+export interface Backend {
+  /** The name used by `setBackend`. */
+  readonly name: string;
+  /** The dtypes this backend can store and compute with. */
+  readonly dtypes: readonly DType[];
+  /** Whether `readSync` works (false on WebGPU). */
+  readonly canReadSync: boolean;
+
+  /**
+   * Takes ownership of `values` (the caller never touches it again) and
+   * returns a handle to a buffer holding them.
+   */
+  upload(values: TypedArray, dtype: DType): DataHandle;
+  /** Copies a buffer back to the host. The returned array is fresh: callers may keep or mutate it. */
+  read(x: DataHandle, dtype: DType, size: number): Promise<TypedArray>;
+  /** Like `read`, synchronously; throws on backends where `canReadSync` is false. */
+  readSync(x: DataHandle, dtype: DType, size: number): TypedArray;
+  /** Releases a buffer early. Using the handle afterwards is an error. Optional to call. */
+  dispose(x: DataHandle): void;
+
+  /** A new buffer of `size` elements, all equal to `value` (cast to `dtype`). */
+  fill(size: number, value: number, dtype: DType): DataHandle;
+  /** `out[i] = op(x[i])`, `outDtype` is `dtype` except for `not` (bool). */
+  unary(op: UnaryOp, x: DataHandle, size: number, dtype: DType): DataHandle;
+  /**
+   * `out[idx] = op(a[Σ idx·aStrides], b[Σ idx·bStrides])` over every index of
+   * `outShape`. `dtype` is the inputs' dtype; comparisons produce bool.
+   */
+  binary(
+    op: BinaryOp,
+    a: DataHandle,
+    aStrides: readonly number[],
+    b: DataHandle,
+    bStrides: readonly number[],
+    outShape: readonly number[],
+    dtype: DType,
+  ): DataHandle;
+  /** `out[idx] = cond[…] ? a[…] : b[…]` with broadcast strides as in `binary`. `cond` is bool. */
+  where(
+    cond: DataHandle,
+    condStrides: readonly number[],
+    a: DataHandle,
+    aStrides: readonly number[],
+    b: DataHandle,
+    bStrides: readonly number[],
+    outShape: readonly number[],
+    dtype: DType,
+  ): DataHandle;
+  /**
+   * Converts dtypes. Float → int32 truncates toward zero; anything → bool is
+   * `x != 0`; bool → number is 0 or 1; float64 → float32 rounds to nearest.
+   */
+  cast(x: DataHandle, size: number, from: DType, to: DType): DataHandle;
+  /**
+   * Reduces the middle axis of `x` viewed as `[outer, n, inner]`, giving
+   * `[outer, inner]`. Output dtype: `dtype` for `sum`/`max`/`min` (int32 for
+   * `sum` of bool), int32 for `argmax`/`argmin`. `n` is at least 1 for
+   * `max`/`min`/`arg*`; `sum` over `n = 0` gives zeros.
+   */
+  reduce(
+    op: ReduceOp,
+    x: DataHandle,
+    outer: number,
+    n: number,
+    inner: number,
+    dtype: DType,
+  ): DataHandle;
+  /** Batched `a @ b`: `a` is `[...aBatch, m, k]`, `b` is `[...bBatch, k, n]`, output `[...batchShape, m, n]`. */
+  matmul(a: DataHandle, b: DataHandle, spec: MatmulSpec, dtype: DType): DataHandle;
+  /**
+   * A strided gather that implements transpose, broadcast and slice:
+   * `out[idx] = x[offset + Σ idx_d·strides_d]` for every index of `outShape`.
+   * Strides may be 0 (broadcast) or negative (reversed slice).
+   */
+  strided(
+    x: DataHandle,
+    offset: number,
+    strides: readonly number[],
+    outShape: readonly number[],
+    dtype: DType,
+  ): DataHandle;
+  /**
+   * The inverse of `strided` for distinct positions: a zero buffer of
+   * `outSize` elements with `out[offset + Σ idx_d·strides_d] = x[idx]` for
+   * every index of `xShape` (used for the gradient of a slice).
+   */
+  scatterStrided(
+    x: DataHandle,
+    xShape: readonly number[],
+    offset: number,
+    strides: readonly number[],
+    outSize: number,
+    dtype: DType,
+  ): DataHandle;
+  /**
+   * Concatenates along the column axis: input `i` is viewed as
+   * `[outer, cols[i]]`, the output is `[outer, Σ cols]`.
+   */
+  concat(
+    xs: readonly DataHandle[],
+    cols: readonly number[],
+    outer: number,
+    dtype: DType,
+  ): DataHandle;
+  /**
+   * Gather along the middle axis: `x` is `[outer, n, inner]`, `indices` is
+   * int32 `[count]` (negative values count from the end), output
+   * `[outer, count, inner]`. An index outside `[-n, n)` throws a RangeError
+   * where the backend can detect it.
+   */
+  gather(
+    x: DataHandle,
+    indices: DataHandle,
+    outer: number,
+    n: number,
+    inner: number,
+    count: number,
+    dtype: DType,
+  ): DataHandle;
+  /**
+   * The transpose of `gather`: `g` is `[outer, count, inner]`, output
+   * `[outer, n, inner]` zeros with `out[o, indices[c], i] += g[o, c, i]`
+   * (repeated indices accumulate).
+   */
+  scatterAdd(
+    g: DataHandle,
+    indices: DataHandle,
+    outer: number,
+    n: number,
+    inner: number,
+    count: number,
+    dtype: DType,
+  ): DataHandle;
+  /**
+   * `count` pseudo-random 32-bit words (stored as int32) from a Threefry-2x32
+   * key (`key` is int32 `[2]`). Word `i` is word `i % 2` of
+   * `threefry2x32(key, [0, floor(i / 2)])`, so results never depend on call
+   * order and every backend produces the same bits.
+   */
+  randomBits(key: DataHandle, count: number): DataHandle;
+  /**
+   * `count` uniform floats in `[0, 1)` from the same stream as `randomBits`:
+   * float32 element `i` is `(word_i >>> 8) · 2⁻²⁴`; float64 element `i` uses
+   * words `2i` and `2i+1`: `((w₀ >>> 5) · 2²⁶ + (w₁ >>> 6)) · 2⁻⁵³`.
+   */
+  randomUniform(key: DataHandle, count: number, dtype: DType): DataHandle;
+  /**
+   * Stable ascending argsort of each row of `x` viewed as `[outer, n]`;
+   * output int32 `[outer, n]`. NaN sorts last.
+   */
+  argsort(x: DataHandle, outer: number, n: number, dtype: DType): DataHandle;
+}

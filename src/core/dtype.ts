@@ -1,0 +1,88 @@
+/**
+ * Element types of tensors and their typed-array storage.
+ *
+ * - `float32`: the default; every backend supports it.
+ * - `float64`: CPU only; meant for gradient checks and numerical references.
+ * - `int32`: labels, indices and counts.
+ * - `bool`: masks, the result of comparisons (stored one byte per element).
+ *
+ * @module
+ */
+
+/** The element type of a tensor. */
+export type DType = "float32" | "float64" | "int32" | "bool";
+
+/** Every dtype, in a fixed order (useful for validation and tests). */
+export const DTYPES: readonly DType[] = ["float32", "float64", "int32", "bool"];
+
+/** The typed array that stores a tensor of each dtype. */
+export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
+
+/** Maps a dtype to the typed array that stores it. */
+export interface DTypeArrayMap {
+  /** float32 → Float32Array */
+  float32: Float32Array;
+  /** float64 → Float64Array */
+  float64: Float64Array;
+  /** int32 → Int32Array */
+  int32: Int32Array;
+  /** bool → Uint8Array (0 or 1) */
+  bool: Uint8Array;
+}
+
+/**
+ * Whether `x` is one of the dtype names.
+ *
+ * @param x Any value.
+ * @returns `true` for `"float32"`, `"float64"`, `"int32"` and `"bool"`.
+ * @example
+ * ```ts
+ * import { isDType } from "@gradus/core";
+ * console.log(isDType("float32"), isDType("float16")); // true false
+ * ```
+ */
+export function isDType(x: unknown): x is DType {
+  return x === "float32" || x === "float64" || x === "int32" || x === "bool";
+}
+
+/**
+ * Whether a dtype is a floating-point type (and so differentiable).
+ *
+ * @param dtype A dtype.
+ * @returns `true` for `float32` and `float64`.
+ * @example
+ * ```ts
+ * import { isFloat } from "@gradus/core";
+ * console.log(isFloat("float64"), isFloat("int32")); // true false
+ * ```
+ */
+export function isFloat(dtype: DType): boolean {
+  return dtype === "float32" || dtype === "float64";
+}
+
+/** Allocates a zero-filled typed array for `size` elements of `dtype`. @internal */
+export function allocArray<D extends DType>(
+  dtype: D,
+  size: number,
+): DTypeArrayMap[D] {
+  switch (dtype) {
+    case "float32":
+      return new Float32Array(size) as DTypeArrayMap[D];
+    case "float64":
+      return new Float64Array(size) as DTypeArrayMap[D];
+    case "int32":
+      return new Int32Array(size) as DTypeArrayMap[D];
+    case "bool":
+      return new Uint8Array(size) as DTypeArrayMap[D];
+  }
+  throw new TypeError(`unknown dtype ${String(dtype)}`);
+}
+
+/** The dtype a typed array stores, or `null` when it has no dtype of its own. @internal */
+export function dtypeOfArray(a: ArrayBufferView): DType | null {
+  if (a instanceof Float32Array) return "float32";
+  if (a instanceof Float64Array) return "float64";
+  if (a instanceof Int32Array) return "int32";
+  if (a instanceof Uint8Array) return "bool";
+  return null;
+}

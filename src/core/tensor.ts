@@ -1,0 +1,440 @@
+/**
+ * The immutable `Tensor`: a shape, a dtype, and either a buffer on a backend
+ * (a concrete tensor) or a value being traced by a transformation (`grad`,
+ * `vjp`, `jvp`).
+ *
+ * @module
+ */
+
+import type { Backend, DataHandle } from "../backend/backend.ts";
+import type { DType, TypedArray } from "./dtype.ts";
+import type { Shape } from "./shape.ts";
+import { sizeOf } from "./shape.ts";
+import { formatTensor } from "./format.ts";
+import * as ops from "../ops/mod.ts";
+
+/** A number, or nested arrays of numbers: what `array()` returns (bool reads as 0/1). */
+export type NestedArray = number | NestedArray[];
+
+/** Something an op accepts where a tensor goes: a tensor or a plain JS number/boolean (it takes the other input's dtype). */
+export type TensorLike = Tensor | number | boolean;
+
+/**
+ * A transformation that intercepts ops on its tracers (JVP or VJP). Levels
+ * nest: the innermost transformation has the highest level.
+ * @internal
+ */
+export interface Trace {
+  /** Nesting depth; higher is more inner. */
+  readonly level: number;
+  /** Set when the transformation returned; its tracers then act as their primal values. */
+  done: boolean;
+  /** Runs `prim` on `inputs`, at least one of which is a tracer of this trace. */
+  process(
+    prim: unknown,
+    inputs: readonly Tensor[],
+    params: unknown,
+    out: { readonly shape: Shape; readonly dtype: DType },
+  ): Tensor;
+}
+
+/**
+ * An immutable n-dimensional array.
+ *
+ * Make tensors with `tensor`, `zeros`, `ones`, `arange`, … and combine them
+ * with ops (`add(a, b)` or `a.add(b)`). No op ever changes a tensor: every op
+ * returns a new one. Values come back to JS only when asked for, with
+ * `await t.data()`, `await t.array()` or `await t.item()` (or the `…Sync`
+ * variants on backends that allow synchronous reads, like the CPU).
+ *
+ * @example
+ * ```ts
+ * import { tensor } from "@gradus/core";
+ * const x = tensor([[1, 2], [3, 4]]);
+ * const y = x.mul(2).add(1);
+ * console.log(y.shape, y.dtype); // [2, 2] "float32"
+ * console.log(await y.array()); // [[3, 5], [7, 9]]
+ * console.log(y.toString()); // [[3. 5.]\n [7. 9.]]
+ * ```
+ */
+export class Tensor {
+  /** The size of each axis; `[]` for a scalar. */
+  readonly shape: Shape;
+  /** The element type. */
+  readonly dtype: DType;
+  /** @internal The backend holding the buffer (concrete tensors only). */
+  readonly _backend: Backend | null;
+  /** @internal The backend's buffer (concrete tensors only). */
+  readonly _data: DataHandle;
+  /** @internal The transformation tracing this value, or null for a concrete tensor. */
+  readonly _trace: Trace | null;
+  /** @internal For tracers: the value one level down. */
+  readonly _primal: Tensor | null;
+  /** @internal For JVP tracers: the tangent (null means zero). */
+  readonly _tangent: Tensor | null;
+  /** @internal For VJP tracers: the slot on the tape. */
+  readonly _id: number;
+  #disposed = false;
+
+  /** @internal Use `tensor()`, `zeros()`, … to make tensors. */
+  constructor(
+    shape: Shape,
+    dtype: DType,
+    backend: Backend | null,
+    data: DataHandle,
+    trace: Trace | null,
+    primal: Tensor | null,
+    tangent: Tensor | null,
+    id: number,
+  ) {
+    this.shape = shape;
+    this.dtype = dtype;
+    this._backend = backend;
+    this._data = data;
+    this._trace = trace;
+    this._primal = primal;
+    this._tangent = tangent;
+    this._id = id;
+  }
+
+  /** Number of axes. */
+  get ndim(): number {
+    return this.shape.length;
+  }
+
+  /** Number of elements. */
+  get size(): number {
+    return sizeOf(this.shape);
+  }
+
+  /** The name of the backend this tensor's value lives on. */
+  get backend(): string {
+    return concreteOf(this)._backend!.name;
+  }
+
+  /**
+   * A fresh typed-array copy of the values (row-major). Inside `grad`/`vjp`/
+   * `jvp` this reads the value being traced.
+   *
+   * @returns Float32Array, Float64Array, Int32Array or Uint8Array (bool).
+   * @example
+   * ```ts
+   * import { tensor } from "@gradus/core";
+   * console.log(await tensor([1, 2, 3]).data()); // Float32Array [1, 2, 3]
+   * ```
+   */
+  data(): Promise<TypedArray> {
+    const c = concreteOf(this);
+    c.#checkAlive("data");
+    return c._backend!.read(c._data, c.dtype, c.size);
+  }
+
+  /**
+   * Synchronous `data()`; throws on backends that cannot read synchronously
+   * (WebGPU).
+   *
+   * @returns A fresh typed-array copy of the values.
+   * @example
+   * ```ts
+   * import { tensor } from "@gradus/core";
+   * console.log(tensor([1, 2]).dataSync()); // Float32Array [1, 2]
+   * ```
+   */
+  dataSync(): TypedArray {
+    const c = concreteOf(this);
+    c.#checkAlive("dataSync");
+    const b = c._backend!;
+    if (!b.canReadSync) {
+      throw new Error(
+        `dataSync(): the ${b.name} backend cannot read values synchronously; use await t.data()`,
+      );
+    }
+    return b.readSync(c._data, c.dtype, c.size);
+  }
+
+  /**
+   * The values as nested JS arrays (a number for a scalar; bool reads as 0/1).
+   *
+   * @returns Nested arrays mirroring the shape.
+   * @example
+   * ```ts
+   * import { tensor } from "@gradus/core";
+   * console.log(await tensor([[1, 2], [3, 4]]).array()); // [[1, 2], [3, 4]]
+   * ```
+   */
+  async array(): Promise<NestedArray> {
+    return nest(await this.data(), this.shape);
+  }
+
+  /**
+   * Synchronous `array()` (CPU backends).
+   *
+   * @returns Nested arrays mirroring the shape.
+   * @example
+   * ```ts
+   * import { eye } from "@gradus/core";
+   * console.log(eye(2).arraySync()); // [[1, 0], [0, 1]]
+   * ```
+   */
+  arraySync(): NestedArray {
+    return nest(this.dataSync(), this.shape);
+  }
+
+  /**
+   * The single value of a one-element tensor.
+   *
+   * @returns The value as a number (bool reads as 0/1).
+   * @example
+   * ```ts
+   * import { sum, tensor } from "@gradus/core";
+   * console.log(await sum(tensor([1, 2, 3])).item()); // 6
+   * ```
+   */
+  async item(): Promise<number> {
+    this.#checkOne("item");
+    return (await this.data())[0];
+  }
+
+  /**
+   * Synchronous `item()` (CPU backends).
+   *
+   * @returns The value as a number (bool reads as 0/1).
+   * @example
+   * ```ts
+   * import { tensor } from "@gradus/core";
+   * console.log(tensor(2.5).itemSync()); // 2.5
+   * ```
+   */
+  itemSync(): number {
+    this.#checkOne("itemSync");
+    return this.dataSync()[0];
+  }
+
+  /**
+   * Releases the backend buffer now instead of waiting for garbage
+   * collection. Optional: memory is reclaimed without it. Reading a disposed
+   * tensor is an error; tensors made from it before stay valid.
+   *
+   * @example
+   * ```ts
+   * import { ones } from "@gradus/core";
+   * const t = ones([1000]);
+   * t.dispose();
+   * ```
+   */
+  dispose(): void {
+    if (this._trace !== null || this.#disposed) return;
+    this.#disposed = true;
+    this._backend!.dispose(this._data);
+  }
+
+  /**
+   * Prints like NumPy: `[[1. 2.]\n [3. 4.]]`. Needs a synchronous read; on
+   * backends without one it prints the shape and dtype instead.
+   *
+   * @returns The formatted values.
+   * @example
+   * ```ts
+   * import { tensor } from "@gradus/core";
+   * console.log(tensor([0.5, 1, 2]).toString()); // [0.5 1.  2. ]
+   * ```
+   */
+  toString(): string {
+    const c = concreteOf(this);
+    if (c.#disposed) {
+      return `Tensor(disposed, shape=[${this.shape.join(", ")}], dtype=${this.dtype})`;
+    }
+    if (!c._backend!.canReadSync) {
+      return `Tensor(shape=[${this.shape.join(", ")}], dtype=${this.dtype}, backend=${
+        c._backend!.name
+      })`;
+    }
+    return formatTensor(c.dataSync(), this.shape, this.dtype);
+  }
+
+  /** @internal How Deno's `console.log` shows a tensor. */
+  [Symbol.for("Deno.customInspect")](): string {
+    const body = this.toString();
+    const pad = body.includes("\n") ? body.replaceAll("\n", "\n       ") : body;
+    const traced = this._trace !== null ? ", traced" : "";
+    return `tensor(${pad}, dtype=${this.dtype}${traced})`;
+  }
+
+  #checkAlive(op: string): void {
+    if (this.#disposed) {
+      throw new Error(
+        `${op}(): this tensor was disposed; keep a reference to it only while in use`,
+      );
+    }
+  }
+
+  #checkOne(op: string): void {
+    if (this.size !== 1) {
+      throw new Error(
+        `${op}(): needs a tensor with exactly one element, got shape [${this.shape.join(",")}]` +
+          ` (${this.size} elements); use data() or array(), or reduce it first (sum, mean)`,
+      );
+    }
+  }
+
+  // ---- chaining: the common ops as methods (each calls the top-level op) ----
+
+  /** `add(this, y)`. @param y Tensor or number. @returns The sum. @example `x.add(1)` */
+  add(y: TensorLike): Tensor {
+    return ops.add(this, y);
+  }
+  /** `sub(this, y)`. @param y Tensor or number. @returns The difference. @example `x.sub(1)` */
+  sub(y: TensorLike): Tensor {
+    return ops.sub(this, y);
+  }
+  /** `mul(this, y)`. @param y Tensor or number. @returns The product. @example `x.mul(2)` */
+  mul(y: TensorLike): Tensor {
+    return ops.mul(this, y);
+  }
+  /** `div(this, y)`. @param y Tensor or number. @returns The quotient. @example `x.div(2)` */
+  div(y: TensorLike): Tensor {
+    return ops.div(this, y);
+  }
+  /** `pow(this, y)`. @param y Exponent. @returns `this ** y`. @example `x.pow(2)` */
+  pow(y: TensorLike): Tensor {
+    return ops.pow(this, y);
+  }
+  /** `neg(this)`. @returns `-this`. @example `x.neg()` */
+  neg(): Tensor {
+    return ops.neg(this);
+  }
+  /** `square(this)`. @returns `this²`. @example `x.square()` */
+  square(): Tensor {
+    return ops.square(this);
+  }
+  /** `sqrt(this)`. @returns `√this`. @example `x.sqrt()` */
+  sqrt(): Tensor {
+    return ops.sqrt(this);
+  }
+  /** `exp(this)`. @returns `e^this`. @example `x.exp()` */
+  exp(): Tensor {
+    return ops.exp(this);
+  }
+  /** `log(this)`. @returns The natural log. @example `x.log()` */
+  log(): Tensor {
+    return ops.log(this);
+  }
+  /** `abs(this)`. @returns `|this|`. @example `x.abs()` */
+  abs(): Tensor {
+    return ops.abs(this);
+  }
+  /** `tanh(this)`. @returns The hyperbolic tangent. @example `x.tanh()` */
+  tanh(): Tensor {
+    return ops.tanh(this);
+  }
+  /** `matmul(this, y)`. @param y Right operand. @returns The matrix product. @example `x.matmul(w)` */
+  matmul(y: TensorLike): Tensor {
+    return ops.matmul(this, y);
+  }
+  /** `dot(this, y)`. @param y Right operand. @returns NumPy's dot. @example `x.dot(w)` */
+  dot(y: TensorLike): Tensor {
+    return ops.dot(this, y);
+  }
+  /** `reshape(this, shape)`. @param shape New shape (one `-1` allowed). @returns A reshaped tensor. @example `x.reshape([-1, 2])` */
+  reshape(shape: readonly number[]): Tensor {
+    return ops.reshape(this, shape);
+  }
+  /** `transpose(this, axes)`. @param axes Permutation (default: reversed). @returns The transposed tensor. @example `x.transpose()` */
+  transpose(axes?: readonly number[]): Tensor {
+    return ops.transpose(this, axes);
+  }
+  /** The transpose (axes reversed), like NumPy's `.T`. */
+  get T(): Tensor {
+    return ops.transpose(this);
+  }
+  /** `sum(this, axis, opts)`. @param axis Axis or axes (default all). @param opts `{keepdims}`. @returns The sum. @example `x.sum(0)` */
+  sum(axis?: number | readonly number[] | null, opts?: ops.ReduceOptions): Tensor {
+    return ops.sum(this, axis, opts);
+  }
+  /** `mean(this, axis, opts)`. @param axis Axis or axes (default all). @param opts `{keepdims}`. @returns The mean. @example `x.mean()` */
+  mean(axis?: number | readonly number[] | null, opts?: ops.ReduceOptions): Tensor {
+    return ops.mean(this, axis, opts);
+  }
+  /** `max(this, axis, opts)`. @param axis Axis or axes (default all). @param opts `{keepdims}`. @returns The maximum. @example `x.max(-1)` */
+  max(axis?: number | readonly number[] | null, opts?: ops.ReduceOptions): Tensor {
+    return ops.max(this, axis, opts);
+  }
+  /** `min(this, axis, opts)`. @param axis Axis or axes (default all). @param opts `{keepdims}`. @returns The minimum. @example `x.min(-1)` */
+  min(axis?: number | readonly number[] | null, opts?: ops.ReduceOptions): Tensor {
+    return ops.min(this, axis, opts);
+  }
+  /** `argmax(this, axis, opts)`. @param axis Axis (default: flattened). @param opts `{keepdims}`. @returns int32 indices. @example `x.argmax(-1)` */
+  argmax(axis?: number | null, opts?: ops.ReduceOptions): Tensor {
+    return ops.argmax(this, axis, opts);
+  }
+  /** `argmin(this, axis, opts)`. @param axis Axis (default: flattened). @param opts `{keepdims}`. @returns int32 indices. @example `x.argmin(-1)` */
+  argmin(axis?: number | null, opts?: ops.ReduceOptions): Tensor {
+    return ops.argmin(this, axis, opts);
+  }
+  /** `cast(this, dtype)`. @param dtype Target dtype. @returns The converted tensor. @example `x.cast("int32")` */
+  cast(dtype: DType): Tensor {
+    return ops.cast(this, dtype);
+  }
+  /** `expandDims(this, axis)`. @param axis Where the new axis goes. @returns A tensor with one more axis. @example `x.expandDims(0)` */
+  expandDims(axis: number): Tensor {
+    return ops.expandDims(this, axis);
+  }
+  /** `squeeze(this, axis)`. @param axis Axis or axes of size 1 (default all). @returns The squeezed tensor. @example `x.squeeze()` */
+  squeeze(axis?: number | readonly number[]): Tensor {
+    return ops.squeeze(this, axis);
+  }
+  /** `broadcastTo(this, shape)`. @param shape Target shape. @returns The broadcast tensor. @example `x.broadcastTo([3, 2])` */
+  broadcastTo(shape: readonly number[]): Tensor {
+    return ops.broadcastTo(this, shape);
+  }
+  /** `equal(this, y)`. @param y Tensor or number. @returns A bool tensor. @example `x.equal(0)` */
+  equal(y: TensorLike): Tensor {
+    return ops.equal(this, y);
+  }
+  /** `greater(this, y)`. @param y Tensor or number. @returns A bool tensor. @example `x.greater(0)` */
+  greater(y: TensorLike): Tensor {
+    return ops.greater(this, y);
+  }
+  /** `less(this, y)`. @param y Tensor or number. @returns A bool tensor. @example `x.less(0)` */
+  less(y: TensorLike): Tensor {
+    return ops.less(this, y);
+  }
+}
+
+/** Makes a concrete tensor around a backend buffer. @internal */
+export function makeTensor(backend: Backend, data: DataHandle, shape: Shape, dtype: DType): Tensor {
+  return new Tensor(shape, dtype, backend, data, null, null, null, -1);
+}
+
+/** Makes a tracer of `trace` whose value one level down is `primal`. @internal */
+export function makeTracer(
+  trace: Trace,
+  primal: Tensor,
+  tangent: Tensor | null,
+  id: number,
+): Tensor {
+  return new Tensor(primal.shape, primal.dtype, null, null, trace, primal, tangent, id);
+}
+
+/** The concrete value under any number of tracers. @internal */
+export function concreteOf(x: Tensor): Tensor {
+  let t = x;
+  while (t._trace !== null) t = t._primal!;
+  return t;
+}
+
+function nest(data: TypedArray, shape: Shape): NestedArray {
+  if (shape.length === 0) return data[0];
+  let pos = 0;
+  const build = (axis: number): NestedArray[] => {
+    const n = shape[axis];
+    const out: NestedArray[] = new Array(n);
+    if (axis === shape.length - 1) {
+      for (let i = 0; i < n; i++) out[i] = data[pos++];
+    } else {
+      for (let i = 0; i < n; i++) out[i] = build(axis + 1);
+    }
+    return out;
+  };
+  return build(0);
+}

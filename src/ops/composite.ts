@@ -1,0 +1,68 @@
+/**
+ * Ops composed from primitives, with no gradient rules of their own.
+ *
+ * @module
+ */
+
+import type { DType } from "../core/dtype.ts";
+import type { Tensor, TensorLike } from "../core/tensor.ts";
+import { ShapeError } from "../core/errors.ts";
+import { asTensor, backendOf } from "./convert.ts";
+import { cast, equal, maximum, minimum } from "./elementwise.ts";
+import { expandDims, indexTensor } from "./movement.ts";
+import { arange } from "./creation.ts";
+import { currentBackend } from "../backend/registry.ts";
+import { Tensor as TensorClass } from "../core/tensor.ts";
+
+/**
+ * Limits values to `[lo, hi]`: `minimum(maximum(x, lo), hi)`. The gradient
+ * is 1 strictly inside the interval and 0 outside.
+ *
+ * @param x A numeric tensor.
+ * @param lo Lower bound (a number or tensor; `-Infinity` for none).
+ * @param hi Upper bound (a number or tensor; `Infinity` for none).
+ * @returns The clipped tensor.
+ * @example
+ * ```ts
+ * import { clip, tensor } from "@gradus/core";
+ * console.log(clip(tensor([-2, 0.5, 3]), 0, 1).arraySync()); // [0, 0.5, 1]
+ * ```
+ */
+export function clip(x: TensorLike, lo: TensorLike, hi: TensorLike): Tensor {
+  const t = asTensor("clip", x);
+  return minimum(maximum(t, lo), hi);
+}
+
+/** Options of `oneHot`. */
+export interface OneHotOptions {
+  /** Element type of the result (default float32). */
+  readonly dtype?: DType;
+}
+
+/**
+ * One-hot encoding: a new last axis of size `depth` with 1 at each index and
+ * 0 elsewhere (an out-of-range index gives an all-zero row, as in JAX).
+ *
+ * @param indices int32 class indices (a tensor or a number array).
+ * @param depth The number of classes.
+ * @param opts `dtype` (default float32).
+ * @returns A tensor of shape `[...indices.shape, depth]`.
+ * @example
+ * ```ts
+ * import { oneHot } from "@gradus/core";
+ * console.log(oneHot([2, 0], 3).arraySync()); // [[0, 0, 1], [1, 0, 0]]
+ * ```
+ */
+export function oneHot(
+  indices: Tensor | readonly number[],
+  depth: number,
+  opts: OneHotOptions = {},
+): Tensor {
+  if (!Number.isInteger(depth) || depth < 0) {
+    throw new ShapeError(`oneHot(): depth must be a non-negative integer, got ${depth}`);
+  }
+  const backend = indices instanceof TensorClass ? backendOf(indices) : currentBackend();
+  const idx = indexTensor("oneHot", indices, backend);
+  const hot = equal(expandDims(idx, -1), arange(depth));
+  return cast(hot, opts.dtype ?? "float32");
+}

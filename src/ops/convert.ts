@@ -1,0 +1,94 @@
+/**
+ * Turning op arguments into tensors: plain JS numbers and booleans take the
+ * dtype of the tensor they are combined with ("weak" scalars, as in JAX).
+ *
+ * @module
+ */
+
+import { currentBackend } from "../backend/registry.ts";
+import type { Backend } from "../backend/backend.ts";
+import { allocArray, type DType, isFloat } from "../core/dtype.ts";
+import { DTypeError } from "../core/errors.ts";
+import { concreteOf, makeTensor, Tensor, type TensorLike } from "../core/tensor.ts";
+
+/** A scalar tensor of `dtype` on `backend`. @internal */
+export function scalarOn(backend: Backend, value: number, dtype: DType): Tensor {
+  const a = allocArray(dtype, 1);
+  a[0] = value;
+  return makeTensor(backend, backend.upload(a, dtype), [], dtype);
+}
+
+/** The backend a tensor's value lives on. @internal */
+export function backendOf(x: Tensor): Backend {
+  return concreteOf(x)._backend!;
+}
+
+function checkNumber(op: string, v: number | boolean, dtype: DType): number {
+  const n = typeof v === "boolean" ? (v ? 1 : 0) : v;
+  if (dtype === "int32" && !Number.isInteger(n)) {
+    throw new DTypeError(
+      `${op}(): cannot combine the non-integer ${n} with an int32 tensor; ` +
+        `cast the tensor first, e.g. cast(x, "float32")`,
+    );
+  }
+  return n;
+}
+
+/**
+ * Converts one op argument to a tensor; numbers become `dtype` (default
+ * float32) on `backend` (default: the current backend).
+ * @internal
+ */
+export function asTensor(
+  op: string,
+  x: TensorLike,
+  dtype?: DType,
+  backend?: Backend,
+): Tensor {
+  if (x instanceof Tensor) return x;
+  if (typeof x === "number" || typeof x === "boolean") {
+    const dt = dtype ?? (typeof x === "boolean" ? "bool" : "float32");
+    return scalarOn(backend ?? currentBackend(), checkNumber(op, x, dt), dt);
+  }
+  throw new TypeError(
+    `${op}(): expected a Tensor or a number, got ${describe(x)}; wrap arrays with tensor(...)`,
+  );
+}
+
+/** Converts op arguments, giving plain numbers the dtype and backend of the first tensor among them. @internal */
+export function asTensors(op: string, xs: readonly TensorLike[]): Tensor[] {
+  const first = xs.find((x): x is Tensor => x instanceof Tensor);
+  if (first === undefined) return xs.map((x) => asTensor(op, x));
+  const b = backendOf(first);
+  return xs.map((x) => asTensor(op, x, first.dtype, b));
+}
+
+/** Throws unless every input has the same dtype. @internal */
+export function sameDType(op: string, dtypes: readonly DType[]): DType {
+  for (let i = 1; i < dtypes.length; i++) {
+    if (dtypes[i] !== dtypes[0]) {
+      throw new DTypeError(
+        `${op}(): dtype mismatch: ${dtypes.join(" and ")}; ` +
+          `cast one first, e.g. cast(x, "${dtypes[0]}")`,
+      );
+    }
+  }
+  return dtypes[0];
+}
+
+/** Throws unless `dtype` is a float type. @internal */
+export function requireFloat(op: string, dtype: DType): void {
+  if (!isFloat(dtype)) {
+    throw new DTypeError(
+      `${op}(): expects a float32 or float64 tensor, got ${dtype}; cast it first, e.g. cast(x, "float32")`,
+    );
+  }
+}
+
+/** A short description of a value for error messages. @internal */
+export function describe(x: unknown): string {
+  if (x === null) return "null";
+  if (Array.isArray(x)) return `an array of length ${x.length}`;
+  if (typeof x === "object") return `an object (${(x as object).constructor?.name ?? "Object"})`;
+  return `${typeof x} ${String(x)}`;
+}

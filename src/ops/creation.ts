@@ -1,0 +1,375 @@
+/**
+ * Making tensors: from JS values (`tensor`), filled (`zeros`, `ones`,
+ * `full`, `…Like`), ranges (`arange`, `linspace`) and `eye`. New tensors go
+ * to the current backend (see `setBackend`).
+ *
+ * @module
+ */
+
+import { currentBackend } from "../backend/registry.ts";
+import type { Backend } from "../backend/backend.ts";
+import { allocArray, type DType, dtypeOfArray, isDType, type TypedArray } from "../core/dtype.ts";
+import { DTypeError, fmtShape, ShapeError } from "../core/errors.ts";
+import { checkShape, type Shape, sizeOf } from "../core/shape.ts";
+import { makeTensor, type NestedArray, Tensor } from "../core/tensor.ts";
+import { backendOf } from "./convert.ts";
+
+/** Options of creation functions. */
+export interface CreationOptions {
+  /** Element type (default float32, or the dtype implied by the values). */
+  readonly dtype?: DType;
+}
+
+/** Options of `tensor()`. */
+export interface TensorOptions extends CreationOptions {
+  /** Shape for flat values (a typed array or flat array); default: inferred from nesting. */
+  readonly shape?: readonly number[];
+}
+
+/** Values `tensor()` accepts. */
+export type TensorValues =
+  | number
+  | boolean
+  | NestedArray
+  | readonly (boolean | readonly unknown[])[]
+  | ArrayBufferView;
+
+function checkDType(op: string, dtype: DType, backend: Backend): void {
+  if (!isDType(dtype)) {
+    throw new DTypeError(
+      `${op}(): unknown dtype ${JSON.stringify(dtype)}; use float32, float64, int32 or bool`,
+    );
+  }
+  if (!backend.dtypes.includes(dtype)) {
+    throw new DTypeError(
+      `${op}(): the ${backend.name} backend does not support ${dtype} ` +
+        `(it supports ${backend.dtypes.join(", ")}); use float32, or setBackend("cpu") for float64`,
+    );
+  }
+}
+
+function fromValues(op: string, values: ArrayLike<number>, shape: Shape, dtype: DType): Tensor {
+  const backend = currentBackend();
+  checkDType(op, dtype, backend);
+  const size = sizeOf(shape);
+  const a = allocArray(dtype, size);
+  if (dtype === "bool") {
+    for (let i = 0; i < size; i++) a[i] = values[i] ? 1 : 0;
+  } else if (dtype === "int32") {
+    for (let i = 0; i < size; i++) {
+      const v = values[i];
+      if (!Number.isInteger(v)) {
+        throw new DTypeError(
+          `${op}(): value ${v} at flat index ${i} is not an integer, but the dtype is int32`,
+        );
+      }
+      a[i] = v;
+    }
+  } else {
+    a.set(values);
+  }
+  return makeTensor(backend, backend.upload(a, dtype), shape, dtype);
+}
+
+function inferShape(values: unknown, path: string): number[] {
+  if (!Array.isArray(values)) return [];
+  if (values.length === 0) return [0];
+  const inner = inferShape(values[0], `${path}[0]`);
+  return [values.length, ...inner];
+}
+
+function flattenNested(values: unknown, shape: Shape): { flat: number[]; bool: boolean } {
+  const flat: number[] = [];
+  let bool = true;
+  let any = false;
+  const walk = (v: unknown, axis: number, path: string) => {
+    if (axis === shape.length) {
+      if (typeof v === "number") {
+        bool = false;
+        flat.push(v);
+      } else if (typeof v === "boolean") {
+        flat.push(v ? 1 : 0);
+      } else {
+        throw new TypeError(
+          `tensor(): expected a number or boolean at values${path}, got ${
+            Array.isArray(v) ? `an array of length ${v.length}` : typeof v
+          } (ragged nesting?)`,
+        );
+      }
+      any = true;
+      return;
+    }
+    if (!Array.isArray(v) || v.length !== shape[axis]) {
+      const got = Array.isArray(v) ? `length ${v.length}` : typeof v;
+      throw new ShapeError(
+        `tensor(): ragged nested array: at values${path} expected length ${
+          shape[axis]
+        }, got ${got}`,
+      );
+    }
+    for (let i = 0; i < v.length; i++) walk(v[i], axis + 1, `${path}[${i}]`);
+  };
+  walk(values, 0, "");
+  return { flat, bool: bool && any };
+}
+
+/**
+ * Makes a tensor from a number, a boolean, nested arrays or a typed array.
+ * The dtype is `opts.dtype` if given; otherwise float32 for numbers, bool
+ * for booleans, and the array's own type for Float32Array, Float64Array and
+ * Int32Array (other typed arrays become float32). The values are copied:
+ * changing the source afterwards does not change the tensor.
+ *
+ * @param values The values.
+ * @param opts `dtype`, and `shape` for flat values.
+ * @returns A new tensor on the current backend.
+ * @example
+ * ```ts
+ * import { tensor } from "@gradus/core";
+ * const a = tensor([[1, 2, 3], [4, 5, 6]]);
+ * const b = tensor(new Float64Array([1, 2, 3, 4]), { shape: [2, 2] });
+ * const c = tensor([0, 2, 1], { dtype: "int32" });
+ * console.log(a.shape, b.dtype, c.dtype); // [2, 3] "float64" "int32"
+ * ```
+ */
+export function tensor(values: TensorValues, opts: TensorOptions = {}): Tensor {
+  if (ArrayBuffer.isView(values)) {
+    if (values instanceof DataView) {
+      throw new TypeError("tensor(): a DataView has no element type; pass a typed array");
+    }
+    const arr = values as unknown as TypedArray;
+    const own = dtypeOfArray(arr);
+    const dtype = opts.dtype ?? (own === "bool" || own === null ? "float32" : own);
+    const shape = opts.shape ? checkShape("tensor", opts.shape) : [arr.length];
+    if (sizeOf(shape) !== arr.length) {
+      throw new ShapeError(
+        `tensor(): shape ${fmtShape(shape)} needs ${sizeOf(shape)} values, got ${arr.length}`,
+      );
+    }
+    return fromValues("tensor", arr, shape, dtype);
+  }
+  if (typeof values === "number" || typeof values === "boolean") {
+    const dtype = opts.dtype ?? (typeof values === "boolean" ? "bool" : "float32");
+    const shape = opts.shape ? checkShape("tensor", opts.shape) : [];
+    if (sizeOf(shape) !== 1) {
+      throw new ShapeError(
+        `tensor(): shape ${fmtShape(shape)} needs ${sizeOf(shape)} values, got 1`,
+      );
+    }
+    return fromValues("tensor", [Number(values)], shape, dtype);
+  }
+  if (!Array.isArray(values)) {
+    throw new TypeError(
+      `tensor(): expected a number, boolean, nested array or typed array, got ${typeof values}`,
+    );
+  }
+  const nestedShape = inferShape(values, "");
+  const { flat, bool } = flattenNested(values, nestedShape);
+  const dtype = opts.dtype ?? (bool ? "bool" : "float32");
+  let shape: Shape = nestedShape;
+  if (opts.shape) {
+    shape = checkShape("tensor", opts.shape);
+    if (sizeOf(shape) !== flat.length) {
+      throw new ShapeError(
+        `tensor(): shape ${fmtShape(shape)} needs ${sizeOf(shape)} values, got ${flat.length}`,
+      );
+    }
+  }
+  return fromValues("tensor", flat, shape, dtype);
+}
+
+function filled(op: string, shape: readonly number[], value: number, dtype: DType): Tensor {
+  const backend = currentBackend();
+  checkShape(op, shape);
+  checkDType(op, dtype, backend);
+  if (dtype === "int32" && !Number.isInteger(value)) {
+    throw new DTypeError(`${op}(): fill value ${value} is not an integer, but the dtype is int32`);
+  }
+  return makeTensor(backend, backend.fill(sizeOf(shape), value, dtype), [...shape], dtype);
+}
+
+/**
+ * A tensor of zeros.
+ *
+ * @param shape The shape.
+ * @param opts `dtype` (default float32).
+ * @returns Zeros.
+ * @example
+ * ```ts
+ * import { zeros } from "@gradus/core";
+ * console.log(zeros([2, 2]).arraySync()); // [[0, 0], [0, 0]]
+ * ```
+ */
+export function zeros(shape: readonly number[], opts: CreationOptions = {}): Tensor {
+  return filled("zeros", shape, 0, opts.dtype ?? "float32");
+}
+
+/**
+ * A tensor of ones.
+ *
+ * @param shape The shape.
+ * @param opts `dtype` (default float32).
+ * @returns Ones.
+ * @example
+ * ```ts
+ * import { ones } from "@gradus/core";
+ * console.log(ones([3], { dtype: "int32" }).arraySync()); // [1, 1, 1]
+ * ```
+ */
+export function ones(shape: readonly number[], opts: CreationOptions = {}): Tensor {
+  return filled("ones", shape, 1, opts.dtype ?? "float32");
+}
+
+/**
+ * A tensor filled with one value.
+ *
+ * @param shape The shape.
+ * @param value The fill value.
+ * @param opts `dtype` (default float32, or bool for a boolean value).
+ * @returns The filled tensor.
+ * @example
+ * ```ts
+ * import { full } from "@gradus/core";
+ * console.log(full([2], 7).arraySync()); // [7, 7]
+ * ```
+ */
+export function full(
+  shape: readonly number[],
+  value: number | boolean,
+  opts: CreationOptions = {},
+): Tensor {
+  const dtype = opts.dtype ?? (typeof value === "boolean" ? "bool" : "float32");
+  return filled("full", shape, Number(value), dtype);
+}
+
+function likeBackend(x: Tensor, op: string, value: number, dtype: DType): Tensor {
+  const backend = backendOf(x);
+  checkDType(op, dtype, backend);
+  return makeTensor(backend, backend.fill(x.size, value, dtype), x.shape, dtype);
+}
+
+/** Zeros with the shape, dtype and backend of `x` (never traced). @internal */
+export function zerosLikeTensor(x: Tensor): Tensor {
+  return likeBackend(x, "zerosLike", 0, x.dtype);
+}
+
+/**
+ * Zeros with the shape and dtype (unless given) of `x`, on its backend.
+ *
+ * @param x A tensor.
+ * @param opts `dtype` (default: `x.dtype`).
+ * @returns Zeros.
+ * @example
+ * ```ts
+ * import { tensor, zerosLike } from "@gradus/core";
+ * console.log(zerosLike(tensor([1, 2])).arraySync()); // [0, 0]
+ * ```
+ */
+export function zerosLike(x: Tensor, opts: CreationOptions = {}): Tensor {
+  return likeBackend(x, "zerosLike", 0, opts.dtype ?? x.dtype);
+}
+
+/**
+ * Ones with the shape and dtype (unless given) of `x`, on its backend.
+ *
+ * @param x A tensor.
+ * @param opts `dtype` (default: `x.dtype`).
+ * @returns Ones.
+ * @example
+ * ```ts
+ * import { onesLike, tensor } from "@gradus/core";
+ * console.log(onesLike(tensor([[1, 2]])).arraySync()); // [[1, 1]]
+ * ```
+ */
+export function onesLike(x: Tensor, opts: CreationOptions = {}): Tensor {
+  return likeBackend(x, "onesLike", 1, opts.dtype ?? x.dtype);
+}
+
+/**
+ * Evenly spaced values in `[start, stop)`, like NumPy's `arange`. With one
+ * argument it counts from 0: `arange(5)` is `[0, 1, 2, 3, 4]`. The dtype
+ * defaults to int32 when all arguments are integers, else float32.
+ *
+ * @param start The first value (or the stop when `stop` is omitted).
+ * @param stop The end, exclusive.
+ * @param step The spacing (default 1, never 0).
+ * @param opts `dtype`.
+ * @returns A 1-D tensor.
+ * @example
+ * ```ts
+ * import { arange } from "@gradus/core";
+ * console.log(arange(4).arraySync(), arange(1, 2, 0.25).arraySync());
+ * // [0, 1, 2, 3] [1, 1.25, 1.5, 1.75]
+ * ```
+ */
+export function arange(
+  start: number,
+  stop?: number,
+  step = 1,
+  opts: CreationOptions = {},
+): Tensor {
+  const [a, b] = stop === undefined ? [0, start] : [start, stop];
+  if (step === 0 || !Number.isFinite(step)) {
+    throw new ShapeError(`arange(): step must be a finite non-zero number, got ${step}`);
+  }
+  if (!Number.isFinite(a) || !Number.isFinite(b)) {
+    throw new ShapeError(`arange(): bounds must be finite, got ${a} and ${b}`);
+  }
+  const n = Math.max(0, Math.ceil((b - a) / step));
+  const ints = Number.isInteger(a) && Number.isInteger(b) && Number.isInteger(step);
+  const dtype = opts.dtype ?? (ints ? "int32" : "float32");
+  const vals = new Float64Array(n);
+  for (let i = 0; i < n; i++) vals[i] = a + i * step;
+  return fromValues("arange", dtype === "int32" ? vals.map(Math.trunc) : vals, [n], dtype);
+}
+
+/**
+ * `num` evenly spaced values from `start` to `stop` inclusive, like NumPy's
+ * `linspace` (computed in float64, then stored as `dtype`).
+ *
+ * @param start The first value.
+ * @param stop The last value.
+ * @param num How many values (default 50).
+ * @param opts `dtype` (default float32).
+ * @returns A 1-D tensor.
+ * @example
+ * ```ts
+ * import { linspace } from "@gradus/core";
+ * console.log(linspace(0, 1, 5).arraySync()); // [0, 0.25, 0.5, 0.75, 1]
+ * ```
+ */
+export function linspace(
+  start: number,
+  stop: number,
+  num = 50,
+  opts: CreationOptions = {},
+): Tensor {
+  if (!Number.isInteger(num) || num < 0) {
+    throw new ShapeError(`linspace(): num must be a non-negative integer, got ${num}`);
+  }
+  const vals = new Float64Array(num);
+  const step = num > 1 ? (stop - start) / (num - 1) : 0;
+  for (let i = 0; i < num; i++) vals[i] = start + i * step;
+  if (num > 1) vals[num - 1] = stop;
+  return fromValues("linspace", vals, [num], opts.dtype ?? "float32");
+}
+
+/**
+ * An identity matrix (ones on the diagonal), `n × m`.
+ *
+ * @param n Rows.
+ * @param m Columns (default `n`).
+ * @param opts `dtype` (default float32).
+ * @returns The matrix.
+ * @example
+ * ```ts
+ * import { eye } from "@gradus/core";
+ * console.log(eye(2).arraySync()); // [[1, 0], [0, 1]]
+ * ```
+ */
+export function eye(n: number, m = n, opts: CreationOptions = {}): Tensor {
+  checkShape("eye", [n, m]);
+  const vals = new Float64Array(n * m);
+  for (let i = 0; i < Math.min(n, m); i++) vals[i * m + i] = 1;
+  return fromValues("eye", vals, [n, m], opts.dtype ?? "float32");
+}

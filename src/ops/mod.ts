@@ -1,0 +1,13 @@
+/**
+ * All ops, re-exported in one place.
+ *
+ * @module
+ */
+
+export * from "./elementwise.ts";
+export * from "./reduce.ts";
+export * from "./movement.ts";
+export * from "./matmul.ts";
+export * from "./creation.ts";
+export * from "./composite.ts";
+export * from "./sort.ts";

@@ -1,0 +1,645 @@
+/**
+ * Movement primitives: reshape, transpose, broadcastTo, slice (and its
+ * transpose), concat, take (gather) and scatterAdd; and the composites
+ * expandDims, squeeze, stack and split.
+ *
+ * @module
+ */
+
+import { DTypeError, fmtShape, ShapeError } from "../core/errors.ts";
+import {
+  broadcastShapes,
+  checkShape,
+  normAxis,
+  sameShape,
+  type Shape,
+  sizeOf,
+  stridesOf,
+} from "../core/shape.ts";
+import { makeTensor, Tensor, type TensorLike } from "../core/tensor.ts";
+import { asTensor, backendOf, sameDType } from "./convert.ts";
+import { bind, definePrimitive, type Primitive } from "./primitive.ts";
+import { zerosLikeTensor } from "./creation.ts";
+
+// ---------------------------------------------------------------- reshape
+
+interface ShapeParams {
+  readonly shape: Shape;
+}
+
+/** Reshape: shares the buffer (tensors are immutable and dense). @internal */
+export const reshapePrim: Primitive<ShapeParams> = definePrimitive<ShapeParams>({
+  name: "reshape",
+  abstract: ([x], { shape }) => ({ shape, dtype: x.dtype }),
+  impl: (_b, [x]) => x._data,
+  vjp: (g, [x]) => [reshape(g, x.shape)],
+  jvp: ([t], _x, out) => reshape(t!, out.shape),
+});
+
+/**
+ * Gives a tensor a new shape with the same number of elements (row-major
+ * order). One axis may be `-1`: it is inferred.
+ *
+ * @param x A tensor.
+ * @param shape The new shape.
+ * @returns The reshaped tensor (no copy is made).
+ * @example
+ * ```ts
+ * import { arange, reshape } from "@gradus/core";
+ * console.log(reshape(arange(6), [2, -1]).arraySync()); // [[0, 1, 2], [3, 4, 5]]
+ * ```
+ */
+export function reshape(x: TensorLike, shape: readonly number[]): Tensor {
+  const t = asTensor("reshape", x);
+  const target = resolveShape(t.shape, shape);
+  if (sameShape(target, t.shape)) return t;
+  return bind(reshapePrim, [t], { shape: target });
+}
+
+function resolveShape(from: Shape, shape: readonly number[]): number[] {
+  if (!Array.isArray(shape)) {
+    throw new ShapeError(`reshape(): shape must be an array, got ${String(shape)}`);
+  }
+  const size = sizeOf(from);
+  let infer = -1;
+  let known = 1;
+  for (let i = 0; i < shape.length; i++) {
+    const d = shape[i];
+    if (d === -1) {
+      if (infer >= 0) {
+        throw new ShapeError(`reshape(): only one -1 is allowed, got ${fmtShape(shape)}`);
+      }
+      infer = i;
+    } else if (!Number.isInteger(d) || d < 0) {
+      throw new ShapeError(`reshape(): invalid size ${d} in ${fmtShape(shape)}`);
+    } else known *= d;
+  }
+  const out = [...shape];
+  if (infer >= 0) {
+    if (known === 0 || size % known !== 0) {
+      throw new ShapeError(
+        `reshape(): cannot reshape ${fmtShape(from)} (${size} elements) into ${fmtShape(shape)}`,
+      );
+    }
+    out[infer] = size / known;
+  } else if (known !== size) {
+    throw new ShapeError(
+      `reshape(): cannot reshape ${fmtShape(from)} (${size} elements) into ${
+        fmtShape(shape)
+      } (${known} elements)`,
+    );
+  }
+  return out;
+}
+
+/**
+ * Inserts an axis of size 1 at `axis` (which may be `ndim`, or negative).
+ *
+ * @param x A tensor.
+ * @param axis Position of the new axis in the result.
+ * @returns A tensor with one more axis.
+ * @example
+ * ```ts
+ * import { expandDims, tensor } from "@gradus/core";
+ * console.log(expandDims(tensor([1, 2]), -1).shape); // [2, 1]
+ * ```
+ */
+export function expandDims(x: TensorLike, axis: number): Tensor {
+  const t = asTensor("expandDims", x);
+  const ax = normAxis("expandDims", axis, t.ndim + 1);
+  const shape = [...t.shape];
+  shape.splice(ax, 0, 1);
+  return reshape(t, shape);
+}
+
+/**
+ * Removes axes of size 1: the given ones (an error if one is not of size 1)
+ * or all of them.
+ *
+ * @param x A tensor.
+ * @param axis Axis or axes to remove; all size-1 axes when omitted.
+ * @returns The squeezed tensor.
+ * @example
+ * ```ts
+ * import { squeeze, zeros } from "@gradus/core";
+ * console.log(squeeze(zeros([1, 3, 1])).shape); // [3]
+ * ```
+ */
+export function squeeze(x: TensorLike, axis?: number | readonly number[]): Tensor {
+  const t = asTensor("squeeze", x);
+  let axes: number[];
+  if (axis === undefined) {
+    axes = t.shape.flatMap((d, i) => (d === 1 ? [i] : []));
+  } else {
+    axes = (typeof axis === "number" ? [axis] : [...axis]).map((a) =>
+      normAxis("squeeze", a, t.ndim)
+    );
+    for (const a of axes) {
+      if (t.shape[a] !== 1) {
+        throw new ShapeError(
+          `squeeze(): axis ${a} of shape ${fmtShape(t.shape)} has size ${t.shape[a]}, not 1`,
+        );
+      }
+    }
+  }
+  return reshape(t, t.shape.filter((_, i) => !axes.includes(i)));
+}
+
+// ---------------------------------------------------------------- transpose
+
+interface PermParams {
+  readonly perm: readonly number[];
+}
+
+/** Transpose: a strided copy. @internal */
+export const transposePrim: Primitive<PermParams> = definePrimitive<PermParams>({
+  name: "transpose",
+  abstract: ([x], { perm }) => ({ shape: perm.map((p) => x.shape[p]), dtype: x.dtype }),
+  impl: (be, [x], { perm }, out) => {
+    const st = stridesOf(x.shape);
+    return be.strided(x._data, 0, perm.map((p) => st[p]), out.shape, x.dtype);
+  },
+  vjp: (g, _x, _o, { perm }) => [transpose(g, inversePerm(perm))],
+  jvp: ([t], _x, _o, { perm }) => transpose(t!, perm),
+});
+
+function inversePerm(perm: readonly number[]): number[] {
+  const inv = new Array<number>(perm.length);
+  perm.forEach((p, i) => (inv[p] = i));
+  return inv;
+}
+
+/**
+ * Permutes axes: axis `i` of the result is axis `axes[i]` of `x`. Without
+ * `axes`, reverses them (a matrix transpose for 2-D).
+ *
+ * @param x A tensor.
+ * @param axes A permutation of `0..ndim-1` (negative axes allowed).
+ * @returns The transposed tensor.
+ * @example
+ * ```ts
+ * import { tensor, transpose } from "@gradus/core";
+ * console.log(transpose(tensor([[1, 2, 3]])).arraySync()); // [[1], [2], [3]]
+ * ```
+ */
+export function transpose(x: TensorLike, axes?: readonly number[]): Tensor {
+  const t = asTensor("transpose", x);
+  const perm = axes === undefined
+    ? t.shape.map((_, i) => t.ndim - 1 - i)
+    : axes.map((a) => normAxis("transpose", a, t.ndim));
+  const seen = new Set(perm);
+  if (perm.length !== t.ndim || seen.size !== t.ndim) {
+    throw new ShapeError(
+      `transpose(): axes ${JSON.stringify(axes)} are not a permutation of the ${t.ndim} axes of ${
+        fmtShape(t.shape)
+      }`,
+    );
+  }
+  if (perm.every((p, i) => p === i)) return t;
+  return bind(transposePrim, [t], { perm });
+}
+
+// ---------------------------------------------------------------- broadcastTo
+
+/** Broadcast to a larger shape (its vjp is the un-broadcast sum done by the autodiff). @internal */
+export const broadcastPrim: Primitive<ShapeParams> = definePrimitive<ShapeParams>({
+  name: "broadcastTo",
+  abstract: ([x], { shape }) => ({ shape, dtype: x.dtype }),
+  impl: (be, [x], { shape }) => {
+    const st = stridesOf(x.shape);
+    const off = shape.length - x.shape.length;
+    const strides = shape.map((d, i) => {
+      const j = i - off;
+      return j < 0 || (x.shape[j] === 1 && d !== 1) ? 0 : st[j];
+    });
+    return be.strided(x._data, 0, strides, shape, x.dtype);
+  },
+  vjp: (g) => [g],
+  jvp: ([t], _x, _o, { shape }) => broadcastTo(t!, shape),
+});
+
+/**
+ * Broadcasts to `shape` with NumPy rules (size-1 and missing leading axes
+ * repeat).
+ *
+ * @param x A tensor.
+ * @param shape The target shape.
+ * @returns The broadcast tensor.
+ * @example
+ * ```ts
+ * import { broadcastTo, tensor } from "@gradus/core";
+ * console.log(broadcastTo(tensor([1, 2]), [2, 2]).arraySync()); // [[1, 2], [1, 2]]
+ * ```
+ */
+export function broadcastTo(x: TensorLike, shape: readonly number[]): Tensor {
+  const t = asTensor("broadcastTo", x);
+  checkShape("broadcastTo", shape);
+  const b = broadcastShapes("broadcastTo", t.shape, shape);
+  if (!sameShape(b, shape)) {
+    throw new ShapeError(
+      `broadcastTo(): cannot broadcast ${fmtShape(t.shape)} to ${fmtShape(shape)}`,
+    );
+  }
+  if (sameShape(t.shape, shape)) return t;
+  return bind(broadcastPrim, [t], { shape: [...shape] });
+}
+
+// ---------------------------------------------------------------- slice
+
+interface SliceParams {
+  /** First index taken on each axis. */
+  readonly starts: readonly number[];
+  /** Step on each axis (non-zero, may be negative). */
+  readonly steps: readonly number[];
+  /** Output shape. */
+  readonly shape: Shape;
+}
+
+interface UnsliceParams extends SliceParams {
+  /** Shape of the full tensor the slice came from. */
+  readonly full: Shape;
+}
+
+function sliceGeometry(full: Shape, p: SliceParams): { offset: number; strides: number[] } {
+  const st = stridesOf(full);
+  let offset = 0;
+  for (let i = 0; i < full.length; i++) offset += p.starts[i] * st[i];
+  return { offset, strides: st.map((s, i) => s * p.steps[i]) };
+}
+
+/** Strided slice. @internal */
+export const slicePrim: Primitive<SliceParams> = definePrimitive<SliceParams>({
+  name: "slice",
+  abstract: ([x], p) => ({ shape: p.shape, dtype: x.dtype }),
+  impl: (be, [x], p) => {
+    const { offset, strides } = sliceGeometry(x.shape, p);
+    return be.strided(x._data, offset, strides, p.shape, x.dtype);
+  },
+  vjp: (g, [x], _o, p) => [bind(unslicePrim, [g], { ...p, full: x.shape })],
+  jvp: ([t], _x, _o, p) => bind(slicePrim, [t!], p),
+});
+
+/** The transpose of slice: places a slice into zeros of the full shape. @internal */
+export const unslicePrim: Primitive<UnsliceParams> = definePrimitive<UnsliceParams>({
+  name: "unslice",
+  abstract: ([g], p) => ({ shape: p.full, dtype: g.dtype }),
+  impl: (be, [g], p) => {
+    const { offset, strides } = sliceGeometry(p.full, p);
+    return be.scatterStrided(g._data, p.shape, offset, strides, sizeOf(p.full), g.dtype);
+  },
+  vjp: (ct, _g, _o, p) => [bind(slicePrim, [ct], p)],
+  jvp: ([t], _g, _o, p) => bind(unslicePrim, [t!], p),
+});
+
+/**
+ * Python-style slicing per axis: `x[start:stop:step]` on each axis, with
+ * negative indices counting from the end, out-of-range bounds clamped and
+ * negative steps reversing. Axes past the given lists are taken whole; a
+ * `null` entry means the default.
+ *
+ * @param x A tensor.
+ * @param starts Start per axis (default 0, or the end for negative steps).
+ * @param stops Stop per axis, exclusive (default: the end, or before 0 for negative steps).
+ * @param steps Step per axis (default 1; never 0).
+ * @returns The slice (a copy).
+ * @example
+ * ```ts
+ * import { arange, reshape, slice } from "@gradus/core";
+ * const x = reshape(arange(12), [3, 4]);
+ * console.log(slice(x, [1, 0], [3, 4], [1, 2]).arraySync()); // [[4, 6], [8, 10]]
+ * console.log(slice(x, [null, null], [null, null], [-1]).arraySync()[0]); // [8, 9, 10, 11]
+ * ```
+ */
+export function slice(
+  x: TensorLike,
+  starts: readonly (number | null)[],
+  stops?: readonly (number | null)[],
+  steps?: readonly (number | null)[],
+): Tensor {
+  const t = asTensor("slice", x);
+  const n = Math.max(starts.length, stops?.length ?? 0, steps?.length ?? 0);
+  if (n > t.ndim) {
+    throw new ShapeError(
+      `slice(): got bounds for ${n} axes but the input ${fmtShape(t.shape)} has ${t.ndim}`,
+    );
+  }
+  const st: number[] = [];
+  const sp: number[] = [];
+  const shape: number[] = [];
+  for (let i = 0; i < t.ndim; i++) {
+    const [a, step, count] = sliceAxis(
+      t.shape[i],
+      starts[i] ?? null,
+      stops?.[i] ?? null,
+      steps?.[i] ?? null,
+      i,
+    );
+    st.push(a);
+    sp.push(step);
+    shape.push(count);
+  }
+  if (sameShape(shape, t.shape) && sp.every((s) => s === 1)) return t;
+  return bind(slicePrim, [t], { starts: st, steps: sp, shape });
+}
+
+function sliceAxis(
+  n: number,
+  start: number | null,
+  stop: number | null,
+  step: number | null,
+  axis: number,
+): [number, number, number] {
+  const s = step ?? 1;
+  if (!Number.isInteger(s) || s === 0) {
+    throw new ShapeError(`slice(): step on axis ${axis} must be a non-zero integer, got ${s}`);
+  }
+  for (const v of [start, stop]) {
+    if (v !== null && !Number.isInteger(v)) {
+      throw new ShapeError(`slice(): bounds on axis ${axis} must be integers, got ${v}`);
+    }
+  }
+  const norm = (v: number, lo: number, hi: number) => {
+    const w = v < 0 ? v + n : v;
+    return Math.min(Math.max(w, lo), hi);
+  };
+  let a: number;
+  let b: number;
+  if (s > 0) {
+    a = start === null ? 0 : norm(start, 0, n);
+    b = stop === null ? n : norm(stop, 0, n);
+  } else {
+    a = start === null ? n - 1 : norm(start, -1, n - 1);
+    b = stop === null ? -1 : norm(stop, -1, n - 1);
+  }
+  const count = Math.max(0, Math.ceil((b - a) / s));
+  return [count === 0 ? 0 : a, s, count];
+}
+
+// ---------------------------------------------------------------- concat
+
+interface AxisParams {
+  readonly axis: number;
+}
+
+/** Concatenation along an axis. @internal */
+export const concatPrim: Primitive<AxisParams> = definePrimitive<AxisParams>({
+  name: "concat",
+  abstract: (xs, { axis }) => {
+    const first = xs[0];
+    const dtype = sameDType("concat", xs.map((x) => x.dtype));
+    let total = 0;
+    for (const x of xs) {
+      const ok = x.shape.length === first.shape.length &&
+        x.shape.every((d, i) => i === axis || d === first.shape[i]);
+      if (!ok) {
+        throw new ShapeError(
+          `concat(): shapes ${
+            xs.map((y) => fmtShape(y.shape)).join(", ")
+          } differ outside axis ${axis}`,
+        );
+      }
+      total += x.shape[axis];
+    }
+    const shape = [...first.shape];
+    shape[axis] = total;
+    return { shape, dtype };
+  },
+  impl: (be, xs, { axis }, out) => {
+    const outer = sizeOf(out.shape.slice(0, axis));
+    const inner = sizeOf(out.shape.slice(axis + 1));
+    return be.concat(
+      xs.map((x) => x._data),
+      xs.map((x) => x.shape[axis] * inner),
+      outer,
+      out.dtype,
+    );
+  },
+  vjp: (g, xs, _o, { axis }, needs) => {
+    let at = 0;
+    return xs.map((x, i) => {
+      const from = at;
+      at += x.shape[axis];
+      if (!needs[i]) return null;
+      const starts = g.shape.map((_, j) => (j === axis ? from : 0));
+      const shape = g.shape.map((d, j) => (j === axis ? x.shape[axis] : d));
+      return bind(slicePrim, [g], { starts, steps: g.shape.map(() => 1), shape });
+    });
+  },
+  jvp: (ts, xs, _o, { axis }) =>
+    bind(concatPrim, ts.map((t, i) => t ?? zerosLikeTensor(xs[i])), { axis }),
+});
+
+/**
+ * Joins tensors along an existing axis (all other axes must match).
+ *
+ * @param xs Tensors of the same dtype.
+ * @param axis The axis to join along (default 0).
+ * @returns The concatenation.
+ * @example
+ * ```ts
+ * import { concat, tensor } from "@gradus/core";
+ * console.log(concat([tensor([[1, 2]]), tensor([[3, 4]])], 0).arraySync()); // [[1, 2], [3, 4]]
+ * ```
+ */
+export function concat(xs: readonly TensorLike[], axis = 0): Tensor {
+  if (!Array.isArray(xs) || xs.length === 0) {
+    throw new ShapeError("concat(): needs a non-empty array of tensors");
+  }
+  const ts = xs.map((x) => asTensor("concat", x));
+  const ax = normAxis("concat", axis, ts[0].ndim);
+  if (ts.length === 1) return ts[0];
+  return bind(concatPrim, ts, { axis: ax });
+}
+
+/**
+ * Joins tensors of the same shape along a new axis.
+ *
+ * @param xs Tensors of the same shape and dtype.
+ * @param axis Position of the new axis in the result (default 0).
+ * @returns The stacked tensor.
+ * @example
+ * ```ts
+ * import { stack, tensor } from "@gradus/core";
+ * console.log(stack([tensor([1, 2]), tensor([3, 4])], 1).arraySync()); // [[1, 3], [2, 4]]
+ * ```
+ */
+export function stack(xs: readonly TensorLike[], axis = 0): Tensor {
+  if (!Array.isArray(xs) || xs.length === 0) {
+    throw new ShapeError("stack(): needs a non-empty array of tensors");
+  }
+  const ts = xs.map((x) => asTensor("stack", x));
+  for (const t of ts) {
+    if (!sameShape(t.shape, ts[0].shape)) {
+      throw new ShapeError(
+        `stack(): all shapes must be equal, got ${ts.map((u) => fmtShape(u.shape)).join(", ")}`,
+      );
+    }
+  }
+  const ax = normAxis("stack", axis, ts[0].ndim + 1);
+  return concat(ts.map((t) => expandDims(t, ax)), ax);
+}
+
+/**
+ * Splits along an axis, like NumPy: a number gives that many equal parts
+ * (it must divide the axis); an array gives the indices where parts start.
+ *
+ * @param x A tensor.
+ * @param sectionsOrIndices Number of equal parts, or split points.
+ * @param axis The axis (default 0).
+ * @returns The parts.
+ * @example
+ * ```ts
+ * import { arange, split } from "@gradus/core";
+ * const [a, b] = split(arange(6), 2);
+ * console.log(a.arraySync(), b.arraySync()); // [0, 1, 2] [3, 4, 5]
+ * console.log(split(arange(5), [1, 3]).map((p) => p.arraySync())); // [[0], [1, 2], [3, 4]]
+ * ```
+ */
+export function split(
+  x: TensorLike,
+  sectionsOrIndices: number | readonly number[],
+  axis = 0,
+): Tensor[] {
+  const t = asTensor("split", x);
+  const ax = normAxis("split", axis, t.ndim);
+  const n = t.shape[ax];
+  let points: number[];
+  if (typeof sectionsOrIndices === "number") {
+    const k = sectionsOrIndices;
+    if (!Number.isInteger(k) || k <= 0 || n % k !== 0) {
+      throw new ShapeError(
+        `split(): axis ${ax} of size ${n} cannot be split into ${k} equal parts; pass split points instead`,
+      );
+    }
+    points = Array.from({ length: k - 1 }, (_, i) => ((i + 1) * n) / k);
+  } else {
+    points = [...sectionsOrIndices];
+  }
+  const bounds = [0, ...points, n];
+  const parts: Tensor[] = [];
+  for (let i = 0; i + 1 < bounds.length; i++) {
+    const starts = t.shape.map((_, j) => (j === ax ? bounds[i] : null));
+    const stops = t.shape.map((_, j) => (j === ax ? Math.max(bounds[i], bounds[i + 1]) : null));
+    parts.push(slice(t, starts, stops));
+  }
+  return parts;
+}
+
+// ---------------------------------------------------------------- take / scatterAdd
+
+interface GatherParams {
+  readonly axis: number;
+}
+
+interface ScatterParams {
+  readonly axis: number;
+  /** Size of `axis` in the output. */
+  readonly size: number;
+  /** Rank of the indices tensor. */
+  readonly indexRank: number;
+}
+
+/** take(x, indices, axis): gather along one axis. @internal */
+export const takePrim: Primitive<GatherParams> = definePrimitive<GatherParams>({
+  name: "take",
+  abstract: ([x, idx], { axis }) => ({
+    shape: [...x.shape.slice(0, axis), ...idx.shape, ...x.shape.slice(axis + 1)],
+    dtype: x.dtype,
+  }),
+  impl: (be, [x, idx], { axis }) =>
+    be.gather(
+      x._data,
+      idx._data,
+      sizeOf(x.shape.slice(0, axis)),
+      x.shape[axis],
+      sizeOf(x.shape.slice(axis + 1)),
+      sizeOf(idx.shape),
+      x.dtype,
+    ),
+  vjp: (g, [x, idx], _o, { axis }) => [
+    bind(scatterAddPrim, [g, idx], { axis, size: x.shape[axis], indexRank: idx.ndim }),
+    null,
+  ],
+  jvp: ([t], [_x, idx], _o, p) => bind(takePrim, [t!, idx], p),
+});
+
+/** The transpose of take: adds slices of `g` into zeros at `indices`. @internal */
+export const scatterAddPrim: Primitive<ScatterParams> = definePrimitive<ScatterParams>({
+  name: "scatterAdd",
+  abstract: ([g], { axis, size, indexRank }) => ({
+    shape: [...g.shape.slice(0, axis), size, ...g.shape.slice(axis + indexRank)],
+    dtype: g.dtype,
+  }),
+  impl: (be, [g, idx], { axis, size, indexRank }) =>
+    be.scatterAdd(
+      g._data,
+      idx._data,
+      sizeOf(g.shape.slice(0, axis)),
+      size,
+      sizeOf(g.shape.slice(axis + indexRank)),
+      sizeOf(idx.shape),
+      g.dtype,
+    ),
+  vjp: (ct, [_g, idx], _o, { axis }) => [bind(takePrim, [ct, idx], { axis }), null],
+  jvp: ([t], [_g, idx], _o, p) => bind(scatterAddPrim, [t!, idx], p),
+});
+
+/**
+ * Gathers slices along `axis` at int32 `indices` (NumPy's `take`): the
+ * result has shape `x.shape[:axis] + indices.shape + x.shape[axis+1:]`.
+ * Negative indices count from the end; others out of range are an error on
+ * the CPU. The gradient adds back into the gathered positions (repeated
+ * indices accumulate).
+ *
+ * @param x A tensor.
+ * @param indices int32 indices (a tensor or a number array).
+ * @param axis The axis to gather along (default 0).
+ * @returns The gathered tensor.
+ * @example
+ * ```ts
+ * import { take, tensor } from "@gradus/core";
+ * const x = tensor([[1, 2], [3, 4], [5, 6]]);
+ * console.log(take(x, [2, 0]).arraySync()); // [[5, 6], [1, 2]]
+ * console.log(take(x, [1], 1).arraySync()); // [[2], [4], [6]]
+ * ```
+ */
+export function take(
+  x: TensorLike,
+  indices: Tensor | readonly number[] | number,
+  axis = 0,
+): Tensor {
+  const t = asTensor("take", x);
+  if (t.ndim === 0) throw new ShapeError("take(): cannot index a scalar; reshape it first");
+  const ax = normAxis("take", axis, t.ndim);
+  const idx = indexTensor("take", indices, backendOf(t));
+  return bind(takePrim, [t, idx], { axis: ax });
+}
+
+/** Converts indices to an int32 tensor, with a clear error for other dtypes. @internal */
+export function indexTensor(
+  op: string,
+  indices: Tensor | readonly number[] | number,
+  backend: ReturnType<typeof backendOf>,
+): Tensor {
+  if (indices instanceof Tensor) {
+    if (indices.dtype !== "int32") {
+      throw new DTypeError(
+        `${op}(): indices must be int32, got ${indices.dtype}; cast them first, e.g. cast(i, "int32")`,
+      );
+    }
+    return indices;
+  }
+  const list = typeof indices === "number" ? [indices] : indices;
+  for (const v of list) {
+    if (!Number.isInteger(v)) {
+      throw new DTypeError(`${op}(): indices must be integers, got ${v}`);
+    }
+  }
+  const data = Int32Array.from(list);
+  return makeTensor(
+    backend,
+    backend.upload(data, "int32"),
+    typeof indices === "number" ? [] : [list.length],
+    "int32",
+  );
+}

@@ -1,0 +1,129 @@
+/**
+ * Primitives and `bind`, the single door every op goes through.
+ *
+ * A primitive is everything about one operation in one place: its shape and
+ * dtype rule, its backend implementation, and its vjp and jvp rules (written
+ * with ordinary ops, so an outer transformation records them too: that is
+ * what makes grad-of-grad work).
+ *
+ * `bind(prim, inputs, params)` checks shapes/dtypes once, then hands the call
+ * to the innermost active transformation among the inputs' tracers, or runs
+ * the kernel when there is none.
+ *
+ * @module
+ */
+
+import type { Backend, DataHandle } from "../backend/backend.ts";
+import type { DType } from "../core/dtype.ts";
+import { DTypeError } from "../core/errors.ts";
+import type { Shape } from "../core/shape.ts";
+import { makeTensor, type Tensor } from "../core/tensor.ts";
+
+/** The abstract value of a tensor: what shape rules see. */
+export interface Aval {
+  /** The shape. */
+  readonly shape: Shape;
+  /** The dtype. */
+  readonly dtype: DType;
+}
+
+/**
+ * A vjp rule: given the output cotangent `ct`, the primal inputs and output,
+ * return one cotangent per input (null for "zero" or "not needed"). Only
+ * inputs with `needs[i]` must get one. A cotangent may have the broadcast
+ * output shape: the caller un-broadcasts it (sums) to the input's shape.
+ */
+export type VjpRule<P> = (
+  ct: Tensor,
+  inputs: readonly Tensor[],
+  out: Tensor,
+  params: P,
+  needs: readonly boolean[],
+) => (Tensor | null)[];
+
+/**
+ * A jvp rule: given tangents of the inputs (null = zero; at least one is
+ * not null) return the output tangent (null = zero). It may have a smaller
+ * shape than the output: the caller broadcasts it.
+ */
+export type JvpRule<P> = (
+  tangents: readonly (Tensor | null)[],
+  inputs: readonly Tensor[],
+  out: Tensor,
+  params: P,
+) => Tensor | null;
+
+/** Everything about one primitive. */
+export interface Primitive<P> {
+  /** The op name used in errors. */
+  readonly name: string;
+  /** Shape and dtype rule; throws a ShapeError/DTypeError naming the op. */
+  readonly abstract: (inputs: readonly Aval[], params: P) => Aval;
+  /** Runs the kernel on concrete inputs (all on `backend`). */
+  readonly impl: (backend: Backend, inputs: readonly Tensor[], params: P, out: Aval) => DataHandle;
+  /** Reverse-mode rule, or null when the derivative is zero everywhere it exists (comparisons, floor, argmax…). */
+  readonly vjp: VjpRule<P> | null;
+  /** Forward-mode rule, or null when the derivative is zero everywhere. */
+  readonly jvp: JvpRule<P> | null;
+}
+
+/** Identity helper that types a primitive definition. */
+export function definePrimitive<P>(def: Primitive<P>): Primitive<P> {
+  return def;
+}
+
+/**
+ * Checks shapes and dtypes, then evaluates `prim` on `inputs`.
+ */
+export function bind<P>(prim: Primitive<P>, inputs: readonly Tensor[], params: P): Tensor {
+  const out = prim.abstract(inputs, params);
+  return dispatch(prim, inputs, params, out);
+}
+
+/**
+ * Evaluates an already checked primitive: the innermost live transformation
+ * among the inputs processes it; with none, the backend runs the kernel.
+ */
+export function dispatch<P>(
+  prim: Primitive<P>,
+  inputs: readonly Tensor[],
+  params: P,
+  out: Aval,
+): Tensor {
+  let top: Tensor["_trace"] = null;
+  let leaked = false;
+  for (let i = 0; i < inputs.length; i++) {
+    const t = inputs[i]._trace;
+    if (t === null) continue;
+    if (t.done) {
+      leaked = true;
+      continue;
+    }
+    if (top === null || t.level > top.level) top = t;
+  }
+  if (leaked) return dispatch(prim, inputs.map(live), params, out);
+  if (top !== null) return top.process(prim, inputs, params, out);
+  const backend = commonBackend(prim.name, inputs);
+  return makeTensor(backend, prim.impl(backend, inputs, params, out), out.shape, out.dtype);
+}
+
+/** A tracer whose transformation has returned acts as the value it traced. */
+function live(x: Tensor): Tensor {
+  let t = x;
+  while (t._trace !== null && t._trace.done) t = t._primal!;
+  return t;
+}
+
+function commonBackend(op: string, inputs: readonly Tensor[]): Backend {
+  const b = inputs[0]._backend!;
+  for (let i = 1; i < inputs.length; i++) {
+    const bi = inputs[i]._backend!;
+    if (bi !== b) {
+      throw new DTypeError(
+        `${op}(): inputs live on different backends (${b.name} and ${bi.name}); ` +
+          `make them on one backend (setBackend before creating them)`,
+      );
+    }
+  }
+  return b;
+}

@@ -1,0 +1,351 @@
+/**
+ * Reductions: `sum`, `max`, `min` over one axis or several, `argmax`,
+ * `argmin`, and the composites `mean` and `logsumexp`.
+ *
+ * @module
+ */
+
+import type { Backend, DataHandle, ReduceOp } from "../backend/backend.ts";
+import { DTypeError, ShapeError } from "../core/errors.ts";
+import { normAxes, normAxis, type Shape, sizeOf } from "../core/shape.ts";
+import type { Tensor, TensorLike } from "../core/tensor.ts";
+import { asTensor, requireFloat } from "./convert.ts";
+import { abs, add, cast, div, equal, exp, less, log, mul, sub, where } from "./elementwise.ts";
+import { broadcastTo, reshape } from "./movement.ts";
+import { bind, definePrimitive, type Primitive } from "./primitive.ts";
+import { stopGradient } from "../autodiff/stop_gradient.ts";
+
+/** Options of reductions. */
+export interface ReduceOptions {
+  /** Keep reduced axes with size 1 (default false), so the result broadcasts against the input. */
+  readonly keepdims?: boolean;
+}
+
+interface ReduceParams {
+  readonly axes: readonly number[];
+  readonly keepdims: boolean;
+}
+
+function reducedShape(shape: Shape, axes: readonly number[], keepdims: boolean): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < shape.length; i++) {
+    if (axes.includes(i)) {
+      if (keepdims) out.push(1);
+    } else out.push(shape[i]);
+  }
+  return out;
+}
+
+/**
+ * Reduces `axes` (sorted, distinct) of a dense buffer: contiguous runs of
+ * axes go to the backend in one call, others one run at a time from the last.
+ */
+function reduceAxes(
+  be: Backend,
+  op: ReduceOp,
+  data: DataHandle,
+  shape: Shape,
+  axes: readonly number[],
+  dtype: Tensor["dtype"],
+): DataHandle {
+  let cur = data;
+  let curShape = [...shape];
+  let curDtype = dtype;
+  let i = axes.length - 1;
+  while (i >= 0) {
+    let j = i;
+    while (j > 0 && axes[j - 1] === axes[j] - 1) j--;
+    const lo = axes[j];
+    const hi = axes[i];
+    const outer = sizeOf(curShape.slice(0, lo));
+    const n = sizeOf(curShape.slice(lo, hi + 1));
+    const inner = sizeOf(curShape.slice(hi + 1));
+    cur = be.reduce(op, cur, outer, n, inner, curDtype);
+    curShape = [...curShape.slice(0, lo), ...curShape.slice(hi + 1)];
+    if (op === "sum" && curDtype === "bool") curDtype = "int32";
+    i = j - 1;
+  }
+  return cur;
+}
+
+function reducePrim(
+  op: "sum" | "max" | "min",
+  vjp: Primitive<ReduceParams>["vjp"],
+  jvp: Primitive<ReduceParams>["jvp"],
+): Primitive<ReduceParams> {
+  return definePrimitive<ReduceParams>({
+    name: op,
+    abstract: ([x], { axes, keepdims }) => {
+      if (op !== "sum" && x.dtype === "bool") {
+        throw new DTypeError(`${op}(): expects a numeric tensor, got bool; cast it first`);
+      }
+      if (op !== "sum") {
+        for (const a of axes) {
+          if (x.shape[a] === 0) {
+            throw new ShapeError(
+              `${op}(): cannot reduce the empty axis ${a} of shape [${
+                x.shape.join(",")
+              }] (no identity)`,
+            );
+          }
+        }
+      }
+      const dtype = op === "sum" && x.dtype === "bool" ? "int32" : x.dtype;
+      return { shape: reducedShape(x.shape, axes, keepdims), dtype };
+    },
+    impl: (be, [x], { axes }) => reduceAxes(be, op, x._data, x.shape, axes, x.dtype),
+    vjp,
+    jvp,
+  });
+}
+
+/** Reshapes a reduced tensor back to keepdims form so it broadcasts against the input. */
+function keep(g: Tensor, inShape: Shape, p: ReduceParams): Tensor {
+  return p.keepdims ? g : reshape(g, reducedShape(inShape, p.axes, true));
+}
+
+/** Where `x` attains the reduced extreme, weighted 1/(number of ties). */
+function extremeWeights(x: Tensor, out: Tensor, p: ReduceParams): Tensor {
+  const hit = cast(equal(x, keep(out, x.shape, p)), x.dtype);
+  const count = bind(reducePrims.sum, [hit], { axes: p.axes, keepdims: true });
+  return div(hit, count);
+}
+
+/** The sum, max and min primitives. @internal */
+export const reducePrims: Record<"sum" | "max" | "min", Primitive<ReduceParams>> = {
+  sum: reducePrim(
+    "sum",
+    (g, [x], _o, p) => [broadcastTo(keep(g, x.shape, p), x.shape)],
+    ([t], _x, _o, p) => bind(reducePrims.sum, [t!], p),
+  ),
+  max: reducePrim(
+    "max",
+    (g, [x], out, p) => [mul(keep(g, x.shape, p), extremeWeights(x, out, p))],
+    ([t], [x], out, p) => bind(reducePrims.sum, [mul(t!, extremeWeights(x, out, p))], p),
+  ),
+  min: reducePrim(
+    "min",
+    (g, [x], out, p) => [mul(keep(g, x.shape, p), extremeWeights(x, out, p))],
+    ([t], [x], out, p) => bind(reducePrims.sum, [mul(t!, extremeWeights(x, out, p))], p),
+  ),
+};
+
+interface ArgParams {
+  readonly axis: number;
+  readonly keepdims: boolean;
+}
+
+function argPrim(op: "argmax" | "argmin"): Primitive<ArgParams> {
+  return definePrimitive<ArgParams>({
+    name: op,
+    abstract: ([x], { axis, keepdims }) => {
+      if (x.shape[axis] === 0) {
+        throw new ShapeError(`${op}(): axis ${axis} of shape [${x.shape.join(",")}] is empty`);
+      }
+      return { shape: reducedShape(x.shape, [axis], keepdims), dtype: "int32" };
+    },
+    impl: (be, [x], { axis }) =>
+      be.reduce(
+        op,
+        x._data,
+        sizeOf(x.shape.slice(0, axis)),
+        x.shape[axis],
+        sizeOf(x.shape.slice(axis + 1)),
+        x.dtype,
+      ),
+    vjp: null,
+    jvp: null,
+  });
+}
+
+/** The argmax and argmin primitives. @internal */
+export const argPrims = { argmax: argPrim("argmax"), argmin: argPrim("argmin") };
+
+function reduce(
+  prim: Primitive<ReduceParams>,
+  x: TensorLike,
+  axis: number | readonly number[] | null | undefined,
+  opts: ReduceOptions | undefined,
+): Tensor {
+  const t = asTensor(prim.name, x);
+  const axes = normAxes(prim.name, axis, t.ndim);
+  return bind(prim, [t], { axes, keepdims: opts?.keepdims ?? false });
+}
+
+/**
+ * Sum over one axis, a list of axes, or all axes (the default). Summing a
+ * bool tensor counts the `true` values (int32).
+ *
+ * @param x A tensor.
+ * @param axis Axis or axes to reduce (negative counts from the end); all when omitted.
+ * @param opts `keepdims` (default false).
+ * @returns The sum.
+ * @example
+ * ```ts
+ * import { sum, tensor } from "@gradus/core";
+ * const x = tensor([[1, 2], [3, 4]]);
+ * console.log(sum(x).arraySync(), sum(x, 0).arraySync(), sum(x, -1, { keepdims: true }).arraySync());
+ * // 10 [4, 6] [[3], [7]]
+ * ```
+ */
+export function sum(
+  x: TensorLike,
+  axis?: number | readonly number[] | null,
+  opts?: ReduceOptions,
+): Tensor {
+  return reduce(reducePrims.sum, x, axis, opts);
+}
+
+/**
+ * Maximum over axes (NaN propagates). The gradient is shared equally among
+ * tied maxima.
+ *
+ * @param x A numeric tensor.
+ * @param axis Axis or axes to reduce; all when omitted.
+ * @param opts `keepdims` (default false).
+ * @returns The maximum.
+ * @example
+ * ```ts
+ * import { max, tensor } from "@gradus/core";
+ * console.log(max(tensor([[1, 5], [3, 2]]), 1).arraySync()); // [5, 3]
+ * ```
+ */
+export function max(
+  x: TensorLike,
+  axis?: number | readonly number[] | null,
+  opts?: ReduceOptions,
+): Tensor {
+  return reduce(reducePrims.max, x, axis, opts);
+}
+
+/**
+ * Minimum over axes (NaN propagates). The gradient is shared equally among
+ * tied minima.
+ *
+ * @param x A numeric tensor.
+ * @param axis Axis or axes to reduce; all when omitted.
+ * @param opts `keepdims` (default false).
+ * @returns The minimum.
+ * @example
+ * ```ts
+ * import { min, tensor } from "@gradus/core";
+ * console.log(min(tensor([[1, 5], [3, 2]]), 1).arraySync()); // [1, 2]
+ * ```
+ */
+export function min(
+  x: TensorLike,
+  axis?: number | readonly number[] | null,
+  opts?: ReduceOptions,
+): Tensor {
+  return reduce(reducePrims.min, x, axis, opts);
+}
+
+function argReduce(
+  prim: Primitive<ArgParams>,
+  x: TensorLike,
+  axis: number | null | undefined,
+  opts: ReduceOptions | undefined,
+): Tensor {
+  let t = asTensor(prim.name, x);
+  if (t.dtype === "bool") t = cast(t, "int32");
+  if (axis === undefined || axis === null) {
+    const flat = reshape(t, [t.size]);
+    const r = bind(prim, [flat], { axis: 0, keepdims: false });
+    return opts?.keepdims ? reshape(r, t.shape.map(() => 1)) : r;
+  }
+  const ax = normAxis(prim.name, axis, t.ndim);
+  return bind(prim, [t], { axis: ax, keepdims: opts?.keepdims ?? false });
+}
+
+/**
+ * Index of the maximum along an axis (the first one on ties; NaN counts as
+ * the maximum, like NumPy). Without an axis, the index into the flattened
+ * tensor.
+ *
+ * @param x A tensor.
+ * @param axis The axis; omitted or null for the flattened tensor.
+ * @param opts `keepdims` (default false).
+ * @returns int32 indices.
+ * @example
+ * ```ts
+ * import { argmax, tensor } from "@gradus/core";
+ * console.log(argmax(tensor([[0.1, 0.8, 0.1], [0.7, 0.2, 0.1]]), -1).arraySync()); // [1, 0]
+ * ```
+ */
+export function argmax(x: TensorLike, axis?: number | null, opts?: ReduceOptions): Tensor {
+  return argReduce(argPrims.argmax, x, axis, opts);
+}
+
+/**
+ * Index of the minimum along an axis (the first one on ties).
+ *
+ * @param x A tensor.
+ * @param axis The axis; omitted or null for the flattened tensor.
+ * @param opts `keepdims` (default false).
+ * @returns int32 indices.
+ * @example
+ * ```ts
+ * import { argmin, tensor } from "@gradus/core";
+ * console.log(argmin(tensor([3, 1, 2])).arraySync()); // 1
+ * ```
+ */
+export function argmin(x: TensorLike, axis?: number | null, opts?: ReduceOptions): Tensor {
+  return argReduce(argPrims.argmin, x, axis, opts);
+}
+
+/**
+ * Arithmetic mean over axes (float tensors; cast integers first).
+ *
+ * @param x A float tensor.
+ * @param axis Axis or axes; all when omitted.
+ * @param opts `keepdims` (default false).
+ * @returns The mean.
+ * @example
+ * ```ts
+ * import { mean, tensor } from "@gradus/core";
+ * console.log(mean(tensor([[1, 2], [3, 4]]), 0).arraySync()); // [2, 3]
+ * ```
+ */
+export function mean(
+  x: TensorLike,
+  axis?: number | readonly number[] | null,
+  opts?: ReduceOptions,
+): Tensor {
+  const t = asTensor("mean", x);
+  requireFloat("mean", t.dtype);
+  const axes = normAxes("mean", axis, t.ndim);
+  let count = 1;
+  for (const a of axes) count *= t.shape[a];
+  return div(bind(reducePrims.sum, [t], { axes, keepdims: opts?.keepdims ?? false }), count);
+}
+
+/**
+ * `log(sum(exp(x)))` over axes, computed stably by subtracting the maximum
+ * first; its gradient is the softmax. Rows that are all `-Infinity` give
+ * `-Infinity` (not NaN).
+ *
+ * @param x A float tensor.
+ * @param axis Axis or axes; all when omitted.
+ * @param opts `keepdims` (default false).
+ * @returns The log-sum-exp.
+ * @example
+ * ```ts
+ * import { logsumexp, tensor } from "@gradus/core";
+ * console.log(logsumexp(tensor([1000, 1000])).arraySync()); // 1000.6931762695312
+ * ```
+ */
+export function logsumexp(
+  x: TensorLike,
+  axis?: number | readonly number[] | null,
+  opts?: ReduceOptions,
+): Tensor {
+  const t = asTensor("logsumexp", x);
+  requireFloat("logsumexp", t.dtype);
+  const axes = normAxes("logsumexp", axis, t.ndim);
+  const keepdims = opts?.keepdims ?? false;
+  const m = stopGradient(bind(reducePrims.max, [t], { axes, keepdims: true }));
+  const safeM = where(less(abs(m), Infinity), m, 0);
+  const s = bind(reducePrims.sum, [exp(sub(t, safeM))], { axes, keepdims: true });
+  const r = add(log(s), safeM);
+  return keepdims ? r : reshape(r, reducedShape(t.shape, axes, false));
+}

@@ -1,0 +1,402 @@
+/**
+ * Pseudo-random numbers from explicit keys, as in JAX: a key is an int32
+ * tensor of shape `[2]` (a Threefry-2x32 key). Functions never change a key
+ * and never keep hidden state: the same key always gives the same numbers,
+ * on every backend and whatever else ran before. Use `split` to make new
+ * independent keys instead of reusing one.
+ *
+ * The generator is counter-based: word `i` of a key's stream is word `i % 2`
+ * of `threefry2x32(key, [0, floor(i / 2)])`; `split(key, n)` returns the
+ * pairs of words `0 … 2n-1` as keys.
+ *
+ * @example
+ * ```ts
+ * import { random } from "@gradus/core";
+ * const key = random.key(0);
+ * const [k1, k2] = random.split(key);
+ * const w = random.normal(k1, [784, 50], { std: 0.01 });
+ * const idx = random.choice(k2, 60000, 100);
+ * console.log(w.shape, idx.shape); // [784, 50] [100]
+ * ```
+ *
+ * @module
+ */
+
+import { type DType, isFloat } from "../core/dtype.ts";
+import { DTypeError, fmtShape, ShapeError } from "../core/errors.ts";
+import { checkShape, sizeOf } from "../core/shape.ts";
+import { Tensor, type TensorLike } from "../core/tensor.ts";
+import { asTensor } from "../ops/convert.ts";
+import { tensor } from "../ops/creation.ts";
+import { add, cast, cos, floor, less, log, minimum, mul, sqrt, sub } from "../ops/elementwise.ts";
+import { reshape, slice, split as splitOp, take } from "../ops/movement.ts";
+import { bind, definePrimitive, type Primitive } from "../ops/primitive.ts";
+import { argsort } from "../ops/sort.ts";
+
+/** A PRNG key: an int32 tensor of shape `[2]` made by `random.key` or `random.split`. */
+export type PRNGKey = Tensor;
+
+/** Random 32-bit words from a key. @internal */
+export const randomBitsPrim: Primitive<{ count: number }> = definePrimitive<{ count: number }>({
+  name: "randomBits",
+  abstract: (_k, { count }) => ({ shape: [count], dtype: "int32" }),
+  impl: (be, [k], { count }) => be.randomBits(k._data, count),
+  vjp: null,
+  jvp: null,
+});
+
+/** Uniform floats in [0, 1) from a key. @internal */
+export const randomUniformPrim: Primitive<{ count: number; dtype: DType }> = definePrimitive<
+  { count: number; dtype: DType }
+>({
+  name: "randomUniform",
+  abstract: (_k, { count, dtype }) => ({ shape: [count], dtype }),
+  impl: (be, [k], { count, dtype }) => be.randomUniform(k._data, count, dtype),
+  vjp: null,
+  jvp: null,
+});
+
+function checkKey(op: string, key: unknown): Tensor {
+  if (!(key instanceof Tensor) || key.dtype !== "int32" || key.ndim !== 1 || key.shape[0] !== 2) {
+    const got = key instanceof Tensor
+      ? `a ${key.dtype} tensor of shape ${fmtShape(key.shape)}`
+      : typeof key;
+    throw new TypeError(
+      `random.${op}(): key must be an int32 tensor of shape [2] from random.key(seed) or random.split(key); got ${got}`,
+    );
+  }
+  return key;
+}
+
+function floatDType(op: string, dtype: DType | undefined): DType {
+  const d = dtype ?? "float32";
+  if (!isFloat(d)) {
+    throw new DTypeError(`random.${op}(): dtype must be float32 or float64, got ${d}`);
+  }
+  return d;
+}
+
+function unit(op: string, key: Tensor, shape: readonly number[], dtype: DType): Tensor {
+  checkShape(`random.${op}`, shape);
+  const u = bind(randomUniformPrim, [key], { count: sizeOf(shape), dtype });
+  return reshape(u, shape);
+}
+
+/**
+ * Makes a key from an integer seed (any safe integer; negative seeds use
+ * their 64-bit two's complement, like JAX's `PRNGKey`).
+ *
+ * @param seed An integer.
+ * @returns A key: int32 `[2]` = the high and low 32 bits of the seed.
+ * @example
+ * ```ts
+ * import { random } from "@gradus/core";
+ * console.log(random.key(42).arraySync()); // [0, 42]
+ * ```
+ */
+export function key(seed: number): PRNGKey {
+  if (!Number.isSafeInteger(seed)) {
+    throw new TypeError(`random.key(): seed must be a safe integer, got ${seed}`);
+  }
+  const s = BigInt.asUintN(64, BigInt(seed));
+  const hi = Number(s >> 32n) | 0;
+  const lo = Number(s & 0xffffffffn) | 0;
+  return tensor(new Int32Array([hi, lo]));
+}
+
+/**
+ * Splits a key into `n` new independent keys (the old key should not be
+ * used again).
+ *
+ * @param k A key.
+ * @param n How many keys (default 2).
+ * @returns An array of `n` keys.
+ * @example
+ * ```ts
+ * import { random } from "@gradus/core";
+ * const [a, b, c] = random.split(random.key(0), 3);
+ * console.log(a.shape, b.dtype, c.size); // [2] "int32" 2
+ * ```
+ */
+export function split(k: PRNGKey, n = 2): PRNGKey[] {
+  const kk = checkKey("split", k);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new ShapeError(`random.split(): n must be a positive integer, got ${n}`);
+  }
+  const bits = bind(randomBitsPrim, [kk], { count: 2 * n });
+  return n === 1 ? [bits] : splitOp(bits, n);
+}
+
+/**
+ * Random 32-bit words (as int32) in a shape.
+ *
+ * @param k A key.
+ * @param shape The shape.
+ * @returns int32 bits.
+ * @example
+ * ```ts
+ * import { random } from "@gradus/core";
+ * console.log(random.bits(random.key(0), [4]).dtype); // "int32"
+ * ```
+ */
+export function bits(k: PRNGKey, shape: readonly number[]): Tensor {
+  const kk = checkKey("bits", k);
+  checkShape("random.bits", shape);
+  return reshape(bind(randomBitsPrim, [kk], { count: sizeOf(shape) }), shape);
+}
+
+/** Options of `random.uniform`. */
+export interface UniformOptions {
+  /** Lower bound, inclusive (default 0). */
+  readonly min?: number;
+  /** Upper bound, exclusive (default 1). */
+  readonly max?: number;
+  /** float32 (default) or float64. */
+  readonly dtype?: DType;
+}
+
+/**
+ * Uniform samples in `[min, max)`.
+ *
+ * @param k A key.
+ * @param shape The shape (default scalar).
+ * @param opts `min`, `max`, `dtype`.
+ * @returns The samples.
+ * @example
+ * ```ts
+ * import { random } from "@gradus/core";
+ * const u = random.uniform(random.key(1), [3], { min: -1, max: 1 });
+ * console.log(u.shape); // [3]
+ * ```
+ */
+export function uniform(
+  k: PRNGKey,
+  shape: readonly number[] = [],
+  opts: UniformOptions = {},
+): Tensor {
+  const kk = checkKey("uniform", k);
+  const dtype = floatDType("uniform", opts.dtype);
+  const lo = opts.min ?? 0;
+  const hi = opts.max ?? 1;
+  if (!(hi > lo)) {
+    throw new ShapeError(`random.uniform(): needs min < max, got min ${lo} and max ${hi}`);
+  }
+  const u = unit("uniform", kk, shape, dtype);
+  if (lo === 0 && hi === 1) return u;
+  // Clamp below max: rounding of u·(max-min)+min could otherwise reach max.
+  const below = dtype === "float32" ? Math.fround(hi - (hi - lo) * 2 ** -24) : hi;
+  const scaled = add(mul(u, hi - lo), lo);
+  return below === hi ? scaled : minimum(scaled, below);
+}
+
+/** Options of `random.normal`. */
+export interface NormalOptions {
+  /** Mean (default 0). */
+  readonly mean?: number;
+  /** Standard deviation (default 1). */
+  readonly std?: number;
+  /** float32 (default) or float64. */
+  readonly dtype?: DType;
+}
+
+/**
+ * Normal (Gaussian) samples, by the Box–Muller transform of two uniform
+ * streams.
+ *
+ * @param k A key.
+ * @param shape The shape (default scalar).
+ * @param opts `mean`, `std`, `dtype`.
+ * @returns The samples.
+ * @example
+ * ```ts
+ * import { random } from "@gradus/core";
+ * const w = random.normal(random.key(0), [2, 3], { std: 0.01 });
+ * console.log(w.shape, w.dtype); // [2, 3] "float32"
+ * ```
+ */
+export function normal(
+  k: PRNGKey,
+  shape: readonly number[] = [],
+  opts: NormalOptions = {},
+): Tensor {
+  const kk = checkKey("normal", k);
+  const dtype = floatDType("normal", opts.dtype);
+  const [k1, k2] = split(kk);
+  const u1 = unit("normal", k1, shape, dtype);
+  const u2 = unit("normal", k2, shape, dtype);
+  // 1 - u1 is in (0, 1], so the log is finite.
+  const r = sqrt(mul(log(sub(1, u1)), -2));
+  let z = mul(r, cos(mul(u2, 2 * Math.PI)));
+  const std = opts.std ?? 1;
+  const mean = opts.mean ?? 0;
+  if (std !== 1) z = mul(z, std);
+  if (mean !== 0) z = add(z, mean);
+  return z;
+}
+
+/**
+ * Bernoulli samples: `true` with probability `p`.
+ *
+ * @param k A key.
+ * @param p Probability of `true` (a number or a float tensor broadcasting to `shape`).
+ * @param shape The shape (default: the shape of `p`).
+ * @returns A bool tensor.
+ * @example
+ * ```ts
+ * import { random } from "@gradus/core";
+ * const mask = random.bernoulli(random.key(0), 0.5, [4]);
+ * console.log(mask.dtype); // "bool"
+ * ```
+ */
+export function bernoulli(k: PRNGKey, p: TensorLike = 0.5, shape?: readonly number[]): Tensor {
+  const kk = checkKey("bernoulli", k);
+  const pt = asTensor("random.bernoulli", p);
+  const dtype = isFloat(pt.dtype) ? pt.dtype : "float32";
+  return less(unit("bernoulli", kk, shape ?? pt.shape, dtype), pt);
+}
+
+/**
+ * Uniform random integers in `[low, high)` (int32). The range may be at
+ * most 2²⁴ wide (samples come from 24-bit uniforms).
+ *
+ * @param k A key.
+ * @param shape The shape.
+ * @param low Lowest value, inclusive.
+ * @param high Highest value, exclusive.
+ * @returns int32 samples.
+ * @example
+ * ```ts
+ * import { random } from "@gradus/core";
+ * const labels = random.randint(random.key(0), [5], 0, 10);
+ * console.log(labels.dtype); // "int32"
+ * ```
+ */
+export function randint(k: PRNGKey, shape: readonly number[], low: number, high: number): Tensor {
+  const kk = checkKey("randint", k);
+  if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) {
+    throw new ShapeError(
+      `random.randint(): needs integers low < high, got low ${low} and high ${high}`,
+    );
+  }
+  const range = high - low;
+  if (range > 2 ** 24) {
+    throw new ShapeError(
+      `random.randint(): the range high - low = ${range} is wider than 2^24; split it into parts`,
+    );
+  }
+  const u = unit("randint", kk, shape, "float32");
+  const i = cast(minimum(floor(mul(u, range)), range - 1), "int32");
+  return low === 0 ? i : add(i, low);
+}
+
+/**
+ * A random permutation of `0 … n-1` (int32), or of the first axis of a
+ * tensor.
+ *
+ * @param k A key.
+ * @param n A count, or a tensor to shuffle along axis 0.
+ * @returns The permutation (or the shuffled tensor).
+ * @example
+ * ```ts
+ * import { random } from "@gradus/core";
+ * const p = random.permutation(random.key(0), 5);
+ * console.log([...p.dataSync()].sort()); // [0, 1, 2, 3, 4]
+ * ```
+ */
+export function permutation(k: PRNGKey, n: number | Tensor): Tensor {
+  const kk = checkKey("permutation", k);
+  if (n instanceof Tensor) {
+    if (n.ndim === 0) throw new ShapeError("random.permutation(): cannot shuffle a scalar");
+    return take(n, permutation(kk, n.shape[0]), 0);
+  }
+  if (!Number.isInteger(n) || n < 0) {
+    throw new ShapeError(`random.permutation(): n must be a non-negative integer, got ${n}`);
+  }
+  return argsort(bind(randomBitsPrim, [kk], { count: n }));
+}
+
+/** Options of `random.choice`. */
+export interface ChoiceOptions {
+  /** Sample with replacement (default true, like NumPy and JAX). */
+  readonly replace?: boolean;
+}
+
+/**
+ * `size` random picks from `0 … n-1` (int32): with replacement by default,
+ * like the book's `np.random.choice(train_size, batch_size)`.
+ *
+ * @param k A key.
+ * @param n How many items to pick from.
+ * @param size How many picks (a number or a shape).
+ * @param opts `replace` (default true).
+ * @returns int32 indices.
+ * @example
+ * ```ts
+ * import { random } from "@gradus/core";
+ * const batch = random.choice(random.key(0), 60000, 100);
+ * console.log(batch.shape); // [100]
+ * ```
+ */
+export function choice(
+  k: PRNGKey,
+  n: number,
+  size: number | readonly number[],
+  opts: ChoiceOptions = {},
+): Tensor {
+  const kk = checkKey("choice", k);
+  const shape = typeof size === "number" ? [size] : [...size];
+  checkShape("random.choice", shape);
+  const count = sizeOf(shape);
+  if (opts.replace ?? true) return randint(kk, shape, 0, n);
+  if (count > n) {
+    throw new ShapeError(
+      `random.choice(): cannot take ${count} samples without replacement from ${n} items`,
+    );
+  }
+  return reshape(slice(permutation(kk, n), [0], [count]), shape);
+}
+
+/** The `random` namespace: explicit-key PRNG functions. */
+export interface RandomNamespace {
+  /** See {@linkcode key}. */
+  readonly key: typeof key;
+  /** See {@linkcode split}. */
+  readonly split: typeof split;
+  /** See {@linkcode bits}. */
+  readonly bits: typeof bits;
+  /** See {@linkcode uniform}. */
+  readonly uniform: typeof uniform;
+  /** See {@linkcode normal}. */
+  readonly normal: typeof normal;
+  /** See {@linkcode bernoulli}. */
+  readonly bernoulli: typeof bernoulli;
+  /** See {@linkcode randint}. */
+  readonly randint: typeof randint;
+  /** See {@linkcode permutation}. */
+  readonly permutation: typeof permutation;
+  /** See {@linkcode choice}. */
+  readonly choice: typeof choice;
+}
+
+/**
+ * Explicit-key random numbers: `random.key`, `split`, `normal`, `uniform`,
+ * `bernoulli`, `randint`, `permutation`, `choice`, `bits`.
+ *
+ * @example
+ * ```ts
+ * import { random } from "@gradus/core";
+ * const x = random.uniform(random.key(7), [2, 2]);
+ * console.log(x.shape); // [2, 2]
+ * ```
+ */
+export const random: RandomNamespace = Object.freeze({
+  key,
+  split,
+  bits,
+  uniform,
+  normal,
+  bernoulli,
+  randint,
+  permutation,
+  choice,
+});
