@@ -27,7 +27,7 @@ export function formatTensor(data: TypedArray, shape: Shape, dtype: DType): stri
     for (const i of shown) values.push(data[i]);
   }
   const fmt = makeFormatter(values, dtype);
-  if (shape.length === 0) return fmt(data[0]).trim();
+  if (shape.length === 0) return formatScalar(data[0], dtype);
   const strides: number[] = [];
   let acc = 1;
   for (let i = shape.length - 1; i >= 0; i--) {
@@ -50,6 +50,33 @@ export function formatTensor(data: TypedArray, shape: Shape, dtype: DType): stri
     return "[" + parts.join(sep) + "]";
   };
   return render(0, 0, "");
+}
+
+/**
+ * A 0-d array prints like its NumPy scalar: `True`, `-3`, `2.0`, `0.1`, `1e-05`,
+ * `0.3333333333333333` (shortest round-trip digits; scientific below 1e-4 and from 1e16).
+ */
+function formatScalar(v: number, dtype: DType): string {
+  if (dtype === "bool") return v !== 0 ? "True" : "False";
+  if (dtype === "int32") return String(v);
+  if (Number.isNaN(v)) return "nan";
+  if (!Number.isFinite(v)) return v > 0 ? "inf" : "-inf";
+  if (v === 0) return Object.is(v, -0) ? "-0.0" : "0.0";
+  const [m, e] = v.toExponential(sigDigits(v, dtype === "float32") - 1).split("e");
+  const exp = Number(e);
+  const a = Math.abs(v);
+  if (a < 1e-4 || a >= 1e16) {
+    return `${m}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
+  }
+  const digits = m.replace("-", "").replace(".", "");
+  let body: string;
+  if (exp >= 0) {
+    const int = digits.slice(0, exp + 1).padEnd(exp + 1, "0");
+    body = `${int}.${digits.slice(exp + 1) || "0"}`;
+  } else {
+    body = `0.${"0".repeat(-exp - 1)}${digits}`;
+  }
+  return (v < 0 ? "-" : "") + body;
 }
 
 function range(a: number, b: number): number[] {
@@ -98,8 +125,8 @@ function shownIndices(shape: Shape): number[] {
 
 function makeFormatter(values: number[], dtype: DType): (v: number) => string {
   if (dtype === "bool") {
-    const any = values.some((v) => v === 0);
-    return (v) => (v !== 0 ? (any ? " True" : "True") : "False");
+    // NumPy pads True to the width of False in every non-scalar array.
+    return (v) => (v !== 0 ? " True" : "False");
   }
   if (dtype === "int32") {
     const w = Math.max(1, ...values.map((v) => String(v).length));
@@ -130,13 +157,17 @@ function makeFormatter(values: number[], dtype: DType): (v: number) => string {
   let intW = 0;
   let fracW = 0;
   for (const v of values) {
+    if (!Number.isFinite(v)) continue;
     const s = fixed(v);
     const dot = s.indexOf(".");
-    if (dot < 0) intW = Math.max(intW, s.length);
-    else {
-      intW = Math.max(intW, dot);
-      fracW = Math.max(fracW, s.length - dot - 1);
-    }
+    intW = Math.max(intW, dot);
+    fracW = Math.max(fracW, s.length - dot - 1);
+  }
+  // Like NumPy, "nan"/"inf"/"-inf" right-align in the width of the finite values, widening it only
+  // as far as they need.
+  if (values.some((v) => !Number.isFinite(v))) {
+    const negInf = values.some((v) => v === -Infinity) ? 1 : 0;
+    intW = Math.max(intW, 3 + negInf - (fracW + 1));
   }
   return (v) => {
     const s = fixed(v);

@@ -123,10 +123,10 @@ export class Tensor {
    * console.log(await tensor([1, 2, 3]).data()); // Float32Array [1, 2, 3]
    * ```
    */
-  data(): Promise<TypedArray> {
+  async data(): Promise<TypedArray> {
     const c = concreteOf(this);
     c.#checkAlive("data");
-    return c._backend!.read(c._data, c.dtype, c.size);
+    return await c._backend!.read(c._data, c.dtype, c.size);
   }
 
   /**

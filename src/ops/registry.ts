@@ -1,0 +1,49 @@
+/**
+ * Every primitive, keyed by name. The tests type a table over these names,
+ * so a primitive without a gradient check fails `deno check`.
+ *
+ * @module
+ */
+
+import { stopGradientPrim } from "../autodiff/stop_gradient.ts";
+import { randomBitsPrim, randomUniformPrim } from "../random/random.ts";
+import { binaryPrims, castPrim, unaryPrims, wherePrim } from "./elementwise.ts";
+import { matmulPrim } from "./matmul.ts";
+import {
+  broadcastPrim,
+  concatPrim,
+  reshapePrim,
+  scatterAddPrim,
+  slicePrim,
+  takePrim,
+  transposePrim,
+  unslicePrim,
+} from "./movement.ts";
+import { argPrims, reducePrims } from "./reduce.ts";
+import { argsortPrim } from "./sort.ts";
+
+/** All primitives by name. @internal */
+export const PRIMITIVES = {
+  ...unaryPrims,
+  ...binaryPrims,
+  where: wherePrim,
+  cast: castPrim,
+  ...reducePrims,
+  ...argPrims,
+  reshape: reshapePrim,
+  transpose: transposePrim,
+  broadcastTo: broadcastPrim,
+  slice: slicePrim,
+  unslice: unslicePrim,
+  concat: concatPrim,
+  take: takePrim,
+  scatterAdd: scatterAddPrim,
+  matmul: matmulPrim,
+  argsort: argsortPrim,
+  stopGradient: stopGradientPrim,
+  randomBits: randomBitsPrim,
+  randomUniform: randomUniformPrim,
+} as const;
+
+/** The name of a primitive. @internal */
+export type PrimitiveName = keyof typeof PRIMITIVES;

@@ -1,0 +1,38 @@
+/**
+ * Shared test helpers.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { random, type Tensor } from "../mod.ts";
+
+/** A float64 normal tensor from a fixed seed. */
+export function randn(seed: number, shape: readonly number[]): Tensor {
+  return random.normal(random.key(seed), shape, { dtype: "float64" });
+}
+
+/** A float64 uniform tensor in [lo, hi) from a fixed seed. */
+export function randu(seed: number, shape: readonly number[], lo: number, hi: number): Tensor {
+  return random.uniform(random.key(seed), shape, { min: lo, max: hi, dtype: "float64" });
+}
+
+/** Asserts every element of `got` is within `atol + rtol·|want|` of `want`. */
+export function assertClose(
+  got: Tensor | ArrayLike<number> | number,
+  want: ArrayLike<number> | number,
+  { atol = 1e-6, rtol = 1e-6 }: { atol?: number; rtol?: number } = {},
+): void {
+  const g = typeof got === "number"
+    ? [got]
+    : "dataSync" in got
+    ? [...got.dataSync()]
+    : Array.from(got as ArrayLike<number>);
+  const w = typeof want === "number" ? [want] : Array.from(want);
+  assert.equal(g.length, w.length, `length ${g.length} vs ${w.length}`);
+  for (let i = 0; i < g.length; i++) {
+    const ok = Math.abs(g[i] - w[i]) <= atol + rtol * Math.abs(w[i]) ||
+      (Number.isNaN(g[i]) && Number.isNaN(w[i])) || g[i] === w[i];
+    assert.ok(ok, `element ${i}: got ${g[i]}, want ${w[i]} (atol ${atol}, rtol ${rtol})`);
+  }
+}

@@ -1,0 +1,243 @@
+/**
+ * grad / valueAndGrad / vjp / jvp behaviour: higher order, pytrees, aux,
+ * argnums, nesting, errors.
+ */
+
+import assert from "node:assert/strict";
+import {
+  add,
+  checkGrads,
+  DTypeError,
+  grad,
+  jvp,
+  logsumexp,
+  matmul,
+  mean,
+  mul,
+  numericalGradient,
+  ones,
+  ShapeError,
+  sin,
+  square,
+  stopGradient,
+  sum,
+  tanh,
+  type Tensor,
+  tensor,
+  tree,
+  valueAndGrad,
+  vjp,
+} from "../../mod.ts";
+import { assertClose, randn } from "../_helpers.ts";
+
+const f64 = (v: number | number[] | number[][]) => tensor(v, { dtype: "float64" });
+
+Deno.test("grad of grad: d²/dx² tanh x = −2 tanh x (1 − tanh² x)", () => {
+  const d2 = grad(grad((x: Tensor) => tanh(x)));
+  for (const x of [-2, -0.5, 0, 0.3, 1.7]) {
+    const t = Math.tanh(x);
+    assertClose(d2(f64(x)), -2 * t * (1 - t * t), { atol: 1e-14, rtol: 1e-12 });
+  }
+  // third order: d³/dx³ tanh x = −2 (1 − t²)(1 − 3t²)
+  const d3 = grad(grad(grad((x: Tensor) => tanh(x))));
+  const t = Math.tanh(0.4);
+  assertClose(d3(f64(0.4)), -2 * (1 - t * t) * (1 - 3 * t * t), { atol: 1e-13, rtol: 1e-12 });
+});
+
+Deno.test("Hessian-vector product of a quadratic via jvp(grad(f)) and via vjp of grad", () => {
+  // f(x) = ½ xᵀ A x + bᵀ x with symmetric A: ∇f = A x + b, H v = A v.
+  const A = f64([[4, 1, 0], [1, 3, -1], [0, -1, 2]]);
+  const b = f64([1, -2, 0.5]);
+  const f = (x: Tensor) => add(mul(0.5, sum(mul(x, matmul(A, x)))), sum(mul(b, x)));
+  const x = f64([0.3, -0.7, 1.1]);
+  const v = f64([1, 2, -1]);
+  const [g, hv] = jvp(grad(f), [x], [v]);
+  assertClose(g, [4 * 0.3 - 0.7 + 1, 0.3 - 2.1 - 1.1 - 2, 0.7 + 2.2 + 0.5], { atol: 1e-12 });
+  assertClose(hv, [4 + 2, 1 + 6 + 1, -2 - 2], { atol: 1e-12 });
+  // reverse-over-reverse gives the same product
+  const [, pullback] = vjp(grad(f), x);
+  const [hv2] = pullback(v);
+  assertClose(hv2, [6, 8, -4], { atol: 1e-12 });
+});
+
+Deno.test("nested transformations do not confuse perturbations", () => {
+  // d/dx [ x · d/dy (x + y) ] at any x = 1 (the classic perturbation-confusion test)
+  const inner = (x: Tensor) => grad((y: Tensor) => add(x, y))(f64(1));
+  const outer = grad((x: Tensor) => mul(x, inner(x)));
+  assertClose(outer(f64(3)), 1, { atol: 0 });
+  // d/dx [ d/dy (x·y) at y=x ] = d/dx x = 1
+  const g = grad((x: Tensor) => grad((y: Tensor) => mul(x, y))(x));
+  assertClose(g(f64(2)), 1, { atol: 0 });
+});
+
+Deno.test("gradients mirror pytree structure exactly", () => {
+  const params = {
+    layers: [{ w: randn(1, [3, 4]), b: randn(2, [4]) }, { w: randn(3, [4, 2]), b: randn(4, [2]) }],
+    scale: f64(1.5),
+    empty: null,
+  };
+  const x = randn(5, [5, 3]);
+  const loss = (p: typeof params) => {
+    let h = x;
+    for (const l of p.layers) h = tanh(add(matmul(h, l.w), l.b));
+    return mul(p.scale, mean(square(h)));
+  };
+  const g = grad(loss)(params);
+  assert.ok(tree.equalStructure(g, params));
+  assert.equal(g.empty, null);
+  tree.map(
+    (gl: Tensor, pl: Tensor) => {
+      assert.deepEqual(gl.shape, pl.shape);
+      assert.equal(gl.dtype, pl.dtype);
+    },
+    g,
+    params,
+  );
+  // values against central differences on one leaf
+  const numeric = numericalGradient(
+    (w) => loss({ ...params, layers: [{ ...params.layers[0], w }, params.layers[1]] }),
+    params.layers[0].w,
+    { h: 1e-6 },
+  );
+  assertClose(g.layers[0].w, numeric.dataSync(), { atol: 1e-8, rtol: 1e-6 });
+  checkGrads(loss, [params], { order: 1 });
+});
+
+Deno.test("valueAndGrad with aux and argnums", () => {
+  const f = (a: Tensor, b: Tensor): [Tensor, { note: string; sq: Tensor }] => [
+    sum(mul(a, b)),
+    { note: "hi", sq: square(a) },
+  ];
+  const [[v, aux], gb] = valueAndGrad(f, { hasAux: true, argnums: 1 })(f64([1, 2]), f64([3, 4]));
+  assertClose(v, 11);
+  assert.equal(aux.note, "hi");
+  assert.equal(aux.sq._trace, null, "aux comes back as plain values");
+  assertClose(aux.sq, [1, 4]);
+  assertClose(gb, [1, 2]);
+  const [ga, gb2] = grad((a: Tensor, b: Tensor) => sum(mul(a, b)), { argnums: [0, 1] })(
+    f64([1, 2]),
+    f64([3, 4]),
+  );
+  assertClose(ga, [3, 4]);
+  assertClose(gb2, [1, 2]);
+});
+
+Deno.test("vjp with pytree inputs/outputs; pullback reusable; jvp with pytrees", () => {
+  const f = (p: { a: Tensor; b: Tensor }) => ({ s: sum(mul(p.a, p.b)), d: mul(p.a, 2) });
+  const p = { a: f64([1, 2]), b: f64([3, 4]) };
+  const [out, pullback] = vjp(f, p);
+  assertClose(out.s, 11);
+  const [ct1] = pullback({ s: f64(1), d: f64([0, 0]) });
+  assertClose(ct1.a, [3, 4]);
+  assertClose(ct1.b, [1, 2]);
+  const [ct2] = pullback({ s: f64(0), d: f64([1, 1]) });
+  assertClose(ct2.a, [2, 2]);
+  assertClose(ct2.b, [0, 0]);
+  const [o, t] = jvp(f, [p], [{ a: f64([1, 0]), b: f64([0, 1]) }]);
+  assertClose(o.d, [2, 4]);
+  assertClose(t.s, 3 + 2);
+  assertClose(t.d, [2, 0]);
+});
+
+Deno.test("outputs that do not depend on the input get zero cotangents/tangents", () => {
+  const c = f64([5, 6]);
+  const [, pb] = vjp((_x: Tensor) => c, f64([1, 2]));
+  assertClose(pb(f64([1, 1]))[0], [0, 0]);
+  const [, t] = jvp((_x: Tensor) => c, [f64([1, 2])], [f64([1, 1])]);
+  assertClose(t, [0, 0]);
+  assertClose(grad((x: Tensor) => sum(stopGradient(x)))(f64([1, 2])), [0, 0]);
+});
+
+Deno.test("logsumexp gradient is the softmax and stays finite at ±1000", () => {
+  const x = f64([1000, 1000, -1000]);
+  const g = grad((x: Tensor) => logsumexp(x))(x);
+  assertClose(g, [0.5, 0.5, 0], { atol: 1e-12 });
+  checkGrads((x: Tensor) => logsumexp(x, 1), [randn(9, [2, 5])], { order: 2 });
+});
+
+Deno.test("errors: non-scalar grad says to reduce; int input names the path", () => {
+  assert.throws(
+    () => grad((x: Tensor) => mul(x, 2))(f64([1, 2])),
+    (e: Error) =>
+      e instanceof ShapeError && /must return a scalar, got shape \[2\]/.test(e.message) &&
+      /sum\(\) or mean\(\)/.test(e.message),
+  );
+  const labels = tensor([1, 0], { dtype: "int32" });
+  assert.throws(
+    () => grad((p: { w: Tensor; labels: Tensor }) => sum(p.w))({ w: f64([1]), labels }),
+    (e: Error) =>
+      e instanceof DTypeError && /args\[0\]\.labels/.test(e.message) && /int32/.test(e.message),
+  );
+  assert.throws(
+    () => grad((_a: Tensor, p: { lr: number }) => sum(_a), { argnums: 1 })(f64([1]), { lr: 0.1 }),
+    /args\[0\]\.lr: it is number 0.1, not a tensor/,
+  );
+  assert.throws(
+    () => grad((x: Tensor) => sum(x), { argnums: 3 })(f64([1])),
+    /argnums 3 is out of range/,
+  );
+  const [, pb] = vjp((x: Tensor) => mul(x, 2), f64([1, 2]));
+  assert.throws(() => pb(f64([1, 2, 3])), /pullback: cotangent has shape \[3\]/);
+  assert.throws(
+    () => jvp((x: Tensor) => x, [f64([1, 2])], [f64([1])]),
+    /tangents\[0\] has shape \[1\]/,
+  );
+  assert.throws(() => jvp((x: Tensor) => x, [f64([1])], [] as unknown as [Tensor]), /1 primals but 0 tangents/);
+});
+
+Deno.test("a tracer that escapes its transformation acts as its value", () => {
+  let leaked: Tensor | null = null;
+  grad((x: Tensor) => {
+    leaked = mul(x, 3);
+    return sum(x);
+  })(f64([1, 2]));
+  const y = add(leaked!, 1);
+  assert.equal(y._trace, null);
+  assertClose(y, [4, 7]);
+  // and does not interfere with a later transformation at the same level
+  const g = grad((x: Tensor) => sum(mul(x, leaked!)))(f64([1, 1]));
+  assertClose(g, [3, 6]);
+});
+
+Deno.test("reading values inside grad reads the traced value", () => {
+  const seen: number[] = [];
+  grad((x: Tensor) => {
+    seen.push(...x.dataSync());
+    return sum(sin(x));
+  })(f64([0.25, 0.5]));
+  assert.deepEqual(seen, [0.25, 0.5]);
+});
+
+Deno.test("numericalGradient reproduces the book's function_2 gradients", () => {
+  // ∇(x0² + x1²) at (3, 4), (0, 2), (3, 0) = (6, 8), (0, 4), (6, 0) (book ch. 4.4)
+  const f = (x: Tensor) => sum(square(x));
+  assertClose(numericalGradient(f, f64([3, 4])), [6, 8], { atol: 1e-7 });
+  assertClose(numericalGradient(f, f64([0, 2])), [0, 4], { atol: 1e-7 });
+  assertClose(numericalGradient(f, tensor([3, 0])), [6, 0], { atol: 0.05 });
+  const x = f64([3, 4]);
+  const snapshot = [...x.dataSync()];
+  numericalGradient(f, x);
+  assert.deepEqual([...x.dataSync()], snapshot);
+});
+
+Deno.test("checkGrads reports the worst element when a derivative is wrong", () => {
+  // A function whose derivative is wrong: stopGradient hides part of it.
+  const wrong = (x: Tensor) => mul(x, stopGradient(x));
+  assert.throws(
+    () => checkGrads(wrong, [f64([1, 2, 3])], { modes: ["fwd"] }),
+    /jvp \(order 1\) of output leaf 0 differs from central differences at flat index \d: autodiff/,
+  );
+  assert.throws(
+    () => checkGrads((x: Tensor) => sum(wrong(x)), [f64([1, 2, 3])], { modes: ["rev"] }),
+    /vjp \(order 1\)/,
+  );
+  // float32 inputs use looser defaults and pass
+  checkGrads((x: Tensor) => sum(tanh(x)), [tensor([0.1, 0.5])], { order: 2 });
+});
+
+Deno.test("grad works with float32 and returns float32", () => {
+  const g = grad((x: Tensor) => sum(square(x)))(tensor([1, 2]));
+  assert.equal(g.dtype, "float32");
+  assertClose(g, [2, 4]);
+  assertClose(grad((x: Tensor) => sum(x))(ones([2, 2])), [1, 1, 1, 1]);
+});

@@ -1,0 +1,133 @@
+/**
+ * PRNG: determinism, independence from call order, the documented stream
+ * layout (checked against an independent computation from the Threefry
+ * function), sample moments and validation.
+ */
+
+import assert from "node:assert/strict";
+import { mean, random, square, sub, type Tensor } from "../../mod.ts";
+import { threefry2x32 } from "../../src/backend/cpu/threefry.ts";
+import { assertClose } from "../_helpers.ts";
+
+const values = (t: Tensor) => [...t.dataSync()];
+
+Deno.test("key(seed) holds the seed's high and low words", () => {
+  assert.deepEqual(values(random.key(42)), [0, 42]);
+  assert.deepEqual(values(random.key(2 ** 32 + 5)), [1, 5]);
+  assert.deepEqual(values(random.key(-1)), [-1, -1]); // 64-bit two's complement
+  assert.throws(() => random.key(1.5), /seed must be a safe integer/);
+});
+
+Deno.test("the stream is threefry2x32(key, [0, i]) words, as documented", () => {
+  const k = random.key(7);
+  const bits = values(random.bits(k, [5])).map((v) => v >>> 0);
+  const want: number[] = [];
+  for (let i = 0; i < 3; i++) want.push(...threefry2x32(0, 7, 0, i));
+  assert.deepEqual(bits, want.slice(0, 5));
+  // split(key, n) = consecutive word pairs
+  const keys = random.split(k, 3).map((kk) => values(kk).map((v) => v >>> 0));
+  assert.deepEqual(keys, [0, 1, 2].map((i) => threefry2x32(0, 7, 0, i)));
+  // uniform float32 = (word >>> 8)·2⁻²⁴, exactly
+  const u = values(random.uniform(k, [5]));
+  assert.deepEqual(u, want.slice(0, 5).map((w) => (w >>> 8) * 2 ** -24));
+  // uniform float64 uses two words per value
+  const u64 = values(random.uniform(k, [2], { dtype: "float64" }));
+  assert.deepEqual(
+    u64,
+    [0, 1].map((i) => {
+      const [w0, w1] = threefry2x32(0, 7, 0, i);
+      return ((w0 >>> 5) * 2 ** 26 + (w1 >>> 6)) * 2 ** -53;
+    }),
+  );
+});
+
+Deno.test("same key, same numbers; results never depend on call order", () => {
+  const k = random.key(3);
+  const a = values(random.normal(k, [4]));
+  random.uniform(random.key(99), [1000]); // unrelated work in between
+  assert.deepEqual(values(random.normal(k, [4])), a);
+  const [k1, k2] = random.split(k);
+  assert.notDeepEqual(values(random.normal(k1, [4])), values(random.normal(k2, [4])));
+  assert.notDeepEqual(values(random.normal(k1, [4])), a);
+});
+
+Deno.test("normal: Box–Muller of two uniform streams, checked independently", () => {
+  const k = random.key(11);
+  const [k1, k2] = random.split(k).map((kk) => values(kk).map((v) => v >>> 0));
+  const u = (key: number[], i: number) =>
+    (threefry2x32(key[0], key[1], 0, i >> 1)[i & 1] >>> 8) * 2 ** -24;
+  const want = [0, 1, 2, 3].map((i) =>
+    Math.sqrt(-2 * Math.log(1 - u(k1, i))) * Math.cos(2 * Math.PI * u(k2, i))
+  );
+  assertClose(random.normal(k, [4]), want, { atol: 1e-5, rtol: 1e-5 });
+});
+
+Deno.test("sample moments (n = 100 000, tolerances ≈ 5 standard errors)", () => {
+  const n = 100_000;
+  const z = random.normal(random.key(0), [n], { mean: 2, std: 3 });
+  assertClose(mean(z), 2, { atol: 5 * 3 / Math.sqrt(n) });
+  assertClose(mean(square(sub(z, 2))), 9, { atol: 5 * 9 * Math.sqrt(2 / n) });
+  const u = random.uniform(random.key(1), [n], { min: -1, max: 3 });
+  const uv = u.dataSync();
+  assert.ok(uv.every((v) => v >= -1 && v < 3));
+  assertClose(mean(u), 1, { atol: 5 * 4 / Math.sqrt(12 * n) });
+  const b = random.bernoulli(random.key(2), 0.3, [n]);
+  assert.equal(b.dtype, "bool");
+  const ones = Array.from(b.dataSync()).reduce((s, v) => s + v, 0);
+  assertClose(ones / n, 0.3, { atol: 5 * Math.sqrt(0.21 / n) });
+  const r = random.randint(random.key(3), [n], -2, 3);
+  assert.equal(r.dtype, "int32");
+  const counts = new Map<number, number>();
+  for (const v of r.dataSync()) counts.set(v, (counts.get(v) ?? 0) + 1);
+  assert.deepEqual([...counts.keys()].sort(), [-1, -2, 0, 1, 2].sort());
+  for (const c of counts.values()) assertClose(c / n, 0.2, { atol: 5 * Math.sqrt(0.16 / n) });
+  const z64 = random.normal(random.key(4), [n], { dtype: "float64" });
+  assert.equal(z64.dtype, "float64");
+  assertClose(mean(z64), 0, { atol: 5 / Math.sqrt(n) });
+});
+
+Deno.test("permutation and choice", () => {
+  const p = values(random.permutation(random.key(0), 1000));
+  assert.deepEqual([...p].sort((a, b) => a - b), Array.from({ length: 1000 }, (_, i) => i));
+  assert.notDeepEqual(p.slice(0, 10), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  const rows = random.permutation(random.key(1), random.uniform(random.key(2), [5, 2]));
+  assert.deepEqual(rows.shape, [5, 2]);
+  const c = values(random.choice(random.key(3), 60000, 100));
+  assert.equal(c.length, 100);
+  assert.ok(c.every((v) => v >= 0 && v < 60000));
+  const nr = values(random.choice(random.key(4), 10, [2, 5], { replace: false }));
+  assert.equal(new Set(nr).size, 10);
+  assert.throws(
+    () => random.choice(random.key(4), 3, 5, { replace: false }),
+    /cannot take 5 samples without replacement from 3/,
+  );
+});
+
+Deno.test("bad keys and arguments give clear errors", () => {
+  assert.throws(
+    () => random.normal(random.uniform(random.key(0), [2]), [3]),
+    /random\.normal\(\): key must be an int32 tensor of shape \[2\].*got a float32 tensor of shape \[2\]/,
+  );
+  assert.throws(() => random.uniform(random.key(0), [2], { min: 1, max: 1 }), /needs min < max/);
+  assert.throws(() => random.randint(random.key(0), [2], 3, 3), /needs integers low < high/);
+  assert.throws(
+    () => random.normal(random.key(0), [2], { dtype: "int32" }),
+    /dtype must be float32 or float64/,
+  );
+  assert.throws(() => random.split(random.key(0), 0), /n must be a positive integer/);
+});
+
+Deno.test("no Math.random anywhere in src/", async () => {
+  const stack = [new URL("../../src/", import.meta.url)];
+  while (stack.length) {
+    const dir = stack.pop()!;
+    for await (const e of Deno.readDir(dir)) {
+      const u = new URL(e.name + (e.isDirectory ? "/" : ""), dir);
+      if (e.isDirectory) stack.push(u);
+      else if (e.name.endsWith(".ts")) {
+        const text = await Deno.readTextFile(u);
+        assert.ok(!text.includes("Math.random"), `${u.pathname} uses Math.random`);
+      }
+    }
+  }
+});
