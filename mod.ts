@@ -119,6 +119,7 @@ export { argsort } from "./src/ops/sort.ts";
 // Autodiff
 export {
   grad,
+  type GradOf,
   type GradOptions,
   type GradOptionsAux,
   type GradOptionsN,
@@ -135,23 +136,12 @@ export {
 } from "./src/autodiff/check_grads.ts";
 
 // Pytrees
-export {
-  type AssertSameStructureOptions,
-  type Tree,
-  tree,
-  TreeDef,
-  type TreeDefKind,
-} from "./src/tree/tree.ts";
+export * as tree from "./src/tree/tree.ts";
+export { type AssertSameStructureOptions, TreeDef, type TreeDefKind } from "./src/tree/tree.ts";
 
 // Random
-export {
-  type ChoiceOptions,
-  type NormalOptions,
-  type PRNGKey,
-  random,
-  type RandomNamespace,
-  type UniformOptions,
-} from "./src/random/random.ts";
+export * as random from "./src/random/random.ts";
+export type { PRNGKey } from "./src/random/random.ts";
 
 // Backends
 export {

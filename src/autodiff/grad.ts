@@ -20,6 +20,13 @@ export interface GradOptions {
   readonly hasAux?: boolean;
 }
 
+/**
+ * The type of a gradient with respect to an argument of type `T`: the same
+ * type, except that an argument typed as a plain number (`TensorLike`)
+ * has a tensor gradient.
+ */
+export type GradOf<T> = T extends number | boolean ? Tensor : T;
+
 /** `GradOptions` for one argument, without aux. */
 export interface GradOptionsN<N extends number> {
   /** Which positional argument to differentiate (default 0). */
@@ -118,7 +125,7 @@ function valueAndGradImpl(
 export function valueAndGrad<A extends any[], N extends number = 0>(
   f: (...args: A) => Tensor,
   opts?: GradOptionsN<N>,
-): (...args: A) => [Tensor, A[N]];
+): (...args: A) => [Tensor, GradOf<A[N]>];
 /**
  * `valueAndGrad` with `hasAux: true`: `f` returns `[value, aux]`.
  *
@@ -137,7 +144,7 @@ export function valueAndGrad<A extends any[], N extends number = 0>(
 export function valueAndGrad<A extends any[], X, N extends number = 0>(
   f: (...args: A) => [Tensor, X],
   opts: GradOptionsAux<N>,
-): (...args: A) => [[Tensor, X], A[N]];
+): (...args: A) => [[Tensor, X], GradOf<A[N]>];
 /**
  * `valueAndGrad` with general options (e.g. several `argnums`).
  *
@@ -185,7 +192,7 @@ export function valueAndGrad<A extends any[]>(
 export function grad<A extends any[], N extends number = 0>(
   f: (...args: A) => Tensor,
   opts?: GradOptionsN<N>,
-): (...args: A) => A[N];
+): (...args: A) => GradOf<A[N]>;
 /**
  * `grad` with `hasAux: true`: `f` returns `[value, aux]`; the gradient
  * function returns `[grads, aux]`.
@@ -204,7 +211,7 @@ export function grad<A extends any[], N extends number = 0>(
 export function grad<A extends any[], X, N extends number = 0>(
   f: (...args: A) => [Tensor, X],
   opts: GradOptionsAux<N>,
-): (...args: A) => [A[N], X];
+): (...args: A) => [GradOf<A[N]>, X];
 /**
  * `grad` with general options (e.g. several `argnums`: the gradients come
  * back as an array).

@@ -22,6 +22,8 @@
  */
 export class ShapeError extends Error {
   /**
+   * Makes the error.
+   *
    * @param message The full message, starting with the op name.
    */
   constructor(message: string) {
@@ -46,6 +48,8 @@ export class ShapeError extends Error {
  */
 export class DTypeError extends Error {
   /**
+   * Makes the error.
+   *
    * @param message The full message, starting with the op name.
    */
   constructor(message: string) {

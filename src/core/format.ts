@@ -26,8 +26,8 @@ export function formatTensor(data: TypedArray, shape: Shape, dtype: DType): stri
   } else {
     for (const i of shown) values.push(data[i]);
   }
-  const fmt = makeFormatter(values, dtype);
   if (shape.length === 0) return formatScalar(data[0], dtype);
+  const fmt = makeFormatter(values, dtype);
   const strides: number[] = [];
   let acc = 1;
   for (let i = shape.length - 1; i >= 0; i--) {
@@ -54,7 +54,8 @@ export function formatTensor(data: TypedArray, shape: Shape, dtype: DType): stri
 
 /**
  * A 0-d array prints like its NumPy scalar: `True`, `-3`, `2.0`, `0.1`, `1e-05`,
- * `0.3333333333333333` (shortest round-trip digits; scientific below 1e-4 and from 1e16).
+ * `0.3333333333333333` (shortest round-trip digits; scientific below 1e-4 and from 1e16, or
+ * from 1e6 for float32, as NumPy does).
  */
 function formatScalar(v: number, dtype: DType): string {
   if (dtype === "bool") return v !== 0 ? "True" : "False";
@@ -65,7 +66,7 @@ function formatScalar(v: number, dtype: DType): string {
   const [m, e] = v.toExponential(sigDigits(v, dtype === "float32") - 1).split("e");
   const exp = Number(e);
   const a = Math.abs(v);
-  if (a < 1e-4 || a >= 1e16) {
+  if (a < 1e-4 || a >= (dtype === "float32" ? 1e6 : 1e16)) {
     return `${m}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
   }
   const digits = m.replace("-", "").replace(".", "");

@@ -11,7 +11,7 @@ import type { Backend } from "../backend/backend.ts";
 import { allocArray, type DType, dtypeOfArray, isDType, type TypedArray } from "../core/dtype.ts";
 import { DTypeError, fmtShape, ShapeError } from "../core/errors.ts";
 import { checkShape, type Shape, sizeOf } from "../core/shape.ts";
-import { makeTensor, type NestedArray, Tensor } from "../core/tensor.ts";
+import { makeTensor, type NestedArray, type Tensor } from "../core/tensor.ts";
 import { backendOf } from "./convert.ts";
 
 /** Options of creation functions. */

@@ -307,7 +307,7 @@ export const unslicePrim: Primitive<UnsliceParams> = definePrimitive<UnslicePara
  * import { arange, reshape, slice } from "@gradus/core";
  * const x = reshape(arange(12), [3, 4]);
  * console.log(slice(x, [1, 0], [3, 4], [1, 2]).arraySync()); // [[4, 6], [8, 10]]
- * console.log(slice(x, [null, null], [null, null], [-1]).arraySync()[0]); // [8, 9, 10, 11]
+ * console.log(slice(x, [], [], [1, -1]).arraySync()); // [[3, 2, 1, 0], [7, 6, 5, 4], [11, 10, 9, 8]]
  * ```
  */
 export function slice(
@@ -519,7 +519,7 @@ export function split(
   const parts: Tensor[] = [];
   for (let i = 0; i + 1 < bounds.length; i++) {
     const starts = t.shape.map((_, j) => (j === ax ? bounds[i] : null));
-    const stops = t.shape.map((_, j) => (j === ax ? Math.max(bounds[i], bounds[i + 1]) : null));
+    const stops = t.shape.map((_, j) => (j === ax ? bounds[i + 1] : null));
     parts.push(slice(t, starts, stops));
   }
   return parts;

@@ -65,6 +65,8 @@ function reduceAxes(
     if (op === "sum" && curDtype === "bool") curDtype = "int32";
     i = j - 1;
   }
+  // With no axes to reduce, a bool sum still has to come back as int32 counts.
+  if (op === "sum" && curDtype === "bool") cur = be.cast(cur, sizeOf(shape), "bool", "int32");
   return cur;
 }
 

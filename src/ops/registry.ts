@@ -6,7 +6,7 @@
  */
 
 import { stopGradientPrim } from "../autodiff/stop_gradient.ts";
-import { randomBitsPrim, randomUniformPrim } from "../random/random.ts";
+import { randomBitsPrim, randomUniformPrim } from "../random/prims.ts";
 import { binaryPrims, castPrim, unaryPrims, wherePrim } from "./elementwise.ts";
 import { matmulPrim } from "./matmul.ts";
 import {

@@ -30,31 +30,12 @@ import { asTensor } from "../ops/convert.ts";
 import { tensor } from "../ops/creation.ts";
 import { add, cast, cos, floor, less, log, minimum, mul, sqrt, sub } from "../ops/elementwise.ts";
 import { reshape, slice, split as splitOp, take } from "../ops/movement.ts";
-import { bind, definePrimitive, type Primitive } from "../ops/primitive.ts";
+import { bind } from "../ops/primitive.ts";
+import { randomBitsPrim, randomUniformPrim } from "./prims.ts";
 import { argsort } from "../ops/sort.ts";
 
 /** A PRNG key: an int32 tensor of shape `[2]` made by `random.key` or `random.split`. */
 export type PRNGKey = Tensor;
-
-/** Random 32-bit words from a key. @internal */
-export const randomBitsPrim: Primitive<{ count: number }> = definePrimitive<{ count: number }>({
-  name: "randomBits",
-  abstract: (_k, { count }) => ({ shape: [count], dtype: "int32" }),
-  impl: (be, [k], { count }) => be.randomBits(k._data, count),
-  vjp: null,
-  jvp: null,
-});
-
-/** Uniform floats in [0, 1) from a key. @internal */
-export const randomUniformPrim: Primitive<{ count: number; dtype: DType }> = definePrimitive<
-  { count: number; dtype: DType }
->({
-  name: "randomUniform",
-  abstract: (_k, { count, dtype }) => ({ shape: [count], dtype }),
-  impl: (be, [k], { count, dtype }) => be.randomUniform(k._data, count, dtype),
-  vjp: null,
-  jvp: null,
-});
 
 function checkKey(op: string, key: unknown): Tensor {
   if (!(key instanceof Tensor) || key.dtype !== "int32" || key.ndim !== 1 || key.shape[0] !== 2) {
@@ -355,48 +336,3 @@ export function choice(
   }
   return reshape(slice(permutation(kk, n), [0], [count]), shape);
 }
-
-/** The `random` namespace: explicit-key PRNG functions. */
-export interface RandomNamespace {
-  /** See {@linkcode key}. */
-  readonly key: typeof key;
-  /** See {@linkcode split}. */
-  readonly split: typeof split;
-  /** See {@linkcode bits}. */
-  readonly bits: typeof bits;
-  /** See {@linkcode uniform}. */
-  readonly uniform: typeof uniform;
-  /** See {@linkcode normal}. */
-  readonly normal: typeof normal;
-  /** See {@linkcode bernoulli}. */
-  readonly bernoulli: typeof bernoulli;
-  /** See {@linkcode randint}. */
-  readonly randint: typeof randint;
-  /** See {@linkcode permutation}. */
-  readonly permutation: typeof permutation;
-  /** See {@linkcode choice}. */
-  readonly choice: typeof choice;
-}
-
-/**
- * Explicit-key random numbers: `random.key`, `split`, `normal`, `uniform`,
- * `bernoulli`, `randint`, `permutation`, `choice`, `bits`.
- *
- * @example
- * ```ts
- * import { random } from "@gradus/core";
- * const x = random.uniform(random.key(7), [2, 2]);
- * console.log(x.shape); // [2, 2]
- * ```
- */
-export const random: RandomNamespace = Object.freeze({
-  key,
-  split,
-  bits,
-  uniform,
-  normal,
-  bernoulli,
-  randint,
-  permutation,
-  choice,
-});
