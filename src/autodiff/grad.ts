@@ -95,7 +95,13 @@ function valueAndGradImpl(
       }
       return [checkScalar(op, r[0]), r[1]];
     };
-    const { out, aux, pullback } = vjpCore(op, wrapped, nums.map((n) => args[n]), "args", hasAux);
+    const { out, aux, pullback } = vjpCore(
+      op,
+      wrapped,
+      nums.map((n) => args[n]),
+      nums.map((n) => `args[${n}]`),
+      hasAux,
+    );
     const value = out as Tensor;
     const grads = pullback(onesLike(value));
     const g = typeof argnums === "number" ? grads[0] : grads;
@@ -185,7 +191,7 @@ export function valueAndGrad<A extends any[]>(
  * ```ts
  * import { grad, tanh, tensor } from "@gradus/core";
  * const d2 = grad(grad(tanh));
- * console.log(d2(tensor(0.5)).itemSync()); // -0.6397… = -2 tanh(x)(1 - tanh²(x))
+ * console.log(d2(tensor(0.5)).itemSync()); // -0.72686… = -2 tanh(x)(1 - tanh²(x))
  * ```
  */
 // deno-lint-ignore no-explicit-any

@@ -126,12 +126,16 @@ export interface DiffArgs {
  * tensor; errors name the key path (`args[0].layers[1].b`).
  * @internal
  */
-export function flattenDiffArgs(op: string, args: readonly unknown[], root: string): DiffArgs {
+export function flattenDiffArgs(
+  op: string,
+  args: readonly unknown[],
+  root: string | readonly string[],
+): DiffArgs {
   const leaves: Tensor[] = [];
   const defs: TreeDef[] = [];
   const counts: number[] = [];
   args.forEach((arg, i) => {
-    const [pairs, def] = flattenWithPath(arg, `${root}[${i}]`);
+    const [pairs, def] = flattenWithPath(arg, typeof root === "string" ? `${root}[${i}]` : root[i]);
     for (const [path, leaf] of pairs) {
       if (!(leaf instanceof TensorClass)) {
         throw new TypeError(
@@ -186,7 +190,7 @@ export function vjpCore(
   op: string,
   f: (...args: unknown[]) => unknown,
   primals: readonly unknown[],
-  root: string,
+  root: string | readonly string[],
   hasAux = false,
 ): VjpResult {
   const diff = flattenDiffArgs(op, primals, root);

@@ -31,7 +31,7 @@ export type TensorValues =
   | number
   | boolean
   | NestedArray
-  | readonly (boolean | readonly unknown[])[]
+  | readonly (number | boolean | readonly unknown[])[]
   | ArrayBufferView;
 
 function checkDType(op: string, dtype: DType, backend: Backend): void {

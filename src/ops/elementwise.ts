@@ -160,7 +160,7 @@ export function log(x: TensorLike): Tensor {
  * @example
  * ```ts
  * import { log1p, tensor } from "@gradus/core";
- * console.log(log1p(tensor([1e-10], { dtype: "float64" })).arraySync()); // [1e-10]
+ * console.log(log1p(tensor([1e-10], { dtype: "float64" })).arraySync()); // [9.9999999995e-11]
  * ```
  */
 export function log1p(x: TensorLike): Tensor {

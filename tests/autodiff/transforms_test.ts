@@ -169,8 +169,8 @@ Deno.test("errors: non-scalar grad says to reduce; int input names the path", ()
       e instanceof DTypeError && /args\[0\]\.labels/.test(e.message) && /int32/.test(e.message),
   );
   assert.throws(
-    () => grad((_a: Tensor, p: { lr: number }) => sum(_a), { argnums: 1 })(f64([1]), { lr: 0.1 }),
-    /args\[0\]\.lr: it is number 0.1, not a tensor/,
+    () => grad((_a: Tensor, _p: { lr: number }) => sum(_a), { argnums: 1 })(f64([1]), { lr: 0.1 }),
+    /args\[1\]\.lr: it is number 0.1, not a tensor/,
   );
   assert.throws(
     () => grad((x: Tensor) => sum(x), { argnums: 3 })(f64([1])),
@@ -182,7 +182,10 @@ Deno.test("errors: non-scalar grad says to reduce; int input names the path", ()
     () => jvp((x: Tensor) => x, [f64([1, 2])], [f64([1])]),
     /tangents\[0\] has shape \[1\]/,
   );
-  assert.throws(() => jvp((x: Tensor) => x, [f64([1])], [] as unknown as [Tensor]), /1 primals but 0 tangents/);
+  assert.throws(
+    () => jvp((x: Tensor) => x, [f64([1])], [] as unknown as [Tensor]),
+    /1 primals but 0 tangents/,
+  );
 });
 
 Deno.test("a tracer that escapes its transformation acts as its value", () => {

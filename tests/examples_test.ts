@@ -1,0 +1,65 @@
+import assert from "node:assert/strict";
+import { main as gradientDescent } from "../examples/gradient_descent.ts";
+import { main as backpropByHand } from "../examples/backprop_by_hand.ts";
+import { matmul, random, type Tensor, tensor, tree, valueAndGrad } from "@gradus/core";
+
+function assertClose(actual: number, expected: number, tol: number, what: string): void {
+  assert.ok(
+    Math.abs(actual - expected) <= tol,
+    `${what}: expected ${expected} ± ${tol}, got ${actual}`,
+  );
+}
+
+Deno.test("examples/gradient_descent.ts: 100 steps from (-3, 4) end near (0, 0)", () => {
+  const { path, final } = gradientDescent();
+  assert.deepEqual(path[0], [0, -3, 4]);
+  assert.equal(path.at(-1)![0], 100);
+  assertClose(final[0], 0, 1e-6, "x0");
+  assertClose(final[1], 0, 1e-6, "x1");
+  // Each step multiplies x by 1 - 2·lr = 0.8, so the end point is (-3, 4) · 0.8^100.
+  assertClose(final[0], -3 * 0.8 ** 100, 1e-15, "x0 vs closed form");
+  assertClose(final[1], 4 * 0.8 ** 100, 1e-15, "x1 vs closed form");
+});
+
+Deno.test("examples/backprop_by_hand.ts: one step matches the hand derivation", () => {
+  const { weights, lossBefore, lossAfter } = backpropByHand();
+  const expected = [
+    0.29959556,
+    0.24919112,
+    0.39964496,
+    0.34928991,
+    0.43703857,
+    0.38685205,
+    0.69629578,
+    0.59624247,
+  ];
+  assert.equal(weights.length, 8);
+  // The hand values are rounded to 8 decimals: allow half a unit in the last place.
+  weights.forEach((w, i) => assertClose(w, expected[i], 5e-9, `w${i + 1}`));
+  assertClose(lossBefore, 0.02397190, 5e-9, "loss before");
+  assertClose(lossAfter, 0.02323634, 5e-9, "loss after");
+});
+
+Deno.test("README: the 30-second linear regression example fits the true weights", () => {
+  // Keep this body identical to the example in README.md.
+  type Params = { w: Tensor; b: Tensor };
+  const [kx, kn, kw] = random.split(random.key(0), 3);
+  const x = random.normal(kx, [100, 3]); // 100 samples, 3 features
+  const noise = random.normal(kn, [100, 1], { std: 0.1 });
+  const y = matmul(x, tensor([[2], [-1], [0.5]])).add(3).add(noise); // y = x·w + b + noise
+
+  const loss = (p: Params, x: Tensor, y: Tensor) => matmul(x, p.w).add(p.b).sub(y).square().mean();
+  const lossAndGrad = valueAndGrad(loss); // (params, x, y) → [loss, grads shaped like params]
+
+  let params: Params = { w: random.normal(kw, [3, 1]), b: tensor([0]) };
+  for (let step = 0; step < 100; step++) {
+    const [l, g] = lossAndGrad(params, x, y);
+    params = tree.map((p: Tensor, d: Tensor) => p.sub(d.mul(0.1)), params, g);
+    if (step % 25 === 0) console.log(`step ${step}: loss ${l.itemSync().toFixed(4)}`);
+  }
+  console.log(params.w.arraySync(), params.b.arraySync()); // ≈ [[2], [-1], [0.5]] [3]
+
+  const w = params.w.dataSync();
+  [2, -1, 0.5].forEach((v, i) => assertClose(w[i], v, 0.05, `w[${i}]`));
+  assertClose(params.b.dataSync()[0], 3, 0.05, "b");
+});
