@@ -31,6 +31,19 @@ function checkNumber(op: string, v: number | boolean, dtype: DType): number {
         `cast the tensor first, e.g. cast(x, "float32")`,
     );
   }
+  // Storing these would wrap silently (2 ** 40 → 0 in int32, 257 → 1 in bool).
+  if (dtype === "int32" && (n < -2147483648 || n > 2147483647)) {
+    throw new DTypeError(
+      `${op}(): the number ${n} is out of range for an int32 tensor ` +
+        `(-2147483648..2147483647); cast the tensor first, e.g. cast(x, "float64")`,
+    );
+  }
+  if (dtype === "bool" && n !== 0 && n !== 1) {
+    throw new DTypeError(
+      `${op}(): cannot combine the number ${n} with a bool tensor; ` +
+        `use true/false, or cast the tensor first, e.g. cast(x, "float32")`,
+    );
+  }
   return n;
 }
 

@@ -89,11 +89,14 @@ function flattenNested(values: unknown, shape: Shape): { flat: number[]; bool: b
         flat.push(v);
       } else if (typeof v === "boolean") {
         flat.push(v ? 1 : 0);
+      } else if (Array.isArray(v)) {
+        throw new ShapeError(
+          `tensor(): ragged nested array: at values${path} expected a number or boolean, ` +
+            `got an array of length ${v.length}`,
+        );
       } else {
         throw new TypeError(
-          `tensor(): expected a number or boolean at values${path}, got ${
-            Array.isArray(v) ? `an array of length ${v.length}` : typeof v
-          } (ragged nesting?)`,
+          `tensor(): expected a number or boolean at values${path}, got ${typeof v}`,
         );
       }
       any = true;
@@ -140,7 +143,7 @@ export function tensor(values: TensorValues, opts: TensorOptions = {}): Tensor {
     const arr = values as unknown as TypedArray;
     const own = dtypeOfArray(arr);
     const dtype = opts.dtype ?? (own === "bool" || own === null ? "float32" : own);
-    const shape = opts.shape ? checkShape("tensor", opts.shape) : [arr.length];
+    const shape = opts.shape ? [...checkShape("tensor", opts.shape)] : [arr.length];
     if (sizeOf(shape) !== arr.length) {
       throw new ShapeError(
         `tensor(): shape ${fmtShape(shape)} needs ${sizeOf(shape)} values, got ${arr.length}`,
@@ -150,7 +153,7 @@ export function tensor(values: TensorValues, opts: TensorOptions = {}): Tensor {
   }
   if (typeof values === "number" || typeof values === "boolean") {
     const dtype = opts.dtype ?? (typeof values === "boolean" ? "bool" : "float32");
-    const shape = opts.shape ? checkShape("tensor", opts.shape) : [];
+    const shape = opts.shape ? [...checkShape("tensor", opts.shape)] : [];
     if (sizeOf(shape) !== 1) {
       throw new ShapeError(
         `tensor(): shape ${fmtShape(shape)} needs ${sizeOf(shape)} values, got 1`,
@@ -168,7 +171,7 @@ export function tensor(values: TensorValues, opts: TensorOptions = {}): Tensor {
   const dtype = opts.dtype ?? (bool ? "bool" : "float32");
   let shape: Shape = nestedShape;
   if (opts.shape) {
-    shape = checkShape("tensor", opts.shape);
+    shape = [...checkShape("tensor", opts.shape)];
     if (sizeOf(shape) !== flat.length) {
       throw new ShapeError(
         `tensor(): shape ${fmtShape(shape)} needs ${sizeOf(shape)} values, got ${flat.length}`,

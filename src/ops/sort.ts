@@ -4,7 +4,7 @@
  * @module
  */
 
-import { DTypeError } from "../core/errors.ts";
+import { ShapeError } from "../core/errors.ts";
 import { normAxis, sizeOf } from "../core/shape.ts";
 import type { Tensor, TensorLike } from "../core/tensor.ts";
 import { asTensor } from "./convert.ts";
@@ -39,7 +39,7 @@ export const argsortPrim: Primitive<null> = definePrimitive<null>({
 export function argsort(x: TensorLike, axis = -1): Tensor {
   const t = asTensor("argsort", x);
   if (t.ndim === 0) {
-    throw new DTypeError("argsort(): cannot sort a scalar; reshape it to [1] first");
+    throw new ShapeError("argsort(): cannot sort a scalar; reshape it to [1] first");
   }
   const ax = normAxis("argsort", axis, t.ndim);
   const last = t.ndim - 1;
