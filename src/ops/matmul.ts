@@ -52,7 +52,15 @@ export const matmulPrim: Primitive<null> = definePrimitive<null>({
           `the last axis of the left operand must equal the second-to-last of the right`,
       );
     }
-    const batch = broadcastShapes("matmul", a.shape.slice(0, -2), b.shape.slice(0, -2));
+    let batch: Shape;
+    try {
+      batch = broadcastShapes("matmul", a.shape.slice(0, -2), b.shape.slice(0, -2));
+    } catch {
+      throw new ShapeError(
+        `matmul(): batch axes of ${fmtShape(a.shape)} and ${fmtShape(b.shape)} do not broadcast ` +
+          `(${fmtShape(a.shape.slice(0, -2))} vs ${fmtShape(b.shape.slice(0, -2))})`,
+      );
+    }
     return { shape: [...batch, m, n], dtype };
   },
   impl: (be, [a, b], _p, out) => {

@@ -598,7 +598,7 @@ Deno.test("matmul errors name both shapes", () => {
   assertThrowsMatch(
     () => matmul(ones([2, 2, 3]), ones([3, 3, 5])),
     ShapeError,
-    /^matmul\(\): cannot broadcast shapes \[2\] and \[3\]/,
+    /^matmul\(\): batch axes of \[2,2,3\] and \[3,3,5\] do not broadcast \(\[2\] vs \[3\]\)/,
   );
   assertThrowsMatch(
     () => matmul(ones([2]), tensor(1)),
