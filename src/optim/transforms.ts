@@ -1,0 +1,635 @@
+/**
+ * Gradient transformations, the building blocks of the optimizers (Optax's
+ * `scale_by_*`, `trace`, `add_decayed_weights`, `clip*`). Each is a pure
+ * `{init, update}` pair; its state type is exported next to its factory.
+ *
+ * Conventions shared by all of them:
+ * - Step counts are plain JS numbers, so schedules and bias corrections never
+ *   read a value back from the device.
+ * - Moment estimates are pytrees of tensors mirroring the params, created
+ *   with `zerosLike` (same shape, dtype and backend).
+ * - Every state is a pytree (objects, arrays, numbers, tensors), so it can be
+ *   checkpointed like the params.
+ * - Updates keep each leaf's dtype: tensors are only combined with plain
+ *   numbers, which take the tensor's dtype.
+ * - Only {@linkcode scaleByLearningRate} flips the sign.
+ *
+ * @module
+ */
+
+import { Tensor } from "../core/tensor.ts";
+import type { DType } from "../core/dtype.ts";
+import { clip as clipOp } from "../ops/composite.ts";
+import { add, cast, div, minimum, mul, sqrt, square } from "../ops/elementwise.ts";
+import { sum } from "../ops/reduce.ts";
+import { leaves, map, mapWithPath } from "../tree/tree.ts";
+import type { GradientTransformation, LearningRate, Schedule } from "./base.ts";
+import {
+  asSchedule,
+  checkFinite,
+  checkNonNegative,
+  checkRange,
+  checkState,
+  checkStructure,
+  describe,
+  GRADS_HINT,
+  zerosTree,
+} from "./_util.ts";
+
+/** The state of a transformation that keeps none: an empty object. */
+export type EmptyState = Record<string, never>;
+
+// ---------------------------------------------------------------- scaling
+
+/** The state of {@linkcode scaleBySchedule}: how many updates have been made. */
+export interface ScaleByScheduleState {
+  /** The number of updates made so far (0 before the first). */
+  readonly count: number;
+}
+
+/** The state of {@linkcode scaleByLearningRate}: how many updates have been made. */
+export type ScaleByLearningRateState = ScaleByScheduleState;
+
+function scheduled(
+  op: string,
+  schedule: Schedule,
+  sign: 1 | -1,
+): GradientTransformation<ScaleByScheduleState> {
+  return {
+    init(_params: unknown): ScaleByScheduleState {
+      return { count: 0 };
+    },
+    update<P>(grads: P, state: ScaleByScheduleState, _params?: P): [P, ScaleByScheduleState] {
+      checkState(op, state, ["count"]);
+      const count = state.count;
+      if (typeof count !== "number" || !Number.isInteger(count) || count < 0) {
+        throw new TypeError(
+          `${op}: state.count must be a non-negative integer, got ${describe(count)}`,
+        );
+      }
+      const factor = sign * schedule(count);
+      return [map((g: Tensor) => mul(g, factor), grads), { count: count + 1 }];
+    },
+  };
+}
+
+/**
+ * Multiplies the updates by `−lr`: the last link of every optimizer, and the
+ * only place in this module where the sign flips (so the updates are added
+ * to the params by {@linkcode applyUpdates}). A schedule receives the
+ * number of updates made before this one: 0 on the first update.
+ *
+ * @param lr A constant learning rate or a schedule `(step) => rate`.
+ * @returns A transformation whose state is `{count}`.
+ * @throws {TypeError} When `lr` is neither a finite number nor a function;
+ * `update()` throws a RangeError when a schedule returns a non-finite value.
+ * @example
+ * ```ts
+ * import { optim, tensor } from "@gradus/core";
+ *
+ * const t = optim.scaleByLearningRate((step) => 0.1 / (step + 1));
+ * const g = { w: tensor([1, -2]) };
+ * const [u1, s1] = t.update(g, t.init(g));
+ * const [u2] = t.update(g, s1);
+ * console.log(u1.w.arraySync(), u2.w.arraySync()); // [-0.1, 0.2] [-0.05, 0.1]
+ * ```
+ */
+export function scaleByLearningRate(
+  lr: LearningRate,
+): GradientTransformation<ScaleByLearningRateState> {
+  const op = "optim.scaleByLearningRate()";
+  return scheduled(op, asSchedule(op, lr), -1);
+}
+
+/**
+ * Multiplies the updates by `schedule(step)`, without flipping the sign
+ * (Optax's `scale_by_schedule`); `step` is 0 on the first update.
+ *
+ * @param schedule The factor at each step.
+ * @returns A transformation whose state is `{count}`.
+ * @throws {TypeError} When `schedule` is not a function.
+ * @example
+ * ```ts
+ * import { optim, tensor } from "@gradus/core";
+ *
+ * const t = optim.scaleBySchedule((step) => 2 ** step);
+ * const g = tensor([1, 1]);
+ * const [u1, s1] = t.update(g, t.init(g));
+ * const [u2] = t.update(g, s1);
+ * console.log(u1.arraySync(), u2.arraySync()); // [1, 1] [2, 2]
+ * ```
+ */
+export function scaleBySchedule(schedule: Schedule): GradientTransformation<ScaleByScheduleState> {
+  const op = "optim.scaleBySchedule()";
+  if (typeof schedule !== "function") {
+    throw new TypeError(`${op}: expected a function (step) => number, got ${describe(schedule)}`);
+  }
+  return scheduled(op, asSchedule(op, schedule), 1);
+}
+
+/**
+ * Multiplies the updates by a constant `factor` (no sign flip).
+ *
+ * @param factor The factor.
+ * @returns A stateless transformation.
+ * @throws {RangeError} When `factor` is not a finite number.
+ * @example
+ * ```ts
+ * import { optim, tensor } from "@gradus/core";
+ *
+ * const t = optim.scale(0.5);
+ * const [u] = t.update({ w: tensor([2, -4]) }, t.init({}));
+ * console.log(u.w.arraySync()); // [1, -2]
+ * ```
+ */
+export function scale(factor: number): GradientTransformation<EmptyState> {
+  checkFinite("optim.scale()", "factor", factor);
+  return {
+    init(_params: unknown): EmptyState {
+      return {};
+    },
+    update<P>(grads: P, state: EmptyState, _params?: P): [P, EmptyState] {
+      return [map((g: Tensor) => mul(g, factor), grads), state];
+    },
+  };
+}
+
+// ---------------------------------------------------------------- momentum
+
+/** Options of {@linkcode trace}. */
+export interface TraceOptions {
+  /** The decay of the trace (the momentum coefficient β, e.g. 0.9). */
+  readonly decay: number;
+  /** Nesterov momentum: the update is `g + decay·t` instead of `t`. Default: `false`. */
+  readonly nesterov?: boolean;
+}
+
+/** The state of {@linkcode trace}. */
+export interface TraceState {
+  /** The trace `t` (a pytree of tensors mirroring the params; zeros at first). */
+  readonly trace: unknown;
+}
+
+/**
+ * Momentum (Optax's `trace`): keeps `t ← g + decay·t` and outputs `t`, or
+ * `g + decay·t` (with the new `t`) for Nesterov momentum.
+ *
+ * Followed by `scaleByLearningRate(lr)` this is the book's Momentum
+ * (`v ← αv − lr·g; W ← W + v`) with `v = −lr·t` for a constant `lr`.
+ *
+ * @param options `decay` (required), `nesterov` (default `false`).
+ * @returns A transformation whose state is `{trace}`.
+ * @throws {RangeError} When `decay` is not a finite number.
+ * @example
+ * ```ts
+ * import { optim, tensor } from "@gradus/core";
+ *
+ * const t = optim.trace({ decay: 0.9 });
+ * const g = { w: tensor([1]) };
+ * const [u1, s1] = t.update(g, t.init(g));
+ * const [u2] = t.update(g, s1);
+ * console.log(u1.w.arraySync(), u2.w.arraySync()); // [1] ≈[1.9] (float32)
+ * ```
+ */
+export function trace(options: TraceOptions): GradientTransformation<TraceState> {
+  const op = "optim.trace()";
+  const { decay, nesterov = false } = options ?? ({} as TraceOptions);
+  checkFinite(op, "decay", decay);
+  return {
+    init(params: unknown): TraceState {
+      return { trace: zerosTree(op, params) };
+    },
+    update<P>(grads: P, state: TraceState, _params?: P): [P, TraceState] {
+      checkState(op, state, ["trace"]);
+      checkStructure(op, state.trace, grads, "grads", GRADS_HINT);
+      const f = (g: Tensor, t: Tensor): Tensor => add(g, mul(t, decay));
+      const next = map(f, grads, state.trace);
+      const updates = nesterov ? map(f, grads, next) : next;
+      return [updates, { trace: next }];
+    },
+  };
+}
+
+// ---------------------------------------------------------------- adaptive
+
+/** Options of {@linkcode scaleByRss}. */
+export interface ScaleByRssOptions {
+  /** The starting value of the accumulator `h`. Default: `0` (the book; Optax uses 0.1). */
+  readonly initialAccumulatorValue?: number;
+  /** Added to `√h` in the denominator. Default: `1e-7` (the book's AdaGrad). */
+  readonly eps?: number;
+}
+
+/** The state of {@linkcode scaleByRss}. */
+export interface ScaleByRssState {
+  /** The sum of squared gradients `h` (a pytree mirroring the params). */
+  readonly sumOfSquares: unknown;
+}
+
+/**
+ * AdaGrad's scaling by the root of the sum of squares: `h ← h + g²`, output
+ * `g / (√h + eps)`, as in the book's AdaGrad (`lr·g / (√h + 1e-7)` once
+ * scaled by the learning rate). Optax's `scale_by_rss` puts `eps` inside the
+ * root instead (`g / √(h + eps)`); the difference only matters for tiny `h`.
+ *
+ * @param options `initialAccumulatorValue` (default 0), `eps` (default 1e-7).
+ * @returns A transformation whose state is `{sumOfSquares}`.
+ * @throws {RangeError} When an option is negative or not finite.
+ * @example
+ * ```ts
+ * import { optim, tensor } from "@gradus/core";
+ *
+ * const t = optim.scaleByRss();
+ * const g = tensor([2], { dtype: "float64" });
+ * const [u1, s1] = t.update(g, t.init(g));
+ * const [u2] = t.update(g, s1);
+ * console.log(u1.arraySync(), u2.arraySync()); // ≈ [1] [0.7071] (g/√(g²), g/√(2g²))
+ * ```
+ */
+export function scaleByRss(
+  options: ScaleByRssOptions = {},
+): GradientTransformation<ScaleByRssState> {
+  const op = "optim.scaleByRss()";
+  const { initialAccumulatorValue = 0, eps = 1e-7 } = options;
+  checkNonNegative(op, "initialAccumulatorValue", initialAccumulatorValue);
+  checkNonNegative(op, "eps", eps);
+  return {
+    init(params: unknown): ScaleByRssState {
+      const zeros = zerosTree(op, params);
+      return {
+        sumOfSquares: initialAccumulatorValue === 0
+          ? zeros
+          : map((z: Tensor) => add(z, initialAccumulatorValue), zeros),
+      };
+    },
+    update<P>(grads: P, state: ScaleByRssState, _params?: P): [P, ScaleByRssState] {
+      checkState(op, state, ["sumOfSquares"]);
+      checkStructure(op, state.sumOfSquares, grads, "grads", GRADS_HINT);
+      const h = map((g: Tensor, h: Tensor) => add(h, square(g)), grads, state.sumOfSquares);
+      const updates = map((g: Tensor, h: Tensor) => div(g, add(sqrt(h), eps)), grads, h);
+      return [updates, { sumOfSquares: h }];
+    },
+  };
+}
+
+/** Options of {@linkcode scaleByRms}. */
+export interface ScaleByRmsOptions {
+  /** The decay of the moving average of squared gradients. Default: `0.99` (the book). */
+  readonly decay?: number;
+  /** Added to `√h` in the denominator. Default: `1e-7` (the book's RMSprop). */
+  readonly eps?: number;
+  /** The starting value of `h`. Default: `0`. */
+  readonly initialScale?: number;
+}
+
+/** The state of {@linkcode scaleByRms}. */
+export interface ScaleByRmsState {
+  /** The moving average of squared gradients `h` (a pytree mirroring the params). */
+  readonly nu: unknown;
+}
+
+/**
+ * RMSProp's scaling: `h ← decay·h + (1 − decay)·g²`, output `g / (√h + eps)`,
+ * as in the book's RMSprop (decay 0.99, `1e-7` in the denominator). Optax's
+ * `scale_by_rms` defaults to decay 0.9 and puts `eps` inside the root.
+ *
+ * @param options `decay` (default 0.99), `eps` (default 1e-7), `initialScale` (default 0).
+ * @returns A transformation whose state is `{nu}`.
+ * @throws {RangeError} When `decay` is outside [0, 1] or another option is negative.
+ * @example
+ * ```ts
+ * import { optim, tensor } from "@gradus/core";
+ *
+ * const t = optim.scaleByRms({ decay: 0.75 });
+ * const g = tensor([2], { dtype: "float64" });
+ * const [u] = t.update(g, t.init(g));
+ * console.log(u.arraySync()); // ≈ [2] (g / √(0.25·g²))
+ * ```
+ */
+export function scaleByRms(
+  options: ScaleByRmsOptions = {},
+): GradientTransformation<ScaleByRmsState> {
+  const op = "optim.scaleByRms()";
+  const { decay = 0.99, eps = 1e-7, initialScale = 0 } = options;
+  checkRange(op, "decay", decay, 0, 1);
+  checkNonNegative(op, "eps", eps);
+  checkNonNegative(op, "initialScale", initialScale);
+  return {
+    init(params: unknown): ScaleByRmsState {
+      const zeros = zerosTree(op, params);
+      return {
+        nu: initialScale === 0 ? zeros : map((z: Tensor) => add(z, initialScale), zeros),
+      };
+    },
+    update<P>(grads: P, state: ScaleByRmsState, _params?: P): [P, ScaleByRmsState] {
+      checkState(op, state, ["nu"]);
+      checkStructure(op, state.nu, grads, "grads", GRADS_HINT);
+      const nu = map(
+        (g: Tensor, h: Tensor) => add(mul(h, decay), mul(square(g), 1 - decay)),
+        grads,
+        state.nu,
+      );
+      const updates = map((g: Tensor, h: Tensor) => div(g, add(sqrt(h), eps)), grads, nu);
+      return [updates, { nu }];
+    },
+  };
+}
+
+/** Options of {@linkcode scaleByAdam}. */
+export interface ScaleByAdamOptions {
+  /** Decay of the first moment (the mean of the gradients). Default: `0.9`. */
+  readonly b1?: number;
+  /** Decay of the second moment (the mean of the squared gradients). Default: `0.999`. */
+  readonly b2?: number;
+  /** Added to `√v̂` in the denominator. Default: `1e-8`. */
+  readonly eps?: number;
+  /** Added to `v̂` inside the root (Optax's `eps_root`). Default: `0`. */
+  readonly epsRoot?: number;
+}
+
+/** The state of {@linkcode scaleByAdam}. */
+export interface ScaleByAdamState {
+  /** The number of updates made so far (0 before the first). */
+  readonly count: number;
+  /** The first moment `m` (a pytree mirroring the params). */
+  readonly mu: unknown;
+  /** The second moment `v` (a pytree mirroring the params). */
+  readonly nu: unknown;
+}
+
+/**
+ * Adam's scaling with bias correction, as in Optax's `scale_by_adam`:
+ * `m ← b1·m + (1 − b1)·g`, `v ← b2·v + (1 − b2)·g²`, then with `t` the new
+ * count, `m̂ = m / (1 − b1ᵗ)`, `v̂ = v / (1 − b2ᵗ)` and the output is
+ * `m̂ / (√(v̂ + epsRoot) + eps)`. The first output is `g / (|g| + eps)`,
+ * i.e. about `sign(g)`.
+ *
+ * The book's Adam folds the corrections into the learning rate
+ * (`lr·√(1 − b2ᵗ)/(1 − b1ᵗ)·m / (√v + 1e-7)`): the same up to where `eps` sits.
+ *
+ * @param options `b1` (default 0.9), `b2` (default 0.999), `eps` (default
+ * 1e-8), `epsRoot` (default 0).
+ * @returns A transformation whose state is `{count, mu, nu}`.
+ * @throws {RangeError} When `b1` or `b2` is outside [0, 1), or `eps`/`epsRoot` is negative.
+ * @example
+ * ```ts
+ * import { optim, tensor } from "@gradus/core";
+ *
+ * const t = optim.scaleByAdam();
+ * const g = { w: tensor([0.3, -20]) };
+ * const [u, s] = t.update(g, t.init(g));
+ * console.log(u.w.arraySync(), s.count); // ≈ [1, -1] 1
+ * ```
+ */
+export function scaleByAdam(
+  options: ScaleByAdamOptions = {},
+): GradientTransformation<ScaleByAdamState> {
+  const op = "optim.scaleByAdam()";
+  const { b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0 } = options;
+  checkRange(op, "b1", b1, 0, 1, true);
+  checkRange(op, "b2", b2, 0, 1, true);
+  checkNonNegative(op, "eps", eps);
+  checkNonNegative(op, "epsRoot", epsRoot);
+  return {
+    init(params: unknown): ScaleByAdamState {
+      return { count: 0, mu: zerosTree(op, params), nu: zerosTree(op, params) };
+    },
+    update<P>(grads: P, state: ScaleByAdamState, _params?: P): [P, ScaleByAdamState] {
+      checkState(op, state, ["count", "mu", "nu"]);
+      const count = state.count;
+      if (typeof count !== "number" || !Number.isInteger(count) || count < 0) {
+        throw new TypeError(
+          `${op}: state.count must be a non-negative integer, got ${describe(count)}`,
+        );
+      }
+      checkStructure(op, state.mu, grads, "grads", GRADS_HINT);
+      checkStructure(op, state.nu, grads, "grads", GRADS_HINT);
+      const mu = map(
+        (g: Tensor, m: Tensor) => add(mul(m, b1), mul(g, 1 - b1)),
+        grads,
+        state.mu,
+      );
+      const nu = map(
+        (g: Tensor, v: Tensor) => add(mul(v, b2), mul(square(g), 1 - b2)),
+        grads,
+        state.nu,
+      );
+      const t = count + 1;
+      const c1 = 1 - b1 ** t;
+      const c2 = 1 - b2 ** t;
+      const updates = map(
+        (m: Tensor, v: Tensor) => {
+          const vHat = div(v, c2);
+          const root = sqrt(epsRoot === 0 ? vHat : add(vHat, epsRoot));
+          return div(div(m, c1), add(root, eps));
+        },
+        mu as P,
+        nu,
+      );
+      return [updates, { count: t, mu, nu }];
+    },
+  };
+}
+
+// ---------------------------------------------------------------- weight decay
+
+/**
+ * A pytree of booleans saying which params get weight decay (`true`: decay).
+ * `null` and `undefined` are empty subtrees, as everywhere in `tree`.
+ */
+export type MaskTree =
+  | boolean
+  | null
+  | undefined
+  | readonly MaskTree[]
+  | { readonly [key: string]: MaskTree };
+
+/** Options of {@linkcode addDecayedWeights}. */
+export interface AddDecayedWeightsOptions<P = unknown> {
+  /**
+   * Which params are decayed: a {@linkcode MaskTree} with the structure of the
+   * params, or a function of the params returning one (e.g. built with
+   * `tree.map`). Default: all.
+   */
+  readonly mask?: MaskTree | ((params: P) => unknown);
+}
+
+/**
+ * Decoupled weight decay (Optax's `add_decayed_weights`): adds
+ * `weightDecay·params` to the updates. Needs the params:
+ * `opt.update(grads, state, params)`. Placed before `scaleByLearningRate`,
+ * the decay is scaled by the learning rate too, as in AdamW.
+ *
+ * @typeParam P The params type the `mask` function takes.
+ * @param weightDecay The factor (≥ 0).
+ * @param options `mask`: which leaves are decayed (default: all).
+ * @returns A stateless transformation.
+ * @throws {RangeError} When `weightDecay` is negative or not finite;
+ * `update()` throws when the params are missing or do not match the grads or
+ * the mask.
+ * @example
+ * ```ts
+ * import { optim, tensor } from "@gradus/core";
+ *
+ * const params = { w: tensor([10, 20]), b: tensor([10]) };
+ * const grads = { w: tensor([1, 1]), b: tensor([1]) };
+ * const t = optim.addDecayedWeights(0.1, { mask: { w: true, b: false } });
+ * const [u] = t.update(grads, t.init(params), params);
+ * console.log(u.w.arraySync(), u.b.arraySync()); // [2, 3] [1]
+ * ```
+ */
+export function addDecayedWeights<P = unknown>(
+  weightDecay: number,
+  options: AddDecayedWeightsOptions<P> = {},
+): GradientTransformation<EmptyState> {
+  const op = "optim.addDecayedWeights()";
+  checkNonNegative(op, "weightDecay", weightDecay);
+  const { mask } = options;
+  return {
+    init(_params: unknown): EmptyState {
+      return {};
+    },
+    update<G>(grads: G, state: EmptyState, params?: G): [G, EmptyState] {
+      if (params === undefined) {
+        throw new TypeError(`${op}: update() needs params; call opt.update(grads, state, params)`);
+      }
+      checkStructure(
+        op,
+        grads,
+        params,
+        "params",
+        "params must have the structure of the grads",
+      );
+      if (mask === undefined) {
+        return [map((u: Tensor, p: Tensor) => add(u, mul(p, weightDecay)), grads, params), state];
+      }
+      const m = typeof mask === "function" ? mask(params as unknown as P) : mask;
+      checkStructure(op, params, m, "mask", "the mask must have the structure of the params");
+      const updates = mapWithPath(
+        (path: string, u: Tensor, p: Tensor, keep: unknown) => {
+          if (typeof keep !== "boolean") {
+            throw new TypeError(
+              `${op}: mask leaves must be booleans, got ${describe(keep)} at ${
+                path.replace(/^tree/, "mask")
+              }`,
+            );
+          }
+          return keep ? add(u, mul(p, weightDecay)) : u;
+        },
+        grads,
+        params,
+        m,
+      );
+      return [updates, state];
+    },
+  };
+}
+
+// ---------------------------------------------------------------- clipping
+
+function widest(dtypes: readonly DType[]): DType {
+  if (dtypes.every((d) => d === dtypes[0])) return dtypes[0];
+  return dtypes.includes("float64") ? "float64" : "float32";
+}
+
+/**
+ * The global L2 norm of a pytree of tensors, `√(Σ over all leaves of Σ x²)`,
+ * as a scalar tensor on the device (no host read). Leaves of different
+ * dtypes are summed in float64 if any is float64, else in float32.
+ *
+ * @param tree A pytree of tensors.
+ * @returns A scalar tensor (0 for a tree without leaves).
+ * @throws {TypeError} When a leaf is not a tensor.
+ * @example
+ * ```ts
+ * import { optim, tensor } from "@gradus/core";
+ *
+ * console.log(optim.globalNorm({ a: tensor([3]), b: [tensor([[4]])] }).arraySync()); // 5
+ * ```
+ */
+export function globalNorm(tree: unknown): Tensor {
+  const ls = leaves(tree);
+  if (ls.length === 0) return sqrt(0);
+  const tensors = ls.map((x, i) => {
+    if (!(x instanceof Tensor)) {
+      throw new TypeError(
+        `optim.globalNorm(): expected a pytree of tensors, got ${describe(x)} as leaf ${i}`,
+      );
+    }
+    return x;
+  });
+  const dtype = widest(tensors.map((t) => t.dtype));
+  let total: Tensor | undefined;
+  for (const t of tensors) {
+    let s = sum(square(t));
+    if (s.dtype !== dtype) s = cast(s, dtype);
+    total = total === undefined ? s : add(total, s);
+  }
+  return sqrt(total!);
+}
+
+/**
+ * Clips by global norm (Optax's `clip_by_global_norm`): scales every leaf by
+ * `min(1, maxNorm / ‖g‖₂)`, where `‖g‖₂` is {@linkcode globalNorm} over all
+ * leaves together. Under the limit the updates are unchanged. Computed with
+ * tensor ops only: nothing is read back to the host.
+ *
+ * @param maxNorm The largest allowed global norm (> 0).
+ * @returns A stateless transformation.
+ * @throws {RangeError} When `maxNorm` is not a positive finite number.
+ * @example
+ * ```ts
+ * import { optim, tensor } from "@gradus/core";
+ *
+ * const t = optim.clipByGlobalNorm(1);
+ * const [u] = t.update({ a: tensor([3]), b: tensor([4]) }, t.init({}));
+ * console.log(u.a.arraySync(), u.b.arraySync()); // ≈ [0.6] [0.8]
+ * ```
+ */
+export function clipByGlobalNorm(maxNorm: number): GradientTransformation<EmptyState> {
+  const op = "optim.clipByGlobalNorm()";
+  checkNonNegative(op, "maxNorm", maxNorm, true);
+  return {
+    init(_params: unknown): EmptyState {
+      return {};
+    },
+    update<P>(grads: P, state: EmptyState, _params?: P): [P, EmptyState] {
+      if (leaves(grads).length === 0) return [grads, state];
+      const norm = globalNorm(grads);
+      // maxNorm / 0 = Infinity, so a zero gradient is left as it is.
+      const factor = minimum(div(maxNorm, norm), 1);
+      const updates = map(
+        (g: Tensor) => mul(g, g.dtype === factor.dtype ? factor : cast(factor, g.dtype)),
+        grads,
+      );
+      return [updates, state];
+    },
+  };
+}
+
+/**
+ * Clips every element of the updates to `[−maxDelta, maxDelta]` (Optax's `clip`).
+ *
+ * @param maxDelta The largest allowed magnitude (≥ 0).
+ * @returns A stateless transformation.
+ * @throws {RangeError} When `maxDelta` is negative or not finite.
+ * @example
+ * ```ts
+ * import { optim, tensor } from "@gradus/core";
+ *
+ * const t = optim.clip(1);
+ * const [u] = t.update(tensor([-3, 0.5, 2]), t.init({}));
+ * console.log(u.arraySync()); // [-1, 0.5, 1]
+ * ```
+ */
+export function clip(maxDelta: number): GradientTransformation<EmptyState> {
+  checkNonNegative("optim.clip()", "maxDelta", maxDelta);
+  return {
+    init(_params: unknown): EmptyState {
+      return {};
+    },
+    update<P>(grads: P, state: EmptyState, _params?: P): [P, EmptyState] {
+      return [map((g: Tensor) => clipOp(g, -maxDelta, maxDelta), grads), state];
+    },
+  };
+}
