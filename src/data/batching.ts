@@ -1,0 +1,259 @@
+/**
+ * Minibatches from a dataset held as a pytree of tensors that share a
+ * leading (example) axis, e.g. `{ x: [N, 784], y: [N] }`: shuffled
+ * minibatches per epoch ({@linkcode batches}), the book's
+ * `np.random.choice` sampling ({@linkcode randomBatch}) and a shuffled
+ * train/validation split ({@linkcode trainValidSplit}).
+ *
+ * Everything stays on the backend: shuffling is `random.permutation(key, N)`
+ * followed by `take` on each leaf, so no values are read back to the host.
+ *
+ * @example
+ * ```ts
+ * import { batches, random, tensor } from "@gradus/core";
+ * const data = { x: tensor([[0], [1], [2], [3], [4]]), y: tensor([0, 1, 0, 1, 0]) };
+ * for (const batch of batches(data, { batchSize: 2, key: random.key(0) })) {
+ *   console.log(batch.x.shape, batch.y.shape); // [2, 1] [2], [2, 1] [2], then [1, 1] [1]
+ * }
+ * ```
+ *
+ * @module
+ */
+
+import { fmtShape, ShapeError } from "../core/errors.ts";
+import { Tensor } from "../core/tensor.ts";
+import { describe } from "../ops/convert.ts";
+import { slice, take } from "../ops/movement.ts";
+import { choice, permutation, type PRNGKey } from "../random/random.ts";
+import { flattenWithPath, map } from "../tree/tree.ts";
+
+/** Options of {@linkcode numExamples}. */
+export interface NumExamplesOptions {
+  /** The caller's name, at the start of error messages (default `"numExamples()"`). */
+  readonly op?: string;
+  /** The name of the root in key paths (default `"data"`). */
+  readonly root?: string;
+}
+
+/**
+ * The number of examples in `data`: the common size of the leading axis of
+ * every leaf. Throws a clear error, naming the key paths, when a leaf is not
+ * a tensor, is a scalar, or when two leaves disagree.
+ *
+ * @param data A pytree of tensors sharing a leading (example) axis.
+ * @param options `op` (default `"numExamples()"`) starts error messages;
+ * `root` (default `"data"`) names the root in key paths.
+ * @returns The number of examples.
+ * @throws {ShapeError} When the leading axes differ, e.g. `batches(): leading
+ * (example) axes differ: data.x has 10 examples but data.y has 9 (shape [9]); …`.
+ * @example
+ * ```ts
+ * import { numExamples, zeros } from "@gradus/core";
+ * console.log(numExamples({ x: zeros([10, 3]), y: zeros([10]) })); // 10
+ * ```
+ */
+export function numExamples(data: unknown, options: NumExamplesOptions = {}): number {
+  const { op = "numExamples()", root = "data" } = options;
+  const [pairs] = flattenWithPath(data, root);
+  if (pairs.length === 0) {
+    throw new TypeError(
+      `${op}: data has no tensors; expected a pytree such as { x, y } of tensors`,
+    );
+  }
+  let n = -1;
+  let firstPath = "";
+  for (const [path, leaf] of pairs) {
+    if (!(leaf instanceof Tensor)) {
+      throw new TypeError(`${op}: ${path} must be a tensor, got ${describe(leaf)}`);
+    }
+    if (leaf.ndim === 0) {
+      throw new ShapeError(
+        `${op}: ${path} is a scalar; every leaf needs a leading (example) axis`,
+      );
+    }
+    if (n < 0) {
+      n = leaf.shape[0];
+      firstPath = path;
+    } else if (leaf.shape[0] !== n) {
+      throw new ShapeError(
+        `${op}: leading (example) axes differ: ${firstPath} has ${n} examples but ${path} has ${
+          leaf.shape[0]
+        } (shape ${fmtShape(leaf.shape)}); every leaf needs the same leading axis`,
+      );
+    }
+  }
+  return n;
+}
+
+function checkBatchSize(op: string, batchSize: number): void {
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    throw new RangeError(`${op}: batchSize must be a positive integer, got ${batchSize}`);
+  }
+}
+
+/**
+ * How many batches one pass over `n` examples gives.
+ *
+ * @param n The number of examples.
+ * @param batchSize The batch size (a positive integer).
+ * @param dropLast Whether a last, smaller batch is dropped (default false).
+ * @returns `ceil(n / batchSize)`, or `floor(n / batchSize)` with `dropLast`.
+ * @example
+ * ```ts
+ * import { numBatches } from "@gradus/core";
+ * console.log(numBatches(10, 3), numBatches(10, 3, true)); // 4 3
+ * ```
+ */
+export function numBatches(n: number, batchSize: number, dropLast = false): number {
+  checkBatchSize("numBatches()", batchSize);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new RangeError(`numBatches(): n must be a non-negative integer, got ${n}`);
+  }
+  return dropLast ? Math.floor(n / batchSize) : Math.ceil(n / batchSize);
+}
+
+/** Options of {@linkcode batches}. */
+export interface BatchOptions {
+  /** Examples per batch (a positive integer). */
+  readonly batchSize: number;
+  /** The key for shuffling; needed when `shuffle` is true. */
+  readonly key?: PRNGKey;
+  /** Shuffle the examples first (default: true when a `key` is given, false otherwise). */
+  readonly shuffle?: boolean;
+  /** Drop a last batch smaller than `batchSize` (default false). */
+  readonly dropLast?: boolean;
+}
+
+/** Takes the rows `indices` (or the range `[start, stop)`) of every leaf. */
+function selectRows<D>(data: D, rows: Tensor | readonly [number, number]): D {
+  return map(
+    (leaf: Tensor) =>
+      rows instanceof Tensor ? take(leaf, rows, 0) : slice(leaf, [rows[0]], [rows[1]]),
+    data,
+  );
+}
+
+/**
+ * Splits a dataset into minibatches for one epoch: every example appears in
+ * exactly one batch (except those of a dropped last batch). With a `key` the
+ * order is a random permutation (`random.permutation(key, N)`, the same for
+ * the same key); use a new key each epoch (`random.split`). Batches are made
+ * lazily, one per iteration step, so only one batch's copies are alive at a
+ * time; `Array.from(batches(…))` gives an array.
+ *
+ * @typeParam D The dataset's type; each batch has the same type.
+ * @param data A pytree of tensors sharing a leading (example) axis.
+ * @param options `batchSize`, and optionally `key`, `shuffle` (default: true
+ * when a key is given) and `dropLast` (default false).
+ * @returns A single-use iterator over the batches; there are
+ * `numBatches(N, batchSize, dropLast)` of them.
+ * @throws {ShapeError} When the leaves' leading axes differ (the message names
+ * the key paths and sizes).
+ * @example
+ * ```ts
+ * import { arange, batches } from "@gradus/core";
+ * const data = { x: arange(5) };
+ * const sizes = [...batches(data, { batchSize: 2 })].map((b) => b.x.shape[0]);
+ * console.log(sizes); // [2, 2, 1]
+ * ```
+ */
+export function batches<D>(data: D, options: BatchOptions): IterableIterator<D> {
+  const op = "batches()";
+  const { batchSize, key, dropLast = false } = options;
+  const shuffle = options.shuffle ?? key !== undefined;
+  checkBatchSize(op, batchSize);
+  const n = numExamples(data, { op });
+  if (shuffle && key === undefined) {
+    throw new TypeError(`${op}: shuffle needs a key; pass { key } or set shuffle: false`);
+  }
+  const count = numBatches(n, batchSize, dropLast);
+  const perm = shuffle ? permutation(key!, n) : undefined;
+  function* gen(): Generator<D, undefined, undefined> {
+    for (let i = 0; i < count; i++) {
+      const start = i * batchSize;
+      const stop = Math.min(start + batchSize, n);
+      yield perm === undefined
+        ? selectRows(data, [start, stop])
+        : selectRows(data, slice(perm, [start], [stop]));
+    }
+    return undefined;
+  }
+  return gen();
+}
+
+/**
+ * One random minibatch of `batchSize` examples picked uniformly **with
+ * replacement** — the book's `np.random.choice(train_size, batch_size)`
+ * (NumPy's default `replace=True`), so an example may appear twice in a
+ * batch. For epochs that see every example once, use {@linkcode batches}.
+ *
+ * @typeParam D The dataset's type.
+ * @param key The key for the picks.
+ * @param data A pytree of tensors sharing a leading (example) axis.
+ * @param batchSize How many examples to pick (a positive integer).
+ * @returns A batch with the structure of `data`.
+ * @example
+ * ```ts
+ * import { random, randomBatch, zeros } from "@gradus/core";
+ * const data = { x: zeros([60, 784]), t: zeros([60, 10]) };
+ * const batch = randomBatch(random.key(0), data, 10);
+ * console.log(batch.x.shape, batch.t.shape); // [10, 784] [10, 10]
+ * ```
+ */
+export function randomBatch<D>(key: PRNGKey, data: D, batchSize: number): D {
+  const op = "randomBatch()";
+  checkBatchSize(op, batchSize);
+  const n = numExamples(data, { op });
+  if (n === 0) throw new ShapeError(`${op}: cannot sample from a dataset with 0 examples`);
+  return selectRows(data, choice(key, n, batchSize));
+}
+
+/** Options of {@linkcode trainValidSplit}. */
+export interface TrainValidSplitOptions {
+  /** The share of examples for validation, strictly between 0 and 1. */
+  readonly validFraction: number;
+  /** The key for the shuffle. */
+  readonly key: PRNGKey;
+}
+
+/**
+ * Shuffles a dataset with `key` and splits it in two: the book's
+ * `shuffle_dataset` followed by slicing off `floor(N · validFraction)`
+ * examples for validation.
+ *
+ * @typeParam D The dataset's type.
+ * @param data A pytree of tensors sharing a leading (example) axis.
+ * @param options `validFraction` in (0, 1) and the shuffling `key`.
+ * @returns `[train, valid]`, disjoint, together holding every example once.
+ * @throws {RangeError} When `validFraction` is not in (0, 1) or either part
+ * would be empty.
+ * @example
+ * ```ts
+ * import { random, trainValidSplit, zeros } from "@gradus/core";
+ * const data = { x: zeros([10, 2]), y: zeros([10]) };
+ * const [train, valid] = trainValidSplit(data, { validFraction: 0.2, key: random.key(0) });
+ * console.log(train.x.shape, valid.y.shape); // [8, 2] [2]
+ * ```
+ */
+export function trainValidSplit<D>(data: D, options: TrainValidSplitOptions): [D, D] {
+  const op = "trainValidSplit()";
+  const { validFraction, key } = options;
+  if (typeof validFraction !== "number" || !(validFraction > 0 && validFraction < 1)) {
+    throw new RangeError(
+      `${op}: validFraction must be a number strictly between 0 and 1, got ${validFraction}`,
+    );
+  }
+  const n = numExamples(data, { op });
+  const nValid = Math.floor(n * validFraction);
+  if (nValid === 0 || nValid === n) {
+    throw new RangeError(
+      `${op}: validFraction ${validFraction} of ${n} examples leaves ${
+        nValid === 0 ? "no validation" : "no training"
+      } examples; use more data or another fraction`,
+    );
+  }
+  const perm = permutation(key, n);
+  const valid = selectRows(data, slice(perm, [0], [nValid]));
+  const train = selectRows(data, slice(perm, [nValid], [n]));
+  return [train, valid];
+}
