@@ -12,11 +12,10 @@ import { fmtShape, ShapeError } from "../core/errors.ts";
 import { Tensor } from "../core/tensor.ts";
 import { valueAndGrad } from "../autodiff/grad.ts";
 import { describe } from "../ops/convert.ts";
-import { add, cast, div, maximum, mul, sqrt, square } from "../ops/elementwise.ts";
-import { sum } from "../ops/reduce.ts";
+import { add, cast, div, mul } from "../ops/elementwise.ts";
 import { applyUpdates, type GradientTransformation } from "../optim/base.ts";
+import { clipByGlobalNorm } from "../optim/transforms.ts";
 import { type PRNGKey, split } from "../random/random.ts";
-import { leaves, map } from "../tree/tree.ts";
 import { batches, numBatches, numExamples } from "../data/batching.ts";
 import { ProgressBar, type ProgressDisplayOptions } from "../report/progress.ts";
 
@@ -240,21 +239,6 @@ function checkScalar(what: string, v: unknown): Tensor {
   return v;
 }
 
-/** Scales a gradient pytree so that its global L2 norm is at most `maxNorm` (tensor ops only). */
-function clipByGlobalNorm<P>(grads: P, maxNorm: number): P {
-  const gs = leaves(grads) as Tensor[];
-  if (gs.length === 0) return grads;
-  const dtype = gs[0].dtype;
-  let sq: Tensor | undefined;
-  for (const g of gs) {
-    const s = cast(sum(square(g)), dtype);
-    sq = sq === undefined ? s : add(sq, s);
-  }
-  // maxNorm / max(norm, maxNorm): 1 when the norm is within bounds, maxNorm / norm otherwise.
-  const factor = div(maxNorm, maximum(sqrt(sq!), maxNorm));
-  return map((g: Tensor) => mul(g, cast(factor, g.dtype)), grads);
-}
-
 type AnyLoss = (params: unknown, batch: unknown, ctx: TrainContext<unknown>) => unknown;
 
 /** The values of one evaluation: `val_loss` and `val_<metric>`. */
@@ -430,6 +414,7 @@ export async function fit<P, D, S, M>(
   if (maxGradNorm !== undefined && !(maxGradNorm > 0 && Number.isFinite(maxGradNorm))) {
     throw new RangeError(`fit(): maxGradNorm must be a positive number, got ${maxGradNorm}`);
   }
+  const clipper = maxGradNorm === undefined ? undefined : clipByGlobalNorm(maxGradNorm);
   const n = numExamples(data, { op: "fit()" });
   const stepsPerEpoch = numBatches(n, batchSize, dropLast);
   if (stepsPerEpoch === 0) {
@@ -555,9 +540,7 @@ export async function fit<P, D, S, M>(
         let value: Tensor;
         if (hasState) [value, modelState] = out as [Tensor, M];
         else value = out as Tensor;
-        const grads = maxGradNorm === undefined
-          ? rawGrads
-          : clipByGlobalNorm(rawGrads, maxGradNorm);
+        const grads = clipper === undefined ? rawGrads : clipper.update(rawGrads, {})[0];
         const [updates, nextOptState] = optimizer.update(grads, optState, params);
         params = applyUpdates(params, updates);
         optState = nextOptState;
