@@ -1,0 +1,615 @@
+/**
+ * Serializing pytrees of tensors to and from safetensors bytes.
+ *
+ * @module
+ */
+
+import type { DType, TypedArray } from "../core/dtype.ts";
+import { fmtShape } from "../core/errors.ts";
+import { Tensor } from "../core/tensor.ts";
+import { tensor } from "../ops/creation.ts";
+import { describe } from "../ops/convert.ts";
+import { unflatten } from "../tree/tree.ts";
+import {
+  compatible,
+  decode,
+  encode,
+  isSafetensorsDType,
+  type SafetensorsDType,
+  STORAGE,
+} from "./_dtypes.ts";
+import { duplicateNames, namedLeaves } from "./_names.ts";
+
+export type { SafetensorsDType } from "./_dtypes.ts";
+
+/** The `__metadata__` key under which gradus lists the names of leaves that were plain numbers (a JSON array). */
+const NUMBERS_KEY = "gradus.numbers";
+/** The largest header accepted (the reference implementation's limit). */
+const MAX_HEADER_BYTES = 100_000_000;
+/** How many problems a mismatch error lists before summarizing the rest. */
+const MAX_LISTED = 20;
+
+/** Options of {@linkcode serializeSafetensors} and `saveSafetensors`. */
+export interface SerializeOptions {
+  /**
+   * Storage type of float tensors. Default: keep each tensor's own
+   * (float32 → `F32`, float64 → `F64`). `"float32"` stores float64 tensors
+   * as `F32` too; `"float16"` stores every float tensor as `F16`, half the
+   * size of float32 (rounded to nearest, ties to even: relative error at most
+   * 2⁻¹¹; magnitudes above 65504 become ±Infinity, below about 6·10⁻⁸ become
+   * 0). int32 and bool tensors, and number leaves, are always stored
+   * exactly.
+   */
+  readonly dtype?: "float32" | "float16";
+  /** String key/value pairs stored in the header's `__metadata__`. */
+  readonly metadata?: Readonly<Record<string, string>>;
+}
+
+/** One tensor entry of a safetensors header. */
+export interface SafetensorsTensorInfo {
+  /** The storage type, e.g. `"F32"`. */
+  readonly dtype: SafetensorsDType;
+  /** The shape. */
+  readonly shape: readonly number[];
+  /** `[begin, end)` byte offsets into the data that follows the header. */
+  readonly dataOffsets: readonly [number, number];
+}
+
+/** A validated safetensors header: what {@linkcode readSafetensorsHeader} returns. */
+export interface SafetensorsHeader {
+  /** One entry per tensor, by name. */
+  readonly tensors: Readonly<Record<string, SafetensorsTensorInfo>>;
+  /** The `__metadata__` pairs (empty when there are none). */
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+/** The contents of a safetensors file read without a template. */
+export interface SafetensorsContents {
+  /**
+   * Every tensor by name: F16, BF16 and F32 load as float32, F64 as float64,
+   * the integer types as int32, BOOL as bool. Number leaves saved by gradus
+   * come back as 0-d float64 tensors (their names are listed in
+   * `metadata["gradus.numbers"]`).
+   */
+  readonly tensors: Readonly<Record<string, Tensor>>;
+  /** The `__metadata__` pairs (empty when there are none). */
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+// ---------------------------------------------------------------------------
+// Writing
+
+interface OutEntry {
+  readonly name: string;
+  readonly dtype: SafetensorsDType;
+  readonly shape: readonly number[];
+  readonly bytes: Uint8Array;
+}
+
+function storageOf(leaf: Tensor | number, float: SerializeOptions["dtype"]): SafetensorsDType {
+  if (typeof leaf === "number") return "F64";
+  switch (leaf.dtype) {
+    case "float32":
+      return float === "float16" ? "F16" : "F32";
+    case "float64":
+      return float === "float16" ? "F16" : float === "float32" ? "F32" : "F64";
+    case "int32":
+      return "I32";
+    case "bool":
+      return "BOOL";
+  }
+}
+
+/** A leaf that is neither a tensor nor a number, for error messages: `a string ("relu")`. */
+function describeBadLeaf(x: unknown): string {
+  switch (typeof x) {
+    case "string":
+      return `a string (${JSON.stringify(x.length > 40 ? `${x.slice(0, 40)}…` : x)})`;
+    case "boolean":
+      return `a boolean (${x})`;
+    case "bigint":
+      return `a bigint (${x}n; convert it with Number())`;
+    case "function":
+      return "a function";
+    case "symbol":
+      return "a symbol";
+    default:
+      return describe(x);
+  }
+}
+
+/** `obj[key] = value`, also for the key `"__proto__"`. */
+function setOwn(obj: Record<string, string>, key: string, value: string): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+function listProblems(head: string, problems: readonly string[], hint = ""): Error {
+  const shown = problems.slice(0, MAX_LISTED).map((p) => `  - ${p}`);
+  if (problems.length > MAX_LISTED) shown.push(`  … and ${problems.length - MAX_LISTED} more`);
+  const n = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
+  return new Error(`${head} (${n}):\n${shown.join("\n")}${hint ? `\n${hint}` : ""}`);
+}
+
+/** `serializeSafetensors` under the name of its caller. @internal */
+export async function serializeImpl(
+  op: string,
+  tree: unknown,
+  opts: SerializeOptions,
+): Promise<Uint8Array> {
+  const float = opts.dtype;
+  if (float !== undefined && float !== "float32" && float !== "float16") {
+    throw new RangeError(
+      `${op}: dtype must be "float32" or "float16" (the storage of float tensors), got ${
+        JSON.stringify(float)
+      }`,
+    );
+  }
+  const metadata: Record<string, string> = {};
+  for (const [k, v] of Object.entries(opts.metadata ?? {})) {
+    if (typeof v !== "string") {
+      throw new TypeError(
+        `${op}: metadata values must be strings, got ${describe(v)} for ${JSON.stringify(k)}; ` +
+          `convert it first, e.g. String(x) or JSON.stringify(x)`,
+      );
+    }
+    if (k !== NUMBERS_KEY) setOwn(metadata, k, v);
+  }
+
+  const { names, leaves } = namedLeaves(op, tree);
+  const problems: string[] = [];
+  names.forEach((name, i) => {
+    const leaf = leaves[i];
+    if (!(leaf instanceof Tensor) && typeof leaf !== "number") {
+      problems.push(
+        `${JSON.stringify(name)} is ${
+          describeBadLeaf(leaf)
+        }; only tensors and numbers can be stored ` +
+          `(null and undefined subtrees are skipped)`,
+      );
+    }
+  });
+  for (const name of duplicateNames(names)) {
+    problems.push(
+      `the name ${JSON.stringify(name)} is given to more than one leaf (keys with dots?)`,
+    );
+  }
+  if (names.includes("__metadata__")) {
+    problems.push(`"__metadata__" is reserved by the format; rename that key`);
+  }
+  if (problems.length > 0) throw listProblems(`${op}: cannot store this tree`, problems);
+
+  const numbers = names.filter((_, i) => typeof leaves[i] === "number");
+  if (numbers.length > 0) metadata[NUMBERS_KEY] = JSON.stringify(numbers);
+
+  const values: TypedArray[] = await Promise.all(
+    leaves.map((leaf) =>
+      leaf instanceof Tensor ? leaf.data() : Promise.resolve(new Float64Array([leaf as number]))
+    ),
+  );
+  const entries: OutEntry[] = names.map((name, i) => {
+    const leaf = leaves[i] as Tensor | number;
+    const dtype = storageOf(leaf, float);
+    return {
+      name,
+      dtype,
+      shape: typeof leaf === "number" ? [] : [...leaf.shape],
+      bytes: encode(values[i], dtype),
+    };
+  });
+  // Widest elements first, then by name: every tensor starts aligned to its
+  // element size (the data section starts 8-byte aligned), as the reference
+  // implementation lays them out.
+  entries.sort((a, b) =>
+    STORAGE[b.dtype].size - STORAGE[a.dtype].size ||
+    (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+  );
+
+  const headerPairs: [string, unknown][] = [];
+  if (Object.keys(metadata).length > 0) headerPairs.push(["__metadata__", metadata]);
+  let offset = 0;
+  for (const e of entries) {
+    const end = offset + e.bytes.length;
+    headerPairs.push([e.name, { dtype: e.dtype, shape: e.shape, data_offsets: [offset, end] }]);
+    offset = end;
+  }
+  // Object.fromEntries defines own properties, so even a "__proto__" name is kept.
+  let json = new TextEncoder().encode(JSON.stringify(Object.fromEntries(headerPairs)));
+  const pad = (8 - (json.length % 8)) % 8;
+  if (pad > 0) {
+    const padded = new Uint8Array(json.length + pad).fill(0x20); // spaces
+    padded.set(json);
+    json = padded;
+  }
+  const out = new Uint8Array(8 + json.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+  out.set(json, 8);
+  let pos = 8 + json.length;
+  for (const e of entries) {
+    out.set(e.bytes, pos);
+    pos += e.bytes.length;
+  }
+  return out;
+}
+
+/**
+ * Serializes a pytree of tensors to safetensors bytes, the format PyTorch,
+ * JAX and Hugging Face read.
+ *
+ * Tensor names are the key paths joined with dots, PyTorch style, without the
+ * root: `{layers: [{w, b}]}` gives `layers.0.w` and `layers.0.b`. Number
+ * leaves (an optimizer's step count, say) are stored as 0-d `F64` tensors and
+ * listed in `__metadata__["gradus.numbers"]`; `null` and `undefined`
+ * subtrees are skipped. Any other leaf (a string, a boolean, …) is an error
+ * naming it. Tensors are written little-endian and row-major, widest
+ * element type first; the header is padded with spaces to 8-byte alignment.
+ *
+ * Reads every tensor with `await t.data()`, so it works on every backend.
+ *
+ * @param tree An object or array whose leaves are tensors or numbers.
+ * @param opts `dtype`: storage of float tensors (default: keep float32 and
+ * float64; `"float16"` halves the size); `metadata`: string pairs for the
+ * header (the key `"gradus.numbers"` is managed by gradus).
+ * @returns The file's bytes.
+ * @throws {Error} Listing every leaf that cannot be stored, or names given to
+ * two leaves (keys `"a.b"` and `a: {b}`).
+ * @example
+ * ```ts
+ * import { deserializeSafetensors, serializeSafetensors, tensor } from "@gradus/core";
+ *
+ * const params = { layers: [{ w: tensor([[1, 2], [3, 4]]), b: tensor([0.5, -0.5]) }] };
+ * const bytes = await serializeSafetensors(params, { metadata: { epoch: "3" } });
+ * const { tensors, metadata } = deserializeSafetensors(bytes);
+ * console.log(Object.keys(tensors).sort()); // ["layers.0.b", "layers.0.w"]
+ * console.log(metadata.epoch, await tensors["layers.0.w"].array()); // "3" [[1, 2], [3, 4]]
+ * ```
+ */
+export function serializeSafetensors(
+  tree: unknown,
+  opts: SerializeOptions = {},
+): Promise<Uint8Array> {
+  return serializeImpl("serializeSafetensors()", tree, opts);
+}
+
+// ---------------------------------------------------------------------------
+// Reading
+
+interface InEntry {
+  readonly name: string;
+  readonly dtype: SafetensorsDType;
+  readonly shape: readonly number[];
+  readonly begin: number;
+  readonly end: number;
+}
+
+interface Parsed {
+  readonly entries: Map<string, InEntry>;
+  readonly metadata: Record<string, string>;
+  /** Where the tensor data starts in the bytes. */
+  readonly dataStart: number;
+}
+
+function isPlainObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === "object" && x !== null && !Array.isArray(x);
+}
+
+function isCount(x: unknown): x is number {
+  return typeof x === "number" && Number.isSafeInteger(x) && x >= 0;
+}
+
+function showDType(x: unknown): string {
+  return typeof x === "string" ? JSON.stringify(x) : describe(x);
+}
+
+/** Parses and validates the header and the layout of the data. */
+function parse(op: string, what: string, bytes: Uint8Array): Parsed {
+  if (!(bytes instanceof Uint8Array)) {
+    throw new TypeError(`${op}: expected the bytes as a Uint8Array, got ${describe(bytes)}`);
+  }
+  if (bytes.length < 8) {
+    throw new Error(
+      `${op}: ${what} is too short to be safetensors: ${bytes.length} bytes, ` +
+        `but it starts with an 8-byte header length`,
+    );
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n64 = view.getBigUint64(0, true);
+  const after = bytes.length - 8;
+  if (n64 < 2n || n64 > BigInt(MAX_HEADER_BYTES)) {
+    throw new Error(
+      `${op}: ${what} has a bad header length: ${n64} bytes (expected 2 to ${MAX_HEADER_BYTES}); ` +
+        `it is not a safetensors file, or it is corrupt`,
+    );
+  }
+  const n = Number(n64);
+  if (n > after) {
+    throw new Error(
+      `${op}: ${what} is truncated: the header length says ${n} bytes, but only ${after} ` +
+        `follow the 8-byte prefix (or it is not a safetensors file)`,
+    );
+  }
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + n));
+  } catch {
+    throw new Error(`${op}: ${what} has an invalid header: it is not UTF-8 text`);
+  }
+  let header: unknown;
+  try {
+    header = JSON.parse(text);
+  } catch (e) {
+    throw new Error(
+      `${op}: ${what} has an invalid header: not valid JSON (${(e as Error).message})`,
+    );
+  }
+  if (!isPlainObject(header)) {
+    throw new Error(
+      `${op}: ${what} has an invalid header: expected a JSON object, got ${describe(header)}`,
+    );
+  }
+
+  const metadata: Record<string, string> = {};
+  const entries = new Map<string, InEntry>();
+  const bad = (msg: string) => new Error(`${op}: ${what} has an invalid header: ${msg}`);
+  for (const [name, value] of Object.entries(header)) {
+    const q = JSON.stringify(name);
+    if (name === "__metadata__") {
+      if (!isPlainObject(value)) {
+        throw bad(`__metadata__ must be an object, got ${describe(value)}`);
+      }
+      for (const [k, v] of Object.entries(value)) {
+        if (typeof v !== "string") {
+          throw bad(
+            `__metadata__ must map strings to strings, but ${JSON.stringify(k)} is ${describe(v)}`,
+          );
+        }
+        setOwn(metadata, k, v);
+      }
+      continue;
+    }
+    if (!isPlainObject(value)) {
+      throw bad(`the entry ${q} must be an object, got ${describe(value)}`);
+    }
+    const { dtype, shape, data_offsets: offsets } = value;
+    if (!isSafetensorsDType(dtype)) {
+      throw new Error(
+        `${op}: ${what} has tensor ${q} of unknown dtype ${showDType(dtype)}; ` +
+          `gradus reads ${Object.keys(STORAGE).join(", ")}`,
+      );
+    }
+    if (!Array.isArray(shape) || !shape.every(isCount)) {
+      throw bad(`tensor ${q} has an invalid shape ${JSON.stringify(shape)}`);
+    }
+    if (
+      !Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount) ||
+      offsets[0] > offsets[1]
+    ) {
+      throw bad(
+        `tensor ${q} has invalid data_offsets ${JSON.stringify(offsets)} ` +
+          `(expected [begin, end] with 0 <= begin <= end)`,
+      );
+    }
+    const size = shape.reduce((a: number, b: number) => a * b, 1) * STORAGE[dtype].size;
+    const [begin, end] = offsets as [number, number];
+    if (!Number.isSafeInteger(size) || size !== end - begin) {
+      throw bad(
+        `tensor ${q} (${dtype} ${fmtShape(shape)}) needs ${size} bytes, ` +
+          `but its data_offsets [${begin}, ${end}] span ${end - begin}`,
+      );
+    }
+    entries.set(name, { name, dtype, shape, begin, end });
+  }
+
+  // The data must be covered exactly: no overlaps, no holes, nothing after.
+  const sorted = [...entries.values()].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let covered = 0;
+  let last: InEntry | undefined;
+  for (const e of sorted) {
+    if (e.begin < covered) {
+      throw bad(
+        `tensors ${JSON.stringify(last!.name)} [${last!.begin}, ${last!.end}] and ` +
+          `${JSON.stringify(e.name)} [${e.begin}, ${e.end}] overlap`,
+      );
+    }
+    if (e.begin > covered) {
+      throw bad(`bytes [${covered}, ${e.begin}) of the tensor data belong to no tensor`);
+    }
+    covered = e.end;
+    last = e;
+  }
+  const found = after - n;
+  if (found < covered) {
+    throw new Error(
+      `${op}: ${what} is truncated: the header says ${covered} bytes of tensor data, found ${found}`,
+    );
+  }
+  if (found > covered) {
+    throw new Error(
+      `${op}: ${what} has ${found - covered} unexpected bytes after the tensor data ` +
+        `(the header says ${covered} bytes, found ${found}); it is corrupt`,
+    );
+  }
+  return { entries, metadata, dataStart: 8 + n };
+}
+
+function valuesOf(bytes: Uint8Array, start: number, e: InEntry): ArrayLike<number> {
+  return decode(bytes.subarray(start + e.begin, start + e.end), e.dtype);
+}
+
+function describeLeaf(leaf: Tensor | number): string {
+  return typeof leaf === "number" ? "a number" : `${leaf.dtype} ${fmtShape(leaf.shape)}`;
+}
+
+/** `deserializeSafetensors` under the name of its caller. @internal */
+export function deserializeImpl(
+  op: string,
+  what: string,
+  bytes: Uint8Array,
+  template: unknown,
+): unknown {
+  const { entries, metadata, dataStart } = parse(op, what, bytes);
+  // `what` without the path, for the lines of a mismatch list.
+  const src = what.startsWith("the file") ? "the file" : what;
+  if (template === undefined) {
+    const tensors = Object.fromEntries(
+      [...entries.values()].map((e) => [
+        e.name,
+        tensor(valuesOf(bytes, dataStart, e) as TypedArray, {
+          shape: e.shape,
+          dtype: STORAGE[e.dtype].dtype,
+        }),
+      ]),
+    );
+    return { tensors, metadata } satisfies SafetensorsContents;
+  }
+
+  const { names, leaves, def } = namedLeaves(op, template);
+  const problems: string[] = [];
+  const wanted = new Set(names);
+  names.forEach((name, i) => {
+    const leaf = leaves[i];
+    const q = JSON.stringify(name);
+    if (!(leaf instanceof Tensor) && typeof leaf !== "number") {
+      problems.push(
+        `template leaf ${q} is ${describeBadLeaf(leaf)}; expected a tensor or a number`,
+      );
+      return;
+    }
+    const e = entries.get(name);
+    if (e === undefined) {
+      problems.push(`missing from ${src}: ${q} (the template has ${describeLeaf(leaf)})`);
+      return;
+    }
+    const shape = typeof leaf === "number" ? [] : leaf.shape;
+    if (fmtShape(shape) !== fmtShape(e.shape)) {
+      problems.push(
+        `shape mismatch: ${q} is ${fmtShape(e.shape)} in ${src}, ${
+          typeof leaf === "number"
+            ? "but the template has a number ([])"
+            : `${fmtShape(shape)} in the template`
+        }`,
+      );
+    }
+    const dtype: DType | "number" = typeof leaf === "number" ? "number" : leaf.dtype;
+    if (!compatible(e.dtype, dtype)) {
+      problems.push(
+        `dtype mismatch: ${q} is ${e.dtype} in ${src}, the template has ${
+          dtype === "number" ? "a number" : dtype
+        }`,
+      );
+    }
+  });
+  for (const name of duplicateNames(names)) {
+    problems.push(`the template gives the name ${JSON.stringify(name)} to more than one leaf`);
+  }
+  const extra = [...entries.keys()].filter((name) => !wanted.has(name)).sort();
+  for (const name of extra) {
+    const e = entries.get(name)!;
+    problems.push(
+      `unexpected in ${src}: ${JSON.stringify(name)} (${e.dtype} ${
+        fmtShape(e.shape)
+      }) is not in the template`,
+    );
+  }
+  if (problems.length > 0) {
+    throw listProblems(
+      `${op}: ${what} does not match the template`,
+      problems,
+      `Names are key paths joined with dots (layers.0.w); ` +
+        `read it without a template to see what it holds.`,
+    );
+  }
+
+  const restored = names.map((name, i) => {
+    const leaf = leaves[i] as Tensor | number;
+    const e = entries.get(name)!;
+    const values = valuesOf(bytes, dataStart, e);
+    if (typeof leaf === "number") return Number(values[0]);
+    return tensor(values as TypedArray, { shape: leaf.shape, dtype: leaf.dtype });
+  });
+  return unflatten(def, restored);
+}
+
+/**
+ * Reads safetensors bytes with no template: every tensor by name, and the
+ * metadata.
+ *
+ * @param bytes The file's bytes.
+ * @returns `{tensors, metadata}` (see {@linkcode SafetensorsContents} for the
+ * dtypes).
+ * @throws {Error} When the bytes are truncated or corrupt (bad header length,
+ * invalid JSON, unknown dtype, offsets out of range or overlapping).
+ * @example
+ * ```ts
+ * import { deserializeSafetensors, serializeSafetensors, tensor } from "@gradus/core";
+ *
+ * const bytes = await serializeSafetensors({ w: tensor([1, 2, 3]), step: 10 });
+ * const { tensors, metadata } = deserializeSafetensors(bytes);
+ * console.log(tensors.w.dtype, await tensors.step.item()); // "float32" 10
+ * console.log(metadata["gradus.numbers"]); // '["step"]'
+ * ```
+ */
+export function deserializeSafetensors(bytes: Uint8Array): SafetensorsContents;
+/**
+ * Restores a pytree from safetensors bytes, using a template of the same
+ * structure (freshly initialized params, or optimizer state from
+ * `opt.init(params)`): every tensor leaf is replaced by the stored tensor of
+ * the same name (key paths joined with dots), converted to the template's
+ * dtype, and every number leaf by the stored number.
+ *
+ * Float storage (F16, BF16, F32, F64) fills float32 and float64 leaves;
+ * integer storage fills int32 leaves; BOOL fills bool leaves. Shapes must
+ * match exactly. Any problem — a missing or unexpected name, a shape or dtype
+ * mismatch — is reported in one error that lists them all, and nothing is
+ * returned: never a half-loaded model.
+ *
+ * @typeParam T The template's type, also the result's.
+ * @param bytes The file's bytes.
+ * @param template A pytree of tensors and numbers with the expected structure,
+ * shapes and dtypes (its values are not used).
+ * @returns A new pytree of the template's structure with the stored values.
+ * @throws {Error} When the bytes are truncated or corrupt, or do not match the
+ * template.
+ * @example
+ * ```ts
+ * import { deserializeSafetensors, serializeSafetensors, tensor, zeros } from "@gradus/core";
+ *
+ * const trained = { w: tensor([[1, 2], [3, 4]]), step: 100 };
+ * const bytes = await serializeSafetensors(trained, { dtype: "float16" });
+ * const restored = deserializeSafetensors(bytes, { w: zeros([2, 2]), step: 0 });
+ * console.log(await restored.w.array(), restored.step); // [[1, 2], [3, 4]] 100
+ * ```
+ */
+export function deserializeSafetensors<T>(bytes: Uint8Array, template: T): T;
+export function deserializeSafetensors(bytes: Uint8Array, template?: unknown): unknown {
+  return deserializeImpl("deserializeSafetensors()", "the data", bytes, template);
+}
+
+/**
+ * Reads and validates the header of safetensors bytes without making any
+ * tensors: names, dtypes, shapes, offsets and the metadata. Useful to see
+ * what a file holds, or to read its metadata next to a templated load.
+ *
+ * @param bytes The file's bytes (all of them: the layout of the data is
+ * checked too).
+ * @returns The tensor entries by name, and the metadata.
+ * @throws {Error} When the bytes are truncated or corrupt.
+ * @example
+ * ```ts
+ * import { readSafetensorsHeader, serializeSafetensors, tensor } from "@gradus/core";
+ *
+ * const bytes = await serializeSafetensors({ w: tensor([[1, 2]]) }, { metadata: { epoch: "7" } });
+ * const header = readSafetensorsHeader(bytes);
+ * console.log(header.tensors.w); // { dtype: "F32", shape: [1, 2], dataOffsets: [0, 8] }
+ * console.log(header.metadata); // { epoch: "7" }
+ * ```
+ */
+export function readSafetensorsHeader(bytes: Uint8Array): SafetensorsHeader {
+  const { entries, metadata } = parse("readSafetensorsHeader()", "the data", bytes);
+  const tensors = Object.fromEntries(
+    [...entries.values()].map((e) => [
+      e.name,
+      { dtype: e.dtype, shape: e.shape, dataOffsets: [e.begin, e.end] as const },
+    ]),
+  );
+  return { tensors, metadata };
+}

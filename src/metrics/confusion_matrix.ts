@@ -1,0 +1,68 @@
+/**
+ * Confusion matrices.
+ *
+ * @module
+ */
+
+import type { Tensor } from "../core/tensor.ts";
+import {
+  checkPair,
+  classIndices,
+  confusionFromIndices,
+  requireTensor,
+  resolveNumClasses,
+} from "./_classes.ts";
+
+/** Options of {@linkcode confusionMatrix}. */
+export interface ConfusionMatrixOptions {
+  /**
+   * The number of classes `C`. Required when both inputs are class indices
+   * `[N]` (the classes cannot be counted without reading the values); taken
+   * from the last axis of `[N, C]` inputs otherwise (and checked against it
+   * when given).
+   */
+  readonly numClasses?: number;
+}
+
+/**
+ * The confusion matrix: entry `[i, j]` counts the examples whose true class
+ * is `i` and whose predicted class is `j` — rows are true classes, columns
+ * predicted classes, as in scikit-learn. Row sums are the support of each
+ * class, column sums how often each class was predicted, and the diagonal the
+ * correct predictions.
+ *
+ * Inputs are read as in {@linkcode accuracy}: scores or one-hot rows `[N, C]`
+ * are reduced with `argmax`; int32 (or bool) `[N]` are class indices.
+ * Indices outside `[0, C)` are not counted. Built with ops
+ * (`oneHot(targets)ᵀ @ oneHot(predictions)`), so it stays on the device.
+ *
+ * @param predictions Scores `[N, C]` or class indices `[N]`.
+ * @param targets Labels `[N]` (int32) or one-hot rows `[N, C]`.
+ * @param opts `numClasses` (see {@linkcode ConfusionMatrixOptions}).
+ * @returns An int32 tensor `[C, C]`.
+ * @throws {ShapeError} When the number of examples or classes differs, or
+ * `numClasses` is missing for 1-D inputs.
+ * @example
+ * ```ts
+ * import { metrics, tensor } from "@gradus/core";
+ *
+ * const predicted = tensor([0, 2, 1, 1, 0], { dtype: "int32" });
+ * const labels = tensor([0, 1, 1, 2, 0], { dtype: "int32" });
+ * const cm = metrics.confusionMatrix(predicted, labels, { numClasses: 3 });
+ * console.log(await cm.array()); // [[2, 0, 0], [0, 1, 1], [0, 1, 0]]
+ * ```
+ */
+export function confusionMatrix(
+  predictions: Tensor,
+  targets: Tensor,
+  opts: ConfusionMatrixOptions = {},
+): Tensor {
+  const op = "confusionMatrix()";
+  const p = requireTensor(op, "predictions", predictions);
+  const t = requireTensor(op, "targets", targets);
+  const pi = classIndices(op, "predictions", p);
+  const ti = classIndices(op, "targets", t);
+  checkPair(op, p, t);
+  const c = resolveNumClasses(op, p, t, opts.numClasses);
+  return confusionFromIndices(pi, ti, c);
+}
