@@ -1,0 +1,284 @@
+/**
+ * Activation functions, composed from existing ops (no primitives of their
+ * own), so their gradients of any order come from the ops' rules.
+ *
+ * Every function is numerically stable for large `|x|`: no NaN at ±1000 in
+ * the value or in the gradient. They take float tensors (or plain numbers,
+ * which become float32 scalars) and return a tensor of the same shape and
+ * dtype.
+ *
+ * @module
+ */
+
+import type { Tensor, TensorLike } from "../core/tensor.ts";
+import { asTensor } from "../ops/convert.ts";
+import { floatInput } from "./_util.ts";
+import {
+  abs,
+  add,
+  cast,
+  div,
+  exp,
+  expm1,
+  greater,
+  greaterEqual,
+  less,
+  log,
+  log1p,
+  maximum,
+  mul,
+  neg,
+  sub,
+  tanh as tanhOp,
+  where,
+} from "../ops/elementwise.ts";
+import { max, sum } from "../ops/reduce.ts";
+import { stopGradient } from "../autodiff/stop_gradient.ts";
+import { normAxis } from "../core/shape.ts";
+import { ShapeError } from "../core/errors.ts";
+
+/**
+ * The step function of the perceptron: 1 where `x > 0`, else 0. Its
+ * gradient is 0 everywhere (the jump at 0 is not differentiated).
+ *
+ * @param x A numeric tensor or number (bool is accepted too).
+ * @returns 0/1 values, in `x`'s dtype when it is a float type, else float32.
+ * @example
+ * ```ts
+ * import { nn, tensor } from "@gradus/core";
+ * console.log(nn.step(tensor([-1, 0, 2])).arraySync()); // [0, 0, 1]
+ * ```
+ */
+export function step(x: TensorLike): Tensor {
+  const t = asTensor("nn.step", x);
+  if (t.dtype === "bool") return cast(t, "float32");
+  return cast(greater(t, 0), t.dtype === "float64" ? "float64" : "float32");
+}
+
+/**
+ * The logistic sigmoid `1 / (1 + e^−x)`, computed stably with
+ * `z = e^−|x|` (never above 1): `1 / (1 + z)` for `x ≥ 0` and `z / (1 + z)`
+ * for `x < 0`. Both branches and their derivatives stay finite, so there is
+ * no NaN at ±1000, and small values keep full relative precision
+ * (`sigmoid(−50) ≈ 1.9e−22`, not 0).
+ *
+ * @param x A float tensor or number.
+ * @returns `σ(x)`, in `(0, 1)` (0 or 1 where it underflows or rounds).
+ * @example
+ * ```ts
+ * import { nn, tensor } from "@gradus/core";
+ * console.log(nn.sigmoid(tensor([-1000, 0, 1000])).arraySync()); // [0, 0.5, 1]
+ * ```
+ */
+export function sigmoid(x: TensorLike): Tensor {
+  const t = floatInput("nn.sigmoid", x);
+  const pos = greaterEqual(t, 0);
+  // −|x|, written with where so that its derivative is also right at x = 0.
+  const z = exp(where(pos, neg(t), t));
+  return where(pos, div(1, add(z, 1)), div(z, add(z, 1)));
+}
+
+/**
+ * The hyperbolic tangent (the `tanh` op, also available here so that all
+ * activations live in `nn`). Saturates to ±1; its derivative `1 − tanh²`
+ * stays finite.
+ *
+ * @param x A float tensor or number.
+ * @returns `tanh(x)`, in `[−1, 1]`.
+ * @example
+ * ```ts
+ * import { nn, tensor } from "@gradus/core";
+ * console.log(nn.tanh(tensor([-1000, 0, 1000])).arraySync()); // [-1, 0, 1]
+ * ```
+ */
+export function tanh(x: TensorLike): Tensor {
+  return tanhOp(floatInput("nn.tanh", x));
+}
+
+/**
+ * The rectified linear unit `max(x, 0)`. Its derivative is 1 for `x > 0`
+ * and 0 for `x ≤ 0` (0 at `x = 0`, as in JAX and the book's `Relu` layer).
+ *
+ * @param x A float tensor or number.
+ * @returns `max(x, 0)`.
+ * @example
+ * ```ts
+ * import { nn, tensor } from "@gradus/core";
+ * console.log(nn.relu(tensor([-2, 0, 3])).arraySync()); // [0, 0, 3]
+ * ```
+ */
+export function relu(x: TensorLike): Tensor {
+  const t = floatInput("nn.relu", x);
+  return where(greater(t, 0), t, 0);
+}
+
+/**
+ * The leaky ReLU: `x` for `x ≥ 0`, `alpha·x` below.
+ *
+ * @param x A float tensor or number.
+ * @param alpha The slope for negative inputs (default 0.01).
+ * @returns `where(x ≥ 0, x, alpha·x)`.
+ * @example
+ * ```ts
+ * import { nn, tensor } from "@gradus/core";
+ * console.log(nn.leakyRelu(tensor([-2, 3]), 0.5).arraySync()); // [-1, 3]
+ * ```
+ */
+export function leakyRelu(x: TensorLike, alpha = 0.01): Tensor {
+  const t = floatInput("nn.leakyRelu", x);
+  return where(greaterEqual(t, 0), t, mul(t, alpha));
+}
+
+/**
+ * The exponential linear unit: `x` for `x > 0`, `alpha·(e^x − 1)` below.
+ * The exponential only ever sees non-positive inputs, so large `x` gives
+ * no infinity (and no NaN in the gradient).
+ *
+ * @param x A float tensor or number.
+ * @param alpha The scale of the negative part (default 1).
+ * @returns `elu(x)`.
+ * @example
+ * ```ts
+ * import { nn, tensor } from "@gradus/core";
+ * console.log(nn.elu(tensor([-1000, 0, 2])).arraySync()); // [-1, 0, 2]
+ * ```
+ */
+export function elu(x: TensorLike, alpha = 1): Tensor {
+  const t = floatInput("nn.elu", x);
+  const pos = greater(t, 0);
+  return where(pos, t, mul(expm1(where(pos, 0, t)), alpha));
+}
+
+/** Options of `gelu`. */
+export interface GeluOptions {
+  /**
+   * Use the tanh approximation `0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))`
+   * (default true, as in JAX); `false` gives the exact `x·Φ(x)`.
+   */
+  readonly approximate?: boolean;
+}
+
+// Coefficients of the Chebyshev fit of erfc from Numerical Recipes (erfcc), highest degree first.
+const ERFC_COEFFS = [
+  0.17087277,
+  -0.82215223,
+  1.48851587,
+  -1.13520398,
+  0.27886807,
+  -0.18628806,
+  0.09678418,
+  0.37409196,
+  1.00002368,
+  -1.26551223,
+];
+
+/**
+ * The complementary error function from the Chebyshev fit of Numerical
+ * Recipes (`erfcc`): relative error below 1.2e−7 for every `z`.
+ */
+function erfc(z: Tensor): Tensor {
+  const nonNeg = greaterEqual(z, 0);
+  const a = where(nonNeg, z, neg(z)); // |z|, with the right derivative at 0
+  const t = div(1, add(mul(a, 0.5), 1));
+  let poly: Tensor = mul(t, ERFC_COEFFS[0]);
+  for (let i = 1; i < ERFC_COEFFS.length - 1; i++) poly = mul(add(poly, ERFC_COEFFS[i]), t);
+  poly = add(poly, ERFC_COEFFS[ERFC_COEFFS.length - 1]);
+  const e = mul(t, exp(sub(poly, mul(a, a))));
+  return where(nonNeg, e, sub(2, e));
+}
+
+/**
+ * The Gaussian error linear unit `x·Φ(x)`, where `Φ` is the standard normal
+ * CDF. By default the tanh approximation
+ * `0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))` (as in JAX and GPT-2). With
+ * `approximate: false` it computes `0.5·x·erfc(−x/√2)`, with `erfc` from
+ * Numerical Recipes' Chebyshev fit (relative error below 1.2e−7, so within
+ * float32 rounding; not exact to float64 precision).
+ *
+ * @param x A float tensor or number.
+ * @param opts `approximate` (default true).
+ * @returns `gelu(x)`.
+ * @example
+ * ```ts
+ * import { nn, tensor } from "@gradus/core";
+ * const x = tensor([-1, 0, 1]);
+ * console.log(nn.gelu(x).arraySync()); // ≈ [-0.1588, 0, 0.8412]
+ * console.log(nn.gelu(x, { approximate: false }).arraySync()); // ≈ [-0.1587, 0, 0.8413]
+ * ```
+ */
+export function gelu(x: TensorLike, opts: GeluOptions = {}): Tensor {
+  const t = floatInput("nn.gelu", x);
+  if (opts.approximate ?? true) {
+    const inner = mul(add(t, mul(mul(mul(t, t), t), 0.044715)), Math.sqrt(2 / Math.PI));
+    return mul(mul(t, 0.5), add(tanhOp(inner), 1));
+  }
+  return mul(mul(t, 0.5), erfc(mul(t, -Math.SQRT1_2)));
+}
+
+/**
+ * The softplus `log(1 + e^x)`, a smooth ReLU, computed stably as
+ * `max(x, 0) + log1p(e^−|x|)` (no overflow at large `x`, full precision at
+ * very negative `x`). Its derivative is `sigmoid(x)`.
+ *
+ * @param x A float tensor or number.
+ * @returns `softplus(x)`.
+ * @example
+ * ```ts
+ * import { nn, tensor } from "@gradus/core";
+ * console.log(nn.softplus(tensor([-1000, 0, 1000])).arraySync()); // [0, 0.6931471824645996, 1000]
+ * ```
+ */
+export function softplus(x: TensorLike): Tensor {
+  const t = floatInput("nn.softplus", x);
+  // At x = 0 the derivative pieces are max'(0) = ½ (a tie) and 0 (|x|' = sign(0) = 0): ½ = σ(0).
+  return add(maximum(t, 0), log1p(exp(neg(abs(t)))));
+}
+
+/**
+ * The softmax along `axis`: `e^x / Σ e^x`, computed as
+ * `e^(x − m) / Σ e^(x − m)` with `m` the maximum along `axis` (held
+ * constant for differentiation: the softmax does not depend on it), so
+ * large inputs neither overflow nor lose precision.
+ *
+ * @param x A float tensor.
+ * @param axis The axis that sums to 1 (default -1, the last).
+ * @returns Probabilities of the same shape.
+ * @example
+ * ```ts
+ * import { nn, tensor } from "@gradus/core";
+ * console.log(nn.softmax(tensor([1000, 1000])).arraySync()); // [0.5, 0.5]
+ * ```
+ */
+export function softmax(x: TensorLike, axis = -1): Tensor {
+  const e = exp(shiftByMax("nn.softmax", x, axis));
+  return div(e, sum(e, axis, { keepdims: true }));
+}
+
+/**
+ * The log of the softmax along `axis`: `x − logsumexp(x)`, computed as
+ * `(x − m) − log Σ e^(x − m)` with `m` the maximum along `axis`, stable and
+ * accurate for large inputs. Use it (or `softmaxCrossEntropy`) instead of
+ * `log(softmax(x))`.
+ *
+ * @param x A float tensor.
+ * @param axis The axis to normalize over (default -1, the last).
+ * @returns Log-probabilities of the same shape.
+ * @example
+ * ```ts
+ * import { nn, tensor } from "@gradus/core";
+ * console.log(nn.logSoftmax(tensor([0, 1000])).arraySync()); // [-1000, 0]
+ * ```
+ */
+export function logSoftmax(x: TensorLike, axis = -1): Tensor {
+  const shifted = shiftByMax("nn.logSoftmax", x, axis);
+  return sub(shifted, log(sum(exp(shifted), axis, { keepdims: true })));
+}
+
+/** `x − max(x, axis)`, the max held constant (and replaced by 0 where it is infinite). */
+function shiftByMax(op: string, x: TensorLike, axis: number): Tensor {
+  const t = floatInput(op, x);
+  if (t.ndim === 0) throw new ShapeError(`${op}(): needs at least one axis, got a scalar`);
+  normAxis(op, axis, t.ndim);
+  const m = stopGradient(max(t, axis, { keepdims: true }));
+  return sub(t, where(less(abs(m), Infinity), m, 0));
+}

@@ -1,0 +1,172 @@
+/**
+ * `mlp`: the book's `MultiLayerNet` and `MultiLayerNetExtend` as one
+ * `sequential` layer.
+ *
+ * @module
+ */
+
+import type { DType } from "../core/dtype.ts";
+import type { Tensor } from "../core/tensor.ts";
+import * as act from "./activations.ts";
+import type { InitializerSpec } from "./init.ts";
+import {
+  activation as activationLayer,
+  batchNorm as batchNormLayer,
+  type BatchNormOptions,
+  type BatchNormParams,
+  type BatchNormState,
+  dense,
+  type DenseParams,
+  dropout as dropoutLayer,
+  type Layer,
+  sequential,
+} from "./layers.ts";
+
+/** The activation names `mlp` accepts. */
+export type ActivationName =
+  | "relu"
+  | "sigmoid"
+  | "tanh"
+  | "leakyRelu"
+  | "elu"
+  | "gelu"
+  | "softplus";
+
+const ACTIVATIONS: Record<ActivationName, (x: Tensor) => Tensor> = {
+  relu: act.relu,
+  sigmoid: act.sigmoid,
+  tanh: act.tanh,
+  leakyRelu: (x) => act.leakyRelu(x),
+  elu: (x) => act.elu(x),
+  gelu: (x) => act.gelu(x),
+  softplus: act.softplus,
+};
+
+/** ReLU-like activations get He initialization by default; the others Xavier. */
+const RELU_LIKE: readonly string[] = ["relu", "leakyRelu", "elu", "gelu"];
+
+/** Options of `mlp`. */
+export interface MlpOptions {
+  /** The number of input features (`init` checks that `inputShape` is `[inputSize]`). */
+  readonly inputSize: number;
+  /** The width of each hidden layer, e.g. `[100, 100, 100]`. */
+  readonly hiddenSizes: readonly number[];
+  /** The number of outputs (logits). */
+  readonly outputSize: number;
+  /** The hidden activation: a name or a function (default `"relu"`). */
+  readonly activation?: ActivationName | ((x: Tensor) => Tensor);
+  /**
+   * The weight initializer of every dense layer: a name, a std (the book's
+   * `weight_init_std`) or a function. Default as in the book: `"he"` for
+   * ReLU-like activations (relu, leakyRelu, elu, gelu), `"xavier"` (std
+   * 1/√fanIn) for the others and for custom functions. Biases start at 0.
+   */
+  readonly init?: InitializerSpec;
+  /** Batch norm after each hidden dense layer (default false); options may be given. */
+  readonly batchNorm?: boolean | BatchNormOptions;
+  /** The dropout rate after each hidden activation (default 0: no dropout layers). */
+  readonly dropout?: number;
+  /** The dtype of params and state (default float32). */
+  readonly dtype?: DType;
+}
+
+/** Params of an `mlp`: one entry per layer (`null` for activations and dropout). */
+export type MlpParams = Array<DenseParams | BatchNormParams | null>;
+/** State of an `mlp`: one entry per layer (running statistics for batch norm, else `null`). */
+export type MlpState = Array<BatchNormState | null>;
+
+/**
+ * A multi-layer perceptron, the book's `MultiLayerNet` (and, with
+ * `batchNorm`/`dropout`, `MultiLayerNetExtend`): for each hidden size,
+ * `dense → [batchNorm] → activation → [dropout]`, then a final `dense` with
+ * no activation, so the output is logits (pair it with
+ * `nn.softmaxCrossEntropy`). It is a `sequential` layer: params and state
+ * are arrays with one entry per layer. Weight decay is not part of the
+ * model: add `nn.l2Penalty(params)·λ` to the loss.
+ *
+ * @param opts `inputSize`, `hiddenSizes`, `outputSize`, `activation`
+ * (default `"relu"`), `init` (default by activation, as in the book),
+ * `batchNorm` (default false), `dropout` (default 0), `dtype` (default float32).
+ * @returns The network as a layer.
+ * @example
+ * ```ts
+ * import { nn, random } from "@gradus/core";
+ * const net = nn.mlp({ inputSize: 784, hiddenSizes: [100, 100], outputSize: 10 });
+ * const { params, state } = net.init(random.key(0), [784]);
+ * console.log(params.length); // 5: dense, relu, dense, relu, dense
+ * const [logits] = net.apply(params, state, random.normal(random.key(1), [8, 784]));
+ * console.log(logits.shape); // [8, 10]
+ * ```
+ */
+export function mlp(opts: MlpOptions): Layer<MlpParams, MlpState> {
+  const { inputSize, hiddenSizes, outputSize } = opts;
+  for (const [what, v] of [["inputSize", inputSize], ["outputSize", outputSize]] as const) {
+    if (!Number.isInteger(v) || v < 1) {
+      throw new RangeError(`nn.mlp(): ${what} must be a positive integer, got ${v}`);
+    }
+  }
+  if (!Array.isArray(hiddenSizes) || !hiddenSizes.every((h) => Number.isInteger(h) && h >= 1)) {
+    throw new RangeError(
+      `nn.mlp(): hiddenSizes must be an array of positive integers, got ${
+        JSON.stringify(hiddenSizes)
+      }`,
+    );
+  }
+  const actSpec = opts.activation ?? "relu";
+  let actFn: (x: Tensor) => Tensor;
+  let actName: string;
+  if (typeof actSpec === "function") {
+    actFn = actSpec;
+    actName = actSpec.name || "activation";
+  } else if (Object.hasOwn(ACTIVATIONS, actSpec)) {
+    actFn = ACTIVATIONS[actSpec];
+    actName = actSpec;
+  } else {
+    throw new TypeError(
+      `nn.mlp(): unknown activation ${JSON.stringify(actSpec)}; use one of ${
+        Object.keys(ACTIVATIONS).join(", ")
+      } or a function`,
+    );
+  }
+  const init = opts.init ??
+    (RELU_LIKE.includes(actName) && typeof actSpec === "string" ? "he" : "xavier");
+  const dtype = opts.dtype ?? "float32";
+  const bn = opts.batchNorm ?? false;
+  const rate = opts.dropout ?? 0;
+  if (!(rate >= 0 && rate < 1)) {
+    throw new RangeError(`nn.mlp(): dropout must be a rate in [0, 1), got ${rate}`);
+  }
+  const layers: Layer[] = [];
+  const hiddenAct = activationLayer(actFn, actName);
+  for (const h of hiddenSizes) {
+    layers.push(dense(h, { init, dtype }));
+    if (bn) layers.push(batchNormLayer({ ...(bn === true ? {} : bn), dtype }));
+    layers.push(hiddenAct);
+    if (rate > 0) layers.push(dropoutLayer(rate));
+  }
+  layers.push(dense(outputSize, { init, dtype }));
+  const net = sequential(...layers);
+  const name = `mlp(${[inputSize, ...hiddenSizes, outputSize].join("-")})`;
+  return {
+    name,
+    init(key, inputShape) {
+      if (inputShape.length !== 1 || inputShape[0] !== inputSize) {
+        throw new RangeError(
+          `${name}.init(): inputShape must be [${inputSize}] (inputSize), got [${
+            inputShape.join(", ")
+          }]`,
+        );
+      }
+      const r = net.init(key, inputShape);
+      return {
+        params: r.params as MlpParams,
+        state: r.state as MlpState,
+        outputShape: r.outputShape,
+      };
+    },
+    apply(params, state, x, ctx) {
+      const [y, s] = net.apply(params, state, x, ctx);
+      return [y, s as MlpState];
+    },
+  };
+}
