@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { main as gradientDescent } from "../examples/gradient_descent.ts";
 import { main as backpropByHand } from "../examples/backprop_by_hand.ts";
+import { main as logicGates } from "../examples/logic_gates.ts";
+import { main as xor } from "../examples/xor.ts";
 import { matmul, random, type Tensor, tensor, tree, valueAndGrad } from "@gradus/core";
 
 function assertClose(actual: number, expected: number, tol: number, what: string): void {
@@ -62,4 +64,23 @@ Deno.test("README: the 30-second linear regression example fits the true weights
   const w = params.w.dataSync();
   [2, -1, 0.5].forEach((v, i) => assertClose(w[i], v, 0.05, `w[${i}]`));
   assertClose(params.b.dataSync()[0], 3, 0.05, "b");
+});
+
+Deno.test("examples/logic_gates.ts: gate truth tables; a single layer cannot learn XOR", () => {
+  const { tables, singleLayer } = logicGates({ steps: 500 });
+  assert.deepEqual(tables, {
+    AND: [0, 0, 0, 1],
+    NAND: [1, 1, 1, 0],
+    OR: [0, 1, 1, 1],
+    XOR: [0, 1, 1, 0],
+  });
+  assert.ok(singleLayer.correct < 4, `a single layer solved XOR: ${singleLayer.predictions}`);
+  assertClose(singleLayer.loss, Math.LN2, 1e-2, "single-layer loss stuck near ln 2");
+});
+
+Deno.test("examples/xor.ts: the 2-10-10-10-1 sigmoid MLP learns XOR", () => {
+  const { losses, predictions } = xor({ steps: 3000 });
+  assert.deepEqual(predictions, [0, 1, 1, 0]);
+  assert.equal(losses.length, 3);
+  assert.ok(losses[2][1] < 0.01, `final loss ${losses[2][1]}`);
 });
