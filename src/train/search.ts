@@ -169,7 +169,7 @@ export interface RandomSearchOptions<Sp extends SearchSpace> {
  * Sampling is deterministic for a key: the uniform numbers are 32-bit words
  * of `random.bits` (one per trial and hyperparameter, hyperparameters in
  * sorted-name order) read back once, since hyperparameters are host
- * numbers; `Math.random` is never used.
+ * numbers; no global random state is used.
  *
  * @typeParam Sp The search space's type.
  * @param options `space`, `trials`, `key`, `objective`; optionally `mode`
