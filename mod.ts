@@ -159,3 +159,10 @@ export type {
   UnaryOp,
 } from "./src/backend/backend.ts";
 export { CpuBackend } from "./src/backend/cpu/cpu_backend.ts";
+
+// Deep-learning toolkit
+export * as nn from "./src/nn/mod.ts";
+export * as optim from "./src/optim/mod.ts";
+export * as metrics from "./src/metrics/mod.ts";
+export * from "./src/train/mod.ts";
+export * from "./src/checkpoint/mod.ts";
