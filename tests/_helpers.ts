@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { random, type Tensor } from "../mod.ts";
+import { CpuBackend, random, registerBackend, setBackend, type Tensor } from "../mod.ts";
 
 /** A float64 normal tensor from a fixed seed. */
 export function randn(seed: number, shape: readonly number[]): Tensor {
@@ -35,4 +35,37 @@ export function assertClose(
       (Number.isNaN(g[i]) && Number.isNaN(w[i])) || g[i] === w[i];
     assert.ok(ok, `element ${i}: got ${g[i]}, want ${w[i]} (atol ${atol}, rtol ${rtol})`);
   }
+}
+
+/** The CPU kernels, but any read of values throws (name `"hostless"`). */
+export class HostlessBackend extends CpuBackend {
+  override readonly name = "hostless";
+  override readonly canReadSync = false;
+  override read(): never {
+    throw new Error("host read attempted");
+  }
+  override readSync(): never {
+    throw new Error("host read attempted");
+  }
+}
+
+/**
+ * Runs `fn` with a fresh {@link HostlessBackend} selected as `"hostless"`, and
+ * always switches back to `"cpu"` afterwards.
+ */
+export async function onHostlessBackend<R>(fn: () => R | Promise<R>): Promise<R> {
+  registerBackend("hostless", () => new HostlessBackend());
+  await setBackend("hostless");
+  try {
+    return await fn();
+  } finally {
+    await setBackend("cpu");
+  }
+}
+
+const cpu = new CpuBackend();
+
+/** A tensor's values read straight from its buffer with the CPU kernels (works on hostless tensors). */
+export function peek(t: Tensor): number[] {
+  return [...cpu.readSync(t._data, t.dtype, t.size)];
 }

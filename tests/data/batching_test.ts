@@ -3,19 +3,17 @@ import {
   arange,
   batches,
   cast,
-  CpuBackend,
   numBatches,
   numExamples,
   random,
   randomBatch,
-  registerBackend,
   reshape,
-  setBackend,
   type Tensor,
   tensor,
   trainValidSplit,
   zeros,
 } from "../../mod.ts";
+import { onHostlessBackend } from "../_helpers.ts";
 
 type Data = { x: Tensor; y: Tensor };
 
@@ -187,22 +185,8 @@ Deno.test("trainValidSplit: clear errors", () => {
   );
 });
 
-/** The CPU kernels, but any read of values throws. */
-class HostlessBackend extends CpuBackend {
-  override readonly name = "hostless-batching";
-  override readonly canReadSync = false;
-  override read(): never {
-    throw new Error("host read attempted");
-  }
-  override readSync(): never {
-    throw new Error("host read attempted");
-  }
-}
-
 Deno.test("batching never reads values back to the host", async () => {
-  registerBackend("hostless-batching", () => new HostlessBackend());
-  await setBackend("hostless-batching");
-  try {
+  await onHostlessBackend(() => {
     const data = dataset(12);
     let count = 0;
     for (const b of batches(data, { batchSize: 5, key: random.key(0) })) {
@@ -212,7 +196,5 @@ Deno.test("batching never reads values back to the host", async () => {
     assert.equal(count, 3);
     randomBatch(random.key(1), data, 4);
     trainValidSplit(data, { validFraction: 0.25, key: random.key(2) });
-  } finally {
-    await setBackend("cpu");
-  }
+  });
 });

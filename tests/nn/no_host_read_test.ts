@@ -5,35 +5,12 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  CpuBackend,
-  nn,
-  random,
-  registerBackend,
-  setBackend,
-  type Tensor,
-  tensor,
-  tree,
-  valueAndGrad,
-} from "../../mod.ts";
-
-/** The CPU kernels, but any read of values throws. */
-class HostlessBackend extends CpuBackend {
-  override readonly name = "hostless-nn";
-  override readonly canReadSync = false;
-  override read(): never {
-    throw new Error("host read attempted");
-  }
-  override readSync(): never {
-    throw new Error("host read attempted");
-  }
-}
+import { nn, random, type Tensor, tensor, tree, valueAndGrad } from "../../mod.ts";
+import { onHostlessBackend } from "../_helpers.ts";
 
 Deno.test("nn: activations, losses, init, layers and a training step never read values to the host", async () => {
-  registerBackend("hostless-nn", () => new HostlessBackend());
-  await setBackend("hostless-nn");
-  let loss: Tensor;
-  try {
+  await onHostlessBackend(async () => {
+    let loss!: Tensor;
     const x = random.normal(random.key(0), [6, 4]);
     const labels = random.randint(random.key(1), [6], 0, 3);
     for (
@@ -82,7 +59,5 @@ Deno.test("nn: activations, losses, init, layers and a training step never read 
     }
     net.apply(params, state, x);
     await assert.rejects(() => loss.data(), /host read attempted/);
-  } finally {
-    await setBackend("cpu");
-  }
+  });
 });

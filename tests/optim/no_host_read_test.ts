@@ -5,19 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import { CpuBackend, optim, registerBackend, setBackend, type Tensor, tensor } from "../../mod.ts";
-
-/** The CPU kernels, but any read of values throws. */
-class HostlessBackend extends CpuBackend {
-  override readonly name = "hostless-optim";
-  override readonly canReadSync = false;
-  override read(): never {
-    throw new Error("host read attempted");
-  }
-  override readSync(): never {
-    throw new Error("host read attempted");
-  }
-}
+import { optim, type Tensor, tensor } from "../../mod.ts";
+import { onHostlessBackend, peek } from "../_helpers.ts";
 
 type Params = { w: Tensor; b: Tensor[] };
 
@@ -46,19 +35,12 @@ function run(): Params {
 }
 
 Deno.test("optimizer updates never read values back to the host", async () => {
-  const hostless = new HostlessBackend();
-  registerBackend("hostless-optim", () => hostless);
-  await setBackend("hostless-optim");
-  let params: Params;
-  try {
-    params = run();
+  const params = await onHostlessBackend(() => {
+    const params = run();
     assert.throws(() => params.w.dataSync(), /cannot read values synchronously/);
-  } finally {
-    await setBackend("cpu");
-  }
-  const cpu = new CpuBackend();
+    return params;
+  });
   const want = run();
-  const peek = (t: Tensor) => [...cpu.readSync(t._data, "float32", t.size)];
   assert.deepEqual(peek(params.w), [...want.w.dataSync()]);
   assert.deepEqual(peek(params.b[0]), [...want.b[0].dataSync()]);
 });
