@@ -166,3 +166,5 @@ export * as optim from "./src/optim/mod.ts";
 export * as metrics from "./src/metrics/mod.ts";
 export * from "./src/train/mod.ts";
 export * from "./src/checkpoint/mod.ts";
+export * as data from "./src/data/mod.ts";
+export * as plot from "./src/report/mod.ts";

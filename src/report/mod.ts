@@ -1,0 +1,7 @@
+/**
+ * Plots and reports: dependency-free SVG charts.
+ *
+ * @module
+ */
+
+export {};
