@@ -11,7 +11,7 @@ import { type DType, isDType, isFloat } from "../core/dtype.ts";
 import { DTypeError } from "../core/errors.ts";
 import { broadcastShapes, broadcastStrides, sizeOf } from "../core/shape.ts";
 import type { Tensor, TensorLike } from "../core/tensor.ts";
-import { asTensor, asTensors, requireFloat, sameDType } from "./convert.ts";
+import { asTensor, asTensors, backendOf, requireFloat, sameDType } from "./convert.ts";
 import {
   type Aval,
   bind,
@@ -779,7 +779,7 @@ export const wherePrim: Primitive<null> = definePrimitive<null>({
 });
 
 function zerosOf(like: Tensor): Tensor {
-  return asTensor("where", 0, like.dtype, undefined);
+  return asTensor("where", 0, like.dtype, backendOf(like));
 }
 
 /**
