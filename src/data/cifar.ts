@@ -1,0 +1,92 @@
+/**
+ * The CIFAR-10 binary format (`cifar-10-binary.tar.gz`, folder
+ * `cifar-10-batches-bin/`): each file (`data_batch_1.bin` …
+ * `data_batch_5.bin`, `test_batch.bin`) is a sequence of 3073-byte records,
+ * one label byte (0–9) followed by a 32×32 colour image as 3072 bytes in
+ * channel-major (CHW) order: 1024 red, then 1024 green, then 1024 blue
+ * values, each channel row by row. `batches.meta.txt` lists the class names.
+ *
+ * @example
+ * ```ts
+ * import { data } from "@gradus/core";
+ * const record = new Uint8Array(data.CIFAR10_RECORD_BYTES);
+ * record[0] = 3; // "cat"
+ * record[1] = 255; // red value of the top-left pixel
+ * const batch = data.parseCifar10(record);
+ * console.log(batch.count, batch.labels, batch.images[0]); // 1 Uint8Array(1) [3] 255
+ * ```
+ *
+ * @module
+ */
+
+import { DataFormatError } from "./errors.ts";
+
+/** Bytes per CIFAR-10 image: 3 channels × 32 × 32. */
+export const CIFAR10_IMAGE_BYTES = 3072;
+/** Bytes per CIFAR-10 record: one label byte and an image. */
+export const CIFAR10_RECORD_BYTES = 3073;
+
+/** A parsed CIFAR-10 binary batch file. */
+export interface Cifar10Batch {
+  /** The number of images. */
+  readonly count: number;
+  /** The images, `count × 3072` bytes, each in CHW order. */
+  readonly images: Uint8Array;
+  /** The labels, one byte (0–9) per image. */
+  readonly labels: Uint8Array;
+}
+
+/** Options of {@linkcode parseCifar10}. */
+export interface ParseCifar10Options {
+  /** The file's name, used in error messages (default `"data"`). */
+  readonly name?: string;
+}
+
+/**
+ * Parses a CIFAR-10 binary batch file (or several concatenated).
+ *
+ * @param bytes The file's bytes: records of 1 label byte + 3072 pixel bytes.
+ * @param options `name`: the file's name for error messages.
+ * @returns The images (CHW bytes) and labels, as fresh arrays.
+ * @throws {DataFormatError} When the length is not a whole number of records
+ * or a label is not in 0–9.
+ * @example
+ * ```ts
+ * import { data } from "@gradus/core";
+ * const bytes = new Uint8Array(2 * data.CIFAR10_RECORD_BYTES);
+ * bytes[data.CIFAR10_RECORD_BYTES] = 9; // the second record's label: "truck"
+ * const { count, labels, images } = data.parseCifar10(bytes, { name: "test_batch.bin" });
+ * console.log(count, Array.from(labels), images.length); // 2 [0, 9] 6144
+ * ```
+ */
+export function parseCifar10(bytes: Uint8Array, options: ParseCifar10Options = {}): Cifar10Batch {
+  const op = "parseCifar10()";
+  const name = options.name ?? "data";
+  if (bytes.length === 0 || bytes.length % CIFAR10_RECORD_BYTES !== 0) {
+    const whole = Math.floor(bytes.length / CIFAR10_RECORD_BYTES);
+    throw new DataFormatError(
+      `${op}: ${name} has ${bytes.length} bytes, which is not a whole, non-zero number of ` +
+        `${CIFAR10_RECORD_BYTES}-byte records (1 label byte + 3072 pixel bytes): ${whole} records ` +
+        `and ${bytes.length - whole * CIFAR10_RECORD_BYTES} bytes left over` +
+        (bytes.length > 0 && bytes.length < CIFAR10_RECORD_BYTES * 10000
+          ? "; is it truncated?"
+          : ""),
+    );
+  }
+  const count = bytes.length / CIFAR10_RECORD_BYTES;
+  const images = new Uint8Array(count * CIFAR10_IMAGE_BYTES);
+  const labels = new Uint8Array(count);
+  for (let i = 0; i < count; i++) {
+    const off = i * CIFAR10_RECORD_BYTES;
+    const label = bytes[off];
+    if (label > 9) {
+      throw new DataFormatError(
+        `${op}: ${name}: record ${i} (byte ${off}) has label ${label}, expected 0–9; ` +
+          "is this a CIFAR-10 binary file (not CIFAR-100 or the Python version)?",
+      );
+    }
+    labels[i] = label;
+    images.set(bytes.subarray(off + 1, off + CIFAR10_RECORD_BYTES), i * CIFAR10_IMAGE_BYTES);
+  }
+  return { count, images, labels };
+}

@@ -1,0 +1,258 @@
+/**
+ * The IDX file format of MNIST and Fashion-MNIST: a 4-byte magic number
+ * (`00 00`, a type code, the number of dimensions), then each dimension as a
+ * big-endian 32-bit integer, then the values in row-major order (multi-byte
+ * values big-endian). Gzipped files (`.gz`) are detected and decompressed.
+ *
+ * | type code | type     | array        |
+ * | --------- | -------- | ------------ |
+ * | `0x08`    | `ubyte`  | Uint8Array   |
+ * | `0x09`    | `byte`   | Int8Array    |
+ * | `0x0B`    | `short`  | Int16Array   |
+ * | `0x0C`    | `int`    | Int32Array   |
+ * | `0x0D`    | `float`  | Float32Array |
+ * | `0x0E`    | `double` | Float64Array |
+ *
+ * @example
+ * ```ts
+ * import { data } from "@gradus/core";
+ * const bytes = data.encodeIdx(new Uint8Array([0, 255, 7, 9]), [2, 2]);
+ * const { dims, type, data: values } = await data.parseIdx(bytes);
+ * console.log(dims, type, values); // [2, 2] "ubyte" Uint8Array(4) [0, 255, 7, 9]
+ * ```
+ *
+ * @module
+ */
+
+import { hexStart } from "./_util.ts";
+import { DataFormatError } from "./errors.ts";
+import { gunzip, isGzip } from "./gzip.ts";
+
+/** The element types of IDX files. */
+export type IdxType = "ubyte" | "byte" | "short" | "int" | "float" | "double";
+
+/** The typed arrays IDX values are read into. */
+export type IdxArray =
+  | Uint8Array
+  | Int8Array
+  | Int16Array
+  | Int32Array
+  | Float32Array
+  | Float64Array;
+
+/** A parsed IDX file. */
+export interface IdxData {
+  /** The dimensions, e.g. `[60000, 28, 28]` for MNIST's training images. */
+  readonly dims: readonly number[];
+  /** The element type. */
+  readonly type: IdxType;
+  /** The values in row-major order (a fresh array, `dims` multiplied together long). */
+  readonly data: IdxArray;
+}
+
+/** Options of {@linkcode parseIdx}. */
+export interface ParseIdxOptions {
+  /** The file's name, used in error messages (default `"data"`). */
+  readonly name?: string;
+}
+
+interface TypeInfo {
+  readonly type: IdxType;
+  readonly size: number;
+}
+
+const TYPES: Readonly<Record<number, TypeInfo>> = {
+  0x08: { type: "ubyte", size: 1 },
+  0x09: { type: "byte", size: 1 },
+  0x0b: { type: "short", size: 2 },
+  0x0c: { type: "int", size: 4 },
+  0x0d: { type: "float", size: 4 },
+  0x0e: { type: "double", size: 8 },
+};
+
+const CODES: Readonly<Record<IdxType, number>> = {
+  ubyte: 0x08,
+  byte: 0x09,
+  short: 0x0b,
+  int: 0x0c,
+  float: 0x0d,
+  double: 0x0e,
+};
+
+/**
+ * Parses an IDX file, gzipped or not (gzip is recognised by its first two
+ * bytes `1f 8b` and decompressed with `DecompressionStream`).
+ *
+ * @param bytes The file's bytes.
+ * @param options `name`: the file's name for error messages.
+ * @returns The dimensions, the element type and the values.
+ * @throws {DataFormatError} On a bad magic number, an unknown type code,
+ * data shorter or longer than the header says (`expected 47040000 bytes of
+ * data after the 16-byte header, found 1000`), or corrupt gzip data.
+ * @example
+ * ```ts
+ * import { data } from "@gradus/core";
+ * const labels = data.encodeIdx(new Uint8Array([5, 0, 4]), [3]);
+ * const parsed = await data.parseIdx(labels, { name: "labels" });
+ * console.log(parsed.dims, Array.from(parsed.data)); // [3] [5, 0, 4]
+ * ```
+ */
+export async function parseIdx(bytes: Uint8Array, options: ParseIdxOptions = {}): Promise<IdxData> {
+  const name = options.name ?? "data";
+  const raw = isGzip(bytes) ? await gunzip(bytes, name) : bytes;
+  return decodeIdx(raw, name);
+}
+
+/** Parses uncompressed IDX bytes. */
+function decodeIdx(bytes: Uint8Array, name: string): IdxData {
+  const op = "parseIdx()";
+  if (bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0) {
+    throw new DataFormatError(
+      `${op}: ${name} is not an IDX file: bad magic number (expected 00 00 <type> <ndims>, found ${
+        hexStart(bytes)
+      }${bytes.length < 4 ? `; only ${bytes.length} bytes` : ""})`,
+    );
+  }
+  const info = TYPES[bytes[2]];
+  if (info === undefined) {
+    throw new DataFormatError(
+      `${op}: ${name} has an unknown IDX type code 0x${
+        bytes[2].toString(16).padStart(2, "0")
+      } (expected 08 ubyte, 09 byte, 0b short, 0c int, 0d float or 0e double)`,
+    );
+  }
+  const ndims = bytes[3];
+  const headerSize = 4 + 4 * ndims;
+  if (bytes.length < headerSize) {
+    throw new DataFormatError(
+      `${op}: ${name} is truncated: its header declares ${ndims} dimensions, which need a ` +
+        `${headerSize}-byte header, but the file has only ${bytes.length} bytes`,
+    );
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const dims: number[] = [];
+  let count = 1;
+  for (let i = 0; i < ndims; i++) {
+    const d = view.getUint32(4 + 4 * i, false);
+    dims.push(d);
+    count *= d;
+  }
+  const expected = count * info.size;
+  const found = bytes.length - headerSize;
+  if (found !== expected) {
+    throw new DataFormatError(
+      `${op}: ${name} is ${found < expected ? "truncated" : "longer than its header says"}: ` +
+        `dims [${dims.join(", ")}] of ${info.type} need ${expected} bytes of data after the ` +
+        `${headerSize}-byte header, found ${found}`,
+    );
+  }
+  return { dims, type: info.type, data: readValues(view, headerSize, count, info.type) };
+}
+
+function readValues(view: DataView, off: number, n: number, type: IdxType): IdxArray {
+  switch (type) {
+    case "ubyte":
+      return new Uint8Array(view.buffer, view.byteOffset + off, n).slice();
+    case "byte":
+      return new Int8Array(view.buffer, view.byteOffset + off, n).slice();
+    case "short": {
+      const a = new Int16Array(n);
+      for (let i = 0; i < n; i++) a[i] = view.getInt16(off + 2 * i, false);
+      return a;
+    }
+    case "int": {
+      const a = new Int32Array(n);
+      for (let i = 0; i < n; i++) a[i] = view.getInt32(off + 4 * i, false);
+      return a;
+    }
+    case "float": {
+      const a = new Float32Array(n);
+      for (let i = 0; i < n; i++) a[i] = view.getFloat32(off + 4 * i, false);
+      return a;
+    }
+    case "double": {
+      const a = new Float64Array(n);
+      for (let i = 0; i < n; i++) a[i] = view.getFloat64(off + 8 * i, false);
+      return a;
+    }
+  }
+}
+
+function typeOfArray(values: IdxArray): IdxType {
+  if (values instanceof Uint8Array) return "ubyte";
+  if (values instanceof Int8Array) return "byte";
+  if (values instanceof Int16Array) return "short";
+  if (values instanceof Int32Array) return "int";
+  if (values instanceof Float32Array) return "float";
+  if (values instanceof Float64Array) return "double";
+  throw new TypeError(
+    "encodeIdx(): values must be a Uint8Array, Int8Array, Int16Array, Int32Array, " +
+      `Float32Array or Float64Array, got ${Object.prototype.toString.call(values)}`,
+  );
+}
+
+/**
+ * Writes values as an (uncompressed) IDX file: the inverse of
+ * {@linkcode parseIdx}. The element type follows the array's type
+ * (Uint8Array → `ubyte`, Int8Array → `byte`, Int16Array → `short`,
+ * Int32Array → `int`, Float32Array → `float`, Float64Array → `double`).
+ *
+ * @param values The values in row-major order.
+ * @param dims The dimensions (at most 255 of them); their product must be `values.length`.
+ * @returns The file's bytes.
+ * @throws {RangeError} When `dims` do not match the number of values.
+ * @example
+ * ```ts
+ * import { data } from "@gradus/core";
+ * const bytes = data.encodeIdx(new Uint8Array(2 * 28 * 28), [2, 28, 28]);
+ * console.log(bytes.length, Array.from(bytes.subarray(0, 4))); // 1584 [0, 0, 8, 3]
+ * ```
+ */
+export function encodeIdx(values: IdxArray, dims: readonly number[]): Uint8Array {
+  const type = typeOfArray(values);
+  if (dims.length > 255) {
+    throw new RangeError(`encodeIdx(): at most 255 dimensions, got ${dims.length}`);
+  }
+  let count = 1;
+  for (const d of dims) {
+    if (!Number.isInteger(d) || d < 0 || d > 0xffffffff) {
+      throw new RangeError(`encodeIdx(): dims must be non-negative 32-bit integers, got [${dims}]`);
+    }
+    count *= d;
+  }
+  if (count !== values.length) {
+    throw new RangeError(
+      `encodeIdx(): dims [${dims.join(", ")}] need ${count} values, got ${values.length}`,
+    );
+  }
+  const size = TYPES[CODES[type]].size;
+  const headerSize = 4 + 4 * dims.length;
+  const out = new Uint8Array(headerSize + count * size);
+  const view = new DataView(out.buffer);
+  out[2] = CODES[type];
+  out[3] = dims.length;
+  dims.forEach((d, i) => view.setUint32(4 + 4 * i, d, false));
+  if (type === "ubyte" || type === "byte") {
+    out.set(new Uint8Array(values.buffer, values.byteOffset, count), headerSize);
+    return out;
+  }
+  for (let i = 0; i < count; i++) {
+    const off = headerSize + i * size;
+    const v = values[i];
+    switch (type) {
+      case "short":
+        view.setInt16(off, v, false);
+        break;
+      case "int":
+        view.setInt32(off, v, false);
+        break;
+      case "float":
+        view.setFloat32(off, v, false);
+        break;
+      case "double":
+        view.setFloat64(off, v, false);
+        break;
+    }
+  }
+  return out;
+}
