@@ -1,7 +1,53 @@
 /**
- * Plots and reports: dependency-free SVG charts.
+ * Plots and reports: dependency-free SVG charts of training runs and
+ * models. Every chart is a function from plain numbers (arrays or typed
+ * arrays, never tensors — read them with `await t.data()` first) to a
+ * standalone SVG document that opens in any browser: a title, axes with
+ * "nice" ticks (1, 2, 5 × 10^k), gridlines, axis labels, a legend where
+ * there are several series, the colour-blind-friendly Okabe–Ito palette and
+ * the platform's UI font. {@linkcode save} writes one to a file.
+ *
+ * - {@linkcode lineChart}: loss per iteration, accuracy per epoch, several series.
+ * - {@linkcode histogram}, {@linkcode histograms}: value distributions, one
+ *   or several side by side over the same bins (activations per layer).
+ * - {@linkcode decisionBoundary} (async): the regions a 2-D classifier
+ *   assigns to each class, with the data points; it takes the model as a
+ *   `predict` function and evaluates it once on a grid.
+ * - {@linkcode imageGrid} (async): a batch of images with true and
+ *   predicted labels, wrong ones in red.
+ * - {@linkcode confusionMatrix}: a heat map of a confusion matrix.
+ *
+ * @example
+ * ```ts
+ * import { plot } from "@gradus/core";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const loss = [2.3, 1.1, 0.7, 0.52, 0.45, 0.41];
+ * await plot.save(
+ *   `${dir}/loss.svg`,
+ *   plot.lineChart({ title: "Loss", xLabel: "epoch", yLabel: "loss", series: [{ y: loss }] }),
+ * );
+ * ```
  *
  * @module
  */
 
-export {};
+export { lineChart, type LineChartOptions, type LineSeries } from "./line_chart.ts";
+export {
+  histogram,
+  type HistogramBins,
+  histogramBins,
+  type HistogramBinsOptions,
+  type HistogramOptions,
+  type HistogramPanel,
+  histograms,
+  type HistogramsOptions,
+} from "./histogram.ts";
+export {
+  decisionBoundary,
+  type DecisionBoundaryOptions,
+  type LabelledPoints,
+} from "./decision_boundary.ts";
+export { imageGrid, type ImageGridOptions } from "./image_grid.ts";
+export { confusionMatrix, type ConfusionMatrixPlotOptions } from "./confusion_matrix.ts";
+export { save } from "./save.ts";
