@@ -1,0 +1,135 @@
+/**
+ * The book's experiments in examples/ run end to end on small synthetic
+ * data (the real runs need MNIST and minutes; their results are in the
+ * README). Each writes its plots into a temporary directory.
+ */
+
+import assert from "node:assert/strict";
+import { cast, floor, mul, random, reshape, slice } from "../mod.ts";
+import type { Split } from "../examples/_common.ts";
+import { main as mnistTwoLayer } from "../examples/mnist_two_layer.ts";
+import { main as mnistMlpAdam } from "../examples/mnist_mlp_adam.ts";
+import { main as fashionMlp } from "../examples/fashion_mnist_mlp.ts";
+import { main as cifarMlp } from "../examples/cifar10_mlp.ts";
+import { main as spiral } from "../examples/spiral.ts";
+import { main as weightInit } from "../examples/weight_init.ts";
+import { main as optimizers } from "../examples/optimizers.ts";
+import { main as batchNorm } from "../examples/batch_norm.ts";
+import { main as overfitting } from "../examples/overfitting.ts";
+import { main as search } from "../examples/hyperparameter_search.ts";
+
+/** Random "images" whose label is decided by the first pixel, so there is something to learn. */
+function fake(n: number, features: number, seed: number): Split {
+  const x = random.uniform(random.key(seed), [n, features]);
+  const y = cast(floor(mul(reshape(slice(x, [0, 0], [n, 1]), [n]), 9.99)), "int32");
+  return { x, y };
+}
+
+function dataset(features = 784): { train: Split; test: Split } {
+  return { train: fake(400, features, 1), test: fake(100, features, 2) };
+}
+
+async function svgs(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const e of Deno.readDir(dir)) names.push(e.name);
+  for (const n of names) {
+    const text = await Deno.readTextFile(`${dir}/${n}`);
+    assert.ok(text.startsWith("<svg") && text.trimEnd().endsWith("</svg>"), `${n} is an SVG`);
+  }
+  return names.sort();
+}
+
+Deno.test("examples/mnist_two_layer.ts runs and plots", async () => {
+  const outDir = await Deno.makeTempDir();
+  const r = await mnistTwoLayer({
+    iters: 30,
+    batchSize: 20,
+    dataset: dataset(),
+    outDir,
+    log: false,
+  });
+  assert.equal(r.losses.length, 30);
+  assert.equal(r.testAcc.length, 2);
+  assert.deepEqual(await svgs(outDir), [
+    "mnist_two_layer_accuracy.svg",
+    "mnist_two_layer_loss.svg",
+  ]);
+});
+
+Deno.test("examples/mnist_mlp_adam.ts, fashion_mnist_mlp.ts, cifar10_mlp.ts run and plot", async () => {
+  for (
+    const [run, features, prefix] of [
+      [
+        (o: Parameters<typeof mnistMlpAdam>[0]) => mnistMlpAdam({ ...o, hiddenSizes: [32, 16] }),
+        784,
+        "mnist_mlp_adam",
+      ],
+      [fashionMlp, 784, "fashion_mnist_mlp"],
+      [cifarMlp, 3072, "cifar10_mlp"],
+    ] as const
+  ) {
+    const outDir = await Deno.makeTempDir();
+    const r = await run({ dataset: dataset(features), epochs: 2, outDir, log: false });
+    assert.ok(r.testAccuracy >= 0 && r.testAccuracy <= 1);
+    assert.deepEqual(await svgs(outDir), [
+      `${prefix}_accuracy.svg`,
+      `${prefix}_confusion.svg`,
+      `${prefix}_loss.svg`,
+    ]);
+  }
+});
+
+Deno.test("examples/spiral.ts learns the spiral", async () => {
+  const outDir = await Deno.makeTempDir();
+  const r = await spiral({ epochs: 60, outDir, log: false });
+  assert.equal(r.epochLoss.length, 60);
+  assert.ok(r.epochLoss.at(-1)! < r.epochLoss[0], "loss goes down");
+  assert.deepEqual(await svgs(outDir), ["spiral_decision_boundary.svg", "spiral_loss.svg"]);
+});
+
+Deno.test("examples/optimizers.ts: every optimizer approaches the minimum of x²/20 + y²", async () => {
+  const outDir = await Deno.makeTempDir();
+  const r = await optimizers({ iters: 5, dataset: dataset(), outDir, log: false });
+  for (const [name, path] of Object.entries(r.paths)) {
+    const [x, y] = path.at(-1)!;
+    assert.ok(x * x / 20 + y * y < 0.5, `${name} ends at (${x}, ${y})`);
+  }
+  assert.deepEqual(await svgs(outDir), ["optimizers_mnist_loss.svg", "optimizers_paths.svg"]);
+});
+
+Deno.test("examples/weight_init.ts: std 1 saturates sigmoid, Xavier does not", async () => {
+  const outDir = await Deno.makeTempDir();
+  const r = await weightInit({ iters: 5, dataset: dataset(), outDir, log: false });
+  assert.ok(r.saturation["std 1"] > 0.5, `std 1 saturation ${r.saturation["std 1"]}`);
+  assert.ok(r.saturation["Xavier"] < 0.05, `Xavier saturation ${r.saturation["Xavier"]}`);
+  assert.equal((await svgs(outDir)).length, 7);
+});
+
+Deno.test("examples/batch_norm.ts, overfitting.ts, hyperparameter_search.ts run and plot", async () => {
+  let outDir = await Deno.makeTempDir();
+  const bn = await batchNorm({
+    n: 200,
+    epochs: 2,
+    scales: [1, 0.01],
+    dataset: dataset(),
+    outDir,
+    log: false,
+  });
+  assert.equal(bn.length, 2);
+  assert.equal(bn[0].batchNorm.length, 2);
+  assert.deepEqual(await svgs(outDir), ["batch_norm_curves.svg", "batch_norm_scales.svg"]);
+
+  outDir = await Deno.makeTempDir();
+  const of = await overfitting({ epochs: 2, testSize: 50, dataset: dataset(), outDir, log: false });
+  assert.deepEqual(Object.keys(of), ["no regularization", "weight decay 0.1", "dropout 0.2"]);
+  assert.equal((await svgs(outDir)).length, 4);
+
+  outDir = await Deno.makeTempDir();
+  const trials = await search({ trials: 3, epochs: 2, dataset: dataset(), outDir, log: false });
+  assert.equal(trials.length, 3);
+  assert.ok(trials[0].score >= trials[2].score);
+  assert.deepEqual(await svgs(outDir), [
+    "hyperparameter_search.svg",
+    "hyperparameter_search_scatter.svg",
+  ]);
+});
