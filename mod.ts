@@ -158,7 +158,7 @@ export type {
   ReduceOp,
   UnaryOp,
 } from "./src/backend/backend.ts";
-export { CpuBackend } from "./src/backend/cpu/cpu_backend.ts";
+export { CpuBackend, type CpuBackendOptions } from "./src/backend/cpu/cpu_backend.ts";
 
 // Deep-learning toolkit
 export * as nn from "./src/nn/mod.ts";

@@ -135,11 +135,16 @@ export async function main(
   }
 
   if (outDir !== null) {
-    const contours = [0.5, 2, 5, 10].map((c) => ({
-      name: c === 0.5 ? "f = 0.5, 2, 5, 10" : "",
+    // The contours f = 0.5, 2, 5, 10 as one grey dashed series (NaN separates the ellipses).
+    const rings = [0.5, 2, 5, 10].map(ellipse);
+    const contours = {
+      name: "f = 0.5, 2, 5, 10",
+      x: rings.flatMap((r) => [...r.x, NaN]),
+      y: rings.flatMap((r) => [...r.y, NaN]),
       dashed: true,
-      ...ellipse(c),
-    }));
+      color: "#9e9e9e",
+      markers: false,
+    };
     await plot.save(
       `${outDir}/optimizers_paths.svg`,
       plot.lineChart({
@@ -157,7 +162,7 @@ export async function main(
             x: path.map((p) => p[0]),
             y: path.map((p) => p[1]),
           })),
-          ...contours,
+          contours,
         ],
       }),
     );

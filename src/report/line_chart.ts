@@ -35,6 +35,8 @@ export interface LineSeries {
   readonly dashed?: boolean;
   /** The colour, any SVG colour (default: the next palette colour). */
   readonly color?: string;
+  /** Draw a marker at each point of this series (default: the chart's `markers`). */
+  readonly markers?: boolean;
 }
 
 /** Options of {@linkcode lineChart}. */
@@ -182,6 +184,7 @@ export function lineChart(opts: LineChartOptions): string {
     }
   }
   const markers = opts.markers ?? maxLen <= 50;
+  const markersAll = markers;
 
   const title = titleBlock(opts.title, width);
   const legendItems: LegendItem[] = data.length > 1
@@ -190,7 +193,7 @@ export function lineChart(opts: LineChartOptions): string {
       color: d.s.color ?? paletteColor(i),
       kind: "line",
       dashed: d.s.dashed,
-      shape: markers ? shapeFor(i) : undefined,
+      shape: (d.s.markers ?? markers) ? shapeFor(i) : undefined,
     }))
     : [];
   const legend = legendBlock(legendItems, title.height, width);
@@ -213,6 +216,7 @@ export function lineChart(opts: LineChartOptions): string {
   let dots = "";
   data.forEach((d, i) => {
     const color = d.s.color ?? paletteColor(i);
+    const markers = d.s.markers ?? markersAll;
     const segments: number[][] = [];
     let cur: number[] = [];
     for (let j = 0; j < d.n; j++) {

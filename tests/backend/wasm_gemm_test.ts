@@ -1,0 +1,329 @@
+/**
+ * The WebAssembly SIMD float32 GEMM (src/backend/cpu/wasm/gemm.ts), both
+ * variants, against a float64 reference.
+ *
+ * Tolerance: every element satisfies the worst-case bound for a float32 dot
+ * product of length k in any summation order, with or without fused
+ * multiply-adds (Higham, γ_k ≤ 2·k·u for k·u ≤ 1/2):
+ *
+ *   |c − ref| ≤ 2 · k · 2⁻²⁴ · Σₚ |aᵢₚ · bₚⱼ|
+ *
+ * where ref and Σ|a·b| are computed in float64 from the same float32 inputs.
+ */
+
+import assert from "node:assert/strict";
+import type { MatmulSpec } from "../../src/backend/backend.ts";
+import { CpuBackend } from "../../src/backend/cpu/cpu_backend.ts";
+import {
+  gemmModuleBytes,
+  WASM_GEMM_MIN_WORK,
+  type WasmGemmVariant,
+  wasmGemmVariant,
+  wasmMatmulF32,
+} from "../../src/backend/cpu/wasm/gemm.ts";
+
+/** A tiny seeded LCG: uniform numbers in [0, 1). */
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+}
+
+/** float32 values uniform in [-2, 2). */
+function randomF32(size: number, rng: () => number): Float32Array {
+  const out = new Float32Array(size);
+  for (let i = 0; i < size; i++) out[i] = rng() * 4 - 2;
+  return out;
+}
+
+const single = (m: number, k: number, n: number): MatmulSpec => ({
+  batchShape: [],
+  aBatchStrides: [],
+  bBatchStrides: [],
+  m,
+  k,
+  n,
+});
+
+/** Matrix index of each operand for every batch element, row-major over `batchShape`. */
+function batchMatrices(spec: MatmulSpec): [number, number][] {
+  const { batchShape, aBatchStrides, bBatchStrides } = spec;
+  let out: [number, number][] = [[0, 0]];
+  batchShape.forEach((len, d) => {
+    const next: [number, number][] = [];
+    for (const [a, b] of out) {
+      for (let i = 0; i < len; i++) next.push([a + i * aBatchStrides[d], b + i * bBatchStrides[d]]);
+    }
+    out = next;
+  });
+  return out;
+}
+
+/** The float64 product and Σ|a·b| per output element. */
+function reference(
+  a: Float32Array,
+  b: Float32Array,
+  spec: MatmulSpec,
+): [Float64Array, Float64Array] {
+  const { m, k, n } = spec;
+  const mats = batchMatrices(spec);
+  const ref = new Float64Array(mats.length * m * n), mag = new Float64Array(ref.length);
+  mats.forEach(([aMat, bMat], t) => {
+    const aO = aMat * m * k, bO = bMat * k * n;
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let s = 0, g = 0;
+        for (let p = 0; p < k; p++) {
+          const x = a[aO + i * k + p] * b[bO + p * n + j];
+          s += x;
+          g += Math.abs(x);
+        }
+        ref[t * m * n + i * n + j] = s;
+        mag[t * m * n + i * n + j] = g;
+      }
+    }
+  });
+  return [ref, mag];
+}
+
+/** Asserts `got` is within the k-scaled bound of the reference (NaN where the reference is NaN). */
+function assertWithinBound(
+  got: Float32Array,
+  a: Float32Array,
+  b: Float32Array,
+  spec: MatmulSpec,
+  label: string,
+): void {
+  const [ref, mag] = reference(a, b, spec);
+  assert.equal(got.length, ref.length, `${label}: length`);
+  const scale = 2 * spec.k * 2 ** -24;
+  for (let i = 0; i < ref.length; i++) {
+    const g = got[i], w = ref[i];
+    if (Number.isNaN(w)) {
+      assert.ok(Number.isNaN(g), `${label}: element ${i}: got ${g}, want NaN`);
+      continue;
+    }
+    if (!Number.isFinite(w)) {
+      assert.equal(g, w, `${label}: element ${i}`);
+      continue;
+    }
+    const err = Math.abs(g - w), tol = scale * mag[i] + 1e-30;
+    assert.ok(err <= tol, `${label}: element ${i}: got ${g}, want ${w} (|err| ${err} > ${tol})`);
+  }
+}
+
+const relaxedOk = WebAssembly.validate(gemmModuleBytes("relaxed"));
+const VARIANTS: WasmGemmVariant[] = relaxedOk ? ["relaxed", "simd"] : ["simd"];
+
+/** Runs the kernel of `variant` into a NaN-filled output (so unwritten elements show). */
+function run(
+  a: Float32Array,
+  b: Float32Array,
+  spec: MatmulSpec,
+  variant: WasmGemmVariant,
+): Float32Array {
+  let batch = 1;
+  for (const d of spec.batchShape) batch *= d;
+  const out = new Float32Array(batch * spec.m * spec.n).fill(NaN);
+  assert.equal(wasmMatmulF32(a, b, out, spec, variant), true, `${variant} is available`);
+  return out;
+}
+
+/** Random operands for `spec`, `aMats` and `bMats` matrices. */
+function operands(
+  spec: MatmulSpec,
+  aMats: number,
+  bMats: number,
+  rng: () => number,
+): [Float32Array, Float32Array] {
+  return [randomF32(aMats * spec.m * spec.k, rng), randomF32(bMats * spec.k * spec.n, rng)];
+}
+
+Deno.test("wasm gemm: both modules validate; the backend prefers relaxed SIMD", () => {
+  assert.ok(WebAssembly.validate(gemmModuleBytes("simd")), "the plain SIMD module validates");
+  assert.equal(wasmGemmVariant(), relaxedOk ? "relaxed" : "simd");
+});
+
+Deno.test("wasm gemm: edge shapes match the float64 reference", () => {
+  const rng = lcg(11);
+  const shapes: [number, number, number][] = [
+    [1, 1, 1],
+    [1, 1, 9],
+    [1, 9, 1],
+    [9, 1, 1],
+    [1, 300, 1],
+    [3, 5, 7],
+    [4, 8, 8],
+    [4, 4, 4],
+    [5, 9, 17],
+    [7, 1, 13],
+    [8, 3, 16],
+    [1, 1000, 33],
+    [33, 1000, 1],
+    [64, 64, 64],
+    [65, 63, 67],
+    [13, 1025, 9], // three blocks of k
+    [6, 2000, 10],
+    [129, 17, 3],
+    [2, 513, 2],
+  ];
+  for (const variant of VARIANTS) {
+    for (const [m, k, n] of shapes) {
+      const spec = single(m, k, n);
+      const [a, b] = operands(spec, 1, 1, rng);
+      assertWithinBound(run(a, b, spec, variant), a, b, spec, `${variant} ${m}×${k}×${n}`);
+    }
+  }
+});
+
+Deno.test("wasm gemm: random shapes match the float64 reference", () => {
+  const rng = lcg(12);
+  for (const variant of VARIANTS) {
+    for (let trial = 0; trial < 25; trial++) {
+      const m = 1 + Math.floor(rng() * 70), n = 1 + Math.floor(rng() * 70);
+      const k = 1 + Math.floor(rng() * 700);
+      const spec = single(m, k, n);
+      const [a, b] = operands(spec, 1, 1, rng);
+      assertWithinBound(run(a, b, spec, variant), a, b, spec, `${variant} ${m}×${k}×${n}`);
+    }
+  }
+});
+
+Deno.test("wasm gemm: an MLP-sized product [128,784]@[784,500]", () => {
+  const rng = lcg(13);
+  const spec = single(128, 784, 500);
+  const [a, b] = operands(spec, 1, 1, rng);
+  for (const variant of VARIANTS) {
+    assertWithinBound(run(a, b, spec, variant), a, b, spec, `${variant} 128×784×500`);
+  }
+});
+
+Deno.test("wasm gemm: batched with broadcast batch strides", () => {
+  const rng = lcg(14);
+  const cases: [MatmulSpec, number, number][] = [
+    // a: [2, 3, m, k], b: [3, k, n] broadcast over the first axis.
+    [{ batchShape: [2, 3], aBatchStrides: [3, 1], bBatchStrides: [0, 1], m: 5, k: 70, n: 9 }, 6, 3],
+    // a: [1, m, k] broadcast against b: [4, k, n].
+    [{ batchShape: [4], aBatchStrides: [0], bBatchStrides: [1], m: 17, k: 33, n: 12 }, 1, 4],
+    // b shared by every batch element (packed once).
+    [{ batchShape: [5], aBatchStrides: [1], bBatchStrides: [0], m: 6, k: 600, n: 20 }, 5, 1],
+    // a changes every step, b every second step.
+    [{ batchShape: [2, 2], aBatchStrides: [0, 1], bBatchStrides: [1, 0], m: 9, k: 11, n: 7 }, 2, 2],
+    // both broadcast: one product repeated.
+    [{ batchShape: [3], aBatchStrides: [0], bBatchStrides: [0], m: 4, k: 5, n: 8 }, 1, 1],
+    // an empty batch.
+    [{ batchShape: [0, 3], aBatchStrides: [3, 1], bBatchStrides: [0, 1], m: 4, k: 5, n: 8 }, 0, 3],
+  ];
+  for (const variant of VARIANTS) {
+    for (const [spec, aMats, bMats] of cases) {
+      const [a, b] = operands(spec, aMats, bMats, rng);
+      assertWithinBound(run(a, b, spec, variant), a, b, spec, `${variant} ${JSON.stringify(spec)}`);
+    }
+  }
+});
+
+Deno.test("wasm gemm: inputs are left untouched and every output element is written", () => {
+  const rng = lcg(15);
+  const spec = { batchShape: [2], aBatchStrides: [1], bBatchStrides: [0], m: 19, k: 300, n: 21 };
+  const [a, b] = operands(spec, 2, 1, rng);
+  const a0 = a.slice(), b0 = b.slice();
+  for (const variant of VARIANTS) {
+    const out = run(a, b, spec, variant); // NaN-filled before the call
+    assert.deepEqual(a, a0);
+    assert.deepEqual(b, b0);
+    assert.ok(out.every((x) => !Number.isNaN(x)), "no element left unwritten");
+  }
+});
+
+Deno.test("wasm gemm: k = 0 gives zeros; empty outputs are fine", () => {
+  for (const variant of VARIANTS) {
+    const out = run(new Float32Array(0), new Float32Array(0), single(3, 0, 5), variant);
+    assert.deepEqual(out, new Float32Array(15));
+    assert.deepEqual(
+      run(new Float32Array(0), new Float32Array(20), single(0, 4, 5), variant),
+      new Float32Array(0),
+    );
+  }
+  const cpu = new CpuBackend();
+  assert.deepEqual(
+    cpu.matmul(new Float32Array(0), new Float32Array(0), single(64, 0, 64), "float32"),
+    new Float32Array(64 * 64),
+  );
+});
+
+Deno.test("wasm gemm: Infinity and NaN propagate; zero padding does not leak", () => {
+  const rng = lcg(16);
+  const spec = single(6, 9, 10); // both m and n need padding
+  const [a, b] = operands(spec, 1, 1, rng);
+  a[1 * 9 + 2] = Infinity; // row 1 → ±Infinity (or NaN where b has a zero … none here)
+  a[3 * 9 + 4] = NaN; // row 3 → NaN
+  b[5 * 10 + 9] = -Infinity; // column 9 → ±Infinity, NaN in row 1 where signs clash
+  for (const variant of VARIANTS) {
+    assertWithinBound(run(a, b, spec, variant), a, b, spec, `${variant} inf/nan`);
+  }
+});
+
+Deno.test("wasm gemm: a product needing more than the retained memory, then small ones", () => {
+  const rng = lcg(17);
+  const big = single(4, 800_000, 8); // about 77 MB of linear memory, released afterwards
+  const [a, b] = operands(big, 1, 1, rng);
+  const variant = VARIANTS[0];
+  assertWithinBound(run(a, b, big, variant), a, b, big, "4×800000×8");
+  for (const v of VARIANTS) {
+    const spec = single(20, 30, 40);
+    const [x, y] = operands(spec, 1, 1, rng);
+    assertWithinBound(run(x, y, spec, v), x, y, spec, `${v} after release`);
+  }
+});
+
+Deno.test("cpu backend: float32 matmul switches to wasm exactly at WASM_GEMM_MIN_WORK", () => {
+  const rng = lcg(18);
+  const cpu = new CpuBackend();
+  const jsOnly = new CpuBackend({ wasmMatmul: false });
+  assert.equal(WASM_GEMM_MIN_WORK, 16 * 16 * 16);
+  // The JS kernel sums each dot product (k ≤ 256) in float64 and rounds once,
+  // so below the threshold results equal fround(float64 reference) bit for bit.
+  const below = single(15, 13, 21); // 4095
+  const [a0, b0] = operands(below, 1, 1, rng);
+  const want0 = Float32Array.from(reference(a0, b0, below)[0]);
+  assert.deepEqual(cpu.matmul(a0, b0, below, "float32"), want0);
+  // At the threshold the backend returns exactly what the wasm kernel does,
+  // which rounds differently from the JS kernel.
+  const at = single(16, 16, 16); // 4096
+  const [a1, b1] = operands(at, 1, 1, rng);
+  const got = cpu.matmul(a1, b1, at, "float32") as Float32Array;
+  assert.deepEqual(got, run(a1, b1, at, wasmGemmVariant() ?? "simd"));
+  const js = jsOnly.matmul(a1, b1, at, "float32") as Float32Array;
+  assert.deepEqual(js, Float32Array.from(reference(a1, b1, at)[0]));
+  assert.ok(got.some((x, i) => x !== js[i]), "the two kernels round differently somewhere");
+});
+
+Deno.test("cpu backend: float64 and int32 products above the threshold stay on the JS kernel", () => {
+  const rng = lcg(19);
+  const cpu = new CpuBackend();
+  const spec = single(40, 50, 30);
+  const a = Float64Array.from(randomF32(40 * 50, rng)),
+    b = Float64Array.from(randomF32(50 * 30, rng));
+  const want = new Float64Array(40 * 30);
+  for (let i = 0; i < 40; i++) {
+    for (let j = 0; j < 30; j++) {
+      let s = 0;
+      for (let p = 0; p < 50; p++) s += a[i * 50 + p] * b[p * 30 + j];
+      want[i * 30 + j] = s;
+    }
+  }
+  assert.deepEqual(cpu.matmul(a, b, spec, "float64"), want);
+  const ai = Int32Array.from(a, (x) => Math.round(x * 1000)),
+    bi = Int32Array.from(b, (x) => Math.round(x * 1000));
+  const wantI = new Int32Array(40 * 30);
+  for (let i = 0; i < 40; i++) {
+    for (let j = 0; j < 30; j++) {
+      let s = 0;
+      for (let p = 0; p < 50; p++) s = (s + Math.imul(ai[i * 50 + p], bi[p * 30 + j])) | 0;
+      wantI[i * 30 + j] = s;
+    }
+  }
+  assert.deepEqual(cpu.matmul(ai, bi, spec, "int32"), wantI);
+});
