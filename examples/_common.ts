@@ -274,3 +274,22 @@ export async function fitClassifier(opts: FitClassifierOptions): Promise<FitClas
     seconds,
   };
 }
+
+/**
+ * Runs an example on a dataset that may not be available here: when
+ * loading fails, prints the loader's message (what was tried and how to get
+ * the files) and exits with status 1.
+ */
+export async function runWhenAvailable<D>(
+  load: () => Promise<D>,
+  run: (dataset: D) => Promise<unknown>,
+): Promise<void> {
+  let dataset: D;
+  try {
+    dataset = await load();
+  } catch (e) {
+    console.error((e as Error).message);
+    Deno.exit(1);
+  }
+  await run(dataset);
+}

@@ -43,13 +43,4 @@ export async function main(
   });
 }
 
-if (import.meta.main) {
-  let dataset: { train: Split; test: Split };
-  try {
-    dataset = await data.fashionMnist();
-  } catch (e) {
-    console.error((e as Error).message); // says where the files come from and how to get them
-    Deno.exit(1);
-  }
-  await main({ dataset });
-}
+if (import.meta.main) await runWhenAvailable(data.fashionMnist, (dataset) => main({ dataset }));

@@ -208,6 +208,11 @@ export function py(s: Scale, v: number, r: PlotRect): number {
   return r.y + r.h - frac(s, v) * r.h;
 }
 
+/** The (unfilled) rectangle of the plot area, tagged for styling. */
+export function plotAreaSvg(r: PlotRect): string {
+  return el("rect", { class: "plot-area", x: r.x, y: r.y, width: r.w, height: r.h, fill: "none" });
+}
+
 /** Gridlines (minor, then major) of both scales inside the plot area. */
 export function gridSvg(r: PlotRect, xs: Scale | undefined, ys: Scale | undefined): string {
   let minor = "";

@@ -8,7 +8,7 @@ import type { Tensor } from "../core/tensor.ts";
 import { ShapeError } from "../core/errors.ts";
 import { tensor } from "../ops/creation.ts";
 import { argmax } from "../ops/reduce.ts";
-import { axesSvg, gridSvg, layoutXY, linearScale, px, py } from "./_axes.ts";
+import { axesSvg, gridSvg, layoutXY, linearScale, plotAreaSvg, px, py } from "./_axes.ts";
 import {
   checkPositiveInt,
   checkRange,
@@ -250,14 +250,7 @@ export async function decisionBoundary(opts: DecisionBoundaryOptions): Promise<s
         el("rect", { x: rect.x, y: rect.y, width: rect.w, height: rect.h }),
       ),
     ) +
-    el("rect", {
-      class: "plot-area",
-      x: rect.x,
-      y: rect.y,
-      width: rect.w,
-      height: rect.h,
-      fill: "none",
-    }) +
+    plotAreaSvg(rect) +
     el("g", { class: "regions", "shape-rendering": "crispEdges" }, regions) +
     gridSvg(rect, xs, ys).replace('class="grid"', 'class="grid" opacity="0.6"') +
     el("g", { class: "points", "clip-path": `url(#${clip})` }, dots) +

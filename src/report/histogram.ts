@@ -12,6 +12,7 @@ import {
   layoutXY,
   linearScale,
   maxLabelWidth,
+  plotAreaSvg,
   type PlotRect,
   px,
   py,
@@ -248,14 +249,7 @@ export function histogram(opts: HistogramOptions): string {
     (t) => linearScale(0, Math.max(1, maxCount), t, 0),
   );
   return svgOpen(width, height, opts.title) + title.svg +
-    el("rect", {
-      class: "plot-area",
-      x: rect.x,
-      y: rect.y,
-      width: rect.w,
-      height: rect.h,
-      fill: "none",
-    }) +
+    plotAreaSvg(rect) +
     gridSvg(rect, undefined, ys) +
     barsSvg(h, xs, ys, rect, opts.color ?? paletteColor(0)) +
     leftOutNote(h, rect, FONT_SIZE - 1) +
@@ -411,14 +405,7 @@ export function histograms(opts: HistogramsOptions): string {
           },
         )
         : "") +
-        el("rect", {
-          class: "plot-area",
-          x: rect.x,
-          y: rect.y,
-          width: rect.w,
-          height: rect.h,
-          fill: "none",
-        }) +
+        plotAreaSvg(rect) +
         gridSvg(rect, undefined, ys) +
         barsSvg(h, xs, ys, rect, paletteColor(0)) +
         leftOutNote(h, rect, FONT_SIZE - 2) +

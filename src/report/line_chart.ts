@@ -5,7 +5,7 @@
  * @module
  */
 
-import { axesSvg, gridSvg, layoutXY, linearScale, logScale, px, py } from "./_axes.ts";
+import { axesSvg, gridSvg, layoutXY, linearScale, logScale, plotAreaSvg, px, py } from "./_axes.ts";
 import {
   checkSize,
   DEFAULT_HEIGHT,
@@ -289,14 +289,7 @@ export function lineChart(opts: LineChartOptions): string {
         }),
       ),
     ) +
-    el("rect", {
-      class: "plot-area",
-      x: rect.x,
-      y: rect.y,
-      width: rect.w,
-      height: rect.h,
-      fill: "none",
-    }) +
+    plotAreaSvg(rect) +
     gridSvg(rect, xs, ys) +
     el("g", { "clip-path": `url(#${clip})` }, lines + dots) +
     axesSvg(rect, xs, ys, { xLabel: opts.xLabel, yLabel: opts.yLabel, yLabelX: layout.yLabelX }) +
