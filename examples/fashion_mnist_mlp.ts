@@ -15,7 +15,12 @@
  */
 
 import { data } from "@gradus/core";
-import { fitClassifier, type FitClassifierResult, type Split } from "./_common.ts";
+import {
+  fitClassifier,
+  type FitClassifierResult,
+  runWhenAvailable,
+  type Split,
+} from "./_common.ts";
 
 /**
  * Trains and evaluates the network.
