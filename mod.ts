@@ -147,6 +147,8 @@ export type { PRNGKey } from "./src/random/random.ts";
 export {
   type BackendFactory,
   getBackend,
+  ready,
+  type ReadyOptions,
   registerBackend,
   setBackend,
 } from "./src/backend/registry.ts";

@@ -91,3 +91,56 @@ export function currentBackend(): Backend {
 }
 
 registerBackend("cpu", () => new CpuBackend());
+
+registerBackend("webgpu", async () => {
+  const { webgpuBackend } = await import("./webgpu/mod.ts");
+  return await webgpuBackend();
+});
+
+/** Options of {@linkcode ready}. */
+export interface ReadyOptions {
+  /**
+   * Which backend to pick: `"auto"` (default) selects `webgpu` when a real
+   * (non-fallback) GPU adapter is available and `cpu` otherwise; a name
+   * selects that backend.
+   */
+  readonly backend?: string;
+}
+
+/**
+ * Picks the backend once at start-up. With `"auto"`, a real GPU adapter
+ * selects `webgpu`; a software fallback adapter (such as llvmpipe) or no
+ * WebGPU at all keeps `cpu` — select `webgpu` explicitly to use a fallback
+ * adapter anyway.
+ *
+ * @param opts `backend` (default `"auto"`).
+ * @returns The name of the selected backend.
+ * @example
+ * ```ts
+ * import { ready } from "@gradus/core";
+ * const name = await ready({ backend: "cpu" });
+ * console.log(name); // "cpu"
+ * ```
+ */
+export async function ready(opts: ReadyOptions = {}): Promise<string> {
+  const want = opts.backend ?? "auto";
+  if (want !== "auto") {
+    await setBackend(want);
+    return currentName;
+  }
+  const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
+  if (gpu !== undefined) {
+    try {
+      const adapter = await gpu.requestAdapter();
+      const info = adapter?.info as (GPUAdapterInfo & { isFallbackAdapter?: boolean }) | undefined;
+      if (adapter && info?.isFallbackAdapter !== true) {
+        await setBackend("webgpu");
+        return currentName;
+      }
+    } catch {
+      // No usable adapter: stay on the CPU.
+    }
+  }
+  await setBackend("cpu");
+  return currentName;
+}
