@@ -111,8 +111,23 @@ export interface Backend {
   read(x: DataHandle, dtype: DType, size: number): Promise<TypedArray>;
   /** Like `read`, synchronously; throws on backends where `canReadSync` is false. */
   readSync(x: DataHandle, dtype: DType, size: number): TypedArray;
-  /** Releases a buffer early. Using the handle afterwards is an error. Optional to call. */
-  dispose(x: DataHandle): void;
+  /**
+   * Releases a buffer early. Using the handle afterwards is an error. Optional to call.
+   * `owner` is the tensor giving up the buffer (`Tensor.dispose` passes
+   * itself), for backends that share one buffer between several tensors
+   * (see `track`): such a backend releases the buffer once its last owner is
+   * gone.
+   */
+  dispose(x: DataHandle, owner?: object): void;
+  /**
+   * Optional. Called by the core for every tensor made around a handle
+   * (`owner` is the tensor; several tensors may share one handle, e.g. after
+   * `reshape`), so the backend can release the buffer when all of its owners
+   * were garbage-collected or disposed (typically with a
+   * `FinalizationRegistry` keyed by the owner). Backends whose buffers are
+   * plain garbage-collected memory leave it out.
+   */
+  track?(owner: object, handle: DataHandle): void;
 
   /** A new buffer of `size` elements, all equal to `value` (cast to `dtype`). */
   fill(size: number, value: number, dtype: DType): DataHandle;

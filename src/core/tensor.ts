@@ -225,7 +225,7 @@ export class Tensor {
   dispose(): void {
     if (this._trace !== null || this.#disposed) return;
     this.#disposed = true;
-    this._backend!.dispose(this._data);
+    this._backend!.dispose(this._data, this);
   }
 
   /**
@@ -401,9 +401,15 @@ export class Tensor {
   }
 }
 
-/** Makes a concrete tensor around a backend buffer. @internal */
+/**
+ * Makes a concrete tensor around a backend buffer and registers it with
+ * `backend.track` (when the backend has it) as an owner of the buffer.
+ * @internal
+ */
 export function makeTensor(backend: Backend, data: DataHandle, shape: Shape, dtype: DType): Tensor {
-  return new Tensor(shape, dtype, backend, data, null, null, null, -1);
+  const t = new Tensor(shape, dtype, backend, data, null, null, null, -1);
+  backend.track?.(t, data);
+  return t;
 }
 
 /** Makes a tracer of `trace` whose value one level down is `primal`. @internal */

@@ -168,7 +168,7 @@ const cases: Record<string, Case> = {
   broadcastTo: { f: (x) => broadcastTo(x, [2, 3, 4]), args: [C] },
   "slice (negative step)": { f: (x) => slice(x, [2, -1], [0, null], [-1, -2]), args: [A] },
   "concat, stack, expandDims": {
-    f: (a, c) => stack([concat([a, c], 1), concat([c, a], 1)], 1).add(expandDims(c, 0)),
+    f: (a, c) => stack([concat([a, c], 1), concat([c, a], 1)], 1).add(expandDims(c, 1)),
     args: [A, C],
   },
   "take (repeated, negative)": { f: (x) => take(x, make(i32([2, 0, 2, -1])), 0), args: [A] },

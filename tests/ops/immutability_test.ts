@@ -257,6 +257,7 @@ const NAMESPACE_CASES: Record<string, Case> = {
 const NO_TENSOR_INPUTS: Record<string, string> = {
   Tensor: "the class; its methods call the ops above (tests/core/tensor_test.ts)",
   TreeDef: "a class describing structure",
+  ready: "picks a backend",
   DTYPES: "a constant",
   isDType: "takes a string",
   isFloat: "takes a dtype",

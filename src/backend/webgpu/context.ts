@@ -90,14 +90,18 @@ export class GpuContext {
     const buf = this.alloc(data.byteLength);
     if (data.byteLength > 0) {
       // writeBuffer needs a multiple of 4 bytes.
-      const padded = data.byteLength % 4 === 0
-        ? data
-        : (() => {
-          const p = new Uint8Array(Math.ceil(data.byteLength / 4) * 4);
-          p.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-          return p;
-        })();
-      this.device.queue.writeBuffer(buf, 0, padded.buffer, padded.byteOffset, padded.byteLength);
+      const padded = data.byteLength % 4 === 0 ? data : (() => {
+        const p = new Uint8Array(Math.ceil(data.byteLength / 4) * 4);
+        p.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+        return p;
+      })();
+      this.device.queue.writeBuffer(
+        buf,
+        0,
+        padded.buffer as ArrayBuffer,
+        padded.byteOffset,
+        padded.byteLength,
+      );
     }
     return buf;
   }

@@ -1,0 +1,113 @@
+/**
+ * WebGPU stable ascending argsort of each row, by rank counting.
+ *
+ * Each element becomes an order key (`u32`; for float32 `−0` equals `+0`
+ * and every NaN is the largest key, so NaN sorts last, ties by index —
+ * exactly the CPU's comparator). One invocation per element `j` counts the
+ * elements that sort before it, `#{j' : (key', j') < (key, j)}`, which is
+ * its final position, and writes `out[row, rank] = j`; the ranks of a row
+ * are a permutation, so no two invocations write the same slot.
+ *
+ * Cost: `O(n²)` comparisons per row, all in parallel (`outer·n`
+ * invocations, each streaming its row through shared memory in tiles of
+ * up to 256 keys; rows shorter than 256 share a workgroup). Fine for rows
+ * up to a few thousand elements (a row of 4096 is 16 M comparisons); a
+ * bitonic or radix sort would be the next step for long rows.
+ *
+ * @module
+ */
+
+import type { DType } from "../../core/dtype.ts";
+import type { GpuContext } from "./context.ts";
+import {
+  nextPow2,
+  orderKeyFunction,
+  splitGroups,
+  type WgslScalar,
+  wgslType,
+} from "./kernels_util.ts";
+
+/** Workgroup size. */
+const WG = 256;
+
+/**
+ * WGSL of the rank-counting argsort for one element kind. A workgroup
+ * holds `256 / w` row segments of `w = 2^wShift` lanes (`w = min(256,
+ * nextPow2(n))`, so short rows share a workgroup); each segment streams
+ * its row through its slice of shared memory, `w` keys at a time.
+ */
+function source(elem: WgslScalar): string {
+  return `struct U { outer: u32, n: u32, wShift: u32, blocks: u32, rowGroups: u32, p5: u32, p6: u32, p7: u32 }
+@group(0) @binding(0) var<uniform> u: U;
+@group(0) @binding(1) var<storage, read> x: array<u32>;
+@group(0) @binding(2) var<storage, read_write> out: array<i32>;
+var<workgroup> tile: array<u32, ${WG}>;
+${orderKeyFunction(elem)}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let g = wid.x + wid.y * 65535u;
+  if (g >= u.rowGroups * u.blocks) { return; }
+  let t = lid.x;
+  let w = 1u << u.wShift;
+  let lane = t & (w - 1u);
+  let slot = t >> u.wShift;
+  let row = (g / u.blocks) * (${WG}u >> u.wShift) + slot;
+  let j = (g % u.blocks) * w + lane;
+  let rowLive = row < u.outer;
+  let live = rowLive && j < u.n;
+  let base = row * u.n;
+  var kj = 0u;
+  if (live) { kj = key(x[base + j]); }
+  var rank = 0u;
+  let seg = slot << u.wShift;
+  for (var t0 = 0u; t0 < u.n; t0 += w) {
+    let jt = t0 + lane;
+    var kt = 0u;
+    if (rowLive && jt < u.n) { kt = key(x[base + jt]); }
+    tile[t] = kt;
+    workgroupBarrier();
+    let len = min(w, u.n - t0);
+    for (var q = 0u; q < len; q++) {
+      let kq = tile[seg + q];
+      rank += select(0u, 1u, kq < kj || (kq == kj && t0 + q < j));
+    }
+    workgroupBarrier();
+  }
+  if (live) { out[base + rank] = i32(j); }
+}
+`;
+}
+
+/**
+ * Stable ascending argsort of each row of `x` viewed as `[outer, n]`, NaN
+ * last: a new int32 `[outer, n]` buffer, exactly the CPU backend's
+ * `argsort`. `O(n²)` work per row (see the module notes).
+ *
+ * @param ctx The GPU context.
+ * @param x The rows (`outer·n` elements of `dtype`).
+ * @param outer Number of rows.
+ * @param n Row length.
+ * @param dtype float32, int32 or bool.
+ * @returns A new int32 buffer of `outer·n` elements.
+ */
+export function argsortKernel(
+  ctx: GpuContext,
+  x: GPUBuffer,
+  outer: number,
+  n: number,
+  dtype: DType,
+): GPUBuffer {
+  const elem = wgslType(dtype, "argsort()");
+  const out = ctx.alloc(outer * n * 4);
+  if (outer * n === 0) return out;
+  const w = Math.min(WG, nextPow2(n));
+  const blocks = Math.ceil(n / w);
+  const rowGroups = Math.ceil(outer / (WG / w));
+  ctx.run(
+    source(elem),
+    Uint32Array.of(outer, n, Math.log2(w), blocks, rowGroups, 0, 0, 0),
+    [x, out],
+    splitGroups(rowGroups * blocks),
+  );
+  return out;
+}
