@@ -15,7 +15,7 @@
  * @module
  */
 
-import { data, nn, optim, plot, random } from "@gradus/core";
+import { data, nn, optim, plot, random, setBackend } from "@gradus/core";
 import { accuracy, type Split, subset, train } from "./_common.ts";
 
 /** Options of {@linkcode main}. */
@@ -145,4 +145,7 @@ export async function main(opts: BatchNormOptions = {}): Promise<BatchNormResult
   return results;
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) {
+  await setBackend("cpu"); // the one line to change: "webgpu" runs the same code on the GPU
+  await main();
+}

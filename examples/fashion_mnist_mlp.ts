@@ -14,7 +14,7 @@
  * @module
  */
 
-import { data } from "@gradus/core";
+import { data, setBackend } from "@gradus/core";
 import {
   fitClassifier,
   type FitClassifierResult,
@@ -48,4 +48,7 @@ export async function main(
   });
 }
 
-if (import.meta.main) await runWhenAvailable(data.fashionMnist, (dataset) => main({ dataset }));
+if (import.meta.main) {
+  await setBackend("cpu"); // the one line to change: "webgpu" runs the same code on the GPU
+  await runWhenAvailable(data.fashionMnist, (dataset) => main({ dataset }));
+}

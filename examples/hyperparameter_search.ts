@@ -23,6 +23,7 @@ import {
   plot,
   random,
   randomSearch,
+  setBackend,
   trainValidSplit,
 } from "@gradus/core";
 import { accuracy, type Split, subset, train } from "./_common.ts";
@@ -169,6 +170,7 @@ export async function main(opts: SearchOptions = {}): Promise<SearchTrial[]> {
 }
 
 if (import.meta.main) {
+  await setBackend("cpu"); // the one line to change: "webgpu" runs the same code on the GPU
   const { values } = parseArgs({ args: Deno.args, options: { trials: { type: "string" } } });
   await main({ trials: values.trials ? Number(values.trials) : undefined });
 }

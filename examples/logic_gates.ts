@@ -17,6 +17,7 @@ import {
   matmul,
   nn,
   random,
+  setBackend,
   stack,
   type Tensor,
   tensor,
@@ -24,7 +25,8 @@ import {
   valueAndGrad,
 } from "@gradus/core";
 
-const INPUTS = tensor([[0, 0], [1, 0], [0, 1], [1, 1]]);
+/** The four inputs (0,0), (1,0), (0,1), (1,1), made on the current backend. */
+const inputs = (): Tensor => tensor([[0, 0], [1, 0], [0, 1], [1, 1]]);
 
 /** A perceptron: step(x·w + b) for each row of x. */
 function perceptron(w: [number, number], b: number): (x: Tensor) => Tensor {
@@ -58,13 +60,21 @@ export interface GatesResult {
  * @param opts `log` (default false), `steps` for the single-layer training (default 2000).
  * @returns The truth tables and the single-layer result.
  */
-export function main(opts: { log?: boolean; steps?: number } = {}): GatesResult {
+export async function main(
+  opts: { log?: boolean; steps?: number } = {},
+): Promise<GatesResult> {
   const { log = false, steps = 2000 } = opts;
-  const table = (f: (x: Tensor) => Tensor) => [...f(INPUTS).dataSync()];
-  const tables = { AND: table(AND), NAND: table(NAND), OR: table(OR), XOR: table(XOR) };
+  const INPUTS = inputs();
+  const table = async (f: (x: Tensor) => Tensor) => [...(await f(INPUTS).data())];
+  const tables = {
+    AND: await table(AND),
+    NAND: await table(NAND),
+    OR: await table(OR),
+    XOR: await table(XOR),
+  };
   if (log) {
     console.log("x1 x2 | AND NAND OR | XOR = AND(NAND, OR)");
-    const xs = INPUTS.arraySync() as number[][];
+    const xs = (await INPUTS.array()) as number[][];
     xs.forEach(([a, b], i) => {
       console.log(
         ` ${a}  ${b} |  ${tables.AND[i]}    ${tables.NAND[i]}   ${tables.OR[i]} |  ${
@@ -83,11 +93,11 @@ export function main(opts: { log?: boolean; steps?: number } = {}): GatesResult 
   let value = 0;
   for (let i = 0; i < steps; i++) {
     const [l, g] = step(p);
-    value = l.itemSync();
+    value = await l.item();
     p = tree.map((v: Tensor, d: Tensor) => v.sub(d.mul(1)), p, g);
   }
   const probs = nn.sigmoid(add(matmul(INPUTS, p.w), p.b));
-  const predictions = [...probs.dataSync()].map((v) => (v > 0.5 ? 1 : 0));
+  const predictions = [...(await probs.data())].map((v) => (v > 0.5 ? 1 : 0));
   const correct = predictions.filter((v, i) => v === [0, 1, 1, 0][i]).length;
   if (log) {
     console.log(
@@ -99,4 +109,7 @@ export function main(opts: { log?: boolean; steps?: number } = {}): GatesResult 
   return { tables, singleLayer: { predictions, correct, loss: value } };
 }
 
-if (import.meta.main) main({ log: true });
+if (import.meta.main) {
+  await setBackend("cpu"); // the one line to change: "webgpu" runs the same code on the GPU
+  await main({ log: true });
+}

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { data } from "@gradus/core";
+import { data, setBackend } from "@gradus/core";
 import { fitClassifier, type FitClassifierResult, type Split } from "./_common.ts";
 
 /**
@@ -41,4 +41,7 @@ export async function main(
   });
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) {
+  await setBackend("cpu"); // the one line to change: "webgpu" runs the same code on the GPU
+  await main();
+}

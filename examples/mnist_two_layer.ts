@@ -27,6 +27,7 @@ import {
   plot,
   random,
   randomBatch,
+  setBackend,
   slice,
   sum,
   type Tensor,
@@ -191,4 +192,7 @@ export async function main(opts: MnistTwoLayerOptions = {}): Promise<MnistTwoLay
   return { losses, trainAcc, testAcc, seconds };
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) {
+  await setBackend("cpu"); // the one line to change: "webgpu" runs the same code on the GPU
+  await main();
+}

@@ -24,6 +24,7 @@ import {
   optim,
   plot,
   random,
+  setBackend,
   square,
   sum,
   type Tensor,
@@ -46,18 +47,18 @@ export function f(p: Tensor): Tensor {
 }
 
 /** Runs each optimizer on f from (−7, 2); returns the visited points. */
-export function paths(steps = 30): Record<string, [number, number][]> {
+export async function paths(steps = 30): Promise<Record<string, [number, number][]>> {
   const out: Record<string, [number, number][]> = {};
   const df = grad(f);
   for (const [name, opt] of Object.entries(PATH_OPTIMIZERS)) {
-    let p = tensor([-7, 2], { dtype: "float64" });
+    let p = tensor([-7, 2]);
     let s = opt.init(p);
     const path: [number, number][] = [[-7, 2]];
     for (let i = 0; i < steps; i++) {
       const [u, next] = opt.update(df(p), s, p);
       p = optim.applyUpdates(p, u);
       s = next;
-      const [x, y] = p.dataSync();
+      const [x, y] = await p.data();
       path.push([x, y]);
     }
     out[name] = path;
@@ -87,7 +88,7 @@ export async function main(
   opts: OptimizersOptions = {},
 ): Promise<{ paths: Record<string, [number, number][]>; finalLoss: Record<string, number> }> {
   const { iters = 2000, outDir = "out", log = true } = opts;
-  const visited = paths();
+  const visited = await paths();
   if (log) {
     for (const [name, path] of Object.entries(visited)) {
       const [x, y] = path.at(-1)!;
@@ -193,4 +194,7 @@ function ellipse(c: number): { x: number[]; y: number[] } {
   return { x, y };
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) {
+  await setBackend("cpu"); // the one line to change: "webgpu" runs the same code on the GPU
+  await main();
+}

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { data, nn, optim, plot, random } from "@gradus/core";
+import { data, nn, optim, plot, random, setBackend } from "@gradus/core";
 import { accuracy, type Split, subset, train } from "./_common.ts";
 
 /** Options of {@linkcode main}. */
@@ -120,4 +120,7 @@ export async function main(opts: OverfittingOptions = {}): Promise<OverfittingRe
   return result;
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) {
+  await setBackend("cpu"); // the one line to change: "webgpu" runs the same code on the GPU
+  await main();
+}

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { data, fit, metrics, nn, optim, plot, random, type Tensor } from "@gradus/core";
+import { data, fit, metrics, nn, optim, plot, random, setBackend, type Tensor } from "@gradus/core";
 
 /** What {@linkcode main} returns. */
 export interface SpiralResult {
@@ -97,4 +97,7 @@ export async function main(
   return { epochLoss, accuracy, seconds };
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) {
+  await setBackend("cpu"); // the one line to change: "webgpu" runs the same code on the GPU
+  await main();
+}

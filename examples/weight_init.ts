@@ -18,7 +18,7 @@
  * @module
  */
 
-import { data, matmul, nn, optim, plot, random, type Tensor } from "@gradus/core";
+import { data, matmul, nn, optim, plot, random, setBackend, type Tensor } from "@gradus/core";
 import { smooth, type Split, train } from "./_common.ts";
 
 /** The initialisations compared: name → weight std for fan-in n. */
@@ -155,4 +155,7 @@ export async function main(
   return { saturation, finalLoss };
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) {
+  await setBackend("cpu"); // the one line to change: "webgpu" runs the same code on the GPU
+  await main();
+}

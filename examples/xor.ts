@@ -8,7 +8,7 @@
  * @module
  */
 
-import { nn, optim, random, type Tensor, tensor, valueAndGrad } from "@gradus/core";
+import { nn, optim, random, setBackend, type Tensor, tensor, valueAndGrad } from "@gradus/core";
 
 /** What {@linkcode main} returns. */
 export interface XorResult {
@@ -26,7 +26,9 @@ export interface XorResult {
  * @param opts `steps` (default 5000), `seed` (default 0), `log` (default false).
  * @returns The loss history and the final predictions.
  */
-export function main(opts: { steps?: number; seed?: number; log?: boolean } = {}): XorResult {
+export async function main(
+  opts: { steps?: number; seed?: number; log?: boolean } = {},
+): Promise<XorResult> {
   const { steps = 5000, seed = 0, log = false } = opts;
   const x = tensor([[0, 0], [0, 1], [1, 0], [1, 1]]);
   const t = tensor([[0], [1], [1], [0]]);
@@ -50,13 +52,14 @@ export function main(opts: { steps?: number; seed?: number; log?: boolean } = {}
     params = optim.applyUpdates(params, updates);
     optState = nextOptState;
     if (i % 1000 === 0 || i === steps) {
-      losses.push([i, value.itemSync()]);
-      if (log) console.log(`step ${String(i).padStart(5)}: loss ${value.itemSync().toFixed(6)}`);
+      const v = await value.item();
+      losses.push([i, v]);
+      if (log) console.log(`step ${String(i).padStart(5)}: loss ${v.toFixed(6)}`);
     }
   }
   let logits: Tensor;
   [logits, state] = net.apply(params, state, x);
-  const probabilities = [...nn.sigmoid(logits).dataSync()];
+  const probabilities = [...(await nn.sigmoid(logits).data())];
   const predictions = probabilities.map((p) => (p > 0.5 ? 1 : 0));
   if (log) {
     console.log("inputs       :", "(0,0) (0,1) (1,0) (1,1)");
@@ -66,4 +69,7 @@ export function main(opts: { steps?: number; seed?: number; log?: boolean } = {}
   return { losses, probabilities, predictions };
 }
 
-if (import.meta.main) main({ log: true });
+if (import.meta.main) {
+  await setBackend("cpu"); // the one line to change: "webgpu" runs the same code on the GPU
+  await main({ log: true });
+}

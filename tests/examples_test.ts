@@ -66,8 +66,8 @@ Deno.test("README: the 30-second linear regression example fits the true weights
   assertClose(params.b.dataSync()[0], 3, 0.05, "b");
 });
 
-Deno.test("examples/logic_gates.ts: gate truth tables; a single layer cannot learn XOR", () => {
-  const { tables, singleLayer } = logicGates({ steps: 500 });
+Deno.test("examples/logic_gates.ts: gate truth tables; a single layer cannot learn XOR", async () => {
+  const { tables, singleLayer } = await logicGates({ steps: 500 });
   assert.deepEqual(tables, {
     AND: [0, 0, 0, 1],
     NAND: [1, 1, 1, 0],
@@ -78,8 +78,8 @@ Deno.test("examples/logic_gates.ts: gate truth tables; a single layer cannot lea
   assertClose(singleLayer.loss, Math.LN2, 1e-2, "single-layer loss stuck near ln 2");
 });
 
-Deno.test("examples/xor.ts: the 2-10-10-10-1 sigmoid MLP learns XOR", () => {
-  const { losses, predictions } = xor({ steps: 3000 });
+Deno.test("examples/xor.ts: the 2-10-10-10-1 sigmoid MLP learns XOR", async () => {
+  const { losses, predictions } = await xor({ steps: 3000 });
   assert.deepEqual(predictions, [0, 1, 1, 0]);
   assert.equal(losses.length, 3);
   assert.ok(losses[2][1] < 0.01, `final loss ${losses[2][1]}`);

@@ -16,6 +16,7 @@ import {
   argsort,
   broadcastTo,
   cast,
+  ceil,
   concat,
   cos,
   div,
@@ -25,10 +26,15 @@ import {
   expm1,
   floor,
   greater,
+  greaterEqual,
   jvp,
   less,
+  lessEqual,
   log,
   log1p,
+  logicalAnd,
+  logicalNot,
+  logicalOr,
   logsumexp,
   matmul,
   max,
@@ -130,6 +136,18 @@ const cases: Record<string, Case> = {
   tanh: { f: tanh, args: [A] },
   abs: { f: abs, args: [A] },
   square: { f: square, args: [A] },
+  "ceil, logical ops, greaterEqual, lessEqual": {
+    f: (a, b) =>
+      add(
+        ceil(a),
+        cast(
+          logicalOr(logicalAnd(greaterEqual(a, b), logicalNot(lessEqual(b, 0))), equal(a, 0)),
+          "float32",
+        ),
+      ),
+    args: [A, B],
+    forwardOnly: true,
+  },
   "sign, floor, round": {
     f: (x) => add(add(sign(x), floor(x)), round(mul(x, 3))),
     args: [A],
