@@ -278,15 +278,20 @@ Deno.test({
 });
 
 Deno.test({
-  name: "cpu vs webgpu: an MLP's training trajectory (8 SGD steps) matches",
+  name: "cpu vs webgpu: an MNIST-shaped MLP's training trajectory (8 SGD steps) matches",
   ignore: !hasGpu,
   fn: async () => {
     const trajectory = async () => {
-      const net = nn.mlp({ inputSize: 64, hiddenSizes: [32], outputSize: 10, activation: "tanh" });
-      let { params } = net.init(random.key(0), [64]);
-      const { state } = net.init(random.key(0), [64]);
-      const x = random.uniform(random.key(1), [16, 64]);
-      const y = random.randint(random.key(2), [16], 0, 10);
+      const net = nn.mlp({
+        inputSize: 784,
+        hiddenSizes: [100],
+        outputSize: 10,
+        activation: "sigmoid",
+      });
+      let { params } = net.init(random.key(0), [784]);
+      const { state } = net.init(random.key(0), [784]);
+      const x = random.uniform(random.key(1), [100, 784]);
+      const y = random.randint(random.key(2), [100], 0, 10);
       const opt = optim.sgd(0.5);
       let s = opt.init(params);
       const step = valueAndGrad((p: typeof params) =>
