@@ -11,6 +11,7 @@
  * @module
  */
 
+import { batchMatrices, simplifyStrides } from "../_geometry.ts";
 import type { Backend, BinaryOp, DataHandle, MatmulSpec, ReduceOp, UnaryOp } from "../backend.ts";
 import { allocArray, type DType, type TypedArray } from "../../core/dtype.ts";
 import { randomBitsInto } from "./threefry.ts";
@@ -85,31 +86,6 @@ function sizeOf(shape: readonly number[]): number {
   let s = 1;
   for (const d of shape) s *= d;
   return s;
-}
-
-/**
- * Drops size-1 axes and merges adjacent axes that are contiguous for every
- * operand, so e.g. a contiguous N-d operation becomes a single 1-d loop.
- */
-function simplify(
-  shape: readonly number[],
-  strides: readonly (readonly number[])[],
-): { shape: number[]; strides: number[][] } {
-  const outShape: number[] = [];
-  const outStrides: number[][] = strides.map(() => []);
-  for (let d = 0; d < shape.length; d++) {
-    const len = shape[d];
-    if (len === 1) continue;
-    const r = outShape.length;
-    if (r > 0 && strides.every((st, k) => outStrides[k][r - 1] === st[d] * len)) {
-      outShape[r - 1] *= len;
-      strides.forEach((st, k) => outStrides[k][r - 1] = st[d]);
-    } else {
-      outShape.push(len);
-      strides.forEach((st, k) => outStrides[k].push(st[d]));
-    }
-  }
-  return { shape: outShape, strides: outStrides };
 }
 
 /**
@@ -212,7 +188,7 @@ function elementwise(
   strides: readonly (readonly number[])[],
 ): TypedArray {
   if (out.length === 0) return out;
-  const s = simplify(shape, strides);
+  const s = simplifyStrides(shape, strides);
   let mode = "nd";
   if (s.shape.length === 0) mode = "c".repeat(ins.length);
   else if (s.shape.length === 1 && s.strides.every((st) => st[0] <= 1 && st[0] >= 0)) {
@@ -619,7 +595,7 @@ export class CpuBackend implements Backend {
 
   /** Batched matrix product with broadcast batch strides (large float32 products in WebAssembly SIMD). */
   matmul(a: DataHandle, b: DataHandle, spec: MatmulSpec, dtype: DType): DataHandle {
-    const { batchShape, aBatchStrides, bBatchStrides, m, k, n } = spec;
+    const { batchShape, m, k, n } = spec;
     const batch = sizeOf(batchShape);
     if (dtype === "bool") {
       throw new TypeError("matmul(): dtype bool is not supported; cast to int32 or float32 first");
@@ -635,19 +611,9 @@ export class CpuBackend implements Backend {
     const A = a as TypedArray, B = b as TypedArray;
     const gemm = GEMM[dtype];
     const scratch = allocArray(dtype, dtype === "int32" ? 0 : gemmScratch(k, n));
-    const rank = batchShape.length;
-    const idx = new Int32Array(rank);
-    let aMat = 0, bMat = 0;
+    const mats = batchMatrices(spec);
     for (let t = 0; t < batch; t++) {
-      gemm(A, aMat * m * k, B, bMat * k * n, out, t * m * n, m, k, n, scratch);
-      for (let d = rank - 1; d >= 0; d--) {
-        aMat += aBatchStrides[d];
-        bMat += bBatchStrides[d];
-        if (++idx[d] < batchShape[d]) break;
-        idx[d] = 0;
-        aMat -= aBatchStrides[d] * batchShape[d];
-        bMat -= bBatchStrides[d] * batchShape[d];
-      }
+      gemm(A, mats[2 * t] * m * k, B, mats[2 * t + 1] * k * n, out, t * m * n, m, k, n, scratch);
     }
     return out;
   }
@@ -662,7 +628,7 @@ export class CpuBackend implements Backend {
   ): DataHandle {
     const src = x as TypedArray;
     const size = sizeOf(outShape);
-    const s = simplify(outShape, [strides]);
+    const s = simplifyStrides(outShape, [strides]);
     if (s.shape.length <= 1 && (s.shape.length === 0 || s.strides[0][0] === 1)) {
       return src.slice(offset, offset + size); // a contiguous copy
     }
@@ -683,7 +649,7 @@ export class CpuBackend implements Backend {
     const out = allocArray(dtype, outSize);
     const size = sizeOf(xShape);
     if (size === 0) return out;
-    const s = simplify(xShape, [strides]);
+    const s = simplifyStrides(xShape, [strides]);
     const r = s.shape.length;
     if (r === 0 || (r === 1 && s.strides[0][0] === 1)) {
       out.set(src.subarray(0, size), offset);

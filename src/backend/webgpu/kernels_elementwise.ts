@@ -24,6 +24,7 @@
  * @module
  */
 
+import { simplifyStrides } from "../_geometry.ts";
 import type { BinaryOp, UnaryOp } from "../backend.ts";
 import type { DType } from "../../core/dtype.ts";
 import { type GpuContext, groups1d, linearIndex } from "./context.ts";
@@ -344,32 +345,6 @@ const CAST: Readonly<Record<string, string>> = {
 
 // ---------------------------------------------------------------- shapes and strides
 
-/**
- * Drops size-1 axes and merges adjacent axes that are contiguous for every
- * operand (the same simplification as the CPU backend), so most kernels
- * run with rank 0 or 1.
- */
-function simplify(
-  shape: readonly number[],
-  strides: readonly (readonly number[])[],
-): { shape: number[]; strides: number[][] } {
-  const outShape: number[] = [];
-  const outStrides: number[][] = strides.map(() => []);
-  for (let d = 0; d < shape.length; d++) {
-    const len = shape[d];
-    if (len === 1) continue;
-    const r = outShape.length;
-    if (r > 0 && strides.every((st, k) => outStrides[k][r - 1] === st[d] * len)) {
-      outShape[r - 1] *= len;
-      strides.forEach((st, k) => outStrides[k][r - 1] = st[d]);
-    } else {
-      outShape.push(len);
-      strides.forEach((st, k) => outStrides[k].push(st[d]));
-    }
-  }
-  return { shape: outShape, strides: outStrides };
-}
-
 /** Product of a shape's sizes. */
 function sizeOf(shape: readonly number[]): number {
   let s = 1;
@@ -387,7 +362,7 @@ function ndUniforms(
   strides: readonly (readonly number[])[],
   offset: number,
 ): Int32Array {
-  const s = simplify(shape, strides);
+  const s = simplifyStrides(shape, strides);
   const rank = s.shape.length;
   if (rank > MAX_RANK) {
     throw new RangeError(
@@ -650,7 +625,7 @@ export function stridedKernel(
   strides: readonly number[],
   outShape: readonly number[],
 ): GPUBuffer {
-  const s = simplify(outShape, [strides]);
+  const s = simplifyStrides(outShape, [strides]);
   const size = sizeOf(outShape);
   if (size > 0 && (s.shape.length === 0 || (s.shape.length === 1 && s.strides[0][0] === 1))) {
     return copyKernel(ctx, x, offset, size);

@@ -26,6 +26,7 @@
  * @module
  */
 
+import { batchMatrices } from "../_geometry.ts";
 import type { MatmulSpec } from "../backend.ts";
 import type { DType } from "../../core/dtype.ts";
 import { type GpuContext, groups1d, linearIndex, MAX_GROUPS } from "./context.ts";
@@ -134,22 +135,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 
 /** `[aOffset, bOffset]` (in elements) of every batch, walking the broadcast batch shape. */
 function batchOffsets(spec: MatmulSpec, batch: number): Uint32Array {
-  const { batchShape, aBatchStrides, bBatchStrides, m, k, n } = spec;
+  const mats = batchMatrices(spec);
   const offs = new Uint32Array(2 * batch);
-  const rank = batchShape.length;
-  const idx = new Int32Array(rank);
-  let aMat = 0, bMat = 0;
   for (let t = 0; t < batch; t++) {
-    offs[2 * t] = aMat * m * k;
-    offs[2 * t + 1] = bMat * k * n;
-    for (let d = rank - 1; d >= 0; d--) {
-      aMat += aBatchStrides[d];
-      bMat += bBatchStrides[d];
-      if (++idx[d] < batchShape[d]) break;
-      idx[d] = 0;
-      aMat -= aBatchStrides[d] * batchShape[d];
-      bMat -= bBatchStrides[d] * batchShape[d];
-    }
+    offs[2 * t] = mats[2 * t] * spec.m * spec.k;
+    offs[2 * t + 1] = mats[2 * t + 1] * spec.k * spec.n;
   }
   return offs;
 }

@@ -26,6 +26,7 @@
  * @module
  */
 
+import { batchMatrices } from "../../_geometry.ts";
 import type { MatmulSpec } from "../../backend.ts";
 import { buildModule, Code, F32, type FuncDef, I32, V128, type ValType } from "./emit.ts";
 
@@ -372,7 +373,7 @@ export function wasmMatmulF32(
 ): boolean {
   const mod = variant === null ? null : compiled(variant);
   if (mod === null || variant === null) return false;
-  const { batchShape, aBatchStrides, bBatchStrides, m, k, n } = spec;
+  const { batchShape, m, k, n } = spec;
   let batch = 1;
   for (const d of batchShape) batch *= d;
   if (batch * m * n === 0 || k === 0) {
@@ -388,10 +389,10 @@ export function wasmMatmulF32(
   const heap = new Float32Array(memory.buffer);
   const { macro, packA, packB } = inst;
   const kb = Math.ceil(k / Math.ceil(k / KC)); // every block of k but the last has kb rows
-  const rank = batchShape.length;
-  const idx = new Int32Array(rank);
-  let aMat = 0, bMat = 0, aLoaded = -1, bLoaded = -1;
+  const mats = batchMatrices(spec);
+  let aLoaded = -1, bLoaded = -1;
   for (let t = 0; t < batch; t++) {
+    const aMat = mats[2 * t], bMat = mats[2 * t + 1];
     if (aMat !== aLoaded) { // a broadcast operand is packed once
       heap.set(a.subarray(aMat * m * k, (aMat + 1) * m * k), aRaw);
       for (let pc = 0; pc < k; pc += kb) {
@@ -427,14 +428,6 @@ export function wasmMatmulF32(
       for (let r = 0; r < m; r++) {
         out.set(heap.subarray(cOff + r * nPad, cOff + r * nPad + n), o + r * n);
       }
-    }
-    for (let d = rank - 1; d >= 0; d--) {
-      aMat += aBatchStrides[d];
-      bMat += bBatchStrides[d];
-      if (++idx[d] < batchShape[d]) break;
-      idx[d] = 0;
-      aMat -= aBatchStrides[d] * batchShape[d];
-      bMat -= bBatchStrides[d] * batchShape[d];
     }
   }
   if (memory.buffer.byteLength > RETAIN_BYTES) {
