@@ -1,24 +1,43 @@
-"""NumPy timings of the workloads in bench/core_bench.ts, for comparison.
+"""NumPy timings of the workloads in bench/core_bench.ts and bench/peers_bench.ts.
 
 Run by hand: `python3 bench/numpy_reference.py` (needs only NumPy). Not a
-dependency of gradus.
+dependency of gradus. With `--json` it prints one JSON object instead of the
+text lines (`deno run -A bench/report.ts --numpy` reads it and adds NumPy to
+the groups of the same name).
 
-Workloads (all float32):
-  matmul   n x n @ n x n for n = 64, 128, 256, 512, 1024
-  exp 1e6  np.exp over 1e6 elements
-  mlp step one training step of a 784-100-10 MLP (sigmoid hidden layer,
-           softmax cross entropy, batch 100), with the backward pass written
-           by hand as in the book *Deep Learning from Scratch*
-           (TwoLayerNet.gradient), plus the loss and an SGD update.
+Workloads (all float32), grouped as in bench/peers_bench.ts:
+  matmul n                 n x n @ n x n for n = 64, 128, 256, 512, 1024
+  exp 1e6                  np.exp over 1e6 elements
+  mlp step 784-100-10 b100 one training step of a 784-100-10 MLP (sigmoid
+                           hidden layer, softmax cross entropy, batch 100),
+                           with the backward pass written by hand as in the
+                           book *Deep Learning from Scratch*
+                           (TwoLayerNet.gradient), plus the loss and an SGD
+                           update.
 
 Each line shows the mean and the minimum time per call. NumPy's matmul runs
 on its BLAS library, which may use several threads.
 """
 
+import json
+import os
 import platform
+import sys
 import time
 
 import numpy as np
+
+
+JSON = "--json" in sys.argv[1:]
+RESULTS = []
+GROUP = None
+
+
+def group(name):
+    global GROUP
+    GROUP = name
+    if not JSON:
+        print(f"\ngroup {name}")
 
 
 def bench(name, fn, min_time=0.5, min_runs=5):
@@ -31,7 +50,11 @@ def bench(name, fn, min_time=0.5, min_runs=5):
         fn()
         times.append(time.perf_counter() - t0)
     mean = sum(times) / len(times)
-    print(f"{name:<58} {fmt(mean):>10} mean  {fmt(min(times)):>10} min  ({len(times)} runs)")
+    RESULTS.append(
+        {"group": GROUP, "name": name, "n": len(times), "avg_s": mean, "min_s": min(times)}
+    )
+    if not JSON:
+        print(f"{name:<58} {fmt(mean):>10} mean  {fmt(min(times)):>10} min  ({len(times)} runs)")
 
 
 def fmt(seconds):
@@ -80,20 +103,22 @@ def mlp_step(params, x, t, lr=np.float32(0.1)):
 
 
 def main():
-    print(f"NumPy {np.__version__}, Python {platform.python_version()}, {platform.machine()}")
+    runtime = f"NumPy {np.__version__}, Python {platform.python_version()}, {platform.machine()}"
+    if not JSON:
+        print(f"{runtime}, {os.cpu_count()} CPUs")
     rng = np.random.default_rng(0)
 
-    print("\ngroup matmul")
     for n in (64, 128, 256, 512, 1024):
+        group(f"matmul {n}")
         a = rng.standard_normal((n, n), dtype=np.float32)
         b = rng.standard_normal((n, n), dtype=np.float32)
-        bench(f"matmul float32 {n}x{n}", lambda a=a, b=b: a @ b)
+        bench(f"NumPy matmul float32 {n}x{n}", lambda a=a, b=b: a @ b)
 
-    print("\ngroup exp 1e6")
+    group("exp 1e6")
     x = rng.uniform(-4, 4, 1_000_000).astype(np.float32)
-    bench("np.exp(x), float32", lambda: np.exp(x))
+    bench("NumPy np.exp(x), float32", lambda: np.exp(x))
 
-    print("\ngroup mlp step")
+    group("mlp step 784-100-10 b100")
     params = {
         "W1": (0.01 * rng.standard_normal((784, 100))).astype(np.float32),
         "b1": np.zeros(100, dtype=np.float32),
@@ -104,7 +129,10 @@ def main():
     tb = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 100)]
     loss = mlp_step(params, xb, tb)
     assert loss.dtype == np.float32 and all(p.dtype == np.float32 for p in params.values())
-    bench("784-100-10 MLP, batch 100: hand backprop + SGD update", lambda: mlp_step(params, xb, tb))
+    bench("NumPy hand-written backprop + SGD update", lambda: mlp_step(params, xb, tb))
+
+    if JSON:
+        print(json.dumps({"runtime": runtime, "cpus": os.cpu_count(), "benches": RESULTS}))
 
 
 if __name__ == "__main__":
