@@ -6,6 +6,11 @@
  * (forward, and the two backward products with transposed operands, which
  * the ops layer materialises, so every call sees row-major A and B).
  *
+ * The WebAssembly kernel uses two threads (a worker on a shared memory)
+ * for products of at least 128³ multiply-adds, as `CpuBackend` does by
+ * default; the "1 vs 2 threads" groups compare the two directly (the worker
+ * is started and warm before they run; the results are bitwise equal).
+ *
  * Times include copying the operands in and the product out. GFLOP/s =
  * 2·m·k·n / time. Run with `deno bench bench/matmul_bench.ts`.
  *
@@ -14,7 +19,7 @@
 
 import type { MatmulSpec } from "../src/backend/backend.ts";
 import { CpuBackend } from "../src/backend/cpu/cpu_backend.ts";
-import { wasmMatmulF32 } from "../src/backend/cpu/wasm/gemm.ts";
+import { wasmGemmThreadsReady, wasmMatmulF32 } from "../src/backend/cpu/wasm/gemm.ts";
 
 const js = new CpuBackend({ wasmMatmul: false });
 const wasm = new CpuBackend();
@@ -70,6 +75,39 @@ for (const [label, m, k, n] of SHAPES) {
     fn() {
       const out = new Float32Array(m * n);
       if (!wasmMatmulF32(a, b, out, spec, "simd")) throw new Error("no WebAssembly SIMD");
+    },
+  });
+}
+
+// One thread against two, on a warm worker.
+const threadsReady = await wasmGemmThreadsReady();
+const THREAD_SHAPES: readonly [string, number, number, number][] = [
+  ["256³", 256, 256, 256],
+  ["512³", 512, 512, 512],
+  ["1024³", 1024, 1024, 1024],
+  ["[128,784]@[784,500] forward", 128, 784, 500],
+  ["[128,500]@[500,784] backward dX = g·Wᵀ", 128, 500, 784],
+  ["[784,128]@[128,500] backward dW = xᵀ·g", 784, 128, 500],
+  ["[128,500]@[500,400]", 128, 500, 400],
+];
+for (const [label, m, k, n] of THREAD_SHAPES) {
+  const a = random(m * k, 3), b = random(k * n, 4), out = new Float32Array(m * n);
+  const spec: MatmulSpec = { batchShape: [], aBatchStrides: [], bBatchStrides: [], m, k, n };
+  const group = `wasm f32 1 vs 2 threads ${label} (${((2 * m * k * n) / 1e6).toFixed(0)} MFLOP)`;
+  Deno.bench({
+    name: `1 thread ${label}`,
+    group,
+    baseline: true,
+    fn() {
+      if (!wasmMatmulF32(a, b, out, spec, undefined, 1)) throw new Error("no WebAssembly SIMD");
+    },
+  });
+  Deno.bench({
+    name: `2 threads ${label}`,
+    group,
+    ignore: !threadsReady,
+    fn() {
+      if (!wasmMatmulF32(a, b, out, spec, undefined, 2)) throw new Error("no WebAssembly SIMD");
     },
   });
 }

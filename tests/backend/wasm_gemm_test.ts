@@ -17,6 +17,11 @@ import { CpuBackend } from "../../src/backend/cpu/cpu_backend.ts";
 import {
   gemmModuleBytes,
   WASM_GEMM_MIN_WORK,
+  WASM_GEMM_THREADS_MIN_WORK,
+  WASM_GEMM_WAKE_MIN_WORK,
+  wasmGemmThreadsReady,
+  wasmGemmThreadStats,
+  wasmGemmUsesTwoThreads,
   type WasmGemmVariant,
   wasmGemmVariant,
   wasmMatmulF32,
@@ -117,17 +122,21 @@ function assertWithinBound(
 const relaxedOk = WebAssembly.validate(gemmModuleBytes("relaxed"));
 const VARIANTS: WasmGemmVariant[] = relaxedOk ? ["relaxed", "simd"] : ["simd"];
 
-/** Runs the kernel of `variant` into a NaN-filled output (so unwritten elements show). */
+/**
+ * Runs the kernel of `variant` into a NaN-filled output (so unwritten
+ * elements show), on 1 or 2 threads when `threads` says so.
+ */
 function run(
   a: Float32Array,
   b: Float32Array,
   spec: MatmulSpec,
   variant: WasmGemmVariant,
+  threads?: number,
 ): Float32Array {
   let batch = 1;
   for (const d of spec.batchShape) batch *= d;
   const out = new Float32Array(batch * spec.m * spec.n).fill(NaN);
-  assert.equal(wasmMatmulF32(a, b, out, spec, variant), true, `${variant} is available`);
+  assert.equal(wasmMatmulF32(a, b, out, spec, variant, threads), true, `${variant} is available`);
   return out;
 }
 
@@ -326,4 +335,229 @@ Deno.test("cpu backend: float64 and int32 products above the threshold stay on t
     }
   }
   assert.deepEqual(cpu.matmul(ai, bi, spec, "int32"), wantI);
+});
+
+// ---- Two threads ----
+
+/** Asserts that two float32 arrays hold the same bits (NaN payloads included). */
+function assertSameBits(got: Float32Array, want: Float32Array, label: string): void {
+  assert.equal(got.length, want.length, `${label}: length`);
+  const g = new Uint32Array(got.buffer, got.byteOffset, got.length);
+  const w = new Uint32Array(want.buffer, want.byteOffset, want.length);
+  for (let i = 0; i < g.length; i++) {
+    if (g[i] !== w[i]) {
+      assert.fail(`${label}: element ${i}: ${got[i]} on two threads, ${want[i]} on one`);
+    }
+  }
+}
+
+/** Whether this runtime runs the two-thread path (Deno 2 does). */
+const threaded = wasmGemmThreadStats().available;
+
+/** Resolves after `ms` milliseconds. */
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+Deno.test("wasm gemm threads: the shared module imports a shared memory with a 2 GiB maximum", () => {
+  // The import entry: "env" "memory", kind 0x02 (memory), limits flags 0x03
+  // (maximum present, shared), min 1, max 32768 pages (LEB128 0x80 0x80 0x02).
+  const tail = [0x02, 0x03, 0x01, 0x80, 0x80, 0x02].join(",");
+  for (const variant of VARIANTS) {
+    const bytes = gemmModuleBytes(variant, true);
+    assert.ok([...bytes].join(",").includes(tail), `${variant}: shared limits in the import`);
+    assert.ok(![...gemmModuleBytes(variant)].join(",").includes(tail), `${variant}: unshared`);
+    const mod = new WebAssembly.Module(bytes);
+    assert.deepEqual(WebAssembly.Module.imports(mod), [
+      { module: "env", name: "memory", kind: "memory" },
+    ]);
+    const shared = (maximum: number) =>
+      new WebAssembly.Memory({ initial: 1, maximum, shared: true });
+    new WebAssembly.Instance(mod, { env: { memory: shared(32768) } });
+    new WebAssembly.Instance(mod, { env: { memory: shared(100) } }); // a smaller maximum fits
+    assert.throws(
+      () =>
+        new WebAssembly.Instance(mod, { env: { memory: new WebAssembly.Memory({ initial: 1 }) } }),
+      WebAssembly.LinkError,
+    );
+    assert.throws(
+      () => new WebAssembly.Instance(mod, { env: { memory: shared(65536) } }),
+      WebAssembly.LinkError,
+    );
+  }
+});
+
+Deno.test("wasm gemm threads: two threads from 128³ multiply-adds, 2²² to wake a blocked worker", () => {
+  assert.equal(WASM_GEMM_THREADS_MIN_WORK, 128 ** 3);
+  assert.equal(WASM_GEMM_WAKE_MIN_WORK, 2 ** 22);
+  assert.equal(wasmGemmUsesTwoThreads(128, 128, 128), true);
+  assert.equal(wasmGemmUsesTwoThreads(127, 128, 128), false);
+  assert.equal(wasmGemmUsesTwoThreads(128, 64, 256), true);
+  assert.equal(wasmGemmUsesTwoThreads(128, 64, 255), false);
+  // A worker blocked after a long idle spell is only woken from 2²² up.
+  assert.equal(wasmGemmUsesTwoThreads(128, 128, 128, undefined, true), false);
+  assert.equal(wasmGemmUsesTwoThreads(128, 128, 255, undefined, true), false);
+  assert.equal(wasmGemmUsesTwoThreads(128, 128, 256, undefined, true), true);
+  // Asked for explicitly.
+  assert.equal(wasmGemmUsesTwoThreads(5, 9, 17, 2, true), true);
+  assert.equal(wasmGemmUsesTwoThreads(512, 512, 512, 1), false);
+  // C must span more than one 4 × 16 block (columns are cut in whole cache lines).
+  assert.equal(wasmGemmUsesTwoThreads(4, 1_000_000, 16, 2), false);
+  assert.equal(wasmGemmUsesTwoThreads(4, 1_000_000, 17, 2), true);
+  assert.equal(wasmGemmUsesTwoThreads(5, 1_000_000, 16, 2), true);
+  assert.equal(wasmGemmUsesTwoThreads(3, 1_000_000, 1), false);
+});
+
+Deno.test({
+  name: "wasm gemm threads: two threads give the one-thread result bit for bit",
+  ignore: !threaded,
+  async fn() {
+    assert.ok(await wasmGemmThreadsReady(), "the worker starts");
+    const rng = lcg(21);
+    const before = wasmGemmThreadStats();
+    let jobs = 0;
+    /** Compares `threads: 2` with `threads: 1` and counts the jobs the worker is offered. */
+    const check = (
+      spec: MatmulSpec,
+      a: Float32Array,
+      b: Float32Array,
+      variant: WasmGemmVariant,
+    ) => {
+      const label = `${variant} ${JSON.stringify(spec)}`;
+      const one = run(a, b, spec, variant, 1);
+      assertSameBits(run(a, b, spec, variant, 2), one, label);
+      let batch = 1;
+      for (const d of spec.batchShape) batch *= d;
+      if (wasmGemmUsesTwoThreads(spec.m, spec.k, spec.n, 2)) jobs += batch;
+    };
+    // Odd sizes, narrow and wide C (cut in rows or in columns), several blocks
+    // of k; sizes grow, so later products grow the shared memory under the
+    // running worker.
+    const shapes: [number, number, number][] = [
+      [5, 9, 17],
+      [4, 1000, 17],
+      [1, 300, 1000],
+      [1000, 300, 1],
+      [33, 1000, 65],
+      [65, 63, 67],
+      [13, 1025, 9],
+      [129, 17, 3],
+      [200, 50, 8],
+      [3, 700, 200],
+      [128, 784, 500],
+      [257, 1100, 129],
+      [300, 520, 333],
+    ];
+    for (const variant of VARIANTS) {
+      for (const [m, k, n] of shapes) {
+        const spec = single(m, k, n);
+        const [a, b] = operands(spec, 1, 1, rng);
+        check(spec, a, b, variant);
+      }
+    }
+    // Infinity and NaN travel the same way.
+    const special = single(37, 70, 45);
+    const [sa, sb] = operands(special, 1, 1, rng);
+    sa[3 * 70 + 5] = Infinity;
+    sa[20 * 70 + 1] = NaN;
+    sb[9 * 45 + 44] = -Infinity;
+    for (const variant of VARIANTS) check(special, sa, sb, variant);
+    // Batches, with broadcast operands packed once.
+    const batches: [MatmulSpec, number, number][] = [
+      [
+        { batchShape: [2, 3], aBatchStrides: [3, 1], bBatchStrides: [0, 1], m: 21, k: 70, n: 35 },
+        6,
+        3,
+      ],
+      [{ batchShape: [4], aBatchStrides: [0], bBatchStrides: [1], m: 67, k: 130, n: 19 }, 1, 4],
+      [{ batchShape: [5], aBatchStrides: [1], bBatchStrides: [0], m: 6, k: 600, n: 90 }, 5, 1],
+      [{ batchShape: [3], aBatchStrides: [0], bBatchStrides: [0], m: 40, k: 5, n: 48 }, 1, 1],
+    ];
+    for (const variant of VARIANTS) {
+      for (const [spec, aMats, bMats] of batches) {
+        const [a, b] = operands(spec, aMats, bMats, rng);
+        check(spec, a, b, variant);
+      }
+    }
+    const after = wasmGemmThreadStats();
+    assert.ok(after.shared, "the products ran on the shared memory");
+    assert.equal(after.jobs - before.jobs, jobs, "every product that could be cut was offered");
+    // The worker takes part (a big product, repeated in case the OS kept it off a CPU).
+    const big = single(256, 256, 256);
+    const [a, b] = operands(big, 1, 1, rng);
+    const one = run(a, b, big, VARIANTS[0], 1);
+    const tasks0 = wasmGemmThreadStats().workerTasks;
+    for (let i = 0; i < 200 && wasmGemmThreadStats().workerTasks === tasks0; i++) {
+      assertSameBits(run(a, b, big, VARIANTS[0], 2), one, "256³");
+    }
+    assert.ok(wasmGemmThreadStats().workerTasks > tasks0, "the worker ran tasks");
+    // The backend uses two threads unless told not to, with the same result.
+    const spec = single(200, 300, 400);
+    const [x, y] = operands(spec, 1, 1, rng);
+    const jobs0 = wasmGemmThreadStats().jobs;
+    const off = new CpuBackend({ wasmThreads: false }).matmul(x, y, spec, "float32");
+    assert.equal(wasmGemmThreadStats().jobs, jobs0, "wasmThreads: false stays on one thread");
+    assertSameBits(
+      new CpuBackend().matmul(x, y, spec, "float32") as Float32Array,
+      off as Float32Array,
+      "backend",
+    );
+    assert.equal(wasmGemmThreadStats().jobs, jobs0 + 1, "the default backend offers the job");
+  },
+});
+
+Deno.test({
+  name: "wasm gemm threads: a shared memory over 64 MiB is released when idle; its worker ends",
+  ignore: !threaded,
+  async fn() {
+    assert.ok(await wasmGemmThreadsReady());
+    const variant = VARIANTS[0];
+    const spec = single(16, 300_000, 16); // about 77 MB of linear memory; C is cut in rows
+    const [a, b] = operands(spec, 1, 1, lcg(22));
+    assertSameBits(run(a, b, spec, variant, 2), run(a, b, spec, variant, 1), "16×300000×16");
+    assert.ok(wasmGemmThreadStats().memoryBytes > 64 * 2 ** 20);
+    assert.equal(wasmGemmThreadStats().workers, 1);
+    // An unref'd timer drops the memory after an idle second; the worker, told to quit, ends.
+    for (let i = 0; i < 100; i++) {
+      const s = wasmGemmThreadStats();
+      if (s.memoryBytes === 0 && s.workers === 0) break;
+      await delay(50);
+    }
+    assert.equal(wasmGemmThreadStats().memoryBytes, 0, "memory released");
+    assert.equal(wasmGemmThreadStats().workers, 0, "worker ended");
+    // The next product that asks for two threads starts a new worker.
+    const small = single(40, 50, 60);
+    const [x, y] = operands(small, 1, 1, lcg(23));
+    assertSameBits(run(x, y, small, variant, 2), run(x, y, small, variant, 1), "after release");
+    assert.equal(wasmGemmThreadStats().workers, 1);
+  },
+});
+
+Deno.test({
+  name: "wasm gemm threads: a script that used the worker exits at once (needs --allow-run)",
+  ignore: !threaded || Deno.permissions.querySync({ name: "run" }).state !== "granted",
+  async fn() {
+    const url = new URL("../../src/backend/cpu/wasm/gemm.ts", import.meta.url).href;
+    const code = `import { wasmGemmThreadStats, wasmMatmulF32 } from ${JSON.stringify(url)};
+const n = 512, a = new Float32Array(n * n).fill(1), out = new Float32Array(n * n);
+const spec = { batchShape: [], aBatchStrides: [], bBatchStrides: [], m: n, k: n, n };
+wasmMatmulF32(a, a, out, spec, undefined, 2);
+const { workers, jobs } = wasmGemmThreadStats();
+console.log(JSON.stringify({ value: out[0], workers, jobs }));`;
+    const t0 = performance.now();
+    const { code: rc, stdout } = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", code],
+      stdout: "piped",
+      stderr: "inherit",
+      signal: AbortSignal.timeout(30_000), // a worker keeping the process alive would hang here
+    }).output();
+    const ms = performance.now() - t0;
+    assert.equal(rc, 0, "the script exits by itself");
+    assert.deepEqual(JSON.parse(new TextDecoder().decode(stdout)), {
+      value: 512,
+      workers: 1,
+      jobs: 1,
+    });
+    assert.ok(ms < 10_000, `exited after ${ms.toFixed(0)} ms`);
+  },
 });

@@ -6,7 +6,8 @@
  * each generated loop sees a single typed-array type and no per-element
  * dispatch. Matrix multiplication uses a cache-blocked kernel with a 4×4
  * register tile, specialized per dtype the same way; float32 products with
- * `m·k·n ≥ 4096` run in a WebAssembly SIMD kernel instead (`wasm/gemm.ts`).
+ * `m·k·n ≥ 4096` run in a WebAssembly SIMD kernel instead (`wasm/gemm.ts`),
+ * on two threads from 128³ up where the runtime allows.
  *
  * @module
  */
@@ -444,6 +445,14 @@ export interface CpuBackendOptions {
    * can and accumulates in float32).
    */
   readonly wasmMatmul?: boolean;
+  /**
+   * Whether the WebAssembly kernel may share products of at least 128³
+   * multiply-adds with a second thread (a worker on a shared memory, started
+   * on first use; it never keeps the process alive), where the runtime
+   * allows it (Deno 2, Node ≥ 22.3, Bun; not browsers). Default `true`.
+   * Results are the same bit for bit either way.
+   */
+  readonly wasmThreads?: boolean;
 }
 
 /**
@@ -469,15 +478,18 @@ export class CpuBackend implements Backend {
   /** Always `true`. */
   readonly canReadSync: boolean = true;
   readonly #wasmMatmul: boolean;
+  readonly #wasmThreads: boolean;
 
   /**
    * A CPU backend.
    *
    * @param options `wasmMatmul` (default `true`): use the WebAssembly SIMD
-   *   kernel for large float32 matrix products.
+   *   kernel for large float32 matrix products; `wasmThreads` (default
+   *   `true`): let it use a second thread for the largest ones.
    */
   constructor(options: CpuBackendOptions = {}) {
     this.#wasmMatmul = options.wasmMatmul ?? true;
+    this.#wasmThreads = options.wasmThreads ?? true;
   }
 
   /** Keeps `values` as the buffer (ownership passes to the backend). */
@@ -604,7 +616,14 @@ export class CpuBackend implements Backend {
     if (out.length === 0 || k === 0) return out;
     if (
       dtype === "float32" && this.#wasmMatmul && m * k * n >= WASM_GEMM_MIN_WORK &&
-      wasmMatmulF32(a as Float32Array, b as Float32Array, out as Float32Array, spec)
+      wasmMatmulF32(
+        a as Float32Array,
+        b as Float32Array,
+        out as Float32Array,
+        spec,
+        undefined,
+        this.#wasmThreads ? undefined : 1,
+      )
     ) {
       return out;
     }

@@ -5,8 +5,10 @@
  * in TypeScript at run time, with no committed binary and no build step.
  *
  * Reference: the WebAssembly core specification, binary format (§5), the
- * fixed-width SIMD proposal (prefix `0xFD`) and the relaxed-SIMD proposal
- * (`f32x4.relaxed_madd` is `0xFD 0x105`).
+ * fixed-width SIMD proposal (prefix `0xFD`), the relaxed-SIMD proposal
+ * (`f32x4.relaxed_madd` is `0xFD 0x105`) and the threads proposal (a shared
+ * memory's limits carry flags `0x03`: a maximum is present, and shared; a
+ * shared memory must declare a maximum).
  *
  * @module
  */
@@ -205,6 +207,7 @@ export class Code {
 /** Instructions without immediates: text-format name → encoding. */
 export const PLAIN_OPS = {
   "drop": [0x1a],
+  "select": [0x1b],
   "return": [0x0f],
   "i32.eqz": [0x45],
   "i32.eq": [0x46],
@@ -247,11 +250,17 @@ export interface FuncDef {
 
 /** Options of {@link buildModule}. */
 export interface ModuleOptions {
-  /** Imports a memory as `module.field` with at least `minPages` 64 KiB pages. */
+  /**
+   * Imports a memory as `module.field` with at least `minPages` 64 KiB
+   * pages, at most `maxPages` where given, and shared between threads where
+   * `shared` (which needs `maxPages`).
+   */
   readonly memoryImport: {
     readonly module: string;
     readonly field: string;
     readonly minPages: number;
+    readonly maxPages?: number;
+    readonly shared?: boolean;
   };
 }
 
@@ -279,8 +288,13 @@ export function buildModule(
     }
     return i;
   });
-  const { module, field, minPages } = options.memoryImport;
-  const imports = vec([[...name(module), ...name(field), 0x02, 0x00, ...uleb(minPages)]]);
+  const { module, field, minPages, maxPages, shared = false } = options.memoryImport;
+  if (shared && maxPages === undefined) throw new RangeError("a shared memory needs maxPages");
+  // limits: flags (bit 0: a maximum follows, bit 1: shared), min, max?
+  const limits = maxPages === undefined
+    ? [0x00, ...uleb(minPages)]
+    : [shared ? 0x03 : 0x01, ...uleb(minPages), ...uleb(maxPages)];
+  const imports = vec([[...name(module), ...name(field), 0x02, ...limits]]);
   const exports = vec(
     funcs.flatMap((f, i) => f.export === undefined ? [] : [[...name(f.export), 0x00, ...uleb(i)]]),
   );
