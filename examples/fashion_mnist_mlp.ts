@@ -49,6 +49,6 @@ export async function main(
 }
 
 if (import.meta.main) {
-  await setBackend("cpu"); // the one line to change: "webgpu" runs the same code on the GPU
+  await setBackend("wasm"); // the one line to change: "webgpu" for the GPU, "cpu" for plain JS
   await runWhenAvailable(data.fashionMnist, (dataset) => main({ dataset }));
 }

@@ -170,7 +170,7 @@ export async function main(opts: SearchOptions = {}): Promise<SearchTrial[]> {
 }
 
 if (import.meta.main) {
-  await setBackend("cpu"); // the one line to change: "webgpu" runs the same code on the GPU
+  await setBackend("wasm"); // the one line to change: "webgpu" for the GPU, "cpu" for plain JS
   const { values } = parseArgs({ args: Deno.args, options: { trials: { type: "string" } } });
   await main({ trials: values.trials ? Number(values.trials) : undefined });
 }

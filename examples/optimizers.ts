@@ -195,6 +195,6 @@ function ellipse(c: number): { x: number[]; y: number[] } {
 }
 
 if (import.meta.main) {
-  await setBackend("cpu"); // the one line to change: "webgpu" runs the same code on the GPU
+  await setBackend("wasm"); // the one line to change: "webgpu" for the GPU, "cpu" for plain JS
   await main();
 }

@@ -5,7 +5,14 @@
  */
 
 import assert from "node:assert/strict";
-import { CpuBackend, random, registerBackend, setBackend, type Tensor } from "../mod.ts";
+import {
+  CpuBackend,
+  getBackend,
+  random,
+  registerBackend,
+  setBackend,
+  type Tensor,
+} from "../mod.ts";
 
 /** A float64 normal tensor from a fixed seed. */
 export function randn(seed: number, shape: readonly number[]): Tensor {
@@ -51,15 +58,16 @@ export class HostlessBackend extends CpuBackend {
 
 /**
  * Runs `fn` with a fresh {@link HostlessBackend} selected as `"hostless"`, and
- * always switches back to `"cpu"` afterwards.
+ * always switches back to the backend selected before afterwards.
  */
 export async function onHostlessBackend<R>(fn: () => R | Promise<R>): Promise<R> {
+  const before = getBackend();
   registerBackend("hostless", () => new HostlessBackend());
   await setBackend("hostless");
   try {
     return await fn();
   } finally {
-    await setBackend("cpu");
+    await setBackend(before);
   }
 }
 

@@ -7,6 +7,7 @@
 
 import type { Backend } from "./backend.ts";
 import { CpuBackend } from "./cpu/cpu_backend.ts";
+import { WasmBackend } from "./wasm/wasm_backend.ts";
 
 /** Makes a backend; may be async (WebGPU needs to request a device). */
 export type BackendFactory = () => Backend | Promise<Backend>;
@@ -15,6 +16,21 @@ const factories = new Map<string, BackendFactory>();
 const instances = new Map<string, Backend>();
 let current: Backend | null = null;
 let currentName = "cpu";
+
+let wasmOk: boolean | undefined;
+
+/** Whether the `wasm` backend can run here (shared WebAssembly memory), checked once. */
+function wasmSupported(): boolean {
+  if (wasmOk === undefined) {
+    try {
+      new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+      wasmOk = true;
+    } catch {
+      wasmOk = false;
+    }
+  }
+  return wasmOk;
+}
 
 /**
  * Registers a backend under a name, so `setBackend(name)` can select it.
@@ -69,7 +85,7 @@ export async function setBackend(name: string): Promise<void> {
 /**
  * The name of the backend new tensors are created on.
  *
- * @returns The current backend's name, e.g. `"cpu"`.
+ * @returns The current backend's name, e.g. `"wasm"`.
  * @example
  * ```ts
  * import { getBackend } from "@gradus/core";
@@ -81,16 +97,26 @@ export function getBackend(): string {
   return currentName;
 }
 
-/** The current backend object. @internal */
+/** The current backend object: by default `wasm` where it can run, else `cpu`. @internal */
 export function currentBackend(): Backend {
   if (current === null) {
-    current = new CpuBackend();
-    instances.set("cpu", current);
+    currentName = wasmSupported() ? "wasm" : "cpu";
+    current = currentName === "wasm" ? new WasmBackend() : new CpuBackend();
+    instances.set(currentName, current);
   }
   return current;
 }
 
 registerBackend("cpu", () => new CpuBackend());
+
+registerBackend("wasm", () => {
+  if (!wasmSupported()) {
+    throw new Error(
+      'setBackend("wasm"): this runtime has no shared WebAssembly memory; use "cpu"',
+    );
+  }
+  return new WasmBackend();
+});
 
 registerBackend("webgpu", async () => {
   const { webgpuBackend } = await import("./webgpu/mod.ts");
@@ -101,8 +127,8 @@ registerBackend("webgpu", async () => {
 export interface ReadyOptions {
   /**
    * Which backend to pick: `"auto"` (default) selects `webgpu` when a real
-   * (non-fallback) GPU adapter is available and `cpu` otherwise; a name
-   * selects that backend.
+   * (non-fallback) GPU adapter is available and otherwise `wasm` (or `cpu`
+   * where WebAssembly shared memory is missing); a name selects that backend.
    */
   readonly backend?: string;
 }
@@ -110,8 +136,8 @@ export interface ReadyOptions {
 /**
  * Picks the backend once at start-up. With `"auto"`, a real GPU adapter
  * selects `webgpu`; a software fallback adapter (such as llvmpipe) or no
- * WebGPU at all keeps `cpu` — select `webgpu` explicitly to use a fallback
- * adapter anyway.
+ * WebGPU at all selects `wasm` (`cpu` where shared WebAssembly memory is
+ * missing) — select `webgpu` explicitly to use a fallback adapter anyway.
  *
  * @param opts `backend` (default `"auto"`).
  * @returns The name of the selected backend.
@@ -141,6 +167,6 @@ export async function ready(opts: ReadyOptions = {}): Promise<string> {
       // No usable adapter: stay on the CPU.
     }
   }
-  await setBackend("cpu");
+  await setBackend(wasmSupported() ? "wasm" : "cpu");
   return currentName;
 }

@@ -1,10 +1,13 @@
 /**
  * The op and autodiff suites, parameterised over backends: every case runs
- * its forward pass, a VJP and a JVP on the CPU and on WebGPU (the software
- * llvmpipe adapter in CI) from the same host inputs, and the results must
- * agree — exactly for integer, bool and data-movement results, within
- * atol 1e-5 + rtol 1e-4 for float32 arithmetic. A full MLP training step is
- * compared over several steps. Skipped where no WebGPU adapter exists.
+ * its forward pass, a VJP and a JVP on the plain-JS `cpu` backend (the
+ * reference) and on `wasm` and `webgpu` (the software llvmpipe adapter in
+ * CI) from the same host inputs, and the results must agree — exactly for
+ * integer, bool and data-movement results, within atol 1e-5 + rtol 1e-4 for
+ * float32 arithmetic (WebAssembly and WGSL use their own exp/log/tanh, fused
+ * multiply-adds and other summation orders). A full MLP training trajectory
+ * is compared over several steps. The WebGPU half is skipped where no
+ * adapter exists.
  */
 
 import assert from "node:assert/strict";
@@ -25,6 +28,7 @@ import {
   expandDims,
   expm1,
   floor,
+  getBackend,
   greater,
   greaterEqual,
   jvp,
@@ -220,10 +224,11 @@ async function runCase(c: Case): Promise<Result[]> {
   return results;
 }
 
-function assertAgree(name: string, cpu: Result[], gpu: Result[]): void {
-  assert.equal(gpu.length, cpu.length);
+function assertAgree(name: string, cpu: Result[], other: Result[]): void {
+  assert.equal(other.length, cpu.length);
+  const backend = getBackend();
   cpu.forEach((want, k) => {
-    const got = gpu[k];
+    const got = other[k];
     assert.deepEqual(got.shape, want.shape, `${name} #${k}: shape`);
     assert.equal(got.dtype, want.dtype, `${name} #${k}: dtype`);
     for (let i = 0; i < want.values.length; i++) {
@@ -232,95 +237,100 @@ function assertAgree(name: string, cpu: Result[], gpu: Result[]): void {
         ? Math.abs(g - w) <= 1e-5 + 1e-4 * Math.abs(w) || (Number.isNaN(g) && Number.isNaN(w)) ||
           g === w
         : g === w;
-      assert.ok(ok, `${name} #${k} element ${i}: webgpu ${g}, cpu ${w}`);
+      assert.ok(ok, `${name} #${k} element ${i}: ${backend} ${g}, cpu ${w}`);
     }
   });
 }
 
-for (const [name, c] of Object.entries(cases)) {
+/** The backends compared with `cpu`, and whether each can run here. */
+const OTHERS = [["wasm", true], ["webgpu", hasGpu]] as const;
+
+for (const [other, available] of OTHERS) {
+  for (const [name, c] of Object.entries(cases)) {
+    Deno.test({
+      name: `cpu vs ${other}: ${name}${c.forwardOnly ? "" : " (forward, vjp, jvp)"}`,
+      ignore: !available,
+      fn: async () => {
+        const cpu = await runCase(c);
+        await setBackend(other);
+        try {
+          assertAgree(name, cpu, await runCase(c));
+        } finally {
+          await setBackend("cpu");
+        }
+      },
+    });
+  }
+
   Deno.test({
-    name: `cpu vs webgpu: ${name}${c.forwardOnly ? "" : " (forward, vjp, jvp)"}`,
-    ignore: !hasGpu,
+    name: `cpu vs ${other}: random bits, uniform, normal, permutation, argsort`,
+    ignore: !available,
     fn: async () => {
-      const cpu = await runCase(c);
-      await setBackend("webgpu");
+      const draw = async () => {
+        const k = random.key(7);
+        return [
+          await read(random.bits(k, [9])),
+          await read(random.uniform(k, [9])),
+          await read(random.normal(k, [9])),
+          await read(random.permutation(k, 50)),
+          await read(argsort(make(f32(3, [4, 6])), -1)),
+        ];
+      };
+      const cpu = await draw();
+      await setBackend(other);
       try {
-        assertAgree(name, cpu, await runCase(c));
+        assertAgree("random", cpu, await draw());
       } finally {
         await setBackend("cpu");
       }
     },
   });
-}
 
-Deno.test({
-  name: "cpu vs webgpu: random bits, uniform, normal, permutation, argsort",
-  ignore: !hasGpu,
-  fn: async () => {
-    const draw = async () => {
-      const k = random.key(7);
-      return [
-        await read(random.bits(k, [9])),
-        await read(random.uniform(k, [9])),
-        await read(random.normal(k, [9])),
-        await read(random.permutation(k, 50)),
-        await read(argsort(make(f32(3, [4, 6])), -1)),
-      ];
-    };
-    const cpu = await draw();
-    await setBackend("webgpu");
-    try {
-      assertAgree("random", cpu, await draw());
-    } finally {
-      await setBackend("cpu");
-    }
-  },
-});
-
-Deno.test({
-  name: "cpu vs webgpu: an MNIST-shaped MLP's training trajectory (8 SGD steps) matches",
-  ignore: !hasGpu,
-  fn: async () => {
-    const trajectory = async () => {
-      const net = nn.mlp({
-        inputSize: 784,
-        hiddenSizes: [100],
-        outputSize: 10,
-        activation: "sigmoid",
-      });
-      let { params } = net.init(random.key(0), [784]);
-      const { state } = net.init(random.key(0), [784]);
-      const x = random.uniform(random.key(1), [100, 784]);
-      const y = random.randint(random.key(2), [100], 0, 10);
-      const opt = optim.sgd(0.5);
-      let s = opt.init(params);
-      const step = valueAndGrad((p: typeof params) =>
-        nn.softmaxCrossEntropy(net.apply(p, state, x)[0], y)
-      );
-      const losses: number[] = [];
-      for (let i = 0; i < 8; i++) {
-        const [loss, g] = step(params);
-        const [u, next] = opt.update(g, s, params);
-        params = optim.applyUpdates(params, u);
-        s = next;
-        losses.push(await loss.item());
+  Deno.test({
+    name: `cpu vs ${other}: an MNIST-shaped MLP's training trajectory (8 SGD steps) matches`,
+    ignore: !available,
+    fn: async () => {
+      const trajectory = async () => {
+        const net = nn.mlp({
+          inputSize: 784,
+          hiddenSizes: [100],
+          outputSize: 10,
+          activation: "sigmoid",
+        });
+        let { params } = net.init(random.key(0), [784]);
+        const { state } = net.init(random.key(0), [784]);
+        const x = random.uniform(random.key(1), [100, 784]);
+        const y = random.randint(random.key(2), [100], 0, 10);
+        const opt = optim.sgd(0.5);
+        let s = opt.init(params);
+        const step = valueAndGrad((p: typeof params) =>
+          nn.softmaxCrossEntropy(net.apply(p, state, x)[0], y)
+        );
+        const losses: number[] = [];
+        for (let i = 0; i < 8; i++) {
+          const [loss, g] = step(params);
+          const [u, next] = opt.update(g, s, params);
+          params = optim.applyUpdates(params, u);
+          s = next;
+          losses.push(await loss.item());
+        }
+        return losses;
+      };
+      const cpu = await trajectory();
+      await setBackend(other);
+      let gpu: number[];
+      try {
+        gpu = await trajectory();
+      } finally {
+        await setBackend("cpu");
       }
-      return losses;
-    };
-    const cpu = await trajectory();
-    await setBackend("webgpu");
-    let gpu: number[];
-    try {
-      gpu = await trajectory();
-    } finally {
-      await setBackend("cpu");
-    }
-    gpu.forEach((l, i) =>
-      assert.ok(Math.abs(l - cpu[i]) <= 1e-4 * Math.abs(cpu[i]), `step ${i}: ${l} vs ${cpu[i]}`)
-    );
-    assert.ok(cpu.at(-1)! < cpu[0]);
-  },
-});
+      gpu.forEach((l, i) =>
+        assert.ok(Math.abs(l - cpu[i]) <= 1e-4 * Math.abs(cpu[i]), `step ${i}: ${l} vs ${cpu[i]}`)
+      );
+      assert.ok(cpu.at(-1)! < cpu[0]);
+    },
+  });
+}
 
 Deno.test({
   name: "webgpu: float64 is a clear error; values come back only asynchronously",

@@ -16,6 +16,8 @@ import type { MatmulSpec } from "../../src/backend/backend.ts";
 import { CpuBackend } from "../../src/backend/cpu/cpu_backend.ts";
 import {
   gemmModuleBytes,
+  type GemmOnMemory,
+  gemmOnMemory,
   WASM_GEMM_MIN_WORK,
   WASM_GEMM_THREADS_MIN_WORK,
   WASM_GEMM_WAKE_MIN_WORK,
@@ -559,5 +561,205 @@ console.log(JSON.stringify({ value: out[0], workers, jobs }));`;
       jobs: 1,
     });
     assert.ok(ms < 10_000, `exited after ${ms.toFixed(0)} ms`);
+  },
+});
+
+// ---- In place, on a memory the caller owns ----
+
+/** Bytes between the buffers of {@link onMemory}, filled with a canary pattern. */
+const GUARD = 80;
+
+/** Rounds `x` up to a multiple of 16. */
+const align16 = (x: number): number => Math.ceil(x / 16) * 16;
+
+/**
+ * Places `a` and `b` in `memory` from byte `base` on (operands, output and
+ * scratch separated by canaries, the memory grown as needed), runs
+ * `gemm.matmul` and returns the output, after checking that nothing outside
+ * the output and the scratch changed.
+ */
+function onMemory(
+  gemm: GemmOnMemory,
+  memory: WebAssembly.Memory,
+  base: number,
+  a: Float32Array,
+  b: Float32Array,
+  spec: MatmulSpec,
+  threads?: number,
+): Float32Array {
+  let batch = 1;
+  for (const d of spec.batchShape) batch *= d;
+  const outBytes = 4 * batch * spec.m * spec.n, scratchBytes = gemm.scratchBytes(spec, threads);
+  const aAt = base + GUARD, bAt = align16(aAt + 4 * a.length + GUARD);
+  const outAt = align16(bAt + 4 * b.length + GUARD), scratchAt = align16(outAt + outBytes + GUARD);
+  const end = scratchAt + scratchBytes + GUARD;
+  if (memory.buffer.byteLength < end) {
+    memory.grow(Math.ceil((end - memory.buffer.byteLength) / 65536));
+  }
+  // The canary: a pattern of NaNs and odd bit strings, everywhere from base to end.
+  const words = new Uint32Array(memory.buffer, base, (end - base) / 4);
+  for (let i = 0; i < words.length; i++) words[i] = 0x7fc00000 + ((i * 2654435761) >>> 12);
+  const f32 = new Float32Array(memory.buffer);
+  f32.set(a, aAt / 4);
+  f32.set(b, bAt / 4);
+  const before = words.slice();
+  gemm.matmul(aAt, bAt, outAt, spec, scratchAt, threads);
+  const after = new Uint32Array(memory.buffer, base, (end - base) / 4); // the buffer may be new
+  const inOut = (i: number) => i >= (outAt - base) / 4 && i < (outAt - base + outBytes) / 4;
+  const inScratch = (i: number) =>
+    i >= (scratchAt - base) / 4 && i < (scratchAt - base + scratchBytes) / 4;
+  for (let i = 0; i < before.length; i++) {
+    if (after[i] !== before[i] && !inOut(i) && !inScratch(i)) {
+      assert.fail(`byte ${base + 4 * i} changed outside out and scratch (${JSON.stringify(spec)})`);
+    }
+  }
+  return new Float32Array(memory.buffer.slice(outAt, outAt + outBytes));
+}
+
+/** Shapes for the in-place tests: single products, then batches with broadcast operands. */
+const IN_PLACE: [MatmulSpec, number, number][] = [
+  ...([
+    [1, 1, 1],
+    [3, 5, 7],
+    [4, 8, 16], // C needs no padding: computed straight into out
+    [100, 784, 100],
+    [129, 130, 131],
+    [64, 300, 128], // no padding, and two threads cut columns
+    [13, 1025, 9],
+    [4, 1000, 17],
+  ] as const).map(([m, k, n]): [MatmulSpec, number, number] => [single(m, k, n), 1, 1]),
+  [{ batchShape: [2, 3], aBatchStrides: [3, 1], bBatchStrides: [0, 1], m: 5, k: 70, n: 9 }, 6, 3],
+  [{ batchShape: [4], aBatchStrides: [0], bBatchStrides: [1], m: 17, k: 33, n: 12 }, 1, 4],
+  [{ batchShape: [3], aBatchStrides: [1], bBatchStrides: [0], m: 8, k: 20, n: 16 }, 3, 1],
+  [{ batchShape: [2], aBatchStrides: [1], bBatchStrides: [1], m: 129, k: 130, n: 131 }, 2, 2],
+  [{ batchShape: [3], aBatchStrides: [0], bBatchStrides: [0], m: 40, k: 5, n: 48 }, 1, 1],
+  [{ batchShape: [0, 3], aBatchStrides: [3, 1], bBatchStrides: [0, 1], m: 4, k: 5, n: 8 }, 0, 3],
+  [single(3, 0, 5), 1, 1],
+];
+
+Deno.test({
+  name: "wasm gemm in place: bitwise equal to wasmMatmulF32, on 1 and 2 threads; canaries intact",
+  async fn() {
+    const rng = lcg(31);
+    for (const variant of VARIANTS) {
+      const memory = new WebAssembly.Memory({ initial: 1, maximum: 32768, shared: true });
+      const gemm = gemmOnMemory(memory, { shared: true, variant });
+      assert.ok(gemm !== null, `${variant}: bound to a shared memory`);
+      assert.equal(gemm.variant, variant);
+      const two = threaded && await gemm.threadsReady();
+      assert.equal(two, threaded, "the worker of the memory starts where threads are available");
+      assert.equal(gemm.stats().ready, two);
+      assert.equal(gemm.stats().shared, true);
+      let base = 16; // a non-zero, 16-byte (not 64-byte) aligned start, moved along
+      for (const [spec, aMats, bMats] of IN_PLACE) {
+        const label = `${variant} ${JSON.stringify(spec)}`;
+        const [a, b] = operands(spec, aMats, bMats, rng);
+        const want = run(a, b, spec, variant);
+        assertSameBits(onMemory(gemm, memory, base, a, b, spec), want, `${label} default`);
+        assertSameBits(onMemory(gemm, memory, base, a, b, spec, 1), want, `${label} threads 1`);
+        if (two) {
+          const jobs: number = gemm.stats().jobs;
+          assertSameBits(onMemory(gemm, memory, base, a, b, spec, 2), want, `${label} threads 2`);
+          let batch = 1;
+          for (const d of spec.batchShape) batch *= d;
+          const cut = spec.k > 0 && wasmGemmUsesTwoThreads(spec.m, spec.k, spec.n, 2);
+          assert.equal(gemm.stats().jobs - jobs, cut ? batch : 0, `${label}: jobs offered`);
+        }
+        base += 48;
+      }
+      if (two) {
+        // The memory's own worker takes part.
+        const big = single(256, 256, 256);
+        const [a, b] = operands(big, 1, 1, rng);
+        const want = run(a, b, big, variant, 1);
+        const tasks0 = gemm.stats().workerTasks;
+        for (let i = 0; i < 200 && gemm.stats().workerTasks === tasks0; i++) {
+          assertSameBits(onMemory(gemm, memory, 4096, a, b, big, 2), want, "256³");
+        }
+        assert.ok(gemm.stats().workerTasks > tasks0, "the worker ran tasks");
+        assert.equal(gemm.stats().workers, 1);
+      }
+      assert.equal(gemm.stats().memoryBytes, memory.buffer.byteLength);
+    }
+  },
+});
+
+Deno.test("wasm gemm in place: an ordinary memory; mismatched or oversized memories give null", () => {
+  const rng = lcg(32);
+  for (const variant of VARIANTS) {
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const gemm = gemmOnMemory(memory, { shared: false, variant });
+    assert.ok(gemm !== null);
+    for (const [spec, aMats, bMats] of IN_PLACE.slice(0, 5)) {
+      const [a, b] = operands(spec, aMats, bMats, rng);
+      const want = run(a, b, spec, variant);
+      assertSameBits(onMemory(gemm, memory, 32, a, b, spec, 2), want, `${variant} unshared`);
+    }
+    assert.equal(gemm.stats().jobs, 0, "no worker on an ordinary memory");
+    assert.equal(gemm.stats().shared, false);
+    const shared = new WebAssembly.Memory({ initial: 1, maximum: 32768, shared: true });
+    assert.equal(gemmOnMemory(shared, { shared: false, variant }), null);
+    assert.equal(gemmOnMemory(memory, { shared: true, variant }), null);
+    const huge = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
+    assert.equal(gemmOnMemory(huge, { shared: true, variant }), null, "above 2 GiB");
+  }
+});
+
+Deno.test("wasm gemm in place: scratch sizes; bad addresses are RangeErrors, nothing written", () => {
+  const memory = new WebAssembly.Memory({ initial: 2, maximum: 32768, shared: true });
+  const gemm = gemmOnMemory(memory, { shared: true })!;
+  // Packed A (mPad·k), packed B (k·nPad), C (15 floats to reach a cache line + mPad·ldc).
+  assert.equal(gemm.scratchBytes(single(3, 5, 7)), 4 * (4 * 5 + 5 * 8 + 15 + 4 * 8));
+  // Two threads cut a wide C in columns: rows of whole cache lines (48 floats).
+  assert.equal(gemm.scratchBytes(single(3, 5, 40), 1), 4 * (4 * 5 + 5 * 40 + 15 + 4 * 40));
+  assert.equal(gemm.scratchBytes(single(3, 5, 40)), 4 * (4 * 5 + 5 * 40 + 15 + 4 * 48));
+  assert.equal(gemm.scratchBytes(single(8, 5, 16)), 4 * (8 * 5 + 5 * 16), "C goes into out");
+  assert.equal(gemm.scratchBytes(single(8, 5, 24), 1), 4 * (8 * 5 + 5 * 24));
+  assert.equal(gemm.scratchBytes(single(8, 5, 24)), 4 * (8 * 5 + 5 * 24 + 15 + 8 * 32));
+  assert.equal(gemm.scratchBytes(single(3, 0, 5)), 0);
+  const spec = single(3, 5, 7), limit = memory.buffer.byteLength;
+  const f32 = new Float32Array(memory.buffer);
+  f32.fill(1.5);
+  assert.throws(() => gemm.matmul(2, 256, 512, spec, 1024), RangeError);
+  assert.throws(() => gemm.matmul(0, 256, 512, spec, limit - 64), RangeError);
+  assert.throws(() => gemm.matmul(0, limit - 64, 512, spec, 1024), RangeError);
+  assert.throws(() => gemm.matmul(0, 256, limit - 32, spec, 1024), RangeError);
+  assert.throws(() => gemm.matmul(-16, 256, 512, spec, 1024), RangeError);
+  assert.ok(f32.every((x) => x === 1.5), "nothing written");
+  // After the caller grows the memory, the new bytes can be used.
+  memory.grow(1);
+  const wide = new Float32Array(memory.buffer);
+  wide.fill(1, limit / 4, limit / 4 + 15); // A of ones
+  wide.fill(1, limit / 4 + 40, limit / 4 + 40 + 35); // B of ones
+  gemm.matmul(limit, limit + 160, limit + 320, spec, limit + 512);
+  assert.deepEqual([...new Float32Array(memory.buffer, limit + 320, 21)], Array(21).fill(5));
+});
+
+Deno.test({
+  name: "wasm gemm in place: operands, output and scratch near the top of a 2 GiB memory",
+  ignore: Deno.build.os === "windows",
+  async fn() {
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 32768, shared: true });
+    try {
+      memory.grow(32767); // address space only: untouched pages cost nothing
+    } catch {
+      return; // the machine cannot reserve it
+    }
+    const variant = VARIANTS[0];
+    const gemm = gemmOnMemory(memory, { shared: true, variant })!;
+    const two = threaded && await gemm.threadsReady();
+    const spec = {
+      batchShape: [2],
+      aBatchStrides: [1],
+      bBatchStrides: [0],
+      m: 129,
+      k: 130,
+      n: 131,
+    };
+    const [a, b] = operands(spec, 2, 1, lcg(33));
+    const want = run(a, b, spec, variant);
+    const base = 2 ** 31 - 1024 * 1024; // everything lies above 2³¹ − 1 MiB
+    assertSameBits(onMemory(gemm, memory, base, a, b, spec, 1), want, "top, 1 thread");
+    if (two) assertSameBits(onMemory(gemm, memory, base, a, b, spec, 2), want, "top, 2 threads");
   },
 });

@@ -434,6 +434,18 @@ function normalizeIndices(
   return idx;
 }
 
+/**
+ * Writes `src` converted to `out`'s dtype into `out`: typed-array assignment
+ * truncates toward zero for int32 (NaN → 0) and rounds to nearest for
+ * float32; a bool `out` gets `src != 0`.
+ */
+function castInto(src: TypedArray, out: TypedArray): TypedArray {
+  if (out instanceof Uint8Array) {
+    for (let i = 0; i < src.length; i++) out[i] = src[i] !== 0 ? 1 : 0;
+  } else out.set(src);
+  return out;
+}
+
 /** Options of {@link CpuBackend}. */
 export interface CpuBackendOptions {
   /**
@@ -492,6 +504,26 @@ export class CpuBackend implements Backend {
     this.#wasmThreads = options.wasmThreads ?? true;
   }
 
+  /**
+   * A new zeroed array for an output: subclasses that keep buffers
+   * elsewhere (the `wasm` backend) override this, `arr` and `wrap`, and
+   * every kernel here then works on their memory. With `zeroed` false the
+   * caller writes every element, so the contents may be left as they are.
+   */
+  protected alloc(dtype: DType, size: number, _zeroed = true): TypedArray {
+    return allocArray(dtype, size);
+  }
+
+  /** The array behind a handle (here the handle is the array). */
+  protected arr(x: DataHandle): TypedArray {
+    return x as TypedArray;
+  }
+
+  /** The handle for an array `alloc` returned (here the array itself). */
+  protected wrap(out: TypedArray): DataHandle {
+    return out;
+  }
+
   /** Keeps `values` as the buffer (ownership passes to the backend). */
   upload(values: TypedArray, _dtype: DType): DataHandle {
     return values;
@@ -504,7 +536,7 @@ export class CpuBackend implements Backend {
 
   /** A fresh copy of the buffer. */
   readSync(x: DataHandle, _dtype: DType, size: number): TypedArray {
-    return (x as TypedArray).slice(0, size);
+    return this.arr(x).slice(0, size);
   }
 
   /** Does nothing: typed arrays are garbage collected. */
@@ -513,14 +545,16 @@ export class CpuBackend implements Backend {
   /** A new array of `size` copies of `value` cast to `dtype`. */
   fill(size: number, value: number, dtype: DType): DataHandle {
     const v = dtype === "bool" ? (value !== 0 ? 1 : 0) : value;
-    return allocArray(dtype, size).fill(v);
+    return this.wrap(this.alloc(dtype, size, false).fill(v));
   }
 
   /** `out[i] = op(x[i])`. */
   unary(op: UnaryOp, x: DataHandle, size: number, dtype: DType): DataHandle {
-    const out = allocArray(op === "not" ? "bool" : dtype, size);
-    const ins = [x as TypedArray];
-    return elementwise(dtype, ["a"], pick(UNARY[op], dtype), out, ins, [0], [size], [[1]]);
+    const out = this.alloc(op === "not" ? "bool" : dtype, size, false);
+    const ins = [this.arr(x)];
+    return this.wrap(
+      elementwise(dtype, ["a"], pick(UNARY[op], dtype), out, ins, [0], [size], [[1]]),
+    );
   }
 
   /** `out[idx] = op(a[Σ idx·aStrides], b[Σ idx·bStrides])`. */
@@ -533,19 +567,11 @@ export class CpuBackend implements Backend {
     outShape: readonly number[],
     dtype: DType,
   ): DataHandle {
-    const out = allocArray(COMPARISONS.has(op) ? "bool" : dtype, sizeOf(outShape));
-    const ins = [a as TypedArray, b as TypedArray];
+    const out = this.alloc(COMPARISONS.has(op) ? "bool" : dtype, sizeOf(outShape), false);
+    const ins = [this.arr(a), this.arr(b)];
     const strides = [aStrides, bStrides];
-    return elementwise(
-      dtype,
-      ["a", "b"],
-      pick(BINARY[op], dtype),
-      out,
-      ins,
-      [0, 0],
-      outShape,
-      strides,
-    );
+    const expr = pick(BINARY[op], dtype);
+    return this.wrap(elementwise(dtype, ["a", "b"], expr, out, ins, [0, 0], outShape, strides));
   }
 
   /** `out[idx] = cond[…] ? a[…] : b[…]`. */
@@ -559,22 +585,17 @@ export class CpuBackend implements Backend {
     outShape: readonly number[],
     dtype: DType,
   ): DataHandle {
-    const out = allocArray(dtype, sizeOf(outShape));
-    const ins = [cond as TypedArray, a as TypedArray, b as TypedArray];
+    const out = this.alloc(dtype, sizeOf(outShape), false);
+    const ins = [this.arr(cond), this.arr(a), this.arr(b)];
     const strides = [condStrides, aStrides, bStrides];
-    return elementwise(dtype, ["c", "a", "b"], "c ? a : b", out, ins, [0, 0, 0], outShape, strides);
+    return this.wrap(
+      elementwise(dtype, ["c", "a", "b"], "c ? a : b", out, ins, [0, 0, 0], outShape, strides),
+    );
   }
 
   /** Converts dtypes (typed-array assignment truncates, rounds and wraps as required). */
   cast(x: DataHandle, size: number, _from: DType, to: DType): DataHandle {
-    const src = (x as TypedArray).subarray(0, size);
-    const out = allocArray(to, size);
-    if (to === "bool") {
-      for (let i = 0; i < size; i++) out[i] = src[i] !== 0 ? 1 : 0;
-    } else {
-      out.set(src); // ToInt32 truncates toward zero (NaN → 0); float32 rounds to nearest
-    }
-    return out;
+    return this.wrap(castInto(this.arr(x).subarray(0, size), this.alloc(to, size, false)));
   }
 
   /** Reduces the middle axis of `[outer, n, inner]`. */
@@ -589,8 +610,8 @@ export class CpuBackend implements Backend {
     const outDtype = op === "argmax" || op === "argmin" || (op === "sum" && dtype === "bool")
       ? "int32"
       : dtype;
-    const out = allocArray(outDtype, outer * inner);
-    if (out.length === 0 || (n === 0 && op === "sum")) return out;
+    const out = this.alloc(outDtype, outer * inner, n === 0);
+    if (out.length === 0 || (n === 0 && op === "sum")) return this.wrap(out);
     const key = `${op}|${dtype}|${inner === 1}`;
     let kernel = reduceCache.get(key);
     if (kernel === undefined) {
@@ -601,8 +622,8 @@ export class CpuBackend implements Backend {
       ) as Reduction;
       reduceCache.set(key, kernel);
     }
-    kernel(x as TypedArray, out, outer, n, inner);
-    return out;
+    kernel(this.arr(x), out, outer, n, inner);
+    return this.wrap(out);
   }
 
   /** Batched matrix product with broadcast batch strides (large float32 products in WebAssembly SIMD). */
@@ -612,29 +633,29 @@ export class CpuBackend implements Backend {
     if (dtype === "bool") {
       throw new TypeError("matmul(): dtype bool is not supported; cast to int32 or float32 first");
     }
-    const out = allocArray(dtype, batch * m * n);
-    if (out.length === 0 || k === 0) return out;
+    const out = this.alloc(dtype, batch * m * n);
+    if (out.length === 0 || k === 0) return this.wrap(out);
+    const A = this.arr(a), B = this.arr(b);
     if (
       dtype === "float32" && this.#wasmMatmul && m * k * n >= WASM_GEMM_MIN_WORK &&
       wasmMatmulF32(
-        a as Float32Array,
-        b as Float32Array,
+        A as Float32Array,
+        B as Float32Array,
         out as Float32Array,
         spec,
         undefined,
         this.#wasmThreads ? undefined : 1,
       )
     ) {
-      return out;
+      return this.wrap(out);
     }
-    const A = a as TypedArray, B = b as TypedArray;
     const gemm = GEMM[dtype];
     const scratch = allocArray(dtype, dtype === "int32" ? 0 : gemmScratch(k, n));
     const mats = batchMatrices(spec);
     for (let t = 0; t < batch; t++) {
       gemm(A, mats[2 * t] * m * k, B, mats[2 * t + 1] * k * n, out, t * m * n, m, k, n, scratch);
     }
-    return out;
+    return this.wrap(out);
   }
 
   /** `out[idx] = x[offset + Σ idx_d·strides_d]` (transpose, broadcast, slice). */
@@ -645,14 +666,15 @@ export class CpuBackend implements Backend {
     outShape: readonly number[],
     dtype: DType,
   ): DataHandle {
-    const src = x as TypedArray;
+    const src = this.arr(x);
     const size = sizeOf(outShape);
+    const out = this.alloc(dtype, size, false);
     const s = simplifyStrides(outShape, [strides]);
     if (s.shape.length <= 1 && (s.shape.length === 0 || s.strides[0][0] === 1)) {
-      return src.slice(offset, offset + size); // a contiguous copy
+      out.set(src.subarray(offset, offset + size)); // a contiguous copy
+      return this.wrap(out);
     }
-    const out = allocArray(dtype, size);
-    return elementwise(dtype, ["a"], "a", out, [src], [offset], outShape, [strides]);
+    return this.wrap(elementwise(dtype, ["a"], "a", out, [src], [offset], outShape, [strides]));
   }
 
   /** A zero buffer with `out[offset + Σ idx_d·strides_d] = x[idx]`. */
@@ -664,15 +686,15 @@ export class CpuBackend implements Backend {
     outSize: number,
     dtype: DType,
   ): DataHandle {
-    const src = x as TypedArray;
-    const out = allocArray(dtype, outSize);
+    const src = this.arr(x);
+    const out = this.alloc(dtype, outSize);
     const size = sizeOf(xShape);
-    if (size === 0) return out;
+    if (size === 0) return this.wrap(out);
     const s = simplifyStrides(xShape, [strides]);
     const r = s.shape.length;
     if (r === 0 || (r === 1 && s.strides[0][0] === 1)) {
       out.set(src.subarray(0, size), offset);
-      return out;
+      return this.wrap(out);
     }
     const shape = s.shape, st = s.strides[0];
     const last = r - 1, len = shape[last], inc = st[last];
@@ -687,7 +709,7 @@ export class CpuBackend implements Backend {
         p -= st[d] * shape[d];
       }
     }
-    return out;
+    return this.wrap(out);
   }
 
   /** Concatenates `[outer, cols[i]]` inputs along the columns. */
@@ -699,10 +721,10 @@ export class CpuBackend implements Backend {
   ): DataHandle {
     let total = 0;
     for (const c of cols) total += c;
-    const out = allocArray(dtype, outer * total);
+    const out = this.alloc(dtype, outer * total, false);
     let col = 0;
     xs.forEach((x, i) => {
-      const src = x as TypedArray, c = cols[i];
+      const src = this.arr(x), c = cols[i];
       if (outer === 1 || c === total) {
         out.set(src.subarray(0, outer * c), col);
       } else if (c >= 16) {
@@ -714,7 +736,7 @@ export class CpuBackend implements Backend {
       }
       col += c;
     });
-    return out;
+    return this.wrap(out);
   }
 
   /** `out[o, c, i] = x[o, indices[c], i]`; throws a RangeError for an out-of-range index. */
@@ -727,9 +749,9 @@ export class CpuBackend implements Backend {
     count: number,
     dtype: DType,
   ): DataHandle {
-    const src = x as TypedArray;
-    const idx = normalizeIndices("take()", indices as Int32Array, count, n);
-    const out = allocArray(dtype, outer * count * inner);
+    const src = this.arr(x);
+    const idx = normalizeIndices("take()", this.arr(indices) as Int32Array, count, n);
+    const out = this.alloc(dtype, outer * count * inner, false);
     for (let o = 0; o < outer; o++) {
       for (let c = 0; c < count; c++) {
         const from = (o * n + idx[c]) * inner, to = (o * count + c) * inner;
@@ -737,7 +759,7 @@ export class CpuBackend implements Backend {
         else for (let i = 0; i < inner; i++) out[to + i] = src[from + i];
       }
     }
-    return out;
+    return this.wrap(out);
   }
 
   /** Zeros `[outer, n, inner]` with `out[o, indices[c], i] += g[o, c, i]`. */
@@ -750,30 +772,31 @@ export class CpuBackend implements Backend {
     count: number,
     dtype: DType,
   ): DataHandle {
-    const src = g as TypedArray;
-    const idx = normalizeIndices("scatterAdd()", indices as Int32Array, count, n);
+    const src = this.arr(g);
+    const idx = normalizeIndices("scatterAdd()", this.arr(indices) as Int32Array, count, n);
     const size = outer * n * inner;
     // float32 accumulates in doubles; int32 wraps on store; bool means "any".
     const acc = dtype === "float32" || dtype === "bool"
       ? new Float64Array(size)
-      : allocArray(dtype, size);
+      : this.alloc(dtype, size);
     for (let o = 0; o < outer; o++) {
       for (let c = 0; c < count; c++) {
         const to = (o * n + idx[c]) * inner, from = (o * count + c) * inner;
         for (let i = 0; i < inner; i++) acc[to + i] += src[from + i];
       }
     }
-    if (dtype === "float32") return new Float32Array(acc);
-    if (dtype === "bool") return this.cast(acc, size, "float64", "bool");
-    return acc;
+    if (dtype === "float32" || dtype === "bool") {
+      return this.wrap(castInto(acc, this.alloc(dtype, size, false)));
+    }
+    return this.wrap(acc);
   }
 
   /** `count` Threefry-2x32 words from the int32 `[2]` key. */
   randomBits(key: DataHandle, count: number): DataHandle {
-    const k = key as Int32Array;
-    const out = new Int32Array(count);
+    const k = this.arr(key) as Int32Array;
+    const out = this.alloc("int32", count, false) as Int32Array;
     randomBitsInto(out, k[0] >>> 0, k[1] >>> 0);
-    return out;
+    return this.wrap(out);
   }
 
   /**
@@ -782,26 +805,25 @@ export class CpuBackend implements Backend {
    * `2i` and `2i + 1`.
    */
   randomUniform(key: DataHandle, count: number, dtype: DType): DataHandle {
-    const k = key as Int32Array;
+    const k = this.arr(key) as Int32Array;
     const wide = dtype === "float64";
     const words = new Int32Array(wide ? 2 * count : count);
     randomBitsInto(words, k[0] >>> 0, k[1] >>> 0);
+    const out = this.alloc(dtype, count, false);
     if (wide) {
-      const out = new Float64Array(count);
       for (let i = 0; i < count; i++) {
         out[i] = ((words[2 * i] >>> 5) * 67108864 + (words[2 * i + 1] >>> 6)) * 2 ** -53;
       }
-      return out;
+    } else {
+      for (let i = 0; i < count; i++) out[i] = (words[i] >>> 8) * 2 ** -24;
     }
-    const out = new Float32Array(count);
-    for (let i = 0; i < count; i++) out[i] = (words[i] >>> 8) * 2 ** -24;
-    return out;
+    return this.wrap(out);
   }
 
   /** Stable ascending argsort of each row of `[outer, n]`, NaN last. */
   argsort(x: DataHandle, outer: number, n: number, _dtype: DType): DataHandle {
-    const src = x as TypedArray;
-    const out = new Int32Array(outer * n);
+    const src = this.arr(x);
+    const out = this.alloc("int32", outer * n, false);
     const vals = new Float64Array(n);
     const cmp = (i: number, j: number): number => {
       const a = vals[i], b = vals[j];
@@ -816,6 +838,6 @@ export class CpuBackend implements Backend {
       const perm = Array.from({ length: n }, (_, j) => j).sort(cmp);
       out.set(perm, o * n);
     }
-    return out;
+    return this.wrap(out);
   }
 }

@@ -2,15 +2,27 @@
  * A float32 GEMM in WebAssembly SIMD, emitted at run time by `emit.ts`.
  *
  * Structure (the usual packed, cache-blocked GEMM): both operands are copied
- * into one linear memory and packed; A into panels of `MR` rows (`kc × MR`,
+ * into one linear memory ({@link wasmMatmulF32}), or already live in one
+ * ({@link gemmOnMemory}), and are packed; A into panels of `MR` rows (`kc × MR`,
  * element `(p, r)` at `p·MR + r`), B into panels of `NR` columns (`kc × NR`),
  * zero-padded at the edges. The micro-kernel keeps an `MR × NR` tile of C in
  * `v128` locals, and per step of `k` loads `MR` splatted values of A and
  * `NR / 4` vectors of B and does `MR · NR / 4` multiply-adds. The k axis is
  * split into equal blocks of at most `KC` and the rows into blocks of `MC`,
  * so a block of packed A stays in L2 and a micro-panel of B in L1. C is
- * written to a padded `mPad × nPad` scratch matrix and copied out. A
- * broadcast operand (batch stride 0) is copied and packed once.
+ * written to a padded `mPad × nPad` scratch matrix and copied out (or,
+ * with {@link gemmOnMemory}, straight into the output when it needs no
+ * padding). A broadcast operand (batch stride 0) is copied and packed once.
+ *
+ * Memory. {@link wasmMatmulF32} owns a module-level linear memory that it
+ * grows as products need and drops after a product above 64 MiB (a shared
+ * one once idle for a second). {@link gemmOnMemory} binds the same modules,
+ * job loop and (own) worker to a memory the caller owns, e.g. a backend's
+ * arena: A and B are packed from where they lie, nothing is copied through
+ * JavaScript, the memory is never grown nor released. Every address
+ * computed in the module is an unsigned `i32` (offsets are counted in
+ * floats, below 2³⁰, and turned into bytes only in the module), so any
+ * address of a 32-bit memory works.
  *
  * Tuning, measured with Deno 2.9 on one core (AMD EPYC, 1024³, relaxed):
  * the 4×8 tile with A splatted by lane shuffles from one `v128` load gives
@@ -719,6 +731,24 @@ interface Helper {
   job: number;
 }
 
+/**
+ * What outlives one context: the module-level contexts (which come and go)
+ * share one set, each memory of {@link gemmOnMemory} has its own.
+ */
+interface Counters {
+  /**
+   * Multiply-adds of the products that wanted two threads and are big
+   * enough to wake a blocked worker (`WASM_GEMM_WAKE_MIN_WORK`), in all. The
+   * worker is started once this reaches `THREADS_START_WORK`, so a script
+   * with a few mid-sized products does not pay for it.
+   */
+  wantedWork: number;
+  /** Jobs published to the worker, in all (statistics). */
+  jobs: number;
+  /** Workers started and not yet ended (statistics). */
+  workers: number;
+}
+
 /** A linear memory, the instances over it, and (shared memory only) the worker. */
 interface Context {
   readonly memory: WebAssembly.Memory;
@@ -730,25 +760,18 @@ interface Context {
   lastUse: number;
   /** Whether an idle-release timer is pending. */
   releasing: boolean;
+  readonly counters: Counters;
 }
 
 const modules = new Map<string, WebAssembly.Module | null>();
+/** The module-level context of {@link wasmMatmulF32} (its memory is ours: grown, released). */
 let ctx: Context | undefined;
+/** The counters of every module-level context. */
+const moduleCounters: Counters = { wantedWork: 0, jobs: 0, workers: 0 };
 let best: WasmGemmVariant | null | undefined;
 let threadsApi: WorkerThreadsApi | null | undefined;
 /** Set when a shared memory could not be created. */
 let sharedFailed = false;
-/**
- * Multiply-adds of the products that wanted two threads and are big enough
- * to wake a blocked worker (`WASM_GEMM_WAKE_MIN_WORK`), in all. The worker
- * is started once this reaches `THREADS_START_WORK`, so a script with a few
- * mid-sized products does not pay for it.
- */
-let wantedWork = 0;
-/** Workers started and not yet ended (statistics). */
-let liveWorkers = 0;
-/** Jobs published to the worker, in all (statistics). */
-let threadedJobs = 0;
 
 /** A variant's compiled module, on first use; null where the runtime rejects it. */
 function compiled(variant: WasmGemmVariant, shared = false): WebAssembly.Module | null {
@@ -822,6 +845,7 @@ function newContext(pages: number, shared: boolean): Context {
     helper: undefined,
     lastUse: 0,
     releasing: false,
+    counters: moduleCounters,
   };
 }
 
@@ -878,9 +902,9 @@ function helper(c: Context): Helper | null {
         worker.on("error", () => Atomics.store(ctrl, READY, 2));
         worker.on("exit", () => {
           Atomics.store(ctrl, READY, 2);
-          liveWorkers--;
+          c.counters.workers--;
         });
-        liveWorkers++;
+        c.counters.workers++;
         c.helper = { ctrl, worker, job: 0 };
       } catch {
         c.helper = null;
@@ -895,10 +919,13 @@ function helper(c: Context): Helper | null {
 
 /** Drops the context (its memory is collected once the worker, told to quit, has ended). */
 function release(c: Context): void {
-  if (c.helper) {
-    Atomics.store(c.helper.ctrl, QUIT, 1);
-    Atomics.store(c.helper.ctrl, JOB, 0);
-    Atomics.notify(c.helper.ctrl, JOB);
+  const h = c.helper;
+  if (h) {
+    // A job number the worker has not seen (it may have seen none, or job 0
+    // of the fresh control block) makes it look, and find QUIT set.
+    Atomics.store(h.ctrl, QUIT, 1);
+    Atomics.store(h.ctrl, JOB, h.job = (h.job % 32767) + 1);
+    Atomics.notify(h.ctrl, JOB);
   }
   if (ctx === c) ctx = undefined;
 }
@@ -944,13 +971,20 @@ export function wasmGemmVariant(): WasmGemmVariant | null {
   return best;
 }
 
-/** Counters of the two-thread path (for tests and benchmarks). */
+/**
+ * Counters of the two-thread path (for tests and benchmarks), of the
+ * module-level context of {@link wasmMatmulF32} ({@link wasmGemmThreadStats})
+ * or of one memory ({@link GemmOnMemory.stats}).
+ */
 export interface WasmGemmThreadStats {
   /** Whether this runtime can run the two-thread path (shared memory, workers, `Atomics.wait`). */
   readonly available: boolean;
   /** Whether the worker is started and waiting for jobs. */
   readonly ready: boolean;
-  /** Jobs (one per matrix of a batch) published to the worker since the module loaded. */
+  /**
+   * Jobs (one per matrix of a batch) published to the worker since the
+   * module loaded (module-level) or since the {@link GemmOnMemory} was made.
+   */
   readonly jobs: number;
   /** Tasks the current worker has run. */
   readonly workerTasks: number;
@@ -962,22 +996,37 @@ export interface WasmGemmThreadStats {
   readonly shared: boolean;
 }
 
+/** The stats of context `c` (undefined: none at the moment) with the counters `counters`. */
+function statsOf(c: Context | undefined, counters: Counters): WasmGemmThreadStats {
+  const h = c?.helper;
+  return {
+    available: workerThreads() !== null,
+    ready: h != null && Atomics.load(h.ctrl, READY) === 1,
+    jobs: counters.jobs,
+    workerTasks: h != null ? Atomics.load(h.ctrl, WORKER_TASKS) : 0,
+    workers: counters.workers,
+    memoryBytes: c?.memory.buffer.byteLength ?? 0,
+    shared: c?.shared ?? false,
+  };
+}
+
 /**
- * The state and counters of the two-thread path.
+ * The state and counters of the two-thread path of {@link wasmMatmulF32}
+ * (the module-level memory and its worker).
  *
  * @returns Availability, readiness and counters.
  */
 export function wasmGemmThreadStats(): WasmGemmThreadStats {
-  const h = ctx?.helper;
-  return {
-    available: workerThreads() !== null,
-    ready: h != null && Atomics.load(h.ctrl, READY) === 1,
-    jobs: threadedJobs,
-    workerTasks: h != null ? Atomics.load(h.ctrl, WORKER_TASKS) : 0,
-    workers: liveWorkers,
-    memoryBytes: ctx?.memory.buffer.byteLength ?? 0,
-    shared: ctx?.shared ?? false,
-  };
+  return statsOf(ctx, moduleCounters);
+}
+
+/** Resolves once the worker `h` waits for jobs (true) or cannot (false; also for null). */
+async function ready(h: Helper | null): Promise<boolean> {
+  if (h === null) return false;
+  for (let i = 0; i < 10_000 && Atomics.load(h.ctrl, READY) === 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  return Atomics.load(h.ctrl, READY) === 1;
 }
 
 /**
@@ -988,22 +1037,17 @@ export function wasmGemmThreadStats(): WasmGemmThreadStats {
  *
  * @returns Whether the worker is ready (false where threads are unavailable).
  */
-export async function wasmGemmThreadsReady(): Promise<boolean> {
+export function wasmGemmThreadsReady(): Promise<boolean> {
   const variant = wasmGemmVariant();
-  if (variant === null) return false;
-  if (!threadsAvailable(variant)) return false;
+  if (variant === null || !threadsAvailable(variant)) return Promise.resolve(false);
   const got = instance(variant, WASM_PAGE, true);
-  const h = got === null ? null : helper(got[0]);
-  if (h === null) return false;
-  for (let i = 0; i < 10_000 && Atomics.load(h.ctrl, READY) === 0; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-  return Atomics.load(h.ctrl, READY) === 1;
+  return ready(got === null ? null : helper(got[0]));
 }
 
 /**
- * Whether {@link wasmMatmulF32} runs an `m × k` by `k × n` product on two
- * threads (where threads are available and the worker started): never when
+ * Whether {@link wasmMatmulF32} (or {@link GemmOnMemory.matmul}) runs an
+ * `m × k` by `k × n` product on two threads (where threads are available
+ * and the worker started): never when
  * C is too small to cut (one `4 × 16` block); else as `threads` asks (1 or
  * 2) or, by default, from {@link WASM_GEMM_THREADS_MIN_WORK} multiply-adds
  * up, and from {@link WASM_GEMM_WAKE_MIN_WORK} up when the worker has been
@@ -1083,6 +1127,7 @@ function runShared(
   split: "columns" | "rows",
   packA: boolean,
   packB: boolean,
+  counters: Counters,
 ): void {
   const mPad = params[8], nPad = params[9];
   const tasks: number[] = [];
@@ -1105,8 +1150,133 @@ function runShared(
   Atomics.store(c, JOB, job);
   // The worker may have blocked just before it could see the job: then wake it.
   if (Atomics.load(c, ASLEEP) !== 0) Atomics.notify(c, JOB);
-  threadedJobs++;
+  counters.jobs++;
   runTasks(c, ex, job, false, POLL_MS, NAP_MS);
+}
+
+/** The sizes of one product, padded, and the depth of its blocks of `k`. */
+interface Geometry {
+  readonly m: number;
+  readonly k: number;
+  readonly n: number;
+  /** `m` rounded up to whole row panels (`MR`). */
+  readonly mPad: number;
+  /** `n` rounded up to whole column panels (`NR`). */
+  readonly nPad: number;
+  /** Row stride of C (floats) when two threads cut it in columns: each row starts a cache line. */
+  readonly ldcMax: number;
+  /** Rows of every block of `k` but the last. */
+  readonly kb: number;
+}
+
+/** The {@link Geometry} of an `m × k` by `k × n` product. */
+function geometry(m: number, k: number, n: number): Geometry {
+  const mPad = roundUp(m, MR), nPad = roundUp(n, NR);
+  return { m, k, n, mPad, nPad, ldcMax: roundUp(nPad, LINE), kb: Math.ceil(k / Math.ceil(k / KC)) };
+}
+
+/**
+ * The scratch of a product from float offset `scratch` on: packed A
+ * (`mPad · k` floats), packed B (`k · nPad`), then C (`mPad` rows of `ldc`
+ * floats) from the next cache line.
+ */
+function scratchLayout(
+  scratch: number,
+  g: Geometry,
+): { aPack: number; bPack: number; cOff: number } {
+  const aPack = scratch, bPack = aPack + g.mPad * g.k;
+  return { aPack, bPack, cOff: roundUp(bPack + g.k * g.nPad, LINE) };
+}
+
+/** Matrices in a batch of shape `batchShape`. */
+function batchSize(spec: MatmulSpec): number {
+  let batch = 1;
+  for (const d of spec.batchShape) batch *= d;
+  return batch;
+}
+
+/**
+ * Whether a product (of `work` multiply-adds per matrix, `batch` matrices)
+ * that could be cut goes to the worker of a context whose worker is now
+ * `h`: always once one was started; else the work is counted and the
+ * worker wanted when `threads` asks for it or enough work has asked, and
+ * `available()` (called only then: its first call may cost some 20 ms).
+ */
+function wantsWorker(
+  h: Helper | null | undefined,
+  counters: Counters,
+  work: number,
+  batch: number,
+  threads: number | undefined,
+  available: () => boolean,
+): boolean {
+  if (h) return true;
+  if (work >= WASM_GEMM_WAKE_MIN_WORK) counters.wantedWork += batch * work;
+  return (threads !== undefined || counters.wantedWork >= THREADS_START_WORK) && available();
+}
+
+/** Where {@link runBatch} finds the operands of each product of a batch and what it does with C. */
+interface Placement {
+  /** Float offset of A's matrix `aMat` (the copying path copies it there first). */
+  a(aMat: number): number;
+  /** Float offset of B's matrix `bMat` (the copying path copies it there first). */
+  b(bMat: number): number;
+  /**
+   * Float offset of the output's matrix `t`, where C may be computed in
+   * place (when it needs no padding), or null to always go through the scratch.
+   */
+  readonly out: ((t: number) => number) | null;
+  /** Takes matrix `t` of the output from the scratch C at `cOff` (row stride `ldc` floats). */
+  take(t: number, cOff: number, ldc: number): void;
+}
+
+/**
+ * The job loop of both paths: `out[t] = A[mats[2t]] · B[mats[2t + 1]]` in
+ * context `c` (instance `ex`), with the scratch (see {@link scratchLayout})
+ * from float offset `scratch`, on two threads where `split` is set, the
+ * worker is up and (see {@link wasmGemmUsesTwoThreads}) worth it. An
+ * operand equal to the previous product's (a broadcast one) is packed once.
+ */
+function runBatch(
+  c: Context,
+  ex: GemmExports,
+  variant: WasmGemmVariant,
+  g: Geometry,
+  mats: Int32Array,
+  split: "columns" | "rows" | null,
+  threads: number | undefined,
+  scratch: number,
+  place: Placement,
+): void {
+  const { m, k, n, mPad, nPad, kb } = g;
+  let h = split !== null ? helper(c) : null;
+  if (h !== null && !wasmGemmUsesTwoThreads(m, k, n, threads, Atomics.load(h.ctrl, ASLEEP) !== 0)) {
+    h = null; // a blocked worker is not worth waking for this product
+  }
+  // Strips of columns shared by two threads start on cache lines in every
+  // row; otherwise rows are packed (n = ldc copies out in one piece).
+  const ldc = h !== null && split === "columns" ? g.ldcMax : nPad;
+  const direct = place.out !== null && m === mPad && n === ldc ? place.out : null;
+  const { aPack, bPack, cOff } = scratchLayout(scratch, g);
+  const params = [0, 0, aPack, bPack, cOff, m, k, n, mPad, nPad, kb, ldc];
+  let aLoaded = -1, bLoaded = -1;
+  for (let t = 0; t < mats.length / 2; t++) {
+    const aMat = mats[2 * t], bMat = mats[2 * t + 1];
+    const newA = aMat !== aLoaded, newB = bMat !== bLoaded; // a broadcast operand is packed once
+    if (newA) params[0] = place.a(aMat);
+    if (newB) params[1] = place.b(bMat);
+    aLoaded = aMat;
+    bLoaded = bMat;
+    const cAt = params[4] = direct !== null ? direct(t) : cOff;
+    if (h !== null && split !== null) {
+      runShared(h, ex, variant, params, split, newA, newB, c.counters);
+    } else {
+      if (newA) ex.packAPart(params[0], aPack, m, k, mPad, kb, 0, mPad);
+      if (newB) ex.packBPart(params[1], bPack, n, k, nPad, kb, 0, nPad);
+      ex.computePart(aPack, bPack, cAt, ldc, k, mPad, nPad, kb, 0, mPad, 0, nPad);
+    }
+    if (direct === null) place.take(t, cOff, ldc);
+  }
 }
 
 /**
@@ -1144,64 +1314,254 @@ export function wasmMatmulF32(
   threads?: number,
 ): boolean {
   if (variant === null || compiled(variant) === null) return false;
-  const { batchShape, m, k, n } = spec;
-  let batch = 1;
-  for (const d of batchShape) batch *= d;
+  const { m, k, n } = spec;
+  const batch = batchSize(spec);
   if (batch * m * n === 0 || k === 0) {
     out.fill(0, 0, batch * m * n);
     return true;
   }
-  const mPad = roundUp(m, MR), nPad = roundUp(n, NR), ldcMax = roundUp(nPad, LINE);
-  // Layout (float offsets): raw A, raw B, packed A, packed B, C (mPad × nPad
-  // from a cache-line boundary, row stride ldc ≤ ldcMax).
-  const aRaw = 0, bRaw = aRaw + m * k, aPack = bRaw + k * n;
-  const bPack = aPack + mPad * k, cOff = roundUp(bPack + k * nPad, LINE);
-  const split = wasmGemmUsesTwoThreads(m, k, n, threads) ? splitOf(m, n, mPad, nPad) : null;
-  let shared = false;
-  if (split !== null) {
-    if (ctx?.helper) shared = true;
-    else {
-      if (m * k * n >= WASM_GEMM_WAKE_MIN_WORK) wantedWork += batch * m * k * n;
-      shared = (threads !== undefined || wantedWork >= THREADS_START_WORK) &&
-        threadsAvailable(variant);
-    }
-  }
-  const got = instance(variant, 4 * (cOff + mPad * ldcMax), shared);
+  const g = geometry(m, k, n);
+  // Layout (float offsets): raw A, raw B, then the scratch: packed A, packed
+  // B, C (mPad × nPad from a cache-line boundary, row stride ldc ≤ ldcMax).
+  const aRaw = 0, bRaw = aRaw + m * k, scratch = bRaw + k * n;
+  const { cOff } = scratchLayout(scratch, g);
+  let split = wasmGemmUsesTwoThreads(m, k, n, threads) ? splitOf(m, n, g.mPad, g.nPad) : null;
+  const available = (): boolean => threadsAvailable(variant);
+  const shared = split !== null &&
+    wantsWorker(ctx?.helper, moduleCounters, m * k * n, batch, threads, available);
+  const got = instance(variant, 4 * (cOff + g.mPad * g.ldcMax), shared);
   if (got === null) return false;
   const [c, ex] = got;
-  let h = split !== null && shared && c.shared ? helper(c) : null;
-  if (h !== null && !wasmGemmUsesTwoThreads(m, k, n, threads, Atomics.load(h.ctrl, ASLEEP) !== 0)) {
-    h = null; // a blocked worker is not worth waking for this product
-  }
-  // Strips of columns shared by two threads start on cache lines in every
-  // row; otherwise rows are packed (n = ldc copies out in one piece).
-  const ldc = h !== null && split === "columns" ? ldcMax : nPad;
+  if (!shared || !c.shared) split = null;
   const heap = new Float32Array(c.memory.buffer);
-  const kb = Math.ceil(k / Math.ceil(k / KC)); // every block of k but the last has kb rows
-  const params = [aRaw, bRaw, aPack, bPack, cOff, m, k, n, mPad, nPad, kb, ldc];
-  const mats = batchMatrices(spec);
-  let aLoaded = -1, bLoaded = -1;
-  for (let t = 0; t < batch; t++) {
-    const aMat = mats[2 * t], bMat = mats[2 * t + 1];
-    const newA = aMat !== aLoaded, newB = bMat !== bLoaded; // a broadcast operand is packed once
-    if (newA) heap.set(a.subarray(aMat * m * k, (aMat + 1) * m * k), aRaw);
-    if (newB) heap.set(b.subarray(bMat * k * n, (bMat + 1) * k * n), bRaw);
-    aLoaded = aMat;
-    bLoaded = bMat;
-    if (h !== null && split !== null) runShared(h, ex, variant, params, split, newA, newB);
-    else {
-      if (newA) ex.packAPart(aRaw, aPack, m, k, mPad, kb, 0, mPad);
-      if (newB) ex.packBPart(bRaw, bPack, n, k, nPad, kb, 0, nPad);
-      ex.computePart(aPack, bPack, cOff, ldc, k, mPad, nPad, kb, 0, mPad, 0, nPad);
-    }
-    const o = t * m * n;
-    if (n === ldc) out.set(heap.subarray(cOff, cOff + m * n), o);
-    else {
-      for (let r = 0; r < m; r++) {
-        out.set(heap.subarray(cOff + r * ldc, cOff + r * ldc + n), o + r * n);
+  runBatch(c, ex, variant, g, batchMatrices(spec), split, threads, scratch, {
+    a: (aMat) => {
+      heap.set(a.subarray(aMat * m * k, (aMat + 1) * m * k), aRaw);
+      return aRaw;
+    },
+    b: (bMat) => {
+      heap.set(b.subarray(bMat * k * n, (bMat + 1) * k * n), bRaw);
+      return bRaw;
+    },
+    out: null,
+    take: (t, cAt, ldc) => {
+      const o = t * m * n;
+      if (n === ldc) out.set(heap.subarray(cAt, cAt + m * n), o);
+      else {
+        for (let r = 0; r < m; r++) {
+          out.set(heap.subarray(cAt + r * ldc, cAt + r * ldc + n), o + r * n);
+        }
       }
-    }
-  }
+    },
+  });
   retainOrRelease(c);
   return true;
+}
+
+/** A GEMM bound to an existing linear memory (shared or not), with its own worker when shared. */
+export interface GemmOnMemory {
+  /** The variant in use. */
+  readonly variant: WasmGemmVariant;
+  /**
+   * Bytes of scratch {@link GemmOnMemory.matmul} needs for `spec`: packed A,
+   * packed B and, unless C can be computed straight into `out` (`m` a
+   * multiple of 4 and `n` of the padded row length), a padded C.
+   *
+   * @param spec Batch shape, batch strides and sizes, as for `matmul`.
+   * @param threads The `threads` that `matmul` will be given: 1 needs no
+   *   more than one thread does; undefined or 2 covers either.
+   * @returns A byte count (0 for an empty product or `k = 0`).
+   */
+  scratchBytes(spec: MatmulSpec, threads?: number): number;
+  /**
+   * `out[t] = A[aMat(t)] · B[bMat(t)]` for the batch geometry of `spec`
+   * (batch strides in whole matrices, as `Backend.matmul`), in place: A and
+   * B are packed straight from where they lie, C is computed into `out`
+   * when it needs no padding, else into the scratch and copied into `out`
+   * within the memory. Bitwise identical to {@link wasmMatmulF32} with the
+   * same variant, on one thread or two. Writes nothing outside `out` and
+   * the scratch; `out` must not overlap `a`, `b` or the scratch.
+   *
+   * @param a Byte address of A's matrices (row-major `m × k`, contiguous).
+   * @param b Byte address of B's matrices (row-major `k × n`, contiguous).
+   * @param out Byte address that receives the `batch · m · n` floats of the products.
+   * @param spec Batch shape, batch strides (in whole matrices) and sizes.
+   * @param scratch Byte address of `scratchBytes(spec, threads)` free bytes.
+   * @param threads 1 or 2 to force one thread or two (where available); by
+   *   default as {@link wasmMatmulF32} (two from {@link WASM_GEMM_THREADS_MIN_WORK}
+   *   up, the worker started once enough work asked for it).
+   *   Addresses are multiples of 4 (16 is fastest); all lie in the memory's
+   *   current buffer (else a `RangeError`; the memory is never grown).
+   */
+  matmul(
+    a: number,
+    b: number,
+    out: number,
+    spec: MatmulSpec,
+    scratch: number,
+    threads?: number,
+  ): void;
+  /**
+   * Starts the worker (if the memory is shared and threads are available)
+   * and resolves once it waits for jobs.
+   *
+   * @returns Whether the worker is ready.
+   */
+  threadsReady(): Promise<boolean>;
+  /**
+   * The counters of this memory's two-thread path.
+   *
+   * @returns Availability, readiness and counters.
+   */
+  stats(): WasmGemmThreadStats;
+}
+
+/** Tells the worker of a collected {@link GemmOnMemory} to end, so its memory can be collected. */
+const orphans = new FinalizationRegistry<Context>((c) => release(c));
+
+/** Floats of scratch a product of geometry `g` needs (see {@link GemmOnMemory.scratchBytes}). */
+function scratchFloats(g: Geometry, threads: number | undefined): number {
+  /** C's floats with row stride `ldc`: none when it is computed into `out`. */
+  const cFloats = (ldc: number): number =>
+    g.m === g.mPad && g.n === ldc ? 0 : LINE - 1 + g.mPad * ldc;
+  let cf = cFloats(g.nPad);
+  if (threads !== 1 && splitOf(g.m, g.n, g.mPad, g.nPad) === "columns") {
+    cf = Math.max(cf, cFloats(g.ldcMax));
+  }
+  return g.mPad * g.k + g.k * g.nPad + cf;
+}
+
+/**
+ * A GEMM over an existing linear memory whose operands already live there
+ * (e.g. a backend's arena): products read A and B in place and write C
+ * into the memory, with no copies through JavaScript. The memory stays the
+ * caller's: it is never grown nor released, and its buffer is re-read on
+ * every call (so the caller may grow it between calls). On a shared memory
+ * a worker of its own (unref'd: it never keeps the process alive; told to
+ * end once the returned object is collected) joins big products, started
+ * lazily as for {@link wasmMatmulF32}.
+ *
+ * @example
+ * ```ts
+ * import { gemmOnMemory } from "./gemm.ts";
+ *
+ * const memory = new WebAssembly.Memory({ initial: 1, maximum: 32768, shared: true });
+ * const gemm = gemmOnMemory(memory, { shared: true });
+ * if (gemm !== null) {
+ *   const spec = { batchShape: [], aBatchStrides: [], bBatchStrides: [], m: 2, k: 2, n: 2 };
+ *   const heap = new Float32Array(memory.buffer);
+ *   heap.set([1, 2, 3, 4], 0); // A at byte 0
+ *   heap.set([5, 6, 7, 8], 4); // B at byte 16
+ *   gemm.matmul(0, 16, 32, spec, 48); // C at byte 32, scratch from byte 48
+ *   const c = new Float32Array(memory.buffer, 32, 4);
+ *   if (c.join() !== "19,22,43,50") throw new Error(`got ${c}`);
+ * }
+ * ```
+ *
+ * @param memory The linear memory (at most 2 GiB when shared: a declared
+ *   maximum of at most 32768 pages).
+ * @param opts `shared`: whether `memory` is a shared one (it must match);
+ *   `variant`: the module to use, by default {@link wasmGemmVariant}.
+ * @returns The GEMM, or null where the variant is unavailable or the
+ *   module cannot be instantiated on `memory` (`shared` does not match, or
+ *   a shared memory's maximum is above 2 GiB).
+ */
+export function gemmOnMemory(
+  memory: WebAssembly.Memory,
+  opts: { shared: boolean; variant?: WasmGemmVariant },
+): GemmOnMemory | null {
+  const variant = opts.variant ?? wasmGemmVariant();
+  if (variant === null) return null;
+  const isShared = typeof SharedArrayBuffer === "function" &&
+    memory.buffer instanceof SharedArrayBuffer;
+  if (isShared !== opts.shared) return null;
+  const mod = compiled(variant, opts.shared);
+  if (mod === null) return null;
+  let ex: GemmExports;
+  try {
+    ex = new WebAssembly.Instance(mod, { env: { memory } }).exports as unknown as GemmExports;
+  } catch {
+    return null; // e.g. a shared memory with a maximum above 2 GiB
+  }
+  const c: Context = {
+    memory,
+    shared: opts.shared,
+    instances: new Map([[variant, ex]]),
+    helper: undefined,
+    lastUse: 0,
+    releasing: false,
+    counters: { wantedWork: 0, jobs: 0, workers: 0 },
+  };
+  const scratchBytes = (spec: MatmulSpec, threads?: number): number => {
+    const { m, k, n } = spec;
+    if (batchSize(spec) * m * n === 0 || k === 0) return 0;
+    return 4 * scratchFloats(geometry(m, k, n), threads);
+  };
+  const matmul = (
+    a: number,
+    b: number,
+    out: number,
+    spec: MatmulSpec,
+    scratch: number,
+    threads?: number,
+  ): void => {
+    const { m, k, n } = spec;
+    const batch = batchSize(spec), limit = memory.buffer.byteLength;
+    const check = (what: string, at: number, bytes: number): void => {
+      const where = `gemmOnMemory().matmul(): ${what} at byte ${at}`;
+      if (!Number.isInteger(at) || at < 0 || at % 4 !== 0) {
+        throw new RangeError(`${where}: expected a non-negative multiple of 4`);
+      }
+      if (at + bytes > limit) {
+        throw new RangeError(
+          `${where}: its ${bytes} bytes end past the memory's ${limit} (grow the memory first)`,
+        );
+      }
+    };
+    check("out", out, 4 * batch * m * n);
+    if (batch * m * n === 0 || k === 0) {
+      new Float32Array(memory.buffer, out, batch * m * n).fill(0);
+      return;
+    }
+    const mats = batchMatrices(spec);
+    let aMats = 0, bMats = 0;
+    for (let t = 0; t < batch; t++) {
+      aMats = Math.max(aMats, mats[2 * t] + 1);
+      bMats = Math.max(bMats, mats[2 * t + 1] + 1);
+    }
+    check("a", a, 4 * aMats * m * k);
+    check("b", b, 4 * bMats * k * n);
+    check("scratch", scratch, scratchBytes(spec, threads));
+    const g = geometry(m, k, n);
+    const cut = wasmGemmUsesTwoThreads(m, k, n, threads) ? splitOf(m, n, g.mPad, g.nPad) : null;
+    const available = (): boolean => workerThreads() !== null;
+    const split = cut !== null && c.shared &&
+        wantsWorker(c.helper, c.counters, m * k * n, batch, threads, available)
+      ? cut
+      : null;
+    let heap: Float32Array | undefined; // made when C needs copying out
+    runBatch(c, ex, variant, g, mats, split, threads, scratch / 4, {
+      a: (aMat) => a / 4 + aMat * m * k,
+      b: (bMat) => b / 4 + bMat * k * n,
+      out: (t) => out / 4 + t * m * n,
+      take: (t, cAt, ldc) => {
+        heap ??= new Float32Array(memory.buffer);
+        const o = out / 4 + t * m * n;
+        if (n === ldc) heap.copyWithin(o, cAt, cAt + m * n);
+        else {
+          for (let r = 0; r < m; r++) heap.copyWithin(o + r * n, cAt + r * ldc, cAt + r * ldc + n);
+        }
+      },
+    });
+  };
+  const gemm: GemmOnMemory = {
+    variant,
+    scratchBytes,
+    matmul,
+    threadsReady: (): Promise<boolean> =>
+      Promise.resolve(c.shared && workerThreads() !== null ? ready(helper(c)) : false),
+    stats: (): WasmGemmThreadStats => statsOf(c, c.counters),
+  };
+  orphans.register(gemm, c);
+  return gemm;
 }

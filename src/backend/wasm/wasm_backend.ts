@@ -1,0 +1,541 @@
+/**
+ * The `wasm` backend: tensors live in one WebAssembly memory (see
+ * `arena.ts`) and the hot kernels run there in WebAssembly SIMD, with no
+ * copies between JS and WebAssembly.
+ *
+ * It extends the CPU backend: a handle is a {@link WasmBuf}, whose `view` is
+ * a typed array over the block in the memory, so every kernel of the CPU
+ * backend works unchanged on it. The kernels that matter for speed are
+ * overridden with WebAssembly ones: float32 matrix products (the packed
+ * GEMM of `cpu/wasm/gemm.ts`, on two threads for big products), float32
+ * elementwise ops with the broadcasting patterns that matter (contiguous,
+ * scalar, row and column broadcasts), comparisons, `where`, and sum, max
+ * and min reductions (`kernels.ts`). Everything else (float64, strided
+ * copies, gathers, sorting, randomness) runs the CPU backend's JS loops on
+ * the same memory.
+ *
+ * Memory. The core calls `track` for every tensor made around a handle, and
+ * a `FinalizationRegistry` gives the block back once every tensor owning it
+ * was garbage-collected (or `dispose`d). Finalizers only run between tasks
+ * of the event loop, so a long synchronous loop frees nothing until it
+ * yields (`await`ing a read does); once the memory reaches its limit, new
+ * buffers go to ordinary JS memory (still correct, with the CPU backend's
+ * speed) until blocks come back.
+ *
+ * @module
+ */
+
+import { simplifyStrides } from "../_geometry.ts";
+import type { BinaryOp, DataHandle, MatmulSpec, ReduceOp, UnaryOp } from "../backend.ts";
+import { CpuBackend } from "../cpu/cpu_backend.ts";
+import { type GemmOnMemory, gemmOnMemory, WASM_GEMM_MIN_WORK } from "../cpu/wasm/gemm.ts";
+import type { DType, TypedArray } from "../../core/dtype.ts";
+import { Arena, ARENA_MAX_PAGES, type ArenaStats } from "./arena.ts";
+import {
+  type BinaryKernel,
+  instantiateKernels,
+  type KernelExports,
+  type KernelVariant,
+} from "./kernels.ts";
+
+/** Bytes per element of each dtype. */
+const BYTES: { readonly [D in DType]: number } = { float32: 4, float64: 8, int32: 4, bool: 1 };
+
+/**
+ * A buffer of the `wasm` backend: a typed-array view of a block of the
+ * arena (`ptr ≥ 0`), or an ordinary JS array (`ptr = -1`) when the arena
+ * was full.
+ * @internal
+ */
+export class WasmBuf {
+  /** The elements. */
+  readonly view: TypedArray;
+  /** Byte address in the arena, or -1 for JS memory. */
+  readonly ptr: number;
+  /** How many live tensors own this buffer (see `track`). */
+  refs = 0;
+  /** Set once the block went back to the arena. */
+  released = false;
+
+  /**
+   * Wraps a view.
+   *
+   * @param view The elements.
+   * @param ptr Byte address in the arena, or -1.
+   */
+  constructor(view: TypedArray, ptr: number) {
+    this.view = view;
+    this.ptr = ptr;
+  }
+}
+
+/** Unary float32 ops with a WebAssembly kernel (sin and cos use the JS loop). */
+const UNARY_F32: Partial<Record<UnaryOp, keyof KernelExports>> = {
+  neg: "neg",
+  abs: "abs",
+  square: "square",
+  sqrt: "sqrt",
+  floor: "floor",
+  ceil: "ceil",
+  round: "round",
+  sign: "sign",
+  exp: "exp",
+  log: "log",
+  tanh: "tanh",
+  expm1: "expm1",
+  log1p: "log1p",
+};
+
+/** Unary int32 ops with a WebAssembly kernel. */
+const UNARY_I32: Partial<Record<UnaryOp, keyof KernelExports>> = {
+  neg: "neg_i32",
+  abs: "abs_i32",
+  square: "square_i32",
+};
+
+/** Binary ops with a WebAssembly kernel, per input dtype (pow uses the JS loop). */
+const BINARY: { readonly [D in DType]?: Partial<Record<BinaryOp, keyof KernelExports>> } = {
+  float32: {
+    add: "add",
+    sub: "sub",
+    mul: "mul",
+    div: "div",
+    maximum: "maximum",
+    minimum: "minimum",
+    equal: "equal",
+    notEqual: "notEqual",
+    greater: "greater",
+    greaterEqual: "greaterEqual",
+    less: "less",
+    lessEqual: "lessEqual",
+  },
+  int32: {
+    add: "add_i32",
+    sub: "sub_i32",
+    mul: "mul_i32",
+    maximum: "maximum_i32",
+    minimum: "minimum_i32",
+    equal: "equal_i32",
+    notEqual: "notEqual_i32",
+    greater: "greater_i32",
+    greaterEqual: "greaterEqual_i32",
+    less: "less_i32",
+    lessEqual: "lessEqual_i32",
+  },
+  bool: { and: "and_u8", or: "or_u8" },
+};
+
+/** Ops whose result is bool. */
+const COMPARISONS: ReadonlySet<BinaryOp> = new Set<BinaryOp>([
+  "equal",
+  "notEqual",
+  "greater",
+  "greaterEqual",
+  "less",
+  "lessEqual",
+]);
+
+/**
+ * An elementwise loop cut into 2-D kernel calls: `outer` lists, per call,
+ * each operand's element offset; every call covers `rows × cols` outputs
+ * with the operands' `rowStrides` and `colStrides` (0 or 1).
+ */
+interface Plan2d {
+  readonly rows: number;
+  readonly cols: number;
+  readonly rowStrides: readonly number[];
+  readonly colStrides: readonly number[];
+  /** Per call, per operand, the element offset (calls in output order). */
+  readonly offsets: readonly (readonly number[])[];
+}
+
+/**
+ * How a broadcast elementwise op over `shape` runs as 2-D kernel calls, or
+ * null when an operand's innermost stride is neither 0 nor 1 (a transposed
+ * operand: the JS loop handles it).
+ */
+function plan2d(shape: readonly number[], strides: readonly (readonly number[])[]): Plan2d | null {
+  const s = simplifyStrides(shape, strides);
+  const r = s.shape.length;
+  const ops = strides.length;
+  if (r === 0) {
+    return {
+      rows: 1,
+      cols: 1,
+      rowStrides: Array(ops).fill(0),
+      colStrides: Array(ops).fill(1),
+      offsets: [Array(ops).fill(0)],
+    };
+  }
+  const colStrides = s.strides.map((st) => st[r - 1]);
+  if (colStrides.some((c) => c !== 0 && c !== 1)) return null;
+  const cols = s.shape[r - 1];
+  const rows = r >= 2 ? s.shape[r - 2] : 1;
+  const rowStrides = s.strides.map((st) => (r >= 2 ? st[r - 2] : 0));
+  // The odometer over the axes before the last two.
+  const lead = s.shape.slice(0, Math.max(0, r - 2));
+  let calls = 1;
+  for (const d of lead) calls *= d;
+  const offsets: number[][] = [];
+  const idx = new Array<number>(lead.length).fill(0);
+  const at = new Array<number>(ops).fill(0);
+  for (let c = 0; c < calls; c++) {
+    offsets.push([...at]);
+    for (let d = lead.length - 1; d >= 0; d--) {
+      for (let k = 0; k < ops; k++) at[k] += s.strides[k][d];
+      if (++idx[d] < lead[d]) break;
+      idx[d] = 0;
+      for (let k = 0; k < ops; k++) at[k] -= s.strides[k][d] * lead[d];
+    }
+  }
+  return { rows, cols, rowStrides, colStrides, offsets };
+}
+
+/** Product of a shape's sizes. */
+function sizeOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** Whether an array `alloc` returned lies in the arena (not in JS memory). */
+function inArena(out: TypedArray): boolean {
+  return out.buffer instanceof SharedArrayBuffer;
+}
+
+/** Bytes of the ArrayBuffer that nudges the garbage collector (see `alloc`). */
+const NUDGE_BYTES = 64 * 2 ** 20;
+
+/** Allocated bytes after which `read` lets the event loop turn (so finalizers can run). */
+const READ_YIELD_BYTES = 32 * 2 ** 20;
+
+/**
+ * Resolves in a later task of the event loop (not a microtask), after
+ * pending finalizers ran. A fresh `MessageChannel` per call, closed at once,
+ * never keeps the process alive.
+ */
+function nextTask(): Promise<void> {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(0);
+  });
+}
+
+/** Options of {@link WasmBackend}. */
+export interface WasmBackendOptions {
+  /**
+   * The most memory (bytes) tensors may take in WebAssembly memory before new
+   * ones go to JS memory. Default 1 GiB; at most 2 GiB.
+   */
+  readonly memoryLimit?: number;
+  /** Whether big matrix products may use a second thread. Default `true`. */
+  readonly threads?: boolean;
+}
+
+/**
+ * The WebAssembly SIMD backend (see the module documentation).
+ * @internal
+ */
+export class WasmBackend extends CpuBackend {
+  /** Always `"wasm"`. */
+  override readonly name: string = "wasm";
+  /** The memory and its allocator. */
+  readonly arena: Arena;
+  /** Gives a block back once the last tensor owning it is collected. */
+  readonly #owners: FinalizationRegistry<WasmBuf>;
+  /** Bytes allocated since a finalizer last ran (see `read`). */
+  #sinceFinalizer = 0;
+  /** `#sinceFinalizer` at which to nudge the garbage collector next. */
+  #nextNudge = NUDGE_BYTES;
+  /** The GEMM on the arena's memory (null where WebAssembly SIMD is missing). */
+  readonly #gemm: GemmOnMemory | null;
+  /** The elementwise and reduction kernels (null where WebAssembly SIMD is missing). */
+  readonly #k: KernelExports | null;
+  /** Which kernel variant runs: relaxed SIMD (fused multiply-adds) or plain SIMD. */
+  readonly kernelVariant: KernelVariant | null;
+  /** 1 to keep products on one thread; undefined lets big ones use two. */
+  readonly #threads: number | undefined;
+
+  /**
+   * A backend with its own memory.
+   *
+   * @param options Memory limit and threads.
+   */
+  constructor(options: WasmBackendOptions = {}) {
+    super({ wasmThreads: options.threads ?? true });
+    this.arena = new Arena({ limitBytes: options.memoryLimit });
+    this.#gemm = gemmOnMemory(this.arena.memory, { shared: true });
+    const kernels = instantiateKernels(this.arena.memory, {
+      shared: true,
+      maxPages: ARENA_MAX_PAGES,
+    });
+    this.#k = kernels?.exports ?? null;
+    this.kernelVariant = kernels?.variant ?? null;
+    this.#threads = options.threads === false ? 1 : undefined;
+    this.#owners = new FinalizationRegistry((h) => {
+      this.#sinceFinalizer = 0;
+      this.#nextNudge = NUDGE_BYTES;
+      this.#drop(h);
+    });
+  }
+
+  /** Memory counters (for tests and benchmarks). */
+  memoryStats(): ArenaStats {
+    return this.arena.stats();
+  }
+
+  // ------------------------------------------------------------ buffers
+
+  /** A block of the arena viewed as `dtype`, or a JS array when the arena is full. */
+  protected override alloc(dtype: DType, size: number, zeroed = true): TypedArray {
+    const bytes = size * BYTES[dtype];
+    const ptr = this.arena.alloc(bytes);
+    if (ptr < 0) return super.alloc(dtype, size);
+    this.#sinceFinalizer += bytes;
+    if (this.#sinceFinalizer >= this.#nextNudge) {
+      // The garbage collector cannot see this memory: the tensors owning it
+      // are small JS objects. Make it look: a large, untouched ArrayBuffer
+      // (an mmap, some 30 µs) counts as external memory and brings the next
+      // collection forward, after which the finalizers give blocks back.
+      new ArrayBuffer(NUDGE_BYTES);
+      this.#nextNudge = this.#sinceFinalizer + NUDGE_BYTES;
+    }
+    const buffer = this.arena.buffer;
+    let view: TypedArray;
+    switch (dtype) {
+      case "float32":
+        view = new Float32Array(buffer, ptr, size);
+        break;
+      case "float64":
+        view = new Float64Array(buffer, ptr, size);
+        break;
+      case "int32":
+        view = new Int32Array(buffer, ptr, size);
+        break;
+      default:
+        view = new Uint8Array(buffer, ptr, size);
+    }
+    if (zeroed) view.fill(0);
+    return view;
+  }
+
+  /** The view behind a handle. */
+  protected override arr(x: DataHandle): TypedArray {
+    const h = x as WasmBuf;
+    if (h.released) throw new Error("wasm backend: the tensor's buffer was already disposed");
+    return h.view;
+  }
+
+  /** Wraps an array `alloc` returned. */
+  protected override wrap(out: TypedArray): DataHandle {
+    return new WasmBuf(out, out.buffer instanceof SharedArrayBuffer ? out.byteOffset : -1);
+  }
+
+  /**
+   * Resolves to a fresh copy of the buffer. When much memory was allocated
+   * since finalizers last ran, it first lets the event loop turn once (some
+   * 30 µs), so a training loop that reads its loss every step frees the
+   * blocks of collected tensors as it goes.
+   */
+  override async read(x: DataHandle, dtype: DType, size: number): Promise<TypedArray> {
+    if (this.#sinceFinalizer > READ_YIELD_BYTES) {
+      this.#sinceFinalizer = 0;
+      await nextTask();
+    }
+    return this.readSync(x, dtype, size);
+  }
+
+  /** `out[i] = op(x[i])`: float32 and int32 in WebAssembly SIMD (but sin, cos). */
+  override unary(op: UnaryOp, x: DataHandle, size: number, dtype: DType): DataHandle {
+    const X = x as WasmBuf, k = this.#k;
+    const name = dtype === "float32"
+      ? UNARY_F32[op]
+      : dtype === "int32"
+      ? UNARY_I32[op]
+      : undefined;
+    if (name !== undefined && k !== null && X.ptr >= 0 && size > 0) {
+      const out = this.alloc(dtype, size, false);
+      if (inArena(out)) {
+        (k[name] as (x: number, out: number, n: number) => void)(X.ptr, out.byteOffset, size);
+        return this.wrap(out);
+      }
+    }
+    return super.unary(op, x, size, dtype);
+  }
+
+  /** Broadcast binary ops: float32, int32 and bool in WebAssembly SIMD where a kernel exists. */
+  override binary(
+    op: BinaryOp,
+    a: DataHandle,
+    aStrides: readonly number[],
+    b: DataHandle,
+    bStrides: readonly number[],
+    outShape: readonly number[],
+    dtype: DType,
+  ): DataHandle {
+    const A = a as WasmBuf, B = b as WasmBuf, k = this.#k;
+    const name = BINARY[dtype]?.[op];
+    const size = sizeOf(outShape);
+    if (name !== undefined && k !== null && A.ptr >= 0 && B.ptr >= 0 && size > 0) {
+      const plan = plan2d(outShape, [aStrides, bStrides]);
+      if (plan !== null) {
+        const out = this.alloc(COMPARISONS.has(op) ? "bool" : dtype, size, false);
+        if (inArena(out)) {
+          const f = k[name] as BinaryKernel, w = dtype === "bool" ? 1 : 4;
+          const outW = COMPARISONS.has(op) || dtype === "bool" ? 1 : 4;
+          const { rows, cols, rowStrides: rs, colStrides: cs } = plan;
+          let o = out.byteOffset;
+          for (const [ao, bo] of plan.offsets) {
+            f(A.ptr + ao * w, rs[0], cs[0], B.ptr + bo * w, rs[1], cs[1], o, rows, cols);
+            o += rows * cols * outW;
+          }
+          return this.wrap(out);
+        }
+      }
+    }
+    return super.binary(op, a, aStrides, b, bStrides, outShape, dtype);
+  }
+
+  /** `cond ? a : b` with broadcasting: 32-bit dtypes in WebAssembly SIMD. */
+  override where(
+    cond: DataHandle,
+    condStrides: readonly number[],
+    a: DataHandle,
+    aStrides: readonly number[],
+    b: DataHandle,
+    bStrides: readonly number[],
+    outShape: readonly number[],
+    dtype: DType,
+  ): DataHandle {
+    const C = cond as WasmBuf, A = a as WasmBuf, B = b as WasmBuf, k = this.#k;
+    const size = sizeOf(outShape);
+    if (
+      (dtype === "float32" || dtype === "int32") && k !== null && C.ptr >= 0 && A.ptr >= 0 &&
+      B.ptr >= 0 && size > 0
+    ) {
+      const plan = plan2d(outShape, [condStrides, aStrides, bStrides]);
+      if (plan !== null) {
+        const out = this.alloc(dtype, size, false);
+        if (inArena(out)) {
+          const { rows, cols, rowStrides: rs, colStrides: cs } = plan;
+          let o = out.byteOffset;
+          for (const [co, ao, bo] of plan.offsets) {
+            k.where_f32(
+              C.ptr + co,
+              rs[0],
+              cs[0],
+              A.ptr + ao * 4,
+              rs[1],
+              cs[1],
+              B.ptr + bo * 4,
+              rs[2],
+              cs[2],
+              o,
+              rows,
+              cols,
+            );
+            o += rows * cols * 4;
+          }
+          return this.wrap(out);
+        }
+      }
+    }
+    return super.where(cond, condStrides, a, aStrides, b, bStrides, outShape, dtype);
+  }
+
+  /** Sum, max and min of float32 in WebAssembly SIMD (sums accumulate in float64). */
+  override reduce(
+    op: ReduceOp,
+    x: DataHandle,
+    outer: number,
+    n: number,
+    inner: number,
+    dtype: DType,
+  ): DataHandle {
+    const X = x as WasmBuf, k = this.#k;
+    if (
+      dtype === "float32" && (op === "sum" || op === "max" || op === "min") && k !== null &&
+      X.ptr >= 0 && n > 0 && outer * inner > 0
+    ) {
+      const out = this.alloc("float32", outer * inner, false);
+      if (inArena(out)) {
+        if (inner === 1) k[`${op}_rows`](X.ptr, out.byteOffset, outer, n);
+        else k[`${op}_cols`](X.ptr, out.byteOffset, outer, n, inner);
+        return this.wrap(out);
+      }
+    }
+    return super.reduce(op, x, outer, n, inner, dtype);
+  }
+
+  /**
+   * Batched matrix product: float32 in the WebAssembly GEMM, straight from
+   * and to the arena (on two threads for big products); the rest as on the
+   * CPU backend.
+   */
+  override matmul(a: DataHandle, b: DataHandle, spec: MatmulSpec, dtype: DType): DataHandle {
+    const A = a as WasmBuf, B = b as WasmBuf, { m, k, n } = spec;
+    const gemm = this.#gemm;
+    if (
+      dtype !== "float32" || gemm === null || A.ptr < 0 || B.ptr < 0 ||
+      m * k * n < WASM_GEMM_MIN_WORK
+    ) return super.matmul(a, b, spec, dtype);
+    let batch = 1;
+    for (const d of spec.batchShape) batch *= d;
+    const out = this.alloc("float32", batch * m * n, false);
+    const scratchBytes = gemm.scratchBytes(spec, this.#threads);
+    const scratch = this.arena.alloc(scratchBytes);
+    if (out.buffer instanceof SharedArrayBuffer && scratch >= 0) {
+      gemm.matmul(A.ptr, B.ptr, out.byteOffset, spec, scratch, this.#threads);
+      this.arena.free(scratch, scratchBytes);
+      return this.wrap(out);
+    }
+    if (scratch >= 0) this.arena.free(scratch, scratchBytes);
+    if (out.buffer instanceof SharedArrayBuffer) this.arena.free(out.byteOffset, out.byteLength);
+    return super.matmul(a, b, spec, dtype); // the arena is full
+  }
+
+  /** Copies `values` into the arena. */
+  override upload(values: TypedArray, dtype: DType): DataHandle {
+    const out = this.alloc(dtype, values.length, false);
+    out.set(values);
+    return this.wrap(out);
+  }
+
+  /**
+   * Records `owner` (a tensor) as an owner of `handle`: the block goes back
+   * to the arena once every owner was disposed or garbage-collected.
+   */
+  track(owner: object, handle: DataHandle): void {
+    const h = handle as WasmBuf;
+    h.refs++;
+    if (h.ptr >= 0) this.#owners.register(owner, h, owner);
+  }
+
+  /**
+   * Gives up `owner`'s share of the buffer (freeing it when no owner is
+   * left). Without an owner, frees a buffer no tensor owns (one owned by
+   * tensors is left to them).
+   */
+  override dispose(x: DataHandle, owner?: object): void {
+    const h = x as WasmBuf;
+    if (owner !== undefined) {
+      if (this.#owners.unregister(owner)) this.#drop(h);
+    } else if (h.refs <= 0) this.#release(h);
+  }
+
+  /** One owner less; frees the block when none is left. */
+  #drop(h: WasmBuf): void {
+    if (--h.refs <= 0) this.#release(h);
+  }
+
+  /** Gives the block back (once). */
+  #release(h: WasmBuf): void {
+    if (h.released || h.ptr < 0) return;
+    h.released = true;
+    this.arena.free(h.ptr, h.view.byteLength);
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * The `wasm` backend's memory: the arena allocator, buffers shared by
+ * reshapes, `dispose`, blocks coming back after garbage collection, and the
+ * fall-back to JS memory at the limit (still correct results). Kernel
+ * results are compared with the `cpu` backend in cross_backend_test.ts and
+ * wasm_kernels_test.ts.
+ */
+
+import assert from "node:assert/strict";
+import { Arena, WASM_PAGE } from "../../src/backend/wasm/arena.ts";
+import { WasmBackend, type WasmBuf } from "../../src/backend/wasm/wasm_backend.ts";
+import {
+  add,
+  exp,
+  getBackend,
+  matmul,
+  random,
+  registerBackend,
+  reshape,
+  setBackend,
+  sum,
+  type Tensor,
+  tensor,
+} from "../../mod.ts";
+
+Deno.test("arena: aligned blocks, exact-size reuse, top given back", () => {
+  const arena = new Arena({ initialBytes: WASM_PAGE, limitBytes: 4 * WASM_PAGE });
+  const a = arena.alloc(10), b = arena.alloc(100), c = arena.alloc(10);
+  for (const p of [a, b, c]) {
+    assert.ok(p > 0);
+    assert.equal(p % 16, 0);
+  }
+  assert.equal(b - a, 16);
+  assert.equal(c - b, 112);
+  arena.free(a, 10);
+  assert.equal(arena.stats().freeBytes, 16);
+  assert.equal(arena.alloc(16), a); // same size class: the freed block
+  arena.free(c, 10); // the topmost block lowers the top
+  assert.equal(arena.alloc(10), c);
+  assert.equal(arena.stats().usedBytes, 16 + 112 + 16);
+});
+
+Deno.test("arena: grows to its limit, merges free neighbours, then reports -1", () => {
+  const arena = new Arena({ initialBytes: WASM_PAGE, limitBytes: 4 * WASM_PAGE });
+  const blocks = Array.from({ length: 8 }, () => arena.alloc(WASM_PAGE / 2 - 16));
+  assert.ok(blocks.every((p) => p > 0));
+  assert.equal(arena.stats().memoryBytes, 4 * WASM_PAGE);
+  assert.equal(arena.alloc(WASM_PAGE), -1);
+  assert.equal(arena.stats().failed, 1);
+  // Two neighbours freed make room for a block twice their size.
+  arena.free(blocks[2], WASM_PAGE / 2 - 16);
+  arena.free(blocks[3], WASM_PAGE / 2 - 16);
+  const big = arena.alloc(WASM_PAGE - 32);
+  assert.equal(big, blocks[2]);
+});
+
+/** The buffer behind a tensor of the wasm backend. */
+const buf = (t: Tensor): WasmBuf => t._data as WasmBuf;
+
+Deno.test("wasm is the default backend; tensors live in its memory", async () => {
+  const before = getBackend(); // "cpu" when the suite runs with tests/_on_cpu.ts
+  assert.ok(before === "wasm" || before === "cpu");
+  await setBackend("wasm");
+  try {
+    const t = tensor([1, 2, 3]);
+    assert.ok(buf(t).ptr > 0);
+    assert.equal(buf(t).view.buffer instanceof SharedArrayBuffer, true);
+    assert.deepEqual([...add(t, 1).dataSync()], [2, 3, 4]);
+  } finally {
+    await setBackend(before);
+  }
+});
+
+Deno.test("wasm: dispose frees a block only when no reshape of it remains", async () => {
+  const be = new WasmBackend();
+  const before = getBackend();
+  registerBackend("wasm-dispose", () => be);
+  await setBackend("wasm-dispose");
+  try {
+    const used0 = be.memoryStats().usedBytes;
+    const x = tensor([1, 2, 3, 4]);
+    const y = reshape(x, [2, 2]);
+    assert.equal(buf(y), buf(x));
+    x.dispose();
+    assert.ok(be.memoryStats().usedBytes > used0);
+    assert.deepEqual(y.arraySync(), [[1, 2], [3, 4]]);
+    y.dispose();
+    assert.equal(be.memoryStats().usedBytes, used0);
+    assert.throws(() => y.dataSync(), /disposed/);
+  } finally {
+    await setBackend(before);
+  }
+});
+
+Deno.test("wasm: blocks of collected tensors come back once the event loop turns", async () => {
+  const be = new WasmBackend();
+  const before = getBackend();
+  registerBackend("wasm-gc", () => be);
+  await setBackend("wasm-gc");
+  try {
+    const x = random.normal(random.key(0), [256, 256]);
+    const baseline = be.memoryStats().usedBytes;
+    for (let i = 0; i < 50; i++) exp(x); // 50 results of 256 KiB, dropped at once
+    assert.ok(be.memoryStats().usedBytes >= baseline + 50 * 256 * 1024);
+    // Garbage collection is not under the test's control: make garbage and
+    // let the event loop turn until the finalizers have run.
+    for (let round = 0; round < 200 && be.memoryStats().usedBytes > baseline; round++) {
+      for (let j = 0; j < 2000; j++) new Array(64).fill(j);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    assert.ok(be.memoryStats().usedBytes <= baseline);
+    // The freed blocks are reused rather than the memory growing.
+    const size = be.memoryStats().memoryBytes;
+    for (let i = 0; i < 20; i++) exp(x);
+    assert.equal(be.memoryStats().memoryBytes, size);
+  } finally {
+    await setBackend(before);
+  }
+});
+
+Deno.test("wasm: at its memory limit, new tensors go to JS memory and stay correct", async () => {
+  const be = new WasmBackend({ memoryLimit: 2 * WASM_PAGE });
+  const before = getBackend();
+  registerBackend("wasm-tiny", () => be);
+  await setBackend("wasm-tiny");
+  try {
+    const a = random.uniform(random.key(1), [64, 100]); // 25.6 KB: fits
+    const b = random.uniform(random.key(2), [100, 400]); // 160 KB: more than the limit
+    const c = matmul(a, b);
+    assert.ok(buf(a).ptr > 0);
+    assert.equal(buf(b).ptr, -1);
+    assert.ok(be.memoryStats().failed > 0);
+    const a64 = a.arraySync() as number[][], b64 = b.arraySync() as number[][];
+    const got = c.arraySync() as number[][];
+    for (const [i, j] of [[0, 0], [63, 399], [17, 242]]) {
+      let s = 0;
+      for (let p = 0; p < 100; p++) s += a64[i][p] * b64[p][j];
+      assert.ok(Math.abs(got[i][j] - s) < 1e-4, `c[${i}][${j}] ${got[i][j]} vs ${s}`);
+    }
+    // Mixed operands: one in the arena, one in JS memory.
+    const total = sum(add(reshape(c, [-1]), 1)).itemSync();
+    assert.ok(Math.abs(total - (sum(c).itemSync() + 64 * 400)) < 1);
+  } finally {
+    await setBackend(before);
+  }
+});
