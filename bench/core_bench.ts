@@ -120,3 +120,17 @@ Deno.bench({
     readFirst(params.w1);
   },
 });
+
+// ---------------------------------------------------------------- per-op overhead
+
+const small = random.uniform(random.key(4), [100]);
+const smallToo = random.uniform(random.key(5), [100]);
+
+Deno.bench({
+  name: "add of two 100-element float32 tensors (per-op overhead)",
+  group: "per-op overhead",
+  baseline: true,
+  fn() {
+    small.add(smallToo);
+  },
+});

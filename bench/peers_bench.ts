@@ -3,10 +3,12 @@
  * float32 matmul 256², 512², 1024², `exp` over 1e6 elements, and one eager
  * training step of a 784-100-10 MLP (sigmoid, softmax cross entropy, batch
  * 100, SGD) on synthetic data. Each group's baseline is gradus on its
- * default CPU backend; the peers are
+ * default backend, `wasm` (tensors in WebAssembly memory, SIMD kernels,
+ * big products on two threads); the peers are
  *
+ * - gradus `cpu` (JS kernels; float32 products in the WebAssembly GEMM,
+ *   copying operands in and out),
  * - gradus with every kernel in plain JS (`new CpuBackend({ wasmMatmul: false })`),
- * - gradus `wasm`, once such a backend is registered (skipped until then),
  * - TensorFlow.js 4.22.0, `cpu` backend (plain JS kernels),
  * - TensorFlow.js 4.22.0, `wasm` backend (XNNPACK, WebAssembly SIMD),
  * - jax-js 0.1.25, `wasm` device (kernels generated at run time; the MLP
@@ -19,7 +21,8 @@
  * each bench selects its backend before starting the timer, so no bench
  * pays for another's backend switch or data move.
  *
- * Threads: gradus and TF.js run on one thread, jax-js on a pool of
+ * Threads: gradus runs matrix products of 128³ and more on two threads
+ * (elementwise work on one), TF.js on one thread, jax-js on a pool of
  * `navigator.hardwareConcurrency` workers over a shared memory. TF.js wasm
  * works in Deno offline (once the package is cached): its Node build (what Deno loads) reads
  * `tfjs-backend-wasm-simd.wasm` with `fs.readFileSync` from beside its own
@@ -187,9 +190,13 @@ async function register(peers: Peer[]): Promise<void> {
 
 // ---------------------------------------------------------------- gradus
 
-/** Reads the first element back to JS: forces the work without copying the whole result. */
-function gdReadFirst(t: gd.Tensor): number {
-  return gd.slice(gd.reshape(t, [-1]), [0], [1]).dataSync()[0];
+/**
+ * Reads the first element back to JS: forces the work without copying the
+ * whole result. It awaits the read, as a training loop would: on `wasm`
+ * that is where the event loop may turn to free collected tensors' memory.
+ */
+async function gdReadFirst(t: gd.Tensor): Promise<number> {
+  return (await gd.slice(gd.reshape(t, [-1]), [0], [1]).data())[0];
 }
 
 type GdParams = { w1: gd.Tensor; b1: gd.Tensor; w2: gd.Tensor; b2: gd.Tensor };
@@ -226,29 +233,17 @@ function gradusPeer(backend: string, name: string, extra: Partial<Peer> = {}): P
         b2: f32(mlpData.b2, [10]),
       };
       const lossAndGrad = gd.valueAndGrad(gdLoss);
-      return () => {
+      return async () => {
         const [l, g] = lossAndGrad(params, x, t);
         params = gd.tree.map((p: gd.Tensor, d: gd.Tensor) => p.sub(d.mul(LR)), params, g);
-        gdReadFirst(params.w1);
-        return l.dataSync()[0];
+        await gdReadFirst(params.w1);
+        return (await l.data())[0];
       };
     },
   };
 }
 
 gd.registerBackend("gradus-js", () => new gd.CpuBackend({ wasmMatmul: false }));
-
-/** A `wasm` backend is planned (issue 6); until one is registered its bench is skipped. */
-async function hasGradusWasm(): Promise<boolean> {
-  try {
-    await gd.setBackend("wasm");
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await gd.setBackend("cpu");
-  }
-}
 
 // ---------------------------------------------------------------- TensorFlow.js
 
@@ -404,17 +399,12 @@ function jaxPeer(name: string, opts: { jit?: boolean } = {}): Peer {
 // ---------------------------------------------------------------- registration
 
 const threads = navigator.hardwareConcurrency;
-const gradusWasm = await hasGradusWasm();
 
 await register([
-  // The baseline: gradus's default CPU backend, whatever its kernels are at the time.
-  gradusPeer("cpu", "gradus cpu (WASM SIMD matmul)", { baseline: true }),
+  // The baseline: gradus's default backend.
+  gradusPeer("wasm", "gradus wasm (SIMD, matmul on 2 threads)", { baseline: true }),
+  gradusPeer("cpu", "gradus cpu (JS kernels, WASM SIMD matmul)"),
   gradusPeer("gradus-js", "gradus cpu, JS kernels only", { slowMatmul: true }),
-  gradusPeer(
-    "wasm",
-    "gradus wasm",
-    gradusWasm ? {} : { skip: "no gradus wasm backend registered yet" },
-  ),
   tfPeer("cpu", "TF.js 4.22.0 cpu, JS kernels"),
   tfPeer("wasm", "TF.js 4.22.0 wasm (SIMD, 1 thread)"),
   jaxPeer(`jax-js 0.1.25 wasm (${threads} workers)`),
