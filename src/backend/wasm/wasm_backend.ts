@@ -35,6 +35,7 @@ import type { BinaryOp, DataHandle, MatmulSpec, ReduceOp, UnaryOp } from "../bac
 import { CpuBackend } from "../cpu/cpu_backend.ts";
 import { type GemmOnMemory, gemmOnMemory, WASM_GEMM_MIN_WORK } from "../cpu/wasm/gemm.ts";
 import type { DType, TypedArray } from "../../core/dtype.ts";
+import { sizeOf } from "../../core/shape.ts";
 import { Arena, ARENA_MAX_PAGES, type ArenaStats } from "./arena.ts";
 import {
   type BinaryKernel,
@@ -194,13 +195,6 @@ function plan2d(shape: readonly number[], strides: readonly (readonly number[])[
     }
   }
   return { rows, cols, rowStrides, colStrides, offsets };
-}
-
-/** Product of a shape's sizes. */
-function sizeOf(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
 }
 
 /** Whether an array `alloc` returned lies in the arena (not in JS memory). */
