@@ -196,7 +196,18 @@ async function register(peers: Peer[]): Promise<void> {
  * that is where the event loop may turn to free collected tensors' memory.
  */
 async function gdReadFirst(t: gd.Tensor): Promise<number> {
-  return (await gd.slice(gd.reshape(t, [-1]), [0], [1]).data())[0];
+  const flat = gd.reshape(t, [-1]), first = gd.slice(flat, [0], [1]);
+  const v = (await first.data())[0];
+  flat.dispose();
+  first.dispose();
+  return v;
+}
+
+/** Reads the first element of `t`, then frees `t` (as the TF.js and jax-js runs free theirs). */
+async function gdReadAndFree(t: gd.Tensor): Promise<number> {
+  const v = await gdReadFirst(t);
+  t.dispose();
+  return v;
 }
 
 type GdParams = { w1: gd.Tensor; b1: gd.Tensor; w2: gd.Tensor; b2: gd.Tensor };
@@ -217,11 +228,11 @@ function gradusPeer(backend: string, name: string, extra: Partial<Peer> = {}): P
     matmul(n) {
       const { a, b } = matmulData.get(n as 256)!;
       const ta = f32(a, [n, n]), tb = f32(b, [n, n]);
-      return () => gdReadFirst(gd.matmul(ta, tb));
+      return () => gdReadAndFree(gd.matmul(ta, tb));
     },
     exp() {
       const x = f32(expData, [EXP_SIZE]);
-      return () => gdReadFirst(gd.exp(x));
+      return () => gdReadAndFree(gd.exp(x));
     },
     mlp() {
       const x = f32(mlpData.x, [BATCH, 784]);
@@ -235,9 +246,11 @@ function gradusPeer(backend: string, name: string, extra: Partial<Peer> = {}): P
       const lossAndGrad = gd.valueAndGrad(gdLoss);
       return async () => {
         const [l, g] = lossAndGrad(params, x, t);
-        params = gd.tree.map((p: gd.Tensor, d: gd.Tensor) => p.sub(d.mul(LR)), params, g);
+        const next = gd.tree.map((p: gd.Tensor, d: gd.Tensor) => p.sub(d.mul(LR)), params, g);
+        gd.tree.dispose([params, g]);
+        params = next;
         await gdReadFirst(params.w1);
-        return (await l.data())[0];
+        return gdReadAndFree(l);
       };
     },
   };

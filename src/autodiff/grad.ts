@@ -95,7 +95,7 @@ function valueAndGradImpl(
       }
       return [checkScalar(op, r[0]), r[1]];
     };
-    const { out, aux, pullback } = vjpCore(
+    const { out, aux, pullback, release } = vjpCore(
       op,
       wrapped,
       nums.map((n) => args[n]),
@@ -104,6 +104,7 @@ function valueAndGradImpl(
     );
     const value = out as Tensor;
     const grads = pullback(onesLike(value));
+    release(grads);
     const g = typeof argnums === "number" ? grads[0] : grads;
     return [hasAux ? [value, aux] : value, g];
   };

@@ -2,7 +2,10 @@
  * The stack of active transformations. Each `vjp`/`jvp` call pushes a trace
  * one level above the current innermost one and pops it when `f` returns;
  * its tracers then act as plain values (so leaked tracers never confuse a
- * later transformation).
+ * later transformation). A top-level `grad`/`valueAndGrad` frees the values
+ * it traced once it has the gradients, so a tracer kept from inside one is
+ * an error naming the fix (return it through `hasAux`), much like JAX's
+ * leaked-tracer error.
  *
  * @module
  */

@@ -11,7 +11,13 @@
 import { isFloat } from "../core/dtype.ts";
 import { DTypeError, fmtShape, ShapeError } from "../core/errors.ts";
 import { sameShape, type Shape } from "../core/shape.ts";
-import { makeTracer, type Tensor, Tensor as TensorClass, type Trace } from "../core/tensor.ts";
+import {
+  collectMade,
+  makeTracer,
+  type Tensor,
+  Tensor as TensorClass,
+  type Trace,
+} from "../core/tensor.ts";
 import { zerosLikeTensor } from "../ops/creation.ts";
 import { add } from "../ops/elementwise.ts";
 import { reshape } from "../ops/movement.ts";
@@ -21,6 +27,7 @@ import { describe } from "../ops/convert.ts";
 import {
   assertSameStructure,
   flattenWithPath,
+  leaves,
   map,
   type TreeDef,
   unflatten,
@@ -43,9 +50,16 @@ class VjpTrace implements Trace {
   done = false;
   readonly nodes: TapeNode[] = [];
   slots = 0;
+  /**
+   * At the top level (no transformation around this one), every value this
+   * trace computed, so `valueAndGrad` can free them once it has the
+   * gradients; null inside another transformation, whose tape owns them.
+   */
+  readonly owned: Tensor[] | null;
 
   constructor(level: number) {
     this.level = level;
+    this.owned = level === 1 ? [] : null;
   }
 
   input(primal: Tensor): Tensor {
@@ -67,6 +81,7 @@ class VjpTrace implements Trace {
       }
     }
     const value = dispatch(p, primals, params, out);
+    this.owned?.push(value);
     if (p.vjp === null || !isFloat(out.dtype)) return value;
     const id = this.slots++;
     this.nodes.push({ prim: p, params, inputs: primals, ids, out: value, id });
@@ -179,6 +194,22 @@ export interface VjpResult {
   readonly aux: unknown;
   /** Cotangent tree for the output → one cotangent tree per primal. */
   readonly pullback: (ct: unknown) => unknown[];
+  /**
+   * Frees the values `f` computed (the tape's residuals) except the tensors
+   * in `keep` (pytrees): call it once the pullback is no longer needed.
+   * A no-op inside another transformation.
+   */
+  readonly release: (...keep: unknown[]) => void;
+}
+
+/** Disposes each tensor in `tensors` that is not a leaf of `keep`. */
+function disposeAllBut(tensors: readonly Tensor[], keep: readonly unknown[]): void {
+  if (tensors.length === 0) return;
+  const kept = new Set<unknown>();
+  for (const k of keep) {
+    for (const leaf of leaves(k)) kept.add(leaf);
+  }
+  for (const t of tensors) if (!kept.has(t)) t.dispose();
 }
 
 /**
@@ -239,11 +270,22 @@ export function vjpCore(
       }
       if (o._trace === trace) seeds.push([o._id, c]);
     });
-    const cts = backward(trace, numInputs, seeds);
-    const grads = cts.map((c, i) => c ?? zerosLikeTensor(diff.leaves[i]));
-    return unflattenArgs(diff, grads);
+    const grads = () => {
+      const cts = backward(trace, numInputs, seeds);
+      return cts.map((c, i) => c ?? zerosLikeTensor(diff.leaves[i]));
+    };
+    // At the top level the backward pass's temporaries are freed at once;
+    // inside another transformation that transformation's tape owns them.
+    if (nextLevel() !== 1) return unflattenArgs(diff, grads());
+    const temporaries: Tensor[] = [];
+    const result = collectMade(temporaries, grads);
+    disposeAllBut(temporaries, result);
+    return unflattenArgs(diff, result);
   };
-  return { out, aux: auxOut, pullback };
+  const release = (...keep: unknown[]) => {
+    if (trace.owned !== null) disposeAllBut(trace.owned.splice(0), [out, auxOut, ...keep]);
+  };
+  return { out, aux: auxOut, pullback, release };
 }
 
 /**

@@ -86,6 +86,14 @@ export interface MatmulSpec {
   readonly k: number;
   /** Columns of `b` and of the output. */
   readonly n: number;
+  /**
+   * `a`'s matrices are stored transposed, row-major `k × m`, and used as
+   * their transposes (default false). Backends that do not set
+   * {@linkcode Backend.matmulTransposes} never see it set.
+   */
+  readonly transA?: boolean;
+  /** `b`'s matrices are stored transposed, row-major `n × k` (default false); see `transA`. */
+  readonly transB?: boolean;
 }
 
 /**
@@ -101,6 +109,11 @@ export interface Backend {
   readonly dtypes: readonly DType[];
   /** Whether `readSync` works (false on WebGPU). */
   readonly canReadSync: boolean;
+  /**
+   * Whether `matmul` reads operands stored transposed (`MatmulSpec.transA`
+   * and `transB`). Without it the ops layer transposes such operands first.
+   */
+  readonly matmulTransposes?: boolean;
 
   /**
    * Takes ownership of `values` (the caller never touches it again) and

@@ -260,10 +260,17 @@ export class Tensor {
     return `tensor(${pad}, dtype=${this.dtype}${traced})`;
   }
 
+  /** @internal Whether `dispose` released this tensor. */
+  get _disposed(): boolean {
+    return this.#disposed;
+  }
+
   #checkAlive(op: string): void {
     if (this.#disposed) {
       throw new Error(
-        `${op}(): this tensor was disposed; keep a reference to it only while in use`,
+        `${op}(): this tensor was disposed; keep a reference to it only while in use ` +
+          `(a value computed inside grad/valueAndGrad is freed when the transformation ` +
+          `returns: return it through hasAux instead of keeping it from inside the function)`,
       );
     }
   }
@@ -409,7 +416,27 @@ export class Tensor {
 export function makeTensor(backend: Backend, data: DataHandle, shape: Shape, dtype: DType): Tensor {
   const t = new Tensor(shape, dtype, backend, data, null, null, null, -1);
   backend.track?.(t, data);
+  if (made !== null) made.push(t);
   return t;
+}
+
+/** Where `collectMade` is recording the tensors `makeTensor` makes, or null. */
+let made: Tensor[] | null = null;
+
+/**
+ * Runs `body` and appends every concrete tensor made meanwhile to `into`
+ * (the pullback uses this to free its temporaries). Nests: an inner
+ * collection records only into its own list.
+ * @internal
+ */
+export function collectMade<R>(into: Tensor[], body: () => R): R {
+  const outer = made;
+  made = into;
+  try {
+    return body();
+  } finally {
+    made = outer;
+  }
 }
 
 /** Makes a tracer of `trace` whose value one level down is `primal`. @internal */

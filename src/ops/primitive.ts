@@ -104,6 +104,9 @@ export function dispatch<P>(
   if (leaked) return dispatch(prim, inputs.map(live), params, out);
   if (top !== null) return top.process(prim, inputs, params, out);
   const backend = commonBackend(prim.name, inputs);
+  for (let i = 0; i < inputs.length; i++) {
+    if (inputs[i]._disposed) disposedInput(prim.name, inputs, i);
+  }
   return makeTensor(backend, prim.impl(backend, inputs, params, out), out.shape, out.dtype);
 }
 
@@ -112,6 +115,16 @@ function live(x: Tensor): Tensor {
   let t = x;
   while (t._trace !== null && t._trace.done) t = t._primal!;
   return t;
+}
+
+function disposedInput(op: string, inputs: readonly Tensor[], i: number): never {
+  const x = inputs[i];
+  throw new Error(
+    `${op}(): input ${i} (shape [${x.shape.join(",")}], ${x.dtype}) was disposed. ` +
+      `Keep a tensor only while it is in use; a value computed inside grad/valueAndGrad ` +
+      `is freed when the transformation returns, so return it through hasAux instead of ` +
+      `keeping it from inside the function`,
+  );
 }
 
 function commonBackend(op: string, inputs: readonly Tensor[]): Backend {

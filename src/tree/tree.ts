@@ -69,6 +69,8 @@
  * @module
  */
 
+import { Tensor } from "../core/tensor.ts";
+
 /**
  * The kind of one node of a {@linkcode TreeDef}: a leaf, an empty subtree
  * (`"null"` or `"undefined"`), an array or a plain object.
@@ -801,4 +803,35 @@ export function assertSameStructure(
   const def = flattenImpl(a, op, root, false).def;
   const m = matchNode(def, b, [], undefined);
   if (m) throw mismatchError(op, root, m);
+}
+
+/**
+ * Frees every tensor leaf of `t` now (see `Tensor.dispose`), except the
+ * tensors that are also leaves of `keep`. Optional: memory is reclaimed
+ * without it once the tensors are garbage-collected. A training loop that
+ * replaces its parameters and optimizer state every step can free the old
+ * ones at once, keeping any leaf the new state still shares with the old.
+ *
+ * @param t A pytree; leaves that are not tensors are ignored.
+ * @param keep A pytree whose tensor leaves must stay alive (default none).
+ * @returns Nothing.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ones, sub, tree } from "@gradus/core";
+ *
+ * const params = { w: ones([2]), b: ones([1]) };
+ * const next = { w: sub(params.w, 0.5), b: params.b }; // b is shared
+ * tree.dispose(params, next);
+ * assert.deepEqual(next.w.arraySync(), [0.5, 0.5]);
+ * assert.deepEqual(next.b.arraySync(), [1]);
+ * assert.throws(() => params.w.dataSync(), /disposed/);
+ * ```
+ */
+export function dispose(t: unknown, keep?: unknown): void {
+  const op = "tree.dispose()";
+  const kept = new Set(keep === undefined ? [] : flattenImpl(keep, op, "keep", false).leaves);
+  for (const leaf of flattenImpl(t, op, "tree", false).leaves) {
+    if (leaf instanceof Tensor && !kept.has(leaf)) leaf.dispose();
+  }
 }

@@ -188,18 +188,43 @@ Deno.test("errors: non-scalar grad says to reduce; int input names the path", ()
   );
 });
 
-Deno.test("a tracer that escapes its transformation acts as its value", () => {
+Deno.test("a tracer that escapes vjp acts as its value", () => {
   let leaked: Tensor | null = null;
-  grad((x: Tensor) => {
+  vjp((x: Tensor) => {
     leaked = mul(x, 3);
     return sum(x);
-  })(f64([1, 2]));
+  }, f64([1, 2]));
   const y = add(leaked!, 1);
   assert.equal(y._trace, null);
   assertClose(y, [4, 7]);
   // and does not interfere with a later transformation at the same level
   const g = grad((x: Tensor) => sum(mul(x, leaked!)))(f64([1, 1]));
   assertClose(g, [3, 6]);
+});
+
+Deno.test("grad frees its intermediates: a value kept from inside is a clear error", () => {
+  let leaked: Tensor | null = null;
+  const [[value, aux], g] = valueAndGrad((x: Tensor) => {
+    leaked = mul(x, 3);
+    const kept = mul(x, 4);
+    return [sum(kept), kept];
+  }, { hasAux: true })(f64([1, 2]));
+  // the value, the aux and the gradient stay valid
+  assertClose(value, 12);
+  assertClose(aux as Tensor, [4, 8]);
+  assertClose(g, [4, 4]);
+  assert.throws(
+    () => add(leaked!, 1),
+    /^Error: add\(\): input 0 \(shape \[2\], float64\) was disposed\..*return it through hasAux/,
+  );
+  assert.throws(() => leaked!.dataSync(), /dataSync\(\): this tensor was disposed.*hasAux/);
+});
+
+Deno.test("grad inside grad frees nothing the outer tape needs", () => {
+  // d²/dx² of x³ = 6x; the inner grad runs traced by the outer one
+  const d2 = grad((x: Tensor) => grad((y: Tensor) => sum(mul(mul(y, y), y)))(x).sum());
+  assertClose(d2(f64([1, 2])), [6, 12]);
+  assertClose(d2(f64([1, 2])), [6, 12]);
 });
 
 Deno.test("reading values inside grad reads the traced value", () => {

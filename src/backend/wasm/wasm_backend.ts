@@ -75,6 +75,13 @@ export class WasmBuf {
   }
 }
 
+/** The buffer behind a handle, checked not to be freed (its block may hold another tensor now). */
+function live(x: DataHandle): WasmBuf {
+  const h = x as WasmBuf;
+  if (h.released) throw new Error("wasm backend: the tensor's buffer was already disposed");
+  return h;
+}
+
 /** Unary float32 ops with a WebAssembly kernel (sin and cos use the JS loop). */
 const UNARY_F32: Partial<Record<UnaryOp, keyof KernelExports>> = {
   neg: "neg",
@@ -328,9 +335,7 @@ export class WasmBackend extends CpuBackend {
 
   /** The view behind a handle. */
   protected override arr(x: DataHandle): TypedArray {
-    const h = x as WasmBuf;
-    if (h.released) throw new Error("wasm backend: the tensor's buffer was already disposed");
-    return h.view;
+    return live(x).view;
   }
 
   /** Wraps an array `alloc` returned. */
@@ -354,7 +359,7 @@ export class WasmBackend extends CpuBackend {
 
   /** `out[i] = op(x[i])`: float32 and int32 in WebAssembly SIMD (but sin, cos). */
   override unary(op: UnaryOp, x: DataHandle, size: number, dtype: DType): DataHandle {
-    const X = x as WasmBuf, k = this.#k;
+    const X = live(x), k = this.#k;
     const name = dtype === "float32"
       ? UNARY_F32[op]
       : dtype === "int32"
@@ -380,7 +385,7 @@ export class WasmBackend extends CpuBackend {
     outShape: readonly number[],
     dtype: DType,
   ): DataHandle {
-    const A = a as WasmBuf, B = b as WasmBuf, k = this.#k;
+    const A = live(a), B = live(b), k = this.#k;
     const name = BINARY[dtype]?.[op];
     const size = sizeOf(outShape);
     if (name !== undefined && k !== null && A.ptr >= 0 && B.ptr >= 0 && size > 0) {
@@ -414,7 +419,7 @@ export class WasmBackend extends CpuBackend {
     outShape: readonly number[],
     dtype: DType,
   ): DataHandle {
-    const C = cond as WasmBuf, A = a as WasmBuf, B = b as WasmBuf, k = this.#k;
+    const C = live(cond), A = live(a), B = live(b), k = this.#k;
     const size = sizeOf(outShape);
     if (
       (dtype === "float32" || dtype === "int32") && k !== null && C.ptr >= 0 && A.ptr >= 0 &&
@@ -459,7 +464,7 @@ export class WasmBackend extends CpuBackend {
     inner: number,
     dtype: DType,
   ): DataHandle {
-    const X = x as WasmBuf, k = this.#k;
+    const X = live(x), k = this.#k;
     if (
       dtype === "float32" && (op === "sum" || op === "max" || op === "min") && k !== null &&
       X.ptr >= 0 && n > 0 && outer * inner > 0
@@ -480,7 +485,7 @@ export class WasmBackend extends CpuBackend {
    * CPU backend.
    */
   override matmul(a: DataHandle, b: DataHandle, spec: MatmulSpec, dtype: DType): DataHandle {
-    const A = a as WasmBuf, B = b as WasmBuf, { m, k, n } = spec;
+    const A = live(a), B = live(b), { m, k, n } = spec;
     const gemm = this.#gemm;
     if (
       dtype !== "float32" || gemm === null || A.ptr < 0 || B.ptr < 0 ||
