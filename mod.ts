@@ -128,6 +128,7 @@ export {
 export { vjp } from "./src/autodiff/vjp.ts";
 export { jvp } from "./src/autodiff/jvp.ts";
 export { stopGradient } from "./src/autodiff/stop_gradient.ts";
+export { tidy } from "./src/autodiff/tidy.ts";
 export {
   checkGrads,
   type CheckGradsOptions,

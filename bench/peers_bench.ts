@@ -246,7 +246,9 @@ function gradusPeer(backend: string, name: string, extra: Partial<Peer> = {}): P
       const lossAndGrad = gd.valueAndGrad(gdLoss);
       return async () => {
         const [l, g] = lossAndGrad(params, x, t);
-        const next = gd.tree.map((p: gd.Tensor, d: gd.Tensor) => p.sub(d.mul(LR)), params, g);
+        const next = gd.tidy(() =>
+          gd.tree.map((p: gd.Tensor, d: gd.Tensor) => p.sub(d.mul(LR)), params, g)
+        );
         gd.tree.dispose([params, g]);
         params = next;
         await gdReadFirst(params.w1);

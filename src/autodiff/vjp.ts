@@ -27,11 +27,11 @@ import { describe } from "../ops/convert.ts";
 import {
   assertSameStructure,
   flattenWithPath,
-  leaves,
   map,
   type TreeDef,
   unflatten,
 } from "../tree/tree.ts";
+import { disposeAllBut } from "./tidy.ts";
 import { nextLevel, withTrace } from "./trace.ts";
 
 interface TapeNode {
@@ -200,16 +200,6 @@ export interface VjpResult {
    * A no-op inside another transformation.
    */
   readonly release: (...keep: unknown[]) => void;
-}
-
-/** Disposes each tensor in `tensors` that is not a leaf of `keep`. */
-function disposeAllBut(tensors: readonly Tensor[], keep: readonly unknown[]): void {
-  if (tensors.length === 0) return;
-  const kept = new Set<unknown>();
-  for (const k of keep) {
-    for (const leaf of leaves(k)) kept.add(leaf);
-  }
-  for (const t of tensors) if (!kept.has(t)) t.dispose();
 }
 
 /**

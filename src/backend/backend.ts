@@ -176,6 +176,13 @@ export interface Backend {
    */
   cast(x: DataHandle, size: number, from: DType, to: DType): DataHandle;
   /**
+   * Optional fused `log Σ exp` over the middle axis of `x` viewed as
+   * `[outer, n, inner]` (float dtypes, `n ≥ 1`), giving `[outer, inner]`:
+   * shifted by the maximum, a non-finite maximum replaced by 0. Without it
+   * the ops layer composes it from `reduce` and elementwise kernels.
+   */
+  logsumexp?(x: DataHandle, outer: number, n: number, inner: number, dtype: DType): DataHandle;
+  /**
    * Reduces the middle axis of `x` viewed as `[outer, n, inner]`, giving
    * `[outer, inner]`. Output dtype: `dtype` for `sum`/`max`/`min` (int32 for
    * `sum` of bool), int32 for `argmax`/`argmin`. `n` is at least 1 for

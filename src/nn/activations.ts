@@ -23,7 +23,6 @@ import {
   greater,
   greaterEqual,
   less,
-  log,
   log1p,
   maximum,
   mul,
@@ -32,7 +31,7 @@ import {
   tanh as tanhOp,
   where,
 } from "../ops/elementwise.ts";
-import { max, sum } from "../ops/reduce.ts";
+import { logsumexp, max, sum } from "../ops/reduce.ts";
 import { stopGradient } from "../autodiff/stop_gradient.ts";
 import { normAxis } from "../core/shape.ts";
 import { ShapeError } from "../core/errors.ts";
@@ -270,8 +269,9 @@ export function softmax(x: TensorLike, axis = -1): Tensor {
  * ```
  */
 export function logSoftmax(x: TensorLike, axis = -1): Tensor {
+  // Shifted first, so x − max is exact and the logsumexp subtracted is small.
   const shifted = shiftByMax("nn.logSoftmax", x, axis);
-  return sub(shifted, log(sum(exp(shifted), axis, { keepdims: true })));
+  return sub(shifted, logsumexp(shifted, axis, { keepdims: true }));
 }
 
 /** `x − max(x, axis)`, the max held constant (and replaced by 0 where it is infinite). */

@@ -11,6 +11,7 @@ import type { Tensor, TensorLike } from "../core/tensor.ts";
 import { asTensors, sameDType } from "./convert.ts";
 import { add, mul } from "./elementwise.ts";
 import { reshape, transpose } from "./movement.ts";
+import type { Backend, DataHandle } from "../backend/backend.ts";
 import { bind, definePrimitive, type Primitive } from "./primitive.ts";
 import { sum } from "./reduce.ts";
 
@@ -26,29 +27,51 @@ function batchStrides(batch: Shape, out: Shape): number[] {
   return st;
 }
 
-/** Swaps the last two axes. */
-function mT(x: Tensor): Tensor {
-  const perm = x.shape.map((_, i) => i);
-  const n = perm.length;
-  [perm[n - 2], perm[n - 1]] = [perm[n - 1], perm[n - 2]];
-  return transpose(x, perm);
+/** Which operands the matmul primitive reads transposed (their last two axes swapped). */
+interface MatmulParams {
+  readonly transA: boolean;
+  readonly transB: boolean;
 }
 
-/** Batched matrix product of inputs with at least 2 axes. @internal */
-export const matmulPrim: Primitive<null> = definePrimitive<null>({
+/** `[rows, cols]` of the matrices of `shape`, swapped when `trans`. */
+function matrixOf(shape: Shape, trans: boolean): [number, number] {
+  const r = shape[shape.length - 2], c = shape[shape.length - 1];
+  return trans ? [c, r] : [r, c];
+}
+
+/** A backend buffer holding the matrices of `x` transposed (for backends that cannot read them so). */
+function transposedCopy(be: Backend, x: Tensor): DataHandle {
+  const n = x.ndim, [r, c] = [x.shape[n - 2], x.shape[n - 1]];
+  const strides = new Array<number>(n);
+  for (let i = n - 3, acc = r * c; i >= 0; acc *= x.shape[i--]) strides[i] = acc;
+  strides[n - 2] = 1;
+  strides[n - 1] = c;
+  return be.strided(x._data, 0, strides, [...x.shape.slice(0, -2), c, r], x.dtype);
+}
+
+/**
+ * Batched matrix product `op(a) @ op(b)` of inputs with at least 2 axes,
+ * where `op` swaps the last two axes of an operand flagged in the params.
+ * The flags are a primitive's business rather than a transpose before it
+ * because the backward pass needs `aᵀ·g` and `g·bᵀ`: backends that read
+ * operands transposed (`Backend.matmulTransposes`) then skip the copy.
+ * @internal
+ */
+export const matmulPrim: Primitive<MatmulParams> = definePrimitive<MatmulParams>({
   name: "matmul",
-  abstract: ([a, b]) => {
+  abstract: ([a, b], { transA, transB }) => {
     const dtype = sameDType("matmul", [a.dtype, b.dtype]);
     if (dtype === "bool") {
       throw new DTypeError(`matmul(): bool tensors are not supported; cast them first`);
     }
-    const [m, k] = a.shape.slice(-2);
-    const [k2, n] = b.shape.slice(-2);
+    const [m, k] = matrixOf(a.shape, transA);
+    const [k2, n] = matrixOf(b.shape, transB);
     if (k !== k2) {
+      const ta = transA ? "ᵀ" : "", tb = transB ? "ᵀ" : "";
       throw new ShapeError(
-        `matmul(): inner sizes differ: ${fmtShape(a.shape)} @ ${
+        `matmul(): inner sizes differ: ${fmtShape(a.shape)}${ta} @ ${
           fmtShape(b.shape)
-        } (${k} vs ${k2}); ` +
+        }${tb} (${k} vs ${k2}); ` +
           `the last axis of the left operand must equal the second-to-last of the right`,
       );
     }
@@ -63,36 +86,65 @@ export const matmulPrim: Primitive<null> = definePrimitive<null>({
     }
     return { shape: [...batch, m, n], dtype };
   },
-  impl: (be, [a, b], _p, out) => {
+  impl: (be, [a, b], { transA, transB }, out) => {
     const batchShape = out.shape.slice(0, -2);
-    return be.matmul(a._data, b._data, {
+    const reads = be.matmulTransposes === true;
+    const aData = transA && !reads ? transposedCopy(be, a) : a._data;
+    const bData = transB && !reads ? transposedCopy(be, b) : b._data;
+    const [m, k] = matrixOf(a.shape, transA);
+    const result = be.matmul(aData, bData, {
       batchShape,
       aBatchStrides: batchStrides(a.shape.slice(0, -2), batchShape),
       bBatchStrides: batchStrides(b.shape.slice(0, -2), batchShape),
-      m: a.shape[a.ndim - 2],
-      k: a.shape[a.ndim - 1],
-      n: b.shape[b.ndim - 1],
+      m,
+      k,
+      n: out.shape[out.shape.length - 1],
+      ...(reads ? { transA, transB } : {}),
     }, out.dtype);
+    if (aData !== a._data) be.dispose(aData);
+    if (bData !== b._data) be.dispose(bData);
+    return result;
   },
-  vjp: (g, [a, b], _o, _p, needs) => [
-    needs[0] ? bind(matmulPrim, [g, mT(b)], null) : null,
-    needs[1] ? bind(matmulPrim, [mT(a), g], null) : null,
+  // With â = op(a), b̂ = op(b): dâ = g·b̂ᵀ and db̂ = âᵀ·g; a transposed
+  // operand takes the transpose of those, (g·b̂ᵀ)ᵀ = b̂·gᵀ and (âᵀ·g)ᵀ = gᵀ·â.
+  vjp: (g, [a, b], _o, { transA, transB }, needs) => [
+    !needs[0]
+      ? null
+      : transA
+      ? bind(matmulPrim, [b, g], { transA: transB, transB: true })
+      : bind(matmulPrim, [g, b], { transA: false, transB: !transB }),
+    !needs[1]
+      ? null
+      : transB
+      ? bind(matmulPrim, [g, a], { transA: true, transB: transA })
+      : bind(matmulPrim, [a, g], { transA: !transA, transB: false }),
   ],
-  jvp: ([ta, tb], [a, b]) => {
-    const l = ta === null ? null : bind(matmulPrim, [ta, b], null);
-    const r = tb === null ? null : bind(matmulPrim, [a, tb], null);
+  jvp: ([ta, tb], [a, b], _o, p) => {
+    const l = ta === null ? null : bind(matmulPrim, [ta, b], p);
+    const r = tb === null ? null : bind(matmulPrim, [a, tb], p);
     return l === null ? r : r === null ? l : add(l, r);
   },
 });
+
+/** Options of {@linkcode matmul}. */
+export interface MatmulOptions {
+  /** Use `a` with its last two axes swapped, as TF.js's `matMul(a, b, true)` (default false). */
+  readonly transposeA?: boolean;
+  /** Use `b` with its last two axes swapped (default false). */
+  readonly transposeB?: boolean;
+}
 
 /**
  * Matrix product with NumPy's `@` semantics: 2-D × 2-D is the matrix
  * product; leading axes are batch axes that broadcast; a 1-D left operand
  * is a row vector and a 1-D right operand a column vector (that axis is
- * removed from the result). Scalars are not allowed (use `mul`).
+ * removed from the result). Scalars are not allowed (use `mul`). As in
+ * TF.js's `matMul`, an operand of 2 or more axes can be used transposed
+ * (its last two axes swapped) without a copy on the CPU backends.
  *
  * @param a Left operand (at least 1-D).
  * @param b Right operand (at least 1-D).
+ * @param options `transposeA`, `transposeB` (default false).
  * @returns The product.
  * @example
  * ```ts
@@ -100,10 +152,12 @@ export const matmulPrim: Primitive<null> = definePrimitive<null>({
  * const a = tensor([[1, 2], [3, 4]]);
  * console.log(matmul(a, tensor([[1], [1]])).arraySync()); // [[3], [7]]
  * console.log(matmul(a, tensor([1, 1])).arraySync()); // [3, 7]
+ * console.log(matmul(a, a, { transposeA: true }).arraySync()); // [[10, 14], [14, 20]]
  * ```
  */
-export function matmul(a: TensorLike, b: TensorLike): Tensor {
+export function matmul(a: TensorLike, b: TensorLike, options: MatmulOptions = {}): Tensor {
   const [x, y] = asTensors("matmul", [a, b]);
+  const { transposeA = false, transposeB = false } = options;
   if (x.ndim === 0 || y.ndim === 0) {
     throw new ShapeError(
       `matmul(): operands must have at least 1 axis, got ${fmtShape(x.shape)} and ${
@@ -111,18 +165,27 @@ export function matmul(a: TensorLike, b: TensorLike): Tensor {
       }; use mul() for scalars`,
     );
   }
+  for (const [t, flag, name] of [[x, transposeA, "A"], [y, transposeB, "B"]] as const) {
+    if (flag && t.ndim < 2) {
+      throw new ShapeError(
+        `matmul(): transpose${name} needs an operand with at least 2 axes, got ${
+          fmtShape(t.shape)
+        }; reshape it to a matrix first`,
+      );
+    }
+  }
   const xv = x.ndim === 1 ? reshape(x, [1, x.shape[0]]) : x;
   const yv = y.ndim === 1 ? reshape(y, [y.shape[0], 1]) : y;
-  if (xv.shape[xv.ndim - 1] !== yv.shape[yv.ndim - 2]) {
+  const k = matrixOf(xv.shape, transposeA)[1], k2 = matrixOf(yv.shape, transposeB)[0];
+  if (k !== k2) {
+    const ta = transposeA ? "ᵀ" : "", tb = transposeB ? "ᵀ" : "";
     throw new ShapeError(
-      `matmul(): inner sizes differ: ${fmtShape(x.shape)} @ ${fmtShape(y.shape)} (${
-        xv.shape[xv.ndim - 1]
-      } vs ${
-        yv.shape[yv.ndim - 2]
-      }); the last axis of the left operand must equal the second-to-last of the right`,
+      `matmul(): inner sizes differ: ${fmtShape(x.shape)}${ta} @ ${
+        fmtShape(y.shape)
+      }${tb} (${k} vs ${k2}); the last axis of the left operand must equal the second-to-last of the right`,
     );
   }
-  const r = bind(matmulPrim, [xv, yv], null);
+  const r = bind(matmulPrim, [xv, yv], { transA: transposeA, transB: transposeB });
   if (x.ndim > 1 && y.ndim > 1) return r;
   const shape = [...r.shape];
   if (y.ndim === 1) shape.splice(shape.length - 1, 1);

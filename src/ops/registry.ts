@@ -19,7 +19,7 @@ import {
   transposePrim,
   unslicePrim,
 } from "./movement.ts";
-import { argPrims, reducePrims } from "./reduce.ts";
+import { argPrims, logsumexpPrim, reducePrims } from "./reduce.ts";
 import { argsortPrim } from "./sort.ts";
 
 /** All primitives by name. @internal */
@@ -30,6 +30,7 @@ export const PRIMITIVES = {
   cast: castPrim,
   ...reducePrims,
   ...argPrims,
+  logsumexp: logsumexpPrim,
   reshape: reshapePrim,
   transpose: transposePrim,
   broadcastTo: broadcastPrim,

@@ -35,6 +35,7 @@ import {
   logicalAnd,
   logicalNot,
   logicalOr,
+  logsumexp,
   matmul,
   max,
   maximum,
@@ -162,6 +163,13 @@ const cases: Record<PrimitiveName, Case[]> = {
     d((x: Tensor) => sum(x, 1), x34),
     d((x: Tensor) => sum(x, [0, 2], { keepdims: true }), () => [randn(19, [2, 3, 4])]),
   ],
+  logsumexp: [
+    d((x: Tensor) => logsumexp(x), x34),
+    d((x: Tensor) => logsumexp(x, -1, { keepdims: true }), x34),
+    d((x: Tensor) => logsumexp(x, 0), x34),
+    d((x: Tensor) => logsumexp(x, [1, 2]), () => [randn(43, [2, 3, 4])]),
+    d((x: Tensor) => logsumexp(x, [0, 2]), () => [randn(44, [2, 3, 4])]), // not contiguous
+  ],
   max: [
     d((x: Tensor) => max(x), x34),
     d((x: Tensor) => max(x, -1, { keepdims: true }), x34),
@@ -222,6 +230,13 @@ const cases: Record<PrimitiveName, Case[]> = {
     d(matmul, () => [randn(31, [2, 3, 4]), randn(32, [4, 5])]), // broadcast batch
     d(matmul, () => [randn(33, [3, 4]), randn(34, [2, 1, 4, 2])]),
     d(matmul, () => [randn(35, [4]), randn(36, [4, 3])]), // 1-D left
+    // operands read transposed (the rules swap which operand is transposed)
+    d((a, b) => matmul(a, b, { transposeA: true }), () => [randn(37, [4, 3]), randn(38, [4, 2])]),
+    d((a, b) => matmul(a, b, { transposeB: true }), () => [randn(39, [3, 4]), randn(40, [2, 4])]),
+    d(
+      (a, b) => matmul(a, b, { transposeA: true, transposeB: true }),
+      () => [randn(41, [2, 4, 3]), randn(42, [1, 5, 4])],
+    ),
   ],
   argsort: [z((x: Tensor) => cast(argsort(x), "float64"), x34)],
   stopGradient: [z((x: Tensor) => stopGradient(x), x34)],

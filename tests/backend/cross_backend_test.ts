@@ -195,8 +195,28 @@ const cases: Record<string, Case> = {
   },
   "take (repeated, negative)": { f: (x) => take(x, make(i32([2, 0, 2, -1])), 0), args: [A] },
   "take along axis 1": { f: (x) => take(x, make(i32([3, 3, 0, 1], [2, 2])), 1), args: [A] },
-  "matmul (batched broadcast)": { f: matmul, args: [f32(10, [2, 3, 5]), f32(11, [5, 4])] },
-  "matmul (odd sizes)": { f: matmul, args: [f32(12, [17, 33]), f32(13, [33, 9])] },
+  "matmul (batched broadcast)": {
+    f: (a, b) => matmul(a, b),
+    args: [f32(10, [2, 3, 5]), f32(11, [5, 4])],
+  },
+  "matmul (odd sizes)": { f: (a, b) => matmul(a, b), args: [f32(12, [17, 33]), f32(13, [33, 9])] },
+  "matmul (transposed operands)": {
+    f: (a, b) =>
+      add(
+        matmul(a, b, { transposeA: true }),
+        matmul(b, transpose(a, [0, 2, 1]), { transposeA: true, transposeB: true }),
+      ),
+    args: [f32(14, [2, 33, 17]), f32(15, [33, 17])],
+  },
+  "matmul (transposed, big enough for the GEMM)": {
+    f: (a, b) => matmul(a, b, { transposeA: true }),
+    args: [f32(16, [100, 78]), f32(17, [100, 50])],
+  },
+  "logsumexp (axis 0)": {
+    f: (x) => logsumexp(x, 0),
+    args: [f32(18, [4, 3], -50, 50)],
+  },
+  "logSoftmax, wide rows": { f: (x) => nn.logSoftmax(x), args: [f32(19, [3, 37], -30, 30)] },
   "softmax cross entropy": {
     f: (logits) => nn.softmaxCrossEntropy(logits, make(i32([1, 0, 3]))),
     args: [A],

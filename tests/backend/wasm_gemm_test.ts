@@ -763,3 +763,211 @@ Deno.test({
     if (two) assertSameBits(onMemory(gemm, memory, base, a, b, spec, 2), want, "top, 2 threads");
   },
 });
+
+// ---- Operands stored transposed (MatmulSpec.transA, transB) ----
+
+/** A copy of `x` with each of its `mats` row-major `rows × cols` matrices transposed. */
+function transposed(x: Float32Array, mats: number, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(x.length), size = rows * cols;
+  for (let t = 0; t < mats; t++) {
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++) out[t * size + c * rows + r] = x[t * size + r * cols + c];
+    }
+  }
+  return out;
+}
+
+/** Which operands are stored transposed. */
+const FLAGS: [boolean, boolean][] = [[true, false], [false, true], [true, true]];
+
+/**
+ * Products for the transposed layouts: edge sizes (m, n off the `4 × 8` tile,
+ * m = 1, n = 1), several blocks of k, C computed straight into the output
+ * (4 × 8 × 16, 64 × 300 × 128), the MLP's backward products (dW = Xᵀ·G with
+ * X 100 × 784; G·W2ᵀ with W2 100 × 10), and batches with a broadcast operand.
+ */
+const TRANSPOSED: [MatmulSpec, number, number][] = [
+  ...([
+    [1, 1, 1],
+    [3, 5, 7],
+    [5, 9, 17],
+    [4, 8, 16],
+    [1, 300, 1000],
+    [1000, 300, 1],
+    [13, 1025, 9], // three blocks of k
+    [33, 1000, 65],
+    [784, 100, 100], // dW1 = Xᵀ·G
+    [100, 10, 100], // G·W2ᵀ
+    [129, 130, 131],
+    [64, 300, 128],
+  ] as const).map(([m, k, n]): [MatmulSpec, number, number] => [single(m, k, n), 1, 1]),
+  [{ batchShape: [2, 3], aBatchStrides: [3, 1], bBatchStrides: [0, 1], m: 5, k: 70, n: 9 }, 6, 3],
+  [{ batchShape: [4], aBatchStrides: [0], bBatchStrides: [1], m: 67, k: 130, n: 19 }, 1, 4],
+  [{ batchShape: [5], aBatchStrides: [1], bBatchStrides: [0], m: 6, k: 600, n: 90 }, 5, 1],
+];
+
+/**
+ * The operands of `spec` as stored for `transA`/`transB` (each matrix
+ * transposed where its flag is set) and the spec that says so.
+ */
+function storedTransposed(
+  a: Float32Array,
+  b: Float32Array,
+  spec: MatmulSpec,
+  aMats: number,
+  bMats: number,
+  [transA, transB]: [boolean, boolean],
+): [Float32Array, Float32Array, MatmulSpec] {
+  const { m, k, n } = spec;
+  return [
+    transA ? transposed(a, aMats, m, k) : a,
+    transB ? transposed(b, bMats, k, n) : b,
+    { ...spec, transA, transB },
+  ];
+}
+
+Deno.test({
+  name: "wasm gemm transposed: bitwise equal to the materialised transpose, on 1 and 2 threads",
+  async fn() {
+    const two = threaded && await wasmGemmThreadsReady();
+    assert.equal(two, threaded, "the worker starts where threads are available");
+    const rng = lcg(41);
+    const before = wasmGemmThreadStats();
+    let jobs = 0;
+    for (const variant of VARIANTS) {
+      for (const [spec, aMats, bMats] of TRANSPOSED) {
+        const [a, b] = operands(spec, aMats, bMats, rng);
+        const want = run(a, b, spec, variant, 1);
+        for (const flags of FLAGS) {
+          const [aT, bT, specT] = storedTransposed(a, b, spec, aMats, bMats, flags);
+          const aT0 = aT.slice(), bT0 = bT.slice();
+          const label = `${variant} ${JSON.stringify(specT)}`;
+          assertSameBits(run(aT, bT, specT, variant, 1), want, `${label} threads 1`);
+          assertSameBits(run(aT, bT, specT, variant, 2), want, `${label} threads 2`);
+          assert.deepEqual(aT, aT0, `${label}: a untouched`);
+          assert.deepEqual(bT, bT0, `${label}: b untouched`);
+          let batch = 1;
+          for (const d of spec.batchShape) batch *= d;
+          if (wasmGemmUsesTwoThreads(spec.m, spec.k, spec.n, 2)) jobs += batch;
+        }
+      }
+    }
+    if (two) {
+      assert.equal(wasmGemmThreadStats().jobs - before.jobs, jobs, "the cut products were offered");
+      // The worker takes part in a transposed product (repeated in case the OS kept it off a CPU).
+      const spec = single(784, 100, 100);
+      const [a, b] = operands(spec, 1, 1, rng);
+      const want = run(a, b, spec, VARIANTS[0], 1);
+      const [aT, bT, specT] = storedTransposed(a, b, spec, 1, 1, [true, true]);
+      const tasks0 = wasmGemmThreadStats().workerTasks;
+      for (let i = 0; i < 200 && wasmGemmThreadStats().workerTasks === tasks0; i++) {
+        assertSameBits(run(aT, bT, specT, VARIANTS[0], 2), want, "784×100×100 transposed");
+      }
+      assert.ok(wasmGemmThreadStats().workerTasks > tasks0, "the worker ran tasks");
+    }
+  },
+});
+
+Deno.test("wasm gemm transposed: Infinity and NaN in the partial panels travel as stored", () => {
+  const rng = lcg(42);
+  const spec = single(7, 9, 11); // both the last A panel and the last B panel are partial
+  const [a, b] = operands(spec, 1, 1, rng);
+  a[6 * 9 + 2] = Infinity; // row 6, in A's partial panel
+  a[5 * 9 + 8] = NaN;
+  b[4 * 11 + 10] = -Infinity; // column 10, in B's partial panel
+  for (const variant of VARIANTS) {
+    const want = run(a, b, spec, variant);
+    assertWithinBound(want, a, b, spec, `${variant} inf/nan`);
+    for (const flags of FLAGS) {
+      const [aT, bT, specT] = storedTransposed(a, b, spec, 1, 1, flags);
+      assertSameBits(run(aT, bT, specT, variant), want, `${variant} ${flags} inf/nan`);
+    }
+  }
+});
+
+Deno.test({
+  name: "wasm gemm transposed in place: bitwise equal on 1 and 2 threads; canaries intact",
+  async fn() {
+    const rng = lcg(43);
+    for (const variant of VARIANTS) {
+      const memory = new WebAssembly.Memory({ initial: 1, maximum: 32768, shared: true });
+      const gemm = gemmOnMemory(memory, { shared: true, variant });
+      assert.ok(gemm !== null, `${variant}: bound to a shared memory`);
+      const two = threaded && await gemm.threadsReady();
+      assert.equal(two, threaded, "the worker of the memory starts where threads are available");
+      let base = 16;
+      for (const [spec, aMats, bMats] of TRANSPOSED) {
+        const [a, b] = operands(spec, aMats, bMats, rng);
+        const want = run(a, b, spec, variant);
+        for (const flags of FLAGS) {
+          const [aT, bT, specT] = storedTransposed(a, b, spec, aMats, bMats, flags);
+          const label = `${variant} ${JSON.stringify(specT)}`;
+          assert.equal(gemm.scratchBytes(specT), gemm.scratchBytes(spec), `${label}: scratch`);
+          assert.equal(
+            gemm.scratchBytes(specT, 1),
+            gemm.scratchBytes(spec, 1),
+            `${label}: scratch`,
+          );
+          // onMemory checks that nothing outside out and scratch (so not a or b) changed.
+          const got1 = onMemory(gemm, memory, base, aT, bT, specT, 1);
+          assertSameBits(got1, want, `${label} threads 1`);
+          if (two) {
+            const jobs: number = gemm.stats().jobs;
+            const got2 = onMemory(gemm, memory, base, aT, bT, specT, 2);
+            assertSameBits(got2, want, `${label} threads 2`);
+            let batch = 1;
+            for (const d of spec.batchShape) batch *= d;
+            const cut = wasmGemmUsesTwoThreads(spec.m, spec.k, spec.n, 2);
+            assert.equal(gemm.stats().jobs - jobs, cut ? batch : 0, `${label}: jobs offered`);
+          }
+        }
+        base += 48;
+      }
+      if (two) {
+        // The memory's own worker takes part in dW = Xᵀ·G.
+        const spec = single(784, 100, 100);
+        const [a, b] = operands(spec, 1, 1, rng);
+        const want = run(a, b, spec, variant, 1);
+        const [aT, bT, specT] = storedTransposed(a, b, spec, 1, 1, [true, false]);
+        const tasks0 = gemm.stats().workerTasks;
+        for (let i = 0; i < 200 && gemm.stats().workerTasks === tasks0; i++) {
+          assertSameBits(onMemory(gemm, memory, 4096, aT, bT, specT, 2), want, "dW = Xᵀ·G");
+        }
+        assert.ok(gemm.stats().workerTasks > tasks0, "the worker ran tasks");
+      }
+    }
+  },
+});
+
+Deno.test("wasm gemm transposed in place: an ordinary memory; range checks use the stored sizes", () => {
+  const rng = lcg(44);
+  for (const variant of VARIANTS) {
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const gemm = gemmOnMemory(memory, { shared: false, variant })!;
+    for (const [spec, aMats, bMats] of TRANSPOSED.slice(0, 8)) {
+      const [a, b] = operands(spec, aMats, bMats, rng);
+      const want = run(a, b, spec, variant);
+      for (const flags of FLAGS) {
+        const [aT, bT, specT] = storedTransposed(a, b, spec, aMats, bMats, flags);
+        const label = `${variant} unshared ${JSON.stringify(specT)}`;
+        assertSameBits(onMemory(gemm, memory, 32, aT, bT, specT), want, label);
+      }
+    }
+  }
+  // A stored 9 × 3 (m·k floats) and B stored 7 × 9 (k·n floats): each may end
+  // the memory exactly, and not one float further.
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: 32768, shared: true });
+  const gemm = gemmOnMemory(memory, { shared: true })!;
+  const spec = { ...single(3, 9, 7), transA: true, transB: true };
+  const limit = memory.buffer.byteLength;
+  new Float32Array(memory.buffer).fill(1, (limit - 4 * (27 + 63)) / 4); // ones for A and B
+  for (const aLast of [true, false]) {
+    const aAt = aLast ? limit - 4 * 27 : limit - 4 * (27 + 63);
+    const bAt = aLast ? limit - 4 * (27 + 63) : limit - 4 * 63;
+    new Float32Array(memory.buffer, 0, 21).fill(NaN);
+    gemm.matmul(aAt, bAt, 0, spec, 256, 1);
+    assert.deepEqual([...new Float32Array(memory.buffer, 0, 21)], Array(21).fill(9));
+    if (aLast) assert.throws(() => gemm.matmul(aAt + 4, bAt, 0, spec, 256), RangeError);
+    else assert.throws(() => gemm.matmul(aAt, bAt + 4, 0, spec, 256), RangeError);
+  }
+});

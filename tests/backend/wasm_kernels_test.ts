@@ -667,6 +667,92 @@ for (const { variant, k } of VARIANTS) {
     }
   });
 
+  Deno.test(`wasm kernels (${variant}): sumexp_rows`, () => {
+    const r = lcg(1000);
+    /** Runs sumexp_rows on `data` (rows × n) with `shift`, NaN around x and shift, canaries around out. */
+    const run = (data: Float32Array, shift: Float32Array, n: number, misalign: number) => {
+      const rows = shift.length;
+      const alloc = allocator();
+      const x = alloc(4 * data.length + 64) + 16 + misalign;
+      const sh = alloc(4 * rows + 64) + 16 + misalign;
+      const out = alloc(4 * rows + 64) + 16 + misalign;
+      // a read outside x or shift would bring a NaN into the sum
+      f32.fill(NaN, x / 4 - 4, x / 4 + data.length + 4);
+      f32.fill(NaN, sh / 4 - 4, sh / 4 + rows + 4);
+      f32.set(data, x / 4);
+      f32.set(shift, sh / 4);
+      u8.fill(0xa5, out - 16, out + 4 * rows + 16);
+      k.sumexp_rows(x, sh, out, rows, n);
+      for (let b = 1; b <= 16; b++) {
+        assert.equal(u8[out - b], 0xa5, `sumexp_rows ${rows}×${n}: wrote before out`);
+        assert.equal(u8[out + 4 * rows + b - 1], 0xa5, `sumexp_rows ${rows}×${n}: wrote past out`);
+      }
+      assert.deepEqual(f32.slice(x / 4, x / 4 + data.length), data, "x unchanged");
+      assert.deepEqual(f32.slice(sh / 4, sh / 4 + rows), shift, "shift unchanged");
+      return f32.slice(out / 4, out / 4 + rows);
+    };
+    /** float64 sum of e^(float32 x − shift), rounded to float32. */
+    const ref = (data: Float32Array, shift: Float32Array, n: number, row: number): number => {
+      let sum = 0;
+      for (let j = 0; j < n; j++) sum += Math.exp(Math.fround(data[row * n + j] - shift[row]));
+      return Math.fround(sum);
+    };
+    let worst = 0;
+    const shapes = [[1, 1], [1, 3], [3, 4], [5, 7], [2, 1000], [100, 10], [7, 33], [2, 9]];
+    for (const [rows, n] of shapes) {
+      for (const misalign of [0, 4, 8]) {
+        const data = new Float32Array(rows * n);
+        for (let i = 0; i < data.length; i++) data[i] = -20 + 40 * r.next();
+        const shift = new Float32Array(rows);
+        for (let o = 0; o < rows; o++) {
+          shift[o] = data.subarray(o * n, o * n + n).reduce((a, b) => Math.max(a, b), -Infinity);
+        }
+        const got = run(data, shift, n, misalign);
+        for (let o = 0; o < rows; o++) {
+          const want = ref(data, shift, n, o), d = ulps(got[o], want);
+          worst = Math.max(worst, d);
+          assert.ok(d <= 3, `sumexp_rows ${rows}×${n} row ${o}: ${got[o]} vs ${want} (${d} ulp)`);
+          assert.ok(got[o] >= 1, "the maximum contributes e^0 = 1");
+        }
+      }
+    }
+    assert.ok(worst <= 3);
+    // special values, at every position of rows that cover the main loops and the tail
+    for (const n of [1, 2, 3, 4, 5, 8, 9, 12, 13]) {
+      const cases: [string, number, number, (j: number) => number][] = [
+        ["all −Inf", -Infinity, 0, () => 0],
+        ["NaN", NaN, 0, () => NaN],
+        ["+Inf", Infinity, 0, () => Infinity],
+        ["huge negative", -3.4028235e38, 0, () => 0],
+      ];
+      for (const [label, special, s, want] of cases) {
+        const rows = n;
+        const data = new Float32Array(rows * n);
+        for (let o = 0; o < rows; o++) {
+          for (let j = 0; j < n; j++) {
+            data[o * n + j] = label === "all −Inf" ? -Infinity : j === o ? special : -1000 - j;
+          }
+        }
+        // row o has the special at column o (the others −1000 − j: e^… = 0)
+        const got = run(data, new Float32Array(rows).fill(s), n, 4 * (n % 3));
+        for (let o = 0; o < rows; o++) {
+          assert.ok(same(got[o], want(o)), `sumexp_rows ${label} n=${n} at ${o}: ${got[o]}`);
+        }
+      }
+    }
+    // overflow to +Inf; underflow to 0 without NaN
+    const big = run(new Float32Array([-1e30, -5e3, 0, 88, 89]), new Float32Array([0]), 5, 0);
+    assert.equal(big[0], Infinity);
+    const small = run(new Float32Array([-1e30, -5e3, -104, -200]), new Float32Array([0]), 4, 0);
+    assert.equal(small[0], 0);
+    // float64 accumulation: 1 + 4095·e^−20 = 1.0000084…, where float32 would stay at 1
+    const many = new Float32Array(4096).fill(-20);
+    many[0] = 0;
+    const acc = run(many, new Float32Array([0]), many.length, 0)[0];
+    assert.ok(acc > 1.000008, `${acc}`);
+    assert.ok(ulps(acc, ref(many, new Float32Array([0]), many.length, 0)) <= 3, `${acc}`);
+  });
+
   Deno.test(`wasm kernels (${variant}): fill32`, () => {
     for (const n of [...TAILS, 64, 67]) {
       const alloc = allocator();

@@ -276,6 +276,8 @@ const NO_TENSOR_INPUTS: Record<string, string> = {
   random: "a namespace: its functions are in NAMESPACE_CASES",
   tree: "a namespace: its functions are in NAMESPACE_CASES",
   "random.key": "takes a number",
+  "tree.dispose": "frees its tensors on purpose (tests/tree/tree_test.ts)",
+  tidy: "takes a function; never touches tensors made before it (tests/autodiff/tidy_test.ts)",
 };
 
 /** Everything the core layers export (module namespaces included), to pick mod.ts's core exports. */

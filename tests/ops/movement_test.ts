@@ -579,6 +579,39 @@ Deno.test("matmul: 1-D operands are a row (left) or column (right), then dropped
   assertTensor(matmul(c, tensor([1, 0, -1, 2])), [[4, 12, 20], [28, 36, 44]], "float32");
 });
 
+Deno.test("matmul: transposeA / transposeB equal transposing first, in every dtype", () => {
+  for (const dtype of ["float32", "float64", "int32"] as const) {
+    const a = reshape(arange(24, undefined, 1, { dtype }), [2, 3, 4]).sub(5); // batch of 3×4
+    const b = reshape(arange(20, undefined, 1, { dtype }), [4, 5]).mul(2).sub(7); // 4×5
+    const aT = transpose(a, [0, 2, 1]), bT = transpose(b, [1, 0]);
+    const want = matmul(a, b).arraySync();
+    assertTensor(matmul(aT, b, { transposeA: true }), want, dtype);
+    assertTensor(matmul(a, bT, { transposeB: true }), want, dtype);
+    assertTensor(matmul(aT, bT, { transposeA: true, transposeB: true }), want, dtype);
+  }
+  // big enough for the WebAssembly GEMM: (xᵀ)ᵀ·w with x 100×784 as in an MLP's backward pass
+  const x = reshape(arange(784 * 20, undefined, 1, { dtype: "float32" }), [20, 784]).mul(1e-3);
+  const g = reshape(arange(20 * 30, undefined, 1, { dtype: "float32" }), [20, 30]).mul(1e-2);
+  const want = matmul(transpose(x, [1, 0]), g).dataSync();
+  const got = matmul(x, g, { transposeA: true }).dataSync();
+  assert.deepEqual(got, want);
+  assertThrowsMatch(
+    () => matmul(ones([3]), ones([3, 2]), { transposeA: true }),
+    ShapeError,
+    /^matmul\(\): transposeA needs an operand with at least 2 axes, got \[3\]; reshape it/,
+  );
+  assertThrowsMatch(
+    () => matmul(ones([2, 3]), ones([2, 3]), { transposeB: false }),
+    ShapeError,
+    /inner sizes differ: \[2,3\] @ \[2,3\] \(3 vs 2\)/,
+  );
+  assertThrowsMatch(
+    () => matmul(ones([2, 3]), ones([2, 4]), { transposeB: true }),
+    ShapeError,
+    /inner sizes differ: \[2,3\] @ \[2,4\]ᵀ \(3 vs 4\)/,
+  );
+});
+
 Deno.test("matmul errors name both shapes", () => {
   assertThrowsMatch(
     () => matmul(ones([2, 3]), ones([4, 5])),

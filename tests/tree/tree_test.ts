@@ -11,7 +11,7 @@ import {
   TreeDef,
   unflatten,
 } from "../../src/tree/tree.ts";
-import { tree } from "../../mod.ts";
+import { ones, tree } from "../../mod.ts";
 
 class Box {
   constructor(readonly value: number) {}
@@ -441,4 +441,13 @@ Deno.test("tree namespace: members are the standalone functions", () => {
   assert.equal(tree.flattenWithPath, flattenWithPath);
   assert.equal(tree.equalStructure, equalStructure);
   assert.equal(tree.assertSameStructure, assertSameStructure);
+});
+
+Deno.test("tree.dispose frees tensor leaves, spares those of keep, ignores the rest", () => {
+  const a = ones([2]), b = ones([3]), c = ones([1]);
+  tree.dispose({ a, rest: [b, 3, null, "x", new Box(1)], c }, { c });
+  assert.throws(() => a.dataSync(), /disposed/);
+  assert.throws(() => b.dataSync(), /disposed/);
+  assert.deepEqual([...c.dataSync()], [1]);
+  tree.dispose(a); // twice is fine
 });

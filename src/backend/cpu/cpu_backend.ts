@@ -467,6 +467,17 @@ export interface CpuBackendOptions {
   readonly wasmThreads?: boolean;
 }
 
+/** A copy of the `rows × cols` matrices packed in `x`, each transposed. */
+function transposeMatrices(x: TypedArray, rows: number, cols: number, dtype: DType): TypedArray {
+  const out = allocArray(dtype, x.length), size = rows * cols;
+  for (let off = 0; off + size <= x.length; off += size) {
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++) out[off + c * rows + r] = x[off + r * cols + c];
+    }
+  }
+  return out;
+}
+
 /**
  * The reference backend: typed arrays as buffers, JS loops as kernels
  * (plus a WebAssembly SIMD kernel for large float32 matrix products).
@@ -489,6 +500,8 @@ export class CpuBackend implements Backend {
   readonly dtypes: readonly DType[] = ["float32", "float64", "int32", "bool"];
   /** Always `true`. */
   readonly canReadSync: boolean = true;
+  /** `matmul` reads transposed operands (the WebAssembly GEMM packs them as they lie). */
+  readonly matmulTransposes: boolean = true;
   readonly #wasmMatmul: boolean;
   readonly #wasmThreads: boolean;
 
@@ -626,6 +639,30 @@ export class CpuBackend implements Backend {
     return this.wrap(out);
   }
 
+  /**
+   * `log Σ exp` over the middle axis of `[outer, n, inner]`, in float64
+   * (one rounding for float32): the maximum, then the shifted sum.
+   */
+  logsumexp(x: DataHandle, outer: number, n: number, inner: number, dtype: DType): DataHandle {
+    const src = this.arr(x), out = this.alloc(dtype, outer * inner, false);
+    for (let o = 0; o < outer; o++) {
+      for (let i = 0; i < inner; i++) {
+        const base = o * n * inner + i;
+        let m = -Infinity;
+        for (let j = 0; j < n; j++) {
+          const v = src[base + j * inner];
+          if (v > m || v !== v) m = v;
+          if (m !== m) break;
+        }
+        const shift = m - m === 0 ? m : 0; // ±∞ and NaN maxima shift by 0
+        let s = 0;
+        for (let j = 0; j < n; j++) s += Math.exp(src[base + j * inner] - shift);
+        out[o * inner + i] = Math.log(s) + shift;
+      }
+    }
+    return this.wrap(out);
+  }
+
   /** Batched matrix product with broadcast batch strides (large float32 products in WebAssembly SIMD). */
   matmul(a: DataHandle, b: DataHandle, spec: MatmulSpec, dtype: DType): DataHandle {
     const { batchShape, m, k, n } = spec;
@@ -652,8 +689,12 @@ export class CpuBackend implements Backend {
     const gemm = GEMM[dtype];
     const scratch = allocArray(dtype, dtype === "int32" ? 0 : gemmScratch(k, n));
     const mats = batchMatrices(spec);
+    // The JS kernels read row-major operands: transpose flagged ones first.
+    const aMats = spec.transA ? transposeMatrices(A, k, m, dtype) : A;
+    const bMats = spec.transB ? transposeMatrices(B, n, k, dtype) : B;
     for (let t = 0; t < batch; t++) {
-      gemm(A, mats[2 * t] * m * k, B, mats[2 * t + 1] * k * n, out, t * m * n, m, k, n, scratch);
+      const aOff = mats[2 * t] * m * k, bOff = mats[2 * t + 1] * k * n;
+      gemm(aMats, aOff, bMats, bOff, out, t * m * n, m, k, n, scratch);
     }
     return this.wrap(out);
   }

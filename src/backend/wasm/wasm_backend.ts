@@ -480,6 +480,38 @@ export class WasmBackend extends CpuBackend {
   }
 
   /**
+   * `log Σ exp` of float32 rows (`inner` 1) in WebAssembly SIMD: the row
+   * maxima, then the shifted sums of exponentials (accumulated in float64);
+   * the rest as on the CPU backend.
+   */
+  override logsumexp(
+    x: DataHandle,
+    outer: number,
+    n: number,
+    inner: number,
+    dtype: DType,
+  ): DataHandle {
+    const X = live(x), k = this.#k;
+    if (dtype === "float32" && inner === 1 && k !== null && X.ptr >= 0 && n > 0 && outer > 0) {
+      const out = this.alloc("float32", outer, false);
+      const sums = this.arena.alloc(4 * outer);
+      if (inArena(out) && sums >= 0) {
+        k.max_rows(X.ptr, out.byteOffset, outer, n);
+        const shift = out as Float32Array;
+        for (let r = 0; r < outer; r++) if (shift[r] - shift[r] !== 0) shift[r] = 0; // ±∞, NaN
+        k.sumexp_rows(X.ptr, out.byteOffset, sums, outer, n);
+        const s = new Float32Array(shift.buffer, sums, outer);
+        for (let r = 0; r < outer; r++) shift[r] = Math.log(s[r]) + shift[r];
+        this.arena.free(sums, 4 * outer);
+        return this.wrap(out);
+      }
+      if (sums >= 0) this.arena.free(sums, 4 * outer);
+      if (inArena(out)) this.arena.free(out.byteOffset, out.byteLength);
+    }
+    return super.logsumexp(x, outer, n, inner, dtype);
+  }
+
+  /**
    * Batched matrix product: float32 in the WebAssembly GEMM, straight from
    * and to the arena (on two threads for big products); the rest as on the
    * CPU backend.

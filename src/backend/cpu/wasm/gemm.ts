@@ -5,14 +5,19 @@
  * into one linear memory ({@link wasmMatmulF32}), or already live in one
  * ({@link gemmOnMemory}), and are packed; A into panels of `MR` rows (`kc × MR`,
  * element `(p, r)` at `p·MR + r`), B into panels of `NR` columns (`kc × NR`),
- * zero-padded at the edges. The micro-kernel keeps an `MR × NR` tile of C in
- * `v128` locals, and per step of `k` loads `MR` splatted values of A and
- * `NR / 4` vectors of B and does `MR · NR / 4` multiply-adds. The k axis is
- * split into equal blocks of at most `KC` and the rows into blocks of `MC`,
- * so a block of packed A stays in L2 and a micro-panel of B in L1. C is
- * written to a padded `mPad × nPad` scratch matrix and copied out (or,
- * with {@link gemmOnMemory}, straight into the output when it needs no
- * padding). A broadcast operand (batch stride 0) is copied and packed once.
+ * zero-padded at the edges. An operand stored transposed (`MatmulSpec.transA`:
+ * A as `k × m`; `transB`: B as `n × k`) is packed straight from that layout
+ * into the same panels, so the product is bitwise that of the materialised
+ * transpose: a panel's `MR` values of A at one depth are then contiguous
+ * (one `v128` per step of `k`), B's `NR` are `k` floats apart. The
+ * micro-kernel keeps an `MR × NR` tile of C in `v128` locals, and per step
+ * of `k` loads `MR` splatted values of A and `NR / 4` vectors of B and does
+ * `MR · NR / 4` multiply-adds. The k axis is split into equal blocks of at
+ * most `KC` and the rows into blocks of `MC`, so a block of packed A stays
+ * in L2 and a micro-panel of B in L1. C is written to a padded
+ * `mPad × nPad` scratch matrix and copied out (or, with {@link gemmOnMemory},
+ * straight into the output when it needs no padding). A broadcast operand
+ * (batch stride 0) is copied and packed once.
  *
  * Memory. {@link wasmMatmulF32} owns a module-level linear memory that it
  * grows as products need and drops after a product above 64 MiB (a shared
@@ -181,36 +186,40 @@ function macro(): FuncDef {
 }
 
 /**
- * `packA(src, lda, m, mPad, kc, dst)`: packs rows `0 … mPad - 1` (rows from
- * `m` on are zeros) and columns `0 … kc - 1` of the row-major matrix at `src`
- * (row stride `lda` bytes) into `mPad / MR` panels of `kc × MR` at `dst`.
+ * `packRows(src, ld, m, mPad, kc, dst)`, for panels `w` wide (`MR` or
+ * `NR`): packs rows `0 … mPad - 1` (rows from `m` on are zeros) and columns
+ * `0 … kc - 1` of the row-major matrix at `src` (row stride `ld` bytes) into
+ * `mPad / w` panels of `kc × w` at `dst`, row `r` becoming column `r % w`
+ * of panel `r / w`. With `w = MR` this packs A; with `w = NR` a B stored
+ * transposed (`n × k`), whose rows are the columns of op(B). One row at a
+ * time: its `kc` floats are contiguous, their places `w` floats apart.
  */
-function packA(): FuncDef {
-  const [src, lda, m, mPad, kc, dst] = [0, 1, 2, 3, 4, 5];
+function packRows(w: number): FuncDef {
+  const [src, ld, m, mPad, kc, dst] = [0, 1, 2, 3, 4, 5];
   const [row, p, s, d] = [6, 7, 8, 9];
   const code = new Code();
   code.block().loop(); // for (row = 0; row < mPad; row++)
   code.get(row).get(mPad).op("i32.ge_u").brIf(1);
-  // d = dst + ((row / MR) · MR · kc + row % MR) · 4
+  // d = dst + ((row / w) · w · kc + row % w) · 4
   code.get(dst)
-    .get(row).i32(MR).op("i32.div_u").get(kc).op("i32.mul").i32(MR).op("i32.mul")
-    .get(row).i32(MR).op("i32.rem_u").op("i32.add")
+    .get(row).i32(w).op("i32.div_u").get(kc).op("i32.mul").i32(w).op("i32.mul")
+    .get(row).i32(w).op("i32.rem_u").op("i32.add")
     .i32(4).op("i32.mul").op("i32.add").set(d);
-  code.get(src).get(row).get(lda).op("i32.mul").op("i32.add").set(s);
+  code.get(src).get(row).get(ld).op("i32.mul").op("i32.add").set(s);
   code.get(kc).set(p);
   code.get(row).get(m).op("i32.lt_u").if();
   code.block().loop(); // for (p = kc; p > 0; p--) *d = *s
   code.get(p).op("i32.eqz").brIf(1);
   code.get(d).get(s).f32Load().f32Store();
   code.get(s).i32(4).op("i32.add").set(s);
-  code.get(d).i32(MR * 4).op("i32.add").set(d);
+  code.get(d).i32(w * 4).op("i32.add").set(d);
   code.get(p).i32(1).op("i32.sub").set(p);
   code.br(0).end().end();
   code.else();
   code.block().loop(); // for (p = kc; p > 0; p--) *d = 0
   code.get(p).op("i32.eqz").brIf(1);
   code.get(d).f32(0).f32Store();
-  code.get(d).i32(MR * 4).op("i32.add").set(d);
+  code.get(d).i32(w * 4).op("i32.add").set(d);
   code.get(p).i32(1).op("i32.sub").set(p);
   code.br(0).end().end();
   code.end();
@@ -266,8 +275,64 @@ function packB(): FuncDef {
   };
 }
 
-/** Indices of the functions above in the module (`call` operands). */
-const MACRO = 1, PACK_A = 2, PACK_B = 3;
+/**
+ * `packAT(src, lda, m, kc, dst)`: packs the A of a product whose A is stored
+ * transposed: rows `0 … kc - 1` of the row-major `kc × m` matrix at `src`
+ * (row stride `lda` bytes; row `p` holds `A[0 … m - 1, p]`) into
+ * `⌈m / MR⌉` panels of `kc × MR` at `dst`, the last one zero-padded: the
+ * same panels as {@link packRows} makes from the `m × kc` transpose. With
+ * `MR = 4` a panel's `MR` values at one depth are contiguous in both, so a
+ * full panel is copied one `v128` per step of `k`; the panels are filled one
+ * after the other, so the writes are sequential.
+ */
+function packAT(): FuncDef {
+  const [src, lda, m, kc, dst] = [0, 1, 2, 3, 4];
+  const [row, p, s, d] = [5, 6, 7, 8];
+  const code = new Code();
+  code.get(dst).set(d); // panel after panel: d only moves on
+  code.block().loop(); // for (row = 0; row < m; row += MR)
+  code.get(row).get(m).op("i32.ge_u").brIf(1);
+  code.get(src).get(row).i32(4).op("i32.mul").op("i32.add").set(s);
+  code.get(kc).set(p);
+  code.get(m).get(row).op("i32.sub").i32(MR).op("i32.ge_u").if(); // a full panel
+  code.block().loop(); // for (p = kc; p > 0; p--): copy MR floats
+  code.get(p).op("i32.eqz").brIf(1);
+  code.get(d).get(s).v128Load().v128Store();
+  code.get(s).get(lda).op("i32.add").set(s);
+  code.get(d).i32(MR * 4).op("i32.add").set(d);
+  code.get(p).i32(1).op("i32.sub").set(p);
+  code.br(0).end().end();
+  code.else(); // the last, partial panel: read only the rows below m
+  code.block().loop(); // for (p = kc; p > 0; p--)
+  code.get(p).op("i32.eqz").brIf(1);
+  for (let r = 0; r < MR; r++) {
+    // *(d + r) = row + r < m ? *(s + r) : 0
+    code.get(d);
+    code.get(row).i32(r).op("i32.add").get(m).op("i32.lt_u").if(F32);
+    code.get(s).f32Load(r * 4).else().f32(0).end();
+    code.f32Store(r * 4);
+  }
+  code.get(s).get(lda).op("i32.add").set(s);
+  code.get(d).i32(MR * 4).op("i32.add").set(d);
+  code.get(p).i32(1).op("i32.sub").set(p);
+  code.br(0).end().end();
+  code.end();
+  code.get(row).i32(MR).op("i32.add").set(row);
+  code.br(0).end().end();
+  return {
+    params: Array(5).fill(I32),
+    results: [],
+    locals: Array(4).fill(I32),
+    body: code,
+  };
+}
+
+/**
+ * Indices of the functions above in the module (`call` operands): A is
+ * packed by `packRows(MR)` (`PACK_A`) or, stored transposed, `packAT`; B by
+ * `packB` or, stored transposed, `packRows(NR)` (`PACK_BT`).
+ */
+const MACRO = 1, PACK_A = 2, PACK_B = 3, PACK_AT = 4, PACK_BT = 5;
 
 /** Pushes `min(x, y)` (unsigned) of locals `x` and `y`. */
 function pushMin(code: Code, x: number, y: number): Code {
@@ -297,19 +362,32 @@ function pushOffset(code: Code, x: number, y: number, z: number, u: number, v: n
  */
 
 /**
- * `packAPart(aRaw, aPack, m, k, mPad, kb, r0, r1)`: packs rows `r0 … r1 - 1`
- * (multiples of `MR`; rows from `m` on become zeros) of the row-major `m × k`
- * matrix at `aRaw`, every block of `k`.
+ * `packAPart(aRaw, aPack, m, k, mPad, kb, r0, r1, transA)`: packs rows
+ * `r0 … r1 - 1` (multiples of `MR`; rows from `m` on become zeros) of A,
+ * every block of `k`. A is the row-major `m × k` matrix at `aRaw` (row `r`
+ * of block `pc` from `aRaw + r·k + pc`), or with `transA` (non-zero) the
+ * transpose of the row-major `k × m` matrix there (its row `pc` holds
+ * column `pc` of A from `aRaw + pc·m`); the packed panels are the same.
  */
 function packAPart(): FuncDef {
-  const [aRaw, aPack, m, k, mPad, kb, r0, r1] = [0, 1, 2, 3, 4, 5, 6, 7];
-  const [pc, kc, rows] = [8, 9, 10];
+  const [aRaw, aPack, m, k, mPad, kb, r0, r1, trans] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const [pc, kc, rows] = [9, 10, 11];
   const code = new Code();
   pushMin(code, m, r1).get(r0).op("i32.sub").set(rows);
   code.block().loop(); // for (pc = 0; pc < k; pc += kb)
   code.get(pc).get(k).op("i32.ge_u").brIf(1);
   blockDepth(code, kc, kb, k, pc);
-  // packA(src, lda, m, mPad, kc, dst)
+  code.get(trans).if();
+  // packAT(src, lda, m, kc, dst), src = aRaw + pc·m + r0
+  code.get(aRaw).get(pc).get(m).op("i32.mul").op("i32.add").get(r0).op("i32.add");
+  code.i32(4).op("i32.mul");
+  code.get(m).i32(4).op("i32.mul");
+  code.get(rows);
+  code.get(kc);
+  pushOffset(code, aPack, pc, mPad, r0, kc);
+  code.call(PACK_AT);
+  code.else();
+  // packRows(src, ld, m, mPad, kc, dst) of MR, src = aRaw + r0·k + pc
   code.get(aRaw).get(r0).get(k).op("i32.mul").op("i32.add").get(pc).op("i32.add");
   code.i32(4).op("i32.mul");
   code.get(k).i32(4).op("i32.mul");
@@ -318,10 +396,11 @@ function packAPart(): FuncDef {
   code.get(kc);
   pushOffset(code, aPack, pc, mPad, r0, kc);
   code.call(PACK_A);
+  code.end();
   code.get(pc).get(kb).op("i32.add").set(pc);
   code.br(0).end().end();
   return {
-    params: Array(8).fill(I32),
+    params: Array(9).fill(I32),
     results: [],
     locals: Array(3).fill(I32),
     body: code,
@@ -330,19 +409,33 @@ function packAPart(): FuncDef {
 }
 
 /**
- * `packBPart(bRaw, bPack, n, k, nPad, kb, c0, c1)`: packs columns
- * `c0 … c1 - 1` (multiples of `NR`; columns from `n` on become zeros) of the
- * row-major `k × n` matrix at `bRaw`, every block of `k`.
+ * `packBPart(bRaw, bPack, n, k, nPad, kb, c0, c1, transB)`: packs columns
+ * `c0 … c1 - 1` (multiples of `NR`; columns from `n` on become zeros) of B,
+ * every block of `k`. B is the row-major `k × n` matrix at `bRaw` (row `pc`
+ * from `bRaw + pc·n`), or with `transB` (non-zero) the transpose of the
+ * row-major `n × k` matrix there (its row `c` holds column `c` of B, block
+ * `pc` of it from `bRaw + c·k + pc`); the packed panels are the same.
  */
 function packBPart(): FuncDef {
-  const [bRaw, bPack, n, k, nPad, kb, c0, c1] = [0, 1, 2, 3, 4, 5, 6, 7];
-  const [pc, kc, cols] = [8, 9, 10];
+  const [bRaw, bPack, n, k, nPad, kb, c0, c1, trans] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const [pc, kc, cols] = [9, 10, 11];
   const code = new Code();
   pushMin(code, n, c1).get(c0).op("i32.sub").set(cols);
   code.block().loop(); // for (pc = 0; pc < k; pc += kb)
   code.get(pc).get(k).op("i32.ge_u").brIf(1);
   blockDepth(code, kc, kb, k, pc);
-  // packB(src, ldb, n, kc, dst)
+  code.get(trans).if();
+  // packRows(src, ld, m, mPad, kc, dst) of NR, src = bRaw + c0·k + pc
+  code.get(bRaw).get(c0).get(k).op("i32.mul").op("i32.add").get(pc).op("i32.add");
+  code.i32(4).op("i32.mul");
+  code.get(k).i32(4).op("i32.mul");
+  code.get(cols);
+  code.get(c1).get(c0).op("i32.sub");
+  code.get(kc);
+  pushOffset(code, bPack, pc, nPad, c0, kc);
+  code.call(PACK_BT);
+  code.else();
+  // packB(src, ldb, n, kc, dst), src = bRaw + pc·n + c0
   code.get(bRaw).get(pc).get(n).op("i32.mul").op("i32.add").get(c0).op("i32.add");
   code.i32(4).op("i32.mul");
   code.get(n).i32(4).op("i32.mul");
@@ -350,10 +443,11 @@ function packBPart(): FuncDef {
   code.get(kc);
   pushOffset(code, bPack, pc, nPad, c0, kc);
   code.call(PACK_B);
+  code.end();
   code.get(pc).get(kb).op("i32.add").set(pc);
   code.br(0).end().end();
   return {
-    params: Array(8).fill(I32),
+    params: Array(9).fill(I32),
     results: [],
     locals: Array(3).fill(I32),
     body: code,
@@ -418,6 +512,7 @@ interface GemmExports {
     kb: number,
     r0: number,
     r1: number,
+    transA: number,
   ): void;
   packBPart(
     bRaw: number,
@@ -428,6 +523,7 @@ interface GemmExports {
     kb: number,
     c0: number,
     c1: number,
+    transB: number,
   ): void;
   computePart(
     aPack: number,
@@ -464,8 +560,10 @@ export function gemmModuleBytes(
   const funcs = [
     kernel(variant === "relaxed"),
     macro(),
-    packA(),
+    packRows(MR),
     packB(),
+    packAT(),
+    packRows(NR),
     packAPart(),
     packBPart(),
     computePart(),
@@ -551,7 +649,10 @@ const WORKER_TASKS = 10;
 const COMPUTE_RANGE = 11;
 /** 1 while the worker is blocked until notified (see `WORKER_IDLE_MS`). */
 const ASLEEP = 12;
-/** Job parameters: aRaw, bRaw, aPack, bPack, cOff, m, k, n, mPad, nPad, kb, ldc (floats). */
+/**
+ * Job parameters: aRaw, bRaw, aPack, bPack, cOff, m, k, n, mPad, nPad, kb,
+ * ldc (floats), then transA, transB (0 or 1: how A and B are stored).
+ */
 const PARAMS = 16;
 /** Tasks, 5 ints each: kind (0 pack A, 1 pack B, 2 compute), r0, r1, c0, c1. */
 const TASKS = 32;
@@ -604,7 +705,7 @@ const VARIANTS: readonly WasmGemmVariant[] = ["relaxed", "simd"];
  * source text (`runTasks.toString()`; tried under `deno bundle --minify`
  * and Node 20 too), so it uses nothing from outside itself but globals, and spells the control-block indices as literals
  * (NEXT_PACK 1, DONE 2, PACKED 3, NTASKS 4, NPACK 5, FAILED 9,
- * COMPUTE_RANGE 11, PARAMS 16, TASKS 32). It waits for the other thread by
+ * COMPUTE_RANGE 11, PARAMS 16 … 29, TASKS 32). It waits for the other thread by
  * polling for `pollMs`, then napping `napMs` at a time.
  */
 function runTasks(
@@ -632,8 +733,9 @@ function runTasks(
     if (Atomics.compareExchange(c, 1, v, v + 1) !== v) continue;
     // Task i is ours: the job cannot end, nor its parameters change, before we count it done.
     const t = 32 + 5 * i;
-    if (c[t] === 0) ex.packAPart(c[16], c[18], c[21], c[22], c[24], c[26], c[t + 1], c[t + 2]);
-    else ex.packBPart(c[17], c[19], c[23], c[22], c[25], c[26], c[t + 3], c[t + 4]);
+    if (c[t] === 0) {
+      ex.packAPart(c[16], c[18], c[21], c[22], c[24], c[26], c[t + 1], c[t + 2], c[28]);
+    } else ex.packBPart(c[17], c[19], c[23], c[22], c[25], c[26], c[t + 3], c[t + 4], c[29]);
     Atomics.add(c, 3, 1);
     Atomics.add(c, 2, 1);
     ran++;
@@ -1167,12 +1269,27 @@ interface Geometry {
   readonly ldcMax: number;
   /** Rows of every block of `k` but the last. */
   readonly kb: number;
+  /** 1 where A's matrices are stored transposed (`k × m`), else 0 (as the module takes it). */
+  readonly transA: number;
+  /** 1 where B's matrices are stored transposed (`n × k`), else 0. */
+  readonly transB: number;
 }
 
-/** The {@link Geometry} of an `m × k` by `k × n` product. */
-function geometry(m: number, k: number, n: number): Geometry {
+/** The {@link Geometry} of the `m × k` by `k × n` products of `spec`. */
+function geometry(spec: MatmulSpec): Geometry {
+  const { m, k, n } = spec;
   const mPad = roundUp(m, MR), nPad = roundUp(n, NR);
-  return { m, k, n, mPad, nPad, ldcMax: roundUp(nPad, LINE), kb: Math.ceil(k / Math.ceil(k / KC)) };
+  return {
+    m,
+    k,
+    n,
+    mPad,
+    nPad,
+    ldcMax: roundUp(nPad, LINE),
+    kb: Math.ceil(k / Math.ceil(k / KC)),
+    transA: spec.transA ? 1 : 0,
+    transB: spec.transB ? 1 : 0,
+  };
 }
 
 /**
@@ -1248,7 +1365,7 @@ function runBatch(
   scratch: number,
   place: Placement,
 ): void {
-  const { m, k, n, mPad, nPad, kb } = g;
+  const { m, k, n, mPad, nPad, kb, transA, transB } = g;
   let h = split !== null ? helper(c) : null;
   if (h !== null && !wasmGemmUsesTwoThreads(m, k, n, threads, Atomics.load(h.ctrl, ASLEEP) !== 0)) {
     h = null; // a blocked worker is not worth waking for this product
@@ -1258,7 +1375,7 @@ function runBatch(
   const ldc = h !== null && split === "columns" ? g.ldcMax : nPad;
   const direct = place.out !== null && m === mPad && n === ldc ? place.out : null;
   const { aPack, bPack, cOff } = scratchLayout(scratch, g);
-  const params = [0, 0, aPack, bPack, cOff, m, k, n, mPad, nPad, kb, ldc];
+  const params = [0, 0, aPack, bPack, cOff, m, k, n, mPad, nPad, kb, ldc, transA, transB];
   let aLoaded = -1, bLoaded = -1;
   for (let t = 0; t < mats.length / 2; t++) {
     const aMat = mats[2 * t], bMat = mats[2 * t + 1];
@@ -1271,8 +1388,8 @@ function runBatch(
     if (h !== null && split !== null) {
       runShared(h, ex, variant, params, split, newA, newB, c.counters);
     } else {
-      if (newA) ex.packAPart(params[0], aPack, m, k, mPad, kb, 0, mPad);
-      if (newB) ex.packBPart(params[1], bPack, n, k, nPad, kb, 0, nPad);
+      if (newA) ex.packAPart(params[0], aPack, m, k, mPad, kb, 0, mPad, transA);
+      if (newB) ex.packBPart(params[1], bPack, n, k, nPad, kb, 0, nPad, transB);
       ex.computePart(aPack, bPack, cAt, ldc, k, mPad, nPad, kb, 0, mPad, 0, nPad);
     }
     if (direct === null) place.take(t, cOff, ldc);
@@ -1294,10 +1411,13 @@ function runBatch(
  * Deno 2, Node ≥ 22.3, Bun): a worker started on first use, on the same
  * memory, takes tasks of each product alongside the calling thread.
  *
- * @param a The left operands, row-major `m × k` matrices.
- * @param b The right operands, row-major `k × n` matrices.
+ * @param a The left operands, row-major `m × k` matrices (`k × m` with
+ *   `spec.transA`: their transposes are used).
+ * @param b The right operands, row-major `k × n` matrices (`n × k` with
+ *   `spec.transB`).
  * @param out Receives the row-major `m × n` products.
- * @param spec Batch shape, batch strides (in whole matrices) and sizes.
+ * @param spec Batch shape, batch strides (in whole matrices), sizes, and
+ *   whether `a` or `b` is stored transposed.
  * @param variant Which module to use; defaults to {@link wasmGemmVariant}.
  * @param threads 1 or 2 to force one thread or two (where available); by
  *   default two from {@link WASM_GEMM_THREADS_MIN_WORK} up.
@@ -1320,7 +1440,7 @@ export function wasmMatmulF32(
     out.fill(0, 0, batch * m * n);
     return true;
   }
-  const g = geometry(m, k, n);
+  const g = geometry(spec);
   // Layout (float offsets): raw A, raw B, then the scratch: packed A, packed
   // B, C (mPad × nPad from a cache-line boundary, row stride ldc ≤ ldcMax).
   const aRaw = 0, bRaw = aRaw + m * k, scratch = bRaw + k * n;
@@ -1382,10 +1502,13 @@ export interface GemmOnMemory {
    * same variant, on one thread or two. Writes nothing outside `out` and
    * the scratch; `out` must not overlap `a`, `b` or the scratch.
    *
-   * @param a Byte address of A's matrices (row-major `m × k`, contiguous).
-   * @param b Byte address of B's matrices (row-major `k × n`, contiguous).
+   * @param a Byte address of A's matrices (row-major `m × k`, or `k × m`
+   *   with `spec.transA`; contiguous).
+   * @param b Byte address of B's matrices (row-major `k × n`, or `n × k`
+   *   with `spec.transB`; contiguous).
    * @param out Byte address that receives the `batch · m · n` floats of the products.
-   * @param spec Batch shape, batch strides (in whole matrices) and sizes.
+   * @param spec Batch shape, batch strides (in whole matrices), sizes, and
+   *   whether `a` or `b` is stored transposed.
    * @param scratch Byte address of `scratchBytes(spec, threads)` free bytes.
    * @param threads 1 or 2 to force one thread or two (where available); by
    *   default as {@link wasmMatmulF32} (two from {@link WASM_GEMM_THREADS_MIN_WORK}
@@ -1495,7 +1618,7 @@ export function gemmOnMemory(
   const scratchBytes = (spec: MatmulSpec, threads?: number): number => {
     const { m, k, n } = spec;
     if (batchSize(spec) * m * n === 0 || k === 0) return 0;
-    return 4 * scratchFloats(geometry(m, k, n), threads);
+    return 4 * scratchFloats(geometry(spec), threads);
   };
   const matmul = (
     a: number,
@@ -1529,10 +1652,11 @@ export function gemmOnMemory(
       aMats = Math.max(aMats, mats[2 * t] + 1);
       bMats = Math.max(bMats, mats[2 * t + 1] + 1);
     }
+    // A transposed matrix has the same size: m·k (k·n) floats, as stored.
     check("a", a, 4 * aMats * m * k);
     check("b", b, 4 * bMats * k * n);
     check("scratch", scratch, scratchBytes(spec, threads));
-    const g = geometry(m, k, n);
+    const g = geometry(spec);
     const cut = wasmGemmUsesTwoThreads(m, k, n, threads) ? splitOf(m, n, g.mPad, g.nPad) : null;
     const available = (): boolean => workerThreads() !== null;
     const split = cut !== null && c.shared &&
