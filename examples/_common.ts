@@ -23,7 +23,9 @@ import {
   slice,
   sum,
   type Tensor,
+  tidy,
   trainValidSplit,
+  tree,
   valueAndGrad,
 } from "@gradus/core";
 
@@ -67,7 +69,7 @@ export interface TrainOptions<P, S, O> {
   readonly key: PRNGKey;
   /** λ of the book's weight decay: adds ½λΣW² over the weight matrices to the loss. */
   readonly weightDecay?: number;
-  /** Called after every iteration (e.g. to evaluate once per epoch). */
+  /** Called after every iteration (e.g. to evaluate once per epoch); `params` and `state` are valid during the call (the next step frees them). */
   readonly onStep?: (i: number, params: P, state: S) => void | Promise<void>;
 }
 
@@ -82,6 +84,7 @@ export async function train<P, S, O>(
   const { model, optimizer, iters, batchSize, weightDecay = 0 } = opts;
   let { params, state } = opts;
   let optState = optimizer.init(params);
+  const first = [opts.params, opts.state]; // the caller's: never freed here
   const lossFn = (p: P, s: S, x: Tensor, y: Tensor, key: PRNGKey): [Tensor, S] => {
     const [logits, next] = model.apply(p, s, x, { training: true, key });
     let loss = nn.softmaxCrossEntropy(logits, y);
@@ -95,11 +98,18 @@ export async function train<P, S, O>(
     const batch = randomBatch(keys[2 * i], opts.train, batchSize);
     const [[loss, nextState], g] = step(params, state, batch.x, batch.y, keys[2 * i + 1]);
     const grads = g as P; // GradOf<P> is P for a pytree of tensors
-    const [updates, nextOpt] = optimizer.update(grads, optState, params);
-    params = optim.applyUpdates(params, updates);
+    const [nextParams, nextOpt] = tidy(() => {
+      const [updates, nextOpt] = optimizer.update(grads, optState, params);
+      return [optim.applyUpdates(params, updates), nextOpt] as const;
+    });
+    // Optional: free what this step replaced now rather than at the next
+    // garbage collection (keeping what the new state still shares).
+    tree.dispose([params, optState, state, grads, batch], [nextParams, nextOpt, nextState, first]);
+    params = nextParams;
     optState = nextOpt;
     state = nextState;
     losses.push(await loss.item());
+    loss.dispose();
     await opts.onStep?.(i, params, state);
   }
   return { params, state, losses };

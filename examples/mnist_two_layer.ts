@@ -31,6 +31,7 @@ import {
   slice,
   sum,
   type Tensor,
+  tidy,
   tree,
   valueAndGrad,
   zeros,
@@ -136,8 +137,13 @@ export async function main(opts: MnistTwoLayerOptions = {}): Promise<MnistTwoLay
   for (let i = 0; i < iters; i++) {
     const batch = randomBatch(stepKeys[i], train, batchSize);
     const [value, g] = lossAndGrad(params, batch.x, batch.y);
-    params = tree.map((p: Tensor, d: Tensor) => p.sub(d.mul(lr)), params, g);
+    const next = tidy(() => tree.map((p: Tensor, d: Tensor) => p.sub(d.mul(lr)), params, g));
+    // Optional: free the replaced parameters, the gradients and the batch now
+    // rather than at the next garbage collection.
+    tree.dispose([params, g, batch]);
+    params = next;
     losses.push(await value.item());
+    value.dispose();
     if ((i + 1) % iterPerEpoch === 0 || i === iters - 1) {
       const [tr, te] = [await accuracy(params, train), await accuracy(params, test)];
       trainAcc.push(tr);

@@ -11,6 +11,8 @@ import { isFloat } from "../core/dtype.ts";
 import { fmtShape, ShapeError } from "../core/errors.ts";
 import { Tensor } from "../core/tensor.ts";
 import { valueAndGrad } from "../autodiff/grad.ts";
+import { tidy } from "../autodiff/tidy.ts";
+import { dispose as disposeTree } from "../tree/tree.ts";
 import { describe } from "../ops/convert.ts";
 import { add, cast, div, mul } from "../ops/elementwise.ts";
 import { applyUpdates, type GradientTransformation } from "../optim/base.ts";
@@ -268,6 +270,12 @@ type ValValues = { readonly val_loss: number; readonly [metric: `val_${string}`]
  * for the history and the progress bar, plus one read per validation value
  * per evaluation. Everything else stays on the backend.
  *
+ * Memory: each step frees at once the values it replaces (the previous
+ * parameters, optimizer and model state, gradients, the batch and the
+ * update's temporaries), and each evaluation its forward passes; the
+ * tensors you pass in (`params`, `optState`, `modelState`, the datasets)
+ * are never freed, and the returned ones stay valid.
+ *
  * @typeParam P The parameters' type (flows through to the result).
  * @typeParam D The dataset's (and each batch's) type.
  * @typeParam S The optimizer state's type.
@@ -477,6 +485,14 @@ export async function fit<P, D, S, M>(
   let params: P = options.params;
   let optState: S = options.optState ?? optimizer.init(params);
   let modelState = options.modelState as M | undefined;
+  /** What the caller passed in: never freed. */
+  const given = [
+    options.params,
+    options.optState,
+    options.modelState,
+    options.data,
+    options.validation?.data,
+  ];
   const history: History = { steps: [], epochs: [], evals: [] };
   const clock = options.progress?.clock ?? (() => performance.now());
   const bar = new ProgressBar({
@@ -507,11 +523,17 @@ export async function fit<P, D, S, M>(
     for (const batch of batches(validation!.data, { batchSize: valBatchSize, shuffle: false })) {
       const size = numExamples(batch, { op: "fit()", root: "validation.data" });
       total += size;
-      const out = loss(params, batch, ctx);
-      accumulate("val_loss", "loss", hasState ? (out as [Tensor, M])[0] : out, size);
-      for (const [name, fn] of metrics) {
-        accumulate(`val_${name}`, `validation metric "${name}"`, fn(params, batch, ctx), size);
-      }
+      const before = [...sums.values()];
+      // the forward passes' temporaries, and the sums this batch replaces, are freed at once
+      const now = tidy(() => {
+        const out = loss(params, batch, ctx);
+        accumulate("val_loss", "loss", hasState ? (out as [Tensor, M])[0] : out, size);
+        for (const [name, fn] of metrics) {
+          accumulate(`val_${name}`, `validation metric "${name}"`, fn(params, batch, ctx), size);
+        }
+        return [...sums.values()];
+      });
+      disposeTree([before, batch], [now, given]);
     }
     const values: Record<string, number> = {};
     for (const [name, s] of sums) values[name] = await div(s, total).item();
@@ -537,16 +559,29 @@ export async function fit<P, D, S, M>(
       for (const batch of batches(data, { batchSize, dropLast, shuffle, key: shuffleKey })) {
         const ctx: TrainContext<unknown> = { key: stepKeys[i], training: true, state: modelState };
         const [out, rawGrads] = valueAndGradFn(params, batch, ctx);
-        let value: Tensor;
-        if (hasState) [value, modelState] = out as [Tensor, M];
-        else value = out as Tensor;
-        const grads = clipper === undefined ? rawGrads : clipper.update(rawGrads, {})[0];
-        const [updates, nextOptState] = optimizer.update(grads, optState, params);
-        params = applyUpdates(params, updates);
+        const [value, nextModelState] = hasState ? out as [Tensor, M] : [out as Tensor, modelState];
+        // The update's temporaries (scaled, clipped gradients…) are freed at once.
+        const [nextParams, nextOptState] = tidy(() => {
+          const grads = clipper === undefined ? rawGrads : clipper.update(rawGrads, {})[0];
+          const [updates, nextOpt] = optimizer.update(grads, optState, params);
+          return [applyUpdates(params, updates), nextOpt] as const;
+        });
+        // So are the values this step replaced, except what the caller passed
+        // in, what early stopping keeps and what the new values still share.
+        disposeTree([params, optState, modelState, rawGrads, batch], [
+          nextParams,
+          nextOptState,
+          nextModelState,
+          given,
+          best,
+        ]);
+        params = nextParams;
         optState = nextOptState;
+        modelState = nextModelState;
         step++;
         i++;
         const lossValue = await value.item(); // the one host read per step: the training log
+        value.dispose();
         lossSum += lossValue;
         const entry: StepLog = { step, epoch, loss: lossValue };
         history.steps.push(entry);
@@ -588,6 +623,8 @@ export async function fit<P, D, S, M>(
         const value = epochEntry[monitor as "loss"];
         const replacesNaN = best !== undefined && Number.isNaN(best.value) && !Number.isNaN(value);
         if (best === undefined || replacesNaN || better(value, best.value)) {
+          // the previous best is no longer needed, unless it is still current
+          if (best !== undefined) disposeTree(best, [params, optState, modelState, given]);
           best = { value, epoch, params, optState, modelState };
           wait = 0;
         } else if (++wait >= earlyStopping.patience) {
