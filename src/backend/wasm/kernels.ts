@@ -62,9 +62,9 @@
  * expm1 2.2 (3.2), log1p 3.8 (4.5) — a JS `Math.*` loop takes 11–25;
  * contiguous add 0.20, broadcast add 0.20, less 0.14, where 0.34, neg 0.20,
  * sum_rows 0.14, sum_cols (1000 × 1000) 0.18, max_rows 0.23, fill32 0.08.
- * `sumexp_rows` (1000 × 1000), timed on a slower machine beside `exp` of
- * 10⁶ there: 1.15 (1.68) against 0.84 (1.27), i.e. about `exp` plus
- * `sum_rows`; 100 × 10 takes 2.2 µs (2.9).
+ * `sumexp_rows` costs about `exp` plus `sum_rows`: 1000 × 1000 took 1.03
+ * (1.51) beside 0.76 (1.15) for `exp` of 10⁶ in the same run (a busier
+ * moment of the same VM); 100 × 10 takes 2.1 µs (2.7).
  *
  * @module
  */
