@@ -257,7 +257,7 @@ export class WasmBackend extends CpuBackend {
   readonly arena: Arena;
   /** Gives a block back once the last tensor owning it is collected. */
   readonly #owners: FinalizationRegistry<WasmBuf>;
-  /** Bytes allocated since a finalizer last ran (see `read`). */
+  /** Bytes allocated, less those freed, since a finalizer last ran (see `alloc`, `read`). */
   #sinceFinalizer = 0;
   /** `#sinceFinalizer` at which to nudge the garbage collector next. */
   #nextNudge = NUDGE_BYTES;
@@ -577,5 +577,8 @@ export class WasmBackend extends CpuBackend {
     if (h.released || h.ptr < 0) return;
     h.released = true;
     this.arena.free(h.ptr, h.view.byteLength);
+    // Freed bytes no longer wait for the garbage collector: a loop that
+    // frees what it allocates (valueAndGrad, tidy, dispose) never nudges it.
+    this.#sinceFinalizer = Math.max(0, this.#sinceFinalizer - h.view.byteLength);
   }
 }
