@@ -24,6 +24,7 @@ import {
   slice,
   sum,
   type Tensor,
+  tidy,
   tree,
   valueAndGrad,
   zeros,
@@ -50,7 +51,7 @@ for (const [i, n] of SIZES.entries()) {
     // The large sizes take long enough per call that a few runs suffice.
     ...(n >= 512 ? { n: n === 1024 ? 5 : 20, warmup: 2 } : {}),
     fn() {
-      readFirst(matmul(a, b));
+      tidy(() => readFirst(matmul(a, b))); // frees the product at once
     },
   });
 }
@@ -76,7 +77,7 @@ Deno.bench({
   name: "exp(x), float32",
   group: "exp 1e6",
   fn() {
-    readFirst(exp(expInput));
+    tidy(() => readFirst(exp(expInput)));
   },
 });
 
@@ -118,6 +119,22 @@ Deno.bench({
     params = tree.map((p: Tensor, d: Tensor) => p.sub(d.mul(LR)), params, g);
     l.dataSync();
     readFirst(params.w1);
+  },
+});
+
+let tidyParams: MlpParams = tree.map((p: Tensor) => p.add(0), params); // its own copy
+
+Deno.bench({
+  name: "784-100-10 MLP, the same, freeing each step at once (tidy + tree.dispose)",
+  group: "mlp step",
+  fn() {
+    const [l, g] = lossAndGrad(tidyParams, x, t);
+    const next = tidy(() => tree.map((p: Tensor, d: Tensor) => p.sub(d.mul(LR)), tidyParams, g));
+    tree.dispose([tidyParams, g], next);
+    tidyParams = next;
+    l.dataSync();
+    l.dispose();
+    tidy(() => readFirst(tidyParams.w1));
   },
 });
 
