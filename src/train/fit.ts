@@ -637,9 +637,13 @@ export async function fit<P, D, S, M>(
     bar.close();
   }
   if (earlyStopping !== undefined && (earlyStopping.restoreBest ?? true) && best !== undefined) {
+    // the last epoch's values give way to the best one's
+    disposeTree([params, optState, modelState], [best, given]);
     params = best.params;
     optState = best.optState;
     modelState = best.modelState;
+  } else if (best !== undefined) {
+    disposeTree(best, [params, optState, modelState, given]);
   }
   return {
     params,

@@ -5,6 +5,7 @@ import {
   equal,
   fit,
   full,
+  getBackend,
   greater,
   logsumexp,
   matmul,
@@ -13,7 +14,9 @@ import {
   optim,
   type ProgressWriter,
   random,
+  registerBackend,
   reshape,
+  setBackend,
   square,
   sub,
   sum,
@@ -24,7 +27,6 @@ import {
   zeros,
 } from "../../mod.ts";
 import { assertClose } from "../_helpers.ts";
-import { currentBackend } from "../../src/backend/registry.ts";
 import { WasmBackend } from "../../src/backend/wasm/wasm_backend.ts";
 
 /** Plain SGD, written here so these tests do not depend on optim's aliases. */
@@ -620,36 +622,46 @@ Deno.test("fit: clear errors for bad options, before training", async () => {
 });
 
 Deno.test("fit: frees what each step replaces, never what the caller passed in", async () => {
-  const data = regression(5, 64);
-  // a 256×256 weight: a step that leaked params, grads or Adam moments would leak megabytes
-  const params = { ...zeroLinear(), big: full([256, 256], 0.5) };
-  const loss = (p: typeof params, batch: XY) => add(mse(p, batch), mul(mean(square(p.big)), 1e-3));
-  const optimizer = optim.adam(0.05);
-  const optState = optimizer.init(params);
-  const usedAfter = async (epochs: number) => {
-    const result = await fit({
-      params,
-      optState,
-      optimizer,
-      loss,
-      data,
-      epochs,
-      batchSize: 16,
-      validation: { data },
-      earlyStopping: { patience: 100 },
-      key: random.key(1),
-      quiet: true,
-    });
-    // the result (and the best epoch early stopping kept) stay readable
-    assert.ok(Number.isFinite(await mean(result.params.big).item()));
-    const be = currentBackend();
-    return be instanceof WasmBackend ? be.memoryStats().usedBytes : 0;
-  };
-  const short = await usedAfter(2), long = await usedAfter(20);
-  // 72 more steps; small bookkeeping (keys, shuffles) is left to the garbage collector
-  assert.ok(long - short < 2 ** 20, `arena grew by ${long - short} bytes over 72 more steps`);
-  // the caller's tensors are untouched and alive
-  assert.deepEqual([...params.w.dataSync()], [0, 0, 0]);
-  for (const leaf of tree.leaves(optState)) if (leaf instanceof Tensor) await leaf.data();
-  assert.equal((await data.x.data()).length, 64 * 3);
+  // a backend of its own, so nothing else's garbage shows in its counters
+  const be = new WasmBackend();
+  const before = getBackend();
+  registerBackend("wasm-fit", () => be);
+  await setBackend("wasm-fit");
+  try {
+    const data = regression(5, 64);
+    // a 256×256 weight: a step that leaked params, grads or Adam moments would leak megabytes
+    const params = { ...zeroLinear(), big: full([256, 256], 0.5) };
+    const loss = (p: typeof params, batch: XY) =>
+      add(mse(p, batch), mul(mean(square(p.big)), 1e-3));
+    const optimizer = optim.adam(0.05);
+    const optState = optimizer.init(params);
+    const usedAfter = async (epochs: number) => {
+      const result = await fit({
+        params,
+        optState,
+        optimizer,
+        loss,
+        data,
+        epochs,
+        batchSize: 16,
+        validation: { data },
+        earlyStopping: { patience: 100 },
+        key: random.key(1),
+        quiet: true,
+      });
+      // the result (the best epoch early stopping kept) is readable; then it is freed here
+      assert.ok(Number.isFinite(await mean(result.params.big).item()));
+      tree.dispose([result.params, result.optState], [params, optState]);
+      return be.memoryStats().usedBytes;
+    };
+    const short = await usedAfter(2), long = await usedAfter(20);
+    // 72 more steps; small bookkeeping (keys, shuffles) is left to the garbage collector
+    assert.ok(long - short < 2 ** 18, `arena grew by ${long - short} bytes over 72 more steps`);
+    // the caller's tensors are untouched and alive
+    assert.deepEqual([...params.w.dataSync()], [0, 0, 0]);
+    for (const leaf of tree.leaves(optState)) if (leaf instanceof Tensor) await leaf.data();
+    assert.equal((await data.x.data()).length, 64 * 3);
+  } finally {
+    await setBackend(before);
+  }
 });
