@@ -112,7 +112,7 @@ export {
   take,
   transpose,
 } from "./src/ops/movement.ts";
-export { dot, matmul } from "./src/ops/matmul.ts";
+export { dot, matmul, type MatmulOptions } from "./src/ops/matmul.ts";
 export { clip, oneHot, type OneHotOptions } from "./src/ops/composite.ts";
 export { argsort } from "./src/ops/sort.ts";
 
