@@ -10,6 +10,8 @@ import { DTypeError, fmtShape, ShapeError } from "../core/errors.ts";
 import { Tensor } from "../core/tensor.ts";
 import { onesLike } from "../ops/creation.ts";
 import { describe } from "../ops/convert.ts";
+import { disposeAllBut } from "./tidy.ts";
+import { nextLevel } from "./trace.ts";
 import { vjpCore } from "./vjp.ts";
 
 /** Options of `grad` and `valueAndGrad`. */
@@ -103,8 +105,12 @@ function valueAndGradImpl(
       hasAux,
     );
     const value = out as Tensor;
-    const grads = pullback(onesLike(value));
+    const seed = onesLike(value);
+    const grads = pullback(seed);
     release(grads);
+    // At the top level the seed is a temporary (f = x => x returns it as the
+    // gradient); inside another transformation that one's tape may use it.
+    if (nextLevel() === 1) disposeAllBut([seed], [grads]);
     const g = typeof argnums === "number" ? grads[0] : grads;
     return [hasAux ? [value, aux] : value, g];
   };

@@ -220,6 +220,12 @@ Deno.test("grad frees its intermediates: a value kept from inside is a clear err
   assert.throws(() => leaked!.dataSync(), /dataSync\(\): this tensor was disposed.*hasAux/);
 });
 
+Deno.test("grad of the identity returns the seed, which stays valid", () => {
+  const [value, g] = valueAndGrad((x: Tensor) => x)(f64(2));
+  assertClose(value, 2);
+  assertClose(g, 1);
+});
+
 Deno.test("grad inside grad frees nothing the outer tape needs", () => {
   // d²/dx² of x³ = 6x; the inner grad runs traced by the outer one
   const d2 = grad((x: Tensor) => grad((y: Tensor) => sum(mul(mul(y, y), y)))(x).sum());

@@ -13,14 +13,21 @@ import {
   add,
   exp,
   getBackend,
+  logsumexp,
   matmul,
+  onesLike,
   random,
   registerBackend,
   reshape,
   setBackend,
   sum,
+  tanh,
   type Tensor,
   tensor,
+  tidy,
+  tree,
+  valueAndGrad,
+  vjp,
 } from "../../mod.ts";
 
 Deno.test("arena: aligned blocks, exact-size reuse, top given back", () => {
@@ -87,6 +94,36 @@ Deno.test("wasm: dispose frees a block only when no reshape of it remains", asyn
     y.dispose();
     assert.equal(be.memoryStats().usedBytes, used0);
     assert.throws(() => y.dataSync(), /disposed/);
+  } finally {
+    await setBackend(before);
+  }
+});
+
+Deno.test("wasm: valueAndGrad, vjp pullbacks and tidy free their intermediates at once", async () => {
+  const be = new WasmBackend();
+  const before = getBackend();
+  registerBackend("wasm-free", () => be);
+  await setBackend("wasm-free");
+  try {
+    const [kx, kw] = random.split(random.key(0));
+    const x = random.normal(kx, [64, 128]), w = random.normal(kw, [128, 32]);
+    const loss = (w: Tensor) =>
+      sum(tanh(matmul(x, w)).mul(logsumexp(matmul(x, w), -1, { keepdims: true })));
+    const used = () => be.memoryStats().usedBytes;
+    const base = used();
+    const [value, g] = valueAndGrad(loss)(w);
+    // only the value (a scalar block) and the gradient (128×32 floats) remain
+    assert.equal(used() - base, 16 + 128 * 32 * 4);
+    tree.dispose([value, g]);
+    assert.equal(used(), base);
+    const [y, pullback] = vjp((w: Tensor) => tanh(matmul(x, w)), w);
+    const afterForward = used();
+    for (let i = 0; i < 3; i++) pullback(onesLike(y))[0].dispose();
+    assert.equal(used(), afterForward + 64 * 32 * 4 * 3); // the cotangents passed in
+    const kept = tidy(() => add(exp(w), exp(w)));
+    assert.equal(used(), afterForward + 64 * 32 * 4 * 3 + 128 * 32 * 4);
+    kept.dispose();
+    y.dispose();
   } finally {
     await setBackend(before);
   }
