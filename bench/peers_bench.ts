@@ -19,7 +19,9 @@
  * every call forces its work to finish (gradus and TF.js read one element of
  * the result back; jax-js, which is lazy, awaits `blockUntilReady()`), and
  * each bench selects its backend before starting the timer, so no bench
- * pays for another's backend switch or data move.
+ * pays for another's backend switch or data move. Every library frees its
+ * results and replaced parameters as it goes (TF.js with `tidy`/`dispose`,
+ * jax-js by ownership, gradus with `tidy`, `tree.dispose` and `dispose`).
  *
  * Threads: gradus runs matrix products of 128³ and more on two threads
  * (elementwise work on one), TF.js on one thread, jax-js on a pool of
