@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import {
+  type Backend,
   CpuBackend,
   getBackend,
   random,
@@ -60,12 +61,24 @@ export class HostlessBackend extends CpuBackend {
  * Runs `fn` with a fresh {@link HostlessBackend} selected as `"hostless"`, and
  * always switches back to the backend selected before afterwards.
  */
-export async function onHostlessBackend<R>(fn: () => R | Promise<R>): Promise<R> {
+export function onHostlessBackend<R>(fn: () => R | Promise<R>): Promise<R> {
+  return onBackend("hostless", new HostlessBackend(), fn);
+}
+
+/**
+ * Runs `fn(backend)` with `backend` registered and selected as `name`, and
+ * always switches back to the backend selected before afterwards.
+ */
+export async function onBackend<B extends Backend, R>(
+  name: string,
+  backend: B,
+  fn: (backend: B) => R | Promise<R>,
+): Promise<R> {
   const before = getBackend();
-  registerBackend("hostless", () => new HostlessBackend());
-  await setBackend("hostless");
+  registerBackend(name, () => backend);
+  await setBackend(name);
   try {
-    return await fn();
+    return await fn(backend);
   } finally {
     await setBackend(before);
   }

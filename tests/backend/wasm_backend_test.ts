@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { Arena, WASM_PAGE } from "../../src/backend/wasm/arena.ts";
 import { WasmBackend, type WasmBuf } from "../../src/backend/wasm/wasm_backend.ts";
+import { onBackend } from "../_helpers.ts";
 import {
   add,
   exp,
@@ -17,7 +18,6 @@ import {
   matmul,
   onesLike,
   random,
-  registerBackend,
   reshape,
   setBackend,
   sum,
@@ -79,11 +79,7 @@ Deno.test("wasm is the default backend; tensors live in its memory", async () =>
 });
 
 Deno.test("wasm: dispose frees a block only when no reshape of it remains", async () => {
-  const be = new WasmBackend();
-  const before = getBackend();
-  registerBackend("wasm-dispose", () => be);
-  await setBackend("wasm-dispose");
-  try {
+  await onBackend("wasm-dispose", new WasmBackend(), (be) => {
     const used0 = be.memoryStats().usedBytes;
     const x = tensor([1, 2, 3, 4]);
     const y = reshape(x, [2, 2]);
@@ -94,17 +90,11 @@ Deno.test("wasm: dispose frees a block only when no reshape of it remains", asyn
     y.dispose();
     assert.equal(be.memoryStats().usedBytes, used0);
     assert.throws(() => y.dataSync(), /disposed/);
-  } finally {
-    await setBackend(before);
-  }
+  });
 });
 
 Deno.test("wasm: valueAndGrad, vjp pullbacks and tidy free their intermediates at once", async () => {
-  const be = new WasmBackend();
-  const before = getBackend();
-  registerBackend("wasm-free", () => be);
-  await setBackend("wasm-free");
-  try {
+  await onBackend("wasm-free", new WasmBackend(), (be) => {
     const [kx, kw] = random.split(random.key(0));
     const x = random.normal(kx, [64, 128]), w = random.normal(kw, [128, 32]);
     const loss = (w: Tensor) =>
@@ -124,17 +114,11 @@ Deno.test("wasm: valueAndGrad, vjp pullbacks and tidy free their intermediates a
     assert.equal(used(), afterForward + 64 * 32 * 4 * 3 + 128 * 32 * 4);
     kept.dispose();
     y.dispose();
-  } finally {
-    await setBackend(before);
-  }
+  });
 });
 
 Deno.test("wasm: blocks of collected tensors come back once the event loop turns", async () => {
-  const be = new WasmBackend();
-  const before = getBackend();
-  registerBackend("wasm-gc", () => be);
-  await setBackend("wasm-gc");
-  try {
+  await onBackend("wasm-gc", new WasmBackend(), async (be) => {
     const x = random.normal(random.key(0), [256, 256]);
     const baseline = be.memoryStats().usedBytes;
     for (let i = 0; i < 50; i++) exp(x); // 50 results of 256 KiB, dropped at once
@@ -150,17 +134,11 @@ Deno.test("wasm: blocks of collected tensors come back once the event loop turns
     const size = be.memoryStats().memoryBytes;
     for (let i = 0; i < 20; i++) exp(x);
     assert.equal(be.memoryStats().memoryBytes, size);
-  } finally {
-    await setBackend(before);
-  }
+  });
 });
 
 Deno.test("wasm: at its memory limit, new tensors go to JS memory and stay correct", async () => {
-  const be = new WasmBackend({ memoryLimit: 2 * WASM_PAGE });
-  const before = getBackend();
-  registerBackend("wasm-tiny", () => be);
-  await setBackend("wasm-tiny");
-  try {
+  await onBackend("wasm-tiny", new WasmBackend({ memoryLimit: 2 * WASM_PAGE }), (be) => {
     const a = random.uniform(random.key(1), [64, 100]); // 25.6 KB: fits
     const b = random.uniform(random.key(2), [100, 400]); // 160 KB: more than the limit
     const c = matmul(a, b);
@@ -177,7 +155,5 @@ Deno.test("wasm: at its memory limit, new tensors go to JS memory and stay corre
     // Mixed operands: one in the arena, one in JS memory.
     const total = sum(add(reshape(c, [-1]), 1)).itemSync();
     assert.ok(Math.abs(total - (sum(c).itemSync() + 64 * 400)) < 1);
-  } finally {
-    await setBackend(before);
-  }
+  });
 });

@@ -5,7 +5,6 @@ import {
   equal,
   fit,
   full,
-  getBackend,
   greater,
   logsumexp,
   matmul,
@@ -14,9 +13,7 @@ import {
   optim,
   type ProgressWriter,
   random,
-  registerBackend,
   reshape,
-  setBackend,
   square,
   sub,
   sum,
@@ -26,7 +23,7 @@ import {
   tree,
   zeros,
 } from "../../mod.ts";
-import { assertClose } from "../_helpers.ts";
+import { assertClose, onBackend } from "../_helpers.ts";
 import { WasmBackend } from "../../src/backend/wasm/wasm_backend.ts";
 
 /** Plain SGD, written here so these tests do not depend on optim's aliases. */
@@ -623,11 +620,7 @@ Deno.test("fit: clear errors for bad options, before training", async () => {
 
 Deno.test("fit: frees what each step replaces, never what the caller passed in", async () => {
   // a backend of its own, so nothing else's garbage shows in its counters
-  const be = new WasmBackend();
-  const before = getBackend();
-  registerBackend("wasm-fit", () => be);
-  await setBackend("wasm-fit");
-  try {
+  await onBackend("wasm-fit", new WasmBackend(), async (be) => {
     const data = regression(5, 64);
     // a 256×256 weight: a step that leaked params, grads or Adam moments would leak megabytes
     const params = { ...zeroLinear(), big: full([256, 256], 0.5) };
@@ -661,7 +654,5 @@ Deno.test("fit: frees what each step replaces, never what the caller passed in",
     assert.deepEqual([...params.w.dataSync()], [0, 0, 0]);
     for (const leaf of tree.leaves(optState)) if (leaf instanceof Tensor) await leaf.data();
     assert.equal((await data.x.data()).length, 64 * 3);
-  } finally {
-    await setBackend(before);
-  }
+  });
 });
