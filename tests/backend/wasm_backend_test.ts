@@ -12,15 +12,19 @@ import { WasmBackend, type WasmBuf } from "../../src/backend/wasm/wasm_backend.t
 import { onBackend } from "../_helpers.ts";
 import {
   add,
+  cast,
+  CpuBackend,
   exp,
   getBackend,
   logsumexp,
   matmul,
+  mul,
   onesLike,
   random,
   reshape,
   setBackend,
   sum,
+  take,
   tanh,
   type Tensor,
   tensor,
@@ -135,6 +139,28 @@ Deno.test("wasm: blocks of collected tensors come back once the event loop turns
     for (let i = 0; i < 20; i++) exp(x);
     assert.equal(be.memoryStats().memoryBytes, size);
   });
+});
+
+Deno.test("wasm: take and its gradient match the cpu backend bit for bit", async () => {
+  const run = () => {
+    // values made in JS: random.normal goes through each backend's own exp/log
+    const values = (n: number, seed: number) =>
+      Float32Array.from({ length: n }, (_, i) => Math.sin(seed + i * 1.7) * 3);
+    const x = tensor(values(6 * 37, 1), { shape: [6, 37] });
+    const ints = cast(mul(x, 100), "int32");
+    const idx = tensor([5, -1, 0, 2, 2, -6], { dtype: "int32" });
+    const rows = take(x, idx, 0), cols = take(x, idx, 1), intRows = take(ints, idx, 0);
+    // the gradients are scatter-adds of the cotangents (repeated indices add up)
+    const [, back0] = vjp((x: Tensor) => take(x, idx, 0), x);
+    const [, back1] = vjp((x: Tensor) => take(x, idx, 1), x);
+    const [g0] = back0(tensor(values(6 * 37, 2), { shape: [6, 37] }));
+    const [g1] = back1(tensor(values(6 * 6, 3), { shape: [6, 6] }));
+    return [rows, cols, intRows, g0, g1].map((t) => [...t.dataSync()]);
+  };
+  const onWasm = await onBackend("wasm-take", new WasmBackend(), run);
+  const onCpu = await onBackend("cpu-take", new CpuBackend(), run);
+  assert.deepEqual(onWasm, onCpu);
+  assert.throws(() => take(tensor([1, 2, 3]), tensor([3], { dtype: "int32" })), /out of bounds/);
 });
 
 Deno.test("wasm: at its memory limit, new tensors go to JS memory and stay correct", async () => {

@@ -14,6 +14,9 @@
  *   (NaN, ±Inf, ±0, ±1 at saturation).
  * - sum_rows / sum_cols: at most 1 ulp from a sequential float64 sum rounded
  *   to float32.
+ * - gather32 and scatter_add_f32: bit-exact (compared as uint32 words) with
+ *   the CPU backend's loops (scatter-add: a `Float64Array` accumulation in
+ *   the order o, c, i, rounded once).
  *
  * @module
  */
@@ -762,6 +765,213 @@ for (const { variant, k } of VARIANTS) {
       k.fill32(out, n, bits);
       for (let e = 0; e < n; e++) assert.equal(i32[out / 4 + e], bits);
       assert.equal(i32[out / 4 + n], SENTINEL);
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Gather and scatter-add.
+
+/** `[outer, n, inner, count]` shapes of the gather/scatter tests. */
+const TAKE_SHAPES: readonly (readonly [number, number, number, number])[] = [
+  [1, 5, 1, 3],
+  [2, 7, 3, 5],
+  [3, 10, 4, 6],
+  [1, 60, 784, 10],
+  [2, 9, 13, 9],
+];
+
+/** `count` indices in `[0, n)`, with repeats: idx[1] = idx[0] and, for count 9, a fixed pattern. */
+function takeIndices(r: ReturnType<typeof lcg>, n: number, count: number): Int32Array {
+  if (count === 9 && n === 9) return new Int32Array([0, 3, 3, 8, 0, 3, 1, 8, 8]);
+  const idx = new Int32Array(count);
+  for (let c = 0; c < count; c++) idx[c] = Math.floor(r.next() * n);
+  if (count > 1) idx[1] = idx[0];
+  return idx;
+}
+
+/** float32 bit patterns: random words (all kinds of NaN among them) and the specials. */
+function bitData(r: ReturnType<typeof lcg>, len: number): Uint32Array {
+  const specials = [
+    0x7fc00000, // NaN
+    0x7f800001, // signalling NaN
+    0xffc00001, // negative NaN with payload
+    0x80000000, // −0
+    0x7f800000, // +Inf
+    0xff800000, // −Inf
+    0x00000001, // smallest subnormal
+  ];
+  const out = new Uint32Array(len);
+  for (let i = 0; i < len; i++) {
+    out[i] = r.next() < 0.3 ? specials[Math.floor(r.next() * specials.length)] : r.bits();
+  }
+  return out;
+}
+
+/** float32 values of magnitudes 1e-3 … 1e3, signs mixed. */
+function mixedData(r: ReturnType<typeof lcg>, len: number): Float32Array {
+  const out = new Float32Array(len);
+  for (let i = 0; i < len; i++) {
+    out[i] = (r.next() < 0.5 ? -1 : 1) * 10 ** (6 * r.next() - 3) * (1 + r.next());
+  }
+  return out;
+}
+
+/** The CPU backend's gather loop. */
+function gatherRef(
+  x: Uint32Array,
+  idx: Int32Array,
+  outer: number,
+  n: number,
+  inner: number,
+): Uint32Array {
+  const count = idx.length, out = new Uint32Array(outer * count * inner);
+  for (let o = 0; o < outer; o++) {
+    for (let c = 0; c < count; c++) {
+      const from = (o * n + idx[c]) * inner;
+      out.set(x.subarray(from, from + inner), (o * count + c) * inner);
+    }
+  }
+  return out;
+}
+
+/** The CPU backend's float32 scatter-add: float64 accumulation in order o, c, i, rounded once. */
+function scatterAddRef(
+  g: Float32Array,
+  idx: Int32Array,
+  outer: number,
+  n: number,
+  inner: number,
+): Float32Array {
+  const count = idx.length, acc = new Float64Array(outer * n * inner);
+  for (let o = 0; o < outer; o++) {
+    for (let c = 0; c < count; c++) {
+      const to = (o * n + idx[c]) * inner, from = (o * count + c) * inner;
+      for (let i = 0; i < inner; i++) acc[to + i] += g[from + i];
+    }
+  }
+  return new Float32Array(acc);
+}
+
+/** Asserts the 16 bytes before `p` and after `p + bytes` still hold the canary 0xa5. */
+function checkCanaries(p: number, bytes: number, what: string): void {
+  for (let b = 1; b <= 16; b++) {
+    assert.equal(u8[p - b], 0xa5, `${what}: wrote before`);
+    assert.equal(u8[p + bytes + b - 1], 0xa5, `${what}: wrote past`);
+  }
+}
+
+for (const { variant, k } of VARIANTS) {
+  const u32 = new Uint32Array(memory.buffer);
+
+  /** Runs gather32 on the words `data` (misaligned by `mis` bytes), checks it bit for bit. */
+  const gatherCase = (
+    data: Uint32Array,
+    idx: Int32Array,
+    shape: readonly [number, number, number],
+    mis: number,
+    what: string,
+  ): void => {
+    const [outer, n, inner] = shape, count = idx.length, len = outer * count * inner;
+    const alloc = allocator();
+    const x = alloc(4 * data.length + 16) + mis, ip = alloc(4 * count + 16) + mis;
+    const out = alloc(4 * len + 64) + 16 + mis;
+    u32.set(data, x / 4);
+    i32.set(idx, ip / 4);
+    u8.fill(0xa5, out - 16, out + 4 * len + 16);
+    k.gather32(x, ip, out, outer, n, inner, count);
+    const label = `gather32 ${what} [${outer},${n},${inner}] count ${count}`;
+    checkCanaries(out, 4 * len, label);
+    assert.deepEqual(
+      u32.slice(out / 4, out / 4 + len),
+      gatherRef(data, idx, outer, n, inner),
+      label,
+    );
+    assert.deepEqual(u32.slice(x / 4, x / 4 + data.length), data, `${label}: x unchanged`);
+    assert.deepEqual(i32.slice(ip / 4, ip / 4 + count), idx, `${label}: idx unchanged`);
+  };
+
+  /** Runs scatter_add_f32 (g misaligned by `mis` bytes, acc full of NaN), checks it bit for bit. */
+  const scatterCase = (
+    g: Float32Array,
+    idx: Int32Array,
+    shape: readonly [number, number, number],
+    mis: number,
+  ): Float32Array => {
+    const [outer, n, inner] = shape, count = idx.length, size = outer * n * inner;
+    const alloc = allocator();
+    const gp = alloc(4 * g.length + 16) + mis, ip = alloc(4 * count + 16) + mis;
+    const acc = alloc(8 * size + 64) + 16 + 2 * mis; // 8-byte aligned
+    const out = alloc(4 * size + 64) + 16 + mis;
+    f32.set(g, gp / 4);
+    i32.set(idx, ip / 4);
+    u8.fill(0xa5, acc - 16, acc + 8 * size + 16);
+    u8.fill(0xff, acc, acc + 8 * size); // NaN: the kernel must zero it first
+    u8.fill(0xa5, out - 16, out + 4 * size + 16);
+    k.scatter_add_f32(gp, ip, acc, out, outer, n, inner, count);
+    const label = `scatter_add_f32 [${outer},${n},${inner}] count ${count}`;
+    checkCanaries(out, 4 * size, `${label} out`);
+    checkCanaries(acc, 8 * size, `${label} acc`);
+    const want = scatterAddRef(g, idx, outer, n, inner);
+    assert.deepEqual(
+      u32.slice(out / 4, out / 4 + size),
+      new Uint32Array(want.buffer),
+      label,
+    );
+    assert.deepEqual(f32.slice(gp / 4, gp / 4 + g.length), g, `${label}: g unchanged`);
+    assert.deepEqual(i32.slice(ip / 4, ip / 4 + count), idx, `${label}: idx unchanged`);
+    return f32.slice(out / 4, out / 4 + size);
+  };
+
+  Deno.test(`wasm kernels (${variant}): gather32 copies rows bit for bit`, () => {
+    const r = lcg(1100);
+    for (const [outer, n, inner, count] of TAKE_SHAPES) {
+      for (const mis of [0, 4]) {
+        const idx = takeIndices(r, n, count);
+        gatherCase(bitData(r, outer * n * inner), idx, [outer, n, inner], mis, "float32 bits");
+        const ints = new Int32Array(outer * n * inner);
+        for (let i = 0; i < ints.length; i++) ints[i] = (r.bits() | 0) >> (r.bits() & 31);
+        gatherCase(new Uint32Array(ints.buffer), idx, [outer, n, inner], mis, "int32");
+      }
+    }
+    // every tail of the 16- and 4-element steps, first and last rows
+    for (let inner = 0; inner <= 37; inner++) {
+      const idx = new Int32Array([3, 0, 3, 2, 1, 3]);
+      gatherCase(bitData(r, 2 * 4 * inner), idx, [2, 4, inner], 4 * (inner % 3), "tails");
+    }
+    gatherCase(bitData(r, 12), new Int32Array(0), [2, 3, 2], 0, "count 0");
+  });
+
+  Deno.test(`wasm kernels (${variant}): scatter_add_f32 matches the float64 loop bit for bit`, () => {
+    const r = lcg(1200);
+    for (const [outer, n, inner, count] of TAKE_SHAPES) {
+      for (const mis of [0, 4]) {
+        scatterCase(mixedData(r, outer * count * inner), takeIndices(r, n, count), [
+          outer,
+          n,
+          inner,
+        ], mis);
+      }
+    }
+    // every tail of the 4- and 2-element steps; many repeats of few indices
+    for (let inner = 0; inner <= 19; inner++) {
+      const idx = new Int32Array(Array.from({ length: 11 }, () => Math.floor(r.next() * 3)));
+      scatterCase(mixedData(r, 2 * 11 * inner), idx, [2, 4, inner], 4 * (inner % 2));
+    }
+    // count 0: all zeros (+0)
+    const zeros = scatterCase(new Float32Array(0), new Int32Array(0), [2, 3, 5], 0);
+    assert.ok(zeros.every((v) => Object.is(v, 0)));
+    // float64 accumulation: 1e8 + 1 + … + 1 − 1e8 keeps the ones (float32 would lose them)
+    for (const inner of [1, 5]) {
+      const count = 102, g = new Float32Array(count * inner).fill(1);
+      g.fill(1e8, 0, inner);
+      g.fill(-1e8, (count - 1) * inner);
+      const got = scatterCase(g, new Int32Array(count).fill(1), [1, 3, inner], 0);
+      for (let i = 0; i < inner; i++) {
+        assert.equal(got[i], 0);
+        assert.equal(got[inner + i], 100);
+        assert.equal(got[2 * inner + i], 0);
+      }
     }
   });
 }

@@ -414,8 +414,9 @@ const GEMM: { readonly [D in "float32" | "float64" | "int32"]: Gemm<TypedArray> 
   int32: specialize(makeGemmInt, "int32")() as Gemm<TypedArray>,
 };
 
-/** Checks and normalizes gather/scatter indices into `[0, n)`. */
-function normalizeIndices(
+/** Checks and normalizes gather/scatter indices into `[0, n)`. @internal
+ */
+export function normalizeIndices(
   opName: string,
   indices: Int32Array,
   count: number,

@@ -32,7 +32,7 @@
 
 import { simplifyStrides } from "../_geometry.ts";
 import type { BinaryOp, DataHandle, MatmulSpec, ReduceOp, UnaryOp } from "../backend.ts";
-import { CpuBackend } from "../cpu/cpu_backend.ts";
+import { CpuBackend, normalizeIndices } from "../cpu/cpu_backend.ts";
 import { type GemmOnMemory, gemmOnMemory, WASM_GEMM_MIN_WORK } from "../cpu/wasm/gemm.ts";
 import type { DType, TypedArray } from "../../core/dtype.ts";
 import { sizeOf } from "../../core/shape.ts";
@@ -477,6 +477,84 @@ export class WasmBackend extends CpuBackend {
       }
     }
     return super.reduce(op, x, outer, n, inner, dtype);
+  }
+
+  /**
+   * The indices of a gather or scatter, checked, with negative ones wrapped:
+   * their own block when they need no change, else a copy in a scratch
+   * block of `scratchBytes` (to free) at `scratch`.
+   */
+  #indices(op: string, indices: WasmBuf, count: number, n: number): {
+    at: number;
+    scratch: number;
+    scratchBytes: number;
+  } {
+    const idx = indices.view as Int32Array;
+    let wrapped = false;
+    for (let c = 0; c < count && !wrapped; c++) wrapped = idx[c] < 0 || idx[c] >= n;
+    if (!wrapped) return { at: indices.ptr, scratch: -1, scratchBytes: 0 };
+    const fixed = normalizeIndices(op, idx, count, n); // throws on out-of-range ones
+    const scratch = this.arena.alloc(4 * count);
+    if (scratch < 0) return { at: -1, scratch: -1, scratchBytes: 0 };
+    new Int32Array(this.arena.buffer, scratch, count).set(fixed);
+    return { at: scratch, scratch, scratchBytes: 4 * count };
+  }
+
+  /** Row gathers of 4-byte dtypes in WebAssembly (v128 row copies); the rest as on the CPU backend. */
+  override gather(
+    x: DataHandle,
+    indices: DataHandle,
+    outer: number,
+    n: number,
+    inner: number,
+    count: number,
+    dtype: DType,
+  ): DataHandle {
+    const X = live(x), I = live(indices), k = this.#k;
+    if (
+      (dtype === "float32" || dtype === "int32") && k !== null && X.ptr >= 0 && I.ptr >= 0 &&
+      outer * count * inner > 0
+    ) {
+      const { at, scratch, scratchBytes } = this.#indices("take()", I, count, n);
+      const out = at >= 0 ? this.alloc(dtype, outer * count * inner, false) : null;
+      if (out !== null && inArena(out)) {
+        k.gather32(X.ptr, at, out.byteOffset, outer, n, inner, count);
+        if (scratch >= 0) this.arena.free(scratch, scratchBytes);
+        return this.wrap(out);
+      }
+      if (scratch >= 0) this.arena.free(scratch, scratchBytes);
+    }
+    return super.gather(x, indices, outer, n, inner, count, dtype);
+  }
+
+  /**
+   * The gradient of a float32 gather in WebAssembly: sums in float64 in the
+   * CPU backend's order, so results match it bit for bit; the rest as there.
+   */
+  override scatterAdd(
+    g: DataHandle,
+    indices: DataHandle,
+    outer: number,
+    n: number,
+    inner: number,
+    count: number,
+    dtype: DType,
+  ): DataHandle {
+    const G = live(g), I = live(indices), k = this.#k, size = outer * n * inner;
+    if (dtype === "float32" && k !== null && G.ptr >= 0 && I.ptr >= 0 && size > 0) {
+      const { at, scratch, scratchBytes } = this.#indices("scatterAdd()", I, count, n);
+      const acc = at >= 0 ? this.arena.alloc(8 * size) : -1;
+      const out = acc >= 0 ? this.alloc("float32", size, false) : null;
+      if (out !== null && inArena(out)) {
+        k.scatter_add_f32(G.ptr, at, acc, out.byteOffset, outer, n, inner, count);
+        this.arena.free(acc, 8 * size);
+        if (scratch >= 0) this.arena.free(scratch, scratchBytes);
+        return this.wrap(out);
+      }
+      if (acc >= 0) this.arena.free(acc, 8 * size);
+      if (scratch >= 0) this.arena.free(scratch, scratchBytes);
+    }
+    return super.scatterAdd(g, indices, outer, n, inner, count, dtype);
   }
 
   /**
