@@ -303,6 +303,46 @@ function packA4(): FuncDef {
 }
 
 /**
+ * `copyRows(src, srcStride, dst, dstStride, rows, cols)`: copies `rows`
+ * rows of `cols` floats (strides in floats, addresses in floats): how C
+ * leaves the padded scratch for the output, four floats per `v128`.
+ */
+function copyRows(): FuncDef {
+  const [src, ls, dst, ld, rows, cols] = [0, 1, 2, 3, 4, 5];
+  const [r, j, s, d, c4] = [6, 7, 8, 9, 10];
+  const code = new Code();
+  code.get(cols).get(cols).i32(3).op("i32.and").op("i32.sub").set(c4);
+  code.block().loop(); // for (r = 0; r < rows; r++)
+  code.get(r).get(rows).op("i32.ge_u").brIf(1);
+  code.get(src).get(r).get(ls).op("i32.mul").op("i32.add").i32(4).op("i32.mul").set(s);
+  code.get(dst).get(r).get(ld).op("i32.mul").op("i32.add").i32(4).op("i32.mul").set(d);
+  code.i32(0).set(j);
+  code.block().loop(); // for (j = 0; j < c4; j += 4): four floats
+  code.get(j).get(c4).op("i32.ge_u").brIf(1);
+  code.get(d).get(s).v128Load().v128Store();
+  code.get(s).i32(16).op("i32.add").set(s);
+  code.get(d).i32(16).op("i32.add").set(d);
+  code.get(j).i32(4).op("i32.add").set(j);
+  code.br(0).end().end();
+  code.block().loop(); // the rest, one float at a time
+  code.get(j).get(cols).op("i32.ge_u").brIf(1);
+  code.get(d).get(s).f32Load().f32Store();
+  code.get(s).i32(4).op("i32.add").set(s);
+  code.get(d).i32(4).op("i32.add").set(d);
+  code.get(j).i32(1).op("i32.add").set(j);
+  code.br(0).end().end();
+  code.get(r).i32(1).op("i32.add").set(r);
+  code.br(0).end().end();
+  return {
+    params: Array(6).fill(I32),
+    results: [],
+    locals: Array(5).fill(I32),
+    body: code,
+    export: "copyRows",
+  };
+}
+
+/**
  * `packB(src, ldb, n, kc, dst)`: packs rows `0 … kc - 1` of the row-major
  * `kc × n` matrix at `src` (row stride `ldb` bytes) into `⌈n / NR⌉` panels of
  * `kc × NR` at `dst`, the last one zero-padded.
@@ -608,6 +648,14 @@ interface GemmExports {
     c0: number,
     c1: number,
   ): void;
+  copyRows(
+    src: number,
+    srcStride: number,
+    dst: number,
+    dstStride: number,
+    rows: number,
+    cols: number,
+  ): void;
 }
 
 /** The most pages the linear memory may have: the declared maximum of the shared memory. */
@@ -637,6 +685,7 @@ export function gemmModuleBytes(
     packBPart(),
     computePart(),
     packA4(),
+    copyRows(),
   ];
   return buildModule(funcs, {
     memoryImport: shared
@@ -1733,19 +1782,11 @@ export function gemmOnMemory(
         wantsWorker(c.helper, c.counters, m * k * n, batch, threads, available)
       ? cut
       : null;
-    let heap: Float32Array | undefined; // made when C needs copying out
     runBatch(c, ex, variant, g, mats, split, threads, scratch / 4, {
       a: (aMat) => a / 4 + aMat * m * k,
       b: (bMat) => b / 4 + bMat * k * n,
       out: (t) => out / 4 + t * m * n,
-      take: (t, cAt, ldc) => {
-        heap ??= new Float32Array(memory.buffer);
-        const o = out / 4 + t * m * n;
-        if (n === ldc) heap.copyWithin(o, cAt, cAt + m * n);
-        else {
-          for (let r = 0; r < m; r++) heap.copyWithin(o + r * n, cAt + r * ldc, cAt + r * ldc + n);
-        }
-      },
+      take: (t, cAt, ldc) => ex.copyRows(cAt, ldc, out / 4 + t * m * n, n, m, n),
     });
   };
   const gemm: GemmOnMemory = {
