@@ -1505,6 +1505,41 @@ function reduceCols(kind: ReduceKind, fused: boolean): FuncDef {
 // Gather and scatter-add along the middle axis.
 
 /**
+ * The loops of a gather or scatter over `outer` (counted down to 0) and the
+ * `count` indices at `idx`: for each index, local `at` = `base + idx[c]·rowB`
+ * (bytes) and `row()` runs; after each `o`, `base` advances by `sliceB`.
+ * All arguments are local indices.
+ */
+function indexLoops(
+  c: Code,
+  l: {
+    base: number;
+    idx: number;
+    count: number;
+    outer: number;
+    rowB: number;
+    sliceB: number;
+    ip: number;
+    cc: number;
+    at: number;
+  },
+  row: () => void,
+): void {
+  c.block().loop();
+  c.get(l.outer).op("i32.eqz").brIf(1);
+  c.get(l.idx).set(l.ip).get(l.count).set(l.cc);
+  c.block().loop();
+  c.get(l.cc).op("i32.eqz").brIf(1);
+  c.get(l.base).get(l.ip).mem("i32.load").get(l.rowB).op("i32.mul").op("i32.add").set(l.at);
+  row();
+  c.get(l.ip).i32(4).op("i32.add").set(l.ip).get(l.cc).i32(1).op("i32.sub").set(l.cc);
+  c.br(0).end().end();
+  c.get(l.base).get(l.sliceB).op("i32.add").set(l.base).get(l.outer).i32(1).op("i32.sub")
+    .set(l.outer);
+  c.br(0).end().end();
+}
+
+/**
  * `gather32(x, idx, out, outer, n, inner, count)`: for `inner = 1` one
  * scalar load and store per index; otherwise each row is copied 16 elements
  * (four vectors) per step, then 4, then the last `inner mod 4` as an i64 and
@@ -1520,19 +1555,8 @@ function gather32(fused: boolean): FuncDef {
   c.get(inner).i32(2).op("i32.shl").set(rowB);
   c.get(n).get(rowB).op("i32.mul").set(sliceB);
   /** The loops over o and c around `row` (which copies the row at `src` to `out`). */
-  const nest = (row: () => void): void => {
-    c.block().loop();
-    c.get(outer).op("i32.eqz").brIf(1);
-    c.get(idx).set(ip).get(count).set(cc);
-    c.block().loop();
-    c.get(cc).op("i32.eqz").brIf(1);
-    c.get(x).get(ip).mem("i32.load").get(rowB).op("i32.mul").op("i32.add").set(src);
-    row();
-    c.get(ip).i32(4).op("i32.add").set(ip).get(cc).i32(1).op("i32.sub").set(cc);
-    c.br(0).end().end();
-    c.get(x).get(sliceB).op("i32.add").set(x).get(outer).i32(1).op("i32.sub").set(outer);
-    c.br(0).end().end();
-  };
+  const nest = (row: () => void): void =>
+    indexLoops(c, { base: x, idx, count, outer, rowB, sliceB, ip, cc, at: src }, row);
   c.get(inner).i32(1).op("i32.eq").if();
   nest(() => {
     c.get(out).get(src).mem("i32.load").mem("i32.store");
@@ -1596,19 +1620,8 @@ function scatterAddF32(fused: boolean): FuncDef {
   // accumulate: `base` advances by one [n, inner] slice of acc per o, g is read in order
   c.get(inner).i32(3).op("i32.shl").set(rowB);
   c.get(n).get(rowB).op("i32.mul").set(sliceB);
-  const nest = (row: () => void): void => {
-    c.block().loop();
-    c.get(outer).op("i32.eqz").brIf(1);
-    c.get(idx).set(ip).get(count).set(cc);
-    c.block().loop();
-    c.get(cc).op("i32.eqz").brIf(1);
-    c.get(base).get(ip).mem("i32.load").get(rowB).op("i32.mul").op("i32.add").set(p);
-    row();
-    c.get(ip).i32(4).op("i32.add").set(ip).get(cc).i32(1).op("i32.sub").set(cc);
-    c.br(0).end().end();
-    c.get(base).get(sliceB).op("i32.add").set(base).get(outer).i32(1).op("i32.sub").set(outer);
-    c.br(0).end().end();
-  };
+  const nest = (row: () => void): void =>
+    indexLoops(c, { base, idx, count, outer, rowB, sliceB, ip, cc, at: p }, row);
   /** The double at `p` += the promoted float at `g`; advances `g` by 4 (`p` stays). */
   const scalarAdd = (): void => {
     c.get(p).get(p).mem("f64.load").get(g).f32Load().op("f64.promote_f32").op("f64.add");
