@@ -479,42 +479,7 @@ function pushOffset(code: Code, x: number, y: number, z: number, u: number, v: n
  * column `pc` of A from `aRaw + pc·m`); the packed panels are the same.
  */
 function packAPart(): FuncDef {
-  const [aRaw, aPack, m, k, mPad, kb, r0, r1, trans] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const [pc, kc, rows] = [9, 10, 11];
-  const code = new Code();
-  pushMin(code, m, r1).get(r0).op("i32.sub").set(rows);
-  code.block().loop(); // for (pc = 0; pc < k; pc += kb)
-  code.get(pc).get(k).op("i32.ge_u").brIf(1);
-  blockDepth(code, kc, kb, k, pc);
-  code.get(trans).if();
-  // packAT(src, lda, m, kc, dst), src = aRaw + pc·m + r0
-  code.get(aRaw).get(pc).get(m).op("i32.mul").op("i32.add").get(r0).op("i32.add");
-  code.i32(4).op("i32.mul");
-  code.get(m).i32(4).op("i32.mul");
-  code.get(rows);
-  code.get(kc);
-  pushOffset(code, aPack, pc, mPad, r0, kc);
-  code.call(PACK_AT);
-  code.else();
-  // packA4(src, ld, m, mPad, kc, dst), src = aRaw + r0·k + pc
-  code.get(aRaw).get(r0).get(k).op("i32.mul").op("i32.add").get(pc).op("i32.add");
-  code.i32(4).op("i32.mul");
-  code.get(k).i32(4).op("i32.mul");
-  code.get(rows);
-  code.get(r1).get(r0).op("i32.sub");
-  code.get(kc);
-  pushOffset(code, aPack, pc, mPad, r0, kc);
-  code.call(PACK_A4);
-  code.end();
-  code.get(pc).get(kb).op("i32.add").set(pc);
-  code.br(0).end().end();
-  return {
-    params: Array(9).fill(I32),
-    results: [],
-    locals: Array(3).fill(I32),
-    body: code,
-    export: "packAPart",
-  };
+  return packPart("packAPart", true, PACK_A4, PACK_AT);
 }
 
 /**
@@ -526,32 +491,50 @@ function packAPart(): FuncDef {
  * `pc` of it from `bRaw + c·k + pc`); the packed panels are the same.
  */
 function packBPart(): FuncDef {
-  const [bRaw, bPack, n, k, nPad, kb, c0, c1, trans] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const [pc, kc, cols] = [9, 10, 11];
+  return packPart("packBPart", false, PACK_BT, PACK_B);
+}
+
+/**
+ * The body of both part functions, `(raw, pack, size, k, pad, kb, lo, hi,
+ * trans)`: for each block of `k`, packs panels `lo … hi - 1` of an operand
+ * whose panels run along `size` (A's rows, B's columns). Stored so that a
+ * panel's elements are a row's run (`lo` of it from `raw + lo·k + pc`, row
+ * stride `k`), the operand goes to `byRows(src, ld, real, span, kc, dst)`;
+ * stored so that they are a depth row's run (from `raw + pc·size + lo`, row
+ * stride `size`), to `byDepth(src, ld, real, kc, dst)`. A is stored the
+ * first way (`rowsWhenPlain`) unless transposed; B the other way round.
+ */
+function packPart(name: string, rowsWhenPlain: boolean, byRows: number, byDepth: number): FuncDef {
+  const [raw, pack, size, k, pad, kb, lo, hi, trans] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const [pc, kc, real] = [9, 10, 11];
   const code = new Code();
-  pushMin(code, n, c1).get(c0).op("i32.sub").set(cols);
+  const rows = (): void => {
+    code.get(raw).get(lo).get(k).op("i32.mul").op("i32.add").get(pc).op("i32.add");
+    code.i32(4).op("i32.mul");
+    code.get(k).i32(4).op("i32.mul");
+    code.get(real);
+    code.get(hi).get(lo).op("i32.sub");
+    code.get(kc);
+    pushOffset(code, pack, pc, pad, lo, kc);
+    code.call(byRows);
+  };
+  const depth = (): void => {
+    code.get(raw).get(pc).get(size).op("i32.mul").op("i32.add").get(lo).op("i32.add");
+    code.i32(4).op("i32.mul");
+    code.get(size).i32(4).op("i32.mul");
+    code.get(real);
+    code.get(kc);
+    pushOffset(code, pack, pc, pad, lo, kc);
+    code.call(byDepth);
+  };
+  pushMin(code, size, hi).get(lo).op("i32.sub").set(real);
   code.block().loop(); // for (pc = 0; pc < k; pc += kb)
   code.get(pc).get(k).op("i32.ge_u").brIf(1);
   blockDepth(code, kc, kb, k, pc);
   code.get(trans).if();
-  // packRows(src, ld, m, mPad, kc, dst) of NR, src = bRaw + c0·k + pc
-  code.get(bRaw).get(c0).get(k).op("i32.mul").op("i32.add").get(pc).op("i32.add");
-  code.i32(4).op("i32.mul");
-  code.get(k).i32(4).op("i32.mul");
-  code.get(cols);
-  code.get(c1).get(c0).op("i32.sub");
-  code.get(kc);
-  pushOffset(code, bPack, pc, nPad, c0, kc);
-  code.call(PACK_BT);
+  (rowsWhenPlain ? depth : rows)();
   code.else();
-  // packB(src, ldb, n, kc, dst), src = bRaw + pc·n + c0
-  code.get(bRaw).get(pc).get(n).op("i32.mul").op("i32.add").get(c0).op("i32.add");
-  code.i32(4).op("i32.mul");
-  code.get(n).i32(4).op("i32.mul");
-  code.get(cols);
-  code.get(kc);
-  pushOffset(code, bPack, pc, nPad, c0, kc);
-  code.call(PACK_B);
+  (rowsWhenPlain ? rows : depth)();
   code.end();
   code.get(pc).get(kb).op("i32.add").set(pc);
   code.br(0).end().end();
@@ -560,7 +543,7 @@ function packBPart(): FuncDef {
     results: [],
     locals: Array(3).fill(I32),
     body: code,
-    export: "packBPart",
+    export: name,
   };
 }
 
