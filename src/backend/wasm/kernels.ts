@@ -550,13 +550,7 @@ function fastOrSlow(
 /** Sets `outs[i] = e^xs[i]`; with `fast`, vectors with all |x| ≤ 86 skip the clamp and the two-step scaling. */
 function expGroup(fn: Fn, xs: readonly number[], outs: readonly number[], fast: boolean): void {
   const c = fn.code;
-  if (!fast) {
-    xs.forEach((x, i) => {
-      expF32(fn, x);
-      c.set(outs[i]);
-    });
-    return;
-  }
+  if (!fast) return each(expF32)(fn, xs, outs, fast);
   const bad = (x: number): void => {
     c.get(x);
     fn.i32x4(0x7fffffff)();
@@ -654,13 +648,7 @@ function logF32(fn: Fn, x: number): void {
 /** Sets `outs[i] = log(xs[i])`; with `fast`, vectors of positive normal finite lanes skip the fix-ups. */
 function logGroup(fn: Fn, xs: readonly number[], outs: readonly number[], fast: boolean): void {
   const c = fn.code;
-  if (!fast) {
-    xs.forEach((x, i) => {
-      logF32(fn, x);
-      c.set(outs[i]);
-    });
-    return;
-  }
+  if (!fast) return each(logF32)(fn, xs, outs, fast);
   // (bits − 0x00800000) as unsigned ≥ 0x7f000000: not a positive normal finite.
   const bad = (x: number): void => {
     c.get(x);
