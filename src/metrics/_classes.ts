@@ -7,13 +7,23 @@
 
 import { DTypeError, fmtShape, ShapeError } from "../core/errors.ts";
 import { Tensor } from "../core/tensor.ts";
-import { cast, div, greater, mul, where } from "../ops/elementwise.ts";
+import {
+  cast,
+  div,
+  equal,
+  greater,
+  logicalAnd,
+  logicalNot,
+  mul,
+  where,
+} from "../ops/elementwise.ts";
 import { argmax, sum } from "../ops/reduce.ts";
 import { describe } from "../ops/convert.ts";
 import { transpose } from "../ops/movement.ts";
 import { matmul } from "../ops/matmul.ts";
 import { oneHot } from "../ops/composite.ts";
 import { eye } from "../ops/creation.ts";
+import { checkLabels } from "../nn/_labels.ts";
 
 /** Checks that `x` is a tensor, naming the argument otherwise. */
 export function requireTensor(op: string, what: string, x: unknown): Tensor {
@@ -37,8 +47,8 @@ export function classIndices(op: string, what: string, x: unknown): Tensor {
     if (t.dtype === "bool") return cast(t, "int32");
     throw new DTypeError(
       `${op}: 1-D ${what} must be int32 class indices, got ${t.dtype} ${fmtShape(t.shape)}; ` +
-        `pass scores as [N, C], or threshold binary probabilities first, ` +
-        `e.g. cast(greater(p, 0.5), "int32")`,
+        `cast float class labels to int32 (cast(x, "int32")), pass scores as [N, C], ` +
+        `or threshold binary probabilities first, e.g. cast(greater(p, 0.5), "int32")`,
     );
   }
   if (t.ndim === 2) return argmax(t, -1);
@@ -97,9 +107,59 @@ export function resolveNumClasses(
   return numClasses;
 }
 
+/** Class indices of both inputs, and whether the ones given as indices are in range. */
+export interface CheckedIndices {
+  /** The predicted classes `[N]`. */
+  readonly predicted: Tensor;
+  /** The true classes `[N]`. */
+  readonly actual: Tensor;
+  /**
+   * `null` when every index given as an int32/bool `[N]` input was read and
+   * is in `[0, C)`; otherwise (a backend without synchronous reads) a bool
+   * scalar, true when all are in range, for the caller to turn into NaN.
+   */
+  readonly valid: Tensor | null;
+}
+
+/**
+ * Class indices of predictions and targets (as {@linkcode classIndices}),
+ * with the indices the caller gave (1-D inputs; argmax results are in range
+ * by construction) checked against `[0, numClasses)` — or only `≥ 0` when
+ * the number of classes is unknown. A bad index is a RangeError where the
+ * backend reads synchronously (see `checkLabels`). `classes` gives the
+ * number of classes once the inputs' dtypes and shapes are checked.
+ */
+export function checkedIndices(
+  op: string,
+  predictions: Tensor,
+  targets: Tensor,
+  classes: () => number | undefined,
+): CheckedIndices {
+  const predicted = classIndices(op, "predictions", predictions);
+  const actual = classIndices(op, "targets", targets);
+  checkPair(op, predictions, targets);
+  const numClasses = classes();
+  const masks: Tensor[] = [];
+  if (targets.ndim === 1) {
+    const m = checkLabels(op, "label", actual, numClasses);
+    if (m !== null) masks.push(m);
+  }
+  if (predictions.ndim === 1) {
+    const m = checkLabels(op, "predicted class", predicted, numClasses);
+    if (m !== null) masks.push(m);
+  }
+  let valid: Tensor | null = null;
+  for (const m of masks) {
+    const all = equal(sum(cast(logicalNot(m), "int32")), 0);
+    valid = valid === null ? all : logicalAnd(valid, all);
+  }
+  return { predicted, actual, valid };
+}
+
 /**
  * The confusion matrix as int32 `[C, C]`: `oneHot(targets)ᵀ @ oneHot(predictions)`.
- * Indices outside `[0, C)` give all-zero one-hot rows, so they are not counted.
+ * Indices outside `[0, C)` would give all-zero one-hot rows (not counted):
+ * check them first with {@linkcode checkedIndices}.
  */
 export function confusionFromIndices(p: Tensor, t: Tensor, numClasses: number): Tensor {
   const pt = oneHot(p, numClasses, { dtype: "int32" });

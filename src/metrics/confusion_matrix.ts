@@ -5,9 +5,9 @@
  */
 
 import type { Tensor } from "../core/tensor.ts";
+import { where } from "../ops/elementwise.ts";
 import {
-  checkPair,
-  classIndices,
+  checkedIndices,
   confusionFromIndices,
   requireTensor,
   resolveNumClasses,
@@ -33,8 +33,11 @@ export interface ConfusionMatrixOptions {
  *
  * Inputs are read as in {@linkcode accuracy}: scores or one-hot rows `[N, C]`
  * are reduced with `argmax`; int32 (or bool) `[N]` are class indices.
- * Indices outside `[0, C)` are not counted. Built with ops
- * (`oneHot(targets)ᵀ @ oneHot(predictions)`), so it stays on the device.
+ * Built with ops (`oneHot(targets)ᵀ @ oneHot(predictions)`), so it stays on
+ * the device. Indices outside `[0, C)` are never silently left out: on the
+ * cpu and wasm backends they are a `RangeError` naming the first one; on
+ * WebGPU, where checking would need a device round trip, every entry of the
+ * matrix is −1 (no count can be negative).
  *
  * @param predictions Scores `[N, C]` or class indices `[N]`.
  * @param targets Labels `[N]` (int32) or one-hot rows `[N, C]`.
@@ -42,6 +45,7 @@ export interface ConfusionMatrixOptions {
  * @returns An int32 tensor `[C, C]`.
  * @throws {ShapeError} When the number of examples or classes differs, or
  * `numClasses` is missing for 1-D inputs.
+ * @throws {RangeError} When a class index is out of range (cpu and wasm).
  * @example
  * ```ts
  * import { metrics, tensor } from "@gradus/core";
@@ -60,9 +64,13 @@ export function confusionMatrix(
   const op = "confusionMatrix()";
   const p = requireTensor(op, "predictions", predictions);
   const t = requireTensor(op, "targets", targets);
-  const pi = classIndices(op, "predictions", p);
-  const ti = classIndices(op, "targets", t);
-  checkPair(op, p, t);
-  const c = resolveNumClasses(op, p, t, opts.numClasses);
-  return confusionFromIndices(pi, ti, c);
+  let c = 0;
+  const { predicted, actual, valid } = checkedIndices(
+    op,
+    p,
+    t,
+    () => c = resolveNumClasses(op, p, t, opts.numClasses),
+  );
+  const cm = confusionFromIndices(predicted, actual, c);
+  return valid === null ? cm : where(valid, cm, -1);
 }

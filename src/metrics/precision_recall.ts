@@ -6,13 +6,12 @@
  */
 
 import { Tensor } from "../core/tensor.ts";
-import { add, cast, div, greater, maximum, mul } from "../ops/elementwise.ts";
+import { add, cast, div, greater, maximum, mul, where } from "../ops/elementwise.ts";
 import { sum } from "../ops/reduce.ts";
 import {
-  checkPair,
+  checkedIndices,
   type ClassCounts,
   classCounts,
-  classIndices,
   confusionFromIndices,
   requireTensor,
   resolveNumClasses,
@@ -80,14 +79,19 @@ function classificationScore(
   const op = `${score}()`;
   let counts: ClassCounts;
   let opts: ClassificationMetricOptions;
+  let valid: Tensor | null = null;
   if (b instanceof Tensor) {
     opts = c ?? {};
     const p = requireTensor(op, "predictions", a);
-    const pi = classIndices(op, "predictions", p);
-    const ti = classIndices(op, "targets", b);
-    checkPair(op, p, b);
-    const n = resolveNumClasses(op, p, b, opts.numClasses);
-    counts = classCounts(op, confusionFromIndices(pi, ti, n));
+    let n = 0;
+    const { predicted, actual, valid: v } = checkedIndices(
+      op,
+      p,
+      b,
+      () => n = resolveNumClasses(op, p, b, opts.numClasses),
+    );
+    counts = classCounts(op, confusionFromIndices(predicted, actual, n));
+    valid = v;
   } else {
     if (c !== undefined) {
       throw new TypeError(
@@ -100,7 +104,8 @@ function classificationScore(
     opts = b ?? {};
     counts = classCounts(op, a);
   }
-  return averaged(op, perClass(score, counts), counts, opts.average ?? "none");
+  const result = averaged(op, perClass(score, counts), counts, opts.average ?? "none");
+  return valid === null ? result : where(valid, result, NaN);
 }
 
 /**
@@ -112,7 +117,9 @@ function classificationScore(
  * Call it with predictions and targets (read as in {@linkcode accuracy}:
  * scores or one-hot `[N, C]`, or int32 indices `[N]`), or with a confusion
  * matrix `[C, C]` from {@linkcode confusionMatrix} (rows true, columns
- * predicted). The result stays on the device.
+ * predicted). The result stays on the device. Class indices outside
+ * `[0, C)` are a `RangeError` on the cpu and wasm backends and give NaN on
+ * WebGPU (as in {@linkcode accuracy}).
  *
  * @param predictions Scores `[N, C]` or class indices `[N]`.
  * @param targets Labels `[N]` (int32) or one-hot rows `[N, C]`.

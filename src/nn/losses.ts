@@ -5,9 +5,12 @@
  * inside `grad` on any backend.
  *
  * Integer class labels (int32) are turned into one-hot rows on the device
- * with `oneHot`; a label outside `[0, C)` gives an all-zero row, which
- * contributes 0 to the loss (it cannot be checked without reading the
- * labels back to the host).
+ * with `oneHot`. A label outside `[0, C)` (negative, or `≥ C`) is never
+ * silently dropped: where the labels can be read without a device round
+ * trip (the cpu and wasm backends, including inside `grad`, where labels are
+ * concrete) it is a `RangeError` naming the label; on WebGPU, where reading
+ * would stall the device, the loss (and its gradient) comes out NaN instead,
+ * which `fit` reports as an error.
  *
  * @module
  */
@@ -17,12 +20,14 @@ import { DTypeError, fmtShape, ShapeError } from "../core/errors.ts";
 import { Tensor, type TensorLike } from "../core/tensor.ts";
 import { asTensor, scalarOn } from "../ops/convert.ts";
 import { oneHot } from "../ops/composite.ts";
-import { abs, add, cast, div, log, mul, neg, square, sub } from "../ops/elementwise.ts";
+import { abs, add, cast, div, log, mul, neg, square, sub, where } from "../ops/elementwise.ts";
+import { expandDims } from "../ops/movement.ts";
 import { mean, sum } from "../ops/reduce.ts";
 import { currentBackend } from "../backend/registry.ts";
 import { flattenWithPath } from "../tree/tree.ts";
 import { logSoftmax, softplus } from "./activations.ts";
 import { floatInput, requireSameShape } from "./_util.ts";
+import { checkLabels } from "./_labels.ts";
 
 /** The book's δ in `cross_entropy_error`: keeps `log` away from `log(0)`. */
 const DELTA = 1e-7;
@@ -100,14 +105,26 @@ export function meanAbsoluteError(y: TensorLike, t: TensorLike): Tensor {
 /**
  * The target as float rows matching `scores` of shape `[..., C]`: float
  * targets must have the same shape; int32 labels have shape `[...]` and
- * become one-hot rows.
+ * become one-hot rows. Labels outside `[0, C)` throw where they can be read
+ * synchronously, else give NaN rows (so the loss and its gradient are NaN).
  */
 function targetRows(op: string, scores: Tensor, t: TensorLike, what: string): Tensor {
   if (scores.ndim === 0) {
     throw new ShapeError(`${op}(): ${what} must have a class axis, got a scalar`);
   }
   const tt = asTensor(op, t, scores.dtype);
+  const labelShape = scores.shape.slice(0, -1);
+  const isLabelShape = tt.ndim === labelShape.length &&
+    tt.shape.every((d, i) => d === labelShape[i]);
   if (isFloat(tt.dtype)) {
+    if (isLabelShape) {
+      throw new ShapeError(
+        `${op}(): ${what} has shape ${fmtShape(scores.shape)} but t has shape ${
+          fmtShape(tt.shape)
+        } with dtype ${tt.dtype}: class labels must be int32, e.g. cast(t, "int32") ` +
+          `(float targets must be one-hot rows of the same shape as ${what})`,
+      );
+    }
     requireSameShape(op, scores, tt, [what, "one-hot targets t"]);
     if (tt.dtype !== scores.dtype) {
       throw new DTypeError(
@@ -121,16 +138,17 @@ function targetRows(op: string, scores: Tensor, t: TensorLike, what: string): Te
       `${op}(): t must be float one-hot targets or int32 class labels, got ${tt.dtype}`,
     );
   }
-  const labelShape = scores.shape.slice(0, -1);
-  const ok = tt.ndim === labelShape.length && tt.shape.every((d, i) => d === labelShape[i]);
-  if (!ok) {
+  if (!isLabelShape) {
     throw new ShapeError(
       `${op}(): int32 labels for ${what} of shape ${fmtShape(scores.shape)} must have shape ${
         fmtShape(labelShape)
       } (one label per row), got ${fmtShape(tt.shape)}`,
     );
   }
-  return oneHot(tt, scores.shape[scores.ndim - 1], { dtype: scores.dtype });
+  const numClasses = scores.shape[scores.ndim - 1];
+  const rows = oneHot(tt, numClasses, { dtype: scores.dtype });
+  const inRange = checkLabels(`${op}()`, "label", tt, numClasses);
+  return inRange === null ? rows : where(expandDims(inRange, -1), rows, NaN);
 }
 
 /** The batch size of `[N, ..., C]` scores: `N`, or 1 for a single `[C]` row. */
@@ -145,11 +163,17 @@ function batchSize(scores: Tensor): number {
  * targets of the same shape as `probs` (one-hot, or any distribution) or
  * int32 class labels with one label per row (shape `probs.shape[:-1]`: a
  * 1-D batch for `[N, C]` probabilities, a scalar for 1-D ones). For logits,
- * use the fused and stabler `softmaxCrossEntropy`.
+ * use the fused and stabler `softmaxCrossEntropy`. A label outside
+ * `[0, C)` is an error on the cpu and wasm backends and makes the loss NaN
+ * on WebGPU (never a silent 0).
  *
  * @param probs Probabilities `[N, C]` (or `[C]`), e.g. from `softmax`.
  * @param t One-hot float targets of the same shape, or int32 labels.
  * @returns A scalar.
+ * @throws {RangeError} When an int32 label is outside `[0, C)` (backends
+ * that read synchronously; on WebGPU the loss is NaN instead).
+ * @throws {ShapeError} When `t` fits neither form, e.g. float labels `[N]`
+ * (cast them to int32).
  * @example
  * ```ts
  * import { nn, tensor } from "@gradus/core";
@@ -173,11 +197,17 @@ export function crossEntropy(probs: TensorLike, t: TensorLike): Tensor {
  * needed, and large logits give no overflow. Its gradient with respect to
  * the logits is `(softmax(logits) − t) / N`. `t` is one-hot (or soft)
  * float targets of the same shape, or int32 class labels (shape
- * `logits.shape[:-1]`).
+ * `logits.shape[:-1]`). A label outside `[0, C)` is an error on the cpu and
+ * wasm backends and makes the loss and its gradient NaN on WebGPU (never a
+ * silent 0).
  *
  * @param logits Unnormalized scores `[N, C]` (or `[C]`); softmax runs over the last axis.
  * @param t One-hot float targets of the same shape, or int32 labels.
  * @returns A scalar.
+ * @throws {RangeError} When an int32 label is outside `[0, C)` (backends
+ * that read synchronously; on WebGPU the loss is NaN instead).
+ * @throws {ShapeError} When `t` fits neither form, e.g. float labels `[N]`
+ * (cast them to int32).
  * @example
  * ```ts
  * import { nn, tensor } from "@gradus/core";

@@ -108,9 +108,6 @@ Deno.test("confusionMatrix: rows are true classes, columns predicted (NumPy refe
   // scores and one-hot rows give the same matrix, with C taken from their shape
   const fromScores = confusionMatrix(scoresFor(Y_PRED, 6), oneHot(Y_TRUE, 6));
   assert.deepEqual(await fromScores.array(), CM);
-  // indices outside [0, C) are not counted
-  const partial = confusionMatrix(int([0, 1, 5, -1]), int([0, 1, 1, 0]), { numClasses: 2 });
-  assert.deepEqual(await partial.array(), [[1, 0], [0, 1]]);
   // no examples: all zeros
   assert.deepEqual(await confusionMatrix(int([]), int([]), { numClasses: 2 }).array(), [
     [0, 0],
@@ -193,6 +190,76 @@ Deno.test("precision / recall / f1: argument errors", () => {
     () => (f1 as any)(zeros([2, 2]), {}, {}),
     /f1\(\): the second argument must be the targets tensor/,
   );
+});
+
+Deno.test("class indices outside [0, C) are a RangeError naming the first one, never dropped", () => {
+  // An off-by-one in the labels (1-based, 1…C) used to train and score on nothing.
+  const scores = scoresFor([0, 1, 2], 3);
+  assert.throws(
+    () => accuracy(scores, int([1, 2, 3])),
+    (e: Error) =>
+      e instanceof RangeError &&
+      e.message.startsWith(
+        "accuracy(): label 3 at index [2] is out of range for 3 classes (valid: 0 … 2; " +
+          "1 of 3 labels out of range); class labels are 0-based: if yours start at 1, subtract 1",
+      ),
+  );
+  assert.throws(() => accuracy(scores, int([0, -1, 2])), /label -1 at index \[1\] is out of range/);
+  // Two 1-D inputs: the classes are unknown, but a negative index is still caught.
+  assert.throws(
+    () => accuracy(int([0, 1]), int([-2, 1])),
+    /^RangeError: accuracy\(\): label -2 at index \[0\] is negative/,
+  );
+  // Predicted indices given by the caller are checked too (argmax results are in range).
+  assert.throws(
+    () => confusionMatrix(int([0, 1, 5, -1]), int([0, 1, 1, 0]), { numClasses: 2 }),
+    /^RangeError: confusionMatrix\(\): predicted class 5 at index \[2\] is out of range for 2 classes \(valid: 0 … 1; 2 of 4 predicted classes out of range\)/,
+  );
+  assert.throws(
+    () => confusionMatrix(scores, int([0, 3, 1])),
+    /confusionMatrix\(\): label 3 at index \[1\] is out of range for 3 classes/,
+  );
+  for (const fn of [precision, recall, f1]) {
+    assert.throws(
+      () => fn(int([0, 1]), int([0, 2]), { numClasses: 2, average: "macro" }),
+      new RegExp(`^RangeError: ${fn.name}\\(\\): label 2 at index \\[1\\] is out of range for 2`),
+    );
+  }
+  // the last class is in range
+  assert.doesNotThrow(() => confusionMatrix(int([1, 1]), int([0, 1]), { numClasses: 2 }));
+});
+
+Deno.test("metrics: float labels [N] get a hint to cast them to int32", () => {
+  assert.throws(
+    () => accuracy(scoresFor([0, 1], 2), tensor([0, 1])),
+    /1-D targets must be int32 class indices, got float32 \[2\]; cast float class labels to int32 \(cast\(x, "int32"\)\)/,
+  );
+});
+
+Deno.test("metrics on a backend without synchronous reads: out-of-range indices give NaN (a −1 matrix)", async () => {
+  const [bad, good] = await onHostlessBackend(() => {
+    const scores = scoresFor(Y_PRED, 6);
+    const badT = int([...Y_TRUE.slice(0, -1), 6]);
+    return [
+      [
+        accuracy(scores, badT),
+        confusionMatrix(scores, badT),
+        precision(scores, badT),
+        recall(int(Y_PRED), badT, { numClasses: 6, average: "macro" }),
+        f1(int([...Y_PRED.slice(0, -1), -1]), int(Y_TRUE), { numClasses: 6, average: "weighted" }),
+        accuracy(int([0, 1]), int([-2, 1])),
+      ],
+      [accuracy(scores, int(Y_TRUE)), confusionMatrix(scores, int(Y_TRUE))],
+    ];
+  });
+  assert.ok(Number.isNaN(peek(bad[0])[0]));
+  assert.deepEqual(peek(bad[1]), new Array(36).fill(-1));
+  assert.ok(peek(bad[2]).length === 6 && peek(bad[2]).every(Number.isNaN));
+  assert.ok(Number.isNaN(peek(bad[3])[0]));
+  assert.ok(Number.isNaN(peek(bad[4])[0]));
+  assert.ok(Number.isNaN(peek(bad[5])[0]));
+  assertClose(peek(good[0]), [8 / 12], TOL);
+  assert.deepEqual(peek(good[1]), CM.flat());
 });
 
 Deno.test("formatConfusionMatrix: aligned table with totals, recall, precision, accuracy", async () => {

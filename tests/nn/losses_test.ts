@@ -17,8 +17,9 @@ import {
   ShapeError,
   type Tensor,
   tensor,
+  valueAndGrad,
 } from "../../mod.ts";
-import { assertClose, randn, randu } from "../_helpers.ts";
+import { assertClose, onHostlessBackend, peek, randn, randu } from "../_helpers.ts";
 import { assertTensor, assertThrowsMatch } from "../ops/_helpers.ts";
 
 const f64 = { dtype: "float64" } as const;
@@ -292,6 +293,83 @@ Deno.test("losses name themselves and both shapes on a shape mismatch", () => {
     ShapeError,
     /class axis/,
   );
+});
+
+Deno.test("cross entropies: out-of-range int labels are a RangeError, never a silent 0", () => {
+  // The reported case: label 3 with 3 classes gave a loss of -0 and a zero gradient.
+  const z = tensor([[1, 0, -1]]);
+  assertThrowsMatch(
+    () => nn.softmaxCrossEntropy(z, tensor([3], i32)),
+    RangeError,
+    /^nn\.softmaxCrossEntropy\(\): label 3 at index \[0\] is out of range for 3 classes \(valid: 0 … 2; 1 of 1 labels out of range\); class labels are 0-based: if yours start at 1, subtract 1/,
+  );
+  // Negative labels too, the first bad one named with its index.
+  assertThrowsMatch(
+    () => nn.softmaxCrossEntropy(tensor(L, f64), tensor([0, -1, 5], i32)),
+    RangeError,
+    /label -1 at index \[1\] is out of range for 3 classes \(valid: 0 … 2; 2 of 3 labels out of range\)/,
+  );
+  assertThrowsMatch(
+    () => nn.crossEntropy(tensor(Y1), tensor(10, i32)),
+    RangeError,
+    /^nn\.crossEntropy\(\): label 10 at index \[\] is out of range for 10 classes/,
+  );
+  // Labels of a [N, T, C] batch: the index is [n, t].
+  assertThrowsMatch(
+    () => nn.softmaxCrossEntropy(randn(1, [2, 2, 3]), tensor([[0, 1], [3, 2]], i32)),
+    RangeError,
+    /label 3 at index \[1,0\]/,
+  );
+  // Inside grad the labels are concrete, so the check runs there too.
+  const labels = tensor([3], i32);
+  assertThrowsMatch(
+    () => grad((x: Tensor) => nn.softmaxCrossEntropy(x, labels))(z),
+    RangeError,
+    /out of range for 3 classes/,
+  );
+  // The last valid class is fine: -log_softmax([1, 0, -1])[2] = 2.40760596444438
+  assertClose(
+    nn.softmaxCrossEntropy(tensor([[1, 0, -1]], f64), tensor([2], i32)),
+    2.40760596444438,
+    {
+      rtol: 1e-14,
+    },
+  );
+});
+
+Deno.test("cross entropies: float labels [N] get a hint to cast them to int32", () => {
+  for (const f of [nn.softmaxCrossEntropy, nn.crossEntropy]) {
+    assertThrowsMatch(
+      () => f(tensor(L), tensor(LABELS)),
+      ShapeError,
+      /has shape \[3,3\] but t has shape \[3\] with dtype float32: class labels must be int32, e\.g\. cast\(t, "int32"\)/,
+    );
+  }
+});
+
+Deno.test("cross entropies on a backend without synchronous reads: out-of-range labels give NaN, loss and gradient", async () => {
+  const [bad, good] = await onHostlessBackend(() => {
+    const z = tensor(L, f64);
+    const lossAndGrad = (labels: Tensor) =>
+      valueAndGrad((x: Tensor) => nn.softmaxCrossEntropy(x, labels))(z);
+    return [
+      [
+        ...lossAndGrad(tensor([0, 3, 1], i32)),
+        nn.crossEntropy(nn.softmax(z), tensor([-1, 2, 1], i32)),
+      ],
+      lossAndGrad(tensor(LABELS, i32)),
+    ];
+  });
+  assert.ok(Number.isNaN(peek(bad[0])[0]), `loss ${peek(bad[0])}`);
+  // Row 1 (the bad label) has NaN gradients; the other rows keep theirs.
+  const g = peek(bad[1]);
+  assert.ok(g.slice(3, 6).every(Number.isNaN), `gradient row 1: ${g.slice(3, 6)}`);
+  assertClose(g.slice(0, 3), [-0.1136662870380107, 0.08081099023490464, 0.03285529680310607], {
+    atol: 1e-15,
+  });
+  assert.ok(Number.isNaN(peek(bad[2])[0]));
+  // In-range labels: the same values as on the cpu (see the tests above).
+  assertClose(peek(good[0]), [0.5371055447867752], { atol: 1e-15 });
 });
 
 Deno.test("losses leave their inputs unchanged", () => {
