@@ -1,11 +1,11 @@
-"""NumPy timings of the workloads in bench/core_bench.ts and bench/peers_bench.ts.
+"""NumPy timings of the workloads in bench/core_bench.ts and bench/peers/peers_bench.ts.
 
 Run by hand: `python3 bench/numpy_reference.py` (needs only NumPy). Not a
 dependency of gradus. With `--json` it prints one JSON object instead of the
 text lines (`deno run -A bench/report.ts --numpy` reads it and adds NumPy to
 the groups of the same name).
 
-Workloads (all float32), grouped as in bench/peers_bench.ts:
+Workloads (all float32), grouped as in bench/peers/peers_bench.ts:
   matmul n                 n x n @ n x n for n = 64, 128, 256, 512, 1024
   exp 1e6                  np.exp over 1e6 elements
   mlp step 784-100-10 b100 one training step of a 784-100-10 MLP (sigmoid

@@ -5,19 +5,22 @@
  * `matmul N` also get GFLOP/s (2·N³ ÷ time).
  *
  * ```sh
- * deno task bench:report                      # bench/peers_bench.ts
- * deno run -A bench/report.ts bench/          # every bench file
+ * deno task bench:report                      # bench/peers/peers_bench.ts
+ * deno run -A bench/report.ts bench/          # the library's own bench files
  * deno run -A bench/report.ts --numpy         # adds NumPy rows (python3 bench/numpy_reference.py --json)
  * deno run -A bench/report.ts --runs=3        # median of three runs, with their range
- * deno run -A bench/report.ts --filter=matmul bench/peers_bench.ts
+ * deno run -A bench/report.ts --filter=matmul
  * ```
  *
- * Arguments: bench files or folders (default `bench/peers_bench.ts`);
- * `--numpy` also times the NumPy reference and puts its rows in the groups
- * of the same name (they are not part of `deno bench`, so the ratio compares
- * two separate runs); `--runs=N` runs `deno bench` N times and reports each
- * entry's median mean and the range of its means (for noisy, multi-threaded
- * peers); `--filter=TEXT` is passed on to `deno bench`.
+ * Arguments: bench files or folders (default `bench/peers/peers_bench.ts`,
+ * run with its own configuration `bench/peers/deno.json`, which pins the
+ * peers and has their lockfile); `--config=FILE` runs `deno bench` with
+ * another configuration; `--numpy` also times the NumPy reference and puts
+ * its rows in the groups of the same name (they are not part of
+ * `deno bench`, so the ratio compares two separate runs); `--runs=N` runs
+ * `deno bench` N times and reports each entry's median mean and the range of
+ * its means (for noisy, multi-threaded peers); `--filter=TEXT` is passed on
+ * to `deno bench`.
  *
  * @module
  */
@@ -51,20 +54,30 @@ interface Row {
   error?: string;
 }
 
-const args = Deno.args;
+// `deno task bench:report -- --numpy` passes the `--` on: skip it.
+const args = Deno.args.filter((a) => a !== "--");
 const withNumpy = args.includes("--numpy");
 const filter = args.find((a) => a.startsWith("--filter="));
 const runsArg = args.find((a) => a.startsWith("--runs="));
 const runs = runsArg ? Number(runsArg.slice("--runs=".length)) : 1;
+const configArg = args.find((a) => a.startsWith("--config="));
 const unknown = args.filter((a) =>
-  a.startsWith("--") && a !== "--numpy" && a !== filter && a !== runsArg
+  a.startsWith("--") && a !== "--numpy" && a !== filter && a !== runsArg && a !== configArg
 );
 if (unknown.length > 0 || !Number.isInteger(runs) || runs < 1) {
   console.error(`report.ts: bad option ${[...unknown, runsArg ?? ""].join(" ")}`);
   Deno.exit(2);
 }
 const paths = args.filter((a) => !a.startsWith("--"));
-const targets = paths.length > 0 ? paths : [new URL("./peers_bench.ts", import.meta.url).pathname];
+const targets = paths.length > 0
+  ? paths
+  : [new URL("./peers/peers_bench.ts", import.meta.url).pathname];
+// The peer bench has its own configuration (its npm peers and their lockfile).
+const config = configArg
+  ? configArg.slice("--config=".length)
+  : paths.length > 0
+  ? undefined
+  : new URL("./peers/deno.json", import.meta.url).pathname;
 
 /** Formats nanoseconds with three significant digits. */
 function fmtTime(ns: number): string {
@@ -96,7 +109,14 @@ function parseBenchJson(stdout: string): BenchReport {
 }
 
 async function runDenoBench(): Promise<{ report: BenchReport | null; code: number }> {
-  const benchArgs = ["bench", "--json", "--allow-read", ...(filter ? [filter] : []), ...targets];
+  const benchArgs = [
+    "bench",
+    "--json",
+    "--allow-read",
+    ...(config ? [`--config=${config}`] : []),
+    ...(filter ? [filter] : []),
+    ...targets,
+  ];
   console.error(`$ deno ${benchArgs.join(" ")}`);
   const out = await new Deno.Command(Deno.execPath(), {
     args: benchArgs,

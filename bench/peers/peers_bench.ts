@@ -14,8 +14,8 @@
  * - jax-js 0.1.25, `wasm` device (kernels generated at run time; the MLP
  *   step both eager and under `jit`).
  *
- * The peers are imported with `npm:` specifiers here only: they are not
- * dependencies of gradus. Every input is made from the same seeded values,
+ * The peers come from npm, pinned in this folder's `deno.json` and locked in
+ * its `deno.lock`: they are not dependencies of gradus. Every input is made from the same seeded values,
  * every call forces its work to finish (gradus and TF.js read one element of
  * the result back; jax-js, which is lazy, awaits `blockUntilReady()`), and
  * each bench selects its backend before starting the timer, so no bench
@@ -35,26 +35,28 @@
  * (`ERR_WORKER_PATH`: TF.js gives Emscripten a `blob:` URL for the pthread
  * worker, which `node:worker_threads` rejects).
  *
- * Run: `deno bench --allow-read bench/peers_bench.ts`, or
- * `deno task bench:report` for a table of ratios. `bench/numpy_reference.py`
- * times the same workloads with NumPy.
+ * Run: `deno task bench:peers` (from the repository root; the same as
+ * `deno bench --allow-read` in `bench/peers/`), or `deno task bench:report`
+ * for a table of ratios. `bench/numpy_reference.py` times the same workloads
+ * with NumPy. The first run downloads the peers (TF.js installs `core-js`,
+ * whose build script Deno does not run: the warning about it is harmless).
  *
  * @module
  */
 
-// The peers are pinned inline on purpose, rather than in deno.json's import
-// map: they belong to this bench file only, never to the library.
-// deno-lint-ignore-file no-import-prefix
+// The peers are pinned in this folder's own deno.json (with its own
+// deno.lock), never in the library's: the library's tasks (`deno task mnist`,
+// `test`, `check`) install nothing, and only this bench downloads the peers.
 // TF.js: the umbrella package, not tfjs-core + tfjs-backend-cpu alone. Deno
 // loads tfjs-core through its CommonJS bundle (`main`), which registers no
 // gradients; they live in `dist/register_all_gradients.js`, an ES module
 // whose extensionless relative imports ("./gradients/Abs_grad") Deno does not
 // resolve. The umbrella's bundle carries the gradients (and tfjs-backend-cpu),
 // sharing tfjs-core's global kernel and gradient registries.
-import * as tf from "npm:@tensorflow/tfjs@4.22.0";
-import "npm:@tensorflow/tfjs-backend-wasm@4.22.0";
-import * as jax from "npm:@jax-js/jax@0.1.25";
-import * as gd from "../mod.ts";
+import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
+import * as jax from "@jax-js/jax";
+import * as gd from "@gradus/core";
 
 // ---------------------------------------------------------------- shared inputs
 
