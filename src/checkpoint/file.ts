@@ -4,6 +4,7 @@
  * @module
  */
 
+import { readFileNamed, writeFileAtomic } from "./_atomic.ts";
 import {
   deserializeImpl,
   type SafetensorsContents,
@@ -14,10 +15,13 @@ import {
 /**
  * Saves a pytree of tensors (and numbers) as a safetensors file — see
  * {@linkcode serializeSafetensors} for the names and storage types. The file
- * is replaced atomically: the bytes go to `path + ".tmp"`, which is then
- * renamed to `path`, so a crash never leaves a half-written checkpoint
- * behind. A whole training state is just a bigger tree:
- * `{params, optState, step}`.
+ * is replaced atomically and durably: the bytes go to a new temporary file
+ * next to it (`<path>.<16 random hex digits>.tmp`, never an existing file),
+ * which is flushed to disk (fsync) and then renamed to `path`. A crash never
+ * leaves a half-written checkpoint behind; concurrent saves to one path each
+ * write their own temporary file, and the file is one complete checkpoint
+ * (the last to finish); a failed save removes only its own temporary file.
+ * A whole training state is just a bigger tree: `{params, optState, step}`.
  *
  * Needs `--allow-write` and `--allow-read` (Deno's rename checks both).
  *
@@ -27,7 +31,10 @@ import {
  * `metadata` (see {@linkcode SerializeOptions}).
  * @returns A promise that resolves once the file is in place.
  * @throws {Error} When a leaf cannot be stored (nothing is written then), or
- * the file cannot be written.
+ * the file cannot be written: then Deno's error class (`Deno.errors.NotFound`
+ * for a missing directory, `NotCapable` without `--allow-write`, …) with a
+ * message naming the function and the path (`saveSafetensors(): cannot write
+ * runs/m.safetensors: the directory runs does not exist (create it first; …)`).
  * @example
  * ```ts
  * import { loadSafetensors, saveSafetensors, tensor, zeros } from "@gradus/core";
@@ -47,14 +54,7 @@ export async function saveSafetensors(
   opts: SerializeOptions = {},
 ): Promise<void> {
   const bytes = await serializeImpl("saveSafetensors()", tree, opts);
-  const tmp = `${path}.tmp`;
-  try {
-    await Deno.writeFile(tmp, bytes);
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
+  await writeFileAtomic("saveSafetensors()", path, bytes);
 }
 
 /**
@@ -65,9 +65,11 @@ export async function saveSafetensors(
  *
  * @param path The file to read.
  * @returns `{tensors, metadata}`.
- * @throws {Error} When the file is missing, truncated or corrupt
- * (`loadSafetensors(): the file m.safetensors is truncated: the header says
- * 1234 bytes of tensor data, found 1000`).
+ * @throws {Error} When the file is missing or unreadable (Deno's error
+ * class, e.g. `Deno.errors.NotFound`, with a message naming the function and
+ * the path), truncated or corrupt (`loadSafetensors(): the file
+ * m.safetensors is truncated: the header says 1234 bytes of tensor data,
+ * found 1000`).
  * @example
  * ```ts
  * import { loadSafetensors, saveSafetensors, tensor } from "@gradus/core";
@@ -113,6 +115,6 @@ export function loadSafetensors(path: string): Promise<SafetensorsContents>;
  */
 export function loadSafetensors<T>(path: string, template: T): Promise<T>;
 export async function loadSafetensors(path: string, template?: unknown): Promise<unknown> {
-  const bytes = await Deno.readFile(path);
+  const bytes = await readFileNamed("loadSafetensors()", path);
   return deserializeImpl("loadSafetensors()", `the file ${path}`, bytes, template);
 }

@@ -5,7 +5,8 @@
  * structure.
  *
  * - {@linkcode saveSafetensors} / {@linkcode loadSafetensors}: files (written
- *   atomically through `path + ".tmp"`).
+ *   atomically and durably through a temporary file of their own, fsynced,
+ *   then renamed).
  * - {@linkcode serializeSafetensors} / {@linkcode deserializeSafetensors}: the
  *   same, to and from bytes.
  * - {@linkcode readSafetensorsHeader}: what a file holds, without loading it.
