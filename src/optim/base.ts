@@ -13,16 +13,65 @@ import { add } from "../ops/elementwise.ts";
 import { map } from "../tree/tree.ts";
 
 /**
+ * Any optimizer's state, as `update` accepts it: states are tuples (from
+ * `chain`) or records of tensors and counts. `update` takes its own state
+ * type `S` *or* this, so that a record of different optimizers can be
+ * looped over without casts (see {@linkcode GradientTransformation}); a
+ * state of the wrong optimizer is caught at run time, with an error that
+ * says which state was expected.
+ */
+export type OptState = object;
+
+/**
  * A gradient transformation: `init(params)` makes the state; `update(grads,
  * state, params?)` returns `[updates, newState]`, where `updates` has the
  * structure of `grads`. Pure: neither function changes its arguments.
+ *
+ * The state is typed: `optim.adam(lr).init(params)` is
+ * `[ScaleByAdamState, ScaleByScheduleState]`, and `update` returns the same
+ * type. `update` also accepts any {@linkcode OptState}, which is what lets
+ * a loop over several optimizers type-check as written (TypeScript calls a
+ * union of methods with the intersection of their parameter types, which
+ * two different state types alone would make `never`).
+ *
+ * @typeParam S The state's type.
+ * @example Comparing optimizers in one loop (the book's chapter 6)
+ * ```ts
+ * import { grad, optim, square, sum, type Tensor, tensor } from "@gradus/core";
+ *
+ * const f = (p: { x: Tensor }) => sum(square(p.x));
+ * const optimizers = { SGD: optim.sgd(0.1), Momentum: optim.momentum(0.1), Adam: optim.adam(0.3) };
+ * for (const [name, opt] of Object.entries(optimizers)) {
+ *   let params = { x: tensor([-7, 2]) };
+ *   let state = opt.init(params);
+ *   for (let i = 0; i < 30; i++) {
+ *     const [updates, next] = opt.update(grad(f)(params), state, params);
+ *     params = optim.applyUpdates(params, updates);
+ *     state = next;
+ *   }
+ *   console.log(name, params.x.arraySync());
+ * }
+ * ```
  */
 export interface GradientTransformation<S> {
   /** Makes the initial state for `params` (a pytree of tensors). */
   init(params: unknown): S;
-  /** Transforms `grads` (a pytree of tensors) into updates of the same structure and returns the new state. */
-  update<P>(grads: P, state: S, params?: P): [P, S];
+  /**
+   * Transforms `grads` (a pytree of tensors) into updates of the same
+   * structure and returns the new state. `state` is the one `init` or the
+   * previous `update` returned.
+   */
+  update<P>(grads: P, state: S | OptState, params?: P): [P, S];
 }
+
+/**
+ * The state type of an optimizer type: `OptimizerState<typeof opt>`. For a
+ * union of optimizers (the values of a record of them) it is the union of
+ * their states.
+ *
+ * @typeParam O A `GradientTransformation` type.
+ */
+export type OptimizerState<O> = O extends GradientTransformation<infer S> ? S : never;
 
 /**
  * A learning-rate schedule: step count (0 for the first update) → rate.

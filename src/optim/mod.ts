@@ -42,6 +42,8 @@ export {
   applyUpdates,
   type GradientTransformation,
   type LearningRate,
+  type OptimizerState,
+  type OptState,
   type Schedule,
 } from "./base.ts";
 export { chain, type StatesOf } from "./chain.ts";

@@ -15,7 +15,7 @@ import { tidy } from "../autodiff/tidy.ts";
 import { dispose as disposeTree } from "../tree/tree.ts";
 import { describe } from "../ops/convert.ts";
 import { add, cast, div, mul } from "../ops/elementwise.ts";
-import { applyUpdates, type GradientTransformation } from "../optim/base.ts";
+import { applyUpdates, type GradientTransformation, type OptimizerState } from "../optim/base.ts";
 import { clipByGlobalNorm } from "../optim/transforms.ts";
 import { type PRNGKey, split } from "../random/random.ts";
 import { batches, numBatches, numExamples } from "../data/batching.ts";
@@ -278,7 +278,8 @@ type ValValues = { readonly val_loss: number; readonly [metric: `val_${string}`]
  *
  * @typeParam P The parameters' type (flows through to the result).
  * @typeParam D The dataset's (and each batch's) type.
- * @typeParam S The optimizer state's type.
+ * @typeParam O The optimizer's type; its state type is
+ * `OptimizerState<O>` (for a union of optimizers, the union of their states).
  * @param options `params`, `optimizer`, `loss`, `data`, `epochs`,
  * `batchSize`, `key`; optionally `validation`, `evalEvery`,
  * `earlyStopping`, `maxGradNorm`, `shuffle`, `dropLast`, `optState`,
@@ -329,7 +330,9 @@ type ValValues = { readonly val_loss: number; readonly [metric: `val_${string}`]
  * }
  * ```
  */
-export function fit<P, D, S>(options: FitOptions<P, D, S>): Promise<FitResult<P, S>>;
+export function fit<P, D, O extends GradientTransformation<unknown>>(
+  options: FitOptions<P, D, OptimizerState<O>> & { readonly optimizer: O },
+): Promise<FitResult<P, OptimizerState<O>>>;
 /**
  * `fit` with a model state (e.g. batch-norm running statistics): the loss
  * returns `[loss, newModelState]`, receives the current state as
@@ -338,7 +341,7 @@ export function fit<P, D, S>(options: FitOptions<P, D, S>): Promise<FitResult<P,
  *
  * @typeParam P The parameters' type.
  * @typeParam D The dataset's (and each batch's) type.
- * @typeParam S The optimizer state's type.
+ * @typeParam O The optimizer's type (see the stateless form).
  * @typeParam M The model state's type.
  * @param options As for the stateless form, plus `modelState`.
  * @returns As for the stateless form, plus the final `modelState`.
@@ -364,9 +367,9 @@ export function fit<P, D, S>(options: FitOptions<P, D, S>): Promise<FitResult<P,
  * console.log(result.modelState); // 4
  * ```
  */
-export function fit<P, D, S, M>(
-  options: StatefulFitOptions<P, D, S, M>,
-): Promise<FitResult<P, S, M>>;
+export function fit<P, D, O extends GradientTransformation<unknown>, M>(
+  options: StatefulFitOptions<P, D, OptimizerState<O>, M> & { readonly optimizer: O },
+): Promise<FitResult<P, OptimizerState<O>, M>>;
 export async function fit<P, D, S, M>(
   options: FitOptions<P, D, S> | StatefulFitOptions<P, D, S, M>,
 ): Promise<FitResult<P, S, M | undefined>> {

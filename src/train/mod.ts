@@ -5,10 +5,10 @@
  * @module
  */
 
-// `fit`'s options name the optimizer type; re-exported here so that it is
+// `fit`'s options name the optimizer types; re-exported here so that it is
 // public at the top level (it is otherwise only reachable as
 // `optim.GradientTransformation`, which `deno doc --lint` counts as private).
-export type { GradientTransformation } from "../optim/base.ts";
+export type { GradientTransformation, OptimizerState, OptState } from "../optim/base.ts";
 
 export {
   batches,
