@@ -19,6 +19,7 @@ import { zerosLikeTensor } from "../ops/creation.ts";
 import { key as makeKey, normal, type PRNGKey, split } from "../random/random.ts";
 import { flatten, flattenWithPath, unflatten } from "../tree/tree.ts";
 import { jvp } from "./jvp.ts";
+import { tidy } from "./tidy.ts";
 import { vjp } from "./vjp.ts";
 
 /** Options of `numericalGradient`. */
@@ -55,42 +56,89 @@ function scalarOf(op: string, v: Tensor | number): number {
  * `numerical_gradient`. Slow (2 evaluations per element) and approximate;
  * use it to check `grad`.
  *
- * @param f A function of one tensor returning a scalar (tensor or number).
- * @param x The point (a float tensor; it is not changed).
+ * `x` is a tensor or, like `grad`'s arguments, a pytree of float tensors
+ * (`{ w1, b1, w2, b2 }`, an `nn.mlp`'s params array…; `null` entries have
+ * no leaves): the result has the same structure, one gradient per leaf, so
+ * the book's gradient check is one call. Each evaluation of `f` runs in
+ * `tidy`, so its temporaries are freed at once.
+ *
+ * Near a kink of `f` (ReLU at 0, `max`, `abs`…) the two evaluations can
+ * straddle it and the estimate is off; use points away from kinks.
+ *
+ * @typeParam T The type of `x`: a tensor or a pytree of them.
+ * @param f A function of `x` returning a scalar (tensor or number).
+ * @param x The point: a float tensor or a pytree of float tensors (not changed).
  * @param opts `h` (default 1e-4).
- * @returns The gradient, with the shape and dtype of `x`.
+ * @returns The gradient, with the structure of `x` and each leaf's shape and dtype.
+ * @throws {TypeError} When a leaf of `x` is not a float tensor (naming its
+ * key path), or `f` does not return a scalar.
  * @example
  * ```ts
  * import { numericalGradient, square, sum, type Tensor, tensor } from "@gradus/core";
  * const f = (x: Tensor) => sum(square(x)); // the book's function_2
  * console.log(numericalGradient(f, tensor([3, 4], { dtype: "float64" })).arraySync()); // ≈ [6, 8]
  * ```
+ * @example The book's gradient check: numerical vs backprop, for every parameter
+ * ```ts
+ * import { grad, matmul, numericalGradient, random, sum, tanh, type Tensor } from "@gradus/core";
+ *
+ * type Params = { w: Tensor; b: Tensor };
+ * const [kw, kb, kx] = random.split(random.key(0), 3);
+ * const f64 = { dtype: "float64" } as const;
+ * const params = { w: random.normal(kw, [3, 2], f64), b: random.normal(kb, [2], f64) };
+ * const x = random.normal(kx, [4, 3], f64);
+ * const loss = (p: Params) => sum(tanh(matmul(x, p.w).add(p.b)));
+ * const numeric = numericalGradient(loss, params);
+ * const backprop = grad(loss)(params);
+ * for (const key of ["w", "b"] as const) {
+ *   const diff = backprop[key].sub(numeric[key]).abs().mean().itemSync();
+ *   console.log(key, diff < 1e-8); // true
+ * }
+ * ```
  */
-export function numericalGradient(
-  f: (x: Tensor) => Tensor | number,
-  x: Tensor,
+export function numericalGradient<T>(
+  f: (x: T) => Tensor | number,
+  x: T,
   opts: NumericalGradientOptions = {},
-): Tensor {
+): T {
   const op = "numericalGradient()";
-  if (!(x instanceof Tensor) || !isFloat(x.dtype)) {
-    throw new TypeError(`${op}: x must be a float tensor, got ${describe(x)}`);
+  if (typeof f !== "function") {
+    throw new TypeError(`${op}: f must be a function of x returning a scalar, got ${describe(f)}`);
   }
   const h = opts.h ?? 1e-4;
-  const base = hostValues(op, x);
-  const b = backendOf(x);
-  const grad = new Float64Array(base.length);
-  const at = (i: number, v: number): Tensor => {
-    const a = x.dtype === "float64" ? Float64Array.from(base) : Float32Array.from(base);
-    a[i] = v;
-    return makeTensor(b, b.upload(a, x.dtype), x.shape, x.dtype);
-  };
-  for (let i = 0; i < base.length; i++) {
-    const fp = scalarOf(op, f(at(i, base[i] + h)));
-    const fm = scalarOf(op, f(at(i, base[i] - h)));
-    grad[i] = (fp - fm) / (2 * h);
+  if (!(h > 0) || !Number.isFinite(h)) {
+    throw new RangeError(`${op}: h must be a finite number > 0, got ${h}`);
   }
-  const out = x.dtype === "float64" ? grad : Float32Array.from(grad);
-  return makeTensor(b, b.upload(out, x.dtype), x.shape, x.dtype);
+  const [pairs, def] = flattenWithPath(x, "x");
+  const leaves = pairs.map(([path, l]) => {
+    if (!(l instanceof Tensor) || !isFloat(l.dtype)) {
+      throw new TypeError(
+        `${op}: ${path} must be a float tensor, got ${
+          l instanceof Tensor ? `a tensor of dtype ${l.dtype}` : describe(l)
+        }; pass the values to differentiate as float tensors and close over the rest`,
+      );
+    }
+    return l;
+  });
+  const grads = leaves.map((leaf, k) => {
+    const base = hostValues(op, leaf);
+    const b = backendOf(leaf);
+    const grad = new Float64Array(base.length);
+    const at = (i: number, v: number): T => {
+      const a = leaf.dtype === "float64" ? Float64Array.from(base) : Float32Array.from(base);
+      a[i] = v;
+      const moved = makeTensor(b, b.upload(a, leaf.dtype), leaf.shape, leaf.dtype);
+      return unflatten(def, leaves.map((l, j) => (j === k ? moved : l))) as T;
+    };
+    for (let i = 0; i < base.length; i++) {
+      const fp = tidy(() => scalarOf(op, f(at(i, base[i] + h))));
+      const fm = tidy(() => scalarOf(op, f(at(i, base[i] - h))));
+      grad[i] = (fp - fm) / (2 * h);
+    }
+    const out = leaf.dtype === "float64" ? grad : Float32Array.from(grad);
+    return makeTensor(b, b.upload(out, leaf.dtype), leaf.shape, leaf.dtype);
+  });
+  return unflatten(def, grads) as T;
 }
 
 /** Options of `checkGrads`. */
@@ -192,7 +240,11 @@ function compare(
       `${op}: ${what} differs from central differences at flat index ${worst}: ` +
         `autodiff ${g}, numerical ${w}, |diff| ${
           Math.abs(g - w)
-        } > atol ${tol.atol} + rtol ${tol.rtol}·|numerical|`,
+        } > atol ${tol.atol} + rtol ${tol.rtol}·|numerical|. ` +
+        `A likely cause when f has kinks (relu, leakyRelu, abs, max/min, maximum/minimum, clip, ` +
+        `round, sort…): a point within eps = ${tol.eps} of a kink, where the central difference ` +
+        `straddles it; check at points away from kinks (e.g. nudge inputs off 0 for relu) ` +
+        `before suspecting the derivative`,
     );
   }
 }
@@ -288,7 +340,9 @@ function checkVjp(
  * reverse mode compares `⟨pullback(u), v⟩` with `⟨u, numerical jvp(v)⟩`
  * for a random cotangent `u`. With `order: 2` it also checks the
  * derivatives of the derivative functions. Throws an error naming the worst
- * element when a check fails.
+ * element when a check fails. The usual false alarm is a kink (ReLU at 0,
+ * `max`, `abs`…) within `eps` of the point, where central differences
+ * straddle it; the error says so, and points away from kinks avoid it.
  *
  * @param f A function of tensors (pytrees allowed) returning tensors.
  * @param args The arguments (float tensors; float64 for tight tolerances).

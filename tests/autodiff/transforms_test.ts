@@ -14,6 +14,7 @@ import {
   matmul,
   mean,
   mul,
+  nn,
   numericalGradient,
   ones,
   ShapeError,
@@ -252,6 +253,54 @@ Deno.test("numericalGradient reproduces the book's function_2 gradients", () => 
   const snapshot = [...x.dataSync()];
   numericalGradient(f, x);
   assert.deepEqual([...x.dataSync()], snapshot);
+});
+
+Deno.test("numericalGradient takes a pytree, like grad: the book's gradient check in one call", () => {
+  // f = Σa² + Σsin(c) + Σ(d·e): ∇ = {a: 2a, b: [cos c, null], d: e, e: d}
+  const params = {
+    a: f64([[0.5, -1.5], [2, 0.25]]),
+    b: [f64([0.3, -1.2, 2]), null],
+    d: f64(0.7),
+    e: f64(-1.1),
+  };
+  type P = typeof params;
+  const f = (p: P) => add(add(sum(square(p.a)), sum(sin(p.b[0]!))), mul(p.d, p.e));
+  const numeric = numericalGradient(f, params, { h: 1e-5 });
+  assert.ok(tree.equalStructure(numeric, params));
+  assert.equal(numeric.b[1], null);
+  assertClose(numeric.a, [1, -3, 4, 0.5], { atol: 1e-9 });
+  assertClose(numeric.b[0]!, [0.3, -1.2, 2].map(Math.cos), { atol: 1e-9 });
+  assertClose(numeric.d, -1.1, { atol: 1e-9 });
+  assertClose(numeric.e, 0.7, { atol: 1e-9 });
+  // and it agrees with backprop on every leaf
+  const g = grad(f)(params);
+  tree.map((n: Tensor, b: Tensor) => assertClose(n, b.dataSync(), { atol: 1e-9 }), numeric, g);
+  // a float32 leaf gives a float32 gradient; the inputs are unchanged
+  const p32 = { w: tensor([1, 2]) };
+  const g32 = numericalGradient((p: { w: Tensor }) => sum(square(p.w)), p32, { h: 1e-2 });
+  assert.equal(g32.w.dtype, "float32");
+  assertClose(g32.w, [2, 4], { atol: 1e-3 });
+  assert.deepEqual([...p32.w.dataSync()], [1, 2]);
+  // leaves that are not float tensors are named by key path
+  assert.throws(
+    () => numericalGradient(() => 0, { w: f64([1]), n: tensor([1], { dtype: "int32" }) }),
+    /^TypeError: numericalGradient\(\): x\.n must be a float tensor, got a tensor of dtype int32/,
+  );
+  assert.throws(
+    () => numericalGradient(() => 0, { w: f64([1]), lr: 0.1 }),
+    /x\.lr must be a float tensor, got/,
+  );
+});
+
+Deno.test("checkGrads failures mention kinks as a likely cause", () => {
+  // relu at 0: autodiff says 0 (or 1), the central difference straddles the kink: ½.
+  const relu = (x: Tensor) => nn.relu(x);
+  assert.throws(
+    () => checkGrads(relu, [f64([0, 1])], { modes: ["fwd"] }),
+    /differs from central differences .*A likely cause when f has kinks \(relu, .*max\/min.*\): a point within eps = 0\.000001 of a kink/,
+  );
+  // away from the kink it passes
+  checkGrads(relu, [f64([-0.5, 1])]);
 });
 
 Deno.test("checkGrads reports the worst element when a derivative is wrong", () => {
