@@ -75,6 +75,89 @@ export type MlpParams = Array<DenseParams | BatchNormParams | null>;
 /** State of an `mlp`: one entry per layer (running statistics for batch norm, else `null`). */
 export type MlpState = Array<BatchNormState | null>;
 
+/** Params of an `mlp`'s dense layer: `mlp` always gives them a bias. */
+export interface MlpDenseParams extends DenseParams {
+  /** The bias, `[units]`. */
+  readonly b: Tensor;
+}
+
+/** The type of option `K` of `O`, or undefined when `O` does not have it. */
+type OptionOf<O, K extends string> = K extends keyof O ? O[K] : undefined;
+
+/** Whether `O` asks for batch norm: `"on"`, `"off"`, or `"unknown"` (a plain `boolean`). */
+type BatchNormFlag<O> = [OptionOf<O, "batchNorm">] extends [false | undefined] ? "off"
+  : [OptionOf<O, "batchNorm">] extends [true | BatchNormOptions] ? "on"
+  : "unknown";
+
+/** Whether `O` asks for dropout layers: a literal rate other than 0 is `"on"`; a plain `number` is `"unknown"`. */
+type DropoutFlag<O> = [OptionOf<O, "dropout">] extends [0 | undefined] ? "off"
+  : number extends OptionOf<O, "dropout"> ? "unknown"
+  : 0 extends OptionOf<O, "dropout"> ? "unknown"
+  : undefined extends OptionOf<O, "dropout"> ? "unknown"
+  : "on";
+
+/** Repeats `Block` once per entry of the tuple `H`. */
+type Repeat<H extends readonly unknown[], Block extends unknown[]> = H extends
+  readonly [unknown, ...infer Rest] ? [...Block, ...Repeat<Rest, Block>] : [];
+
+/** The type of `O`'s `hiddenSizes`. */
+type HiddenSizesOf<O> = O extends { readonly hiddenSizes: infer H extends readonly number[] } ? H
+  : [];
+
+/** Whether the layer layout of `O` is known from its type. */
+type KnownLayout<O> = O extends { readonly hiddenSizes: infer H extends readonly number[] }
+  ? number extends H["length"] ? false
+  : BatchNormFlag<O> extends "unknown" ? false
+  : DropoutFlag<O> extends "unknown" ? false
+  : true
+  : false;
+
+/**
+ * The params type of `mlp(opts)` for options of type `O`: a tuple with one
+ * entry per layer — `MlpDenseParams` for each dense layer,
+ * `BatchNormParams` for each batch norm, `null` for activations and
+ * dropout — when the layout is known from the options' types (a literal
+ * `hiddenSizes` such as `[100, 100]`, a literal `batchNorm` and `dropout`).
+ * Otherwise (e.g. `hiddenSizes: number[]`) only the first entry is known to
+ * be a dense layer: `[MlpDenseParams, ...(MlpDenseParams | BatchNormParams | null)[]]`.
+ *
+ * @typeParam O The options' type.
+ */
+export type MlpParamsOf<O> = KnownLayout<O> extends true ? [
+    ...Repeat<
+      HiddenSizesOf<O>,
+      [
+        MlpDenseParams,
+        ...(BatchNormFlag<O> extends "on" ? [BatchNormParams] : []),
+        null,
+        ...(DropoutFlag<O> extends "on" ? [null] : []),
+      ]
+    >,
+    MlpDenseParams,
+  ]
+  : [MlpDenseParams, ...(MlpDenseParams | BatchNormParams | null)[]];
+
+/**
+ * The state type of `mlp(opts)` for options of type `O`: a tuple with
+ * `BatchNormState` for each batch norm and `null` elsewhere when the layout
+ * is known (see {@linkcode MlpParamsOf}), else {@linkcode MlpState}.
+ *
+ * @typeParam O The options' type.
+ */
+export type MlpStateOf<O> = KnownLayout<O> extends true ? [
+    ...Repeat<
+      HiddenSizesOf<O>,
+      [
+        null,
+        ...(BatchNormFlag<O> extends "on" ? [BatchNormState] : []),
+        null,
+        ...(DropoutFlag<O> extends "on" ? [null] : []),
+      ]
+    >,
+    null,
+  ]
+  : MlpState;
+
 /**
  * A multi-layer perceptron, the book's `MultiLayerNet` (and, with
  * `batchNorm`/`dropout`, `MultiLayerNetExtend`): for each hidden size,
@@ -84,6 +167,15 @@ export type MlpState = Array<BatchNormState | null>;
  * are arrays with one entry per layer. Weight decay is not part of the
  * model: add `nn.l2Penalty(params)·λ` to the loss.
  *
+ * Params and state are typed per layer from the options (see
+ * {@linkcode MlpParamsOf}): with `hiddenSizes: [100, 100]`, `params[0].w`
+ * and `params[2].b` type-check as tensors and `params[1]` (the ReLU) is
+ * `null`; with `batchNorm: true`, `params[1].gamma` and `state[1].mean`
+ * do. When the layout is not known from the types (a `number[]` of sizes,
+ * a `boolean` batch norm), `params[0]` is still typed as the first dense
+ * layer.
+ *
+ * @typeParam O The options' type (inferred; it gives the params' type).
  * @param opts `inputSize`, `hiddenSizes`, `outputSize`, `activation`
  * (default `"relu"`), `init` (default by activation, as in the book),
  * `batchNorm` (default false), `dropout` (default 0), `dtype` (default float32).
@@ -94,11 +186,14 @@ export type MlpState = Array<BatchNormState | null>;
  * const net = nn.mlp({ inputSize: 784, hiddenSizes: [100, 100], outputSize: 10 });
  * const { params, state } = net.init(random.key(0), [784]);
  * console.log(params.length); // 5: dense, relu, dense, relu, dense
+ * console.log(params[0].w.shape, params[2].b.shape); // [784, 100] [100]
  * const [logits] = net.apply(params, state, random.normal(random.key(1), [8, 784]));
  * console.log(logits.shape); // [8, 10]
  * ```
  */
-export function mlp(opts: MlpOptions): Layer<MlpParams, MlpState> {
+export function mlp<const O extends MlpOptions>(
+  opts: O,
+): Layer<MlpParamsOf<O>, MlpStateOf<O>> {
   const { inputSize, hiddenSizes, outputSize } = opts;
   for (const [what, v] of [["inputSize", inputSize], ["outputSize", outputSize]] as const) {
     if (!Number.isInteger(v) || v < 1) {
@@ -147,7 +242,7 @@ export function mlp(opts: MlpOptions): Layer<MlpParams, MlpState> {
   layers.push(dense(outputSize, { init, dtype }));
   const net = sequential(...layers);
   const name = `mlp(${[inputSize, ...hiddenSizes, outputSize].join("-")})`;
-  return {
+  const layer: Layer<MlpParams, MlpState> = {
     name,
     init(key, inputShape) {
       if (inputShape.length !== 1 || inputShape[0] !== inputSize) {
@@ -169,4 +264,6 @@ export function mlp(opts: MlpOptions): Layer<MlpParams, MlpState> {
       return [y, s as MlpState];
     },
   };
+  // The tuple types are what the layers above make, in this order.
+  return layer as unknown as Layer<MlpParamsOf<O>, MlpStateOf<O>>;
 }

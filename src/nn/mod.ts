@@ -87,4 +87,13 @@ export type {
   ParamsOf,
   StateOf,
 } from "./layers.ts";
-export { type ActivationName, mlp, type MlpOptions, type MlpParams, type MlpState } from "./mlp.ts";
+export {
+  type ActivationName,
+  mlp,
+  type MlpDenseParams,
+  type MlpOptions,
+  type MlpParams,
+  type MlpParamsOf,
+  type MlpState,
+  type MlpStateOf,
+} from "./mlp.ts";

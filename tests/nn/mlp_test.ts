@@ -68,18 +68,71 @@ Deno.test("mlp: the book's MultiLayerNet(784, [100, 100], 10) param structure an
   const [logits] = net.apply(params, state, random.normal(random.key(1), [16, 784]));
   assert.deepEqual(logits.shape, [16, 10]);
   // relu → He: std √(2/784) for the first weight, √(2/100) for the second.
-  const w0 = (params[0] as nn.DenseParams).w;
-  const w2 = (params[2] as nn.DenseParams).w;
+  const w0 = params[0].w;
+  const w2 = params[2].w;
   assert.ok(Math.abs(rms(w0) / Math.sqrt(2 / 784) - 1) < 0.03, `std ${rms(w0)}`);
   assert.ok(Math.abs(rms(w2) / Math.sqrt(2 / 100) - 1) < 0.03, `std ${rms(w2)}`);
 });
 
+Deno.test("mlp: params and state are typed per layer, so the obvious access needs no cast", () => {
+  // These lines are checked by `deno check`: each access has the type on its left.
+  const net = nn.mlp({ inputSize: 4, hiddenSizes: [8, 6], outputSize: 3 });
+  const { params, state } = net.init(random.key(0), [4]);
+  const layout: [nn.MlpDenseParams, null, nn.MlpDenseParams, null, nn.MlpDenseParams] = params;
+  const w0: Tensor = params[0].w;
+  const b2: Tensor = params[2].b; // mlp's dense layers always have a bias
+  const b4: Tensor = params[4].b;
+  // @ts-expect-error: params[1] is the ReLU, which has no params.
+  assert.throws(() => params[1].b, TypeError);
+  const noState: null[] = state;
+  assert.deepEqual([w0.shape, b2.shape, b4.shape], [[4, 8], [6], [3]]);
+  assert.equal(layout.length, 5);
+  assert.equal(noState.length, 5);
+
+  // With batch norm and dropout: dense, batchNorm, relu, dropout, …, dense.
+  const ext = nn.mlp({
+    inputSize: 4,
+    hiddenSizes: [8],
+    outputSize: 3,
+    batchNorm: true,
+    dropout: 0.5,
+  });
+  const e = ext.init(random.key(0), [4]);
+  const gamma: Tensor = e.params[1].gamma;
+  const beta: Tensor = e.params[1].beta;
+  const runningMean: Tensor = e.state[1].mean;
+  const runningVar: Tensor = e.state[1].var;
+  const last: nn.MlpDenseParams = e.params[4];
+  assert.deepEqual([gamma.shape, beta.shape, runningMean.shape, runningVar.shape], [[8], [8], [8], [
+    8,
+  ]]);
+  assert.deepEqual(last.w.shape, [8, 3]);
+  const [, s2] = ext.apply(e.params, e.state, random.normal(random.key(1), [5, 4]), {
+    training: true,
+    key: random.key(2),
+  });
+  const updatedMean: Tensor = s2[1].mean;
+  assert.deepEqual(updatedMean.shape, [8]);
+
+  // When the layout is not known from the types (sizes from a variable), the first
+  // entry is still the first dense layer.
+  const sizes: number[] = [8, 8];
+  const loose = nn.mlp({ inputSize: 4, hiddenSizes: sizes, outputSize: 3 }).init(random.key(0), [
+    4,
+  ]);
+  const firstW: Tensor = loose.params[0].w;
+  assert.deepEqual(firstW.shape, [4, 8]);
+  // the precise types still fit the general ones
+  const general: nn.MlpParams = params;
+  assert.equal(general.length, 5);
+});
+
 Deno.test("mlp: init follows the activation like the book (sigmoid → Xavier) unless given", () => {
   const sig = nn.mlp({ inputSize: 400, hiddenSizes: [300], outputSize: 10, activation: "sigmoid" });
-  const w = (sig.init(random.key(0), [400]).params[0] as nn.DenseParams).w;
+  const w = sig.init(random.key(0), [400]).params[0].w;
   assert.ok(Math.abs(rms(w) * Math.sqrt(400) - 1) < 0.03, `std ${rms(w)}`);
   const small = nn.mlp({ inputSize: 400, hiddenSizes: [300], outputSize: 10, init: 0.01 });
-  const w2 = (small.init(random.key(0), [400]).params[0] as nn.DenseParams).w;
+  const w2 = small.init(random.key(0), [400]).params[0].w;
   assert.ok(Math.abs(rms(w2) / 0.01 - 1) < 0.03, `std ${rms(w2)}`);
 });
 
