@@ -96,8 +96,12 @@ export {
   mean,
   min,
   type ReduceOptions,
+  std,
   sum,
+  variance,
+  type VarianceOptions,
 } from "./src/ops/reduce.ts";
+export { cumsum, type CumsumOptions } from "./src/ops/cumsum.ts";
 
 // Movement, indexing, linear algebra
 export {
@@ -113,6 +117,7 @@ export {
   transpose,
 } from "./src/ops/movement.ts";
 export { dot, matmul, type MatmulOptions } from "./src/ops/matmul.ts";
+export { einsum } from "./src/ops/einsum.ts";
 export { clip, oneHot, type OneHotOptions } from "./src/ops/composite.ts";
 export { argsort } from "./src/ops/sort.ts";
 

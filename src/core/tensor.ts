@@ -370,6 +370,23 @@ export class Tensor {
   min(axis?: number | readonly number[] | null, opts?: ops.ReduceOptions): Tensor {
     return ops.min(this, axis, opts);
   }
+  /**
+   * `variance(this, axis, opts)`: NumPy's `x.var()` (a method may be named
+   * `var`; the function is `variance`, as `var` cannot be imported).
+   * @param axis Axis or axes (default all). @param opts `{keepdims, ddof}` (ddof default 0).
+   * @returns The variance. @example `x.var(0, { ddof: 1 })`
+   */
+  var(axis?: number | readonly number[] | null, opts?: ops.VarianceOptions): Tensor {
+    return ops.variance(this, axis, opts);
+  }
+  /** `std(this, axis, opts)`. @param axis Axis or axes (default all). @param opts `{keepdims, ddof}` (ddof default 0). @returns The standard deviation. @example `x.std()` */
+  std(axis?: number | readonly number[] | null, opts?: ops.VarianceOptions): Tensor {
+    return ops.std(this, axis, opts);
+  }
+  /** `cumsum(this, axis, opts)`. @param axis Axis (default: flattened). @param opts `{reverse, exclusive}`. @returns The cumulative sums. @example `x.cumsum(-1)` */
+  cumsum(axis?: number | null, opts?: ops.CumsumOptions): Tensor {
+    return ops.cumsum(this, axis, opts);
+  }
   /** `argmax(this, axis, opts)`. @param axis Axis (default: flattened). @param opts `{keepdims}`. @returns int32 indices. @example `x.argmax(-1)` */
   argmax(axis?: number | null, opts?: ops.ReduceOptions): Tensor {
     return ops.argmax(this, axis, opts);

@@ -11,3 +11,5 @@ export * from "./matmul.ts";
 export * from "./creation.ts";
 export * from "./composite.ts";
 export * from "./sort.ts";
+export * from "./cumsum.ts";
+export * from "./einsum.ts";

@@ -1,6 +1,6 @@
 /**
  * Reductions: `sum`, `max`, `min` over one axis or several, `argmax`,
- * `argmin`, and the composites `mean` and `logsumexp`.
+ * `argmin`, `logsumexp`, and the composites `mean`, `variance` and `std`.
  *
  * @module
  */
@@ -10,7 +10,21 @@ import { DTypeError, ShapeError } from "../core/errors.ts";
 import { normAxes, normAxis, type Shape, sizeOf } from "../core/shape.ts";
 import type { Tensor, TensorLike } from "../core/tensor.ts";
 import { asTensor, requireFloat } from "./convert.ts";
-import { abs, add, cast, div, equal, exp, less, log, mul, sub, where } from "./elementwise.ts";
+import {
+  abs,
+  add,
+  cast,
+  div,
+  equal,
+  exp,
+  less,
+  log,
+  mul,
+  sqrt,
+  square,
+  sub,
+  where,
+} from "./elementwise.ts";
 import { broadcastTo, reshape } from "./movement.ts";
 import { bind, definePrimitive, type Primitive } from "./primitive.ts";
 
@@ -324,6 +338,99 @@ export function mean(
   let count = 1;
   for (const a of axes) count *= t.shape[a];
   return div(bind(reducePrims.sum, [t], { axes, keepdims: opts?.keepdims ?? false }), count);
+}
+
+/** Options of `variance` and `std`. */
+export interface VarianceOptions extends ReduceOptions {
+  /**
+   * "Delta degrees of freedom" (default 0, as in NumPy and JAX): the sum of
+   * squared deviations is divided by `N - ddof`, where `N` is the number of
+   * elements reduced. `ddof: 1` gives the unbiased sample variance (what
+   * PyTorch's `var` does by default). A divisor `N - ddof ≤ 0` gives
+   * `Infinity` (or NaN where the deviations are all 0), as in JAX.
+   */
+  readonly ddof?: number;
+}
+
+/**
+ * The variance over axes: the mean of squared deviations from the mean,
+ * `Σ (x − mean(x))² / (N − ddof)`. Two passes (the mean first, then the
+ * squared deviations), so a large common offset costs no precision, unlike
+ * `mean(x²) − mean(x)²`. Differentiable to any order (it is composed of
+ * differentiable ops): `d var / dx = 2 (x − mean) / (N − ddof)`.
+ *
+ * Named `variance` because `var` is a reserved word in JavaScript: a module
+ * can export the name, but `import { var } from …` is a syntax error, so no
+ * user could import it under that name. As a method the name works, so
+ * tensors have `x.var()` (NumPy's `x.var()`), and `x.std()` to match.
+ *
+ * @param x A float tensor.
+ * @param axis Axis or axes to reduce (negative counts from the end); all when omitted.
+ * @param opts `keepdims` (default false), `ddof` (default 0).
+ * @returns The variance.
+ * @example
+ * ```ts
+ * import { tensor, variance } from "@gradus/core";
+ * const x = tensor([[1, 2], [3, 5]]);
+ * console.log(variance(x).arraySync()); // 2.1875
+ * console.log(variance(x, 0, { ddof: 1 }).arraySync()); // [2, 4.5]
+ * console.log(x.var(-1, { keepdims: true }).arraySync()); // [[0.25], [1]]
+ * ```
+ */
+export function variance(
+  x: TensorLike,
+  axis?: number | readonly number[] | null,
+  opts: VarianceOptions = {},
+): Tensor {
+  return varianceOf("variance", x, axis, opts);
+}
+
+/**
+ * The standard deviation over axes: `sqrt(variance(x, axis, opts))` (see
+ * {@linkcode variance} for `ddof` and the two-pass computation). Its
+ * gradient is `(x − mean) / ((N − ddof)·std)`, infinite where the standard
+ * deviation is 0 (all values equal), as in NumPy-based frameworks.
+ *
+ * @param x A float tensor.
+ * @param axis Axis or axes to reduce; all when omitted.
+ * @param opts `keepdims` (default false), `ddof` (default 0).
+ * @returns The standard deviation.
+ * @example
+ * ```ts
+ * import { std, tensor } from "@gradus/core";
+ * console.log(std(tensor([2, 4, 4, 4, 5, 5, 7, 9])).arraySync()); // 2
+ * console.log(tensor([[1, 3], [2, 2]]).std(1).arraySync()); // [1, 0]
+ * ```
+ */
+export function std(
+  x: TensorLike,
+  axis?: number | readonly number[] | null,
+  opts: VarianceOptions = {},
+): Tensor {
+  return sqrt(varianceOf("std", x, axis, opts));
+}
+
+function varianceOf(
+  op: string,
+  x: TensorLike,
+  axis: number | readonly number[] | null | undefined,
+  opts: VarianceOptions,
+): Tensor {
+  const t = asTensor(op, x);
+  requireFloat(op, t.dtype);
+  const axes = normAxes(op, axis, t.ndim);
+  const ddof = opts.ddof ?? 0;
+  if (typeof ddof !== "number" || !Number.isFinite(ddof)) {
+    throw new TypeError(`${op}(): ddof must be a finite number, got ${String(ddof)}`);
+  }
+  let count = 1;
+  for (const a of axes) count *= t.shape[a];
+  const m = div(bind(reducePrims.sum, [t], { axes, keepdims: true }), count);
+  const ss = bind(reducePrims.sum, [square(sub(t, m))], {
+    axes,
+    keepdims: opts.keepdims ?? false,
+  });
+  return div(ss, Math.max(count - ddof, 0));
 }
 
 /**

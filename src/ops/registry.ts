@@ -21,6 +21,7 @@ import {
 } from "./movement.ts";
 import { argPrims, logsumexpPrim, reducePrims } from "./reduce.ts";
 import { argsortPrim } from "./sort.ts";
+import { cumsumPrim } from "./cumsum.ts";
 
 /** All primitives by name. @internal */
 export const PRIMITIVES = {
@@ -41,6 +42,7 @@ export const PRIMITIVES = {
   scatterAdd: scatterAddPrim,
   matmul: matmulPrim,
   argsort: argsortPrim,
+  cumsum: cumsumPrim,
   stopGradient: stopGradientPrim,
   randomBits: randomBitsPrim,
   randomUniform: randomUniformPrim,

@@ -7,9 +7,18 @@
  * ```
  *
  * and ends each epoch with its summary on that line. When the output is not
- * a terminal (a file, a pipe, CI logs) it writes one plain line per epoch,
- * with no control characters. With `quiet` it writes nothing. The writer and
- * the clock can be injected, which makes the output testable.
+ * a terminal (a file, a pipe, CI logs) it writes plain lines with no control
+ * characters: one per epoch, and within an epoch one progress line every
+ * 10 seconds (`logEveryMs`), so a long epoch in a log does not look stuck:
+ *
+ * ```
+ * epoch 1/10 212/600 loss 0.3012 · 21.1 it/s · ETA 0:18
+ * epoch 1/10 423/600 loss 0.2511 · 21.1 it/s · ETA 0:08
+ * epoch 1/10 600/600 loss 0.2230 val_loss 0.1998 · 21.0 it/s · 28.6s
+ * ```
+ *
+ * With `quiet` it writes nothing. The writer and the clock can be
+ * injected, which makes the output testable.
  *
  * @example
  * ```ts
@@ -36,8 +45,8 @@ export interface ProgressDisplayOptions {
   /** Where to write (default `Deno.stdout`). */
   readonly writer?: ProgressWriter;
   /**
-   * Redraw one line in place (terminal mode) or write one plain line per
-   * epoch. Default: `writer.isTerminal()` (false when the writer has no
+   * Redraw one line in place (terminal mode) or write plain lines (one per
+   * epoch, and one every `logEveryMs` within an epoch). Default: `writer.isTerminal()` (false when the writer has no
    * such method).
    */
   readonly tty?: boolean;
@@ -47,6 +56,13 @@ export interface ProgressDisplayOptions {
   readonly width?: number;
   /** Minimum milliseconds between redraws in terminal mode (default 100); the last step always draws. */
   readonly redrawMs?: number;
+  /**
+   * Outside a terminal: write a progress line within an epoch once this
+   * many milliseconds have passed since the epoch started or since the last
+   * such line (default 10 000, i.e. every 10 s; `Infinity` for one line per
+   * epoch only). The epoch's last step writes none: its summary follows.
+   */
+  readonly logEveryMs?: number;
 }
 
 /** Options of {@linkcode ProgressBar}. */
@@ -110,7 +126,8 @@ function fmtValues(values: Readonly<Record<string, number>> | undefined): string
  * {@linkcode ProgressBar.update} after each step and
  * {@linkcode ProgressBar.end} when the epoch is over. Terminal mode redraws
  * one line (`\r` then the line, then `ESC[K` to clear what is left of the
- * old one); plain mode writes one line per epoch at `end`; `quiet` writes
+ * old one); plain mode writes one line per epoch at `end`, and a progress
+ * line every `logEveryMs` (default 10 s) within an epoch; `quiet` writes
  * nothing. Rate (`it/s`, or `s/it` below one step per second) and ETA come
  * from the injected clock.
  *
@@ -144,6 +161,7 @@ export class ProgressBar {
   readonly #clock: () => number;
   readonly #width: number;
   readonly #redrawMs: number;
+  readonly #logEveryMs: number;
   #epoch = 0;
   #startTime = 0;
   #lastDraw = -Infinity;
@@ -156,7 +174,8 @@ export class ProgressBar {
    * @param options `steps` per epoch; optionally `epochs`, `quiet`,
    * `writer` (default `Deno.stdout`), `tty` (default: the writer's
    * `isTerminal()`), `clock` (milliseconds, default `performance.now`),
-   * `width` (default 30) and `redrawMs` (default 100).
+   * `width` (default 30), `redrawMs` (default 100) and `logEveryMs`
+   * (default 10 000).
    * @example
    * ```ts
    * import { ProgressBar } from "@gradus/core";
@@ -165,12 +184,24 @@ export class ProgressBar {
    * ```
    */
   constructor(options: ProgressBarOptions) {
-    const { steps, epochs, quiet = false, width = 30, redrawMs = 100 } = options;
+    const {
+      steps,
+      epochs,
+      quiet = false,
+      width = 30,
+      redrawMs = 100,
+      logEveryMs = 10_000,
+    } = options;
     if (!Number.isInteger(steps) || steps < 0) {
       throw new RangeError(`ProgressBar(): steps must be a non-negative integer, got ${steps}`);
     }
     if (!Number.isInteger(width) || width < 1) {
       throw new RangeError(`ProgressBar(): width must be a positive integer, got ${width}`);
+    }
+    if (!(logEveryMs >= 0)) {
+      throw new RangeError(
+        `ProgressBar(): logEveryMs must be a number of milliseconds ≥ 0 (Infinity for none), got ${logEveryMs}`,
+      );
     }
     this.#steps = steps;
     this.#epochs = epochs;
@@ -180,6 +211,7 @@ export class ProgressBar {
     this.#clock = options.clock ?? (() => performance.now());
     this.#width = width;
     this.#redrawMs = redrawMs;
+    this.#logEveryMs = logEveryMs;
   }
 
   /**
@@ -197,13 +229,15 @@ export class ProgressBar {
     this.#epoch = epoch;
     this.#done = 0;
     this.#startTime = this.#clock();
-    this.#lastDraw = -Infinity;
+    // terminal mode draws the first step at once; plain mode waits logEveryMs
+    this.#lastDraw = this.#tty ? -Infinity : this.#startTime;
   }
 
   /**
    * Reports that `done` steps of the current epoch are finished; in terminal
    * mode redraws the line (at most once per `redrawMs`, and always at the
-   * last step).
+   * last step); in plain mode writes a progress line when `logEveryMs` have
+   * passed since the epoch started or since the last one.
    *
    * @param done Steps finished in this epoch (1 after the first).
    * @param values Values to show, e.g. `{ loss: 0.1234 }`.
@@ -218,20 +252,30 @@ export class ProgressBar {
    */
   update(done: number, values?: Readonly<Record<string, number>>): void {
     this.#done = done;
-    if (this.#quiet || !this.#tty) return;
+    if (this.#quiet) return;
     const now = this.#clock();
+    if (!this.#tty) {
+      // plain mode: a line every logEveryMs within the epoch (end writes the last)
+      if (done >= this.#steps || now - this.#lastDraw < this.#logEveryMs) return;
+      this.#lastDraw = now;
+      writeAll(this.#writer!, `${this.#head(false)}${fmtValues(values)}${this.#tail(now)}\n`);
+      return;
+    }
     if (done < this.#steps && now - this.#lastDraw < this.#redrawMs) return;
     this.#lastDraw = now;
+    this.#draw(`${this.#head(true)}${fmtValues(values)}${this.#tail(now)}`);
+  }
+
+  /** ` · rate · ETA m:ss` at `now`, as far as known. */
+  #tail(now: number): string {
+    const done = this.#done;
     const seconds = (now - this.#startTime) / 1000;
     const rate = fmtRate(done, seconds);
-    let tail = "";
-    if (rate !== undefined) {
-      tail += ` · ${rate}`;
-      if (done < this.#steps) {
-        tail += ` · ETA ${fmtClock(((this.#steps - done) * seconds) / done)}`;
-      }
-    }
-    this.#draw(`${this.#head(true)}${fmtValues(values)}${tail}`);
+    if (rate === undefined) return "";
+    const eta = done < this.#steps
+      ? ` · ETA ${fmtClock(((this.#steps - done) * seconds) / done)}`
+      : "";
+    return ` · ${rate}${eta}`;
   }
 
   /**

@@ -19,207 +19,88 @@ import { applyUpdates, type GradientTransformation, type OptimizerState } from "
 import { clipByGlobalNorm } from "../optim/transforms.ts";
 import { type PRNGKey, split } from "../random/random.ts";
 import { batches, numBatches, numExamples } from "../data/batching.ts";
-import { ProgressBar, type ProgressDisplayOptions } from "../report/progress.ts";
+import { ProgressBar } from "../report/progress.ts";
+import type {
+  EpochLog,
+  EvalLog,
+  FitCommonOptions,
+  FitOptions,
+  FitResult,
+  FitState,
+  History,
+  StatefulFitOptions,
+  StepLog,
+  TrainContext,
+} from "./fit_options.ts";
 
 /**
- * What `fit` passes as the third argument of the loss and of the metrics.
+ * `fit` stopped because a loss was NaN or ±Infinity (with the default
+ * `nonFinite: "error"`). It says where, and carries the history up to that
+ * point, e.g. to plot how the loss diverged.
  *
- * @typeParam M The model state's type (`undefined` without `modelState`).
- */
-export interface TrainContext<M = undefined> {
-  /** A key for this call (e.g. for dropout): a fresh one every training step. */
-  readonly key: PRNGKey;
-  /** `true` in training steps, `false` during evaluation. */
-  readonly training: boolean;
-  /** The model state (e.g. batch-norm running statistics); `undefined` without `modelState`. */
-  readonly state: M;
-}
-
-/**
- * A loss for `fit`: a scalar tensor from the parameters, a batch and the
- * context.
+ * @example
+ * ```ts
+ * import { fit, NonFiniteLossError, optim, random, square, type Tensor, tensor, zeros } from "@gradus/core";
  *
- * @typeParam P The parameters' type.
- * @typeParam D The dataset's (and each batch's) type.
+ * try {
+ *   await fit({
+ *     params: { w: tensor(1) },
+ *     optimizer: optim.sgd(10), // far too high: the loss blows up
+ *     loss: (p: { w: Tensor }) => square(square(p.w)),
+ *     data: { x: zeros([4, 1]) },
+ *     epochs: 5,
+ *     batchSize: 1,
+ *     key: random.key(0),
+ *     quiet: true,
+ *   });
+ * } catch (e) {
+ *   if (!(e instanceof NonFiniteLossError)) throw e;
+ *   console.log(e.what, e.step, e.value); // "loss" 4 Infinity
+ * }
+ * ```
  */
-export type LossFn<P, D> = (params: P, batch: D, ctx: TrainContext) => Tensor;
-
-/**
- * A loss for `fit` with a model state: returns `[loss, newModelState]`. In
- * evaluation (`ctx.training === false`) the new state is ignored.
- *
- * @typeParam P The parameters' type.
- * @typeParam D The dataset's (and each batch's) type.
- * @typeParam M The model state's type.
- */
-export type StatefulLossFn<P, D, M> = (
-  params: P,
-  batch: D,
-  ctx: TrainContext<M>,
-) => [Tensor, M];
-
-/**
- * A validation metric: a scalar tensor per batch (e.g. accuracy); `fit`
- * averages it over the validation set weighted by batch size.
- *
- * @typeParam P The parameters' type.
- * @typeParam D The dataset's (and each batch's) type.
- * @typeParam M The model state's type.
- */
-export type MetricFn<P, D, M = undefined> = (
-  params: P,
-  batch: D,
-  ctx: TrainContext<M>,
-) => Tensor;
-
-/** Validation settings of `fit`. */
-export interface ValidationOptions<P, D, M = undefined> {
-  /** The validation set: the same structure as the training data. */
-  readonly data: D;
-  /** Metrics by name; each shows up as `val_<name>` in the history. */
-  readonly metrics?: Readonly<Record<string, MetricFn<P, D, M>>>;
-  /** Batch size for evaluation (default: the training `batchSize`). */
-  readonly batchSize?: number;
-}
-
-/** Early-stopping settings of `fit`; checked at the end of every epoch. */
-export interface EarlyStoppingOptions {
-  /**
-   * Stop after this many epochs in a row without improvement (an integer
-   * ≥ 0; as in Keras, 0 and 1 both stop at the first epoch that does not
-   * improve).
-   */
-  readonly patience: number;
-  /**
-   * What to watch: `"val_loss"` (default), `"val_<metric>"` for a validation
-   * metric, or `"loss"` (the mean training loss).
-   */
-  readonly monitor?: string;
-  /** Whether smaller or larger is better. Default: `"min"` when `monitor` ends in `loss`, else `"max"`. */
-  readonly mode?: "min" | "max";
-  /** Return the parameters (and optimizer and model state) of the best epoch (default true). */
-  readonly restoreBest?: boolean;
-  /** The least change that counts as an improvement (default 0). */
-  readonly minDelta?: number;
-}
-
-/** One training step in the history. */
-export interface StepLog {
-  /** The number of updates applied so far, over all epochs (1 after the first). */
+export class NonFiniteLossError extends Error {
+  /** Which value: the training `"loss"` of a step, or an evaluation's `"val_loss"`. */
+  readonly what: "loss" | "val_loss";
+  /** The step (updates applied so far, from 1) at which it was seen. */
   readonly step: number;
   /** The epoch, from 1. */
   readonly epoch: number;
-  /** The loss on this step's batch (before the update). */
-  readonly loss: number;
-}
-
-/** One evaluation on the validation set. */
-export interface EvalLog {
-  /** The number of updates applied before this evaluation. */
-  readonly step: number;
-  /** The epoch, from 1. */
-  readonly epoch: number;
-  /** The validation loss. */
-  readonly val_loss: number;
-  /** The validation metrics, `val_<name>`. */
-  readonly [metric: `val_${string}`]: number;
-}
-
-/** One epoch in the history. */
-export interface EpochLog {
-  /** The epoch, from 1. */
-  readonly epoch: number;
-  /** The mean training loss over the epoch's steps. */
-  readonly loss: number;
-  /** Seconds the epoch took, evaluation included. */
-  readonly time: number;
-  /** The validation loss at the end of the epoch (with `validation`). */
-  readonly val_loss?: number;
-  /** The validation metrics at the end of the epoch, `val_<name>` (with `validation`). */
-  readonly [metric: `val_${string}`]: number | undefined;
-}
-
-/** What `fit` recorded. */
-export interface History {
-  /** One entry per training step. */
-  readonly steps: StepLog[];
-  /** One entry per finished epoch. */
-  readonly epochs: EpochLog[];
-  /** One entry per evaluation (every `evalEvery` steps and at the end of each epoch). */
-  readonly evals: EvalLog[];
-}
-
-/** The options of `fit` shared by the stateless and the stateful form. */
-export interface FitCommonOptions<P, D, S, M> {
-  /** The initial parameters: a pytree of float tensors. */
-  readonly params: P;
-  /** The optimizer, e.g. `optim.adam(1e-3)`. */
-  readonly optimizer: GradientTransformation<S>;
-  /** The optimizer's initial state (default `optimizer.init(params)`); pass one to resume training. */
-  readonly optState?: S;
-  /** The training set: a pytree of tensors sharing a leading (example) axis. */
-  readonly data: D;
-  /** How many passes over the data (a positive integer). */
-  readonly epochs: number;
-  /** Examples per step. */
-  readonly batchSize: number;
-  /** The key for shuffling each epoch and for `ctx.key` (split per step). */
-  readonly key: PRNGKey;
-  /** Shuffle the data every epoch (default true). */
-  readonly shuffle?: boolean;
-  /** Drop a last batch smaller than `batchSize` (default false). */
-  readonly dropLast?: boolean;
-  /** Validation data and metrics, evaluated in eval mode (`ctx.training === false`). */
-  readonly validation?: ValidationOptions<P, D, M>;
-  /** Also evaluate every this many steps (default: only at the end of each epoch). */
-  readonly evalEvery?: number;
-  /** Stop when the monitored value stops improving; restores the best parameters by default. */
-  readonly earlyStopping?: EarlyStoppingOptions;
-  /** Clip the gradients to this global L2 norm before the optimizer. */
-  readonly maxGradNorm?: number;
-  /** Print nothing (default false). */
-  readonly quiet?: boolean;
-  /** Where and how the progress bar writes (writer, tty, clock, width); the clock also times epochs. */
-  readonly progress?: ProgressDisplayOptions;
-  /** Called after every step. */
-  readonly onStep?: (entry: StepLog) => void | Promise<void>;
-  /** Called after every evaluation. */
-  readonly onEval?: (entry: EvalLog) => void | Promise<void>;
-  /** Called after every epoch. */
-  readonly onEpoch?: (entry: EpochLog) => void | Promise<void>;
-}
-
-/** Options of `fit` without a model state. */
-export interface FitOptions<P, D, S> extends FitCommonOptions<P, D, S, undefined> {
-  /** The loss: `(params, batch, ctx) => scalar tensor`. */
-  readonly loss: LossFn<P, D>;
-  /** No model state. */
-  readonly modelState?: undefined;
-}
-
-/** Options of `fit` with a model state (e.g. batch-norm running statistics). */
-export interface StatefulFitOptions<P, D, S, M> extends FitCommonOptions<P, D, S, M> {
-  /** The loss: `(params, batch, ctx) => [scalar tensor, newModelState]`; `ctx.state` is the current state. */
-  readonly loss: StatefulLossFn<P, D, M>;
-  /** The initial model state, threaded through the training steps. */
-  readonly modelState: M;
-}
-
-/** What `fit` returns. */
-export interface FitResult<P, S, M = undefined> {
-  /** The trained parameters (the best epoch's with `earlyStopping.restoreBest`). */
-  readonly params: P;
-  /** The optimizer state that goes with `params`. */
-  readonly optState: S;
-  /** The model state that goes with `params` (`undefined` without one). */
-  readonly modelState: M;
-  /** The recorded losses and metrics. */
+  /** The value: NaN, Infinity or -Infinity. */
+  readonly value: number;
+  /** What `fit` recorded up to and including the bad value. */
   readonly history: History;
-  /** With `earlyStopping`: the epoch (from 1) with the best monitored value. */
-  readonly bestEpoch?: number;
-  /** Whether early stopping ended training before `epochs`. */
-  readonly stoppedEarly: boolean;
+
+  /**
+   * Makes the error.
+   *
+   * @param message The full message.
+   * @param info Where it happened and the history so far.
+   */
+  constructor(
+    message: string,
+    info: {
+      what: "loss" | "val_loss";
+      step: number;
+      epoch: number;
+      value: number;
+      history: History;
+    },
+  ) {
+    super(message);
+    this.name = "NonFiniteLossError";
+    this.what = info.what;
+    this.step = info.step;
+    this.epoch = info.epoch;
+    this.value = info.value;
+    this.history = info.history;
+  }
 }
+
+const NON_FINITE_CAUSES = "Usual causes: a learning rate too high (try one 10× smaller, or clip " +
+  "gradients with maxGradNorm); class labels out of range for the model's outputs (on WebGPU " +
+  "they give NaN instead of an error); log or division by 0 in a hand-written loss. Pass " +
+  `nonFinite: "continue" to train on anyway`;
 
 function checkPositiveInt(name: string, v: number): void {
   if (!Number.isInteger(v) || v < 1) {
@@ -270,6 +151,15 @@ type ValValues = { readonly val_loss: number; readonly [metric: `val_${string}`]
  * for the history and the progress bar, plus one read per validation value
  * per evaluation. Everything else stays on the backend.
  *
+ * A loss that is NaN or ±Infinity (a step's, or `val_loss`) stops training
+ * with a {@linkcode NonFiniteLossError} naming the step, the epoch and the
+ * usual causes, unless `nonFinite: "continue"`.
+ *
+ * Callbacks: `onStep`, `onEval` and `onEpoch` get their log entry and the
+ * current `{ params, optState, modelState }` (a {@linkcode FitState}), so
+ * anything can be evaluated per epoch without a hand-written loop — the
+ * third example computes the test accuracy after every epoch.
+ *
  * Memory: each step frees at once the values it replaces (the previous
  * parameters, optimizer and model state, gradients, the batch and the
  * update's temporaries), and each evaluation its forward passes; the
@@ -283,7 +173,7 @@ type ValValues = { readonly val_loss: number; readonly [metric: `val_${string}`]
  * @param options `params`, `optimizer`, `loss`, `data`, `epochs`,
  * `batchSize`, `key`; optionally `validation`, `evalEvery`,
  * `earlyStopping`, `maxGradNorm`, `shuffle`, `dropLast`, `optState`,
- * `quiet`, `progress`, `onStep`, `onEval`, `onEpoch`.
+ * `nonFinite`, `quiet`, `progress`, `onStep`, `onEval`, `onEpoch`.
  * @returns The trained parameters and optimizer state, the history, and
  * early-stopping information.
  * @example
@@ -328,6 +218,35 @@ type ValValues = { readonly val_loss: number; readonly [metric: `val_${string}`]
  *     if (epoch === 20) console.log(await value.item()); // ≈ 0
  *   }
  * }
+ * ```
+ * @example Test accuracy after every epoch (the book's overfitting plot)
+ * ```ts
+ * import { fit, matmul, metrics, nn, optim, random, type Tensor, tidy } from "@gradus/core";
+ *
+ * const [kx, kt, kw] = random.split(random.key(0), 3);
+ * const make = (k: typeof kx) => {
+ *   const x = random.normal(k, [64, 2]);
+ *   return { x, y: x.sum(1).greater(0).cast("int32") }; // class 1 where x₁ + x₂ > 0
+ * };
+ * const train = make(kx), test = make(kt);
+ * const logits = (p: { w: Tensor }, x: Tensor) => matmul(x, p.w);
+ * const trainAcc: number[] = [], testAcc: number[] = [];
+ * await fit({
+ *   params: { w: random.normal(kw, [2, 2]) },
+ *   optimizer: optim.sgd(0.5),
+ *   loss: (p, b) => nn.softmaxCrossEntropy(logits(p, b.x), b.y),
+ *   data: train,
+ *   epochs: 5,
+ *   batchSize: 16,
+ *   key: random.key(1),
+ *   quiet: true,
+ *   onEpoch: async (_entry, { params }) => {
+ *     const acc = (d: typeof train) => tidy(() => metrics.accuracy(logits(params, d.x), d.y));
+ *     trainAcc.push(await acc(train).item());
+ *     testAcc.push(await acc(test).item());
+ *   },
+ * });
+ * console.log(trainAcc.length, testAcc.length); // 5 5
  * ```
  */
 export function fit<P, D, O extends GradientTransformation<unknown>>(
@@ -386,6 +305,7 @@ export async function fit<P, D, S, M>(
     earlyStopping,
     maxGradNorm,
     quiet = false,
+    nonFinite = "error",
   } = options;
   const hasState = options.modelState !== undefined;
   const userLoss = options.loss as AnyLoss;
@@ -417,6 +337,11 @@ export async function fit<P, D, S, M>(
       `fit(): optimizer must be a gradient transformation {init, update}, e.g. optim.sgd(0.1); got ${
         describe(optimizer)
       }`,
+    );
+  }
+  if (nonFinite !== "error" && nonFinite !== "continue") {
+    throw new TypeError(
+      `fit(): nonFinite must be "error" or "continue", got ${JSON.stringify(nonFinite)}`,
     );
   }
   checkPositiveInt("epochs", epochs);
@@ -512,7 +437,16 @@ export async function fit<P, D, S, M>(
   const [evalKey, firstLoopKey] = split(key);
   let loopKey = firstLoopKey;
 
-  const evaluate = async (): Promise<ValValues> => {
+  // Both forms' callbacks take the state as M (undefined without modelState).
+  const callbacks = options as FitCommonOptions<P, D, S, M>;
+  /** The current values, for the callbacks. */
+  const current = (): FitState<P, S, M> => ({
+    params,
+    optState,
+    modelState: modelState as M,
+  });
+
+  const evaluate = async (epoch: number): Promise<ValValues> => {
     const ctx: TrainContext<unknown> = { key: evalKey, training: false, state: modelState };
     const sums = new Map<string, Tensor>();
     const accumulate = (name: string, what: string, v: unknown, size: number) => {
@@ -540,7 +474,15 @@ export async function fit<P, D, S, M>(
     }
     const values: Record<string, number> = {};
     for (const [name, s] of sums) values[name] = await div(s, total).item();
-    return values as ValValues; // val_loss is always there: the loss runs on every batch
+    const valLoss = values.val_loss; // always there: the loss runs on every batch
+    if (nonFinite === "error" && !Number.isFinite(valLoss)) {
+      throw new NonFiniteLossError(
+        `fit(): val_loss is ${valLoss} after step ${step} (epoch ${epoch}); training stopped. ` +
+          NON_FINITE_CAUSES,
+        { what: "val_loss", step, epoch, value: valLoss, history },
+      );
+    }
+    return values as ValValues;
   };
 
   let step = 0;
@@ -588,12 +530,19 @@ export async function fit<P, D, S, M>(
         lossSum += lossValue;
         const entry: StepLog = { step, epoch, loss: lossValue };
         history.steps.push(entry);
-        await options.onStep?.(entry);
+        if (nonFinite === "error" && !Number.isFinite(lossValue)) {
+          throw new NonFiniteLossError(
+            `fit(): the training loss is ${lossValue} at step ${step} (epoch ${epoch}, batch ${i} ` +
+              `of ${stepsPerEpoch}); training stopped. ${NON_FINITE_CAUSES}`,
+            { what: "loss", step, epoch, value: lossValue, history },
+          );
+        }
+        await callbacks.onStep?.(entry, current());
         if (validation !== undefined && evalEvery !== undefined && step % evalEvery === 0) {
-          lastEval = { step, values: await evaluate() };
+          lastEval = { step, values: await evaluate(epoch) };
           const evalEntry: EvalLog = { step, epoch, ...lastEval.values };
           history.evals.push(evalEntry);
-          await options.onEval?.(evalEntry);
+          await callbacks.onEval?.(evalEntry, current());
         }
         bar.update(i, {
           loss: lossSum / i,
@@ -605,10 +554,10 @@ export async function fit<P, D, S, M>(
         if (lastEval !== undefined && lastEval.step === step) {
           valValues = lastEval.values;
         } else {
-          valValues = await evaluate();
+          valValues = await evaluate(epoch);
           const evalEntry: EvalLog = { step, epoch, ...valValues };
           history.evals.push(evalEntry);
-          await options.onEval?.(evalEntry);
+          await callbacks.onEval?.(evalEntry, current());
         }
       }
       const meanLoss = lossSum / stepsPerEpoch;
@@ -620,7 +569,7 @@ export async function fit<P, D, S, M>(
       };
       history.epochs.push(epochEntry);
       bar.end({ loss: meanLoss, ...valValues });
-      await options.onEpoch?.(epochEntry);
+      await callbacks.onEpoch?.(epochEntry, current());
 
       if (earlyStopping !== undefined) {
         const value = epochEntry[monitor as "loss"];

@@ -20,23 +20,24 @@ export {
   trainValidSplit,
   type TrainValidSplitOptions,
 } from "../data/batching.ts";
-export {
-  type EarlyStoppingOptions,
-  type EpochLog,
-  type EvalLog,
-  fit,
-  type FitCommonOptions,
-  type FitOptions,
-  type FitResult,
-  type History,
-  type LossFn,
-  type MetricFn,
-  type StatefulFitOptions,
-  type StatefulLossFn,
-  type StepLog,
-  type TrainContext,
-  type ValidationOptions,
-} from "./fit.ts";
+export { fit, NonFiniteLossError } from "./fit.ts";
+export type {
+  EarlyStoppingOptions,
+  EpochLog,
+  EvalLog,
+  FitCommonOptions,
+  FitOptions,
+  FitResult,
+  FitState,
+  History,
+  LossFn,
+  MetricFn,
+  StatefulFitOptions,
+  StatefulLossFn,
+  StepLog,
+  TrainContext,
+  ValidationOptions,
+} from "./fit_options.ts";
 export {
   ProgressBar,
   type ProgressBarOptions,

@@ -39,8 +39,10 @@ import {
   clip,
   concat,
   cos,
+  cumsum,
   div,
   dot,
+  einsum,
   equal,
   exp,
   expandDims,
@@ -81,6 +83,7 @@ import {
   sqrt,
   square,
   squeeze,
+  std,
   stack,
   stopGradient,
   sub,
@@ -92,6 +95,7 @@ import {
   transpose,
   tree,
   valueAndGrad,
+  variance,
   vjp,
   where,
   zerosLike,
@@ -199,6 +203,13 @@ const CASES: Record<string, Case> = {
   argmax: (w) => argmax(w.in(F()), 1),
   argmin: (w) => argmin(w.in(F())),
   logsumexp: (w) => logsumexp(w.in(F()), 1),
+  variance: (w) => variance(w.in(D()), w.in([0, 1]), w.in({ ddof: 1 })),
+  std: (w) => std(w.in(F()), 0, w.in({ keepdims: true })),
+  cumsum: (w) => [
+    cumsum(w.in(F()), 1, w.in({ reverse: true })),
+    cumsum(w.in(I())),
+    cumsum(w.in(B())),
+  ],
   argsort: (w) => argsort(w.in(F()), 0),
   // movement
   reshape: (w) => reshape(w.in(F()), w.in([3, -1])),
@@ -215,6 +226,11 @@ const CASES: Record<string, Case> = {
   // linear algebra
   matmul: (w) => matmul(w.in(F()), w.in(F().T)),
   dot: (w) => [dot(w.in(ROW()), w.in(ROW())), dot(w.in(F()), w.in(ROW()))],
+  einsum: (w) => [
+    einsum("ij,kj->ik", w.in(F()), w.in(F())),
+    einsum("ii->i", w.in(tensor([[1, 2], [3, 4]]))),
+    einsum("...j,j", w.in(F()), w.in(ROW())),
+  ],
   // autodiff
   grad: (w) => grad((x: Tensor) => sum(mul(x, x)))(w.in(D())),
   valueAndGrad: (w) => {

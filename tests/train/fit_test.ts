@@ -10,6 +10,7 @@ import {
   matmul,
   mean,
   mul,
+  NonFiniteLossError,
   optim,
   type ProgressWriter,
   random,
@@ -616,6 +617,123 @@ Deno.test("fit: clear errors for bad options, before training", async () => {
     () => fit({ ...base, optimizer: {} as optim.GradientTransformation<null> }),
     /optimizer must be a gradient transformation/,
   );
+});
+
+// ---- non-finite losses
+
+Deno.test("fit: a non-finite training loss stops with an error naming step, epoch, value and causes", async () => {
+  // loss w⁴ from w = 1 with lr 10: w goes 1, −39, 2372721, ≈ −5.3e20; the 4th loss overflows.
+  const opts = {
+    params: { w: tensor(1) },
+    optimizer: sgd(10),
+    loss: (p: { w: Tensor }, _b: { x: Tensor }) => square(square(p.w)),
+    data: { x: zeros([2]) },
+    epochs: 3,
+    batchSize: 1,
+    key: random.key(0),
+    quiet: true,
+  };
+  await assert.rejects(() => fit(opts), (e: unknown) => {
+    assert.ok(e instanceof NonFiniteLossError);
+    assert.equal(
+      e.message,
+      "fit(): the training loss is Infinity at step 4 (epoch 2, batch 2 of 2); training " +
+        "stopped. Usual causes: a learning rate too high (try one 10× smaller, or clip " +
+        "gradients with maxGradNorm); class labels out of range for the model's outputs (on " +
+        "WebGPU they give NaN instead of an error); log or division by 0 in a hand-written " +
+        'loss. Pass nonFinite: "continue" to train on anyway',
+    );
+    assert.deepEqual([e.what, e.step, e.epoch, e.value], ["loss", 4, 2, Infinity]);
+    assert.deepEqual(e.history.steps.map((s) => s.loss).slice(0, 2), [1, 39 ** 4]);
+    assert.equal(e.history.steps.length, 4);
+    return true;
+  });
+  // nonFinite: "continue" trains on and records the values (as before).
+  const result = await fit({ ...opts, nonFinite: "continue" });
+  assert.equal(result.history.steps.length, 6);
+  assert.ok(!Number.isFinite(result.history.steps[5].loss));
+});
+
+Deno.test("fit: a NaN val_loss stops too (e.g. validation labels out of range on WebGPU)", async () => {
+  let calls = 0;
+  const opts = {
+    params: { w: tensor(1) },
+    optimizer: sgd(0.1),
+    loss: (p: { w: Tensor }, _b: { x: Tensor }, ctx: { training: boolean }) =>
+      ctx.training ? square(p.w) : (calls++, tensor(NaN)),
+    data: { x: zeros([4]) },
+    validation: { data: { x: zeros([2]) } },
+    epochs: 2,
+    batchSize: 2,
+    key: random.key(0),
+    quiet: true,
+  };
+  await assert.rejects(
+    () => fit(opts),
+    (e: unknown) =>
+      e instanceof NonFiniteLossError && e.what === "val_loss" && e.step === 2 &&
+      e.epoch === 1 &&
+      /^fit\(\): val_loss is NaN after step 2 \(epoch 1\); training stopped\. Usual causes/.test(
+        e.message,
+      ),
+  );
+  assert.equal(calls, 1);
+  await assert.rejects(
+    () => fit({ ...opts, nonFinite: "stop" as "error" }),
+    /^TypeError: fit\(\): nonFinite must be "error" or "continue", got "stop"$/,
+  );
+});
+
+// ---- callbacks
+
+Deno.test("fit: callbacks receive the current params, optimizer state and model state", async () => {
+  // loss w² with lr 0.1: each step multiplies w by 0.8; 2 steps per epoch.
+  const seen: { where: string; step: number; w: number; count: number; m: number }[] = [];
+  const record = (where: string, step: number) =>
+  async (
+    _e: unknown,
+    s: { params: { w: Tensor }; optState: { count: number }; modelState: number },
+  ) => {
+    seen.push({
+      where,
+      step,
+      w: await s.params.w.item(),
+      count: s.optState.count,
+      m: s.modelState,
+    });
+  };
+  let step = 0;
+  const result = await fit({
+    params: { w: tensor(1) },
+    optimizer: sgd(0.1),
+    loss: (p: { w: Tensor }, _b: { x: Tensor }, ctx): [Tensor, number] => [
+      square(p.w),
+      ctx.training ? ctx.state + 1 : ctx.state,
+    ],
+    modelState: 0,
+    data: { x: zeros([4]) },
+    validation: { data: { x: zeros([2]) } },
+    epochs: 2,
+    batchSize: 2,
+    key: random.key(0),
+    quiet: true,
+    onStep: (e, s) => record("step", ++step)(e, s),
+    onEval: (e, s) => record("eval", e.step)(e, s),
+    onEpoch: (e, s) => record("epoch", e.epoch * 2)(e, s),
+  });
+  // each callback sees the values after `step` updates: w = 0.8^step, count = step, state = step
+  assert.deepEqual(seen.map((x) => [x.where, x.step, x.count, x.m]), [
+    ["step", 1, 1, 1],
+    ["step", 2, 2, 2],
+    ["eval", 2, 2, 2],
+    ["epoch", 2, 2, 2],
+    ["step", 3, 3, 3],
+    ["step", 4, 4, 4],
+    ["eval", 4, 4, 4],
+    ["epoch", 4, 4, 4],
+  ]);
+  assertClose(seen.map((x) => x.w), seen.map((x) => 0.8 ** x.step), { atol: 1e-6 });
+  assertClose(result.params.w, 0.8 ** 4, { atol: 1e-6 });
 });
 
 Deno.test("fit: frees what each step replaces, never what the caller passed in", async () => {

@@ -44,6 +44,44 @@ Deno.test("ProgressBar: plain (non-TTY) mode writes one line per epoch, no contr
   assert.ok(!/[\r\x1b]/.test(w.text()));
 });
 
+Deno.test("ProgressBar: plain mode also writes a line every logEveryMs (default 10 s) within an epoch", () => {
+  // 10 steps of 3 s: 12 s in, at step 4, then 12 s later, at step 8; step 10 is the summary.
+  const w = recorder(false);
+  const clock = fakeClock();
+  const bar = new ProgressBar({ steps: 10, epochs: 2, writer: w, clock: clock.now });
+  bar.start(1);
+  for (let i = 1; i <= 10; i++) {
+    clock.advance(3000);
+    bar.update(i, { loss: 1 / i });
+  }
+  bar.end({ loss: 0.3 });
+  assert.equal(
+    w.text(),
+    "epoch 1/2 4/10 loss 0.2500 · 3.00 s/it · ETA 0:18\n" +
+      "epoch 1/2 8/10 loss 0.1250 · 3.00 s/it · ETA 0:06\n" +
+      "epoch 1/2 10/10 loss 0.3000 · 3.00 s/it · 30.0s\n",
+  );
+  // A new epoch starts its own 10 s; Infinity writes epoch lines only.
+  const quiet = recorder(false);
+  const once = new ProgressBar({
+    steps: 10,
+    writer: quiet,
+    clock: clock.now,
+    logEveryMs: Infinity,
+  });
+  once.start(1);
+  for (let i = 1; i <= 10; i++) {
+    clock.advance(3000);
+    once.update(i);
+  }
+  once.end();
+  assert.equal(quiet.text(), "epoch 1 10/10 · 3.00 s/it · 30.0s\n");
+  assert.throws(
+    () => new ProgressBar({ steps: 1, logEveryMs: -1, quiet: true }),
+    /^RangeError: ProgressBar\(\): logEveryMs must be a number of milliseconds ≥ 0/,
+  );
+});
+
 Deno.test("ProgressBar: TTY mode redraws one line with rate and ETA, then ends it", () => {
   const w = recorder(true);
   const clock = fakeClock();
