@@ -49,6 +49,7 @@ export {
   zeros,
   zerosLike,
 } from "./src/ops/creation.ts";
+export { type FloatDType, getDefaultDType, setDefaultDType } from "./src/ops/default_dtype.ts";
 
 // Elementwise
 export {

@@ -23,6 +23,7 @@ import type { DType } from "../core/dtype.ts";
 import { ShapeError } from "../core/errors.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { ones as onesOp, zeros as zerosOp } from "../ops/creation.ts";
+import { getDefaultDType } from "../ops/default_dtype.ts";
 import {
   normal as randomNormal,
   type PRNGKey,
@@ -30,8 +31,9 @@ import {
 } from "../random/random.ts";
 
 /**
- * An initializer: makes a tensor of `shape` (float32 unless `dtype` says
- * otherwise) from a key. Pure: the same key gives the same tensor.
+ * An initializer: makes a tensor of `shape` (of the default dtype, float32
+ * unless `setDefaultDType` changed it, when `dtype` is not given) from a
+ * key. Pure: the same key gives the same tensor.
  *
  * @example A custom initializer, usable wherever a name is
  * ```ts
@@ -39,7 +41,7 @@ import {
  * const lecunUniform: nn.Initializer = (key, shape, dtype) => {
  *   const [fanIn] = nn.init.computeFans(shape);
  *   const limit = Math.sqrt(3 / fanIn);
- *   return random.uniform(key, shape, { min: -limit, max: limit, dtype: dtype ?? "float32" });
+ *   return random.uniform(key, shape, { min: -limit, max: limit, dtype });
  * };
  * const layer = nn.layers.dense(10, { init: lecunUniform });
  * console.log(layer.init(random.key(0), [20]).params.w.shape); // [20, 10]
@@ -115,7 +117,8 @@ export function normal(std = 0.01): Initializer {
   if (!(std >= 0) || !Number.isFinite(std)) {
     throw new RangeError(`nn.init.normal(): std must be a finite number ≥ 0, got ${std}`);
   }
-  return (key, shape, dtype) => randomNormal(key, shape, { std, dtype: dtype ?? "float32" });
+  return (key, shape, dtype) =>
+    randomNormal(key, shape, { std, dtype: dtype ?? getDefaultDType() });
 }
 
 /**
@@ -136,7 +139,7 @@ export function xavier(): Initializer {
   return (key, shape, dtype) => {
     const [fanIn] = computeFans(shape);
     const std = 1 / Math.sqrt(positive("xavier", fanIn, shape));
-    return randomNormal(key, shape, { std, dtype: dtype ?? "float32" });
+    return randomNormal(key, shape, { std, dtype: dtype ?? getDefaultDType() });
   };
 }
 
@@ -158,7 +161,7 @@ export function glorotNormal(): Initializer {
   return (key, shape, dtype) => {
     const [fanIn, fanOut] = computeFans(shape);
     const std = Math.sqrt(2 / positive("glorotNormal", fanIn + fanOut, shape));
-    return randomNormal(key, shape, { std, dtype: dtype ?? "float32" });
+    return randomNormal(key, shape, { std, dtype: dtype ?? getDefaultDType() });
   };
 }
 
@@ -178,7 +181,11 @@ export function glorotUniform(): Initializer {
   return (key, shape, dtype) => {
     const [fanIn, fanOut] = computeFans(shape);
     const limit = Math.sqrt(6 / positive("glorotUniform", fanIn + fanOut, shape));
-    return randomUniform(key, shape, { min: -limit, max: limit, dtype: dtype ?? "float32" });
+    return randomUniform(key, shape, {
+      min: -limit,
+      max: limit,
+      dtype: dtype ?? getDefaultDType(),
+    });
   };
 }
 
@@ -198,7 +205,7 @@ export function he(): Initializer {
   return (key, shape, dtype) => {
     const [fanIn] = computeFans(shape);
     const std = Math.sqrt(2 / positive("he", fanIn, shape));
-    return randomNormal(key, shape, { std, dtype: dtype ?? "float32" });
+    return randomNormal(key, shape, { std, dtype: dtype ?? getDefaultDType() });
   };
 }
 
@@ -221,7 +228,7 @@ export function heNormal(): Initializer {
  *
  * @param _key Ignored (present so that every initializer has one signature).
  * @param shape The shape.
- * @param dtype The dtype (default float32).
+ * @param dtype The dtype (default: the default dtype, see `setDefaultDType`).
  * @returns Zeros.
  * @example
  * ```ts
@@ -230,7 +237,7 @@ export function heNormal(): Initializer {
  * ```
  */
 export function zeros(_key: PRNGKey, shape: readonly number[], dtype?: DType): Tensor {
-  return zerosOp(shape, { dtype: dtype ?? "float32" });
+  return zerosOp(shape, { dtype: dtype ?? getDefaultDType() });
 }
 
 /**
@@ -238,7 +245,7 @@ export function zeros(_key: PRNGKey, shape: readonly number[], dtype?: DType): T
  *
  * @param _key Ignored.
  * @param shape The shape.
- * @param dtype The dtype (default float32).
+ * @param dtype The dtype (default: the default dtype, see `setDefaultDType`).
  * @returns Ones.
  * @example
  * ```ts
@@ -247,7 +254,7 @@ export function zeros(_key: PRNGKey, shape: readonly number[], dtype?: DType): T
  * ```
  */
 export function ones(_key: PRNGKey, shape: readonly number[], dtype?: DType): Tensor {
-  return onesOp(shape, { dtype: dtype ?? "float32" });
+  return onesOp(shape, { dtype: dtype ?? getDefaultDType() });
 }
 
 const BY_NAME: Record<InitializerName, () => Initializer> = {

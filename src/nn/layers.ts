@@ -40,6 +40,7 @@ import { matmul } from "../ops/matmul.ts";
 import { reshape } from "../ops/movement.ts";
 import { mean } from "../ops/reduce.ts";
 import { ones, zeros } from "../ops/creation.ts";
+import { getDefaultDType } from "../ops/default_dtype.ts";
 import { bernoulli, type PRNGKey, split } from "../random/random.ts";
 import * as act from "./activations.ts";
 import { getInitializer, type InitializerSpec } from "./init.ts";
@@ -141,7 +142,7 @@ export interface DenseOptions {
   readonly bias?: boolean;
   /** The bias initializer (default `"zeros"`). */
   readonly biasInit?: InitializerSpec;
-  /** The dtype of the params (default float32). */
+  /** The dtype of the params (default: the default dtype when the layer is made, see `setDefaultDType`). */
   readonly dtype?: DType;
 }
 
@@ -160,7 +161,7 @@ export interface DenseParams {
  *
  * @param units The output size.
  * @param opts `init` (default `"he"`), `bias` (default true), `biasInit`
- * (default `"zeros"`), `dtype` (default float32).
+ * (default `"zeros"`), `dtype` (default: the default dtype, see `setDefaultDType`).
  * @returns The layer.
  * @example
  * ```ts
@@ -180,7 +181,7 @@ export function dense(units: number, opts: DenseOptions = {}): Layer<DenseParams
   const wInit = getInitializer(opts.init ?? "he");
   const bInit = getInitializer(opts.biasInit ?? "zeros");
   const useBias = opts.bias ?? true;
-  const dtype = opts.dtype ?? "float32";
+  const dtype = opts.dtype ?? getDefaultDType();
   return {
     name,
     init(key, inputShape) {
@@ -445,7 +446,7 @@ export interface BatchNormOptions {
    * 0; e.g. `[0, 2, 3]` normalizes `[N, C, H, W]` images per channel.
    */
   readonly axis?: number | readonly number[];
-  /** The dtype of params and state (default float32). */
+  /** The dtype of params and state (default: the default dtype when the layer is made, see `setDefaultDType`). */
   readonly dtype?: DType;
 }
 
@@ -478,7 +479,7 @@ export interface BatchNormState {
  * 0), so an untrained layer is close to the identity in evaluation mode.
  *
  * @param opts `momentum` (default 0.9), `eps` (default 1e-5), `axis`
- * (default 0), `dtype` (default float32).
+ * (default 0), `dtype` (default: the default dtype, see `setDefaultDType`).
  * @returns The layer.
  * @example
  * ```ts
@@ -495,7 +496,7 @@ export function batchNorm(
 ): Layer<BatchNormParams, BatchNormState> {
   const momentum = opts.momentum ?? 0.9;
   const eps = opts.eps ?? 1e-5;
-  const dtype = opts.dtype ?? "float32";
+  const dtype = opts.dtype ?? getDefaultDType();
   const axisOpt = opts.axis ?? 0;
   const axisList = typeof axisOpt === "number" ? [axisOpt] : [...axisOpt];
   if (!(momentum >= 0 && momentum <= 1)) {

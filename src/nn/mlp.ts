@@ -9,6 +9,7 @@ import type { DType } from "../core/dtype.ts";
 import type { Tensor } from "../core/tensor.ts";
 import * as act from "./activations.ts";
 import type { InitializerSpec } from "./init.ts";
+import { getDefaultDType } from "../ops/default_dtype.ts";
 import {
   activation as activationLayer,
   batchNorm as batchNormLayer,
@@ -66,7 +67,7 @@ export interface MlpOptions {
   readonly batchNorm?: boolean | BatchNormOptions;
   /** The dropout rate after each hidden activation (default 0: no dropout layers). */
   readonly dropout?: number;
-  /** The dtype of params and state (default float32). */
+  /** The dtype of params and state (default: the default dtype when the model is made, see `setDefaultDType`). */
   readonly dtype?: DType;
 }
 
@@ -178,7 +179,8 @@ export type MlpStateOf<O> = KnownLayout<O> extends true ? [
  * @typeParam O The options' type (inferred; it gives the params' type).
  * @param opts `inputSize`, `hiddenSizes`, `outputSize`, `activation`
  * (default `"relu"`), `init` (default by activation, as in the book),
- * `batchNorm` (default false), `dropout` (default 0), `dtype` (default float32).
+ * `batchNorm` (default false), `dropout` (default 0), `dtype` (default: the
+ * default dtype, see `setDefaultDType`).
  * @returns The network as a layer.
  * @example
  * ```ts
@@ -225,7 +227,7 @@ export function mlp<const O extends MlpOptions>(
   }
   const init = opts.init ??
     (RELU_LIKE.includes(actName) && typeof actSpec === "string" ? "he" : "xavier");
-  const dtype = opts.dtype ?? "float32";
+  const dtype = opts.dtype ?? getDefaultDType();
   const bn = opts.batchNorm ?? false;
   const rate = opts.dropout ?? 0;
   if (!(rate >= 0 && rate < 1)) {

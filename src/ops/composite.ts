@@ -11,6 +11,7 @@ import { asTensor, backendOf } from "./convert.ts";
 import { cast, equal, maximum, minimum } from "./elementwise.ts";
 import { expandDims, indexTensor } from "./movement.ts";
 import { arange } from "./creation.ts";
+import { getDefaultDType } from "./default_dtype.ts";
 import { currentBackend } from "../backend/registry.ts";
 import { Tensor as TensorClass } from "../core/tensor.ts";
 
@@ -35,7 +36,7 @@ export function clip(x: TensorLike, lo: TensorLike, hi: TensorLike): Tensor {
 
 /** Options of `oneHot`. */
 export interface OneHotOptions {
-  /** Element type of the result (default float32). */
+  /** Element type of the result (default: the default dtype, float32 unless `setDefaultDType` changed it). */
   readonly dtype?: DType;
 }
 
@@ -45,7 +46,7 @@ export interface OneHotOptions {
  *
  * @param indices int32 class indices (a tensor or a number array).
  * @param depth The number of classes.
- * @param opts `dtype` (default float32).
+ * @param opts `dtype` (default: the default dtype, see `setDefaultDType`).
  * @returns A tensor of shape `[...indices.shape, depth]`.
  * @example
  * ```ts
@@ -64,5 +65,5 @@ export function oneHot(
   const backend = indices instanceof TensorClass ? backendOf(indices) : currentBackend();
   const idx = indexTensor("oneHot", indices, backend);
   const hot = equal(expandDims(idx, -1), arange(depth));
-  return cast(hot, opts.dtype ?? "float32");
+  return cast(hot, opts.dtype ?? getDefaultDType());
 }

@@ -10,6 +10,7 @@ import type { Backend } from "../backend/backend.ts";
 import { allocArray, type DType, isFloat } from "../core/dtype.ts";
 import { DTypeError } from "../core/errors.ts";
 import { concreteOf, makeTensor, Tensor, type TensorLike } from "../core/tensor.ts";
+import { defaultDTypeHint, getDefaultDType } from "./default_dtype.ts";
 
 /** A scalar tensor of `dtype` on `backend`. @internal */
 export function scalarOn(backend: Backend, value: number, dtype: DType): Tensor {
@@ -48,8 +49,9 @@ function checkNumber(op: string, v: number | boolean, dtype: DType): number {
 }
 
 /**
- * Converts one op argument to a tensor; numbers become `dtype` (default
- * float32) on `backend` (default: the current backend).
+ * Converts one op argument to a tensor; numbers become `dtype` (default:
+ * the default dtype, see `setDefaultDType`) on `backend` (default: the
+ * current backend).
  * @internal
  */
 export function asTensor(
@@ -60,8 +62,15 @@ export function asTensor(
 ): Tensor {
   if (x instanceof Tensor) return x;
   if (typeof x === "number" || typeof x === "boolean") {
-    const dt = dtype ?? (typeof x === "boolean" ? "bool" : "float32");
-    return scalarOn(backend ?? currentBackend(), checkNumber(op, x, dt), dt);
+    const dt = dtype ?? (typeof x === "boolean" ? "bool" : getDefaultDType());
+    const be = backend ?? currentBackend();
+    if (!be.dtypes.includes(dt)) {
+      throw new DTypeError(
+        `${op}(): the ${be.name} backend cannot store the number ${x} as ${dt} ` +
+          `(it supports ${be.dtypes.join(", ")})${defaultDTypeHint(dt)}`,
+      );
+    }
+    return scalarOn(be, checkNumber(op, x, dt), dt);
   }
   throw new TypeError(
     `${op}(): expected a Tensor or a number, got ${describe(x)}; wrap arrays with tensor(...)`,

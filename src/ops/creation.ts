@@ -13,10 +13,11 @@ import { DTypeError, fmtShape, ShapeError } from "../core/errors.ts";
 import { checkShape, type Shape, sizeOf } from "../core/shape.ts";
 import { makeTensor, type NestedArray, type Tensor } from "../core/tensor.ts";
 import { backendOf } from "./convert.ts";
+import { defaultDTypeHint, getDefaultDType } from "./default_dtype.ts";
 
 /** Options of creation functions. */
 export interface CreationOptions {
-  /** Element type (default float32, or the dtype implied by the values). */
+  /** Element type (default: the default dtype, float32 unless `setDefaultDType` changed it, or the dtype implied by the values). */
   readonly dtype?: DType;
 }
 
@@ -43,7 +44,8 @@ function checkDType(op: string, dtype: DType, backend: Backend): void {
   if (!backend.dtypes.includes(dtype)) {
     throw new DTypeError(
       `${op}(): the ${backend.name} backend does not support ${dtype} ` +
-        `(it supports ${backend.dtypes.join(", ")}); use float32, or setBackend("cpu") for float64`,
+        `(it supports ${backend.dtypes.join(", ")}); use float32, ` +
+        `or setBackend("cpu") for float64${defaultDTypeHint(dtype)}`,
     );
   }
 }
@@ -118,9 +120,10 @@ function flattenNested(values: unknown, shape: Shape): { flat: number[]; bool: b
 
 /**
  * Makes a tensor from a number, a boolean, nested arrays or a typed array.
- * The dtype is `opts.dtype` if given; otherwise float32 for numbers, bool
+ * The dtype is `opts.dtype` if given; otherwise the default dtype
+ * (float32 unless `setDefaultDType` changed it) for numbers, bool
  * for booleans, and the array's own type for Float32Array, Float64Array and
- * Int32Array (other typed arrays become float32). The values are copied:
+ * Int32Array (other typed arrays get the default dtype). The values are copied:
  * changing the source afterwards does not change the tensor.
  *
  * @param values The values.
@@ -142,7 +145,7 @@ export function tensor(values: TensorValues, opts: TensorOptions = {}): Tensor {
     }
     const arr = values as unknown as TypedArray;
     const own = dtypeOfArray(arr);
-    const dtype = opts.dtype ?? (own === "bool" || own === null ? "float32" : own);
+    const dtype = opts.dtype ?? (own === "bool" || own === null ? getDefaultDType() : own);
     const shape = opts.shape ? [...checkShape("tensor", opts.shape)] : [arr.length];
     if (sizeOf(shape) !== arr.length) {
       throw new ShapeError(
@@ -152,7 +155,7 @@ export function tensor(values: TensorValues, opts: TensorOptions = {}): Tensor {
     return fromValues("tensor", arr, shape, dtype);
   }
   if (typeof values === "number" || typeof values === "boolean") {
-    const dtype = opts.dtype ?? (typeof values === "boolean" ? "bool" : "float32");
+    const dtype = opts.dtype ?? (typeof values === "boolean" ? "bool" : getDefaultDType());
     const shape = opts.shape ? [...checkShape("tensor", opts.shape)] : [];
     if (sizeOf(shape) !== 1) {
       throw new ShapeError(
@@ -168,7 +171,7 @@ export function tensor(values: TensorValues, opts: TensorOptions = {}): Tensor {
   }
   const nestedShape = inferShape(values, "");
   const { flat, bool } = flattenNested(values, nestedShape);
-  const dtype = opts.dtype ?? (bool ? "bool" : "float32");
+  const dtype = opts.dtype ?? (bool ? "bool" : getDefaultDType());
   let shape: Shape = nestedShape;
   if (opts.shape) {
     shape = [...checkShape("tensor", opts.shape)];
@@ -195,7 +198,7 @@ function filled(op: string, shape: readonly number[], value: number, dtype: DTyp
  * A tensor of zeros.
  *
  * @param shape The shape.
- * @param opts `dtype` (default float32).
+ * @param opts `dtype` (default: the default dtype, float32 unless `setDefaultDType` changed it).
  * @returns Zeros.
  * @example
  * ```ts
@@ -204,14 +207,14 @@ function filled(op: string, shape: readonly number[], value: number, dtype: DTyp
  * ```
  */
 export function zeros(shape: readonly number[], opts: CreationOptions = {}): Tensor {
-  return filled("zeros", shape, 0, opts.dtype ?? "float32");
+  return filled("zeros", shape, 0, opts.dtype ?? getDefaultDType());
 }
 
 /**
  * A tensor of ones.
  *
  * @param shape The shape.
- * @param opts `dtype` (default float32).
+ * @param opts `dtype` (default: the default dtype, float32 unless `setDefaultDType` changed it).
  * @returns Ones.
  * @example
  * ```ts
@@ -220,7 +223,7 @@ export function zeros(shape: readonly number[], opts: CreationOptions = {}): Ten
  * ```
  */
 export function ones(shape: readonly number[], opts: CreationOptions = {}): Tensor {
-  return filled("ones", shape, 1, opts.dtype ?? "float32");
+  return filled("ones", shape, 1, opts.dtype ?? getDefaultDType());
 }
 
 /**
@@ -228,7 +231,7 @@ export function ones(shape: readonly number[], opts: CreationOptions = {}): Tens
  *
  * @param shape The shape.
  * @param value The fill value.
- * @param opts `dtype` (default float32, or bool for a boolean value).
+ * @param opts `dtype` (default: the default dtype, see `setDefaultDType`, or bool for a boolean value).
  * @returns The filled tensor.
  * @example
  * ```ts
@@ -241,7 +244,7 @@ export function full(
   value: number | boolean,
   opts: CreationOptions = {},
 ): Tensor {
-  const dtype = opts.dtype ?? (typeof value === "boolean" ? "bool" : "float32");
+  const dtype = opts.dtype ?? (typeof value === "boolean" ? "bool" : getDefaultDType());
   return filled("full", shape, Number(value), dtype);
 }
 
@@ -291,7 +294,8 @@ export function onesLike(x: Tensor, opts: CreationOptions = {}): Tensor {
 /**
  * Evenly spaced values in `[start, stop)`, like NumPy's `arange`. With one
  * argument it counts from 0: `arange(5)` is `[0, 1, 2, 3, 4]`. The dtype
- * defaults to int32 when all arguments are integers, else float32.
+ * defaults to int32 when all arguments are integers, else the default dtype
+ * (float32 unless `setDefaultDType` changed it).
  *
  * @param start The first value (or the stop when `stop` is omitted).
  * @param stop The end, exclusive.
@@ -320,7 +324,7 @@ export function arange(
   }
   const n = Math.max(0, Math.ceil((b - a) / step));
   const ints = Number.isInteger(a) && Number.isInteger(b) && Number.isInteger(step);
-  const dtype = opts.dtype ?? (ints ? "int32" : "float32");
+  const dtype = opts.dtype ?? (ints ? "int32" : getDefaultDType());
   const vals = new Float64Array(n);
   for (let i = 0; i < n; i++) vals[i] = a + i * step;
   return fromValues("arange", dtype === "int32" ? vals.map(Math.trunc) : vals, [n], dtype);
@@ -333,7 +337,7 @@ export function arange(
  * @param start The first value.
  * @param stop The last value.
  * @param num How many values (default 50).
- * @param opts `dtype` (default float32).
+ * @param opts `dtype` (default: the default dtype, float32 unless `setDefaultDType` changed it).
  * @returns A 1-D tensor.
  * @example
  * ```ts
@@ -354,7 +358,7 @@ export function linspace(
   const step = num > 1 ? (stop - start) / (num - 1) : 0;
   for (let i = 0; i < num; i++) vals[i] = start + i * step;
   if (num > 1) vals[num - 1] = stop;
-  return fromValues("linspace", vals, [num], opts.dtype ?? "float32");
+  return fromValues("linspace", vals, [num], opts.dtype ?? getDefaultDType());
 }
 
 /**
@@ -362,7 +366,7 @@ export function linspace(
  *
  * @param n Rows.
  * @param m Columns (default `n`).
- * @param opts `dtype` (default float32).
+ * @param opts `dtype` (default: the default dtype, float32 unless `setDefaultDType` changed it).
  * @returns The matrix.
  * @example
  * ```ts
@@ -374,5 +378,5 @@ export function eye(n: number, m = n, opts: CreationOptions = {}): Tensor {
   checkShape("eye", [n, m]);
   const vals = new Float64Array(n * m);
   for (let i = 0; i < Math.min(n, m); i++) vals[i * m + i] = 1;
-  return fromValues("eye", vals, [n, m], opts.dtype ?? "float32");
+  return fromValues("eye", vals, [n, m], opts.dtype ?? getDefaultDType());
 }

@@ -13,3 +13,4 @@ export * from "./composite.ts";
 export * from "./sort.ts";
 export * from "./cumsum.ts";
 export * from "./einsum.ts";
+export * from "./default_dtype.ts";

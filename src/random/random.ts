@@ -27,6 +27,7 @@ import { DTypeError, fmtShape, ShapeError } from "../core/errors.ts";
 import { checkShape, sizeOf } from "../core/shape.ts";
 import { Tensor, type TensorLike } from "../core/tensor.ts";
 import { asTensor } from "../ops/convert.ts";
+import { getDefaultDType } from "../ops/default_dtype.ts";
 import { tensor } from "../ops/creation.ts";
 import { add, cast, cos, floor, less, log, minimum, mul, sqrt, sub } from "../ops/elementwise.ts";
 import { reshape, slice, split as splitOp, take } from "../ops/movement.ts";
@@ -50,7 +51,7 @@ function checkKey(op: string, key: unknown): Tensor {
 }
 
 function floatDType(op: string, dtype: DType | undefined): DType {
-  const d = dtype ?? "float32";
+  const d = dtype ?? getDefaultDType();
   if (!isFloat(d)) {
     throw new DTypeError(`random.${op}(): dtype must be float32 or float64, got ${d}`);
   }
@@ -132,7 +133,7 @@ export interface UniformOptions {
   readonly min?: number;
   /** Upper bound, exclusive (default 1). */
   readonly max?: number;
-  /** float32 (default) or float64. */
+  /** float32 or float64 (default: the default dtype, float32 unless `setDefaultDType` changed it). */
   readonly dtype?: DType;
 }
 
@@ -176,7 +177,7 @@ export interface NormalOptions {
   readonly mean?: number;
   /** Standard deviation (default 1). */
   readonly std?: number;
-  /** float32 (default) or float64. */
+  /** float32 or float64 (default: the default dtype, float32 unless `setDefaultDType` changed it). */
   readonly dtype?: DType;
 }
 
@@ -232,7 +233,7 @@ export function normal(
 export function bernoulli(k: PRNGKey, p: TensorLike = 0.5, shape?: readonly number[]): Tensor {
   const kk = checkKey("bernoulli", k);
   const pt = asTensor("random.bernoulli", p);
-  const dtype = isFloat(pt.dtype) ? pt.dtype : "float32";
+  const dtype = isFloat(pt.dtype) ? pt.dtype : getDefaultDType();
   return less(unit("bernoulli", kk, shape ?? pt.shape, dtype), pt);
 }
 

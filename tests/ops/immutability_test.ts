@@ -285,6 +285,8 @@ const NO_TENSOR_INPUTS: Record<string, string> = {
   arange: "takes numbers",
   linspace: "takes numbers",
   eye: "takes numbers",
+  setDefaultDType: "takes a dtype name",
+  getDefaultDType: "takes nothing",
   getBackend: "takes nothing",
   setBackend: "takes a name",
   registerBackend: "takes a name and a factory",
