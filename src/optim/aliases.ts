@@ -44,7 +44,26 @@ export function sgd(lr: LearningRate): GradientTransformation<[ScaleByLearningRa
   return chain(scaleByLearningRate(lr));
 }
 
-/** Options of {@linkcode momentum}. */
+/**
+ * Options of {@linkcode momentum}.
+ *
+ * @example
+ * ```ts
+ * import { optim, tensor } from "@gradus/core";
+ *
+ * const options: optim.MomentumOptions = { beta: 0.5, nesterov: false };
+ * const opt = optim.momentum(0.1, options);
+ * const g = { w: tensor([1], { dtype: "float64" }) };
+ * let state = opt.init(g);
+ * const steps = [];
+ * for (let i = 0; i < 3; i++) {
+ *   const [u, next] = opt.update(g, state);
+ *   steps.push((await u.w.data())[0]);
+ *   state = next;
+ * }
+ * console.log(steps); // ≈ [-0.1, -0.15, -0.175] (velocities 1, 1.5, 1.75)
+ * ```
+ */
 export interface MomentumOptions {
   /** The momentum coefficient (the book's α). Default: `0.9`. */
   readonly beta?: number;
@@ -83,7 +102,20 @@ export function momentum(
   return chain(trace({ decay: beta, nesterov }), scaleByLearningRate(lr));
 }
 
-/** Options of {@linkcode adagrad}. */
+/**
+ * Options of {@linkcode adagrad}.
+ *
+ * @example
+ * ```ts
+ * import { optim, tensor } from "@gradus/core";
+ *
+ * const options: optim.AdagradOptions = { initialAccumulatorValue: 0.1, eps: 1e-7 };
+ * const opt = optim.adagrad(0.01, options);
+ * const params = { w: tensor([1], { dtype: "float64" }) };
+ * const [u] = opt.update({ w: tensor([0.3], { dtype: "float64" }) }, opt.init(params));
+ * console.log(u.w.arraySync()); // ≈ [-0.00688] (−0.01·0.3/√(0.1 + 0.3²))
+ * ```
+ */
 export interface AdagradOptions {
   /** The starting value of the sum of squares. Default: `0` (the book; Optax uses 0.1). */
   readonly initialAccumulatorValue?: number;
@@ -114,7 +146,20 @@ export function adagrad(
   return chain(scaleByRss(options), scaleByLearningRate(lr));
 }
 
-/** Options of {@linkcode rmsprop}. */
+/**
+ * Options of {@linkcode rmsprop}.
+ *
+ * @example
+ * ```ts
+ * import { optim, tensor } from "@gradus/core";
+ *
+ * const options: optim.RmspropOptions = { decay: 0.9, eps: 1e-7 };
+ * const opt = optim.rmsprop(0.01, options);
+ * const params = { w: tensor([1], { dtype: "float64" }) };
+ * const [u] = opt.update({ w: tensor([2], { dtype: "float64" }) }, opt.init(params));
+ * console.log(u.w.arraySync()); // ≈ [-0.0316] (−0.01·2/√(0.1·2²))
+ * ```
+ */
 export interface RmspropOptions {
   /** The decay of the average of squared gradients. Default: `0.99` (the book). */
   readonly decay?: number;
@@ -148,7 +193,20 @@ export function rmsprop(
   return chain(scaleByRms(options), scaleByLearningRate(lr));
 }
 
-/** Options of {@linkcode adam}: those of `scaleByAdam`. */
+/**
+ * Options of {@linkcode adam}: those of `scaleByAdam`.
+ *
+ * @example
+ * ```ts
+ * import { optim, tensor } from "@gradus/core";
+ *
+ * const options: optim.AdamOptions = { b1: 0.8, b2: 0.99 };
+ * const opt = optim.adam(0.01, options);
+ * const params = { w: tensor([1, 1]) };
+ * const [u] = opt.update({ w: tensor([3, -0.2]) }, opt.init(params));
+ * console.log(u.w.arraySync()); // ≈ [-0.01, 0.01] (the first step is −lr·sign(g))
+ * ```
+ */
 export type AdamOptions = ScaleByAdamOptions;
 
 /**
@@ -175,7 +233,21 @@ export function adam(
   return chain(scaleByAdam(options), scaleByLearningRate(lr));
 }
 
-/** Options of {@linkcode adamw}. */
+/**
+ * Options of {@linkcode adamw}.
+ *
+ * @example
+ * ```ts
+ * import { optim, type Tensor, tensor } from "@gradus/core";
+ *
+ * type Params = { w: Tensor; b: Tensor };
+ * const options: optim.AdamwOptions<Params> = { weightDecay: 0.5, mask: { w: true, b: false } };
+ * const opt = optim.adamw<Params>(0.1, options);
+ * const params: Params = { w: tensor([2]), b: tensor([2]) };
+ * const [u] = opt.update({ w: tensor([1]), b: tensor([1]) }, opt.init(params), params);
+ * console.log(u.w.arraySync(), u.b.arraySync()); // ≈ [-0.2] ≈ [-0.1] (b is not decayed)
+ * ```
+ */
 export interface AdamwOptions<P = unknown> extends ScaleByAdamOptions, AddDecayedWeightsOptions<P> {
   /** The decoupled weight decay factor. Default: `1e-4` (Optax's default). */
   readonly weightDecay?: number;

@@ -19,6 +19,21 @@ import { map } from "../tree/tree.ts";
  * looped over without casts (see {@linkcode GradientTransformation}); a
  * state of the wrong optimizer is caught at run time, with an error that
  * says which state was expected.
+ *
+ * @example
+ * ```ts
+ * import { grad, optim, square, sum, type Tensor, tensor } from "@gradus/core";
+ *
+ * const f = (p: { x: Tensor }) => sum(square(p.x));
+ * const optimizers = { sgd: optim.sgd(0.1), adam: optim.adam(0.1) };
+ * const params = { x: tensor([1]) };
+ * // The states of several optimizers in one record (to checkpoint them together).
+ * const states: Record<string, optim.OptState> = {};
+ * for (const [name, opt] of Object.entries(optimizers)) {
+ *   states[name] = opt.update(grad(f)(params), states[name] ?? opt.init(params), params)[1];
+ * }
+ * console.log(Object.keys(states)); // [ "sgd", "adam" ]
+ * ```
  */
 export type OptState = object;
 
@@ -70,16 +85,54 @@ export interface GradientTransformation<S> {
  * their states.
  *
  * @typeParam O A `GradientTransformation` type.
+ *
+ * @example
+ * ```ts
+ * import { optim, tensor } from "@gradus/core";
+ *
+ * const opt = optim.adam(0.01);
+ * // [ScaleByAdamState, ScaleByLearningRateState]
+ * type AdamState = optim.OptimizerState<typeof opt>;
+ * const params = { w: tensor([1]) };
+ * const state: AdamState = opt.init(params);
+ * console.log(state[0].count, state[1].count); // 0 0
+ * ```
  */
 export type OptimizerState<O> = O extends GradientTransformation<infer S> ? S : never;
 
 /**
  * A learning-rate schedule: step count (0 for the first update) → rate.
  * Anywhere a learning rate is taken, a number or a schedule works.
+ *
+ * @example
+ * ```ts
+ * import { optim } from "@gradus/core";
+ *
+ * // Halve the rate every 10 steps, by hand; any (step) => number works.
+ * const halving: optim.Schedule = (step) => 0.1 * 0.5 ** Math.floor(step / 10);
+ * const opt = optim.sgd(halving);
+ * console.log(halving(0), halving(25), typeof opt.update); // 0.1 0.025 function
+ * ```
  */
 export type Schedule = (step: number) => number;
 
-/** A learning rate: a constant or a schedule. */
+/**
+ * A learning rate: a constant or a schedule.
+ *
+ * @example
+ * ```ts
+ * import { optim } from "@gradus/core";
+ *
+ * const constant: optim.LearningRate = 0.01;
+ * const decaying: optim.LearningRate = optim.exponentialDecay({
+ *   init: 0.01,
+ *   decayRate: 0.5,
+ *   transitionSteps: 1000,
+ * });
+ * const opts = [optim.sgd(constant), optim.sgd(decaying)];
+ * console.log(opts.length, typeof decaying === "function" ? decaying(2000) : decaying); // 2 0.0025
+ * ```
+ */
 export type LearningRate = number | Schedule;
 
 /**

@@ -10,6 +10,18 @@ import { describe } from "./_util.ts";
 /**
  * The state type of each transformation in a tuple of transformations:
  * `StatesOf<[GradientTransformation<A>, GradientTransformation<B>]>` is `[A, B]`.
+ *
+ * @example
+ * ```ts
+ * import { optim, tensor } from "@gradus/core";
+ *
+ * const parts = [optim.clipByGlobalNorm(1), optim.trace({ decay: 0.9 })] as const;
+ * // [EmptyState, TraceState]
+ * type States = optim.StatesOf<[typeof parts[0], typeof parts[1]]>;
+ * const opt = optim.chain(...parts);
+ * const state: States = opt.init({ w: tensor([1]) });
+ * console.log(state.length, Object.keys(state[1])); // 2 [ "trace" ]
+ * ```
  */
 export type StatesOf<T extends readonly GradientTransformation<unknown>[]> = {
   -readonly [K in keyof T]: T[K] extends GradientTransformation<infer S> ? S : never;

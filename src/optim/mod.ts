@@ -35,72 +35,31 @@
  * console.log(params.w.arraySync()); // ≈ [0.003, 0.008], close to the minimum at [0, 0]
  * ```
  *
+ * @example From this entry point (`@gradus/core/optim`, the same functions as `optim.*`)
+ * ```ts
+ * import {
+ *   applyUpdates,
+ *   chain,
+ *   clipByGlobalNorm,
+ *   scaleByAdam,
+ *   scaleByLearningRate,
+ * } from "@gradus/core/optim";
+ * import { tensor } from "@gradus/core";
+ *
+ * const opt = chain(clipByGlobalNorm(1), scaleByAdam(), scaleByLearningRate(0.01));
+ * const params = { w: tensor([1, 2]) };
+ * const [updates] = opt.update({ w: tensor([30, -40]) }, opt.init(params), params);
+ * console.log(applyUpdates(params, updates).w.arraySync()); // ≈ [0.99, 2.01]
+ * ```
+ *
  * @module
  */
 
-export {
-  applyUpdates,
-  type GradientTransformation,
-  type LearningRate,
-  type OptimizerState,
-  type OptState,
-  type Schedule,
-} from "./base.ts";
-export { chain, type StatesOf } from "./chain.ts";
-export {
-  addDecayedWeights,
-  type AddDecayedWeightsOptions,
-  clip,
-  clipByGlobalNorm,
-  type EmptyState,
-  globalNorm,
-  type MaskTree,
-  scale,
-  scaleByAdam,
-  type ScaleByAdamOptions,
-  type ScaleByAdamState,
-  scaleByLearningRate,
-  type ScaleByLearningRateState,
-  scaleByRms,
-  type ScaleByRmsOptions,
-  type ScaleByRmsState,
-  scaleByRss,
-  type ScaleByRssOptions,
-  type ScaleByRssState,
-  scaleBySchedule,
-  type ScaleByScheduleState,
-  trace,
-  type TraceOptions,
-  type TraceState,
-} from "./transforms.ts";
-export {
-  adagrad,
-  type AdagradOptions,
-  adam,
-  type AdamOptions,
-  adamw,
-  type AdamwOptions,
-  momentum,
-  type MomentumOptions,
-  rmsprop,
-  type RmspropOptions,
-  sgd,
-} from "./aliases.ts";
-export {
-  constantSchedule,
-  cosineDecaySchedule,
-  type CosineDecayScheduleOptions,
-  exponentialDecay,
-  type ExponentialDecayOptions,
-  joinSchedules,
-  linearSchedule,
-  type LinearScheduleOptions,
-  linearWarmup,
-  type LinearWarmupOptions,
-  piecewiseConstantSchedule,
-  type PiecewiseConstantScheduleOptions,
-  stepSchedule,
-  type StepScheduleOptions,
-  warmupCosineDecaySchedule,
-  type WarmupCosineDecayScheduleOptions,
-} from "./schedules.ts";
+// Whole files are re-exported: `deno doc` (and so JSR) lists the members of
+// the `export * as` namespaces in mod.ts only when they come through
+// `export *`. What is not public lives in `_`-prefixed files.
+export * from "./base.ts";
+export * from "./chain.ts";
+export * from "./transforms.ts";
+export * from "./aliases.ts";
+export * from "./schedules.ts";

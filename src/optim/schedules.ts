@@ -35,7 +35,25 @@ export function constantSchedule(value: number): Schedule {
   return () => value;
 }
 
-/** Options of {@linkcode exponentialDecay}. */
+/**
+ * Options of {@linkcode exponentialDecay}.
+ *
+ * @example
+ * ```ts
+ * import { optim } from "@gradus/core";
+ *
+ * const options: optim.ExponentialDecayOptions = {
+ *   init: 1,
+ *   decayRate: 0.5,
+ *   transitionSteps: 10,
+ *   transitionBegin: 5,
+ *   staircase: true,
+ *   endValue: 0.2,
+ * };
+ * const lr = optim.exponentialDecay(options);
+ * console.log([0, 5, 14, 15, 25, 100].map(lr)); // [1, 1, 1, 0.5, 0.25, 0.2]
+ * ```
+ */
 export interface ExponentialDecayOptions {
   /** The value before and at `transitionBegin`. */
   readonly init: number;
@@ -102,7 +120,21 @@ export function exponentialDecay(options: ExponentialDecayOptions): Schedule {
   }
 }
 
-/** Options of {@linkcode piecewiseConstantSchedule}. */
+/**
+ * Options of {@linkcode piecewiseConstantSchedule}.
+ *
+ * @example
+ * ```ts
+ * import { optim } from "@gradus/core";
+ *
+ * const options: optim.PiecewiseConstantScheduleOptions = {
+ *   init: 0.1,
+ *   boundariesAndScales: { 100: 0.1, 200: 0.5 },
+ * };
+ * const lr = optim.piecewiseConstantSchedule(options);
+ * console.log([0, 99, 100, 200].map(lr)); // ≈ [0.1, 0.1, 0.01, 0.005]
+ * ```
+ */
 export interface PiecewiseConstantScheduleOptions {
   /** The value before the first boundary. */
   readonly init: number;
@@ -157,7 +189,18 @@ export function piecewiseConstantSchedule(options: PiecewiseConstantScheduleOpti
   };
 }
 
-/** Options of {@linkcode stepSchedule}. */
+/**
+ * Options of {@linkcode stepSchedule}.
+ *
+ * @example
+ * ```ts
+ * import { optim } from "@gradus/core";
+ *
+ * const options: optim.StepScheduleOptions = { init: 0.1, stepSize: 30, gamma: 0.5 };
+ * const lr = optim.stepSchedule(options);
+ * console.log([0, 29, 30, 60].map(lr)); // [0.1, 0.1, 0.05, 0.025]
+ * ```
+ */
 export interface StepScheduleOptions {
   /** The value for the first `stepSize` steps. */
   readonly init: number;
@@ -193,7 +236,18 @@ export function stepSchedule(options: StepScheduleOptions): Schedule {
   return exponentialDecay({ init, decayRate: gamma, transitionSteps: stepSize, staircase: true });
 }
 
-/** Options of {@linkcode cosineDecaySchedule}. */
+/**
+ * Options of {@linkcode cosineDecaySchedule}.
+ *
+ * @example
+ * ```ts
+ * import { optim } from "@gradus/core";
+ *
+ * const options: optim.CosineDecayScheduleOptions = { init: 1, decaySteps: 100, alpha: 0.1 };
+ * const lr = optim.cosineDecaySchedule(options);
+ * console.log([0, 50, 100, 200].map(lr)); // ≈ [1, 0.55, 0.1, 0.1]
+ * ```
+ */
 export interface CosineDecayScheduleOptions {
   /** The value at step 0. */
   readonly init: number;
@@ -236,7 +290,23 @@ export function cosineDecaySchedule(options: CosineDecayScheduleOptions): Schedu
   };
 }
 
-/** Options of {@linkcode linearSchedule}. */
+/**
+ * Options of {@linkcode linearSchedule}.
+ *
+ * @example
+ * ```ts
+ * import { optim } from "@gradus/core";
+ *
+ * const options: optim.LinearScheduleOptions = {
+ *   init: 1,
+ *   end: 0,
+ *   transitionSteps: 4,
+ *   transitionBegin: 2,
+ * };
+ * const lr = optim.linearSchedule(options);
+ * console.log([0, 2, 3, 6, 10].map(lr)); // [1, 1, 0.75, 0, 0]
+ * ```
+ */
 export interface LinearScheduleOptions {
   /** The value up to `transitionBegin`. */
   readonly init: number;
@@ -339,7 +409,18 @@ export function joinSchedules(
   };
 }
 
-/** Options of {@linkcode linearWarmup}. */
+/**
+ * Options of {@linkcode linearWarmup}.
+ *
+ * @example
+ * ```ts
+ * import { optim } from "@gradus/core";
+ *
+ * const options: optim.LinearWarmupOptions = { warmupSteps: 4, init: 0 };
+ * const lr = optim.linearWarmup(optim.constantSchedule(0.1), options);
+ * console.log([0, 2, 4, 100].map(lr)); // ≈ [0, 0.05, 0.1, 0.1]
+ * ```
+ */
 export interface LinearWarmupOptions {
   /** How many steps the warmup takes (an integer ≥ 0; 0 means none). */
   readonly warmupSteps: number;
@@ -384,7 +465,24 @@ export function linearWarmup(schedule: Schedule, options: LinearWarmupOptions): 
   );
 }
 
-/** Options of {@linkcode warmupCosineDecaySchedule}. */
+/**
+ * Options of {@linkcode warmupCosineDecaySchedule}.
+ *
+ * @example
+ * ```ts
+ * import { optim } from "@gradus/core";
+ *
+ * const options: optim.WarmupCosineDecayScheduleOptions = {
+ *   init: 0,
+ *   peak: 1,
+ *   warmupSteps: 10,
+ *   decaySteps: 110,
+ *   end: 0.1,
+ * };
+ * const lr = optim.warmupCosineDecaySchedule(options);
+ * console.log([0, 5, 10, 60, 110].map(lr)); // ≈ [0, 0.5, 1, 0.55, 0.1]
+ * ```
+ */
 export interface WarmupCosineDecayScheduleOptions {
   /** The value at step 0. */
   readonly init: number;

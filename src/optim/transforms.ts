@@ -36,18 +36,54 @@ import {
   zerosTree,
 } from "./_util.ts";
 
-/** The state of a transformation that keeps none: an empty object. */
+/**
+ * The state of a transformation that keeps none: an empty object.
+ *
+ * @example
+ * ```ts
+ * import { optim, tensor } from "@gradus/core";
+ *
+ * const t = optim.clipByGlobalNorm(1);
+ * const state: optim.EmptyState = t.init({ w: tensor([3, 4]) });
+ * console.log(state); // {}
+ * ```
+ */
 export type EmptyState = Record<string, never>;
 
 // ---------------------------------------------------------------- scaling
 
-/** The state of {@linkcode scaleBySchedule}: how many updates have been made. */
+/**
+ * The state of {@linkcode scaleBySchedule}: how many updates have been made.
+ *
+ * @example
+ * ```ts
+ * import { optim, tensor } from "@gradus/core";
+ *
+ * const t = optim.scaleBySchedule((step) => 0.5 ** step);
+ * const g = tensor([1]);
+ * let state: optim.ScaleByScheduleState = t.init(g);
+ * for (let i = 0; i < 3; i++) state = t.update(g, state)[1];
+ * console.log(state.count); // 3
+ * ```
+ */
 export interface ScaleByScheduleState {
   /** The number of updates made so far (0 before the first). */
   readonly count: number;
 }
 
-/** The state of {@linkcode scaleByLearningRate}: how many updates have been made. */
+/**
+ * The state of {@linkcode scaleByLearningRate}: how many updates have been made.
+ *
+ * @example
+ * ```ts
+ * import { optim, tensor } from "@gradus/core";
+ *
+ * const t = optim.scaleByLearningRate(0.1);
+ * const g = { w: tensor([2]) };
+ * const [updates, state]: [typeof g, optim.ScaleByLearningRateState] = t.update(g, t.init(g));
+ * console.log(updates.w.arraySync(), state.count); // ≈ [-0.2] 1
+ * ```
+ */
 export type ScaleByLearningRateState = ScaleByScheduleState;
 
 function scheduled(
@@ -156,7 +192,20 @@ export function scale(factor: number): GradientTransformation<EmptyState> {
 
 // ---------------------------------------------------------------- momentum
 
-/** Options of {@linkcode trace}. */
+/**
+ * Options of {@linkcode trace}.
+ *
+ * @example
+ * ```ts
+ * import { optim, tensor } from "@gradus/core";
+ *
+ * const options: optim.TraceOptions = { decay: 0.5, nesterov: true };
+ * const t = optim.trace(options);
+ * const g = tensor([1], { dtype: "float64" });
+ * const [u] = t.update(g, t.init(g));
+ * console.log(u.arraySync()); // [1.5] (g + decay·t, t = g)
+ * ```
+ */
 export interface TraceOptions {
   /** The decay of the trace (the momentum coefficient β, e.g. 0.9). */
   readonly decay: number;
@@ -164,7 +213,20 @@ export interface TraceOptions {
   readonly nesterov?: boolean;
 }
 
-/** The state of {@linkcode trace}. */
+/**
+ * The state of {@linkcode trace}.
+ *
+ * @example
+ * ```ts
+ * import { optim, type Tensor, tensor } from "@gradus/core";
+ *
+ * const t = optim.trace({ decay: 0.5 });
+ * const g = { w: tensor([2], { dtype: "float64" }) };
+ * let state: optim.TraceState = t.init(g);
+ * for (let i = 0; i < 2; i++) state = t.update(g, state)[1];
+ * console.log((state.trace as { w: Tensor }).w.arraySync()); // [3] (2, then 2 + 0.5·2)
+ * ```
+ */
 export interface TraceState {
   /** The trace `t` (a pytree of tensors mirroring the params; zeros at first). */
   readonly trace: unknown;
@@ -212,7 +274,20 @@ export function trace(options: TraceOptions): GradientTransformation<TraceState>
 
 // ---------------------------------------------------------------- adaptive
 
-/** Options of {@linkcode scaleByRss}. */
+/**
+ * Options of {@linkcode scaleByRss}.
+ *
+ * @example
+ * ```ts
+ * import { optim, tensor } from "@gradus/core";
+ *
+ * const options: optim.ScaleByRssOptions = { initialAccumulatorValue: 5, eps: 0 };
+ * const t = optim.scaleByRss(options);
+ * const g = tensor([2], { dtype: "float64" });
+ * const [u] = t.update(g, t.init(g));
+ * console.log(u.arraySync()); // [0.6666666666666666] (2 / √(5 + 2²))
+ * ```
+ */
 export interface ScaleByRssOptions {
   /** The starting value of the accumulator `h`. Default: `0` (the book; Optax uses 0.1). */
   readonly initialAccumulatorValue?: number;
@@ -220,7 +295,19 @@ export interface ScaleByRssOptions {
   readonly eps?: number;
 }
 
-/** The state of {@linkcode scaleByRss}. */
+/**
+ * The state of {@linkcode scaleByRss}.
+ *
+ * @example
+ * ```ts
+ * import { optim, type Tensor, tensor } from "@gradus/core";
+ *
+ * const t = optim.scaleByRss();
+ * const g = tensor([1, 2], { dtype: "float64" });
+ * const [, state]: [Tensor, optim.ScaleByRssState] = t.update(g, t.init(g));
+ * console.log((state.sumOfSquares as Tensor).arraySync()); // [1, 4]
+ * ```
+ */
 export interface ScaleByRssState {
   /** The sum of squared gradients `h` (a pytree mirroring the params). */
   readonly sumOfSquares: unknown;
@@ -272,7 +359,20 @@ export function scaleByRss(
   };
 }
 
-/** Options of {@linkcode scaleByRms}. */
+/**
+ * Options of {@linkcode scaleByRms}.
+ *
+ * @example
+ * ```ts
+ * import { optim, tensor } from "@gradus/core";
+ *
+ * const options: optim.ScaleByRmsOptions = { decay: 0.9, eps: 0, initialScale: 0 };
+ * const t = optim.scaleByRms(options);
+ * const g = tensor([3], { dtype: "float64" });
+ * const [u] = t.update(g, t.init(g));
+ * console.log(u.arraySync()); // ≈ [3.1623] (3 / √(0.1·3²))
+ * ```
+ */
 export interface ScaleByRmsOptions {
   /** The decay of the moving average of squared gradients. Default: `0.99` (the book). */
   readonly decay?: number;
@@ -282,7 +382,19 @@ export interface ScaleByRmsOptions {
   readonly initialScale?: number;
 }
 
-/** The state of {@linkcode scaleByRms}. */
+/**
+ * The state of {@linkcode scaleByRms}.
+ *
+ * @example
+ * ```ts
+ * import { optim, type Tensor, tensor } from "@gradus/core";
+ *
+ * const t = optim.scaleByRms({ decay: 0.9 });
+ * const g = tensor([3], { dtype: "float64" });
+ * const [, state]: [Tensor, optim.ScaleByRmsState] = t.update(g, t.init(g));
+ * console.log((state.nu as Tensor).arraySync()); // ≈ [0.9] (0.1·3²)
+ * ```
+ */
 export interface ScaleByRmsState {
   /** The moving average of squared gradients `h` (a pytree mirroring the params). */
   readonly nu: unknown;
@@ -335,7 +447,20 @@ export function scaleByRms(
   };
 }
 
-/** Options of {@linkcode scaleByAdam}. */
+/**
+ * Options of {@linkcode scaleByAdam}.
+ *
+ * @example
+ * ```ts
+ * import { optim, tensor } from "@gradus/core";
+ *
+ * const options: optim.ScaleByAdamOptions = { b1: 0.9, b2: 0.99, eps: 1e-8, epsRoot: 0 };
+ * const t = optim.scaleByAdam(options);
+ * const g = tensor([0.5, -4]);
+ * const [u] = t.update(g, t.init(g));
+ * console.log(u.arraySync()); // ≈ [1, -1] (the first step is about sign(g))
+ * ```
+ */
 export interface ScaleByAdamOptions {
   /** Decay of the first moment (the mean of the gradients). Default: `0.9`. */
   readonly b1?: number;
@@ -347,7 +472,20 @@ export interface ScaleByAdamOptions {
   readonly epsRoot?: number;
 }
 
-/** The state of {@linkcode scaleByAdam}. */
+/**
+ * The state of {@linkcode scaleByAdam}.
+ *
+ * @example
+ * ```ts
+ * import { optim, type Tensor, tensor } from "@gradus/core";
+ *
+ * const t = optim.scaleByAdam();
+ * const g = { w: tensor([2], { dtype: "float64" }) };
+ * const [, state]: [typeof g, optim.ScaleByAdamState] = t.update(g, t.init(g));
+ * const { mu, nu } = state as unknown as { mu: { w: Tensor }; nu: { w: Tensor } };
+ * console.log(state.count, mu.w.arraySync(), nu.w.arraySync()); // 1 ≈ [0.2] ≈ [0.004]
+ * ```
+ */
 export interface ScaleByAdamState {
   /** The number of updates made so far (0 before the first). */
   readonly count: number;
@@ -436,6 +574,18 @@ export function scaleByAdam(
 /**
  * A pytree of booleans saying which params get weight decay (`true`: decay).
  * `null` and `undefined` are empty subtrees, as everywhere in `tree`.
+ *
+ * @example
+ * ```ts
+ * import { optim, tensor } from "@gradus/core";
+ *
+ * // Decay the weights, never the biases.
+ * const mask: optim.MaskTree = { layers: [{ w: true, b: false }] };
+ * const params = { layers: [{ w: tensor([10]), b: tensor([10]) }] };
+ * const t = optim.addDecayedWeights(0.1, { mask });
+ * const [u] = t.update({ layers: [{ w: tensor([0]), b: tensor([0]) }] }, t.init(params), params);
+ * console.log(u.layers[0].w.arraySync(), u.layers[0].b.arraySync()); // [1] [0]
+ * ```
  */
 export type MaskTree =
   | boolean
@@ -444,7 +594,24 @@ export type MaskTree =
   | readonly MaskTree[]
   | { readonly [key: string]: MaskTree };
 
-/** Options of {@linkcode addDecayedWeights}. */
+/**
+ * Options of {@linkcode addDecayedWeights}.
+ *
+ * @example
+ * ```ts
+ * import { optim, type Tensor, tensor, tree } from "@gradus/core";
+ *
+ * type Params = { w: Tensor; b: Tensor };
+ * // The mask as a function of the params: decay matrices, not vectors.
+ * const options: optim.AddDecayedWeightsOptions<Params> = {
+ *   mask: (p) => tree.map((x: Tensor) => x.ndim > 1, p),
+ * };
+ * const params: Params = { w: tensor([[10]]), b: tensor([10]) };
+ * const t = optim.addDecayedWeights<Params>(0.1, options);
+ * const [u] = t.update({ w: tensor([[0]]), b: tensor([0]) }, t.init(params), params);
+ * console.log(u.w.arraySync(), u.b.arraySync()); // [[1]] [0]
+ * ```
+ */
 export interface AddDecayedWeightsOptions<P = unknown> {
   /**
    * Which params are decayed: a {@linkcode MaskTree} with the structure of the
