@@ -32,17 +32,10 @@
  * @module
  */
 
-export { accuracy } from "./accuracy.ts";
-export { confusionMatrix, type ConfusionMatrixOptions } from "./confusion_matrix.ts";
-export {
-  type Average,
-  type AverageOptions,
-  type ClassificationMetricOptions,
-  f1,
-  precision,
-  recall,
-} from "./precision_recall.ts";
-export {
-  formatConfusionMatrix,
-  type FormatConfusionMatrixOptions,
-} from "./format_confusion_matrix.ts";
+// Whole files are re-exported: `deno doc` (and so JSR) lists the members of
+// the `export * as` namespaces in mod.ts only when they come through
+// `export *`. What is not public lives in `_`-prefixed files.
+export * from "./accuracy.ts";
+export * from "./confusion_matrix.ts";
+export * from "./precision_recall.ts";
+export * from "./format_confusion_matrix.ts";

@@ -32,22 +32,12 @@
  * @module
  */
 
-export { lineChart, type LineChartOptions, type LineSeries } from "./line_chart.ts";
-export {
-  histogram,
-  type HistogramBins,
-  histogramBins,
-  type HistogramBinsOptions,
-  type HistogramOptions,
-  type HistogramPanel,
-  histograms,
-  type HistogramsOptions,
-} from "./histogram.ts";
-export {
-  decisionBoundary,
-  type DecisionBoundaryOptions,
-  type LabelledPoints,
-} from "./decision_boundary.ts";
-export { imageGrid, type ImageGridOptions } from "./image_grid.ts";
-export { confusionMatrix, type ConfusionMatrixPlotOptions } from "./confusion_matrix.ts";
-export { save } from "./save.ts";
+// Whole files are re-exported: `deno doc` (and so JSR) lists the members of
+// the `export * as` namespaces in mod.ts only when they come through
+// `export *`. What is not public lives in `_`-prefixed files.
+export * from "./line_chart.ts";
+export * from "./histogram.ts";
+export * from "./decision_boundary.ts";
+export * from "./image_grid.ts";
+export * from "./confusion_matrix.ts";
+export * from "./save.ts";
