@@ -4,6 +4,7 @@
  * @module
  */
 
+import { Tensor } from "../core/tensor.ts";
 import { fmtNumber, linearScale } from "./_axes.ts";
 import {
   AXIS,
@@ -31,10 +32,11 @@ import {
 /** Options of {@linkcode confusionMatrix}. */
 export interface ConfusionMatrixPlotOptions {
   /**
-   * The `C×C` matrix: rows are true classes, columns predicted classes (as
-   * `metrics.confusionMatrix` builds it; read it with `await cm.array()`).
+   * The `C×C` matrix: rows are true classes, columns predicted classes, as
+   * `metrics.confusionMatrix` builds it — that tensor itself, or nested
+   * arrays.
    */
-  readonly matrix: ArrayLike<ArrayLike<number>>;
+  readonly matrix: ArrayLike<ArrayLike<number>> | Tensor;
   /** Class names for the rows and columns (default `0`, `1`, …). */
   readonly labels?: readonly string[];
   /** The title at the top. */
@@ -48,6 +50,20 @@ export interface ConfusionMatrixPlotOptions {
   readonly width?: number;
   /** Height in pixels (default: sized to the matrix). */
   readonly height?: number;
+}
+
+/** The rows of a matrix given as nested arrays or as a 2-D tensor. */
+async function readMatrix(
+  op: string,
+  m: ArrayLike<ArrayLike<number>> | Tensor,
+): Promise<ArrayLike<ArrayLike<number>>> {
+  if (!(m instanceof Tensor)) return m;
+  if (m.ndim !== 2) {
+    throw new RangeError(`${op}: the matrix must be a 2-D tensor [C, C], got shape [${m.shape}]`);
+  }
+  const values = await m.data();
+  const cols = m.shape[1];
+  return Array.from({ length: m.shape[0] }, (_, i) => values.subarray(i * cols, (i + 1) * cols));
 }
 
 /** ColorBrewer "Blues", light to dark: a sequential scale that prints and reads well. */
@@ -79,10 +95,11 @@ function blues(t: number): string {
  * sequential blue scale and labelled with its count (or row fraction with
  * `normalize: "true"`; white text on dark cells), and a colour bar. Hover
  * a cell for its details. Long class names on the columns are set at an
- * angle.
+ * angle. Async, like every chart: a tensor is read with `await t.data()`,
+ * so it works on every backend.
  *
  * @param opts The matrix and the look (see {@linkcode ConfusionMatrixPlotOptions}).
- * @returns The SVG document.
+ * @returns A promise of the SVG document.
  * @throws {RangeError} When the matrix is empty or not square, or `labels`
  * has the wrong length.
  * @example
@@ -92,17 +109,17 @@ function blues(t: number): string {
  * const predicted = tensor([0, 2, 1, 1, 0, 2], { dtype: "int32" });
  * const labels = tensor([0, 1, 1, 2, 0, 2], { dtype: "int32" });
  * const cm = metrics.confusionMatrix(predicted, labels, { numClasses: 3 });
- * const svg = plot.confusionMatrix({
+ * const svg = await plot.confusionMatrix({
  *   title: "Confusion matrix",
- *   matrix: (await cm.array()) as number[][],
+ *   matrix: cm,
  *   labels: ["cat", "dog", "bird"],
  * });
  * console.log(svg.includes("predicted")); // true
  * ```
  */
-export function confusionMatrix(opts: ConfusionMatrixPlotOptions): string {
+export async function confusionMatrix(opts: ConfusionMatrixPlotOptions): Promise<string> {
   const op = "confusionMatrix()";
-  const m = opts.matrix;
+  const m = await readMatrix(op, opts.matrix);
   const n = m?.length ?? 0;
   if (n === 0) throw new RangeError(`${op}: the matrix is empty; pass matrix: number[][] (C×C)`);
   for (let i = 0; i < n; i++) {

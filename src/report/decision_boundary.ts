@@ -4,11 +4,12 @@
  * @module
  */
 
-import type { Tensor } from "../core/tensor.ts";
+import { Tensor } from "../core/tensor.ts";
 import { ShapeError } from "../core/errors.ts";
 import { tensor } from "../ops/creation.ts";
 import { argmax } from "../ops/reduce.ts";
 import { axesSvg, gridSvg, layoutXY, linearScale, plotAreaSvg, px, py } from "./_axes.ts";
+import { readNumbers } from "./_data.ts";
 import {
   checkPositiveInt,
   checkRange,
@@ -29,10 +30,13 @@ import {
 
 /** The labelled points of a {@linkcode decisionBoundary} plot. */
 export interface LabelledPoints {
-  /** `N` points: rows `[x, y]` (`number[][]`), or a flat `[x0, y0, x1, y1, …]` array. */
-  readonly x: ArrayLike<ArrayLike<number>> | ArrayLike<number>;
-  /** `N` class indices `0 … C-1`. */
-  readonly y: ArrayLike<number>;
+  /**
+   * `N` points: rows `[x, y]` (`number[][]`), a flat `[x0, y0, x1, y1, …]`
+   * array, or a tensor `[N, 2]`.
+   */
+  readonly x: ArrayLike<ArrayLike<number>> | ArrayLike<number> | Tensor;
+  /** `N` class indices `0 … C-1`: numbers or an int tensor `[N]`. */
+  readonly y: ArrayLike<number> | Tensor;
 }
 
 /** Options of {@linkcode decisionBoundary}. */
@@ -109,7 +113,7 @@ export async function decisionBoundary(opts: DecisionBoundaryOptions): Promise<s
   }
 
   // The points, as flat coordinates.
-  const { px: ptsX, py: ptsY, labels } = readPoints(op, opts.points);
+  const { px: ptsX, py: ptsY, labels } = readPoints(op, await readPointData(op, opts.points));
   const n = labels.length;
 
   // Ranges: the extent plus 10 %, widened to nice ticks (unless given).
@@ -259,9 +263,30 @@ export async function decisionBoundary(opts: DecisionBoundaryOptions): Promise<s
 }
 
 /** Reads `points` into flat coordinate and label arrays. */
-function readPoints(
+/** The points with tensors read back (a `[N, 2]` tensor becomes a flat array). */
+async function readPointData(
   op: string,
   points: LabelledPoints,
+): Promise<{ x: ArrayLike<ArrayLike<number>> | ArrayLike<number>; y: ArrayLike<number> }> {
+  if (!points || !points.x || !points.y) {
+    throw new TypeError(`${op}: points must be { x: number[][] (N×2), y: number[] (N) }`);
+  }
+  let x = points.x;
+  if (x instanceof Tensor) {
+    if (x.ndim !== 2 || x.shape[1] !== 2) {
+      throw new RangeError(`${op}: points.x must be a tensor [N, 2], got shape [${x.shape}]`);
+    }
+    x = await x.data();
+  }
+  return { x, y: await readNumbers(op, "points.y", points.y) };
+}
+
+function readPoints(
+  op: string,
+  points: {
+    readonly x: ArrayLike<ArrayLike<number>> | ArrayLike<number>;
+    readonly y: ArrayLike<number>;
+  },
 ): { px: Float64Array; py: Float64Array; labels: number[] } {
   if (!points || !points.x || !points.y) {
     throw new TypeError(`${op}: points must be { x: number[][] (N×2), y: number[] (N) }`);

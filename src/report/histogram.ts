@@ -41,6 +41,8 @@ import {
   titleBlock,
 } from "./_svg.ts";
 import { fmtNumber } from "./_axes.ts";
+import type { Tensor } from "../core/tensor.ts";
+import { readNumbers } from "./_data.ts";
 
 /** Options of {@linkcode histogramBins}. */
 export interface HistogramBinsOptions {
@@ -69,7 +71,8 @@ export interface HistogramBins {
  * numbers are returned). Without values and range the range is `[0, 1]`;
  * a single-valued extent `v` becomes `[v - 0.5, v + 0.5]`.
  *
- * @param values The values.
+ * @param values The values, as host numbers (this helper is synchronous:
+ * read a tensor with `await t.data()` first, or pass it to `histogram`).
  * @param opts `bins` (default 30) and `range` (default: the data's extent).
  * @returns The edges, the counts, and how many values were left out.
  * @throws {RangeError} When `bins` is not a positive integer or `range` is
@@ -184,8 +187,11 @@ function leftOutNote(h: HistogramBins, r: PlotRect, size: number): string {
 
 /** Options of {@linkcode histogram}. */
 export interface HistogramOptions {
-  /** The values (NaN and ±Infinity are left out and noted on the chart). */
-  readonly values: ArrayLike<number>;
+  /**
+   * The values: numbers or a tensor of any shape (read with `await
+   * t.data()`). NaN and ±Infinity are left out and noted on the chart.
+   */
+  readonly values: ArrayLike<number> | Tensor;
   /** The title at the top. */
   readonly title?: string;
   /** The number of equal-width bins (default 30). */
@@ -205,28 +211,38 @@ export interface HistogramOptions {
 }
 
 /**
- * A histogram as a standalone SVG string: equal-width bins counted as
+ * A histogram as a standalone SVG document: equal-width bins counted as
  * {@linkcode histogramBins} does, one bar per non-empty bin (hover a bar for
  * its interval and count). Values left out (outside `range`, NaN, ±Infinity)
- * are counted in a note in the corner.
+ * are counted in a note in the corner. Async, like every chart: a tensor's
+ * values are read with `await t.data()`, so it works on every backend.
  *
  * @param opts The values and the look (see {@linkcode HistogramOptions}).
- * @returns The SVG document.
+ * @returns A promise of the SVG document.
  * @throws {RangeError} When `bins` is not a positive integer or `range` is invalid.
  * @example
  * ```ts
  * import { plot } from "@gradus/core";
  *
  * const values = Array.from({ length: 1000 }, (_, i) => Math.sin(i) * Math.cos(3 * i));
- * const svg = plot.histogram({ title: "Activations", values, bins: 20, xLabel: "value" });
+ * const svg = await plot.histogram({ title: "Activations", values, bins: 20, xLabel: "value" });
  * console.log(svg.includes("Activations")); // true
  * ```
+ * @example The weights of a layer, straight from the tensor
+ * ```ts
+ * import { plot, random } from "@gradus/core";
+ *
+ * const w = random.normal(random.key(0), [100, 50], { std: 0.1 });
+ * const svg = await plot.histogram({ title: "w", values: w, bins: 30 });
+ * console.log(svg.includes("<rect")); // true
+ * ```
  */
-export function histogram(opts: HistogramOptions): string {
+export async function histogram(opts: HistogramOptions): Promise<string> {
   const op = "histogram()";
+  const values = await readNumbers(op, "values", opts.values);
   const width = checkSize(op, "width", opts.width ?? DEFAULT_WIDTH, 120);
   const height = checkSize(op, "height", opts.height ?? DEFAULT_HEIGHT, 100);
-  const h = histogramBins(opts.values, {
+  const h = histogramBins(values, {
     bins: opts.bins,
     range: checkRange(op, "range", opts.range),
   });
@@ -261,8 +277,8 @@ export function histogram(opts: HistogramOptions): string {
 export interface HistogramPanel {
   /** The panel's title (`Layer 1`, …). */
   readonly title?: string;
-  /** The values. */
-  readonly values: ArrayLike<number>;
+  /** The values: numbers or a tensor of any shape (e.g. one layer's activations). */
+  readonly values: ArrayLike<number> | Tensor;
 }
 
 /** Options of {@linkcode histograms}. */
@@ -292,10 +308,11 @@ export interface HistogramsOptions {
 /**
  * Several histograms side by side, all over the same bins — the
  * distributions of activations layer by layer, comparable at a glance. By
- * default they also share one y scale.
+ * default they also share one y scale. Async, like every chart: tensors are
+ * read with `await t.data()`.
  *
  * @param opts The panels and the look (see {@linkcode HistogramsOptions}).
- * @returns The SVG document.
+ * @returns A promise of the SVG document.
  * @throws {RangeError} When there are no panels, or `bins`, `columns` or
  * `range` is invalid.
  * @example
@@ -303,7 +320,7 @@ export interface HistogramsOptions {
  * import { plot } from "@gradus/core";
  *
  * const layer = (k: number) => Array.from({ length: 500 }, (_, i) => 1 / (1 + Math.exp(-Math.sin(i * k))));
- * const svg = plot.histograms({
+ * const svg = await plot.histograms({
  *   title: "Sigmoid activations",
  *   panels: [1, 2, 3, 4, 5].map((k) => ({ title: `Layer ${k}`, values: layer(k) })),
  *   range: [0, 1],
@@ -311,11 +328,14 @@ export interface HistogramsOptions {
  * console.log(svg.includes("Layer 5")); // true
  * ```
  */
-export function histograms(opts: HistogramsOptions): string {
+export async function histograms(opts: HistogramsOptions): Promise<string> {
   const op = "histograms()";
-  const panels = opts.panels;
-  if (!panels || panels.length === 0) {
+  if (!opts.panels || opts.panels.length === 0) {
     throw new RangeError(`${op}: no panels; pass panels: [{ title, values }]`);
+  }
+  const panels: { title?: string; values: ArrayLike<number> }[] = [];
+  for (const [i, p] of opts.panels.entries()) {
+    panels.push({ title: p.title, values: await readNumbers(op, `panels[${i}].values`, p.values) });
   }
   const bins = checkPositiveInt(op, "bins", opts.bins ?? 30);
   const columns = checkPositiveInt(op, "columns", opts.columns ?? Math.min(panels.length, 5));

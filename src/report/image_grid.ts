@@ -5,6 +5,10 @@
  * @module
  */
 
+import { Tensor } from "../core/tensor.ts";
+import { argmax } from "../ops/reduce.ts";
+import { slice } from "../ops/movement.ts";
+import { readNumbers, readOptional } from "./_data.ts";
 import { base64, encodePng } from "./_png.ts";
 import {
   checkPositiveInt,
@@ -25,23 +29,30 @@ import {
 /** Options of {@linkcode imageGrid}. */
 export interface ImageGridOptions {
   /**
-   * The pixels of `N` images, flat and row-major: `N×H×W` (grayscale),
-   * `N×C×H×W` or `N×H×W×C` (C = 1 or 3), as `shape` says.
+   * The pixels of `N` images, row-major: `N×H×W` (grayscale), `N×C×H×W`
+   * or `N×H×W×C` (C = 1 or 3), as `shape` says — a flat array, or a tensor
+   * (only the images shown are read back).
    */
-  readonly images: ArrayLike<number>;
+  readonly images: ArrayLike<number> | Tensor;
   /**
    * The shape of one image: `[H, W]`, `[C, H, W]` or `[H, W, C]` with
-   * C = 1 or 3 (channels first when the first entry is 1 or 3).
+   * C = 1 or 3 (channels first when the first entry is 1 or 3). Default,
+   * for an `images` tensor of rank 3 or 4: its shape without the first
+   * axis; required otherwise (e.g. `[28, 28]` for flat `[N, 784]` MNIST).
    */
-  readonly shape: readonly [number, number] | readonly [number, number, number];
+  readonly shape?: readonly [number, number] | readonly [number, number, number];
   /** How many images to show (default: all, at most 100). */
   readonly count?: number;
   /** Images per row (default 10). */
   readonly columns?: number;
-  /** True labels, one per image, shown under it. */
-  readonly labels?: ArrayLike<number>;
-  /** Predicted labels, one per image; where they differ from `labels` the cell is red. */
-  readonly predictions?: ArrayLike<number>;
+  /** True labels, one per image, shown under it: numbers, an int tensor `[N]`, or one-hot rows `[N, C]`. */
+  readonly labels?: ArrayLike<number> | Tensor;
+  /**
+   * Predicted labels, one per image; where they differ from `labels` the
+   * cell is red. Numbers, an int tensor `[N]`, or a tensor of scores
+   * (logits) `[N, C]`, reduced with argmax.
+   */
+  readonly predictions?: ArrayLike<number> | Tensor;
   /** Names of the classes, used instead of the numbers. */
   readonly classNames?: readonly string[];
   /** The title at the top. */
@@ -66,8 +77,9 @@ export interface ImageGridOptions {
  *
  * Async because the PNGs are zlib-compressed with the platform's
  * `CompressionStream("deflate")`: 100 MNIST digits at the default scale
- * take about 80 KB. Pixels are upscaled by `scale` inside the PNG, so the
- * digits stay sharp in every viewer.
+ * take about 80 KB; and tensors are read with `await t.data()` (only the
+ * images shown), so it works on every backend. Pixels are upscaled by
+ * `scale` inside the PNG, so the digits stay sharp in every viewer.
  *
  * @param opts The images, labels and look (see {@linkcode ImageGridOptions}).
  * @returns A promise of the SVG document.
@@ -93,15 +105,21 @@ export interface ImageGridOptions {
  * });
  * console.log(svg.match(/<image /g)?.length); // 4
  * ```
+ * @example A batch of tensors: images `[N, H, W]` and logits `[N, C]`
+ * ```ts
+ * import { plot, random, tensor } from "@gradus/core";
+ *
+ * const images = random.uniform(random.key(0), [6, 8, 8]);
+ * const logits = random.normal(random.key(1), [6, 3]);
+ * const labels = tensor([0, 1, 2, 0, 1, 2], { dtype: "int32" });
+ * const svg = await plot.imageGrid({ images, labels, predictions: logits, scale: 3 });
+ * console.log(svg.match(/<image /g)?.length); // 6
+ * ```
  */
 export async function imageGrid(opts: ImageGridOptions): Promise<string> {
   const op = "imageGrid()";
-  const { images, shape } = opts;
-  if (!images || typeof images.length !== "number") {
-    throw new TypeError(
-      `${op}: images must be a flat array of pixel values (read a tensor with await t.data())`,
-    );
-  }
+  const { images, labels, predictions } = await readImages(op, opts);
+  const shape = opts.shape ?? (opts.images as Tensor).shape.slice(1);
   const { c, h, w, channelsFirst } = readShape(op, shape);
   const size = c * h * w;
   if (images.length % size !== 0 || images.length === 0) {
@@ -114,7 +132,6 @@ export async function imageGrid(opts: ImageGridOptions): Promise<string> {
   const count = Math.min(total, checkPositiveInt(op, "count", opts.count ?? Math.min(total, 100)));
   const columns = Math.min(count, checkPositiveInt(op, "columns", opts.columns ?? 10));
   const scale = checkPositiveInt(op, "scale", opts.scale ?? 2);
-  const { labels, predictions } = opts;
   for (const [name, arr] of [["labels", labels], ["predictions", predictions]] as const) {
     if (arr !== undefined && arr.length < count) {
       throw new RangeError(`${op}: ${name} has ${arr.length} entries for ${count} images`);
@@ -251,6 +268,55 @@ export async function imageGrid(opts: ImageGridOptions): Promise<string> {
     body += el("g", { class: cap.wrong ? "cell wrong" : "cell" }, cell);
   }
   return svgOpen(width, height, opts.title) + body + SVG_CLOSE;
+}
+
+/**
+ * The pixels of the images shown (at most `count`, default 100) and the
+ * labels, read from tensors where given (sliced on the device first, so
+ * only what is shown comes back); 2-D label tensors are reduced with argmax.
+ */
+async function readImages(op: string, opts: ImageGridOptions): Promise<{
+  images: ArrayLike<number>;
+  labels: ArrayLike<number> | undefined;
+  predictions: ArrayLike<number> | undefined;
+}> {
+  const limit = opts.count === undefined
+    ? 100
+    : Number.isInteger(opts.count) && opts.count > 0
+    ? opts.count
+    : 0;
+  const first = (t: Tensor): Tensor =>
+    limit > 0 && t.ndim > 0 && t.shape[0] > limit ? slice(t, [0], [limit]) : t;
+  let images: ArrayLike<number>;
+  if (opts.images instanceof Tensor) {
+    if (opts.shape === undefined && opts.images.ndim !== 3 && opts.images.ndim !== 4) {
+      throw new RangeError(
+        `${op}: cannot tell the image shape of a tensor of shape [${opts.images.shape}]; ` +
+          `pass shape, e.g. shape: [28, 28] for flat [N, 784] images`,
+      );
+    }
+    images = await first(opts.images).data();
+  } else {
+    images = await readNumbers(op, "images", opts.images);
+    if (opts.shape === undefined) {
+      throw new RangeError(`${op}: shape is required for flat images, e.g. shape: [28, 28]`);
+    }
+  }
+  const labelsOf = async (what: string, x: ArrayLike<number> | Tensor | undefined) => {
+    if (!(x instanceof Tensor)) return await readOptional(op, what, x);
+    if (x.ndim === 2) return await argmax(first(x), -1).data();
+    if (x.ndim !== 1) {
+      throw new RangeError(
+        `${op}: ${what} must be class indices [N] or scores [N, C], got shape [${x.shape}]`,
+      );
+    }
+    return await first(x).data();
+  };
+  return {
+    images,
+    labels: await labelsOf("labels", opts.labels),
+    predictions: await labelsOf("predictions", opts.predictions),
+  };
 }
 
 function fmtLabel(v: number): string {

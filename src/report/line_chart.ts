@@ -6,6 +6,8 @@
  */
 
 import { axesSvg, gridSvg, layoutXY, linearScale, logScale, plotAreaSvg, px, py } from "./_axes.ts";
+import type { Tensor } from "../core/tensor.ts";
+import { readNumbers } from "./_data.ts";
 import {
   checkSize,
   DEFAULT_HEIGHT,
@@ -27,10 +29,13 @@ import {
 export interface LineSeries {
   /** The name shown in the legend (default `series 1`, `series 2`, …). */
   readonly name?: string;
-  /** The x values (default `0, 1, 2, …`); as many as `y`. */
-  readonly x?: ArrayLike<number>;
-  /** The y values. NaN and ±Infinity (and values ≤ 0 on a log scale) leave a gap. */
-  readonly y: ArrayLike<number>;
+  /** The x values (default `0, 1, 2, …`): numbers or a tensor, as many as `y`. */
+  readonly x?: ArrayLike<number> | Tensor;
+  /**
+   * The y values: numbers or a tensor (read with `await t.data()`). NaN and
+   * ±Infinity (and values ≤ 0 on a log scale) leave a gap.
+   */
+  readonly y: ArrayLike<number> | Tensor;
   /** Draw the line dashed (default false). */
   readonly dashed?: boolean;
   /** The colour, any SVG colour (default: the next palette colour). */
@@ -72,6 +77,12 @@ export interface LineChartOptions {
 
 const OP = "lineChart()";
 
+/** A series whose values have been read. */
+interface PlainSeries extends Omit<LineSeries, "x" | "y"> {
+  readonly x?: ArrayLike<number>;
+  readonly y: ArrayLike<number>;
+}
+
 function checkOptional(name: string, v: number | undefined): number | undefined {
   if (v !== undefined && !Number.isFinite(v)) {
     throw new RangeError(`${OP}: ${name} must be a finite number, got ${v}`);
@@ -80,15 +91,19 @@ function checkOptional(name: string, v: number | undefined): number | undefined 
 }
 
 /**
- * A line chart as a standalone SVG string. Each series is one `<path>` with
+ * A line chart as a standalone SVG document. Each series is one `<path>` with
  * coordinates rounded to 0.1 px; a long series whose x values increase
  * (loss per iteration) is thinned to the first, last, lowest and highest
  * point of every pixel column, which keeps the file small and every spike
  * visible. NaN and ±Infinity values break the line. Ticks fall on nice
  * numbers (1, 2, 5 × 10^k; decades on a log scale).
  *
+ * The values may be arrays, typed arrays or tensors; tensors are read with
+ * `await t.data()`, which is why the chart is async (it works on every
+ * backend, WebGPU included). `plot.save` takes the promise as it is.
+ *
  * @param opts The series and the look (see {@linkcode LineChartOptions}).
- * @returns The SVG document.
+ * @returns A promise of the SVG document.
  * @throws {RangeError} When there is no series, `x` and `y` differ in
  * length, an axis limit is not finite or `yMin ≥ yMax`, or a log axis has a
  * non-positive limit.
@@ -97,7 +112,7 @@ function checkOptional(name: string, v: number | undefined): number | undefined 
  * import { plot } from "@gradus/core";
  *
  * const loss = Array.from({ length: 1000 }, (_, i) => 2.3 * Math.exp(-i / 200) + 0.1);
- * const svg = plot.lineChart({
+ * const svg = await plot.lineChart({
  *   title: "Training loss",
  *   xLabel: "iteration",
  *   yLabel: "loss",
@@ -123,14 +138,34 @@ function checkOptional(name: string, v: number | undefined): number | undefined 
  * const dir = await Deno.makeTempDir();
  * await plot.save(`${dir}/accuracy.svg`, svg);
  * ```
+ * @example A loss curve straight from tensors
+ * ```ts
+ * import { linspace, plot } from "@gradus/core";
+ *
+ * const steps = linspace(0, 99, 100);
+ * const svg = await plot.lineChart({ series: [{ x: steps, y: steps.neg().div(30).exp() }] });
+ * console.log(svg.includes("<path")); // true
+ * ```
  */
-export function lineChart(opts: LineChartOptions): string {
-  const width = checkSize(OP, "width", opts.width ?? DEFAULT_WIDTH, 120);
-  const height = checkSize(OP, "height", opts.height ?? DEFAULT_HEIGHT, 100);
+export async function lineChart(opts: LineChartOptions): Promise<string> {
   const series = opts.series;
   if (!series || series.length === 0) {
     throw new RangeError(`${OP}: no series; pass series: [{ name, y }]`);
   }
+  const plain: PlainSeries[] = [];
+  for (const [i, s] of series.entries()) {
+    plain.push({
+      ...s,
+      x: s.x === undefined ? undefined : await readNumbers(OP, `series[${i}].x`, s.x),
+      y: await readNumbers(OP, `series[${i}].y`, s.y),
+    });
+  }
+  return render(opts, plain);
+}
+
+function render(opts: LineChartOptions, series: readonly PlainSeries[]): string {
+  const width = checkSize(OP, "width", opts.width ?? DEFAULT_WIDTH, 120);
+  const height = checkSize(OP, "height", opts.height ?? DEFAULT_HEIGHT, 100);
   const xMin = checkOptional("xMin", opts.xMin);
   const xMax = checkOptional("xMax", opts.xMax);
   const yMin = checkOptional("yMin", opts.yMin);
@@ -151,11 +186,6 @@ export function lineChart(opts: LineChartOptions): string {
   // Resolve the data and its extent.
   const data = series.map((s, i) => {
     const y = s.y;
-    if (!y || typeof y.length !== "number") {
-      throw new TypeError(
-        `${OP}: series[${i}].y must be an array of numbers (read a tensor with await t.data())`,
-      );
-    }
     if (s.x !== undefined && s.x.length !== y.length) {
       throw new RangeError(
         `${OP}: series[${i}] has ${s.x.length} x values and ${y.length} y values; they must match`,

@@ -1,21 +1,30 @@
 /**
  * Plots and reports: dependency-free SVG charts of training runs and
- * models. Every chart is a function from plain numbers (arrays or typed
- * arrays, never tensors — read them with `await t.data()` first) to a
- * standalone SVG document that opens in any browser: a title, axes with
- * "nice" ticks (1, 2, 5 × 10^k), gridlines, axis labels, a legend where
- * there are several series, the colour-blind-friendly Okabe–Ito palette and
- * the platform's UI font. {@linkcode save} writes one to a file.
+ * models. Every chart is an async function from data — number arrays,
+ * typed arrays or tensors, wherever it takes numbers — to a standalone SVG
+ * document that opens in any browser: a title, axes with "nice" ticks (1,
+ * 2, 5 × 10^k), gridlines, axis labels, a legend where there are several
+ * series, the colour-blind-friendly Okabe–Ito palette and the platform's
+ * UI font. {@linkcode save} writes one to a file, and takes the promise a
+ * chart returns as it is.
+ *
+ * Why async: a tensor's values come back with `await t.data()`, the one
+ * read that works on every backend (WebGPU cannot read synchronously), so
+ * `plot.lineChart({ series: [{ y: losses }] })` works the same with an
+ * array or a tensor on any backend. Only what is drawn is read.
  *
  * - {@linkcode lineChart}: loss per iteration, accuracy per epoch, several series.
  * - {@linkcode histogram}, {@linkcode histograms}: value distributions, one
  *   or several side by side over the same bins (activations per layer).
- * - {@linkcode decisionBoundary} (async): the regions a 2-D classifier
- *   assigns to each class, with the data points; it takes the model as a
- *   `predict` function and evaluates it once on a grid.
- * - {@linkcode imageGrid} (async): a batch of images with true and
- *   predicted labels, wrong ones in red.
- * - {@linkcode confusionMatrix}: a heat map of a confusion matrix.
+ *   ({@linkcode histogramBins}, the counting helper, is synchronous and
+ *   takes host numbers.)
+ * - {@linkcode decisionBoundary}: the regions a 2-D classifier assigns to
+ *   each class, with the data points; it takes the model as a `predict`
+ *   function and evaluates it once on a grid.
+ * - {@linkcode imageGrid}: a batch of images with true and predicted
+ *   labels, wrong ones in red.
+ * - {@linkcode confusionMatrix}: a heat map of a confusion matrix (e.g. the
+ *   tensor `metrics.confusionMatrix` returns).
  *
  * @example
  * ```ts
@@ -27,6 +36,8 @@
  *   `${dir}/loss.svg`,
  *   plot.lineChart({ title: "Loss", xLabel: "epoch", yLabel: "loss", series: [{ y: loss }] }),
  * );
+ * const svg = await plot.lineChart({ series: [{ y: loss }] }); // the document itself
+ * console.log(svg.startsWith("<svg")); // true
  * ```
  *
  * @module

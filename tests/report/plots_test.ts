@@ -1,5 +1,15 @@
 import assert from "node:assert/strict";
-import { plot, ShapeError, type Tensor, tensor } from "../../mod.ts";
+import {
+  CpuBackend,
+  type DType,
+  plot,
+  ShapeError,
+  Tensor,
+  tensor,
+  type TypedArray,
+} from "../../mod.ts";
+import type { DataHandle } from "../../src/backend/backend.ts";
+import { onBackend } from "../_helpers.ts";
 import { linearScale, logScale } from "../../src/report/_axes.ts";
 import { crc32 } from "../../src/report/_png.ts";
 import { paletteColor, tint } from "../../src/report/_svg.ts";
@@ -169,8 +179,8 @@ Deno.test("plot ticks: log scales use decades over wide spans, 1-2-5 over short 
 // ---------------------------------------------------------------------------
 // lineChart
 
-Deno.test("lineChart: well-formed SVG with title, axis labels, ticks and a legend", () => {
-  const svg = plot.lineChart({
+Deno.test("lineChart: well-formed SVG with title, axis labels, ticks and a legend", async () => {
+  const svg = await plot.lineChart({
     title: "Accuracy per epoch",
     xLabel: "epoch",
     yLabel: "accuracy",
@@ -206,12 +216,12 @@ Deno.test("lineChart: well-formed SVG with title, axis labels, ticks and a legen
   );
   assert.ok(markers.length >= 8, `markers: ${markers.length}`);
   // One series: no legend.
-  const one = parseXml(plot.lineChart({ series: [{ name: "loss", y: [3, 2, 1] }] }));
+  const one = parseXml(await plot.lineChart({ series: [{ name: "loss", y: [3, 2, 1] }] }));
   assert.equal(byClass(one, "legend").length, 0);
 });
 
-Deno.test("lineChart: escapes text (title, labels, series names)", () => {
-  const svg = plot.lineChart({
+Deno.test("lineChart: escapes text (title, labels, series names)", async () => {
+  const svg = await plot.lineChart({
     title: NASTY,
     xLabel: "x < 1 & y > 2",
     yLabel: `"y"`,
@@ -226,9 +236,9 @@ Deno.test("lineChart: escapes text (title, labels, series names)", () => {
   assert.equal(textOf(all(parseXml(svg), (n) => n.name === "title")[0]), NASTY);
 });
 
-Deno.test("lineChart: NaN and ±Infinity break the line; nothing non-finite reaches the SVG", () => {
+Deno.test("lineChart: NaN and ±Infinity break the line; nothing non-finite reaches the SVG", async () => {
   const y = [1, 2, NaN, 3, 4, Infinity, 5, -Infinity, 6, 7];
-  const svg = plot.lineChart({ series: [{ y }], markers: false });
+  const svg = await plot.lineChart({ series: [{ y }], markers: false });
   assert.doesNotMatch(svg, /NaN|Infinity/);
   const root = parseXml(svg);
   const [path] = byClass(root, "series");
@@ -238,29 +248,29 @@ Deno.test("lineChart: NaN and ±Infinity break the line; nothing non-finite reac
   // The isolated point 5 is drawn as a dot.
   assert.equal(all(root, (n) => n.name === "circle").length, 1);
   // With markers, every finite point has one.
-  const withMarkers = parseXml(plot.lineChart({ series: [{ y }], markers: true }));
+  const withMarkers = parseXml(await plot.lineChart({ series: [{ y }], markers: true }));
   assert.equal(all(withMarkers, (n) => n.name === "circle").length, 7);
   // All points non-finite: still a valid (empty) chart.
-  parseXml(plot.lineChart({ series: [{ y: [NaN, NaN] }] }));
+  parseXml(await plot.lineChart({ series: [{ y: [NaN, NaN] }] }));
 });
 
-Deno.test("lineChart: log y axis shows decade ticks and skips non-positive values", () => {
+Deno.test("lineChart: log y axis shows decade ticks and skips non-positive values", async () => {
   const y = [2.3, 1.1, 0.4, 0.05, 0.0013, 0, -1, 0.002];
-  const root = parseXml(plot.lineChart({ series: [{ y }], yLog: true, yLabel: "loss" }));
+  const root = parseXml(await plot.lineChart({ series: [{ y }], yLog: true, yLabel: "loss" }));
   const labels = tickLabels(root);
   for (const l of ["0.001", "0.01", "0.1", "1", "10"]) {
     assert.ok(labels.includes(l), `${l} in ${labels}`);
   }
   const { subpaths } = pathPoints(byClass(root, "series")[0].attrs.d);
   assert.equal(subpaths, 1, "the run before 0 is a line; the lone point after -1 a dot or marker");
-  assert.throws(() => plot.lineChart({ series: [{ y }], yLog: true, yMin: 0 }), RangeError);
+  await assert.rejects(() => plot.lineChart({ series: [{ y }], yLog: true, yMin: 0 }), RangeError);
 });
 
-Deno.test("lineChart: 10 000 points become one small path that keeps the spikes", () => {
+Deno.test("lineChart: 10 000 points become one small path that keeps the spikes", async () => {
   const n = 10_000;
   const y = Array.from({ length: n }, (_, i) => 2 * Math.exp(-i / 2000) + 0.1 * Math.sin(i * 1.7));
   y[6001] = 5; // a spike
-  const svg = plot.lineChart({ series: [{ y }], xLabel: "iteration", yLabel: "loss" });
+  const svg = await plot.lineChart({ series: [{ y }], xLabel: "iteration", yLabel: "loss" });
   assert.ok(svg.length < 50_000, `${svg.length} bytes`);
   const root = parseXml(svg);
   const paths = byClass(root, "series");
@@ -279,13 +289,16 @@ Deno.test("lineChart: 10 000 points become one small path that keeps the spikes"
   assert.ok(tickLabels(root).includes("10000") || tickLabels(root).includes("8000"));
 });
 
-Deno.test("lineChart: clear errors for bad input", () => {
-  assert.throws(() => plot.lineChart({ series: [] }), /lineChart\(\): no series/);
-  assert.throws(
+Deno.test("lineChart: clear errors for bad input", async () => {
+  await assert.rejects(() => plot.lineChart({ series: [] }), /lineChart\(\): no series/);
+  await assert.rejects(
     () => plot.lineChart({ series: [{ x: [1, 2, 3], y: [1, 2] }] }),
     /series\[0\] has 3 x values and 2 y values/,
   );
-  assert.throws(() => plot.lineChart({ series: [{ y: [1] }], yMin: 2, yMax: 1 }), RangeError);
+  await assert.rejects(
+    () => plot.lineChart({ series: [{ y: [1] }], yMin: 2, yMax: 1 }),
+    RangeError,
+  );
 });
 
 // ---------------------------------------------------------------------------
@@ -317,9 +330,14 @@ Deno.test("histogramBins: NumPy semantics; counts sum to the finite values in ra
   assert.throws(() => plot.histogramBins([1], { range: [1, 1] }), RangeError);
 });
 
-Deno.test("histogram: bars sum to the finite values, with title, labels and ticks", () => {
+Deno.test("histogram: bars sum to the finite values, with title, labels and ticks", async () => {
   const values = Array.from({ length: 1000 }, (_, i) => Math.sin(i) * Math.cos(3 * i));
-  const svg = plot.histogram({ title: NASTY, values: [...values, NaN], bins: 20, xLabel: "value" });
+  const svg = await plot.histogram({
+    title: NASTY,
+    values: [...values, NaN],
+    bins: 20,
+    xLabel: "value",
+  });
   const root = parseXml(svg);
   const t = texts(root);
   for (const want of [NASTY, "value", "count"]) assert.ok(t.includes(want), want);
@@ -328,15 +346,15 @@ Deno.test("histogram: bars sum to the finite values, with title, labels and tick
   assert.ok(t.some((x) => x.includes("1 NaN/∞")), "the left-out value is noted");
   assert.ok(tickLabels(root).includes("0"));
   // Typed arrays work too.
-  parseXml(plot.histogram({ values: new Float32Array([1, 2, 2, 3]) }));
+  parseXml(await plot.histogram({ values: new Float32Array([1, 2, 2, 3]) }));
 });
 
-Deno.test("histograms: panels side by side over the same range, one shared y scale", () => {
+Deno.test("histograms: panels side by side over the same range, one shared y scale", async () => {
   const panels = [1, 2, 3, 4, 5].map((k) => ({
     title: `layer ${k}`,
     values: Array.from({ length: 400 }, (_, i) => (Math.sin(i * k) + 1) / 2),
   }));
-  const svg = plot.histograms({ title: "Activations", panels, bins: 10, range: [0, 1] });
+  const svg = await plot.histograms({ title: "Activations", panels, bins: 10, range: [0, 1] });
   const root = parseXml(svg);
   const t = texts(root);
   for (const want of ["Activations", "layer 1", "layer 5", "count"]) {
@@ -352,7 +370,7 @@ Deno.test("histograms: panels side by side over the same range, one shared y sca
   const yLabelled = groups.filter((g) => tickLabels(g).includes("0") && tickLabels(g).length > 3);
   assert.ok(yLabelled.length >= 1);
   for (const g of groups) assert.ok(tickLabels(g).includes("1"), "x ticks on every panel");
-  assert.throws(() => plot.histograms({ panels: [] }), RangeError);
+  await assert.rejects(() => plot.histograms({ panels: [] }), RangeError);
 });
 
 // ---------------------------------------------------------------------------
@@ -590,9 +608,13 @@ Deno.test("imageGrid: RGB channels-first, 0..255 detection, count and class name
 // ---------------------------------------------------------------------------
 // confusionMatrix
 
-Deno.test("confusionMatrix: one shaded cell per entry, counts in cells, white text on dark cells", () => {
+Deno.test("confusionMatrix: one shaded cell per entry, counts in cells, white text on dark cells", async () => {
   const matrix = [[50, 2, 0], [5, 40, 5], [0, 10, 38]];
-  const svg = plot.confusionMatrix({ title: NASTY, matrix, labels: ["cat", "dog", "<bird>"] });
+  const svg = await plot.confusionMatrix({
+    title: NASTY,
+    matrix,
+    labels: ["cat", "dog", "<bird>"],
+  });
   const root = parseXml(svg);
   const cells = byClass(root, "cells")[0].children as Node[];
   assert.equal(cells.length, 9);
@@ -612,18 +634,139 @@ Deno.test("confusionMatrix: one shaded cell per entry, counts in cells, white te
   assert.ok(byClass(root, "colorbar").length === 1);
 });
 
-Deno.test("confusionMatrix: normalize 'true' shows row fractions; errors on bad shapes", () => {
+Deno.test("confusionMatrix: normalize 'true' shows row fractions; errors on bad shapes", async () => {
   const root = parseXml(
-    plot.confusionMatrix({ matrix: [[3, 1], [0, 0]], normalize: "true", title: "Normalized" }),
+    await plot.confusionMatrix({
+      matrix: [[3, 1], [0, 0]],
+      normalize: "true",
+      title: "Normalized",
+    }),
   );
   assert.deepEqual(texts(byClass(root, "values")[0]), ["0.75", "0.25", "0.00", "0.00"]);
   assert.ok(
     texts(root).includes("0") && texts(root).includes("1"),
     "class labels default to indices",
   );
-  assert.throws(() => plot.confusionMatrix({ matrix: [[1, 2], [3]] }), /must be square/);
-  assert.throws(() => plot.confusionMatrix({ matrix: [] }), RangeError);
-  assert.throws(() => plot.confusionMatrix({ matrix: [[1]], labels: ["a", "b"] }), RangeError);
+  await assert.rejects(() => plot.confusionMatrix({ matrix: [[1, 2], [3]] }), /must be square/);
+  await assert.rejects(() => plot.confusionMatrix({ matrix: [] }), RangeError);
+  await assert.rejects(
+    () => plot.confusionMatrix({ matrix: [[1]], labels: ["a", "b"] }),
+    RangeError,
+  );
+});
+
+// ---------------------------------------------------------------------------
+// tensors, on a backend that reads only asynchronously (as WebGPU does)
+
+/** The CPU kernels, but only async reads (like WebGPU); records the size of each read. */
+class AsyncReadBackend extends CpuBackend {
+  override readonly name = "async-read";
+  override readonly canReadSync = false;
+  readonly reads: number[] = [];
+  override read(x: DataHandle, dtype: DType, size: number): Promise<TypedArray> {
+    this.reads.push(size);
+    return Promise.resolve(super.readSync(x, dtype, size));
+  }
+  override readSync(): never {
+    throw new Error("synchronous read attempted");
+  }
+}
+
+Deno.test("every chart takes tensors where it takes numbers, read with await t.data() (works without sync reads)", async () => {
+  const y = [2.3, 1.1, 0.7, 0.52, 0.45];
+  const values = Array.from({ length: 200 }, (_, i) => Math.sin(i) * 3);
+  const cm = [[5, 1], [2, 7]];
+  const pixels = Array.from({ length: 3 * 4 * 4 }, (_, i) => (i % 7) / 7);
+  const logits = [[2, 1], [0, 3], [5, 1]];
+  const points = [[-1, -0.5], [0.5, 1], [1, 0.2]];
+  const predict = (g: Tensor) => g.sum(1).greater(0);
+  type Data = {
+    x: Tensor | number[];
+    y: Tensor | number[];
+    values: Tensor | number[];
+    cm: Tensor | number[][];
+    pts: Tensor | number[][];
+    cls: Tensor | number[];
+  };
+  const charts = (d: Data) => [
+    plot.lineChart({ series: [{ x: d.x, y: d.y }] }),
+    plot.histogram({ values: d.values, bins: 12 }),
+    plot.histograms({ panels: [{ title: "a", values: d.values }], bins: 8 }),
+    plot.confusionMatrix({ matrix: d.cm }),
+    plot.decisionBoundary({ predict, points: { x: d.pts, y: d.cls }, resolution: 8 }),
+  ];
+  // the arrays hold the float32 values the tensors hold, so the documents must be identical
+  const f32 = (v: number[]): number[] => v.map(Math.fround);
+  const fromArrays = await Promise.all(charts({
+    x: [1, 2, 3, 4, 5],
+    y: f32(y),
+    values: f32(values),
+    cm,
+    pts: points.map(f32),
+    cls: [0, 1, 1],
+  }));
+  const grid = (images: Tensor | number[], predictions: Tensor | number[]) =>
+    plot.imageGrid({
+      images,
+      ...(images instanceof Tensor ? {} : { shape: [4, 4] as const }),
+      labels: [0, 1, 1],
+      predictions,
+    });
+  const gridFromArrays = await grid(f32(pixels), [0, 1, 0]);
+  const backend = new AsyncReadBackend();
+  const [fromTensors, gridFromTensors] = await onBackend("async-read", backend, async () => {
+    const out = await Promise.all(charts({
+      x: tensor([1, 2, 3, 4, 5]),
+      y: tensor(y),
+      values: tensor(values),
+      cm: tensor(cm, { dtype: "int32" }),
+      pts: tensor(points),
+      cls: tensor([0, 1, 1], { dtype: "int32" }),
+    }));
+    // [N, H, W] images (the shape comes from the tensor) and [N, C] logits (argmax)
+    const g = await grid(tensor(pixels).reshape([3, 4, 4]), tensor(logits));
+    return [out, g] as const;
+  });
+  fromTensors.forEach((svg, i) => assert.equal(svg, fromArrays[i], `chart ${i}`));
+  assert.equal(gridFromTensors, gridFromArrays);
+  assert.ok(backend.reads.length > 0);
+
+  // Only the images shown are read back: 4 of 1000.
+  const shown = new AsyncReadBackend();
+  await onBackend("async-read-2", shown, async () => {
+    const many = tensor(new Float32Array(1000 * 16).fill(0.5)).reshape([1000, 4, 4]);
+    const svg = await plot.imageGrid({ images: many, count: 4 });
+    assert.equal(svg.match(/<image /g)?.length, 4);
+  });
+  assert.deepEqual(shown.reads, [4 * 16]);
+  // Errors name the argument.
+  await assert.rejects(
+    () => plot.lineChart({ series: [{ y: "1,2" as unknown as number[] }] }),
+    /^TypeError: lineChart\(\): series\[0\]\.y must be an array of numbers, a typed array or a tensor, got string 1,2$/,
+  );
+  await assert.rejects(
+    () => plot.imageGrid({ images: tensor(new Float32Array(10 * 784)).reshape([10, 784]) }),
+    /cannot tell the image shape of a tensor of shape \[10,784\]; pass shape, e\.g\. shape: \[28, 28\]/,
+  );
+  await assert.rejects(
+    () => plot.confusionMatrix({ matrix: tensor([1, 2, 3]) }),
+    /the matrix must be a 2-D tensor \[C, C\], got shape \[3\]/,
+  );
+});
+
+Deno.test("save takes the promise a chart returns", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const chart = plot.lineChart({ series: [{ y: [3, 2, 1] }] });
+    await plot.save(`${dir}/loss.svg`, chart);
+    assert.equal(await Deno.readTextFile(`${dir}/loss.svg`), await chart);
+    await assert.rejects(
+      () => plot.save(`${dir}/x.svg`, 3 as unknown as string),
+      /^TypeError: save\(\): svg must be a string \(or a promise of one/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 // ---------------------------------------------------------------------------
@@ -632,7 +775,7 @@ Deno.test("confusionMatrix: normalize 'true' shows row fractions; errors on bad 
 Deno.test("save: creates parent directories and writes the SVG", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const svg = plot.lineChart({ title: "Loss", series: [{ y: [3, 2, 1] }] });
+    const svg = await plot.lineChart({ title: "Loss", series: [{ y: [3, 2, 1] }] });
     const path = `${dir}/a/b/c/loss.svg`;
     await plot.save(path, svg);
     assert.equal(await Deno.readTextFile(path), svg);
@@ -649,7 +792,7 @@ Deno.test("save: creates parent directories and writes the SVG", async () => {
 
 Deno.test("plots are deterministic: the same input gives the same bytes", async () => {
   const opts = { title: "t", series: [{ y: [1, 3, 2] }, { y: [2, 1, 3] }] };
-  assert.equal(plot.lineChart(opts), plot.lineChart(opts));
+  assert.equal(await plot.lineChart(opts), await plot.lineChart(opts));
   const img = { images: new Float32Array(2 * 9).fill(0.5), shape: [3, 3] as const };
   assert.equal(await plot.imageGrid(img), await plot.imageGrid(img));
 });
