@@ -8,13 +8,17 @@
  * Writes `out/overfitting_<variant>.svg` (train and test accuracy per epoch)
  * and `out/overfitting_gap.svg` (train − test accuracy per epoch).
  *
+ * Training is one `fit` call per variant; its `onEpoch` callback gets the
+ * current parameters, so both accuracies are measured after every epoch
+ * without a hand-written loop.
+ *
  * Run: `deno task example:overfitting`.
  *
  * @module
  */
 
-import { data, nn, optim, plot, random, setBackend } from "@gradus/core";
-import { accuracy, type Split, subset, train } from "./_common.ts";
+import { add, data, fit, nn, optim, plot, random, setBackend } from "@gradus/core";
+import { accuracy, type Split, subset } from "./_common.ts";
 
 /** Options of {@linkcode main}. */
 export interface OverfittingOptions {
@@ -59,22 +63,27 @@ export async function main(opts: OverfittingOptions = {}): Promise<OverfittingRe
       outputSize: 10,
       dropout: v.dropout ?? 0,
     });
-    const init = model.init(random.key(0), [inputSize]);
+    const { params, state } = model.init(random.key(0), [inputSize]);
     const curves = { train: [] as number[], test: [] as number[] };
-    await train({
-      model,
-      params: init.params,
-      state: init.state,
+    await fit({
+      params,
       optimizer: optim.sgd(0.01),
-      train: trainSet,
-      iters: 3 * epochs,
-      batchSize: 100,
+      // softmax cross entropy, plus the book's weight decay ½λΣW² on the weight matrices
+      loss: (p, batch: Split, ctx) => {
+        const [logits] = model.apply(p, state, batch.x, ctx); // dropout in training steps only
+        const loss = nn.softmaxCrossEntropy(logits, batch.y);
+        if (v.weightDecay === undefined) return loss;
+        const decay = nn.l2Penalty(p, { filter: (path) => path.endsWith(".w") });
+        return add(loss, decay.mul(v.weightDecay));
+      },
+      data: trainSet,
+      epochs,
+      batchSize: 100, // 3 steps per epoch
       key: random.key(1),
-      weightDecay: v.weightDecay,
-      onStep: async (i, params, state) => {
-        if ((i + 1) % 3 !== 0) return;
-        curves.train.push(await accuracy(model, params, state, trainSet));
-        curves.test.push(await accuracy(model, params, state, testSet));
+      quiet: true,
+      onEpoch: async (_entry, current) => {
+        curves.train.push(await accuracy(model, current.params, state, trainSet));
+        curves.test.push(await accuracy(model, current.params, state, testSet));
       },
     });
     result[name] = curves;
