@@ -32,10 +32,19 @@ import { checkLabels } from "./_labels.ts";
 /** The book's δ in `cross_entropy_error`: keeps `log` away from `log(0)`. */
 const DELTA = 1e-7;
 
-function pair(op: string, y: TensorLike, t: TensorLike, names: [string, string]): [Tensor, Tensor] {
+function pair(
+  op: string,
+  y: TensorLike,
+  t: TensorLike,
+  names: [string, string],
+  binary = false,
+): [Tensor, Tensor] {
   const yt = floatInput(op, y);
   let tt = asTensor(op, t, yt.dtype);
+  // int32 binary targets are class labels 0/1: anything else is an error (NaN on WebGPU)
+  const inRange = binary && tt.dtype === "int32" ? checkLabels(`${op}()`, "target", tt, 2) : null;
   if (!isFloat(tt.dtype)) tt = cast(tt, yt.dtype);
+  if (inRange !== null) tt = where(inRange, tt, NaN);
   if (tt.dtype !== yt.dtype) {
     throw new DTypeError(
       `${op}(): ${names[0]} is ${yt.dtype} but ${
@@ -235,7 +244,8 @@ export interface BinaryCrossEntropyOptions {
  * elements. For logits, use the stabler `sigmoidBinaryCrossEntropy`.
  *
  * @param p Probabilities in `[0, 1]` (e.g. from `sigmoid`).
- * @param t Targets in `[0, 1]` of the same shape (float, or int32/bool 0/1, cast to `p`'s dtype).
+ * @param t Targets in `[0, 1]` of the same shape (float, or int32/bool 0/1, cast to `p`'s dtype;
+ * an int32 target other than 0 or 1 is a RangeError on cpu/wasm and NaN on WebGPU).
  * @param opts `eps` (default 1e-7).
  * @returns A scalar.
  * @example
@@ -249,7 +259,7 @@ export function binaryCrossEntropy(
   t: TensorLike,
   opts: BinaryCrossEntropyOptions = {},
 ): Tensor {
-  const [pt, tt] = pair("nn.binaryCrossEntropy", p, t, ["p", "t"]);
+  const [pt, tt] = pair("nn.binaryCrossEntropy", p, t, ["p", "t"], true);
   const eps = opts.eps ?? DELTA;
   const pos = mul(tt, log(add(pt, eps)));
   const negPart = mul(sub(1, tt), log(add(sub(1, pt), eps)));
@@ -263,7 +273,8 @@ export function binaryCrossEntropy(
  * `(sigmoid(x) − t) / size`.
  *
  * @param logits Unnormalized scores (a float tensor).
- * @param t Targets in `[0, 1]` of the same shape (float, or int32/bool 0/1).
+ * @param t Targets in `[0, 1]` of the same shape (float, or int32/bool 0/1; an int32 target
+ * other than 0 or 1 is a RangeError on cpu/wasm and NaN on WebGPU).
  * @returns A scalar.
  * @example
  * ```ts
@@ -272,7 +283,7 @@ export function binaryCrossEntropy(
  * ```
  */
 export function sigmoidBinaryCrossEntropy(logits: TensorLike, t: TensorLike): Tensor {
-  const [x, tt] = pair("nn.sigmoidBinaryCrossEntropy", logits, t, ["logits", "t"]);
+  const [x, tt] = pair("nn.sigmoidBinaryCrossEntropy", logits, t, ["logits", "t"], true);
   return mean(sub(softplus(x), mul(x, tt)));
 }
 

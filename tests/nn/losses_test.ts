@@ -337,6 +337,31 @@ Deno.test("cross entropies: out-of-range int labels are a RangeError, never a si
   );
 });
 
+Deno.test("binary cross entropies: int32 targets other than 0/1 are a RangeError (NaN without sync reads)", async () => {
+  for (const f of [nn.binaryCrossEntropy, nn.sigmoidBinaryCrossEntropy]) {
+    assertThrowsMatch(
+      () => f(tensor([0.3, 0.6, 0.9]), tensor([1, 2, 0], i32)),
+      RangeError,
+      /\(\): target 2 at index \[1\] is out of range for 2 classes \(valid: 0 … 1; 1 of 3 targets out of range\)/,
+    );
+  }
+  // 0/1 int32 targets work as float ones: -(np.log(0.3 + 1e-7) + np.log(1 - 0.6 + 1e-7)) / 2
+  assertClose(
+    nn.binaryCrossEntropy(tensor([0.3, 0.6], f64), tensor([1, 0], i32)),
+    1.0601314764334222,
+    {
+      rtol: 1e-12,
+    },
+  );
+  const [bad, good] = await onHostlessBackend(() => [
+    nn.sigmoidBinaryCrossEntropy(tensor([0.5, -1]), tensor([1, -1], i32)),
+    nn.sigmoidBinaryCrossEntropy(tensor([0.5, -1]), tensor([1, 0], i32)),
+  ]);
+  assert.ok(Number.isNaN(peek(bad)[0]));
+  // (softplus(0.5) − 0.5 + softplus(−1)) / 2 with softplus = np.log1p(np.exp(x))
+  assertClose(peek(good), [0.39366933584916475], { rtol: 1e-6 });
+});
+
 Deno.test("cross entropies: float labels [N] get a hint to cast them to int32", () => {
   for (const f of [nn.softmaxCrossEntropy, nn.crossEntropy]) {
     assertThrowsMatch(
