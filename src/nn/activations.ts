@@ -148,7 +148,19 @@ export function elu(x: TensorLike, alpha = 1): Tensor {
   return where(pos, t, mul(expm1(where(pos, 0, t)), alpha));
 }
 
-/** Options of `gelu`. */
+/**
+ * Options of `gelu`.
+ *
+ * @example
+ * ```ts
+ * import { nn, tensor } from "@gradus/core";
+ *
+ * const exact: nn.GeluOptions = { approximate: false };
+ * const x = tensor([1], { dtype: "float64" });
+ * console.log(nn.gelu(x, exact).arraySync()); // ≈ [0.841345]
+ * console.log(nn.gelu(x).arraySync()); // ≈ [0.841192] (the tanh approximation)
+ * ```
+ */
 export interface GeluOptions {
   /**
    * Use the tanh approximation `0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))`

@@ -31,7 +31,6 @@
  * @module
  */
 
-import type { DType } from "../core/dtype.ts";
 import { fmtShape, ShapeError } from "../core/errors.ts";
 import { Tensor } from "../core/tensor.ts";
 import { stopGradient } from "../autodiff/stop_gradient.ts";
@@ -41,77 +40,23 @@ import { reshape } from "../ops/movement.ts";
 import { mean } from "../ops/reduce.ts";
 import { ones, zeros } from "../ops/creation.ts";
 import { getDefaultDType } from "../ops/default_dtype.ts";
-import { bernoulli, type PRNGKey, split } from "../random/random.ts";
+import { bernoulli, split } from "../random/random.ts";
 import * as act from "./activations.ts";
-import { getInitializer, type InitializerSpec } from "./init.ts";
+import { getInitializer } from "./get_initializer.ts";
 import { floatInput } from "./_util.ts";
+import type {
+  BatchNormOptions,
+  BatchNormParams,
+  BatchNormState,
+  DenseOptions,
+  DenseParams,
+  Layer,
+  ParamsOf,
+  StateOf,
+} from "./layer_types.ts";
 
-/** How a layer is applied: training or evaluation mode, and a key for randomness. */
-export interface ApplyContext {
-  /** Training mode (default false: evaluation). Dropout and batch norm behave differently in it. */
-  readonly training?: boolean;
-  /** A PRNG key; dropout needs one in training mode. `sequential` splits it per layer. */
-  readonly key?: PRNGKey;
-}
-
-/** What `Layer.init` returns. */
-export interface LayerInit<P, S> {
-  /** The trainable parameters (a pytree of tensors; `null` for none). */
-  readonly params: P;
-  /** The non-trainable state, such as running statistics (`null` for none). */
-  readonly state: S;
-  /** The output shape, without the batch axis. */
-  readonly outputShape: number[];
-}
-
-/**
- * A layer: a pure pair of functions. `P` is the type of its params, `S`
- * the type of its state. Any object of this shape works with `sequential`,
- * so a custom layer is a few lines.
- *
- * @example A custom layer: a learned elementwise scale
- * ```ts
- * import { mul, nn, ones, random, type Tensor } from "@gradus/core";
- *
- * const scale: nn.Layer<{ s: Tensor }, null> = {
- *   name: "scale",
- *   init: (_key, inputShape) => ({
- *     params: { s: ones([...inputShape]) },
- *     state: null,
- *     outputShape: [...inputShape],
- *   }),
- *   apply: (params, state, x) => [mul(x, params.s), state],
- * };
- * const net = nn.layers.sequential(nn.layers.dense(4), scale, nn.layers.relu);
- * const { params, state } = net.init(random.key(0), [3]);
- * console.log(params[1].s.shape); // [4]
- * ```
- */
-export interface Layer<P = unknown, S = unknown> {
-  /** A readable name, e.g. `dense(10)`. */
-  readonly name: string;
-  /**
-   * Makes params, state and the output shape.
-   *
-   * @param key The key for random initial values.
-   * @param inputShape The input shape without the batch axis.
-   */
-  init(key: PRNGKey, inputShape: readonly number[]): LayerInit<P, S>;
-  /**
-   * Runs the layer on a batch.
-   *
-   * @param params Params from `init` (or trained ones).
-   * @param state State from `init` or from the previous `apply`.
-   * @param x The input batch.
-   * @param ctx Training mode and key (default: evaluation, no key).
-   */
-  apply(params: P, state: S, x: Tensor, ctx?: ApplyContext): [Tensor, S];
-}
-
-/** The params type of a layer type. */
-export type ParamsOf<L> = L extends Layer<infer P, infer _S> ? P : never;
-/** The state type of a layer type. */
-export type StateOf<L> = L extends Layer<infer _P, infer S> ? S : never;
+// The layer types, as nn.layers.Layer, nn.layers.DenseParams, …
+export * from "./layer_types.ts";
 
 function checkInputShape(name: string, shape: readonly number[], minRank = 0): void {
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
@@ -129,30 +74,6 @@ function checkInputShape(name: string, shape: readonly number[], minRank = 0): v
 }
 
 // ---------------------------------------------------------------- dense
-
-/** Options of `dense`. */
-export interface DenseOptions {
-  /**
-   * The weight initializer: a name, a std, or a function (default `"he"`,
-   * std √(2/fanIn), the book's choice for ReLU networks; Keras uses
-   * `"glorot_uniform"`).
-   */
-  readonly init?: InitializerSpec;
-  /** Whether to add a bias (default true). */
-  readonly bias?: boolean;
-  /** The bias initializer (default `"zeros"`). */
-  readonly biasInit?: InitializerSpec;
-  /** The dtype of the params (default: the default dtype when the layer is made, see `setDefaultDType`). */
-  readonly dtype?: DType;
-}
-
-/** Params of a `dense` layer: `w` is `[in, units]`, `b` is `[units]` (null without bias). */
-export interface DenseParams {
-  /** The weights, `[in, units]`. */
-  readonly w: Tensor;
-  /** The bias, `[units]`, or null when the layer has none. */
-  readonly b: Tensor | null;
-}
 
 /**
  * A fully connected layer (the book's `Affine`): `y = x @ w + b` over the
@@ -427,44 +348,6 @@ export function dropout(rate: number): Layer<null, null> {
 }
 
 // ---------------------------------------------------------------- batch norm
-
-/** Options of `batchNorm`. */
-export interface BatchNormOptions {
-  /**
-   * Weight of the old running statistics in each update:
-   * `running = momentum·running + (1 − momentum)·batch` (default 0.9, as in the book).
-   */
-  readonly momentum?: number;
-  /**
-   * Added to the variance inside the square root (default 1e-5, as in
-   * PyTorch and Flax; the book writes `10e-7`, i.e. 1e-6).
-   */
-  readonly eps?: number;
-  /**
-   * The axis or axes of the full input (batch axis = 0) to compute the
-   * statistics over (default 0: per feature over the batch). Must include
-   * 0; e.g. `[0, 2, 3]` normalizes `[N, C, H, W]` images per channel.
-   */
-  readonly axis?: number | readonly number[];
-  /** The dtype of params and state (default: the default dtype when the layer is made, see `setDefaultDType`). */
-  readonly dtype?: DType;
-}
-
-/** Params of `batchNorm`: the scale `gamma` (init 1) and shift `beta` (init 0). */
-export interface BatchNormParams {
-  /** The scale, init 1. */
-  readonly gamma: Tensor;
-  /** The shift, init 0. */
-  readonly beta: Tensor;
-}
-
-/** State of `batchNorm`: running mean (init 0) and running variance (init 1). */
-export interface BatchNormState {
-  /** The running mean, init 0. */
-  readonly mean: Tensor;
-  /** The running (biased) variance, init 1. */
-  readonly var: Tensor;
-}
 
 /**
  * Batch normalization (the book's `BatchNormalization`):

@@ -232,7 +232,20 @@ export function softmaxCrossEntropy(logits: TensorLike, t: TensorLike): Tensor {
   return div(neg(sum(mul(rows, logSoftmax(z, -1)))), batchSize(z));
 }
 
-/** Options of `binaryCrossEntropy`. */
+/**
+ * Options of `binaryCrossEntropy`.
+ *
+ * @example
+ * ```ts
+ * import { nn, tensor } from "@gradus/core";
+ *
+ * const options: nn.BinaryCrossEntropyOptions = { eps: 1e-12 };
+ * const p = tensor([1, 0.5], { dtype: "float64" });
+ * const t = tensor([1, 1], { dtype: "float64" });
+ * // ≈ 0.3466: the mean of −ln 1 and −ln 0.5
+ * console.log(await nn.binaryCrossEntropy(p, t, options).item());
+ * ```
+ */
 export interface BinaryCrossEntropyOptions {
   /** Added inside both logs to keep them finite at 0 and 1 (default 1e-7, the book's δ). */
   readonly eps?: number;
@@ -287,7 +300,19 @@ export function sigmoidBinaryCrossEntropy(logits: TensorLike, t: TensorLike): Te
   return mean(sub(softplus(x), mul(x, tt)));
 }
 
-/** Options of `l1Penalty` and `l2Penalty`. */
+/**
+ * Options of `l1Penalty` and `l2Penalty`.
+ *
+ * @example
+ * ```ts
+ * import { nn, tensor } from "@gradus/core";
+ *
+ * const params = [{ w: tensor([3, 4]), b: tensor([10]) }];
+ * // Decay the weights only, as the book does.
+ * const options: nn.PenaltyOptions = { filter: (path) => path.endsWith(".w") };
+ * console.log(await nn.l2Penalty(params, options).item()); // 12.5 (½·(3² + 4²))
+ * ```
+ */
 export interface PenaltyOptions {
   /**
    * Which leaves to include, by key path (rooted at `params`, e.g.

@@ -23,7 +23,19 @@ import {
   sequential,
 } from "./layers.ts";
 
-/** The activation names `mlp` accepts. */
+/**
+ * The activation names `mlp` accepts.
+ *
+ * @example
+ * ```ts
+ * import { nn, random } from "@gradus/core";
+ *
+ * const activation: nn.ActivationName = "tanh";
+ * const net = nn.mlp({ inputSize: 4, hiddenSizes: [8], outputSize: 2, activation });
+ * console.log(net.name); // mlp(4-8-2)
+ * console.log(net.init(random.key(0), [4]).outputShape); // [2]
+ * ```
+ */
 export type ActivationName =
   | "relu"
   | "sigmoid"
@@ -46,7 +58,27 @@ const ACTIVATIONS: Record<ActivationName, (x: Tensor) => Tensor> = {
 /** ReLU-like activations get He initialization by default; the others Xavier. */
 const RELU_LIKE: readonly string[] = ["relu", "leakyRelu", "elu", "gelu"];
 
-/** Options of `mlp`. */
+/**
+ * Options of `mlp`.
+ *
+ * @example
+ * ```ts
+ * import { nn, random } from "@gradus/core";
+ *
+ * const options: nn.MlpOptions = {
+ *   inputSize: 784,
+ *   hiddenSizes: [100, 100],
+ *   outputSize: 10,
+ *   activation: "relu",
+ *   init: "he",
+ *   batchNorm: true,
+ *   dropout: 0.2,
+ * };
+ * const net = nn.mlp(options);
+ * // 9 layers: (dense, batchNorm, relu, dropout) × 2, then dense
+ * console.log(net.init(random.key(0), [784]).params.length); // 9
+ * ```
+ */
 export interface MlpOptions {
   /** The number of input features (`init` checks that `inputShape` is `[inputSize]`). */
   readonly inputSize: number;
@@ -71,41 +103,100 @@ export interface MlpOptions {
   readonly dtype?: DType;
 }
 
-/** Params of an `mlp`: one entry per layer (`null` for activations and dropout). */
+/**
+ * Params of an `mlp`: one entry per layer (`null` for activations and dropout).
+ *
+ * @example
+ * ```ts
+ * import { nn, random } from "@gradus/core";
+ *
+ * const sizes: number[] = [32, 16]; // not known from the type: params are an MlpParams-like array
+ * const net = nn.mlp({ inputSize: 8, hiddenSizes: sizes, outputSize: 3 });
+ * const params: nn.MlpParams = net.init(random.key(0), [8]).params;
+ * // [[8, 32], null, [32, 16], null, [16, 3]]
+ * console.log(params.map((p) => (p && "w" in p ? p.w.shape : p)));
+ * ```
+ */
 export type MlpParams = Array<DenseParams | BatchNormParams | null>;
-/** State of an `mlp`: one entry per layer (running statistics for batch norm, else `null`). */
+/**
+ * State of an `mlp`: one entry per layer (running statistics for batch norm, else `null`).
+ *
+ * @example
+ * ```ts
+ * import { nn, random } from "@gradus/core";
+ *
+ * const net = nn.mlp({ inputSize: 8, hiddenSizes: [16], outputSize: 3, batchNorm: true });
+ * const state: nn.MlpState = net.init(random.key(0), [8]).state;
+ * console.log(state.map((s) => (s ? s.mean.shape : s))); // [null, [16], null, null]
+ * ```
+ */
 export type MlpState = Array<BatchNormState | null>;
 
-/** Params of an `mlp`'s dense layer: `mlp` always gives them a bias. */
+/**
+ * Params of an `mlp`'s dense layer: `mlp` always gives them a bias.
+ *
+ * @example
+ * ```ts
+ * import { nn, random } from "@gradus/core";
+ *
+ * const net = nn.mlp({ inputSize: 4, hiddenSizes: [5], outputSize: 2 });
+ * const first: nn.MlpDenseParams = net.init(random.key(0), [4]).params[0];
+ * console.log(first.w.shape, first.b.shape); // [4, 5] [5] (never null: mlp always has biases)
+ * ```
+ */
 export interface MlpDenseParams extends DenseParams {
   /** The bias, `[units]`. */
   readonly b: Tensor;
 }
 
-/** The type of option `K` of `O`, or undefined when `O` does not have it. */
+/**
+ * The type of option `K` of `O`, or undefined when `O` does not have it.
+ *
+ * @internal Type-level machinery of {@linkcode MlpParamsOf}.
+ */
 type OptionOf<O, K extends string> = K extends keyof O ? O[K] : undefined;
 
-/** Whether `O` asks for batch norm: `"on"`, `"off"`, or `"unknown"` (a plain `boolean`). */
+/**
+ * Whether `O` asks for batch norm: `"on"`, `"off"`, or `"unknown"` (a plain `boolean`).
+ *
+ * @internal Type-level machinery of {@linkcode MlpParamsOf}.
+ */
 type BatchNormFlag<O> = [OptionOf<O, "batchNorm">] extends [false | undefined] ? "off"
   : [OptionOf<O, "batchNorm">] extends [true | BatchNormOptions] ? "on"
   : "unknown";
 
-/** Whether `O` asks for dropout layers: a literal rate other than 0 is `"on"`; a plain `number` is `"unknown"`. */
+/**
+ * Whether `O` asks for dropout layers: a literal rate other than 0 is `"on"`; a plain `number` is `"unknown"`.
+ *
+ * @internal Type-level machinery of {@linkcode MlpParamsOf}.
+ */
 type DropoutFlag<O> = [OptionOf<O, "dropout">] extends [0 | undefined] ? "off"
   : number extends OptionOf<O, "dropout"> ? "unknown"
   : 0 extends OptionOf<O, "dropout"> ? "unknown"
   : undefined extends OptionOf<O, "dropout"> ? "unknown"
   : "on";
 
-/** Repeats `Block` once per entry of the tuple `H`. */
+/**
+ * Repeats `Block` once per entry of the tuple `H`.
+ *
+ * @internal Type-level machinery of {@linkcode MlpParamsOf}.
+ */
 type Repeat<H extends readonly unknown[], Block extends unknown[]> = H extends
   readonly [unknown, ...infer Rest] ? [...Block, ...Repeat<Rest, Block>] : [];
 
-/** The type of `O`'s `hiddenSizes`. */
+/**
+ * The type of `O`'s `hiddenSizes`.
+ *
+ * @internal Type-level machinery of {@linkcode MlpParamsOf}.
+ */
 type HiddenSizesOf<O> = O extends { readonly hiddenSizes: infer H extends readonly number[] } ? H
   : [];
 
-/** Whether the layer layout of `O` is known from its type. */
+/**
+ * Whether the layer layout of `O` is known from its type.
+ *
+ * @internal Type-level machinery of {@linkcode MlpParamsOf}.
+ */
 type KnownLayout<O> = O extends { readonly hiddenSizes: infer H extends readonly number[] }
   ? number extends H["length"] ? false
   : BatchNormFlag<O> extends "unknown" ? false
@@ -123,6 +214,17 @@ type KnownLayout<O> = O extends { readonly hiddenSizes: infer H extends readonly
  * be a dense layer: `[MlpDenseParams, ...(MlpDenseParams | BatchNormParams | null)[]]`.
  *
  * @typeParam O The options' type.
+ *
+ * @example
+ * ```ts
+ * import { nn, random } from "@gradus/core";
+ *
+ * const options = { inputSize: 4, hiddenSizes: [5], outputSize: 2 } as const;
+ * // [MlpDenseParams, null, MlpDenseParams]: dense, relu, dense
+ * type Params = nn.MlpParamsOf<typeof options>;
+ * const params: Params = nn.mlp(options).init(random.key(0), [4]).params;
+ * console.log(params[0].w.shape, params[1], params[2].b.shape); // [4, 5] null [2]
+ * ```
  */
 export type MlpParamsOf<O> = KnownLayout<O> extends true ? [
     ...Repeat<
@@ -144,6 +246,17 @@ export type MlpParamsOf<O> = KnownLayout<O> extends true ? [
  * is known (see {@linkcode MlpParamsOf}), else {@linkcode MlpState}.
  *
  * @typeParam O The options' type.
+ *
+ * @example
+ * ```ts
+ * import { nn, random } from "@gradus/core";
+ *
+ * const options = { inputSize: 4, hiddenSizes: [5], outputSize: 2, batchNorm: true } as const;
+ * // [null, BatchNormState, null, null]: dense, batchNorm, relu, dense
+ * type State = nn.MlpStateOf<typeof options>;
+ * const state: State = nn.mlp(options).init(random.key(0), [4]).state;
+ * console.log(state[1].mean.shape); // [5]
+ * ```
  */
 export type MlpStateOf<O> = KnownLayout<O> extends true ? [
     ...Repeat<

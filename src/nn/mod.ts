@@ -38,62 +38,29 @@
  * console.log(params.W1.shape); // [2, 8]
  * ```
  *
+ * @example From this entry point (`@gradus/core/nn`, the same functions as `nn.*`)
+ * ```ts
+ * import { layers, softmaxCrossEntropy } from "@gradus/core/nn";
+ * import { random, tensor } from "@gradus/core";
+ *
+ * const net = layers.sequential(layers.dense(16), layers.relu, layers.dense(3));
+ * const { params, state } = net.init(random.key(0), [4]);
+ * const [logits] = net.apply(params, state, random.normal(random.key(1), [2, 4]));
+ * const loss = softmaxCrossEntropy(logits, tensor([0, 2], { dtype: "int32" }));
+ * console.log(logits.shape, loss.shape); // [2, 3] []
+ * ```
+ *
  * @module
  */
 
-export {
-  elu,
-  gelu,
-  type GeluOptions,
-  leakyRelu,
-  logSoftmax,
-  relu,
-  sigmoid,
-  softmax,
-  softplus,
-  step,
-  tanh,
-} from "./activations.ts";
-export {
-  binaryCrossEntropy,
-  type BinaryCrossEntropyOptions,
-  crossEntropy,
-  l1Penalty,
-  l2Penalty,
-  meanAbsoluteError,
-  meanSquaredError,
-  type PenaltyOptions,
-  sigmoidBinaryCrossEntropy,
-  softmaxCrossEntropy,
-  sumSquaredError,
-} from "./losses.ts";
+// Whole files are re-exported: `deno doc` (and so JSR) lists the members of
+// the `export * as nn` namespace in mod.ts only when they come through
+// `export *`. What is not public lives in `_`-prefixed files.
+export * from "./activations.ts";
+export * from "./losses.ts";
 export * as init from "./init.ts";
-export {
-  getInitializer,
-  type Initializer,
-  type InitializerName,
-  type InitializerSpec,
-} from "./init.ts";
+export * from "./initializer.ts";
+export * from "./get_initializer.ts";
 export * as layers from "./layers.ts";
-export type {
-  ApplyContext,
-  BatchNormOptions,
-  BatchNormParams,
-  BatchNormState,
-  DenseOptions,
-  DenseParams,
-  Layer,
-  LayerInit,
-  ParamsOf,
-  StateOf,
-} from "./layers.ts";
-export {
-  type ActivationName,
-  mlp,
-  type MlpDenseParams,
-  type MlpOptions,
-  type MlpParams,
-  type MlpParamsOf,
-  type MlpState,
-  type MlpStateOf,
-} from "./mlp.ts";
+export * from "./layer_types.ts";
+export * from "./mlp.ts";
