@@ -16,7 +16,11 @@ import { vjpCore } from "./vjp.ts";
 
 /** Options of `grad` and `valueAndGrad`. */
 export interface GradOptions {
-  /** Which positional argument(s) to differentiate (default 0). With an array, gradients come back as an array in the same order. */
+  /**
+   * Which positional argument(s) to differentiate (default 0). With an
+   * array, gradients come back as an array in the same order; a repeated
+   * index gets the same gradient in each of its places (as in JAX).
+   */
   readonly argnums?: number | readonly number[];
   /** `f` returns `[value, aux]`; `aux` is passed through undifferentiated (default false). */
   readonly hasAux?: boolean;
@@ -86,7 +90,10 @@ function valueAndGradImpl(
   const argnums = opts.argnums ?? 0;
   const hasAux = opts.hasAux ?? false;
   return (...args: unknown[]) => {
-    const nums = argnumList(op, argnums, args.length);
+    const asked = argnumList(op, argnums, args.length);
+    // A repeated argnum (JAX allows [0, 0]) is differentiated once; each
+    // place that asked for it gets that gradient.
+    const nums = [...new Set(asked)];
     const wrapped = (...diffArgs: unknown[]) => {
       const full = [...args];
       nums.forEach((n, i) => (full[n] = diffArgs[i]));
@@ -111,7 +118,7 @@ function valueAndGradImpl(
     // At the top level the seed is a temporary (f = x => x returns it as the
     // gradient); inside another transformation that one's tape may use it.
     if (nextLevel() === 1) disposeAllBut([seed], [grads]);
-    const g = typeof argnums === "number" ? grads[0] : grads;
+    const g = typeof argnums === "number" ? grads[0] : asked.map((n) => grads[nums.indexOf(n)]);
     return [hasAux ? [value, aux] : value, g];
   };
 }

@@ -44,7 +44,8 @@ export type UnaryOp =
 
 /**
  * Elementwise binary opcodes. Arithmetic ops see float32, float64 and int32
- * (int32 results wrap like C: `add`, `sub`, `mul`, `pow`, `maximum`, `minimum`;
+ * (int32 results wrap modulo 2³²: `add`, `sub`, `mul`, and `pow`, which is
+ * the exact power modulo 2³², with `trunc(1 / aⁿ)` for a negative exponent;
  * `div` is never sent with int32). Comparisons see every dtype and produce
  * bool. `and`/`or` see bool only.
  */
@@ -141,8 +142,14 @@ export interface Backend {
    * plain garbage-collected memory leave it out.
    */
   track?(owner: object, handle: DataHandle): void;
+  /**
+   * Optional. The backend's own memory limit and use in a few words (e.g.
+   * the `wasm` backend's WebAssembly memory), which out-of-memory errors
+   * quote after the op, shape and bytes.
+   */
+  memoryInfo?(): string;
 
-  /** A new buffer of `size` elements, all equal to `value` (cast to `dtype`). */
+  /** A new buffer of `size` elements, all equal to `value` (cast to `dtype` as `cast` does). */
   fill(size: number, value: number, dtype: DType): DataHandle;
   /** `out[i] = op(x[i])`, `outDtype` is `dtype` except for `not` (bool). */
   unary(op: UnaryOp, x: DataHandle, size: number, dtype: DType): DataHandle;
@@ -171,8 +178,11 @@ export interface Backend {
     dtype: DType,
   ): DataHandle;
   /**
-   * Converts dtypes. Float → int32 truncates toward zero; anything → bool is
-   * `x != 0`; bool → number is 0 or 1; float64 → float32 rounds to nearest.
+   * Converts dtypes. Float → int32 follows XLA's rule, the same on every
+   * backend: NaN → 0; values at or beyond the int32 bounds (±∞ included)
+   * saturate to -2147483648 or 2147483647; everything else truncates toward
+   * zero (never a wrap modulo 2³²). Anything → bool is `x != 0`; bool →
+   * number is 0 or 1; float64 → float32 rounds to nearest.
    */
   cast(x: DataHandle, size: number, from: DType, to: DType): DataHandle;
   /**

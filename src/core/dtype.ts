@@ -9,6 +9,8 @@
  * @module
  */
 
+import { AllocationError } from "./errors.ts";
+
 /** The element type of a tensor. */
 export type DType = "float32" | "float64" | "int32" | "bool";
 
@@ -60,22 +62,45 @@ export function isFloat(dtype: DType): boolean {
   return dtype === "float32" || dtype === "float64";
 }
 
-/** Allocates a zero-filled typed array for `size` elements of `dtype`. @internal */
+/**
+ * Allocates a zero-filled typed array for `size` elements of `dtype`; when
+ * the engine cannot make it, throws an `AllocationError` (a RangeError) that
+ * the ops layer turns into one naming the op, the shape and the bytes.
+ * @internal
+ */
 export function allocArray<D extends DType>(
   dtype: D,
   size: number,
 ): DTypeArrayMap[D] {
-  switch (dtype) {
-    case "float32":
-      return new Float32Array(size) as DTypeArrayMap[D];
-    case "float64":
-      return new Float64Array(size) as DTypeArrayMap[D];
-    case "int32":
-      return new Int32Array(size) as DTypeArrayMap[D];
-    case "bool":
-      return new Uint8Array(size) as DTypeArrayMap[D];
+  try {
+    switch (dtype) {
+      case "float32":
+        return new Float32Array(size) as DTypeArrayMap[D];
+      case "float64":
+        return new Float64Array(size) as DTypeArrayMap[D];
+      case "int32":
+        return new Int32Array(size) as DTypeArrayMap[D];
+      case "bool":
+        return new Uint8Array(size) as DTypeArrayMap[D];
+    }
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    throw new AllocationError(`cannot allocate ${size} ${dtype} elements: ${e.message}`, e.message);
   }
   throw new TypeError(`unknown dtype ${String(dtype)}`);
+}
+
+/**
+ * A number converted to int32 by XLA's rule, the one `cast` uses on every
+ * backend: NaN → 0, values beyond the int32 range saturate to -2147483648 or
+ * 2147483647, everything else truncates toward zero.
+ * @internal
+ */
+export function toInt32Saturating(x: number): number {
+  if (x !== x) return 0;
+  if (x >= 2147483647) return 2147483647;
+  if (x <= -2147483648) return -2147483648;
+  return x | 0;
 }
 
 /** The dtype a typed array stores, or `null` when it has no dtype of its own. @internal */

@@ -58,7 +58,11 @@ export interface Trace {
  * ```
  */
 export class Tensor {
-  /** The size of each axis; `[]` for a scalar. */
+  /**
+   * The size of each axis; `[]` for a scalar. A frozen array of the tensor's
+   * own: no other tensor and no array a caller passed in shares it, and
+   * changing it throws (in strict mode) or does nothing.
+   */
   readonly shape: Shape;
   /** The element type. */
   readonly dtype: DType;
@@ -87,7 +91,7 @@ export class Tensor {
     tangent: Tensor | null,
     id: number,
   ) {
-    this.shape = shape;
+    this.shape = Object.freeze(shape.slice());
     this.dtype = dtype;
     this._backend = backend;
     this._data = data;

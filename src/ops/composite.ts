@@ -6,7 +6,7 @@
 
 import type { DType } from "../core/dtype.ts";
 import type { Tensor, TensorLike } from "../core/tensor.ts";
-import { ShapeError } from "../core/errors.ts";
+import { guardAlloc, int32RangeError, ShapeError } from "../core/errors.ts";
 import { asTensor, backendOf } from "./convert.ts";
 import { cast, equal, maximum, minimum } from "./elementwise.ts";
 import { expandDims, indexTensor } from "./movement.ts";
@@ -62,8 +62,12 @@ export function oneHot(
   if (!Number.isInteger(depth) || depth < 0) {
     throw new ShapeError(`oneHot(): depth must be a non-negative integer, got ${depth}`);
   }
+  if (depth > 2147483647) throw int32RangeError("oneHot", depth, " (depth; indices are int32)");
   const backend = indices instanceof TensorClass ? backendOf(indices) : currentBackend();
   const idx = indexTensor("oneHot", indices, backend);
-  const hot = equal(expandDims(idx, -1), arange(depth));
-  return cast(hot, opts.dtype ?? getDefaultDType());
+  const dtype = opts.dtype ?? getDefaultDType();
+  return guardAlloc("oneHot", [...idx.shape, depth], dtype, backend, () => {
+    const hot = equal(expandDims(idx, -1), arange(depth));
+    return cast(hot, dtype);
+  });
 }

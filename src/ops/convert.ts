@@ -34,7 +34,7 @@ function checkNumber(op: string, v: number | boolean, dtype: DType): number {
   }
   // Storing these would wrap silently (2 ** 40 → 0 in int32, 257 → 1 in bool).
   if (dtype === "int32" && (n < -2147483648 || n > 2147483647)) {
-    throw new DTypeError(
+    throw new RangeError(
       `${op}(): the number ${n} is out of range for an int32 tensor ` +
         `(-2147483648..2147483647); cast the tensor first, e.g. cast(x, "float64")`,
     );

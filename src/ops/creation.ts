@@ -9,7 +9,7 @@
 import { currentBackend } from "../backend/registry.ts";
 import type { Backend } from "../backend/backend.ts";
 import { allocArray, type DType, dtypeOfArray, isDType, type TypedArray } from "../core/dtype.ts";
-import { DTypeError, fmtShape, ShapeError } from "../core/errors.ts";
+import { DTypeError, fmtShape, guardAlloc, int32RangeError, ShapeError } from "../core/errors.ts";
 import { checkShape, type Shape, sizeOf } from "../core/shape.ts";
 import { makeTensor, type NestedArray, type Tensor } from "../core/tensor.ts";
 import { backendOf } from "./convert.ts";
@@ -50,34 +50,59 @@ function checkDType(op: string, dtype: DType, backend: Backend): void {
   }
 }
 
+/**
+ * Stores `values` as `dtype`. int32 takes integers only (NumPy would
+ * truncate 1.5; a fraction here is more likely a mistake) and only those in
+ * the int32 range (NumPy raises too; storing them would wrap).
+ */
 function fromValues(op: string, values: ArrayLike<number>, shape: Shape, dtype: DType): Tensor {
   const backend = currentBackend();
   checkDType(op, dtype, backend);
-  const size = sizeOf(shape);
-  const a = allocArray(dtype, size);
-  if (dtype === "bool") {
-    for (let i = 0; i < size; i++) a[i] = values[i] ? 1 : 0;
-  } else if (dtype === "int32") {
-    for (let i = 0; i < size; i++) {
-      const v = values[i];
-      if (!Number.isInteger(v)) {
-        throw new DTypeError(
-          `${op}(): value ${v} at flat index ${i} is not an integer, but the dtype is int32`,
-        );
+  return guardAlloc(op, shape, dtype, backend, () => {
+    const size = sizeOf(shape);
+    const a = allocArray(dtype, size);
+    if (dtype === "bool") {
+      for (let i = 0; i < size; i++) a[i] = values[i] ? 1 : 0;
+    } else if (dtype === "int32") {
+      for (let i = 0; i < size; i++) {
+        const v = values[i];
+        if (!Number.isInteger(v)) {
+          throw new DTypeError(
+            `${op}(): value ${v} at flat index ${i} is not an integer, but the dtype is int32; ` +
+              `round the values first (Math.round), or use dtype float32`,
+          );
+        }
+        if (v < -2147483648 || v > 2147483647) {
+          throw int32RangeError(op, v, shape.length === 0 ? "" : ` at flat index ${i}`);
+        }
+        a[i] = v;
       }
-      a[i] = v;
+    } else {
+      a.set(values);
     }
-  } else {
-    a.set(values);
-  }
-  return makeTensor(backend, backend.upload(a, dtype), shape, dtype);
+    return makeTensor(backend, backend.upload(a, dtype), shape, dtype);
+  });
 }
 
-function inferShape(values: unknown, path: string): number[] {
-  if (!Array.isArray(values)) return [];
-  if (values.length === 0) return [0];
-  const inner = inferShape(values[0], `${path}[0]`);
-  return [values.length, ...inner];
+/** The most axes a tensor made from nested arrays may have (NumPy's limit too). */
+const MAX_NESTING = 64;
+
+function inferShape(values: unknown): number[] {
+  const shape: number[] = [];
+  let v = values;
+  while (Array.isArray(v)) {
+    if (shape.length === MAX_NESTING) {
+      throw new ShapeError(
+        `tensor(): the nested array is more than ${MAX_NESTING} levels deep; a tensor made ` +
+          `from nested arrays has at most ${MAX_NESTING} axes (NumPy's limit too); ` +
+          `flatten the values and pass { shape }`,
+      );
+    }
+    shape.push(v.length);
+    if (v.length === 0) break;
+    v = v[0];
+  }
+  return shape;
 }
 
 function flattenNested(values: unknown, shape: Shape): { flat: number[]; bool: boolean } {
@@ -143,6 +168,16 @@ export function tensor(values: TensorValues, opts: TensorOptions = {}): Tensor {
     if (values instanceof DataView) {
       throw new TypeError("tensor(): a DataView has no element type; pass a typed array");
     }
+    if (values instanceof BigInt64Array || values instanceof BigUint64Array) {
+      // No int64 here: the integers become int32 (or the dtype asked for).
+      const big = values;
+      const nums = guardAlloc("tensor", [big.length], "float64", currentBackend(), () => {
+        const a = allocArray("float64", big.length);
+        for (let i = 0; i < big.length; i++) a[i] = Number(big[i]);
+        return a;
+      });
+      return tensor(nums, { shape: opts.shape ?? [big.length], dtype: opts.dtype ?? "int32" });
+    }
     const arr = values as unknown as TypedArray;
     const own = dtypeOfArray(arr);
     const dtype = opts.dtype ?? (own === "bool" || own === null ? getDefaultDType() : own);
@@ -169,7 +204,7 @@ export function tensor(values: TensorValues, opts: TensorOptions = {}): Tensor {
       `tensor(): expected a number, boolean, nested array or typed array, got ${typeof values}`,
     );
   }
-  const nestedShape = inferShape(values, "");
+  const nestedShape = inferShape(values);
   const { flat, bool } = flattenNested(values, nestedShape);
   const dtype = opts.dtype ?? (bool ? "bool" : getDefaultDType());
   let shape: Shape = nestedShape;
@@ -189,9 +224,21 @@ function filled(op: string, shape: readonly number[], value: number, dtype: DTyp
   checkShape(op, shape);
   checkDType(op, dtype, backend);
   if (dtype === "int32" && !Number.isInteger(value)) {
-    throw new DTypeError(`${op}(): fill value ${value} is not an integer, but the dtype is int32`);
+    throw new DTypeError(
+      `${op}(): fill value ${value} is not an integer, but the dtype is int32; ` +
+        `round it first (Math.round), or use dtype float32`,
+    );
   }
-  return makeTensor(backend, backend.fill(sizeOf(shape), value, dtype), [...shape], dtype);
+  if (dtype === "int32" && (value < -2147483648 || value > 2147483647)) {
+    throw int32RangeError(op, value, " (the fill value)");
+  }
+  return guardAlloc(
+    op,
+    shape,
+    dtype,
+    backend,
+    () => makeTensor(backend, backend.fill(sizeOf(shape), value, dtype), shape, dtype),
+  );
 }
 
 /**
@@ -251,7 +298,13 @@ export function full(
 function likeBackend(x: Tensor, op: string, value: number, dtype: DType): Tensor {
   const backend = backendOf(x);
   checkDType(op, dtype, backend);
-  return makeTensor(backend, backend.fill(x.size, value, dtype), x.shape, dtype);
+  return guardAlloc(
+    op,
+    x.shape,
+    dtype,
+    backend,
+    () => makeTensor(backend, backend.fill(x.size, value, dtype), x.shape, dtype),
+  );
 }
 
 /** Zeros with the shape, dtype and backend of `x` (never traced). @internal */
@@ -325,9 +378,18 @@ export function arange(
   const n = Math.max(0, Math.ceil((b - a) / step));
   const ints = Number.isInteger(a) && Number.isInteger(b) && Number.isInteger(step);
   const dtype = opts.dtype ?? (ints ? "int32" : getDefaultDType());
-  const vals = new Float64Array(n);
-  for (let i = 0; i < n; i++) vals[i] = a + i * step;
-  return fromValues("arange", dtype === "int32" ? vals.map(Math.trunc) : vals, [n], dtype);
+  if (dtype === "int32" && n > 0) {
+    // The values are monotone: checking both ends is enough (and fails before allocating).
+    for (const v of [Math.trunc(a), Math.trunc(a + (n - 1) * step)]) {
+      if (v < -2147483648 || v > 2147483647) throw int32RangeError("arange", v);
+    }
+  }
+  const vals = guardAlloc("arange", [n], dtype, currentBackend(), () => {
+    const v = allocArray("float64", n);
+    for (let i = 0; i < n; i++) v[i] = a + i * step;
+    return dtype === "int32" ? v.map(Math.trunc) : v;
+  });
+  return fromValues("arange", vals, [n], dtype);
 }
 
 /**
@@ -354,11 +416,14 @@ export function linspace(
   if (!Number.isInteger(num) || num < 0) {
     throw new ShapeError(`linspace(): num must be a non-negative integer, got ${num}`);
   }
-  const vals = new Float64Array(num);
+  const dtype = opts.dtype ?? getDefaultDType();
+  const vals = guardAlloc("linspace", [num], dtype, currentBackend(), () => {
+    return allocArray("float64", num);
+  });
   const step = num > 1 ? (stop - start) / (num - 1) : 0;
   for (let i = 0; i < num; i++) vals[i] = start + i * step;
   if (num > 1) vals[num - 1] = stop;
-  return fromValues("linspace", vals, [num], opts.dtype ?? getDefaultDType());
+  return fromValues("linspace", vals, [num], dtype);
 }
 
 /**
@@ -376,7 +441,10 @@ export function linspace(
  */
 export function eye(n: number, m = n, opts: CreationOptions = {}): Tensor {
   checkShape("eye", [n, m]);
-  const vals = new Float64Array(n * m);
+  const dtype = opts.dtype ?? getDefaultDType();
+  const vals = guardAlloc("eye", [n, m], dtype, currentBackend(), () => {
+    return allocArray("float64", n * m);
+  });
   for (let i = 0; i < Math.min(n, m); i++) vals[i * m + i] = 1;
-  return fromValues("eye", vals, [n, m], opts.dtype ?? getDefaultDType());
+  return fromValues("eye", vals, [n, m], dtype);
 }

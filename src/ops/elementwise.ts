@@ -10,7 +10,7 @@ import type { BinaryOp, UnaryOp } from "../backend/backend.ts";
 import { type DType, isDType, isFloat } from "../core/dtype.ts";
 import { DTypeError } from "../core/errors.ts";
 import { broadcastShapes, broadcastStrides, sizeOf } from "../core/shape.ts";
-import type { Tensor, TensorLike } from "../core/tensor.ts";
+import { concreteOf, type Tensor, type TensorLike } from "../core/tensor.ts";
 import { asTensor, asTensors, backendOf, requireFloat, sameDType } from "./convert.ts";
 import {
   type Aval,
@@ -258,7 +258,7 @@ export function abs(x: TensorLike): Tensor {
 }
 
 /**
- * Elementwise `x * x`.
+ * Elementwise `x * x` (int32 squares wrap modulo 2³², like `mul`).
  *
  * @param x A numeric tensor or number.
  * @returns `x²`.
@@ -504,7 +504,9 @@ function binary(prim: Primitive<null>, a: TensorLike, b: TensorLike): Tensor {
 
 /**
  * Elementwise `a + b` with NumPy broadcasting. Plain numbers take the
- * tensor's dtype.
+ * tensor's dtype (a number an int32 tensor cannot hold is a RangeError).
+ * int32 sums wrap modulo 2³² like NumPy's and JAX's (`2147483647 + 1` is
+ * `-2147483648`); cast to float64 first where that matters.
  *
  * @param a A tensor or number.
  * @param b A tensor or number.
@@ -521,7 +523,8 @@ export function add(a: TensorLike, b: TensorLike): Tensor {
 }
 
 /**
- * Elementwise `a - b` with broadcasting.
+ * Elementwise `a - b` with broadcasting. int32 differences wrap modulo
+ * 2³² like NumPy's (`-2147483648 - 1` is `2147483647`).
  *
  * @param a A tensor or number.
  * @param b A tensor or number.
@@ -537,7 +540,8 @@ export function sub(a: TensorLike, b: TensorLike): Tensor {
 }
 
 /**
- * Elementwise `a * b` with broadcasting.
+ * Elementwise `a * b` with broadcasting. int32 products wrap modulo 2³²
+ * like NumPy's (`65536 * 65536` is `0`).
  *
  * @param a A tensor or number.
  * @param b A tensor or number.
@@ -572,17 +576,56 @@ export function div(a: TensorLike, b: TensorLike): Tensor {
 /**
  * Elementwise power `a ** b` with broadcasting.
  *
+ * With int32 operands the result is the exact power modulo 2³² (it wraps
+ * like NumPy's: `pow(3, 21)` in int32 is `1870418611`). A negative int32
+ * exponent is a RangeError, as in NumPy ("integers to negative integer
+ * powers are not allowed"), wherever its values can be seen without waiting
+ * for a device: a number, or a tensor on a backend with synchronous reads
+ * (`cpu`, `wasm`). On WebGPU they are not checked: a negative exponent
+ * gives `trunc(1 / aⁿ)` there (1 for a = 1, ±1 for a = -1, else 0). Cast
+ * the base to float for negative powers.
+ *
  * @param a The base.
  * @param b The exponent.
  * @returns `a ** b`.
  * @example
  * ```ts
- * import { pow, tensor } from "@gradus/core";
+ * import { cast, pow, tensor } from "@gradus/core";
  * console.log(pow(tensor([2, 3]), 2).arraySync()); // [4, 9]
+ * const n = tensor([2, 4], { dtype: "int32" });
+ * console.log(pow(cast(n, "float32"), -1).arraySync()); // [0.5, 0.25]
  * ```
  */
 export function pow(a: TensorLike, b: TensorLike): Tensor {
-  return binary(binaryPrims.pow, a, b);
+  const xs = asTensors("pow", [a, b]);
+  if (xs[0].dtype === "int32" && xs[1].dtype === "int32") checkIntExponent(b, xs[1]);
+  return bind(binaryPrims.pow, xs, null);
+}
+
+/** NumPy's rule: an int32 power with a negative exponent is an error (where the exponent is visible now). */
+function checkIntExponent(b: TensorLike, y: Tensor): void {
+  let bad: number | undefined, at = -1;
+  if (typeof b === "number") {
+    if (b < 0) bad = b;
+  } else {
+    const c = concreteOf(y);
+    const be = c._backend!;
+    if (!be.canReadSync || c._disposed) return; // WebGPU: documented, not checked
+    const v = be.readSync(c._data, "int32", c.size);
+    for (let i = 0; i < v.length; i++) {
+      if (v[i] < 0) {
+        bad = v[i];
+        at = i;
+        break;
+      }
+    }
+  }
+  if (bad === undefined) return;
+  throw new RangeError(
+    `pow(): integers to negative integer powers are not allowed (exponent ${bad}` +
+      `${at >= 0 ? ` at flat index ${at}` : ""}, int32 base); ` +
+      `cast the base to float first, e.g. pow(cast(x, "float32"), ${bad})`,
+  );
 }
 
 /**
@@ -813,9 +856,11 @@ export const castPrim: Primitive<{ dtype: DType }> = definePrimitive<{ dtype: DT
 });
 
 /**
- * Converts to another dtype: float → int32 truncates toward zero, anything →
- * bool is `x != 0`, bool → numbers gives 0/1. Differentiable between float
- * dtypes.
+ * Converts to another dtype: float → int32 follows XLA's rule on every
+ * backend (truncation toward zero; NaN → 0; values beyond the int32 range,
+ * ±Infinity included, saturate to -2147483648 or 2147483647), anything →
+ * bool is `x != 0`, bool → numbers gives 0/1, float64 → float32 rounds to
+ * nearest. Differentiable between float dtypes.
  *
  * @param x A tensor.
  * @param dtype The target dtype.
@@ -824,6 +869,7 @@ export const castPrim: Primitive<{ dtype: DType }> = definePrimitive<{ dtype: DT
  * ```ts
  * import { cast, tensor } from "@gradus/core";
  * console.log(cast(tensor([1.7, -1.7]), "int32").arraySync()); // [1, -1]
+ * console.log(cast(tensor([3e9, -3e9, NaN]), "int32").arraySync()); // [2147483647, -2147483648, 0]
  * ```
  */
 export function cast(x: TensorLike, dtype: DType): Tensor {

@@ -15,7 +15,7 @@
 
 import type { Backend, DataHandle } from "../backend/backend.ts";
 import type { DType } from "../core/dtype.ts";
-import { DTypeError } from "../core/errors.ts";
+import { allocationError, DTypeError, isAllocationFailure } from "../core/errors.ts";
 import type { Shape } from "../core/shape.ts";
 import { makeTensor, type Tensor } from "../core/tensor.ts";
 
@@ -107,7 +107,13 @@ export function dispatch<P>(
   for (let i = 0; i < inputs.length; i++) {
     if (inputs[i]._disposed) disposedInput(prim.name, inputs, i);
   }
-  return makeTensor(backend, prim.impl(backend, inputs, params, out), out.shape, out.dtype);
+  let data: DataHandle;
+  try {
+    data = prim.impl(backend, inputs, params, out);
+  } catch (e) {
+    throw isAllocationFailure(e) ? allocationError(prim.name, out.shape, out.dtype, backend, e) : e;
+  }
+  return makeTensor(backend, data, out.shape, out.dtype);
 }
 
 /** A tracer whose transformation has returned acts as the value it traced. */

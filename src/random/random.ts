@@ -23,19 +23,25 @@
  */
 
 import { type DType, isFloat } from "../core/dtype.ts";
-import { DTypeError, fmtShape, ShapeError } from "../core/errors.ts";
+import { DTypeError, fmtShape, guardAlloc, ShapeError } from "../core/errors.ts";
 import { checkShape, sizeOf } from "../core/shape.ts";
 import { Tensor, type TensorLike } from "../core/tensor.ts";
-import { asTensor } from "../ops/convert.ts";
+import { asTensor, backendOf } from "../ops/convert.ts";
 import { getDefaultDType } from "../ops/default_dtype.ts";
-import { tensor } from "../ops/creation.ts";
 import { add, cast, cos, floor, less, log, minimum, mul, sqrt, sub } from "../ops/elementwise.ts";
 import { reshape, slice, split as splitOp, take } from "../ops/movement.ts";
 import { bind } from "../ops/primitive.ts";
 import { randomBitsPrim, randomUniformPrim } from "./prims.ts";
+import { keyFromWords, keyOnCurrentBackend, splitOnHost } from "./_keys.ts";
 import { argsort } from "../ops/sort.ts";
 
-/** A PRNG key: an int32 tensor of shape `[2]` made by `random.key` or `random.split`. */
+/**
+ * A PRNG key: an int32 tensor of shape `[2]` made by `random.key` or
+ * `random.split`. Such keys work on every backend, whichever was current
+ * when they were made (their two words are also kept on the host, so using
+ * one after `setBackend` uploads it without a device read); results go to
+ * the current backend.
+ */
 export type PRNGKey = Tensor;
 
 function checkKey(op: string, key: unknown): Tensor {
@@ -47,7 +53,7 @@ function checkKey(op: string, key: unknown): Tensor {
       `random.${op}(): key must be an int32 tensor of shape [2] from random.key(seed) or random.split(key); got ${got}`,
     );
   }
-  return key;
+  return keyOnCurrentBackend(op, key);
 }
 
 function floatDType(op: string, dtype: DType | undefined): DType {
@@ -60,8 +66,10 @@ function floatDType(op: string, dtype: DType | undefined): DType {
 
 function unit(op: string, key: Tensor, shape: readonly number[], dtype: DType): Tensor {
   checkShape(`random.${op}`, shape);
-  const u = bind(randomUniformPrim, [key], { count: sizeOf(shape), dtype });
-  return reshape(u, shape);
+  return guardAlloc(`random.${op}`, shape, dtype, backendOf(key), () => {
+    const u = bind(randomUniformPrim, [key], { count: sizeOf(shape), dtype });
+    return reshape(u, shape);
+  });
 }
 
 /**
@@ -83,7 +91,7 @@ export function key(seed: number): PRNGKey {
   const s = BigInt.asUintN(64, BigInt(seed));
   const hi = Number(s >> 32n) | 0;
   const lo = Number(s & 0xffffffffn) | 0;
-  return tensor(new Int32Array([hi, lo]));
+  return keyFromWords(hi, lo);
 }
 
 /**
@@ -105,8 +113,12 @@ export function split(k: PRNGKey, n = 2): PRNGKey[] {
   if (!Number.isInteger(n) || n < 1) {
     throw new ShapeError(`random.split(): n must be a positive integer, got ${n}`);
   }
-  const bits = bind(randomBitsPrim, [kk], { count: 2 * n });
-  return n === 1 ? [bits] : splitOp(bits, n);
+  return guardAlloc("random.split", [n, 2], "int32", backendOf(kk), () => {
+    const keys = splitOnHost(kk, n);
+    if (keys !== null) return keys;
+    const bits = bind(randomBitsPrim, [kk], { count: 2 * n });
+    return n === 1 ? [bits] : splitOp(bits, n);
+  });
 }
 
 /**
@@ -124,7 +136,9 @@ export function split(k: PRNGKey, n = 2): PRNGKey[] {
 export function bits(k: PRNGKey, shape: readonly number[]): Tensor {
   const kk = checkKey("bits", k);
   checkShape("random.bits", shape);
-  return reshape(bind(randomBitsPrim, [kk], { count: sizeOf(shape) }), shape);
+  return guardAlloc("random.bits", shape, "int32", backendOf(kk), () => {
+    return reshape(bind(randomBitsPrim, [kk], { count: sizeOf(shape) }), shape);
+  });
 }
 
 /** Options of `random.uniform`. */
@@ -294,7 +308,9 @@ export function permutation(k: PRNGKey, n: number | Tensor): Tensor {
   if (!Number.isInteger(n) || n < 0) {
     throw new ShapeError(`random.permutation(): n must be a non-negative integer, got ${n}`);
   }
-  return argsort(bind(randomBitsPrim, [kk], { count: n }));
+  return guardAlloc("random.permutation", [n], "int32", backendOf(kk), () => {
+    return argsort(bind(randomBitsPrim, [kk], { count: n }));
+  });
 }
 
 /** Options of `random.choice`. */

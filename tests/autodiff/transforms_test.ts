@@ -123,6 +123,36 @@ Deno.test("valueAndGrad with aux and argnums", () => {
   assertClose(gb2, [1, 2]);
 });
 
+Deno.test("repeated argnums give the same gradient in each place (as in JAX)", () => {
+  // jax.grad(lambda x: jnp.sum(x * x), argnums=(0, 0))(x) == (2x, 2x)
+  const x = f64([1, 2]);
+  const [g0, g1] = grad((a: Tensor) => sum(mul(a, a)), { argnums: [0, 0] })(x);
+  assertClose(g0, [2, 4]);
+  assertClose(g1, [2, 4]);
+  // f(a, b) = Σ a²·b: ∂a = 2ab = [6, 16], ∂b = a² = [1, 4]
+  const f = (a: Tensor, b: Tensor) => sum(mul(mul(a, a), b));
+  const a = f64([1, 2]), b = f64([3, 4]);
+  const [v, gs] = valueAndGrad(f, { argnums: [1, 0, 1] })(a, b);
+  assertClose(v, 19);
+  assert.equal(gs.length, 3);
+  assertClose(gs[0], [1, 4]);
+  assertClose(gs[1], [6, 16]);
+  assertClose(gs[2], [1, 4]);
+  // with aux, and nested under another grad (d²/da² of Σ a³ = 6a)
+  const [[g2a, g2b], aux] = grad(
+    (t: Tensor): [Tensor, string] => [sum(mul(t, t)), "aux"],
+    { argnums: [0, 0], hasAux: true },
+  )(a);
+  assertClose(g2a, [2, 4]);
+  assertClose(g2b, [2, 4]);
+  assert.equal(aux, "aux");
+  const second = grad((t: Tensor) => {
+    const [p, q] = grad((u: Tensor) => sum(mul(mul(u, u), u)), { argnums: [0, 0] })(t);
+    return sum(add(p, q));
+  })(a);
+  assertClose(second, [12, 24]);
+});
+
 Deno.test("vjp with pytree inputs/outputs; pullback reusable; jvp with pytrees", () => {
   const f = (p: { a: Tensor; b: Tensor }) => ({ s: sum(mul(p.a, p.b)), d: mul(p.a, 2) });
   const p = { a: f64([1, 2]), b: f64([3, 4]) };

@@ -248,6 +248,9 @@ Deno.test("cpu: fill casts the value to the dtype", () => {
   assertArrayEqual(cpu.fill(3, 1.5, "float32"), new Float32Array([1.5, 1.5, 1.5]), "f32");
   assertArrayEqual(cpu.fill(2, 0.1, "float64"), new Float64Array([0.1, 0.1]), "f64");
   assertArrayEqual(cpu.fill(2, -2.7, "int32"), new Int32Array([-2, -2]), "i32");
+  assertArrayEqual(cpu.fill(1, 3e9, "int32"), new Int32Array([2147483647]), "i32 saturates");
+  assertArrayEqual(cpu.fill(1, -3e9, "int32"), new Int32Array([-2147483648]), "i32 saturates");
+  assertArrayEqual(cpu.fill(1, NaN, "int32"), new Int32Array([0]), "i32 NaN");
   assertArrayEqual(cpu.fill(2, 0.5, "bool"), new Uint8Array([1, 1]), "bool");
   assertArrayEqual(cpu.fill(2, NaN, "bool"), new Uint8Array([1, 1]), "bool NaN");
   assertArrayEqual(cpu.fill(2, 0, "bool"), new Uint8Array([0, 0]), "bool 0");
@@ -419,6 +422,22 @@ Deno.test("cpu: binary NaN semantics and int32 wraparound", () => {
     new Int32Array([0, 9]),
     "pow negative exponent truncates",
   );
+  // Exact powers modulo 2³² (Math.pow loses low bits past 2⁵³):
+  // np.array([3, 3, -3, 7, 1, -1, -1], np.int32) ** np.array([40, 33, 33, 12, -5, -5, -4], ...)
+  // for the non-negative exponents; trunc(1/aⁿ) for the negative ones.
+  assertArrayEqual(
+    cpu.binary(
+      "pow",
+      new Int32Array([3, 3, -3, 7, 1, -1, -1]),
+      [1],
+      new Int32Array([40, 33, 33, 12, -5, -5, -4]),
+      [1],
+      [7],
+      "int32",
+    ),
+    new Int32Array([689956897, -1504003197, 1504003197, 956385313, 1, -1, 1]),
+    "pow exact",
+  );
 });
 
 Deno.test("cpu: binary kernels stay separate per dtype", () => {
@@ -505,6 +524,19 @@ Deno.test("cpu: cast edge cases", () => {
     cpu.cast(f32, 9, "float32", "int32"),
     new Int32Array([0, -1, 0, 0, 0, 1, 2, -3, 0]),
     "f32→i32",
+  );
+  // Beyond the int32 range: XLA's saturation, never a wrap modulo 2³² (3e9 would wrap to -1294967296).
+  const wide = [3e9, -3e9, Infinity, -Infinity, 2147483647.5, -2147483648.5, 2 ** 40, -(2 ** 40)];
+  const sat = [2147483647, -2147483648, 2147483647, -2147483648, 2147483647, -2147483648];
+  assertArrayEqual(
+    cpu.cast(new Float64Array(wide), 8, "float64", "int32"),
+    new Int32Array([...sat, 2147483647, -2147483648]),
+    "f64→i32 saturates",
+  );
+  assertArrayEqual(
+    cpu.cast(new Float32Array(wide), 8, "float32", "int32"),
+    new Int32Array([...sat, 2147483647, -2147483648]),
+    "f32→i32 saturates",
   );
   const b = new Uint8Array([0, 1, 1]);
   assertArrayEqual(cpu.cast(b, 3, "bool", "float32"), new Float32Array([0, 1, 1]), "bool→f32");

@@ -176,6 +176,40 @@ const cases: Record<string, Case> = {
     args: [A],
     forwardOnly: true,
   },
+  "cast float32 → int32 at the int32 edges (XLA's rule: NaN → 0, saturate, truncate)": {
+    f: (x) => cast(x, "int32"),
+    args: [{
+      // float32 inputs: 2147483647.5 rounds to 2³¹, 2147483520 is the largest below it
+      values: [
+        2 ** 31,
+        -(2 ** 31),
+        2147483647.5,
+        2147483520,
+        -2147483904,
+        3e9,
+        -3e9,
+        1e20,
+        -1e20,
+        NaN,
+        Infinity,
+        -Infinity,
+        -0.5,
+        0.5,
+        -1.5,
+        16777217,
+      ],
+      shape: [16],
+      dtype: "float32",
+    }],
+    forwardOnly: true,
+  },
+  "int32 pow, exact modulo 2³²": {
+    // np.array([3, 3, -3, 7, 2, -1, 1], np.int32) ** np.array([21, 40, 33, 12, 31, 7, 9], np.int32)
+    // = [1870418611, 689956897, 1504003197, 956385313, -2147483648, -1, 1]
+    f: () => pow(make(i32([3, 3, -3, 7, 2, -1, 1])), make(i32([21, 40, 33, 12, 31, 7, 9]))),
+    args: [],
+    forwardOnly: true,
+  },
   "sum over axes": { f: (x) => sum(x, [0, 2], { keepdims: true }), args: [f32(7, [2, 3, 4])] },
   "sum all": { f: (x) => sum(x), args: [f32(8, [5, 7])] },
   "max, min": { f: (x) => add(max(x, 1), min(x, 1)), args: [A] },
@@ -303,6 +337,39 @@ for (const [other, available] of OTHERS) {
       } finally {
         await setBackend("cpu");
       }
+    },
+  });
+
+  Deno.test({
+    name: `cpu vs ${other}: keys made before setBackend work after it, both ways`,
+    ignore: !available,
+    fn: async () => {
+      const draw = async (k: Tensor) => {
+        const [k1, k2] = random.split(k, 2);
+        return [
+          await read(random.split(k, 3)[2]),
+          await read(random.bits(k1, [9])),
+          await read(random.uniform(k2, [9])),
+          await read(random.normal(k, [9])),
+          await read(random.permutation(k1, 20)),
+        ];
+      };
+      const onCpu = random.key(11);
+      const [, onCpuSplit] = random.split(onCpu);
+      const cpu = await draw(onCpu);
+      const cpuSplit = await read(random.bits(onCpuSplit, [4]));
+      let onOther: Tensor;
+      await setBackend(other);
+      try {
+        assertAgree("a cpu key", cpu, await draw(onCpu));
+        assertAgree("a split cpu key", [cpuSplit], [await read(random.bits(onCpuSplit, [4]))]);
+        assert.equal(random.bits(onCpu, [1]).backend, other);
+        onOther = random.key(11);
+        random.split(onOther); // made here, used on cpu below
+      } finally {
+        await setBackend("cpu");
+      }
+      assertAgree(`a ${other} key`, cpu, await draw(onOther));
     },
   });
 

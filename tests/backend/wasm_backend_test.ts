@@ -32,6 +32,7 @@ import {
   tree,
   valueAndGrad,
   vjp,
+  zeros,
 } from "../../mod.ts";
 
 Deno.test("arena: aligned blocks, exact-size reuse, top given back", () => {
@@ -63,6 +64,53 @@ Deno.test("arena: grows to its limit, merges free neighbours, then reports -1", 
   arena.free(blocks[3], WASM_PAGE / 2 - 16);
   const big = arena.alloc(WASM_PAGE - 32);
   assert.equal(big, blocks[2]);
+});
+
+Deno.test("arena: a request it can never hold is -1, not a wrapped size", () => {
+  // blockBytes rounds with 32-bit arithmetic: 2³² + 16 bytes would become a 16-byte block.
+  const arena = new Arena({ initialBytes: WASM_PAGE, limitBytes: 4 * WASM_PAGE });
+  for (const bytes of [2 ** 32 + 16, 2 ** 31, 2 ** 31 - 8, 4 * WASM_PAGE, 1e15, NaN]) {
+    assert.equal(arena.alloc(bytes), -1, `alloc(${bytes})`);
+  }
+  assert.equal(arena.stats().usedBytes, 0);
+  assert.equal(arena.stats().failed, 6);
+  assert.ok(arena.alloc(4 * WASM_PAGE - 16) > 0, "the largest block that fits");
+});
+
+/** `text` as a regular expression that matches it literally. */
+const literally = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+Deno.test("wasm: a tensor neither its memory nor JS memory can hold names the op, shape, bytes and limit", async () => {
+  await onBackend("wasm-tiny", new WasmBackend({ memoryLimit: 2 * WASM_PAGE }), () => {
+    const x = random.uniform(random.key(1), [100]);
+    const head = (op: string, shape: string) =>
+      literally(
+        `${op}(): out of memory for a float32 tensor of shape [${shape}] (1000000000000000 ` +
+          "elements, 4000000000000000 bytes (3.55 PiB)) on the wasm backend " +
+          "(WebAssembly memory limit 131072 bytes (128 KiB), ",
+      ) + "\\d+" + literally(
+        " bytes in use; larger tensors go to JS memory; new WasmBackend({ memoryLimit }) " +
+          "raises the limit up to 2 GiB): ",
+      );
+    const cases: [() => unknown, RegExp][] = [
+      [
+        () => zeros([1e6, 1e9]),
+        new RegExp(
+          "^" + head("zeros", "1000000,1000000000") +
+            literally("it does not fit the WebAssembly memory, and JS memory refused it too (") +
+            ".+" + literally("); use a smaller shape or process the data in batches"),
+        ),
+      ],
+      [
+        () => random.uniform(random.key(2), [1e15]),
+        new RegExp("^" + head("random.uniform", "1000000000000000")),
+      ],
+    ];
+    for (const [f, re] of cases) {
+      assert.throws(f, (e: unknown) => e instanceof RangeError && re.test(e.message), String(re));
+    }
+    assert.equal(sum(mul(x, 0)).itemSync(), 0); // the backend still works
+  });
 });
 
 /** The buffer behind a tensor of the wasm backend. */

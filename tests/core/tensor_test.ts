@@ -21,6 +21,7 @@ import {
   exp,
   expandDims,
   getBackend,
+  grad,
   greater,
   less,
   log,
@@ -31,6 +32,7 @@ import {
   mul,
   ones,
   pow,
+  random,
   reshape,
   squeeze,
   sub,
@@ -43,6 +45,57 @@ import {
 import { assertTensor } from "../ops/_helpers.ts";
 
 // ---------------------------------------------------------------- metadata
+
+Deno.test("shapes are frozen values that no other tensor or caller array shares", () => {
+  const x = tensor([[1, 2, 3]]);
+  const y = exp(x);
+  assert.notEqual(y.shape, x.shape, "an op's result has a shape array of its own");
+  assert.ok(Object.isFrozen(x.shape) && Object.isFrozen(y.shape));
+  // Modules run in strict mode: writing to a frozen array throws.
+  assert.throws(() => (y.shape as number[]).reverse(), TypeError);
+  assert.throws(() => (y.shape as number[]).push(1), TypeError);
+  assert.throws(() => ((x.shape as number[])[0] = 7), TypeError);
+  assert.deepEqual([...x.shape], [1, 3]);
+  assert.deepEqual([...y.shape], [1, 3]);
+  assertTensor(x, [[1, 2, 3]], "float32");
+
+  // Arrays a caller passes in are copied: changing them later changes no tensor.
+  const s = [2, 3];
+  const z = zeros(s);
+  s.push(1);
+  s[0] = 5;
+  assert.deepEqual([...z.shape], [2, 3]);
+  assert.equal(z.size, 6);
+  const r = [3, 1];
+  const xr = reshape(x, r);
+  const b = [2, 3];
+  const xb = broadcastTo(x.reshape([3]), b);
+  const t = [3];
+  const xt = tensor([1, 2, 3], { shape: t });
+  const u = [2, 2];
+  const xu = random.normal(random.key(0), u);
+  r.reverse();
+  b.push(4);
+  t[0] = 1;
+  u.pop();
+  assert.deepEqual([[...xr.shape], [...xb.shape], [...xt.shape], [...xu.shape]], [
+    [3, 1],
+    [2, 3],
+    [3],
+    [2, 2],
+  ]);
+  for (const v of [z, xr, xb, xt, xu]) assert.ok(Object.isFrozen(v.shape));
+  assert.deepEqual(xr.dataSync(), new Float32Array([1, 2, 3]));
+
+  // Inside a transformation the traced values' shapes are frozen too.
+  let traced: readonly number[] = [];
+  grad((v: Tensor) => {
+    traced = v.shape;
+    return sum(v);
+  })(x);
+  assert.ok(Object.isFrozen(traced));
+  assert.deepEqual([...traced], [1, 3]);
+});
 
 Deno.test("shape, dtype, ndim and size", () => {
   const s = tensor(3);

@@ -10,18 +10,25 @@
 import assert from "node:assert/strict";
 import {
   arange,
+  broadcastTo,
+  CpuBackend,
   DTypeError,
   eye,
   full,
+  getBackend,
   linspace,
+  mul,
+  oneHot,
   ones,
   onesLike,
+  reshape,
   ShapeError,
   tensor,
   zeros,
   zerosLike,
 } from "../../mod.ts";
 import { assertTensor, assertThrowsMatch, F32 } from "./_helpers.ts";
+import { onBackend } from "../_helpers.ts";
 
 // ---------------------------------------------------------------- tensor()
 
@@ -149,7 +156,7 @@ Deno.test("tensor() with int32 rejects non-integers, naming the value and index"
   assertThrowsMatch(
     () => tensor([1, 2.5], { dtype: "int32" }),
     DTypeError,
-    /^tensor\(\): value 2\.5 at flat index 1 is not an integer, but the dtype is int32$/,
+    /^tensor\(\): value 2\.5 at flat index 1 is not an integer, but the dtype is int32; round the values first \(Math\.round\), or use dtype float32$/,
   );
   assertThrowsMatch(
     () => tensor([[1, 2], [3, NaN]], { dtype: "int32" }),
@@ -208,7 +215,7 @@ Deno.test("zeros, ones and full with dtypes", () => {
   assertThrowsMatch(
     () => full([2], 1.5, { dtype: "int32" }),
     DTypeError,
-    /^full\(\): fill value 1\.5 is not an integer, but the dtype is int32$/,
+    /^full\(\): fill value 1\.5 is not an integer, but the dtype is int32; round it first \(Math\.round\), or use dtype float32$/,
   );
   assertThrowsMatch(
     () => zeros([2, -1]),
@@ -329,4 +336,206 @@ Deno.test("eye: square and rectangular identity matrices", () => {
     ShapeError,
     /^eye\(\): shape \[-1,-1\] must contain non-negative integers$/,
   );
+});
+
+// ---------------------------------------------------------------- int32 range
+
+const INT32_OUT =
+  /is out of range for int32 \(-2147483648\.\.2147483647\); use dtype float32 or float64/;
+
+Deno.test("int32 creation from numbers outside the int32 range raises (NumPy too), never wraps", () => {
+  // NumPy 2.4: np.array([3e9], dtype=np.int32) and np.full([2], 3000000000, dtype=np.int32)
+  // raise OverflowError("Python integer 3000000000 out of bounds for int32").
+  assertThrowsMatch(
+    () => tensor([3e9], { dtype: "int32" }),
+    RangeError,
+    /^tensor\(\): the value 3000000000 at flat index 0 is out of range for int32/,
+  );
+  assertThrowsMatch(
+    () => tensor(-3e9, { dtype: "int32" }),
+    RangeError,
+    /^tensor\(\): the value -3000000000 is out/,
+  );
+  assertThrowsMatch(
+    () => tensor([[0, 1], [2, -2147483649]], { dtype: "int32" }),
+    RangeError,
+    /-2147483649 at flat index 3/,
+  );
+  assertThrowsMatch(
+    () => tensor(new Float64Array([1, 2 ** 31]), { dtype: "int32" }),
+    RangeError,
+    INT32_OUT,
+  );
+  assertThrowsMatch(
+    () => tensor(new Uint32Array([0, 2 ** 32 - 1]), { dtype: "int32" }),
+    RangeError,
+    /4294967295 at flat index 1/,
+  );
+  assertThrowsMatch(
+    () => full([2], 3e9, { dtype: "int32" }),
+    RangeError,
+    /^full\(\): the value 3000000000 \(the fill value\) is out of range for int32/,
+  );
+  // np.arange(2147483646, 2147483649) is int64 in NumPy; as int32 its last value would wrap.
+  assertThrowsMatch(
+    () => arange(2147483646, 2147483649),
+    RangeError,
+    /^arange\(\): the value 2147483648 is out/,
+  );
+  assertThrowsMatch(
+    () => arange(0, -2147483650, -1),
+    RangeError,
+    /^arange\(\): the value -2147483649 is out/,
+  );
+  assertThrowsMatch(
+    () => arange(3e9, 3e9 + 2),
+    RangeError,
+    /^arange\(\): the value 3000000000 is out/,
+  );
+  assertThrowsMatch(
+    () => linspace(0, 3e9, 2, { dtype: "int32" }),
+    RangeError,
+    /^linspace\(\): the value 3000000000 at flat index 1/,
+  );
+  // The edges themselves fit.
+  assertTensor(
+    tensor([2147483647, -2147483648], { dtype: "int32" }),
+    [2147483647, -2147483648],
+    "int32",
+  );
+  assertTensor(full([1], -2147483648, { dtype: "int32" }), [-2147483648], "int32");
+  assertTensor(arange(2147483645, 2147483648), [2147483645, 2147483646, 2147483647], "int32");
+  // Larger values are fine in float dtypes.
+  assertTensor(arange(2147483646, 2147483649, 1, { dtype: "float64" }), [
+    2147483646,
+    2147483647,
+    2147483648,
+  ], "float64");
+  assertTensor(tensor([3e9]), [3e9], "float32");
+});
+
+Deno.test("tensor() from BigInt64Array/BigUint64Array: int32 by default, range-checked", () => {
+  assertTensor(tensor(new BigInt64Array(1)), [0], "int32");
+  assertTensor(tensor(new BigInt64Array([1n, -2n, 2147483647n])), [1, -2, 2147483647], "int32");
+  assertTensor(tensor(new BigUint64Array([3n, 4n]), { shape: [2, 1] }), [[3], [4]], "int32");
+  assertTensor(tensor(new BigInt64Array([2n ** 40n]), { dtype: "float64" }), [2 ** 40], "float64");
+  assertTensor(tensor(new BigInt64Array([5n]), { dtype: "float32" }), [5], "float32");
+  assertThrowsMatch(
+    () => tensor(new BigUint64Array([2n ** 40n])),
+    RangeError,
+    /^tensor\(\): the value 1099511627776 at flat index 0 is out of range for int32/,
+  );
+  assertThrowsMatch(
+    () => tensor(new BigInt64Array([1n]), { shape: [2] }),
+    ShapeError,
+    /needs 2 values, got 1/,
+  );
+});
+
+Deno.test("tensor() of nested arrays: at most 64 levels (NumPy's limit), a clear error beyond", () => {
+  const nest = (depth: number): unknown => {
+    let a: unknown = 1;
+    for (let i = 0; i < depth; i++) a = [a];
+    return a;
+  };
+  assertTensor(tensor(nest(64) as number[]), nest(64) as number[], "float32");
+  assert.equal(tensor(nest(64) as number[]).ndim, 64);
+  for (const depth of [65, 20000]) {
+    assertThrowsMatch(
+      () => tensor(nest(depth) as number[]),
+      ShapeError,
+      /^tensor\(\): the nested array is more than 64 levels deep; .*flatten the values and pass \{ shape \}$/,
+    );
+  }
+});
+
+// ---------------------------------------------------------------- allocation failures
+
+/**
+ * The message for a tensor that cannot be allocated: op, dtype, shape, elements and bytes, the
+ * backend, and on wasm its memory limit (these sizes, > 2⁵⁰ bytes, exceed any address space).
+ */
+function oom(op: string, dtype: string, shape: string, count: string, bytes: string): RegExp {
+  const esc = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const head = `${op}(): out of memory for ${/^[aeiou]/.test(dtype) ? "an" : "a"} ${dtype} ` +
+    `tensor of shape [${shape}] (${count} elements, ${bytes} bytes (`;
+  const wasm = getBackend() === "wasm"
+    ? esc(" (WebAssembly memory limit 1073741824 bytes (1.00 GiB), ") + "\\d+ bytes in use; .+\\)"
+    : "";
+  return new RegExp(
+    `^${esc(head)}.+\\)\\) on the ${getBackend()} backend${wasm}: .+; use a smaller shape`,
+  );
+}
+
+Deno.test("creation that cannot get memory names the op, the shape, the bytes (and the wasm limit)", () => {
+  const E15 = "1000000000000000";
+  assertThrowsMatch(
+    () => zeros([1e15]),
+    RangeError,
+    oom("zeros", "float32", E15, E15, "4000000000000000"),
+  );
+  assertThrowsMatch(
+    () => zeros([1e6, 1e9], { dtype: "bool" }),
+    RangeError,
+    oom("zeros", "bool", "1000000,1000000000", E15, E15),
+  );
+  assertThrowsMatch(
+    () => ones([1e300]),
+    RangeError,
+    oom("ones", "float32", "1e+300", "1e+300", "4e+300"),
+  );
+  assertThrowsMatch(
+    () => full([1e15], 2, { dtype: "int32" }),
+    RangeError,
+    oom("full", "int32", E15, E15, "4000000000000000"),
+  );
+  assertThrowsMatch(
+    () => arange(0, 1e15, 1, { dtype: "float64" }),
+    RangeError,
+    oom("arange", "float64", E15, E15, "8000000000000000"),
+  );
+  assertThrowsMatch(
+    () => linspace(0, 1, 1e15),
+    RangeError,
+    oom("linspace", "float32", E15, E15, "4000000000000000"),
+  );
+  assertThrowsMatch(
+    () => eye(1e8),
+    RangeError,
+    oom("eye", "float32", "100000000,100000000", "10000000000000000", "40000000000000000"),
+  );
+  // One that fits still works afterwards.
+  assertTensor(zeros([2]), [0, 0], "float32");
+});
+
+Deno.test("ops whose result cannot get memory name the op, the shape and the bytes", async () => {
+  const E15 = "1000000000000000";
+  const one = tensor([1]);
+  assertThrowsMatch(
+    () => broadcastTo(one, [1e6, 1e9]),
+    RangeError,
+    oom("broadcastTo", "float32", "1000000,1000000000", E15, "4000000000000000"),
+  );
+  assertThrowsMatch(
+    () => oneHot([0, 1], 1e15),
+    RangeError,
+    /^oneHot\(\): the value 1000000000000000 \(depth; indices are int32\) is out of range/,
+  );
+  // Whatever allocation fails inside an op's kernel, the error names the op and its result.
+  const starved = new (class extends CpuBackend {
+    override readonly name = "starved";
+    override binary(): never {
+      throw new RangeError("Array buffer allocation failed");
+    }
+  })();
+  await onBackend("starved", starved, () => {
+    assertThrowsMatch(
+      () => mul(tensor([[1], [2]]), tensor([1, 2, 3], { dtype: "float32" })),
+      RangeError,
+      /^mul\(\): out of memory for a float32 tensor of shape \[2,3\] \(6 elements, 24 bytes\) on the starved backend: Array buffer allocation failed; use a smaller shape/,
+    );
+  });
+  // reshape never allocates: a size mismatch is a ShapeError, a size-0 reshape is fine
+  assertThrowsMatch(() => reshape(one, [1e15]), ShapeError, /^reshape\(\): cannot reshape \[1\]/);
+  assert.deepEqual([...reshape(zeros([0]), [1e15, 0]).shape], [1e15, 0]);
 });

@@ -5,9 +5,19 @@
  */
 
 import assert from "node:assert/strict";
-import { mean, random, square, sub, type Tensor } from "../../mod.ts";
+import {
+  DTypeError,
+  getBackend,
+  mean,
+  random,
+  setBackend,
+  square,
+  sub,
+  type Tensor,
+  tensor,
+} from "../../mod.ts";
 import { threefry2x32 } from "../../src/backend/cpu/threefry.ts";
-import { assertClose } from "../_helpers.ts";
+import { assertClose, HostlessBackend, onBackend, peek } from "../_helpers.ts";
 
 const values = (t: Tensor) => [...t.dataSync()];
 
@@ -115,6 +125,113 @@ Deno.test("bad keys and arguments give clear errors", () => {
     /dtype must be float32 or float64/,
   );
   assert.throws(() => random.split(random.key(0), 0), /n must be a positive integer/);
+});
+
+/**
+ * What the random functions draw from `k`, on the current backend: `[exact, float]`, where
+ * the float draws (uniform scaling, Box–Muller) may differ between backends in the last bit.
+ */
+function draws(k: Tensor): [number[][], number[]] {
+  const [k1, k2] = random.split(k);
+  const exact = [
+    ...random.split(k, 3).map(values),
+    values(random.bits(k1, [5])),
+    values(random.uniform(k2, [5])),
+    values(random.bernoulli(k1, 0.5, [6])),
+    values(random.randint(k2, [6], -3, 4)),
+    values(random.permutation(k, 7)),
+    values(random.choice(k1, 9, 4, { replace: false })),
+  ];
+  const float = [
+    ...values(random.uniform(k2, [5], { min: -1, max: 2 })),
+    ...values(random.normal(k, [6])),
+  ];
+  return [exact, float];
+}
+
+/** Asserts two `draws` agree: exactly, and within float32 rounding. */
+function assertSameDraws(got: [number[][], number[]], want: [number[][], number[]], what: string) {
+  assert.deepEqual(got[0], want[0], what);
+  assertClose(got[1], want[1], { atol: 1e-6, rtol: 1e-6 });
+}
+
+Deno.test("a key made before setBackend works after it, both ways, with the same numbers", async () => {
+  const here = getBackend(); // wasm, or cpu in the second run of the suite
+  const other = here === "cpu" ? "wasm" : "cpu";
+  const kHere = random.key(5);
+  const userKey = tensor([0, 5], { dtype: "int32" }); // a key made by hand, readable on the host
+  const want = draws(kHere);
+  const [, kHereSplit] = random.split(kHere);
+  const wantSplit = values(random.bits(kHereSplit, [3]));
+  let kOther: Tensor;
+  await setBackend(other);
+  try {
+    assert.equal(random.normal(kHere, [2]).backend, other, "results go to the current backend");
+    assertSameDraws(draws(kHere), want, `a ${here} key used on ${other}`);
+    assertSameDraws(draws(userKey), want, `a hand-made ${here} key used on ${other}`);
+    assert.deepEqual(values(random.bits(kHereSplit, [3])), wantSplit);
+    kOther = random.key(5);
+    assertSameDraws(draws(kOther), want, `${other} agrees with ${here}`);
+  } finally {
+    await setBackend(here);
+  }
+  assertSameDraws(draws(kOther), want, `a ${other} key used on ${here}`);
+  assert.equal(random.split(kOther)[0].backend, here);
+});
+
+Deno.test("keys made on a backend without synchronous reads work elsewhere without a read", async () => {
+  const want = draws(random.key(8));
+  const same = (k: Tensor) => assertSameDraws(draws(k), want, "hostless key");
+  // On the hostless backend (every read throws) keys are made and split; back on this
+  // backend they are used: their words were kept on the host.
+  const [k, k2, computed] = await onBackend("hostless", new HostlessBackend(), () => {
+    const k = random.key(8);
+    const [, k2] = random.split(k);
+    return [k, k2, random.bits(k2, [2])];
+  });
+  same(k);
+  assert.deepEqual(peek(computed), values(random.bits(k2, [2])));
+  // A key computed on such a backend (here: random bits) has no host copy: a clear error.
+  assert.throws(
+    () => random.normal(computed, [2]),
+    (e: unknown) =>
+      e instanceof DTypeError &&
+      /^random\.normal\(\): the key lives on the hostless backend, which cannot read it synchronously, and the current backend is (cpu|wasm); use keys made by random\.key or random\.split/
+        .test(e.message),
+  );
+});
+
+Deno.test("random draws that cannot get memory name the function, the shape and the bytes", () => {
+  const k = random.key(0);
+  const cases: [() => unknown, RegExp][] = [
+    [
+      () => random.normal(k, [1e15]),
+      /^random\.normal\(\): out of memory for a float32 tensor of shape \[1000000000000000\] \(1000000000000000 elements, 4000000000000000 bytes \(/,
+    ],
+    [
+      () => random.uniform(k, [1e6, 1e9], { dtype: "float64" }),
+      /^random\.uniform\(\): out of memory for a float64 tensor of shape \[1000000,1000000000\] \(1000000000000000 elements, 8000000000000000 bytes/,
+    ],
+    [
+      () => random.bits(k, [1e15]),
+      /^random\.bits\(\): out of memory for an int32 tensor of shape \[1000000000000000\]/,
+    ],
+    [
+      () => random.randint(k, [1e15], 0, 10),
+      /^random\.randint\(\): out of memory for a float32 tensor/,
+    ],
+    [
+      () => random.split(k, 1e15),
+      /^random\.split\(\): out of memory for an int32 tensor of shape \[1000000000000000,2\]/,
+    ],
+    [
+      () => random.permutation(k, 1e15),
+      /^random\.permutation\(\): out of memory for an int32 tensor of shape \[1000000000000000\]/,
+    ],
+  ];
+  for (const [f, re] of cases) {
+    assert.throws(f, (e: unknown) => e instanceof RangeError && re.test(e.message), String(re));
+  }
 });
 
 Deno.test("no Math.random anywhere in src/", async () => {

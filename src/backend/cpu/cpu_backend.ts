@@ -14,7 +14,7 @@
 
 import { batchMatrices, simplifyStrides } from "../_geometry.ts";
 import type { Backend, BinaryOp, DataHandle, MatmulSpec, ReduceOp, UnaryOp } from "../backend.ts";
-import { allocArray, type DType, type TypedArray } from "../../core/dtype.ts";
+import { allocArray, type DType, toInt32Saturating, type TypedArray } from "../../core/dtype.ts";
 import { randomBitsInto } from "./threefry.ts";
 import { WASM_GEMM_MIN_WORK, wasmMatmulF32 } from "./wasm/gemm.ts";
 
@@ -26,8 +26,25 @@ function roundHalfEven(x: number): number {
   return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
+/**
+ * int32 power, exact modulo 2³² (what WebGPU's kernel computes; `Math.pow`
+ * loses low bits above 2⁵³). A negative exponent gives `trunc(1 / aⁿ)`:
+ * 1 for a = 1, ±1 for a = -1, else 0 (the ops layer rejects negative
+ * exponents where it can see them, like NumPy).
+ */
+function ipow(a: number, b: number): number {
+  if (b < 0) return a === 1 ? 1 : a === -1 ? (b & 1 ? -1 : 1) : 0;
+  let r = 1, base = a, e = b;
+  while (e !== 0) {
+    if (e & 1) r = Math.imul(r, base);
+    base = Math.imul(base, base);
+    e >>>= 1;
+  }
+  return r;
+}
+
 /** Helpers that generated kernels may call by name. */
-const HELPERS = { roundHalfEven };
+const HELPERS = { roundHalfEven, ipow };
 
 /** Unary expressions over `a`: `[float, int32]` (the int32 form defaults to the float one). */
 const UNARY: Record<UnaryOp, readonly [string, string?]> = {
@@ -55,7 +72,7 @@ const BINARY: Record<BinaryOp, readonly [string, string?]> = {
   sub: ["a - b", "(a - b) | 0"],
   mul: ["a * b", "Math.imul(a, b)"],
   div: ["a / b"],
-  pow: ["Math.pow(a, b)", "Math.pow(a, b) | 0"],
+  pow: ["Math.pow(a, b)", "ipow(a, b)"],
   maximum: ["Math.max(a, b)"], // Math.max/min propagate NaN
   minimum: ["Math.min(a, b)"],
   equal: ["a === b ? 1 : 0"],
@@ -436,13 +453,18 @@ export function normalizeIndices(
 }
 
 /**
- * Writes `src` converted to `out`'s dtype into `out`: typed-array assignment
- * truncates toward zero for int32 (NaN → 0) and rounds to nearest for
- * float32; a bool `out` gets `src != 0`.
+ * Writes `src` converted to `out`'s dtype into `out`: float → int32 by
+ * XLA's rule (NaN → 0, saturating at the int32 bounds, else truncating
+ * toward zero; typed-array assignment would wrap modulo 2³²), float32 rounds
+ * to nearest; a bool `out` gets `src != 0`.
  */
 function castInto(src: TypedArray, out: TypedArray): TypedArray {
   if (out instanceof Uint8Array) {
     for (let i = 0; i < src.length; i++) out[i] = src[i] !== 0 ? 1 : 0;
+  } else if (
+    out instanceof Int32Array && (src instanceof Float32Array || src instanceof Float64Array)
+  ) {
+    for (let i = 0; i < src.length; i++) out[i] = toInt32Saturating(src[i]);
   } else out.set(src);
   return out;
 }
@@ -558,7 +580,11 @@ export class CpuBackend implements Backend {
 
   /** A new array of `size` copies of `value` cast to `dtype`. */
   fill(size: number, value: number, dtype: DType): DataHandle {
-    const v = dtype === "bool" ? (value !== 0 ? 1 : 0) : value;
+    const v = dtype === "bool"
+      ? (value !== 0 ? 1 : 0)
+      : dtype === "int32"
+      ? toInt32Saturating(value)
+      : value;
     return this.wrap(this.alloc(dtype, size, false).fill(v));
   }
 
@@ -607,7 +633,7 @@ export class CpuBackend implements Backend {
     );
   }
 
-  /** Converts dtypes (typed-array assignment truncates, rounds and wraps as required). */
+  /** Converts dtypes (float → int32 by XLA's saturating rule; see `castInto`). */
   cast(x: DataHandle, size: number, _from: DType, to: DType): DataHandle {
     return this.wrap(castInto(this.arr(x).subarray(0, size), this.alloc(to, size, false)));
   }

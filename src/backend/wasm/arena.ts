@@ -100,6 +100,12 @@ export class Arena {
    * @returns The block's address, or -1.
    */
   alloc(bytes: number): number {
+    if (!(bytes <= this.limitPages * WASM_PAGE - 16)) {
+      // Can never fit (the first 16 bytes are not handed out); from 2³¹ - 16
+      // on, blockBytes' 32-bit arithmetic would also wrap.
+      this.#failed++;
+      return -1;
+    }
     const size = blockBytes(bytes);
     const list = this.#free.get(size);
     if (list !== undefined && list.length > 0) {

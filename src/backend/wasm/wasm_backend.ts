@@ -36,6 +36,7 @@ import { CpuBackend, normalizeIndices } from "../cpu/cpu_backend.ts";
 import { type GemmOnMemory, gemmOnMemory, WASM_GEMM_MIN_WORK } from "../cpu/wasm/gemm.ts";
 import type { DType, TypedArray } from "../../core/dtype.ts";
 import { sizeOf } from "../../core/shape.ts";
+import { AllocationError, fmtBytes } from "../../core/errors.ts";
 import { Arena, ARENA_MAX_PAGES, type ArenaStats } from "./arena.ts";
 import {
   type BinaryKernel,
@@ -304,7 +305,7 @@ export class WasmBackend extends CpuBackend {
   protected override alloc(dtype: DType, size: number, zeroed = true): TypedArray {
     const bytes = size * BYTES[dtype];
     const ptr = this.arena.alloc(bytes);
-    if (ptr < 0) return super.alloc(dtype, size);
+    if (ptr < 0) return this.#jsAlloc(dtype, size);
     this.#sinceFinalizer += bytes;
     if (this.#sinceFinalizer >= this.#nextNudge) {
       // The garbage collector cannot see this memory: the tensors owning it
@@ -331,6 +332,28 @@ export class WasmBackend extends CpuBackend {
     }
     if (zeroed) view.fill(0);
     return view;
+  }
+
+  /**
+   * A JS array for a buffer the arena cannot hold; when JS memory refuses it
+   * too, the error says so with the arena's limit and use.
+   */
+  #jsAlloc(dtype: DType, size: number): TypedArray {
+    try {
+      return super.alloc(dtype, size);
+    } catch (e) {
+      if (!(e instanceof AllocationError)) throw e;
+      const why =
+        `it does not fit the WebAssembly memory, and JS memory refused it too (${e.detail})`;
+      throw new AllocationError(`cannot allocate ${size} ${dtype} elements: ${why}`, why);
+    }
+  }
+
+  /** The WebAssembly memory's limit and use, for out-of-memory errors. */
+  memoryInfo(): string {
+    const s = this.arena.stats();
+    return `WebAssembly memory limit ${fmtBytes(s.limitBytes)}, ${s.usedBytes} bytes in use; ` +
+      `larger tensors go to JS memory; new WasmBackend({ memoryLimit }) raises the limit up to 2 GiB`;
   }
 
   /** The view behind a handle. */

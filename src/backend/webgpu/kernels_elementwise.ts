@@ -254,14 +254,14 @@ const HELPERS: readonly (readonly [string, string])[] = [
   ],
   [
     "f2i",
-    // ToInt32: truncate toward zero, wrap modulo 2³², NaN and ±∞ → 0.
+    // XLA's rule, as on the CPU: truncate toward zero, NaN → 0, beyond the
+    // int32 range (±∞ too) saturate. NaN is found from the bits (a compiler
+    // may assume a == a).
     `fn f2i(a: f32) -> i32 {
-  if (abs(a) < 2147483648.0) { return i32(a); }
   let bits = bitcast<u32>(a);
-  let e = i32((bits >> 23u) & 0xffu) - 150;
-  if (e >= 32) { return 0; }
-  let r = i32(((bits & 0x7fffffu) | 0x800000u) << u32(e));
-  return select(r, -r, (bits & 0x80000000u) != 0u);
+  if ((bits & 0x7fffffffu) > 0x7f800000u) { return 0; }
+  if (abs(a) < 2147483648.0) { return i32(a); }
+  return select(2147483647, -2147483647 - 1, (bits & 0x80000000u) != 0u);
 }`,
   ],
 ];

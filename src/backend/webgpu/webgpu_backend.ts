@@ -53,8 +53,17 @@ function fillBits(value: number, dtype: DType): number {
   switch (dtype) {
     case "float32":
       return new Uint32Array(new Float32Array([value]).buffer)[0];
-    case "int32":
-      return new Int32Array([value])[0] >>> 0; // ToInt32: truncates, wraps, NaN → 0
+    case "int32": {
+      // XLA's rule, as `cast` and the CPU's fill: NaN → 0, saturate, truncate.
+      const i = value !== value
+        ? 0
+        : value >= 2147483647
+        ? 2147483647
+        : value <= -2147483648
+        ? -2147483648
+        : Math.trunc(value);
+      return i >>> 0;
+    }
     case "bool":
       return value !== 0 ? 1 : 0;
     default:
