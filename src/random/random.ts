@@ -7,7 +7,7 @@
  *
  * The generator is counter-based: word `i` of a key's stream is word `i % 2`
  * of `threefry2x32(key, [0, floor(i / 2)])`; `split(key, n)` returns the
- * pairs of words `0 … 2n-1` as keys.
+ * pairs of words `0 … 2n-1` as keys, and `foldIn(key, d)` the pair `2d, 2d+1`.
  *
  * @example
  * ```ts
@@ -26,13 +26,14 @@ import { type DType, isFloat } from "../core/dtype.ts";
 import { DTypeError, fmtShape, guardAlloc, ShapeError } from "../core/errors.ts";
 import { checkShape, sizeOf } from "../core/shape.ts";
 import { Tensor, type TensorLike } from "../core/tensor.ts";
+import { threefry2x32 } from "../backend/cpu/threefry.ts";
 import { asTensor, backendOf } from "../ops/convert.ts";
 import { getDefaultDType } from "../ops/default_dtype.ts";
 import { add, cast, cos, floor, less, log, minimum, mul, sqrt, sub } from "../ops/elementwise.ts";
 import { reshape, slice, split as splitOp, take } from "../ops/movement.ts";
 import { bind } from "../ops/primitive.ts";
 import { randomBitsPrim, randomUniformPrim } from "./prims.ts";
-import { keyFromWords, keyOnCurrentBackend, splitOnHost } from "./_keys.ts";
+import { keyFromWords, keyOnCurrentBackend, keyWords, splitOnHost } from "./_keys.ts";
 import { argsort } from "../ops/sort.ts";
 
 /**
@@ -119,6 +120,66 @@ export function split(k: PRNGKey, n = 2): PRNGKey[] {
     const bits = bind(randomBitsPrim, [kk], { count: 2 * n });
     return n === 1 ? [bits] : splitOp(bits, n);
   });
+}
+
+/**
+ * Folds an integer into a key, giving a new key (JAX's `random.fold_in`):
+ * the same key and data always give the same key, and different data give
+ * independent keys. Handy for a key per step or per example without
+ * threading split keys around: `foldIn(key, step)`.
+ *
+ * Definition: the new key is the Threefry-2x32 block of the counter
+ * `[0, data]` under `key`, i.e. `threefry2x32(key, [0, data >>> 0])` with
+ * `data` taken as a uint32 (so `-1` and `2³² - 1` fold the same), exactly
+ * JAX's `fold_in`. It is also key `data` of `split(key, n)` for any
+ * `n > data` (the counters `split` uses), as with JAX's default
+ * (partitionable) Threefry: fold in numbers from one range only, or split
+ * first, to keep the two uses apart.
+ *
+ * The two words are computed on the host from the key's words (kept with
+ * keys made by `key`, `split` and `foldIn`, or read synchronously where the
+ * key's backend allows it), so the new key works on every backend like
+ * theirs. Only a key computed on a backend without synchronous reads
+ * (WebGPU) has no words on the host: the block is then taken from its
+ * stream on the device, which costs `O(data)`, so `data` is limited to
+ * `2²⁴` there.
+ *
+ * @param k A key.
+ * @param data An integer in `[-2³¹, 2³²)`.
+ * @returns A new key (int32 `[2]`) on the current backend.
+ * @example
+ * ```ts
+ * import { random } from "@gradus/core";
+ * const k = random.foldIn(random.key(0), 1);
+ * console.log(k.arraySync()); // [928981903, -841280227]
+ * const [, k1] = random.split(random.key(0));
+ * console.log(k1.arraySync()); // [928981903, -841280227]
+ * ```
+ */
+export function foldIn(k: PRNGKey, data: number): PRNGKey {
+  const kk = checkKey("foldIn", k);
+  if (!Number.isInteger(data) || data < -(2 ** 31) || data >= 2 ** 32) {
+    throw new RangeError(
+      `random.foldIn(): data must be an integer in [-2^31, 2^32) (it is folded in as a uint32), ` +
+        `got ${data}; reduce it first, e.g. data % 2 ** 32`,
+    );
+  }
+  const d = data >>> 0;
+  const w = keyWords(kk);
+  if (w !== null) {
+    const [y0, y1] = threefry2x32(w[0] >>> 0, w[1] >>> 0, 0, d);
+    return keyFromWords(y0 | 0, y1 | 0);
+  }
+  if (d >= 2 ** 24) {
+    throw new RangeError(
+      `random.foldIn(): data ${data} is too large for a key whose words only the ` +
+        `${kk.backend} backend has (it cannot read them synchronously, so the block is taken ` +
+        `from the key's stream there, O(data)); fold in numbers below 2^24, or into keys made ` +
+        `by random.key, random.split or random.foldIn (their words are kept on the host)`,
+    );
+  }
+  const stream = bind(randomBitsPrim, [kk], { count: 2 * d + 2 });
+  return slice(stream, [2 * d], [2 * d + 2]);
 }
 
 /**
@@ -257,8 +318,8 @@ export function bernoulli(k: PRNGKey, p: TensorLike = 0.5, shape?: readonly numb
  *
  * @param k A key.
  * @param shape The shape.
- * @param low Lowest value, inclusive.
- * @param high Highest value, exclusive.
+ * @param low Lowest value, inclusive (at least -2³¹: the samples are int32).
+ * @param high Highest value, exclusive (at most 2³¹).
  * @returns int32 samples.
  * @example
  * ```ts
@@ -272,6 +333,12 @@ export function randint(k: PRNGKey, shape: readonly number[], low: number, high:
   if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) {
     throw new ShapeError(
       `random.randint(): needs integers low < high, got low ${low} and high ${high}`,
+    );
+  }
+  if (low < -(2 ** 31) || high > 2 ** 31) {
+    throw new RangeError(
+      `random.randint(): the samples are int32, so low ≥ -2^31 and high ≤ 2^31 (exclusive); ` +
+        `got low ${low} and high ${high}; shift the range, or floor random.uniform samples`,
     );
   }
   const range = high - low;

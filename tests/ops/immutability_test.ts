@@ -83,8 +83,8 @@ import {
   sqrt,
   square,
   squeeze,
-  std,
   stack,
+  std,
   stopGradient,
   sub,
   sum,
@@ -250,6 +250,7 @@ const CASES: Record<string, Case> = {
 /** Namespaced functions that take tensors (keys) or pytrees holding tensors. */
 const NAMESPACE_CASES: Record<string, Case> = {
   "random.split": (w) => random.split(w.in(KEY()), 3),
+  "random.foldIn": (w) => random.foldIn(w.in(KEY()), 5),
   "random.bits": (w) => random.bits(w.in(KEY()), w.in([2, 2])),
   "random.uniform": (w) => random.uniform(w.in(KEY()), w.in([3])),
   "random.normal": (w) => random.normal(w.in(KEY()), w.in([3]), { dtype: "float64" }),
