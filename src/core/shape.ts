@@ -10,11 +10,11 @@ import { fmtShape, ShapeError } from "./errors.ts";
 /** A tensor's shape: one non-negative integer per axis; `[]` is a scalar. */
 export type Shape = readonly number[];
 
-/** Number of elements of a shape (1 for a scalar). @internal */
+/** Number of elements of a shape (1 for a scalar; 0 with any axis of 0, even beside huge ones). @internal */
 export function sizeOf(shape: Shape): number {
   let n = 1;
   for (let i = 0; i < shape.length; i++) n *= shape[i];
-  return n;
+  return n === n ? n : 0; // NaN only from Infinity · 0: an axis of 0 beside overflowing ones
 }
 
 /** Row-major strides of a dense shape. @internal */

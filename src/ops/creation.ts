@@ -148,8 +148,14 @@ function flattenNested(values: unknown, shape: Shape): { flat: number[]; bool: b
  * The dtype is `opts.dtype` if given; otherwise the default dtype
  * (float32 unless `setDefaultDType` changed it) for numbers, bool
  * for booleans, and the array's own type for Float32Array, Float64Array and
- * Int32Array (other typed arrays get the default dtype). The values are copied:
+ * Int32Array (other typed arrays get the default dtype; BigInt64Array and
+ * BigUint64Array become int32, there being no int64). The values are copied:
  * changing the source afterwards does not change the tensor.
+ *
+ * int32 takes integers from -2147483648 to 2147483647 only: a value outside
+ * that range is a RangeError (NumPy raises too; storing it would wrap), and
+ * a fraction a DTypeError (NumPy would truncate 1.5 to 1; round the values
+ * first, or keep a float dtype).
  *
  * @param values The values.
  * @param opts `dtype`, and `shape` for flat values.
@@ -279,6 +285,8 @@ export function ones(shape: readonly number[], opts: CreationOptions = {}): Tens
  * @param shape The shape.
  * @param value The fill value.
  * @param opts `dtype` (default: the default dtype, see `setDefaultDType`, or bool for a boolean value).
+ *   For int32 the value must be an integer in the int32 range (else a
+ *   DTypeError or RangeError, as in `tensor`).
  * @returns The filled tensor.
  * @example
  * ```ts

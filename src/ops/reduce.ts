@@ -195,7 +195,9 @@ function reduce(
 
 /**
  * Sum over one axis, a list of axes, or all axes (the default). Summing a
- * bool tensor counts the `true` values (int32).
+ * bool tensor counts the `true` values (int32). int32 sums wrap modulo 2³²
+ * like JAX's (NumPy would widen to int64); cast to float64 first for sums
+ * beyond the int32 range.
  *
  * @param x A tensor.
  * @param axis Axis or axes to reduce (negative counts from the end); all when omitted.

@@ -538,4 +538,8 @@ Deno.test("ops whose result cannot get memory name the op, the shape and the byt
   // reshape never allocates: a size mismatch is a ShapeError, a size-0 reshape is fine
   assertThrowsMatch(() => reshape(one, [1e15]), ShapeError, /^reshape\(\): cannot reshape \[1\]/);
   assert.deepEqual([...reshape(zeros([0]), [1e15, 0]).shape], [1e15, 0]);
+  // An axis of 0 beside axes whose product overflows to Infinity: still 0 elements (not NaN).
+  const empty = zeros([1e300, 1e300, 0]);
+  assert.equal(empty.size, 0);
+  assert.equal(empty.dataSync().length, 0);
 });

@@ -234,6 +234,25 @@ Deno.test("random draws that cannot get memory name the function, the shape and 
   }
 });
 
+Deno.test("randint bounds must fit int32 (high exclusive, up to 2^31)", () => {
+  assert.throws(
+    () => random.randint(random.key(0), [2], 3e9, 3e9 + 5),
+    (e: unknown) =>
+      e instanceof RangeError &&
+      /^random\.randint\(\): the samples are int32, so low ≥ -2\^31 and high ≤ 2\^31 \(exclusive\); got low 3000000000 and high 3000000005; shift the range/
+        .test(e.message),
+  );
+  assert.throws(
+    () => random.randint(random.key(0), [2], -(2 ** 31) - 1, 0),
+    /random\.randint\(\): the samples are int32, .*got low -2147483649 and high 0/,
+  );
+  const lo = random.randint(random.key(0), [50], -(2 ** 31), -(2 ** 31) + 4);
+  const hi = random.randint(random.key(0), [50], 2 ** 31 - 4, 2 ** 31);
+  assert.ok(values(lo).every((v) => v >= -(2 ** 31) && v < -(2 ** 31) + 4));
+  assert.ok(values(hi).every((v) => v >= 2 ** 31 - 4 && v <= 2 ** 31 - 1));
+  assert.deepEqual(values(hi), values(lo).map((v) => v + 2 ** 32 - 4)); // same draws, shifted
+});
+
 Deno.test("no Math.random anywhere in src/", async () => {
   const stack = [new URL("../../src/", import.meta.url)];
   while (stack.length) {
