@@ -246,8 +246,10 @@ export interface Backend {
   /**
    * Gather along the middle axis: `x` is `[outer, n, inner]`, `indices` is
    * int32 `[count]` (negative values count from the end), output
-   * `[outer, count, inner]`. An index outside `[-n, n)` throws a RangeError
-   * where the backend can detect it.
+   * `[outer, count, inner]`. An index outside `[-n, n)` is never clamped or
+   * wrapped: it throws a RangeError wherever the backend knows the indices
+   * on the host, and otherwise (indices computed on a device) gathers a
+   * fill value: NaN for floats, −2³¹ for int32, `true` for bool.
    */
   gather(
     x: DataHandle,
@@ -261,7 +263,8 @@ export interface Backend {
   /**
    * The transpose of `gather`: `g` is `[outer, count, inner]`, output
    * `[outer, n, inner]` zeros with `out[o, indices[c], i] += g[o, c, i]`
-   * (repeated indices accumulate).
+   * (repeated indices accumulate). Out-of-range indices as in `gather`: a
+   * RangeError where known on the host, otherwise they add nothing.
    */
   scatterAdd(
     g: DataHandle,

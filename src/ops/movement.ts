@@ -6,7 +6,7 @@
  * @module
  */
 
-import { DTypeError, fmtShape, ShapeError } from "../core/errors.ts";
+import { DTypeError, fmtShape, int32RangeError, ShapeError } from "../core/errors.ts";
 import {
   broadcastShapes,
   checkShape,
@@ -587,9 +587,17 @@ export const scatterAddPrim: Primitive<ScatterParams> = definePrimitive<ScatterP
 /**
  * Gathers slices along `axis` at int32 `indices` (NumPy's `take`): the
  * result has shape `x.shape[:axis] + indices.shape + x.shape[axis+1:]`.
- * Negative indices count from the end; others out of range are an error on
- * the CPU. The gradient adds back into the gathered positions (repeated
- * indices accumulate).
+ * The gradient adds back into the gathered positions (repeated indices
+ * accumulate).
+ *
+ * Indices lie in `[-n, n)` for an axis of size `n`; negative ones count from
+ * the end. An index outside is never clamped or wrapped: it is a RangeError
+ * naming the index and `n` wherever the indices can be checked without
+ * waiting for the device — always for a number array, always on `cpu` and
+ * `wasm`, and on `webgpu` for index tensors made from host values. Indices
+ * computed on the GPU (e.g. by `argmax` or arithmetic) are not read back to
+ * be checked: an out-of-range one gathers NaN (int32: −2³¹, bool: `true`,
+ * JAX's `mode="fill"`) and receives no gradient.
  *
  * @param x A tensor.
  * @param indices int32 indices (a tensor or a number array).
@@ -611,15 +619,21 @@ export function take(
   const t = asTensor("take", x);
   if (t.ndim === 0) throw new ShapeError("take(): cannot index a scalar; reshape it first");
   const ax = normAxis("take", axis, t.ndim);
-  const idx = indexTensor("take", indices, backendOf(t));
+  const idx = indexTensor("take", indices, backendOf(t), t.shape[ax]);
   return bind(takePrim, [t, idx], { axis: ax });
 }
 
-/** Converts indices to an int32 tensor, with a clear error for other dtypes. @internal */
+/**
+ * Converts indices to an int32 tensor, with a clear error for other dtypes.
+ * Numbers given as JS values are checked against `[-n, n)` when `n` is
+ * given, and against the int32 range always.
+ * @internal
+ */
 export function indexTensor(
   op: string,
   indices: Tensor | readonly number[] | number,
   backend: ReturnType<typeof backendOf>,
+  n?: number,
 ): Tensor {
   if (indices instanceof Tensor) {
     if (indices.dtype !== "int32") {
@@ -634,6 +648,12 @@ export function indexTensor(
     if (!Number.isInteger(v)) {
       throw new DTypeError(`${op}(): indices must be integers, got ${v}`);
     }
+    if (n !== undefined && (v < -n || v >= n)) {
+      throw new RangeError(
+        `${op}(): index ${v} is out of bounds for an axis of size ${n} (valid: -${n}..${n - 1})`,
+      );
+    }
+    if (v < -2147483648 || v > 2147483647) throw int32RangeError(op, v, " (indices are int32)");
   }
   const data = Int32Array.from(list);
   return makeTensor(

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { CpuBackend } from "../../src/backend/cpu/cpu_backend.ts";
 import type { MatmulSpec, ReduceOp } from "../../src/backend/backend.ts";
 import { allocArray, type DType, type TypedArray } from "../../src/core/dtype.ts";
-import { GpuContext } from "../../src/backend/webgpu/context.ts";
+import { GpuContext, type Store } from "../../src/backend/webgpu/context.ts";
 import { reduceKernel } from "../../src/backend/webgpu/kernels_reduce.ts";
 import { matmulKernel, type MatmulVariant } from "../../src/backend/webgpu/kernels_matmul.ts";
 import { gatherKernel, scatterAddKernel } from "../../src/backend/webgpu/kernels_index.ts";
@@ -65,12 +65,12 @@ function sparseNaN(size: number, rng: () => number): Float32Array {
 }
 
 /** Uploads host data in the GPU storage convention (bool as u32). */
-function up(values: TypedArray, dtype: DType): GPUBuffer {
-  return gpu().upload(dtype === "bool" ? Uint32Array.from(values) : values);
+function up(values: TypedArray, dtype: DType): Store {
+  return gpu().upload("test", dtype === "bool" ? Uint32Array.from(values) : values);
 }
 
 /** Reads `size` elements of `dtype` back (bool from u32). */
-async function down(buf: GPUBuffer, dtype: DType, size: number): Promise<TypedArray> {
+async function down(buf: Store, dtype: DType, size: number): Promise<TypedArray> {
   const bytes = await gpu().read(buf, size * 4);
   if (dtype === "float32") return new Float32Array(bytes);
   if (dtype === "int32") return new Int32Array(bytes);
@@ -431,26 +431,41 @@ gpuTest("webgpu gather/scatterAdd: repeated and negative indices", async () => {
   assertExact(got, want, "scatterAdd distinct");
 });
 
-gpuTest("webgpu gather/scatterAdd: out-of-range indices clamp; empty counts", async () => {
+gpuTest("webgpu gather/scatterAdd: out-of-range indices fill and drop; empty counts", async () => {
   const x = Float32Array.of(10, 11, 12, 13);
-  const idx = up(Int32Array.of(-100, 100, -4, 3), "int32");
+  // -4 and 3 are in range; -100, 100, 4, -5 and 2³¹−1 are not.
+  const idx = up(Int32Array.of(-100, 100, -4, 3, 4, -5, 2147483647), "int32");
   const got = await down(
-    gatherKernel(gpu(), up(x, "float32"), idx, 1, 4, 1, 4, "float32"),
+    gatherKernel(gpu(), up(x, "float32"), idx, 1, 4, 1, 7, "float32"),
     "float32",
-    4,
+    7,
   );
-  assertExact(got, Float32Array.of(10, 13, 10, 13), "clamped gather");
+  assertExact(got, Float32Array.of(NaN, NaN, 10, 13, NaN, NaN, NaN), "gather fills NaN");
+  const gotI = await down(
+    gatherKernel(gpu(), up(Int32Array.of(1, 2, 3, 4), "int32"), idx, 1, 4, 1, 7, "int32"),
+    "int32",
+    7,
+  );
+  const MIN = -2147483648;
+  assertExact(gotI, Int32Array.of(MIN, MIN, 1, 4, MIN, MIN, MIN), "gather fills -2^31");
+  const gotB = await down(
+    gatherKernel(gpu(), up(Uint8Array.of(0, 0, 0, 0), "bool"), idx, 1, 4, 1, 7, "bool"),
+    "bool",
+    7,
+  );
+  assertExact(gotB, Uint8Array.of(1, 1, 0, 0, 1, 1, 1), "gather fills true");
+  // The transpose drops the out-of-range updates.
   const s = scatterAddKernel(
     gpu(),
-    up(Float32Array.of(1, 2, 4, 8), "float32"),
+    up(Float32Array.of(1, 2, 4, 8, 16, 32, 64), "float32"),
     idx,
     1,
     4,
     1,
-    4,
+    7,
     "float32",
   );
-  assertExact(await down(s, "float32", 4), Float32Array.of(5, 0, 0, 10), "clamped scatterAdd");
+  assertExact(await down(s, "float32", 4), Float32Array.of(4, 0, 0, 8), "scatterAdd drops");
   // count = 0: gather gives nothing, scatterAdd gives zeros.
   const none = up(new Int32Array(0), "int32");
   const z = scatterAddKernel(

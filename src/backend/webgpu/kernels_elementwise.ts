@@ -27,8 +27,8 @@
 import { simplifyStrides } from "../_geometry.ts";
 import type { BinaryOp, UnaryOp } from "../backend.ts";
 import type { DType } from "../../core/dtype.ts";
-import { type GpuContext, groups1d, linearIndex } from "./context.ts";
-import { wgslType, zeros } from "./kernels_util.ts";
+import { type GpuContext, groups1d, linearIndex, type Operand, type Store } from "./context.ts";
+import { wgslType } from "./kernels_util.ts";
 
 /** The most axes a strided kernel handles (after merging contiguous axes). */
 export const MAX_RANK = 8;
@@ -353,8 +353,9 @@ function sizeOf(shape: readonly number[]): number {
 }
 
 /**
- * The uniform words of an n-d kernel: `[size, rank, offset, 0, shape×8,
- * strides₀×8, strides₁×8, …]` after `simplify`.
+ * The uniform words of an n-d kernel: `[size, rank, offset, base, shape×8,
+ * strides₀×8, strides₁×8, …]` after `simplify` (`size` and `base` are set
+ * per dispatch by `runWindows`).
  */
 function ndUniforms(
   opName: string,
@@ -379,6 +380,9 @@ function ndUniforms(
   return u;
 }
 
+/** Word of `base` (the dispatch's first output index) in an n-d uniform block. */
+const ND_BASE = 3;
+
 /** The WGSL uniform struct of an n-d kernel with `operands` stride arrays. */
 function ndStruct(operands: number): string {
   const fields = Array.from(
@@ -389,14 +393,14 @@ function ndStruct(operands: number): string {
   size: u32,
   rank: u32,
   offset: i32,
-  pad: u32,
+  base: u32,
   shape: array<vec4<u32>, 2>,
 ${fields.join("\n")}
 }`;
 }
 
 /**
- * WGSL that turns the linear output index `i` into the operand positions
+ * WGSL that turns the global output index `i` into the operand positions
  * `p0…p(k−1)` (`p0` starts at `u.offset`, the others at 0).
  */
 function ndPositions(operands: number): string {
@@ -411,78 +415,64 @@ ${ks.map((k) => `    p${k} = p${k} + c * u.s${k}[d / 4][d % 4];`).join("\n")}
   }`;
 }
 
-/** Storage bindings 1…n: the inputs (read) then `out` (read_write). */
-function bindings(inputs: readonly (readonly [string, string])[], outType: string): string {
-  const lines = inputs.map(([name, type], k) =>
-    `@group(0) @binding(${k + 1}) var<storage, read> ${name}: array<${type}>;`
-  );
-  lines.push(
-    `@group(0) @binding(${inputs.length + 1}) var<storage, read_write> out: array<${outType}>;`,
-  );
-  return lines.join("\n");
-}
-
-/** A compute shader: uniform struct, bindings, helpers, and a body run for `i < u.size`. */
-function shader(struct: string, binds: string, helpers: string, body: string): string {
+/**
+ * A compute shader run by `runWindows`: uniform struct, declarations,
+ * helpers, and a body run for the local index `j < u.size`, with `i =
+ * u.base + j` the global output index.
+ */
+function shader(struct: string, decls: string, helpers: string, body: string): string {
   return `${struct}
 @group(0) @binding(0) var<uniform> u: U;
-${binds}
+${decls}
 ${helpers}
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = ${linearIndex(WG)};
-  if (i >= u.size) { return; }
+  let j = ${linearIndex(WG)};
+  if (j >= u.size) { return; }
+  let i = u.base + j;
 ${body}
 }
 `;
 }
 
-const FLAT_STRUCT = `struct U { size: u32 }`;
+const FLAT_STRUCT = `struct U { size: u32, base: u32 }`;
 
-/** Runs a flat kernel of `size` invocations (nothing to run for `size = 0`). */
-function dispatch(
-  ctx: GpuContext,
-  wgsl: string,
-  uniforms: Int32Array | Uint32Array,
-  buffers: readonly GPUBuffer[],
-): void {
-  const size = uniforms[0];
-  if (size > 0) ctx.run(wgsl, uniforms, buffers, groups1d(size, WG));
+/** Workgroups for `size` invocations. */
+const groupsFor = (size: number) => groups1d(size, WG);
+
+/**
+ * Whether an operand read with `strides` over `shape` is laid out exactly
+ * like the output (so it can be bound segment by segment with it).
+ */
+function isAligned(shape: readonly number[], strides: readonly number[], offset = 0): boolean {
+  if (offset !== 0) return false;
+  let acc = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    if (shape[d] !== 1 && strides[d] !== acc) return false;
+    acc *= shape[d];
+  }
+  return true;
 }
 
 // ---------------------------------------------------------------- kernels
 
-const FILL_WGSL = shader(
-  `struct U { size: u32, bits: u32 }`,
-  bindings([], "u32"),
-  "",
-  "  out[i] = u.bits;",
-);
-
 /**
- * A new buffer of `size` words, each the 32-bit pattern `bits` (the caller
+ * New storage of `size` words, each the 32-bit pattern `bits` (the caller
  * encodes the value for the dtype). One pipeline serves every dtype.
  * @internal
  */
-export function fillKernel(ctx: GpuContext, size: number, bits: number): GPUBuffer {
-  const out = ctx.alloc(size * 4);
-  dispatch(ctx, FILL_WGSL, new Uint32Array([size, bits >>> 0]), [out]);
-  return out;
-}
-
-/** A new buffer holding words `[offset, offset + size)` of `src` (a queue copy). @internal */
-export function copyKernel(
-  ctx: GpuContext,
-  src: GPUBuffer,
-  offset: number,
-  size: number,
-): GPUBuffer {
-  const out = ctx.alloc(size * 4);
-  if (size > 0) {
-    const enc = ctx.device.createCommandEncoder();
-    enc.copyBufferToBuffer(src, offset * 4, out, 0, size * 4);
-    ctx.device.queue.submit([enc.finish()]);
-  }
+export function fillKernel(ctx: GpuContext, op: string, size: number, bits: number): Store {
+  const out = ctx.allocStore(op, size);
+  ctx.runWindows(
+    op,
+    (decls) =>
+      shader(`struct U { size: u32, base: u32, bits: u32 }`, decls, "", "  st_out(j, u.bits);"),
+    new Uint32Array([0, 0, bits >>> 0]),
+    1,
+    { type: "u32", store: out },
+    [],
+    groupsFor,
+  );
   return out;
 }
 
@@ -494,10 +484,10 @@ export function copyKernel(
 export function unaryKernel(
   ctx: GpuContext,
   op: UnaryOp,
-  x: GPUBuffer,
+  x: Store,
   size: number,
   dtype: DType,
-): GPUBuffer {
+): Store {
   const type = wgslType(dtype, `${op}()`);
   let expr: string | undefined;
   if (op === "not") expr = "select(1u, 0u, a != 0u)";
@@ -505,113 +495,134 @@ export function unaryKernel(
   if (expr === undefined || (op === "not") !== (type === "u32")) {
     throw new TypeError(`${op}(): dtype ${dtype} is not supported by the webgpu backend`);
   }
-  const wgsl = shader(
-    FLAT_STRUCT,
-    bindings([["x", type]], type),
-    helpersFor(expr),
-    `  let a = x[i];\n  out[i] = ${expr};`,
+  const out = ctx.allocStore(`${op}()`, size);
+  ctx.runWindows(
+    `${op}()`,
+    (decls) =>
+      shader(FLAT_STRUCT, decls, helpersFor(expr), `  let a = ld_x(j);\n  st_out(j, ${expr});`),
+    new Uint32Array(2),
+    1,
+    { type, store: out },
+    [{ name: "x", type, store: x, window: true }],
+    groupsFor,
   );
-  const out = ctx.alloc(size * 4);
-  dispatch(ctx, wgsl, new Uint32Array([size]), [x, out]);
   return out;
 }
 
 /**
  * `out[idx] = op(a[Σ idx·aStrides], b[Σ idx·bStrides])` over `outShape`.
- * Comparisons write bool words; the rest write `dtype`.
+ * Comparisons write bool words; the rest write `dtype`. Operands laid out
+ * like the output are read at the output's index (no position arithmetic).
  * @internal
  */
 export function binaryKernel(
   ctx: GpuContext,
   op: BinaryOp,
-  a: GPUBuffer,
+  a: Store,
   aStrides: readonly number[],
-  b: GPUBuffer,
+  b: Store,
   bStrides: readonly number[],
   outShape: readonly number[],
   dtype: DType,
-): GPUBuffer {
+): Store {
   const type = wgslType(dtype, `${op}()`);
   const expr = BINARY[op][type === "f32" ? 0 : type === "i32" ? 1 : 2];
   if (expr === undefined) {
     throw new TypeError(`${op}(): dtype ${dtype} is not supported by the webgpu backend`);
   }
   const outType = COMPARISONS.has(op) ? "u32" : type;
-  const wgsl = shader(
-    ndStruct(2),
-    bindings([["xa", type], ["xb", type]], outType),
-    helpersFor(expr),
-    `${ndPositions(2)}
-  let a = xa[p0];
-  let b = xb[p1];
-  out[i] = ${expr};`,
-  );
+  const aw = isAligned(outShape, aStrides), bw = isAligned(outShape, bStrides);
+  const positions = aw && bw ? "" : `${ndPositions(2)}\n`;
   const uniforms = ndUniforms(`${op}()`, outShape, [aStrides, bStrides], 0);
-  const out = ctx.alloc(uniforms[0] * 4);
-  dispatch(ctx, wgsl, uniforms, [a, b, out]);
+  const out = ctx.allocStore(`${op}()`, uniforms[0]);
+  ctx.runWindows(
+    `${op}()`,
+    (decls) =>
+      shader(
+        ndStruct(2),
+        decls,
+        helpersFor(expr),
+        `${positions}  let a = ld_xa(${aw ? "j" : "u32(p0)"});
+  let b = ld_xb(${bw ? "j" : "u32(p1)"});
+  st_out(j, ${expr});`,
+      ),
+    uniforms,
+    ND_BASE,
+    { type: outType, store: out },
+    [{ name: "xa", type, store: a, window: aw }, { name: "xb", type, store: b, window: bw }],
+    groupsFor,
+  );
   return out;
 }
 
-const WHERE_WGSL = shader(
-  ndStruct(3),
-  bindings([["xc", "u32"], ["xa", "u32"], ["xb", "u32"]], "u32"),
-  "",
-  `${ndPositions(3)}
-  out[i] = select(xb[p2], xa[p1], xc[p0] != 0u);`,
-);
-
-/** `out[idx] = cond[…] ? a[…] : b[…]` (bit copies: one pipeline for every dtype). @internal */
+/** `out[idx] = cond[…] ? a[…] : b[…]` (bit copies: one pipeline per layout for every dtype). @internal */
 export function whereKernel(
   ctx: GpuContext,
-  cond: GPUBuffer,
+  cond: Store,
   condStrides: readonly number[],
-  a: GPUBuffer,
+  a: Store,
   aStrides: readonly number[],
-  b: GPUBuffer,
+  b: Store,
   bStrides: readonly number[],
   outShape: readonly number[],
-): GPUBuffer {
+): Store {
+  const w = [condStrides, aStrides, bStrides].map((s) => isAligned(outShape, s));
+  const at = (k: number) => (w[k] ? "j" : `u32(p${k})`);
+  const positions = w.every((x) => x) ? "" : `${ndPositions(3)}\n`;
   const uniforms = ndUniforms("where()", outShape, [condStrides, aStrides, bStrides], 0);
-  const out = ctx.alloc(uniforms[0] * 4);
-  dispatch(ctx, WHERE_WGSL, uniforms, [cond, a, b, out]);
+  const out = ctx.allocStore("where()", uniforms[0]);
+  ctx.runWindows(
+    "where()",
+    (decls) =>
+      shader(
+        ndStruct(3),
+        decls,
+        "",
+        `${positions}  st_out(j, select(ld_xb(${at(2)}), ld_xa(${at(1)}), ld_xc(${at(0)}) != 0u));`,
+      ),
+    uniforms,
+    ND_BASE,
+    { type: "u32", store: out },
+    [
+      { name: "xc", type: "u32", store: cond, window: w[0] },
+      { name: "xa", type: "u32", store: a, window: w[1] },
+      { name: "xb", type: "u32", store: b, window: w[2] },
+    ],
+    groupsFor,
+  );
   return out;
 }
 
 /**
- * Converts `size` elements from `from` to `to` (float32 → int32 truncates
- * and wraps like ToInt32, → bool is `x != 0`, bool → number is 0/1). A
- * same-dtype cast is a copy.
+ * Converts `size` elements from `from` to `to` (float32 → int32 as
+ * documented on `Backend.cast`, → bool is `x != 0`, bool → number is 0/1).
+ * A same-dtype cast is a copy.
  * @internal
  */
 export function castKernel(
   ctx: GpuContext,
-  x: GPUBuffer,
+  x: Store,
   size: number,
   from: DType,
   to: DType,
-): GPUBuffer {
+): Store {
   const inType = wgslType(from, "cast()");
   const outType = wgslType(to, "cast()");
-  if (from === to) return copyKernel(ctx, x, 0, size);
+  if (from === to) return ctx.copy("cast()", x, 0, size);
   const expr = CAST[`${from}>${to}`];
-  const wgsl = shader(
-    FLAT_STRUCT,
-    bindings([["x", inType]], outType),
-    helpersFor(expr),
-    `  let a = x[i];\n  out[i] = ${expr};`,
+  const out = ctx.allocStore("cast()", size);
+  ctx.runWindows(
+    "cast()",
+    (decls) =>
+      shader(FLAT_STRUCT, decls, helpersFor(expr), `  let a = ld_x(j);\n  st_out(j, ${expr});`),
+    new Uint32Array(2),
+    1,
+    { type: outType, store: out },
+    [{ name: "x", type: inType, store: x, window: true }],
+    groupsFor,
   );
-  const out = ctx.alloc(size * 4);
-  dispatch(ctx, wgsl, new Uint32Array([size]), [x, out]);
   return out;
 }
-
-const STRIDED_WGSL = shader(
-  ndStruct(1),
-  bindings([["x", "u32"]], "u32"),
-  "",
-  `${ndPositions(1)}
-  out[i] = x[p0];`,
-);
 
 /**
  * `out[idx] = x[offset + Σ idx_d·strides_d]` over `outShape` (strides may be
@@ -620,56 +631,59 @@ const STRIDED_WGSL = shader(
  */
 export function stridedKernel(
   ctx: GpuContext,
-  x: GPUBuffer,
+  x: Store,
   offset: number,
   strides: readonly number[],
   outShape: readonly number[],
-): GPUBuffer {
+): Store {
   const s = simplifyStrides(outShape, [strides]);
   const size = sizeOf(outShape);
   if (size > 0 && (s.shape.length === 0 || (s.shape.length === 1 && s.strides[0][0] === 1))) {
-    return copyKernel(ctx, x, offset, size);
+    return ctx.copy("strided()", x, offset, size);
   }
-  const uniforms = ndUniforms("strided()", outShape, [strides], offset);
-  const out = ctx.alloc(size * 4);
-  dispatch(ctx, STRIDED_WGSL, uniforms, [x, out]);
+  const out = ctx.allocStore("strided()", size);
+  ctx.runWindows(
+    "strided()",
+    (decls) => shader(ndStruct(1), decls, "", `${ndPositions(1)}\n  st_out(j, ld_x(u32(p0)));`),
+    ndUniforms("strided()", outShape, [strides], offset),
+    ND_BASE,
+    { type: "u32", store: out },
+    [{ name: "x", type: "u32", store: x, window: false }],
+    groupsFor,
+  );
   return out;
 }
 
-const SCATTER_STRIDED_WGSL = shader(
-  ndStruct(1),
-  bindings([["x", "u32"]], "u32"),
-  "",
-  `${ndPositions(1)}
-  out[p0] = x[i];`,
-);
-
 /**
- * A zero buffer of `outSize` words with `out[offset + Σ idx_d·strides_d] =
+ * Zero storage of `outSize` words with `out[offset + Σ idx_d·strides_d] =
  * x[idx]` over `xShape` (positions must be distinct).
  * @internal
  */
 export function scatterStridedKernel(
   ctx: GpuContext,
-  x: GPUBuffer,
+  x: Store,
   xShape: readonly number[],
   offset: number,
   strides: readonly number[],
   outSize: number,
-): GPUBuffer {
-  const out = zeros(ctx, outSize);
+): Store {
+  const out = ctx.zeros("scatterStrided()", outSize);
   const uniforms = ndUniforms("scatterStrided()", xShape, [strides], offset);
-  dispatch(ctx, SCATTER_STRIDED_WGSL, uniforms, [x, out]);
+  const size = uniforms[0];
+  if (size === 0) return out;
+  const ops: Operand[] = [
+    { name: "x", type: "u32", store: x },
+    { name: "out", type: "u32", store: out, write: true },
+  ];
+  const wgsl = shader(
+    ndStruct(1),
+    ctx.declare(ops),
+    "",
+    `${ndPositions(1)}\n  st_out(u32(p0), ld_x(i));`,
+  );
+  ctx.run("scatterStrided()", wgsl, uniforms, ops, groupsFor(size));
   return out;
 }
-
-const CONCAT_WGSL = shader(
-  `struct U { size: u32, cols: u32, total: u32, col: u32 }`,
-  bindings([["x", "u32"]], "u32"),
-  "",
-  `  let o = i / u.cols;
-  out[o * u.total + u.col + (i - o * u.cols)] = x[i];`,
-);
 
 /**
  * Concatenates `[outer, cols[k]]` inputs along the columns into `[outer, Σ cols]`:
@@ -678,17 +692,31 @@ const CONCAT_WGSL = shader(
  */
 export function concatKernel(
   ctx: GpuContext,
-  xs: readonly GPUBuffer[],
+  xs: readonly Store[],
   cols: readonly number[],
   outer: number,
-): GPUBuffer {
+): Store {
   let total = 0;
   for (const c of cols) total += c;
-  const out = ctx.alloc(outer * total * 4);
+  const out = ctx.allocStore("concat()", outer * total);
   let col = 0;
   xs.forEach((x, k) => {
     const c = cols[k];
-    dispatch(ctx, CONCAT_WGSL, new Uint32Array([outer * c, c, total, col]), [x, out]);
+    const size = outer * c;
+    if (size > 0) {
+      const ops: Operand[] = [
+        { name: "x", type: "u32", store: x },
+        { name: "out", type: "u32", store: out, write: true },
+      ];
+      const wgsl = shader(
+        `struct U { size: u32, base: u32, cols: u32, total: u32, col: u32 }`,
+        ctx.declare(ops),
+        "",
+        `  let o = i / u.cols;
+  st_out(o * u.total + u.col + (i - o * u.cols), ld_x(i));`,
+      );
+      ctx.run("concat()", wgsl, Uint32Array.of(size, 0, c, total, col), ops, groupsFor(size));
+    }
     col += c;
   });
   return out;

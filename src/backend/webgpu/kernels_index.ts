@@ -3,9 +3,10 @@
  *
  * Index convention (both kernels): a negative index counts from the end
  * (`j + n`). A GPU kernel cannot throw, so an index still outside `[0, n)`
- * is **clamped** to `[0, n − 1]` instead of raising the CPU's RangeError;
- * callers that need the error must check indices on the host. Clamping
- * both ways keeps `scatterAdd` the exact transpose of `gather`.
+ * follows JAX's `mode="fill"`: the gathered element is a fill value — NaN
+ * for float32, −2³¹ for int32, `true` for bool — and `scatterAdd` drops the
+ * update, so it stays the exact transpose of `gather`. (The backend throws a
+ * RangeError before dispatching when it knows the indices on the host.)
  *
  * `scatterAdd` uses no atomics (WebGPU has no float atomics, and atomics
  * would make the summation order nondeterministic). It runs three passes:
@@ -14,6 +15,7 @@
  *    `(wrap(indices[c]), c)` by counting the smaller pairs — `O(count²)`
  *    comparisons in total, fully parallel — and writes `(c, wrap(c))` to
  *    slot `rank` (ranks are a permutation, so no two invocations collide);
+ *    an out-of-range index wraps to `n`, after every valid one;
  * 2. **starts**: one invocation per `j ∈ [0, n]` binary-searches the sorted
  *    indices for the first slot whose index is `≥ j` (`O(n·log count)`);
  * 3. **sum**: one invocation per output element `out[o, j, i]` sums
@@ -29,43 +31,57 @@
  */
 
 import type { DType } from "../../core/dtype.ts";
-import { type GpuContext, groups1d, linearIndex } from "./context.ts";
-import { wgslType, zeros } from "./kernels_util.ts";
+import { type GpuContext, groups1d, linearIndex, type Operand, type Store } from "./context.ts";
+import { type WgslScalar, wgslType } from "./kernels_util.ts";
 
 /** Workgroup size of every kernel in this module. */
 const WG = 64;
 
-/** WGSL of `fn wrap(v: i32, n: u32) -> u32`: negative from the end, then clamped. */
+/** WGSL of `fn wrap(v: i32, n: u32) -> u32`: negative from the end; out of range → `n`. */
 const WRAP = `fn wrap(v: i32, n: u32) -> u32 {
   let m = i32(n);
-  return u32(clamp(select(v, v + m, v < 0), 0, m - 1));
+  let k = select(v, v + m, v < 0);
+  return select(n, u32(k), k >= 0 && k < m);
 }`;
 
+/** The bits gathered for an out-of-range index: NaN, −2³¹ or `true` (JAX's fill values). */
+const FILL_BITS: Readonly<Record<WgslScalar, number>> = {
+  f32: 0x7fc00000,
+  i32: 0x80000000,
+  u32: 1,
+};
+
 /** WGSL of the gather kernel (element bits are copied as `u32`, whatever the dtype). */
-const GATHER_SOURCE = `struct U { total: u32, n: u32, inner: u32, count: u32 }
+function gatherSource(decls: string): string {
+  return `struct U { size: u32, base: u32, n: u32, inner: u32, count: u32, fill: u32 }
 @group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> x: array<u32>;
-@group(0) @binding(2) var<storage, read> indices: array<i32>;
-@group(0) @binding(3) var<storage, read_write> out: array<u32>;
+${decls}
 ${WRAP}
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let id = ${linearIndex(WG)};
-  if (id >= u.total) { return; }
+  let j = ${linearIndex(WG)};
+  if (j >= u.size) { return; }
+  let id = u.base + j;
   let i = id % u.inner;
   let oc = id / u.inner;
   let c = oc % u.count;
   let o = oc / u.count;
-  out[id] = x[(o * u.n + wrap(indices[c], u.n)) * u.inner + i];
+  let k = wrap(ld_indices(c), u.n);
+  if (k == u.n) {
+    st_out(j, u.fill);
+  } else {
+    st_out(j, ld_x((o * u.n + k) * u.inner + i));
+  }
 }
 `;
+}
 
 /**
  * `out[o, c, i] = x[o, indices[c], i]`: `x` is `[outer, n, inner]`,
- * `indices` int32 `[count]`, the result a new `[outer, count, inner]`
- * buffer. Negative indices count from the end; indices still outside
- * `[0, n)` are clamped (a GPU kernel cannot throw). With `n = 0` the
- * result is zeros.
+ * `indices` int32 `[count]`, the result new `[outer, count, inner]`
+ * storage. Negative indices count from the end; an index still outside
+ * `[0, n)` gathers the fill value (NaN, −2³¹ or `true`; see the module
+ * notes).
  *
  * @param ctx The GPU context.
  * @param x The source (`outer·n·inner` elements).
@@ -75,58 +91,62 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
  * @param inner Size of the trailing axes.
  * @param count Number of indices.
  * @param dtype The element dtype (float32, int32 or bool; bits are copied).
- * @returns A new buffer of `outer·count·inner` elements.
+ * @returns New storage of `outer·count·inner` elements.
  */
 export function gatherKernel(
   ctx: GpuContext,
-  x: GPUBuffer,
-  indices: GPUBuffer,
+  x: Store,
+  indices: Store,
   outer: number,
   n: number,
   inner: number,
   count: number,
   dtype: DType,
-): GPUBuffer {
-  wgslType(dtype, "gather()");
-  const total = outer * count * inner;
-  if (total === 0) return ctx.alloc(0);
-  if (n === 0) return zeros(ctx, total);
-  const out = ctx.alloc(total * 4);
-  ctx.run(
-    GATHER_SOURCE,
-    Uint32Array.of(total, n, inner, count),
-    [x, indices, out],
-    groups1d(total, WG),
+): Store {
+  const t = wgslType(dtype, "take()");
+  const out = ctx.allocStore("take()", outer * count * inner);
+  ctx.runWindows(
+    "take()",
+    gatherSource,
+    Uint32Array.of(0, 0, n, inner, count, FILL_BITS[t]),
+    1,
+    { type: "u32", store: out },
+    [
+      { name: "x", type: "u32", store: x, window: false },
+      { name: "indices", type: "i32", store: indices, window: false },
+    ],
+    (size) => groups1d(size, WG),
   );
   return out;
 }
 
 /** Pass 1: stable sort of `(wrap(indices[c]), c)` by rank counting into `(c, j)` pairs. */
-const SORT_SOURCE = `struct U { count: u32, n: u32, p2: u32, p3: u32 }
+function sortSource(decls: string): string {
+  return `struct U { count: u32, n: u32, p2: u32, p3: u32 }
 @group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> indices: array<i32>;
-@group(0) @binding(2) var<storage, read_write> sorted: array<u32>;
+${decls}
 ${WRAP}
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let c = ${linearIndex(WG)};
   if (c >= u.count) { return; }
-  let j = wrap(indices[c], u.n);
+  let j = wrap(ld_indices(c), u.n);
   var rank = 0u;
   for (var d = 0u; d < u.count; d++) {
-    let jd = wrap(indices[d], u.n);
+    let jd = wrap(ld_indices(d), u.n);
     rank += select(0u, 1u, jd < j || (jd == j && d < c));
   }
-  sorted[2u * rank] = c;
-  sorted[2u * rank + 1u] = j;
+  st_sorted(2u * rank, c);
+  st_sorted(2u * rank + 1u, j);
 }
 `;
+}
 
 /** Pass 2: `starts[j]` = first sorted slot whose index is `≥ j`, for `j ∈ [0, n]`. */
-const STARTS_SOURCE = `struct U { count: u32, n: u32, p2: u32, p3: u32 }
+function startsSource(decls: string): string {
+  return `struct U { count: u32, n: u32, p2: u32, p3: u32 }
 @group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> sorted: array<u32>;
-@group(0) @binding(2) var<storage, read_write> starts: array<u32>;
+${decls}
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let j = ${linearIndex(WG)};
@@ -135,45 +155,44 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   var hi = u.count;
   while (lo < hi) {
     let mid = (lo + hi) / 2u;
-    if (sorted[2u * mid + 1u] < j) { lo = mid + 1u; } else { hi = mid; }
+    if (ld_sorted(2u * mid + 1u) < j) { lo = mid + 1u; } else { hi = mid; }
   }
-  starts[j] = lo;
+  st_starts(j, lo);
 }
 `;
+}
 
 /** Pass 3: each output sums its run of sorted slots (in increasing `c`). */
-function sumSource(t: "f32" | "i32" | "u32"): string {
+function sumSource(t: WgslScalar, decls: string): string {
   const update = t === "u32" ? "acc = acc | select(0u, 1u, v != 0u);" : "acc += v;";
-  return `struct U { total: u32, n: u32, inner: u32, count: u32 }
+  return `struct U { size: u32, base: u32, n: u32, inner: u32, count: u32 }
 @group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> g: array<${t}>;
-@group(0) @binding(2) var<storage, read> sorted: array<u32>;
-@group(0) @binding(3) var<storage, read> starts: array<u32>;
-@group(0) @binding(4) var<storage, read_write> out: array<${t}>;
+${decls}
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let id = ${linearIndex(WG)};
-  if (id >= u.total) { return; }
+  let jj = ${linearIndex(WG)};
+  if (jj >= u.size) { return; }
+  let id = u.base + jj;
   let i = id % u.inner;
   let oj = id / u.inner;
   let j = oj % u.n;
   let o = oj / u.n;
-  let s1 = starts[j + 1u];
+  let s1 = ld_starts(j + 1u);
   var acc = ${t}(0);
-  for (var s = starts[j]; s < s1; s++) {
-    let v = g[(o * u.count + sorted[2u * s]) * u.inner + i];
+  for (var s = ld_starts(j); s < s1; s++) {
+    let v = ld_g((o * u.count + ld_sorted(2u * s)) * u.inner + i);
     ${update}
   }
-  out[id] = acc;
+  st_out(jj, acc);
 }
 `;
 }
 
 /**
  * The transpose of {@linkcode gatherKernel}: `g` is `[outer, count,
- * inner]`, the result a new `[outer, n, inner]` buffer with
+ * inner]`, the result new `[outer, n, inner]` storage with
  * `out[o, j, i] = Σ g[o, c, i]` over every `c` with `indices[c] ≡ j`
- * (negative indices count from the end, out-of-range ones are clamped), in
+ * (negative indices count from the end, out-of-range ones are dropped), in
  * increasing `c`. Deterministic and atomic-free; see the module notes for
  * the passes, their cost and the float32 tolerance.
  *
@@ -185,33 +204,49 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
  * @param inner Size of the trailing axes.
  * @param count Number of indices.
  * @param dtype float32, int32 (wrapping sums) or bool ("any").
- * @returns A new buffer of `outer·n·inner` elements.
+ * @returns New storage of `outer·n·inner` elements.
  */
 export function scatterAddKernel(
   ctx: GpuContext,
-  g: GPUBuffer,
-  indices: GPUBuffer,
+  g: Store,
+  indices: Store,
   outer: number,
   n: number,
   inner: number,
   count: number,
   dtype: DType,
-): GPUBuffer {
-  const t = wgslType(dtype, "scatterAdd()");
+): Store {
+  const op = "scatterAdd()";
+  const t = wgslType(dtype, op);
   const total = outer * n * inner;
-  if (total === 0) return ctx.alloc(0);
-  if (count === 0) return zeros(ctx, total);
-  const sorted = ctx.alloc(count * 8);
-  const starts = ctx.alloc((n + 1) * 4);
+  if (total === 0) return ctx.allocStore(op, 0);
+  if (count === 0) return ctx.zeros(op, total);
+  const sorted = ctx.allocStore(op, count * 2);
+  const starts = ctx.allocStore(op, n + 1);
   const u = Uint32Array.of(count, n, 0, 0);
-  ctx.run(SORT_SOURCE, u, [indices, sorted], groups1d(count, WG));
-  ctx.run(STARTS_SOURCE, u, [sorted, starts], groups1d(n + 1, WG));
-  const out = ctx.alloc(total * 4);
-  ctx.run(
-    sumSource(t),
-    Uint32Array.of(total, n, inner, count),
-    [g, sorted, starts, out],
-    groups1d(total, WG),
+  const sortOps: Operand[] = [
+    { name: "indices", type: "i32", store: indices },
+    { name: "sorted", type: "u32", store: sorted, write: true },
+  ];
+  ctx.run(op, sortSource(ctx.declare(sortOps)), u, sortOps, groups1d(count, WG));
+  const startOps: Operand[] = [
+    { name: "sorted", type: "u32", store: sorted },
+    { name: "starts", type: "u32", store: starts, write: true },
+  ];
+  ctx.run(op, startsSource(ctx.declare(startOps)), u, startOps, groups1d(n + 1, WG));
+  const out = ctx.allocStore(op, total);
+  ctx.runWindows(
+    op,
+    (decls) => sumSource(t, decls),
+    Uint32Array.of(0, 0, n, inner, count),
+    1,
+    { type: t, store: out },
+    [
+      { name: "g", type: t, store: g, window: false },
+      { name: "sorted", type: "u32", store: sorted, window: false },
+      { name: "starts", type: "u32", store: starts, window: false },
+    ],
+    (size) => groups1d(size, WG),
   );
   ctx.release(sorted); // safe: the queue runs the passes before any later reuse
   ctx.release(starts);

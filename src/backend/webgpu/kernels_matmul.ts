@@ -29,8 +29,15 @@
 import { batchMatrices } from "../_geometry.ts";
 import type { MatmulSpec } from "../backend.ts";
 import type { DType } from "../../core/dtype.ts";
-import { type GpuContext, groups1d, linearIndex, MAX_GROUPS } from "./context.ts";
-import { type WgslScalar, wgslType, zeros } from "./kernels_util.ts";
+import {
+  type GpuContext,
+  groups1d,
+  linearIndex,
+  MAX_GROUPS,
+  type Operand,
+  type Store,
+} from "./context.ts";
+import { type WgslScalar, wgslType } from "./kernels_util.ts";
 
 /** Which kernel `matmulKernel` uses: `auto` picks by shape and dtype. */
 export type MatmulVariant = "auto" | "tiled" | "simple";
@@ -41,20 +48,18 @@ const TILE = 64;
 const WG = 64;
 
 /** WGSL of the float32 register-tiled kernel. */
-const TILED_SOURCE = `struct U { m: u32, n: u32, k: u32, batchBase: u32 }
+const tiledSource = (decls: string): string =>
+  `struct U { m: u32, n: u32, k: u32, batchBase: u32 }
 @group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read> offs: array<u32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+${decls}
 // As[kk*16 + r4] = A rows 4·r4 … 4·r4+3 at column k0+kk; Bs[kk*16 + c4] = B row k0+kk, cols 4·c4 … 4·c4+3.
 var<workgroup> As: array<vec4<f32>, 256>;
 var<workgroup> Bs: array<vec4<f32>, 256>;
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let batch = wid.z + u.batchBase;
-  let aBase = offs[2u * batch];
-  let bBase = offs[2u * batch + 1u];
+  let aBase = ld_offs(2u * batch);
+  let bBase = ld_offs(2u * batch + 1u);
   let row0 = wid.y * 64u;
   let col0 = wid.x * 64u;
   let tid = lid.y * 16u + lid.x;
@@ -69,14 +74,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       let ka = k0 + (e & 15u);
       let gr = row0 + r;
       var va = 0.0;
-      if (gr < u.m && ka < u.k) { va = a[aBase + gr * u.k + ka]; }
+      if (gr < u.m && ka < u.k) { va = ld_a(aBase + gr * u.k + ka); }
       As[(e & 15u) * 16u + (r >> 2u)][r & 3u] = va;
       let kb = e >> 6u;
       let cc = e & 63u;
       let gk = k0 + kb;
       let gc = col0 + cc;
       var vb = 0.0;
-      if (gk < u.k && gc < u.n) { vb = b[bBase + gk * u.n + gc]; }
+      if (gk < u.k && gc < u.n) { vb = ld_b(bBase + gk * u.n + gc); }
       Bs[kb * 16u + (cc >> 2u)][cc & 3u] = vb;
     }
     workgroupBarrier();
@@ -98,7 +103,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     if (row < u.m) {
       let v = accs[r];
       for (var q = 0u; q < 4u; q++) {
-        if (col + q < u.n) { out[cBase + row * u.n + col + q] = v[q]; }
+        if (col + q < u.n) { st_out(cBase + row * u.n + col + q, v[q]); }
       }
     }
   }
@@ -106,13 +111,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 `;
 
 /** WGSL of the simple kernel: one invocation per output element. */
-function simpleSource(t: WgslScalar): string {
+function simpleSource(t: WgslScalar, decls: string): string {
   return `struct U { m: u32, n: u32, k: u32, total: u32 }
 @group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> a: array<${t}>;
-@group(0) @binding(2) var<storage, read> b: array<${t}>;
-@group(0) @binding(3) var<storage, read> offs: array<u32>;
-@group(0) @binding(4) var<storage, read_write> out: array<${t}>;
+${decls}
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let idx = ${linearIndex(WG)};
@@ -122,13 +124,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let rem = idx % mn;
   let row = rem / u.n;
   let col = rem % u.n;
-  let aRow = offs[2u * batch] + row * u.k;
-  let bCol = offs[2u * batch + 1u] + col;
+  let aRow = ld_offs(2u * batch) + row * u.k;
+  let bCol = ld_offs(2u * batch + 1u) + col;
   var acc = ${t}(0);
   for (var p = 0u; p < u.k; p++) {
-    acc += a[aRow + p] * b[bCol + p * u.n];
+    acc += ld_a(aRow + p) * ld_b(bCol + p * u.n);
   }
-  out[idx] = acc;
+  st_out(idx, acc);
 }
 `;
 }
@@ -147,7 +149,7 @@ function batchOffsets(spec: MatmulSpec, batch: number): Uint32Array {
 /**
  * Batched `a @ b` on the GPU: `a` is `[...aBatch, m, k]`, `b` is
  * `[...bBatch, k, n]` (batch axes broadcast through `spec`'s batch strides,
- * counted in whole matrices), giving a new `[...batchShape, m, n]` buffer.
+ * counted in whole matrices), giving new `[...batchShape, m, n]` storage.
  * `k = 0` gives zeros.
  *
  * @param ctx The GPU context.
@@ -157,16 +159,16 @@ function batchOffsets(spec: MatmulSpec, batch: number): Uint32Array {
  * @param dtype float32 or int32.
  * @param variant Forces a kernel (for tests); `auto` uses the tiled kernel
  *   for float32 when `m ≥ 32` and `n ≥ 32`, else the simple one.
- * @returns A new buffer of `batch·m·n` elements.
+ * @returns New storage of `batch·m·n` elements.
  */
 export function matmulKernel(
   ctx: GpuContext,
-  a: GPUBuffer,
-  b: GPUBuffer,
+  a: Store,
+  b: Store,
   spec: MatmulSpec,
   dtype: DType,
   variant: MatmulVariant = "auto",
-): GPUBuffer {
+): Store {
   if (dtype === "bool") {
     throw new TypeError("matmul(): dtype bool is not supported; cast to int32 or float32 first");
   }
@@ -175,25 +177,29 @@ export function matmulKernel(
   let batch = 1;
   for (const d of spec.batchShape) batch *= d;
   const total = batch * m * n;
-  if (total === 0) return ctx.alloc(0);
-  if (k === 0) return zeros(ctx, total);
+  if (total === 0) return ctx.allocStore("matmul()", 0);
+  if (k === 0) return ctx.zeros("matmul()", total);
   const tilesM = Math.ceil(m / TILE), tilesN = Math.ceil(n / TILE);
   const tiled = t === "f32" && tilesM <= MAX_GROUPS && tilesN <= MAX_GROUPS &&
     (variant === "tiled" || (variant === "auto" && m >= 32 && n >= 32));
-  const offs = ctx.upload(batchOffsets(spec, batch));
-  const out = ctx.alloc(total * 4);
+  const offs = ctx.upload("matmul()", batchOffsets(spec, batch));
+  const out = ctx.allocStore("matmul()", total);
+  const ops: Operand[] = [
+    { name: "a", type: t, store: a },
+    { name: "b", type: t, store: b },
+    { name: "offs", type: "u32", store: offs },
+    { name: "out", type: t, store: out, write: true },
+  ];
+  const decls = ctx.declare(ops);
   if (tiled) {
     for (let base = 0; base < batch; base += MAX_GROUPS) {
       const z = Math.min(MAX_GROUPS, batch - base);
-      ctx.run(TILED_SOURCE, Uint32Array.of(m, n, k, base), [a, b, offs, out], [tilesN, tilesM, z]);
+      const u = Uint32Array.of(m, n, k, base);
+      ctx.run("matmul()", tiledSource(decls), u, ops, [tilesN, tilesM, z]);
     }
   } else {
-    ctx.run(
-      simpleSource(t),
-      Uint32Array.of(m, n, k, total),
-      [a, b, offs, out],
-      groups1d(total, WG),
-    );
+    const u = Uint32Array.of(m, n, k, total);
+    ctx.run("matmul()", simpleSource(t, decls), u, ops, groups1d(total, WG));
   }
   ctx.release(offs); // safe: later writes to a reused buffer are queued after this pass
   return out;

@@ -10,7 +10,7 @@
  */
 
 import type { DType } from "../../core/dtype.ts";
-import { type GpuContext, groups1d, linearIndex } from "./context.ts";
+import { type GpuContext, groups1d, linearIndex, type Operand, type Store } from "./context.ts";
 
 /** Workgroup size of both kernels. */
 const WG = 64;
@@ -34,38 +34,49 @@ function rounds(): string {
 }
 
 /** WGSL of a kernel writing `emit(word)` for both words of each block. */
-function source(outType: "i32" | "f32", emit: (w: string) => string): string {
+function source(emit: (w: string) => string, decls: string): string {
   return `struct U { count: u32, blocks: u32, p2: u32, p3: u32 }
 @group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> key: array<i32>;
-@group(0) @binding(2) var<storage, read_write> out: array<${outType}>;
+${decls}
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let blk = ${linearIndex(WG)};
   if (blk >= u.blocks) { return; }
-  let ks0 = bitcast<u32>(key[0]);
-  let ks1 = bitcast<u32>(key[1]);
+  let ks0 = bitcast<u32>(ld_key(0u));
+  let ks1 = bitcast<u32>(ld_key(1u));
   let ks2 = ks0 ^ ks1 ^ 0x1bd11bdau;
   var a = ks0;
   var b = blk + ks1;
 ${rounds()}  let i = 2u * blk;
-  out[i] = ${emit("a")};
-  if (i + 1u < u.count) { out[i + 1u] = ${emit("b")}; }
+  st_out(i, ${emit("a")});
+  if (i + 1u < u.count) { st_out(i + 1u, ${emit("b")}); }
 }
 `;
 }
 
-/** WGSL of `randomBits`: the words as int32 bit patterns. */
-const BITS_SOURCE = source("i32", (w) => `bitcast<i32>(${w})`);
-/** WGSL of float32 `randomUniform`: `(word >> 8) · 2⁻²⁴`, exact in float32. */
-const UNIFORM_SOURCE = source("f32", (w) => `f32(${w} >> 8u) * 5.9604644775390625e-8`);
+/** The word as it is stored, per output type: int32 bits, or a float32 `(word >> 8) · 2⁻²⁴` (exact). */
+const EMIT = {
+  i32: (w: string) => `bitcast<i32>(${w})`,
+  f32: (w: string) => `f32(${w} >> 8u) * 5.9604644775390625e-8`,
+} as const;
 
 /** Dispatches one of the kernels over `ceil(count / 2)` blocks. */
-function generate(ctx: GpuContext, wgsl: string, key: GPUBuffer, count: number): GPUBuffer {
-  const out = ctx.alloc(count * 4);
+function generate(
+  ctx: GpuContext,
+  op: string,
+  outType: "i32" | "f32",
+  key: Store,
+  count: number,
+): Store {
+  const out = ctx.allocStore(op, count);
   if (count === 0) return out;
   const blocks = Math.ceil(count / 2);
-  ctx.run(wgsl, Uint32Array.of(count, blocks, 0, 0), [key, out], groups1d(blocks, WG));
+  const ops: Operand[] = [
+    { name: "key", type: "i32", store: key },
+    { name: "out", type: outType, store: out, write: true },
+  ];
+  const wgsl = source(EMIT[outType], ctx.declare(ops));
+  ctx.run(op, wgsl, Uint32Array.of(count, blocks, 0, 0), ops, groups1d(blocks, WG));
   return out;
 }
 
@@ -77,10 +88,10 @@ function generate(ctx: GpuContext, wgsl: string, key: GPUBuffer, count: number):
  * @param ctx The GPU context.
  * @param key int32 `[2]`, the key words.
  * @param count Number of words.
- * @returns A new int32 buffer of `count` elements.
+ * @returns New int32 storage of `count` elements.
  */
-export function randomBitsKernel(ctx: GpuContext, key: GPUBuffer, count: number): GPUBuffer {
-  return generate(ctx, BITS_SOURCE, key, count);
+export function randomBitsKernel(ctx: GpuContext, key: Store, count: number): Store {
+  return generate(ctx, "randomBits()", "i32", key, count);
 }
 
 /**
@@ -92,18 +103,18 @@ export function randomBitsKernel(ctx: GpuContext, key: GPUBuffer, count: number)
  * @param key int32 `[2]`, the key words.
  * @param count Number of floats.
  * @param dtype Must be float32.
- * @returns A new float32 buffer of `count` elements.
+ * @returns New float32 storage of `count` elements.
  */
 export function randomUniformKernel(
   ctx: GpuContext,
-  key: GPUBuffer,
+  key: Store,
   count: number,
   dtype: DType,
-): GPUBuffer {
+): Store {
   if (dtype !== "float32") {
     throw new TypeError(
       `randomUniform(): dtype ${dtype} is not supported on WebGPU (float32 only)`,
     );
   }
-  return generate(ctx, UNIFORM_SOURCE, key, count);
+  return generate(ctx, "randomUniform()", "f32", key, count);
 }

@@ -38,14 +38,13 @@
 
 import type { ReduceOp } from "../backend.ts";
 import type { DType } from "../../core/dtype.ts";
-import type { GpuContext } from "./context.ts";
+import type { GpuContext, Operand, Store } from "./context.ts";
 import {
   nextPow2,
   orderKeyFunction,
   splitGroups,
   type WgslScalar,
   wgslType,
-  zeros,
 } from "./kernels_util.ts";
 
 /** How one pass splits the work. */
@@ -154,22 +153,21 @@ function tree(combine: string): string {
 }
 
 /** WGSL of a sum pass: `elem` input, `acc` accumulator and output. */
-function sumSource(elem: WgslScalar, acc: WgslScalar): string {
+function sumSource(acc: WgslScalar, decls: string): string {
   return `${UNIFORMS}
-@group(0) @binding(1) var<storage, read> x: array<${elem}>;
-@group(0) @binding(2) var<storage, read_write> out: array<${acc}>;
+${decls}
 var<workgroup> s: array<${acc}, ${WG}>;
 ${PROLOGUE}
   var acc = ${acc}(0);
   if (live) {
     for (var j = j0 + ly; j < j1; j += u.ln) {
-      acc += ${acc}(x[base + j * u.inner]);
+      acc += ${acc}(ld_x(base + j * u.inner));
     }
   }
   s[t] = acc;
 ${tree("s[t] = s[t] + s[t2];")}
   if (ly == 0u && live) {
-    out[(o * u.chunks + c) * u.inner + i] = s[t];
+    st_out((o * u.chunks + c) * u.inner + i, s[t]);
   }
 }
 `;
@@ -189,22 +187,16 @@ type ExtremeOut = keyof typeof MODE;
  * winning element, copied as bits). So five pipelines serve every extreme
  * reduction. Elements are read as `u32` bits.
  */
-function extremeSource(elem: WgslScalar, input: ExtremeIn): string {
+function extremeSource(elem: WgslScalar, input: ExtremeIn, decls: string): string {
   const load = input === "raw"
-    ? `let kj = key(x[base + j * u.inner]);
+    ? `let kj = key(ld_x(base + j * u.inner));
       let jj = j;`
     : `let q = (base + j * u.inner) * 2u;
-      let kj = pin[q];
-      let jj = pin[q + 1u];`;
+      let kj = ld_pin(q);
+      let jj = ld_pin(q + 1u);`;
   return `${UNIFORMS}
-@group(0) @binding(1) var<storage, read> x: array<u32>;
-${
-    input === "pairs"
-      ? `@group(0) @binding(2) var<storage, read> pin: array<u32>;
-@group(0) @binding(3) var<storage, read_write> out: array<u32>;`
-      : `@group(0) @binding(2) var<storage, read_write> out: array<u32>;
-${orderKeyFunction(elem, "u.flip")}`
-  }
+${decls}
+${input === "pairs" ? "" : orderKeyFunction(elem, "u.flip")}
 var<workgroup> sk: array<u32, ${WG}>;
 var<workgroup> si: array<u32, ${WG}>;
 ${PROLOGUE}
@@ -229,12 +221,12 @@ ${
   if (ly == 0u && live) {
     if (u.mode == ${MODE.pairs}u) {
       let q = ((o * u.chunks + c) * u.inner + i) * 2u;
-      out[q] = sk[t];
-      out[q + 1u] = si[t];
+      st_out(q, sk[t]);
+      st_out(q + 1u, si[t]);
     } else if (u.mode == ${MODE.index}u) {
-      out[p] = si[t];
+      st_out(p, si[t]);
     } else {
-      out[p] = x[(o * u.nOrig + si[t]) * u.inner + i];
+      st_out(p, ld_x((o * u.nOrig + si[t]) * u.inner + i));
     }
   }
 }
@@ -244,24 +236,30 @@ ${
 /** Sum over the axis, in as many passes as `plan` asks for. */
 function reduceSum(
   ctx: GpuContext,
-  x: GPUBuffer,
+  op: string,
+  x: Store,
   outer: number,
   n: number,
   inner: number,
   elem: WgslScalar,
-): GPUBuffer {
+): Store {
   const acc: WgslScalar = elem === "f32" ? "f32" : "i32";
   const outputs = outer * inner;
   const p = plan(outputs, n, inner);
-  const out = ctx.alloc(outer * p.chunks * inner * 4);
+  const out = ctx.allocStore(op, outer * p.chunks * inner);
+  const ops: Operand[] = [
+    { name: "x", type: elem, store: x },
+    { name: "out", type: acc, store: out, write: true },
+  ];
   ctx.run(
-    sumSource(elem, acc),
+    op,
+    sumSource(acc, ctx.declare(ops)),
     uniforms(outputs, n, inner, p, n),
-    [x, out],
+    ops,
     splitGroups(p.pBlocks * p.chunks),
   );
   if (p.chunks === 1) return out;
-  const result = reduceSum(ctx, out, outer, p.chunks, inner, acc);
+  const result = reduceSum(ctx, op, out, outer, p.chunks, inner, acc);
   ctx.release(out); // safe: the queue runs the passes in order
   return result;
 }
@@ -270,29 +268,34 @@ function reduceSum(
 function reduceExtreme(
   ctx: GpuContext,
   op: Exclude<ReduceOp, "sum">,
-  x: GPUBuffer,
+  x: Store,
   outer: number,
   n: number,
   inner: number,
   elem: WgslScalar,
-): GPUBuffer {
+): Store {
   const isMax = op === "max" || op === "argmax";
   const final: ExtremeOut = op === "argmax" || op === "argmin" ? "index" : "value";
   const outputs = outer * inner;
   let input: ExtremeIn = "raw";
-  let pairs: GPUBuffer | null = null;
+  let pairs: Store | null = null;
+  const name = `${op}()`;
   let len = n;
   for (;;) {
     const p = plan(outputs, len, inner);
     const output: ExtremeOut = p.chunks === 1 ? final : "pairs";
-    const out = ctx.alloc(outer * p.chunks * inner * (output === "pairs" ? 8 : 4));
+    const out = ctx.allocStore(name, outer * p.chunks * inner * (output === "pairs" ? 2 : 1));
     const u = uniforms(outputs, len, inner, p, n);
     u[FLIP] = isMax ? 0 : 0xffffffff;
     u[MODE_WORD] = MODE[output];
+    const ops: Operand[] = [{ name: "x", type: "u32", store: x }];
+    if (pairs !== null) ops.push({ name: "pin", type: "u32", store: pairs });
+    ops.push({ name: "out", type: "u32", store: out, write: true });
     ctx.run(
-      extremeSource(elem, input),
+      name,
+      extremeSource(elem, input, ctx.declare(ops)),
       u,
-      pairs === null ? [x, out] : [x, pairs, out],
+      ops,
       splitGroups(p.pBlocks * p.chunks),
     );
     if (pairs !== null) ctx.release(pairs); // safe: the queue runs the passes in order
@@ -305,7 +308,7 @@ function reduceExtreme(
 
 /**
  * Reduces the middle axis of `x` viewed as `[outer, n, inner]`, giving a new
- * `[outer, inner]` buffer. Output storage: `dtype` for `sum`/`max`/`min`
+ * `[outer, inner]` storage. Output storage: `dtype` for `sum`/`max`/`min`
  * (int32 for `sum` of bool), int32 for `argmax`/`argmin`. `sum` over
  * `n = 0` gives zeros. Matches the CPU backend's `reduce` exactly except
  * float32 `sum`, which accumulates in float32 (see the module notes for the
@@ -318,22 +321,22 @@ function reduceExtreme(
  * @param n Size of the reduced axis.
  * @param inner Size of the trailing axes.
  * @param dtype The input dtype (float32, int32 or bool).
- * @returns A new buffer of `outer·inner` elements.
+ * @returns New storage of `outer·inner` elements.
  */
 export function reduceKernel(
   ctx: GpuContext,
   op: ReduceOp,
-  x: GPUBuffer,
+  x: Store,
   outer: number,
   n: number,
   inner: number,
   dtype: DType,
-): GPUBuffer {
+): Store {
   const elem = wgslType(dtype, `reduce(${op})`);
   const outputs = outer * inner;
-  if (outputs === 0) return ctx.alloc(0);
-  if (n === 0) return zeros(ctx, outputs);
+  if (outputs === 0) return ctx.allocStore(`${op}()`, 0);
+  if (n === 0) return ctx.zeros(`${op}()`, outputs);
   return op === "sum"
-    ? reduceSum(ctx, x, outer, n, inner, elem)
+    ? reduceSum(ctx, "sum()", x, outer, n, inner, elem)
     : reduceExtreme(ctx, op, x, outer, n, inner, elem);
 }

@@ -18,7 +18,7 @@
  */
 
 import type { DType } from "../../core/dtype.ts";
-import type { GpuContext } from "./context.ts";
+import type { GpuContext, Operand, Store } from "./context.ts";
 import {
   nextPow2,
   orderKeyFunction,
@@ -36,11 +36,10 @@ const WG = 256;
  * nextPow2(n))`, so short rows share a workgroup); each segment streams
  * its row through its slice of shared memory, `w` keys at a time.
  */
-function source(elem: WgslScalar): string {
+function source(elem: WgslScalar, decls: string): string {
   return `struct U { outer: u32, n: u32, wShift: u32, blocks: u32, rowGroups: u32, p5: u32, p6: u32, p7: u32 }
 @group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> x: array<u32>;
-@group(0) @binding(2) var<storage, read_write> out: array<i32>;
+${decls}
 var<workgroup> tile: array<u32, ${WG}>;
 ${orderKeyFunction(elem)}
 @compute @workgroup_size(${WG})
@@ -57,13 +56,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let live = rowLive && j < u.n;
   let base = row * u.n;
   var kj = 0u;
-  if (live) { kj = key(x[base + j]); }
+  if (live) { kj = key(ld_x(base + j)); }
   var rank = 0u;
   let seg = slot << u.wShift;
   for (var t0 = 0u; t0 < u.n; t0 += w) {
     let jt = t0 + lane;
     var kt = 0u;
-    if (rowLive && jt < u.n) { kt = key(x[base + jt]); }
+    if (rowLive && jt < u.n) { kt = key(ld_x(base + jt)); }
     tile[t] = kt;
     workgroupBarrier();
     let len = min(w, u.n - t0);
@@ -73,14 +72,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     }
     workgroupBarrier();
   }
-  if (live) { out[base + rank] = i32(j); }
+  if (live) { st_out(base + rank, i32(j)); }
 }
 `;
 }
 
 /**
  * Stable ascending argsort of each row of `x` viewed as `[outer, n]`, NaN
- * last: a new int32 `[outer, n]` buffer, exactly the CPU backend's
+ * last: new int32 `[outer, n]` storage, exactly the CPU backend's
  * `argsort`. `O(n²)` work per row (see the module notes).
  *
  * @param ctx The GPU context.
@@ -88,25 +87,30 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
  * @param outer Number of rows.
  * @param n Row length.
  * @param dtype float32, int32 or bool.
- * @returns A new int32 buffer of `outer·n` elements.
+ * @returns New int32 storage of `outer·n` elements.
  */
 export function argsortKernel(
   ctx: GpuContext,
-  x: GPUBuffer,
+  x: Store,
   outer: number,
   n: number,
   dtype: DType,
-): GPUBuffer {
+): Store {
   const elem = wgslType(dtype, "argsort()");
-  const out = ctx.alloc(outer * n * 4);
+  const out = ctx.allocStore("argsort()", outer * n);
   if (outer * n === 0) return out;
+  const ops: Operand[] = [
+    { name: "x", type: "u32", store: x },
+    { name: "out", type: "i32", store: out, write: true },
+  ];
   const w = Math.min(WG, nextPow2(n));
   const blocks = Math.ceil(n / w);
   const rowGroups = Math.ceil(outer / (WG / w));
   ctx.run(
-    source(elem),
+    "argsort()",
+    source(elem, ctx.declare(ops)),
     Uint32Array.of(outer, n, Math.log2(w), blocks, rowGroups, 0, 0, 0),
-    [x, out],
+    ops,
     splitGroups(rowGroups * blocks),
   );
   return out;

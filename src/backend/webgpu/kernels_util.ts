@@ -1,16 +1,14 @@
 /**
  * Small helpers shared by the WebGPU kernel modules (`kernels_*.ts`): WGSL
- * element types per dtype, zero-filled output buffers, and 1-D/2-D
- * workgroup-count splitting.
+ * element types per dtype, 1-D/2-D workgroup-count splitting and order keys.
  *
  * @module
  */
 
 import type { DType } from "../../core/dtype.ts";
-import { type GpuContext, MAX_GROUPS } from "./context.ts";
+import { MAX_GROUPS, type WgslScalar } from "./context.ts";
 
-/** The WGSL scalar type of a storage element. */
-export type WgslScalar = "f32" | "i32" | "u32";
+export type { WgslScalar } from "./context.ts";
 
 /**
  * The WGSL element type that stores `dtype` on the GPU: float32 → `f32`,
@@ -28,15 +26,6 @@ export function wgslType(dtype: DType, opName: string): WgslScalar {
     default:
       throw new TypeError(`${opName}: dtype ${dtype} is not supported on WebGPU`);
   }
-}
-
-/** A new buffer of at least `elements` 4-byte words, all zero. @internal */
-export function zeros(ctx: GpuContext, elements: number): GPUBuffer {
-  const buf = ctx.alloc(elements * 4);
-  const enc = ctx.device.createCommandEncoder();
-  enc.clearBuffer(buf);
-  ctx.device.queue.submit([enc.finish()]);
-  return buf;
 }
 
 /**

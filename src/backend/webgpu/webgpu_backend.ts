@@ -4,7 +4,15 @@
  * `read` (`await t.data()`).
  *
  * Storage: float32 → `array<f32>`, int32 → `array<i32>`, bool →
- * `array<u32>` holding 0/1 (4 bytes per element). float64 is not supported.
+ * `array<u32>` holding 0/1 (4 bytes per element), in one or more segments
+ * of at most the adapter's binding size (see `context.ts`). float64 is not
+ * supported.
+ *
+ * Gather indices out of range: the backend keeps the host copy of small
+ * int32 uploads, so `take` with such indices throws the CPU backend's
+ * RangeError before dispatching; indices computed on the GPU cannot be
+ * checked without a device read, so out-of-range ones gather a fill value
+ * (NaN, −2³¹ or `true`) and their gradient is dropped (`kernels_index.ts`).
  *
  * Buffer lifetime: a handle ({@linkcode GpuHandle}) is refcounted by the
  * tensors that hold it (several tensors share one handle after `reshape` or
@@ -19,7 +27,8 @@
 
 import type { Backend, BinaryOp, DataHandle, MatmulSpec, ReduceOp, UnaryOp } from "../backend.ts";
 import type { DType, TypedArray } from "../../core/dtype.ts";
-import { GpuContext } from "./context.ts";
+import { GpuContext, type GpuContextOptions, type Store } from "./context.ts";
+import { normalizeIndices } from "../cpu/cpu_backend.ts";
 import {
   binaryKernel,
   castKernel,
@@ -36,17 +45,21 @@ import { randomBitsKernel, randomUniformKernel } from "./kernels_random.ts";
 import { reduceKernel } from "./kernels_reduce.ts";
 import { argsortKernel } from "./kernels_sort.ts";
 
-/** A GPU buffer plus the number of tensors that own it. @internal */
-export interface GpuHandle {
-  /** The storage buffer (4 bytes per element; may be larger than needed: pooled size classes). */
-  readonly buffer: GPUBuffer;
-  /** The bytes in use. */
-  readonly bytes: number;
+/**
+ * GPU storage (one buffer per segment; each may be larger than needed:
+ * pooled size classes) plus the number of tensors that own it. @internal
+ */
+export interface GpuHandle extends Store {
   /** How many live tensors own this handle (see `track`). */
   refs: number;
-  /** Set once the buffer went back to the pool; the handle must not be used afterwards. */
+  /** Set once the buffers went back to the pool; the handle must not be used afterwards. */
   released: boolean;
+  /** The values of a small int32 upload (indices, labels), so they can be checked on the host. */
+  readonly host: Int32Array | null;
 }
+
+/** int32 uploads up to this many elements keep their host copy (`GpuHandle.host`). */
+const HOST_COPY_LIMIT = 1 << 20;
 
 /** The 32-bit pattern of `value` stored as `dtype` (the CPU's conversion rules). */
 function fillBits(value: number, dtype: DType): number {
@@ -88,7 +101,7 @@ export class WebGpuBackend implements Backend {
   /** Releases a handle when the last tensor owning it is collected. */
   readonly #owners: FinalizationRegistry<GpuHandle>;
   /** Releases a handle no tensor owns when the handle itself is collected. */
-  readonly #orphans: FinalizationRegistry<GPUBuffer>;
+  readonly #orphans: FinalizationRegistry<Store>;
 
   /**
    * A backend on an existing context (use {@linkcode WebGpuBackend.create}).
@@ -98,16 +111,18 @@ export class WebGpuBackend implements Backend {
   constructor(ctx: GpuContext) {
     this.ctx = ctx;
     this.#owners = new FinalizationRegistry((h) => this.#drop(h));
-    this.#orphans = new FinalizationRegistry((buffer) => ctx.release(buffer));
+    this.#orphans = new FinalizationRegistry((store) => ctx.release(store));
   }
 
   /**
    * Requests a device and makes the backend.
    *
+   * @param opts Lower binding limits than the adapter's (tests use them to
+   *   exercise segmented storage on small tensors).
    * @returns The backend, or null when `navigator.gpu` or an adapter is unavailable.
    */
-  static async create(): Promise<WebGpuBackend | null> {
-    const ctx = await GpuContext.create();
+  static async create(opts: GpuContextOptions = {}): Promise<WebGpuBackend | null> {
+    const ctx = await GpuContext.create(opts);
     return ctx === null ? null : new WebGpuBackend(ctx);
   }
 
@@ -123,20 +138,20 @@ export class WebGpuBackend implements Backend {
 
   // ---------------------------------------------------------------- handles
 
-  /** Wraps a fresh buffer holding `size` elements as a handle nobody owns yet. */
-  #wrap(buffer: GPUBuffer, size: number): GpuHandle {
-    const h: GpuHandle = { buffer, bytes: size * 4, refs: 0, released: false };
-    this.#orphans.register(h, buffer, h);
+  /** Wraps fresh storage as a handle nobody owns yet. */
+  #wrap(store: Store, host: Int32Array | null = null): GpuHandle {
+    const h: GpuHandle = { segs: store.segs, words: store.words, refs: 0, released: false, host };
+    this.#orphans.register(h, store, h);
     return h;
   }
 
-  /** The buffer of a live handle. */
-  #buf(x: DataHandle, op: string): GPUBuffer {
+  /** The storage of a live handle. */
+  #buf(x: DataHandle, op: string): Store {
     const h = x as GpuHandle;
     if (h.released) {
       throw new Error(`${op}: the tensor's webgpu buffer was already disposed`);
     }
-    return h.buffer;
+    return h;
   }
 
   /** One owner less; releases the buffer when none is left. */
@@ -145,12 +160,12 @@ export class WebGpuBackend implements Backend {
     if (h.refs <= 0) this.#release(h);
   }
 
-  /** Returns the buffer to the pool (once). */
+  /** Returns the buffers to the pool (once). */
   #release(h: GpuHandle): void {
     if (h.released) return;
     h.released = true;
     this.#orphans.unregister(h);
-    this.ctx.release(h.buffer);
+    this.ctx.release(h);
   }
 
   /**
@@ -177,16 +192,21 @@ export class WebGpuBackend implements Backend {
     else if (h.refs <= 0) this.#release(h);
   }
 
-  /** Copies `values` to a new GPU buffer (bool bytes widen to u32 words). */
+  /** Copies `values` to new GPU storage (bool bytes widen to u32 words). */
   upload(values: TypedArray, dtype: DType): DataHandle {
     let data: ArrayBufferView;
-    if (dtype === "bool") data = Uint32Array.from(values as Uint8Array);
-    else if (dtype === "float32" || dtype === "int32") data = values;
+    if (dtype === "bool") {
+      this.ctx.checkSize("tensor()", values.length);
+      data = Uint32Array.from(values as Uint8Array);
+    } else if (dtype === "float32" || dtype === "int32") data = values;
     else throw new TypeError(`upload(): dtype ${dtype} is not supported on WebGPU`);
-    return this.#wrap(this.ctx.upload(data), values.length);
+    const host = dtype === "int32" && values.length <= HOST_COPY_LIMIT
+      ? Int32Array.from(values as Int32Array)
+      : null;
+    return this.#wrap(this.ctx.upload("tensor()", data), host);
   }
 
-  /** Copies a buffer back to the host (bool words narrow to bytes). */
+  /** Copies storage back to the host (bool words narrow to bytes). */
   async read(x: DataHandle, dtype: DType, size: number): Promise<TypedArray> {
     const bytes = await this.ctx.read(this.#buf(x, "read()"), size * 4);
     switch (dtype) {
@@ -212,13 +232,12 @@ export class WebGpuBackend implements Backend {
 
   /** `size` copies of `value` cast to `dtype`. */
   fill(size: number, value: number, dtype: DType): DataHandle {
-    return this.#wrap(fillKernel(this.ctx, size, fillBits(value, dtype)), size);
+    return this.#wrap(fillKernel(this.ctx, "fill()", size, fillBits(value, dtype)));
   }
 
   /** `out[i] = op(x[i])`. */
   unary(op: UnaryOp, x: DataHandle, size: number, dtype: DType): DataHandle {
-    const buf = unaryKernel(this.ctx, op, this.#buf(x, `${op}()`), size, dtype);
-    return this.#wrap(buf, size);
+    return this.#wrap(unaryKernel(this.ctx, op, this.#buf(x, `${op}()`), size, dtype));
   }
 
   /** `out[idx] = op(a[Σ idx·aStrides], b[Σ idx·bStrides])`. */
@@ -242,7 +261,7 @@ export class WebGpuBackend implements Backend {
       outShape,
       dtype,
     );
-    return this.#wrap(buf, sizeOf(outShape));
+    return this.#wrap(buf);
   }
 
   /** `out[idx] = cond[…] ? a[…] : b[…]`. */
@@ -266,12 +285,12 @@ export class WebGpuBackend implements Backend {
       bStrides,
       outShape,
     );
-    return this.#wrap(buf, sizeOf(outShape));
+    return this.#wrap(buf);
   }
 
   /** Converts dtypes with the CPU's rules (float → int32 truncates and wraps; → bool is `x != 0`). */
   cast(x: DataHandle, size: number, from: DType, to: DType): DataHandle {
-    return this.#wrap(castKernel(this.ctx, this.#buf(x, "cast()"), size, from, to), size);
+    return this.#wrap(castKernel(this.ctx, this.#buf(x, "cast()"), size, from, to));
   }
 
   /** Reduces the middle axis of `[outer, n, inner]`. */
@@ -283,8 +302,7 @@ export class WebGpuBackend implements Backend {
     inner: number,
     dtype: DType,
   ): DataHandle {
-    const buf = reduceKernel(this.ctx, op, this.#buf(x, `${op}()`), outer, n, inner, dtype);
-    return this.#wrap(buf, outer * inner);
+    return this.#wrap(reduceKernel(this.ctx, op, this.#buf(x, `${op}()`), outer, n, inner, dtype));
   }
 
   /** Batched matrix product. */
@@ -296,7 +314,7 @@ export class WebGpuBackend implements Backend {
       spec,
       dtype,
     );
-    return this.#wrap(buf, sizeOf(spec.batchShape) * spec.m * spec.n);
+    return this.#wrap(buf);
   }
 
   /** `out[idx] = x[offset + Σ idx_d·strides_d]`. */
@@ -307,8 +325,9 @@ export class WebGpuBackend implements Backend {
     outShape: readonly number[],
     _dtype: DType,
   ): DataHandle {
-    const buf = stridedKernel(this.ctx, this.#buf(x, "strided()"), offset, strides, outShape);
-    return this.#wrap(buf, sizeOf(outShape));
+    return this.#wrap(
+      stridedKernel(this.ctx, this.#buf(x, "strided()"), offset, strides, outShape),
+    );
   }
 
   /** A zero buffer with `out[offset + Σ idx_d·strides_d] = x[idx]`. */
@@ -321,10 +340,7 @@ export class WebGpuBackend implements Backend {
     _dtype: DType,
   ): DataHandle {
     const src = this.#buf(x, "scatterStrided()");
-    return this.#wrap(
-      scatterStridedKernel(this.ctx, src, xShape, offset, strides, outSize),
-      outSize,
-    );
+    return this.#wrap(scatterStridedKernel(this.ctx, src, xShape, offset, strides, outSize));
   }
 
   /** Concatenates `[outer, cols[i]]` inputs along the columns. */
@@ -335,12 +351,14 @@ export class WebGpuBackend implements Backend {
     _dtype: DType,
   ): DataHandle {
     const bufs = xs.map((x) => this.#buf(x, "concat()"));
-    let total = 0;
-    for (const c of cols) total += c;
-    return this.#wrap(concatKernel(this.ctx, bufs, cols, outer), outer * total);
+    return this.#wrap(concatKernel(this.ctx, bufs, cols, outer));
   }
 
-  /** `out[o, c, i] = x[o, indices[c], i]`. */
+  /**
+   * `out[o, c, i] = x[o, indices[c], i]`. Throws a RangeError for an
+   * out-of-range index when the indices' values are on the host (small
+   * int32 uploads); otherwise such an index gathers the fill value.
+   */
   gather(
     x: DataHandle,
     indices: DataHandle,
@@ -350,6 +368,8 @@ export class WebGpuBackend implements Backend {
     count: number,
     dtype: DType,
   ): DataHandle {
+    const host = (indices as GpuHandle).host;
+    if (host !== null) normalizeIndices("take()", host, count, n);
     const buf = gatherKernel(
       this.ctx,
       this.#buf(x, "take()"),
@@ -360,7 +380,7 @@ export class WebGpuBackend implements Backend {
       count,
       dtype,
     );
-    return this.#wrap(buf, outer * count * inner);
+    return this.#wrap(buf);
   }
 
   /** Zeros `[outer, n, inner]` with `out[o, indices[c], i] += g[o, c, i]`. */
@@ -383,32 +403,22 @@ export class WebGpuBackend implements Backend {
       count,
       dtype,
     );
-    return this.#wrap(buf, outer * n * inner);
+    return this.#wrap(buf);
   }
 
   /** `count` Threefry-2x32 words from the int32 `[2]` key. */
   randomBits(key: DataHandle, count: number): DataHandle {
-    return this.#wrap(randomBitsKernel(this.ctx, this.#buf(key, "randomBits()"), count), count);
+    return this.#wrap(randomBitsKernel(this.ctx, this.#buf(key, "randomBits()"), count));
   }
 
   /** `count` uniform floats in `[0, 1)` from the `randomBits` stream. */
   randomUniform(key: DataHandle, count: number, dtype: DType): DataHandle {
     const buf = randomUniformKernel(this.ctx, this.#buf(key, "randomUniform()"), count, dtype);
-    return this.#wrap(buf, count);
+    return this.#wrap(buf);
   }
 
   /** Stable ascending argsort of each row of `[outer, n]`, NaN last. */
   argsort(x: DataHandle, outer: number, n: number, dtype: DType): DataHandle {
-    return this.#wrap(
-      argsortKernel(this.ctx, this.#buf(x, "argsort()"), outer, n, dtype),
-      outer * n,
-    );
+    return this.#wrap(argsortKernel(this.ctx, this.#buf(x, "argsort()"), outer, n, dtype));
   }
-}
-
-/** Product of a shape's sizes. */
-function sizeOf(shape: readonly number[]): number {
-  let s = 1;
-  for (const d of shape) s *= d;
-  return s;
 }
