@@ -446,6 +446,14 @@ Deno.test("take errors: out-of-range and non-integer indices, scalars", () => {
       ),
   );
   assert.throws(() => take(x, [-4]).dataSync(), /index -4 is out of bounds/);
+  // Huge indices neither wrap (2³² used to read x[0]) nor clamp, as numbers or as tensors.
+  for (const bad of [2 ** 32, -(2 ** 32), 2 ** 31, 1000]) {
+    assert.throws(() => take(x, [bad]), /^RangeError: take\(\): index -?\d+ is out of bounds/);
+  }
+  assert.throws(
+    () => take(x, tensor([0, 1000], { dtype: "int32" })),
+    /index 1000 is out of bounds/,
+  );
   assertThrowsMatch(
     () => take(x, tensor([1])),
     DTypeError,
