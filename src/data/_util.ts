@@ -42,3 +42,33 @@ export function toHex(buf: ArrayBuffer): string {
 export function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
+
+/**
+ * Frees an array's memory now, by detaching its buffer
+ * (`ArrayBuffer.prototype.transfer(0)`), instead of leaving it to the next
+ * garbage collection: the loaders go through hundreds of megabytes of
+ * temporary arrays. Only for arrays nobody else holds; a no-op for views
+ * into a larger buffer, shared memory, and where `transfer` is missing.
+ */
+export function release(a: ArrayBufferView): void {
+  const buf = a.buffer;
+  if (
+    buf instanceof ArrayBuffer && a.byteOffset === 0 && a.byteLength === buf.byteLength &&
+    typeof buf.transfer === "function"
+  ) buf.transfer(0);
+}
+
+/**
+ * Frees the whole buffers under `views` (each once), views into a larger
+ * buffer included: only for buffers the caller made and nobody else holds,
+ * such as files it read and the archive their entries view.
+ */
+export function releaseBuffers(views: Iterable<ArrayBufferView>): void {
+  const seen = new Set<ArrayBufferLike>();
+  for (const v of views) {
+    const buf = v.buffer;
+    if (seen.has(buf)) continue;
+    seen.add(buf);
+    if (buf instanceof ArrayBuffer && typeof buf.transfer === "function") buf.transfer(0);
+  }
+}

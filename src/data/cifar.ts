@@ -19,12 +19,12 @@
  * @module
  */
 
-import { DataFormatError } from "./errors.ts";
+import { checkCifar10, copyCifar10, IMAGE_BYTES, RECORD_BYTES } from "./_cifar.ts";
 
 /** Bytes per CIFAR-10 image: 3 channels × 32 × 32. */
-export const CIFAR10_IMAGE_BYTES = 3072;
+export const CIFAR10_IMAGE_BYTES: 3072 = IMAGE_BYTES;
 /** Bytes per CIFAR-10 record: one label byte and an image. */
-export const CIFAR10_RECORD_BYTES = 3073;
+export const CIFAR10_RECORD_BYTES: 3073 = RECORD_BYTES;
 
 /** A parsed CIFAR-10 binary batch file. */
 export interface Cifar10Batch {
@@ -60,33 +60,9 @@ export interface ParseCifar10Options {
  * ```
  */
 export function parseCifar10(bytes: Uint8Array, options: ParseCifar10Options = {}): Cifar10Batch {
-  const op = "parseCifar10()";
-  const name = options.name ?? "data";
-  if (bytes.length === 0 || bytes.length % CIFAR10_RECORD_BYTES !== 0) {
-    const whole = Math.floor(bytes.length / CIFAR10_RECORD_BYTES);
-    throw new DataFormatError(
-      `${op}: ${name} has ${bytes.length} bytes, which is not a whole, non-zero number of ` +
-        `${CIFAR10_RECORD_BYTES}-byte records (1 label byte + 3072 pixel bytes): ${whole} records ` +
-        `and ${bytes.length - whole * CIFAR10_RECORD_BYTES} bytes left over` +
-        (bytes.length > 0 && bytes.length < CIFAR10_RECORD_BYTES * 10000
-          ? "; is it truncated?"
-          : ""),
-    );
-  }
-  const count = bytes.length / CIFAR10_RECORD_BYTES;
+  const count = checkCifar10(bytes, options.name ?? "data");
   const images = new Uint8Array(count * CIFAR10_IMAGE_BYTES);
   const labels = new Uint8Array(count);
-  for (let i = 0; i < count; i++) {
-    const off = i * CIFAR10_RECORD_BYTES;
-    const label = bytes[off];
-    if (label > 9) {
-      throw new DataFormatError(
-        `${op}: ${name}: record ${i} (byte ${off}) has label ${label}, expected 0–9; ` +
-          "is this a CIFAR-10 binary file (not CIFAR-100 or the Python version)?",
-      );
-    }
-    labels[i] = label;
-    images.set(bytes.subarray(off + 1, off + CIFAR10_RECORD_BYTES), i * CIFAR10_IMAGE_BYTES);
-  }
+  copyCifar10(bytes, images, labels, 0);
   return { count, images, labels };
 }

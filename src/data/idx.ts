@@ -24,8 +24,7 @@
  * @module
  */
 
-import { hexStart } from "./_util.ts";
-import { DataFormatError } from "./errors.ts";
+import { decodeIdx, TYPES } from "./_idx.ts";
 import { gunzip, isGzip } from "./gzip.ts";
 
 /** The element types of IDX files. */
@@ -54,21 +53,13 @@ export interface IdxData {
 export interface ParseIdxOptions {
   /** The file's name, used in error messages (default `"data"`). */
   readonly name?: string;
+  /**
+   * For gzipped input: the most bytes it may decompress to (default: no
+   * limit); see {@linkcode gunzip}'s `maxBytes`. The MNIST loaders pass
+   * each file's exact size (47 040 016 bytes for the training images).
+   */
+  readonly maxBytes?: number;
 }
-
-interface TypeInfo {
-  readonly type: IdxType;
-  readonly size: number;
-}
-
-const TYPES: Readonly<Record<number, TypeInfo>> = {
-  0x08: { type: "ubyte", size: 1 },
-  0x09: { type: "byte", size: 1 },
-  0x0b: { type: "short", size: 2 },
-  0x0c: { type: "int", size: 4 },
-  0x0d: { type: "float", size: 4 },
-  0x0e: { type: "double", size: 8 },
-};
 
 const CODES: Readonly<Record<IdxType, number>> = {
   ubyte: 0x08,
@@ -81,14 +72,17 @@ const CODES: Readonly<Record<IdxType, number>> = {
 
 /**
  * Parses an IDX file, gzipped or not (gzip is recognised by its first two
- * bytes `1f 8b` and decompressed with `DecompressionStream`).
+ * bytes `1f 8b` and decompressed with {@linkcode gunzip}).
  *
- * @param bytes The file's bytes.
- * @param options `name`: the file's name for error messages.
+ * @param bytes The file's bytes; never modified, and the result shares no
+ * memory with them.
+ * @param options `name`: the file's name for error messages; `maxBytes`: a
+ * cap on the decompressed size of gzipped input.
  * @returns The dimensions, the element type and the values.
  * @throws {DataFormatError} On a bad magic number, an unknown type code,
  * data shorter or longer than the header says (`expected 47040000 bytes of
- * data after the 16-byte header, found 1000`), or corrupt gzip data.
+ * data after the 16-byte header, found 1000`), or corrupt gzip data or gzip
+ * data larger than `maxBytes`.
  * @example
  * ```ts
  * import { data } from "@gradus/core";
@@ -99,83 +93,9 @@ const CODES: Readonly<Record<IdxType, number>> = {
  */
 export async function parseIdx(bytes: Uint8Array, options: ParseIdxOptions = {}): Promise<IdxData> {
   const name = options.name ?? "data";
-  const raw = isGzip(bytes) ? await gunzip(bytes, name) : bytes;
-  return decodeIdx(raw, name);
-}
-
-/** Parses uncompressed IDX bytes. */
-function decodeIdx(bytes: Uint8Array, name: string): IdxData {
-  const op = "parseIdx()";
-  if (bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0) {
-    throw new DataFormatError(
-      `${op}: ${name} is not an IDX file: bad magic number (expected 00 00 <type> <ndims>, found ${
-        hexStart(bytes)
-      }${bytes.length < 4 ? `; only ${bytes.length} bytes` : ""})`,
-    );
-  }
-  const info = TYPES[bytes[2]];
-  if (info === undefined) {
-    throw new DataFormatError(
-      `${op}: ${name} has an unknown IDX type code 0x${
-        bytes[2].toString(16).padStart(2, "0")
-      } (expected 08 ubyte, 09 byte, 0b short, 0c int, 0d float or 0e double)`,
-    );
-  }
-  const ndims = bytes[3];
-  const headerSize = 4 + 4 * ndims;
-  if (bytes.length < headerSize) {
-    throw new DataFormatError(
-      `${op}: ${name} is truncated: its header declares ${ndims} dimensions, which need a ` +
-        `${headerSize}-byte header, but the file has only ${bytes.length} bytes`,
-    );
-  }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const dims: number[] = [];
-  let count = 1;
-  for (let i = 0; i < ndims; i++) {
-    const d = view.getUint32(4 + 4 * i, false);
-    dims.push(d);
-    count *= d;
-  }
-  const expected = count * info.size;
-  const found = bytes.length - headerSize;
-  if (found !== expected) {
-    throw new DataFormatError(
-      `${op}: ${name} is ${found < expected ? "truncated" : "longer than its header says"}: ` +
-        `dims [${dims.join(", ")}] of ${info.type} need ${expected} bytes of data after the ` +
-        `${headerSize}-byte header, found ${found}`,
-    );
-  }
-  return { dims, type: info.type, data: readValues(view, headerSize, count, info.type) };
-}
-
-function readValues(view: DataView, off: number, n: number, type: IdxType): IdxArray {
-  switch (type) {
-    case "ubyte":
-      return new Uint8Array(view.buffer, view.byteOffset + off, n).slice();
-    case "byte":
-      return new Int8Array(view.buffer, view.byteOffset + off, n).slice();
-    case "short": {
-      const a = new Int16Array(n);
-      for (let i = 0; i < n; i++) a[i] = view.getInt16(off + 2 * i, false);
-      return a;
-    }
-    case "int": {
-      const a = new Int32Array(n);
-      for (let i = 0; i < n; i++) a[i] = view.getInt32(off + 4 * i, false);
-      return a;
-    }
-    case "float": {
-      const a = new Float32Array(n);
-      for (let i = 0; i < n; i++) a[i] = view.getFloat32(off + 4 * i, false);
-      return a;
-    }
-    case "double": {
-      const a = new Float64Array(n);
-      for (let i = 0; i < n; i++) a[i] = view.getFloat64(off + 8 * i, false);
-      return a;
-    }
-  }
+  if (!isGzip(bytes)) return decodeIdx(bytes, name, true);
+  // The decompressed bytes are ours alone: the values can be a view into them.
+  return decodeIdx(await gunzip(bytes, { name, maxBytes: options.maxBytes }), name, false);
 }
 
 function typeOfArray(values: IdxArray): IdxType {

@@ -39,8 +39,9 @@
  */
 
 import type { ProgressWriter } from "../report/progress.ts";
-import { errorMessage, fmtBytes, joinPath, toHex } from "./_util.ts";
+import { errorMessage, fmtBytes, joinPath, release, toHex } from "./_util.ts";
 import { DataFormatError, DatasetUnavailableError } from "./errors.ts";
+import { isGzip } from "./gzip.ts";
 import { readTarGz, type TarEntry } from "./tar.ts";
 
 /** Expected size and digests (lower-case hex) of some bytes. */
@@ -80,6 +81,12 @@ export interface ArchiveSpec extends Checksums {
   readonly prefix: string;
   /** A command that fetches the archive by hand, for messages (default `curl -LO <url>`). */
   readonly manual?: string;
+  /**
+   * The most bytes the tar inside may have (its exact size where known):
+   * decompression stops with an error past it, so a corrupt or foreign
+   * archive cannot fill the memory. Default: no limit.
+   */
+  readonly maxUnpackedSize?: number;
 }
 
 /** Everything the loaders know about where a dataset's files can be found. */
@@ -513,20 +520,32 @@ async function fetchVerified(
   }
 }
 
-/** Writes `bytes` to `dir/name` atomically; returns why it failed, or undefined. */
+/** Writes `bytes` to `dir/name` atomically and durably; returns why it failed, or undefined. */
 async function saveFile(dir: string, name: string, bytes: Uint8Array): Promise<string | undefined> {
   const path = joinPath(dir, name);
   const tmp = joinPath(dir, `.${name}.${crypto.randomUUID()}.partial`);
+  let created = false;
   try {
     await Deno.mkdir(dir, { recursive: true });
-    await Deno.writeFile(tmp, bytes);
+    // A file of our own (createNew), on disk (fsync) before the rename: a
+    // crash cannot leave a cached file that is cut short.
+    const file = await Deno.open(tmp, { write: true, createNew: true });
+    created = true;
+    try {
+      for (let off = 0; off < bytes.length;) off += await file.write(bytes.subarray(off));
+      await file.sync();
+    } finally {
+      file.close();
+    }
     await Deno.rename(tmp, path);
     return undefined;
   } catch (e) {
-    try {
-      await Deno.remove(tmp);
-    } catch {
-      // nothing to clean up
+    if (created) {
+      try {
+        await Deno.remove(tmp);
+      } catch {
+        // already gone
+      }
     }
     return `cannot write ${path}: ${fsReason(e, "--allow-write", dir)}`;
   }
@@ -681,7 +700,12 @@ export async function resolveFiles(
     if (found.kind === "archive") {
       try {
         const bytes = await Deno.readFile(found.path);
-        const entries = await readTarGz(bytes, { name: found.path });
+        const entries = await readTarGz(bytes, {
+          name: found.path,
+          maxBytes: found.archive.maxUnpackedSize,
+        });
+        // The entries view the decompressed tar; the compressed bytes are no longer needed.
+        if (isGzip(bytes)) release(bytes);
         return {
           files: fromArchive(spec, found.archive, entries),
           source: `${label} ${found.path}`,
@@ -756,7 +780,9 @@ export async function resolveFiles(
         );
         try {
           const bytes = await fetchVerified(ctx, url, a.name, a);
-          const files = fromArchive(spec, a, await readTarGz(bytes, { name: a.name }));
+          const entries = await readTarGz(bytes, { name: a.name, maxBytes: a.maxUnpackedSize });
+          if (isGzip(bytes)) release(bytes);
+          const files = fromArchive(spec, a, entries);
           for (const f of spec.files) {
             const bad = await mismatch(files.get(f.name)!, f);
             if (bad !== undefined) throw new Error(`${f.name} in it: checksum mismatch (${bad})`);

@@ -37,6 +37,26 @@ export interface ReadTarOptions {
   readonly name?: string;
 }
 
+/**
+ * Options of {@linkcode readTarGz}.
+ *
+ * @example
+ * ```ts
+ * import { data } from "@gradus/core";
+ *
+ * const tar = data.createTar([{ name: "a.bin", data: new Uint8Array(100) }]);
+ * const opts: data.ReadTarGzOptions = { name: "a.tgz", maxBytes: tar.length };
+ * console.log((await data.readTarGz(await data.gzip(tar), opts))[0].size); // 100
+ * ```
+ */
+export interface ReadTarGzOptions extends ReadTarOptions {
+  /**
+   * For a gzipped archive: the most bytes the tar inside may have (default:
+   * no limit); see {@linkcode gunzip}'s `maxBytes`.
+   */
+  readonly maxBytes?: number;
+}
+
 const BLOCK = 512;
 const decoder = new TextDecoder();
 
@@ -90,15 +110,25 @@ function parsePax(data: Uint8Array): Map<string, string> {
 }
 
 /**
- * Reads the entries of an uncompressed tar archive.
+ * Reads the entries of an uncompressed tar archive. The archive must be
+ * whole: it ends with the end-of-archive marker (two zero blocks), and a
+ * cut anywhere — inside a header, an entry's data or its padding, or the
+ * marker — is an error naming the entry and the byte offset. (GNU tar
+ * accepts an archive that stops right after an entry, and only warns about
+ * a lone zero block; but cut at an entry boundary an archive looks exactly
+ * like a complete one with fewer entries, so here that is an error too.)
+ * Bytes after the marker are ignored.
  *
  * @param bytes The archive's bytes (a `.tar`; for a `.tar.gz`/`.tgz` use
  * {@linkcode readTarGz} or {@linkcode gunzip} first).
  * @param options `name`: the archive's name for error messages.
  * @returns The entries in archive order; pax and GNU long-name records are
  * applied to the entry that follows them, not returned.
- * @throws {DataFormatError} When the data is gzip-compressed, a header's
- * checksum or size is wrong, or an entry runs past the end of the data.
+ * @throws {DataFormatError} When the data is gzip-compressed or empty, a
+ * header's checksum or size is wrong, or the archive is truncated
+ * (`readTar(): a.tar is truncated at byte 1536: the entry "data.bin" at
+ * byte 0 needs 2000 bytes of data (2048 with the padding to whole 512-byte
+ * blocks), found 1024`).
  * @example
  * ```ts
  * import { data } from "@gradus/core";
@@ -117,12 +147,44 @@ export function readTar(bytes: Uint8Array, options: ReadTarOptions = {}): TarEnt
       `${op}: ${name} is gzip-compressed; use readTarGz(), or gunzip() it first`,
     );
   }
+  if (bytes.length === 0) {
+    throw new DataFormatError(
+      `${op}: ${name} is empty (0 bytes): a tar archive holds at least its end-of-archive ` +
+        "marker (two zero blocks of 512 bytes); is it truncated?",
+    );
+  }
   const entries: TarEntry[] = [];
   let off = 0;
   let longName: string | undefined;
   let pax = new Map<string, string>();
-  while (off + BLOCK <= bytes.length) {
-    if (isZeroBlock(bytes, off)) break;
+  /** The name of the last entry read, for messages about what follows it. */
+  let last: string | undefined;
+  const truncated = (detail: string) =>
+    new DataFormatError(`${op}: ${name} is truncated at byte ${bytes.length}: ${detail}`);
+  const markerCut = (at: number) =>
+    truncated(
+      `the end-of-archive marker (two zero blocks) at byte ${at}${
+        last === undefined ? "" : `, after the entry "${last}",`
+      } has only ${bytes.length - at} of its 1024 bytes`,
+    );
+  for (;;) {
+    if (off + BLOCK > bytes.length) {
+      if (off === bytes.length) {
+        const after = last === undefined ? "" : ` after the entry "${last}"`;
+        throw truncated(`it ends${after} without the end-of-archive marker (two zero blocks)`);
+      }
+      // Part of a block: zeros are the start of the marker, anything else a header.
+      if (bytes.subarray(off).every((b) => b === 0)) throw markerCut(off);
+      throw truncated(
+        `the header at byte ${off} (of the ${
+          last === undefined ? "first entry" : `entry after "${last}"`
+        }) has only ${bytes.length - off} of its 512 bytes`,
+      );
+    }
+    if (isZeroBlock(bytes, off)) {
+      if (off + 2 * BLOCK > bytes.length) throw markerCut(off);
+      break;
+    }
     const stored = parseNumber(bytes, off + 148, 8);
     const actual = checksumOf(bytes, off);
     if (stored !== actual) {
@@ -138,15 +200,24 @@ export function readTar(bytes: Uint8Array, options: ReadTarOptions = {}): TarEnt
     }
     const flag = String.fromCharCode(bytes[off + 156]);
     const start = off + BLOCK;
-    if (start + size > bytes.length) {
-      throw new DataFormatError(
-        `${op}: ${name} is truncated: the entry "${
-          cString(bytes, off, 100)
-        }" at byte ${off} needs ${size} bytes of data, found ${bytes.length - start}`,
+    let entryName = cString(bytes, off, 100);
+    if (cString(bytes, off + 257, 6).startsWith("ustar")) {
+      const prefix = cString(bytes, off + 345, 155);
+      if (prefix !== "") entryName = `${prefix}/${entryName}`;
+    }
+    const padded = Math.ceil(size / BLOCK) * BLOCK;
+    if (start + padded > bytes.length) {
+      const shown = flag === "L" || flag === "x" || flag === "g"
+        ? entryName
+        : pax.get("path") ?? longName ?? entryName;
+      throw truncated(
+        `the entry "${shown}" at byte ${off} needs ${size} bytes of data` +
+          (padded !== size ? ` (${padded} with the padding to whole 512-byte blocks)` : "") +
+          `, found ${bytes.length - start}`,
       );
     }
     const data = bytes.subarray(start, start + size);
-    off = start + Math.ceil(size / BLOCK) * BLOCK;
+    off = start + padded;
     if (flag === "L") {
       longName = cString(data, 0, data.length);
       continue;
@@ -156,13 +227,8 @@ export function readTar(bytes: Uint8Array, options: ReadTarOptions = {}): TarEnt
       continue;
     }
     if (flag === "g") continue;
-    const headerOff = start - BLOCK;
-    let entryName = cString(bytes, headerOff, 100);
-    if (cString(bytes, headerOff + 257, 6).startsWith("ustar")) {
-      const prefix = cString(bytes, headerOff + 345, 155);
-      if (prefix !== "") entryName = `${prefix}/${entryName}`;
-    }
     entryName = pax.get("path") ?? longName ?? entryName;
+    last = entryName;
     longName = undefined;
     pax = new Map();
     const type = flag === "0" || flag === "\0" || flag === "7"
@@ -185,23 +251,26 @@ export function readTar(bytes: Uint8Array, options: ReadTarOptions = {}): TarEnt
  * (`.tar.gz`, `.tgz`): gzip is recognised by its first bytes.
  *
  * @param bytes The archive's bytes.
- * @param options `name`: the archive's name for error messages.
+ * @param options `name`: the archive's name for error messages;
+ * `maxBytes`: a cap on the size of the decompressed tar.
  * @returns The entries in archive order.
- * @throws {DataFormatError} On corrupt gzip data or a corrupt archive.
+ * @throws {DataFormatError} On corrupt or truncated gzip data, a tar larger
+ * than `maxBytes`, or a corrupt or truncated archive.
  * @example
  * ```ts
  * import { data } from "@gradus/core";
  * const tar = data.createTar([{ name: "x.txt", data: new Uint8Array([120]) }]);
  * const tgz = await data.gzip(tar);
- * console.log((await data.readTarGz(tgz)).map((e) => e.name)); // ["x.txt"]
+ * console.log((await data.readTarGz(tgz, { maxBytes: tar.length })).map((e) => e.name)); // ["x.txt"]
  * ```
  */
 export async function readTarGz(
   bytes: Uint8Array,
-  options: ReadTarOptions = {},
+  options: ReadTarGzOptions = {},
 ): Promise<TarEntry[]> {
   const name = options.name ?? "archive";
-  return readTar(isGzip(bytes) ? await gunzip(bytes, name) : bytes, { name });
+  const tar = isGzip(bytes) ? await gunzip(bytes, { name, maxBytes: options.maxBytes }) : bytes;
+  return readTar(tar, { name });
 }
 
 /** A file to put in an archive made by {@linkcode createTar}. */

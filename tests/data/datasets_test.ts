@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { data } from "../../mod.ts";
+import { currentBackend } from "../../src/backend/registry.ts";
 import {
   CIFAR_FILES,
   fakeCifarBatch,
@@ -132,6 +133,69 @@ Deno.test("mnist(): files of the wrong kind give clear errors", async () => {
       () => data.mnist({ dir, ...offline }),
       /parseIdx\(\): train-images-idx3-ubyte \(from dir option .*\) is truncated: dims \[4, 28, 28\] of ubyte need 3136 bytes/,
     );
+  });
+});
+
+Deno.test("mnist(): a gzipped file may not decompress past the file's exact size", async () => {
+  await withTempDir(async (dir) => {
+    await writeFakeMnist(dir, { nTrain: 4, nTest: 2 });
+    await Deno.remove(`${dir}/t10k-labels-idx1-ubyte`);
+    // 10 008 bytes is the size of MNIST's test labels; this file inflates to 1 MiB.
+    await Deno.writeFile(`${dir}/t10k-labels-idx1-ubyte.gz`, await gzip(new Uint8Array(1 << 20)));
+    await assert.rejects(
+      () => withoutDataDirEnv(() => data.mnist({ dir, ...offline })),
+      (e: unknown) => {
+        assert.ok(e instanceof data.DataFormatError);
+        assert.match(
+          e.message,
+          /^gunzip\(\): t10k-labels-idx1-ubyte \(from dir option .*\) decompresses to more than maxBytes = 10008 bytes; it is not the expected file/,
+        );
+        return true;
+      },
+    );
+  });
+});
+
+Deno.test("mnist(): the files' bytes and the arrays handed to the backend are freed at once", async () => {
+  await withTempDir(async (dir) => {
+    await writeFakeMnist(dir, { nTrain: 6, nTest: 4 });
+    await writeFakeMnist(`${dir}/gz`, { nTrain: 6, nTest: 4, gz: true });
+    const backend = currentBackend();
+    const uploaded: ArrayBufferView[] = [];
+    const read: Uint8Array[] = [];
+    const upload = backend.upload;
+    const readFile = Deno.readFile;
+    backend.upload = function (values, dtype) {
+      uploaded.push(values);
+      return upload.call(this, values, dtype);
+    };
+    Deno.readFile = async (path, options) => {
+      const bytes = await readFile(path, options);
+      read.push(bytes);
+      return bytes;
+    };
+    try {
+      for (const d of [dir, `${dir}/gz`]) {
+        read.length = 0;
+        uploaded.length = 0;
+        const { train, test } = await withoutDataDirEnv(() => data.mnist({ dir: d, ...offline }));
+        assert.equal(read.length, 4);
+        // Freed now (detached), not at the next garbage collection.
+        for (const bytes of read) assert.equal(bytes.buffer.byteLength, 0);
+        assert.equal(uploaded.length, 4); // one array per tensor: no defensive copy
+        for (const a of uploaded) {
+          // The wasm backend copied it into its memory; the cpu backend keeps it as the storage.
+          assert.equal(a.buffer.byteLength === 0, backend.name === "wasm", backend.name);
+        }
+        const x = train.x.dataSync();
+        assert.equal(x[5 * 784 + 783], Math.fround(fakePixel(5, 783) / 255));
+        assert.deepEqual(Array.from(test.y.dataSync()), [0, 1, 2, 3]);
+      }
+    } finally {
+      delete (backend as { upload?: unknown }).upload;
+      if (backend.upload !== upload) backend.upload = upload;
+      Deno.readFile = readFile;
+    }
   });
 });
 

