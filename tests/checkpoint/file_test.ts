@@ -204,8 +204,16 @@ Deno.test("saveSafetensors: flushes the new file to disk (fsync) before renaming
 
 // A directory this process may not write to: Deno's permissions (which hold
 // for root too) are restricted for the test below; it is made here, with the
-// permissions of the whole run, and removed by the test after it.
+// permissions of the whole run, and removed by the test after it (or at
+// exit, when a filter skipped that test).
 const readOnlyDir = Deno.makeTempDirSync({ prefix: "gradus_checkpoint_ro_" });
+globalThis.addEventListener("unload", () => {
+  try {
+    Deno.removeSync(readOnlyDir, { recursive: true });
+  } catch {
+    // already removed
+  }
+});
 
 Deno.test({
   name:
