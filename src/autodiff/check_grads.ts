@@ -22,7 +22,26 @@ import { jvp } from "./jvp.ts";
 import { tidy } from "./tidy.ts";
 import { vjp } from "./vjp.ts";
 
-/** Options of `numericalGradient`. */
+/**
+ * Options of `numericalGradient`.
+ *
+ * @example
+ * ```ts
+ * import {
+ *   numericalGradient,
+ *   type NumericalGradientOptions,
+ *   square,
+ *   sum,
+ *   type Tensor,
+ *   tensor,
+ * } from "@gradus/core";
+ *
+ * const f = (x: Tensor) => sum(square(x));
+ * const options: NumericalGradientOptions = { h: 1e-6 };
+ * const g = numericalGradient(f, tensor([1, -2], { dtype: "float64" }), options);
+ * console.log(g.arraySync()); // ≈ [2, -4]
+ * ```
+ */
 export interface NumericalGradientOptions {
   /** Step `h` of the central difference (default 1e-4, as in the book). */
   readonly h?: number;
@@ -141,7 +160,28 @@ export function numericalGradient<T>(
   return unflatten(def, grads) as T;
 }
 
-/** Options of `checkGrads`. */
+/**
+ * Options of `checkGrads`.
+ *
+ * @example
+ * ```ts
+ * import {
+ *   checkGrads,
+ *   type CheckGradsOptions,
+ *   mul,
+ *   random,
+ *   sin,
+ *   sum,
+ *   type Tensor,
+ * } from "@gradus/core";
+ *
+ * const f = (x: Tensor) => sum(mul(sin(x), x));
+ * const x = random.normal(random.key(0), [3], { dtype: "float64" });
+ * const options: CheckGradsOptions = { order: 2, modes: ["rev"], atol: 1e-6, rtol: 1e-6 };
+ * checkGrads(f, [x], options); // throws if a derivative disagrees with central differences
+ * console.log("ok"); // ok
+ * ```
+ */
 export interface CheckGradsOptions {
   /** Check derivatives up to this order (default 1; 2 also checks derivatives of derivatives). */
   readonly order?: 1 | 2;

@@ -14,7 +14,19 @@ import { disposeAllBut } from "./tidy.ts";
 import { nextLevel } from "./trace.ts";
 import { vjpCore } from "./vjp.ts";
 
-/** Options of `grad` and `valueAndGrad`. */
+/**
+ * Options of `grad` and `valueAndGrad`.
+ *
+ * @example
+ * ```ts
+ * import { grad, type GradOptions, mul, sum, type Tensor, tensor } from "@gradus/core";
+ *
+ * const f = (w: Tensor, x: Tensor) => sum(mul(w, x));
+ * const options: GradOptions = { argnums: [0, 1] };
+ * const [dw, dx] = grad(f, options)(tensor([1, 2]), tensor([3, 4]));
+ * console.log(dw.arraySync(), dx.arraySync()); // [3, 4] [1, 2]
+ * ```
+ */
 export interface GradOptions {
   /**
    * Which positional argument(s) to differentiate (default 0). With an
@@ -30,10 +42,31 @@ export interface GradOptions {
  * The type of a gradient with respect to an argument of type `T`: the same
  * type, except that an argument typed as a plain number (`TensorLike`)
  * has a tensor gradient.
+ *
+ * @example
+ * ```ts
+ * import { grad, type GradOf, square, sum, type TensorLike, tensor } from "@gradus/core";
+ *
+ * // An argument typed TensorLike (a tensor or a number) has a tensor gradient.
+ * const f = (x: TensorLike) => sum(square(x));
+ * const dx: GradOf<TensorLike> = grad(f)(tensor(3));
+ * console.log(dx.arraySync()); // 6
+ * ```
  */
 export type GradOf<T> = T extends number | boolean ? Tensor : T;
 
-/** `GradOptions` for one argument, without aux. */
+/**
+ * `GradOptions` for one argument, without aux.
+ *
+ * @example
+ * ```ts
+ * import { grad, type GradOptionsN, mul, sum, type Tensor, tensor } from "@gradus/core";
+ *
+ * const f = (w: Tensor, x: Tensor) => sum(mul(w, x));
+ * const options: GradOptionsN<1> = { argnums: 1 }; // differentiate with respect to x
+ * console.log(grad(f, options)(tensor([1, 2]), tensor([3, 4])).arraySync()); // [1, 2]
+ * ```
+ */
 export interface GradOptionsN<N extends number> {
   /** Which positional argument to differentiate (default 0). */
   readonly argnums?: N;
@@ -41,7 +74,23 @@ export interface GradOptionsN<N extends number> {
   readonly hasAux?: false;
 }
 
-/** `GradOptions` for one argument, with aux. */
+/**
+ * `GradOptions` for one argument, with aux.
+ *
+ * @example
+ * ```ts
+ * import { grad, type GradOptionsAux, mul, sum, type Tensor, tensor } from "@gradus/core";
+ *
+ * // f returns [loss, aux]: aux (here the predictions) comes back next to the gradient.
+ * const f = (w: Tensor): [Tensor, Tensor] => {
+ *   const pred = mul(w, 2);
+ *   return [sum(pred), pred];
+ * };
+ * const options: GradOptionsAux<0> = { hasAux: true };
+ * const [g, pred] = grad(f, options)(tensor([1, 5]));
+ * console.log(g.arraySync(), pred.arraySync()); // [2, 2] [2, 10]
+ * ```
+ */
 export interface GradOptionsAux<N extends number> {
   /** Which positional argument to differentiate (default 0). */
   readonly argnums?: N;

@@ -9,7 +9,28 @@ import type { Backend } from "./backend.ts";
 import { CpuBackend } from "./cpu/cpu_backend.ts";
 import { WasmBackend } from "./wasm/wasm_backend.ts";
 
-/** Makes a backend; may be async (WebGPU needs to request a device). */
+/**
+ * Makes a backend; may be async (WebGPU needs to request a device).
+ *
+ * @example
+ * ```ts
+ * import {
+ *   type BackendFactory,
+ *   CpuBackend,
+ *   getBackend,
+ *   registerBackend,
+ *   setBackend,
+ * } from "@gradus/core";
+ *
+ * // Called once, on the first setBackend of that name; may return a promise.
+ * const factory: BackendFactory = () => new CpuBackend();
+ * registerBackend("reference", factory);
+ * const before = getBackend();
+ * await setBackend("reference");
+ * console.log(getBackend()); // "reference"
+ * await setBackend(before);
+ * ```
+ */
 export type BackendFactory = () => Backend | Promise<Backend>;
 
 const factories = new Map<string, BackendFactory>();
@@ -123,7 +144,19 @@ registerBackend("webgpu", async () => {
   return await webgpuBackend();
 });
 
-/** Options of {@linkcode ready}. */
+/**
+ * Options of {@linkcode ready}.
+ *
+ * @example
+ * ```ts
+ * import { getBackend, ready, type ReadyOptions, setBackend } from "@gradus/core";
+ *
+ * const before = getBackend();
+ * const options: ReadyOptions = { backend: "cpu" }; // or "auto": WebGPU on a real GPU, else wasm
+ * console.log(await ready(options)); // "cpu"
+ * await setBackend(before);
+ * ```
+ */
 export interface ReadyOptions {
   /**
    * Which backend to pick: `"auto"` (default) selects `webgpu` when a real

@@ -11,16 +11,59 @@
 
 import { AllocationError } from "./errors.ts";
 
-/** The element type of a tensor. */
+/**
+ * The element type of a tensor.
+ *
+ * @example
+ * ```ts
+ * import { cast, type DType, tensor } from "@gradus/core";
+ *
+ * const dtype: DType = "int32";
+ * const x = cast(tensor([1.7, -2.5]), dtype);
+ * console.log(x.dtype, x.arraySync()); // "int32" [1, -2] (toward zero)
+ * ```
+ */
 export type DType = "float32" | "float64" | "int32" | "bool";
 
-/** Every dtype, in a fixed order (useful for validation and tests). */
+/**
+ * Every dtype, in a fixed order (useful for validation and tests).
+ *
+ * @example
+ * ```ts
+ * import { DTYPES, isDType } from "@gradus/core";
+ *
+ * console.log(DTYPES); // [ "float32", "float64", "int32", "bool" ]
+ * console.log(DTYPES.every(isDType), isDType("float16")); // true false
+ * ```
+ */
 export const DTYPES: readonly DType[] = ["float32", "float64", "int32", "bool"];
 
-/** The typed array that stores a tensor of each dtype. */
+/**
+ * The typed array that stores a tensor of each dtype.
+ *
+ * @example
+ * ```ts
+ * import { tensor, type TypedArray } from "@gradus/core";
+ *
+ * const values: TypedArray = await tensor([[1, 2], [3, 4]], { dtype: "int32" }).data();
+ * console.log(values); // Int32Array(4) [ 1, 2, 3, 4 ]
+ * ```
+ */
 export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
 
-/** Maps a dtype to the typed array that stores it. */
+/**
+ * Maps a dtype to the typed array that stores it.
+ *
+ * @example
+ * ```ts
+ * import type { DTypeArrayMap } from "@gradus/core";
+ *
+ * // The typed array of each dtype, by type: DTypeArrayMap["bool"] is Uint8Array.
+ * const masks: DTypeArrayMap["bool"] = new Uint8Array([1, 0, 1]);
+ * const weights: DTypeArrayMap["float64"] = new Float64Array([0.5, 0.25]);
+ * console.log(masks.length, weights[1]); // 3 0.25
+ * ```
+ */
 export interface DTypeArrayMap {
   /** float32 → Float32Array */
   float32: Float32Array;

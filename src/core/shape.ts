@@ -7,7 +7,18 @@
 
 import { fmtShape, ShapeError } from "./errors.ts";
 
-/** A tensor's shape: one non-negative integer per axis; `[]` is a scalar. */
+/**
+ * A tensor's shape: one non-negative integer per axis; `[]` is a scalar.
+ *
+ * @example
+ * ```ts
+ * import { reshape, type Shape, zeros } from "@gradus/core";
+ *
+ * const shape: Shape = [2, 3];
+ * const x = reshape(zeros(shape), [3, -1]);
+ * console.log(x.shape); // [3, 2]
+ * ```
+ */
 export type Shape = readonly number[];
 
 /** Number of elements of a shape (1 for a scalar; 0 with any axis of 0, even beside huge ones). @internal */

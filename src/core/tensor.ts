@@ -13,10 +13,32 @@ import { sizeOf } from "./shape.ts";
 import { formatTensor } from "./format.ts";
 import * as ops from "../ops/mod.ts";
 
-/** A number, or nested arrays of numbers: what `array()` returns (bool reads as 0/1). */
+/**
+ * A number, or nested arrays of numbers: what `array()` returns (bool reads as 0/1).
+ *
+ * @example
+ * ```ts
+ * import { type NestedArray, tensor } from "@gradus/core";
+ *
+ * const rows: NestedArray = tensor([[1, 2], [3, 4]]).arraySync();
+ * console.log(rows); // [ [ 1, 2 ], [ 3, 4 ] ]
+ * ```
+ */
 export type NestedArray = number | NestedArray[];
 
-/** Something an op accepts where a tensor goes: a tensor or a plain JS number/boolean (it takes the other input's dtype). */
+/**
+ * Something an op accepts where a tensor goes: a tensor or a plain JS
+ * number/boolean (it takes the other input's dtype).
+ *
+ * @example
+ * ```ts
+ * import { add, type Tensor, type TensorLike, tensor } from "@gradus/core";
+ *
+ * // A function that, like the ops, takes tensors or plain numbers.
+ * const addOne = (x: TensorLike): Tensor => add(x, 1);
+ * console.log(addOne(2).arraySync(), addOne(tensor([1, 2])).arraySync()); // 3 [2, 3]
+ * ```
+ */
 export type TensorLike = Tensor | number | boolean;
 
 /**

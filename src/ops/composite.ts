@@ -34,7 +34,18 @@ export function clip(x: TensorLike, lo: TensorLike, hi: TensorLike): Tensor {
   return minimum(maximum(t, lo), hi);
 }
 
-/** Options of `oneHot`. */
+/**
+ * Options of `oneHot`.
+ *
+ * @example
+ * ```ts
+ * import { oneHot, type OneHotOptions } from "@gradus/core";
+ *
+ * const options: OneHotOptions = { dtype: "int32" };
+ * const y = oneHot([2, 0], 3, options);
+ * console.log(y.dtype, y.arraySync()); // "int32" [[0, 0, 1], [1, 0, 0]]
+ * ```
+ */
 export interface OneHotOptions {
   /** Element type of the result (default: the default dtype, float32 unless `setDefaultDType` changed it). */
   readonly dtype?: DType;

@@ -15,19 +15,51 @@ import { makeTensor, type NestedArray, type Tensor } from "../core/tensor.ts";
 import { backendOf } from "./convert.ts";
 import { defaultDTypeHint, getDefaultDType } from "./default_dtype.ts";
 
-/** Options of creation functions. */
+/**
+ * Options of creation functions.
+ *
+ * @example
+ * ```ts
+ * import { type CreationOptions, ones, zeros } from "@gradus/core";
+ *
+ * const options: CreationOptions = { dtype: "float64" };
+ * console.log(zeros([2], options).dtype); // "float64"
+ * console.log(ones([2, 2], { dtype: "bool" }).dtype); // "bool"
+ * ```
+ */
 export interface CreationOptions {
   /** Element type (default: the default dtype, float32 unless `setDefaultDType` changed it, or the dtype implied by the values). */
   readonly dtype?: DType;
 }
 
-/** Options of `tensor()`. */
+/**
+ * Options of `tensor()`.
+ *
+ * @example
+ * ```ts
+ * import { tensor, type TensorOptions } from "@gradus/core";
+ *
+ * // Flat values with a shape, as from a file or a typed array.
+ * const options: TensorOptions = { shape: [2, 3], dtype: "float32" };
+ * console.log(tensor([1, 2, 3, 4, 5, 6], options).arraySync()); // [[1, 2, 3], [4, 5, 6]]
+ * ```
+ */
 export interface TensorOptions extends CreationOptions {
   /** Shape for flat values (a typed array or flat array); default: inferred from nesting. */
   readonly shape?: readonly number[];
 }
 
-/** Values `tensor()` accepts. */
+/**
+ * Values `tensor()` accepts.
+ *
+ * @example
+ * ```ts
+ * import { tensor, type TensorValues } from "@gradus/core";
+ *
+ * const values: TensorValues[] = [3, [1, 2], [[true, false]], new Int32Array([4, 5])];
+ * console.log(values.map((v) => tensor(v).dtype)); // [ "float32", "float32", "bool", "int32" ]
+ * ```
+ */
 export type TensorValues =
   | number
   | boolean

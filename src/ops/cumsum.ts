@@ -22,7 +22,19 @@ import { add, cast } from "./elementwise.ts";
 import { reshape, slicePrim, unslicePrim } from "./movement.ts";
 import { bind, definePrimitive, type Primitive } from "./primitive.ts";
 
-/** Options of `cumsum`. */
+/**
+ * Options of `cumsum`.
+ *
+ * @example
+ * ```ts
+ * import { cumsum, type CumsumOptions, tensor } from "@gradus/core";
+ *
+ * const x = tensor([1, 2, 3, 4]);
+ * const options: CumsumOptions = { exclusive: true, reverse: true };
+ * console.log(cumsum(x).arraySync()); // [1, 3, 6, 10]
+ * console.log(cumsum(x, 0, options).arraySync()); // [9, 7, 4, 0]
+ * ```
+ */
 export interface CumsumOptions {
   /** Sum from the end of the axis towards its start (default false). */
   readonly reverse?: boolean;

@@ -20,7 +20,21 @@ import { currentBackend } from "../backend/registry.ts";
 import type { DType } from "../core/dtype.ts";
 import { DTypeError } from "../core/errors.ts";
 
-/** The floating-point dtypes that can be the default. */
+/**
+ * The floating-point dtypes that can be the default.
+ *
+ * @example
+ * ```ts
+ * import { type FloatDType, getDefaultDType, setDefaultDType, tensor } from "@gradus/core";
+ *
+ * const previous: FloatDType = setDefaultDType("float64");
+ * try {
+ *   console.log(getDefaultDType(), tensor([0.1]).dtype); // "float64" "float64"
+ * } finally {
+ *   setDefaultDType(previous);
+ * }
+ * ```
+ */
 export type FloatDType = "float32" | "float64";
 
 let defaultFloat: FloatDType = "float32";

@@ -126,7 +126,19 @@ export const matmulPrim: Primitive<MatmulParams> = definePrimitive<MatmulParams>
   },
 });
 
-/** Options of {@linkcode matmul}. */
+/**
+ * Options of {@linkcode matmul}.
+ *
+ * @example
+ * ```ts
+ * import { matmul, type MatmulOptions, tensor } from "@gradus/core";
+ *
+ * const a = tensor([[1, 2], [3, 4]]);
+ * const b = tensor([[1, 0], [1, 1]]);
+ * const options: MatmulOptions = { transposeB: true }; // a @ bᵀ without making bᵀ
+ * console.log(matmul(a, b, options).arraySync()); // [[1, 3], [3, 7]]
+ * ```
+ */
 export interface MatmulOptions {
   /** Use `a` with its last two axes swapped, as TF.js's `matMul(a, b, true)` (default false). */
   readonly transposeA?: boolean;

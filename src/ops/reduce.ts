@@ -28,7 +28,19 @@ import {
 import { broadcastTo, reshape } from "./movement.ts";
 import { bind, definePrimitive, type Primitive } from "./primitive.ts";
 
-/** Options of reductions. */
+/**
+ * Options of reductions.
+ *
+ * @example
+ * ```ts
+ * import { sub, sum, tensor, type ReduceOptions } from "@gradus/core";
+ *
+ * const x = tensor([[1, 2], [3, 4]]);
+ * const options: ReduceOptions = { keepdims: true };
+ * const rowSums = sum(x, 1, options); // [2, 1]: broadcasts against x
+ * console.log(rowSums.shape, sub(x, rowSums).arraySync()); // [2, 1] [[-2, -1], [-4, -3]]
+ * ```
+ */
 export interface ReduceOptions {
   /** Keep reduced axes with size 1 (default false), so the result broadcasts against the input. */
   readonly keepdims?: boolean;
@@ -342,7 +354,19 @@ export function mean(
   return div(bind(reducePrims.sum, [t], { axes, keepdims: opts?.keepdims ?? false }), count);
 }
 
-/** Options of `variance` and `std`. */
+/**
+ * Options of `variance` and `std`.
+ *
+ * @example
+ * ```ts
+ * import { tensor, variance, type VarianceOptions } from "@gradus/core";
+ *
+ * const x = tensor([1, 2, 3, 4], { dtype: "float64" });
+ * const sample: VarianceOptions = { ddof: 1 };
+ * console.log(variance(x).arraySync()); // 1.25 (divided by N)
+ * console.log(variance(x, 0, sample).arraySync()); // 1.6666666666666667 (by N − 1)
+ * ```
+ */
 export interface VarianceOptions extends ReduceOptions {
   /**
    * "Delta degrees of freedom" (default 0, as in NumPy and JAX): the sum of

@@ -74,6 +74,15 @@ import { Tensor } from "../core/tensor.ts";
 /**
  * The kind of one node of a {@linkcode TreeDef}: a leaf, an empty subtree
  * (`"null"` or `"undefined"`), an array or a plain object.
+ *
+ * @example
+ * ```ts
+ * import { tree, type TreeDefKind } from "@gradus/core";
+ *
+ * const def = tree.structure({ w: [1, 2], b: null });
+ * const kinds: TreeDefKind[] = [def.kind, ...def.children.map((c) => c.kind)];
+ * console.log(kinds); // [ "object", "null", "array" ] (keys sorted: b, w)
+ * ```
  */
 export type TreeDefKind = "leaf" | "null" | "undefined" | "array" | "object";
 
@@ -231,7 +240,21 @@ export class TreeDef {
   }
 }
 
-/** Options of {@linkcode assertSameStructure}. */
+/**
+ * Options of {@linkcode assertSameStructure}.
+ *
+ * @example
+ * ```ts
+ * import { tree, type AssertSameStructureOptions } from "@gradus/core";
+ *
+ * const options: AssertSameStructureOptions = { op: "train()", root: "params" };
+ * try {
+ *   tree.assertSameStructure({ w: [1, 2] }, { w: [1] }, options);
+ * } catch (e) {
+ *   console.log((e as Error).message); // train(): structure mismatch at params.w: …
+ * }
+ * ```
+ */
 export interface AssertSameStructureOptions {
   /**
    * The operation named at the start of the error message, written as it

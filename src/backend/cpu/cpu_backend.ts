@@ -469,7 +469,28 @@ function castInto(src: TypedArray, out: TypedArray): TypedArray {
   return out;
 }
 
-/** Options of {@link CpuBackend}. */
+/**
+ * Options of {@link CpuBackend}.
+ *
+ * @example
+ * ```ts
+ * import {
+ *   CpuBackend,
+ *   type CpuBackendOptions,
+ *   getBackend,
+ *   registerBackend,
+ *   setBackend,
+ * } from "@gradus/core";
+ *
+ * // Plain JS kernels only, e.g. as a reference for the WebAssembly ones.
+ * const options: CpuBackendOptions = { wasmMatmul: false, wasmThreads: false };
+ * registerBackend("cpu-js", () => new CpuBackend(options));
+ * const before = getBackend();
+ * await setBackend("cpu-js");
+ * console.log(getBackend()); // "cpu-js"
+ * await setBackend(before);
+ * ```
+ */
 export interface CpuBackendOptions {
   /**
    * Whether float32 matrix products with `m·k·n ≥ 4096` run in the
