@@ -21,11 +21,27 @@
  * memory, so after every 64 MiB allocated without a finalizer running the
  * backend makes an untouched 64 MiB `ArrayBuffer` (which it does see), and
  * finalizers only run between tasks of the event loop, so `read` (every
- * `await t.data()` / `item()`) lets the loop turn once when 32 MiB were
- * allocated since they last ran. A long loop that never awaits frees
- * nothing until it does; once the memory reaches its limit (1 GiB by
- * default), new buffers go to ordinary JS memory — still correct, at the
- * CPU backend's speed — until blocks come back.
+ * `await t.data()` / `item()`) lets the loop turn once per 32 MiB allocated
+ * while none ran.
+ *
+ * A loop that never lets the event loop turn gets nothing back from the
+ * collector until it ends, and no synchronous way exists to change that:
+ * finalization callbacks run only as tasks of their own, and a `WeakRef`
+ * made in the running task keeps its target alive until the task ends (the
+ * language makes collection unobservable inside a task; even an explicit
+ * `gc()` under `--expose-gc` frees no block before the task ends). What it
+ * leaves to the collector therefore costs memory until then, and the
+ * backend bounds it: once `gcBudget` bytes (64 MiB by default) of arena
+ * tensors wait for the collector — allocated since finalizers last ran and
+ * not freed by `dispose`, `tidy` or `valueAndGrad` — the memory stops
+ * growing. New tensors then take blocks freed explicitly or room left in
+ * the memory, else live in ordinary JS memory, which the collector does
+ * free inside the task (they run the CPU backend's kernels; correct, and
+ * for the elementwise work of a training step about as fast). The budget
+ * is renewed when finalizers run again; a sentinel object registered with
+ * them makes sure they do once the loop turns and a collection happened,
+ * even when every arena tensor stays alive. At the memory's limit (1 GiB by
+ * default) new buffers go to JS memory too.
  *
  * @module
  */
@@ -216,6 +232,9 @@ const NUDGE_BYTES = 64 * 2 ** 20;
 /** Allocated bytes after which `read` lets the event loop turn (so finalizers can run). */
 const READ_YIELD_BYTES = 32 * 2 ** 20;
 
+/** Default of {@link WasmBackendOptions.gcBudget}: 64 MiB. */
+const GC_BUDGET = 64 * 2 ** 20;
+
 /**
  * Resolves in a later task of the event loop (not a microtask), after
  * pending finalizers ran: `setImmediate` where the runtime has it (Deno,
@@ -245,6 +264,27 @@ export interface WasmBackendOptions {
   readonly memoryLimit?: number;
   /** Whether big matrix products may use a second thread. Default `true`. */
   readonly threads?: boolean;
+  /**
+   * How many bytes of tensors may wait for the garbage collector in
+   * WebAssembly memory: allocated since its finalizers last ran and not
+   * freed explicitly (`dispose`, `tidy`, `valueAndGrad`). Past it, the memory
+   * stops growing: new tensors take blocks freed explicitly or room left in
+   * the memory, and otherwise live in ordinary JS memory, which the garbage
+   * collector frees without waiting for the event loop (see the module
+   * documentation). Default 64 MiB.
+   */
+  readonly gcBudget?: number;
+}
+
+/** Memory counters of a {@link WasmBackend}: the arena's, and how the garbage collector keeps up. */
+export interface WasmMemoryStats extends ArenaStats {
+  /**
+   * Bytes of tensors allocated in the arena since finalizers last ran and
+   * not freed explicitly (they wait for the garbage collector).
+   */
+  readonly awaitingGcBytes: number;
+  /** Buffers put in JS memory because {@link WasmBackendOptions.gcBudget} was reached. */
+  readonly spilledBuffers: number;
 }
 
 /**
@@ -256,12 +296,25 @@ export class WasmBackend extends CpuBackend {
   override readonly name: string = "wasm";
   /** The memory and its allocator. */
   readonly arena: Arena;
-  /** Gives a block back once the last tensor owning it is collected. */
-  readonly #owners: FinalizationRegistry<WasmBuf>;
+  /**
+   * Gives a block back once the last tensor owning it is collected; `null`
+   * marks the sentinel (see `#allocOverBudget`).
+   */
+  readonly #owners: FinalizationRegistry<WasmBuf | null>;
   /** Bytes allocated, less those freed, since a finalizer last ran (see `alloc`, `read`). */
   #sinceFinalizer = 0;
+  /** `#sinceFinalizer` past which the arena stops growing. */
+  readonly #gcBudget: number;
+  /** Whether a sentinel waits for the garbage collector. */
+  #sentinel = false;
+  /** Buffers put in JS memory over the budget. */
+  #spilled = 0;
+  /** Bytes put in JS memory over the budget since a finalizer last ran. */
+  #spilledBytes = 0;
   /** `#sinceFinalizer` at which to nudge the garbage collector next. */
   #nextNudge = NUDGE_BYTES;
+  /** `#sinceFinalizer` at which `read` lets the event loop turn next. */
+  #nextYield = READ_YIELD_BYTES;
   /** The GEMM on the arena's memory (null where WebAssembly SIMD is missing). */
   readonly #gemm: GemmOnMemory | null;
   /** The elementwise and reduction kernels (null where WebAssembly SIMD is missing). */
@@ -287,16 +340,31 @@ export class WasmBackend extends CpuBackend {
     this.#k = kernels?.exports ?? null;
     this.kernelVariant = kernels?.variant ?? null;
     this.#threads = options.threads === false ? 1 : undefined;
+    const budget = options.gcBudget ?? GC_BUDGET;
+    if (!(budget >= 0)) {
+      throw new RangeError(
+        `WasmBackend(): gcBudget must be a number of bytes ≥ 0, got ${budget}; ` +
+          `leave it out for the default (64 MiB)`,
+      );
+    }
+    this.#gcBudget = budget;
     this.#owners = new FinalizationRegistry((h) => {
       this.#sinceFinalizer = 0;
       this.#nextNudge = NUDGE_BYTES;
-      this.#drop(h);
+      this.#nextYield = READ_YIELD_BYTES;
+      this.#spilledBytes = 0;
+      if (h === null) this.#sentinel = false;
+      else this.#drop(h);
     });
   }
 
   /** Memory counters (for tests and benchmarks). */
-  memoryStats(): ArenaStats {
-    return this.arena.stats();
+  memoryStats(): WasmMemoryStats {
+    return {
+      ...this.arena.stats(),
+      awaitingGcBytes: this.#sinceFinalizer,
+      spilledBuffers: this.#spilled,
+    };
   }
 
   // ------------------------------------------------------------ buffers
@@ -304,7 +372,9 @@ export class WasmBackend extends CpuBackend {
   /** A block of the arena viewed as `dtype`, or a JS array when the arena is full. */
   protected override alloc(dtype: DType, size: number, zeroed = true): TypedArray {
     const bytes = size * BYTES[dtype];
-    const ptr = this.arena.alloc(bytes);
+    const ptr = this.#sinceFinalizer < this.#gcBudget
+      ? this.arena.alloc(bytes)
+      : this.#allocOverBudget(bytes);
     if (ptr < 0) return this.#jsAlloc(dtype, size);
     this.#sinceFinalizer += bytes;
     if (this.#sinceFinalizer >= this.#nextNudge) {
@@ -356,6 +426,41 @@ export class WasmBackend extends CpuBackend {
       `larger tensors go to JS memory; new WasmBackend({ memoryLimit }) raises the limit up to 2 GiB`;
   }
 
+  /**
+   * A block when the budget of bytes waiting for the garbage collector is
+   * spent: only one the memory has room for without growing; else -1 (the
+   * buffer goes to JS memory). A program that runs without ever letting the
+   * event loop turn gets here, and nothing it leaves for the collector
+   * comes back before the loop turns: finalizers run only in a task of their
+   * own. So that the budget is renewed once they can run, even when every
+   * tensor in the arena stays alive, a sentinel object no one holds is
+   * registered with them: its finalizer runs after the next collection.
+   */
+  #allocOverBudget(bytes: number): number {
+    if (!this.#sentinel) {
+      this.#sentinel = true;
+      this.#owners.register({}, null);
+    }
+    const ptr = this.arena.allocWithoutGrowing(bytes);
+    if (ptr < 0) {
+      this.#spilled++;
+      this.#spilledBytes += bytes;
+    }
+    return ptr;
+  }
+
+  /**
+   * A scratch block (freed before the kernel returns), or -1 (the kernel
+   * then runs as on the CPU backend). Over the budget it does not grow the
+   * memory either: the room a scratch block grew would be taken by tensors
+   * as soon as it was freed.
+   */
+  #scratch(bytes: number): number {
+    return this.#sinceFinalizer < this.#gcBudget
+      ? this.arena.alloc(bytes)
+      : this.arena.allocWithoutGrowing(bytes);
+  }
+
   /** The view behind a handle. */
   protected override arr(x: DataHandle): TypedArray {
     return live(x).view;
@@ -367,14 +472,18 @@ export class WasmBackend extends CpuBackend {
   }
 
   /**
-   * Resolves to a fresh copy of the buffer. When much memory was allocated
-   * since finalizers last ran, it first lets the event loop turn once (some
-   * 30 µs), so a training loop that reads its loss every step frees the
-   * blocks of collected tensors as it goes.
+   * Resolves to a fresh copy of the buffer. Once per 32 MiB allocated
+   * (in the arena or, over the budget, in JS memory) while no finalizer
+   * ran, it first lets the event loop turn (some 30 µs), so a training loop
+   * that reads its loss every step frees the blocks of collected tensors
+   * as it goes.
    */
   override async read(x: DataHandle, dtype: DType, size: number): Promise<TypedArray> {
-    if (this.#sinceFinalizer > READ_YIELD_BYTES) {
-      this.#sinceFinalizer = 0;
+    const made = this.#sinceFinalizer + this.#spilledBytes;
+    if (made >= this.#nextYield) {
+      // Not a reset of `#sinceFinalizer`: only finalizers that run say the
+      // bytes came back (else the budget and the nudges would never engage).
+      this.#nextYield = made + READ_YIELD_BYTES;
       await nextTask();
     }
     return this.readSync(x, dtype, size);
@@ -517,7 +626,7 @@ export class WasmBackend extends CpuBackend {
     for (let c = 0; c < count && !wrapped; c++) wrapped = idx[c] < 0 || idx[c] >= n;
     if (!wrapped) return { at: indices.ptr, scratch: -1, scratchBytes: 0 };
     const fixed = normalizeIndices(op, idx, count, n); // throws on out-of-range ones
-    const scratch = this.arena.alloc(4 * count);
+    const scratch = this.#scratch(4 * count);
     if (scratch < 0) return { at: -1, scratch: -1, scratchBytes: 0 };
     new Int32Array(this.arena.buffer, scratch, count).set(fixed);
     return { at: scratch, scratch, scratchBytes: 4 * count };
@@ -566,7 +675,7 @@ export class WasmBackend extends CpuBackend {
     const G = live(g), I = live(indices), k = this.#k, size = outer * n * inner;
     if (dtype === "float32" && k !== null && G.ptr >= 0 && I.ptr >= 0 && size > 0) {
       const { at, scratch, scratchBytes } = this.#indices("scatterAdd()", I, count, n);
-      const acc = at >= 0 ? this.arena.alloc(8 * size) : -1;
+      const acc = at >= 0 ? this.#scratch(8 * size) : -1;
       const out = acc >= 0 ? this.alloc("float32", size, false) : null;
       if (out !== null && inArena(out)) {
         k.scatter_add_f32(G.ptr, at, acc, out.byteOffset, outer, n, inner, count);
@@ -595,7 +704,7 @@ export class WasmBackend extends CpuBackend {
     const X = live(x), k = this.#k;
     if (dtype === "float32" && inner === 1 && k !== null && X.ptr >= 0 && n > 0 && outer > 0) {
       const out = this.alloc("float32", outer, false);
-      const sums = this.arena.alloc(4 * outer);
+      const sums = this.#scratch(4 * outer);
       if (inArena(out) && sums >= 0) {
         k.max_rows(X.ptr, out.byteOffset, outer, n);
         const shift = out as Float32Array;
@@ -628,7 +737,7 @@ export class WasmBackend extends CpuBackend {
     for (const d of spec.batchShape) batch *= d;
     const out = this.alloc("float32", batch * m * n, false);
     const scratchBytes = gemm.scratchBytes(spec, this.#threads);
-    const scratch = this.arena.alloc(scratchBytes);
+    const scratch = this.#scratch(scratchBytes);
     if (out.buffer instanceof SharedArrayBuffer && scratch >= 0) {
       gemm.matmul(A.ptr, B.ptr, out.byteOffset, spec, scratch, this.#threads);
       this.arena.free(scratch, scratchBytes);

@@ -1,0 +1,161 @@
+/**
+ * The `wasm` backend's memory in programs that never let the event loop
+ * turn. Finalizers (which give the blocks of collected tensors back) run
+ * only in a task of their own, so a synchronous loop that leaves its
+ * tensors to the garbage collector gets nothing back until it ends: the
+ * arena stops growing once `gcBudget` bytes wait for the collector, and new
+ * tensors then take freed blocks or JS memory. These tests are
+ * deterministic for that very reason: no finalizer can run inside them.
+ */
+
+import assert from "node:assert/strict";
+import { Arena, WASM_PAGE } from "../../src/backend/wasm/arena.ts";
+import { WasmBackend, type WasmBuf } from "../../src/backend/wasm/wasm_backend.ts";
+import { onBackend } from "../_helpers.ts";
+import {
+  exp,
+  nn,
+  oneHot,
+  optim,
+  random,
+  type Tensor,
+  tensor,
+  tree,
+  valueAndGrad,
+} from "../../mod.ts";
+
+const MiB = 2 ** 20;
+
+Deno.test("arena: allocWithoutGrowing takes freed blocks and room at the top, never grows", () => {
+  const arena = new Arena({ initialBytes: WASM_PAGE, limitBytes: 4 * WASM_PAGE });
+  const a = arena.allocWithoutGrowing(WASM_PAGE / 2); // room at the top
+  assert.ok(a > 0);
+  assert.equal(arena.allocWithoutGrowing(WASM_PAGE / 2), -1); // 16 bytes short: would grow
+  assert.equal(arena.stats().memoryBytes, WASM_PAGE);
+  assert.equal(arena.stats().failed, 0); // not a failure: the caller goes elsewhere
+  const b = arena.alloc(WASM_PAGE / 2); // alloc grows
+  assert.ok(b > a);
+  assert.equal(arena.stats().memoryBytes, 2 * WASM_PAGE);
+  const c = arena.alloc(64);
+  arena.free(a, WASM_PAGE / 2);
+  assert.equal(arena.allocWithoutGrowing(WASM_PAGE / 2), a); // a freed block of the size
+  assert.equal(arena.stats().usedBytes, 2 * (WASM_PAGE / 2) + 64);
+  arena.free(c, 64);
+});
+
+/**
+ * A naive training loop: a 64-64-10 MLP, Adam, 300 steps on one batch of
+ * 32, nothing disposed and no await. Returns the last loss and the params.
+ */
+function naiveLoop(steps: number): { loss: number; params: number[][] } {
+  const net = nn.mlp({ inputSize: 64, hiddenSizes: [64], outputSize: 10 });
+  let { params } = net.init(random.key(0), [64]);
+  const { state } = net.init(random.key(0), [64]);
+  const x = random.normal(random.key(1), [32, 64]);
+  const t = oneHot(random.randint(random.key(2), [32], 0, 10), 10);
+  const opt = optim.adam(1e-3);
+  let optState = opt.init(params);
+  const step = valueAndGrad((p: typeof params) =>
+    nn.softmaxCrossEntropy(net.apply(p, state, x)[0], t)
+  );
+  let loss = NaN;
+  for (let i = 0; i < steps; i++) {
+    const [value, grads] = step(params);
+    const [updates, next] = opt.update(grads, optState, params);
+    params = optim.applyUpdates(params, updates);
+    optState = next;
+    if (i === steps - 1) loss = value.dataSync()[0];
+  }
+  return { loss, params: tree.leaves(params).map((p) => [...(p as Tensor).dataSync()]) };
+}
+
+Deno.test("wasm: a loop that never awaits stops growing the arena at its gcBudget", async () => {
+  // Without a budget, everything the loop drops waits in the arena for
+  // finalizers that cannot run before the loop ends (some 80 MiB here).
+  const unbounded = await onBackend(
+    "wasm-no-budget",
+    new WasmBackend({ gcBudget: Infinity }),
+    (be) => {
+      const result = naiveLoop(300);
+      return { result, stats: be.memoryStats() };
+    },
+  );
+  assert.ok(unbounded.stats.memoryBytes > 48 * MiB, `${unbounded.stats.memoryBytes}`);
+  assert.ok(unbounded.stats.awaitingGcBytes > 48 * MiB);
+  assert.equal(unbounded.stats.spilledBuffers, 0);
+
+  const budget = 2 * MiB;
+  const bounded = await onBackend("wasm-budget", new WasmBackend({ gcBudget: budget }), (be) => {
+    const initial = be.memoryStats().memoryBytes;
+    const result = naiveLoop(300);
+    return { result, initial, stats: be.memoryStats() };
+  });
+  // The memory never grew past its initial 16 MiB: past 2 MiB waiting for
+  // the collector, the loop's new tensors took freed blocks, the room left
+  // in the memory, or JS memory (which the collector frees by itself).
+  assert.equal(bounded.stats.memoryBytes, bounded.initial);
+  assert.equal(bounded.stats.failed, 0);
+  assert.ok(bounded.stats.spilledBuffers > 1000, `${bounded.stats.spilledBuffers}`);
+  // Same training either way: JS kernels run on spilled buffers, SIMD ones
+  // in the arena, and their last-bit differences are all that separates the
+  // runs. Adam's step is about lr·sign(m) where gradients are tiny, so a weight
+  // may move by a fraction of lr = 1e-3 over 300 steps; the loss agrees to 1e-5 (relative).
+  assert.ok(Math.abs(bounded.result.loss - unbounded.result.loss) < 1e-5 * unbounded.result.loss);
+  for (const [i, p] of bounded.result.params.entries()) {
+    const q = unbounded.result.params[i];
+    for (let j = 0; j < p.length; j++) assert.ok(Math.abs(p[j] - q[j]) < 2e-4, `param ${i}[${j}]`);
+  }
+});
+
+Deno.test("wasm: once the event loop turns, the budget is renewed and tensors return to the arena", async () => {
+  await onBackend("wasm-renew", new WasmBackend({ gcBudget: MiB }), async (be) => {
+    const x = random.normal(random.key(0), [256, 256]); // 256 KiB
+    const initial = be.memoryStats().memoryBytes;
+    // All alive, so nothing can be collected: past the 1 MiB budget they
+    // fill the room left in the memory, then go to JS memory.
+    const kept = [exp(x)];
+    while ((kept[kept.length - 1]._data as WasmBuf).ptr >= 0 && kept.length < 200) {
+      kept.push(exp(x));
+    }
+    assert.equal((kept[kept.length - 1]._data as WasmBuf).ptr, -1);
+    assert.ok(kept.length > 4 && kept.length <= initial / (256 * 1024));
+    const stats = be.memoryStats();
+    assert.equal(stats.memoryBytes, initial);
+    assert.equal(stats.failed, 0); // not the limit (1 GiB): the budget
+    const spilled = stats.spilledBuffers;
+    assert.ok(spilled >= 1);
+    // Every arena tensor is still alive, yet the budget comes back once the
+    // collector ran and the loop turned (a sentinel no one holds signals it).
+    for (let round = 0; round < 200 && be.memoryStats().awaitingGcBytes > 0; round++) {
+      for (let j = 0; j < 2000; j++) new Array(64).fill(j);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    assert.equal(be.memoryStats().awaitingGcBytes, 0);
+    const back = exp(x);
+    assert.ok((back._data as WasmBuf).ptr > 0);
+    assert.equal(be.memoryStats().spilledBuffers, spilled);
+    assert.ok(kept.length > 4);
+  });
+});
+
+Deno.test("wasm: reading a value does not count live tensors as collected", async () => {
+  await onBackend("wasm-read", new WasmBackend(), async (be) => {
+    const x = random.normal(random.key(0), [1024, 1024]); // 4 MiB
+    const kept = Array.from({ length: 10 }, () => exp(x)); // 40 MiB, all alive
+    const waiting = be.memoryStats().awaitingGcBytes;
+    assert.ok(waiting >= 40 * MiB);
+    // `read` lets the event loop turn (finalizers may run), but only a
+    // finalizer says bytes came back: these cannot, they are alive.
+    assert.equal((await tensor(1).data())[0], 1);
+    assert.ok(be.memoryStats().awaitingGcBytes >= 40 * MiB);
+    assert.equal(kept.length, 10);
+  });
+});
+
+Deno.test("wasm: gcBudget must be a number of bytes", () => {
+  assert.throws(
+    () => new WasmBackend({ gcBudget: -1 }),
+    /gcBudget must be a number of bytes ≥ 0, got -1/,
+  );
+  assert.throws(() => new WasmBackend({ gcBudget: NaN }), RangeError);
+});
