@@ -11,6 +11,22 @@ import type { DType, TypedArray } from "../core/dtype.ts";
  * The safetensors dtypes gradus reads. It writes `F16`, `F32`, `F64`, `I32`
  * and `BOOL`; `BF16`, `I8`, `U8`, `I16` and `U16` are read as well (widened
  * losslessly to float32 or int32).
+ *
+ * @example
+ * ```ts
+ * import {
+ *   readSafetensorsHeader,
+ *   type SafetensorsDType,
+ *   serializeSafetensors,
+ *   tensor,
+ * } from "@gradus/core";
+ *
+ * const params = { w: tensor([1.5]), n: tensor([2], { dtype: "int32" }) };
+ * const bytes = await serializeSafetensors(params);
+ * const { tensors } = readSafetensorsHeader(bytes);
+ * const dtypes: SafetensorsDType[] = Object.values(tensors).map((t) => t.dtype);
+ * console.log(dtypes); // [ "I32", "F32" ]
+ * ```
  */
 export type SafetensorsDType =
   | "F16"

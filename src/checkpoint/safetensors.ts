@@ -29,7 +29,25 @@ const MAX_HEADER_BYTES = 100_000_000;
 /** How many problems a mismatch error lists before summarizing the rest. */
 const MAX_LISTED = 20;
 
-/** Options of {@linkcode serializeSafetensors} and `saveSafetensors`. */
+/**
+ * Options of {@linkcode serializeSafetensors} and `saveSafetensors`.
+ *
+ * @example
+ * ```ts
+ * import {
+ *   readSafetensorsHeader,
+ *   type SerializeOptions,
+ *   serializeSafetensors,
+ *   zeros,
+ * } from "@gradus/core";
+ *
+ * const options: SerializeOptions = { dtype: "float16", metadata: { epoch: "3" } };
+ * const bytes = await serializeSafetensors({ w: zeros([256, 256]) }, options);
+ * const header = readSafetensorsHeader(bytes);
+ * console.log(header.tensors.w.dtype, header.metadata.epoch); // "F16" "3"
+ * console.log(bytes.length < 256 * 256 * 4); // true: half the size of float32
+ * ```
+ */
 export interface SerializeOptions {
   /**
    * Storage type of float tensors. Default: keep each tensor's own
@@ -45,7 +63,23 @@ export interface SerializeOptions {
   readonly metadata?: Readonly<Record<string, string>>;
 }
 
-/** One tensor entry of a safetensors header. */
+/**
+ * One tensor entry of a safetensors header.
+ *
+ * @example
+ * ```ts
+ * import {
+ *   readSafetensorsHeader,
+ *   type SafetensorsTensorInfo,
+ *   serializeSafetensors,
+ *   zeros,
+ * } from "@gradus/core";
+ *
+ * const bytes = await serializeSafetensors({ w: zeros([3, 4]) });
+ * const info: SafetensorsTensorInfo = readSafetensorsHeader(bytes).tensors.w;
+ * console.log(info.dtype, info.shape, info.dataOffsets); // "F32" [3, 4] [0, 48]
+ * ```
+ */
 export interface SafetensorsTensorInfo {
   /** The storage type, e.g. `"F32"`. */
   readonly dtype: SafetensorsDType;
@@ -55,7 +89,23 @@ export interface SafetensorsTensorInfo {
   readonly dataOffsets: readonly [number, number];
 }
 
-/** A validated safetensors header: what {@linkcode readSafetensorsHeader} returns. */
+/**
+ * A validated safetensors header: what {@linkcode readSafetensorsHeader} returns.
+ *
+ * @example
+ * ```ts
+ * import {
+ *   readSafetensorsHeader,
+ *   type SafetensorsHeader,
+ *   serializeSafetensors,
+ *   zeros,
+ * } from "@gradus/core";
+ *
+ * const bytes = await serializeSafetensors({ w: zeros([3, 4]) }, { metadata: { note: "demo" } });
+ * const header: SafetensorsHeader = readSafetensorsHeader(bytes);
+ * console.log(Object.keys(header.tensors), header.metadata); // [ "w" ] { note: "demo" }
+ * ```
+ */
 export interface SafetensorsHeader {
   /** One entry per tensor, by name. */
   readonly tensors: Readonly<Record<string, SafetensorsTensorInfo>>;
@@ -63,7 +113,24 @@ export interface SafetensorsHeader {
   readonly metadata: Readonly<Record<string, string>>;
 }
 
-/** The contents of a safetensors file read without a template. */
+/**
+ * The contents of a safetensors file read without a template.
+ *
+ * @example
+ * ```ts
+ * import {
+ *   deserializeSafetensors,
+ *   type SafetensorsContents,
+ *   serializeSafetensors,
+ *   tensor,
+ * } from "@gradus/core";
+ *
+ * const bytes = await serializeSafetensors({ layers: [{ w: tensor([[1, 2]]) }] });
+ * const contents: SafetensorsContents = deserializeSafetensors(bytes); // no template
+ * console.log(Object.keys(contents.tensors)); // [ "layers.0.w" ]
+ * console.log(contents.tensors["layers.0.w"].arraySync()); // [[1, 2]]
+ * ```
+ */
 export interface SafetensorsContents {
   /**
    * Every tensor by name: F16, BF16 and F32 load as float32, F64 as float64,

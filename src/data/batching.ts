@@ -27,7 +27,22 @@ import { slice, take } from "../ops/movement.ts";
 import { choice, permutation, type PRNGKey } from "../random/random.ts";
 import { flattenWithPath, map } from "../tree/tree.ts";
 
-/** Options of {@linkcode numExamples}. */
+/**
+ * Options of {@linkcode numExamples}.
+ *
+ * @example
+ * ```ts
+ * import { data, zeros } from "@gradus/core";
+ *
+ * const options: data.NumExamplesOptions = { op: "train()", root: "batch" };
+ * console.log(data.numExamples({ x: zeros([32, 784]), y: zeros([32]) }, options)); // 32
+ * try {
+ *   data.numExamples({ x: zeros([32, 784]), y: zeros([30]) }, options);
+ * } catch (e) {
+ *   console.log((e as Error).message.startsWith("train()")); // true: the error names the caller
+ * }
+ * ```
+ */
 export interface NumExamplesOptions {
   /** The caller's name, at the start of error messages (default `"numExamples()"`). */
   readonly op?: string;
@@ -112,7 +127,20 @@ export function numBatches(n: number, batchSize: number, dropLast = false): numb
   return dropLast ? Math.floor(n / batchSize) : Math.ceil(n / batchSize);
 }
 
-/** Options of {@linkcode batches}. */
+/**
+ * Options of {@linkcode batches}.
+ *
+ * @example
+ * ```ts
+ * import { arange, data, random } from "@gradus/core";
+ *
+ * const x = arange(10);
+ * const options: data.BatchOptions = { batchSize: 4, key: random.key(0), dropLast: true };
+ * for (const batch of data.batches({ x }, options)) {
+ *   console.log(batch.x.shape); // [4] twice: the last 2 examples are dropped
+ * }
+ * ```
+ */
 export interface BatchOptions {
   /** Examples per batch (a positive integer). */
   readonly batchSize: number;
@@ -208,7 +236,18 @@ export function randomBatch<D>(key: PRNGKey, data: D, batchSize: number): D {
   return selectRows(data, choice(key, n, batchSize));
 }
 
-/** Options of {@linkcode trainValidSplit}. */
+/**
+ * Options of {@linkcode trainValidSplit}.
+ *
+ * @example
+ * ```ts
+ * import { arange, data, random } from "@gradus/core";
+ *
+ * const options: data.TrainValidSplitOptions = { validFraction: 0.2, key: random.key(0) };
+ * const [train, valid] = data.trainValidSplit({ x: arange(10) }, options);
+ * console.log(train.x.shape, valid.x.shape); // [8] [2]
+ * ```
+ */
 export interface TrainValidSplitOptions {
   /** The share of examples for validation, strictly between 0 and 1. */
   readonly validFraction: number;

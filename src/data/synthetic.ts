@@ -18,7 +18,23 @@ import { add, cos, mul, sin } from "../ops/elementwise.ts";
 import { stack } from "../ops/movement.ts";
 import { normal, type PRNGKey } from "../random/random.ts";
 
-/** Options of {@linkcode spiral}. */
+/**
+ * Options of {@linkcode spiral}.
+ *
+ * @example
+ * ```ts
+ * import { data, random } from "@gradus/core";
+ *
+ * const options: data.SpiralOptions = {
+ *   pointsPerClass: 50,
+ *   classes: 2,
+ *   key: random.key(0),
+ *   noise: 0.1,
+ * };
+ * const { x, y } = data.spiral(options);
+ * console.log(x.shape, y.shape, y.dtype); // [100, 2] [100] "int32"
+ * ```
+ */
 export interface SpiralOptions {
   /** Points per class (default 100). */
   readonly pointsPerClass?: number;
@@ -30,7 +46,18 @@ export interface SpiralOptions {
   readonly noise?: number;
 }
 
-/** Inputs and labels of a small dataset. */
+/**
+ * Inputs and labels of a small dataset.
+ *
+ * @example
+ * ```ts
+ * import { data } from "@gradus/core";
+ *
+ * const { x, y }: data.XY = data.xor();
+ * console.log(x.arraySync()); // [[0, 0], [0, 1], [1, 0], [1, 1]]
+ * console.log(y.arraySync()); // [[0], [1], [1], [0]]
+ * ```
+ */
 export interface XY {
   /** Inputs, float32 `[N, 2]`. */
   readonly x: Tensor;

@@ -13,7 +13,21 @@ import {
   resolveNumClasses,
 } from "./_classes.ts";
 
-/** Options of {@linkcode confusionMatrix}. */
+/**
+ * Options of {@linkcode confusionMatrix}.
+ *
+ * @example
+ * ```ts
+ * import { metrics, tensor } from "@gradus/core";
+ *
+ * // Class indices on both sides: the number of classes cannot be read off the shapes.
+ * const predicted = tensor([0, 2, 2], { dtype: "int32" });
+ * const labels = tensor([0, 1, 2], { dtype: "int32" });
+ * const options: metrics.ConfusionMatrixOptions = { numClasses: 3 };
+ * console.log(metrics.confusionMatrix(predicted, labels, options).arraySync());
+ * // [[1, 0, 0], [0, 0, 1], [0, 0, 1]]
+ * ```
+ */
 export interface ConfusionMatrixOptions {
   /**
    * The number of classes `C`. Required when both inputs are class indices

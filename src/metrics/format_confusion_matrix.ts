@@ -8,7 +8,18 @@ import type { Tensor } from "../core/tensor.ts";
 import { fmtShape, ShapeError } from "../core/errors.ts";
 import { requireTensor } from "./_classes.ts";
 
-/** Options of {@linkcode formatConfusionMatrix}. */
+/**
+ * Options of {@linkcode formatConfusionMatrix}.
+ *
+ * @example
+ * ```ts
+ * import { metrics, tensor } from "@gradus/core";
+ *
+ * const cm = tensor([[5, 1], [2, 7]], { dtype: "int32" });
+ * const options: metrics.FormatConfusionMatrixOptions = { labels: ["cat", "dog"] };
+ * console.log(await metrics.formatConfusionMatrix(cm, options)); // rows and columns named cat, dog
+ * ```
+ */
 export interface FormatConfusionMatrixOptions {
   /** Class names, one per class (default: the class indices `0 … C-1`). */
   readonly labels?: readonly string[];

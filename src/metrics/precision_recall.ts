@@ -27,16 +27,50 @@ import type { ConfusionMatrixOptions } from "./confusion_matrix.ts";
  *   that appear in neither do not pull the mean down).
  * - `"weighted"`: the mean over classes weighted by their support (the number
  *   of true examples of each class).
+ *
+ * @example
+ * ```ts
+ * import { metrics, tensor } from "@gradus/core";
+ *
+ * const cm = tensor([[3, 1], [0, 1]], { dtype: "int32" }); // rows: true class, columns: predicted
+ * for (const average of ["none", "macro", "weighted"] as metrics.Average[]) {
+ *   console.log(average, metrics.recall(cm, { average }).arraySync());
+ * }
+ * // none [0.75, 1]; macro 0.875; weighted ≈ 0.8 ((4·0.75 + 1·1) / 5, by support)
+ * ```
  */
 export type Average = "none" | "macro" | "weighted";
 
-/** Options of {@linkcode precision}, {@linkcode recall} and {@linkcode f1} given a confusion matrix. */
+/**
+ * Options of {@linkcode precision}, {@linkcode recall} and {@linkcode f1} given a confusion matrix.
+ *
+ * @example
+ * ```ts
+ * import { metrics, tensor } from "@gradus/core";
+ *
+ * const cm = tensor([[3, 1], [0, 1]], { dtype: "int32" });
+ * const options: metrics.AverageOptions = { average: "macro" };
+ * console.log(metrics.precision(cm, options).arraySync()); // 0.75 (the mean of 1 and 0.5)
+ * ```
+ */
 export interface AverageOptions {
   /** How to combine the per-class scores (default `"none"`: one score per class). */
   readonly average?: Average;
 }
 
-/** Options of {@linkcode precision}, {@linkcode recall} and {@linkcode f1} given predictions and targets. */
+/**
+ * Options of {@linkcode precision}, {@linkcode recall} and {@linkcode f1} given predictions and targets.
+ *
+ * @example
+ * ```ts
+ * import { metrics, tensor } from "@gradus/core";
+ *
+ * const predicted = tensor([0, 0, 1, 1], { dtype: "int32" });
+ * const labels = tensor([0, 1, 1, 1], { dtype: "int32" });
+ * const options: metrics.ClassificationMetricOptions = { numClasses: 2, average: "none" };
+ * console.log(metrics.f1(predicted, labels, options).arraySync()); // ≈ [0.6667, 0.8]
+ * ```
+ */
 export interface ClassificationMetricOptions extends AverageOptions, ConfusionMatrixOptions {}
 
 type Score = "precision" | "recall" | "f1";
