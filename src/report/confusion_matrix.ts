@@ -29,7 +29,24 @@ import {
   uid,
 } from "./_svg.ts";
 
-/** Options of {@linkcode confusionMatrix}. */
+/**
+ * Options of {@linkcode confusionMatrix}.
+ *
+ * @example
+ * ```ts
+ * import { metrics, plot, tensor } from "@gradus/core";
+ *
+ * const logits = tensor([[2, 1], [0, 3], [1, 0], [0, 1]]);
+ * const labels = tensor([0, 1, 1, 1], { dtype: "int32" });
+ * const options: plot.ConfusionMatrixPlotOptions = {
+ *   matrix: metrics.confusionMatrix(logits, labels),
+ *   labels: ["cat", "dog"],
+ *   normalize: "true",
+ *   title: "Validation",
+ * };
+ * console.log((await plot.confusionMatrix(options)).includes("dog")); // true
+ * ```
+ */
 export interface ConfusionMatrixPlotOptions {
   /**
    * The `C×C` matrix: rows are true classes, columns predicted classes, as

@@ -28,7 +28,24 @@ import {
   uid,
 } from "./_svg.ts";
 
-/** The labelled points of a {@linkcode decisionBoundary} plot. */
+/**
+ * The labelled points of a {@linkcode decisionBoundary} plot.
+ *
+ * @example
+ * ```ts
+ * import { data, greater, plot, random, sum, type Tensor } from "@gradus/core";
+ *
+ * // Tensors from a dataset, or plain arrays.
+ * const { x, y } = data.spiral({ key: random.key(0) });
+ * const spiral: plot.LabelledPoints = { x, y };
+ * const handMade: plot.LabelledPoints = { x: [[-1, -1], [1, 1]], y: [0, 1] };
+ * const predict = (grid: Tensor) => greater(sum(grid, 1), 0); // class 1 where x₁ + x₂ > 0
+ * for (const points of [spiral, handMade]) {
+ *   const svg = await plot.decisionBoundary({ predict, points, resolution: 20 });
+ *   console.log(svg.startsWith("<svg")); // true
+ * }
+ * ```
+ */
 export interface LabelledPoints {
   /**
    * `N` points: rows `[x, y]` (`number[][]`), a flat `[x0, y0, x1, y1, …]`
@@ -39,7 +56,26 @@ export interface LabelledPoints {
   readonly y: ArrayLike<number> | Tensor;
 }
 
-/** Options of {@linkcode decisionBoundary}. */
+/**
+ * Options of {@linkcode decisionBoundary}.
+ *
+ * @example
+ * ```ts
+ * import { greater, matmul, plot, reshape, type Tensor, tensor } from "@gradus/core";
+ *
+ * // A linear model: class 1 above the line x₂ = x₁.
+ * const w = tensor([[-1], [1]]);
+ * const options: plot.DecisionBoundaryOptions = {
+ *   predict: (grid: Tensor) => greater(reshape(matmul(grid, w), [-1]), 0),
+ *   points: { x: [[0, 1], [1, 0]], y: [1, 0] },
+ *   xRange: [-1, 2],
+ *   yRange: [-1, 2],
+ *   resolution: 30,
+ *   classNames: ["below", "above"],
+ * };
+ * console.log((await plot.decisionBoundary(options)).includes("above")); // true
+ * ```
+ */
 export interface DecisionBoundaryOptions {
   /**
    * The model: takes a float32 grid of points `[M, 2]` and returns class

@@ -44,7 +44,18 @@ import { fmtNumber } from "./_axes.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { readNumbers } from "./_data.ts";
 
-/** Options of {@linkcode histogramBins}. */
+/**
+ * Options of {@linkcode histogramBins}.
+ *
+ * @example
+ * ```ts
+ * import { plot } from "@gradus/core";
+ *
+ * const options: plot.HistogramBinsOptions = { bins: 4, range: [0, 1] };
+ * const { counts, outside } = plot.histogramBins([0.1, 0.2, 0.6, 0.9, 1, 3], options);
+ * console.log(counts, outside); // [2, 0, 1, 2] 1 (1 is in the last bin, 3 is outside)
+ * ```
+ */
 export interface HistogramBinsOptions {
   /** The number of equal-width bins (default 30). */
   readonly bins?: number;
@@ -52,7 +63,17 @@ export interface HistogramBinsOptions {
   readonly range?: readonly [number, number];
 }
 
-/** Bin edges and counts, as {@linkcode histogramBins} returns them. */
+/**
+ * Bin edges and counts, as {@linkcode histogramBins} returns them.
+ *
+ * @example
+ * ```ts
+ * import { plot } from "@gradus/core";
+ *
+ * const bins: plot.HistogramBins = plot.histogramBins([1, 2, 2, 3, NaN], { bins: 2 });
+ * console.log(bins.edges, bins.counts, bins.nonFinite); // [1, 2, 3] [1, 3] 1
+ * ```
+ */
 export interface HistogramBins {
   /** `bins + 1` ascending edges; bin `i` is `[edges[i], edges[i + 1])`, the last one closed. */
   readonly edges: number[];
@@ -185,7 +206,23 @@ function leftOutNote(h: HistogramBins, r: PlotRect, size: number): string {
   });
 }
 
-/** Options of {@linkcode histogram}. */
+/**
+ * Options of {@linkcode histogram}.
+ *
+ * @example
+ * ```ts
+ * import { plot, random } from "@gradus/core";
+ *
+ * const options: plot.HistogramOptions = {
+ *   values: random.normal(random.key(0), [1000]),
+ *   title: "Weights",
+ *   bins: 20,
+ *   range: [-4, 4],
+ *   xLabel: "value",
+ * };
+ * console.log((await plot.histogram(options)).startsWith("<svg")); // true
+ * ```
+ */
 export interface HistogramOptions {
   /**
    * The values: numbers or a tensor of any shape (read with `await
@@ -273,7 +310,22 @@ export async function histogram(opts: HistogramOptions): Promise<string> {
     SVG_CLOSE;
 }
 
-/** One panel of {@linkcode histograms}. */
+/**
+ * One panel of {@linkcode histograms}.
+ *
+ * @example
+ * ```ts
+ * import { nn, plot, random } from "@gradus/core";
+ *
+ * const x = random.normal(random.key(0), [100, 50]);
+ * const panels: plot.HistogramPanel[] = [
+ *   { title: "sigmoid", values: nn.sigmoid(x) },
+ *   { title: "tanh", values: nn.tanh(x) },
+ * ];
+ * const svg = await plot.histograms({ panels, range: [-1, 1] });
+ * console.log(svg.includes("sigmoid") && svg.includes("tanh")); // true
+ * ```
+ */
 export interface HistogramPanel {
   /** The panel's title (`Layer 1`, …). */
   readonly title?: string;
@@ -281,7 +333,24 @@ export interface HistogramPanel {
   readonly values: ArrayLike<number> | Tensor;
 }
 
-/** Options of {@linkcode histograms}. */
+/**
+ * Options of {@linkcode histograms}.
+ *
+ * @example
+ * ```ts
+ * import { plot } from "@gradus/core";
+ *
+ * const options: plot.HistogramsOptions = {
+ *   title: "Activations per layer",
+ *   panels: [1, 2, 3, 4].map((i) => ({ title: `Layer ${i}`, values: [0.1 * i, 0.5, 0.9] })),
+ *   bins: 10,
+ *   range: [0, 1],
+ *   columns: 2,
+ *   sharedY: true,
+ * };
+ * console.log((await plot.histograms(options)).includes("Layer 4")); // true
+ * ```
+ */
 export interface HistogramsOptions {
   /** The panels, drawn left to right, then in rows. */
   readonly panels: readonly HistogramPanel[];

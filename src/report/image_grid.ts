@@ -26,7 +26,26 @@ import {
   titleBlock,
 } from "./_svg.ts";
 
-/** Options of {@linkcode imageGrid}. */
+/**
+ * Options of {@linkcode imageGrid}.
+ *
+ * @example
+ * ```ts
+ * import { plot, random } from "@gradus/core";
+ *
+ * // Eight 28×28 grayscale images, as flat rows (MNIST's [N, 784] layout).
+ * const images = random.uniform(random.key(0), [8, 784]);
+ * const options: plot.ImageGridOptions = {
+ *   images,
+ *   shape: [28, 28],
+ *   labels: [0, 1, 2, 3, 4, 5, 6, 7],
+ *   predictions: [0, 1, 2, 3, 4, 5, 6, 1], // the last one is wrong: a red cell
+ *   columns: 4,
+ *   scale: 1,
+ * };
+ * console.log((await plot.imageGrid(options)).startsWith("<svg")); // true
+ * ```
+ */
 export interface ImageGridOptions {
   /**
    * The pixels of `N` images, row-major: `N×H×W` (grayscale), `N×C×H×W`

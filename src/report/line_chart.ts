@@ -25,7 +25,19 @@ import {
   uid,
 } from "./_svg.ts";
 
-/** One line of a {@linkcode lineChart}. */
+/**
+ * One line of a {@linkcode lineChart}.
+ *
+ * @example
+ * ```ts
+ * import { plot, tensor } from "@gradus/core";
+ *
+ * const train: plot.LineSeries = { name: "train", y: [0.9, 0.5, 0.3] };
+ * const test: plot.LineSeries = { name: "test", y: tensor([0.95, 0.6, 0.45]), dashed: true };
+ * const svg = await plot.lineChart({ series: [train, test], yLabel: "loss" });
+ * console.log(svg.includes("train") && svg.includes("test")); // true: a legend with both
+ * ```
+ */
 export interface LineSeries {
   /** The name shown in the legend (default `series 1`, `series 2`, …). */
   readonly name?: string;
@@ -44,7 +56,26 @@ export interface LineSeries {
   readonly markers?: boolean;
 }
 
-/** Options of {@linkcode lineChart}. */
+/**
+ * Options of {@linkcode lineChart}.
+ *
+ * @example
+ * ```ts
+ * import { plot } from "@gradus/core";
+ *
+ * const options: plot.LineChartOptions = {
+ *   title: "Loss",
+ *   xLabel: "iteration",
+ *   yLabel: "loss",
+ *   yLog: true,
+ *   series: [{ x: [0, 100, 200, 300], y: [2.3, 0.5, 0.2, 0.1] }],
+ *   width: 480,
+ *   height: 300,
+ * };
+ * const svg = await plot.lineChart(options);
+ * console.log(svg.startsWith("<svg"), svg.includes('width="480"')); // true true
+ * ```
+ */
 export interface LineChartOptions {
   /** The lines to draw; a legend appears when there are two or more. */
   readonly series: readonly LineSeries[];

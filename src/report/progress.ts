@@ -32,7 +32,26 @@
  * @module
  */
 
-/** Where a progress bar writes: `Deno.stdout`, `Deno.stderr`, or a test double. */
+/**
+ * Where a progress bar writes: `Deno.stdout`, `Deno.stderr`, or a test double.
+ *
+ * @example
+ * ```ts
+ * import { ProgressBar, type ProgressWriter } from "@gradus/core";
+ *
+ * // Collect the output instead of printing it.
+ * const lines: string[] = [];
+ * const writer: ProgressWriter = {
+ *   writeSync: (p) => (lines.push(new TextDecoder().decode(p)), p.length),
+ *   isTerminal: () => false,
+ * };
+ * const bar = new ProgressBar({ steps: 2, writer });
+ * bar.start(1);
+ * bar.update(2);
+ * bar.end({ loss: 0.1 });
+ * console.log(lines.join("").startsWith("epoch 1 2/2 loss 0.1000")); // true
+ * ```
+ */
 export interface ProgressWriter {
   /** Writes some of `p` and returns how many bytes were written. */
   writeSync(p: Uint8Array): number;
@@ -40,7 +59,31 @@ export interface ProgressWriter {
   isTerminal?(): boolean;
 }
 
-/** How a progress bar shows itself: where it writes, its clock and its look. */
+/**
+ * How a progress bar shows itself: where it writes, its clock and its look.
+ *
+ * @example
+ * ```ts
+ * import { ProgressBar, type ProgressDisplayOptions } from "@gradus/core";
+ *
+ * let now = 0;
+ * let text = "";
+ * const display: ProgressDisplayOptions = {
+ *   writer: { writeSync: (p) => (text += new TextDecoder().decode(p), p.length) },
+ *   tty: false, // plain lines, as in a log file
+ *   clock: () => now,
+ *   logEveryMs: 1000, // a line within the epoch every second
+ * };
+ * const bar = new ProgressBar({ steps: 10, ...display });
+ * bar.start(1);
+ * for (let i = 1; i <= 10; i++) {
+ *   now += 300;
+ *   bar.update(i);
+ * }
+ * bar.end();
+ * console.log(text.trim().split("\n").length); // 3: two lines within the epoch, then its summary
+ * ```
+ */
 export interface ProgressDisplayOptions {
   /** Where to write (default `Deno.stdout`). */
   readonly writer?: ProgressWriter;
@@ -65,7 +108,21 @@ export interface ProgressDisplayOptions {
   readonly logEveryMs?: number;
 }
 
-/** Options of {@linkcode ProgressBar}. */
+/**
+ * Options of {@linkcode ProgressBar}.
+ *
+ * @example
+ * ```ts
+ * import { ProgressBar, type ProgressBarOptions } from "@gradus/core";
+ *
+ * const options: ProgressBarOptions = { steps: 600, epochs: 10, quiet: true };
+ * const bar = new ProgressBar(options);
+ * bar.start(1);
+ * bar.update(600, { loss: 0.31 });
+ * bar.end({ loss: 0.31, acc: 0.91 }); // quiet: writes nothing
+ * console.log("done"); // done
+ * ```
+ */
 export interface ProgressBarOptions extends ProgressDisplayOptions {
   /** Steps per epoch. */
   readonly steps: number;
