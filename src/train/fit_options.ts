@@ -14,6 +14,46 @@ import type { ProgressDisplayOptions } from "../report/progress.ts";
  * What `fit` passes as the third argument of the loss and of the metrics.
  *
  * @typeParam M The model state's type (`undefined` without `modelState`).
+ *
+ * @example
+ * ```ts
+ * import {
+ *   fit,
+ *   matmul,
+ *   mean,
+ *   optim,
+ *   random,
+ *   square,
+ *   sub,
+ *   tensor,
+ *   type Tensor,
+ *   type TrainContext,
+ * } from "@gradus/core";
+ *
+ * // y = 2x, one weight.
+ * const data = { x: tensor([[1], [2], [3], [4]]), y: tensor([[2], [4], [6], [8]]) };
+ * type Batch = typeof data;
+ * type Params = { w: Tensor };
+ * const mse = (p: Params, b: Batch) => mean(square(sub(matmul(b.x, p.w), b.y)));
+ * const modes: boolean[] = [];
+ * // ctx.training: true in training steps (dropout on), false in evaluation.
+ * const loss = (p: Params, b: Batch, ctx: TrainContext) => {
+ *   modes.push(ctx.training);
+ *   return mse(p, b);
+ * };
+ * await fit({
+ *   loss,
+ *   validation: { data, batchSize: 4 },
+ *   epochs: 1,
+ *   params: { w: tensor([[0]]) },
+ *   optimizer: optim.sgd(0.01),
+ *   data,
+ *   batchSize: 2,
+ *   key: random.key(0),
+ *   quiet: true,
+ * });
+ * console.log(modes); // [ true, true, false ]: two training steps, then the evaluation
+ * ```
  */
 export interface TrainContext<M = undefined> {
   /** A key for this call (e.g. for dropout): a fresh one every training step. */
@@ -30,6 +70,40 @@ export interface TrainContext<M = undefined> {
  *
  * @typeParam P The parameters' type.
  * @typeParam D The dataset's (and each batch's) type.
+ *
+ * @example
+ * ```ts
+ * import {
+ *   fit,
+ *   type LossFn,
+ *   matmul,
+ *   mean,
+ *   optim,
+ *   random,
+ *   square,
+ *   sub,
+ *   tensor,
+ *   type Tensor,
+ * } from "@gradus/core";
+ *
+ * // y = 2x, one weight.
+ * const data = { x: tensor([[1], [2], [3], [4]]), y: tensor([[2], [4], [6], [8]]) };
+ * type Batch = typeof data;
+ * type Params = { w: Tensor };
+ * const mse = (p: Params, b: Batch) => mean(square(sub(matmul(b.x, p.w), b.y)));
+ * const loss: LossFn<Params, Batch> = (p, b) => mse(p, b);
+ * const { params } = await fit({
+ *   loss,
+ *   epochs: 50,
+ *   params: { w: tensor([[0]]) },
+ *   optimizer: optim.sgd(0.01),
+ *   data,
+ *   batchSize: 2,
+ *   key: random.key(0),
+ *   quiet: true,
+ * });
+ * console.log(params.w.arraySync()); // ≈ [[2]]
+ * ```
  */
 export type LossFn<P, D> = (params: P, batch: D, ctx: TrainContext) => Tensor;
 
@@ -40,6 +114,45 @@ export type LossFn<P, D> = (params: P, batch: D, ctx: TrainContext) => Tensor;
  * @typeParam P The parameters' type.
  * @typeParam D The dataset's (and each batch's) type.
  * @typeParam M The model state's type.
+ *
+ * @example
+ * ```ts
+ * import {
+ *   fit,
+ *   matmul,
+ *   mean,
+ *   optim,
+ *   random,
+ *   square,
+ *   type StatefulLossFn,
+ *   sub,
+ *   tensor,
+ *   type Tensor,
+ * } from "@gradus/core";
+ *
+ * // y = 2x, one weight.
+ * const data = { x: tensor([[1], [2], [3], [4]]), y: tensor([[2], [4], [6], [8]]) };
+ * type Batch = typeof data;
+ * type Params = { w: Tensor };
+ * const mse = (p: Params, b: Batch) => mean(square(sub(matmul(b.x, p.w), b.y)));
+ * // The model state counts the examples seen in training.
+ * const loss: StatefulLossFn<Params, Batch, number> = (p, b, ctx) => [
+ *   mse(p, b),
+ *   ctx.state + b.x.shape[0],
+ * ];
+ * const result = await fit({
+ *   loss,
+ *   modelState: 0,
+ *   epochs: 3,
+ *   params: { w: tensor([[0]]) },
+ *   optimizer: optim.sgd(0.01),
+ *   data,
+ *   batchSize: 2,
+ *   key: random.key(0),
+ *   quiet: true,
+ * });
+ * console.log(result.modelState); // 12
+ * ```
  */
 export type StatefulLossFn<P, D, M> = (
   params: P,
@@ -54,6 +167,42 @@ export type StatefulLossFn<P, D, M> = (
  * @typeParam P The parameters' type.
  * @typeParam D The dataset's (and each batch's) type.
  * @typeParam M The model state's type.
+ *
+ * @example
+ * ```ts
+ * import {
+ *   abs,
+ *   fit,
+ *   matmul,
+ *   mean,
+ *   type MetricFn,
+ *   optim,
+ *   random,
+ *   square,
+ *   sub,
+ *   tensor,
+ *   type Tensor,
+ * } from "@gradus/core";
+ *
+ * // y = 2x, one weight.
+ * const data = { x: tensor([[1], [2], [3], [4]]), y: tensor([[2], [4], [6], [8]]) };
+ * type Batch = typeof data;
+ * type Params = { w: Tensor };
+ * const mse = (p: Params, b: Batch) => mean(square(sub(matmul(b.x, p.w), b.y)));
+ * const mae: MetricFn<Params, Batch> = (p, b) => mean(abs(sub(matmul(b.x, p.w), b.y)));
+ * const { history } = await fit({
+ *   loss: mse,
+ *   validation: { data, metrics: { mae } },
+ *   epochs: 2,
+ *   params: { w: tensor([[0]]) },
+ *   optimizer: optim.sgd(0.01),
+ *   data,
+ *   batchSize: 2,
+ *   key: random.key(0),
+ *   quiet: true,
+ * });
+ * console.log(Object.keys(history.evals[0])); // [ "step", "epoch", "val_loss", "val_mae" ]
+ * ```
  */
 export type MetricFn<P, D, M = undefined> = (
   params: P,
@@ -61,7 +210,48 @@ export type MetricFn<P, D, M = undefined> = (
   ctx: TrainContext<M>,
 ) => Tensor;
 
-/** Validation settings of `fit`. */
+/**
+ * Validation settings of `fit`.
+ *
+ * @example
+ * ```ts
+ * import {
+ *   fit,
+ *   matmul,
+ *   mean,
+ *   optim,
+ *   random,
+ *   square,
+ *   sub,
+ *   tensor,
+ *   type Tensor,
+ *   type ValidationOptions,
+ * } from "@gradus/core";
+ *
+ * // y = 2x, one weight.
+ * const data = { x: tensor([[1], [2], [3], [4]]), y: tensor([[2], [4], [6], [8]]) };
+ * type Batch = typeof data;
+ * type Params = { w: Tensor };
+ * const mse = (p: Params, b: Batch) => mean(square(sub(matmul(b.x, p.w), b.y)));
+ * const validation: ValidationOptions<Params, Batch> = {
+ *   data: { x: tensor([[5]]), y: tensor([[10]]) },
+ *   metrics: { err: (p, b) => sub(matmul(b.x, p.w), b.y).sum() },
+ *   batchSize: 1,
+ * };
+ * const { history } = await fit({
+ *   loss: mse,
+ *   validation,
+ *   epochs: 2,
+ *   params: { w: tensor([[0]]) },
+ *   optimizer: optim.sgd(0.01),
+ *   data,
+ *   batchSize: 2,
+ *   key: random.key(0),
+ *   quiet: true,
+ * });
+ * console.log(history.epochs.map((e) => typeof e.val_err)); // [ "number", "number" ]
+ * ```
+ */
 export interface ValidationOptions<P, D, M = undefined> {
   /** The validation set: the same structure as the training data. */
   readonly data: D;
@@ -71,7 +261,50 @@ export interface ValidationOptions<P, D, M = undefined> {
   readonly batchSize?: number;
 }
 
-/** Early-stopping settings of `fit`; checked at the end of every epoch. */
+/**
+ * Early-stopping settings of `fit`; checked at the end of every epoch.
+ *
+ * @example
+ * ```ts
+ * import {
+ *   type EarlyStoppingOptions,
+ *   fit,
+ *   matmul,
+ *   mean,
+ *   optim,
+ *   random,
+ *   square,
+ *   sub,
+ *   tensor,
+ *   type Tensor,
+ * } from "@gradus/core";
+ *
+ * // y = 2x, one weight.
+ * const data = { x: tensor([[1], [2], [3], [4]]), y: tensor([[2], [4], [6], [8]]) };
+ * type Batch = typeof data;
+ * type Params = { w: Tensor };
+ * const mse = (p: Params, b: Batch) => mean(square(sub(matmul(b.x, p.w), b.y)));
+ * const earlyStopping: EarlyStoppingOptions = {
+ *   patience: 2,
+ *   monitor: "loss",
+ *   mode: "min",
+ *   minDelta: 1e-3,
+ *   restoreBest: true,
+ * };
+ * const result = await fit({
+ *   loss: mse,
+ *   earlyStopping,
+ *   epochs: 500,
+ *   params: { w: tensor([[0]]) },
+ *   optimizer: optim.sgd(0.01),
+ *   data,
+ *   batchSize: 2,
+ *   key: random.key(0),
+ *   quiet: true,
+ * });
+ * console.log(result.stoppedEarly, result.bestEpoch! < 500); // true true
+ * ```
+ */
 export interface EarlyStoppingOptions {
   /**
    * Stop after this many epochs in a row without improvement (an integer
@@ -92,7 +325,46 @@ export interface EarlyStoppingOptions {
   readonly minDelta?: number;
 }
 
-/** One training step in the history. */
+/**
+ * One training step in the history.
+ *
+ * @example
+ * ```ts
+ * import {
+ *   fit,
+ *   matmul,
+ *   mean,
+ *   optim,
+ *   random,
+ *   square,
+ *   type StepLog,
+ *   sub,
+ *   tensor,
+ *   type Tensor,
+ * } from "@gradus/core";
+ *
+ * // y = 2x, one weight.
+ * const data = { x: tensor([[1], [2], [3], [4]]), y: tensor([[2], [4], [6], [8]]) };
+ * type Batch = typeof data;
+ * type Params = { w: Tensor };
+ * const mse = (p: Params, b: Batch) => mean(square(sub(matmul(b.x, p.w), b.y)));
+ * const steps: StepLog[] = [];
+ * await fit({
+ *   loss: mse,
+ *   epochs: 2,
+ *   onStep: (entry) => {
+ *     steps.push(entry);
+ *   },
+ *   params: { w: tensor([[0]]) },
+ *   optimizer: optim.sgd(0.01),
+ *   data,
+ *   batchSize: 2,
+ *   key: random.key(0),
+ *   quiet: true,
+ * });
+ * console.log(steps.map((s) => [s.epoch, s.step])); // [[1, 1], [1, 2], [2, 3], [2, 4]]
+ * ```
+ */
 export interface StepLog {
   /** The number of updates applied so far, over all epochs (1 after the first). */
   readonly step: number;
@@ -102,7 +374,49 @@ export interface StepLog {
   readonly loss: number;
 }
 
-/** One evaluation on the validation set. */
+/**
+ * One evaluation on the validation set.
+ *
+ * @example
+ * ```ts
+ * import {
+ *   type EvalLog,
+ *   fit,
+ *   matmul,
+ *   mean,
+ *   optim,
+ *   random,
+ *   square,
+ *   sub,
+ *   tensor,
+ *   type Tensor,
+ * } from "@gradus/core";
+ *
+ * // y = 2x, one weight.
+ * const data = { x: tensor([[1], [2], [3], [4]]), y: tensor([[2], [4], [6], [8]]) };
+ * type Batch = typeof data;
+ * type Params = { w: Tensor };
+ * const mse = (p: Params, b: Batch) => mean(square(sub(matmul(b.x, p.w), b.y)));
+ * const evals: EvalLog[] = [];
+ * // Evaluates every step here, and at the end of each epoch.
+ * await fit({
+ *   loss: mse,
+ *   validation: { data },
+ *   evalEvery: 1,
+ *   epochs: 1,
+ *   onEval: (entry) => {
+ *     evals.push(entry);
+ *   },
+ *   params: { w: tensor([[0]]) },
+ *   optimizer: optim.sgd(0.01),
+ *   data,
+ *   batchSize: 2,
+ *   key: random.key(0),
+ *   quiet: true,
+ * });
+ * console.log(evals.map((e) => e.step)); // [ 1, 2 ]
+ * ```
+ */
 export interface EvalLog {
   /** The number of updates applied before this evaluation. */
   readonly step: number;
@@ -114,7 +428,47 @@ export interface EvalLog {
   readonly [metric: `val_${string}`]: number;
 }
 
-/** One epoch in the history. */
+/**
+ * One epoch in the history.
+ *
+ * @example
+ * ```ts
+ * import {
+ *   type EpochLog,
+ *   fit,
+ *   matmul,
+ *   mean,
+ *   optim,
+ *   random,
+ *   square,
+ *   sub,
+ *   tensor,
+ *   type Tensor,
+ * } from "@gradus/core";
+ *
+ * // y = 2x, one weight.
+ * const data = { x: tensor([[1], [2], [3], [4]]), y: tensor([[2], [4], [6], [8]]) };
+ * type Batch = typeof data;
+ * type Params = { w: Tensor };
+ * const mse = (p: Params, b: Batch) => mean(square(sub(matmul(b.x, p.w), b.y)));
+ * const epochs: EpochLog[] = [];
+ * await fit({
+ *   loss: mse,
+ *   validation: { data },
+ *   epochs: 3,
+ *   onEpoch: (entry) => {
+ *     epochs.push(entry);
+ *   },
+ *   params: { w: tensor([[0]]) },
+ *   optimizer: optim.sgd(0.01),
+ *   data,
+ *   batchSize: 2,
+ *   key: random.key(0),
+ *   quiet: true,
+ * });
+ * console.log(epochs.map((e) => e.epoch), epochs[2].loss < epochs[0].loss); // [ 1, 2, 3 ] true
+ * ```
+ */
 export interface EpochLog {
   /** The epoch, from 1. */
   readonly epoch: number;
@@ -128,7 +482,44 @@ export interface EpochLog {
   readonly [metric: `val_${string}`]: number | undefined;
 }
 
-/** What `fit` recorded. */
+/**
+ * What `fit` recorded.
+ *
+ * @example
+ * ```ts
+ * import {
+ *   fit,
+ *   type History,
+ *   matmul,
+ *   mean,
+ *   optim,
+ *   random,
+ *   square,
+ *   sub,
+ *   tensor,
+ *   type Tensor,
+ * } from "@gradus/core";
+ *
+ * // y = 2x, one weight.
+ * const data = { x: tensor([[1], [2], [3], [4]]), y: tensor([[2], [4], [6], [8]]) };
+ * type Batch = typeof data;
+ * type Params = { w: Tensor };
+ * const mse = (p: Params, b: Batch) => mean(square(sub(matmul(b.x, p.w), b.y)));
+ * const result = await fit({
+ *   loss: mse,
+ *   validation: { data },
+ *   epochs: 3,
+ *   params: { w: tensor([[0]]) },
+ *   optimizer: optim.sgd(0.01),
+ *   data,
+ *   batchSize: 2,
+ *   key: random.key(0),
+ *   quiet: true,
+ * });
+ * const { steps, epochs, evals }: History = result.history;
+ * console.log(steps.length, epochs.length, evals.length); // 6 3 3
+ * ```
+ */
 export interface History {
   /** One entry per training step. */
   readonly steps: StepLog[];
@@ -138,7 +529,45 @@ export interface History {
   readonly evals: EvalLog[];
 }
 
-/** The options of `fit` shared by the stateless and the stateful form. */
+/**
+ * The options of `fit` shared by the stateless and the stateful form.
+ *
+ * @example
+ * ```ts
+ * import {
+ *   fit,
+ *   type FitCommonOptions,
+ *   matmul,
+ *   mean,
+ *   optim,
+ *   random,
+ *   square,
+ *   sub,
+ *   tensor,
+ *   type Tensor,
+ * } from "@gradus/core";
+ *
+ * // y = 2x, one weight.
+ * const data = { x: tensor([[1], [2], [3], [4]]), y: tensor([[2], [4], [6], [8]]) };
+ * type Batch = typeof data;
+ * type Params = { w: Tensor };
+ * const mse = (p: Params, b: Batch) => mean(square(sub(matmul(b.x, p.w), b.y)));
+ * // The options every form of fit takes; the loss (and model state) come on top.
+ * const common: FitCommonOptions<Params, Batch, [optim.ScaleByLearningRateState], undefined> = {
+ *   epochs: 50,
+ *   shuffle: false,
+ *   maxGradNorm: 10,
+ *   params: { w: tensor([[0]]) },
+ *   optimizer: optim.sgd(0.01),
+ *   data,
+ *   batchSize: 2,
+ *   key: random.key(0),
+ *   quiet: true,
+ * };
+ * const { params } = await fit({ ...common, loss: mse });
+ * console.log(params.w.arraySync()); // ≈ [[2]]
+ * ```
+ */
 export interface FitCommonOptions<P, D, S, M> {
   /** The initial parameters: a pytree of float tensors. */
   readonly params: P;
@@ -207,6 +636,44 @@ export interface FitCommonOptions<P, D, S, M> {
  * @typeParam P The parameters' type.
  * @typeParam S The optimizer state's type.
  * @typeParam M The model state's type (`undefined` without `modelState`).
+ *
+ * @example
+ * ```ts
+ * import {
+ *   fit,
+ *   type FitState,
+ *   matmul,
+ *   mean,
+ *   optim,
+ *   random,
+ *   square,
+ *   sub,
+ *   tensor,
+ *   type Tensor,
+ * } from "@gradus/core";
+ *
+ * // y = 2x, one weight.
+ * const data = { x: tensor([[1], [2], [3], [4]]), y: tensor([[2], [4], [6], [8]]) };
+ * type Batch = typeof data;
+ * type Params = { w: Tensor };
+ * const mse = (p: Params, b: Batch) => mean(square(sub(matmul(b.x, p.w), b.y)));
+ * const snapshots: number[] = [];
+ * const record = async (state: FitState<Params, unknown>) => {
+ *   snapshots.push(await state.params.w.item()); // read it now: fit frees it later
+ * };
+ * await fit({
+ *   loss: mse,
+ *   epochs: 3,
+ *   onEpoch: (_entry, state) => record(state),
+ *   params: { w: tensor([[0]]) },
+ *   optimizer: optim.sgd(0.01),
+ *   data,
+ *   batchSize: 2,
+ *   key: random.key(0),
+ *   quiet: true,
+ * });
+ * console.log(snapshots.length); // 3: w after each epoch
+ * ```
  */
 export interface FitState<P, S, M = undefined> {
   /** The parameters. */
@@ -217,7 +684,43 @@ export interface FitState<P, S, M = undefined> {
   readonly modelState: M;
 }
 
-/** Options of `fit` without a model state. */
+/**
+ * Options of `fit` without a model state.
+ *
+ * @example
+ * ```ts
+ * import {
+ *   fit,
+ *   type FitOptions,
+ *   matmul,
+ *   mean,
+ *   optim,
+ *   random,
+ *   square,
+ *   sub,
+ *   tensor,
+ *   type Tensor,
+ * } from "@gradus/core";
+ *
+ * // y = 2x, one weight.
+ * const data = { x: tensor([[1], [2], [3], [4]]), y: tensor([[2], [4], [6], [8]]) };
+ * type Batch = typeof data;
+ * type Params = { w: Tensor };
+ * const mse = (p: Params, b: Batch) => mean(square(sub(matmul(b.x, p.w), b.y)));
+ * const options: FitOptions<Params, Batch, [optim.ScaleByLearningRateState]> = {
+ *   loss: mse,
+ *   epochs: 50,
+ *   params: { w: tensor([[0]]) },
+ *   optimizer: optim.sgd(0.01),
+ *   data,
+ *   batchSize: 2,
+ *   key: random.key(0),
+ *   quiet: true,
+ * };
+ * const { params } = await fit(options);
+ * console.log(params.w.arraySync()); // ≈ [[2]]
+ * ```
+ */
 export interface FitOptions<P, D, S> extends FitCommonOptions<P, D, S, undefined> {
   /** The loss: `(params, batch, ctx) => scalar tensor`. */
   readonly loss: LossFn<P, D>;
@@ -225,7 +728,46 @@ export interface FitOptions<P, D, S> extends FitCommonOptions<P, D, S, undefined
   readonly modelState?: undefined;
 }
 
-/** Options of `fit` with a model state (e.g. batch-norm running statistics). */
+/**
+ * Options of `fit` with a model state (e.g. batch-norm running statistics).
+ *
+ * @example
+ * ```ts
+ * import {
+ *   fit,
+ *   matmul,
+ *   mean,
+ *   optim,
+ *   random,
+ *   square,
+ *   type StatefulFitOptions,
+ *   sub,
+ *   tensor,
+ *   type Tensor,
+ * } from "@gradus/core";
+ *
+ * // y = 2x, one weight.
+ * const data = { x: tensor([[1], [2], [3], [4]]), y: tensor([[2], [4], [6], [8]]) };
+ * type Batch = typeof data;
+ * type Params = { w: Tensor };
+ * const mse = (p: Params, b: Batch) => mean(square(sub(matmul(b.x, p.w), b.y)));
+ * type S = [optim.ScaleByLearningRateState];
+ * // The model state counts the training steps.
+ * const options: StatefulFitOptions<Params, Batch, S, number> = {
+ *   loss: (p, b, ctx) => [mse(p, b), ctx.state + 1],
+ *   modelState: 0,
+ *   epochs: 2,
+ *   params: { w: tensor([[0]]) },
+ *   optimizer: optim.sgd(0.01),
+ *   data,
+ *   batchSize: 2,
+ *   key: random.key(0),
+ *   quiet: true,
+ * };
+ * const { modelState } = await fit(options);
+ * console.log(modelState); // 4: 2 epochs of 2 batches
+ * ```
+ */
 export interface StatefulFitOptions<P, D, S, M> extends FitCommonOptions<P, D, S, M> {
   /** The loss: `(params, batch, ctx) => [scalar tensor, newModelState]`; `ctx.state` is the current state. */
   readonly loss: StatefulLossFn<P, D, M>;
@@ -233,7 +775,43 @@ export interface StatefulFitOptions<P, D, S, M> extends FitCommonOptions<P, D, S
   readonly modelState: M;
 }
 
-/** What `fit` returns. */
+/**
+ * What `fit` returns.
+ *
+ * @example
+ * ```ts
+ * import {
+ *   fit,
+ *   type FitResult,
+ *   matmul,
+ *   mean,
+ *   optim,
+ *   random,
+ *   square,
+ *   sub,
+ *   tensor,
+ *   type Tensor,
+ * } from "@gradus/core";
+ *
+ * // y = 2x, one weight.
+ * const data = { x: tensor([[1], [2], [3], [4]]), y: tensor([[2], [4], [6], [8]]) };
+ * type Batch = typeof data;
+ * type Params = { w: Tensor };
+ * const mse = (p: Params, b: Batch) => mean(square(sub(matmul(b.x, p.w), b.y)));
+ * const result: FitResult<Params, [optim.ScaleByLearningRateState], undefined> = await fit({
+ *   loss: mse,
+ *   epochs: 2,
+ *   params: { w: tensor([[0]]) },
+ *   optimizer: optim.sgd(0.01),
+ *   data,
+ *   batchSize: 2,
+ *   key: random.key(0),
+ *   quiet: true,
+ * });
+ * console.log(result.optState[0].count, result.history.steps.length); // 4 4
+ * console.log(result.stoppedEarly, result.bestEpoch); // false undefined (no earlyStopping)
+ * ```
+ */
 export interface FitResult<P, S, M = undefined> {
   /** The trained parameters (the best epoch's with `earlyStopping.restoreBest`). */
   readonly params: P;

@@ -15,6 +15,24 @@ import { bits, type PRNGKey, split } from "../random/random.ts";
  * {@linkcode intRange}; any object with a `sample(u)` method works.
  *
  * @typeParam T The value's type.
+ *
+ * @example
+ * ```ts
+ * import { random, randomSearch, type Sampler } from "@gradus/core";
+ *
+ * // A custom sampler: powers of two from 16 to 256.
+ * const powerOfTwo: Sampler<number> = {
+ *   description: "2^{4…8}",
+ *   sample: (u) => 2 ** (4 + Math.min(Math.floor(u * 5), 4)),
+ * };
+ * const trials = await randomSearch({
+ *   space: { batchSize: powerOfTwo },
+ *   trials: 4,
+ *   key: random.key(0),
+ *   objective: ({ batchSize }) => -Math.abs(batchSize - 64),
+ * });
+ * console.log(trials.every((t) => [16, 32, 64, 128, 256].includes(t.params.batchSize))); // true
+ * ```
  */
 export interface Sampler<T> {
   /** A short description, e.g. `logUniform(1e-6, 1e-2)`. */
@@ -23,10 +41,44 @@ export interface Sampler<T> {
   sample(u: number): T;
 }
 
-/** A search space: a sampler per hyperparameter name. */
+/**
+ * A search space: a sampler per hyperparameter name.
+ *
+ * @example
+ * ```ts
+ * import {
+ *   intRange,
+ *   logUniform,
+ *   oneOf,
+ *   random,
+ *   randomSearch,
+ *   type SearchSpace,
+ * } from "@gradus/core";
+ *
+ * const space = {
+ *   lr: logUniform(1e-4, 1e-1),
+ *   layers: intRange(1, 3),
+ *   activation: oneOf(["relu", "tanh"]),
+ * } satisfies SearchSpace;
+ * const [best] = await randomSearch({ space, trials: 3, key: random.key(0), objective: () => 0 });
+ * console.log(Object.keys(best.params)); // [ "activation", "layers", "lr" ]
+ * ```
+ */
 export type SearchSpace = Readonly<Record<string, Sampler<unknown>>>;
 
-/** The hyperparameters sampled from a space: the value type of each sampler. */
+/**
+ * The hyperparameters sampled from a space: the value type of each sampler.
+ *
+ * @example
+ * ```ts
+ * import { type HParams, intRange, logUniform } from "@gradus/core";
+ *
+ * const space = { lr: logUniform(1e-4, 1e-1), layers: intRange(1, 3) };
+ * // { lr: number; layers: number }
+ * const hparams: HParams<typeof space> = { lr: 0.01, layers: 2 };
+ * console.log(hparams); // { lr: 0.01, layers: 2 }
+ * ```
+ */
 export type HParams<Sp extends SearchSpace> = {
   -readonly [K in keyof Sp]: Sp[K] extends Sampler<infer T> ? T : never;
 };
@@ -128,7 +180,26 @@ export function intRange(lo: number, hi: number): Sampler<number> {
   };
 }
 
-/** One scored trial of {@linkcode randomSearch}. */
+/**
+ * One scored trial of {@linkcode randomSearch}.
+ *
+ * @example
+ * ```ts
+ * import { logUniform, random, randomSearch, type Trial } from "@gradus/core";
+ *
+ * const log: Trial<{ lr: number }>[] = [];
+ * await randomSearch({
+ *   space: { lr: logUniform(1e-4, 1e-1) },
+ *   trials: 3,
+ *   key: random.key(0),
+ *   objective: ({ lr }) => lr,
+ *   onTrial: (trial) => {
+ *     log.push(trial);
+ *   },
+ * });
+ * console.log(log.map((t) => t.index)); // [ 0, 1, 2 ]: in sampling order
+ * ```
+ */
 export interface Trial<H> {
   /** The sampled hyperparameters. */
   readonly params: H;
@@ -138,7 +209,25 @@ export interface Trial<H> {
   readonly index: number;
 }
 
-/** Options of {@linkcode randomSearch}. */
+/**
+ * Options of {@linkcode randomSearch}.
+ *
+ * @example
+ * ```ts
+ * import { logUniform, random, randomSearch, type RandomSearchOptions } from "@gradus/core";
+ *
+ * const space = { lr: logUniform(1e-4, 1e-1) };
+ * const options: RandomSearchOptions<typeof space> = {
+ *   space,
+ *   trials: 5,
+ *   key: random.key(0),
+ *   mode: "min", // e.g. a validation loss
+ *   objective: ({ lr }) => Math.abs(Math.log10(lr) + 2),
+ * };
+ * const trials = await randomSearch(options);
+ * console.log(trials[0].score <= trials[4].score); // true: best (lowest) first
+ * ```
+ */
 export interface RandomSearchOptions<Sp extends SearchSpace> {
   /** A sampler per hyperparameter, e.g. `{ lr: logUniform(1e-6, 1e-2) }`. */
   readonly space: Sp;
