@@ -107,6 +107,19 @@ Deno.test("wasm: a loop that never awaits stops growing the arena at its gcBudge
   }
 });
 
+Deno.test("wasm: with the default budget (64 MiB), a naive loop's arena stays under 83 MiB", async () => {
+  // 600 steps leave some 175 MiB to the collector: without the budget the
+  // memory grew to 187 MiB; with it, growth stops once 64 MiB wait (the
+  // last growth, by a quarter, happens just before).
+  const stats = await onBackend("wasm-default-budget", new WasmBackend(), (be) => {
+    naiveLoop(600);
+    return be.memoryStats();
+  });
+  assert.ok(stats.memoryBytes <= 1.25 * (64 + 2) * MiB, `${stats.memoryBytes}`);
+  assert.ok(stats.awaitingGcBytes >= 64 * MiB);
+  assert.ok(stats.spilledBuffers > 10_000, `${stats.spilledBuffers}`);
+});
+
 Deno.test("wasm: once the event loop turns, the budget is renewed and tensors return to the arena", async () => {
   await onBackend("wasm-renew", new WasmBackend({ gcBudget: MiB }), async (be) => {
     const x = random.normal(random.key(0), [256, 256]); // 256 KiB

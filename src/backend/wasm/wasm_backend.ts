@@ -36,8 +36,8 @@
  * not freed by `dispose`, `tidy` or `valueAndGrad` — the memory stops
  * growing. New tensors then take blocks freed explicitly or room left in
  * the memory, else live in ordinary JS memory, which the collector does
- * free inside the task (they run the CPU backend's kernels; correct, and
- * for the elementwise work of a training step about as fast). The budget
+ * free inside the task (ops on them run the CPU backend's kernels: correct,
+ * at that backend's speed). The budget
  * is renewed when finalizers run again; a sentinel object registered with
  * them makes sure they do once the loop turns and a collection happened,
  * even when every arena tensor stays alive. At the memory's limit (1 GiB by
