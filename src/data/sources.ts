@@ -44,7 +44,27 @@ import { DataFormatError, DatasetUnavailableError } from "./errors.ts";
 import { isGzip } from "./gzip.ts";
 import { readTarGz, type TarEntry } from "./tar.ts";
 
-/** Expected size and digests (lower-case hex) of some bytes. */
+/**
+ * Expected size and digests (lower-case hex) of some bytes.
+ *
+ * @example
+ * ```ts
+ * import { data } from "@gradus/core";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/hello.txt`, "hi");
+ * // A file that does not match its checksums is refused.
+ * const sums: data.Checksums = {
+ *   size: 2,
+ *   sha256: "8f434346648f6b96df89dda901c5176b10a6d83961dd3c1ac88b59b2dc327aa4",
+ * };
+ * const file = { name: "hello.txt", ...sums };
+ * const spec = { id: "demo", title: "Demo", files: [file], subdirs: [""] };
+ * const { files } = await data.resolveFiles(spec, { dir, download: false });
+ * console.log(files.get("hello.txt")?.length); // 2
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
 export interface Checksums {
   /** The size in bytes. */
   readonly size?: number;
@@ -56,7 +76,24 @@ export interface Checksums {
   readonly sha1?: string;
 }
 
-/** A file of a dataset, and how it can be downloaded on its own. */
+/**
+ * A file of a dataset, and how it can be downloaded on its own.
+ *
+ * @example
+ * ```ts
+ * import { data } from "@gradus/core";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const gz = await data.gzip(data.encodeIdx(new Uint8Array([4, 2]), [2]));
+ * await Deno.writeFile(`${dir}/labels.gz`, gz);
+ * // Also accepted under another name; the parsers detect gzip.
+ * const file: data.DataFileSpec = { name: "labels", aliases: ["labels.gz"] };
+ * const spec: data.DataSetSpec = { id: "demo", title: "Demo", files: [file], subdirs: [""] };
+ * const { files } = await data.resolveFiles(spec, { dir, download: false });
+ * console.log((await data.parseIdx(files.get("labels")!)).data); // Uint8Array(2) [ 4, 2 ]
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
 export interface DataFileSpec extends Checksums {
   /** The file's canonical name, e.g. `"train-images-idx3-ubyte"`; size and digests are of this file. */
   readonly name: string;
@@ -66,7 +103,35 @@ export interface DataFileSpec extends Checksums {
   readonly remote?: Checksums & { readonly file: string };
 }
 
-/** An archive (`.tar.gz`, `.tgz`) that holds a dataset's files. */
+/**
+ * An archive (`.tar.gz`, `.tgz`) that holds a dataset's files.
+ *
+ * @example
+ * ```ts
+ * import { data } from "@gradus/core";
+ *
+ * // The files may come packed in an archive (downloaded, or found in a directory).
+ * const dir = await Deno.makeTempDir();
+ * const tar = data.createTar([{ name: "pkg/data/a.txt", data: new TextEncoder().encode("A") }]);
+ * await Deno.writeFile(`${dir}/pkg.tar.gz`, await data.gzip(tar));
+ * const archive: data.ArchiveSpec = {
+ *   name: "pkg.tar.gz",
+ *   label: "a demo package",
+ *   urls: [], // where to download it from (here: nowhere)
+ *   prefix: "pkg/data/",
+ * };
+ * const spec: data.DataSetSpec = {
+ *   id: "demo",
+ *   title: "Demo",
+ *   files: [{ name: "a.txt" }],
+ *   subdirs: [""],
+ *   archives: [archive],
+ * };
+ * const { files } = await data.resolveFiles(spec, { dir, download: false, quiet: true });
+ * console.log(new TextDecoder().decode(files.get("a.txt"))); // "A"
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
 export interface ArchiveSpec extends Checksums {
   /** Its file name, e.g. `"cifar-10-binary.tar.gz"`. */
   readonly name: string;
@@ -89,7 +154,18 @@ export interface ArchiveSpec extends Checksums {
   readonly maxUnpackedSize?: number;
 }
 
-/** Everything the loaders know about where a dataset's files can be found. */
+/**
+ * Everything the loaders know about where a dataset's files can be found.
+ *
+ * @example
+ * ```ts
+ * import { data } from "@gradus/core";
+ *
+ * // The built-in datasets are specs too: their files, archives and mirrors.
+ * const spec: data.DataSetSpec = data.MNIST_SPEC;
+ * console.log(spec.title, spec.files.length, spec.mirrors?.length! > 0); // "MNIST" 4 true
+ * ```
+ */
 export interface DataSetSpec {
   /** The id: the cache subfolder, e.g. `"mnist"`. */
   readonly id: string;
@@ -107,7 +183,31 @@ export interface DataSetSpec {
   readonly mirrors?: readonly string[];
 }
 
-/** Options of {@linkcode resolveFiles}. */
+/**
+ * Options of {@linkcode resolveFiles}.
+ *
+ * @example
+ * ```ts
+ * import { data } from "@gradus/core";
+ *
+ * const empty = await Deno.makeTempDir();
+ * const messages: string[] = [];
+ * const options: data.ResolveOptions = {
+ *   op: "myLoader()",
+ *   cacheDir: empty,
+ *   download: false,
+ *   env: {}, // no GRADUS_DATA_DIR and the like
+ *   writer: { writeSync: (p) => (messages.push(new TextDecoder().decode(p)), p.length) },
+ * };
+ * const spec = { id: "demo", title: "Demo", files: [{ name: "a.txt" }], subdirs: [""] };
+ * try {
+ *   await data.resolveFiles(spec, options);
+ * } catch (e) {
+ *   console.log((e as Error).message.startsWith("myLoader()")); // true
+ * }
+ * await Deno.remove(empty, { recursive: true });
+ * ```
+ */
 export interface ResolveOptions {
   /** The caller's name, at the start of messages (default `"data"`). */
   readonly op?: string;
@@ -127,7 +227,22 @@ export interface ResolveOptions {
   readonly writer?: ProgressWriter;
 }
 
-/** The files of a dataset, found or downloaded. */
+/**
+ * The files of a dataset, found or downloaded.
+ *
+ * @example
+ * ```ts
+ * import { data } from "@gradus/core";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/a.txt`, "A");
+ * const spec = { id: "demo", title: "Demo", files: [{ name: "a.txt" }], subdirs: [""] };
+ * const resolved: data.ResolvedFiles = await data.resolveFiles(spec, { dir, download: false });
+ * console.log([...resolved.files.keys()]); // [ "a.txt" ]
+ * console.log(resolved.source.startsWith("dir option")); // true
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
 export interface ResolvedFiles {
   /** Canonical file name → contents (possibly gzipped: the parsers detect it). */
   readonly files: ReadonlyMap<string, Uint8Array>;
@@ -135,7 +250,17 @@ export interface ResolvedFiles {
   readonly source: string;
 }
 
-/** Names of the environment variables the loaders read. */
+/**
+ * Names of the environment variables the loaders read.
+ *
+ * @example
+ * ```ts
+ * import { data } from "@gradus/core";
+ *
+ * // The variables the loaders read (with --allow-env): e.g. --allow-env=GRADUS_DATA_DIR,…
+ * console.log(data.ENV_VARS.join(",")); // GRADUS_DATA_DIR,GRADUS_CACHE_DIR,XDG_CACHE_HOME,HOME,…
+ * ```
+ */
 export const ENV_VARS: readonly string[] = [
   "GRADUS_DATA_DIR",
   "GRADUS_CACHE_DIR",

@@ -19,7 +19,19 @@
 import { DataFormatError } from "./errors.ts";
 import { gunzip, isGzip } from "./gzip.ts";
 
-/** One entry of a tar archive. */
+/**
+ * One entry of a tar archive.
+ *
+ * @example
+ * ```ts
+ * import { data } from "@gradus/core";
+ *
+ * const archive = data.createTar([{ name: "x.bin", data: new Uint8Array([1, 2, 3]) }]);
+ * const [entry]: data.TarEntry[] = data.readTar(archive);
+ * console.log(entry.name, entry.type, entry.size); // "x.bin" "file" 3
+ * console.log(entry.data); // Uint8Array(3) [ 1, 2, 3 ]
+ * ```
+ */
 export interface TarEntry {
   /** The path inside the archive, e.g. `"cifar-10-batches-bin/data_batch_1.bin"`. */
   readonly name: string;
@@ -31,7 +43,21 @@ export interface TarEntry {
   readonly data: Uint8Array;
 }
 
-/** Options of {@linkcode readTar}. */
+/**
+ * Options of {@linkcode readTar}.
+ *
+ * @example
+ * ```ts
+ * import { data } from "@gradus/core";
+ *
+ * const options: data.ReadTarOptions = { name: "cifar-10-binary.tar" };
+ * try {
+ *   data.readTar(new Uint8Array(100), options); // not a tar archive
+ * } catch (e) {
+ *   console.log((e as Error).message.includes("cifar-10-binary.tar")); // true: the error names it
+ * }
+ * ```
+ */
 export interface ReadTarOptions {
   /** The archive's name, used in error messages (default `"archive"`). */
   readonly name?: string;
@@ -273,7 +299,21 @@ export async function readTarGz(
   return readTar(tar, { name });
 }
 
-/** A file to put in an archive made by {@linkcode createTar}. */
+/**
+ * A file to put in an archive made by {@linkcode createTar}.
+ *
+ * @example
+ * ```ts
+ * import { data } from "@gradus/core";
+ *
+ * const files: data.TarInput[] = [
+ *   { name: "dir/a.txt", data: new TextEncoder().encode("alpha") },
+ *   { name: "dir/b.txt", data: new TextEncoder().encode("beta") },
+ * ];
+ * const entries = data.readTar(data.createTar(files));
+ * console.log(entries.map((e) => e.name)); // [ "dir/a.txt", "dir/b.txt" ]
+ * ```
+ */
 export interface TarInput {
   /** The path inside the archive (UTF-8, at most 255 bytes; `/` separates folders). */
   readonly name: string;

@@ -42,6 +42,18 @@ import { argsort } from "../ops/sort.ts";
  * when they were made (their two words are also kept on the host, so using
  * one after `setBackend` uploads it without a device read); results go to
  * the current backend.
+ *
+ * @example
+ * ```ts
+ * import { random } from "@gradus/core";
+ *
+ * const key: random.PRNGKey = random.key(42);
+ * const [a, b]: random.PRNGKey[] = random.split(key);
+ * console.log(key.dtype, key.shape, a.shape); // "int32" [2] [2]
+ * // The same key, the same numbers.
+ * const [x, y] = [random.normal(b, [3]), random.normal(b, [3])];
+ * console.log(x.arraySync().toString() === y.arraySync().toString()); // true
+ * ```
  */
 export type PRNGKey = Tensor;
 
@@ -202,7 +214,19 @@ export function bits(k: PRNGKey, shape: readonly number[]): Tensor {
   });
 }
 
-/** Options of `random.uniform`. */
+/**
+ * Options of `random.uniform`.
+ *
+ * @example
+ * ```ts
+ * import { random } from "@gradus/core";
+ *
+ * const options: random.UniformOptions = { min: -1, max: 1, dtype: "float64" };
+ * const u = random.uniform(random.key(0), [1000], options);
+ * console.log(u.dtype); // "float64"
+ * console.log((await u.min().item()) >= -1, (await u.max().item()) < 1); // true true
+ * ```
+ */
 export interface UniformOptions {
   /** Lower bound, inclusive (default 0). */
   readonly min?: number;
@@ -246,7 +270,18 @@ export function uniform(
   return below === hi ? scaled : minimum(scaled, below);
 }
 
-/** Options of `random.normal`. */
+/**
+ * Options of `random.normal`.
+ *
+ * @example
+ * ```ts
+ * import { random } from "@gradus/core";
+ *
+ * const options: random.NormalOptions = { mean: 5, std: 0.1 };
+ * const x = random.normal(random.key(0), [10000], options);
+ * console.log(x.mean().arraySync()); // ≈ 5
+ * ```
+ */
 export interface NormalOptions {
   /** Mean (default 0). */
   readonly mean?: number;
@@ -380,7 +415,19 @@ export function permutation(k: PRNGKey, n: number | Tensor): Tensor {
   });
 }
 
-/** Options of `random.choice`. */
+/**
+ * Options of `random.choice`.
+ *
+ * @example
+ * ```ts
+ * import { random } from "@gradus/core";
+ *
+ * // A permutation-like draw: 5 distinct indices from 0 … 9.
+ * const options: random.ChoiceOptions = { replace: false };
+ * const idx = random.choice(random.key(0), 10, 5, options).arraySync() as number[];
+ * console.log(new Set(idx).size); // 5
+ * ```
+ */
 export interface ChoiceOptions {
   /** Sample with replacement (default true, like NumPy and JAX). */
   readonly replace?: boolean;
