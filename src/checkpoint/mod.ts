@@ -46,6 +46,16 @@
  * await Deno.remove(dir, { recursive: true });
  * ```
  *
+ * @example From this entry point (`@gradus/core/checkpoint`)
+ * ```ts
+ * import { deserializeSafetensors, serializeSafetensors } from "@gradus/core/checkpoint";
+ * import { tensor, zeros } from "@gradus/core";
+ *
+ * const bytes = await serializeSafetensors({ w: tensor([1, 2]), step: 7 });
+ * const restored = deserializeSafetensors(bytes, { w: zeros([2]), step: 0 });
+ * console.log(restored.w.arraySync(), restored.step); // [1, 2] 7
+ * ```
+ *
  * @module
  */
 

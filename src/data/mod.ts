@@ -18,6 +18,19 @@
  * }
  * ```
  *
+ * @example From this entry point (`@gradus/core/data`)
+ * ```ts
+ * import { batches, spiral } from "@gradus/core/data";
+ * import { random } from "@gradus/core";
+ *
+ * const { x, y } = spiral({ pointsPerClass: 20, key: random.key(0) });
+ * let n = 0;
+ * for (const batch of batches({ x, y }, { batchSize: 16, key: random.key(1) })) {
+ *   n += batch.x.shape[0];
+ * }
+ * console.log(x.shape, n); // [60, 2] 60
+ * ```
+ *
  * @module
  */
 

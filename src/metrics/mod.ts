@@ -29,6 +29,17 @@
  * console.log(await metrics.formatConfusionMatrix(metrics.confusionMatrix(logits, labels)));
  * ```
  *
+ * @example From this entry point (`@gradus/core/metrics`)
+ * ```ts
+ * import { accuracy, confusionMatrix } from "@gradus/core/metrics";
+ * import { tensor } from "@gradus/core";
+ *
+ * const logits = tensor([[2, 1], [0, 3], [1, 0]]);
+ * const labels = tensor([0, 1, 1], { dtype: "int32" });
+ * console.log(await accuracy(logits, labels).item()); // ≈ 0.6667
+ * console.log(confusionMatrix(logits, labels).arraySync()); // [[1, 0], [1, 1]]
+ * ```
+ *
  * @module
  */
 

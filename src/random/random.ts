@@ -19,6 +19,14 @@
  * console.log(w.shape, idx.shape); // [784, 50] [100]
  * ```
  *
+ * @example From this entry point (`@gradus/core/random`)
+ * ```ts
+ * import { key, normal, split } from "@gradus/core/random";
+ *
+ * const [k1, k2] = split(key(0));
+ * console.log(normal(k1, [2, 3]).shape, normal(k2, [], { mean: 5 }).shape); // [2, 3] []
+ * ```
+ *
  * @module
  */
 

@@ -40,6 +40,15 @@
  * console.log(svg.startsWith("<svg")); // true
  * ```
  *
+ * @example From this entry point (`@gradus/core/plot`)
+ * ```ts
+ * import { histogram, lineChart } from "@gradus/core/plot";
+ *
+ * const loss = await lineChart({ series: [{ name: "train", y: [1, 0.5, 0.3] }] });
+ * const weights = await histogram({ values: [0.1, -0.2, 0.05, 0.3], bins: 4 });
+ * console.log(loss.startsWith("<svg"), weights.startsWith("<svg")); // true true
+ * ```
+ *
  * @module
  */
 

@@ -66,6 +66,14 @@
  * });
  * ```
  *
+ * @example From this entry point (`@gradus/core/tree`)
+ * ```ts
+ * import { leaves, map } from "@gradus/core/tree";
+ *
+ * const doubled = map((x: number) => 2 * x, { a: 1, b: [2, 3] });
+ * console.log(doubled, leaves(doubled)); // { a: 2, b: [ 4, 6 ] } [ 2, 4, 6 ]
+ * ```
+ *
  * @module
  */
 
