@@ -104,19 +104,20 @@ export class Arena {
   }
 
   /**
-   * Like `alloc`, but never grows the memory: a freed block of the same size,
-   * a merged free run, or room left at the top; else -1 (not counted as a
-   * failure). For callers that must not make the memory larger right now.
+   * Like `alloc`, but only a block freed before: one of the same size or
+   * part of a merged free run, never room at the top (nor growth); else -1
+   * (not counted as a failure). The top is left to blocks given back at
+   * once, which lower it again.
    *
    * @param bytes The size wanted.
    * @returns The block's address, or -1.
    */
-  allocWithoutGrowing(bytes: number): number {
+  reuse(bytes: number): number {
     return this.#alloc(bytes, false);
   }
 
-  /** `alloc` (`grow`: growing the memory and merging free blocks if needed) and `allocWithoutGrowing`. */
-  #alloc(bytes: number, grow: boolean): number {
+  /** `alloc` (`fresh`: also from the top, growing the memory and merging free blocks if needed) and `reuse`. */
+  #alloc(bytes: number, fresh: boolean): number {
     if (!(bytes <= this.limitPages * WASM_PAGE - 16)) {
       // Can never fit (the first 16 bytes are not handed out); from 2³¹ - 16
       // on, blockBytes' 32-bit arithmetic would also wrap.
@@ -131,12 +132,12 @@ export class Arena {
       return list.pop()!;
     }
     let p = this.#runs.length > 0 ? this.#fromRuns(size) : -1;
-    if (p < 0) p = this.#bump(size, grow);
-    if (p < 0 && !grow) return -1;
+    if (p < 0 && !fresh) return -1;
+    if (p < 0) p = this.#bump(size);
     if (p < 0) {
       this.#coalesce();
       p = this.#fromRuns(size);
-      if (p < 0) p = this.#bump(size, true);
+      if (p < 0) p = this.#bump(size);
     }
     if (p < 0) {
       this.#failed++;
@@ -176,11 +177,10 @@ export class Arena {
     };
   }
 
-  /** A block from the top of the heap, growing the memory if needed and `grow`; -1 at the limit. */
-  #bump(size: number, grow: boolean): number {
+  /** A block from the top of the heap, growing the memory if needed; -1 at the limit. */
+  #bump(size: number): number {
     const p = this.#top, end = p + size;
     if (end > this.#buffer.byteLength) {
-      if (!grow) return -1;
       const pages = Math.ceil(end / WASM_PAGE);
       if (pages > this.limitPages) return -1;
       // Grow by at least a quarter, so a growing program pays for few grows.

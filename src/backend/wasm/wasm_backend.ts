@@ -34,14 +34,17 @@
  * backend bounds it: once `gcBudget` bytes (64 MiB by default) of arena
  * tensors wait for the collector — allocated since finalizers last ran and
  * not freed by `dispose`, `tidy` or `valueAndGrad` — the memory stops
- * growing. New tensors then take blocks freed explicitly or room left in
- * the memory, else live in ordinary JS memory, which the collector does
- * free inside the task (ops on them run the CPU backend's kernels: correct,
- * at that backend's speed). The budget
- * is renewed when finalizers run again; a sentinel object registered with
- * them makes sure they do once the loop turns and a collection happened,
- * even when every arena tensor stays alive. At the memory's limit (1 GiB by
- * default) new buffers go to JS memory too.
+ * growing. New tensors then take blocks freed explicitly, else live in
+ * ordinary JS memory, which the collector does free inside the task. Ops
+ * on them still run the WebAssembly kernels: operands in JS memory are
+ * copied into transient blocks at the top of the heap (given back at once)
+ * and results copied out, so values never depend on where a tensor lives,
+ * nor on when the collector ran. The budget is renewed when finalizers run
+ * again; a sentinel object registered with them makes sure they do once
+ * the loop turns and a collection happened, even when every arena tensor
+ * stays alive. At the memory's limit (1 GiB by default) new buffers go to
+ * JS memory too, and ops whose transient blocks do not fit run the CPU
+ * backend's kernels.
  *
  * @module
  */
@@ -268,10 +271,10 @@ export interface WasmBackendOptions {
    * How many bytes of tensors may wait for the garbage collector in
    * WebAssembly memory: allocated since its finalizers last ran and not
    * freed explicitly (`dispose`, `tidy`, `valueAndGrad`). Past it, the memory
-   * stops growing: new tensors take blocks freed explicitly or room left in
-   * the memory, and otherwise live in ordinary JS memory, which the garbage
-   * collector frees without waiting for the event loop (see the module
-   * documentation). Default 64 MiB.
+   * stops growing: new tensors take blocks freed explicitly, and otherwise
+   * live in ordinary JS memory, which the garbage collector frees without
+   * waiting for the event loop; the same kernels compute them (see the
+   * module documentation). Default 64 MiB.
    */
   readonly gcBudget?: number;
 }
@@ -428,8 +431,9 @@ export class WasmBackend extends CpuBackend {
 
   /**
    * A block when the budget of bytes waiting for the garbage collector is
-   * spent: only one the memory has room for without growing; else -1 (the
-   * buffer goes to JS memory). A program that runs without ever letting the
+   * spent: only a block freed before (never the top, which `#run`'s
+   * transient blocks take and give back); else -1 (the buffer goes to JS
+   * memory). A program that runs without ever letting the
    * event loop turn gets here, and nothing it leaves for the collector
    * comes back before the loop turns: finalizers run only in a task of their
    * own. So that the budget is renewed once they can run, even when every
@@ -441,7 +445,7 @@ export class WasmBackend extends CpuBackend {
       this.#sentinel = true;
       this.#owners.register({}, null);
     }
-    const ptr = this.arena.allocWithoutGrowing(bytes);
+    const ptr = this.arena.reuse(bytes);
     if (ptr < 0) {
       this.#spilled++;
       this.#spilledBytes += bytes;
@@ -450,15 +454,74 @@ export class WasmBackend extends CpuBackend {
   }
 
   /**
-   * A scratch block (freed before the kernel returns), or -1 (the kernel
-   * then runs as on the CPU backend). Over the budget it does not grow the
-   * memory either: the room a scratch block grew would be taken by tensors
-   * as soon as it was freed.
+   * Runs a WebAssembly kernel that reads `inputs` and writes a new buffer of
+   * `size` `dtype` elements, given the arena addresses of the inputs, of the
+   * output and of `scratch` blocks of the given sizes (freed afterwards).
+   * Inputs in JS memory (and plain arrays) are first copied into transient
+   * blocks, and an output that had to go to JS memory is written to a
+   * transient block and copied there: the same kernel runs wherever the
+   * operands live, so a tensor's values never depend on it (nor on when the
+   * garbage collector ran). Transient blocks come from the top of the heap
+   * and go back there at once. Returns null when the arena cannot hold them
+   * (its limit); the caller then runs the CPU backend's kernel.
    */
-  #scratch(bytes: number): number {
-    return this.#sinceFinalizer < this.#gcBudget
-      ? this.arena.alloc(bytes)
-      : this.arena.allocWithoutGrowing(bytes);
+  #run(
+    inputs: readonly (WasmBuf | Int32Array)[],
+    dtype: DType,
+    size: number,
+    scratch: readonly number[],
+    kernel: (at: readonly number[], out: number, scratch: readonly number[]) => void,
+  ): DataHandle | null {
+    const out = this.alloc(dtype, size, false);
+    const temps: number[] = []; // address, bytes, … in the order taken
+    const take = (bytes: number): number => {
+      const p = this.arena.alloc(bytes);
+      if (p >= 0) temps.push(p, bytes);
+      return p;
+    };
+    const at: number[] = [];
+    let ok = true;
+    for (const x of inputs) {
+      if (x instanceof WasmBuf && x.ptr >= 0) {
+        at.push(x.ptr);
+        continue;
+      }
+      const v = x instanceof WasmBuf ? x.view : x;
+      const p = take(v.byteLength);
+      if (p < 0) {
+        ok = false;
+        break;
+      }
+      new Uint8Array(this.arena.buffer, p, v.byteLength)
+        .set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+      at.push(p);
+    }
+    const scr: number[] = [];
+    for (let i = 0; ok && i < scratch.length; i++) {
+      const p = take(scratch[i]);
+      if (p < 0) ok = false;
+      else scr.push(p);
+    }
+    const spilled = !inArena(out);
+    const o = !ok ? -1 : spilled ? take(out.byteLength) : out.byteOffset;
+    if (o >= 0) {
+      kernel(at, o, scr);
+      if (spilled) {
+        new Uint8Array(out.buffer, out.byteOffset, out.byteLength)
+          .set(new Uint8Array(this.arena.buffer, o, out.byteLength));
+      }
+    }
+    // In reverse, so blocks taken from the top lower it again.
+    for (let i = temps.length - 2; i >= 0; i -= 2) this.arena.free(temps[i], temps[i + 1]);
+    if (o >= 0) return this.wrap(out);
+    if (!spilled) this.#unalloc(out);
+    return null;
+  }
+
+  /** Gives back a block `alloc` returned that never became a tensor's. */
+  #unalloc(out: TypedArray): void {
+    this.arena.free(out.byteOffset, out.byteLength);
+    this.#sinceFinalizer = Math.max(0, this.#sinceFinalizer - out.byteLength);
   }
 
   /** The view behind a handle. */
@@ -497,12 +560,10 @@ export class WasmBackend extends CpuBackend {
       : dtype === "int32"
       ? UNARY_I32[op]
       : undefined;
-    if (name !== undefined && k !== null && X.ptr >= 0 && size > 0) {
-      const out = this.alloc(dtype, size, false);
-      if (inArena(out)) {
-        (k[name] as (x: number, out: number, n: number) => void)(X.ptr, out.byteOffset, size);
-        return this.wrap(out);
-      }
+    if (name !== undefined && k !== null && size > 0) {
+      const f = k[name] as (x: number, out: number, n: number) => void;
+      const r = this.#run([X], dtype, size, [], ([xp], o) => f(xp, o, size));
+      if (r !== null) return r;
     }
     return super.unary(op, x, size, dtype);
   }
@@ -520,21 +581,25 @@ export class WasmBackend extends CpuBackend {
     const A = live(a), B = live(b), k = this.#k;
     const name = BINARY[dtype]?.[op];
     const size = sizeOf(outShape);
-    if (name !== undefined && k !== null && A.ptr >= 0 && B.ptr >= 0 && size > 0) {
+    if (name !== undefined && k !== null && size > 0) {
       const plan = plan2d(outShape, [aStrides, bStrides]);
       if (plan !== null) {
-        const out = this.alloc(COMPARISONS.has(op) ? "bool" : dtype, size, false);
-        if (inArena(out)) {
-          const f = k[name] as BinaryKernel, w = dtype === "bool" ? 1 : 4;
-          const outW = COMPARISONS.has(op) || dtype === "bool" ? 1 : 4;
-          const { rows, cols, rowStrides: rs, colStrides: cs } = plan;
-          let o = out.byteOffset;
-          for (const [ao, bo] of plan.offsets) {
-            f(A.ptr + ao * w, rs[0], cs[0], B.ptr + bo * w, rs[1], cs[1], o, rows, cols);
-            o += rows * cols * outW;
-          }
-          return this.wrap(out);
-        }
+        const f = k[name] as BinaryKernel, w = dtype === "bool" ? 1 : 4;
+        const outW = COMPARISONS.has(op) || dtype === "bool" ? 1 : 4;
+        const { rows, cols, rowStrides: rs, colStrides: cs } = plan;
+        const r = this.#run(
+          [A, B],
+          COMPARISONS.has(op) ? "bool" : dtype,
+          size,
+          [],
+          ([ap, bp], o) => {
+            for (const [ao, bo] of plan.offsets) {
+              f(ap + ao * w, rs[0], cs[0], bp + bo * w, rs[1], cs[1], o, rows, cols);
+              o += rows * cols * outW;
+            }
+          },
+        );
+        if (r !== null) return r;
       }
     }
     return super.binary(op, a, aStrides, b, bStrides, outShape, dtype);
@@ -553,25 +618,20 @@ export class WasmBackend extends CpuBackend {
   ): DataHandle {
     const C = live(cond), A = live(a), B = live(b), k = this.#k;
     const size = sizeOf(outShape);
-    if (
-      (dtype === "float32" || dtype === "int32") && k !== null && C.ptr >= 0 && A.ptr >= 0 &&
-      B.ptr >= 0 && size > 0
-    ) {
+    if ((dtype === "float32" || dtype === "int32") && k !== null && size > 0) {
       const plan = plan2d(outShape, [condStrides, aStrides, bStrides]);
       if (plan !== null) {
-        const out = this.alloc(dtype, size, false);
-        if (inArena(out)) {
-          const { rows, cols, rowStrides: rs, colStrides: cs } = plan;
-          let o = out.byteOffset;
+        const { rows, cols, rowStrides: rs, colStrides: cs } = plan;
+        const r = this.#run([C, A, B], dtype, size, [], ([cp, ap, bp], o) => {
           for (const [co, ao, bo] of plan.offsets) {
             k.where_f32(
-              C.ptr + co,
+              cp + co,
               rs[0],
               cs[0],
-              A.ptr + ao * 4,
+              ap + ao * 4,
               rs[1],
               cs[1],
-              B.ptr + bo * 4,
+              bp + bo * 4,
               rs[2],
               cs[2],
               o,
@@ -580,8 +640,8 @@ export class WasmBackend extends CpuBackend {
             );
             o += rows * cols * 4;
           }
-          return this.wrap(out);
-        }
+        });
+        if (r !== null) return r;
       }
     }
     return super.where(cond, condStrides, a, aStrides, b, bStrides, outShape, dtype);
@@ -599,37 +659,28 @@ export class WasmBackend extends CpuBackend {
     const X = live(x), k = this.#k;
     if (
       dtype === "float32" && (op === "sum" || op === "max" || op === "min") && k !== null &&
-      X.ptr >= 0 && n > 0 && outer * inner > 0
+      n > 0 && outer * inner > 0
     ) {
-      const out = this.alloc("float32", outer * inner, false);
-      if (inArena(out)) {
-        if (inner === 1) k[`${op}_rows`](X.ptr, out.byteOffset, outer, n);
-        else k[`${op}_cols`](X.ptr, out.byteOffset, outer, n, inner);
-        return this.wrap(out);
-      }
+      const r = this.#run([X], "float32", outer * inner, [], ([xp], o) => {
+        if (inner === 1) k[`${op}_rows`](xp, o, outer, n);
+        else k[`${op}_cols`](xp, o, outer, n, inner);
+      });
+      if (r !== null) return r;
     }
     return super.reduce(op, x, outer, n, inner, dtype);
   }
 
   /**
-   * The indices of a gather or scatter, checked, with negative ones wrapped:
-   * their own block when they need no change, else a copy in a scratch
-   * block of `scratchBytes` (to free) at `scratch`.
+   * The indices of a gather or scatter, checked: the buffer itself when
+   * none needs a change, else a copy with negative ones wrapped (throws on
+   * out-of-range ones).
    */
-  #indices(op: string, indices: WasmBuf, count: number, n: number): {
-    at: number;
-    scratch: number;
-    scratchBytes: number;
-  } {
+  #indices(op: string, indices: WasmBuf, count: number, n: number): WasmBuf | Int32Array {
     const idx = indices.view as Int32Array;
-    let wrapped = false;
-    for (let c = 0; c < count && !wrapped; c++) wrapped = idx[c] < 0 || idx[c] >= n;
-    if (!wrapped) return { at: indices.ptr, scratch: -1, scratchBytes: 0 };
-    const fixed = normalizeIndices(op, idx, count, n); // throws on out-of-range ones
-    const scratch = this.#scratch(4 * count);
-    if (scratch < 0) return { at: -1, scratch: -1, scratchBytes: 0 };
-    new Int32Array(this.arena.buffer, scratch, count).set(fixed);
-    return { at: scratch, scratch, scratchBytes: 4 * count };
+    for (let c = 0; c < count; c++) {
+      if (idx[c] < 0 || idx[c] >= n) return normalizeIndices(op, idx, count, n);
+    }
+    return indices;
   }
 
   /** Row gathers of 4-byte dtypes in WebAssembly (v128 row copies); the rest as on the CPU backend. */
@@ -643,18 +694,12 @@ export class WasmBackend extends CpuBackend {
     dtype: DType,
   ): DataHandle {
     const X = live(x), I = live(indices), k = this.#k;
-    if (
-      (dtype === "float32" || dtype === "int32") && k !== null && X.ptr >= 0 && I.ptr >= 0 &&
-      outer * count * inner > 0
-    ) {
-      const { at, scratch, scratchBytes } = this.#indices("take()", I, count, n);
-      const out = at >= 0 ? this.alloc(dtype, outer * count * inner, false) : null;
-      if (out !== null && inArena(out)) {
-        k.gather32(X.ptr, at, out.byteOffset, outer, n, inner, count);
-        if (scratch >= 0) this.arena.free(scratch, scratchBytes);
-        return this.wrap(out);
-      }
-      if (scratch >= 0) this.arena.free(scratch, scratchBytes);
+    if ((dtype === "float32" || dtype === "int32") && k !== null && outer * count * inner > 0) {
+      const idx = this.#indices("take()", I, count, n);
+      const r = this.#run([X, idx], dtype, outer * count * inner, [], ([xp, ip], o) => {
+        k.gather32(xp, ip, o, outer, n, inner, count);
+      });
+      if (r !== null) return r;
     }
     return super.gather(x, indices, outer, n, inner, count, dtype);
   }
@@ -673,18 +718,12 @@ export class WasmBackend extends CpuBackend {
     dtype: DType,
   ): DataHandle {
     const G = live(g), I = live(indices), k = this.#k, size = outer * n * inner;
-    if (dtype === "float32" && k !== null && G.ptr >= 0 && I.ptr >= 0 && size > 0) {
-      const { at, scratch, scratchBytes } = this.#indices("scatterAdd()", I, count, n);
-      const acc = at >= 0 ? this.#scratch(8 * size) : -1;
-      const out = acc >= 0 ? this.alloc("float32", size, false) : null;
-      if (out !== null && inArena(out)) {
-        k.scatter_add_f32(G.ptr, at, acc, out.byteOffset, outer, n, inner, count);
-        this.arena.free(acc, 8 * size);
-        if (scratch >= 0) this.arena.free(scratch, scratchBytes);
-        return this.wrap(out);
-      }
-      if (acc >= 0) this.arena.free(acc, 8 * size);
-      if (scratch >= 0) this.arena.free(scratch, scratchBytes);
+    if (dtype === "float32" && k !== null && size > 0) {
+      const idx = this.#indices("scatterAdd()", I, count, n);
+      const r = this.#run([G, idx], "float32", size, [8 * size], ([gp, ip], o, [acc]) => {
+        k.scatter_add_f32(gp, ip, acc, o, outer, n, inner, count);
+      });
+      if (r !== null) return r;
     }
     return super.scatterAdd(g, indices, outer, n, inner, count, dtype);
   }
@@ -702,21 +741,16 @@ export class WasmBackend extends CpuBackend {
     dtype: DType,
   ): DataHandle {
     const X = live(x), k = this.#k;
-    if (dtype === "float32" && inner === 1 && k !== null && X.ptr >= 0 && n > 0 && outer > 0) {
-      const out = this.alloc("float32", outer, false);
-      const sums = this.#scratch(4 * outer);
-      if (inArena(out) && sums >= 0) {
-        k.max_rows(X.ptr, out.byteOffset, outer, n);
-        const shift = out as Float32Array;
+    if (dtype === "float32" && inner === 1 && k !== null && n > 0 && outer > 0) {
+      const r = this.#run([X], "float32", outer, [4 * outer], ([xp], o, [sums]) => {
+        k.max_rows(xp, o, outer, n);
+        const shift = new Float32Array(this.arena.buffer, o, outer);
         for (let r = 0; r < outer; r++) if (shift[r] - shift[r] !== 0) shift[r] = 0; // ±∞, NaN
-        k.sumexp_rows(X.ptr, out.byteOffset, sums, outer, n);
-        const s = new Float32Array(shift.buffer, sums, outer);
+        k.sumexp_rows(xp, o, sums, outer, n);
+        const s = new Float32Array(this.arena.buffer, sums, outer);
         for (let r = 0; r < outer; r++) shift[r] = Math.log(s[r]) + shift[r];
-        this.arena.free(sums, 4 * outer);
-        return this.wrap(out);
-      }
-      if (sums >= 0) this.arena.free(sums, 4 * outer);
-      if (inArena(out)) this.arena.free(out.byteOffset, out.byteLength);
+      });
+      if (r !== null) return r;
     }
     return super.logsumexp(x, outer, n, inner, dtype);
   }
@@ -729,23 +763,16 @@ export class WasmBackend extends CpuBackend {
   override matmul(a: DataHandle, b: DataHandle, spec: MatmulSpec, dtype: DType): DataHandle {
     const A = live(a), B = live(b), { m, k, n } = spec;
     const gemm = this.#gemm;
-    if (
-      dtype !== "float32" || gemm === null || A.ptr < 0 || B.ptr < 0 ||
-      m * k * n < WASM_GEMM_MIN_WORK
-    ) return super.matmul(a, b, spec, dtype);
+    if (dtype !== "float32" || gemm === null || m * k * n < WASM_GEMM_MIN_WORK) {
+      return super.matmul(a, b, spec, dtype);
+    }
     let batch = 1;
     for (const d of spec.batchShape) batch *= d;
-    const out = this.alloc("float32", batch * m * n, false);
     const scratchBytes = gemm.scratchBytes(spec, this.#threads);
-    const scratch = this.#scratch(scratchBytes);
-    if (out.buffer instanceof SharedArrayBuffer && scratch >= 0) {
-      gemm.matmul(A.ptr, B.ptr, out.byteOffset, spec, scratch, this.#threads);
-      this.arena.free(scratch, scratchBytes);
-      return this.wrap(out);
-    }
-    if (scratch >= 0) this.arena.free(scratch, scratchBytes);
-    if (out.buffer instanceof SharedArrayBuffer) this.arena.free(out.byteOffset, out.byteLength);
-    return super.matmul(a, b, spec, dtype); // the arena is full
+    const r = this.#run([A, B], "float32", batch * m * n, [scratchBytes], ([ap, bp], o, [s]) => {
+      gemm.matmul(ap, bp, o, spec, s, this.#threads);
+    });
+    return r ?? super.matmul(a, b, spec, dtype); // the arena is full
   }
 
   /** Copies `values` into the arena. */
