@@ -4,6 +4,12 @@
  * `vjp` and `jvp` compose to any order; parameters are plain pytrees;
  * randomness comes from explicit keys.
  *
+ * This module exports everything. Each area is also an entry point of its
+ * own, with the same members as its namespace here: `@gradus/core/nn`
+ * (`nn`), `/optim`, `/data`, `/metrics`, `/plot`, `/random`, `/tree`, and
+ * `/train` and `/checkpoint` (whose members this module exports at its top
+ * level). `import { adam } from "@gradus/core/optim"` is `optim.adam`.
+ *
  * @example
  * ```ts
  * import { grad, matmul, mean, random, square, sub, type Tensor, tensor } from "@gradus/core";
@@ -169,7 +175,10 @@ export type {
 } from "./src/backend/backend.ts";
 export { CpuBackend, type CpuBackendOptions } from "./src/backend/cpu/cpu_backend.ts";
 
-// Deep-learning toolkit
+// Deep-learning toolkit: the area entry points of deno.json ("./nn", …),
+// as namespaces (train and checkpoint flat). `deno doc mod.ts` lists a
+// namespace's members only when its module re-exports whole files
+// (`export * from`), as the area modules do; tests/docs_test.ts checks it.
 export * as nn from "./src/nn/mod.ts";
 export * as optim from "./src/optim/mod.ts";
 export * as metrics from "./src/metrics/mod.ts";
