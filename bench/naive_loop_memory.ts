@@ -3,31 +3,36 @@
  * softmax cross entropy) trained with Adam (`optim.adam(1e-3)`) on batches
  * of 100 sliced from 2 000 random examples, 1 000 steps of `valueAndGrad` +
  * `opt.update` + `optim.applyUpdates`, with nothing disposed and no `tidy`.
- * It prints the resident set size (`Deno.memoryUsage().rss`) and the
- * elapsed time every 100 steps, and the arena's counters at the end on
- * `wasm`.
+ * It prints the resident set size (`Deno.memoryUsage().rss`), the elapsed
+ * time and (on `wasm`) the arena's counters every 100 steps, then the wall
+ * and CPU time (`process.cpuUsage()`, all threads) of the loop.
  *
- * Two variants of the same loop:
+ * Three variants of the same loop:
  *
  * - `naive`: fully synchronous, it never awaits (one task of the event loop
  *   from the first step to the last);
- * - `await`: the same loop awaiting `setTimeout(0)` after every step
- *   (a task boundary per step, where `FinalizationRegistry` callbacks run).
+ * - `read`: awaiting `loss.data()` after every step (the backend lets the
+ *   event loop turn once per 32 MiB allocated, so finalizers can run);
+ * - `await`: awaiting `setTimeout(0)` after every step (a task boundary per
+ *   step, and the timer's own delay).
  *
  * Run one variant per process (RSS is per process):
  *
  * ```sh
  * deno run --allow-read bench/naive_loop_memory.ts wasm naive
+ * deno run --allow-read bench/naive_loop_memory.ts wasm read
  * deno run --allow-read bench/naive_loop_memory.ts wasm await
  * deno run --allow-read bench/naive_loop_memory.ts cpu naive
  * ```
  *
- * or all of them, each in a fresh process, `--repeat` times (default 3),
- * with a summary table:
+ * or all of them, each in a fresh process, interleaved, `--repeat` times
+ * (default 3), with a summary table:
  *
  * ```sh
  * deno run --allow-read --allow-run bench/naive_loop_memory.ts all --repeat 3
  * ```
+ *
+ * `--gc-budget-mib N` runs `wasm` on `new WasmBackend({ gcBudget: N MiB })`.
  *
  * This is a script, not a `deno bench` file: the time of a whole loop, with
  * the garbage it leaves, is the quantity measured.
