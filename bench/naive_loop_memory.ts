@@ -158,58 +158,73 @@ function flag(name: string): string | undefined {
   return i >= 0 ? Deno.args[i + 1] : undefined;
 }
 
-const args = Deno.args.filter((a, i) => !a.startsWith("--") && !Deno.args[i - 1]?.startsWith("--"));
-const budgetFlag = flag("--gc-budget-mib");
-const gcBudget = budgetFlag === undefined ? undefined : Number(budgetFlag) * MiB;
-if (args[0] === "all") {
-  const repeat = Number(flag("--repeat") ?? 3);
-  const configs: [string, Variant][] = [
-    ["wasm", "naive"],
-    ["wasm", "read"],
-    ["wasm", "await"],
-    ["cpu", "naive"],
-  ];
-  const extra = budgetFlag === undefined ? [] : ["--gc-budget-mib", budgetFlag];
-  const results: RunResult[] = [];
-  for (let k = 0; k < repeat; k++) {
+/** Runs the variants the command line asks for (see the module documentation). */
+async function main(): Promise<void> {
+  const args = Deno.args.filter((a, i) =>
+    !a.startsWith("--") && !Deno.args[i - 1]?.startsWith("--")
+  );
+  const budgetFlag = flag("--gc-budget-mib");
+  const gcBudget = budgetFlag === undefined ? undefined : Number(budgetFlag) * MiB;
+  if (args[0] === "all") {
+    const repeat = Number(flag("--repeat") ?? 3);
+    const configs: [string, Variant][] = [
+      ["wasm", "naive"],
+      ["wasm", "read"],
+      ["wasm", "await"],
+      ["cpu", "naive"],
+    ];
+    const extra = budgetFlag === undefined ? [] : ["--gc-budget-mib", budgetFlag];
+    const results: RunResult[] = [];
+    for (let k = 0; k < repeat; k++) {
+      for (const [backend, variant] of configs) {
+        const out = await new Deno.Command(Deno.execPath(), {
+          args: [
+            "run",
+            "--allow-read",
+            import.meta.filename!,
+            backend,
+            variant,
+            "--json",
+            ...extra,
+          ],
+          stderr: "inherit",
+        }).output();
+        const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
+        results.push(JSON.parse(lines[lines.length - 1]));
+      }
+    }
+    console.log(
+      "backend variant  wall time (s), each run   CPU time (s), each run    max RSS (MiB)   final loss",
+    );
     for (const [backend, variant] of configs) {
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "--allow-read", import.meta.filename!, backend, variant, "--json", ...extra],
-        stderr: "inherit",
-      }).output();
-      const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
-      results.push(JSON.parse(lines[lines.length - 1]));
+      const mine = results.filter((x) => x.backend === backend && x.variant === variant);
+      const times = mine.map((x) => x.seconds.toFixed(2)).join(" ");
+      const cpus = mine.map((x) => x.cpuSeconds.toFixed(2)).join(" ");
+      const rss = mine.map((x) => x.maxRssMiB).join(" ");
+      console.log(
+        `${backend.padEnd(7)} ${variant.padEnd(8)} ${times.padEnd(25)} ${cpus.padEnd(25)} ${
+          rss.padEnd(15)
+        } ${mine[0].loss.toFixed(4)}`,
+      );
+    }
+  } else {
+    const backend = args[0] ?? "wasm", variant = args[1] ?? "naive";
+    if (variant !== "naive" && variant !== "await" && variant !== "read") {
+      throw new Error(
+        `naive_loop_memory: the variant must be "naive", "read" or "await", got "${variant}"`,
+      );
+    }
+    const result = await run(backend, variant, gcBudget);
+    if (Deno.args.includes("--json")) console.log(JSON.stringify(result));
+    else {
+      console.log(
+        `${backend} ${variant}: ${result.seconds.toFixed(2)} s (CPU ${
+          result.cpuSeconds.toFixed(2)
+        } s), max RSS ${result.maxRssMiB} MiB, ` +
+          `loss ${result.loss.toFixed(4)}`,
+      );
     }
   }
-  console.log(
-    "backend variant  wall time (s), each run   CPU time (s), each run    max RSS (MiB)   final loss",
-  );
-  for (const [backend, variant] of configs) {
-    const mine = results.filter((x) => x.backend === backend && x.variant === variant);
-    const times = mine.map((x) => x.seconds.toFixed(2)).join(" ");
-    const cpus = mine.map((x) => x.cpuSeconds.toFixed(2)).join(" ");
-    const rss = mine.map((x) => x.maxRssMiB).join(" ");
-    console.log(
-      `${backend.padEnd(7)} ${variant.padEnd(8)} ${times.padEnd(25)} ${cpus.padEnd(25)} ${
-        rss.padEnd(15)
-      } ${mine[0].loss.toFixed(4)}`,
-    );
-  }
-} else {
-  const backend = args[0] ?? "wasm", variant = args[1] ?? "naive";
-  if (variant !== "naive" && variant !== "await" && variant !== "read") {
-    throw new Error(
-      `naive_loop_memory: the variant must be "naive", "read" or "await", got "${variant}"`,
-    );
-  }
-  const result = await run(backend, variant, gcBudget);
-  if (Deno.args.includes("--json")) console.log(JSON.stringify(result));
-  else {
-    console.log(
-      `${backend} ${variant}: ${result.seconds.toFixed(2)} s (CPU ${
-        result.cpuSeconds.toFixed(2)
-      } s), max RSS ${result.maxRssMiB} MiB, ` +
-        `loss ${result.loss.toFixed(4)}`,
-    );
-  }
 }
+
+if (import.meta.main) await main();
