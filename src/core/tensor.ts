@@ -468,8 +468,10 @@ let made: Tensor[] | null = null;
 
 /**
  * Runs `body` and appends every concrete tensor made meanwhile to `into`
- * (the pullback uses this to free its temporaries). Nests: an inner
- * collection records only into its own list.
+ * (the pullback and `tidy` use this to free their temporaries). Nests: an
+ * enclosing collection also receives what an inner one recorded, so the
+ * tensors an inner `tidy` keeps are still freed by an outer one that does
+ * not return them (disposing twice is harmless).
  * @internal
  */
 export function collectMade<R>(into: Tensor[], body: () => R): R {
@@ -479,6 +481,7 @@ export function collectMade<R>(into: Tensor[], body: () => R): R {
     return body();
   } finally {
     made = outer;
+    if (outer !== null) { for (let i = 0; i < into.length; i++) outer.push(into[i]); }
   }
 }
 

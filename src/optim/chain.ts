@@ -4,6 +4,7 @@
  * @module
  */
 
+import { tidy } from "../autodiff/tidy.ts";
 import type { GradientTransformation } from "./base.ts";
 import { describe } from "./_util.ts";
 
@@ -80,14 +81,17 @@ export function chain<T extends GradientTransformation<unknown>[]>(
             `by the previous update()`,
         );
       }
-      let updates = grads;
-      const next: unknown[] = new Array(n);
-      for (let i = 0; i < n; i++) {
-        const [u, s] = transforms[i].update(updates, states[i], params);
-        updates = u;
-        next[i] = s;
-      }
-      return [updates, next as StatesOf<T>];
+      // The updates passed between links are temporaries: freed at once (no-op under tracing).
+      return tidy(() => {
+        let updates = grads;
+        const next: unknown[] = new Array(n);
+        for (let i = 0; i < n; i++) {
+          const [u, s] = transforms[i].update(updates, states[i], params);
+          updates = u;
+          next[i] = s;
+        }
+        return [updates, next as StatesOf<T>];
+      });
     },
   };
 }

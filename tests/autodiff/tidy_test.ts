@@ -11,6 +11,7 @@ import {
   grad,
   mul,
   ones,
+  optim,
   sub,
   sum,
   type Tensor,
@@ -20,6 +21,7 @@ import {
   valueAndGrad,
 } from "../../mod.ts";
 import { assertClose } from "../_helpers.ts";
+import { collectMade } from "../../src/core/tensor.ts";
 
 Deno.test("tidy frees temporaries, keeps the returned pytree and the inputs", () => {
   const x = tensor([1, 2, 3]);
@@ -39,6 +41,38 @@ Deno.test("tidy frees temporaries, keeps the returned pytree and the inputs", ()
     return tidy(() => x) === x ? inner : null;
   });
   assertClose(same!, [2, 3, 4]);
+});
+
+Deno.test("an outer tidy frees what an inner tidy kept, unless the outer returns it", () => {
+  const x = tensor([1, 2, 3]);
+  let kept: Tensor | null = null;
+  const out = tidy(() => {
+    kept = tidy(() => mul(add(x, 1), 2)); // the inner tidy keeps its result…
+    return exp(kept);
+  });
+  assert.throws(() => kept!.dataSync(), /disposed/); // …the outer one did not return it
+  assertClose(out, [Math.exp(4), Math.exp(6), Math.exp(8)], { rtol: 1e-6 });
+  const both = tidy(() => {
+    const inner = tidy(() => add(x, 1));
+    return { inner };
+  });
+  assertClose(both.inner, [2, 3, 4]);
+});
+
+Deno.test("optim.chain frees the updates passed between its links", () => {
+  const params = { w: tensor([1, 2]) }, grads = { w: tensor([0.5, -1]) };
+  const opt = optim.adam(0.1);
+  const initial = opt.init(params);
+  const made: Tensor[] = [];
+  const [updates, state] = collectMade(made, () => opt.update(grads, initial, params));
+  const returned = new Set(tree.leaves([updates, state]));
+  const alive = made.filter((t) => !t._disposed);
+  assert.ok(
+    alive.length > 0 && alive.every((t) => returned.has(t)),
+    "only what update returns lives",
+  );
+  assert.ok(made.length > alive.length, "temporaries were made and freed");
+  assertClose(updates.w, [-0.1, 0.1], { rtol: 1e-5 }); // Adam's first step: −lr·sign(g)
 });
 
 Deno.test("tidy around a training step's update; grad inside and around it", () => {
