@@ -224,6 +224,20 @@ function plan2d(shape: readonly number[], strides: readonly (readonly number[])[
   return { rows, cols, rowStrides, colStrides, offsets };
 }
 
+/** `size` elements of `dtype` at the start of `buffer`. */
+function viewOf(dtype: DType, buffer: ArrayBuffer, size: number): TypedArray {
+  switch (dtype) {
+    case "float32":
+      return new Float32Array(buffer, 0, size);
+    case "float64":
+      return new Float64Array(buffer, 0, size);
+    case "int32":
+      return new Int32Array(buffer, 0, size);
+    default:
+      return new Uint8Array(buffer, 0, size);
+  }
+}
+
 /** Whether an array `alloc` returned lies in the arena (not in JS memory). */
 function inArena(out: TypedArray): boolean {
   return out.buffer instanceof SharedArrayBuffer;
@@ -237,6 +251,9 @@ const READ_YIELD_BYTES = 32 * 2 ** 20;
 
 /** Default of {@link WasmBackendOptions.gcBudget}: 64 MiB. */
 const GC_BUDGET = 64 * 2 ** 20;
+
+/** Most bytes of JS memory kept for reuse from explicitly freed tensors (see `#jsAlloc`). */
+const JS_POOL_BYTES = 64 * 2 ** 20;
 
 /**
  * Resolves in a later task of the event loop (not a microtask), after
@@ -314,6 +331,14 @@ export class WasmBackend extends CpuBackend {
   #spilled = 0;
   /** Bytes put in JS memory over the budget since a finalizer last ran. */
   #spilledBytes = 0;
+  /**
+   * JS memory of tensors in JS memory that were freed explicitly, by byte
+   * length: the next tensor of that size takes it instead of fresh memory
+   * (which the engine must map and zero).
+   */
+  readonly #jsPool = new Map<number, ArrayBuffer[]>();
+  /** Bytes in `#jsPool`. */
+  #jsPoolBytes = 0;
   /** `#sinceFinalizer` at which to nudge the garbage collector next. */
   #nextNudge = NUDGE_BYTES;
   /** `#sinceFinalizer` at which `read` lets the event loop turn next. */
@@ -378,7 +403,7 @@ export class WasmBackend extends CpuBackend {
     const ptr = this.#sinceFinalizer < this.#gcBudget
       ? this.arena.alloc(bytes)
       : this.#allocOverBudget(bytes);
-    if (ptr < 0) return this.#jsAlloc(dtype, size);
+    if (ptr < 0) return this.#jsAlloc(dtype, size, zeroed);
     this.#sinceFinalizer += bytes;
     if (this.#sinceFinalizer >= this.#nextNudge) {
       // The garbage collector cannot see this memory: the tensors owning it
@@ -411,7 +436,15 @@ export class WasmBackend extends CpuBackend {
    * A JS array for a buffer the arena cannot hold; when JS memory refuses it
    * too, the error says so with the arena's limit and use.
    */
-  #jsAlloc(dtype: DType, size: number): TypedArray {
+  #jsAlloc(dtype: DType, size: number, zeroed = true): TypedArray {
+    const bytes = size * BYTES[dtype];
+    const pooled = this.#jsPool.get(bytes)?.pop();
+    if (pooled !== undefined) {
+      this.#jsPoolBytes -= bytes;
+      const view = viewOf(dtype, pooled, size);
+      if (zeroed) view.fill(0);
+      return view;
+    }
     try {
       return super.alloc(dtype, size);
     } catch (e) {
@@ -800,7 +833,8 @@ export class WasmBackend extends CpuBackend {
   override dispose(x: DataHandle, owner?: object): void {
     const h = x as WasmBuf;
     if (owner !== undefined) {
-      if (this.#owners.unregister(owner)) this.#drop(h);
+      // Arena buffers' owners are registered with the finalizers; JS memory's are only counted.
+      if (h.ptr < 0 ? !h.released : this.#owners.unregister(owner)) this.#drop(h);
     } else if (h.refs <= 0) this.#release(h);
   }
 
@@ -809,9 +843,20 @@ export class WasmBackend extends CpuBackend {
     if (--h.refs <= 0) this.#release(h);
   }
 
-  /** Gives the block back (once). */
+  /** Gives the block back (once); JS memory goes to the pool (see `#jsAlloc`). */
   #release(h: WasmBuf): void {
-    if (h.released || h.ptr < 0) return;
+    if (h.released) return;
+    if (h.ptr < 0) {
+      h.released = true;
+      const buf = h.view.buffer as ArrayBuffer, bytes = buf.byteLength;
+      if (bytes === h.view.byteLength && bytes > 0 && this.#jsPoolBytes + bytes <= JS_POOL_BYTES) {
+        const list = this.#jsPool.get(bytes);
+        if (list === undefined) this.#jsPool.set(bytes, [buf]);
+        else list.push(buf);
+        this.#jsPoolBytes += bytes;
+      }
+      return;
+    }
     h.released = true;
     this.arena.free(h.ptr, h.view.byteLength);
     // Freed bytes no longer wait for the garbage collector: a loop that
