@@ -202,7 +202,9 @@ export interface Backend {
 
   /**
    * Takes ownership of `values` (the caller never touches it again) and
-   * returns a handle to a buffer holding them.
+   * returns a handle to a buffer holding them. A backend may keep the array
+   * as the buffer (cpu), or copy it and free its memory at once (wasm and
+   * webgpu detach large arrays, leaving them empty).
    */
   upload(values: TypedArray, dtype: DType): DataHandle;
   /** Copies a buffer back to the host. The returned array is fresh: callers may keep or mutate it. */

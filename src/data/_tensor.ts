@@ -4,12 +4,9 @@
  * its own memory: for MNIST's 188 MB of float32 training images that is two
  * extra copies, held until the next garbage collection. The loaders own
  * their arrays and never touch them again, so they hand them to the
- * backend's `upload` (which takes ownership) and, on the wasm backend,
- * whose `upload` copies them into its WebAssembly memory, free them at
- * once. (Other backends may keep the array — the cpu backend uses it as the
- * tensor's storage — so there it is left to the garbage collector. A flag
- * in the backend contract saying whether `upload` copies would let every
- * backend do this.)
+ * backend's `upload`, which takes ownership: the cpu backend uses the array
+ * as the tensor's storage; wasm and webgpu copy it into their memory and
+ * free it at once.
  *
  * @module
  */
@@ -18,12 +15,10 @@ import { currentBackend } from "../backend/registry.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { makeTensor } from "../core/tensor.ts";
 import { tensor } from "../ops/creation.ts";
-import { release } from "./_util.ts";
 
 /**
- * A tensor holding `values`, which the caller gives up: on the cpu backend
- * it becomes the tensor's storage; on the wasm backend it is freed once
- * copied into the WebAssembly memory.
+ * A tensor holding `values`, which the caller gives up (see
+ * `Backend.upload`).
  *
  * @param values A fresh array nobody else holds; the caller never uses it again.
  * @param shape The shape (its size is `values.length`).
@@ -38,8 +33,5 @@ export function ownedTensor(
   const backend = currentBackend();
   // A backend without the dtype: tensor() says so in its usual words.
   if (!backend.dtypes.includes(dtype)) return tensor(values, { shape, dtype });
-  const handle = backend.upload(values, dtype);
-  // WasmBackend.upload copies into its arena and keeps no reference.
-  if (backend.name === "wasm") release(values);
-  return makeTensor(backend, handle, shape, dtype);
+  return makeTensor(backend, backend.upload(values, dtype), shape, dtype);
 }

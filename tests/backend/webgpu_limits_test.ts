@@ -140,6 +140,12 @@ gpuTest("segmented: upload, read and fill round-trip every dtype", async () => {
     await same(g, c, dtype, 1000, `round trip ${dtype}`);
     await same(seg!.fill(2000, -3, dtype), cpu.fill(2000, -3, dtype), dtype, 2000, `fill ${dtype}`);
   }
+  // upload owns what it is given: a large array is freed once the queue copied it.
+  const plain = await WebGpuBackend.create();
+  const big = new Float32Array(20000).fill(2); // 80 KB
+  const h = plain!.upload(big, "float32");
+  assert.equal(big.buffer.byteLength, 0);
+  assert.deepEqual(await plain!.read(h, "float32", 20000), new Float32Array(20000).fill(2));
 });
 
 gpuTest("segmented: unary, cast and binary (aligned, broadcast, transposed)", async () => {

@@ -224,6 +224,20 @@ function plan2d(shape: readonly number[], strides: readonly (readonly number[])[
   return { rows, cols, rowStrides, colStrides, offsets };
 }
 
+/**
+ * Frees the memory of an array of 64 KiB or more that the caller gave up
+ * (see `Backend.upload`) instead of leaving it to the garbage collector;
+ * smaller ones are not worth the call. Only a whole, non-shared buffer.
+ * @internal
+ */
+export function detachLarge(a: ArrayBufferView): void {
+  const buf = a.buffer;
+  if (
+    a.byteLength >= 65536 && buf instanceof ArrayBuffer && a.byteOffset === 0 &&
+    a.byteLength === buf.byteLength && typeof buf.transfer === "function"
+  ) buf.transfer(0);
+}
+
 /** `size` elements of `dtype` at the start of `buffer`. */
 function viewOf(dtype: DType, buffer: ArrayBuffer, size: number): TypedArray {
   switch (dtype) {
@@ -808,10 +822,11 @@ export class WasmBackend extends CpuBackend {
     return r ?? super.matmul(a, b, spec, dtype); // the arena is full
   }
 
-  /** Copies `values` into the arena. */
+  /** Copies `values` into the arena, then frees a large `values` at once (the backend owns it). */
   override upload(values: TypedArray, dtype: DType): DataHandle {
     const out = this.alloc(dtype, values.length, false);
     out.set(values);
+    detachLarge(values);
     return this.wrap(out);
   }
 

@@ -29,6 +29,7 @@ import type { Backend, BinaryOp, DataHandle, MatmulSpec, ReduceOp, UnaryOp } fro
 import type { DType, TypedArray } from "../../core/dtype.ts";
 import { GpuContext, type GpuContextOptions, type Store } from "./context.ts";
 import { normalizeIndices } from "../cpu/cpu_backend.ts";
+import { detachLarge } from "../wasm/wasm_backend.ts";
 import {
   binaryKernel,
   castKernel,
@@ -203,7 +204,9 @@ export class WebGpuBackend implements Backend {
     const host = dtype === "int32" && values.length <= HOST_COPY_LIMIT
       ? Int32Array.from(values as Int32Array)
       : null;
-    return this.#wrap(this.ctx.upload("tensor()", data), host);
+    const handle = this.#wrap(this.ctx.upload("tensor()", data), host);
+    detachLarge(values); // the queue copied it; the backend owns it (see Backend.upload)
+    return handle;
   }
 
   /** Copies storage back to the host (bool words narrow to bytes). */
