@@ -212,6 +212,13 @@ export interface Backend {
   /** Like `read`, synchronously; throws on backends where `canReadSync` is false. */
   readSync(x: DataHandle, dtype: DType, size: number): TypedArray;
   /**
+   * Optional, for backends that cannot read synchronously: the values of a
+   * buffer when the backend still has them on the host (e.g. small int32
+   * uploads, such as labels and indices), so the ops layer can check them
+   * without a device round trip; else null. The array must not be modified.
+   */
+  hostValues?(x: DataHandle, dtype: DType, size: number): TypedArray | null;
+  /**
    * Releases a buffer early. Using the handle afterwards is an error. Optional to call.
    * `owner` is the tensor giving up the buffer (`Tensor.dispose` passes
    * itself), for backends that share one buffer between several tensors

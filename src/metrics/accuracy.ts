@@ -20,9 +20,10 @@ import { checkedIndices, requireTensor } from "./_classes.ts";
  * `await acc.item()`. With no examples (`N = 0`) the result is NaN.
  *
  * Class indices given as int32 `[N]` must be in `[0, C)` (`C` from the
- * `[N, C]` input; with two 1-D inputs only `≥ 0` can be checked): on the
- * cpu and wasm backends a bad one is a `RangeError` naming it; on WebGPU,
- * where checking would need a device round trip, the accuracy is NaN.
+ * `[N, C]` input; with two 1-D inputs only `≥ 0` can be checked): where
+ * they are known without a device read (cpu, wasm; host-made indices on
+ * WebGPU) a bad one is a `RangeError` naming it; for indices computed on a
+ * GPU, where checking would need a device round trip, the accuracy is NaN.
  *
  * @param predictions Scores `[N, C]` or class indices `[N]`.
  * @param targets Labels `[N]` (int32) or one-hot rows `[N, C]`.

@@ -48,10 +48,11 @@ export interface ConfusionMatrixOptions {
  * Inputs are read as in {@linkcode accuracy}: scores or one-hot rows `[N, C]`
  * are reduced with `argmax`; int32 (or bool) `[N]` are class indices.
  * Built with ops (`oneHot(targets)ᵀ @ oneHot(predictions)`), so it stays on
- * the device. Indices outside `[0, C)` are never silently left out: on the
- * cpu and wasm backends they are a `RangeError` naming the first one; on
- * WebGPU, where checking would need a device round trip, every entry of the
- * matrix is −1 (no count can be negative).
+ * the device. Indices outside `[0, C)` are never silently left out: where
+ * they are known without a device read (cpu, wasm; host-made indices on
+ * WebGPU) they are a `RangeError` naming the first one; for indices
+ * computed on a GPU, where checking would need a device round trip, every
+ * entry of the matrix is −1 (no count can be negative).
  *
  * @param predictions Scores `[N, C]` or class indices `[N]`.
  * @param targets Labels `[N]` (int32) or one-hot rows `[N, C]`.

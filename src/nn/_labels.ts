@@ -3,16 +3,19 @@
  * metrics (private).
  *
  * A label outside `[0, C)` would otherwise become an all-zero one-hot row
- * and silently contribute nothing. Where the labels' backend reads
- * synchronously (cpu, wasm) they are read and checked at once, and a bad
- * label is a `RangeError` naming it. Elsewhere (WebGPU) a read would be a
- * device round trip, so the caller gets a bool mask of the labels in range
- * instead and builds NaN into its result with `where` — no read needed.
+ * and silently contribute nothing. Where the labels can be had without a
+ * device round trip — a backend that reads synchronously (cpu, wasm), or
+ * labels uploaded from host values on WebGPU — they are checked at once,
+ * and a bad label is a `RangeError` naming it. Labels computed on a GPU
+ * (a minibatch gathered there) would need a read, so the caller gets a bool
+ * mask of the labels in range instead and builds NaN into its result with
+ * `where` — no read needed.
  *
  * @module
  */
 
-import { concreteOf, type Tensor } from "../core/tensor.ts";
+import type { Tensor } from "../core/tensor.ts";
+import { knownValues } from "../ops/convert.ts";
 import { greaterEqual, less, logicalAnd } from "../ops/elementwise.ts";
 
 /** `[i, j]` of flat index `flat` in `shape`. */
@@ -30,11 +33,12 @@ function indexOf(flat: number, shape: readonly number[]): string {
  * Checks int32 class indices against `[0, numClasses)` (or only `≥ 0` when
  * `numClasses` is undefined: the classes are not known).
  *
- * On a backend that reads synchronously the values are read: a bad one
- * throws a `RangeError` (`op(): label 3 at index [0] is out of range for 3
- * classes …`) and the result is `null`, meaning all are in range. On other
- * backends nothing is read and the result is a bool mask, `true` where the
- * index is in range, for the caller to turn into NaN.
+ * Where the values are known without a device round trip (see
+ * `knownValues`) they are checked: a bad one throws a `RangeError`
+ * (`op(): label 3 at index [0] is out of range for 3 classes …`) and the
+ * result is `null`, meaning all are in range. Otherwise nothing is read and
+ * the result is a bool mask, `true` where the index is in range, for the
+ * caller to turn into NaN.
  *
  * @param op The calling function, as errors name it (`nn.softmaxCrossEntropy()`).
  * @param what What the values are, for the message (`label`, `predicted class`).
@@ -48,14 +52,13 @@ export function checkLabels(
   labels: Tensor,
   numClasses: number | undefined,
 ): Tensor | null {
-  const c = concreteOf(labels);
-  if (!c._backend!.canReadSync) {
+  const values = knownValues(labels);
+  if (values === null) {
     const nonNegative = greaterEqual(labels, 0);
     return numClasses === undefined
       ? nonNegative
       : logicalAnd(nonNegative, less(labels, numClasses));
   }
-  const values = c.dataSync();
   let first = -1;
   let bad = 0;
   for (let i = 0; i < values.length; i++) {

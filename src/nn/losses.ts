@@ -8,7 +8,8 @@
  * with `oneHot`. A label outside `[0, C)` (negative, or `≥ C`) is never
  * silently dropped: where the labels can be read without a device round
  * trip (the cpu and wasm backends, including inside `grad`, where labels are
- * concrete) it is a `RangeError` naming the label; on WebGPU, where reading
+ * concrete, and labels made from host values on WebGPU) it is a
+ * `RangeError` naming the label; for labels computed on a GPU, where reading
  * would stall the device, the loss (and its gradient) comes out NaN instead,
  * which `fit` reports as an error.
  *
@@ -173,14 +174,15 @@ function batchSize(scores: Tensor): number {
  * int32 class labels with one label per row (shape `probs.shape[:-1]`: a
  * 1-D batch for `[N, C]` probabilities, a scalar for 1-D ones). For logits,
  * use the fused and stabler `softmaxCrossEntropy`. A label outside
- * `[0, C)` is an error on the cpu and wasm backends and makes the loss NaN
- * on WebGPU (never a silent 0).
+ * `[0, C)` is an error where the labels are known without a device read
+ * (cpu, wasm; host-made labels on WebGPU) and otherwise makes the loss NaN
+ * (never a silent 0).
  *
  * @param probs Probabilities `[N, C]` (or `[C]`), e.g. from `softmax`.
  * @param t One-hot float targets of the same shape, or int32 labels.
  * @returns A scalar.
- * @throws {RangeError} When an int32 label is outside `[0, C)` (backends
- * that read synchronously; on WebGPU the loss is NaN instead).
+ * @throws {RangeError} When an int32 label is outside `[0, C)` and the
+ * labels are known without a device read (labels computed on a GPU give NaN).
  * @throws {ShapeError} When `t` fits neither form, e.g. float labels `[N]`
  * (cast them to int32).
  * @example
@@ -206,15 +208,16 @@ export function crossEntropy(probs: TensorLike, t: TensorLike): Tensor {
  * needed, and large logits give no overflow. Its gradient with respect to
  * the logits is `(softmax(logits) − t) / N`. `t` is one-hot (or soft)
  * float targets of the same shape, or int32 class labels (shape
- * `logits.shape[:-1]`). A label outside `[0, C)` is an error on the cpu and
- * wasm backends and makes the loss and its gradient NaN on WebGPU (never a
- * silent 0).
+ * `logits.shape[:-1]`). A label outside `[0, C)` is an error where the
+ * labels are known without a device read (cpu, wasm; host-made labels on
+ * WebGPU) and otherwise makes the loss and its gradient NaN (never a silent
+ * 0).
  *
  * @param logits Unnormalized scores `[N, C]` (or `[C]`); softmax runs over the last axis.
  * @param t One-hot float targets of the same shape, or int32 labels.
  * @returns A scalar.
- * @throws {RangeError} When an int32 label is outside `[0, C)` (backends
- * that read synchronously; on WebGPU the loss is NaN instead).
+ * @throws {RangeError} When an int32 label is outside `[0, C)` and the
+ * labels are known without a device read (labels computed on a GPU give NaN).
  * @throws {ShapeError} When `t` fits neither form, e.g. float labels `[N]`
  * (cast them to int32).
  * @example
@@ -258,7 +261,7 @@ export interface BinaryCrossEntropyOptions {
  *
  * @param p Probabilities in `[0, 1]` (e.g. from `sigmoid`).
  * @param t Targets in `[0, 1]` of the same shape (float, or int32/bool 0/1, cast to `p`'s dtype;
- * an int32 target other than 0 or 1 is a RangeError on cpu/wasm and NaN on WebGPU).
+ * an int32 target other than 0 or 1 is a RangeError where known without a device read, else NaN).
  * @param opts `eps` (default 1e-7).
  * @returns A scalar.
  * @example
@@ -287,7 +290,7 @@ export function binaryCrossEntropy(
  *
  * @param logits Unnormalized scores (a float tensor).
  * @param t Targets in `[0, 1]` of the same shape (float, or int32/bool 0/1; an int32 target
- * other than 0 or 1 is a RangeError on cpu/wasm and NaN on WebGPU).
+ * other than 0 or 1 is a RangeError where known without a device read, else NaN).
  * @returns A scalar.
  * @example
  * ```ts

@@ -7,7 +7,7 @@
 
 import { currentBackend } from "../backend/registry.ts";
 import type { Backend } from "../backend/backend.ts";
-import { allocArray, type DType, isFloat } from "../core/dtype.ts";
+import { allocArray, type DType, isFloat, type TypedArray } from "../core/dtype.ts";
 import { DTypeError } from "../core/errors.ts";
 import { concreteOf, makeTensor, Tensor, type TensorLike } from "../core/tensor.ts";
 import { defaultDTypeHint, getDefaultDType } from "./default_dtype.ts";
@@ -17,6 +17,22 @@ export function scalarOn(backend: Backend, value: number, dtype: DType): Tensor 
   const a = allocArray(dtype, 1);
   a[0] = value;
   return makeTensor(backend, backend.upload(a, dtype), [], dtype);
+}
+
+/**
+ * A tensor's values when they can be had without waiting for a device: a
+ * synchronous read (cpu, wasm) or a copy the backend kept on the host
+ * (`Backend.hostValues`); null otherwise (and for disposed tensors). Used
+ * to check arguments (labels, indices, exponents) where that costs no
+ * device round trip. The array must not be modified.
+ * @internal
+ */
+export function knownValues(x: Tensor): TypedArray | null {
+  const c = concreteOf(x);
+  const be = c._backend!;
+  if (c._disposed) return null;
+  if (be.canReadSync) return be.readSync(c._data, c.dtype, c.size);
+  return be.hostValues?.(c._data, c.dtype, c.size) ?? null;
 }
 
 /** The backend a tensor's value lives on. @internal */

@@ -10,8 +10,8 @@ import type { BinaryOp, UnaryOp } from "../backend/backend.ts";
 import { type DType, isDType, isFloat } from "../core/dtype.ts";
 import { DTypeError } from "../core/errors.ts";
 import { broadcastShapes, broadcastStrides, sizeOf } from "../core/shape.ts";
-import { concreteOf, type Tensor, type TensorLike } from "../core/tensor.ts";
-import { asTensor, asTensors, backendOf, requireFloat, sameDType } from "./convert.ts";
+import type { Tensor, TensorLike } from "../core/tensor.ts";
+import { asTensor, asTensors, backendOf, knownValues, requireFloat, sameDType } from "./convert.ts";
 import {
   type Aval,
   bind,
@@ -580,10 +580,11 @@ export function div(a: TensorLike, b: TensorLike): Tensor {
  * like NumPy's: `pow(3, 21)` in int32 is `1870418611`). A negative int32
  * exponent is a RangeError, as in NumPy ("integers to negative integer
  * powers are not allowed"), wherever its values can be seen without waiting
- * for a device: a number, or a tensor on a backend with synchronous reads
- * (`cpu`, `wasm`). On WebGPU they are not checked: a negative exponent
- * gives `trunc(1 / aⁿ)` there (1 for a = 1, ±1 for a = -1, else 0). Cast
- * the base to float for negative powers.
+ * for a device: a number, a tensor on a backend with synchronous reads
+ * (`cpu`, `wasm`), or a WebGPU tensor made from host values. Exponents
+ * computed on a GPU are not read back to be checked: a negative one gives
+ * `trunc(1 / aⁿ)` there (1 for a = 1, ±1 for a = -1, else 0). Cast the base
+ * to float for negative powers.
  *
  * @param a The base.
  * @param b The exponent.
@@ -608,10 +609,8 @@ function checkIntExponent(b: TensorLike, y: Tensor): void {
   if (typeof b === "number") {
     if (b < 0) bad = b;
   } else {
-    const c = concreteOf(y);
-    const be = c._backend!;
-    if (!be.canReadSync || c._disposed) return; // WebGPU: documented, not checked
-    const v = be.readSync(c._data, "int32", c.size);
+    const v = knownValues(y);
+    if (v === null) return; // computed on a GPU: documented, not checked
     for (let i = 0; i < v.length; i++) {
       if (v[i] < 0) {
         bad = v[i];

@@ -224,6 +224,14 @@ export class WebGpuBackend implements Backend {
     }
   }
 
+  /** The host copy of a small int32 upload (see {@linkcode GpuHandle.host}), or null. */
+  hostValues(x: DataHandle, dtype: DType, size: number): TypedArray | null {
+    const h = x as GpuHandle;
+    return dtype === "int32" && !h.released && h.host !== null && h.host.length === size
+      ? h.host
+      : null;
+  }
+
   /** Always throws: the GPU can only be read asynchronously. */
   readSync(_x: DataHandle, _dtype: DType, _size: number): TypedArray {
     throw new Error(
