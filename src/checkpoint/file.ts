@@ -4,7 +4,7 @@
  * @module
  */
 
-import { readFileNamed, writeFileAtomic } from "./_atomic.ts";
+import { readFileNamed, writeFileAtomic } from "../core/_files.ts";
 import {
   deserializeImpl,
   type SafetensorsContents,

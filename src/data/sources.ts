@@ -39,6 +39,7 @@
  */
 
 import type { ProgressWriter } from "../report/progress.ts";
+import { writeFileAtomic } from "../core/_files.ts";
 import { errorMessage, fmtBytes, joinPath, release, toHex } from "./_util.ts";
 import { DataFormatError, DatasetUnavailableError } from "./errors.ts";
 import { isGzip } from "./gzip.ts";
@@ -648,31 +649,13 @@ async function fetchVerified(
 /** Writes `bytes` to `dir/name` atomically and durably; returns why it failed, or undefined. */
 async function saveFile(dir: string, name: string, bytes: Uint8Array): Promise<string | undefined> {
   const path = joinPath(dir, name);
-  const tmp = joinPath(dir, `.${name}.${crypto.randomUUID()}.partial`);
-  let created = false;
   try {
     await Deno.mkdir(dir, { recursive: true });
-    // A file of our own (createNew), on disk (fsync) before the rename: a
-    // crash cannot leave a cached file that is cut short.
-    const file = await Deno.open(tmp, { write: true, createNew: true });
-    created = true;
-    try {
-      for (let off = 0; off < bytes.length;) off += await file.write(bytes.subarray(off));
-      await file.sync();
-    } finally {
-      file.close();
-    }
-    await Deno.rename(tmp, path);
+    await writeFileAtomic("cache", path, bytes);
     return undefined;
   } catch (e) {
-    if (created) {
-      try {
-        await Deno.remove(tmp);
-      } catch {
-        // already gone
-      }
-    }
-    return `cannot write ${path}: ${fsReason(e, "--allow-write", dir)}`;
+    const cause = e instanceof Error && e.cause !== undefined ? e.cause : e;
+    return `cannot write ${path}: ${fsReason(cause, "--allow-write", dir)}`;
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * Writing and reading whole files with errors that name the function and
- * the user's path. Writes are atomic and durable: the bytes go to a fresh
+ * the user's path (checkpoints and the dataset cache use them). Writes are atomic and durable: the bytes go to a fresh
  * temporary file next to the target (`<path>.<16 random hex digits>.tmp`,
  * created with `createNew`, so no existing file is ever opened), which is
  * flushed to disk (fsync) and then renamed over the target; the directory is
