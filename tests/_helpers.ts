@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { allocArray, type DType, type TypedArray } from "../src/core/dtype.ts";
 import {
   type Backend,
   CpuBackend,
@@ -14,6 +15,29 @@ import {
   setBackend,
   type Tensor,
 } from "../mod.ts";
+
+/** A seeded LCG (Numerical Recipes' constants): uniform numbers in [0, 1). */
+export function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+}
+
+/** Random values of a dtype from `rng`: floats in [-4, 4), int32 in [-9, 9] (ties), bool 0/1. */
+export function randomArray(dtype: DType, size: number, rng: () => number): TypedArray {
+  const out = allocArray(dtype, size);
+  for (let i = 0; i < size; i++) {
+    const u = rng();
+    out[i] = dtype === "bool"
+      ? (u < 0.5 ? 1 : 0)
+      : dtype === "int32"
+      ? Math.floor(u * 19) - 9
+      : u * 8 - 4;
+  }
+  return out;
+}
 
 /** A float64 normal tensor from a fixed seed. */
 export function randn(seed: number, shape: readonly number[]): Tensor {
@@ -69,16 +93,21 @@ export function onHostlessBackend<R>(fn: () => R | Promise<R>): Promise<R> {
  * Runs `fn(backend)` with `backend` registered and selected as `name`, and
  * always switches back to the backend selected before afterwards.
  */
-export async function onBackend<B extends Backend, R>(
+export function onBackend<B extends Backend, R>(
   name: string,
   backend: B,
   fn: (backend: B) => R | Promise<R>,
 ): Promise<R> {
-  const before = getBackend();
   registerBackend(name, () => backend);
+  return withBackend(name, () => fn(backend));
+}
+
+/** Runs `fn` with the registered backend `name` selected, and always switches back afterwards. */
+export async function withBackend<R>(name: string, fn: () => R | Promise<R>): Promise<R> {
+  const before = getBackend();
   await setBackend(name);
   try {
-    return await fn(backend);
+    return await fn();
   } finally {
     await setBackend(before);
   }

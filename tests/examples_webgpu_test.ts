@@ -12,8 +12,9 @@
  */
 
 import assert from "node:assert/strict";
-import { data, getBackend, setBackend } from "../mod.ts";
+import { data } from "../mod.ts";
 import { main as mnistTwoLayer } from "../examples/mnist_two_layer.ts";
+import { withBackend } from "./_helpers.ts";
 
 const adapter = await navigator.gpu?.requestAdapter().catch(() => null);
 
@@ -23,9 +24,7 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
-    const before = getBackend();
-    await setBackend("webgpu");
-    try {
+    await withBackend("webgpu", async () => {
       const dataset = await data.mnist();
       assert.deepEqual(dataset.train.x.shape, [60000, 784]);
       assert.equal(dataset.train.x.backend, "webgpu");
@@ -33,8 +32,6 @@ Deno.test({
       assert.equal(r.testAcc.length, 1);
       assert.ok(r.testAcc[0] >= 0.78, `test accuracy ${r.testAcc[0]} after 600 steps`);
       assert.ok(r.losses.every(Number.isFinite));
-    } finally {
-      await setBackend(before);
-    }
+    });
   },
 });

@@ -3,33 +3,11 @@ import { CpuBackend } from "../../src/backend/cpu/cpu_backend.ts";
 import { randomBitsInto, threefry2x32 } from "../../src/backend/cpu/threefry.ts";
 import type { BinaryOp, MatmulSpec, ReduceOp, UnaryOp } from "../../src/backend/backend.ts";
 import { allocArray, type DType, type TypedArray } from "../../src/core/dtype.ts";
+import { lcg, randomArray } from "../_helpers.ts";
 
 const cpu = new CpuBackend();
 
 // ---------------------------------------------------------------- helpers
-
-/** A tiny seeded LCG: uniform numbers in [0, 1). */
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
-}
-
-/** Random data of a dtype: floats in [-4, 4), int32 in [-9, 9], bool 0/1. */
-function randomArray(dtype: DType, size: number, rng: () => number): TypedArray {
-  const out = allocArray(dtype, size);
-  for (let i = 0; i < size; i++) {
-    const u = rng();
-    out[i] = dtype === "bool"
-      ? (u < 0.5 ? 1 : 0)
-      : dtype === "int32"
-      ? Math.floor(u * 19) - 9
-      : u * 8 - 4;
-  }
-  return out;
-}
 
 function sizeOf(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);

@@ -74,6 +74,7 @@ import {
   vjp,
   where,
 } from "../../mod.ts";
+import { lcg } from "../_helpers.ts";
 
 async function probe(): Promise<boolean> {
   try {
@@ -92,14 +93,6 @@ const hasGpu = await probe();
 
 /** A host-side input: values, shape, dtype. */
 type Input = { values: number[]; shape: number[]; dtype: "float32" | "int32" | "bool" };
-
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 const f32 = (seed: number, shape: number[], lo = -2, hi = 2): Input => {
   const r = lcg(seed);

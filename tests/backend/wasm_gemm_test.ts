@@ -28,15 +28,7 @@ import {
   wasmGemmVariant,
   wasmMatmulF32,
 } from "../../src/backend/cpu/wasm/gemm.ts";
-
-/** A tiny seeded LCG: uniform numbers in [0, 1). */
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
-}
+import { lcg } from "../_helpers.ts";
 
 /** float32 values uniform in [-2, 2). */
 function randomF32(size: number, rng: () => number): Float32Array {

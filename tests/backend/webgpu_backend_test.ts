@@ -37,6 +37,7 @@ import {
   transpose,
   where,
 } from "../../mod.ts";
+import { lcg } from "../_helpers.ts";
 
 const gpu: WebGpuBackend | null = await WebGpuBackend.create().catch(() => null);
 const hasGpu = gpu !== null;
@@ -54,15 +55,6 @@ function gpuTest(name: string, fn: (b: WebGpuBackend) => Promise<void> | void): 
 }
 
 // ---------------------------------------------------------------- helpers
-
-/** A tiny seeded LCG: uniform numbers in [0, 1). */
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
-}
 
 const FLOAT_SPECIALS = [0, -0, NaN, Infinity, -Infinity, 0.5, -0.5, 1.5, 2.5, -2.5, 1, -1, 2];
 const INT_SPECIALS = [2147483647, -2147483648, 1 << 30, -(1 << 30), 0, 1, -1];

@@ -16,7 +16,6 @@ import assert from "node:assert/strict";
 import {
   add,
   fit,
-  getBackend,
   grad,
   metrics,
   nn,
@@ -24,10 +23,10 @@ import {
   optim,
   pow,
   random,
-  setBackend,
   type Tensor,
   tensor,
 } from "../../mod.ts";
+import { withBackend } from "../_helpers.ts";
 
 const adapter = await navigator.gpu?.requestAdapter().catch(() => null);
 
@@ -37,15 +36,7 @@ function gpuTest(name: string, fn: () => Promise<void>): void {
     ignore: adapter === null || adapter === undefined,
     sanitizeOps: false,
     sanitizeResources: false,
-    fn: async () => {
-      const before = getBackend();
-      await setBackend("webgpu");
-      try {
-        await fn();
-      } finally {
-        await setBackend(before);
-      }
-    },
+    fn: () => withBackend("webgpu", fn),
   });
 }
 

@@ -15,6 +15,7 @@ import { matmulKernel, type MatmulVariant } from "../../src/backend/webgpu/kerne
 import { gatherKernel, scatterAddKernel } from "../../src/backend/webgpu/kernels_index.ts";
 import { randomBitsKernel, randomUniformKernel } from "../../src/backend/webgpu/kernels_random.ts";
 import { argsortKernel } from "../../src/backend/webgpu/kernels_sort.ts";
+import { lcg, randomArray } from "../_helpers.ts";
 
 const cpu = new CpuBackend();
 const ctx: GpuContext | null = await GpuContext.create().catch(() => null);
@@ -24,29 +25,6 @@ const ignore = ctx === null;
 function gpu(): GpuContext {
   assert(ctx !== null);
   return ctx;
-}
-
-/** A seeded LCG: uniform numbers in [0, 1). */
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
-}
-
-/** Random data: floats in [-4, 4), int32 in [-9, 9] (ties), bool 0/1. */
-function randomArray(dtype: DType, size: number, rng: () => number): TypedArray {
-  const out = allocArray(dtype, size);
-  for (let i = 0; i < size; i++) {
-    const u = rng();
-    out[i] = dtype === "bool"
-      ? (u < 0.5 ? 1 : 0)
-      : dtype === "int32"
-      ? Math.floor(u * 19) - 9
-      : u * 8 - 4;
-  }
-  return out;
 }
 
 /** float32 data drawn from NaN, ±0, ±∞ and a few values (ties and NaN everywhere). */

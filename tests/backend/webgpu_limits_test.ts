@@ -24,17 +24,15 @@ import assert from "node:assert/strict";
 import { CpuBackend } from "../../src/backend/cpu/cpu_backend.ts";
 import type { BinaryOp, DataHandle, MatmulSpec, ReduceOp } from "../../src/backend/backend.ts";
 import { type GpuHandle, WebGpuBackend } from "../../src/backend/webgpu/webgpu_backend.ts";
-import { allocArray, type DType, type TypedArray } from "../../src/core/dtype.ts";
+import type { DType, TypedArray } from "../../src/core/dtype.ts";
 import {
   add,
   cast,
   exp,
-  getBackend,
   grad,
   max,
   ones,
   reshape,
-  setBackend,
   sum,
   take,
   type Tensor,
@@ -42,6 +40,8 @@ import {
   transpose,
   zeros,
 } from "../../mod.ts";
+import { lcg, randomArray, withBackend } from "../_helpers.ts";
+import { broadcastStrides, stridesOf } from "../../src/core/shape.ts";
 
 const adapter = await navigator.gpu?.requestAdapter().catch(() => null);
 const hasGpu = adapter !== null && adapter !== undefined;
@@ -60,45 +60,9 @@ function gpuTest(name: string, fn: () => Promise<void> | void): void {
   });
 }
 
-/** A seeded LCG: uniform numbers in [0, 1). */
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
-}
-
-/** Random values: floats in [-4, 4), int32 in [-9, 9], bool 0/1. */
+/** Random values of a dtype (see `randomArray`) from a seed. */
 function rand(dtype: DType, size: number, seed: number): TypedArray {
-  const r = lcg(seed);
-  const out = allocArray(dtype, size);
-  for (let i = 0; i < size; i++) {
-    const u = r();
-    out[i] = dtype === "bool"
-      ? (u < 0.5 ? 1 : 0)
-      : dtype === "int32"
-      ? Math.floor(u * 19) - 9
-      : u * 8 - 4;
-  }
-  return out;
-}
-
-function contiguous(shape: readonly number[]): number[] {
-  const st = new Array<number>(shape.length);
-  let s = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    st[d] = s;
-    s *= shape[d];
-  }
-  return st;
-}
-
-/** Strides reading `shape` broadcast to `out` (what the ops layer computes). */
-function bcast(shape: readonly number[], out: readonly number[]): number[] {
-  const st = contiguous(shape);
-  const r = out.length - shape.length;
-  return out.map((_, d) => (d < r || shape[d - r] === 1 ? 0 : st[d - r]));
+  return randomArray(dtype, size, lcg(seed));
 }
 
 /** Uploads copies of `values` to the segmented GPU backend and the CPU. */
@@ -184,10 +148,10 @@ gpuTest("segmented: unary, cast and binary (aligned, broadcast, transposed)", as
   );
   const shape = [30, 50];
   const cases: [string, number[], number[]][] = [
-    ["aligned", contiguous(shape), contiguous(shape)],
-    ["row broadcast", contiguous(shape), bcast([50], shape)],
-    ["column broadcast", bcast([30, 1], shape), contiguous(shape)],
-    ["transposed", [1, 30], contiguous(shape)],
+    ["aligned", stridesOf(shape), stridesOf(shape)],
+    ["row broadcast", stridesOf(shape), broadcastStrides([50], shape)],
+    ["column broadcast", broadcastStrides([30, 1], shape), stridesOf(shape)],
+    ["transposed", [1, 30], stridesOf(shape)],
     ["both transposed", [1, 30], [1, 30]],
   ];
   for (const op of ["add", "mul", "greater"] as BinaryOp[]) {
@@ -205,8 +169,26 @@ gpuTest("segmented: unary, cast and binary (aligned, broadcast, transposed)", as
   const cond = rand("bool", 1500, 5);
   const [gc, cc] = both(cond, "bool");
   await same(
-    seg!.where(gc, [1, 30], gx, contiguous(shape), gy, bcast([50], shape), shape, "float32"),
-    cpu.where(cc, [1, 30], cx, contiguous(shape), cy, bcast([50], shape), shape, "float32"),
+    seg!.where(
+      gc,
+      [1, 30],
+      gx,
+      stridesOf(shape),
+      gy,
+      broadcastStrides([50], shape),
+      shape,
+      "float32",
+    ),
+    cpu.where(
+      cc,
+      [1, 30],
+      cx,
+      stridesOf(shape),
+      cy,
+      broadcastStrides([50], shape),
+      shape,
+      "float32",
+    ),
     "float32",
     1500,
     "where",
@@ -370,18 +352,18 @@ gpuTest("a kernel needing more bindings than the device allows is a RangeError",
   const c = small!.binary(
     "add",
     a,
-    contiguous([32, 16]),
+    stridesOf([32, 16]),
     b,
-    contiguous([32, 16]),
+    stridesOf([32, 16]),
     [32, 16],
     "float32",
   );
   const want = cpu.binary(
     "add",
     cpu.upload(rand("float32", 512, 1), "float32"),
-    contiguous([512]),
+    stridesOf([512]),
     cpu.upload(rand("float32", 512, 2), "float32"),
-    contiguous([512]),
+    stridesOf([512]),
     [512],
     "float32",
   );
@@ -403,9 +385,7 @@ gpuTest("a device error is thrown by the next read instead of returning stale va
 // ---------------------------------------------------------------- 3. the real limits
 
 gpuTest("tensors above maxStorageBufferBindingSize are right (MNIST-sized)", async () => {
-  const before = getBackend();
-  await setBackend("webgpu");
-  try {
+  await withBackend("webgpu", async () => {
     // The report: a 60000×784 float32 tensor (179 MiB) read through take gave zeros.
     const X = tensor(new Float32Array(60000 * 784).fill(1), { shape: [60000, 784] });
     assert.deepEqual(await sum(take(X, [5])).data(), Float32Array.of(784));
@@ -414,15 +394,11 @@ gpuTest("tensors above maxStorageBufferBindingSize are right (MNIST-sized)", asy
     // …and sum(ones([3.4e7])) after sum(ones([3e7])) gave the first sum again.
     assert.deepEqual(await sum(ones([3e7])).data(), Float32Array.of(3e7));
     assert.deepEqual(await sum(ones([3.4e7])).data(), Float32Array.of(3.4e7));
-  } finally {
-    await setBackend(before);
-  }
+  });
 });
 
 gpuTest("ops on tensors just above the binding limit", async () => {
-  const before = getBackend();
-  await setBackend("webgpu");
-  try {
+  await withBackend("webgpu", async () => {
     const limit = adapter!.limits.maxStorageBufferBindingSize / 4;
     const n = limit + 2; // just over: two segments, the second of two elements
     const host = new Float32Array(n);
@@ -449,15 +425,11 @@ gpuTest("ops on tensors just above the binding limit", async () => {
     assert.deepEqual(await take(t, rows).data(), Float32Array.from(want));
     t.dispose();
     x.dispose();
-  } finally {
-    await setBackend(before);
-  }
+  });
 });
 
 gpuTest("a tensor the device cannot bind is a clear error, not a tensor", async () => {
-  const before = getBackend();
-  await setBackend("webgpu");
-  try {
+  await withBackend("webgpu", () => {
     assert.throws(() => zeros([1e9]), (e: Error) => {
       assert.ok(e instanceof RangeError);
       assert.match(e.message, /^zeros\(\): .*shape \[1000000000\].*4000000000 bytes/);
@@ -467,9 +439,7 @@ gpuTest("a tensor the device cannot bind is a clear error, not a tensor", async 
       );
       return true;
     });
-  } finally {
-    await setBackend(before);
-  }
+  });
 });
 
 // ---------------------------------------------------------------- 4. take out of range
@@ -477,8 +447,7 @@ gpuTest("a tensor the device cannot bind is a clear error, not a tensor", async 
 gpuTest(
   "take: host-known out-of-range indices throw; GPU-computed ones give NaN and no gradient",
   async () => {
-    await setBackend("webgpu");
-    try {
+    await withBackend("webgpu", async () => {
       const x = tensor([10, 20, 30]);
       for (const bad of [[1000], [3], [-4]]) {
         assert.throws(
@@ -495,8 +464,6 @@ gpuTest(
       assert.deepEqual(await take(x, computed).data(), Float32Array.of(20, 30, NaN));
       const g = grad((t: Tensor) => sum(take(t, computed)))(x);
       assert.deepEqual(await g.data(), Float32Array.of(0, 1, 1));
-    } finally {
-      await setBackend("cpu");
-    }
+    });
   },
 );
