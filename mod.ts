@@ -173,7 +173,7 @@ export type {
   ReduceOp,
   UnaryOp,
 } from "./src/backend/backend.ts";
-export { CpuBackend, type CpuBackendOptions } from "./src/backend/cpu/cpu_backend.ts";
+export { CpuBackend } from "./src/backend/cpu/cpu_backend.ts";
 
 // Deep-learning toolkit: the area entry points of deno.json ("./nn", …),
 // as namespaces (train and checkpoint flat). `deno doc mod.ts` lists a

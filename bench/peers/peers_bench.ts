@@ -8,7 +8,7 @@
  *
  * - gradus `cpu` (JS kernels; float32 products in the WebAssembly GEMM,
  *   copying operands in and out),
- * - gradus with every kernel in plain JS (`new CpuBackend({ wasmMatmul: false })`),
+ * - gradus with every kernel in plain JS (`new CpuBackend()`),
  * - TensorFlow.js 4.22.0, `cpu` backend (plain JS kernels),
  * - TensorFlow.js 4.22.0, `wasm` backend (XNNPACK, WebAssembly SIMD),
  * - jax-js 0.1.25, `wasm` device (kernels generated at run time; the MLP
@@ -262,7 +262,7 @@ function gradusPeer(backend: string, name: string, extra: Partial<Peer> = {}): P
   };
 }
 
-gd.registerBackend("gradus-js", () => new gd.CpuBackend({ wasmMatmul: false }));
+gd.registerBackend("gradus-js", () => new gd.CpuBackend());
 
 // ---------------------------------------------------------------- TensorFlow.js
 

@@ -1,5 +1,5 @@
 /**
- * The WebAssembly SIMD float32 GEMM (src/backend/cpu/wasm/gemm.ts), both
+ * The WebAssembly SIMD float32 GEMM (src/backend/wasm/gemm.ts), both
  * variants, against a float64 reference.
  *
  * Tolerance: every element satisfies the worst-case bound for a float32 dot
@@ -14,6 +14,7 @@
 import assert from "node:assert/strict";
 import type { MatmulSpec } from "../../src/backend/backend.ts";
 import { CpuBackend } from "../../src/backend/cpu/cpu_backend.ts";
+import { WasmBackend } from "../../src/backend/wasm/wasm_backend.ts";
 import {
   gemmModuleBytes,
   type GemmOnMemory,
@@ -27,7 +28,7 @@ import {
   type WasmGemmVariant,
   wasmGemmVariant,
   wasmMatmulF32,
-} from "../../src/backend/cpu/wasm/gemm.ts";
+} from "../../src/backend/wasm/gemm.ts";
 import { lcg } from "../_helpers.ts";
 
 /** float32 values uniform in [-2, 2). */
@@ -281,26 +282,19 @@ Deno.test("wasm gemm: a product needing more than the retained memory, then smal
   }
 });
 
-Deno.test("cpu backend: float32 matmul switches to wasm exactly at WASM_GEMM_MIN_WORK", () => {
+Deno.test("cpu backend: float32 products are the plain JS kernel at every size", () => {
   const rng = lcg(18);
   const cpu = new CpuBackend();
-  const jsOnly = new CpuBackend({ wasmMatmul: false });
-  assert.equal(WASM_GEMM_MIN_WORK, 16 * 16 * 16);
   // The JS kernel sums each dot product (k ≤ 256) in float64 and rounds once,
-  // so below the threshold results equal fround(float64 reference) bit for bit.
-  const below = single(15, 13, 21); // 4095
-  const [a0, b0] = operands(below, 1, 1, rng);
-  const want0 = Float32Array.from(reference(a0, b0, below)[0]);
-  assert.deepEqual(cpu.matmul(a0, b0, below, "float32"), want0);
-  // At the threshold the backend returns exactly what the wasm kernel does,
-  // which rounds differently from the JS kernel.
-  const at = single(16, 16, 16); // 4096
-  const [a1, b1] = operands(at, 1, 1, rng);
-  const got = cpu.matmul(a1, b1, at, "float32") as Float32Array;
-  assert.deepEqual(got, run(a1, b1, at, wasmGemmVariant() ?? "simd"));
-  const js = jsOnly.matmul(a1, b1, at, "float32") as Float32Array;
-  assert.deepEqual(js, Float32Array.from(reference(a1, b1, at)[0]));
-  assert.ok(got.some((x, i) => x !== js[i]), "the two kernels round differently somewhere");
+  // so results equal fround(float64 reference) bit for bit, below and above
+  // the size where the wasm backend switches to the WebAssembly GEMM.
+  for (const spec of [single(15, 13, 21), single(16, 16, 16), single(40, 64, 33)]) {
+    const [a, b] = operands(spec, 1, 1, rng);
+    assert.deepEqual(
+      cpu.matmul(a, b, spec, "float32"),
+      Float32Array.from(reference(a, b, spec)[0]),
+    );
+  }
 });
 
 Deno.test("cpu backend: float64 and int32 products above the threshold stay on the JS kernel", () => {
@@ -488,15 +482,22 @@ Deno.test({
     // The backend uses two threads unless told not to, with the same result.
     const spec = single(200, 300, 400);
     const [x, y] = operands(spec, 1, 1, rng);
-    const jobs0 = wasmGemmThreadStats().jobs;
-    const off = new CpuBackend({ wasmThreads: false }).matmul(x, y, spec, "float32");
-    assert.equal(wasmGemmThreadStats().jobs, jobs0, "wasmThreads: false stays on one thread");
+    const product = (backend: WasmBackend) =>
+      backend.readSync(
+        backend.matmul(
+          backend.upload(x.slice(), "float32"),
+          backend.upload(y.slice(), "float32"),
+          spec,
+          "float32",
+        ),
+        "float32",
+        spec.m * spec.n,
+      ) as Float32Array;
     assertSameBits(
-      new CpuBackend().matmul(x, y, spec, "float32") as Float32Array,
-      off as Float32Array,
+      product(new WasmBackend()),
+      product(new WasmBackend({ threads: false })),
       "backend",
     );
-    assert.equal(wasmGemmThreadStats().jobs, jobs0 + 1, "the default backend offers the job");
   },
 });
 
@@ -531,7 +532,7 @@ Deno.test({
   name: "wasm gemm threads: a script that used the worker exits at once (needs --allow-run)",
   ignore: !threaded || Deno.permissions.querySync({ name: "run" }).state !== "granted",
   async fn() {
-    const url = new URL("../../src/backend/cpu/wasm/gemm.ts", import.meta.url).href;
+    const url = new URL("../../src/backend/wasm/gemm.ts", import.meta.url).href;
     const code = `import { wasmGemmThreadStats, wasmMatmulF32 } from ${JSON.stringify(url)};
 const n = 512, a = new Float32Array(n * n).fill(1), out = new Float32Array(n * n);
 const spec = { batchShape: [], aBatchStrides: [], bBatchStrides: [], m: n, k: n, n };

@@ -5,9 +5,9 @@
  * opcode → expression table and cached per (op, dtype, access pattern), so
  * each generated loop sees a single typed-array type and no per-element
  * dispatch. Matrix multiplication uses a cache-blocked kernel with a 4×4
- * register tile, specialized per dtype the same way; float32 products with
- * `m·k·n ≥ 4096` run in a WebAssembly SIMD kernel instead (`wasm/gemm.ts`),
- * on two threads from 128³ up where the runtime allows.
+ * register tile, specialized per dtype the same way. No WebAssembly here:
+ * this backend is the plain-JS float64 reference the others are checked
+ * against (the `wasm` backend extends it and overrides the hot kernels).
  *
  * @module
  */
@@ -16,7 +16,6 @@ import { batchMatrices, simplifyStrides } from "../_geometry.ts";
 import type { Backend, BinaryOp, DataHandle, MatmulSpec, ReduceOp, UnaryOp } from "../backend.ts";
 import { allocArray, type DType, toInt32Saturating, type TypedArray } from "../../core/dtype.ts";
 import { randomBitsInto } from "./threefry.ts";
-import { WASM_GEMM_MIN_WORK, wasmMatmulF32 } from "./wasm/gemm.ts";
 
 type FloatArray = Float32Array | Float64Array;
 
@@ -469,48 +468,6 @@ function castInto(src: TypedArray, out: TypedArray): TypedArray {
   return out;
 }
 
-/**
- * Options of {@link CpuBackend}.
- *
- * @example
- * ```ts
- * import {
- *   CpuBackend,
- *   type CpuBackendOptions,
- *   getBackend,
- *   registerBackend,
- *   setBackend,
- * } from "@gradus/core";
- *
- * // Plain JS kernels only, e.g. as a reference for the WebAssembly ones.
- * const options: CpuBackendOptions = { wasmMatmul: false, wasmThreads: false };
- * registerBackend("cpu-js", () => new CpuBackend(options));
- * const before = getBackend();
- * await setBackend("cpu-js");
- * console.log(getBackend()); // "cpu-js"
- * await setBackend(before);
- * ```
- */
-export interface CpuBackendOptions {
-  /**
-   * Whether float32 matrix products with `m·k·n ≥ 4096` run in the
-   * WebAssembly SIMD kernel (about 10× faster than the JS kernel on large
-   * products), where the runtime supports WebAssembly SIMD. Default `true`;
-   * with `false` every product uses the JS kernel. The two round
-   * differently (the WebAssembly kernel uses fused multiply-adds where it
-   * can and accumulates in float32).
-   */
-  readonly wasmMatmul?: boolean;
-  /**
-   * Whether the WebAssembly kernel may share products of at least 128³
-   * multiply-adds with a second thread (a worker on a shared memory, started
-   * on first use; it never keeps the process alive), where the runtime
-   * allows it (Deno 2, Node ≥ 22.3, Bun; not browsers). Default `true`.
-   * Results are the same bit for bit either way.
-   */
-  readonly wasmThreads?: boolean;
-}
-
 /** A copy of the `rows × cols` matrices packed in `x`, each transposed. */
 function transposeMatrices(x: TypedArray, rows: number, cols: number, dtype: DType): TypedArray {
   const out = allocArray(dtype, x.length), size = rows * cols;
@@ -523,8 +480,7 @@ function transposeMatrices(x: TypedArray, rows: number, cols: number, dtype: DTy
 }
 
 /**
- * The reference backend: typed arrays as buffers, JS loops as kernels
- * (plus a WebAssembly SIMD kernel for large float32 matrix products).
+ * The reference backend: typed arrays as buffers, JS loops as kernels.
  * Handles are the typed arrays themselves; every kernel returns a new array.
  *
  * @example
@@ -544,22 +500,8 @@ export class CpuBackend implements Backend {
   readonly dtypes: readonly DType[] = ["float32", "float64", "int32", "bool"];
   /** Always `true`. */
   readonly canReadSync: boolean = true;
-  /** `matmul` reads transposed operands (the WebAssembly GEMM packs them as they lie). */
+  /** `matmul` reads transposed operands (it transposes them first; the `wasm` GEMM packs them as they lie). */
   readonly matmulTransposes: boolean = true;
-  readonly #wasmMatmul: boolean;
-  readonly #wasmThreads: boolean;
-
-  /**
-   * A CPU backend.
-   *
-   * @param options `wasmMatmul` (default `true`): use the WebAssembly SIMD
-   *   kernel for large float32 matrix products; `wasmThreads` (default
-   *   `true`): let it use a second thread for the largest ones.
-   */
-  constructor(options: CpuBackendOptions = {}) {
-    this.#wasmMatmul = options.wasmMatmul ?? true;
-    this.#wasmThreads = options.wasmThreads ?? true;
-  }
 
   /**
    * A new zeroed array for an output: subclasses that keep buffers
@@ -711,7 +653,7 @@ export class CpuBackend implements Backend {
     return this.wrap(out);
   }
 
-  /** Batched matrix product with broadcast batch strides (large float32 products in WebAssembly SIMD). */
+  /** Batched matrix product with broadcast batch strides. */
   matmul(a: DataHandle, b: DataHandle, spec: MatmulSpec, dtype: DType): DataHandle {
     const { batchShape, m, k, n } = spec;
     const batch = sizeOf(batchShape);
@@ -721,19 +663,6 @@ export class CpuBackend implements Backend {
     const out = this.alloc(dtype, batch * m * n);
     if (out.length === 0 || k === 0) return this.wrap(out);
     const A = this.arr(a), B = this.arr(b);
-    if (
-      dtype === "float32" && this.#wasmMatmul && m * k * n >= WASM_GEMM_MIN_WORK &&
-      wasmMatmulF32(
-        A as Float32Array,
-        B as Float32Array,
-        out as Float32Array,
-        spec,
-        undefined,
-        this.#wasmThreads ? undefined : 1,
-      )
-    ) {
-      return this.wrap(out);
-    }
     const gemm = GEMM[dtype];
     const scratch = allocArray(dtype, dtype === "int32" ? 0 : gemmScratch(k, n));
     const mats = batchMatrices(spec);

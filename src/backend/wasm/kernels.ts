@@ -1,6 +1,6 @@
 /**
  * Elementwise and reduction kernels in WebAssembly SIMD, emitted at run time
- * by `../cpu/wasm/emit.ts` (no committed binary, no build step).
+ * by `emit.ts` (no committed binary, no build step).
  *
  * One module holds every kernel. All pointers are byte addresses into the
  * imported memory `env.memory`, all counts are element counts; outputs never
@@ -94,7 +94,7 @@ import {
   type PlainOp,
   V128,
   type ValType,
-} from "../cpu/wasm/emit.ts";
+} from "./emit.ts";
 
 /** Which instruction does the multiply-adds: relaxed-SIMD FMA or plain SIMD mul + add. */
 export type KernelVariant = "relaxed" | "simd";

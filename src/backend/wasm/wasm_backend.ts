@@ -7,7 +7,7 @@
  * a typed array over the block in the memory, so every kernel of the CPU
  * backend works unchanged on it. The kernels that matter for speed are
  * overridden with WebAssembly ones: float32 matrix products (the packed
- * GEMM of `cpu/wasm/gemm.ts`, on two threads for big products), float32
+ * GEMM of `gemm.ts`, on two threads for big products), float32
  * elementwise ops with the broadcasting patterns that matter (contiguous,
  * scalar, row and column broadcasts), comparisons, `where`, and sum, max
  * and min reductions (`kernels.ts`). Everything else (float64, strided
@@ -52,7 +52,7 @@
 import { simplifyStrides } from "../_geometry.ts";
 import type { BinaryOp, DataHandle, MatmulSpec, ReduceOp, UnaryOp } from "../backend.ts";
 import { CpuBackend, normalizeIndices } from "../cpu/cpu_backend.ts";
-import { type GemmOnMemory, gemmOnMemory, WASM_GEMM_MIN_WORK } from "../cpu/wasm/gemm.ts";
+import { type GemmOnMemory, gemmOnMemory, WASM_GEMM_MIN_WORK } from "./gemm.ts";
 import type { DType, TypedArray } from "../../core/dtype.ts";
 import { sizeOf } from "../../core/shape.ts";
 import { AllocationError, fmtBytes } from "../../core/errors.ts";
@@ -372,7 +372,7 @@ export class WasmBackend extends CpuBackend {
    * @param options Memory limit and threads.
    */
   constructor(options: WasmBackendOptions = {}) {
-    super({ wasmThreads: options.threads ?? true });
+    super();
     this.arena = new Arena({ limitBytes: options.memoryLimit });
     this.#gemm = gemmOnMemory(this.arena.memory, { shared: true });
     const kernels = instantiateKernels(this.arena.memory, {

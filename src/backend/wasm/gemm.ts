@@ -61,8 +61,8 @@
  * @module
  */
 
-import { batchMatrices } from "../../_geometry.ts";
-import type { MatmulSpec } from "../../backend.ts";
+import { batchMatrices } from "../_geometry.ts";
+import type { MatmulSpec } from "../backend.ts";
 import { buildModule, Code, F32, type FuncDef, I32, V128, type ValType } from "./emit.ts";
 
 /** Which instruction does the multiply-adds: relaxed-SIMD FMA or plain SIMD mul + add. */
