@@ -19,7 +19,6 @@ import {
   gemmModuleBytes,
   type GemmOnMemory,
   gemmOnMemory,
-  WASM_GEMM_MIN_WORK,
   WASM_GEMM_THREADS_MIN_WORK,
   WASM_GEMM_WAKE_MIN_WORK,
   wasmGemmThreadsReady,
