@@ -6,9 +6,7 @@
  * default backend, `wasm` (tensors in WebAssembly memory, SIMD kernels,
  * big products on two threads); the peers are
  *
- * - gradus `cpu` (JS kernels; float32 products in the WebAssembly GEMM,
- *   copying operands in and out),
- * - gradus with every kernel in plain JS (`new CpuBackend()`),
+ * - gradus `cpu` (every kernel in plain JS, the reference backend),
  * - TensorFlow.js 4.22.0, `cpu` backend (plain JS kernels),
  * - TensorFlow.js 4.22.0, `wasm` backend (XNNPACK, WebAssembly SIMD),
  * - jax-js 0.1.25, `wasm` device (kernels generated at run time; the MLP
@@ -262,8 +260,6 @@ function gradusPeer(backend: string, name: string, extra: Partial<Peer> = {}): P
   };
 }
 
-gd.registerBackend("gradus-js", () => new gd.CpuBackend());
-
 // ---------------------------------------------------------------- TensorFlow.js
 
 // Production mode skips TF.js's debug checks and its "use tfjs-node" notice.
@@ -422,8 +418,7 @@ const threads = navigator.hardwareConcurrency;
 await register([
   // The baseline: gradus's default backend.
   gradusPeer("wasm", "gradus wasm (SIMD, matmul on 2 threads)", { baseline: true }),
-  gradusPeer("cpu", "gradus cpu (JS kernels, WASM SIMD matmul)"),
-  gradusPeer("gradus-js", "gradus cpu, JS kernels only", { slowMatmul: true }),
+  gradusPeer("cpu", "gradus cpu (plain JS kernels)", { slowMatmul: true }),
   tfPeer("cpu", "TF.js 4.22.0 cpu, JS kernels"),
   tfPeer("wasm", "TF.js 4.22.0 wasm (SIMD, 1 thread)"),
   jaxPeer(`jax-js 0.1.25 wasm (${threads} workers)`),
