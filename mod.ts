@@ -166,12 +166,25 @@ export {
   setBackend,
 } from "./src/backend/registry.ts";
 export type {
+  ArgsortSpec,
   Backend,
   BinaryOp,
+  BinarySpec,
+  CastSpec,
+  ConcatSpec,
   DataHandle,
+  GatherSpec,
+  LogsumexpSpec,
   MatmulSpec,
+  RandomUniformSpec,
   ReduceOp,
+  ReduceSpec,
+  ScatterAddSpec,
+  ScatterStridedSpec,
+  StridedSpec,
   UnaryOp,
+  UnarySpec,
+  WhereSpec,
 } from "./src/backend/backend.ts";
 export { CpuBackend } from "./src/backend/cpu/cpu_backend.ts";
 

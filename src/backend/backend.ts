@@ -32,10 +32,41 @@ import type { DType, TypedArray } from "../core/dtype.ts";
 export type DataHandle = unknown;
 
 /**
- * Elementwise unary opcodes. Float ops (`exp`, `log`, `log1p`, `expm1`,
- * `sqrt`, `sin`, `cos`, `tanh`, `floor`, `ceil`, `round`) only ever see float
- * dtypes; `neg`, `abs`, `sign` and `square` also see int32; `not` sees bool.
- * `round` rounds half to even, like NumPy.
+ * Every elementwise unary opcode, in one list (the {@linkcode UnaryOp} type
+ * is made from it, and tests check that each backend's table covers it).
+ *
+ * @example
+ * ```ts
+ * import { UNARY_OPS } from "./backend.ts";
+ *
+ * console.log(UNARY_OPS.includes("exp"), UNARY_OPS.length); // true 16
+ * ```
+ */
+export const UNARY_OPS = [
+  "neg",
+  "exp",
+  "log",
+  "log1p",
+  "expm1",
+  "sqrt",
+  "sin",
+  "cos",
+  "tanh",
+  "abs",
+  "sign",
+  "square",
+  "floor",
+  "ceil",
+  "round",
+  "logicalNot",
+] as const;
+
+/**
+ * Elementwise unary opcodes (each is the name of its primitive). Float ops
+ * (`exp`, `log`, `log1p`, `expm1`, `sqrt`, `sin`, `cos`, `tanh`, `floor`,
+ * `ceil`, `round`) only ever see float dtypes; `neg`, `abs`, `sign` and
+ * `square` also see int32; `logicalNot` sees bool. `round` rounds half to
+ * even, like NumPy.
  *
  * @example
  * ```ts
@@ -44,35 +75,50 @@ export type DataHandle = unknown;
  * const backend = new CpuBackend();
  * const x = backend.upload(new Float32Array([-1.5, 2.5]), "float32");
  * for (const op of ["abs", "round", "neg"] as UnaryOp[]) {
- *   console.log(op, backend.readSync(backend.unary(op, x, 2, "float32"), "float32", 2));
+ *   const y = backend.unary({ op, x, size: 2, dtype: "float32" });
+ *   console.log(op, backend.readSync(y, "float32", 2));
  * }
  * // abs [1.5, 2.5]; round [-2, 2] (half to even); neg [1.5, -2.5]
  * ```
  */
-export type UnaryOp =
-  | "neg"
-  | "exp"
-  | "log"
-  | "log1p"
-  | "expm1"
-  | "sqrt"
-  | "sin"
-  | "cos"
-  | "tanh"
-  | "abs"
-  | "sign"
-  | "square"
-  | "floor"
-  | "ceil"
-  | "round"
-  | "not";
+export type UnaryOp = typeof UNARY_OPS[number];
 
 /**
- * Elementwise binary opcodes. Arithmetic ops see float32, float64 and int32
- * (int32 results wrap modulo 2³²: `add`, `sub`, `mul`, and `pow`, which is
- * the exact power modulo 2³², with `trunc(1 / aⁿ)` for a negative exponent;
- * `div` is never sent with int32). Comparisons see every dtype and produce
- * bool. `and`/`or` see bool only.
+ * Every elementwise binary opcode, in one list (the {@linkcode BinaryOp}
+ * type is made from it).
+ *
+ * @example
+ * ```ts
+ * import { BINARY_OPS } from "./backend.ts";
+ *
+ * console.log(BINARY_OPS.includes("pow"), BINARY_OPS.length); // true 15
+ * ```
+ */
+export const BINARY_OPS = [
+  "add",
+  "sub",
+  "mul",
+  "div",
+  "pow",
+  "maximum",
+  "minimum",
+  "equal",
+  "notEqual",
+  "greater",
+  "greaterEqual",
+  "less",
+  "lessEqual",
+  "logicalAnd",
+  "logicalOr",
+] as const;
+
+/**
+ * Elementwise binary opcodes (each is the name of its primitive).
+ * Arithmetic ops see float32, float64 and int32 (int32 results wrap modulo
+ * 2³²: `add`, `sub`, `mul`, and `pow`, which is the exact power modulo 2³²,
+ * with `trunc(1 / aⁿ)` for a negative exponent; `div` is never sent with
+ * int32). Comparisons see every dtype and produce bool. `logicalAnd` and
+ * `logicalOr` see bool only.
  *
  * @example
  * ```ts
@@ -83,26 +129,38 @@ export type UnaryOp =
  * const b = backend.upload(new Float32Array([10]), "float32");
  * // b broadcasts along the axis: stride 0.
  * const op: BinaryOp = "add";
- * const out = backend.binary(op, a, [1], b, [0], [3], "float32");
+ * const out = backend.binary({
+ *   op,
+ *   a,
+ *   aStrides: [1],
+ *   b,
+ *   bStrides: [0],
+ *   outShape: [3],
+ *   dtype: "float32",
+ * });
  * console.log(backend.readSync(out, "float32", 3)); // Float32Array(3) [ 11, 12, 13 ]
  * ```
  */
-export type BinaryOp =
-  | "add"
-  | "sub"
-  | "mul"
-  | "div"
-  | "pow"
-  | "maximum"
-  | "minimum"
-  | "equal"
-  | "notEqual"
-  | "greater"
-  | "greaterEqual"
-  | "less"
-  | "lessEqual"
-  | "and"
-  | "or";
+export type BinaryOp = typeof BINARY_OPS[number];
+
+/**
+ * The binary opcodes whose result is bool, whatever the inputs' dtype.
+ *
+ * @example
+ * ```ts
+ * import { COMPARISONS } from "./backend.ts";
+ *
+ * console.log(COMPARISONS.has("less"), COMPARISONS.has("add")); // true false
+ * ```
+ */
+export const COMPARISONS: ReadonlySet<BinaryOp> = new Set<BinaryOp>([
+  "equal",
+  "notEqual",
+  "greater",
+  "greaterEqual",
+  "less",
+  "lessEqual",
+]);
 
 /**
  * Reduction opcodes over the middle axis of an `[outer, n, inner]` view.
@@ -117,7 +175,7 @@ export type BinaryOp =
  * // A [2, 3] matrix seen as [outer 2, n 3, inner 1]: reduce each row.
  * const x = backend.upload(new Float32Array([1, 5, 2, 7, 0, 3]), "float32");
  * const op: ReduceOp = "argmax";
- * const out = backend.reduce(op, x, 2, 3, 1, "float32");
+ * const out = backend.reduce({ op, x, outer: 2, n: 3, inner: 1, dtype: "float32" });
  * console.log(backend.readSync(out, "int32", 2)); // Int32Array(2) [ 1, 0 ]
  * ```
  */
@@ -170,10 +228,410 @@ export interface MatmulSpec {
 }
 
 /**
- * A compute backend. Implementations: `cpu` (typed arrays, the reference);
- * later `wasm` and `webgpu`. Sizes are element counts; all buffers are
- * row-major. A backend may assume that the ops layer validated every
- * argument (shapes agree, dtypes are supported by the op).
+ * Arguments of {@linkcode Backend.unary}: `out[i] = op(x[i])` for `i < size`.
+ *
+ * @example
+ * ```ts
+ * import { CpuBackend, type UnarySpec } from "@gradus/core";
+ *
+ * const backend = new CpuBackend();
+ * const x = backend.upload(new Float64Array([0, 1]), "float64");
+ * const spec: UnarySpec = { op: "exp", x, size: 2, dtype: "float64" };
+ * console.log(backend.readSync(backend.unary(spec), "float64", 2));
+ * // Float64Array(2) [ 1, 2.718281828459045 ]
+ * ```
+ */
+export interface UnarySpec {
+  /** The opcode. */
+  readonly op: UnaryOp;
+  /** The input buffer. */
+  readonly x: DataHandle;
+  /** How many elements. */
+  readonly size: number;
+  /** The input's dtype; the output's too, except bool for `logicalNot`. */
+  readonly dtype: DType;
+}
+
+/**
+ * Arguments of {@linkcode Backend.binary}:
+ * `out[idx] = op(a[Σ idx·aStrides], b[Σ idx·bStrides])` over every index of
+ * `outShape` (a stride of 0 broadcasts an axis).
+ *
+ * @example
+ * ```ts
+ * import { type BinarySpec, CpuBackend } from "@gradus/core";
+ *
+ * const backend = new CpuBackend();
+ * const a = backend.upload(new Int32Array([1, 2, 3, 4]), "int32"); // [[1, 2], [3, 4]]
+ * const b = backend.upload(new Int32Array([10, 20]), "int32"); // a row, broadcast down
+ * const spec: BinarySpec = {
+ *   op: "mul",
+ *   a,
+ *   aStrides: [2, 1],
+ *   b,
+ *   bStrides: [0, 1],
+ *   outShape: [2, 2],
+ *   dtype: "int32",
+ * };
+ * console.log(backend.readSync(backend.binary(spec), "int32", 4));
+ * // Int32Array(4) [ 10, 40, 30, 80 ]
+ * ```
+ */
+export interface BinarySpec {
+  /** The opcode. */
+  readonly op: BinaryOp;
+  /** The left operand. */
+  readonly a: DataHandle;
+  /** Per output axis, the step in `a` (0 = broadcast). */
+  readonly aStrides: readonly number[];
+  /** The right operand. */
+  readonly b: DataHandle;
+  /** Per output axis, the step in `b` (0 = broadcast). */
+  readonly bStrides: readonly number[];
+  /** The output's shape. */
+  readonly outShape: readonly number[];
+  /** The inputs' dtype (the output's too, except bool for comparisons). */
+  readonly dtype: DType;
+}
+
+/**
+ * Arguments of {@linkcode Backend.where}: `out[idx] = cond[…] ? a[…] : b[…]`
+ * with broadcast strides as in {@linkcode BinarySpec}; `cond` is bool.
+ *
+ * @example
+ * ```ts
+ * import { CpuBackend, type WhereSpec } from "@gradus/core";
+ *
+ * const backend = new CpuBackend();
+ * const cond = backend.upload(new Uint8Array([1, 0, 1]), "bool");
+ * const a = backend.upload(new Float32Array([1, 2, 3]), "float32");
+ * const b = backend.upload(new Float32Array([0]), "float32"); // a scalar
+ * const spec: WhereSpec = {
+ *   cond,
+ *   condStrides: [1],
+ *   a,
+ *   aStrides: [1],
+ *   b,
+ *   bStrides: [0],
+ *   outShape: [3],
+ *   dtype: "float32",
+ * };
+ * console.log(backend.readSync(backend.where(spec), "float32", 3));
+ * // Float32Array(3) [ 1, 0, 3 ]
+ * ```
+ */
+export interface WhereSpec {
+  /** The bool condition. */
+  readonly cond: DataHandle;
+  /** Per output axis, the step in `cond`. */
+  readonly condStrides: readonly number[];
+  /** Values where `cond` is true. */
+  readonly a: DataHandle;
+  /** Per output axis, the step in `a`. */
+  readonly aStrides: readonly number[];
+  /** Values where `cond` is false. */
+  readonly b: DataHandle;
+  /** Per output axis, the step in `b`. */
+  readonly bStrides: readonly number[];
+  /** The output's shape. */
+  readonly outShape: readonly number[];
+  /** The dtype of `a`, `b` and the output. */
+  readonly dtype: DType;
+}
+
+/**
+ * Arguments of {@linkcode Backend.cast}: `size` elements converted from
+ * `from` to `to`.
+ *
+ * @example
+ * ```ts
+ * import { type CastSpec, CpuBackend } from "@gradus/core";
+ *
+ * const backend = new CpuBackend();
+ * const x = backend.upload(new Float32Array([-1.7, NaN, 3e9]), "float32");
+ * const spec: CastSpec = { x, size: 3, from: "float32", to: "int32" };
+ * console.log(backend.readSync(backend.cast(spec), "int32", 3));
+ * // Int32Array(3) [ -1, 0, 2147483647 ] (truncates; NaN → 0; saturates)
+ * ```
+ */
+export interface CastSpec {
+  /** The input buffer. */
+  readonly x: DataHandle;
+  /** How many elements. */
+  readonly size: number;
+  /** The input's dtype. */
+  readonly from: DType;
+  /** The output's dtype. */
+  readonly to: DType;
+}
+
+/**
+ * Arguments of {@linkcode Backend.reduce} and {@linkcode Backend.logsumexp}
+ * (which leaves out `op`): `x` viewed as `[outer, n, inner]`, reduced over
+ * its middle axis to `[outer, inner]`.
+ *
+ * @example
+ * ```ts
+ * import { CpuBackend, type ReduceSpec } from "@gradus/core";
+ *
+ * const backend = new CpuBackend();
+ * // A [2, 2] matrix seen as [outer 1, n 2, inner 2]: sum each column.
+ * const x = backend.upload(new Float32Array([1, 2, 3, 4]), "float32");
+ * const spec: ReduceSpec = { op: "sum", x, outer: 1, n: 2, inner: 2, dtype: "float32" };
+ * console.log(backend.readSync(backend.reduce(spec), "float32", 2));
+ * // Float32Array(2) [ 4, 6 ]
+ * ```
+ */
+export interface ReduceSpec {
+  /** The opcode. */
+  readonly op: ReduceOp;
+  /** The input buffer. */
+  readonly x: DataHandle;
+  /** Product of the axes before the reduced ones. */
+  readonly outer: number;
+  /** Product of the reduced axes. */
+  readonly n: number;
+  /** Product of the axes after the reduced ones. */
+  readonly inner: number;
+  /** The input's dtype. */
+  readonly dtype: DType;
+}
+
+/**
+ * Arguments of {@linkcode Backend.logsumexp}: as {@linkcode ReduceSpec},
+ * without an opcode.
+ *
+ * @example
+ * ```ts
+ * import { CpuBackend, type LogsumexpSpec } from "@gradus/core";
+ *
+ * const backend = new CpuBackend();
+ * const x = backend.upload(new Float64Array([0, 0]), "float64");
+ * const spec: LogsumexpSpec = { x, outer: 1, n: 2, inner: 1, dtype: "float64" };
+ * console.log(backend.readSync(backend.logsumexp!(spec), "float64", 1));
+ * // Float64Array(1) [ 0.6931471805599453 ] (log 2)
+ * ```
+ */
+export type LogsumexpSpec = Omit<ReduceSpec, "op">;
+
+/**
+ * Arguments of {@linkcode Backend.strided}:
+ * `out[idx] = x[offset + Σ idx_d·strides_d]` for every index of `outShape`.
+ *
+ * @example
+ * ```ts
+ * import { CpuBackend, type StridedSpec } from "@gradus/core";
+ *
+ * const backend = new CpuBackend();
+ * const x = backend.upload(new Float32Array([1, 2, 3, 4, 5, 6]), "float32"); // [2, 3]
+ * // The transpose: [3, 2], stepping 1 along the new rows and 3 along the new columns.
+ * const spec: StridedSpec = { x, offset: 0, strides: [1, 3], outShape: [3, 2], dtype: "float32" };
+ * console.log(backend.readSync(backend.strided(spec), "float32", 6));
+ * // Float32Array(6) [ 1, 4, 2, 5, 3, 6 ]
+ * ```
+ */
+export interface StridedSpec {
+  /** The input buffer. */
+  readonly x: DataHandle;
+  /** Element offset of the output's first element in `x`. */
+  readonly offset: number;
+  /** Per output axis, the step in `x` (0 broadcasts, negative reverses). */
+  readonly strides: readonly number[];
+  /** The output's shape. */
+  readonly outShape: readonly number[];
+  /** The dtype of `x` and the output. */
+  readonly dtype: DType;
+}
+
+/**
+ * Arguments of {@linkcode Backend.scatterStrided}: zeros of `outSize`
+ * elements with `out[offset + Σ idx_d·strides_d] = x[idx]` for every index
+ * of `xShape`.
+ *
+ * @example
+ * ```ts
+ * import { CpuBackend, type ScatterStridedSpec } from "@gradus/core";
+ *
+ * const backend = new CpuBackend();
+ * const x = backend.upload(new Float32Array([7, 8]), "float32");
+ * // Every other element of 5, from the second: the gradient of x[1::2].
+ * const spec: ScatterStridedSpec = {
+ *   x,
+ *   xShape: [2],
+ *   offset: 1,
+ *   strides: [2],
+ *   outSize: 5,
+ *   dtype: "float32",
+ * };
+ * console.log(backend.readSync(backend.scatterStrided(spec), "float32", 5));
+ * // Float32Array(5) [ 0, 7, 0, 8, 0 ]
+ * ```
+ */
+export interface ScatterStridedSpec {
+  /** The values to place. */
+  readonly x: DataHandle;
+  /** The shape of `x`. */
+  readonly xShape: readonly number[];
+  /** Element offset of `x`'s first element in the output. */
+  readonly offset: number;
+  /** Per axis of `x`, the step in the output (distinct positions). */
+  readonly strides: readonly number[];
+  /** How many elements the output has. */
+  readonly outSize: number;
+  /** The dtype of `x` and the output. */
+  readonly dtype: DType;
+}
+
+/**
+ * Arguments of {@linkcode Backend.concat}: input `i` viewed as
+ * `[outer, cols[i]]`, the output `[outer, Σ cols]`.
+ *
+ * @example
+ * ```ts
+ * import { type ConcatSpec, CpuBackend } from "@gradus/core";
+ *
+ * const backend = new CpuBackend();
+ * const a = backend.upload(new Int32Array([1, 2]), "int32"); // [2, 1]
+ * const b = backend.upload(new Int32Array([3, 4, 5, 6]), "int32"); // [2, 2]
+ * const spec: ConcatSpec = { xs: [a, b], cols: [1, 2], outer: 2, dtype: "int32" };
+ * console.log(backend.readSync(backend.concat(spec), "int32", 6));
+ * // Int32Array(6) [ 1, 3, 4, 2, 5, 6 ]
+ * ```
+ */
+export interface ConcatSpec {
+  /** The inputs. */
+  readonly xs: readonly DataHandle[];
+  /** Per input, its number of columns. */
+  readonly cols: readonly number[];
+  /** The number of rows of every input and of the output. */
+  readonly outer: number;
+  /** The dtype of every input and of the output. */
+  readonly dtype: DType;
+}
+
+/**
+ * Arguments of {@linkcode Backend.gather}: `x` is `[outer, n, inner]`,
+ * `indices` int32 `[count]`, the output `[outer, count, inner]`.
+ *
+ * @example
+ * ```ts
+ * import { CpuBackend, type GatherSpec } from "@gradus/core";
+ *
+ * const backend = new CpuBackend();
+ * const x = backend.upload(new Float32Array([10, 11, 12]), "float32");
+ * const indices = backend.upload(new Int32Array([2, -3, 2]), "int32"); // -3 counts from the end
+ * const spec: GatherSpec = { x, indices, outer: 1, n: 3, inner: 1, count: 3, dtype: "float32" };
+ * console.log(backend.readSync(backend.gather(spec), "float32", 3));
+ * // Float32Array(3) [ 12, 10, 12 ]
+ * ```
+ */
+export interface GatherSpec {
+  /** The values, `[outer, n, inner]`. */
+  readonly x: DataHandle;
+  /** int32 `[count]`, each in `[-n, n)`. */
+  readonly indices: DataHandle;
+  /** Product of the axes before the indexed one. */
+  readonly outer: number;
+  /** Length of the indexed axis. */
+  readonly n: number;
+  /** Product of the axes after the indexed one. */
+  readonly inner: number;
+  /** How many indices. */
+  readonly count: number;
+  /** The dtype of `x` and the output. */
+  readonly dtype: DType;
+}
+
+/**
+ * Arguments of {@linkcode Backend.scatterAdd}, the transpose of a gather:
+ * `g` is `[outer, count, inner]`, the output `[outer, n, inner]`.
+ *
+ * @example
+ * ```ts
+ * import { CpuBackend, type ScatterAddSpec } from "@gradus/core";
+ *
+ * const backend = new CpuBackend();
+ * const g = backend.upload(new Float32Array([1, 2, 3]), "float32");
+ * const indices = backend.upload(new Int32Array([2, 0, 2]), "int32"); // 2 twice: they add up
+ * const spec: ScatterAddSpec = { g, indices, outer: 1, n: 3, inner: 1, count: 3, dtype: "float32" };
+ * console.log(backend.readSync(backend.scatterAdd(spec), "float32", 3));
+ * // Float32Array(3) [ 2, 0, 4 ]
+ * ```
+ */
+export interface ScatterAddSpec {
+  /** The values to add, `[outer, count, inner]`. */
+  readonly g: DataHandle;
+  /** int32 `[count]`, each in `[-n, n)`. */
+  readonly indices: DataHandle;
+  /** Product of the axes before the indexed one. */
+  readonly outer: number;
+  /** Length of the indexed axis of the output. */
+  readonly n: number;
+  /** Product of the axes after the indexed one. */
+  readonly inner: number;
+  /** How many indices. */
+  readonly count: number;
+  /** The dtype of `g` and the output. */
+  readonly dtype: DType;
+}
+
+/**
+ * Arguments of {@linkcode Backend.randomUniform}: `count` floats of `dtype`
+ * from the Threefry-2x32 key `key` (int32 `[2]`).
+ *
+ * @example
+ * ```ts
+ * import { CpuBackend, type RandomUniformSpec } from "@gradus/core";
+ *
+ * const backend = new CpuBackend();
+ * const key = backend.upload(new Int32Array([0, 42]), "int32");
+ * const spec: RandomUniformSpec = { key, count: 3, dtype: "float32" };
+ * const u = backend.readSync(backend.randomUniform(spec), "float32", 3);
+ * console.log(u.every((v) => v >= 0 && v < 1)); // true
+ * ```
+ */
+export interface RandomUniformSpec {
+  /** The int32 `[2]` key. */
+  readonly key: DataHandle;
+  /** How many values. */
+  readonly count: number;
+  /** float32 or float64. */
+  readonly dtype: DType;
+}
+
+/**
+ * Arguments of {@linkcode Backend.argsort}: each row of `x` viewed as
+ * `[outer, n]`.
+ *
+ * @example
+ * ```ts
+ * import { type ArgsortSpec, CpuBackend } from "@gradus/core";
+ *
+ * const backend = new CpuBackend();
+ * const x = backend.upload(new Float32Array([3, NaN, 1, 2]), "float32");
+ * const spec: ArgsortSpec = { x, outer: 1, n: 4, dtype: "float32" };
+ * console.log(backend.readSync(backend.argsort(spec), "int32", 4));
+ * // Int32Array(4) [ 2, 3, 0, 1 ] (NaN last)
+ * ```
+ */
+export interface ArgsortSpec {
+  /** The values, `[outer, n]`. */
+  readonly x: DataHandle;
+  /** How many rows. */
+  readonly outer: number;
+  /** The length of each row. */
+  readonly n: number;
+  /** The dtype of `x`. */
+  readonly dtype: DType;
+}
+
+/**
+ * A compute backend. Implementations: `cpu` (typed arrays and JS loops, the
+ * reference), `wasm` and `webgpu`. Kernels with more than a few arguments
+ * take one record (`unary({ op, x, size, dtype })`, …; see the `*Spec`
+ * types). Sizes are element counts; all buffers are row-major. A backend
+ * may assume that the ops layer validated every argument (shapes agree,
+ * dtypes are supported by the op).
  *
  * @example
  * ```ts
@@ -182,7 +640,7 @@ export interface MatmulSpec {
  * // The contract every backend meets; CpuBackend is the reference implementation.
  * const backend: Backend = new CpuBackend();
  * const x = backend.upload(new Float64Array([0, 1]), "float64");
- * const y = backend.unary("exp", x, 2, "float64");
+ * const y = backend.unary({ op: "exp", x, size: 2, dtype: "float64" });
  * console.log(backend.name, backend.dtypes, await backend.read(y, "float64", 2));
  * // "cpu" [ "float32", "float64", "int32", "bool" ] Float64Array(2) [ 1, 2.718281828459045 ]
  * ```
@@ -244,32 +702,15 @@ export interface Backend {
 
   /** A new buffer of `size` elements, all equal to `value` (cast to `dtype` as `cast` does). */
   fill(size: number, value: number, dtype: DType): DataHandle;
-  /** `out[i] = op(x[i])`, `outDtype` is `dtype` except for `not` (bool). */
-  unary(op: UnaryOp, x: DataHandle, size: number, dtype: DType): DataHandle;
+  /** `out[i] = op(x[i])`; the output dtype is `dtype`, except bool for `logicalNot`. */
+  unary(spec: UnarySpec): DataHandle;
   /**
    * `out[idx] = op(a[Σ idx·aStrides], b[Σ idx·bStrides])` over every index of
    * `outShape`. `dtype` is the inputs' dtype; comparisons produce bool.
    */
-  binary(
-    op: BinaryOp,
-    a: DataHandle,
-    aStrides: readonly number[],
-    b: DataHandle,
-    bStrides: readonly number[],
-    outShape: readonly number[],
-    dtype: DType,
-  ): DataHandle;
+  binary(spec: BinarySpec): DataHandle;
   /** `out[idx] = cond[…] ? a[…] : b[…]` with broadcast strides as in `binary`. `cond` is bool. */
-  where(
-    cond: DataHandle,
-    condStrides: readonly number[],
-    a: DataHandle,
-    aStrides: readonly number[],
-    b: DataHandle,
-    bStrides: readonly number[],
-    outShape: readonly number[],
-    dtype: DType,
-  ): DataHandle;
+  where(spec: WhereSpec): DataHandle;
   /**
    * Converts dtypes. Float → int32 follows XLA's rule, the same on every
    * backend: NaN → 0; values at or beyond the int32 bounds (±∞ included)
@@ -277,28 +718,21 @@ export interface Backend {
    * zero (never a wrap modulo 2³²). Anything → bool is `x != 0`; bool →
    * number is 0 or 1; float64 → float32 rounds to nearest.
    */
-  cast(x: DataHandle, size: number, from: DType, to: DType): DataHandle;
+  cast(spec: CastSpec): DataHandle;
   /**
    * Optional fused `log Σ exp` over the middle axis of `x` viewed as
    * `[outer, n, inner]` (float dtypes, `n ≥ 1`), giving `[outer, inner]`:
    * shifted by the maximum, a non-finite maximum replaced by 0. Without it
    * the ops layer composes it from `reduce` and elementwise kernels.
    */
-  logsumexp?(x: DataHandle, outer: number, n: number, inner: number, dtype: DType): DataHandle;
+  logsumexp?(spec: LogsumexpSpec): DataHandle;
   /**
    * Reduces the middle axis of `x` viewed as `[outer, n, inner]`, giving
    * `[outer, inner]`. Output dtype: `dtype` for `sum`/`max`/`min` (int32 for
    * `sum` of bool), int32 for `argmax`/`argmin`. `n` is at least 1 for
    * `max`/`min`/`arg*`; `sum` over `n = 0` gives zeros.
    */
-  reduce(
-    op: ReduceOp,
-    x: DataHandle,
-    outer: number,
-    n: number,
-    inner: number,
-    dtype: DType,
-  ): DataHandle;
+  reduce(spec: ReduceSpec): DataHandle;
   /** Batched `a @ b`: `a` is `[...aBatch, m, k]`, `b` is `[...bBatch, k, n]`, output `[...batchShape, m, n]`. */
   matmul(a: DataHandle, b: DataHandle, spec: MatmulSpec, dtype: DType): DataHandle;
   /**
@@ -306,36 +740,18 @@ export interface Backend {
    * `out[idx] = x[offset + Σ idx_d·strides_d]` for every index of `outShape`.
    * Strides may be 0 (broadcast) or negative (reversed slice).
    */
-  strided(
-    x: DataHandle,
-    offset: number,
-    strides: readonly number[],
-    outShape: readonly number[],
-    dtype: DType,
-  ): DataHandle;
+  strided(spec: StridedSpec): DataHandle;
   /**
    * The inverse of `strided` for distinct positions: a zero buffer of
    * `outSize` elements with `out[offset + Σ idx_d·strides_d] = x[idx]` for
    * every index of `xShape` (used for the gradient of a slice).
    */
-  scatterStrided(
-    x: DataHandle,
-    xShape: readonly number[],
-    offset: number,
-    strides: readonly number[],
-    outSize: number,
-    dtype: DType,
-  ): DataHandle;
+  scatterStrided(spec: ScatterStridedSpec): DataHandle;
   /**
    * Concatenates along the column axis: input `i` is viewed as
    * `[outer, cols[i]]`, the output is `[outer, Σ cols]`.
    */
-  concat(
-    xs: readonly DataHandle[],
-    cols: readonly number[],
-    outer: number,
-    dtype: DType,
-  ): DataHandle;
+  concat(spec: ConcatSpec): DataHandle;
   /**
    * Gather along the middle axis: `x` is `[outer, n, inner]`, `indices` is
    * int32 `[count]` (negative values count from the end), output
@@ -344,30 +760,14 @@ export interface Backend {
    * on the host, and otherwise (indices computed on a device) gathers a
    * fill value: NaN for floats, −2³¹ for int32, `true` for bool.
    */
-  gather(
-    x: DataHandle,
-    indices: DataHandle,
-    outer: number,
-    n: number,
-    inner: number,
-    count: number,
-    dtype: DType,
-  ): DataHandle;
+  gather(spec: GatherSpec): DataHandle;
   /**
    * The transpose of `gather`: `g` is `[outer, count, inner]`, output
    * `[outer, n, inner]` zeros with `out[o, indices[c], i] += g[o, c, i]`
    * (repeated indices accumulate). Out-of-range indices as in `gather`: a
    * RangeError where known on the host, otherwise they add nothing.
    */
-  scatterAdd(
-    g: DataHandle,
-    indices: DataHandle,
-    outer: number,
-    n: number,
-    inner: number,
-    count: number,
-    dtype: DType,
-  ): DataHandle;
+  scatterAdd(spec: ScatterAddSpec): DataHandle;
   /**
    * `count` pseudo-random 32-bit words (stored as int32) from a Threefry-2x32
    * key (`key` is int32 `[2]`). Word `i` is word `i % 2` of
@@ -380,10 +780,10 @@ export interface Backend {
    * float32 element `i` is `(word_i >>> 8) · 2⁻²⁴`; float64 element `i` uses
    * words `2i` and `2i+1`: `((w₀ >>> 5) · 2²⁶ + (w₁ >>> 6)) · 2⁻⁵³`.
    */
-  randomUniform(key: DataHandle, count: number, dtype: DType): DataHandle;
+  randomUniform(spec: RandomUniformSpec): DataHandle;
   /**
    * Stable ascending argsort of each row of `x` viewed as `[outer, n]`;
    * output int32 `[outer, n]`. NaN sorts last.
    */
-  argsort(x: DataHandle, outer: number, n: number, dtype: DType): DataHandle;
+  argsort(spec: ArgsortSpec): DataHandle;
 }

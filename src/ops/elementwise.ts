@@ -45,7 +45,7 @@ function unaryPrim(
       }
       return x;
     },
-    impl: (b, [x], _p, out) => b.unary(op, x._data, sizeOf(out.shape), x.dtype),
+    impl: (b, [x], _p, out) => b.unary({ op, x: x._data, size: sizeOf(out.shape), dtype: x.dtype }),
     vjp: vjp === null ? null : (g, [x], out) => [vjp(g, x, out)],
     jvp: jvp === null ? null : ([t], [x], out) => jvp(t!, x, out),
   });
@@ -104,7 +104,7 @@ export const unaryPrims = {
   floor: unaryPrim("floor", "floor", "float", null, null),
   ceil: unaryPrim("ceil", "ceil", "float", null, null),
   round: unaryPrim("round", "round", "float", null, null),
-  logicalNot: unaryPrim("not", "logicalNot", "bool", null, null),
+  logicalNot: unaryPrim("logicalNot", "logicalNot", "bool", null, null),
 };
 
 /**
@@ -383,15 +383,15 @@ function binaryPrim(
     name,
     abstract: binaryAbstract(name, kind),
     impl: (be, [a, b], _p, out) =>
-      be.binary(
+      be.binary({
         op,
-        a._data,
-        broadcastStrides(a.shape, out.shape),
-        b._data,
-        broadcastStrides(b.shape, out.shape),
-        out.shape,
-        a.dtype,
-      ),
+        a: a._data,
+        aStrides: broadcastStrides(a.shape, out.shape),
+        b: b._data,
+        bStrides: broadcastStrides(b.shape, out.shape),
+        outShape: out.shape,
+        dtype: a.dtype,
+      }),
     vjp,
     jvp,
   });
@@ -478,8 +478,8 @@ export const binaryPrims = {
   greaterEqual: binaryPrim("greaterEqual", "greaterEqual", "compare", null, null),
   less: binaryPrim("less", "less", "compare", null, null),
   lessEqual: binaryPrim("lessEqual", "lessEqual", "compare", null, null),
-  logicalAnd: binaryPrim("and", "logicalAnd", "logic", null, null),
-  logicalOr: binaryPrim("or", "logicalOr", "logic", null, null),
+  logicalAnd: binaryPrim("logicalAnd", "logicalAnd", "logic", null, null),
+  logicalOr: binaryPrim("logicalOr", "logicalOr", "logic", null, null),
 };
 
 function rulePair(r: { vjp: VjpRule<null>; jvp: JvpRule<null> }): [VjpRule<null>, JvpRule<null>] {
@@ -802,16 +802,16 @@ export const wherePrim: Primitive<null> = definePrimitive<null>({
     return { shape, dtype: sameDType("where", [a.dtype, b.dtype]) };
   },
   impl: (be, [c, a, b], _p, out) =>
-    be.where(
-      c._data,
-      broadcastStrides(c.shape, out.shape),
-      a._data,
-      broadcastStrides(a.shape, out.shape),
-      b._data,
-      broadcastStrides(b.shape, out.shape),
-      out.shape,
-      out.dtype,
-    ),
+    be.where({
+      cond: c._data,
+      condStrides: broadcastStrides(c.shape, out.shape),
+      a: a._data,
+      aStrides: broadcastStrides(a.shape, out.shape),
+      b: b._data,
+      bStrides: broadcastStrides(b.shape, out.shape),
+      outShape: out.shape,
+      dtype: out.dtype,
+    }),
   vjp: (g, [c], _o, _p, needs) => [
     null,
     needs[1] ? where(c, g, 0) : null,
@@ -849,7 +849,8 @@ export function where(cond: TensorLike, a: TensorLike, b: TensorLike): Tensor {
 export const castPrim: Primitive<{ dtype: DType }> = definePrimitive<{ dtype: DType }>({
   name: "cast",
   abstract: ([x], { dtype }) => ({ shape: x.shape, dtype }),
-  impl: (be, [x], { dtype }) => be.cast(x._data, sizeOf(x.shape), x.dtype, dtype),
+  impl: (be, [x], { dtype }) =>
+    be.cast({ x: x._data, size: sizeOf(x.shape), from: x.dtype, to: dtype }),
   vjp: (g, [x]) => [isFloat(x.dtype) && isFloat(g.dtype) ? cast(g, x.dtype) : null],
   jvp: ([t], _x, out) => (isFloat(out.dtype) ? cast(t!, out.dtype) : null),
 });

@@ -46,7 +46,8 @@ function transposedCopy(be: Backend, x: Tensor): DataHandle {
   for (let i = n - 3, acc = r * c; i >= 0; acc *= x.shape[i--]) strides[i] = acc;
   strides[n - 2] = 1;
   strides[n - 1] = c;
-  return be.strided(x._data, 0, strides, [...x.shape.slice(0, -2), c, r], x.dtype);
+  const outShape = [...x.shape.slice(0, -2), c, r];
+  return be.strided({ x: x._data, offset: 0, strides, outShape, dtype: x.dtype });
 }
 
 /**

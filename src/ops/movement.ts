@@ -157,7 +157,8 @@ export const transposePrim: Primitive<PermParams> = definePrimitive<PermParams>(
   abstract: ([x], { perm }) => ({ shape: perm.map((p) => x.shape[p]), dtype: x.dtype }),
   impl: (be, [x], { perm }, out) => {
     const st = stridesOf(x.shape);
-    return be.strided(x._data, 0, perm.map((p) => st[p]), out.shape, x.dtype);
+    const strides = perm.map((p) => st[p]);
+    return be.strided({ x: x._data, offset: 0, strides, outShape: out.shape, dtype: x.dtype });
   },
   vjp: (g, _x, _o, { perm }) => [transpose(g, inversePerm(perm))],
   jvp: ([t], _x, _o, { perm }) => transpose(t!, perm),
@@ -212,7 +213,7 @@ export const broadcastPrim: Primitive<ShapeParams> = definePrimitive<ShapeParams
       const j = i - off;
       return j < 0 || (x.shape[j] === 1 && d !== 1) ? 0 : st[j];
     });
-    return be.strided(x._data, 0, strides, shape, x.dtype);
+    return be.strided({ x: x._data, offset: 0, strides, outShape: shape, dtype: x.dtype });
   },
   vjp: (g) => [g],
   jvp: ([t], _x, _o, { shape }) => broadcastTo(t!, shape),
@@ -273,7 +274,7 @@ export const slicePrim: Primitive<SliceParams> = definePrimitive<SliceParams>({
   abstract: ([x], p) => ({ shape: p.shape, dtype: x.dtype }),
   impl: (be, [x], p) => {
     const { offset, strides } = sliceGeometry(x.shape, p);
-    return be.strided(x._data, offset, strides, p.shape, x.dtype);
+    return be.strided({ x: x._data, offset, strides, outShape: p.shape, dtype: x.dtype });
   },
   vjp: (g, [x], _o, p) => [bind(unslicePrim, [g], { ...p, full: x.shape })],
   jvp: ([t], _x, _o, p) => bind(slicePrim, [t!], p),
@@ -285,7 +286,14 @@ export const unslicePrim: Primitive<UnsliceParams> = definePrimitive<UnslicePara
   abstract: ([g], p) => ({ shape: p.full, dtype: g.dtype }),
   impl: (be, [g], p) => {
     const { offset, strides } = sliceGeometry(p.full, p);
-    return be.scatterStrided(g._data, p.shape, offset, strides, sizeOf(p.full), g.dtype);
+    return be.scatterStrided({
+      x: g._data,
+      xShape: p.shape,
+      offset,
+      strides,
+      outSize: sizeOf(p.full),
+      dtype: g.dtype,
+    });
   },
   vjp: (ct, _g, _o, p) => [bind(slicePrim, [ct], p)],
   jvp: ([t], _g, _o, p) => bind(unslicePrim, [t!], p),
@@ -407,12 +415,12 @@ export const concatPrim: Primitive<AxisParams> = definePrimitive<AxisParams>({
   impl: (be, xs, { axis }, out) => {
     const outer = sizeOf(out.shape.slice(0, axis));
     const inner = sizeOf(out.shape.slice(axis + 1));
-    return be.concat(
-      xs.map((x) => x._data),
-      xs.map((x) => x.shape[axis] * inner),
+    return be.concat({
+      xs: xs.map((x) => x._data),
+      cols: xs.map((x) => x.shape[axis] * inner),
       outer,
-      out.dtype,
-    );
+      dtype: out.dtype,
+    });
   },
   vjp: (g, xs, _o, { axis }, needs) => {
     let at = 0;
@@ -547,15 +555,15 @@ export const takePrim: Primitive<GatherParams> = definePrimitive<GatherParams>({
     dtype: x.dtype,
   }),
   impl: (be, [x, idx], { axis }) =>
-    be.gather(
-      x._data,
-      idx._data,
-      sizeOf(x.shape.slice(0, axis)),
-      x.shape[axis],
-      sizeOf(x.shape.slice(axis + 1)),
-      sizeOf(idx.shape),
-      x.dtype,
-    ),
+    be.gather({
+      x: x._data,
+      indices: idx._data,
+      outer: sizeOf(x.shape.slice(0, axis)),
+      n: x.shape[axis],
+      inner: sizeOf(x.shape.slice(axis + 1)),
+      count: sizeOf(idx.shape),
+      dtype: x.dtype,
+    }),
   vjp: (g, [x, idx], _o, { axis }) => [
     bind(scatterAddPrim, [g, idx], { axis, size: x.shape[axis], indexRank: idx.ndim }),
     null,
@@ -571,15 +579,15 @@ export const scatterAddPrim: Primitive<ScatterParams> = definePrimitive<ScatterP
     dtype: g.dtype,
   }),
   impl: (be, [g, idx], { axis, size, indexRank }) =>
-    be.scatterAdd(
-      g._data,
-      idx._data,
-      sizeOf(g.shape.slice(0, axis)),
-      size,
-      sizeOf(g.shape.slice(axis + indexRank)),
-      sizeOf(idx.shape),
-      g.dtype,
-    ),
+    be.scatterAdd({
+      g: g._data,
+      indices: idx._data,
+      outer: sizeOf(g.shape.slice(0, axis)),
+      n: size,
+      inner: sizeOf(g.shape.slice(axis + indexRank)),
+      count: sizeOf(idx.shape),
+      dtype: g.dtype,
+    }),
   vjp: (ct, [_g, idx], _o, { axis }) => [bind(takePrim, [ct, idx], { axis }), null],
   jvp: ([t], [_g, idx], _o, p) => bind(scatterAddPrim, [t!, idx], p),
 });

@@ -85,7 +85,7 @@ function reduceAxes(
     const outer = sizeOf(curShape.slice(0, lo));
     const n = sizeOf(curShape.slice(lo, hi + 1));
     const inner = sizeOf(curShape.slice(hi + 1));
-    const next = be.reduce(op, cur, outer, n, inner, curDtype);
+    const next = be.reduce({ op, x: cur, outer, n, inner, dtype: curDtype });
     if (cur !== data) be.dispose(cur); // an intermediate no tensor owns
     cur = next;
     curShape = [...curShape.slice(0, lo), ...curShape.slice(hi + 1)];
@@ -94,7 +94,7 @@ function reduceAxes(
   }
   // With no axes to reduce, a bool sum still has to come back as int32 counts.
   if (op === "sum" && curDtype === "bool") {
-    const counts = be.cast(cur, sizeOf(shape), "bool", "int32");
+    const counts = be.cast({ x: cur, size: sizeOf(shape), from: "bool", to: "int32" });
     if (cur !== data) be.dispose(cur);
     cur = counts;
   }
@@ -178,14 +178,14 @@ function argPrim(op: "argmax" | "argmin"): Primitive<ArgParams> {
       return { shape: reducedShape(x.shape, [axis], keepdims), dtype: "int32" };
     },
     impl: (be, [x], { axis }) =>
-      be.reduce(
+      be.reduce({
         op,
-        x._data,
-        sizeOf(x.shape.slice(0, axis)),
-        x.shape[axis],
-        sizeOf(x.shape.slice(axis + 1)),
-        x.dtype,
-      ),
+        x: x._data,
+        outer: sizeOf(x.shape.slice(0, axis)),
+        n: x.shape[axis],
+        inner: sizeOf(x.shape.slice(axis + 1)),
+        dtype: x.dtype,
+      }),
     vjp: null,
     jvp: null,
   });
@@ -526,7 +526,8 @@ export const logsumexpPrim: Primitive<ReduceParams> = definePrimitive<ReducePara
     if (be.logsumexp !== undefined && axes.length > 0 && contiguous) {
       const lo = axes[0], hi = axes[axes.length - 1];
       const outer = sizeOf(x.shape.slice(0, lo)), inner = sizeOf(x.shape.slice(hi + 1));
-      return be.logsumexp(x._data, outer, sizeOf(x.shape.slice(lo, hi + 1)), inner, x.dtype);
+      const n = sizeOf(x.shape.slice(lo, hi + 1));
+      return be.logsumexp({ x: x._data, outer, n, inner, dtype: x.dtype });
     }
     const r = logsumexpComposite(x, axes);
     return r._data;

@@ -17,7 +17,8 @@ export const argsortPrim: Primitive<null> = definePrimitive<null>({
   abstract: ([x]) => ({ shape: x.shape, dtype: "int32" }),
   impl: (be, [x]) => {
     const n = x.ndim === 0 ? 1 : x.shape[x.ndim - 1];
-    return be.argsort(x._data, n === 0 ? 0 : sizeOf(x.shape) / n, n, x.dtype);
+    const outer = n === 0 ? 0 : sizeOf(x.shape) / n;
+    return be.argsort({ x: x._data, outer, n, dtype: x.dtype });
   },
   vjp: null,
   jvp: null,

@@ -23,7 +23,7 @@ export const randomUniformPrim: Primitive<{ count: number; dtype: DType }> = def
 >({
   name: "randomUniform",
   abstract: (_k, { count, dtype }) => ({ shape: [count], dtype }),
-  impl: (be, [k], { count, dtype }) => be.randomUniform(k._data, count, dtype),
+  impl: (be, [k], { count, dtype }) => be.randomUniform({ key: k._data, count, dtype }),
   vjp: null,
   jvp: null,
 });

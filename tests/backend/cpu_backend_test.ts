@@ -126,7 +126,7 @@ function refUnary(op: UnaryOp, x: number, dtype: DType): number {
       const f = Math.floor(x), d = x - f;
       return d > 0.5 ? f + 1 : d < 0.5 ? f : f % 2 === 0 ? f : f + 1;
     }
-    case "not":
+    case "logicalNot":
       return x ? 0 : 1;
   }
 }
@@ -160,9 +160,9 @@ function refBinary(op: BinaryOp, a: number, b: number, dtype: DType): number {
       return a < b ? 1 : 0;
     case "lessEqual":
       return a <= b ? 1 : 0;
-    case "and":
+    case "logicalAnd":
       return a && b ? 1 : 0;
-    case "or":
+    case "logicalOr":
       return a || b ? 1 : 0;
   }
 }
@@ -184,7 +184,7 @@ function binaryCases(): [BinaryOp, DType][] {
     for (const op of ARITH) if (!(op === "div" && dtype === "int32")) out.push([op, dtype]);
   }
   for (const dtype of ALL) for (const op of COMPARE) out.push([op, dtype]);
-  out.push(["and", "bool"], ["or", "bool"]);
+  out.push(["logicalAnd", "bool"], ["logicalOr", "bool"]);
   return out;
 }
 
@@ -265,45 +265,54 @@ Deno.test("cpu: unary ops match references on random data", () => {
     for (const op of floatOps) {
       const expected = allocArray(dtype, x.length);
       x.forEach((v, i) => (expected[i] = refUnary(op, v, dtype)));
-      assertArrayEqual(cpu.unary(op, x, x.length, dtype), expected, `${op} ${dtype}`);
+      assertArrayEqual(cpu.unary({ op, x, size: x.length, dtype }), expected, `${op} ${dtype}`);
     }
   }
   const xi = new Int32Array([0, 1, -1, 7, -9, 46341, 2147483647, -2147483648]);
   for (const op of ["neg", "abs", "sign", "square"] as UnaryOp[]) {
     const expected = allocArray("int32", xi.length);
     xi.forEach((v, i) => (expected[i] = refUnary(op, v, "int32")));
-    assertArrayEqual(cpu.unary(op, xi, xi.length, "int32"), expected, `${op} int32`);
+    assertArrayEqual(
+      cpu.unary({ op, x: xi, size: xi.length, dtype: "int32" }),
+      expected,
+      `${op} int32`,
+    );
   }
   assertArrayEqual(
-    cpu.unary("not", new Uint8Array([0, 1, 1, 0]), 4, "bool"),
+    cpu.unary({ op: "logicalNot", x: new Uint8Array([0, 1, 1, 0]), size: 4, dtype: "bool" }),
     new Uint8Array([1, 0, 0, 1]),
-    "not",
+    "logicalNot",
   );
 });
 
 Deno.test("cpu: unary edge cases (round half to even, sign, int wrap)", () => {
   const x = new Float64Array([0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 2.4, 2.6, -2.6, 1e300, NaN]);
   assertArrayEqual(
-    cpu.unary("round", x, x.length, "float64"),
+    cpu.unary({ op: "round", x, size: x.length, dtype: "float64" }),
     new Float64Array([0, 2, 2, -0, -2, -2, 2, 3, -3, 1e300, NaN]),
     "round",
   );
-  const s = cpu.unary("sign", new Float32Array([0, -3, 2, NaN]), 4, "float32") as Float32Array;
+  const s = cpu.unary({
+    op: "sign",
+    x: new Float32Array([0, -3, 2, NaN]),
+    size: 4,
+    dtype: "float32",
+  }) as Float32Array;
   assert.ok(Object.is(s[0], 0));
   assert.deepEqual([s[1], s[2]], [-1, 1]);
   assert.ok(Number.isNaN(s[3]));
   assertArrayEqual(
-    cpu.unary("neg", new Int32Array([-2147483648]), 1, "int32"),
+    cpu.unary({ op: "neg", x: new Int32Array([-2147483648]), size: 1, dtype: "int32" }),
     new Int32Array([-2147483648]),
     "neg wraps",
   );
   assertArrayEqual(
-    cpu.unary("square", new Int32Array([65536]), 1, "int32"),
+    cpu.unary({ op: "square", x: new Int32Array([65536]), size: 1, dtype: "int32" }),
     new Int32Array([0]),
     "square wraps",
   );
   assertArrayEqual(
-    cpu.unary("exp", new Float32Array(0), 0, "float32"),
+    cpu.unary({ op: "exp", x: new Float32Array(0), size: 0, dtype: "float32" }),
     new Float32Array(0),
     "empty",
   );
@@ -341,7 +350,7 @@ Deno.test("cpu: binary ops on every broadcasting path match references", () => {
       allIndices(outShape).forEach((idx, i) => {
         expected[i] = refBinary(op, a[at(idx, aStrides)], b[at(idx, bStrides)], dtype);
       });
-      const got = cpu.binary(op, a, aStrides, b, bStrides, outShape, dtype);
+      const got = cpu.binary({ op, a, aStrides, b, bStrides, outShape, dtype });
       assertArrayEqual(got, expected, `${name}: ${op} ${dtype}`);
     }
   }
@@ -358,7 +367,11 @@ Deno.test("cpu: binary with transposed and zero strides", () => {
     allIndices([3, 4]).forEach((idx, i) => {
       expected[i] = refBinary("sub", a[at(idx, aStrides)], b[at(idx, bStrides)], dtype);
     });
-    assertArrayEqual(cpu.binary("sub", a, aStrides, b, bStrides, [3, 4], dtype), expected, dtype);
+    assertArrayEqual(
+      cpu.binary({ op: "sub", a, aStrides, b, bStrides, outShape: [3, 4], dtype }),
+      expected,
+      dtype,
+    );
   }
   // 3-d with a transposed inner pair and a broadcast outer axis.
   const a = randomArray("float64", 20, rng), b = randomArray("float64", 40, rng);
@@ -368,13 +381,18 @@ Deno.test("cpu: binary with transposed and zero strides", () => {
     idx,
     i,
   ) => (expected[i] = a[at(idx, aStrides)] * b[at(idx, bStrides)]));
-  assertArrayEqual(cpu.binary("mul", a, aStrides, b, bStrides, shape, "float64"), expected, "3-d");
+  assertArrayEqual(
+    cpu.binary({ op: "mul", a, aStrides, b, bStrides, outShape: shape, dtype: "float64" }),
+    expected,
+    "3-d",
+  );
 });
 
 Deno.test("cpu: binary NaN semantics and int32 wraparound", () => {
   const a = new Float32Array([NaN, 1, NaN, 2]);
   const b = new Float32Array([1, NaN, NaN, 2]);
-  const run = (op: BinaryOp) => cpu.binary(op, a, [1], b, [1], [4], "float32");
+  const run = (op: BinaryOp) =>
+    cpu.binary({ op, a, aStrides: [1], b, bStrides: [1], outShape: [4], dtype: "float32" });
   assertArrayEqual(run("maximum"), new Float32Array([NaN, NaN, NaN, 2]), "maximum");
   assertArrayEqual(run("minimum"), new Float32Array([NaN, NaN, NaN, 2]), "minimum");
   assertArrayEqual(run("equal"), new Uint8Array([0, 0, 0, 1]), "equal");
@@ -386,7 +404,8 @@ Deno.test("cpu: binary NaN semantics and int32 wraparound", () => {
 
   const i = new Int32Array([2147483647, -2147483648, 65536, 2]);
   const j = new Int32Array([1, 1, 65536, 31]);
-  const runI = (op: BinaryOp) => cpu.binary(op, i, [1], j, [1], [4], "int32");
+  const runI = (op: BinaryOp) =>
+    cpu.binary({ op, a: i, aStrides: [1], b: j, bStrides: [1], outShape: [4], dtype: "int32" });
   assertArrayEqual(
     runI("add"),
     new Int32Array([-2147483648, -2147483647, 131072, 33]),
@@ -396,7 +415,15 @@ Deno.test("cpu: binary NaN semantics and int32 wraparound", () => {
   assertArrayEqual(runI("mul"), new Int32Array([2147483647, -2147483648, 0, 62]), "mul wraps");
   assertArrayEqual(runI("pow"), new Int32Array([2147483647, -2147483648, 0, -2147483648]), "pow");
   assertArrayEqual(
-    cpu.binary("pow", new Int32Array([2, 3]), [1], new Int32Array([-1, 2]), [1], [2], "int32"),
+    cpu.binary({
+      op: "pow",
+      a: new Int32Array([2, 3]),
+      aStrides: [1],
+      b: new Int32Array([-1, 2]),
+      bStrides: [1],
+      outShape: [2],
+      dtype: "int32",
+    }),
     new Int32Array([0, 9]),
     "pow negative exponent truncates",
   );
@@ -404,15 +431,15 @@ Deno.test("cpu: binary NaN semantics and int32 wraparound", () => {
   // np.array([3, 3, -3, 7, 1, -1, -1], np.int32) ** np.array([40, 33, 33, 12, -5, -5, -4], ...)
   // for the non-negative exponents; trunc(1/aⁿ) for the negative ones.
   assertArrayEqual(
-    cpu.binary(
-      "pow",
-      new Int32Array([3, 3, -3, 7, 1, -1, -1]),
-      [1],
-      new Int32Array([40, 33, 33, 12, -5, -5, -4]),
-      [1],
-      [7],
-      "int32",
-    ),
+    cpu.binary({
+      op: "pow",
+      a: new Int32Array([3, 3, -3, 7, 1, -1, -1]),
+      aStrides: [1],
+      b: new Int32Array([40, 33, 33, 12, -5, -5, -4]),
+      bStrides: [1],
+      outShape: [7],
+      dtype: "int32",
+    }),
     new Int32Array([689956897, -1504003197, 1504003197, 956385313, 1, -1, 1]),
     "pow exact",
   );
@@ -420,24 +447,24 @@ Deno.test("cpu: binary NaN semantics and int32 wraparound", () => {
 
 Deno.test("cpu: binary kernels stay separate per dtype", () => {
   // The same expression text for float32 and float64 must not share a loop.
-  const f32 = cpu.binary(
-    "add",
-    new Float32Array([0.1]),
-    [1],
-    new Float32Array([0.2]),
-    [1],
-    [1],
-    "float32",
-  );
-  const f64 = cpu.binary(
-    "add",
-    new Float64Array([0.1]),
-    [1],
-    new Float64Array([0.2]),
-    [1],
-    [1],
-    "float64",
-  );
+  const f32 = cpu.binary({
+    op: "add",
+    a: new Float32Array([0.1]),
+    aStrides: [1],
+    b: new Float32Array([0.2]),
+    bStrides: [1],
+    outShape: [1],
+    dtype: "float32",
+  });
+  const f64 = cpu.binary({
+    op: "add",
+    a: new Float64Array([0.1]),
+    aStrides: [1],
+    b: new Float64Array([0.2]),
+    bStrides: [1],
+    outShape: [1],
+    dtype: "float64",
+  });
   assertArrayEqual(
     f32,
     new Float32Array([Math.fround(Math.fround(0.1) + Math.fround(0.2))]),
@@ -471,7 +498,7 @@ Deno.test("cpu: where on every broadcasting path", () => {
         expected[i] = c[at(idx, cs)] ? a[at(idx, as)] : b[at(idx, bs)];
       });
       assertArrayEqual(
-        cpu.where(c, cs, a, as, b, bs, outShape, dtype),
+        cpu.where({ cond: c, condStrides: cs, a, aStrides: as, b, bStrides: bs, outShape, dtype }),
         expected,
         `where ${JSON.stringify(outShape)} ${dtype}`,
       );
@@ -485,21 +512,32 @@ Deno.test("cpu: cast edge cases", () => {
   const src = [NaN, -1.7, -0.5, 0, 0.5, 1.5, 2.9, -3, 0.1];
   const f64 = new Float64Array(src);
   assertArrayEqual(
-    cpu.cast(f64, 9, "float64", "int32"),
+    cpu.cast({ x: f64, size: 9, from: "float64", to: "int32" }),
     new Int32Array([0, -1, 0, 0, 0, 1, 2, -3, 0]),
     "f64→i32",
   );
   assertArrayEqual(
-    cpu.cast(f64, 9, "float64", "bool"),
+    cpu.cast({ x: f64, size: 9, from: "float64", to: "bool" }),
     new Uint8Array([1, 1, 1, 0, 1, 1, 1, 1, 1]),
     "f64→bool",
   );
-  assertArrayEqual(cpu.cast(f64, 9, "float64", "float32"), new Float32Array(src), "f64→f32 rounds");
-  assert.equal((cpu.cast(f64, 9, "float64", "float32") as Float32Array)[8], Math.fround(0.1));
-  const f32 = new Float32Array(src);
-  assertArrayEqual(cpu.cast(f32, 9, "float32", "float64"), new Float64Array(f32), "f32→f64 exact");
   assertArrayEqual(
-    cpu.cast(f32, 9, "float32", "int32"),
+    cpu.cast({ x: f64, size: 9, from: "float64", to: "float32" }),
+    new Float32Array(src),
+    "f64→f32 rounds",
+  );
+  assert.equal(
+    (cpu.cast({ x: f64, size: 9, from: "float64", to: "float32" }) as Float32Array)[8],
+    Math.fround(0.1),
+  );
+  const f32 = new Float32Array(src);
+  assertArrayEqual(
+    cpu.cast({ x: f32, size: 9, from: "float32", to: "float64" }),
+    new Float64Array(f32),
+    "f32→f64 exact",
+  );
+  assertArrayEqual(
+    cpu.cast({ x: f32, size: 9, from: "float32", to: "int32" }),
     new Int32Array([0, -1, 0, 0, 0, 1, 2, -3, 0]),
     "f32→i32",
   );
@@ -507,31 +545,43 @@ Deno.test("cpu: cast edge cases", () => {
   const wide = [3e9, -3e9, Infinity, -Infinity, 2147483647.5, -2147483648.5, 2 ** 40, -(2 ** 40)];
   const sat = [2147483647, -2147483648, 2147483647, -2147483648, 2147483647, -2147483648];
   assertArrayEqual(
-    cpu.cast(new Float64Array(wide), 8, "float64", "int32"),
+    cpu.cast({ x: new Float64Array(wide), size: 8, from: "float64", to: "int32" }),
     new Int32Array([...sat, 2147483647, -2147483648]),
     "f64→i32 saturates",
   );
   assertArrayEqual(
-    cpu.cast(new Float32Array(wide), 8, "float32", "int32"),
+    cpu.cast({ x: new Float32Array(wide), size: 8, from: "float32", to: "int32" }),
     new Int32Array([...sat, 2147483647, -2147483648]),
     "f32→i32 saturates",
   );
   const b = new Uint8Array([0, 1, 1]);
-  assertArrayEqual(cpu.cast(b, 3, "bool", "float32"), new Float32Array([0, 1, 1]), "bool→f32");
-  assertArrayEqual(cpu.cast(b, 3, "bool", "int32"), new Int32Array([0, 1, 1]), "bool→i32");
-  const i = new Int32Array([-2, 0, 16777217]);
-  assertArrayEqual(cpu.cast(i, 3, "int32", "bool"), new Uint8Array([1, 0, 1]), "i32→bool");
   assertArrayEqual(
-    cpu.cast(i, 3, "int32", "float32"),
+    cpu.cast({ x: b, size: 3, from: "bool", to: "float32" }),
+    new Float32Array([0, 1, 1]),
+    "bool→f32",
+  );
+  assertArrayEqual(
+    cpu.cast({ x: b, size: 3, from: "bool", to: "int32" }),
+    new Int32Array([0, 1, 1]),
+    "bool→i32",
+  );
+  const i = new Int32Array([-2, 0, 16777217]);
+  assertArrayEqual(
+    cpu.cast({ x: i, size: 3, from: "int32", to: "bool" }),
+    new Uint8Array([1, 0, 1]),
+    "i32→bool",
+  );
+  assertArrayEqual(
+    cpu.cast({ x: i, size: 3, from: "int32", to: "float32" }),
     new Float32Array([-2, 0, 16777216]),
     "i32→f32",
   );
   assertArrayEqual(
-    cpu.cast(i, 3, "int32", "float64"),
+    cpu.cast({ x: i, size: 3, from: "int32", to: "float64" }),
     new Float64Array([-2, 0, 16777217]),
     "i32→f64",
   );
-  const same = cpu.cast(i, 3, "int32", "int32");
+  const same = cpu.cast({ x: i, size: 3, from: "int32", to: "int32" });
   assert.notEqual(same, i);
   assertArrayEqual(same, i, "i32→i32 copies");
 });
@@ -587,7 +637,7 @@ Deno.test("cpu: reduce ops match references (inner == 1 and inner > 1)", () => {
         if (dtype === "bool" && op !== "sum") continue;
         const x = randomArray(dtype, outer * n * inner, rng);
         assertArrayEqual(
-          cpu.reduce(op, x, outer, n, inner, dtype),
+          cpu.reduce({ op, x, outer, n, inner, dtype }),
           refReduce(op, x, outer, n, inner, dtype),
           `${op} ${dtype} [${outer},${n},${inner}]`,
         );
@@ -603,57 +653,75 @@ Deno.test("cpu: reduce NaN handling, first index of the extreme, n = 0", () => {
     const n = 6;
     for (const op of ["max", "min", "argmax", "argmin"] as ReduceOp[]) {
       assertArrayEqual(
-        cpu.reduce(op, data, 1, n, inner, "float32"),
+        cpu.reduce({ op, x: data, outer: 1, n, inner, dtype: "float32" }),
         refReduce(op, data, 1, n, inner, "float32"),
         `${op} inner=${inner}`,
       );
     }
   }
-  assertArrayEqual(cpu.reduce("max", x, 1, 6, 1, "float32"), new Float32Array([NaN]), "max NaN");
   assertArrayEqual(
-    cpu.reduce("argmax", x, 1, 6, 1, "float32"),
+    cpu.reduce({ op: "max", x, outer: 1, n: 6, inner: 1, dtype: "float32" }),
+    new Float32Array([NaN]),
+    "max NaN",
+  );
+  assertArrayEqual(
+    cpu.reduce({ op: "argmax", x, outer: 1, n: 6, inner: 1, dtype: "float32" }),
     new Int32Array([2]),
     "argmax first NaN",
   );
   assertArrayEqual(
-    cpu.reduce("argmin", x, 1, 6, 1, "float32"),
+    cpu.reduce({ op: "argmin", x, outer: 1, n: 6, inner: 1, dtype: "float32" }),
     new Int32Array([2]),
     "argmin first NaN",
   );
   const ties = new Float64Array([2, 7, 1, 7, 1]);
   assertArrayEqual(
-    cpu.reduce("argmax", ties, 1, 5, 1, "float64"),
+    cpu.reduce({ op: "argmax", x: ties, outer: 1, n: 5, inner: 1, dtype: "float64" }),
     new Int32Array([1]),
     "argmax first tie",
   );
   assertArrayEqual(
-    cpu.reduce("argmin", ties, 1, 5, 1, "float64"),
+    cpu.reduce({ op: "argmin", x: ties, outer: 1, n: 5, inner: 1, dtype: "float64" }),
     new Int32Array([2]),
     "argmin first tie",
   );
   const cols = new Float64Array([2, 9, 7, 9, 7, 1]); // [3, 2]: columns [2,7,7] and [9,9,1]
   assertArrayEqual(
-    cpu.reduce("argmax", cols, 1, 3, 2, "float64"),
+    cpu.reduce({ op: "argmax", x: cols, outer: 1, n: 3, inner: 2, dtype: "float64" }),
     new Int32Array([1, 0]),
     "argmax cols",
   );
   assertArrayEqual(
-    cpu.reduce("sum", new Float32Array(0), 2, 0, 3, "float32"),
+    cpu.reduce({ op: "sum", x: new Float32Array(0), outer: 2, n: 0, inner: 3, dtype: "float32" }),
     new Float32Array(6),
     "n=0 sum",
   );
   assertArrayEqual(
-    cpu.reduce("sum", new Uint8Array(0), 2, 0, 1, "bool"),
+    cpu.reduce({ op: "sum", x: new Uint8Array(0), outer: 2, n: 0, inner: 1, dtype: "bool" }),
     new Int32Array(2),
     "n=0 bool sum",
   );
   assertArrayEqual(
-    cpu.reduce("sum", new Uint8Array([1, 1, 0, 1, 0, 0]), 2, 3, 1, "bool"),
+    cpu.reduce({
+      op: "sum",
+      x: new Uint8Array([1, 1, 0, 1, 0, 0]),
+      outer: 2,
+      n: 3,
+      inner: 1,
+      dtype: "bool",
+    }),
     new Int32Array([2, 1]),
     "bool sum counts",
   );
   assertArrayEqual(
-    cpu.reduce("sum", new Int32Array([2147483647, 1, 5]), 1, 3, 1, "int32"),
+    cpu.reduce({
+      op: "sum",
+      x: new Int32Array([2147483647, 1, 5]),
+      outer: 1,
+      n: 3,
+      inner: 1,
+      dtype: "int32",
+    }),
     new Int32Array([-2147483643]),
     "int32 sum wraps",
   );
@@ -665,7 +733,7 @@ Deno.test("cpu: float32 sum accumulates in double", () => {
   for (const inner of [1, 2]) {
     const x = new Float32Array(n * inner).fill(2 ** -24);
     for (let i = 0; i < inner; i++) x[i] = 1;
-    const got = cpu.reduce("sum", x, 1, n, inner, "float32") as Float32Array;
+    const got = cpu.reduce({ op: "sum", x, outer: 1, n, inner, dtype: "float32" }) as Float32Array;
     for (let i = 0; i < inner; i++) {
       assert.equal(got[i], Math.fround(1 + 4096 * 2 ** -24), `inner=${inner}`);
     }
@@ -814,18 +882,22 @@ Deno.test("cpu: strided gathers (transpose, broadcast, negative steps, rank 0)",
   for (const dtype of ALL) {
     for (const [name, bufSize, offset, strides, outShape] of cases) {
       const x = randomArray(dtype, bufSize, rng);
-      const got = cpu.strided(x, offset, strides, outShape, dtype);
+      const got = cpu.strided({ x, offset, strides, outShape, dtype });
       assert.notEqual(got, x);
       assertArrayEqual(got, refStrided(x, offset, strides, outShape, dtype), `${name} ${dtype}`);
     }
   }
   const x = new Float32Array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   assertArrayEqual(
-    cpu.strided(x, 9, [-2], [5], "float32"),
+    cpu.strided({ x, offset: 9, strides: [-2], outShape: [5], dtype: "float32" }),
     new Float32Array([9, 7, 5, 3, 1]),
     "explicit",
   );
-  assertArrayEqual(cpu.strided(x, 4, [], [], "float32"), new Float32Array([4]), "rank 0 explicit");
+  assertArrayEqual(
+    cpu.strided({ x, offset: 4, strides: [], outShape: [], dtype: "float32" }),
+    new Float32Array([4]),
+    "rank 0 explicit",
+  );
 });
 
 Deno.test("cpu: scatterStrided places values into zeros", () => {
@@ -846,7 +918,7 @@ Deno.test("cpu: scatterStrided places values into zeros", () => {
       const expected = allocArray(dtype, outSize);
       allIndices(xShape).forEach((idx, i) => (expected[at(idx, strides, offset)] = x[i]));
       assertArrayEqual(
-        cpu.scatterStrided(x, xShape, offset, strides, outSize, dtype),
+        cpu.scatterStrided({ x, xShape, offset, strides, outSize, dtype }),
         expected,
         `${name} ${dtype}`,
       );
@@ -879,7 +951,7 @@ Deno.test("cpu: concat along columns", () => {
         });
       }
       assertArrayEqual(
-        cpu.concat(xs, cols, outer, dtype),
+        cpu.concat({ xs, cols, outer, dtype }),
         expected,
         `concat ${JSON.stringify(cols)}×${outer} ${dtype}`,
       );
@@ -906,7 +978,7 @@ Deno.test("cpu: gather along the middle axis with negative indices", () => {
         }
       }
       assertArrayEqual(
-        cpu.gather(x, indices, outer, n, inner, count, dtype),
+        cpu.gather({ x, indices, outer, n, inner, count, dtype }),
         expected,
         `gather ${dtype}`,
       );
@@ -917,19 +989,46 @@ Deno.test("cpu: gather along the middle axis with negative indices", () => {
 Deno.test("cpu: gather and scatterAdd reject out-of-range indices", () => {
   const x = new Float32Array(10);
   assert.throws(
-    () => cpu.gather(x, new Int32Array([3, 12]), 1, 10, 1, 2, "float32"),
+    () =>
+      cpu.gather({
+        x,
+        indices: new Int32Array([3, 12]),
+        outer: 1,
+        n: 10,
+        inner: 1,
+        count: 2,
+        dtype: "float32",
+      }),
     (e: unknown) =>
       e instanceof RangeError &&
       e.message === "take(): index 12 is out of bounds for an axis of size 10 (valid: -10..9)",
   );
   assert.throws(
-    () => cpu.gather(x, new Int32Array([-11]), 1, 10, 1, 1, "float32"),
+    () =>
+      cpu.gather({
+        x,
+        indices: new Int32Array([-11]),
+        outer: 1,
+        n: 10,
+        inner: 1,
+        count: 1,
+        dtype: "float32",
+      }),
     (e: unknown) =>
       e instanceof RangeError &&
       e.message === "take(): index -11 is out of bounds for an axis of size 10 (valid: -10..9)",
   );
   assert.throws(
-    () => cpu.scatterAdd(new Float32Array(2), new Int32Array([12, 0]), 1, 10, 1, 2, "float32"),
+    () =>
+      cpu.scatterAdd({
+        g: new Float32Array(2),
+        indices: new Int32Array([12, 0]),
+        outer: 1,
+        n: 10,
+        inner: 1,
+        count: 2,
+        dtype: "float32",
+      }),
     (e: unknown) =>
       e instanceof RangeError &&
       e.message ===
@@ -956,14 +1055,22 @@ Deno.test("cpu: scatterAdd accumulates repeated indices", () => {
       const expected = allocArray(dtype, acc.length);
       expected.set(acc);
       assertArrayEqual(
-        cpu.scatterAdd(g, indices, outer, n, inner, count, dtype),
+        cpu.scatterAdd({ g, indices, outer, n, inner, count, dtype }),
         expected,
         `scatterAdd ${dtype}`,
       );
     }
   }
   assertArrayEqual(
-    cpu.scatterAdd(new Int32Array([2147483647, 1]), new Int32Array([0, 0]), 1, 1, 1, 2, "int32"),
+    cpu.scatterAdd({
+      g: new Int32Array([2147483647, 1]),
+      indices: new Int32Array([0, 0]),
+      outer: 1,
+      n: 1,
+      inner: 1,
+      count: 2,
+      dtype: "int32",
+    }),
     new Int32Array([-2147483648]),
     "int32 wraps",
   );
@@ -1002,12 +1109,12 @@ Deno.test("cpu: randomBits layout matches threefry2x32", () => {
 Deno.test("cpu: randomUniform maps the randomBits stream into [0, 1)", () => {
   const key = new Int32Array([-5, 123456789]);
   const count = 1001;
-  const f32 = cpu.randomUniform(key, count, "float32") as Float32Array;
+  const f32 = cpu.randomUniform({ key, count, dtype: "float32" }) as Float32Array;
   const words32 = cpu.randomBits(key, count) as Int32Array;
   const expected32 = new Float32Array(count);
   words32.forEach((w, i) => (expected32[i] = (w >>> 8) / 16777216));
   assertArrayEqual(f32, expected32, "float32");
-  const f64 = cpu.randomUniform(key, count, "float64") as Float64Array;
+  const f64 = cpu.randomUniform({ key, count, dtype: "float64" }) as Float64Array;
   const words64 = cpu.randomBits(key, 2 * count) as Int32Array;
   const expected64 = new Float64Array(count);
   for (let i = 0; i < count; i++) {
@@ -1018,7 +1125,11 @@ Deno.test("cpu: randomUniform maps the randomBits stream into [0, 1)", () => {
   for (const u of [...f32, ...f64]) assert.ok(u >= 0 && u < 1, `${u} outside [0, 1)`);
   const mean = f64.reduce((a, b) => a + b, 0) / count;
   assert.ok(Math.abs(mean - 0.5) < 0.05, `mean ${mean}`);
-  assertArrayEqual(cpu.randomUniform(key, 0, "float32"), new Float32Array(0), "empty");
+  assertArrayEqual(
+    cpu.randomUniform({ key, count: 0, dtype: "float32" }),
+    new Float32Array(0),
+    "empty",
+  );
 });
 
 // ---------------------------------------------------------------- argsort
@@ -1045,7 +1156,7 @@ function refArgsort(x: TypedArray, outer: number, n: number): Int32Array {
 Deno.test("cpu: argsort is stable, ascending, NaN last", () => {
   const x = new Float32Array([3, NaN, 1, 3, -0, 0, NaN, -2, 1]);
   assertArrayEqual(
-    cpu.argsort(x, 1, 9, "float32"),
+    cpu.argsort({ x, outer: 1, n: 9, dtype: "float32" }),
     new Int32Array([7, 4, 5, 2, 8, 0, 3, 1, 6]),
     "explicit",
   );
@@ -1053,9 +1164,17 @@ Deno.test("cpu: argsort is stable, ascending, NaN last", () => {
   for (const dtype of ALL) {
     const data = randomArray(dtype, 4 * 25, rng);
     if (dtype !== "int32" && dtype !== "bool") data[7] = data[30] = data[31] = NaN;
-    assertArrayEqual(cpu.argsort(data, 4, 25, dtype), refArgsort(data, 4, 25), `argsort ${dtype}`);
+    assertArrayEqual(
+      cpu.argsort({ x: data, outer: 4, n: 25, dtype }),
+      refArgsort(data, 4, 25),
+      `argsort ${dtype}`,
+    );
   }
-  assertArrayEqual(cpu.argsort(new Float32Array(0), 3, 0, "float32"), new Int32Array(0), "n=0");
+  assertArrayEqual(
+    cpu.argsort({ x: new Float32Array(0), outer: 3, n: 0, dtype: "float32" }),
+    new Int32Array(0),
+    "n=0",
+  );
 });
 
 // ---------------------------------------------------------------- immutability
@@ -1068,24 +1187,56 @@ Deno.test("cpu: no kernel mutates its inputs", () => {
   const inputs: TypedArray[] = [f, g, i, c, key];
   const snapshots = inputs.map((a) => a.slice());
   const outputs: unknown[] = [
-    cpu.unary("exp", f, 24, "float32"),
-    cpu.binary("add", f, [6, 1], g, [0, 1], [4, 6], "float32"),
-    cpu.binary("less", f, [1], g, [1], [24], "float32"),
-    cpu.where(c, [1], f, [1], g, [1], [24], "float32"),
-    cpu.cast(f, 24, "float32", "int32"),
-    cpu.cast(f, 24, "float32", "float32"),
-    cpu.reduce("sum", f, 2, 3, 4, "float32"),
-    cpu.reduce("argmax", f, 4, 6, 1, "float32"),
+    cpu.unary({ op: "exp", x: f, size: 24, dtype: "float32" }),
+    cpu.binary({
+      op: "add",
+      a: f,
+      aStrides: [6, 1],
+      b: g,
+      bStrides: [0, 1],
+      outShape: [4, 6],
+      dtype: "float32",
+    }),
+    cpu.binary({
+      op: "less",
+      a: f,
+      aStrides: [1],
+      b: g,
+      bStrides: [1],
+      outShape: [24],
+      dtype: "float32",
+    }),
+    cpu.where({
+      cond: c,
+      condStrides: [1],
+      a: f,
+      aStrides: [1],
+      b: g,
+      bStrides: [1],
+      outShape: [24],
+      dtype: "float32",
+    }),
+    cpu.cast({ x: f, size: 24, from: "float32", to: "int32" }),
+    cpu.cast({ x: f, size: 24, from: "float32", to: "float32" }),
+    cpu.reduce({ op: "sum", x: f, outer: 2, n: 3, inner: 4, dtype: "float32" }),
+    cpu.reduce({ op: "argmax", x: f, outer: 4, n: 6, inner: 1, dtype: "float32" }),
     cpu.matmul(f, g, mm(4, 6, 4), "float32"),
-    cpu.strided(f, 0, [1, 6], [6, 4], "float32"),
-    cpu.strided(f, 0, [1], [24], "float32"),
-    cpu.scatterStrided(f, [24], 0, [1], 24, "float32"),
-    cpu.concat([f, g], [6, 6], 4, "float32"),
-    cpu.gather(f, i, 2, 4, 3, 4, "float32"),
-    cpu.scatterAdd(f, i, 2, 4, 3, 4, "float32"),
+    cpu.strided({ x: f, offset: 0, strides: [1, 6], outShape: [6, 4], dtype: "float32" }),
+    cpu.strided({ x: f, offset: 0, strides: [1], outShape: [24], dtype: "float32" }),
+    cpu.scatterStrided({
+      x: f,
+      xShape: [24],
+      offset: 0,
+      strides: [1],
+      outSize: 24,
+      dtype: "float32",
+    }),
+    cpu.concat({ xs: [f, g], cols: [6, 6], outer: 4, dtype: "float32" }),
+    cpu.gather({ x: f, indices: i, outer: 2, n: 4, inner: 3, count: 4, dtype: "float32" }),
+    cpu.scatterAdd({ g: f, indices: i, outer: 2, n: 4, inner: 3, count: 4, dtype: "float32" }),
     cpu.randomBits(key, 10),
-    cpu.randomUniform(key, 10, "float64"),
-    cpu.argsort(f, 4, 6, "float32"),
+    cpu.randomUniform({ key, count: 10, dtype: "float64" }),
+    cpu.argsort({ x: f, outer: 4, n: 6, dtype: "float32" }),
   ];
   inputs.forEach((a, k) => assertArrayEqual(a, snapshots[k], `input ${k}`));
   for (const out of outputs) {

@@ -229,8 +229,8 @@ gpuTest("unary float32 ops match the CPU (random, tiny and special values)", asy
     const xin = op === "log" || op === "sqrt" ? x.map(Math.abs) : x;
     const [gx, cx] = both(xin, "float32");
     const [g, c] = await readBoth(
-      b.unary(op, gx, n, "float32"),
-      cpu.unary(op, cx, n, "float32"),
+      b.unary({ op, x: gx, size: n, dtype: "float32" }),
+      cpu.unary({ op, x: cx, size: n, dtype: "float32" }),
       "float32",
       n,
     );
@@ -242,8 +242,8 @@ gpuTest("unary float32 ops match the CPU (random, tiny and special values)", asy
     const [gx, cx] = both(edge, "float32");
     const m = edge.length;
     const [g, c] = await readBoth(
-      b.unary(op, gx, m, "float32"),
-      cpu.unary(op, cx, m, "float32"),
+      b.unary({ op, x: gx, size: m, dtype: "float32" }),
+      cpu.unary({ op, x: cx, size: m, dtype: "float32" }),
       "float32",
       m,
     );
@@ -254,13 +254,13 @@ gpuTest("unary float32 ops match the CPU (random, tiny and special values)", asy
 gpuTest("round is half-to-even; sign(NaN) is NaN", async (b) => {
   const x = new Float32Array([0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 3.5, 1e7 + 1, 0.49999997, NaN]);
   const r = await b.read(
-    b.unary("round", b.upload(x.slice(), "float32"), 10, "float32"),
+    b.unary({ op: "round", x: b.upload(x.slice(), "float32"), size: 10, dtype: "float32" }),
     "float32",
     10,
   );
   assertUlp(r, [0, 2, 2, -0, -2, -2, 4, 1e7 + 1, 0, NaN], "round");
   const s = await b.read(
-    b.unary("sign", b.upload(x.slice(), "float32"), 10, "float32"),
+    b.unary({ op: "sign", x: b.upload(x.slice(), "float32"), size: 10, dtype: "float32" }),
     "float32",
     10,
   );
@@ -274,8 +274,8 @@ gpuTest("unary int32 ops wrap like the CPU; not on bool", async (b) => {
   for (const op of ["neg", "abs", "sign", "square"] as const) {
     const [gx, cx] = both(x, "int32");
     const [g, c] = await readBoth(
-      b.unary(op, gx, n, "int32"),
-      cpu.unary(op, cx, n, "int32"),
+      b.unary({ op, x: gx, size: n, dtype: "int32" }),
+      cpu.unary({ op, x: cx, size: n, dtype: "int32" }),
       "int32",
       n,
     );
@@ -284,13 +284,16 @@ gpuTest("unary int32 ops wrap like the CPU; not on bool", async (b) => {
   const m = randomArray("bool", n, rng);
   const [gm, cm] = both(m, "bool");
   const [g, c] = await readBoth(
-    b.unary("not", gm, n, "bool"),
-    cpu.unary("not", cm, n, "bool"),
+    b.unary({ op: "logicalNot", x: gm, size: n, dtype: "bool" }),
+    cpu.unary({ op: "logicalNot", x: cm, size: n, dtype: "bool" }),
     "bool",
     n,
   );
   assert.deepEqual(g, c, "not(bool)");
-  assert.throws(() => b.unary("exp", gx0(b), 1, "int32"), /exp\(\): dtype int32 is not supported/);
+  assert.throws(
+    () => b.unary({ op: "exp", x: gx0(b), size: 1, dtype: "int32" }),
+    /exp\(\): dtype int32 is not supported/,
+  );
 });
 
 function gx0(b: WebGpuBackend): DataHandle {
@@ -328,8 +331,8 @@ async function checkBinary(
   const outDtype = COMPARE.includes(op) ? "bool" : dtype;
   const size = sizeOf(outShape);
   const [g, c] = await readBoth(
-    gpu!.binary(op, ga, as, gb, bs, outShape, dtype),
-    cpu.binary(op, ca, as, cb, bs, outShape, dtype),
+    gpu!.binary({ op, a: ga, aStrides: as, b: gb, bStrides: bs, outShape, dtype }),
+    cpu.binary({ op, a: ca, aStrides: as, b: cb, bStrides: bs, outShape, dtype }),
     outDtype,
     size,
   );
@@ -372,8 +375,24 @@ gpuTest("binary int32 ops wrap like the CPU", async () => {
   const [ga, ca] = both(a, "int32");
   const [ge, ce] = both(e, "int32");
   const [g, c] = await readBoth(
-    gpu!.binary("pow", ga, [1], ge, [1], [361], "int32"),
-    cpu.binary("pow", ca, [1], ce, [1], [361], "int32"),
+    gpu!.binary({
+      op: "pow",
+      a: ga,
+      aStrides: [1],
+      b: ge,
+      bStrides: [1],
+      outShape: [361],
+      dtype: "int32",
+    }),
+    cpu.binary({
+      op: "pow",
+      a: ca,
+      aStrides: [1],
+      b: ce,
+      bStrides: [1],
+      outShape: [361],
+      dtype: "int32",
+    }),
     "int32",
     361,
   );
@@ -381,12 +400,21 @@ gpuTest("binary int32 ops wrap like the CPU", async () => {
 });
 
 gpuTest("binary bool ops: and, or, comparisons", async () => {
-  for (const op of ["and", "or", ...COMPARE] as const) {
+  for (const op of ["logicalAnd", "logicalOr", ...COMPARE] as const) {
     await checkBinary(op, "bool", [4, 1], [1, 6], [4, 6], 30, false);
   }
   assert.throws(
-    () => gpu!.binary("and", gx0(gpu!), [0], gx0(gpu!), [0], [1], "int32"),
-    /and\(\): dtype int32 is not supported/,
+    () =>
+      gpu!.binary({
+        op: "logicalAnd",
+        a: gx0(gpu!),
+        aStrides: [0],
+        b: gx0(gpu!),
+        bStrides: [0],
+        outShape: [1],
+        dtype: "int32",
+      }),
+    /logicalAnd\(\): dtype int32 is not supported/,
   );
 });
 
@@ -411,8 +439,26 @@ gpuTest("where broadcasts the condition and both branches", async () => {
     const [ga, ca] = both(a, dtype);
     const [gb, cb] = both(bv, dtype);
     const [g, c] = await readBoth(
-      gpu!.where(gc, st[0], ga, st[1], gb, st[2], outShape, dtype),
-      cpu.where(cc, st[0], ca, st[1], cb, st[2], outShape, dtype),
+      gpu!.where({
+        cond: gc,
+        condStrides: st[0],
+        a: ga,
+        aStrides: st[1],
+        b: gb,
+        bStrides: st[2],
+        outShape,
+        dtype,
+      }),
+      cpu.where({
+        cond: cc,
+        condStrides: st[0],
+        a: ca,
+        aStrides: st[1],
+        b: cb,
+        bStrides: st[2],
+        outShape,
+        dtype,
+      }),
       dtype,
       sizeOf(outShape),
     );
@@ -432,8 +478,8 @@ gpuTest("cast between every pair of dtypes like the CPU", async (b) => {
     for (const to of ["float32", "int32", "bool"] as const) {
       const [gx, cx] = both(inputs[from], from);
       const [g, c] = await readBoth(
-        b.cast(gx, 100, from, to),
-        cpu.cast(cx, 100, from, to),
+        b.cast({ x: gx, size: 100, from, to }),
+        cpu.cast({ x: cx, size: 100, from, to }),
         to,
         100,
       );
@@ -463,8 +509,8 @@ gpuTest("strided: transpose, broadcast, reversed and offset slices", async () =>
     for (const [offset, strides, shape] of cases) {
       const [gx, cx] = both(xs, dtype);
       const [g, c] = await readBoth(
-        gpu!.strided(gx, offset, strides, shape, dtype),
-        cpu.strided(cx, offset, strides, shape, dtype),
+        gpu!.strided({ x: gx, offset, strides, outShape: shape, dtype }),
+        cpu.strided({ x: cx, offset, strides, outShape: shape, dtype }),
         dtype,
         sizeOf(shape),
       );
@@ -473,7 +519,14 @@ gpuTest("strided: transpose, broadcast, reversed and offset slices", async () =>
   }
   const tooDeep = Array.from({ length: 9 }, (_, d) => 2 ** d); // axes that never merge
   assert.throws(
-    () => gpu!.strided(gpu!.fill(1024, 0, "float32"), 0, tooDeep, new Array(9).fill(2), "float32"),
+    () =>
+      gpu!.strided({
+        x: gpu!.fill(1024, 0, "float32"),
+        offset: 0,
+        strides: tooDeep,
+        outShape: new Array(9).fill(2),
+        dtype: "float32",
+      }),
     /at most 8 non-mergeable axes/,
   );
 });
@@ -494,8 +547,8 @@ gpuTest("scatterStrided writes slices into zeros (the gradient of a slice)", asy
       // fill the pool with non-zero garbage of the output's size class first
       gpu!.dispose(gpu!.fill(outSize, 7, dtype));
       const [g, c] = await readBoth(
-        gpu!.scatterStrided(gx, shape, offset, strides, outSize, dtype),
-        cpu.scatterStrided(cx, shape, offset, strides, outSize, dtype),
+        gpu!.scatterStrided({ x: gx, xShape: shape, offset, strides, outSize, dtype }),
+        cpu.scatterStrided({ x: cx, xShape: shape, offset, strides, outSize, dtype }),
         dtype,
         outSize,
       );
@@ -514,8 +567,8 @@ gpuTest("concat joins columns of several inputs", async () => {
       const cs = xs.map((x) => cpu.upload(x.slice(), dtype));
       const total = cols.reduce((s, c) => s + c, 0);
       const [g, c] = await readBoth(
-        gpu!.concat(gs, cols, outer, dtype),
-        cpu.concat(cs, cols, outer, dtype),
+        gpu!.concat({ xs: gs, cols, outer, dtype }),
+        cpu.concat({ xs: cs, cols, outer, dtype }),
         dtype,
         outer * total,
       );
@@ -531,8 +584,8 @@ gpuTest("reduce, matmul, gather, scatterAdd, random and argsort are wired in", a
   const x = randomArray("float32", 24, rng);
   const [gx, cx] = both(x, "float32");
   let [g, c] = await readBoth(
-    b.reduce("sum", gx, 2, 3, 4, "float32"),
-    cpu.reduce("sum", cx, 2, 3, 4, "float32"),
+    b.reduce({ op: "sum", x: gx, outer: 2, n: 3, inner: 4, dtype: "float32" }),
+    cpu.reduce({ op: "sum", x: cx, outer: 2, n: 3, inner: 4, dtype: "float32" }),
     "float32",
     8,
   );
@@ -548,15 +601,15 @@ gpuTest("reduce, matmul, gather, scatterAdd, random and argsort are wired in", a
   assertUlp(g, c, "matmul", 4);
   const [gi, ci] = both(new Int32Array([2, -1, 0]), "int32");
   [g, c] = await readBoth(
-    b.gather(gx, gi, 2, 3, 4, 3, "float32"),
-    cpu.gather(cx, ci, 2, 3, 4, 3, "float32"),
+    b.gather({ x: gx, indices: gi, outer: 2, n: 3, inner: 4, count: 3, dtype: "float32" }),
+    cpu.gather({ x: cx, indices: ci, outer: 2, n: 3, inner: 4, count: 3, dtype: "float32" }),
     "float32",
     24,
   );
   assertUlp(g, c, "gather");
   [g, c] = await readBoth(
-    b.scatterAdd(gx, gi, 2, 3, 4, 3, "float32"),
-    cpu.scatterAdd(cx, ci, 2, 3, 4, 3, "float32"),
+    b.scatterAdd({ g: gx, indices: gi, outer: 2, n: 3, inner: 4, count: 3, dtype: "float32" }),
+    cpu.scatterAdd({ g: cx, indices: ci, outer: 2, n: 3, inner: 4, count: 3, dtype: "float32" }),
     "float32",
     24,
   );
@@ -565,15 +618,15 @@ gpuTest("reduce, matmul, gather, scatterAdd, random and argsort are wired in", a
   [g, c] = await readBoth(b.randomBits(gk, 9), cpu.randomBits(ck, 9), "int32", 9);
   assert.deepEqual(g, c, "randomBits");
   [g, c] = await readBoth(
-    b.randomUniform(gk, 9, "float32"),
-    cpu.randomUniform(ck, 9, "float32"),
+    b.randomUniform({ key: gk, count: 9, dtype: "float32" }),
+    cpu.randomUniform({ key: ck, count: 9, dtype: "float32" }),
     "float32",
     9,
   );
   assert.deepEqual(g, c, "randomUniform");
   [g, c] = await readBoth(
-    b.argsort(gx, 4, 6, "float32"),
-    cpu.argsort(cx, 4, 6, "float32"),
+    b.argsort({ x: gx, outer: 4, n: 6, dtype: "float32" }),
+    cpu.argsort({ x: cx, outer: 4, n: 6, dtype: "float32" }),
     "int32",
     24,
   );
@@ -611,7 +664,10 @@ gpuTest("dispose returns buffers to the pool; untracked handles are released dir
   assert.equal(again.released, false);
   t.dispose();
   assert.equal(again.released, true);
-  assert.throws(() => b.unary("neg", again, 1000, "float32"), /already disposed/);
+  assert.throws(
+    () => b.unary({ op: "neg", x: again, size: 1000, dtype: "float32" }),
+    /already disposed/,
+  );
 });
 
 gpuTest(

@@ -130,7 +130,7 @@ async function checkReduce(
   what: string,
 ): Promise<void> {
   const [outer, n, inner] = shape;
-  const want = cpu.reduce(op, x.slice(), outer, n, inner, dtype) as TypedArray;
+  const want = cpu.reduce({ op, x: x.slice(), outer, n, inner, dtype }) as TypedArray;
   const outDtype = op === "argmax" || op === "argmin" || (op === "sum" && dtype === "bool")
     ? "int32"
     : dtype;
@@ -326,7 +326,15 @@ async function checkIndex(
   const label = `${dtype} outer=${outer} n=${n} inner=${inner} indices=[${indices}]`;
   const x = randomArray(dtype, outer * n * inner, rng);
   const idx = up(indices, "int32");
-  const wantG = cpu.gather(x.slice(), indices.slice(), outer, n, inner, count, dtype) as TypedArray;
+  const wantG = cpu.gather({
+    x: x.slice(),
+    indices: indices.slice(),
+    outer,
+    n,
+    inner,
+    count,
+    dtype,
+  }) as TypedArray;
   const gotG = await down(
     gatherKernel(gpu(), up(x, dtype), idx, outer, n, inner, count, dtype),
     dtype,
@@ -335,15 +343,15 @@ async function checkIndex(
   assertExact(gotG, wantG, `gather ${label}`);
 
   const g = randomArray(dtype, outer * count * inner, rng);
-  const wantS = cpu.scatterAdd(
-    g.slice(),
-    indices.slice(),
+  const wantS = cpu.scatterAdd({
+    g: g.slice(),
+    indices: indices.slice(),
     outer,
     n,
     inner,
     count,
     dtype,
-  ) as TypedArray;
+  }) as TypedArray;
   const gotS = await down(
     scatterAddKernel(gpu(), up(g, dtype), idx, outer, n, inner, count, dtype),
     dtype,
@@ -400,7 +408,15 @@ gpuTest("webgpu gather/scatterAdd: repeated and negative indices", async () => {
   // float32 scatterAdd with distinct indices is exact.
   const g = randomArray("float32", 2 * 5 * 3, rng);
   const perm = Int32Array.of(4, 0, -2, 1, 2);
-  const want = cpu.scatterAdd(g.slice(), perm, 2, 5, 3, 5, "float32") as TypedArray;
+  const want = cpu.scatterAdd({
+    g: g.slice(),
+    indices: perm,
+    outer: 2,
+    n: 5,
+    inner: 3,
+    count: 5,
+    dtype: "float32",
+  }) as TypedArray;
   const got = await down(
     scatterAddKernel(gpu(), up(g, "float32"), up(perm, "int32"), 2, 5, 3, 5, "float32"),
     "float32",
@@ -472,7 +488,11 @@ gpuTest("webgpu randomBits/randomUniform: bit-exact with the CPU", async () => {
       const wantBits = cpu.randomBits(key.slice(), count) as Int32Array;
       const gotBits = await down(randomBitsKernel(gpu(), kb, count), "int32", count);
       assertExact(gotBits, wantBits, `randomBits key=[${key}] count=${count}`);
-      const wantU = cpu.randomUniform(key.slice(), count, "float32") as Float32Array;
+      const wantU = cpu.randomUniform({
+        key: key.slice(),
+        count,
+        dtype: "float32",
+      }) as Float32Array;
       const gotU = await down(randomUniformKernel(gpu(), kb, count, "float32"), "float32", count);
       assertExact(gotU, wantU, `randomUniform key=[${key}] count=${count}`);
     }
@@ -506,7 +526,7 @@ gpuTest("webgpu argsort: stable, NaN last, ties by index", async () => {
     [Float32Array.of(3), 1, 1, "float32"],
   ];
   for (const [x, outer, n, dtype] of cases) {
-    const want = cpu.argsort(x.slice(), outer, n, dtype) as Int32Array;
+    const want = cpu.argsort({ x: x.slice(), outer, n, dtype }) as Int32Array;
     const got = await down(
       argsortKernel(gpu(), up(x, dtype), outer, n, dtype),
       "int32",
@@ -543,7 +563,7 @@ gpuTest("webgpu kernels: dispatches past 65535 workgroups and many short rows", 
   // argsort of 3000 rows of 3 (85 rows per workgroup) and a reduce of 5000 rows of 3.
   const rng = lcg(8);
   const y = randomArray("int32", 3000 * 3, rng);
-  const want = cpu.argsort(y.slice(), 3000, 3, "int32") as Int32Array;
+  const want = cpu.argsort({ x: y.slice(), outer: 3000, n: 3, dtype: "int32" }) as Int32Array;
   assertExact(
     await down(argsortKernel(gpu(), up(y, "int32"), 3000, 3, "int32"), "int32", 9000),
     want,
@@ -551,7 +571,14 @@ gpuTest("webgpu kernels: dispatches past 65535 workgroups and many short rows", 
   );
   const z = randomArray("int32", 5000 * 3, rng);
   for (const op of ["sum", "argmin"] as const) {
-    const w = cpu.reduce(op, z.slice(), 5000, 3, 1, "int32") as Int32Array;
+    const w = cpu.reduce({
+      op,
+      x: z.slice(),
+      outer: 5000,
+      n: 3,
+      inner: 1,
+      dtype: "int32",
+    }) as Int32Array;
     assertExact(
       await down(reduceKernel(gpu(), op, up(z, "int32"), 5000, 3, 1, "int32"), "int32", 5000),
       w,

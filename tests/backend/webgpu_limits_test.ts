@@ -116,8 +116,8 @@ gpuTest("segmented: unary, cast and binary (aligned, broadcast, transposed)", as
   const x = rand("float32", 1500, 2), y = rand("float32", 1500, 3);
   const [gx, cx] = both(x, "float32"), [gy, cy] = both(y, "float32");
   await same(
-    seg!.unary("exp", gx, 1500, "float32"),
-    cpu.unary("exp", cx, 1500, "float32"),
+    seg!.unary({ op: "exp", x: gx, size: 1500, dtype: "float32" }),
+    cpu.unary({ op: "exp", x: cx, size: 1500, dtype: "float32" }),
     "float32",
     1500,
     "exp",
@@ -126,22 +126,22 @@ gpuTest("segmented: unary, cast and binary (aligned, broadcast, transposed)", as
   const xi = rand("int32", 1500, 4);
   const [gi, ci] = both(xi, "int32");
   await same(
-    seg!.unary("neg", gi, 1500, "int32"),
-    cpu.unary("neg", ci, 1500, "int32"),
+    seg!.unary({ op: "neg", x: gi, size: 1500, dtype: "int32" }),
+    cpu.unary({ op: "neg", x: ci, size: 1500, dtype: "int32" }),
     "int32",
     1500,
     "neg",
   );
   await same(
-    seg!.cast(gx, 1500, "float32", "int32"),
-    cpu.cast(cx, 1500, "float32", "int32"),
+    seg!.cast({ x: gx, size: 1500, from: "float32", to: "int32" }),
+    cpu.cast({ x: cx, size: 1500, from: "float32", to: "int32" }),
     "int32",
     1500,
     "cast",
   );
   await same(
-    seg!.cast(gx, 1500, "float32", "float32"),
-    cpu.cast(cx, 1500, "float32", "float32"),
+    seg!.cast({ x: gx, size: 1500, from: "float32", to: "float32" }),
+    cpu.cast({ x: cx, size: 1500, from: "float32", to: "float32" }),
     "float32",
     1500,
     "copy",
@@ -158,8 +158,24 @@ gpuTest("segmented: unary, cast and binary (aligned, broadcast, transposed)", as
     for (const [what, as, bs] of cases) {
       const dt = op === "greater" ? "bool" : "float32";
       await same(
-        seg!.binary(op, gx, as, gy, bs, shape, "float32"),
-        cpu.binary(op, cx, as, cy, bs, shape, "float32"),
+        seg!.binary({
+          op,
+          a: gx,
+          aStrides: as,
+          b: gy,
+          bStrides: bs,
+          outShape: shape,
+          dtype: "float32",
+        }),
+        cpu.binary({
+          op,
+          a: cx,
+          aStrides: as,
+          b: cy,
+          bStrides: bs,
+          outShape: shape,
+          dtype: "float32",
+        }),
         dt,
         1500,
         `${op} ${what}`,
@@ -169,26 +185,26 @@ gpuTest("segmented: unary, cast and binary (aligned, broadcast, transposed)", as
   const cond = rand("bool", 1500, 5);
   const [gc, cc] = both(cond, "bool");
   await same(
-    seg!.where(
-      gc,
-      [1, 30],
-      gx,
-      stridesOf(shape),
-      gy,
-      broadcastStrides([50], shape),
-      shape,
-      "float32",
-    ),
-    cpu.where(
-      cc,
-      [1, 30],
-      cx,
-      stridesOf(shape),
-      cy,
-      broadcastStrides([50], shape),
-      shape,
-      "float32",
-    ),
+    seg!.where({
+      cond: gc,
+      condStrides: [1, 30],
+      a: gx,
+      aStrides: stridesOf(shape),
+      b: gy,
+      bStrides: broadcastStrides([50], shape),
+      outShape: shape,
+      dtype: "float32",
+    }),
+    cpu.where({
+      cond: cc,
+      condStrides: [1, 30],
+      a: cx,
+      aStrides: stridesOf(shape),
+      b: cy,
+      bStrides: broadcastStrides([50], shape),
+      outShape: shape,
+      dtype: "float32",
+    }),
     "float32",
     1500,
     "where",
@@ -200,29 +216,43 @@ gpuTest("segmented: strided, scatterStrided and concat cross segment boundaries"
   const [gx, cx] = both(x, "float32");
   // Transpose [30, 60] → [60, 30]; a reversed slice; a contiguous window at an odd offset.
   await same(
-    seg!.strided(gx, 0, [1, 60], [60, 30], "float32"),
-    cpu.strided(cx, 0, [1, 60], [60, 30], "float32"),
+    seg!.strided({ x: gx, offset: 0, strides: [1, 60], outShape: [60, 30], dtype: "float32" }),
+    cpu.strided({ x: cx, offset: 0, strides: [1, 60], outShape: [60, 30], dtype: "float32" }),
     "float32",
     1800,
     "transpose",
   );
   await same(
-    seg!.strided(gx, 1799, [-1], [900], "float32"),
-    cpu.strided(cx, 1799, [-1], [900], "float32"),
+    seg!.strided({ x: gx, offset: 1799, strides: [-1], outShape: [900], dtype: "float32" }),
+    cpu.strided({ x: cx, offset: 1799, strides: [-1], outShape: [900], dtype: "float32" }),
     "float32",
     900,
     "reversed",
   );
   await same(
-    seg!.strided(gx, 301, [1], [1100], "float32"),
-    cpu.strided(cx, 301, [1], [1100], "float32"),
+    seg!.strided({ x: gx, offset: 301, strides: [1], outShape: [1100], dtype: "float32" }),
+    cpu.strided({ x: cx, offset: 301, strides: [1], outShape: [1100], dtype: "float32" }),
     "float32",
     1100,
     "window copy",
   );
   await same(
-    seg!.scatterStrided(gx, [20, 30], 7, [60, 2], 1800, "float32"),
-    cpu.scatterStrided(cx, [20, 30], 7, [60, 2], 1800, "float32"),
+    seg!.scatterStrided({
+      x: gx,
+      xShape: [20, 30],
+      offset: 7,
+      strides: [60, 2],
+      outSize: 1800,
+      dtype: "float32",
+    }),
+    cpu.scatterStrided({
+      x: cx,
+      xShape: [20, 30],
+      offset: 7,
+      strides: [60, 2],
+      outSize: 1800,
+      dtype: "float32",
+    }),
     "float32",
     1800,
     "scatterStrided",
@@ -230,8 +260,8 @@ gpuTest("segmented: strided, scatterStrided and concat cross segment boundaries"
   const a = rand("int32", 30 * 20, 7), b = rand("int32", 30 * 25, 8);
   const [ga, ca] = both(a, "int32"), [gb, cb] = both(b, "int32");
   await same(
-    seg!.concat([ga, gb], [20, 25], 30, "int32"),
-    cpu.concat([ca, cb], [20, 25], 30, "int32"),
+    seg!.concat({ xs: [ga, gb], cols: [20, 25], outer: 30, dtype: "int32" }),
+    cpu.concat({ xs: [ca, cb], cols: [20, 25], outer: 30, dtype: "int32" }),
     "int32",
     1350,
     "concat",
@@ -247,8 +277,8 @@ gpuTest("segmented: reductions, one and two passes", async () => {
       for (const op of ops) {
         const dt = op === "argmin" ? "int32" : dtype;
         await same(
-          seg!.reduce(op, g, outer, n, inner, dtype),
-          cpu.reduce(op, c, outer, n, inner, dtype),
+          seg!.reduce({ op, x: g, outer, n, inner, dtype }),
+          cpu.reduce({ op, x: c, outer, n, inner, dtype }),
           dt,
           outer * inner,
           `${op} ${dtype} [${outer}, ${n}, ${inner}]`,
@@ -291,8 +321,8 @@ gpuTest("segmented: matmul (tiled and simple), gather, scatterAdd, random, argso
   const idx = Int32Array.from(rand("int32", 400, 12), (v, i) => (v * 37 + i) % 300);
   const [gi, ci] = both(idx, "int32");
   await same(
-    seg!.gather(gx, gi, 1, 300, 4, 400, "float32"),
-    cpu.gather(cx, ci, 1, 300, 4, 400, "float32"),
+    seg!.gather({ x: gx, indices: gi, outer: 1, n: 300, inner: 4, count: 400, dtype: "float32" }),
+    cpu.gather({ x: cx, indices: ci, outer: 1, n: 300, inner: 4, count: 400, dtype: "float32" }),
     "float32",
     1600,
     "gather",
@@ -300,8 +330,24 @@ gpuTest("segmented: matmul (tiled and simple), gather, scatterAdd, random, argso
   const g = rand("float32", 1600, 13);
   const [gg, cg] = both(g, "float32");
   await same(
-    seg!.scatterAdd(gg, gi, 1, 300, 4, 400, "float32"),
-    cpu.scatterAdd(cg, ci, 1, 300, 4, 400, "float32"),
+    seg!.scatterAdd({
+      g: gg,
+      indices: gi,
+      outer: 1,
+      n: 300,
+      inner: 4,
+      count: 400,
+      dtype: "float32",
+    }),
+    cpu.scatterAdd({
+      g: cg,
+      indices: ci,
+      outer: 1,
+      n: 300,
+      inner: 4,
+      count: 400,
+      dtype: "float32",
+    }),
     "float32",
     1200,
     "scatterAdd",
@@ -310,16 +356,16 @@ gpuTest("segmented: matmul (tiled and simple), gather, scatterAdd, random, argso
   const [gk, ck] = both(Int32Array.of(7, -3), "int32");
   await same(seg!.randomBits(gk, 1501), cpu.randomBits(ck, 1501), "int32", 1501, "randomBits");
   await same(
-    seg!.randomUniform(gk, 1501, "float32"),
-    cpu.randomUniform(ck, 1501, "float32"),
+    seg!.randomUniform({ key: gk, count: 1501, dtype: "float32" }),
+    cpu.randomUniform({ key: ck, count: 1501, dtype: "float32" }),
     "float32",
     1501,
     "randomUniform",
   );
   const [gs, cs] = both(rand("float32", 5 * 300, 14), "float32");
   await same(
-    seg!.argsort(gs, 5, 300, "float32"),
-    cpu.argsort(cs, 5, 300, "float32"),
+    seg!.argsort({ x: gs, outer: 5, n: 300, dtype: "float32" }),
+    cpu.argsort({ x: cs, outer: 5, n: 300, dtype: "float32" }),
     "int32",
     1500,
     "argsort",
@@ -345,28 +391,37 @@ gpuTest("a kernel needing more bindings than the device allows is a RangeError",
   const a = small!.upload(rand("float32", 2 * SEG, 1), "float32");
   const b = small!.upload(rand("float32", 2 * SEG, 2), "float32");
   assert.throws(
-    () => small!.binary("add", a, [1, 16], b, [1, 16], [32, 16], "float32"),
+    () =>
+      small!.binary({
+        op: "add",
+        a,
+        aStrides: [1, 16],
+        b,
+        bStrides: [1, 16],
+        outShape: [32, 16],
+        dtype: "float32",
+      }),
     /^RangeError: add\(\): this kernel needs 5 storage bindings \(xa: 2048 bytes \(2\.00 KiB\) in 2 binding\(s\).*allows 4 \(maxStorageBuffersPerShaderStage\)/,
   );
   // Laid out like the output, the same operands bind one segment per dispatch.
-  const c = small!.binary(
-    "add",
+  const c = small!.binary({
+    op: "add",
     a,
-    stridesOf([32, 16]),
+    aStrides: stridesOf([32, 16]),
     b,
-    stridesOf([32, 16]),
-    [32, 16],
-    "float32",
-  );
-  const want = cpu.binary(
-    "add",
-    cpu.upload(rand("float32", 512, 1), "float32"),
-    stridesOf([512]),
-    cpu.upload(rand("float32", 512, 2), "float32"),
-    stridesOf([512]),
-    [512],
-    "float32",
-  );
+    bStrides: stridesOf([32, 16]),
+    outShape: [32, 16],
+    dtype: "float32",
+  });
+  const want = cpu.binary({
+    op: "add",
+    a: cpu.upload(rand("float32", 512, 1), "float32"),
+    aStrides: stridesOf([512]),
+    b: cpu.upload(rand("float32", 512, 2), "float32"),
+    bStrides: stridesOf([512]),
+    outShape: [512],
+    dtype: "float32",
+  });
   assert.deepEqual(await small!.read(c, "float32", 512), cpu.readSync(want, "float32", 512));
 });
 

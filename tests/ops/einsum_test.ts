@@ -22,6 +22,7 @@ import {
   einsum,
   type MatmulSpec,
   ShapeError,
+  type StridedSpec,
   type Tensor,
   tensor,
 } from "../../mod.ts";
@@ -120,15 +121,9 @@ class CountingBackend extends CpuBackend {
     this.matmuls.push(`[${spec.batchShape}] ${spec.m}x${spec.k}x${spec.n}${t ? " " + t : ""}`);
     return super.matmul(a, b, spec, dtype);
   }
-  override strided(
-    x: DataHandle,
-    offset: number,
-    strides: readonly number[],
-    outShape: readonly number[],
-    dtype: DType,
-  ): DataHandle {
+  override strided(spec: StridedSpec): DataHandle {
     this.copies++;
-    return super.strided(x, offset, strides, outShape, dtype);
+    return super.strided(spec);
   }
 }
 

@@ -13,8 +13,30 @@
  */
 
 import { batchMatrices, simplifyStrides } from "../_geometry.ts";
-import type { Backend, BinaryOp, DataHandle, MatmulSpec, ReduceOp, UnaryOp } from "../backend.ts";
+import {
+  type ArgsortSpec,
+  type Backend,
+  type BinaryOp,
+  type BinarySpec,
+  type CastSpec,
+  COMPARISONS,
+  type ConcatSpec,
+  type DataHandle,
+  type GatherSpec,
+  type LogsumexpSpec,
+  type MatmulSpec,
+  type RandomUniformSpec,
+  type ReduceOp,
+  type ReduceSpec,
+  type ScatterAddSpec,
+  type ScatterStridedSpec,
+  type StridedSpec,
+  type UnaryOp,
+  type UnarySpec,
+  type WhereSpec,
+} from "../backend.ts";
 import { allocArray, type DType, toInt32Saturating, type TypedArray } from "../../core/dtype.ts";
+import { sizeOf } from "../../core/shape.ts";
 import { randomBitsInto } from "./threefry.ts";
 
 type FloatArray = Float32Array | Float64Array;
@@ -62,7 +84,7 @@ const UNARY: Record<UnaryOp, readonly [string, string?]> = {
   floor: ["Math.floor(a)"],
   ceil: ["Math.ceil(a)"],
   round: ["roundHalfEven(a)"],
-  not: ["a ? 0 : 1"],
+  logicalNot: ["a ? 0 : 1"],
 };
 
 /** Binary expressions over `a`, `b`: `[float, int32/bool]` (the second defaults to the first). */
@@ -80,29 +102,13 @@ const BINARY: Record<BinaryOp, readonly [string, string?]> = {
   greaterEqual: ["a >= b ? 1 : 0"],
   less: ["a < b ? 1 : 0"],
   lessEqual: ["a <= b ? 1 : 0"],
-  and: ["a & b"],
-  or: ["a | b"],
+  logicalAnd: ["a & b"],
+  logicalOr: ["a | b"],
 };
-
-const COMPARISONS: ReadonlySet<BinaryOp> = new Set<BinaryOp>([
-  "equal",
-  "notEqual",
-  "greater",
-  "greaterEqual",
-  "less",
-  "lessEqual",
-]);
 
 /** Picks the float or the integer form of an expression for `dtype`. */
 function pick(forms: readonly [string, string?], dtype: DType): string {
   return dtype === "int32" || dtype === "bool" ? forms[1] ?? forms[0] : forms[0];
-}
-
-/** Product of a shape's sizes. */
-function sizeOf(shape: readonly number[]): number {
-  let s = 1;
-  for (const d of shape) s *= d;
-  return s;
 }
 
 /**
@@ -489,7 +495,15 @@ function transposeMatrices(x: TypedArray, rows: number, cols: number, dtype: DTy
  * const cpu = new CpuBackend();
  * const a = cpu.upload(new Float32Array([1, 2, 3]), "float32");
  * const b = cpu.fill(1, 10, "float32");
- * const c = cpu.binary("add", a, [1], b, [0], [3], "float32");
+ * const c = cpu.binary({
+ *   op: "add",
+ *   a,
+ *   aStrides: [1],
+ *   b,
+ *   bStrides: [0],
+ *   outShape: [3],
+ *   dtype: "float32",
+ * });
  * console.log(cpu.readSync(c, "float32", 3)); // Float32Array(3) [ 11, 12, 13 ]
  * ```
  */
@@ -552,8 +566,8 @@ export class CpuBackend implements Backend {
   }
 
   /** `out[i] = op(x[i])`. */
-  unary(op: UnaryOp, x: DataHandle, size: number, dtype: DType): DataHandle {
-    const out = this.alloc(op === "not" ? "bool" : dtype, size, false);
+  unary({ op, x, size, dtype }: UnarySpec): DataHandle {
+    const out = this.alloc(op === "logicalNot" ? "bool" : dtype, size, false);
     const ins = [this.arr(x)];
     return this.wrap(
       elementwise(dtype, ["a"], pick(UNARY[op], dtype), out, ins, [0], [size], [[1]]),
@@ -561,15 +575,7 @@ export class CpuBackend implements Backend {
   }
 
   /** `out[idx] = op(a[Σ idx·aStrides], b[Σ idx·bStrides])`. */
-  binary(
-    op: BinaryOp,
-    a: DataHandle,
-    aStrides: readonly number[],
-    b: DataHandle,
-    bStrides: readonly number[],
-    outShape: readonly number[],
-    dtype: DType,
-  ): DataHandle {
+  binary({ op, a, aStrides, b, bStrides, outShape, dtype }: BinarySpec): DataHandle {
     const out = this.alloc(COMPARISONS.has(op) ? "bool" : dtype, sizeOf(outShape), false);
     const ins = [this.arr(a), this.arr(b)];
     const strides = [aStrides, bStrides];
@@ -578,16 +584,7 @@ export class CpuBackend implements Backend {
   }
 
   /** `out[idx] = cond[…] ? a[…] : b[…]`. */
-  where(
-    cond: DataHandle,
-    condStrides: readonly number[],
-    a: DataHandle,
-    aStrides: readonly number[],
-    b: DataHandle,
-    bStrides: readonly number[],
-    outShape: readonly number[],
-    dtype: DType,
-  ): DataHandle {
+  where({ cond, condStrides, a, aStrides, b, bStrides, outShape, dtype }: WhereSpec): DataHandle {
     const out = this.alloc(dtype, sizeOf(outShape), false);
     const ins = [this.arr(cond), this.arr(a), this.arr(b)];
     const strides = [condStrides, aStrides, bStrides];
@@ -597,19 +594,12 @@ export class CpuBackend implements Backend {
   }
 
   /** Converts dtypes (float → int32 by XLA's saturating rule; see `castInto`). */
-  cast(x: DataHandle, size: number, _from: DType, to: DType): DataHandle {
+  cast({ x, size, to }: CastSpec): DataHandle {
     return this.wrap(castInto(this.arr(x).subarray(0, size), this.alloc(to, size, false)));
   }
 
   /** Reduces the middle axis of `[outer, n, inner]`. */
-  reduce(
-    op: ReduceOp,
-    x: DataHandle,
-    outer: number,
-    n: number,
-    inner: number,
-    dtype: DType,
-  ): DataHandle {
+  reduce({ op, x, outer, n, inner, dtype }: ReduceSpec): DataHandle {
     const outDtype = op === "argmax" || op === "argmin" || (op === "sum" && dtype === "bool")
       ? "int32"
       : dtype;
@@ -633,7 +623,7 @@ export class CpuBackend implements Backend {
    * `log Σ exp` over the middle axis of `[outer, n, inner]`, in float64
    * (one rounding for float32): the maximum, then the shifted sum.
    */
-  logsumexp(x: DataHandle, outer: number, n: number, inner: number, dtype: DType): DataHandle {
+  logsumexp({ x, outer, n, inner, dtype }: LogsumexpSpec): DataHandle {
     const src = this.arr(x), out = this.alloc(dtype, outer * inner, false);
     for (let o = 0; o < outer; o++) {
       for (let i = 0; i < inner; i++) {
@@ -677,13 +667,7 @@ export class CpuBackend implements Backend {
   }
 
   /** `out[idx] = x[offset + Σ idx_d·strides_d]` (transpose, broadcast, slice). */
-  strided(
-    x: DataHandle,
-    offset: number,
-    strides: readonly number[],
-    outShape: readonly number[],
-    dtype: DType,
-  ): DataHandle {
+  strided({ x, offset, strides, outShape, dtype }: StridedSpec): DataHandle {
     const src = this.arr(x);
     const size = sizeOf(outShape);
     const out = this.alloc(dtype, size, false);
@@ -696,14 +680,7 @@ export class CpuBackend implements Backend {
   }
 
   /** A zero buffer with `out[offset + Σ idx_d·strides_d] = x[idx]`. */
-  scatterStrided(
-    x: DataHandle,
-    xShape: readonly number[],
-    offset: number,
-    strides: readonly number[],
-    outSize: number,
-    dtype: DType,
-  ): DataHandle {
+  scatterStrided({ x, xShape, offset, strides, outSize, dtype }: ScatterStridedSpec): DataHandle {
     const src = this.arr(x);
     const out = this.alloc(dtype, outSize);
     const size = sizeOf(xShape);
@@ -731,12 +708,7 @@ export class CpuBackend implements Backend {
   }
 
   /** Concatenates `[outer, cols[i]]` inputs along the columns. */
-  concat(
-    xs: readonly DataHandle[],
-    cols: readonly number[],
-    outer: number,
-    dtype: DType,
-  ): DataHandle {
+  concat({ xs, cols, outer, dtype }: ConcatSpec): DataHandle {
     let total = 0;
     for (const c of cols) total += c;
     const out = this.alloc(dtype, outer * total, false);
@@ -758,15 +730,7 @@ export class CpuBackend implements Backend {
   }
 
   /** `out[o, c, i] = x[o, indices[c], i]`; throws a RangeError for an out-of-range index. */
-  gather(
-    x: DataHandle,
-    indices: DataHandle,
-    outer: number,
-    n: number,
-    inner: number,
-    count: number,
-    dtype: DType,
-  ): DataHandle {
+  gather({ x, indices, outer, n, inner, count, dtype }: GatherSpec): DataHandle {
     const src = this.arr(x);
     const idx = normalizeIndices("take()", this.arr(indices) as Int32Array, count, n);
     const out = this.alloc(dtype, outer * count * inner, false);
@@ -781,15 +745,7 @@ export class CpuBackend implements Backend {
   }
 
   /** Zeros `[outer, n, inner]` with `out[o, indices[c], i] += g[o, c, i]`. */
-  scatterAdd(
-    g: DataHandle,
-    indices: DataHandle,
-    outer: number,
-    n: number,
-    inner: number,
-    count: number,
-    dtype: DType,
-  ): DataHandle {
+  scatterAdd({ g, indices, outer, n, inner, count, dtype }: ScatterAddSpec): DataHandle {
     const src = this.arr(g);
     const idx = normalizeIndices("scatterAdd()", this.arr(indices) as Int32Array, count, n);
     const size = outer * n * inner;
@@ -822,7 +778,7 @@ export class CpuBackend implements Backend {
    * uses the top 24 bits of word `i`; float64 takes 27 + 26 bits from words
    * `2i` and `2i + 1`.
    */
-  randomUniform(key: DataHandle, count: number, dtype: DType): DataHandle {
+  randomUniform({ key, count, dtype }: RandomUniformSpec): DataHandle {
     const k = this.arr(key) as Int32Array;
     const wide = dtype === "float64";
     const words = new Int32Array(wide ? 2 * count : count);
@@ -839,7 +795,7 @@ export class CpuBackend implements Backend {
   }
 
   /** Stable ascending argsort of each row of `[outer, n]`, NaN last. */
-  argsort(x: DataHandle, outer: number, n: number, _dtype: DType): DataHandle {
+  argsort({ x, outer, n }: ArgsortSpec): DataHandle {
     const src = this.arr(x);
     const out = this.alloc("int32", outer * n, false);
     const vals = new Float64Array(n);

@@ -50,7 +50,20 @@
  */
 
 import { simplifyStrides } from "../_geometry.ts";
-import type { BinaryOp, DataHandle, MatmulSpec, ReduceOp, UnaryOp } from "../backend.ts";
+import {
+  type BinaryOp,
+  type BinarySpec,
+  COMPARISONS,
+  type DataHandle,
+  type GatherSpec,
+  type LogsumexpSpec,
+  type MatmulSpec,
+  type ReduceSpec,
+  type ScatterAddSpec,
+  type UnaryOp,
+  type UnarySpec,
+  type WhereSpec,
+} from "../backend.ts";
 import { CpuBackend, normalizeIndices } from "../cpu/cpu_backend.ts";
 import { type GemmOnMemory, gemmOnMemory, WASM_GEMM_MIN_WORK } from "./gemm.ts";
 import type { DType, TypedArray } from "../../core/dtype.ts";
@@ -155,18 +168,8 @@ const BINARY: { readonly [D in DType]?: Partial<Record<BinaryOp, keyof KernelExp
     less: "less_i32",
     lessEqual: "lessEqual_i32",
   },
-  bool: { and: "and_u8", or: "or_u8" },
+  bool: { logicalAnd: "and_u8", logicalOr: "or_u8" },
 };
-
-/** Ops whose result is bool. */
-const COMPARISONS: ReadonlySet<BinaryOp> = new Set<BinaryOp>([
-  "equal",
-  "notEqual",
-  "greater",
-  "greaterEqual",
-  "less",
-  "lessEqual",
-]);
 
 /**
  * An elementwise loop cut into 2-D kernel calls: `outer` lists, per call,
@@ -600,7 +603,8 @@ export class WasmBackend extends CpuBackend {
   }
 
   /** `out[i] = op(x[i])`: float32 and int32 in WebAssembly SIMD (but sin, cos). */
-  override unary(op: UnaryOp, x: DataHandle, size: number, dtype: DType): DataHandle {
+  override unary(spec: UnarySpec): DataHandle {
+    const { op, x, size, dtype } = spec;
     const X = live(x), k = this.#k;
     const name = dtype === "float32"
       ? UNARY_F32[op]
@@ -612,19 +616,12 @@ export class WasmBackend extends CpuBackend {
       const r = this.#run([X], dtype, size, [], ([xp], o) => f(xp, o, size));
       if (r !== null) return r;
     }
-    return super.unary(op, x, size, dtype);
+    return super.unary(spec);
   }
 
   /** Broadcast binary ops: float32, int32 and bool in WebAssembly SIMD where a kernel exists. */
-  override binary(
-    op: BinaryOp,
-    a: DataHandle,
-    aStrides: readonly number[],
-    b: DataHandle,
-    bStrides: readonly number[],
-    outShape: readonly number[],
-    dtype: DType,
-  ): DataHandle {
+  override binary(spec: BinarySpec): DataHandle {
+    const { op, a, aStrides, b, bStrides, outShape, dtype } = spec;
     const A = live(a), B = live(b), k = this.#k;
     const name = BINARY[dtype]?.[op];
     const size = sizeOf(outShape);
@@ -649,20 +646,12 @@ export class WasmBackend extends CpuBackend {
         if (r !== null) return r;
       }
     }
-    return super.binary(op, a, aStrides, b, bStrides, outShape, dtype);
+    return super.binary(spec);
   }
 
   /** `cond ? a : b` with broadcasting: 32-bit dtypes in WebAssembly SIMD. */
-  override where(
-    cond: DataHandle,
-    condStrides: readonly number[],
-    a: DataHandle,
-    aStrides: readonly number[],
-    b: DataHandle,
-    bStrides: readonly number[],
-    outShape: readonly number[],
-    dtype: DType,
-  ): DataHandle {
+  override where(spec: WhereSpec): DataHandle {
+    const { cond, condStrides, a, aStrides, b, bStrides, outShape, dtype } = spec;
     const C = live(cond), A = live(a), B = live(b), k = this.#k;
     const size = sizeOf(outShape);
     if ((dtype === "float32" || dtype === "int32") && k !== null && size > 0) {
@@ -691,18 +680,12 @@ export class WasmBackend extends CpuBackend {
         if (r !== null) return r;
       }
     }
-    return super.where(cond, condStrides, a, aStrides, b, bStrides, outShape, dtype);
+    return super.where(spec);
   }
 
   /** Sum, max and min of float32 in WebAssembly SIMD (sums accumulate in float64). */
-  override reduce(
-    op: ReduceOp,
-    x: DataHandle,
-    outer: number,
-    n: number,
-    inner: number,
-    dtype: DType,
-  ): DataHandle {
+  override reduce(spec: ReduceSpec): DataHandle {
+    const { op, x, outer, n, inner, dtype } = spec;
     const X = live(x), k = this.#k;
     if (
       dtype === "float32" && (op === "sum" || op === "max" || op === "min") && k !== null &&
@@ -714,7 +697,7 @@ export class WasmBackend extends CpuBackend {
       });
       if (r !== null) return r;
     }
-    return super.reduce(op, x, outer, n, inner, dtype);
+    return super.reduce(spec);
   }
 
   /**
@@ -731,15 +714,8 @@ export class WasmBackend extends CpuBackend {
   }
 
   /** Row gathers of 4-byte dtypes in WebAssembly (v128 row copies); the rest as on the CPU backend. */
-  override gather(
-    x: DataHandle,
-    indices: DataHandle,
-    outer: number,
-    n: number,
-    inner: number,
-    count: number,
-    dtype: DType,
-  ): DataHandle {
+  override gather(spec: GatherSpec): DataHandle {
+    const { x, indices, outer, n, inner, count, dtype } = spec;
     const X = live(x), I = live(indices), k = this.#k;
     if ((dtype === "float32" || dtype === "int32") && k !== null && outer * count * inner > 0) {
       const idx = this.#indices("take()", I, count, n);
@@ -748,22 +724,15 @@ export class WasmBackend extends CpuBackend {
       });
       if (r !== null) return r;
     }
-    return super.gather(x, indices, outer, n, inner, count, dtype);
+    return super.gather(spec);
   }
 
   /**
    * The gradient of a float32 gather in WebAssembly: sums in float64 in the
    * CPU backend's order, so results match it bit for bit; the rest as there.
    */
-  override scatterAdd(
-    g: DataHandle,
-    indices: DataHandle,
-    outer: number,
-    n: number,
-    inner: number,
-    count: number,
-    dtype: DType,
-  ): DataHandle {
+  override scatterAdd(spec: ScatterAddSpec): DataHandle {
+    const { g, indices, outer, n, inner, count, dtype } = spec;
     const G = live(g), I = live(indices), k = this.#k, size = outer * n * inner;
     if (dtype === "float32" && k !== null && size > 0) {
       const idx = this.#indices("scatterAdd()", I, count, n);
@@ -772,7 +741,7 @@ export class WasmBackend extends CpuBackend {
       });
       if (r !== null) return r;
     }
-    return super.scatterAdd(g, indices, outer, n, inner, count, dtype);
+    return super.scatterAdd(spec);
   }
 
   /**
@@ -780,13 +749,8 @@ export class WasmBackend extends CpuBackend {
    * maxima, then the shifted sums of exponentials (accumulated in float64);
    * the rest as on the CPU backend.
    */
-  override logsumexp(
-    x: DataHandle,
-    outer: number,
-    n: number,
-    inner: number,
-    dtype: DType,
-  ): DataHandle {
+  override logsumexp(spec: LogsumexpSpec): DataHandle {
+    const { x, outer, n, inner, dtype } = spec;
     const X = live(x), k = this.#k;
     if (dtype === "float32" && inner === 1 && k !== null && n > 0 && outer > 0) {
       const r = this.#run([X], "float32", outer, [4 * outer], ([xp], o, [sums]) => {
@@ -799,7 +763,7 @@ export class WasmBackend extends CpuBackend {
       });
       if (r !== null) return r;
     }
-    return super.logsumexp(x, outer, n, inner, dtype);
+    return super.logsumexp(spec);
   }
 
   /**

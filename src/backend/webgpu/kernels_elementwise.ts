@@ -25,8 +25,9 @@
  */
 
 import { simplifyStrides } from "../_geometry.ts";
-import type { BinaryOp, UnaryOp } from "../backend.ts";
+import { type BinaryOp, COMPARISONS, type UnaryOp } from "../backend.ts";
 import type { DType } from "../../core/dtype.ts";
+import { sizeOf } from "../../core/shape.ts";
 import { type GpuContext, groups1d, linearIndex, type Operand, type Store } from "./context.ts";
 import { wgslType } from "./kernels_util.ts";
 
@@ -284,7 +285,7 @@ function helpersFor(expr: string): string {
 // ---------------------------------------------------------------- opcode tables
 
 /** Unary expressions over `a`: float32 form and (where supported) int32 form. */
-const UNARY: Record<Exclude<UnaryOp, "not">, readonly [string, string?]> = {
+const UNARY: Record<Exclude<UnaryOp, "logicalNot">, readonly [string, string?]> = {
   neg: ["-a", "-a"],
   exp: ["fexp(a)"],
   log: ["flog(a)"],
@@ -320,18 +321,9 @@ const BINARY: Record<BinaryOp, readonly [string?, string?, string?]> = {
   greaterEqual: [cmp("a >= b"), cmp("a >= b"), cmp("a >= b")],
   less: [cmp("a < b"), cmp("a < b"), cmp("a < b")],
   lessEqual: [cmp("a <= b"), cmp("a <= b"), cmp("a <= b")],
-  and: [undefined, undefined, "a & b"],
-  or: [undefined, undefined, "a | b"],
+  logicalAnd: [undefined, undefined, "a & b"],
+  logicalOr: [undefined, undefined, "a | b"],
 };
-
-const COMPARISONS: ReadonlySet<BinaryOp> = new Set<BinaryOp>([
-  "equal",
-  "notEqual",
-  "greater",
-  "greaterEqual",
-  "less",
-  "lessEqual",
-]);
 
 /** Cast expressions over `a`, keyed `from>to` (same-dtype casts are copies). */
 const CAST: Readonly<Record<string, string>> = {
@@ -344,13 +336,6 @@ const CAST: Readonly<Record<string, string>> = {
 };
 
 // ---------------------------------------------------------------- shapes and strides
-
-/** Product of a shape's sizes. */
-function sizeOf(shape: readonly number[]): number {
-  let s = 1;
-  for (const d of shape) s *= d;
-  return s;
-}
 
 /**
  * The uniform words of an n-d kernel: `[size, rank, offset, base, shape×8,
@@ -490,9 +475,9 @@ export function unaryKernel(
 ): Store {
   const type = wgslType(dtype, `${op}()`);
   let expr: string | undefined;
-  if (op === "not") expr = "select(1u, 0u, a != 0u)";
+  if (op === "logicalNot") expr = "select(1u, 0u, a != 0u)";
   else expr = type === "f32" ? UNARY[op][0] : type === "i32" ? UNARY[op][1] : undefined;
-  if (expr === undefined || (op === "not") !== (type === "u32")) {
+  if (expr === undefined || (op === "logicalNot") !== (type === "u32")) {
     throw new TypeError(`${op}(): dtype ${dtype} is not supported by the webgpu backend`);
   }
   const out = ctx.allocStore(`${op}()`, size);

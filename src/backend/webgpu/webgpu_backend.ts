@@ -25,7 +25,23 @@
  * @module
  */
 
-import type { Backend, BinaryOp, DataHandle, MatmulSpec, ReduceOp, UnaryOp } from "../backend.ts";
+import type {
+  ArgsortSpec,
+  Backend,
+  BinarySpec,
+  CastSpec,
+  ConcatSpec,
+  DataHandle,
+  GatherSpec,
+  MatmulSpec,
+  RandomUniformSpec,
+  ReduceSpec,
+  ScatterAddSpec,
+  ScatterStridedSpec,
+  StridedSpec,
+  UnarySpec,
+  WhereSpec,
+} from "../backend.ts";
 import type { DType, TypedArray } from "../../core/dtype.ts";
 import { GpuContext, type GpuContextOptions, type Store } from "./context.ts";
 import { normalizeIndices } from "../cpu/cpu_backend.ts";
@@ -247,72 +263,32 @@ export class WebGpuBackend implements Backend {
   }
 
   /** `out[i] = op(x[i])`. */
-  unary(op: UnaryOp, x: DataHandle, size: number, dtype: DType): DataHandle {
+  unary({ op, x, size, dtype }: UnarySpec): DataHandle {
     return this.#wrap(unaryKernel(this.ctx, op, this.#buf(x, `${op}()`), size, dtype));
   }
 
   /** `out[idx] = op(a[Σ idx·aStrides], b[Σ idx·bStrides])`. */
-  binary(
-    op: BinaryOp,
-    a: DataHandle,
-    aStrides: readonly number[],
-    b: DataHandle,
-    bStrides: readonly number[],
-    outShape: readonly number[],
-    dtype: DType,
-  ): DataHandle {
+  binary({ op, a, aStrides, b, bStrides, outShape, dtype }: BinarySpec): DataHandle {
     const name = `${op}()`;
-    const buf = binaryKernel(
-      this.ctx,
-      op,
-      this.#buf(a, name),
-      aStrides,
-      this.#buf(b, name),
-      bStrides,
-      outShape,
-      dtype,
-    );
-    return this.#wrap(buf);
+    const A = this.#buf(a, name), B = this.#buf(b, name);
+    return this.#wrap(binaryKernel(this.ctx, op, A, aStrides, B, bStrides, outShape, dtype));
   }
 
   /** `out[idx] = cond[…] ? a[…] : b[…]`. */
-  where(
-    cond: DataHandle,
-    condStrides: readonly number[],
-    a: DataHandle,
-    aStrides: readonly number[],
-    b: DataHandle,
-    bStrides: readonly number[],
-    outShape: readonly number[],
-    _dtype: DType,
-  ): DataHandle {
-    const buf = whereKernel(
-      this.ctx,
-      this.#buf(cond, "where()"),
-      condStrides,
-      this.#buf(a, "where()"),
-      aStrides,
-      this.#buf(b, "where()"),
-      bStrides,
-      outShape,
+  where({ cond, condStrides, a, aStrides, b, bStrides, outShape }: WhereSpec): DataHandle {
+    const C = this.#buf(cond, "where()"), A = this.#buf(a, "where()"), B = this.#buf(b, "where()");
+    return this.#wrap(
+      whereKernel(this.ctx, C, condStrides, A, aStrides, B, bStrides, outShape),
     );
-    return this.#wrap(buf);
   }
 
-  /** Converts dtypes with the CPU's rules (float → int32 truncates and wraps; → bool is `x != 0`). */
-  cast(x: DataHandle, size: number, from: DType, to: DType): DataHandle {
+  /** Converts dtypes with the CPU's rules (float → int32 saturates; → bool is `x != 0`). */
+  cast({ x, size, from, to }: CastSpec): DataHandle {
     return this.#wrap(castKernel(this.ctx, this.#buf(x, "cast()"), size, from, to));
   }
 
   /** Reduces the middle axis of `[outer, n, inner]`. */
-  reduce(
-    op: ReduceOp,
-    x: DataHandle,
-    outer: number,
-    n: number,
-    inner: number,
-    dtype: DType,
-  ): DataHandle {
+  reduce({ op, x, outer, n, inner, dtype }: ReduceSpec): DataHandle {
     return this.#wrap(reduceKernel(this.ctx, op, this.#buf(x, `${op}()`), outer, n, inner, dtype));
   }
 
@@ -329,38 +305,20 @@ export class WebGpuBackend implements Backend {
   }
 
   /** `out[idx] = x[offset + Σ idx_d·strides_d]`. */
-  strided(
-    x: DataHandle,
-    offset: number,
-    strides: readonly number[],
-    outShape: readonly number[],
-    _dtype: DType,
-  ): DataHandle {
+  strided({ x, offset, strides, outShape }: StridedSpec): DataHandle {
     return this.#wrap(
       stridedKernel(this.ctx, this.#buf(x, "strided()"), offset, strides, outShape),
     );
   }
 
   /** A zero buffer with `out[offset + Σ idx_d·strides_d] = x[idx]`. */
-  scatterStrided(
-    x: DataHandle,
-    xShape: readonly number[],
-    offset: number,
-    strides: readonly number[],
-    outSize: number,
-    _dtype: DType,
-  ): DataHandle {
+  scatterStrided({ x, xShape, offset, strides, outSize }: ScatterStridedSpec): DataHandle {
     const src = this.#buf(x, "scatterStrided()");
     return this.#wrap(scatterStridedKernel(this.ctx, src, xShape, offset, strides, outSize));
   }
 
   /** Concatenates `[outer, cols[i]]` inputs along the columns. */
-  concat(
-    xs: readonly DataHandle[],
-    cols: readonly number[],
-    outer: number,
-    _dtype: DType,
-  ): DataHandle {
+  concat({ xs, cols, outer }: ConcatSpec): DataHandle {
     const bufs = xs.map((x) => this.#buf(x, "concat()"));
     return this.#wrap(concatKernel(this.ctx, bufs, cols, outer));
   }
@@ -370,51 +328,17 @@ export class WebGpuBackend implements Backend {
    * out-of-range index when the indices' values are on the host (small
    * int32 uploads); otherwise such an index gathers the fill value.
    */
-  gather(
-    x: DataHandle,
-    indices: DataHandle,
-    outer: number,
-    n: number,
-    inner: number,
-    count: number,
-    dtype: DType,
-  ): DataHandle {
+  gather({ x, indices, outer, n, inner, count, dtype }: GatherSpec): DataHandle {
     const host = (indices as GpuHandle).host;
     if (host !== null) normalizeIndices("take()", host, count, n);
-    const buf = gatherKernel(
-      this.ctx,
-      this.#buf(x, "take()"),
-      this.#buf(indices, "take()"),
-      outer,
-      n,
-      inner,
-      count,
-      dtype,
-    );
-    return this.#wrap(buf);
+    const X = this.#buf(x, "take()"), I = this.#buf(indices, "take()");
+    return this.#wrap(gatherKernel(this.ctx, X, I, outer, n, inner, count, dtype));
   }
 
   /** Zeros `[outer, n, inner]` with `out[o, indices[c], i] += g[o, c, i]`. */
-  scatterAdd(
-    g: DataHandle,
-    indices: DataHandle,
-    outer: number,
-    n: number,
-    inner: number,
-    count: number,
-    dtype: DType,
-  ): DataHandle {
-    const buf = scatterAddKernel(
-      this.ctx,
-      this.#buf(g, "scatterAdd()"),
-      this.#buf(indices, "scatterAdd()"),
-      outer,
-      n,
-      inner,
-      count,
-      dtype,
-    );
-    return this.#wrap(buf);
+  scatterAdd({ g, indices, outer, n, inner, count, dtype }: ScatterAddSpec): DataHandle {
+    const G = this.#buf(g, "scatterAdd()"), I = this.#buf(indices, "scatterAdd()");
+    return this.#wrap(scatterAddKernel(this.ctx, G, I, outer, n, inner, count, dtype));
   }
 
   /** `count` Threefry-2x32 words from the int32 `[2]` key. */
@@ -423,13 +347,13 @@ export class WebGpuBackend implements Backend {
   }
 
   /** `count` uniform floats in `[0, 1)` from the `randomBits` stream. */
-  randomUniform(key: DataHandle, count: number, dtype: DType): DataHandle {
+  randomUniform({ key, count, dtype }: RandomUniformSpec): DataHandle {
     const buf = randomUniformKernel(this.ctx, this.#buf(key, "randomUniform()"), count, dtype);
     return this.#wrap(buf);
   }
 
   /** Stable ascending argsort of each row of `[outer, n]`, NaN last. */
-  argsort(x: DataHandle, outer: number, n: number, dtype: DType): DataHandle {
+  argsort({ x, outer, n, dtype }: ArgsortSpec): DataHandle {
     return this.#wrap(argsortKernel(this.ctx, this.#buf(x, "argsort()"), outer, n, dtype));
   }
 }
