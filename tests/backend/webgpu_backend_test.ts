@@ -20,7 +20,7 @@ import assert from "node:assert/strict";
 import { CpuBackend } from "../../src/backend/cpu/cpu_backend.ts";
 import type { BinaryOp, DataHandle, UnaryOp } from "../../src/backend/backend.ts";
 import { type GpuHandle, WebGpuBackend } from "../../src/backend/webgpu/webgpu_backend.ts";
-import { registerWebGpuBackend, webgpuBackend } from "../../src/backend/webgpu/mod.ts";
+import { webgpuBackend } from "../../src/backend/webgpu/mod.ts";
 import { allocArray, type DType, type TypedArray } from "../../src/core/dtype.ts";
 import { makeTensor } from "../../src/core/tensor.ts";
 import {
@@ -30,6 +30,7 @@ import {
   exp,
   greater,
   mul,
+  registerBackend,
   reshape,
   setBackend,
   slice,
@@ -704,7 +705,7 @@ gpuTest(
 // ---------------------------------------------------------------- through the ops layer
 
 gpuTest("ops run end to end on the webgpu backend", async () => {
-  registerWebGpuBackend("webgpu-test"); // the registry also knows "webgpu" by itself
+  registerBackend("webgpu-test", webgpuBackend); // the registry also knows "webgpu" by itself
   await setBackend("webgpu-test");
   try {
     const x = tensor([[1, -2, 3], [4, 5, -6]]);

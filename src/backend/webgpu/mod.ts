@@ -1,10 +1,12 @@
 /**
- * The WebGPU backend and its registration helpers.
+ * The WebGPU backend and the factory the registry calls (it imports this
+ * module lazily, on the first `setBackend("webgpu")`; nothing here imports
+ * the registry back). To register it under another name:
+ * `registerBackend(name, webgpuBackend)`.
  *
  * @module
  */
 
-import { registerBackend } from "../registry.ts";
 import { WebGpuBackend } from "./webgpu_backend.ts";
 
 export { type GpuHandle, WebGpuBackend } from "./webgpu_backend.ts";
@@ -32,15 +34,4 @@ export async function webgpuBackend(): Promise<WebGpuBackend> {
     );
   }
   return backend;
-}
-
-/**
- * Registers the WebGPU backend under `name`, so `await setBackend(name)`
- * selects it (the device is requested on first selection).
- *
- * @param name The name `setBackend` takes (default `"webgpu"`).
- * @internal
- */
-export function registerWebGpuBackend(name = "webgpu"): void {
-  registerBackend(name, webgpuBackend);
 }

@@ -44,8 +44,7 @@ import type {
 } from "../backend.ts";
 import type { DType, TypedArray } from "../../core/dtype.ts";
 import { GpuContext, type GpuContextOptions, type Store } from "./context.ts";
-import { normalizeIndices } from "../cpu/cpu_backend.ts";
-import { detachLarge } from "../wasm/wasm_backend.ts";
+import { detachLarge, normalizeIndices } from "../_host.ts";
 import {
   binaryKernel,
   castKernel,
