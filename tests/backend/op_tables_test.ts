@@ -1,0 +1,219 @@
+/**
+ * Every backend's opcode tables are total: a `Record<Op, …>` with one row
+ * per opcode of `UNARY_OPS` / `BINARY_OPS`, where `"fallback"` (the CPU loop
+ * on the same memory) is an explicit value, never an omission. A table
+ * missing a row fails `deno check` (the `@ts-expect-error` lines below show
+ * it: without the error they expect, `deno check` fails on the unused
+ * directive). At run time every row must name something that exists and
+ * computes its opcode: a JS expression on `cpu`, an export of the kernel
+ * module on `wasm`, a WGSL kernel on `webgpu` (where an adapter exists).
+ *
+ * Values are compared against the `cpu` backend (the float64 reference,
+ * whose results `cpu_backend_test.ts` checks against closed forms): a row
+ * that names the wrong kernel (say `sub` for `add`) gives values far
+ * outside the tolerance.
+ */
+
+import assert from "node:assert/strict";
+import {
+  BINARY_OPS,
+  type BinaryOp,
+  COMPARISONS,
+  type DataHandle,
+  UNARY_OPS,
+  type UnaryOp,
+} from "../../src/backend/backend.ts";
+import { CpuBackend } from "../../src/backend/cpu/cpu_backend.ts";
+import { BINARY as CPU_BINARY, UNARY as CPU_UNARY } from "../../src/backend/cpu/kernels.ts";
+import {
+  BINARY as WASM_BINARY,
+  UNARY as WASM_UNARY,
+  WasmBackend,
+  type WasmKernel,
+} from "../../src/backend/wasm/wasm_backend.ts";
+import { instantiateKernels } from "../../src/backend/wasm/kernels.ts";
+import { WebGpuBackend } from "../../src/backend/webgpu/webgpu_backend.ts";
+import { allocArray, type DType, type TypedArray } from "../../src/core/dtype.ts";
+
+const cpu = new CpuBackend();
+
+/** The dtypes the ops layer sends with a unary opcode (`UnaryOp`'s contract). */
+function unaryDtypes(op: UnaryOp): DType[] {
+  if (op === "logicalNot") return ["bool"];
+  if (op === "neg" || op === "abs" || op === "sign" || op === "square") {
+    return ["float32", "float64", "int32"];
+  }
+  return ["float32", "float64"];
+}
+
+/** The dtypes the ops layer sends with a binary opcode (`BinaryOp`'s contract). */
+function binaryDtypes(op: BinaryOp): DType[] {
+  if (op === "logicalAnd" || op === "logicalOr") return ["bool"];
+  if (COMPARISONS.has(op)) return ["float32", "float64", "int32", "bool"];
+  if (op === "div") return ["float32", "float64"];
+  return ["float32", "float64", "int32"];
+}
+
+/** Inputs of each dtype: in every float op's domain somewhere, with both signs. */
+const INPUTS: { readonly [D in DType]: readonly (readonly number[])[] } = {
+  float32: [[0.3, 1.75, -0.4, 2.5, 0, -3], [0.5, 1.75, -2, 0.25, 3, 2]],
+  float64: [[0.3, 1.75, -0.4, 2.5, 0, -3], [0.5, 1.75, -2, 0.25, 3, 2]],
+  int32: [[3, -7, 0, 46341, 5, -2], [2, -7, 4, 3, 5, 1]],
+  bool: [[1, 0, 1, 0, 1, 1], [1, 1, 0, 0, 0, 1]],
+};
+
+function upload(backend: { upload(v: TypedArray, d: DType): DataHandle }, d: DType, k: number) {
+  return backend.upload(allocArray(d, INPUTS[d][k].length).map((_, i) => INPUTS[d][k][i]), d);
+}
+
+/** Equal within `rel` of the larger magnitude (float32 ops are within a few ulp), NaN = NaN. */
+function assertNear(got: ArrayLike<number>, want: ArrayLike<number>, rel: number, msg: string) {
+  assert.equal(got.length, want.length, msg);
+  for (let i = 0; i < want.length; i++) {
+    const g = got[i], w = want[i];
+    if (g !== g && w !== w) continue;
+    const tol = rel * Math.max(Math.abs(w), 1e-30);
+    assert.ok(g === w || Math.abs(g - w) <= tol, `${msg}: element ${i}: got ${g}, want ${w}`);
+  }
+}
+
+/** The cpu backend's result of a unary opcode on `INPUTS[dtype][0]`. */
+function cpuUnary(op: UnaryOp, dtype: DType): TypedArray {
+  const n = INPUTS[dtype][0].length;
+  const y = cpu.unary({ op, x: upload(cpu, dtype, 0), size: n, dtype });
+  return cpu.readSync(y, op === "logicalNot" ? "bool" : dtype, n);
+}
+
+/** The cpu backend's result of a binary opcode on `INPUTS[dtype]`. */
+function cpuBinary(op: BinaryOp, dtype: DType): TypedArray {
+  const n = INPUTS[dtype][0].length;
+  const y = cpu.binary({
+    op,
+    a: upload(cpu, dtype, 0),
+    aStrides: [1],
+    b: upload(cpu, dtype, 1),
+    bStrides: [1],
+    outShape: [n],
+    dtype,
+  });
+  return cpu.readSync(y, COMPARISONS.has(op) ? "bool" : dtype, n);
+}
+
+Deno.test("a table without a row for an opcode, or with a misspelt kernel, fails deno check", () => {
+  const { logicalNot: _cpu, ...cpuRest } = CPU_UNARY;
+  // @ts-expect-error: no "logicalNot" row, so this is not a Record<UnaryOp, …>
+  const cpuMissing: Record<UnaryOp, readonly [string, string?]> = cpuRest;
+  const { pow: _wasm, ...wasmRest } = WASM_BINARY;
+  // @ts-expect-error: no "pow" row
+  const wasmMissing: Record<BinaryOp, readonly [WasmKernel, WasmKernel, WasmKernel]> = wasmRest;
+  const wasmUnary: Record<UnaryOp, readonly [WasmKernel, WasmKernel]> = {
+    ...WASM_UNARY,
+    // @ts-expect-error: "fallback" is written out, never left undefined
+    sin: [undefined, "fallback"],
+    // @ts-expect-error: a kernel is an export of the kernel module (or "fallback")
+    cos: ["no_such_kernel", "fallback"],
+  };
+  assert.equal(Object.keys(cpuMissing).length, UNARY_OPS.length - 1);
+  assert.equal(Object.keys(wasmMissing).length, BINARY_OPS.length - 1);
+  assert.equal(Object.keys(wasmUnary).length, UNARY_OPS.length);
+});
+
+Deno.test("cpu: a row per opcode, and each row computes its opcode", () => {
+  assert.deepEqual(Object.keys(CPU_UNARY).sort(), [...UNARY_OPS].sort());
+  assert.deepEqual(Object.keys(CPU_BINARY).sort(), [...BINARY_OPS].sort());
+  // Spot values that tell the rows apart (the full checks are in cpu_backend_test.ts).
+  assert.deepEqual([...cpuUnary("neg", "int32")], [-3, 7, 0, -46341, -5, 2]);
+  assert.deepEqual([...cpuUnary("logicalNot", "bool")], [0, 1, 0, 1, 0, 0]);
+  assert.deepEqual([...cpuBinary("sub", "int32")], [1, 0, -4, 46338, 0, -3]);
+  assert.deepEqual([...cpuBinary("logicalOr", "bool")], [1, 1, 1, 0, 1, 1]);
+  assert.deepEqual([...cpuBinary("greaterEqual", "float64")], [0, 1, 1, 1, 0, 0]);
+  // Every row compiles and runs on every dtype its opcode is sent with.
+  for (const op of UNARY_OPS) {
+    for (const dtype of unaryDtypes(op)) {
+      assert.equal(cpuUnary(op, dtype).length, INPUTS[dtype][0].length, `${op}(${dtype})`);
+    }
+  }
+  for (const op of BINARY_OPS) {
+    for (const dtype of binaryDtypes(op)) {
+      assert.equal(cpuBinary(op, dtype).length, INPUTS[dtype][0].length, `${op}(${dtype})`);
+    }
+  }
+});
+
+Deno.test("wasm: a row per opcode; each kernel it names exists and computes its opcode", () => {
+  assert.deepEqual(Object.keys(WASM_UNARY).sort(), [...UNARY_OPS].sort());
+  assert.deepEqual(Object.keys(WASM_BINARY).sort(), [...BINARY_OPS].sort());
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const kernels = instantiateKernels(memory, { shared: false, maxPages: 0 });
+  assert.ok(kernels !== null, "WebAssembly SIMD is available");
+  const exports = kernels.exports as unknown as Record<string, unknown>;
+  const named = [...Object.values(WASM_UNARY), ...Object.values(WASM_BINARY)].flat();
+  for (const name of named) {
+    if (name !== "fallback") assert.equal(typeof exports[name], "function", name);
+  }
+  // At least one opcode per kind runs in WebAssembly, so the loop below compares kernels.
+  assert.ok(named.filter((k) => k !== "fallback").length >= 20);
+
+  const wasm = new WasmBackend();
+  for (const op of UNARY_OPS) {
+    for (const dtype of unaryDtypes(op)) {
+      const n = INPUTS[dtype][0].length;
+      const y = wasm.unary({ op, x: upload(wasm, dtype, 0), size: n, dtype });
+      const got = wasm.readSync(y, op === "logicalNot" ? "bool" : dtype, n);
+      assertNear(got, cpuUnary(op, dtype), dtype === "float32" ? 1e-6 : 0, `${op}(${dtype})`);
+    }
+  }
+  for (const op of BINARY_OPS) {
+    for (const dtype of binaryDtypes(op)) {
+      const n = INPUTS[dtype][0].length;
+      const y = wasm.binary({
+        op,
+        a: upload(wasm, dtype, 0),
+        aStrides: [1],
+        b: upload(wasm, dtype, 1),
+        bStrides: [1],
+        outShape: [n],
+        dtype,
+      });
+      const got = wasm.readSync(y, COMPARISONS.has(op) ? "bool" : dtype, n);
+      assertNear(got, cpuBinary(op, dtype), dtype === "float32" ? 1e-6 : 0, `${op}(${dtype})`);
+    }
+  }
+});
+
+const gpu: WebGpuBackend | null = await WebGpuBackend.create().catch(() => null);
+
+Deno.test({
+  name: "webgpu: every opcode runs on every dtype it is sent with, and computes its opcode",
+  ignore: gpu === null,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const b = gpu!;
+    const on = (d: DType) => b.dtypes.includes(d);
+    for (const op of UNARY_OPS) {
+      for (const dtype of unaryDtypes(op).filter(on)) {
+        const n = INPUTS[dtype][0].length;
+        const y = b.unary({ op, x: upload(b, dtype, 0), size: n, dtype });
+        const got = await b.read(y, op === "logicalNot" ? "bool" : dtype, n);
+        assertNear(got, cpuUnary(op, dtype), dtype === "float32" ? 1e-6 : 0, `${op}(${dtype})`);
+      }
+    }
+    for (const op of BINARY_OPS) {
+      for (const dtype of binaryDtypes(op).filter(on)) {
+        const n = INPUTS[dtype][0].length;
+        const y = b.binary({
+          op,
+          a: upload(b, dtype, 0),
+          aStrides: [1],
+          b: upload(b, dtype, 1),
+          bStrides: [1],
+          outShape: [n],
+          dtype,
+        });
+        const got = await b.read(y, COMPARISONS.has(op) ? "bool" : dtype, n);
+        assertNear(got, cpuBinary(op, dtype), dtype === "float32" ? 1e-6 : 0, `${op}(${dtype})`);
+      }
+    }
+  },
+});
