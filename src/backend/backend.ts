@@ -320,23 +320,11 @@ export interface BinarySpec {
  * // Float32Array(3) [ 1, 0, 3 ]
  * ```
  */
-export interface WhereSpec {
-  /** The bool condition. */
+export interface WhereSpec extends Omit<BinarySpec, "op"> {
+  /** The bool condition: where true the output takes `a`'s element, else `b`'s. */
   readonly cond: DataHandle;
   /** Per output axis, the step in `cond`. */
   readonly condStrides: readonly number[];
-  /** Values where `cond` is true. */
-  readonly a: DataHandle;
-  /** Per output axis, the step in `a`. */
-  readonly aStrides: readonly number[];
-  /** Values where `cond` is false. */
-  readonly b: DataHandle;
-  /** Per output axis, the step in `b`. */
-  readonly bStrides: readonly number[];
-  /** The output's shape. */
-  readonly outShape: readonly number[];
-  /** The dtype of `a`, `b` and the output. */
-  readonly dtype: DType;
 }
 
 /**
@@ -558,21 +546,9 @@ export interface GatherSpec {
  * // Float32Array(3) [ 2, 0, 4 ]
  * ```
  */
-export interface ScatterAddSpec {
-  /** The values to add, `[outer, count, inner]`. */
+export interface ScatterAddSpec extends Omit<GatherSpec, "x"> {
+  /** The values to add, `[outer, count, inner]` (`n` is the output's indexed axis). */
   readonly g: DataHandle;
-  /** int32 `[count]`, each in `[-n, n)`. */
-  readonly indices: DataHandle;
-  /** Product of the axes before the indexed one. */
-  readonly outer: number;
-  /** Length of the indexed axis of the output. */
-  readonly n: number;
-  /** Product of the axes after the indexed one. */
-  readonly inner: number;
-  /** How many indices. */
-  readonly count: number;
-  /** The dtype of `g` and the output. */
-  readonly dtype: DType;
 }
 
 /**

@@ -123,10 +123,26 @@ export function requireFloat(op: string, dtype: DType): void {
   }
 }
 
-/** A short description of a value for error messages. @internal */
+/**
+ * A short description of a value for error messages (the one definition:
+ * ops, autodiff, optim, data and train errors all say "got …" with it):
+ * `null`, `undefined`, `an array of length 3`, `a Tensor`, `an object with
+ * keys [a, b]` or `an empty object` (plain objects), `an object
+ * (Float32Array)` (other objects), `number NaN`, `string x`.
+ * @internal
+ */
 export function describe(x: unknown): string {
   if (x === null) return "null";
+  if (x === undefined) return "undefined";
   if (Array.isArray(x)) return `an array of length ${x.length}`;
-  if (typeof x === "object") return `an object (${(x as object).constructor?.name ?? "Object"})`;
+  if (x instanceof Tensor) return "a Tensor";
+  if (typeof x === "object") {
+    const proto = Object.getPrototypeOf(x);
+    if (proto === Object.prototype || proto === null) {
+      const keys = Object.keys(x).sort();
+      return keys.length === 0 ? "an empty object" : `an object with keys [${keys.join(", ")}]`;
+    }
+    return `an object (${(x as object).constructor?.name ?? "Object"})`;
+  }
   return `${typeof x} ${String(x)}`;
 }

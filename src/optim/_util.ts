@@ -6,22 +6,10 @@
  */
 
 import { Tensor } from "../core/tensor.ts";
+import { describe } from "../ops/convert.ts";
 import { zerosLike } from "../ops/creation.ts";
 import { assertSameStructure, mapWithPath } from "../tree/tree.ts";
 import type { LearningRate, Schedule } from "./base.ts";
-
-/** A short description of a value for error messages. */
-export function describe(x: unknown): string {
-  if (x === null) return "null";
-  if (x === undefined) return "undefined";
-  if (Array.isArray(x)) return `an array of ${x.length}`;
-  if (x instanceof Tensor) return `a Tensor`;
-  if (typeof x === "object") {
-    const keys = Object.keys(x as object).sort();
-    return keys.length === 0 ? "an empty object" : `an object with keys [${keys.join(", ")}]`;
-  }
-  return `${typeof x} ${String(x)}`;
-}
 
 /**
  * A tree of zeros (same shape, dtype and backend) mirroring `params`;

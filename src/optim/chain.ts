@@ -5,8 +5,8 @@
  */
 
 import { tidy } from "../autodiff/tidy.ts";
+import { describe } from "../ops/convert.ts";
 import type { GradientTransformation } from "./base.ts";
-import { describe } from "./_util.ts";
 
 /**
  * The state type of each transformation in a tuple of transformations:

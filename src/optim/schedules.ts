@@ -8,7 +8,8 @@
  */
 
 import type { Schedule } from "./base.ts";
-import { checkFinite, checkNonNegative, describe } from "./_util.ts";
+import { describe } from "../ops/convert.ts";
+import { checkFinite, checkNonNegative } from "./_util.ts";
 
 function checkInteger(op: string, name: string, x: unknown, min: number): void {
   if (typeof x !== "number" || !Number.isInteger(x) || x < min) {

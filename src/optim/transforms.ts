@@ -20,6 +20,7 @@
 import { Tensor } from "../core/tensor.ts";
 import type { DType } from "../core/dtype.ts";
 import { clip as clipOp } from "../ops/composite.ts";
+import { describe } from "../ops/convert.ts";
 import { add, cast, div, minimum, mul, sqrt, square } from "../ops/elementwise.ts";
 import { sum } from "../ops/reduce.ts";
 import { leaves, map, mapWithPath } from "../tree/tree.ts";
@@ -31,7 +32,6 @@ import {
   checkRange,
   checkState,
   checkStructure,
-  describe,
   GRADS_HINT,
   zerosTree,
 } from "./_util.ts";

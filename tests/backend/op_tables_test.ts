@@ -16,6 +16,7 @@
 
 import assert from "node:assert/strict";
 import {
+  type Backend,
   BINARY_OPS,
   type BinaryOp,
   COMPARISONS,
@@ -33,7 +34,7 @@ import {
 } from "../../src/backend/wasm/wasm_backend.ts";
 import { instantiateKernels } from "../../src/backend/wasm/kernels.ts";
 import { WebGpuBackend } from "../../src/backend/webgpu/webgpu_backend.ts";
-import { allocArray, type DType, type TypedArray } from "../../src/core/dtype.ts";
+import { allocArray, type DType } from "../../src/core/dtype.ts";
 
 const cpu = new CpuBackend();
 
@@ -62,8 +63,18 @@ const INPUTS: { readonly [D in DType]: readonly (readonly number[])[] } = {
   bool: [[1, 0, 1, 0, 1, 1], [1, 1, 0, 0, 0, 1]],
 };
 
-function upload(backend: { upload(v: TypedArray, d: DType): DataHandle }, d: DType, k: number) {
-  return backend.upload(allocArray(d, INPUTS[d][k].length).map((_, i) => INPUTS[d][k][i]), d);
+/** Runs a unary opcode on `INPUTS[dtype][0]`. */
+function unaryOn(b: Backend, op: UnaryOp, dtype: DType): DataHandle {
+  const x = b.upload(allocArray(dtype, 6).map((_, i) => INPUTS[dtype][0][i]), dtype);
+  return b.unary({ op, x, size: 6, dtype });
+}
+
+/** Runs a binary opcode on `INPUTS[dtype]` (both operands contiguous). */
+function binaryOn(b: Backend, op: BinaryOp, dtype: DType): DataHandle {
+  const [a, c] = INPUTS[dtype].map((v) =>
+    b.upload(allocArray(dtype, 6).map((_, i) => v[i]), dtype)
+  );
+  return b.binary({ op, a, aStrides: [1], b: c, bStrides: [1], outShape: [6], dtype });
 }
 
 /** Equal within `rel` of the larger magnitude (float32 ops are within a few ulp), NaN = NaN. */
@@ -77,26 +88,33 @@ function assertNear(got: ArrayLike<number>, want: ArrayLike<number>, rel: number
   }
 }
 
-/** The cpu backend's result of a unary opcode on `INPUTS[dtype][0]`. */
-function cpuUnary(op: UnaryOp, dtype: DType): TypedArray {
-  const n = INPUTS[dtype][0].length;
-  const y = cpu.unary({ op, x: upload(cpu, dtype, 0), size: n, dtype });
-  return cpu.readSync(y, op === "logicalNot" ? "bool" : dtype, n);
+/**
+ * Every opcode on every dtype it is sent with (that `b` stores) gives the
+ * cpu backend's values: exactly, or within 1e-6 relative for float32.
+ */
+async function assertEveryOpMatchesCpu(b: Backend): Promise<void> {
+  const on = (d: DType) => b.dtypes.includes(d);
+  const check = async (y: DataHandle, want: DataHandle, out: DType, msg: string) => {
+    const got = await b.read(y, out, 6);
+    assertNear(got, cpu.readSync(want, out, 6), out === "float32" ? 1e-6 : 0, msg);
+  };
+  for (const op of UNARY_OPS) {
+    for (const dtype of unaryDtypes(op).filter(on)) {
+      const out = op === "logicalNot" ? "bool" : dtype;
+      await check(unaryOn(b, op, dtype), unaryOn(cpu, op, dtype), out, `${op}(${dtype})`);
+    }
+  }
+  for (const op of BINARY_OPS) {
+    for (const dtype of binaryDtypes(op).filter(on)) {
+      const out = COMPARISONS.has(op) ? "bool" : dtype;
+      await check(binaryOn(b, op, dtype), binaryOn(cpu, op, dtype), out, `${op}(${dtype})`);
+    }
+  }
 }
 
-/** The cpu backend's result of a binary opcode on `INPUTS[dtype]`. */
-function cpuBinary(op: BinaryOp, dtype: DType): TypedArray {
-  const n = INPUTS[dtype][0].length;
-  const y = cpu.binary({
-    op,
-    a: upload(cpu, dtype, 0),
-    aStrides: [1],
-    b: upload(cpu, dtype, 1),
-    bStrides: [1],
-    outShape: [n],
-    dtype,
-  });
-  return cpu.readSync(y, COMPARISONS.has(op) ? "bool" : dtype, n);
+/** The cpu backend's values of `run` as an array. */
+function cpuValues(run: (b: Backend) => DataHandle, out: DType): number[] {
+  return [...cpu.readSync(run(cpu), out, 6)];
 }
 
 Deno.test("a table without a row for an opcode, or with a misspelt kernel, fails deno check", () => {
@@ -118,29 +136,41 @@ Deno.test("a table without a row for an opcode, or with a misspelt kernel, fails
   assert.equal(Object.keys(wasmUnary).length, UNARY_OPS.length);
 });
 
-Deno.test("cpu: a row per opcode, and each row computes its opcode", () => {
+Deno.test("cpu: a row per opcode, and each row computes its opcode", async () => {
   assert.deepEqual(Object.keys(CPU_UNARY).sort(), [...UNARY_OPS].sort());
   assert.deepEqual(Object.keys(CPU_BINARY).sort(), [...BINARY_OPS].sort());
   // Spot values that tell the rows apart (the full checks are in cpu_backend_test.ts).
-  assert.deepEqual([...cpuUnary("neg", "int32")], [-3, 7, 0, -46341, -5, 2]);
-  assert.deepEqual([...cpuUnary("logicalNot", "bool")], [0, 1, 0, 1, 0, 0]);
-  assert.deepEqual([...cpuBinary("sub", "int32")], [1, 0, -4, 46338, 0, -3]);
-  assert.deepEqual([...cpuBinary("logicalOr", "bool")], [1, 1, 1, 0, 1, 1]);
-  assert.deepEqual([...cpuBinary("greaterEqual", "float64")], [0, 1, 1, 1, 0, 0]);
+  assert.deepEqual(cpuValues((b) => unaryOn(b, "neg", "int32"), "int32"), [
+    -3,
+    7,
+    0,
+    -46341,
+    -5,
+    2,
+  ]);
+  assert.deepEqual(cpuValues((b) => unaryOn(b, "logicalNot", "bool"), "bool"), [0, 1, 0, 1, 0, 0]);
+  assert.deepEqual(cpuValues((b) => binaryOn(b, "sub", "int32"), "int32"), [
+    1,
+    0,
+    -4,
+    46338,
+    0,
+    -3,
+  ]);
+  assert.deepEqual(cpuValues((b) => binaryOn(b, "logicalOr", "bool"), "bool"), [1, 1, 1, 0, 1, 1]);
+  assert.deepEqual(cpuValues((b) => binaryOn(b, "greaterEqual", "float64"), "bool"), [
+    0,
+    1,
+    1,
+    1,
+    0,
+    0,
+  ]);
   // Every row compiles and runs on every dtype its opcode is sent with.
-  for (const op of UNARY_OPS) {
-    for (const dtype of unaryDtypes(op)) {
-      assert.equal(cpuUnary(op, dtype).length, INPUTS[dtype][0].length, `${op}(${dtype})`);
-    }
-  }
-  for (const op of BINARY_OPS) {
-    for (const dtype of binaryDtypes(op)) {
-      assert.equal(cpuBinary(op, dtype).length, INPUTS[dtype][0].length, `${op}(${dtype})`);
-    }
-  }
+  await assertEveryOpMatchesCpu(cpu);
 });
 
-Deno.test("wasm: a row per opcode; each kernel it names exists and computes its opcode", () => {
+Deno.test("wasm: a row per opcode; each kernel it names exists and computes its opcode", async () => {
   assert.deepEqual(Object.keys(WASM_UNARY).sort(), [...UNARY_OPS].sort());
   assert.deepEqual(Object.keys(WASM_BINARY).sort(), [...BINARY_OPS].sort());
   const memory = new WebAssembly.Memory({ initial: 1 });
@@ -154,31 +184,7 @@ Deno.test("wasm: a row per opcode; each kernel it names exists and computes its 
   // At least one opcode per kind runs in WebAssembly, so the loop below compares kernels.
   assert.ok(named.filter((k) => k !== "fallback").length >= 20);
 
-  const wasm = new WasmBackend();
-  for (const op of UNARY_OPS) {
-    for (const dtype of unaryDtypes(op)) {
-      const n = INPUTS[dtype][0].length;
-      const y = wasm.unary({ op, x: upload(wasm, dtype, 0), size: n, dtype });
-      const got = wasm.readSync(y, op === "logicalNot" ? "bool" : dtype, n);
-      assertNear(got, cpuUnary(op, dtype), dtype === "float32" ? 1e-6 : 0, `${op}(${dtype})`);
-    }
-  }
-  for (const op of BINARY_OPS) {
-    for (const dtype of binaryDtypes(op)) {
-      const n = INPUTS[dtype][0].length;
-      const y = wasm.binary({
-        op,
-        a: upload(wasm, dtype, 0),
-        aStrides: [1],
-        b: upload(wasm, dtype, 1),
-        bStrides: [1],
-        outShape: [n],
-        dtype,
-      });
-      const got = wasm.readSync(y, COMPARISONS.has(op) ? "bool" : dtype, n);
-      assertNear(got, cpuBinary(op, dtype), dtype === "float32" ? 1e-6 : 0, `${op}(${dtype})`);
-    }
-  }
+  await assertEveryOpMatchesCpu(new WasmBackend());
 });
 
 const gpu: WebGpuBackend | null = await WebGpuBackend.create().catch(() => null);
@@ -188,32 +194,5 @@ Deno.test({
   ignore: gpu === null,
   sanitizeOps: false,
   sanitizeResources: false,
-  fn: async () => {
-    const b = gpu!;
-    const on = (d: DType) => b.dtypes.includes(d);
-    for (const op of UNARY_OPS) {
-      for (const dtype of unaryDtypes(op).filter(on)) {
-        const n = INPUTS[dtype][0].length;
-        const y = b.unary({ op, x: upload(b, dtype, 0), size: n, dtype });
-        const got = await b.read(y, op === "logicalNot" ? "bool" : dtype, n);
-        assertNear(got, cpuUnary(op, dtype), dtype === "float32" ? 1e-6 : 0, `${op}(${dtype})`);
-      }
-    }
-    for (const op of BINARY_OPS) {
-      for (const dtype of binaryDtypes(op).filter(on)) {
-        const n = INPUTS[dtype][0].length;
-        const y = b.binary({
-          op,
-          a: upload(b, dtype, 0),
-          aStrides: [1],
-          b: upload(b, dtype, 1),
-          bStrides: [1],
-          outShape: [n],
-          dtype,
-        });
-        const got = await b.read(y, COMPARISONS.has(op) ? "bool" : dtype, n);
-        assertNear(got, cpuBinary(op, dtype), dtype === "float32" ? 1e-6 : 0, `${op}(${dtype})`);
-      }
-    }
-  },
+  fn: () => assertEveryOpMatchesCpu(gpu!),
 });

@@ -141,7 +141,7 @@ Deno.test("joinSchedules: each piece starts from its own step 0", () => {
   assert.deepEqual(at(s, [0, 1, 2, 3, 4, 5, 6]), [3, 3, 100, 101, 102, -0, -1]);
   assert.throws(
     () => optim.joinSchedules([optim.constantSchedule(1)], [3]),
-    /^RangeError: optim\.joinSchedules\(\): 1 schedules need 0 boundaries, got an array of 1$/,
+    /^RangeError: optim\.joinSchedules\(\): 1 schedules need 0 boundaries, got an array of length 1$/,
   );
   assert.throws(
     () => optim.joinSchedules([(k) => k, (k) => k, (k) => k], [5, 5]),

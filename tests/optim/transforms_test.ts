@@ -82,7 +82,7 @@ Deno.test("chain: errors for a non-transformation and for a wrong state", () => 
   assert.throws(
     // deno-lint-ignore no-explicit-any -- deliberately wrong state
     () => opt.update({ w: f64([1]) }, [{}] as any),
-    /^TypeError: optim\.chain\(\): expected a state of 2 inner states \(one per transformation\), got an array of 1; pass the state returned by init\(\)/,
+    /^TypeError: optim\.chain\(\): expected a state of 2 inner states \(one per transformation\), got an array of length 1; pass the state returned by init\(\)/,
   );
 });
 

@@ -601,7 +601,7 @@ Deno.test("fit: clear errors for bad options, before training", async () => {
   );
   await assert.rejects(
     () => fit({ ...base, modelState: 0 } as unknown as typeof base),
-    /with modelState the loss must return \[loss, newModelState\], got an object \(Tensor\)/,
+    /with modelState the loss must return \[loss, newModelState\], got a Tensor/,
   );
   await assert.rejects(
     () =>

@@ -12,24 +12,7 @@
 
 import { simplifyStrides } from "../_geometry.ts";
 import { normalizeIndices } from "../_host.ts";
-import type {
-  ArgsortSpec,
-  Backend,
-  BinarySpec,
-  CastSpec,
-  ConcatSpec,
-  DataHandle,
-  GatherSpec,
-  LogsumexpSpec,
-  MatmulSpec,
-  RandomUniformSpec,
-  ReduceSpec,
-  ScatterAddSpec,
-  ScatterStridedSpec,
-  StridedSpec,
-  UnarySpec,
-  WhereSpec,
-} from "../backend.ts";
+import type * as be from "../backend.ts";
 import { COMPARISONS } from "../backend.ts";
 import { allocArray, type DType, toInt32Saturating, type TypedArray } from "../../core/dtype.ts";
 import { sizeOf } from "../../core/shape.ts";
@@ -76,7 +59,7 @@ function castInto(src: TypedArray, out: TypedArray): TypedArray {
  * console.log(cpu.readSync(c, "float32", 3)); // Float32Array(3) [ 11, 12, 13 ]
  * ```
  */
-export class CpuBackend implements Backend {
+export class CpuBackend implements be.Backend {
   /** Always `"cpu"`. */
   readonly name: string = "cpu";
   /** Every dtype. */
@@ -97,35 +80,35 @@ export class CpuBackend implements Backend {
   }
 
   /** The array behind a handle (here the handle is the array). */
-  protected arr(x: DataHandle): TypedArray {
+  protected arr(x: be.DataHandle): TypedArray {
     return x as TypedArray;
   }
 
   /** The handle for an array `alloc` returned (here the array itself). */
-  protected wrap(out: TypedArray): DataHandle {
+  protected wrap(out: TypedArray): be.DataHandle {
     return out;
   }
 
   /** Keeps `values` as the buffer (ownership passes to the backend). */
-  upload(values: TypedArray, _dtype: DType): DataHandle {
+  upload(values: TypedArray, _dtype: DType): be.DataHandle {
     return values;
   }
 
   /** Resolves to a fresh copy of the buffer. */
-  read(x: DataHandle, dtype: DType, size: number): Promise<TypedArray> {
+  read(x: be.DataHandle, dtype: DType, size: number): Promise<TypedArray> {
     return Promise.resolve(this.readSync(x, dtype, size));
   }
 
   /** A fresh copy of the buffer. */
-  readSync(x: DataHandle, _dtype: DType, size: number): TypedArray {
+  readSync(x: be.DataHandle, _dtype: DType, size: number): TypedArray {
     return this.arr(x).slice(0, size);
   }
 
   /** Does nothing: typed arrays are garbage collected. */
-  dispose(_x: DataHandle): void {}
+  dispose(_x: be.DataHandle): void {}
 
   /** A new array of `size` copies of `value` cast to `dtype`. */
-  fill(size: number, value: number, dtype: DType): DataHandle {
+  fill(size: number, value: number, dtype: DType): be.DataHandle {
     const v = dtype === "bool"
       ? (value !== 0 ? 1 : 0)
       : dtype === "int32"
@@ -135,14 +118,14 @@ export class CpuBackend implements Backend {
   }
 
   /** `out[i] = op(x[i])`. */
-  unary({ op, x, size, dtype }: UnarySpec): DataHandle {
+  unary({ op, x, size, dtype }: be.UnarySpec): be.DataHandle {
     const out = this.alloc(op === "logicalNot" ? "bool" : dtype, size, false);
     const ins = [this.arr(x)];
     return this.wrap(elementwise(dtype, ["a"], unaryExpr(op, dtype), out, ins, [0], [size], [[1]]));
   }
 
   /** `out[idx] = op(a[Σ idx·aStrides], b[Σ idx·bStrides])`. */
-  binary({ op, a, aStrides, b, bStrides, outShape, dtype }: BinarySpec): DataHandle {
+  binary({ op, a, aStrides, b, bStrides, outShape, dtype }: be.BinarySpec): be.DataHandle {
     const out = this.alloc(COMPARISONS.has(op) ? "bool" : dtype, sizeOf(outShape), false);
     const ins = [this.arr(a), this.arr(b)];
     const strides = [aStrides, bStrides];
@@ -151,7 +134,9 @@ export class CpuBackend implements Backend {
   }
 
   /** `out[idx] = cond[…] ? a[…] : b[…]`. */
-  where({ cond, condStrides, a, aStrides, b, bStrides, outShape, dtype }: WhereSpec): DataHandle {
+  where(
+    { cond, condStrides, a, aStrides, b, bStrides, outShape, dtype }: be.WhereSpec,
+  ): be.DataHandle {
     const out = this.alloc(dtype, sizeOf(outShape), false);
     const ins = [this.arr(cond), this.arr(a), this.arr(b)];
     const strides = [condStrides, aStrides, bStrides];
@@ -161,12 +146,12 @@ export class CpuBackend implements Backend {
   }
 
   /** Converts dtypes (float → int32 by XLA's saturating rule; see `castInto`). */
-  cast({ x, size, to }: CastSpec): DataHandle {
+  cast({ x, size, to }: be.CastSpec): be.DataHandle {
     return this.wrap(castInto(this.arr(x).subarray(0, size), this.alloc(to, size, false)));
   }
 
   /** Reduces the middle axis of `[outer, n, inner]`. */
-  reduce({ op, x, outer, n, inner, dtype }: ReduceSpec): DataHandle {
+  reduce({ op, x, outer, n, inner, dtype }: be.ReduceSpec): be.DataHandle {
     const outDtype = op === "argmax" || op === "argmin" || (op === "sum" && dtype === "bool")
       ? "int32"
       : dtype;
@@ -180,7 +165,7 @@ export class CpuBackend implements Backend {
    * `log Σ exp` over the middle axis of `[outer, n, inner]`, in float64
    * (one rounding for float32): the maximum, then the shifted sum.
    */
-  logsumexp({ x, outer, n, inner, dtype }: LogsumexpSpec): DataHandle {
+  logsumexp({ x, outer, n, inner, dtype }: be.LogsumexpSpec): be.DataHandle {
     const src = this.arr(x), out = this.alloc(dtype, outer * inner, false);
     for (let o = 0; o < outer; o++) {
       for (let i = 0; i < inner; i++) {
@@ -201,7 +186,7 @@ export class CpuBackend implements Backend {
   }
 
   /** Batched matrix product with broadcast batch strides. */
-  matmul(a: DataHandle, b: DataHandle, spec: MatmulSpec, dtype: DType): DataHandle {
+  matmul(a: be.DataHandle, b: be.DataHandle, spec: be.MatmulSpec, dtype: DType): be.DataHandle {
     const { batchShape, m, k, n } = spec;
     if (dtype === "bool") {
       throw new TypeError("matmul(): dtype bool is not supported; cast to int32 or float32 first");
@@ -213,7 +198,7 @@ export class CpuBackend implements Backend {
   }
 
   /** `out[idx] = x[offset + Σ idx_d·strides_d]` (transpose, broadcast, slice). */
-  strided({ x, offset, strides, outShape, dtype }: StridedSpec): DataHandle {
+  strided({ x, offset, strides, outShape, dtype }: be.StridedSpec): be.DataHandle {
     const src = this.arr(x);
     const size = sizeOf(outShape);
     const out = this.alloc(dtype, size, false);
@@ -226,7 +211,9 @@ export class CpuBackend implements Backend {
   }
 
   /** A zero buffer with `out[offset + Σ idx_d·strides_d] = x[idx]`. */
-  scatterStrided({ x, xShape, offset, strides, outSize, dtype }: ScatterStridedSpec): DataHandle {
+  scatterStrided(
+    { x, xShape, offset, strides, outSize, dtype }: be.ScatterStridedSpec,
+  ): be.DataHandle {
     const src = this.arr(x);
     const out = this.alloc(dtype, outSize);
     const size = sizeOf(xShape);
@@ -254,7 +241,7 @@ export class CpuBackend implements Backend {
   }
 
   /** Concatenates `[outer, cols[i]]` inputs along the columns. */
-  concat({ xs, cols, outer, dtype }: ConcatSpec): DataHandle {
+  concat({ xs, cols, outer, dtype }: be.ConcatSpec): be.DataHandle {
     let total = 0;
     for (const c of cols) total += c;
     const out = this.alloc(dtype, outer * total, false);
@@ -276,7 +263,7 @@ export class CpuBackend implements Backend {
   }
 
   /** `out[o, c, i] = x[o, indices[c], i]`; throws a RangeError for an out-of-range index. */
-  gather({ x, indices, outer, n, inner, count, dtype }: GatherSpec): DataHandle {
+  gather({ x, indices, outer, n, inner, count, dtype }: be.GatherSpec): be.DataHandle {
     const src = this.arr(x);
     const idx = normalizeIndices("take()", this.arr(indices) as Int32Array, count, n);
     const out = this.alloc(dtype, outer * count * inner, false);
@@ -291,7 +278,7 @@ export class CpuBackend implements Backend {
   }
 
   /** Zeros `[outer, n, inner]` with `out[o, indices[c], i] += g[o, c, i]`. */
-  scatterAdd({ g, indices, outer, n, inner, count, dtype }: ScatterAddSpec): DataHandle {
+  scatterAdd({ g, indices, outer, n, inner, count, dtype }: be.ScatterAddSpec): be.DataHandle {
     const src = this.arr(g);
     const idx = normalizeIndices("scatterAdd()", this.arr(indices) as Int32Array, count, n);
     const size = outer * n * inner;
@@ -312,7 +299,7 @@ export class CpuBackend implements Backend {
   }
 
   /** `count` Threefry-2x32 words from the int32 `[2]` key. */
-  randomBits(key: DataHandle, count: number): DataHandle {
+  randomBits(key: be.DataHandle, count: number): be.DataHandle {
     const k = this.arr(key) as Int32Array;
     const out = this.alloc("int32", count, false) as Int32Array;
     randomBitsInto(out, k[0] >>> 0, k[1] >>> 0);
@@ -324,7 +311,7 @@ export class CpuBackend implements Backend {
    * uses the top 24 bits of word `i`; float64 takes 27 + 26 bits from words
    * `2i` and `2i + 1`.
    */
-  randomUniform({ key, count, dtype }: RandomUniformSpec): DataHandle {
+  randomUniform({ key, count, dtype }: be.RandomUniformSpec): be.DataHandle {
     const k = this.arr(key) as Int32Array;
     const wide = dtype === "float64";
     const words = new Int32Array(wide ? 2 * count : count);
@@ -341,7 +328,7 @@ export class CpuBackend implements Backend {
   }
 
   /** Stable ascending argsort of each row of `[outer, n]`, NaN last. */
-  argsort({ x, outer, n }: ArgsortSpec): DataHandle {
+  argsort({ x, outer, n }: be.ArgsortSpec): be.DataHandle {
     const src = this.arr(x);
     const out = this.alloc("int32", outer * n, false);
     const vals = new Float64Array(n);

@@ -25,23 +25,7 @@
  * @module
  */
 
-import type {
-  ArgsortSpec,
-  Backend,
-  BinarySpec,
-  CastSpec,
-  ConcatSpec,
-  DataHandle,
-  GatherSpec,
-  MatmulSpec,
-  RandomUniformSpec,
-  ReduceSpec,
-  ScatterAddSpec,
-  ScatterStridedSpec,
-  StridedSpec,
-  UnarySpec,
-  WhereSpec,
-} from "../backend.ts";
+import type * as be from "../backend.ts";
 import type { DType, TypedArray } from "../../core/dtype.ts";
 import { GpuContext, type GpuContextOptions, type Store } from "./context.ts";
 import { detachLarge, normalizeIndices } from "../_host.ts";
@@ -105,7 +89,7 @@ function fillBits(value: number, dtype: DType): number {
  * when WebGPU or an adapter is missing).
  * @internal
  */
-export class WebGpuBackend implements Backend {
+export class WebGpuBackend implements be.Backend {
   /** Always `"webgpu"`. */
   readonly name: string = "webgpu";
   /** float32, int32 and bool (no float64 on WebGPU). */
@@ -162,7 +146,7 @@ export class WebGpuBackend implements Backend {
   }
 
   /** The storage of a live handle. */
-  #buf(x: DataHandle, op: string): Store {
+  #buf(x: be.DataHandle, op: string): Store {
     const h = x as GpuHandle;
     if (h.released) {
       throw new Error(`${op}: the tensor's webgpu buffer was already disposed`);
@@ -188,7 +172,7 @@ export class WebGpuBackend implements Backend {
    * Records `owner` (a tensor) as an owner of `handle`: the buffer is
    * released once every owner was disposed or garbage-collected.
    */
-  track(owner: object, handle: DataHandle): void {
+  track(owner: object, handle: be.DataHandle): void {
     const h = handle as GpuHandle;
     if (h.released) {
       throw new Error("track(): the webgpu buffer was already disposed");
@@ -202,14 +186,14 @@ export class WebGpuBackend implements Backend {
    * left). Without a tracked owner, releases a handle no tensor owns (a
    * handle owned by tensors is left to them).
    */
-  dispose(x: DataHandle, owner?: object): void {
+  dispose(x: be.DataHandle, owner?: object): void {
     const h = x as GpuHandle;
     if (owner !== undefined && this.#owners.unregister(owner)) this.#drop(h);
     else if (h.refs <= 0) this.#release(h);
   }
 
   /** Copies `values` to new GPU storage (bool bytes widen to u32 words). */
-  upload(values: TypedArray, dtype: DType): DataHandle {
+  upload(values: TypedArray, dtype: DType): be.DataHandle {
     let data: ArrayBufferView;
     if (dtype === "bool") {
       this.ctx.checkSize("tensor()", values.length);
@@ -225,7 +209,7 @@ export class WebGpuBackend implements Backend {
   }
 
   /** Copies storage back to the host (bool words narrow to bytes). */
-  async read(x: DataHandle, dtype: DType, size: number): Promise<TypedArray> {
+  async read(x: be.DataHandle, dtype: DType, size: number): Promise<TypedArray> {
     const bytes = await this.ctx.read(this.#buf(x, "read()"), size * 4);
     switch (dtype) {
       case "float32":
@@ -240,7 +224,7 @@ export class WebGpuBackend implements Backend {
   }
 
   /** The host copy of a small int32 upload (see {@linkcode GpuHandle.host}), or null. */
-  hostValues(x: DataHandle, dtype: DType, size: number): TypedArray | null {
+  hostValues(x: be.DataHandle, dtype: DType, size: number): TypedArray | null {
     const h = x as GpuHandle;
     return dtype === "int32" && !h.released && h.host !== null && h.host.length === size
       ? h.host
@@ -248,7 +232,7 @@ export class WebGpuBackend implements Backend {
   }
 
   /** Always throws: the GPU can only be read asynchronously. */
-  readSync(_x: DataHandle, _dtype: DType, _size: number): TypedArray {
+  readSync(_x: be.DataHandle, _dtype: DType, _size: number): TypedArray {
     throw new Error(
       "readSync(): the webgpu backend cannot read synchronously; use await t.data()",
     );
@@ -257,24 +241,24 @@ export class WebGpuBackend implements Backend {
   // ---------------------------------------------------------------- kernels
 
   /** `size` copies of `value` cast to `dtype`. */
-  fill(size: number, value: number, dtype: DType): DataHandle {
+  fill(size: number, value: number, dtype: DType): be.DataHandle {
     return this.#wrap(fillKernel(this.ctx, "fill()", size, fillBits(value, dtype)));
   }
 
   /** `out[i] = op(x[i])`. */
-  unary({ op, x, size, dtype }: UnarySpec): DataHandle {
+  unary({ op, x, size, dtype }: be.UnarySpec): be.DataHandle {
     return this.#wrap(unaryKernel(this.ctx, op, this.#buf(x, `${op}()`), size, dtype));
   }
 
   /** `out[idx] = op(a[Σ idx·aStrides], b[Σ idx·bStrides])`. */
-  binary({ op, a, aStrides, b, bStrides, outShape, dtype }: BinarySpec): DataHandle {
+  binary({ op, a, aStrides, b, bStrides, outShape, dtype }: be.BinarySpec): be.DataHandle {
     const name = `${op}()`;
     const A = this.#buf(a, name), B = this.#buf(b, name);
     return this.#wrap(binaryKernel(this.ctx, op, A, aStrides, B, bStrides, outShape, dtype));
   }
 
   /** `out[idx] = cond[…] ? a[…] : b[…]`. */
-  where({ cond, condStrides, a, aStrides, b, bStrides, outShape }: WhereSpec): DataHandle {
+  where({ cond, condStrides, a, aStrides, b, bStrides, outShape }: be.WhereSpec): be.DataHandle {
     const C = this.#buf(cond, "where()"), A = this.#buf(a, "where()"), B = this.#buf(b, "where()");
     return this.#wrap(
       whereKernel(this.ctx, C, condStrides, A, aStrides, B, bStrides, outShape),
@@ -282,17 +266,17 @@ export class WebGpuBackend implements Backend {
   }
 
   /** Converts dtypes with the CPU's rules (float → int32 saturates; → bool is `x != 0`). */
-  cast({ x, size, from, to }: CastSpec): DataHandle {
+  cast({ x, size, from, to }: be.CastSpec): be.DataHandle {
     return this.#wrap(castKernel(this.ctx, this.#buf(x, "cast()"), size, from, to));
   }
 
   /** Reduces the middle axis of `[outer, n, inner]`. */
-  reduce({ op, x, outer, n, inner, dtype }: ReduceSpec): DataHandle {
+  reduce({ op, x, outer, n, inner, dtype }: be.ReduceSpec): be.DataHandle {
     return this.#wrap(reduceKernel(this.ctx, op, this.#buf(x, `${op}()`), outer, n, inner, dtype));
   }
 
   /** Batched matrix product. */
-  matmul(a: DataHandle, b: DataHandle, spec: MatmulSpec, dtype: DType): DataHandle {
+  matmul(a: be.DataHandle, b: be.DataHandle, spec: be.MatmulSpec, dtype: DType): be.DataHandle {
     const buf = matmulKernel(
       this.ctx,
       this.#buf(a, "matmul()"),
@@ -304,20 +288,20 @@ export class WebGpuBackend implements Backend {
   }
 
   /** `out[idx] = x[offset + Σ idx_d·strides_d]`. */
-  strided({ x, offset, strides, outShape }: StridedSpec): DataHandle {
+  strided({ x, offset, strides, outShape }: be.StridedSpec): be.DataHandle {
     return this.#wrap(
       stridedKernel(this.ctx, this.#buf(x, "strided()"), offset, strides, outShape),
     );
   }
 
   /** A zero buffer with `out[offset + Σ idx_d·strides_d] = x[idx]`. */
-  scatterStrided({ x, xShape, offset, strides, outSize }: ScatterStridedSpec): DataHandle {
+  scatterStrided({ x, xShape, offset, strides, outSize }: be.ScatterStridedSpec): be.DataHandle {
     const src = this.#buf(x, "scatterStrided()");
     return this.#wrap(scatterStridedKernel(this.ctx, src, xShape, offset, strides, outSize));
   }
 
   /** Concatenates `[outer, cols[i]]` inputs along the columns. */
-  concat({ xs, cols, outer }: ConcatSpec): DataHandle {
+  concat({ xs, cols, outer }: be.ConcatSpec): be.DataHandle {
     const bufs = xs.map((x) => this.#buf(x, "concat()"));
     return this.#wrap(concatKernel(this.ctx, bufs, cols, outer));
   }
@@ -327,7 +311,7 @@ export class WebGpuBackend implements Backend {
    * out-of-range index when the indices' values are on the host (small
    * int32 uploads); otherwise such an index gathers the fill value.
    */
-  gather({ x, indices, outer, n, inner, count, dtype }: GatherSpec): DataHandle {
+  gather({ x, indices, outer, n, inner, count, dtype }: be.GatherSpec): be.DataHandle {
     const host = (indices as GpuHandle).host;
     if (host !== null) normalizeIndices("take()", host, count, n);
     const X = this.#buf(x, "take()"), I = this.#buf(indices, "take()");
@@ -335,24 +319,24 @@ export class WebGpuBackend implements Backend {
   }
 
   /** Zeros `[outer, n, inner]` with `out[o, indices[c], i] += g[o, c, i]`. */
-  scatterAdd({ g, indices, outer, n, inner, count, dtype }: ScatterAddSpec): DataHandle {
+  scatterAdd({ g, indices, outer, n, inner, count, dtype }: be.ScatterAddSpec): be.DataHandle {
     const G = this.#buf(g, "scatterAdd()"), I = this.#buf(indices, "scatterAdd()");
     return this.#wrap(scatterAddKernel(this.ctx, G, I, outer, n, inner, count, dtype));
   }
 
   /** `count` Threefry-2x32 words from the int32 `[2]` key. */
-  randomBits(key: DataHandle, count: number): DataHandle {
+  randomBits(key: be.DataHandle, count: number): be.DataHandle {
     return this.#wrap(randomBitsKernel(this.ctx, this.#buf(key, "randomBits()"), count));
   }
 
   /** `count` uniform floats in `[0, 1)` from the `randomBits` stream. */
-  randomUniform({ key, count, dtype }: RandomUniformSpec): DataHandle {
+  randomUniform({ key, count, dtype }: be.RandomUniformSpec): be.DataHandle {
     const buf = randomUniformKernel(this.ctx, this.#buf(key, "randomUniform()"), count, dtype);
     return this.#wrap(buf);
   }
 
   /** Stable ascending argsort of each row of `[outer, n]`, NaN last. */
-  argsort({ x, outer, n, dtype }: ArgsortSpec): DataHandle {
+  argsort({ x, outer, n, dtype }: be.ArgsortSpec): be.DataHandle {
     return this.#wrap(argsortKernel(this.ctx, this.#buf(x, "argsort()"), outer, n, dtype));
   }
 }
