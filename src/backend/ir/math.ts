@@ -1,0 +1,330 @@
+/**
+ * Transcendental functions as float32 expression graphs of the kernel IR —
+ * written once here, rendered to every target (WGSL, WASM SIMD, JS), so every
+ * backend that uses them computes the same bits. `sin`/`cos` are in
+ * `trig.ts`, `erf`/`erfc` in `erf.ts`.
+ *
+ * Algorithms (float32 arithmetic throughout; every multiply-add is accurate
+ * whether a renderer fuses it or not, since the reductions' products are
+ * exact):
+ *
+ * - `exp`: Cody–Waite reduction `x = n·ln2 + r`, `|r| ≤ ln2/2` (`ln2` split so
+ *   that `n·ln2_hi` is exact), `e^r ≈ 1 + r + r²·q(r)` with a degree-4 minimax
+ *   `q`, scaled by `2ⁿ` in two factors so subnormal results round once. The
+ *   input is clamped to [−104, 89] first: beyond, the result is 0 or +∞.
+ * - `log`: subnormals scaled by 2²³; `x = 2ᵏ·m`, `m ∈ [√½, √2)`, `f = m − 1`,
+ *   `log(1 + f) = f − f²/2 + f³·P(f)` (degree-7 minimax), plus `k·ln2` in
+ *   two parts. 0 → −∞, negatives and NaN → NaN, +∞ → +∞.
+ * - `log1p(a)`: `a` itself is `f` for `a ∈ (√½ − 1, √2 − 1)`; elsewhere
+ *   `log(u)` of `u = 1 + a` plus the rounding error of `u` (`(a − (u − 1))/u`,
+ *   exact in float32). −1 → −∞, below −1 → NaN, ±0 kept.
+ * - `expm1`: the reduction of `exp`, `e^r − 1 = r + r²·q(r)` (the same `q`),
+ *   then `(e^r − 1 + (1 − 2⁻ⁿ))·2ⁿ`, one rounding for the combination; the
+ *   input is clamped to [−30, 89] (beyond, −1 or +∞). ±0 kept.
+ * - `tanh`: `x + x³·P(x²)` (degree-4 minimax) for `|x| < 0.55`, else
+ *   `1 − 2/(e^{2|x|} + 1)` with the sign restored (`|x|` clamped at 10, where
+ *   the result is ±1). ±0 kept.
+ * - `pow`: `Math.pow` semantics (`pow(x, ±0) = 1` even for NaN `x`; NaN in →
+ *   NaN out; negative bases with integer exponents; `|x| = 1` with an
+ *   infinite exponent → NaN); integer exponents with `|b| ≤ 64` by repeated
+ *   squaring, others as `exp(b·log|a|)` (the error grows with `|b·log|a||`:
+ *   about `1.5·(1 + |b·log|a||)` ulp). `powInt` is the exact int32 power
+ *   modulo 2³² (negative exponents: `trunc(1/aⁿ)`).
+ *
+ * Measured errors, against float64 `Math.*` rounded to float32, are in the
+ * ulp table of `tests/backend/ir_ulp_test.ts`.
+ *
+ * @module
+ */
+
+import { constant, type Expr, select } from "./expr.ts";
+import {
+  f32,
+  flipSign,
+  horner,
+  INF,
+  isInf,
+  isNan,
+  isZero,
+  keepZero,
+  NAN,
+  pow2i,
+  requireF32,
+  signBit,
+} from "./_float.ts";
+
+/** log2(e). */
+const LOG2E = 1.4426950408889634;
+/** High part of ln 2 with 9 significant bits, so `n·LN2_HI` is exact for |n| < 2¹⁵. */
+const LN2_HI = 0.693359375;
+/** `ln 2 − LN2_HI`. */
+const LN2_LO = -2.12194440e-4;
+/** `q` of `e^r ≈ 1 + r + r²·q(r)`, minimax (relative error of `e^r`, 3e-9) on |r| ≤ ln2/2. */
+const EXP_Q = [
+  0.4999999403953552,
+  0.1666652113199234,
+  0.04166838899254799,
+  0.008368710055947304,
+  0.001381461275741458,
+];
+/** `P` of `log(1+f) = f − f²/2 + f³·P(f)`, minimax (relative) on [√½ − 1, √2 − 1]; 6e-9. */
+const LOG_P = [
+  0.3333333134651184,
+  -0.2500081956386566,
+  0.20001226663589478,
+  -0.16623356938362122,
+  0.14201757311820984,
+  -0.13160184025764465,
+  0.1276158094406128,
+  -0.07634498924016953,
+];
+/** `P` of `tanh(x) = x + x³·P(x²)`, minimax (relative) on |x| ≤ 0.55; 1e-9. */
+const TANH_P = [
+  -0.33333316445350647,
+  0.13332585990428925,
+  -0.05385230854153633,
+  0.021071678027510643,
+  -0.0062742386944592,
+];
+/** The smallest positive normal float32, 2⁻¹²⁶. */
+const MIN_NORMAL = 1.1754943508222875e-38;
+/** Bits of √½ in float32: `bits(x) − SQRT_HALF_BITS >> 23` is the exponent `k` with `x/2ᵏ ∈ [√½, √2)`. */
+const SQRT_HALF_BITS = 0x3f3504f3;
+
+/** `n` (i32) and `r` with `x = n·ln2 + r`, `|r| ≤ ln2/2` (Cody–Waite). */
+function reduceLn2(x: Expr): { n: Expr; r: Expr } {
+  const nf = x.mul(LOG2E).roundEven();
+  const r = nf.fma(-LN2_LO, nf.fma(-LN2_HI, x));
+  return { n: nf.convert("i32"), r };
+}
+
+/** `m·2ⁿ` for i32 `n` in [−252, 254], in two factors (one rounding for subnormal results). */
+function scale2(m: Expr, n: Expr): Expr {
+  const n1 = n.shr(1);
+  return m.mul(pow2i(n1)).mul(pow2i(n.sub(n1)));
+}
+
+/**
+ * `eˣ` in float32 (see the module doc).
+ *
+ * @param x An f32 node.
+ * @returns The f32 node of `eˣ`.
+ *
+ * @example
+ * ```ts
+ * import { load } from "./expr.ts";
+ * import { exp } from "./math.ts";
+ * import { compileJsScalar } from "./render_js.ts";
+ *
+ * console.log(compileJsScalar(exp(load(0, "f32")))(1)); // 2.7182817459106445
+ * ```
+ */
+export function exp(x: Expr): Expr {
+  requireF32("exp", x);
+  const { n, r } = reduceLn2(x.max(-104).min(89)); // min/max keep NaN
+  return scale2(horner([1, 1, ...EXP_Q], r), n);
+}
+
+/** `log(2ᵏ·(1 + f))` with `kf` = k as f32, `extra` added to the small terms. */
+function logCore(f: Expr, kf: Expr, extra?: Expr): Expr {
+  const f2 = f.mul(f);
+  let y = f2.mul(f).mul(horner(LOG_P, f));
+  y = kf.fma(LN2_LO, y);
+  if (extra !== undefined) y = y.add(extra);
+  y = f.add(f2.fma(-0.5, y));
+  return kf.fma(LN2_HI, y);
+}
+
+/** `k` (i32) and `f = m − 1` with `x = 2ᵏ·m`, `m ∈ [√½, √2)`, for a positive normal `x`. */
+function splitExponent(x: Expr): { k: Expr; f: Expr } {
+  const b = x.bitcast("i32");
+  const k = b.sub(SQRT_HALF_BITS).shr(23);
+  return { k, f: b.sub(k.shl(23)).bitcast("f32").sub(1) };
+}
+
+/**
+ * `log x` in float32 (see the module doc).
+ *
+ * @param x An f32 node.
+ * @returns The f32 node of `log x`.
+ *
+ * @example
+ * ```ts
+ * import { load } from "./expr.ts";
+ * import { log } from "./math.ts";
+ * import { compileJsScalar } from "./render_js.ts";
+ *
+ * const f = compileJsScalar(log(load(0, "f32")));
+ * console.log(f(Math.E), f(0), f(-1)); // 1 -Infinity NaN
+ * ```
+ */
+export function log(x: Expr): Expr {
+  requireF32("log", x);
+  const sub = x.lt(MIN_NORMAL);
+  const { k, f } = splitExponent(select(sub, x.mul(2 ** 23), x));
+  const y = logCore(f, k.convert("f32").add(select(sub, f32(-23), 0)));
+  const b = x.bitcast("u32");
+  const special = select(isZero(x), INF.neg(), select(b.eq(0x7f800000), INF, NAN));
+  return select(b.sub(1).lt(0x7f7fffff), y, special); // positive finite: bits in [1, 0x7f7fffff]
+}
+
+/**
+ * `log(1 + x)` in float32, accurate near 0 (see the module doc).
+ *
+ * @param x An f32 node.
+ * @returns The f32 node of `log(1 + x)`.
+ *
+ * @example
+ * ```ts
+ * import { load } from "./expr.ts";
+ * import { log1p } from "./math.ts";
+ * import { compileJsScalar } from "./render_js.ts";
+ *
+ * console.log(compileJsScalar(log1p(load(0, "f32")))(1e-10)); // 1.000000013351432e-10
+ * ```
+ */
+export function log1p(x: Expr): Expr {
+  requireF32("log1p", x);
+  const u = x.add(1);
+  const core = x.gt(-0.29289321881345254).and(x.lt(0.41421356237309503));
+  const { k, f } = splitExponent(u);
+  const err = x.sub(u.sub(1)).div(u); // the rounding error of u, relative
+  const y = logCore(
+    select(core, x, f),
+    select(core, f32(0), k.convert("f32")),
+    select(core, f32(0), err),
+  );
+  const special = select(x.eq(-1), INF.neg(), select(x.eq(Infinity), INF, NAN));
+  return keepZero(x, select(x.gt(-1).and(x.lt(Infinity)), y, special));
+}
+
+/**
+ * `eˣ − 1` in float32, accurate near 0 (see the module doc).
+ *
+ * @param x An f32 node.
+ * @returns The f32 node of `eˣ − 1`.
+ *
+ * @example
+ * ```ts
+ * import { load } from "./expr.ts";
+ * import { expm1 } from "./math.ts";
+ * import { compileJsScalar } from "./render_js.ts";
+ *
+ * console.log(compileJsScalar(expm1(load(0, "f32")))(1e-10)); // 1.000000013351432e-10
+ * ```
+ */
+export function expm1(x: Expr): Expr {
+  requireF32("expm1", x);
+  const { n, r } = reduceLn2(x.max(-30).min(89));
+  const em1 = r.mul(r).fma(horner(EXP_Q, r), r); // e^r − 1
+  const t = f32(1).sub(pow2i(n.min(25).neg())); // 1 − 2⁻ⁿ (1 for n ≥ 25)
+  return keepZero(x, scale2(em1.add(t), n));
+}
+
+/**
+ * `tanh x` in float32 (see the module doc).
+ *
+ * @param x An f32 node.
+ * @returns The f32 node of `tanh x`.
+ *
+ * @example
+ * ```ts
+ * import { load } from "./expr.ts";
+ * import { tanh } from "./math.ts";
+ * import { compileJsScalar } from "./render_js.ts";
+ *
+ * const f = compileJsScalar(tanh(load(0, "f32")));
+ * console.log(f(0.5), f(-20)); // 0.46211716532707214 -1
+ * ```
+ */
+export function tanh(x: Expr): Expr {
+  requireF32("tanh", x);
+  const u = x.mul(x);
+  const small = x.mul(u).fma(horner(TANH_P, u), x);
+  const a = x.abs().min(10);
+  const large = f32(1).sub(f32(2).div(exp(a.add(a)).add(1)));
+  return keepZero(x, select(x.abs().lt(0.55), small, flipSign(large, signBit(x))));
+}
+
+/** `|b| ≤ 64` integer powers by repeated squaring (7 unrolled steps); `m ≥ 0`. */
+function smallIntPow(m: Expr, b: Expr): Expr {
+  const e = b.abs().convert("u32");
+  let r = f32(1), base = m;
+  for (let k = 0; k < 7; k++) {
+    r = select(e.bitAnd(1 << k).ne(0), r.mul(base), r);
+    if (k < 6) base = base.mul(base);
+  }
+  return select(b.lt(0), f32(1).div(r), r);
+}
+
+/**
+ * `aᵇ` in float32 with `Math.pow` semantics (see the module doc).
+ *
+ * @param a The base (f32).
+ * @param b The exponent (f32).
+ * @returns The f32 node of `aᵇ`.
+ *
+ * @example
+ * ```ts
+ * import { load } from "./expr.ts";
+ * import { pow } from "./math.ts";
+ * import { compileJsScalar } from "./render_js.ts";
+ *
+ * const f = compileJsScalar(pow(load(0, "f32"), load(1, "f32")));
+ * console.log(f(-2, 3), f(-2, 0.5), f(NaN, 0)); // -8 NaN 1
+ * ```
+ */
+export function pow(a: Expr, b: Expr): Expr {
+  requireF32("pow", a);
+  requireF32("pow", b);
+  const m = a.abs();
+  const isInt = b.eq(b.floor());
+  let r = select(isInt.and(b.abs().le(64)), smallIntPow(m, b), exp(b.mul(log(m))));
+  r = select(isZero(m), select(b.lt(0), INF, 0), r);
+  r = select(isInf(m), select(b.gt(0), INF, 0), r);
+  // negative bases: NaN for a fractional exponent (finite nonzero bases), −r for an odd one
+  const neg = signBit(a);
+  r = select(neg.and(isInt.not()).and(isZero(m).or(isInf(m)).not()), NAN, r);
+  const half = b.mul(0.5);
+  r = flipSign(r, neg.and(isInt).and(half.ne(half.floor())));
+  const infExp = select(m.eq(1), NAN, select(m.gt(1).eq(b.gt(0)), INF, 0));
+  r = select(isInf(b), infExp, r);
+  r = select(isNan(a).or(isNan(b)), NAN, r);
+  return select(b.eq(0), f32(1), r);
+}
+
+/**
+ * The exact int32 power `aᵇ` modulo 2³² (31 unrolled squaring steps); a
+ * negative exponent gives `trunc(1/aⁿ)`: 1 for `a = 1`, ±1 for `a = −1`, else 0.
+ *
+ * @param a The base (i32).
+ * @param b The exponent (i32).
+ * @returns The i32 node.
+ *
+ * @example
+ * ```ts
+ * import { load } from "./expr.ts";
+ * import { powInt } from "./math.ts";
+ * import { compileJsScalar } from "./render_js.ts";
+ *
+ * const f = compileJsScalar(powInt(load(0, "i32"), load(1, "i32")));
+ * console.log(f(3, 4), f(2, 31), f(-1, -3)); // 81 -2147483648 -1
+ * ```
+ */
+export function powInt(a: Expr, b: Expr): Expr {
+  if (a.type !== "i32" || b.type !== "i32") {
+    throw new TypeError(`powInt(): needs i32 operands, got ${a.type} and ${b.type}`);
+  }
+  let r = constant(1, "i32"), base = a;
+  for (let k = 0; k < 31; k++) {
+    r = select(b.bitAnd(1 << k).ne(0), r.mul(base), r);
+    if (k < 30) base = base.mul(base);
+  }
+  const odd = b.bitAnd(1).ne(0);
+  const negative = select(
+    a.eq(1),
+    constant(1, "i32"),
+    select(a.eq(-1), select(odd, constant(-1, "i32"), 1), 0),
+  );
+  return select(b.lt(0), negative, r);
+}
