@@ -19,7 +19,7 @@
 
 import type { MatmulSpec } from "../src/backend/backend.ts";
 import { CpuBackend } from "../src/backend/cpu/cpu_backend.ts";
-import { wasmGemmThreadsReady, wasmMatmulF32 } from "../src/backend/wasm/gemm.ts";
+import { wasmGemmThreadsReady, wasmMatmulF32 } from "../src/backend/wasm/gemm/mod.ts";
 
 const js = new CpuBackend();
 

@@ -1,5 +1,5 @@
 /**
- * The WebAssembly SIMD float32 GEMM (src/backend/wasm/gemm.ts), both
+ * The WebAssembly SIMD float32 GEMM (src/backend/wasm/gemm/mod.ts), both
  * variants, against a float64 reference.
  *
  * Tolerance: every element satisfies the worst-case bound for a float32 dot
@@ -27,7 +27,10 @@ import {
   type WasmGemmVariant,
   wasmGemmVariant,
   wasmMatmulF32,
-} from "../../src/backend/wasm/gemm.ts";
+} from "../../src/backend/wasm/gemm/mod.ts";
+import { CTRL, JOB_PARAMS, TASK } from "../../src/backend/wasm/gemm/layout.ts";
+import { workerSource } from "../../src/backend/wasm/gemm/threads.ts";
+import { gemmModule } from "../../src/backend/wasm/gemm/module.ts";
 import { lcg } from "../_helpers.ts";
 
 /** float32 values uniform in [-2, 2). */
@@ -147,6 +150,81 @@ function operands(
 Deno.test("wasm gemm: both modules validate; the backend prefers relaxed SIMD", () => {
   assert.ok(WebAssembly.validate(gemmModuleBytes("simd")), "the plain SIMD module validates");
   assert.equal(wasmGemmVariant(), relaxedOk ? "relaxed" : "simd");
+});
+
+/** Hex SHA-256 of `bytes`. */
+async function sha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return [...d].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * The digests below were computed once with the hand-numbered emitter of
+ * commit 29fbd3e (`src/backend/wasm/gemm.ts` then): a worktree of that
+ * commit, the same script importing its `gemmModuleBytes` and
+ * `wasmMatmulF32`. The port to the typed assembler emits the same
+ * instructions in the same order, so the module bytes, and with them every
+ * product, are bit-identical. Products are pinned for `"simd"` only: the
+ * `"relaxed"` module's `relaxed_madd` is fused or not depending on the
+ * hardware, so its products may differ across machines (its bytes do not).
+ */
+const PINNED_MODULES: Record<string, string> = {
+  "relaxed:false": "c54c22a99e99c283bccd7f532ff3d12cec4743b0311a29c8bf00b67a771e99a9",
+  "relaxed:true": "a9b3ce24b1a154c151a8e8ab99c8623f08a9081a63dfe6e036579ad4437ae896",
+  "simd:false": "534f71170cb0fc9966e4988246d1c30566a4b1a4c735a186b56ea3cf34795b61",
+  "simd:true": "589549291e4591a7795532ef4af2dd5b7bf59b510485c00cc0a6b3cb6c61eef7",
+};
+const PINNED_SIMD_PRODUCTS = "31a2049c5d38579d3f2d1edce37d9c5e8f9d374e976a361eb861a5dea335b4bd";
+
+Deno.test("wasm gemm: module bytes and products are bit-identical to commit 29fbd3e's", async () => {
+  for (const variant of ["relaxed", "simd"] as const) {
+    for (const shared of [false, true]) {
+      const got = await sha256(gemmModuleBytes(variant, shared));
+      assert.equal(got, PINNED_MODULES[`${variant}:${shared}`], `${variant} shared=${shared}`);
+    }
+  }
+  // Batches of 2 (B broadcast in every other case), one thread, NaN-free inputs
+  // uniform in [-2, 2) from lcg(100 + case); the digest of all outputs in order.
+  const cases = [
+    { m: 5, k: 7, n: 9 },
+    { m: 64, k: 300, n: 72 },
+    { m: 33, k: 70, n: 17, transA: true },
+    { m: 17, k: 600, n: 41, transB: true },
+    { m: 130, k: 1100, n: 9, transA: true, transB: true },
+  ];
+  const outs = cases.map((c, i) => {
+    const rng = lcg(100 + i);
+    const spec: MatmulSpec = {
+      batchShape: [2],
+      aBatchStrides: [1],
+      bBatchStrides: [i % 2],
+      ...c,
+    };
+    const a = Float32Array.from({ length: 2 * c.m * c.k }, () => rng() * 4 - 2);
+    const b = Float32Array.from({ length: 2 * c.k * c.n }, () => rng() * 4 - 2);
+    return run(a, b, spec, "simd", 1);
+  });
+  const all = new Uint8Array(outs.reduce((s, o) => s + o.byteLength, 0));
+  outs.reduce((at, o) => (all.set(new Uint8Array(o.buffer), at), at + o.byteLength), 0);
+  assert.equal(await sha256(all), PINNED_SIMD_PRODUCTS);
+});
+
+Deno.test("wasm gemm: the WAT dump names the functions, and the worker reads the layout by name", () => {
+  const wat = gemmModule("simd").toWat();
+  for (const want of ["(func $kernel (param $ap i32)", "(local $acc0_0 v128)", "call $macro"]) {
+    assert.ok(wat.includes(want), want);
+  }
+  assert.ok(wat.includes('(func $computePart (export "computePart")'));
+  // Slots are distinct; the job parameters lie between the counters and the tasks.
+  const slots = Object.values(CTRL);
+  assert.equal(new Set(slots).size, slots.length);
+  const params = JOB_PARAMS.map((p) => CTRL[p]);
+  assert.deepEqual(params, params.map((_, i) => CTRL.aRaw + i));
+  assert.ok(CTRL.aRaw + JOB_PARAMS.length <= CTRL.tasks && TASK.size === 5);
+  // The worker's source reads the control block through the embedded layout only.
+  const src = workerSource();
+  assert.ok(src.includes(JSON.stringify(CTRL)), "the layout is embedded");
+  assert.equal(/\bc\[\d/.exec(src), null, "no control-block slot as a bare number");
 });
 
 Deno.test("wasm gemm: edge shapes match the float64 reference", () => {
@@ -531,7 +609,7 @@ Deno.test({
   name: "wasm gemm threads: a script that used the worker exits at once (needs --allow-run)",
   ignore: !threaded || Deno.permissions.querySync({ name: "run" }).state !== "granted",
   async fn() {
-    const url = new URL("../../src/backend/wasm/gemm.ts", import.meta.url).href;
+    const url = new URL("../../src/backend/wasm/gemm/mod.ts", import.meta.url).href;
     const code = `import { wasmGemmThreadStats, wasmMatmulF32 } from ${JSON.stringify(url)};
 const n = 512, a = new Float32Array(n * n).fill(1), out = new Float32Array(n * n);
 const spec = { batchShape: [], aBatchStrides: [], bBatchStrides: [], m: n, k: n, n };

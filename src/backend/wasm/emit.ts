@@ -9,47 +9,30 @@
  * @module
  */
 
+import { MemShortcuts } from "./asm/shortcuts.ts";
 import { encodeModule, type MemoryImport, sleb, TypeTable, uleb } from "./asm/binary.ts";
 import {
-  LANE_MEM,
-  LANE_OPS,
+  I8X16_SHUFFLE,
+  laneBytes,
+  laneMemBytes,
   type LaneOp,
-  MEM_OPS,
+  memBytes,
   type MemOp,
   PLAIN_OPS,
   type PlainOp,
+  splat32Lanes,
+  V128_CONST,
   type ValType,
 } from "./asm/opcodes.ts";
 
-export {
-  F32,
-  F64,
-  I32,
-  I64,
-  type LaneOp,
-  type MemOp,
-  type PlainOp,
-  V128,
-  type ValType,
-} from "./asm/opcodes.ts";
-export { sleb, uleb } from "./asm/binary.ts";
-
-/** The `memarg` of a load or store: alignment exponent and constant byte offset. */
-function memarg(alignLog2: number, offset: number): number[] {
-  return [...uleb(alignLog2), ...uleb(offset)];
-}
-
-/** A SIMD instruction: the `0xFD` prefix and the opcode as an unsigned LEB128. */
-function simd(opcode: number): number[] {
-  return [0xfd, ...uleb(opcode)];
-}
+export { F32, F64, I32, type PlainOp, V128, type ValType } from "./asm/opcodes.ts";
 
 /**
  * An instruction stream for one function body. Each method appends one
  * instruction and returns `this`, so bodies read like the text format:
  * `code.get(0).i32(4).op("i32.add").set(0)`.
  */
-export class Code {
+export class Code extends MemShortcuts {
   /** The encoded instructions so far (without the final `end`). */
   readonly bytes: number[] = [];
 
@@ -131,46 +114,13 @@ export class Code {
     return this.raw(0x0d, ...uleb(depth));
   }
 
-  /** `call f`. */
-  call(f: number): this {
-    return this.raw(0x10, ...uleb(f));
-  }
-
   /**
    * A load or store without lane immediate, by its text-format name, with a
    * constant byte `offset` and the natural alignment hint (unaligned
    * addresses stay legal: the hint is only a hint).
    */
   mem(op: MemOp, offset = 0): this {
-    const [prefix, code, align] = MEM_OPS[op];
-    return prefix
-      ? this.raw(...simd(code), ...memarg(align, offset))
-      : this.raw(code, ...memarg(align, offset));
-  }
-
-  /** `f32.load offset=…` (natural alignment). */
-  f32Load(offset = 0): this {
-    return this.mem("f32.load", offset);
-  }
-
-  /** `f32.store offset=…` (natural alignment). */
-  f32Store(offset = 0): this {
-    return this.mem("f32.store", offset);
-  }
-
-  /** `v128.load offset=…`. */
-  v128Load(offset = 0): this {
-    return this.mem("v128.load", offset);
-  }
-
-  /** `v128.load32_splat offset=…`: one f32 from memory into every lane. */
-  v128Load32Splat(offset = 0): this {
-    return this.mem("v128.load32_splat", offset);
-  }
-
-  /** `v128.store offset=…`. */
-  v128Store(offset = 0): this {
-    return this.mem("v128.store", offset);
+    return this.raw(...memBytes(op, offset));
   }
 
   /**
@@ -178,52 +128,34 @@ export class Code {
    * vector on top of the stack (pushed after the address) with memory.
    */
   v128LoadLane(bits: 8 | 16 | 32 | 64, offset: number, lane: number): this {
-    const [code, align] = LANE_MEM[bits];
-    return this.raw(...simd(code), ...memarg(align, offset), lane);
+    return this.raw(...laneMemBytes(bits, false, offset, lane));
   }
 
   /** `v128.storeN_lane offset=… lane` (`bits` = N): stores one lane of the vector on top. */
   v128StoreLane(bits: 8 | 16 | 32 | 64, offset: number, lane: number): this {
-    const [code, align] = LANE_MEM[bits];
-    return this.raw(...simd(code + 4), ...memarg(align, offset), lane);
+    return this.raw(...laneMemBytes(bits, true, offset, lane));
   }
 
   /** A lane extract or replace (`i32x4.extract_lane 2` …), by its text-format name. */
   lane(op: LaneOp, lane: number): this {
-    return this.raw(...simd(LANE_OPS[op]), lane);
+    return this.raw(...laneBytes(op, lane));
   }
 
   /** `v128.const` with 16 byte lanes. */
   v128Const(bytes: ArrayLike<number>): this {
     if (bytes.length !== 16) throw new RangeError(`v128.const: need 16 bytes, got ${bytes.length}`);
-    return this.raw(...simd(0x0c), ...Array.from(bytes, (b) => b & 0xff));
-  }
-
-  /** `v128.const` with four f32 lanes. */
-  v128ConstF32(lanes: readonly [number, number, number, number]): this {
-    return this.v128Const(new Uint8Array(new Float32Array(lanes).buffer));
-  }
-
-  /** `v128.const` with four i32 lanes. */
-  v128ConstI32(lanes: readonly [number, number, number, number]): this {
-    return this.v128Const(new Uint8Array(new Int32Array(lanes).buffer));
-  }
-
-  /** `v128.const` with two f64 lanes. */
-  v128ConstF64(lanes: readonly [number, number]): this {
-    return this.v128Const(new Uint8Array(new Float64Array(lanes).buffer));
+    return this.raw(...V128_CONST, ...Array.from(bytes, (b) => b & 0xff));
   }
 
   /** `i8x16.shuffle` with 16 byte-lane indices into the concatenation of its two operands. */
   shuffle(lanes: readonly number[]): this {
     if (lanes.length !== 16) throw new RangeError(`shuffle: need 16 lanes, got ${lanes.length}`);
-    return this.raw(...simd(0x0d), ...lanes);
+    return this.raw(...I8X16_SHUFFLE, ...lanes);
   }
 
   /** `i8x16.shuffle` that broadcasts 32-bit lane `lane` of the top operand (pushed twice). */
   splatLane32(lane: number): this {
-    const b = [0, 1, 2, 3].map((i) => lane * 4 + i);
-    return this.shuffle([...b, ...b, ...b, ...b]);
+    return this.shuffle(splat32Lanes(lane));
   }
 }
 

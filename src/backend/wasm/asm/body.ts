@@ -10,6 +10,7 @@
 
 import { uleb } from "./binary.ts";
 import { I32, PLAIN_OPS, type ValType, valTypeName } from "./opcodes.ts";
+import { MemShortcuts } from "./shortcuts.ts";
 import type { Signature } from "./signatures.ts";
 import {
   AsmError,
@@ -26,7 +27,7 @@ import {
  * The instruction list and type stack of one function (see
  * {@link ./function.ts WasmFunction}, which is what modules hand out).
  */
-export abstract class FunctionBody {
+export abstract class FunctionBody extends MemShortcuts {
   /** The recorded instructions (without the hoisted constants' prologue). */
   protected readonly instrs: Instr[] = [];
   /** Operand types, deepest first. */
@@ -52,6 +53,7 @@ export abstract class FunctionBody {
     /** The result types. */
     readonly results: readonly ValType[],
   ) {
+    super();
     this.frames.push({
       kind: "function",
       results,

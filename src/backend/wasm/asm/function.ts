@@ -14,20 +14,23 @@
  * @module
  */
 
-import { sleb, sleb64, uleb } from "./binary.ts";
+import { sleb, sleb64 } from "./binary.ts";
 import {
   F32,
   F64,
   I32,
   I64,
-  LANE_MEM,
-  LANE_OPS,
+  I8X16_SHUFFLE,
+  laneBytes,
+  laneMemBytes,
   type LaneOp,
-  MEM_OPS,
+  memBytes,
   type MemOp,
   PLAIN_OPS,
   type PlainOp,
+  splat32Lanes,
   V128,
+  V128_CONST,
   type ValType,
 } from "./opcodes.ts";
 import { FunctionBody } from "./body.ts";
@@ -225,7 +228,7 @@ export class WasmFunction<P extends Record<string, ValType> = Record<string, Val
       throw new AsmError(`asm: ${this.name}: v128.const needs 16 bytes, got ${bytes.length}`);
     }
     const b = Array.from(bytes, (x) => x & 0xff);
-    return this.emit("v128.const", [0xfd, ...uleb(0x0c), ...b], text ?? `i8x16 ${b.join(" ")}`, {
+    return this.emit("v128.const", [...V128_CONST, ...b], text ?? `i8x16 ${b.join(" ")}`, {
       pops: [],
       pushes: [V128],
     });
@@ -266,7 +269,7 @@ export class WasmFunction<P extends Record<string, ValType> = Record<string, Val
       this.#prologue.push(
         {
           op: "v128.const",
-          code: [0xfd, ...uleb(0x0c), ...b],
+          code: [...V128_CONST, ...b],
           text: text ?? `i8x16 ${b.join(" ")}`,
         },
         { op: "local.set", code: [0x21, l], text: `$${l.name}` },
@@ -330,7 +333,8 @@ export class WasmFunction<P extends Record<string, ValType> = Record<string, Val
     return this.emit("call", [0x10, f], `$${f.name}`, { pops: f.params, pushes: f.results });
   }
 
-  #memarg(op: string, align: number, offset: number): number[] {
+  /** Checks that `op` has a memory to address and a valid `offset`. */
+  #checkMem(op: string, offset: number): void {
     if (!this.owner.hasMemory) {
       throw new AsmError(`asm: ${this.name}: ${op} needs a memory (the module imports none)`);
     }
@@ -339,7 +343,6 @@ export class WasmFunction<P extends Record<string, ValType> = Record<string, Val
         `asm: ${this.name}: ${op} offset=${offset}: expected an integer in 0 … 2³² − 1`,
       );
     }
-    return [...uleb(align), ...uleb(offset)];
   }
 
   /**
@@ -347,39 +350,10 @@ export class WasmFunction<P extends Record<string, ValType> = Record<string, Val
    * and the natural alignment hint (unaligned addresses stay legal).
    */
   mem(op: MemOp, offset = 0): this {
-    const [prefix, code, align] = MEM_OPS[op];
+    this.#checkMem(op, offset);
     const { type, store } = memType(op);
-    const bytes = [
-      ...(prefix ? [0xfd, ...uleb(code)] : [code]),
-      ...this.#memarg(op, align, offset),
-    ];
     const sig = store ? { pops: [I32, type], pushes: [] } : { pops: [I32], pushes: [type] };
-    return this.emit(op, bytes, offset === 0 ? "" : `offset=${offset}`, sig);
-  }
-
-  /** `f32.load offset=…`. */
-  f32Load(offset = 0): this {
-    return this.mem("f32.load", offset);
-  }
-
-  /** `f32.store offset=…`. */
-  f32Store(offset = 0): this {
-    return this.mem("f32.store", offset);
-  }
-
-  /** `v128.load offset=…`. */
-  v128Load(offset = 0): this {
-    return this.mem("v128.load", offset);
-  }
-
-  /** `v128.load32_splat offset=…`: one 32-bit value from memory into every lane. */
-  v128Load32Splat(offset = 0): this {
-    return this.mem("v128.load32_splat", offset);
-  }
-
-  /** `v128.store offset=…`. */
-  v128Store(offset = 0): this {
-    return this.mem("v128.store", offset);
+    return this.emit(op, memBytes(op, offset), offset === 0 ? "" : `offset=${offset}`, sig);
   }
 
   #laneIndex(op: string, lane: number, lanes: number): number {
@@ -391,33 +365,28 @@ export class WasmFunction<P extends Record<string, ValType> = Record<string, Val
 
   /** `v128.loadN_lane offset=… lane`: `[i32 v128] → [v128]`, one lane replaced from memory. */
   v128LoadLane(bits: 8 | 16 | 32 | 64, offset: number, lane: number): this {
-    const op = `v128.load${bits}_lane`;
-    const [code, align] = LANE_MEM[bits];
-    const l = this.#laneIndex(op, lane, 128 / bits);
-    const bytes = [0xfd, ...uleb(code), ...this.#memarg(op, align, offset), l];
-    return this.emit(op, bytes, `${offset === 0 ? "" : `offset=${offset} `}${l}`, {
-      pops: [I32, V128],
-      pushes: [V128],
-    });
+    return this.#laneMem(bits, false, offset, lane);
   }
 
   /** `v128.storeN_lane offset=… lane`: `[i32 v128] → []`, one lane to memory. */
   v128StoreLane(bits: 8 | 16 | 32 | 64, offset: number, lane: number): this {
-    const op = `v128.store${bits}_lane`;
-    const [code, align] = LANE_MEM[bits];
+    return this.#laneMem(bits, true, offset, lane);
+  }
+
+  #laneMem(bits: 8 | 16 | 32 | 64, store: boolean, offset: number, lane: number): this {
+    const op = `v128.${store ? "store" : "load"}${bits}_lane`;
+    this.#checkMem(op, offset);
     const l = this.#laneIndex(op, lane, 128 / bits);
-    const bytes = [0xfd, ...uleb(code + 4), ...this.#memarg(op, align, offset), l];
-    return this.emit(op, bytes, `${offset === 0 ? "" : `offset=${offset} `}${l}`, {
-      pops: [I32, V128],
-      pushes: [],
-    });
+    const text = `${offset === 0 ? "" : `offset=${offset} `}${l}`;
+    const sig = { pops: [I32, V128], pushes: store ? [] : [V128] };
+    return this.emit(op, laneMemBytes(bits, store, offset, l), text, sig);
   }
 
   /** A lane extract or replace (`f32x4.extract_lane 2`, …). */
   lane(op: LaneOp, lane: number): this {
     const sig = laneSignature(op);
     const l = this.#laneIndex(op, lane, sig.lanes);
-    return this.emit(op, [0xfd, ...uleb(LANE_OPS[op]), l], String(l), sig);
+    return this.emit(op, laneBytes(op, l), String(l), sig);
   }
 
   /** `i8x16.shuffle` with 16 byte-lane indices (0 … 31) into the concatenation of its operands. */
@@ -427,7 +396,7 @@ export class WasmFunction<P extends Record<string, ValType> = Record<string, Val
         `asm: ${this.name}: i8x16.shuffle needs 16 lane indices in 0 … 31, got [${lanes}]`,
       );
     }
-    return this.emit("i8x16.shuffle", [0xfd, ...uleb(0x0d), ...lanes], lanes.join(" "), {
+    return this.emit("i8x16.shuffle", [...I8X16_SHUFFLE, ...lanes], lanes.join(" "), {
       pops: [V128, V128],
       pushes: [V128],
     });
@@ -435,26 +404,26 @@ export class WasmFunction<P extends Record<string, ValType> = Record<string, Val
 
   /** `i8x16.shuffle` that broadcasts 32-bit lane `lane` of the top operand (pushed twice). */
   splatLane32(lane: number): this {
-    const b = [0, 1, 2, 3].map((i) => this.#laneIndex("splatLane32", lane, 4) * 4 + i);
-    return this.shuffle([...b, ...b, ...b, ...b]);
+    return this.shuffle(splat32Lanes(this.#laneIndex("splatLane32", lane, 4)));
   }
 
   /** `memory.size`: `[] → [i32]`, the memory's size in pages. */
   memorySize(): this {
-    this.#memarg("memory.size", 0, 0);
+    this.#checkMem("memory.size", 0);
     return this.emit("memory.size", [0x3f, 0x00], "", { pops: [], pushes: [I32] });
   }
 
   /** `memory.grow`: `[i32] → [i32]`, the old size in pages or −1. */
   memoryGrow(): this {
-    this.#memarg("memory.grow", 0, 0);
+    this.#checkMem("memory.grow", 0);
     return this.emit("memory.grow", [0x40, 0x00], "", { pops: [I32], pushes: [I32] });
   }
 
   /**
    * `for (i = from; i < to; i += step) body` on an `i32` local, compared
    * unsigned unless `signed`: `from` omitted leaves `i` as it is (a fresh
-   * local is 0); `to` is a constant or a local read before each iteration.
+   * local is 0); `to` and `step` are constants or locals read at each
+   * iteration (a local step must be positive: the loop exits on `i ≥ to`).
    *
    * @param i The counter (an `i32` local).
    * @param range `from`, `to`, `step` (positive, default 1), `signed` (default false).
@@ -463,14 +432,14 @@ export class WasmFunction<P extends Record<string, ValType> = Record<string, Val
    */
   forLoop(
     i: Local,
-    range: { from?: number | Local; to: number | Local; step?: number; signed?: boolean },
+    range: { from?: number | Local; to: number | Local; step?: number | Local; signed?: boolean },
     body: (done: Label) => void,
   ): this {
     const { from, to, step = 1, signed = false } = range;
     if (i.type !== I32) {
       throw new AsmError(`asm: ${this.name}: forLoop counter $${i.name} must be an i32`);
     }
-    if (!Number.isInteger(step) || step <= 0) {
+    if (typeof step === "number" && (!Number.isInteger(step) || step <= 0)) {
       throw new AsmError(
         `asm: ${this.name}: forLoop step ${step}: expected a positive integer (count down with loopUntil)`,
       );
@@ -483,7 +452,8 @@ export class WasmFunction<P extends Record<string, ValType> = Record<string, Val
     };
     return this.loopUntil(exit, (done) => {
       body(done);
-      this.get(i).i32(step).op("i32.add").set(i);
+      this.get(i);
+      push(step).op("i32.add").set(i);
     });
   }
 

@@ -145,6 +145,66 @@ export const LANE_OPS = {
 export type LaneOp = keyof typeof LANE_OPS;
 
 /**
+ * The encoding of a load or store without lane immediate: opcode, natural
+ * alignment, constant byte `offset`.
+ *
+ * @param op The instruction.
+ * @param offset The byte offset (an integer in `0 … 2³² − 1`).
+ * @returns The bytes.
+ */
+export function memBytes(op: MemOp, offset: number): number[] {
+  const [prefix, code, align] = MEM_OPS[op];
+  return [...(prefix ? simd(code) : [code]), ...uleb(align), ...uleb(offset)];
+}
+
+/**
+ * The encoding of `v128.loadN_lane` / `v128.storeN_lane offset=… lane`.
+ *
+ * @param bits N: 8, 16, 32 or 64.
+ * @param store Whether it is the store.
+ * @param offset The byte offset.
+ * @param lane The lane index.
+ * @returns The bytes.
+ */
+export function laneMemBytes(
+  bits: 8 | 16 | 32 | 64,
+  store: boolean,
+  offset: number,
+  lane: number,
+): number[] {
+  const [code, align] = LANE_MEM[bits];
+  return [...simd(store ? code + 4 : code), ...uleb(align), ...uleb(offset), lane];
+}
+
+/**
+ * The encoding of a lane extract or replace.
+ *
+ * @param op The instruction.
+ * @param lane The lane index.
+ * @returns The bytes.
+ */
+export function laneBytes(op: LaneOp, lane: number): number[] {
+  return [...simd(LANE_OPS[op]), lane];
+}
+
+/**
+ * The byte lanes of an `i8x16.shuffle` that broadcasts 32-bit lane `lane`
+ * of its (first) operand.
+ *
+ * @param lane 0 … 3.
+ * @returns 16 byte-lane indices.
+ */
+export function splat32Lanes(lane: number): number[] {
+  const b = [0, 1, 2, 3].map((i) => lane * 4 + i);
+  return [...b, ...b, ...b, ...b];
+}
+
+/** `v128.const` (16 immediate bytes follow). */
+export const V128_CONST: readonly number[] = simd(0x0c);
+/** `i8x16.shuffle` (16 lane bytes follow). */
+export const I8X16_SHUFFLE: readonly number[] = simd(0x0d);
+
+/**
  * Instructions without immediates: text-format name → encoding. The
  * control instructions among them (`unreachable`, `return`, …) and
  * `drop`/`select` are typed by the function builder itself.
