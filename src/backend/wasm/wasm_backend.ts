@@ -43,7 +43,7 @@ import { CpuBackend } from "../cpu/cpu_backend.ts";
 import type { DType, TypedArray } from "../../core/dtype.ts";
 import { sizeOf } from "../../core/shape.ts";
 import { type Arena, ARENA_MAX_PAGES } from "./arena.ts";
-import { type GemmOnMemory, gemmOnMemory, WASM_GEMM_MIN_WORK } from "./gemm.ts";
+import { type GemmOnMemory, gemmOnMemory, WASM_GEMM_MIN_WORK } from "./gemm/mod.ts";
 import {
   type BinaryKernel,
   instantiateKernels,
