@@ -10,6 +10,12 @@
  * lists, per output axis, how many elements to step in the input buffer; a
  * stride of 0 repeats (broadcasts) an axis.
  *
+ * Kernels with more than a few arguments take one record (a `*Spec` type
+ * below), so a call names what it passes and backends share one signature.
+ * The whole contract stays in this one file (opcode lists, records, the
+ * interface) although it runs past 600 lines: most of them are the runnable
+ * examples of each record, and a reader sees every rule in one place.
+ *
  * @module
  */
 
@@ -83,6 +89,16 @@ export const UNARY_OPS = [
  */
 export type UnaryOp = typeof UNARY_OPS[number];
 
+/** The comparison opcodes (see {@linkcode COMPARISONS}). */
+const COMPARISON_OPS = [
+  "equal",
+  "notEqual",
+  "greater",
+  "greaterEqual",
+  "less",
+  "lessEqual",
+] as const;
+
 /**
  * Every elementwise binary opcode, in one list (the {@linkcode BinaryOp}
  * type is made from it).
@@ -102,12 +118,7 @@ export const BINARY_OPS = [
   "pow",
   "maximum",
   "minimum",
-  "equal",
-  "notEqual",
-  "greater",
-  "greaterEqual",
-  "less",
-  "lessEqual",
+  ...COMPARISON_OPS,
   "logicalAnd",
   "logicalOr",
 ] as const;
@@ -153,14 +164,7 @@ export type BinaryOp = typeof BINARY_OPS[number];
  * console.log(COMPARISONS.has("less"), COMPARISONS.has("add")); // true false
  * ```
  */
-export const COMPARISONS: ReadonlySet<BinaryOp> = new Set<BinaryOp>([
-  "equal",
-  "notEqual",
-  "greater",
-  "greaterEqual",
-  "less",
-  "lessEqual",
-]);
+export const COMPARISONS: ReadonlySet<BinaryOp> = new Set<BinaryOp>(COMPARISON_OPS);
 
 /**
  * Reduction opcodes over the middle axis of an `[outer, n, inner]` view.

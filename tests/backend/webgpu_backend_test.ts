@@ -18,10 +18,16 @@
 
 import assert from "node:assert/strict";
 import { CpuBackend } from "../../src/backend/cpu/cpu_backend.ts";
-import type { BinaryOp, DataHandle, UnaryOp } from "../../src/backend/backend.ts";
+import {
+  type BinaryOp,
+  COMPARISONS,
+  type DataHandle,
+  type UnaryOp,
+} from "../../src/backend/backend.ts";
 import { type GpuHandle, WebGpuBackend } from "../../src/backend/webgpu/webgpu_backend.ts";
 import { webgpuBackend } from "../../src/backend/webgpu/mod.ts";
 import { allocArray, type DType, type TypedArray } from "../../src/core/dtype.ts";
+import { broadcastStrides, sizeOf } from "../../src/core/shape.ts";
 import { makeTensor } from "../../src/core/tensor.ts";
 import {
   add,
@@ -113,27 +119,6 @@ function assertUlp(
       assert.fail(`${what}: element ${i}: got ${g}, want ${w}${ins} (${tol} ulp + ${atol})`);
     }
   }
-}
-
-function sizeOf(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
-
-function contiguousStrides(shape: readonly number[]): number[] {
-  const st = new Array<number>(shape.length);
-  let s = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    st[d] = s;
-    s *= shape[d];
-  }
-  return st;
-}
-
-/** Strides that read an operand of `shape` broadcast to `outShape` (what the ops layer computes). */
-function broadcastStrides(shape: readonly number[], outShape: readonly number[]): number[] {
-  const st = contiguousStrides(shape);
-  const r = outShape.length - shape.length;
-  return outShape.map((_, d) => (d < r || shape[d - r] === 1 ? 0 : st[d - r]));
 }
 
 /** Uploads a copy of `values` to both backends. */
@@ -304,14 +289,7 @@ function gx0(b: WebGpuBackend): DataHandle {
 // ---------------------------------------------------------------- binary
 
 const ARITH: readonly BinaryOp[] = ["add", "sub", "mul", "div", "pow", "maximum", "minimum"];
-const COMPARE: readonly BinaryOp[] = [
-  "equal",
-  "notEqual",
-  "greater",
-  "greaterEqual",
-  "less",
-  "lessEqual",
-];
+const COMPARE: readonly BinaryOp[] = [...COMPARISONS];
 
 /** Runs one binary op on both backends over broadcast shapes and compares. */
 async function checkBinary(

@@ -326,15 +326,8 @@ async function checkIndex(
   const label = `${dtype} outer=${outer} n=${n} inner=${inner} indices=[${indices}]`;
   const x = randomArray(dtype, outer * n * inner, rng);
   const idx = up(indices, "int32");
-  const wantG = cpu.gather({
-    x: x.slice(),
-    indices: indices.slice(),
-    outer,
-    n,
-    inner,
-    count,
-    dtype,
-  }) as TypedArray;
+  const geometry = { indices: indices.slice(), outer, n, inner, count, dtype };
+  const wantG = cpu.gather({ ...geometry, x: x.slice() }) as TypedArray;
   const gotG = await down(
     gatherKernel(gpu(), up(x, dtype), idx, outer, n, inner, count, dtype),
     dtype,
@@ -343,15 +336,7 @@ async function checkIndex(
   assertExact(gotG, wantG, `gather ${label}`);
 
   const g = randomArray(dtype, outer * count * inner, rng);
-  const wantS = cpu.scatterAdd({
-    g: g.slice(),
-    indices: indices.slice(),
-    outer,
-    n,
-    inner,
-    count,
-    dtype,
-  }) as TypedArray;
+  const wantS = cpu.scatterAdd({ ...geometry, g: g.slice() }) as TypedArray;
   const gotS = await down(
     scatterAddKernel(gpu(), up(g, dtype), idx, outer, n, inner, count, dtype),
     dtype,

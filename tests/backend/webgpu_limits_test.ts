@@ -157,25 +157,10 @@ gpuTest("segmented: unary, cast and binary (aligned, broadcast, transposed)", as
   for (const op of ["add", "mul", "greater"] as BinaryOp[]) {
     for (const [what, as, bs] of cases) {
       const dt = op === "greater" ? "bool" : "float32";
+      const spec = { op, aStrides: as, bStrides: bs, outShape: shape, dtype: "float32" } as const;
       await same(
-        seg!.binary({
-          op,
-          a: gx,
-          aStrides: as,
-          b: gy,
-          bStrides: bs,
-          outShape: shape,
-          dtype: "float32",
-        }),
-        cpu.binary({
-          op,
-          a: cx,
-          aStrides: as,
-          b: cy,
-          bStrides: bs,
-          outShape: shape,
-          dtype: "float32",
-        }),
+        seg!.binary({ ...spec, a: gx, b: gy }),
+        cpu.binary({ ...spec, a: cx, b: cy }),
         dt,
         1500,
         `${op} ${what}`,
@@ -184,27 +169,16 @@ gpuTest("segmented: unary, cast and binary (aligned, broadcast, transposed)", as
   }
   const cond = rand("bool", 1500, 5);
   const [gc, cc] = both(cond, "bool");
+  const geometry = {
+    condStrides: [1, 30],
+    aStrides: stridesOf(shape),
+    bStrides: broadcastStrides([50], shape),
+    outShape: shape,
+    dtype: "float32",
+  } as const;
   await same(
-    seg!.where({
-      cond: gc,
-      condStrides: [1, 30],
-      a: gx,
-      aStrides: stridesOf(shape),
-      b: gy,
-      bStrides: broadcastStrides([50], shape),
-      outShape: shape,
-      dtype: "float32",
-    }),
-    cpu.where({
-      cond: cc,
-      condStrides: [1, 30],
-      a: cx,
-      aStrides: stridesOf(shape),
-      b: cy,
-      bStrides: broadcastStrides([50], shape),
-      outShape: shape,
-      dtype: "float32",
-    }),
+    seg!.where({ ...geometry, cond: gc, a: gx, b: gy }),
+    cpu.where({ ...geometry, cond: cc, a: cx, b: cy }),
     "float32",
     1500,
     "where",
