@@ -186,6 +186,7 @@ export type {
   UnarySpec,
   WhereSpec,
 } from "./src/backend/backend.ts";
+export { BINARY_OPS, COMPARISONS, UNARY_OPS } from "./src/backend/backend.ts";
 export { CpuBackend } from "./src/backend/cpu/cpu_backend.ts";
 
 // Deep-learning toolkit: the area entry points of deno.json ("./nn", …),

@@ -43,7 +43,7 @@ export type DataHandle = unknown;
  *
  * @example
  * ```ts
- * import { UNARY_OPS } from "./backend.ts";
+ * import { UNARY_OPS } from "@gradus/core";
  *
  * console.log(UNARY_OPS.includes("exp"), UNARY_OPS.length); // true 16
  * ```
@@ -105,7 +105,7 @@ const COMPARISON_OPS = [
  *
  * @example
  * ```ts
- * import { BINARY_OPS } from "./backend.ts";
+ * import { BINARY_OPS } from "@gradus/core";
  *
  * console.log(BINARY_OPS.includes("pow"), BINARY_OPS.length); // true 15
  * ```
@@ -159,7 +159,7 @@ export type BinaryOp = typeof BINARY_OPS[number];
  *
  * @example
  * ```ts
- * import { COMPARISONS } from "./backend.ts";
+ * import { COMPARISONS } from "@gradus/core";
  *
  * console.log(COMPARISONS.has("less"), COMPARISONS.has("add")); // true false
  * ```
