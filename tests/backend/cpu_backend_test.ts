@@ -480,14 +480,11 @@ Deno.test("cpu: cast edge cases", () => {
     (cpu.cast({ x: f64, size: 9, from: "float64", to: "float32" }) as Float32Array)[8],
     Math.fround(0.1),
   );
+  const cast = (x: TypedArray, from: DType, to: DType) => cpu.cast({ x, size: x.length, from, to });
   const f32 = new Float32Array(src);
+  assertArrayEqual(cast(f32, "float32", "float64"), new Float64Array(f32), "f32→f64 exact");
   assertArrayEqual(
-    cpu.cast({ x: f32, size: 9, from: "float32", to: "float64" }),
-    new Float64Array(f32),
-    "f32→f64 exact",
-  );
-  assertArrayEqual(
-    cpu.cast({ x: f32, size: 9, from: "float32", to: "int32" }),
+    cast(f32, "float32", "int32"),
     new Int32Array([0, -1, 0, 0, 0, 1, 2, -3, 0]),
     "f32→i32",
   );
@@ -495,42 +492,22 @@ Deno.test("cpu: cast edge cases", () => {
   const wide = [3e9, -3e9, Infinity, -Infinity, 2147483647.5, -2147483648.5, 2 ** 40, -(2 ** 40)];
   const sat = [2147483647, -2147483648, 2147483647, -2147483648, 2147483647, -2147483648];
   assertArrayEqual(
-    cpu.cast({ x: new Float64Array(wide), size: 8, from: "float64", to: "int32" }),
+    cast(new Float64Array(wide), "float64", "int32"),
     new Int32Array([...sat, 2147483647, -2147483648]),
     "f64→i32 saturates",
   );
   assertArrayEqual(
-    cpu.cast({ x: new Float32Array(wide), size: 8, from: "float32", to: "int32" }),
+    cast(new Float32Array(wide), "float32", "int32"),
     new Int32Array([...sat, 2147483647, -2147483648]),
     "f32→i32 saturates",
   );
   const b = new Uint8Array([0, 1, 1]);
-  assertArrayEqual(
-    cpu.cast({ x: b, size: 3, from: "bool", to: "float32" }),
-    new Float32Array([0, 1, 1]),
-    "bool→f32",
-  );
-  assertArrayEqual(
-    cpu.cast({ x: b, size: 3, from: "bool", to: "int32" }),
-    new Int32Array([0, 1, 1]),
-    "bool→i32",
-  );
+  assertArrayEqual(cast(b, "bool", "float32"), new Float32Array([0, 1, 1]), "bool→f32");
+  assertArrayEqual(cast(b, "bool", "int32"), new Int32Array([0, 1, 1]), "bool→i32");
   const i = new Int32Array([-2, 0, 16777217]);
-  assertArrayEqual(
-    cpu.cast({ x: i, size: 3, from: "int32", to: "bool" }),
-    new Uint8Array([1, 0, 1]),
-    "i32→bool",
-  );
-  assertArrayEqual(
-    cpu.cast({ x: i, size: 3, from: "int32", to: "float32" }),
-    new Float32Array([-2, 0, 16777216]),
-    "i32→f32",
-  );
-  assertArrayEqual(
-    cpu.cast({ x: i, size: 3, from: "int32", to: "float64" }),
-    new Float64Array([-2, 0, 16777217]),
-    "i32→f64",
-  );
+  assertArrayEqual(cast(i, "int32", "bool"), new Uint8Array([1, 0, 1]), "i32→bool");
+  assertArrayEqual(cast(i, "int32", "float32"), new Float32Array([-2, 0, 16777216]), "i32→f32");
+  assertArrayEqual(cast(i, "int32", "float64"), new Float64Array([-2, 0, 16777217]), "i32→f64");
   const same = cpu.cast({ x: i, size: 3, from: "int32", to: "int32" });
   assert.notEqual(same, i);
   assertArrayEqual(same, i, "i32→i32 copies");

@@ -210,23 +210,16 @@ gpuTest("segmented: strided, scatterStrided and concat cross segment boundaries"
     1100,
     "window copy",
   );
+  const scatter = {
+    xShape: [20, 30],
+    offset: 7,
+    strides: [60, 2],
+    outSize: 1800,
+    dtype: "float32",
+  } as const;
   await same(
-    seg!.scatterStrided({
-      x: gx,
-      xShape: [20, 30],
-      offset: 7,
-      strides: [60, 2],
-      outSize: 1800,
-      dtype: "float32",
-    }),
-    cpu.scatterStrided({
-      x: cx,
-      xShape: [20, 30],
-      offset: 7,
-      strides: [60, 2],
-      outSize: 1800,
-      dtype: "float32",
-    }),
+    seg!.scatterStrided({ ...scatter, x: gx }),
+    cpu.scatterStrided({ ...scatter, x: cx }),
     "float32",
     1800,
     "scatterStrided",
