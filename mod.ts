@@ -28,6 +28,7 @@
  */
 
 // Tensors, dtypes, errors
+import "./src/ops/tensor_methods.ts"; // installs Tensor's methods (x.add(y), x.sum(), …)
 export { type NestedArray, Tensor, type TensorLike } from "./src/core/tensor.ts";
 export {
   type DType,
@@ -66,6 +67,8 @@ export {
   cos,
   div,
   equal,
+  erf,
+  erfc,
   exp,
   expm1,
   floor,

@@ -8,17 +8,23 @@
 import { isFloat } from "../core/dtype.ts";
 import { fmtShape, ShapeError } from "../core/errors.ts";
 import { sameShape } from "../core/shape.ts";
-import { makeTracer, type Tensor, Tensor as TensorClass, type Trace } from "../core/tensor.ts";
+import { type Tensor, Tensor as TensorClass } from "../core/tensor.ts";
 import { zerosLikeTensor } from "../ops/creation.ts";
 import { cast } from "../ops/elementwise.ts";
 import { broadcastTo } from "../ops/movement.ts";
-import { type Aval, dispatch, type Primitive } from "../ops/primitive.ts";
+import {
+  type Aval,
+  dispatch,
+  makeTracer,
+  type Primitive,
+  type Transformation,
+} from "../ops/primitive.ts";
 import { describe } from "../ops/convert.ts";
 import { assertSameStructure, flattenWithPath, unflatten } from "../tree/tree.ts";
 import { nextLevel, withTrace } from "./trace.ts";
 import { flattenDiffArgs, unflattenArgs } from "./vjp.ts";
 
-class JvpTrace implements Trace {
+class JvpTrace implements Transformation {
   readonly level: number;
   done = false;
 
@@ -26,8 +32,7 @@ class JvpTrace implements Trace {
     this.level = level;
   }
 
-  process(prim: unknown, inputs: readonly Tensor[], params: unknown, out: Aval): Tensor {
-    const p = prim as Primitive<unknown>;
+  process<P>(prim: Primitive<P>, inputs: readonly Tensor[], params: P, out: Aval): Tensor {
     const primals: Tensor[] = new Array(inputs.length);
     const tangents: (Tensor | null)[] = new Array(inputs.length);
     let any = false;
@@ -42,9 +47,9 @@ class JvpTrace implements Trace {
         tangents[i] = null;
       }
     }
-    const value = dispatch(p, primals, params, out);
-    if (!any || p.jvp === null || !isFloat(out.dtype)) return value;
-    let t = p.jvp(tangents, primals, value, params);
+    const value = dispatch(prim, primals, params, out);
+    if (!any || prim.jvp === null || !isFloat(out.dtype)) return value;
+    let t = prim.jvp(tangents, primals, value, params);
     if (t === null) return value;
     if (t.dtype !== out.dtype) t = cast(t, out.dtype);
     if (!sameShape(t.shape, out.shape)) t = broadcastTo(t, out.shape);

@@ -11,17 +11,17 @@
 import { isFloat } from "../core/dtype.ts";
 import { DTypeError, fmtShape, ShapeError } from "../core/errors.ts";
 import { sameShape, type Shape } from "../core/shape.ts";
-import {
-  collectMade,
-  makeTracer,
-  type Tensor,
-  Tensor as TensorClass,
-  type Trace,
-} from "../core/tensor.ts";
+import { collectMade, type Tensor, Tensor as TensorClass } from "../core/tensor.ts";
 import { zerosLikeTensor } from "../ops/creation.ts";
 import { add } from "../ops/elementwise.ts";
 import { reshape } from "../ops/movement.ts";
-import { type Aval, dispatch, type Primitive } from "../ops/primitive.ts";
+import {
+  type Aval,
+  dispatch,
+  makeTracer,
+  type Primitive,
+  type Transformation,
+} from "../ops/primitive.ts";
 import { sum } from "../ops/reduce.ts";
 import { describe } from "../ops/convert.ts";
 import {
@@ -35,17 +35,16 @@ import { disposeAllBut } from "./tidy.ts";
 import { nextLevel, withTrace } from "./trace.ts";
 
 interface TapeNode {
-  readonly prim: Primitive<unknown>;
-  readonly params: unknown;
+  /** The primitive's vjp rule applied to this node's inputs, output and params. */
+  readonly pullback: (ct: Tensor, needs: readonly boolean[]) => (Tensor | null)[];
   /** Primal inputs (values one level down). */
   readonly inputs: readonly Tensor[];
   /** Tape slot of each input, or -1 for inputs that are constants here. */
   readonly ids: readonly number[];
-  readonly out: Tensor;
   readonly id: number;
 }
 
-class VjpTrace implements Trace {
+class VjpTrace implements Transformation {
   readonly level: number;
   done = false;
   readonly nodes: TapeNode[] = [];
@@ -66,8 +65,7 @@ class VjpTrace implements Trace {
     return makeTracer(this, primal, null, this.slots++);
   }
 
-  process(prim: unknown, inputs: readonly Tensor[], params: unknown, out: Aval): Tensor {
-    const p = prim as Primitive<unknown>;
+  process<P>(prim: Primitive<P>, inputs: readonly Tensor[], params: P, out: Aval): Tensor {
     const primals: Tensor[] = new Array(inputs.length);
     const ids: number[] = new Array(inputs.length);
     for (let i = 0; i < inputs.length; i++) {
@@ -80,11 +78,14 @@ class VjpTrace implements Trace {
         ids[i] = -1;
       }
     }
-    const value = dispatch(p, primals, params, out);
+    const value = dispatch(prim, primals, params, out);
     this.owned?.push(value);
-    if (p.vjp === null || !isFloat(out.dtype)) return value;
+    const rule = prim.vjp;
+    if (rule === null || !isFloat(out.dtype)) return value;
     const id = this.slots++;
-    this.nodes.push({ prim: p, params, inputs: primals, ids, out: value, id });
+    const pullback = (ct: Tensor, needs: readonly boolean[]) =>
+      rule(ct, primals, value, params, needs);
+    this.nodes.push({ pullback, inputs: primals, ids, id });
     return makeTracer(this, value, null, id);
   }
 }
@@ -119,7 +120,7 @@ function backward(
     if (ct === null) continue;
     cts[node.id] = null;
     const needs = node.ids.map((id) => id >= 0);
-    const ins = node.prim.vjp!(ct, node.inputs, node.out, node.params, needs);
+    const ins = node.pullback(ct, needs);
     for (let i = 0; i < node.ids.length; i++) {
       const c = ins[i];
       if (!needs[i] || c === null || c === undefined) continue;

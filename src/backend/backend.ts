@@ -45,7 +45,7 @@ export type DataHandle = unknown;
  * ```ts
  * import { UNARY_OPS } from "@gradus/core";
  *
- * console.log(UNARY_OPS.includes("exp"), UNARY_OPS.length); // true 16
+ * console.log(UNARY_OPS.includes("exp"), UNARY_OPS.length); // true 18
  * ```
  */
 export const UNARY_OPS = [
@@ -58,6 +58,8 @@ export const UNARY_OPS = [
   "sin",
   "cos",
   "tanh",
+  "erf",
+  "erfc",
   "abs",
   "sign",
   "square",
@@ -69,10 +71,10 @@ export const UNARY_OPS = [
 
 /**
  * Elementwise unary opcodes (each is the name of its primitive). Float ops
- * (`exp`, `log`, `log1p`, `expm1`, `sqrt`, `sin`, `cos`, `tanh`, `floor`,
- * `ceil`, `round`) only ever see float dtypes; `neg`, `abs`, `sign` and
- * `square` also see int32; `logicalNot` sees bool. `round` rounds half to
- * even, like NumPy.
+ * (`exp`, `log`, `log1p`, `expm1`, `sqrt`, `sin`, `cos`, `tanh`, `erf`,
+ * `erfc`, `floor`, `ceil`, `round`) only ever see float dtypes; `neg`,
+ * `abs`, `sign` and `square` also see int32; `logicalNot` sees bool.
+ * `round` rounds half to even, like NumPy.
  *
  * @example
  * ```ts

@@ -59,6 +59,8 @@
  * @module
  */
 
+import "../ops/tensor_methods.ts"; // installs Tensor's methods (x.add(y), x.sum(), …)
+
 export {
   deserializeSafetensors,
   readSafetensorsHeader,

@@ -11,7 +11,7 @@ import type { DType, TypedArray } from "./dtype.ts";
 import type { Shape } from "./shape.ts";
 import { sizeOf } from "./shape.ts";
 import { formatTensor } from "./format.ts";
-import * as ops from "../ops/mod.ts";
+import type { CumsumOptions, ReduceOptions, VarianceOptions } from "./op_options.ts";
 
 /**
  * A number, or nested arrays of numbers: what `array()` returns (bool reads as 0/1).
@@ -42,8 +42,11 @@ export type NestedArray = number | NestedArray[];
 export type TensorLike = Tensor | number | boolean;
 
 /**
- * A transformation that intercepts ops on its tracers (JVP or VJP). Levels
- * nest: the innermost transformation has the highest level.
+ * What a tracer knows of the transformation tracing it (JVP or VJP): its
+ * level and whether it has returned. Levels nest: the innermost
+ * transformation has the highest level. The part that processes ops,
+ * `Transformation`, lives with the primitives (src/ops/primitive.ts), so
+ * this layer does not depend on them.
  * @internal
  */
 export interface Trace {
@@ -51,13 +54,6 @@ export interface Trace {
   readonly level: number;
   /** Set when the transformation returned; its tracers then act as their primal values. */
   done: boolean;
-  /** Runs `prim` on `inputs`, at least one of which is a tracer of this trace. */
-  process(
-    prim: unknown,
-    inputs: readonly Tensor[],
-    params: unknown,
-    out: { readonly shape: Shape; readonly dtype: DType },
-  ): Tensor;
 }
 
 /**
@@ -314,87 +310,87 @@ export class Tensor {
 
   /** `add(this, y)`. @param y Tensor or number. @returns The sum. @example `x.add(1)` */
   add(y: TensorLike): Tensor {
-    return ops.add(this, y);
+    return op("add")(this, y);
   }
   /** `sub(this, y)`. @param y Tensor or number. @returns The difference. @example `x.sub(1)` */
   sub(y: TensorLike): Tensor {
-    return ops.sub(this, y);
+    return op("sub")(this, y);
   }
   /** `mul(this, y)`. @param y Tensor or number. @returns The product. @example `x.mul(2)` */
   mul(y: TensorLike): Tensor {
-    return ops.mul(this, y);
+    return op("mul")(this, y);
   }
   /** `div(this, y)`. @param y Tensor or number. @returns The quotient. @example `x.div(2)` */
   div(y: TensorLike): Tensor {
-    return ops.div(this, y);
+    return op("div")(this, y);
   }
   /** `pow(this, y)`. @param y Exponent. @returns `this ** y`. @example `x.pow(2)` */
   pow(y: TensorLike): Tensor {
-    return ops.pow(this, y);
+    return op("pow")(this, y);
   }
   /** `neg(this)`. @returns `-this`. @example `x.neg()` */
   neg(): Tensor {
-    return ops.neg(this);
+    return op("neg")(this);
   }
   /** `square(this)`. @returns `this²`. @example `x.square()` */
   square(): Tensor {
-    return ops.square(this);
+    return op("square")(this);
   }
   /** `sqrt(this)`. @returns `√this`. @example `x.sqrt()` */
   sqrt(): Tensor {
-    return ops.sqrt(this);
+    return op("sqrt")(this);
   }
   /** `exp(this)`. @returns `e^this`. @example `x.exp()` */
   exp(): Tensor {
-    return ops.exp(this);
+    return op("exp")(this);
   }
   /** `log(this)`. @returns The natural log. @example `x.log()` */
   log(): Tensor {
-    return ops.log(this);
+    return op("log")(this);
   }
   /** `abs(this)`. @returns `|this|`. @example `x.abs()` */
   abs(): Tensor {
-    return ops.abs(this);
+    return op("abs")(this);
   }
   /** `tanh(this)`. @returns The hyperbolic tangent. @example `x.tanh()` */
   tanh(): Tensor {
-    return ops.tanh(this);
+    return op("tanh")(this);
   }
   /** `matmul(this, y)`. @param y Right operand. @returns The matrix product. @example `x.matmul(w)` */
   matmul(y: TensorLike): Tensor {
-    return ops.matmul(this, y);
+    return op("matmul")(this, y);
   }
   /** `dot(this, y)`. @param y Right operand. @returns NumPy's dot. @example `x.dot(w)` */
   dot(y: TensorLike): Tensor {
-    return ops.dot(this, y);
+    return op("dot")(this, y);
   }
   /** `reshape(this, shape)`. @param shape New shape (one `-1` allowed). @returns A reshaped tensor. @example `x.reshape([-1, 2])` */
   reshape(shape: readonly number[]): Tensor {
-    return ops.reshape(this, shape);
+    return op("reshape")(this, shape);
   }
   /** `transpose(this, axes)`. @param axes Permutation (default: reversed). @returns The transposed tensor. @example `x.transpose()` */
   transpose(axes?: readonly number[]): Tensor {
-    return ops.transpose(this, axes);
+    return op("transpose")(this, axes);
   }
   /** The transpose (axes reversed), like NumPy's `.T`. */
   get T(): Tensor {
-    return ops.transpose(this);
+    return op("transpose", "T")(this);
   }
   /** `sum(this, axis, opts)`. @param axis Axis or axes (default all). @param opts `{keepdims}`. @returns The sum. @example `x.sum(0)` */
-  sum(axis?: number | readonly number[] | null, opts?: ops.ReduceOptions): Tensor {
-    return ops.sum(this, axis, opts);
+  sum(axis?: number | readonly number[] | null, opts?: ReduceOptions): Tensor {
+    return op("sum")(this, axis, opts);
   }
   /** `mean(this, axis, opts)`. @param axis Axis or axes (default all). @param opts `{keepdims}`. @returns The mean. @example `x.mean()` */
-  mean(axis?: number | readonly number[] | null, opts?: ops.ReduceOptions): Tensor {
-    return ops.mean(this, axis, opts);
+  mean(axis?: number | readonly number[] | null, opts?: ReduceOptions): Tensor {
+    return op("mean")(this, axis, opts);
   }
   /** `max(this, axis, opts)`. @param axis Axis or axes (default all). @param opts `{keepdims}`. @returns The maximum. @example `x.max(-1)` */
-  max(axis?: number | readonly number[] | null, opts?: ops.ReduceOptions): Tensor {
-    return ops.max(this, axis, opts);
+  max(axis?: number | readonly number[] | null, opts?: ReduceOptions): Tensor {
+    return op("max")(this, axis, opts);
   }
   /** `min(this, axis, opts)`. @param axis Axis or axes (default all). @param opts `{keepdims}`. @returns The minimum. @example `x.min(-1)` */
-  min(axis?: number | readonly number[] | null, opts?: ops.ReduceOptions): Tensor {
-    return ops.min(this, axis, opts);
+  min(axis?: number | readonly number[] | null, opts?: ReduceOptions): Tensor {
+    return op("min")(this, axis, opts);
   }
   /**
    * `variance(this, axis, opts)`: NumPy's `x.var()` (a method may be named
@@ -402,53 +398,116 @@ export class Tensor {
    * @param axis Axis or axes (default all). @param opts `{keepdims, ddof}` (ddof default 0).
    * @returns The variance. @example `x.var(0, { ddof: 1 })`
    */
-  var(axis?: number | readonly number[] | null, opts?: ops.VarianceOptions): Tensor {
-    return ops.variance(this, axis, opts);
+  var(axis?: number | readonly number[] | null, opts?: VarianceOptions): Tensor {
+    return op("variance", "var")(this, axis, opts);
   }
   /** `std(this, axis, opts)`. @param axis Axis or axes (default all). @param opts `{keepdims, ddof}` (ddof default 0). @returns The standard deviation. @example `x.std()` */
-  std(axis?: number | readonly number[] | null, opts?: ops.VarianceOptions): Tensor {
-    return ops.std(this, axis, opts);
+  std(axis?: number | readonly number[] | null, opts?: VarianceOptions): Tensor {
+    return op("std")(this, axis, opts);
   }
   /** `cumsum(this, axis, opts)`. @param axis Axis (default: flattened). @param opts `{reverse, exclusive}`. @returns The cumulative sums. @example `x.cumsum(-1)` */
-  cumsum(axis?: number | null, opts?: ops.CumsumOptions): Tensor {
-    return ops.cumsum(this, axis, opts);
+  cumsum(axis?: number | null, opts?: CumsumOptions): Tensor {
+    return op("cumsum")(this, axis, opts);
   }
   /** `argmax(this, axis, opts)`. @param axis Axis (default: flattened). @param opts `{keepdims}`. @returns int32 indices. @example `x.argmax(-1)` */
-  argmax(axis?: number | null, opts?: ops.ReduceOptions): Tensor {
-    return ops.argmax(this, axis, opts);
+  argmax(axis?: number | null, opts?: ReduceOptions): Tensor {
+    return op("argmax")(this, axis, opts);
   }
   /** `argmin(this, axis, opts)`. @param axis Axis (default: flattened). @param opts `{keepdims}`. @returns int32 indices. @example `x.argmin(-1)` */
-  argmin(axis?: number | null, opts?: ops.ReduceOptions): Tensor {
-    return ops.argmin(this, axis, opts);
+  argmin(axis?: number | null, opts?: ReduceOptions): Tensor {
+    return op("argmin")(this, axis, opts);
   }
   /** `cast(this, dtype)`. @param dtype Target dtype. @returns The converted tensor. @example `x.cast("int32")` */
   cast(dtype: DType): Tensor {
-    return ops.cast(this, dtype);
+    return op("cast")(this, dtype);
   }
   /** `expandDims(this, axis)`. @param axis Where the new axis goes. @returns A tensor with one more axis. @example `x.expandDims(0)` */
   expandDims(axis: number): Tensor {
-    return ops.expandDims(this, axis);
+    return op("expandDims")(this, axis);
   }
   /** `squeeze(this, axis)`. @param axis Axis or axes of size 1 (default all). @returns The squeezed tensor. @example `x.squeeze()` */
   squeeze(axis?: number | readonly number[]): Tensor {
-    return ops.squeeze(this, axis);
+    return op("squeeze")(this, axis);
   }
   /** `broadcastTo(this, shape)`. @param shape Target shape. @returns The broadcast tensor. @example `x.broadcastTo([3, 2])` */
   broadcastTo(shape: readonly number[]): Tensor {
-    return ops.broadcastTo(this, shape);
+    return op("broadcastTo")(this, shape);
   }
   /** `equal(this, y)`. @param y Tensor or number. @returns A bool tensor. @example `x.equal(0)` */
   equal(y: TensorLike): Tensor {
-    return ops.equal(this, y);
+    return op("equal")(this, y);
   }
   /** `greater(this, y)`. @param y Tensor or number. @returns A bool tensor. @example `x.greater(0)` */
   greater(y: TensorLike): Tensor {
-    return ops.greater(this, y);
+    return op("greater")(this, y);
   }
   /** `less(this, y)`. @param y Tensor or number. @returns A bool tensor. @example `x.less(0)` */
   less(y: TensorLike): Tensor {
-    return ops.less(this, y);
+    return op("less")(this, y);
   }
+}
+
+/**
+ * The ops behind `Tensor`'s methods. This layer declares the methods (so
+ * they are documented and typed on the class) and calls the functions that
+ * src/ops/tensor_methods.ts installs, so it never imports the ops.
+ * @internal
+ */
+export interface TensorMethods {
+  add(a: TensorLike, b: TensorLike): Tensor;
+  sub(a: TensorLike, b: TensorLike): Tensor;
+  mul(a: TensorLike, b: TensorLike): Tensor;
+  div(a: TensorLike, b: TensorLike): Tensor;
+  pow(a: TensorLike, b: TensorLike): Tensor;
+  neg(x: TensorLike): Tensor;
+  square(x: TensorLike): Tensor;
+  sqrt(x: TensorLike): Tensor;
+  exp(x: TensorLike): Tensor;
+  log(x: TensorLike): Tensor;
+  abs(x: TensorLike): Tensor;
+  tanh(x: TensorLike): Tensor;
+  matmul(a: TensorLike, b: TensorLike): Tensor;
+  dot(a: TensorLike, b: TensorLike): Tensor;
+  reshape(x: TensorLike, shape: readonly number[]): Tensor;
+  transpose(x: TensorLike, axes?: readonly number[]): Tensor;
+  sum(x: TensorLike, axis?: number | readonly number[] | null, opts?: ReduceOptions): Tensor;
+  mean(x: TensorLike, axis?: number | readonly number[] | null, opts?: ReduceOptions): Tensor;
+  max(x: TensorLike, axis?: number | readonly number[] | null, opts?: ReduceOptions): Tensor;
+  min(x: TensorLike, axis?: number | readonly number[] | null, opts?: ReduceOptions): Tensor;
+  variance(
+    x: TensorLike,
+    axis?: number | readonly number[] | null,
+    opts?: VarianceOptions,
+  ): Tensor;
+  std(x: TensorLike, axis?: number | readonly number[] | null, opts?: VarianceOptions): Tensor;
+  cumsum(x: TensorLike, axis?: number | null, opts?: CumsumOptions): Tensor;
+  argmax(x: TensorLike, axis?: number | null, opts?: ReduceOptions): Tensor;
+  argmin(x: TensorLike, axis?: number | null, opts?: ReduceOptions): Tensor;
+  cast(x: TensorLike, dtype: DType): Tensor;
+  expandDims(x: TensorLike, axis: number): Tensor;
+  squeeze(x: TensorLike, axis?: number | readonly number[]): Tensor;
+  broadcastTo(x: TensorLike, shape: readonly number[]): Tensor;
+  equal(a: TensorLike, b: TensorLike): Tensor;
+  greater(a: TensorLike, b: TensorLike): Tensor;
+  less(a: TensorLike, b: TensorLike): Tensor;
+}
+
+let installed: TensorMethods | null = null;
+
+/** Installs the functions behind `Tensor`'s methods (src/ops/tensor_methods.ts calls it once). @internal */
+export function installTensorMethods(methods: TensorMethods): void {
+  installed = methods;
+}
+
+/** The installed op `name`; `method` is the method's name for the error. */
+function op<K extends keyof TensorMethods>(name: K, method: string = name): TensorMethods[K] {
+  if (installed === null) {
+    throw new Error(
+      `Tensor.${method}(): the tensor methods are not installed; they come with the ops: ` +
+        `import from "@gradus/core" (or one of its entry points), or call ${name}() directly`,
+    );
+  }
+  return installed[name];
 }
 
 /**
@@ -483,16 +542,6 @@ export function collectMade<R>(into: Tensor[], body: () => R): R {
     made = outer;
     if (outer !== null) { for (let i = 0; i < into.length; i++) outer.push(into[i]); }
   }
-}
-
-/** Makes a tracer of `trace` whose value one level down is `primal`. @internal */
-export function makeTracer(
-  trace: Trace,
-  primal: Tensor,
-  tangent: Tensor | null,
-  id: number,
-): Tensor {
-  return new Tensor(primal.shape, primal.dtype, null, null, trace, primal, tangent, id);
 }
 
 /** The concrete value under any number of tracers. @internal */

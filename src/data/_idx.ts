@@ -8,7 +8,7 @@
 import { hexStart } from "./_util.ts";
 import { DataFormatError } from "./errors.ts";
 import { gunzip, isGzip } from "./gzip.ts";
-import type { IdxArray, IdxData, IdxType, ParseIdxOptions } from "./idx.ts";
+import type { IdxArray, IdxData, IdxType, ParseIdxOptions } from "./idx_types.ts";
 
 /** An IDX element type and its size in bytes. */
 export interface TypeInfo {

@@ -18,6 +18,7 @@ import {
   add,
   cast,
   div,
+  erfc,
   exp,
   expm1,
   greater,
@@ -27,6 +28,7 @@ import {
   maximum,
   mul,
   neg,
+  square,
   sub,
   tanh as tanhOp,
   where,
@@ -169,42 +171,49 @@ export interface GeluOptions {
   readonly approximate?: boolean;
 }
 
-// Coefficients of the Chebyshev fit of erfc from Numerical Recipes (erfcc), highest degree first.
-const ERFC_COEFFS = [
-  0.17087277,
-  -0.82215223,
-  1.48851587,
-  -1.13520398,
-  0.27886807,
-  -0.18628806,
-  0.09678418,
-  0.37409196,
-  1.00002368,
-  -1.26551223,
-];
+// Dekker's exact product x·fl(1/√2): fl(1/√2) split in two 26-bit halves, the
+// splitting factor 2²⁷ + 1, and what fl(1/√2) misses of 1/√2 (from mpmath at 50 digits).
+const SQRT1_2_HI = 0.7071067839860916;
+const SQRT1_2_LO = -2.7995440410322203e-9;
+const SPLIT = 134217729;
+const SQRT1_2_REST = -4.833646656726457e-17;
 
 /**
- * The complementary error function from the Chebyshev fit of Numerical
- * Recipes (`erfcc`): relative error below 1.2e−7 for every `z`.
+ * `2·Φ(x) = erfc(−x/√2)`, where `Φ` is the standard normal CDF. `erfc`
+ * keeps relative accuracy in the left tail, where `1 + erf(x/√2)` would
+ * cancel to 0. In float64 one more step keeps it to an ulp or two: rounding
+ * the argument `x/√2` (by up to half an ulp) moves `erfc` by `2u²` times that
+ * relative error (1e−13 at x = −40), so the rounding error `r` of the
+ * argument is computed exactly (Dekker's product) and put back to first
+ * order: `erfc(u − r) ≈ erfc(u) + 2/√π·e^(−u²)·r`.
  */
-function erfc(z: Tensor): Tensor {
-  const nonNeg = greaterEqual(z, 0);
-  const a = where(nonNeg, z, neg(z)); // |z|, with the right derivative at 0
-  const t = div(1, add(mul(a, 0.5), 1));
-  let poly: Tensor = mul(t, ERFC_COEFFS[0]);
-  for (let i = 1; i < ERFC_COEFFS.length - 1; i++) poly = mul(add(poly, ERFC_COEFFS[i]), t);
-  poly = add(poly, ERFC_COEFFS[ERFC_COEFFS.length - 1]);
-  const e = mul(t, exp(sub(poly, mul(a, a))));
-  return where(nonNeg, e, sub(2, e));
+function twiceNormalCdf(t: Tensor): Tensor {
+  const u = mul(t, -Math.SQRT1_2);
+  const y = erfc(u);
+  if (t.dtype !== "float64") return y;
+  // Where the correction could matter (|x| < 40); beyond, e^(−u²) is 0 and x·SPLIT may overflow.
+  const x = where(less(abs(t), 40), t, 0);
+  const g = mul(x, SPLIT);
+  const hi = sub(g, sub(g, x));
+  const lo = sub(x, hi);
+  const p = mul(x, Math.SQRT1_2);
+  const e = add(
+    add(add(sub(mul(hi, SQRT1_2_HI), p), mul(hi, SQRT1_2_LO)), mul(lo, SQRT1_2_HI)),
+    mul(lo, SQRT1_2_LO),
+  );
+  const r = add(e, mul(x, SQRT1_2_REST)); // x/√2 − fl(x·fl(1/√2))
+  return add(y, mul(mul(exp(neg(square(u))), 2 / Math.sqrt(Math.PI)), r));
 }
 
 /**
  * The Gaussian error linear unit `x·Φ(x)`, where `Φ` is the standard normal
  * CDF. By default the tanh approximation
  * `0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))` (as in JAX and GPT-2). With
- * `approximate: false` it computes `0.5·x·erfc(−x/√2)`, with `erfc` from
- * Numerical Recipes' Chebyshev fit (relative error below 1.2e−7, so within
- * float32 rounding; not exact to float64 precision).
+ * `approximate: false` it is exact: `0.5·x·erfc(−x/√2)` from the `erfc`
+ * primitive (fdlibm's algorithm), so the left tail keeps its relative
+ * accuracy — within 1e−15 relative of `x·Φ(x)` in float64 over the whole
+ * line (the rounding of `x/√2` is corrected), within float32 rounding in
+ * float32. Its derivatives come from `erfc`'s, `Φ(x) + x·φ(x)`.
  *
  * @param x A float tensor or number.
  * @param opts `approximate` (default true).
@@ -215,6 +224,9 @@ function erfc(z: Tensor): Tensor {
  * const x = tensor([-1, 0, 1]);
  * console.log(nn.gelu(x).arraySync()); // ≈ [-0.1588, 0, 0.8412]
  * console.log(nn.gelu(x, { approximate: false }).arraySync()); // ≈ [-0.1587, 0, 0.8413]
+ * const x64 = tensor([-2, 1], { dtype: "float64" });
+ * console.log(nn.gelu(x64, { approximate: false }).arraySync());
+ * // [-0.04550026389635841, 0.841344746068543]: x·Φ(x) to an ulp
  * ```
  */
 export function gelu(x: TensorLike, opts: GeluOptions = {}): Tensor {
@@ -223,7 +235,7 @@ export function gelu(x: TensorLike, opts: GeluOptions = {}): Tensor {
     const inner = mul(add(t, mul(mul(mul(t, t), t), 0.044715)), Math.sqrt(2 / Math.PI));
     return mul(mul(t, 0.5), add(tanhOp(inner), 1));
   }
-  return mul(mul(t, 0.5), erfc(mul(t, -Math.SQRT1_2)));
+  return mul(mul(t, 0.5), twiceNormalCdf(t));
 }
 
 /**

@@ -56,6 +56,8 @@
 // Whole files are re-exported: `deno doc` (and so JSR) lists the members of
 // the `export * as nn` namespace in mod.ts only when they come through
 // `export *`. What is not public lives in `_`-prefixed files.
+import "../ops/tensor_methods.ts"; // installs Tensor's methods (x.add(y), x.sum(), …)
+
 export * from "./activations.ts";
 export * from "./losses.ts";
 export * as init from "./init.ts";

@@ -2,7 +2,8 @@
  * Cumulative sums along an axis (`cumsum`), inclusive or exclusive, forward
  * or reversed, as NumPy's `cumsum` and TF.js's `cumsum`.
  *
- * Computed by the Hillis–Steele scan from existing kernels, so it runs on
+ * Computed by the Hillis–Steele scan from existing kernels (strided copies
+ * and adds, called directly by the primitive's `impl`), so it runs on
  * every backend without a kernel of its own: `⌈log₂ n⌉` steps, each adding
  * the running sums shifted by `1, 2, 4, …` positions (`O(n log n)` work).
  * Every output is thereby a balanced-tree sum of its inputs, which bounds
@@ -13,38 +14,18 @@
  * @module
  */
 
+import type { Backend, DataHandle } from "../backend/backend.ts";
+import type { DType } from "../core/dtype.ts";
 import { ShapeError } from "../core/errors.ts";
-import { normAxis, type Shape } from "../core/shape.ts";
+import { normAxis, sizeOf } from "../core/shape.ts";
+import type { CumsumOptions } from "../core/op_options.ts";
 import type { Tensor, TensorLike } from "../core/tensor.ts";
 import { asTensor } from "./convert.ts";
-import { zerosLikeTensor } from "./creation.ts";
-import { add, cast } from "./elementwise.ts";
-import { reshape, slicePrim, unslicePrim } from "./movement.ts";
+import { cast } from "./elementwise.ts";
+import { reshape } from "./movement.ts";
 import { bind, definePrimitive, type Primitive } from "./primitive.ts";
 
-/**
- * Options of `cumsum`.
- *
- * @example
- * ```ts
- * import { cumsum, type CumsumOptions, tensor } from "@gradus/core";
- *
- * const x = tensor([1, 2, 3, 4]);
- * const options: CumsumOptions = { exclusive: true, reverse: true };
- * console.log(cumsum(x).arraySync()); // [1, 3, 6, 10]
- * console.log(cumsum(x, 0, options).arraySync()); // [9, 7, 4, 0]
- * ```
- */
-export interface CumsumOptions {
-  /** Sum from the end of the axis towards its start (default false). */
-  readonly reverse?: boolean;
-  /**
-   * Leave each element out of its own sum (default false): the first output
-   * is 0 and output `i` is the sum of inputs `0 … i-1` (`i+1 … n-1` when
-   * reversed), as in TF.js's `cumsum(x, axis, exclusive)`.
-   */
-  readonly exclusive?: boolean;
-}
+export type { CumsumOptions } from "../core/op_options.ts";
 
 interface CumsumParams {
   /** The scanned axis. */
@@ -56,39 +37,59 @@ interface CumsumParams {
 }
 
 /**
- * `y` (viewed as `[outer, n, inner]`) shifted by `s` positions along the
- * middle axis, towards the end (`reverse` false) or the start, zeros coming
- * in. A slice and its transpose: two strided copies, contiguous when
+ * `y` (a dense `[outer, n, inner]` buffer) shifted by `s` positions along
+ * the middle axis, towards the end (`reverse` false) or the start, zeros
+ * coming in. A slice and its transpose: two strided copies, contiguous when
  * `outer` is 1.
  */
-function shifted(y: Tensor, s: number, reverse: boolean): Tensor {
-  const [outer, n, inner] = y.shape;
-  if (s >= n) return zerosLikeTensor(y);
-  const part: Shape = [outer, n - s, inner];
-  const from = reverse ? [0, s, 0] : [0, 0, 0];
-  const to = reverse ? [0, 0, 0] : [0, s, 0];
-  const steps = [1, 1, 1];
-  const sl = bind(slicePrim, [y], { starts: from, steps, shape: part });
-  const out = bind(unslicePrim, [sl], { starts: to, steps, shape: part, full: y.shape });
-  sl.dispose();
+function shifted(
+  be: Backend,
+  y: DataHandle,
+  [outer, n, inner]: readonly number[],
+  s: number,
+  reverse: boolean,
+  dtype: DType,
+): DataHandle {
+  if (s >= n) return be.fill(outer * n * inner, 0, dtype);
+  const part = [outer, n - s, inner];
+  const strides = [n * inner, inner, 1];
+  const x = be.strided({ x: y, offset: reverse ? s * inner : 0, strides, outShape: part, dtype });
+  const out = be.scatterStrided({
+    x,
+    xShape: part,
+    offset: reverse ? 0 : s * inner,
+    strides,
+    outSize: outer * n * inner,
+    dtype,
+  });
+  be.dispose(x);
   return out;
 }
 
 /**
- * The Hillis–Steele scan of the concrete tensor `x` along `p.axis`. Frees
- * every intermediate buffer as it goes (never `x`'s).
+ * The Hillis–Steele scan of the concrete tensor `x` along `p.axis`, in
+ * kernel calls (like every `impl`, it binds no op). Frees every
+ * intermediate buffer as it goes (never `x`'s).
  */
-function scan(x: Tensor, p: CumsumParams): Tensor {
-  const outer = x.shape.slice(0, p.axis).reduce((a, b) => a * b, 1);
+function scan(be: Backend, x: Tensor, p: CumsumParams): DataHandle {
+  const outer = sizeOf(x.shape.slice(0, p.axis));
   const n = x.shape[p.axis];
-  const inner = x.shape.slice(p.axis + 1).reduce((a, b) => a * b, 1);
-  const x3 = reshape(x, [outer, n, inner]);
-  let y = p.exclusive ? shifted(x3, 1, p.reverse) : x3;
+  const inner = sizeOf(x.shape.slice(p.axis + 1));
+  const shape = [outer, n, inner], dense = [n * inner, inner, 1], dtype = x.dtype;
+  let y = p.exclusive ? shifted(be, x._data, shape, 1, p.reverse, dtype) : x._data;
   for (let s = 1; s < n; s *= 2) {
-    const sh = shifted(y, s, p.reverse);
-    const next = add(y, sh);
-    sh.dispose();
-    if (y !== x3) y.dispose();
+    const sh = shifted(be, y, shape, s, p.reverse, dtype);
+    const next = be.binary({
+      op: "add",
+      a: y,
+      aStrides: dense,
+      b: sh,
+      bStrides: dense,
+      outShape: shape,
+      dtype,
+    });
+    be.dispose(sh);
+    if (y !== x._data) be.dispose(y);
     y = next;
   }
   return y; // x's own buffer when n ≤ 1 (shared, as reshape shares it)
@@ -101,12 +102,14 @@ function scan(x: Tensor, p: CumsumParams): Tensor {
  * the `3·⌈log₂ n⌉` intermediates of the scan (240 MB for a float32 axis of
  * 10⁶), and the scan frees them as it goes. The implementation composes
  * existing kernels, so every backend runs it without a kernel of its own.
+ * Linear: the jvp is a cumsum of the tangent and the vjp its transpose, a
+ * reversed cumsum, so it states both rules.
  * @internal
  */
 export const cumsumPrim: Primitive<CumsumParams> = definePrimitive<CumsumParams>({
   name: "cumsum",
   abstract: ([x]) => ({ shape: x.shape, dtype: x.dtype }),
-  impl: (_be, [x], p) => scan(x, p)._data,
+  impl: (be, [x], p) => scan(be, x, p),
   vjp: (g, _x, _o, p) => [bind(cumsumPrim, [g], { ...p, reverse: !p.reverse })],
   jvp: ([t], _x, _o, p) => bind(cumsumPrim, [t!], p),
 });

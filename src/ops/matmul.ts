@@ -56,6 +56,8 @@ function transposedCopy(be: Backend, x: Tensor): DataHandle {
  * The flags are a primitive's business rather than a transpose before it
  * because the backward pass needs `aᵀ·g` and `g·bᵀ`: backends that read
  * operands transposed (`Backend.matmulTransposes`) then skip the copy.
+ * Bilinear, not elementwise: the jvp is `ta·b + a·tb` and the vjp the
+ * transposed products `g·bᵀ` and `aᵀ·g`, so it states both rules.
  * @internal
  */
 export const matmulPrim: Primitive<MatmulParams> = definePrimitive<MatmulParams>({

@@ -4,6 +4,8 @@
  * @module
  */
 
+import "./tensor_methods.ts";
+
 export * from "./elementwise.ts";
 export * from "./reduce.ts";
 export * from "./movement.ts";

@@ -1,12 +1,17 @@
 /**
  * Movement primitives: reshape, transpose, broadcastTo, slice (and its
- * transpose), concat, take (gather) and scatterAdd; and the composites
- * expandDims, squeeze, stack and split.
+ * transpose) and concat (take and scatterAdd live in take.ts and are
+ * re-exported here); and the composites expandDims, squeeze, stack and split.
+ *
+ * Every movement primitive is linear: its jvp applies the op itself to the
+ * tangent and its vjp is the transpose (reshape back, the inverse
+ * permutation, a sum over broadcast axes, unslice for slice, scatterAdd
+ * for take), so each states both rules, side by side.
  *
  * @module
  */
 
-import { DTypeError, fmtShape, int32RangeError, ShapeError } from "../core/errors.ts";
+import { fmtShape, ShapeError } from "../core/errors.ts";
 import {
   broadcastShapes,
   checkShape,
@@ -16,10 +21,12 @@ import {
   sizeOf,
   stridesOf,
 } from "../core/shape.ts";
-import { makeTensor, Tensor, type TensorLike } from "../core/tensor.ts";
-import { asTensor, backendOf, sameDType } from "./convert.ts";
+import type { Tensor, TensorLike } from "../core/tensor.ts";
+import { asTensor, sameDType } from "./convert.ts";
 import { bind, definePrimitive, type Primitive } from "./primitive.ts";
 import { zerosLikeTensor } from "./creation.ts";
+
+export { indexTensor, scatterAddPrim, take, takePrim } from "./take.ts";
 
 // ---------------------------------------------------------------- reshape
 
@@ -531,143 +538,4 @@ export function split(
     parts.push(slice(t, starts, stops));
   }
   return parts;
-}
-
-// ---------------------------------------------------------------- take / scatterAdd
-
-interface GatherParams {
-  readonly axis: number;
-}
-
-interface ScatterParams {
-  readonly axis: number;
-  /** Size of `axis` in the output. */
-  readonly size: number;
-  /** Rank of the indices tensor. */
-  readonly indexRank: number;
-}
-
-/** take(x, indices, axis): gather along one axis. @internal */
-export const takePrim: Primitive<GatherParams> = definePrimitive<GatherParams>({
-  name: "take",
-  abstract: ([x, idx], { axis }) => ({
-    shape: [...x.shape.slice(0, axis), ...idx.shape, ...x.shape.slice(axis + 1)],
-    dtype: x.dtype,
-  }),
-  impl: (be, [x, idx], { axis }) =>
-    be.gather({
-      x: x._data,
-      indices: idx._data,
-      outer: sizeOf(x.shape.slice(0, axis)),
-      n: x.shape[axis],
-      inner: sizeOf(x.shape.slice(axis + 1)),
-      count: sizeOf(idx.shape),
-      dtype: x.dtype,
-    }),
-  vjp: (g, [x, idx], _o, { axis }) => [
-    bind(scatterAddPrim, [g, idx], { axis, size: x.shape[axis], indexRank: idx.ndim }),
-    null,
-  ],
-  jvp: ([t], [_x, idx], _o, p) => bind(takePrim, [t!, idx], p),
-});
-
-/** The transpose of take: adds slices of `g` into zeros at `indices`. @internal */
-export const scatterAddPrim: Primitive<ScatterParams> = definePrimitive<ScatterParams>({
-  name: "scatterAdd",
-  abstract: ([g], { axis, size, indexRank }) => ({
-    shape: [...g.shape.slice(0, axis), size, ...g.shape.slice(axis + indexRank)],
-    dtype: g.dtype,
-  }),
-  impl: (be, [g, idx], { axis, size, indexRank }) =>
-    be.scatterAdd({
-      g: g._data,
-      indices: idx._data,
-      outer: sizeOf(g.shape.slice(0, axis)),
-      n: size,
-      inner: sizeOf(g.shape.slice(axis + indexRank)),
-      count: sizeOf(idx.shape),
-      dtype: g.dtype,
-    }),
-  vjp: (ct, [_g, idx], _o, { axis }) => [bind(takePrim, [ct, idx], { axis }), null],
-  jvp: ([t], [_g, idx], _o, p) => bind(scatterAddPrim, [t!, idx], p),
-});
-
-/**
- * Gathers slices along `axis` at int32 `indices` (NumPy's `take`): the
- * result has shape `x.shape[:axis] + indices.shape + x.shape[axis+1:]`.
- * The gradient adds back into the gathered positions (repeated indices
- * accumulate).
- *
- * Indices lie in `[-n, n)` for an axis of size `n`; negative ones count from
- * the end. An index outside is never clamped or wrapped: it is a RangeError
- * naming the index and `n` wherever the indices can be checked without
- * waiting for the device — always for a number array, always on `cpu` and
- * `wasm`, and on `webgpu` for index tensors made from host values. Indices
- * computed on the GPU (e.g. by `argmax` or arithmetic) are not read back to
- * be checked: an out-of-range one gathers NaN (int32: −2³¹, bool: `true`,
- * JAX's `mode="fill"`) and receives no gradient.
- *
- * @param x A tensor.
- * @param indices int32 indices (a tensor or a number array).
- * @param axis The axis to gather along (default 0).
- * @returns The gathered tensor.
- * @example
- * ```ts
- * import { take, tensor } from "@gradus/core";
- * const x = tensor([[1, 2], [3, 4], [5, 6]]);
- * console.log(take(x, [2, 0]).arraySync()); // [[5, 6], [1, 2]]
- * console.log(take(x, [1], 1).arraySync()); // [[2], [4], [6]]
- * ```
- */
-export function take(
-  x: TensorLike,
-  indices: Tensor | readonly number[] | number,
-  axis = 0,
-): Tensor {
-  const t = asTensor("take", x);
-  if (t.ndim === 0) throw new ShapeError("take(): cannot index a scalar; reshape it first");
-  const ax = normAxis("take", axis, t.ndim);
-  const idx = indexTensor("take", indices, backendOf(t), t.shape[ax]);
-  return bind(takePrim, [t, idx], { axis: ax });
-}
-
-/**
- * Converts indices to an int32 tensor, with a clear error for other dtypes.
- * Numbers given as JS values are checked against `[-n, n)` when `n` is
- * given, and against the int32 range always.
- * @internal
- */
-export function indexTensor(
-  op: string,
-  indices: Tensor | readonly number[] | number,
-  backend: ReturnType<typeof backendOf>,
-  n?: number,
-): Tensor {
-  if (indices instanceof Tensor) {
-    if (indices.dtype !== "int32") {
-      throw new DTypeError(
-        `${op}(): indices must be int32, got ${indices.dtype}; cast them first, e.g. cast(i, "int32")`,
-      );
-    }
-    return indices;
-  }
-  const list = typeof indices === "number" ? [indices] : indices;
-  for (const v of list) {
-    if (!Number.isInteger(v)) {
-      throw new DTypeError(`${op}(): indices must be integers, got ${v}`);
-    }
-    if (n !== undefined && (v < -n || v >= n)) {
-      throw new RangeError(
-        `${op}(): index ${v} is out of bounds for an axis of size ${n} (valid: -${n}..${n - 1})`,
-      );
-    }
-    if (v < -2147483648 || v > 2147483647) throw int32RangeError(op, v, " (indices are int32)");
-  }
-  const data = Int32Array.from(list);
-  return makeTensor(
-    backend,
-    backend.upload(data, "int32"),
-    typeof indices === "number" ? [] : [list.length],
-    "int32",
-  );
 }

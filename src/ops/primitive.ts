@@ -17,7 +17,7 @@ import type { Backend, DataHandle } from "../backend/backend.ts";
 import type { DType } from "../core/dtype.ts";
 import { allocationError, DTypeError, isAllocationFailure } from "../core/errors.ts";
 import type { Shape } from "../core/shape.ts";
-import { makeTensor, type Tensor } from "../core/tensor.ts";
+import { makeTensor, Tensor, type Trace } from "../core/tensor.ts";
 
 /** The abstract value of a tensor: what shape rules see. */
 export interface Aval {
@@ -67,6 +67,38 @@ export interface Primitive<P> {
   readonly jvp: JvpRule<P> | null;
 }
 
+/**
+ * A transformation that intercepts ops on its tracers (`vjp`'s tape, `jvp`):
+ * `dispatch` hands it every primitive applied to at least one of its
+ * tracers. (A tensor only sees the `Trace` part, so the core layer does not
+ * depend on primitives.)
+ * @internal
+ */
+export interface Transformation extends Trace {
+  /** Runs `prim` on `inputs`, at least one of which is a tracer of this transformation. */
+  process<P>(prim: Primitive<P>, inputs: readonly Tensor[], params: P, out: Aval): Tensor;
+}
+
+/**
+ * Makes a tracer of `trace` whose value one level down is `primal`. Every
+ * tracer is made here, so a tensor's `_trace` is always a `Transformation`.
+ * @internal
+ */
+export function makeTracer(
+  trace: Transformation,
+  primal: Tensor,
+  tangent: Tensor | null,
+  id: number,
+): Tensor {
+  return new Tensor(primal.shape, primal.dtype, null, null, trace, primal, tangent, id);
+}
+
+/** The transformation tracing `x`, or null for a concrete tensor. */
+function traceOf(x: Tensor): Transformation | null {
+  // Sound: tracers are only made by makeTracer, which takes a Transformation.
+  return x._trace as Transformation | null;
+}
+
 /** Identity helper that types a primitive definition. */
 export function definePrimitive<P>(def: Primitive<P>): Primitive<P> {
   return def;
@@ -90,10 +122,10 @@ export function dispatch<P>(
   params: P,
   out: Aval,
 ): Tensor {
-  let top: Tensor["_trace"] = null;
+  let top: Transformation | null = null;
   let leaked = false;
   for (let i = 0; i < inputs.length; i++) {
-    const t = inputs[i]._trace;
+    const t = traceOf(inputs[i]);
     if (t === null) continue;
     if (t.done) {
       leaked = true;
@@ -107,13 +139,28 @@ export function dispatch<P>(
   for (let i = 0; i < inputs.length; i++) {
     if (inputs[i]._disposed) disposedInput(prim.name, inputs, i);
   }
+  if (running !== null) nestedBind(running, prim.name);
   let data: DataHandle;
+  running = prim.name;
   try {
     data = prim.impl(backend, inputs, params, out);
   } catch (e) {
     throw isAllocationFailure(e) ? allocationError(prim.name, out.shape, out.dtype, backend, e) : e;
+  } finally {
+    running = null;
   }
   return makeTensor(backend, data, out.shape, out.dtype);
+}
+
+/** The primitive whose `impl` is running, or null: an impl calls kernels, never ops. */
+let running: string | null = null;
+
+function nestedBind(outer: string, inner: string): never {
+  running = null;
+  throw new Error(
+    `${outer}(): its impl applied the op ${inner}(); an impl calls backend kernels only ` +
+      `(compose with ops in a function around bind, or call the kernels directly)`,
+  );
 }
 
 /** A tracer whose transformation has returned acts as the value it traced. */

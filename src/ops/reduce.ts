@@ -7,44 +7,15 @@
 
 import type { Backend, DataHandle, ReduceOp } from "../backend/backend.ts";
 import { DTypeError, ShapeError } from "../core/errors.ts";
-import { normAxes, normAxis, type Shape, sizeOf } from "../core/shape.ts";
+import { broadcastStrides, normAxes, normAxis, type Shape, sizeOf } from "../core/shape.ts";
+import type { ReduceOptions, VarianceOptions } from "../core/op_options.ts";
 import type { Tensor, TensorLike } from "../core/tensor.ts";
 import { asTensor, requireFloat } from "./convert.ts";
-import {
-  abs,
-  add,
-  cast,
-  div,
-  equal,
-  exp,
-  less,
-  log,
-  mul,
-  sqrt,
-  square,
-  sub,
-  where,
-} from "./elementwise.ts";
+import { cast, div, equal, exp, mul, sqrt, square, sub } from "./elementwise.ts";
 import { broadcastTo, reshape } from "./movement.ts";
 import { bind, definePrimitive, type Primitive } from "./primitive.ts";
 
-/**
- * Options of reductions.
- *
- * @example
- * ```ts
- * import { sub, sum, tensor, type ReduceOptions } from "@gradus/core";
- *
- * const x = tensor([[1, 2], [3, 4]]);
- * const options: ReduceOptions = { keepdims: true };
- * const rowSums = sum(x, 1, options); // [2, 1]: broadcasts against x
- * console.log(rowSums.shape, sub(x, rowSums).arraySync()); // [2, 1] [[-2, -1], [-4, -3]]
- * ```
- */
-export interface ReduceOptions {
-  /** Keep reduced axes with size 1 (default false), so the result broadcasts against the input. */
-  readonly keepdims?: boolean;
-}
+export type { ReduceOptions, VarianceOptions } from "../core/op_options.ts";
 
 interface ReduceParams {
   readonly axes: readonly number[];
@@ -144,7 +115,13 @@ function extremeWeights(x: Tensor, out: Tensor, p: ReduceParams): Tensor {
   return div(hit, count);
 }
 
-/** The sum, max and min primitives. @internal */
+/**
+ * The sum, max and min primitives. Not elementwise, so each states its vjp
+ * and its jvp: they map between the input's shape and the reduced one in
+ * opposite directions (sum's vjp broadcasts where its jvp sums; max and min
+ * weight the places where the extreme is attained).
+ * @internal
+ */
 export const reducePrims: Record<"sum" | "max" | "min", Primitive<ReduceParams>> = {
   sum: reducePrim(
     "sum",
@@ -355,30 +332,6 @@ export function mean(
 }
 
 /**
- * Options of `variance` and `std`.
- *
- * @example
- * ```ts
- * import { tensor, variance, type VarianceOptions } from "@gradus/core";
- *
- * const x = tensor([1, 2, 3, 4], { dtype: "float64" });
- * const sample: VarianceOptions = { ddof: 1 };
- * console.log(variance(x).arraySync()); // 1.25 (divided by N)
- * console.log(variance(x, 0, sample).arraySync()); // 1.6666666666666667 (by N − 1)
- * ```
- */
-export interface VarianceOptions extends ReduceOptions {
-  /**
-   * "Delta degrees of freedom" (default 0, as in NumPy and JAX): the sum of
-   * squared deviations is divided by `N - ddof`, where `N` is the number of
-   * elements reduced. `ddof: 1` gives the unbiased sample variance (what
-   * PyTorch's `var` does by default). A divisor `N - ddof ≤ 0` gives
-   * `Infinity` (or NaN where the deviations are all 0), as in JAX.
-   */
-  readonly ddof?: number;
-}
-
-/**
  * The variance over axes: the mean of squared deviations from the mean,
  * `Σ (x − mean(x))² / (N − ddof)`. Two passes (the mean first, then the
  * squared deviations), so a large common offset costs no precision, unlike
@@ -488,13 +441,69 @@ export function logsumexp(
 /**
  * logsumexp from other kernels, for backends without a fused one (or axes
  * that are not one contiguous run): `log Σ exp(x − m) + m` with `m` the
- * maximum, a non-finite maximum replaced by 0 (an all −∞ row gives −∞, not NaN).
+ * maximum, a non-finite maximum replaced by 0 (an all −∞ row gives −∞, not
+ * NaN). Kernel calls only, like every `impl` (no op is bound again, so no
+ * transformation or tensor bookkeeping sees the steps); the intermediates
+ * are freed before it returns.
  */
-function logsumexpComposite(t: Tensor, axes: readonly number[]): Tensor {
-  const m = bind(reducePrims.max, [t], { axes, keepdims: true });
-  const safeM = where(less(abs(m), Infinity), m, 0);
-  const s = bind(reducePrims.sum, [exp(sub(t, safeM))], { axes, keepdims: true });
-  return add(log(s), safeM);
+function logsumexpKernels(be: Backend, x: Tensor, axes: readonly number[]): DataHandle {
+  const { shape, dtype } = x;
+  const kept = reducedShape(shape, axes, true);
+  const n = sizeOf(shape), k = sizeOf(kept);
+  const flat = [1], scalar = [0];
+  const temps = new Set<DataHandle>();
+  const tmp = (h: DataHandle): DataHandle => (temps.add(h), h);
+  try {
+    const m = tmp(reduceAxes(be, "max", x._data, shape, axes, dtype));
+    const absM = tmp(be.unary({ op: "abs", x: m, size: k, dtype }));
+    const inf = tmp(be.fill(1, Infinity, dtype));
+    const finite = tmp(
+      be.binary({
+        op: "less",
+        a: absM,
+        aStrides: flat,
+        b: inf,
+        bStrides: scalar,
+        outShape: [k],
+        dtype,
+      }),
+    );
+    const zero = tmp(be.fill(1, 0, dtype));
+    const safeM = tmp(be.where({
+      cond: finite,
+      condStrides: flat,
+      a: m,
+      aStrides: flat,
+      b: zero,
+      bStrides: scalar,
+      outShape: [k],
+      dtype,
+    }));
+    const shifted = tmp(be.binary({
+      op: "sub",
+      a: x._data,
+      aStrides: broadcastStrides(shape, shape),
+      b: safeM,
+      bStrides: broadcastStrides(kept, shape),
+      outShape: shape,
+      dtype,
+    }));
+    const e = tmp(be.unary({ op: "exp", x: shifted, size: n, dtype }));
+    const s = tmp(reduceAxes(be, "sum", e, shape, axes, dtype));
+    const l = tmp(be.unary({ op: "log", x: s, size: k, dtype }));
+    return be.binary({
+      op: "add",
+      a: l,
+      aStrides: flat,
+      b: safeM,
+      bStrides: flat,
+      outShape: [k],
+      dtype,
+    });
+  } finally {
+    temps.delete(x._data); // a reduction over no axes hands back its input
+    for (const h of temps) be.dispose(h);
+  }
 }
 
 /** `exp(x − lse)` (the softmax over the reduced axes), `out` being logsumexp's output. */
@@ -506,7 +515,9 @@ function softmaxOf(x: Tensor, out: Tensor, p: ReduceParams): Tensor {
  * The logsumexp primitive (see {@linkcode logsumexp}). A primitive rather
  * than a composite for speed: one fused kernel where the backend has one
  * (`Backend.logsumexp`), and a backward pass of three ops, `g·exp(x − lse)`,
- * instead of some eleven.
+ * instead of some eleven. Its derivative is the softmax over the reduced
+ * axes, applied with a broadcast in the vjp and a sum in the jvp, so it
+ * states both rules.
  * @internal
  */
 export const logsumexpPrim: Primitive<ReduceParams> = definePrimitive<ReduceParams>({
@@ -529,8 +540,7 @@ export const logsumexpPrim: Primitive<ReduceParams> = definePrimitive<ReducePara
       const n = sizeOf(x.shape.slice(lo, hi + 1));
       return be.logsumexp({ x: x._data, outer, n, inner, dtype: x.dtype });
     }
-    const r = logsumexpComposite(x, axes);
-    return r._data;
+    return logsumexpKernels(be, x, axes);
   },
   vjp: (g, [x], out, p) => [mul(keep(g, x.shape, p), softmaxOf(x, out, p))],
   jvp: ([t], [x], out, p) => bind(reducePrims.sum, [mul(t!, softmaxOf(x, out, p))], p),

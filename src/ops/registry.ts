@@ -13,12 +13,11 @@ import {
   broadcastPrim,
   concatPrim,
   reshapePrim,
-  scatterAddPrim,
   slicePrim,
-  takePrim,
   transposePrim,
   unslicePrim,
 } from "./movement.ts";
+import { scatterAddPrim, takePrim } from "./take.ts";
 import { argPrims, logsumexpPrim, reducePrims } from "./reduce.ts";
 import { argsortPrim } from "./sort.ts";
 import { cumsumPrim } from "./cumsum.ts";

@@ -58,6 +58,8 @@
 // Whole files are re-exported: `deno doc` (and so JSR) lists the members of
 // the `export * as` namespaces in mod.ts only when they come through
 // `export *`. What is not public lives in `_`-prefixed files.
+import "../ops/tensor_methods.ts"; // installs Tensor's methods (x.add(y), x.sum(), …)
+
 export * from "./base.ts";
 export * from "./chain.ts";
 export * from "./transforms.ts";

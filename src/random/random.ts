@@ -43,6 +43,7 @@ import { bind } from "../ops/primitive.ts";
 import { randomBitsPrim, randomUniformPrim } from "./prims.ts";
 import { keyFromWords, keyOnCurrentBackend, keyWords, splitOnHost } from "./_keys.ts";
 import { argsort } from "../ops/sort.ts";
+import "../ops/tensor_methods.ts"; // installs Tensor's methods (x.add(y), x.sum(), …)
 
 /**
  * A PRNG key: an int32 tensor of shape `[2]` made by `random.key` or

@@ -34,6 +34,8 @@
 // `fit`'s options name the optimizer types; re-exported here so that it is
 // public at the top level (it is otherwise only reachable as
 // `optim.GradientTransformation`, which `deno doc --lint` counts as private).
+import "../ops/tensor_methods.ts"; // installs Tensor's methods (x.add(y), x.sum(), …)
+
 export type { GradientTransformation, OptimizerState, OptState } from "../optim/base.ts";
 
 export {

@@ -9,6 +9,7 @@ import {
   UNARY_OPS,
   type UnaryOp,
 } from "../../src/backend/backend.ts";
+import { erf, erfc } from "../../src/backend/cpu/erf.ts";
 import { allocArray, type DType, type TypedArray } from "../../src/core/dtype.ts";
 import { broadcastStrides, sizeOf } from "../../src/core/shape.ts";
 import { lcg, randomArray } from "../_helpers.ts";
@@ -99,6 +100,10 @@ function refUnary(op: UnaryOp, x: number, dtype: DType): number {
       return Math.cos(x);
     case "tanh":
       return Math.tanh(x);
+    case "erf": // the kernel's own algorithm; tests/ops/erf_test.ts checks it against mpmath
+      return erf(x);
+    case "erfc":
+      return erfc(x);
     case "abs":
       return int ? Math.abs(x) | 0 : Math.abs(x);
     case "sign":

@@ -1,7 +1,8 @@
 /**
- * The op and autodiff suites, parameterised over backends: every case runs
- * its forward pass, a VJP and a JVP on the plain-JS `cpu` backend (the
- * reference) and on `wasm` and `webgpu` (the software llvmpipe adapter in
+ * The op and autodiff suites, parameterised over backends: every case of
+ * the shared op-case table (tests/_op_cases.ts) runs its forward pass, a
+ * VJP and a JVP on the plain-JS `cpu` backend (the reference) and on
+ * `wasm` and `webgpu` (the software llvmpipe adapter in
  * CI) from the same host inputs, and the results must agree — exactly for
  * integer, bool and data-movement results, within atol 1e-5 + rtol 1e-4 for
  * float32 arithmetic (WebAssembly and WGSL use their own exp/log/tanh, fused
@@ -12,69 +13,19 @@
 
 import assert from "node:assert/strict";
 import {
-  abs,
-  add,
-  argmax,
-  argmin,
   argsort,
-  broadcastTo,
-  cast,
-  ceil,
-  concat,
-  cos,
-  div,
-  equal,
-  exp,
-  expandDims,
-  expm1,
-  floor,
   getBackend,
-  greater,
-  greaterEqual,
   jvp,
-  less,
-  lessEqual,
-  log,
-  log1p,
-  logicalAnd,
-  logicalNot,
-  logicalOr,
-  logsumexp,
-  matmul,
-  max,
-  maximum,
-  mean,
-  min,
-  minimum,
-  mul,
-  neg,
   nn,
-  notEqual,
-  oneHot,
   optim,
-  pow,
   random,
-  reshape,
-  round,
   setBackend,
-  sign,
-  sin,
-  slice,
-  sqrt,
-  square,
-  stack,
-  sub,
-  sum,
-  take,
-  tanh,
   type Tensor,
   tensor,
-  transpose,
   valueAndGrad,
   vjp,
-  where,
 } from "../../mod.ts";
-import { lcg } from "../_helpers.ts";
+import { type BackendCase, f32, make, OP_CASES } from "../_op_cases.ts";
 
 async function probe(): Promise<boolean> {
   try {
@@ -91,165 +42,14 @@ async function probe(): Promise<boolean> {
 
 const hasGpu = await probe();
 
-/** A host-side input: values, shape, dtype. */
-type Input = { values: number[]; shape: number[]; dtype: "float32" | "int32" | "bool" };
-
-const f32 = (seed: number, shape: number[], lo = -2, hi = 2): Input => {
-  const r = lcg(seed);
-  const n = shape.reduce((a, b) => a * b, 1);
-  return { values: Array.from({ length: n }, () => lo + (hi - lo) * r()), shape, dtype: "float32" };
-};
-const i32 = (values: number[], shape = [values.length]): Input => ({
-  values,
-  shape,
-  dtype: "int32",
-});
-
-const make = (x: Input) => tensor(x.values, { shape: x.shape, dtype: x.dtype });
-
-interface Case {
-  /** The function of float32 tensors under test (extra constant inputs are closed over). */
-  readonly f: (...xs: Tensor[]) => Tensor;
-  /** Its differentiable float32 inputs. */
-  readonly args: Input[];
-  /** Forward only (non-differentiable outputs). */
-  readonly forwardOnly?: boolean;
+/** Every primitive's cross-backend cases, from the shared table, by name. */
+const cases: Record<string, BackendCase> = {};
+for (const entry of Object.values(OP_CASES)) {
+  for (const [name, c] of Object.entries(entry.backends)) {
+    if (name in cases) throw new Error(`two cross-backend cases are named ${JSON.stringify(name)}`);
+    cases[name] = c;
+  }
 }
-
-const A = f32(1, [3, 4]);
-const B = f32(2, [4]);
-const C = f32(3, [3, 1]);
-const POS = f32(4, [3, 4], 0.5, 2);
-
-const cases: Record<string, Case> = {
-  neg: { f: neg, args: [A] },
-  exp: { f: exp, args: [A] },
-  log: { f: log, args: [POS] },
-  log1p: { f: log1p, args: [POS] },
-  expm1: { f: expm1, args: [A] },
-  sqrt: { f: sqrt, args: [POS] },
-  sin: { f: sin, args: [A] },
-  cos: { f: cos, args: [A] },
-  tanh: { f: tanh, args: [A] },
-  abs: { f: abs, args: [A] },
-  square: { f: square, args: [A] },
-  "ceil, logical ops, greaterEqual, lessEqual": {
-    f: (a, b) =>
-      add(
-        ceil(a),
-        cast(
-          logicalOr(logicalAnd(greaterEqual(a, b), logicalNot(lessEqual(b, 0))), equal(a, 0)),
-          "float32",
-        ),
-      ),
-    args: [A, B],
-    forwardOnly: true,
-  },
-  "sign, floor, round": {
-    f: (x) => add(add(sign(x), floor(x)), round(mul(x, 3))),
-    args: [A],
-    forwardOnly: true,
-  },
-  "add (broadcast)": { f: add, args: [A, B] },
-  "sub (broadcast both)": { f: sub, args: [C, B] },
-  "mul (broadcast)": { f: mul, args: [A, C] },
-  "div (broadcast)": { f: div, args: [A, f32(5, [4], 0.5, 2)] },
-  pow: { f: pow, args: [POS, f32(6, [4], -1, 2)] },
-  maximum: { f: maximum, args: [A, B] },
-  minimum: { f: minimum, args: [C, A] },
-  comparisons: {
-    f: (a, b) =>
-      add(cast(greater(a, b), "float32"), cast(notEqual(less(a, 0), equal(b, b)), "float32")),
-    args: [A, B],
-    forwardOnly: true,
-  },
-  where: { f: (a, b) => where(greater(a, 0), a, b), args: [A, B] },
-  "cast float32 → int32 → float32": {
-    f: (x) => cast(cast(mul(x, 10), "int32"), "float32"),
-    args: [A],
-    forwardOnly: true,
-  },
-  "cast float32 → int32 at the int32 edges (XLA's rule: NaN → 0, saturate, truncate)": {
-    f: (x) => cast(x, "int32"),
-    args: [{
-      // float32 inputs: 2147483647.5 rounds to 2³¹, 2147483520 is the largest below it
-      values: [
-        2 ** 31,
-        -(2 ** 31),
-        2147483647.5,
-        2147483520,
-        -2147483904,
-        3e9,
-        -3e9,
-        1e20,
-        -1e20,
-        NaN,
-        Infinity,
-        -Infinity,
-        -0.5,
-        0.5,
-        -1.5,
-        16777217,
-      ],
-      shape: [16],
-      dtype: "float32",
-    }],
-    forwardOnly: true,
-  },
-  "int32 pow, exact modulo 2³²": {
-    // np.array([3, 3, -3, 7, 2, -1, 1], np.int32) ** np.array([21, 40, 33, 12, 31, 7, 9], np.int32)
-    // = [1870418611, 689956897, 1504003197, 956385313, -2147483648, -1, 1]
-    f: () => pow(make(i32([3, 3, -3, 7, 2, -1, 1])), make(i32([21, 40, 33, 12, 31, 7, 9]))),
-    args: [],
-    forwardOnly: true,
-  },
-  "sum over axes": { f: (x) => sum(x, [0, 2], { keepdims: true }), args: [f32(7, [2, 3, 4])] },
-  "sum all": { f: (x) => sum(x), args: [f32(8, [5, 7])] },
-  "max, min": { f: (x) => add(max(x, 1), min(x, 1)), args: [A] },
-  mean: { f: (x) => mean(x, 0), args: [A] },
-  "argmax, argmin": {
-    f: (x) => add(cast(argmax(x, -1), "float32"), cast(argmin(x, 0), "float32").sum()),
-    args: [A],
-    forwardOnly: true,
-  },
-  logsumexp: { f: (x) => logsumexp(x, -1), args: [f32(9, [3, 5], -50, 50)] },
-  "reshape, transpose": { f: (x) => transpose(reshape(x, [2, 2, 3]), [2, 0, 1]), args: [A] },
-  broadcastTo: { f: (x) => broadcastTo(x, [2, 3, 4]), args: [C] },
-  "slice (negative step)": { f: (x) => slice(x, [2, -1], [0, null], [-1, -2]), args: [A] },
-  "concat, stack, expandDims": {
-    f: (a, c) => stack([concat([a, c], 1), concat([c, a], 1)], 1).add(expandDims(c, 1)),
-    args: [A, C],
-  },
-  "take (repeated, negative)": { f: (x) => take(x, make(i32([2, 0, 2, -1])), 0), args: [A] },
-  "take along axis 1": { f: (x) => take(x, make(i32([3, 3, 0, 1], [2, 2])), 1), args: [A] },
-  "matmul (batched broadcast)": {
-    f: (a, b) => matmul(a, b),
-    args: [f32(10, [2, 3, 5]), f32(11, [5, 4])],
-  },
-  "matmul (odd sizes)": { f: (a, b) => matmul(a, b), args: [f32(12, [17, 33]), f32(13, [33, 9])] },
-  "matmul (transposed operands)": {
-    f: (a, b) =>
-      add(
-        matmul(a, b, { transposeA: true }),
-        matmul(b, transpose(a, [0, 2, 1]), { transposeA: true, transposeB: true }),
-      ),
-    args: [f32(14, [2, 33, 17]), f32(15, [33, 17])],
-  },
-  "matmul (transposed, big enough for the GEMM)": {
-    f: (a, b) => matmul(a, b, { transposeA: true }),
-    args: [f32(16, [100, 78]), f32(17, [100, 50])],
-  },
-  "logsumexp (axis 0)": {
-    f: (x) => logsumexp(x, 0),
-    args: [f32(18, [4, 3], -50, 50)],
-  },
-  "logSoftmax, wide rows": { f: (x) => nn.logSoftmax(x), args: [f32(19, [3, 37], -30, 30)] },
-  "softmax cross entropy": {
-    f: (logits) => nn.softmaxCrossEntropy(logits, make(i32([1, 0, 3]))),
-    args: [A],
-  },
-  oneHot: { f: (x) => mul(x, oneHot(make(i32([0, 3, 1])), 4)), args: [A] },
-};
 
 type Result = { values: number[]; dtype: string; shape: readonly number[] };
 
@@ -257,7 +57,7 @@ async function read(t: Tensor): Promise<Result> {
   return { values: Array.from(await t.data()), dtype: t.dtype, shape: t.shape };
 }
 
-async function runCase(c: Case): Promise<Result[]> {
+async function runCase(c: BackendCase): Promise<Result[]> {
   const xs = c.args.map(make);
   const out = c.f(...xs);
   const results = [await read(out)];

@@ -10,6 +10,7 @@
 import { simplifyStrides } from "../_geometry.ts";
 import type { BinaryOp, ReduceOp, UnaryOp } from "../backend.ts";
 import type { DType, TypedArray } from "../../core/dtype.ts";
+import { erf, erfc } from "./erf.ts";
 
 /** Rounds half to even (NumPy's `round`). */
 function roundHalfEven(x: number): number {
@@ -35,7 +36,7 @@ function ipow(a: number, b: number): number {
 }
 
 /** Helpers that generated kernels may call by name. */
-const HELPERS = { roundHalfEven, ipow };
+const HELPERS = { roundHalfEven, ipow, erf, erfc };
 
 /**
  * The CPU backend's unary table: per opcode, the JS expression over `a` as
@@ -53,6 +54,8 @@ export const UNARY: Record<UnaryOp, readonly [string, string?]> = {
   sin: ["Math.sin(a)"],
   cos: ["Math.cos(a)"],
   tanh: ["Math.tanh(a)"],
+  erf: ["erf(a)"], // fdlibm's algorithm in float64 (./erf.ts); float32 rounds its result
+  erfc: ["erfc(a)"],
   abs: ["Math.abs(a)", "Math.abs(a) | 0"],
   sign: ["Math.sign(a)"],
   square: ["a * a", "Math.imul(a, a)"],

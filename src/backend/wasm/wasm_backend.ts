@@ -84,6 +84,8 @@ export const UNARY: Record<UnaryOp, readonly [f32: WasmKernel, i32: WasmKernel]>
   sin: ["fallback", "fallback"],
   cos: ["fallback", "fallback"],
   tanh: ["tanh", "fallback"],
+  erf: ["fallback", "fallback"], // the CPU loop (fdlibm's erf) until the kernel IR renders one
+  erfc: ["fallback", "fallback"],
   abs: ["abs", "abs_i32"],
   sign: ["sign", "fallback"],
   square: ["square", "square_i32"],
