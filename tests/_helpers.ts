@@ -39,6 +39,16 @@ export function randomArray(dtype: DType, size: number, rng: () => number): Type
   return out;
 }
 
+/** Distance in float32 ulps (the float32 values between); 0 when both are NaN, Infinity when only one is. */
+export function ulps32(a: number, b: number): number {
+  if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) && Number.isNaN(b) ? 0 : Infinity;
+  const key = (v: number) => {
+    const i = new Int32Array(new Float32Array([v]).buffer)[0];
+    return i < 0 ? -(i & 0x7fffffff) : i;
+  };
+  return Math.abs(key(a) - key(b));
+}
+
 /** A float64 normal tensor from a fixed seed. */
 export function randn(seed: number, shape: readonly number[]): Tensor {
   return random.normal(random.key(seed), shape, { dtype: "float64" });

@@ -32,7 +32,7 @@ import {
   whereOpKernel,
 } from "../../src/backend/ir/ops.ts";
 import { exp } from "../../src/backend/ir/math.ts";
-import { lcg } from "../_helpers.ts";
+import { lcg, ulps32 } from "../_helpers.ts";
 
 const cpu = new CpuBackend();
 
@@ -190,15 +190,8 @@ function unaryDtypes(op: UnaryOp): DType[] {
   return ["float32"];
 }
 
-/** Distance in float32 ulps; 0 when both are NaN, Infinity when only one is. */
-function ulps(a: number, b: number): number {
-  if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) && Number.isNaN(b) ? 0 : Infinity;
-  const key = (v: number) => {
-    const i = new Int32Array(new Float32Array([v]).buffer)[0];
-    return i < 0 ? -(i & 0x7fffffff) : i;
-  };
-  return Math.abs(key(a) - key(Math.fround(b)));
-}
+/** Distance in float32 ulps from `b` rounded to float32. */
+const ulps = (a: number, b: number): number => ulps32(a, Math.fround(b));
 
 /** Ulp bounds of the transcendental rows (the ulp table test measures them over 10⁶ inputs). */
 const UNARY_ULP: Partial<Record<UnaryOp, number>> = {

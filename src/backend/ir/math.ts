@@ -16,8 +16,10 @@
  *   `log(1 + f) = f − f²/2 + f³·P(f)` (degree-7 minimax), plus `k·ln2` in
  *   two parts. 0 → −∞, negatives and NaN → NaN, +∞ → +∞.
  * - `log1p(a)`: `a` itself is `f` for `a ∈ (√½ − 1, √2 − 1)`; elsewhere
- *   `log(u)` of `u = 1 + a` plus the rounding error of `u` (`(a − (u − 1))/u`,
- *   exact in float32). −1 → −∞, below −1 → NaN, ±0 kept.
+ *   `log(u) + (a − t)/u` with `t` the multiple of `g = ulp(1 + a)` below `a`
+ *   and `u = 1 + t` (both exact: no rounding of `1 + a` reaches the result,
+ *   and no `(1 + a) − 1`, which WGSL compilers fold to `a`). −1 → −∞, below
+ *   −1 → NaN, ±0 kept.
  * - `expm1`: the reduction of `exp`, `e^r − 1 = r + r²·q(r)` (the same `q`),
  *   then `(e^r − 1 + (1 − 2⁻ⁿ))·2ⁿ`, one rounding for the combination; the
  *   input is clamped to [−30, 89] (beyond, −1 or +∞). ±0 kept.
@@ -26,9 +28,10 @@
  *   the result is ±1). ±0 kept.
  * - `pow`: `Math.pow` semantics (`pow(x, ±0) = 1` even for NaN `x`; NaN in →
  *   NaN out; negative bases with integer exponents; `|x| = 1` with an
- *   infinite exponent → NaN); integer exponents with `|b| ≤ 64` by repeated
- *   squaring, others as `exp(b·log|a|)` (the error grows with `|b·log|a||`:
- *   about `1.5·(1 + |b·log|a||)` ulp). `powInt` is the exact int32 power
+ *   infinite exponent → NaN); integer exponents with `|b| ≤ 4`, and with
+ *   `|b| ≤ 64` where `|log|a|| ≥ 0.35`, by repeated squaring (about `|b|/2`
+ *   ulp at worst), others as `exp(b·log|a|)` (about `1.5·(1 + |b·log|a||)`
+ *   ulp): the error stays within a few ulp times `1 + |b·ln|a||`. `powInt` is the exact int32 power
  *   modulo 2³² (negative exponents: `trunc(1/aⁿ)`).
  *
  * Measured errors, against float64 `Math.*` rounded to float32, are in the
@@ -185,14 +188,20 @@ export function log(x: Expr): Expr {
  */
 export function log1p(x: Expr): Expr {
   requireF32("log1p", x);
-  const u = x.add(1);
+  // u = 1 + t exactly, t = x truncated to the ulp g of 1 + x; the rest, x − t,
+  // is exact too and adds (x − t)/u. No (1 + x) − 1 pattern, which WGSL
+  // compilers may fold to x.
+  const e = x.add(1).bitcast("u32").bitAnd(0x7f800000);
+  const g = e.sub(23 << 23).bitcast("f32"); // 2^(E − 23)
+  const invG = constant(277 << 23, "u32").sub(e).bitcast("f32"); // 2^(23 − E)
+  const t = x.mul(invG).floor().mul(g);
+  const u = t.add(1);
   const core = x.gt(-0.29289321881345254).and(x.lt(0.41421356237309503));
   const { k, f } = splitExponent(u);
-  const err = x.sub(u.sub(1)).div(u); // the rounding error of u, relative
   const y = logCore(
     select(core, x, f),
     select(core, f32(0), k.convert("f32")),
-    select(core, f32(0), err),
+    select(core, f32(0), x.sub(t).div(u)),
   );
   const special = select(x.eq(-1), INF.neg(), select(x.eq(Infinity), INF, NAN));
   return keepZero(x, select(x.gt(-1).and(x.lt(Infinity)), y, special));
@@ -279,7 +288,12 @@ export function pow(a: Expr, b: Expr): Expr {
   requireF32("pow", b);
   const m = a.abs();
   const isInt = b.eq(b.floor());
-  let r = select(isInt.and(b.abs().le(64)), smallIntPow(m, b), exp(b.mul(log(m))));
+  // Repeated squaring loses about |b|/2 ulp, exp(b·log m) about 1.5·(1 + |b·log m|):
+  // squaring for |b| ≤ 4 (small powers come out exact or within a rounding or
+  // two) and for bases far enough from 1 that it is the more accurate one.
+  const lm = log(m);
+  const squaring = isInt.and(b.abs().le(64)).and(b.abs().le(4).or(lm.abs().ge(0.35)));
+  let r = select(squaring, smallIntPow(m, b), exp(b.mul(lm)));
   r = select(isZero(m), select(b.lt(0), INF, 0), r);
   r = select(isInf(m), select(b.gt(0), INF, 0), r);
   // negative bases: NaN for a fractional exponent (finite nonzero bases), −r for an odd one

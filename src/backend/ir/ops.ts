@@ -14,7 +14,7 @@
  * @module
  */
 
-import type { BinaryOp, UnaryOp } from "../backend.ts";
+import type { BinaryOp, ReduceOp, UnaryOp } from "../backend.ts";
 import type { DType } from "../../core/dtype.ts";
 import { constant, type Expr, load, type ScalarType, select } from "./expr.ts";
 import { exp, expm1, log, log1p, pow, powInt, tanh } from "./math.ts";
@@ -26,7 +26,7 @@ import {
   type ReduceKernel,
   reduceKernel,
 } from "./kernel.ts";
-import { isNan, isZero } from "./_float.ts";
+import { isFinite, isNan, isZero } from "./_float.ts";
 
 /**
  * The IR type of a dtype's elements: float32 → `f32`, float64 → `f64`,
@@ -287,9 +287,35 @@ export function castOpKernel(from: DType, to: DType): ElementwiseKernel {
 }
 
 /**
+ * The kernel of a plain reduction on `dtype`: the elements themselves
+ * (bool counted as int32 for `sum`, compared as 0/1 words otherwise), no
+ * epilogue.
+ *
+ * @param op The reduction.
+ * @param dtype The input's dtype.
+ * @returns The kernel spec (memoised).
+ *
+ * @example
+ * ```ts
+ * import { reduceOpKernel } from "./ops.ts";
+ *
+ * console.log(reduceOpKernel("sum", "bool").prologue.type); // "i32"
+ * ```
+ */
+export function reduceOpKernel(op: ReduceOp, dtype: DType): ReduceKernel {
+  return memoised(`r ${op} ${dtype}`, op, dtype, () => {
+    const t = scalarType(dtype);
+    const x = load(0, t);
+    const value = t !== "bool" ? x : x.convert(op === "sum" ? "i32" : "u32");
+    return reduceKernel(op, value, [t]);
+  });
+}
+
+/**
  * The fused log-sum-exp reduction on `dtype`: operand 0 is `x`, operand 1
- * the shift (the maximum along the axis, broadcast along it; a non-finite
- * one replaced by 0 by the caller): `log Σ exp(x − shift) + shift`.
+ * the maximum `m` along the axis (broadcast along it); with `s = m` where
+ * finite and 0 elsewhere (so `±∞` rows give `log Σ exp(x)` itself):
+ * `log Σ exp(x − s) + s`.
  *
  * @param dtype The dtype (float32).
  * @returns The kernel spec (memoised).
@@ -304,7 +330,14 @@ export function castOpKernel(from: DType, to: DType): ElementwiseKernel {
 export function logsumexpKernel(dtype: DType): ReduceKernel {
   return memoised(`lse ${dtype}`, "logsumexp", dtype, () => {
     const t = scalarType(dtype);
-    const x = load(0, t), shift = load(1, t);
-    return reduceKernel("sum", exp(x.sub(shift)), [t, t], log(load(0, t)).add(load(2, t)));
+    if (t !== "f32") throw new TypeError(`the IR's log-sum-exp is written for f32, got ${t}`);
+    const shift = (m: Expr) => select(isFinite(m), m, 0);
+    const x = load(0, t);
+    return reduceKernel(
+      "sum",
+      exp(x.sub(shift(load(1, t)))),
+      [t, t],
+      log(load(0, t)).add(shift(load(2, t))),
+    );
   });
 }

@@ -1,339 +1,44 @@
 /**
  * WGSL kernels for the elementwise and movement operations of the WebGPU
- * backend: fill, unary, binary, where, cast, strided gather/scatter and
- * concat.
+ * backend: fill, unary, binary, where, cast (and any fused elementwise
+ * expression), strided gather/scatter and concat.
  *
- * Every kernel is generated from an opcode → WGSL expression table, so the
+ * The elementwise math comes from the kernel IR (`../ir/`): an opcode's
+ * expression graph (`ir/ops.ts`, memoised per opcode and dtype) is rendered
+ * to a WGSL function once per distinct graph ({@linkcode irKernel}'s cache)
+ * and called by a generic kernel that loads the operands — with
+ * broadcasting by strides — and stores the result. So these kernels compute
+ * exactly what the IR defines (NaN rules, IEEE division, saturating
+ * float → int32, the float32 transcendentals of `ir/math.ts`, `ir/trig.ts`
+ * and `ir/erf.ts`; their measured errors are in
+ * `tests/backend/ir_ulp_test.ts`), and a fused kernel of several ops is one
+ * dispatch. Shapes, strides and sizes travel in the uniform block, so the
  * source (and with it the cached pipeline, see `GpuContext.pipeline`) only
- * depends on the opcode and the dtypes. Shapes, strides and sizes travel in
- * the uniform block. Kernels that only move bits (fill, where, strided,
- * scatterStrided, concat) treat every dtype as `u32` words and share one
- * pipeline across dtypes.
- *
- * Semantics follow the CPU backend (`cpu/cpu_backend.ts`), including the
- * corners that WGSL leaves open or that adapters get wrong (llvmpipe: `max`
- * drops NaN, `sign(NaN)` is 0, `x / 0` is 0, `tanh(NaN)` is -1): NaN
- * propagation of `maximum`/`minimum`/`sign`, IEEE division by zero,
- * `Math.pow` semantics (negative bases, exact int32 powers), float → int32
- * conversion that wraps modulo 2³² (NaN and ±∞ → 0). `exp`, `log`, `log1p`,
- * `expm1`, `tanh`, `sin`, `cos` and `pow` are written out (fdlibm/Cephes
- * float algorithms, within a few ulp) instead of relying on builtins whose
- * accuracy varies by adapter (WGSL allows `log` an absolute error of 2⁻²¹
- * and `sin` 2⁻¹¹). Adapters may flush subnormals to zero.
+ * depends on the graph, the operand layout class (laid out like the output,
+ * or strided) and the segment count. Kernels that only move bits (fill,
+ * where, strided, scatterStrided, concat) treat every dtype as `u32` words
+ * and share one pipeline across dtypes. Adapters may flush subnormals to
+ * zero.
  *
  * @module
  */
 
 import { simplifyStrides } from "../_geometry.ts";
-import { type BinaryOp, COMPARISONS, type UnaryOp } from "../backend.ts";
+import type { BinaryOp, UnaryOp } from "../backend.ts";
 import type { DType } from "../../core/dtype.ts";
 import { sizeOf } from "../../core/shape.ts";
+import { load, type ScalarType, select } from "../ir/expr.ts";
+import { type ElementwiseKernel, elementwiseKernel, KernelCache } from "../ir/kernel.ts";
+import { binaryOpKernel, castOpKernel, unaryOpKernel } from "../ir/ops.ts";
+import { renderWgsl, type WgslFunction } from "../ir/render_wgsl.ts";
 import { type GpuContext, groups1d, linearIndex, type Operand, type Store } from "./context.ts";
-import { wgslType } from "./kernels_util.ts";
+import { type WgslScalar, wgslType } from "./kernels_util.ts";
 
 /** The most axes a strided kernel handles (after merging contiguous axes). */
 export const MAX_RANK = 8;
 
 /** Workgroup size of every kernel in this file. */
 const WG = 64;
-
-// ---------------------------------------------------------------- WGSL helpers
-
-/**
- * WGSL helper functions, included in a kernel when its expression (or an
- * included helper) calls them (`name(`); callees come first.
- */
-const HELPERS: readonly (readonly [string, string])[] = [
-  ["is_nan", `fn is_nan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }`],
-  [
-    "is_inf",
-    `fn is_inf(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) == 0x7f800000u; }`,
-  ],
-  ["sign_bit", `fn sign_bit(x: f32) -> bool { return (bitcast<u32>(x) & 0x80000000u) != 0u; }`],
-  ["f_nan", `fn f_nan() -> f32 { return bitcast<f32>(0x7fc00000u); }`],
-  ["f_inf", `fn f_inf() -> f32 { return bitcast<f32>(0x7f800000u); }`],
-  [
-    "log1p_core",
-    // log(1 + f) for f in [√½ − 1, √2 − 1], from fdlibm's logf (< 1 ulp):
-    // f − f²/2 + s(f²/2 + R(s²)) with s = f/(2 + f).
-    `fn log1p_core(f: f32) -> f32 {
-  let s = f / (2.0 + f);
-  let z = s * s;
-  let w = z * z;
-  let r = w * (0.40000000596 + w * (0.22222198546 + w * 0.15313838422)) +
-    z * (0.66666668653 + w * (0.28571429849 + w * (0.18183572590 + w * 0.14798198640)));
-  let hfsq = 0.5 * f * f;
-  return f - (hfsq - s * (hfsq + r));
-}`,
-  ],
-  [
-    "flog",
-    // a = m·2ᵏ with m in [√½, √2): log(a) = k·ln2 + log1p_core(m − 1), ln2 split in hi + lo.
-    // (Builtin log is only absolutely accurate on some adapters: ~1e-7 near 1.)
-    `fn flog(a: f32) -> f32 {
-  if (a < 0.0 || is_nan(a)) { return f_nan(); }
-  if (a == 0.0) { return -f_inf(); }
-  if (is_inf(a)) { return a; }
-  var x = a;
-  var k = 0.0;
-  if (x < 1.1754944e-38) { x = x * 8388608.0; k = -23.0; }
-  let bits = bitcast<u32>(x);
-  k = k + f32(i32((bits >> 23u) & 0xffu) - 127);
-  var m = bitcast<f32>((bits & 0x7fffffu) | 0x3f800000u);
-  if (m > 1.4142135) { m = m * 0.5; k = k + 1.0; }
-  return k * 0.69313812256 + (k * 9.0580006145e-6 + log1p_core(m - 1.0));
-}`,
-  ],
-  [
-    "flog1p",
-    // Near 0 the core series takes a itself (no rounding of 1 + a); elsewhere log(1 + a).
-    `fn flog1p(a: f32) -> f32 {
-  if (a > -0.29289322 && a < 0.41421356) { return log1p_core(a); }
-  return flog(1.0 + a);
-}`,
-  ],
-  [
-    "fexp",
-    // fdlibm's expf (< 1 ulp): a = k·ln2 + r with |r| ≤ ln2/2 (ln2 split in hi + lo),
-    // exp(r) from a rational approximation, then scaled by 2ᵏ in two steps.
-    `fn fexp(a: f32) -> f32 {
-  if (is_nan(a)) { return a; }
-  if (a > 88.72284) { return f_inf(); }
-  if (a < -103.97208) { return 0.0; }
-  let k = round(a * 1.442695);
-  let hi = a - k * 0.693145751953125;
-  let lo = k * 1.4286067653e-6;
-  let r = hi - lo;
-  let t = r * r;
-  let c = r - t * (0.16666625440 + t * -0.0027667332906);
-  let y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi);
-  let ki = i32(k);
-  return ldexp(ldexp(y, ki - ki / 2), ki / 2);
-}`,
-  ],
-  [
-    "fsqrt",
-    `fn fsqrt(a: f32) -> f32 {
-  if (a < 0.0) { return f_nan(); }
-  return sqrt(a);
-}`,
-  ],
-  [
-    "fexpm1",
-    // Taylor series (degree 9, error < 3e-10) on |a| < 0.5, exp(a) − 1 outside.
-    `fn fexpm1(a: f32) -> f32 {
-  if (abs(a) < 0.5) {
-    return a * (1.0 + a * (0.5 + a * (0.16666666666666666 + a * (0.041666666666666664 +
-      a * (0.008333333333333333 + a * (0.001388888888888889 + a * (0.0001984126984126984 +
-      a * (0.0000248015873015873 + a * 0.0000027557319223985893))))))));
-  }
-  return fexp(a) - 1.0;
-}`,
-  ],
-  [
-    "ftanh",
-    // tanh(t) = expm1(2t) / (expm1(2t) + 2): accurate near 0, exactly ±1 beyond 9.1.
-    `fn ftanh(a: f32) -> f32 {
-  let t = abs(a);
-  if (t > 9.1) { return select(1.0, -1.0, a < 0.0); }
-  let e = fexpm1(2.0 * t);
-  let r = e / (e + 2.0);
-  return select(r, -r, sign_bit(a));
-}`,
-  ],
-  [
-    "ftrig",
-    // Cephes' sinf/cosf: reduce by multiples of π/4 (π/4 split in three parts, exact
-    // products for |a| ≤ 8192), then the sine or cosine polynomial on [-π/4, π/4].
-    // Beyond 8192 the builtin takes over (its accuracy depends on the adapter).
-    `fn ftrig(a: f32, cosine: bool) -> f32 {
-  if (is_nan(a) || is_inf(a)) { return f_nan(); }
-  if (abs(a) > 8192.0) { return select(sin(a), cos(a), cosine); }
-  var sgn = 1.0;
-  if (a < 0.0 && !cosine) { sgn = -1.0; }
-  let x = abs(a);
-  var y = floor(x * 1.2732395447351628);
-  var j = i32(y);
-  if ((j & 1) != 0) { j = j + 1; y = y + 1.0; }
-  if (cosine) { j = j + 2; }
-  j = j & 7;
-  if (j > 3) { sgn = -sgn; j = j - 4; }
-  let r = ((x - y * 0.78515625) - y * 2.4187564849853515625e-4) - y * 3.77489497744594108e-8;
-  let z = r * r;
-  if (j == 2) {
-    return sgn * (((2.443315711809948e-5 * z - 1.388731625493765e-3) * z +
-      4.166664568298827e-2) * z * z - 0.5 * z + 1.0);
-  }
-  return sgn * ((((-1.9515295891e-4 * z + 8.3321608736e-3) * z - 1.6666654611e-1) * z) * r + r);
-}`,
-  ],
-  [
-    "fsign",
-    `fn fsign(a: f32) -> f32 {
-  if (is_nan(a) || a == 0.0) { return a; }
-  return select(-1.0, 1.0, a > 0.0);
-}`,
-  ],
-  [
-    "fdiv",
-    // Division by ±0 written out (some adapters return 0): IEEE ±∞, or NaN for 0/0 and NaN/0.
-    `fn fdiv(a: f32, b: f32) -> f32 {
-  if (b != 0.0) { return a / b; }
-  if (a == 0.0 || is_nan(a)) { return f_nan(); }
-  return bitcast<f32>(((bitcast<u32>(a) ^ bitcast<u32>(b)) & 0x80000000u) | 0x7f800000u);
-}`,
-  ],
-  [
-    "fmax",
-    `fn fmax(a: f32, b: f32) -> f32 { return select(select(max(a, b), a, is_nan(a)), b, is_nan(b)); }`,
-  ],
-  [
-    "fmin",
-    `fn fmin(a: f32, b: f32) -> f32 { return select(select(min(a, b), a, is_nan(a)), b, is_nan(b)); }`,
-  ],
-  [
-    "fpow",
-    // Math.pow semantics: pow(x, ±0) = 1, NaN in → NaN out, negative bases with
-    // integer exponents, |x| = 1 with an infinite exponent → NaN. Other
-    // exponents use exp(b·log m) (the builtin pow is less accurate on some adapters);
-    // the error grows with |b·log m|: about 1.5·(1 + |b·log m|) ulp.
-    `fn fpow(a: f32, b: f32) -> f32 {
-  if (b == 0.0) { return 1.0; }
-  if (is_nan(a) || is_nan(b)) { return f_nan(); }
-  let m = abs(a);
-  if (is_inf(b)) {
-    if (m == 1.0) { return f_nan(); }
-    return select(0.0, f_inf(), (m > 1.0) == (b > 0.0));
-  }
-  var r: f32;
-  if (m == 0.0) {
-    r = select(0.0, f_inf(), b < 0.0);
-  } else if (is_inf(m)) {
-    r = select(0.0, f_inf(), b > 0.0);
-  } else if (fract(b) == 0.0 && abs(b) <= 64.0) {
-    // small integer exponents by repeated squaring: a few roundings instead of exp(b·log m)
-    var e = u32(abs(b));
-    var base = m;
-    r = 1.0;
-    loop {
-      if ((e & 1u) != 0u) { r = r * base; }
-      e = e >> 1u;
-      if (e == 0u) { break; }
-      base = base * base;
-    }
-    if (b < 0.0) { r = fdiv(1.0, r); }
-  } else {
-    r = fexp(b * flog(m));
-  }
-  if (sign_bit(a)) {
-    if (fract(b) != 0.0) { return select(f_nan(), r, m == 0.0 || is_inf(m)); }
-    if (fract(b * 0.5) != 0.0) { return -r; }
-  }
-  return r;
-}`,
-  ],
-  [
-    "ipow",
-    // Exact wrapping integer power; negative exponents truncate 1/aⁿ toward 0 (1/0 → 0).
-    `fn ipow(a: i32, b: i32) -> i32 {
-  if (b < 0) {
-    if (a == 1) { return 1; }
-    if (a == -1) { return select(1, -1, (b & 1) != 0); }
-    return 0;
-  }
-  var r = 1;
-  var base = a;
-  var e = u32(b);
-  loop {
-    if (e == 0u) { break; }
-    if ((e & 1u) != 0u) { r = r * base; }
-    base = base * base;
-    e = e >> 1u;
-  }
-  return r;
-}`,
-  ],
-  [
-    "f2i",
-    // XLA's rule, as on the CPU: truncate toward zero, NaN → 0, beyond the
-    // int32 range (±∞ too) saturate. NaN is found from the bits (a compiler
-    // may assume a == a).
-    `fn f2i(a: f32) -> i32 {
-  let bits = bitcast<u32>(a);
-  if ((bits & 0x7fffffffu) > 0x7f800000u) { return 0; }
-  if (abs(a) < 2147483648.0) { return i32(a); }
-  return select(2147483647, -2147483647 - 1, (bits & 0x80000000u) != 0u);
-}`,
-  ],
-];
-
-/** The helper definitions `expr` needs, transitively, in dependency order. */
-function helpersFor(expr: string): string {
-  const needed = new Set<string>();
-  const visit = (src: string) => {
-    for (const [name, def] of HELPERS) {
-      if (!needed.has(name) && new RegExp(`\\b${name}\\(`).test(src)) {
-        needed.add(name);
-        visit(def.slice(def.indexOf("{")));
-      }
-    }
-  };
-  visit(expr);
-  return HELPERS.filter(([name]) => needed.has(name)).map(([, def]) => def).join("\n");
-}
-
-// ---------------------------------------------------------------- opcode tables
-
-/** Unary expressions over `a`: float32 form and (where supported) int32 form. */
-const UNARY: Record<Exclude<UnaryOp, "logicalNot">, readonly [string, string?]> = {
-  neg: ["-a", "-a"],
-  exp: ["fexp(a)"],
-  log: ["flog(a)"],
-  log1p: ["flog1p(a)"],
-  expm1: ["fexpm1(a)"],
-  sqrt: ["fsqrt(a)"],
-  sin: ["ftrig(a, false)"],
-  cos: ["ftrig(a, true)"],
-  tanh: ["ftanh(a)"],
-  abs: ["abs(a)", "abs(a)"],
-  sign: ["fsign(a)", "sign(a)"],
-  square: ["a * a", "a * a"],
-  floor: ["floor(a)"],
-  ceil: ["ceil(a)"],
-  round: ["round(a)"], // WGSL's round is half-to-even
-};
-
-/** `select(0u, 1u, cond)`: a comparison result as a bool word. */
-const cmp = (cond: string): string => `select(0u, 1u, ${cond})`;
-
-/** Binary expressions over `a`, `b`: `[float32, int32, bool]` forms (absent = unsupported). */
-const BINARY: Record<BinaryOp, readonly [string?, string?, string?]> = {
-  add: ["a + b", "a + b"],
-  sub: ["a - b", "a - b"],
-  mul: ["a * b", "a * b"],
-  div: ["fdiv(a, b)", "select(a / b, 0, b == 0)"],
-  pow: ["fpow(a, b)", "ipow(a, b)"],
-  maximum: ["fmax(a, b)", "max(a, b)"],
-  minimum: ["fmin(a, b)", "min(a, b)"],
-  equal: [cmp("a == b"), cmp("a == b"), cmp("a == b")],
-  notEqual: [cmp("a != b"), cmp("a != b"), cmp("a != b")],
-  greater: [cmp("a > b"), cmp("a > b"), cmp("a > b")],
-  greaterEqual: [cmp("a >= b"), cmp("a >= b"), cmp("a >= b")],
-  less: [cmp("a < b"), cmp("a < b"), cmp("a < b")],
-  lessEqual: [cmp("a <= b"), cmp("a <= b"), cmp("a <= b")],
-  logicalAnd: [undefined, undefined, "a & b"],
-  logicalOr: [undefined, undefined, "a | b"],
-};
-
-/** Cast expressions over `a`, keyed `from>to` (same-dtype casts are copies). */
-const CAST: Readonly<Record<string, string>> = {
-  "float32>int32": "f2i(a)",
-  "float32>bool": "select(0u, 1u, a != 0.0)", // NaN != 0 → true
-  "int32>float32": "f32(a)",
-  "int32>bool": "select(0u, 1u, a != 0)",
-  "bool>float32": "select(0.0, 1.0, a != 0u)",
-  "bool>int32": "select(0, 1, a != 0u)",
-};
 
 // ---------------------------------------------------------------- shapes and strides
 
@@ -420,8 +125,6 @@ ${body}
 `;
 }
 
-const FLAT_STRUCT = `struct U { size: u32, base: u32 }`;
-
 /** Workgroups for `size` invocations. */
 const groupsFor = (size: number) => groups1d(size, WG);
 
@@ -461,9 +164,93 @@ export function fillKernel(ctx: GpuContext, op: string, size: number, bits: numb
   return out;
 }
 
+/** An operand of {@linkcode irKernel}: its storage and, per output axis, its stride. @internal */
+export interface IrOperand {
+  /** The storage (elements of the kernel's declared type; bool as u32 0/1). */
+  readonly store: Store;
+  /** Per output axis, the step in elements (0 broadcasts). */
+  readonly strides: readonly number[];
+  /** Its WGSL name, which binding-limit errors quote (default `x<k>`). */
+  readonly name?: string;
+}
+
+/** Rendered WGSL functions by kernel key (one rendering per distinct graph). */
+const rendered = new KernelCache<WgslFunction>();
+
+/** The storage type of an IR scalar type (bool as u32 words). */
+function storageOf(t: ScalarType): WgslScalar {
+  if (t === "f64") throw new TypeError(`webgpu: float64 is not supported on WebGPU`);
+  return t === "bool" ? "u32" : t;
+}
+
 /**
- * `out[i] = op(x[i])` for `i < size`. float32 supports every op but `not`;
- * int32 supports `neg`, `abs`, `sign`, `square`; `not` takes and gives bool.
+ * Runs an elementwise kernel of the IR over `outShape`:
+ * `out[idx] = kernel(operand₀[Σ idx·strides₀], …)` into new storage of the
+ * result's type (bool as u32 words). Operands laid out like the output are
+ * bound per segment and read at the output's index; the others are bound
+ * whole and read at their strided position. One dispatch whatever the
+ * number of ops in the graph: the building block of fused kernels.
+ *
+ * @param ctx The GPU context.
+ * @param op The op's name, for messages (`"add()"`).
+ * @param kernel The kernel spec (f32, i32, u32 or bool operands).
+ * @param operands The operands, in the kernel's order.
+ * @param outShape The output shape.
+ * @returns New storage of `sizeOf(outShape)` elements.
+ * @internal
+ */
+export function irKernel(
+  ctx: GpuContext,
+  op: string,
+  kernel: ElementwiseKernel,
+  operands: readonly IrOperand[],
+  outShape: readonly number[],
+): Store {
+  if (operands.length !== kernel.inputs.length) {
+    throw new TypeError(
+      `${op}: the kernel takes ${kernel.inputs.length} operands, got ${operands.length}`,
+    );
+  }
+  const fn = rendered.get(kernel, (k) => renderWgsl("ir_kernel", k.output, {}, k.inputs));
+  const names = operands.map((o, k) => o.name ?? `x${k}`);
+  const strides = operands.map((o) => o.strides);
+  const aligned = strides.map((st) => isAligned(outShape, st));
+  const uniforms = ndUniforms(op, outShape, strides, 0);
+  const out = ctx.allocStore(op, uniforms[0]);
+  const flat = aligned.every((w) => w);
+  const args = kernel.inputs.map((t, k) => {
+    const v = `ld_${names[k]}(${aligned[k] ? "j" : `u32(p${k})`})`;
+    return t === "bool" ? `(${v} != 0u)` : v;
+  });
+  const call = `ir_kernel(${args.join(", ")})`;
+  const value = kernel.output.type === "bool" ? `select(0u, 1u, ${call})` : call;
+  ctx.runWindows(
+    op,
+    (decls) =>
+      shader(
+        ndStruct(operands.length),
+        decls,
+        `${fn.prelude}\n${fn.fn}`,
+        `${flat ? "" : `${ndPositions(operands.length)}\n`}  st_out(j, ${value});`,
+      ),
+    uniforms,
+    ND_BASE,
+    { type: storageOf(kernel.output.type), store: out },
+    operands.map((o, k) => ({
+      name: names[k],
+      type: storageOf(kernel.inputs[k]),
+      store: o.store,
+      window: aligned[k],
+    })),
+    groupsFor,
+  );
+  return out;
+}
+
+/**
+ * `out[i] = op(x[i])` for `i < size`, from the IR's row for `op` (float32
+ * for every op but `logicalNot`; int32 for `neg`, `abs`, `sign`, `square`;
+ * `logicalNot` takes and gives bool).
  * @internal
  */
 export function unaryKernel(
@@ -473,31 +260,15 @@ export function unaryKernel(
   size: number,
   dtype: DType,
 ): Store {
-  const type = wgslType(dtype, `${op}()`);
-  let expr: string | undefined;
-  if (op === "logicalNot") expr = "select(1u, 0u, a != 0u)";
-  else expr = type === "f32" ? UNARY[op][0] : type === "i32" ? UNARY[op][1] : undefined;
-  if (expr === undefined || (op === "logicalNot") !== (type === "u32")) {
-    throw new TypeError(`${op}(): dtype ${dtype} is not supported by the webgpu backend`);
-  }
-  const out = ctx.allocStore(`${op}()`, size);
-  ctx.runWindows(
-    `${op}()`,
-    (decls) =>
-      shader(FLAT_STRUCT, decls, helpersFor(expr), `  let a = ld_x(j);\n  st_out(j, ${expr});`),
-    new Uint32Array(2),
-    1,
-    { type, store: out },
-    [{ name: "x", type, store: x, window: true }],
-    groupsFor,
-  );
-  return out;
+  wgslType(dtype, `${op}()`);
+  const operand = { store: x, strides: [1], name: "x" };
+  return irKernel(ctx, `${op}()`, unaryOpKernel(op, dtype), [operand], [size]);
 }
 
 /**
- * `out[idx] = op(a[Σ idx·aStrides], b[Σ idx·bStrides])` over `outShape`.
- * Comparisons write bool words; the rest write `dtype`. Operands laid out
- * like the output are read at the output's index (no position arithmetic).
+ * `out[idx] = op(a[Σ idx·aStrides], b[Σ idx·bStrides])` over `outShape`,
+ * from the IR's row for `op`. Comparisons write bool words; the rest write
+ * `dtype`.
  * @internal
  */
 export function binaryKernel(
@@ -510,35 +281,15 @@ export function binaryKernel(
   outShape: readonly number[],
   dtype: DType,
 ): Store {
-  const type = wgslType(dtype, `${op}()`);
-  const expr = BINARY[op][type === "f32" ? 0 : type === "i32" ? 1 : 2];
-  if (expr === undefined) {
-    throw new TypeError(`${op}(): dtype ${dtype} is not supported by the webgpu backend`);
-  }
-  const outType = COMPARISONS.has(op) ? "u32" : type;
-  const aw = isAligned(outShape, aStrides), bw = isAligned(outShape, bStrides);
-  const positions = aw && bw ? "" : `${ndPositions(2)}\n`;
-  const uniforms = ndUniforms(`${op}()`, outShape, [aStrides, bStrides], 0);
-  const out = ctx.allocStore(`${op}()`, uniforms[0]);
-  ctx.runWindows(
-    `${op}()`,
-    (decls) =>
-      shader(
-        ndStruct(2),
-        decls,
-        helpersFor(expr),
-        `${positions}  let a = ld_xa(${aw ? "j" : "u32(p0)"});
-  let b = ld_xb(${bw ? "j" : "u32(p1)"});
-  st_out(j, ${expr});`,
-      ),
-    uniforms,
-    ND_BASE,
-    { type: outType, store: out },
-    [{ name: "xa", type, store: a, window: aw }, { name: "xb", type, store: b, window: bw }],
-    groupsFor,
-  );
-  return out;
+  wgslType(dtype, `${op}()`);
+  return irKernel(ctx, `${op}()`, binaryOpKernel(op, dtype), [
+    { store: a, strides: aStrides, name: "xa" },
+    { store: b, strides: bStrides, name: "xb" },
+  ], outShape);
 }
+
+/** `where` on 32-bit words: one kernel (and pipeline per layout) for every dtype. */
+const WHERE_BITS = elementwiseKernel(select(load(0, "bool"), load(1, "u32"), load(2, "u32")));
 
 /** `out[idx] = cond[…] ? a[…] : b[…]` (bit copies: one pipeline per layout for every dtype). @internal */
 export function whereKernel(
@@ -551,37 +302,17 @@ export function whereKernel(
   bStrides: readonly number[],
   outShape: readonly number[],
 ): Store {
-  const w = [condStrides, aStrides, bStrides].map((s) => isAligned(outShape, s));
-  const at = (k: number) => (w[k] ? "j" : `u32(p${k})`);
-  const positions = w.every((x) => x) ? "" : `${ndPositions(3)}\n`;
-  const uniforms = ndUniforms("where()", outShape, [condStrides, aStrides, bStrides], 0);
-  const out = ctx.allocStore("where()", uniforms[0]);
-  ctx.runWindows(
-    "where()",
-    (decls) =>
-      shader(
-        ndStruct(3),
-        decls,
-        "",
-        `${positions}  st_out(j, select(ld_xb(${at(2)}), ld_xa(${at(1)}), ld_xc(${at(0)}) != 0u));`,
-      ),
-    uniforms,
-    ND_BASE,
-    { type: "u32", store: out },
-    [
-      { name: "xc", type: "u32", store: cond, window: w[0] },
-      { name: "xa", type: "u32", store: a, window: w[1] },
-      { name: "xb", type: "u32", store: b, window: w[2] },
-    ],
-    groupsFor,
-  );
-  return out;
+  return irKernel(ctx, "where()", WHERE_BITS, [
+    { store: cond, strides: condStrides, name: "xc" },
+    { store: a, strides: aStrides, name: "xa" },
+    { store: b, strides: bStrides, name: "xb" },
+  ], outShape);
 }
 
 /**
- * Converts `size` elements from `from` to `to` (float32 → int32 as
- * documented on `Backend.cast`, → bool is `x != 0`, bool → number is 0/1).
- * A same-dtype cast is a copy.
+ * Converts `size` elements from `from` to `to` with the IR's conversion
+ * (float32 → int32 as documented on `Backend.cast`, → bool is `x != 0`,
+ * bool → number is 0/1). A same-dtype cast is a copy.
  * @internal
  */
 export function castKernel(
@@ -591,22 +322,11 @@ export function castKernel(
   from: DType,
   to: DType,
 ): Store {
-  const inType = wgslType(from, "cast()");
-  const outType = wgslType(to, "cast()");
+  wgslType(from, "cast()");
+  wgslType(to, "cast()");
   if (from === to) return ctx.copy("cast()", x, 0, size);
-  const expr = CAST[`${from}>${to}`];
-  const out = ctx.allocStore("cast()", size);
-  ctx.runWindows(
-    "cast()",
-    (decls) =>
-      shader(FLAT_STRUCT, decls, helpersFor(expr), `  let a = ld_x(j);\n  st_out(j, ${expr});`),
-    new Uint32Array(2),
-    1,
-    { type: outType, store: out },
-    [{ name: "x", type: inType, store: x, window: true }],
-    groupsFor,
-  );
-  return out;
+  const operand = { store: x, strides: [1], name: "x" };
+  return irKernel(ctx, "cast()", castOpKernel(from, to), [operand], [size]);
 }
 
 /**

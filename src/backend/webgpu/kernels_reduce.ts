@@ -1,5 +1,12 @@
 /**
- * WebGPU reductions over the middle axis of an `[outer, n, inner]` view.
+ * WebGPU reductions over the middle axis of an `[outer, n, inner]` view,
+ * generated from reduction kernels of the IR (`../ir/kernel.ts`): the value
+ * reduced is the kernel's prologue (an expression graph over operands, each
+ * read at `o·s₀ + j·s₁ + i·s₂` with its own strides from the uniform block)
+ * and the output its epilogue of the reduced value (e.g. the fused
+ * log-sum-exp, {@linkcode logsumexpKernel}: `log Σ exp(x − m) + m` in one
+ * dispatch after the maximum). Plain reductions have the element itself as
+ * prologue and no epilogue.
  *
  * Layout: the `outer·inner` outputs are flattened to `p = o·inner + i`. A
  * workgroup is 256 invocations split as `li × ln` (powers of two): `li`
@@ -7,9 +14,9 @@
  * `ln` lanes that stride over the axis (`j = lane, lane + ln, …`) and then
  * combine in a shared-memory tree. The split travels in the uniform block,
  * and so do the direction (max/min) and the output kind (index, element or
- * partial), so seven pipelines serve every reduction of every shape: `sum`
- * per input dtype (3), the first extreme pass per input dtype (3), and one
- * dtype-independent pass over partial results. Few shader compilations
+ * partial), so few pipelines serve every reduction of every shape: per
+ * kernel graph one first pass, one last pass of partial sums, and one
+ * dtype-independent pass over partial extremes. Few shader compilations
  * matter on software adapters (about 1 s each on llvmpipe) and for
  * first-run latency everywhere. When the outputs fill fewer than 128
  * workgroups and the axis is long, the axis is split into up to 256
@@ -38,6 +45,10 @@
 
 import type { ReduceOp } from "../backend.ts";
 import type { DType } from "../../core/dtype.ts";
+import { operandTypes } from "../ir/expr.ts";
+import { KernelCache, type ReduceKernel } from "../ir/kernel.ts";
+import { logsumexpKernel as lseSpec, reduceOpKernel } from "../ir/ops.ts";
+import { renderWgsl, type WgslFunction } from "../ir/render_wgsl.ts";
 import type { GpuContext, Operand, Store } from "./context.ts";
 import {
   nextPow2,
@@ -88,35 +99,44 @@ function plan(outputs: number, n: number, inner: number): Plan {
   return { li, ln, pBlocks, chunks: Math.ceil(n / chunkLen), chunkLen };
 }
 
-/** The uniform block shared by every reduction kernel. */
-const UNIFORMS = `struct U {
+/** The uniform block of a reduction with `k` operand stride vectors. */
+function uniformBlock(k: number): string {
+  return `struct U {
   P: u32, n: u32, inner: u32, chunkLen: u32,
   chunks: u32, pBlocks: u32, nOrig: u32, liShift: u32,
-  ln: u32, flip: u32, mode: u32, p11: u32,
+  ln: u32, flip: u32, mode: u32, p11: u32,${k > 0 ? `\n  st: array<vec4<u32>, ${k}>,` : ""}
 }
 @group(0) @binding(0) var<uniform> u: U;`;
+}
 
 /** Word index of `flip` in the uniform block. */
 const FLIP = 9;
 /** Word index of `mode` in the uniform block. */
 const MODE_WORD = 10;
+/** Word index of the first operand's strides. */
+const STRIDES = 12;
 
-/** The uniform words of one pass (`flip` and `mode` zero). */
-function uniforms(outputs: number, n: number, inner: number, p: Plan, nOrig: number): Uint32Array {
-  return Uint32Array.of(
-    outputs,
-    n,
-    inner,
-    p.chunkLen,
-    p.chunks,
-    p.pBlocks,
-    nOrig,
-    Math.log2(p.li),
-    p.ln,
-    0,
-    0,
-    0,
-  );
+/** An operand of a reduction: its storage and strides over `(outer, axis, inner)`. @internal */
+export interface ReduceOperand {
+  /** The storage (bool as u32 words). */
+  readonly store: Store;
+  /** Steps in elements along the outer, reduced and inner axes. */
+  readonly strides: readonly [number, number, number];
+}
+
+/** The uniform words of one pass (`flip` and `mode` zero), then the operands' strides. */
+function uniforms(
+  outputs: number,
+  n: number,
+  inner: number,
+  p: Plan,
+  nOrig: number,
+  operands: readonly ReduceOperand[],
+): Uint32Array {
+  const u = new Uint32Array(STRIDES + 4 * operands.length);
+  u.set([outputs, n, inner, p.chunkLen, p.chunks, p.pBlocks, nOrig, Math.log2(p.li), p.ln]);
+  operands.forEach((o, k) => u.set(o.strides, STRIDES + 4 * k));
+  return u;
 }
 
 /**
@@ -152,22 +172,117 @@ function tree(combine: string): string {
   }`;
 }
 
-/** WGSL of a sum pass: `elem` input, `acc` accumulator and output. */
-function sumSource(acc: WgslScalar, decls: string): string {
-  return `${UNIFORMS}
+/** The storage type of an IR value type (bool as u32). */
+function storage(t: string): WgslScalar {
+  return t === "f32" ? "f32" : t === "i32" ? "i32" : "u32";
+}
+
+/** Rendered prologue and epilogue functions by kernel key. */
+const rendered = new KernelCache<{ pro: WgslFunction; epi: WgslFunction | null }>();
+
+/** A kernel's WGSL functions `ir_pro(x0, …)` and `ir_epi(acc, x0, …)`. */
+function functions(k: ReduceKernel): { pro: WgslFunction; epi: WgslFunction | null } {
+  return rendered.get(k, () => ({
+    pro: renderWgsl("ir_pro", k.prologue, {}, k.inputs),
+    epi: k.epilogue === null
+      ? null
+      : renderWgsl("ir_epi", k.epilogue, {}, [accType(k), ...k.inputs]),
+  }));
+}
+
+/** The type the reduction produces before the epilogue. */
+function accType(k: ReduceKernel): "f32" | "i32" | "u32" | "bool" | "f64" {
+  return k.combine === "argmax" || k.combine === "argmin" ? "i32" : k.prologue.type;
+}
+
+/**
+ * Which operands the prologue (`"prologue"`) or the epilogue reads: only
+ * those are bound (`layout: "auto"` drops unused bindings).
+ */
+function used(k: ReduceKernel, part: "prologue" | "epilogue"): boolean[] {
+  if (part === "prologue") {
+    return k.inputs.map((_, idx) => operandTypes([k.prologue])[idx] !== undefined);
+  }
+  const types = k.epilogue === null ? [] : operandTypes([k.epilogue]);
+  return k.inputs.map((_, idx) => types[idx + 1] !== undefined);
+}
+
+/** Element-wise or of two masks. */
+const either = (a: readonly boolean[], b: readonly boolean[]) => a.map((x, i) => x || b[i]);
+
+/** WGSL reading operand `k` at `(o, j, i)`, as the kernel's type (bool from its word). */
+function loadAt(k: ReduceKernel, idx: number, j: string): string {
+  const v = `ld_x${idx}(o * u.st[${idx}].x + ${j} * u.st[${idx}].y + i * u.st[${idx}].z)`;
+  return k.inputs[idx] === "bool" ? `(${v} != 0u)` : v;
+}
+
+/** Arguments for `ir_pro` at axis position `j` (unbound operands get a zero). */
+function proArgs(k: ReduceKernel, bound: readonly boolean[], j: string): string {
+  return k.inputs.map((t, idx) => bound[idx] ? loadAt(k, idx, j) : zero(t)).join(", ");
+}
+
+/** A zero of an IR type in WGSL. */
+function zero(t: string): string {
+  return t === "f32" ? "0.0" : t === "i32" ? "0i" : t === "bool" ? "false" : "0u";
+}
+
+/** WGSL storing the final value `v` (of the accumulator's type) at output `p` through the epilogue. */
+function finish(k: ReduceKernel, bound: readonly boolean[], v: string): string {
+  if (k.epilogue === null) {
+    const t = accType(k);
+    return `st_out(p, ${t === "bool" ? `select(0u, 1u, ${v})` : v});`;
+  }
+  const args = [v, ...k.inputs.map((t, idx) => bound[idx] ? loadAt(k, idx, "0u") : zero(t))];
+  const call = `ir_epi(${args.join(", ")})`;
+  return `st_out(p, ${k.epilogue.type === "bool" ? `select(0u, 1u, ${call})` : call});`;
+}
+
+/** The declarations of the operands a pass binds, plus extras. */
+function bindings(
+  k: ReduceKernel,
+  operands: readonly ReduceOperand[],
+  bound: readonly boolean[],
+): Operand[] {
+  const ops: Operand[] = [];
+  operands.forEach((o, idx) => {
+    if (bound[idx]) ops.push({ name: `x${idx}`, type: storage(k.inputs[idx]), store: o.store });
+  });
+  return ops;
+}
+
+/**
+ * WGSL of a sum pass: the first pass reduces `ir_pro` of the operands, a
+ * later one (`partials`) the partial sums in `pin`; the last pass applies
+ * the epilogue.
+ */
+function sumSource(
+  k: ReduceKernel,
+  partials: boolean,
+  last: boolean,
+  bound: readonly boolean[],
+  decls: string,
+): string {
+  const acc = storage(k.prologue.type);
+  const f = functions(k);
+  const elem = partials ? `ld_pin(base + j * u.inner)` : `ir_pro(${proArgs(k, bound, "j")})`;
+  const out = last ? finish(k, bound, "s[t]") : `st_out((o * u.chunks + c) * u.inner + i, s[t]);`;
+  return `${uniformBlock(k.inputs.length)}
 ${decls}
+${f.pro.prelude}
+${partials ? "" : f.pro.fn}
+${last && f.epi !== null ? `${f.epi.prelude}\n${f.epi.fn}` : ""}
 var<workgroup> s: array<${acc}, ${WG}>;
 ${PROLOGUE}
   var acc = ${acc}(0);
   if (live) {
     for (var j = j0 + ly; j < j1; j += u.ln) {
-      acc += ${acc}(ld_x(base + j * u.inner));
+      acc += ${elem};
     }
   }
   s[t] = acc;
 ${tree("s[t] = s[t] + s[t2];")}
   if (ly == 0u && live) {
-    st_out((o * u.chunks + c) * u.inner + i, s[t]);
+    ${out}
   }
 }
 `;
@@ -180,23 +295,41 @@ const MODE = { pairs: 0, index: 1, value: 2 } as const;
 type ExtremeOut = keyof typeof MODE;
 
 /**
- * WGSL of a max/min/argmax/argmin pass. Compile-time: the element kind
- * (raw input only: it picks the order key) and the input kind; everything
- * else is uniform — `flip` (`0` for max, `~0` for min: the key is XORed
- * with it, NaN excepted) and `mode` (write pairs, the winning index, or the
- * winning element, copied as bits). So five pipelines serve every extreme
- * reduction. Elements are read as `u32` bits.
+ * WGSL of a max/min/argmax/argmin pass. Compile-time: the kernel and the
+ * input kind; everything else is uniform — `flip` (`0` for max, `~0` for
+ * min: the key is XORed with it, NaN excepted) and `mode` (write pairs, the
+ * winning index, or the winning value). The value reduced is `ir_pro` of
+ * the operands, compared by its order key.
  */
-function extremeSource(elem: WgslScalar, input: ExtremeIn, decls: string): string {
+function extremeSource(
+  k: ReduceKernel,
+  input: ExtremeIn,
+  bound: readonly boolean[],
+  outType: WgslScalar,
+  decls: string,
+): string {
+  const f = functions(k);
+  const elemType = storage(k.prologue.type);
+  const value = (j: string) => `bitcast<u32>(ir_pro(${proArgs(k, bound, j)}))`;
   const load = input === "raw"
-    ? `let kj = key(ld_x(base + j * u.inner));
+    ? `let kj = key(${value("j")});
       let jj = j;`
     : `let q = (base + j * u.inner) * 2u;
       let kj = ld_pin(q);
       let jj = ld_pin(q + 1u);`;
-  return `${UNIFORMS}
+  // the out variable's type is fixed per pass: store what this pass's mode writes
+  const index = k.epilogue === null
+    ? `st_out(p, ${outType === "u32" ? "si[t]" : `bitcast<${outType}>(si[t])`});`
+    : finish(k, bound, "i32(si[t])");
+  const winner = k.epilogue === null
+    ? `st_out(p, bitcast<${outType}>(${value("si[t]")}));`
+    : finish(k, bound, `ir_pro(${proArgs(k, bound, "si[t]")})`);
+  return `${uniformBlock(k.inputs.length)}
 ${decls}
-${input === "pairs" ? "" : orderKeyFunction(elem, "u.flip")}
+${f.pro.prelude}
+${f.pro.fn}
+${f.epi !== null ? `${f.epi.prelude}\n${f.epi.fn}` : ""}
+${input === "pairs" ? "" : orderKeyFunction(elemType, "u.flip")}
 var<workgroup> sk: array<u32, ${WG}>;
 var<workgroup> si: array<u32, ${WG}>;
 ${PROLOGUE}
@@ -224,76 +357,91 @@ ${
       st_out(q, sk[t]);
       st_out(q + 1u, si[t]);
     } else if (u.mode == ${MODE.index}u) {
-      st_out(p, si[t]);
+      ${index}
     } else {
-      st_out(p, ld_x((o * u.nOrig + si[t]) * u.inner + i));
+      ${winner}
     }
   }
 }
 `;
 }
 
+/** The output's storage type of a kernel. */
+function outStorage(k: ReduceKernel, raw: boolean): WgslScalar {
+  if (k.epilogue !== null) return storage(k.epilogue.type);
+  return raw ? "u32" : storage(accType(k));
+}
+
 /** Sum over the axis, in as many passes as `plan` asks for. */
 function reduceSum(
   ctx: GpuContext,
   op: string,
-  x: Store,
+  k: ReduceKernel,
+  operands: readonly ReduceOperand[],
+  partials: Store | null,
   outer: number,
   n: number,
   inner: number,
-  elem: WgslScalar,
 ): Store {
-  const acc: WgslScalar = elem === "f32" ? "f32" : "i32";
+  const acc = storage(k.prologue.type);
   const outputs = outer * inner;
   const p = plan(outputs, n, inner);
+  const last = p.chunks === 1;
+  const none = k.inputs.map(() => false);
+  const bound = either(
+    partials === null ? used(k, "prologue") : none,
+    last ? used(k, "epilogue") : none,
+  );
   const out = ctx.allocStore(op, outer * p.chunks * inner);
-  const ops: Operand[] = [
-    { name: "x", type: elem, store: x },
-    { name: "out", type: acc, store: out, write: true },
-  ];
+  const ops = bindings(k, operands, bound);
+  if (partials !== null) ops.push({ name: "pin", type: acc, store: partials });
+  ops.push({ name: "out", type: last ? outStorage(k, false) : acc, store: out, write: true });
   ctx.run(
     op,
-    sumSource(acc, ctx.declare(ops)),
-    uniforms(outputs, n, inner, p, n),
+    sumSource(k, partials !== null, last, bound, ctx.declare(ops)),
+    uniforms(outputs, n, inner, p, n, operands),
     ops,
     splitGroups(p.pBlocks * p.chunks),
   );
-  if (p.chunks === 1) return out;
-  const result = reduceSum(ctx, op, out, outer, p.chunks, inner, acc);
-  ctx.release(out); // safe: the queue runs the passes in order
-  return result;
+  if (partials !== null) ctx.release(partials); // safe: the queue runs the passes in order
+  if (last) return out;
+  return reduceSum(ctx, op, k, operands, out, outer, p.chunks, inner);
 }
 
 /** max/min/argmax/argmin over the axis, in as many passes as `plan` asks for. */
 function reduceExtreme(
   ctx: GpuContext,
-  op: Exclude<ReduceOp, "sum">,
-  x: Store,
+  op: string,
+  k: ReduceKernel,
+  operands: readonly ReduceOperand[],
   outer: number,
   n: number,
   inner: number,
-  elem: WgslScalar,
 ): Store {
-  const isMax = op === "max" || op === "argmax";
-  const final: ExtremeOut = op === "argmax" || op === "argmin" ? "index" : "value";
+  const isMax = k.combine === "max" || k.combine === "argmax";
+  const final: ExtremeOut = k.combine === "argmax" || k.combine === "argmin" ? "index" : "value";
+  const bound = either(used(k, "prologue"), used(k, "epilogue"));
   const outputs = outer * inner;
   let input: ExtremeIn = "raw";
   let pairs: Store | null = null;
-  const name = `${op}()`;
   let len = n;
   for (;;) {
     const p = plan(outputs, len, inner);
     const output: ExtremeOut = p.chunks === 1 ? final : "pairs";
-    const out = ctx.allocStore(name, outer * p.chunks * inner * (output === "pairs" ? 2 : 1));
-    const u = uniforms(outputs, len, inner, p, n);
+    const words = outer * p.chunks * inner * (output === "pairs" ? 2 : 1);
+    const out = ctx.allocStore(op, words);
+    const u = uniforms(outputs, len, inner, p, n, operands);
     u[FLIP] = isMax ? 0 : 0xffffffff;
     u[MODE_WORD] = MODE[output];
-    const ops: Operand[] = [{ name: "x", type: "u32", store: x }];
+    const ops = bindings(k, operands, bound);
     if (pairs !== null) ops.push({ name: "pin", type: "u32", store: pairs });
-    ops.push({ name: "out", type: "u32", store: out, write: true });
+    const outType = output === "pairs" || (k.epilogue === null && output === "index")
+      ? "u32"
+      : outStorage(k, true);
+    ops.push({ name: "out", type: outType, store: out, write: true });
     ctx.run(
-      name,
-      extremeSource(elem, input, ctx.declare(ops)),
+      op,
+      extremeSource(k, input, bound, outType, ctx.declare(ops)),
       u,
       ops,
       splitGroups(p.pBlocks * p.chunks),
@@ -305,6 +453,48 @@ function reduceExtreme(
     len = p.chunks;
   }
 }
+
+/**
+ * Runs a reduction kernel of the IR over the middle axis of an
+ * `[outer, n, inner]` view, giving new `[outer, inner]` storage of the
+ * output's type (the epilogue's, else the reduced value's; int32 indices
+ * for `argmax`/`argmin`; bool as u32). `n ≥ 1` except for `sum`, where
+ * `n = 0` gives zeros (the epilogue is not applied then).
+ *
+ * @param ctx The GPU context.
+ * @param op The op's name, for messages.
+ * @param kernel The reduction kernel.
+ * @param operands The operands (storage and strides), in the kernel's order.
+ * @param outer Size of the leading axes.
+ * @param n Size of the reduced axis.
+ * @param inner Size of the trailing axes.
+ * @returns New storage of `outer·inner` elements.
+ * @internal
+ */
+export function irReduce(
+  ctx: GpuContext,
+  op: string,
+  kernel: ReduceKernel,
+  operands: readonly ReduceOperand[],
+  outer: number,
+  n: number,
+  inner: number,
+): Store {
+  if (operands.length !== kernel.inputs.length) {
+    throw new TypeError(
+      `${op}: the kernel takes ${kernel.inputs.length} operands, got ${operands.length}`,
+    );
+  }
+  const outputs = outer * inner;
+  if (outputs === 0) return ctx.allocStore(op, 0);
+  if (n === 0) return ctx.zeros(op, outputs);
+  return kernel.combine === "sum"
+    ? reduceSum(ctx, op, kernel, operands, null, outer, n, inner)
+    : reduceExtreme(ctx, op, kernel, operands, outer, n, inner);
+}
+
+/** The strides of a dense `[outer, n, inner]` operand. */
+const dense = (n: number, inner: number): [number, number, number] => [n * inner, inner, 1];
 
 /**
  * Reduces the middle axis of `x` viewed as `[outer, n, inner]`, giving a new
@@ -332,11 +522,41 @@ export function reduceKernel(
   inner: number,
   dtype: DType,
 ): Store {
-  const elem = wgslType(dtype, `reduce(${op})`);
-  const outputs = outer * inner;
-  if (outputs === 0) return ctx.allocStore(`${op}()`, 0);
-  if (n === 0) return ctx.zeros(`${op}()`, outputs);
-  return op === "sum"
-    ? reduceSum(ctx, "sum()", x, outer, n, inner, elem)
-    : reduceExtreme(ctx, op, x, outer, n, inner, elem);
+  wgslType(dtype, `reduce(${op})`);
+  const operands = [{ store: x, strides: dense(n, inner) }];
+  return irReduce(ctx, `${op}()`, reduceOpKernel(op, dtype), operands, outer, n, inner);
+}
+
+/**
+ * The fused `log Σ exp` over the middle axis of float32 `x` viewed as
+ * `[outer, n, inner]` (`n ≥ 1`): the maximum `m` (one reduction), then one
+ * reduction of `exp(x − m)` whose epilogue gives `log(Σ) + m` (a
+ * non-finite `m` replaced by 0, as `Backend.logsumexp` documents).
+ *
+ * @param ctx The GPU context.
+ * @param x The input.
+ * @param outer Size of the leading axes.
+ * @param n Size of the reduced axis.
+ * @param inner Size of the trailing axes.
+ * @param dtype The dtype (float32).
+ * @returns New storage of `outer·inner` elements.
+ */
+export function logsumexpKernel(
+  ctx: GpuContext,
+  x: Store,
+  outer: number,
+  n: number,
+  inner: number,
+  dtype: DType,
+): Store {
+  wgslType(dtype, "logsumexp()");
+  const m = reduceKernel(ctx, "max", x, outer, n, inner, dtype);
+  // m broadcast along the axis: strides (inner, 0, 1)
+  const operands: ReduceOperand[] = [
+    { store: x, strides: dense(n, inner) },
+    { store: m, strides: [inner, 0, 1] },
+  ];
+  const out = irReduce(ctx, "logsumexp()", lseSpec(dtype), operands, outer, n, inner);
+  ctx.release(m); // safe: the queue runs the passes in order
+  return out;
 }

@@ -42,7 +42,7 @@ import {
 import { gatherKernel, scatterAddKernel } from "./kernels_index.ts";
 import { matmulKernel } from "./kernels_matmul.ts";
 import { randomBitsKernel, randomUniformKernel } from "./kernels_random.ts";
-import { reduceKernel } from "./kernels_reduce.ts";
+import { logsumexpKernel, reduceKernel } from "./kernels_reduce.ts";
 import { argsortKernel } from "./kernels_sort.ts";
 
 /**
@@ -273,6 +273,12 @@ export class WebGpuBackend implements be.Backend {
   /** Reduces the middle axis of `[outer, n, inner]`. */
   reduce({ op, x, outer, n, inner, dtype }: be.ReduceSpec): be.DataHandle {
     return this.#wrap(reduceKernel(this.ctx, op, this.#buf(x, `${op}()`), outer, n, inner, dtype));
+  }
+
+  /** Fused `log Σ exp` over the middle axis: the maximum, then one reduction of `exp(x − max)`. */
+  logsumexp({ x, outer, n, inner, dtype }: be.LogsumexpSpec): be.DataHandle {
+    const buf = this.#buf(x, "logsumexp()");
+    return this.#wrap(logsumexpKernel(this.ctx, buf, outer, n, inner, dtype));
   }
 
   /** Batched matrix product. */
