@@ -47,7 +47,10 @@ export interface WgslFunction {
   readonly result: string;
 }
 
-/** Helpers by name; a helper's text may call earlier ones. */
+/**
+ * Helpers by name; a helper's text may call earlier ones. NaN results are
+ * made from a run-time value (`… & 0u`), so that no const-expression is NaN.
+ */
 const HELPERS: Readonly<Record<string, string>> = {
   ir_isnan: `fn ir_isnan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }`,
   ir_div: `fn ir_div(a: f32, b: f32) -> f32 {
