@@ -10,7 +10,7 @@
  * string that identifies a graph independently of the order it was built in
  * (the key of a compiled-kernel cache). The intern table lives as long as
  * the process: eager kernels are memoised per opcode and dtype (`ops.ts`),
- * so it holds a few thousand nodes.
+ * so it holds about a thousand nodes.
  *
  * Leaves are constants and operand loads (`load(i, type)`: operand `i` of the
  * kernel at the current element). Semantics, the same for every renderer:
