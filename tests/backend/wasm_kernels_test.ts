@@ -1,8 +1,11 @@
 /**
- * Tests of the WebAssembly SIMD elementwise and reduction kernels
- * (`src/backend/wasm/kernels.ts`), for both variants (`"relaxed"` is skipped
- * where the runtime rejects it), on a shared `WebAssembly.Memory`, against
- * float64 JavaScript references. Inputs come from a seeded LCG.
+ * Tests of the wasm backend's kernels (`src/backend/wasm/kernels/`): the
+ * elementwise and reduction kernels the kernel IR renders to WebAssembly
+ * SIMD, and the gather/scatter-add/fill kernels, for both variants
+ * (`"relaxed"` is skipped where the runtime rejects it), on a shared
+ * `WebAssembly.Memory`, against float64 JavaScript references. Inputs come
+ * from a seeded LCG. The kernels are reached through the names the
+ * hand-written kernels had (`exp`, `add_i32`, `sum_rows`, …; see `byName`).
  *
  * Tolerances:
  * - neg, abs, square, sqrt, floor, ceil, round (half to even), sign, the
@@ -22,12 +25,17 @@
  */
 
 import assert from "node:assert/strict";
+import { type KernelVariant, WasmKernels } from "../../src/backend/wasm/kernels/module.ts";
+import type { BinaryOp, UnaryOp } from "../../src/backend/backend.ts";
 import {
-  instantiateKernels,
-  type KernelExports,
-  kernelModuleBytes,
-  type KernelVariant,
-} from "../../src/backend/wasm/kernels.ts";
+  binaryOpKernel,
+  reduceOpKernel,
+  unaryOpKernel,
+  whereOpKernel,
+} from "../../src/backend/ir/ops.ts";
+import { load } from "../../src/backend/ir/expr.ts";
+import { reduceKernel } from "../../src/backend/ir/kernel.ts";
+import { exp } from "../../src/backend/ir/math.ts";
 
 const PAGES = 128; // 8 MiB
 const memory = new WebAssembly.Memory({ initial: PAGES, maximum: PAGES, shared: true });
@@ -35,12 +43,58 @@ const f32 = new Float32Array(memory.buffer);
 const i32 = new Int32Array(memory.buffer);
 const u8 = new Uint8Array(memory.buffer);
 
-/** The variants this runtime accepts, with their exports on `memory`. */
+/** Kernels by the names of the tests' tables; every argument is an i32. */
+type KernelExports = Readonly<Record<string, (...args: number[]) => void>>;
+
+/** `Σ exp(x − shift)` along rows: the IR's exp as a reduction prologue, shift broadcast along the axis. */
+const SUMEXP = reduceKernel("sum", exp(load(0, "f32").sub(load(1, "f32"))), ["f32", "f32"]);
+
+/** The kernels under the names the tests use: IR kernels by opcode and dtype, and the index kernels. */
+function byName(k: WasmKernels): KernelExports {
+  const out: Record<string, (...args: number[]) => void> = {};
+  const unary: [string, UnaryOp, "float32" | "int32"][] = [
+    ...(["neg", "abs", "square", "sqrt", "floor", "ceil", "round", "sign"] as const).map((
+      op,
+    ) => [op, op, "float32"] as [string, UnaryOp, "float32"]),
+    ...(["exp", "log", "tanh", "expm1", "log1p"] as const).map((
+      op,
+    ) => [op, op, "float32"] as [string, UnaryOp, "float32"]),
+    ["neg_i32", "neg", "int32"],
+    ["abs_i32", "abs", "int32"],
+    ["square_i32", "square", "int32"],
+  ];
+  for (const [name, op, dtype] of unary) {
+    const f = k.elementwise(unaryOpKernel(op, dtype));
+    out[name] = (x, o, n) => f(x, 0, 1, o, 1, n);
+  }
+  const f32Ops: BinaryOp[] = ["add", "sub", "mul", "div", "maximum", "minimum"];
+  const cmps: BinaryOp[] = ["equal", "notEqual", "greater", "greaterEqual", "less", "lessEqual"];
+  for (const op of [...f32Ops, ...cmps]) out[op] = k.elementwise(binaryOpKernel(op, "float32"));
+  for (const op of [...cmps, "add", "sub", "mul", "maximum", "minimum"] as BinaryOp[]) {
+    out[`${op}_i32`] = k.elementwise(binaryOpKernel(op, "int32"));
+  }
+  out.and_u8 = k.elementwise(binaryOpKernel("logicalAnd", "bool"));
+  out.or_u8 = k.elementwise(binaryOpKernel("logicalOr", "bool"));
+  out.where_f32 = k.elementwise(whereOpKernel("float32"));
+  for (const op of ["sum", "max", "min"] as const) {
+    const f = k.reduce(reduceOpKernel(op, "float32"), ["full"]);
+    out[`${op}_rows`] = (x, o, outer, n) => f(x, o, outer, n, 1);
+    out[`${op}_cols`] = f;
+  }
+  const sumexp = k.reduce(SUMEXP, ["full", "axis"]);
+  out.sumexp_rows = (x, shift, o, rows, n) => sumexp(x, shift, o, rows, n, 1);
+  out.gather32 = k.index.gather32 as (...args: number[]) => void;
+  out.scatter_add_f32 = k.index.scatter_add_f32 as (...args: number[]) => void;
+  out.fill32 = k.index.fill32;
+  return out;
+}
+
+/** The variants this runtime accepts, with their kernels on `memory`. */
 const VARIANTS: readonly { variant: KernelVariant; k: KernelExports }[] = (
   ["relaxed", "simd"] as const
 ).flatMap((variant) => {
-  const got = instantiateKernels(memory, { shared: true, maxPages: PAGES, variant });
-  return got === null ? [] : [{ variant, k: got.exports }];
+  const got = WasmKernels.create(memory, { shared: true, maxPages: PAGES, variant });
+  return got === null ? [] : [{ variant, k: byName(got) }];
 });
 
 /** A seeded LCG: uniform in [0, 1) and raw 32-bit words. */
@@ -976,18 +1030,17 @@ for (const { variant, k } of VARIANTS) {
   });
 }
 
-Deno.test("wasm kernels: module validates, unshared memory links, variants are picked", () => {
+Deno.test("wasm kernels: modules compile, unshared memory links, variants are picked", () => {
   assert.ok(VARIANTS.length > 0, "this runtime has WebAssembly SIMD");
-  for (const variant of ["relaxed", "simd"] as const) {
-    const bytes = kernelModuleBytes(variant, { shared: false, maxPages: 0 });
-    if (variant === "simd") assert.ok(WebAssembly.validate(bytes));
-  }
   const plain = new WebAssembly.Memory({ initial: 1 });
-  const got = instantiateKernels(plain, { shared: false, maxPages: 0 });
+  const got = WasmKernels.create(plain, { shared: false, maxPages: 0 });
   assert.ok(got !== null);
   assert.equal(got.variant, VARIANTS[0].variant);
   const view = new Float32Array(plain.buffer);
   view.set([1, 2, 3, 4, 5], 0);
-  got.exports.add(0, 0, 1, 0, 0, 1, 64, 1, 5);
+  got.elementwise(binaryOpKernel("add", "float32"))(0, 0, 1, 0, 0, 1, 64, 1, 5);
   assert.deepEqual([...view.subarray(16, 21)], [2, 4, 6, 8, 10]);
+  // equal graphs built separately share one compiled kernel
+  const again = got.elementwise(binaryOpKernel("add", "float32"));
+  assert.equal(again, got.elementwise(binaryOpKernel("add", "float32")));
 });

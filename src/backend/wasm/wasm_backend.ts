@@ -7,14 +7,20 @@
  * typed array over the block in the memory, so every kernel of the CPU
  * backend works unchanged on it. The kernels that matter for speed are
  * overridden with WebAssembly ones: float32 matrix products (the packed
- * GEMM of `gemm.ts`, on two threads for big products), float32 and int32
- * elementwise ops with the broadcasting patterns that matter (contiguous,
- * scalar, row and column broadcasts), comparisons, `where`, and sum, max
- * and min reductions (`kernels.ts`). The opcode tables below say, per
- * opcode and dtype, which kernel runs; `"fallback"` (and every dtype
- * without a column: float64, and bool but for the logical ops) runs the
- * CPU backend's JS loop on the same memory. So do strided copies, sorting
- * and randomness.
+ * GEMM of `gemm/`, on two threads for big products); elementwise ops,
+ * comparisons, `where`, casts, sum/max/min reductions and log-sum-exp,
+ * whose kernels come from the kernel IR (`../ir/ops.ts`) rendered to
+ * WebAssembly SIMD with the broadcasting patterns that matter (contiguous,
+ * scalar, row and column broadcasts; see `kernels/`); and row gathers and
+ * their scatter-add gradient (`kernels/indexing.ts`). The opcode tables
+ * below say, per opcode and dtype, whether the IR kernel runs; a
+ * `"fallback"` row — and every dtype without a column — runs the CPU
+ * backend's JS loop on the same memory: float64 throughout (the IR's math
+ * is float32), int32 transcendentals, `floor`/`ceil`/`round` of int32 (the
+ * identity), int32 `div` (the IR has no integer division), comparisons of
+ * bools and `logicalNot`; so do argmax/argmin, int32 and bool reductions,
+ * operands whose innermost stride is neither 0 nor 1 (a transposed view),
+ * strided copies, sorting and randomness.
  *
  * Where tensors live and when their memory comes back (finalizers, the
  * garbage-collector budget, JS memory past it) is `memory.ts`'s business;
@@ -28,6 +34,7 @@ import { detachLarge, normalizeIndices } from "../_host.ts";
 import {
   type BinaryOp,
   type BinarySpec,
+  type CastSpec,
   COMPARISONS,
   type DataHandle,
   type GatherSpec,
@@ -44,13 +51,17 @@ import type { DType, TypedArray } from "../../core/dtype.ts";
 import { sizeOf } from "../../core/shape.ts";
 import { type Arena, ARENA_MAX_PAGES } from "./arena.ts";
 import { type GemmOnMemory, gemmOnMemory, WASM_GEMM_MIN_WORK } from "./gemm/mod.ts";
+import { type KernelVariant, WasmKernels } from "./kernels/module.ts";
 import {
-  type BinaryKernel,
-  instantiateKernels,
-  type KernelExports,
-  type KernelVariant,
-  type UnaryKernel,
-} from "./kernels.ts";
+  binaryOpKernel,
+  castOpKernel,
+  logsumexpKernel,
+  reduceOpKernel,
+  unaryOpKernel,
+  whereOpKernel,
+} from "../ir/ops.ts";
+import type { ElementwiseKernel } from "../ir/kernel.ts";
+import { elementBytes } from "../ir/render_wasm.ts";
 import {
   live,
   type WasmBuf,
@@ -62,11 +73,12 @@ import {
 export { WasmBuf, type WasmMemoryStats } from "./memory.ts";
 
 /**
- * A row of an opcode table: a WebAssembly kernel by export name, or
- * `"fallback"`: the CPU backend's JS loop on the same memory.
+ * A row of an opcode table: `"ir"`, the opcode's kernel-IR graph
+ * (`../ir/ops.ts`) compiled to WebAssembly SIMD, or `"fallback"`: the CPU
+ * backend's JS loop on the same memory.
  * @internal
  */
-export type WasmKernel = keyof KernelExports | "fallback";
+export type WasmKernel = "ir" | "fallback";
 
 /**
  * Per unary opcode, the kernel for float32 and for int32 inputs (float64
@@ -75,24 +87,24 @@ export type WasmKernel = keyof KernelExports | "fallback";
  * @internal
  */
 export const UNARY: Record<UnaryOp, readonly [f32: WasmKernel, i32: WasmKernel]> = {
-  neg: ["neg", "neg_i32"],
-  exp: ["exp", "fallback"],
-  log: ["log", "fallback"],
-  log1p: ["log1p", "fallback"],
-  expm1: ["expm1", "fallback"],
-  sqrt: ["sqrt", "fallback"],
-  sin: ["fallback", "fallback"],
-  cos: ["fallback", "fallback"],
-  tanh: ["tanh", "fallback"],
-  erf: ["fallback", "fallback"], // the CPU loop (fdlibm's erf) until the kernel IR renders one
-  erfc: ["fallback", "fallback"],
-  abs: ["abs", "abs_i32"],
-  sign: ["sign", "fallback"],
-  square: ["square", "square_i32"],
-  floor: ["floor", "fallback"],
-  ceil: ["ceil", "fallback"],
-  round: ["round", "fallback"],
-  logicalNot: ["fallback", "fallback"],
+  neg: ["ir", "ir"],
+  exp: ["ir", "fallback"], // the IR's math is float32
+  log: ["ir", "fallback"],
+  log1p: ["ir", "fallback"],
+  expm1: ["ir", "fallback"],
+  sqrt: ["ir", "fallback"],
+  sin: ["ir", "fallback"],
+  cos: ["ir", "fallback"],
+  tanh: ["ir", "fallback"],
+  erf: ["ir", "fallback"],
+  erfc: ["ir", "fallback"],
+  abs: ["ir", "ir"],
+  sign: ["ir", "ir"],
+  square: ["ir", "ir"],
+  floor: ["ir", "fallback"], // int32: the identity, on the CPU loop
+  ceil: ["ir", "fallback"],
+  round: ["ir", "fallback"],
+  logicalNot: ["fallback", "fallback"], // bool only (no column)
 };
 
 /**
@@ -104,21 +116,21 @@ export const BINARY: Record<
   BinaryOp,
   readonly [f32: WasmKernel, i32: WasmKernel, bool: WasmKernel]
 > = {
-  add: ["add", "add_i32", "fallback"],
-  sub: ["sub", "sub_i32", "fallback"],
-  mul: ["mul", "mul_i32", "fallback"],
-  div: ["div", "fallback", "fallback"],
-  pow: ["fallback", "fallback", "fallback"],
-  maximum: ["maximum", "maximum_i32", "fallback"],
-  minimum: ["minimum", "minimum_i32", "fallback"],
-  equal: ["equal", "equal_i32", "fallback"],
-  notEqual: ["notEqual", "notEqual_i32", "fallback"],
-  greater: ["greater", "greater_i32", "fallback"],
-  greaterEqual: ["greaterEqual", "greaterEqual_i32", "fallback"],
-  less: ["less", "less_i32", "fallback"],
-  lessEqual: ["lessEqual", "lessEqual_i32", "fallback"],
-  logicalAnd: ["fallback", "fallback", "and_u8"],
-  logicalOr: ["fallback", "fallback", "or_u8"],
+  add: ["ir", "ir", "fallback"],
+  sub: ["ir", "ir", "fallback"],
+  mul: ["ir", "ir", "fallback"],
+  div: ["ir", "fallback", "fallback"], // the IR has no integer division
+  pow: ["ir", "ir", "fallback"],
+  maximum: ["ir", "ir", "fallback"],
+  minimum: ["ir", "ir", "fallback"],
+  equal: ["ir", "ir", "fallback"],
+  notEqual: ["ir", "ir", "fallback"],
+  greater: ["ir", "ir", "fallback"],
+  greaterEqual: ["ir", "ir", "fallback"],
+  less: ["ir", "ir", "fallback"],
+  lessEqual: ["ir", "ir", "fallback"],
+  logicalAnd: ["fallback", "fallback", "ir"],
+  logicalOr: ["fallback", "fallback", "ir"],
 };
 
 /** The kernel of a table row for `dtype` (`columns` lists the row's dtypes in order). */
@@ -240,8 +252,8 @@ export class WasmBackend extends CpuBackend {
   readonly #mem: WasmMemory;
   /** The GEMM on the arena's memory (null where WebAssembly SIMD is missing). */
   readonly #gemm: GemmOnMemory | null;
-  /** The elementwise and reduction kernels (null where WebAssembly SIMD is missing). */
-  readonly #k: KernelExports | null;
+  /** The IR kernels and the index kernels (null where WebAssembly SIMD is missing). */
+  readonly #k: WasmKernels | null;
   /** Which kernel variant runs: relaxed SIMD (fused multiply-adds) or plain SIMD. */
   readonly kernelVariant: KernelVariant | null;
   /** 1 to keep products on one thread; undefined lets big ones use two. */
@@ -257,12 +269,8 @@ export class WasmBackend extends CpuBackend {
     this.#mem = new WasmMemory(options);
     this.arena = this.#mem.arena;
     this.#gemm = gemmOnMemory(this.arena.memory, { shared: true });
-    const kernels = instantiateKernels(this.arena.memory, {
-      shared: true,
-      maxPages: ARENA_MAX_PAGES,
-    });
-    this.#k = kernels?.exports ?? null;
-    this.kernelVariant = kernels?.variant ?? null;
+    this.#k = WasmKernels.create(this.arena.memory, { shared: true, maxPages: ARENA_MAX_PAGES });
+    this.kernelVariant = this.#k?.variant ?? null;
     this.#threads = options.threads === false ? 1 : undefined;
   }
 
@@ -336,7 +344,7 @@ export class WasmBackend extends CpuBackend {
    * The kernels when a WebAssembly kernel may run: they exist and the
    * output has elements; else null (the caller runs the CPU kernel).
    */
-  #kernels(size: number): KernelExports | null {
+  #kernels(size: number): WasmKernels | null {
     return size > 0 ? this.#k : null;
   }
 
@@ -355,52 +363,73 @@ export class WasmBackend extends CpuBackend {
     return this.#mem.run(inputs, dtype, size, scratch, kernel);
   }
 
+  /**
+   * Runs an IR elementwise kernel over `outShape` (operand `k` read with
+   * `strides[k]`) as 2-D calls; null when an operand's innermost stride is
+   * neither 0 nor 1 or the arena is full (the caller runs the CPU loop).
+   */
+  #elementwise(
+    kernel: ElementwiseKernel,
+    inputs: readonly DataHandle[],
+    strides: readonly (readonly number[])[],
+    outShape: readonly number[],
+    outDtype: DType,
+  ): DataHandle | null {
+    const size = sizeOf(outShape), k = this.#kernels(size);
+    const plan = k === null ? null : plan2d(outShape, strides);
+    if (k === null || plan === null) return null;
+    const f = k.elementwise(kernel);
+    const bytes = elementBytes(kernel), outW = bytes[inputs.length];
+    const { rows, cols, rowStrides, colStrides } = plan;
+    const args = new Array<number>(3 * inputs.length + 3);
+    return this.#run(inputs.map(live), outDtype, size, NO_SCRATCH, (ptrs, o) => {
+      for (const offsets of plan.offsets) {
+        ptrs.forEach((p, i) => {
+          args[3 * i] = p + offsets[i] * bytes[i];
+          args[3 * i + 1] = rowStrides[i];
+          args[3 * i + 2] = colStrides[i];
+        });
+        args[3 * ptrs.length] = o;
+        args[3 * ptrs.length + 1] = rows;
+        args[3 * ptrs.length + 2] = cols;
+        f(...args);
+        o += rows * cols * outW;
+      }
+    });
+  }
+
   /** `out[i] = op(x[i])`: float32 and int32 in WebAssembly SIMD where `UNARY` has a kernel. */
   override unary(spec: UnarySpec): DataHandle {
     const { op, x, size, dtype } = spec;
-    const k = this.#kernels(size);
-    const name = kernelFor(UNARY[op], UNARY_COLUMNS, dtype);
-    if (k === null || name === "fallback") return super.unary(spec);
-    const f = k[name] as UnaryKernel;
-    return this.#run([live(x)], dtype, size, NO_SCRATCH, ([xp], o) => f(xp, o, size)) ??
+    if (kernelFor(UNARY[op], UNARY_COLUMNS, dtype) === "fallback") return super.unary(spec);
+    return this.#elementwise(unaryOpKernel(op, dtype), [x], [[1]], [size], dtype) ??
       super.unary(spec);
   }
 
   /** Broadcast binary ops: float32, int32 and bool in WebAssembly SIMD where `BINARY` has a kernel. */
   override binary(spec: BinarySpec): DataHandle {
     const { op, a, aStrides, b, bStrides, outShape, dtype } = spec;
-    const size = sizeOf(outShape), k = this.#kernels(size);
-    const name = kernelFor(BINARY[op], BINARY_COLUMNS, dtype);
-    const plan = k === null || name === "fallback" ? null : plan2d(outShape, [aStrides, bStrides]);
-    if (k === null || name === "fallback" || plan === null) return super.binary(spec);
-    const f = k[name] as BinaryKernel, w = dtype === "bool" ? 1 : 4;
+    if (kernelFor(BINARY[op], BINARY_COLUMNS, dtype) === "fallback") return super.binary(spec);
     const outDtype = COMPARISONS.has(op) ? "bool" : dtype;
-    const outW = outDtype === "bool" ? 1 : 4;
-    const { rows, cols, rowStrides: rs, colStrides: cs } = plan;
-    return this.#run([live(a), live(b)], outDtype, size, NO_SCRATCH, ([ap, bp], o) => {
-      for (const [ao, bo] of plan.offsets) {
-        f(ap + ao * w, rs[0], cs[0], bp + bo * w, rs[1], cs[1], o, rows, cols);
-        o += rows * cols * outW;
-      }
-    }) ?? super.binary(spec);
+    const kernel = binaryOpKernel(op, dtype);
+    return this.#elementwise(kernel, [a, b], [aStrides, bStrides], outShape, outDtype) ??
+      super.binary(spec);
   }
 
-  /** `cond ? a : b` with broadcasting: 32-bit dtypes in WebAssembly SIMD. */
+  /** `cond ? a : b` with broadcasting: float32, int32 and bool in WebAssembly SIMD. */
   override where(spec: WhereSpec): DataHandle {
     const { cond, condStrides, a, aStrides, b, bStrides, outShape, dtype } = spec;
-    const size = sizeOf(outShape), k = this.#kernels(size);
-    const ok = k !== null && (dtype === "float32" || dtype === "int32");
-    const plan = ok ? plan2d(outShape, [condStrides, aStrides, bStrides]) : null;
-    if (k === null || plan === null) return super.where(spec);
-    const { rows, cols, rowStrides: rs, colStrides: cs } = plan;
-    const [cr, ar, br] = rs, [cc, ac, bc] = cs;
-    const inputs = [live(cond), live(a), live(b)];
-    return this.#run(inputs, dtype, size, NO_SCRATCH, ([cp, ap, bp], o) => {
-      for (const [co, ao, bo] of plan.offsets) {
-        k.where_f32(cp + co, cr, cc, ap + ao * 4, ar, ac, bp + bo * 4, br, bc, o, rows, cols);
-        o += rows * cols * 4;
-      }
-    }) ?? super.where(spec);
+    if (dtype === "float64") return super.where(spec);
+    const strides = [condStrides, aStrides, bStrides];
+    return this.#elementwise(whereOpKernel(dtype), [cond, a, b], strides, outShape, dtype) ??
+      super.where(spec);
+  }
+
+  /** Casts between float32, int32 and bool in WebAssembly SIMD (float64 on the CPU loop). */
+  override cast(spec: CastSpec): DataHandle {
+    const { x, size, from, to } = spec;
+    if (from === "float64" || to === "float64") return super.cast(spec);
+    return this.#elementwise(castOpKernel(from, to), [x], [[1]], [size], to) ?? super.cast(spec);
   }
 
   /** Sum, max and min of float32 in WebAssembly SIMD (sums accumulate in float64). */
@@ -410,9 +439,9 @@ export class WasmBackend extends CpuBackend {
     if (k === null || dtype !== "float32" || (op !== "sum" && op !== "max" && op !== "min")) {
       return super.reduce(spec);
     }
+    const f = k.reduce(reduceOpKernel(op, dtype), ["full"]);
     return this.#run([live(x)], "float32", outer * inner, NO_SCRATCH, ([xp], o) => {
-      if (inner === 1) k[`${op}_rows`](xp, o, outer, n);
-      else k[`${op}_cols`](xp, o, outer, n, inner);
+      f(xp, o, outer, n, inner);
     }) ?? super.reduce(spec);
   }
 
@@ -436,7 +465,7 @@ export class WasmBackend extends CpuBackend {
     if (k === null || (dtype !== "float32" && dtype !== "int32")) return super.gather(spec);
     const idx = this.#indices("take()", indices, count, n);
     return this.#run([live(x), idx], dtype, size, NO_SCRATCH, ([xp, ip], o) => {
-      k.gather32(xp, ip, o, outer, n, inner, count);
+      k.index.gather32(xp, ip, o, outer, n, inner, count);
     }) ?? super.gather(spec);
   }
 
@@ -450,26 +479,25 @@ export class WasmBackend extends CpuBackend {
     if (k === null || dtype !== "float32") return super.scatterAdd(spec);
     const idx = this.#indices("scatterAdd()", indices, count, n);
     return this.#run([live(g), idx], "float32", size, [8 * size], ([gp, ip], o, [acc]) => {
-      k.scatter_add_f32(gp, ip, acc, o, outer, n, inner, count);
+      k.index.scatter_add_f32(gp, ip, acc, o, outer, n, inner, count);
     }) ?? super.scatterAdd(spec);
   }
 
   /**
-   * `log Σ exp` of float32 rows (`inner` 1) in WebAssembly SIMD: the row
-   * maxima, then the shifted sums of exponentials (accumulated in float64);
-   * the rest as on the CPU backend.
+   * `log Σ exp` of float32 in WebAssembly SIMD: the maxima along the axis,
+   * then the IR's fused `log Σ exp(x − m) + m` (sums in float64); the rest
+   * as on the CPU backend.
    */
   override logsumexp(spec: LogsumexpSpec): DataHandle {
     const { x, outer, n, inner, dtype } = spec;
-    const k = this.#kernels(n > 0 ? outer : 0);
-    if (k === null || dtype !== "float32" || inner !== 1) return super.logsumexp(spec);
-    return this.#run([live(x)], "float32", outer, [4 * outer], ([xp], o, [sums]) => {
-      k.max_rows(xp, o, outer, n);
-      const shift = new Float32Array(this.arena.buffer, o, outer);
-      for (let r = 0; r < outer; r++) if (shift[r] - shift[r] !== 0) shift[r] = 0; // ±∞, NaN
-      k.sumexp_rows(xp, o, sums, outer, n);
-      const s = new Float32Array(this.arena.buffer, sums, outer);
-      for (let r = 0; r < outer; r++) shift[r] = Math.log(s[r]) + shift[r];
+    const k = this.#kernels(n > 0 ? outer * inner : 0);
+    if (k === null || dtype !== "float32") return super.logsumexp(spec);
+    const max = k.reduce(reduceOpKernel("max", dtype), ["full"]);
+    const lse = k.reduce(logsumexpKernel(dtype), ["full", "axis"]);
+    const size = outer * inner;
+    return this.#run([live(x)], "float32", size, [4 * size], ([xp], o, [m]) => {
+      max(xp, m, outer, n, inner);
+      lse(xp, m, o, outer, n, inner);
     }) ?? super.logsumexp(spec);
   }
 

@@ -1,9 +1,8 @@
 /**
  * The WebAssembly binary format's building blocks (core specification §5):
  * LEB128 integers, names, vectors, sections, and the encoding of a whole
- * module from already-encoded function bodies. Both the typed assembler
- * ({@link ./module.ts}) and the legacy `Code` writer (`../emit.ts`) encode
- * their modules here.
+ * module from already-encoded function bodies, for the typed assembler
+ * ({@link ./module.ts}).
  *
  * @module
  */

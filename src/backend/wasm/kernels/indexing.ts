@@ -1,0 +1,243 @@
+/**
+ * The wasm backend's data-movement kernels on the typed assembler (no IR:
+ * they move bits, they compute nothing elementwise):
+ *
+ * - `gather32(x, idx, out, outer, n, inner, count)`: `out[o, c, :] = x[o,
+ *   idx[c], :]` for 4-byte elements (float32 or int32; bits are copied),
+ *   the `count` int32 indices at `idx` already in `[0, n)`; 16 then 4
+ *   elements per step and a 2 + 1 tail, a scalar loop for `inner = 1`.
+ * - `scatter_add_f32(g, idx, acc, out, outer, n, inner, count)`: zeroes the
+ *   float64 scratch `acc` (`outer·n·inner` doubles), adds `g[o, c, i]` into
+ *   `acc[o, idx[c], i]` in the order o, c, i (f64x2 lanes promoted from f32,
+ *   which keeps each element's order of additions) and rounds `acc` into
+ *   `out` once: bit-identical to a `Float64Array` loop.
+ * - `fill32(out, n, bits)`: `n` 32-bit words of `bits`.
+ *
+ * @module
+ */
+
+import { I32, type Local, V128, type WasmFunction, type WasmModule } from "../asm/mod.ts";
+
+/** The exported index kernels (all arguments are i32; pointers are byte addresses). */
+export interface IndexKernels {
+  /** See the module doc. */
+  readonly gather32: (...args: [number, number, number, number, number, number, number]) => void;
+  /** See the module doc. */
+  readonly scatter_add_f32: (
+    ...args: [number, number, number, number, number, number, number, number]
+  ) => void;
+  /** See the module doc. */
+  readonly fill32: (out: number, n: number, bits: number) => void;
+}
+
+/** Locals of the loops over `outer` and the indices. */
+interface IndexLocals {
+  base: Local;
+  idx: Local;
+  count: Local;
+  outer: Local;
+  rowB: Local;
+  sliceB: Local;
+  ip: Local;
+  cc: Local;
+  at: Local;
+}
+
+/**
+ * The loops over `outer` (counted down) and the `count` indices at `idx`:
+ * per index, `at = base + idx[c]·rowB` and `row()` runs; after each `o`,
+ * `base` advances by `sliceB`.
+ */
+function indexLoops(fn: WasmFunction, l: IndexLocals, row: () => void): void {
+  fn.loopUntil(() => void fn.get(l.outer).op("i32.eqz"), () => {
+    fn.get(l.idx).set(l.ip).get(l.count).set(l.cc);
+    fn.loopUntil(() => void fn.get(l.cc).op("i32.eqz"), () => {
+      fn.get(l.base).get(l.ip).mem("i32.load").get(l.rowB).op("i32.mul").op("i32.add").set(l.at);
+      row();
+      fn.get(l.ip).i32(4).op("i32.add").set(l.ip).get(l.cc).i32(1).op("i32.sub").set(l.cc);
+    });
+    fn.get(l.base).get(l.sliceB).op("i32.add").set(l.base);
+    fn.get(l.outer).i32(1).op("i32.sub").set(l.outer);
+  });
+}
+
+/** `p += bytes` for each `[p, bytes]`. */
+function advance(fn: WasmFunction, ...steps: readonly (readonly [Local, number])[]): void {
+  for (const [p, b] of steps) fn.get(p).i32(b).op("i32.add").set(p);
+}
+
+/** Copies `kk` 4-byte words from `src` to `dst` (both advance): 16, 4, then 2 + 1. */
+function copyWords(fn: WasmFunction, src: Local, dst: Local, kk: Local): void {
+  for (const step of [16, 4]) {
+    fn.loopUntil(() => void fn.get(kk).i32(step).op("i32.lt_u"), () => {
+      for (let q = 0; q < step / 4; q++) fn.get(dst).get(src).v128Load(16 * q).v128Store(16 * q);
+      advance(fn, [src, 4 * step], [dst, 4 * step], [kk, -step]);
+    });
+  }
+  fn.get(kk).i32(2).op("i32.and").if(() => {
+    fn.get(dst).get(src).mem("i64.load").mem("i64.store");
+    advance(fn, [src, 8], [dst, 8]);
+  });
+  fn.get(kk).i32(1).op("i32.and").if(() => {
+    fn.get(dst).get(src).mem("i32.load").mem("i32.store");
+    advance(fn, [dst, 4]);
+  });
+}
+
+/** Adds `gather32` to `mod`. */
+function gather32(mod: WasmModule): void {
+  const params = { x: I32, idx: I32, out: I32, outer: I32, n: I32, inner: I32, count: I32 };
+  mod.func("gather32", { params, export: true }, (fn) => {
+    const { x, idx, out, outer, n, inner, count } = fn.args;
+    const { rowB, sliceB, ip, cc, src, kk } = fn.locals({
+      rowB: I32,
+      sliceB: I32,
+      ip: I32,
+      cc: I32,
+      src: I32,
+      kk: I32,
+    });
+    fn.get(inner).op("i32.eqz").get(count).op("i32.eqz").op("i32.or").if(() => void fn.return());
+    fn.get(inner).i32(2).op("i32.shl").set(rowB).get(n).get(rowB).op("i32.mul").set(sliceB);
+    const loops = { base: x, idx, count, outer, rowB, sliceB, ip, cc, at: src };
+    fn.get(inner).i32(1).op("i32.eq").if(() => {
+      indexLoops(fn, loops, () => {
+        fn.get(out).get(src).mem("i32.load").mem("i32.store");
+        advance(fn, [out, 4]);
+      });
+    }, () => {
+      indexLoops(fn, loops, () => {
+        fn.get(inner).set(kk);
+        copyWords(fn, src, out, kk);
+      });
+    });
+  });
+}
+
+/** Adds `scatter_add_f32` to `mod`. */
+function scatterAddF32(mod: WasmModule): void {
+  const params = {
+    g: I32,
+    idx: I32,
+    acc: I32,
+    out: I32,
+    outer: I32,
+    n: I32,
+    inner: I32,
+    count: I32,
+  };
+  mod.func("scatter_add_f32", { params, export: true }, (fn) => {
+    const { g, idx, acc, out, outer, n, inner, count } = fn.args;
+    const { total, p, kk, ip, cc, rowB, sliceB, base, v } = fn.locals({
+      total: I32,
+      p: I32,
+      kk: I32,
+      ip: I32,
+      cc: I32,
+      rowB: I32,
+      sliceB: I32,
+      base: I32,
+      v: V128,
+    });
+    const zero = fn.hoistI32x4(0);
+    const HIGH = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
+    fn.get(outer).get(n).op("i32.mul").get(inner).op("i32.mul").set(total);
+    // acc = 0: eight doubles per step, then two, then one
+    fn.get(acc).set(p).get(total).set(kk);
+    for (const step of [8, 2]) {
+      fn.loopUntil(() => void fn.get(kk).i32(step).op("i32.lt_u"), () => {
+        for (let q = 0; q < step / 2; q++) fn.get(p).get(zero).v128Store(16 * q);
+        advance(fn, [p, 8 * step], [kk, -step]);
+      });
+    }
+    fn.get(kk).if(() => void fn.get(p).f64(0).mem("f64.store"));
+    // accumulate: `base` advances by one [n, inner] slice of acc per o; g is read in order
+    fn.get(inner).i32(3).op("i32.shl").set(rowB).get(n).get(rowB).op("i32.mul").set(sliceB);
+    const loops = { base, idx, count, outer, rowB, sliceB, ip, cc, at: p };
+    /** The double at `p` += the promoted float at `g`; advances `g` by 4. */
+    const scalarAdd = (): void => {
+      fn.get(p).get(p).mem("f64.load").get(g).f32Load().op("f64.promote_f32").op("f64.add");
+      fn.mem("f64.store");
+      advance(fn, [g, 4]);
+    };
+    fn.get(acc).set(base);
+    fn.get(inner).i32(1).op("i32.eq").if(() => indexLoops(fn, loops, scalarAdd), () => {
+      indexLoops(fn, loops, () => {
+        fn.get(inner).set(kk);
+        fn.loopUntil(() => void fn.get(kk).i32(4).op("i32.lt_u"), () => {
+          fn.get(g).v128Load().set(v);
+          fn.get(p).get(p).v128Load().get(v).op("f64x2.promote_low_f32x4").op("f64x2.add");
+          fn.v128Store();
+          fn.get(p).get(p).v128Load(16).get(v).get(v).shuffle(HIGH).op("f64x2.promote_low_f32x4");
+          fn.op("f64x2.add").v128Store(16);
+          advance(fn, [g, 16], [p, 32], [kk, -4]);
+        });
+        fn.get(kk).i32(2).op("i32.and").if(() => {
+          fn.get(p).get(p).v128Load().get(g).mem("v128.load64_zero").op("f64x2.promote_low_f32x4");
+          fn.op("f64x2.add").v128Store();
+          advance(fn, [g, 8], [p, 16]);
+        });
+        fn.get(kk).i32(1).op("i32.and").if(scalarAdd);
+      });
+    });
+    // out = f32(acc): four per step (two demoted pairs joined), then two, then one
+    fn.get(acc).set(p).get(total).set(kk);
+    fn.loopUntil(() => void fn.get(kk).i32(4).op("i32.lt_u"), () => {
+      fn.get(out).get(p).v128Load().op("f32x4.demote_f64x2_zero");
+      fn.get(p).v128Load(16).op("f32x4.demote_f64x2_zero");
+      fn.shuffle([0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]).v128Store();
+      advance(fn, [p, 32], [out, 16], [kk, -4]);
+    });
+    fn.get(kk).i32(2).op("i32.and").if(() => {
+      fn.get(out).get(p).v128Load().op("f32x4.demote_f64x2_zero").v128StoreLane(64, 0, 0);
+      advance(fn, [p, 16], [out, 8]);
+    });
+    fn.get(kk).i32(1).op("i32.and").if(() => {
+      fn.get(out).get(p).mem("f64.load").op("f32.demote_f64").f32Store();
+    });
+  });
+}
+
+/** Adds `fill32` to `mod`: 64 bytes per step, then 16, then words. */
+function fill32(mod: WasmModule): void {
+  mod.func("fill32", { params: { out: I32, n: I32, bits: I32 }, export: true }, (fn) => {
+    const { out, n, bits } = fn.args;
+    const { v } = fn.locals({ v: V128 });
+    fn.get(bits).op("i32x4.splat").set(v);
+    for (const step of [16, 4]) {
+      fn.loopUntil(() => void fn.get(n).i32(step).op("i32.lt_u"), () => {
+        for (let q = 0; q < step / 4; q++) fn.get(out).get(v).v128Store(16 * q);
+        advance(fn, [out, 4 * step], [n, -step]);
+      });
+    }
+    fn.loopUntil(() => void fn.get(n).op("i32.eqz"), () => {
+      fn.get(out).get(bits).mem("i32.store");
+      advance(fn, [out, 4], [n, -1]);
+    });
+  });
+}
+
+/**
+ * Adds `gather32`, `scatter_add_f32` and `fill32` (see the module doc) to `mod`.
+ *
+ * @param mod The module (it must import a memory).
+ *
+ * @example
+ * ```ts
+ * import { addIndexKernels, type IndexKernels } from "./indexing.ts";
+ * import { WasmModule } from "../asm/mod.ts";
+ *
+ * const mod = new WasmModule({ memoryImport: { module: "env", field: "memory", minPages: 1 } });
+ * addIndexKernels(mod);
+ * const memory = new WebAssembly.Memory({ initial: 1 });
+ * const k = new WebAssembly.Instance(mod.compile(), { env: { memory } }).exports as unknown as IndexKernels;
+ * k.fill32(0, 5, 7);
+ * console.log(new Int32Array(memory.buffer, 0, 6)); // Int32Array(6) [ 7, 7, 7, 7, 7, 0 ]
+ * ```
+ * @internal
+ */
+export function addIndexKernels(mod: WasmModule): void {
+  gather32(mod);
+  scatterAddF32(mod);
+  fill32(mod);
+}
