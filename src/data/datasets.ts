@@ -24,7 +24,8 @@ import { CIFAR10_IMAGE_BYTES } from "./cifar.ts";
 import { DataFormatError } from "./errors.ts";
 import { parseOwnedIdx } from "./_idx.ts";
 import type { IdxData } from "./idx.ts";
-import { type DataFileSpec, type DataSetSpec, resolveFiles } from "./sources.ts";
+import type { DataFileSpec, DataSetSpec } from "./source_specs.ts";
+import { resolveFiles } from "./sources.ts";
 
 /**
  * Options of {@linkcode mnist}, {@linkcode fashionMnist} and {@linkcode cifar10}.

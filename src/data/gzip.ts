@@ -14,7 +14,8 @@
  * @module
  */
 
-import { ByteSink, GzipDataError, inflateGzip, OverCapError } from "./_inflate.ts";
+import { ByteSink, OverCapError } from "./_byte_sink.ts";
+import { GzipDataError, inflateGzip } from "./_inflate.ts";
 import { hexStart, release } from "./_util.ts";
 import { DataFormatError } from "./errors.ts";
 

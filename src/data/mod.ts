@@ -45,6 +45,7 @@ export * from "./cifar.ts";
 export * from "./errors.ts";
 export * from "./gzip.ts";
 export * from "./idx.ts";
+export * from "./source_specs.ts";
 export * from "./sources.ts";
 export * from "./synthetic.ts";
 export * from "./tar.ts";

