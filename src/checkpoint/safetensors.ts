@@ -1,5 +1,8 @@
 /**
- * Serializing pytrees of tensors to and from safetensors bytes.
+ * Serializing pytrees of tensors to and from safetensors bytes: the public
+ * types, writing (storage dtypes, the header, the data), and reading with or
+ * without a template (matching names, shapes and dtypes). Parsing and
+ * validating the header is in `_header.ts`, the dtype codecs in `_dtypes.ts`.
  *
  * @module
  */
@@ -10,22 +13,14 @@ import { Tensor } from "../core/tensor.ts";
 import { tensor } from "../ops/creation.ts";
 import { describe } from "../ops/convert.ts";
 import { unflatten } from "../tree/tree.ts";
-import {
-  compatible,
-  decode,
-  encode,
-  isSafetensorsDType,
-  type SafetensorsDType,
-  STORAGE,
-} from "./_dtypes.ts";
+import { compatible, decode, encode, type SafetensorsDType, STORAGE } from "./_dtypes.ts";
+import { type InEntry, parseHeader, setOwn } from "./_header.ts";
 import { duplicateNames, namedLeaves } from "./_names.ts";
 
 export type { SafetensorsDType } from "./_dtypes.ts";
 
 /** The `__metadata__` key under which gradus lists the names of leaves that were plain numbers (a JSON array). */
 const NUMBERS_KEY = "gradus.numbers";
-/** The largest header accepted (the reference implementation's limit). */
-const MAX_HEADER_BYTES = 100_000_000;
 /** How many problems a mismatch error lists before summarizing the rest. */
 const MAX_LISTED = 20;
 
@@ -185,11 +180,6 @@ function describeBadLeaf(x: unknown): string {
   }
 }
 
-/** `obj[key] = value`, also for the key `"__proto__"`. */
-function setOwn(obj: Record<string, string>, key: string, value: string): void {
-  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
-}
-
 function listProblems(head: string, problems: readonly string[], hint = ""): Error {
   const shown = problems.slice(0, MAX_LISTED).map((p) => `  - ${p}`);
   if (problems.length > MAX_LISTED) shown.push(`  … and ${problems.length - MAX_LISTED} more`);
@@ -340,164 +330,6 @@ export function serializeSafetensors(
 // ---------------------------------------------------------------------------
 // Reading
 
-interface InEntry {
-  readonly name: string;
-  readonly dtype: SafetensorsDType;
-  readonly shape: readonly number[];
-  readonly begin: number;
-  readonly end: number;
-}
-
-interface Parsed {
-  readonly entries: Map<string, InEntry>;
-  readonly metadata: Record<string, string>;
-  /** Where the tensor data starts in the bytes. */
-  readonly dataStart: number;
-}
-
-function isPlainObject(x: unknown): x is Record<string, unknown> {
-  return typeof x === "object" && x !== null && !Array.isArray(x);
-}
-
-function isCount(x: unknown): x is number {
-  return typeof x === "number" && Number.isSafeInteger(x) && x >= 0;
-}
-
-function showDType(x: unknown): string {
-  return typeof x === "string" ? JSON.stringify(x) : describe(x);
-}
-
-/** Parses and validates the header and the layout of the data. */
-function parse(op: string, what: string, bytes: Uint8Array): Parsed {
-  if (!(bytes instanceof Uint8Array)) {
-    throw new TypeError(`${op}: expected the bytes as a Uint8Array, got ${describe(bytes)}`);
-  }
-  if (bytes.length < 8) {
-    throw new Error(
-      `${op}: ${what} is too short to be safetensors: ${bytes.length} bytes, ` +
-        `but it starts with an 8-byte header length`,
-    );
-  }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n64 = view.getBigUint64(0, true);
-  const after = bytes.length - 8;
-  if (n64 < 2n || n64 > BigInt(MAX_HEADER_BYTES)) {
-    throw new Error(
-      `${op}: ${what} has a bad header length: ${n64} bytes (expected 2 to ${MAX_HEADER_BYTES}); ` +
-        `it is not a safetensors file, or it is corrupt`,
-    );
-  }
-  const n = Number(n64);
-  if (n > after) {
-    throw new Error(
-      `${op}: ${what} is truncated: the header length says ${n} bytes, but only ${after} ` +
-        `follow the 8-byte prefix (or it is not a safetensors file)`,
-    );
-  }
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + n));
-  } catch {
-    throw new Error(`${op}: ${what} has an invalid header: it is not UTF-8 text`);
-  }
-  let header: unknown;
-  try {
-    header = JSON.parse(text);
-  } catch (e) {
-    throw new Error(
-      `${op}: ${what} has an invalid header: not valid JSON (${(e as Error).message})`,
-    );
-  }
-  if (!isPlainObject(header)) {
-    throw new Error(
-      `${op}: ${what} has an invalid header: expected a JSON object, got ${describe(header)}`,
-    );
-  }
-
-  const metadata: Record<string, string> = {};
-  const entries = new Map<string, InEntry>();
-  const bad = (msg: string) => new Error(`${op}: ${what} has an invalid header: ${msg}`);
-  for (const [name, value] of Object.entries(header)) {
-    const q = JSON.stringify(name);
-    if (name === "__metadata__") {
-      if (!isPlainObject(value)) {
-        throw bad(`__metadata__ must be an object, got ${describe(value)}`);
-      }
-      for (const [k, v] of Object.entries(value)) {
-        if (typeof v !== "string") {
-          throw bad(
-            `__metadata__ must map strings to strings, but ${JSON.stringify(k)} is ${describe(v)}`,
-          );
-        }
-        setOwn(metadata, k, v);
-      }
-      continue;
-    }
-    if (!isPlainObject(value)) {
-      throw bad(`the entry ${q} must be an object, got ${describe(value)}`);
-    }
-    const { dtype, shape, data_offsets: offsets } = value;
-    if (!isSafetensorsDType(dtype)) {
-      throw new Error(
-        `${op}: ${what} has tensor ${q} of unknown dtype ${showDType(dtype)}; ` +
-          `gradus reads ${Object.keys(STORAGE).join(", ")}`,
-      );
-    }
-    if (!Array.isArray(shape) || !shape.every(isCount)) {
-      throw bad(`tensor ${q} has an invalid shape ${JSON.stringify(shape)}`);
-    }
-    if (
-      !Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount) ||
-      offsets[0] > offsets[1]
-    ) {
-      throw bad(
-        `tensor ${q} has invalid data_offsets ${JSON.stringify(offsets)} ` +
-          `(expected [begin, end] with 0 <= begin <= end)`,
-      );
-    }
-    const size = shape.reduce((a: number, b: number) => a * b, 1) * STORAGE[dtype].size;
-    const [begin, end] = offsets as [number, number];
-    if (!Number.isSafeInteger(size) || size !== end - begin) {
-      throw bad(
-        `tensor ${q} (${dtype} ${fmtShape(shape)}) needs ${size} bytes, ` +
-          `but its data_offsets [${begin}, ${end}] span ${end - begin}`,
-      );
-    }
-    entries.set(name, { name, dtype, shape, begin, end });
-  }
-
-  // The data must be covered exactly: no overlaps, no holes, nothing after.
-  const sorted = [...entries.values()].sort((a, b) => a.begin - b.begin || a.end - b.end);
-  let covered = 0;
-  let last: InEntry | undefined;
-  for (const e of sorted) {
-    if (e.begin < covered) {
-      throw bad(
-        `tensors ${JSON.stringify(last!.name)} [${last!.begin}, ${last!.end}] and ` +
-          `${JSON.stringify(e.name)} [${e.begin}, ${e.end}] overlap`,
-      );
-    }
-    if (e.begin > covered) {
-      throw bad(`bytes [${covered}, ${e.begin}) of the tensor data belong to no tensor`);
-    }
-    covered = e.end;
-    last = e;
-  }
-  const found = after - n;
-  if (found < covered) {
-    throw new Error(
-      `${op}: ${what} is truncated: the header says ${covered} bytes of tensor data, found ${found}`,
-    );
-  }
-  if (found > covered) {
-    throw new Error(
-      `${op}: ${what} has ${found - covered} unexpected bytes after the tensor data ` +
-        `(the header says ${covered} bytes, found ${found}); it is corrupt`,
-    );
-  }
-  return { entries, metadata, dataStart: 8 + n };
-}
-
 function valuesOf(bytes: Uint8Array, start: number, e: InEntry): ArrayLike<number> {
   return decode(bytes.subarray(start + e.begin, start + e.end), e.dtype);
 }
@@ -513,7 +345,7 @@ export function deserializeImpl(
   bytes: Uint8Array,
   template: unknown,
 ): unknown {
-  const { entries, metadata, dataStart } = parse(op, what, bytes);
+  const { entries, metadata, dataStart } = parseHeader(op, what, bytes);
   // `what` without the path, for the lines of a mismatch list.
   const src = what.startsWith("the file") ? "the file" : what;
   if (template === undefined) {
@@ -671,7 +503,7 @@ export function deserializeSafetensors(bytes: Uint8Array, template?: unknown): u
  * ```
  */
 export function readSafetensorsHeader(bytes: Uint8Array): SafetensorsHeader {
-  const { entries, metadata } = parse("readSafetensorsHeader()", "the data", bytes);
+  const { entries, metadata } = parseHeader("readSafetensorsHeader()", "the data", bytes);
   const tensors = Object.fromEntries(
     [...entries.values()].map((e) => [
       e.name,
