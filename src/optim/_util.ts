@@ -8,8 +8,25 @@
 import { Tensor } from "../core/tensor.ts";
 import { describe } from "../ops/convert.ts";
 import { zerosLike } from "../ops/creation.ts";
-import { assertSameStructure, mapWithPath } from "../tree/tree.ts";
-import type { LearningRate, Schedule } from "./base.ts";
+import { assertSameStructure, map, mapWithPath } from "../tree/tree.ts";
+import type { GradientTransformation, LearningRate, Schedule } from "./base.ts";
+
+/**
+ * A transformation without state (its state is `{}`, `EmptyState`) that
+ * maps every leaf of the grads with `fn`.
+ */
+export function leafwise(
+  fn: (g: Tensor) => Tensor,
+): GradientTransformation<Record<string, never>> {
+  return {
+    init(_params: unknown): Record<string, never> {
+      return {};
+    },
+    update<P>(grads: P, state: Record<string, never>, _params?: P): [P, Record<string, never>] {
+      return [map(fn, grads), state];
+    },
+  };
+}
 
 /**
  * A tree of zeros (same shape, dtype and backend) mirroring `params`;

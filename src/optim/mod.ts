@@ -63,5 +63,6 @@ import "../ops/tensor_methods.ts"; // installs Tensor's methods (x.add(y), x.sum
 export * from "./base.ts";
 export * from "./chain.ts";
 export * from "./transforms.ts";
+export * from "./clipping.ts";
 export * from "./aliases.ts";
 export * from "./schedules.ts";

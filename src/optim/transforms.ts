@@ -1,7 +1,8 @@
 /**
  * Gradient transformations, the building blocks of the optimizers (Optax's
- * `scale_by_*`, `trace`, `add_decayed_weights`, `clip*`). Each is a pure
- * `{init, update}` pair; its state type is exported next to its factory.
+ * `scale_by_*`, `trace`, `add_decayed_weights`; the `clip*` ones are in
+ * `clipping.ts`). Each is a pure `{init, update}` pair; its state type is
+ * exported next to its factory.
  *
  * Conventions shared by all of them:
  * - Step counts are plain JS numbers, so schedules and bias corrections never
@@ -14,16 +15,18 @@
  *   numbers, which take the tensor's dtype.
  * - Only {@linkcode scaleByLearningRate} flips the sign.
  *
+ * Past ~600 lines because more than half of it is documentation: its eight
+ * transformations are small (a few dozen lines of code each, with their
+ * options and state types) and share these conventions, so like Optax's
+ * `transform.py` they stay in one file.
+ *
  * @module
  */
 
-import { Tensor } from "../core/tensor.ts";
-import type { DType } from "../core/dtype.ts";
-import { clip as clipOp } from "../ops/composite.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { describe } from "../ops/convert.ts";
-import { add, cast, div, minimum, mul, sqrt, square } from "../ops/elementwise.ts";
-import { sum } from "../ops/reduce.ts";
-import { leaves, map, mapWithPath } from "../tree/tree.ts";
+import { add, div, mul, sqrt, square } from "../ops/elementwise.ts";
+import { map, mapWithPath } from "../tree/tree.ts";
 import type { GradientTransformation, LearningRate, Schedule } from "./base.ts";
 import {
   asSchedule,
@@ -33,6 +36,7 @@ import {
   checkState,
   checkStructure,
   GRADS_HINT,
+  leafwise,
   zerosTree,
 } from "./_util.ts";
 
@@ -180,14 +184,7 @@ export function scaleBySchedule(schedule: Schedule): GradientTransformation<Scal
  */
 export function scale(factor: number): GradientTransformation<EmptyState> {
   checkFinite("optim.scale()", "factor", factor);
-  return {
-    init(_params: unknown): EmptyState {
-      return {};
-    },
-    update<P>(grads: P, state: EmptyState, _params?: P): [P, EmptyState] {
-      return [map((g: Tensor) => mul(g, factor), grads), state];
-    },
-  };
+  return leafwise((g) => mul(g, factor));
 }
 
 // ---------------------------------------------------------------- momentum
@@ -688,115 +685,6 @@ export function addDecayedWeights<P = unknown>(
         m,
       );
       return [updates, state];
-    },
-  };
-}
-
-// ---------------------------------------------------------------- clipping
-
-function widest(dtypes: readonly DType[]): DType {
-  if (dtypes.every((d) => d === dtypes[0])) return dtypes[0];
-  return dtypes.includes("float64") ? "float64" : "float32";
-}
-
-/**
- * The global L2 norm of a pytree of tensors, `√(Σ over all leaves of Σ x²)`,
- * as a scalar tensor on the device (no host read). Leaves of different
- * dtypes are summed in float64 if any is float64, else in float32.
- *
- * @param tree A pytree of tensors.
- * @returns A scalar tensor (0 for a tree without leaves).
- * @throws {TypeError} When a leaf is not a tensor.
- * @example
- * ```ts
- * import { optim, tensor } from "@gradus/core";
- *
- * console.log(optim.globalNorm({ a: tensor([3]), b: [tensor([[4]])] }).arraySync()); // 5
- * ```
- */
-export function globalNorm(tree: unknown): Tensor {
-  const ls = leaves(tree);
-  if (ls.length === 0) return sqrt(0);
-  const tensors = ls.map((x, i) => {
-    if (!(x instanceof Tensor)) {
-      throw new TypeError(
-        `optim.globalNorm(): expected a pytree of tensors, got ${describe(x)} as leaf ${i}`,
-      );
-    }
-    return x;
-  });
-  const dtype = widest(tensors.map((t) => t.dtype));
-  let total: Tensor | undefined;
-  for (const t of tensors) {
-    let s = sum(square(t));
-    if (s.dtype !== dtype) s = cast(s, dtype);
-    total = total === undefined ? s : add(total, s);
-  }
-  return sqrt(total!);
-}
-
-/**
- * Clips by global norm (Optax's `clip_by_global_norm`): scales every leaf by
- * `min(1, maxNorm / ‖g‖₂)`, where `‖g‖₂` is {@linkcode globalNorm} over all
- * leaves together. Under the limit the updates are unchanged. Computed with
- * tensor ops only: nothing is read back to the host.
- *
- * @param maxNorm The largest allowed global norm (> 0).
- * @returns A stateless transformation.
- * @throws {RangeError} When `maxNorm` is not a positive finite number.
- * @example
- * ```ts
- * import { optim, tensor } from "@gradus/core";
- *
- * const t = optim.clipByGlobalNorm(1);
- * const [u] = t.update({ a: tensor([3]), b: tensor([4]) }, t.init({}));
- * console.log(u.a.arraySync(), u.b.arraySync()); // ≈ [0.6] [0.8]
- * ```
- */
-export function clipByGlobalNorm(maxNorm: number): GradientTransformation<EmptyState> {
-  const op = "optim.clipByGlobalNorm()";
-  checkNonNegative(op, "maxNorm", maxNorm, true);
-  return {
-    init(_params: unknown): EmptyState {
-      return {};
-    },
-    update<P>(grads: P, state: EmptyState, _params?: P): [P, EmptyState] {
-      if (leaves(grads).length === 0) return [grads, state];
-      const norm = globalNorm(grads);
-      // maxNorm / 0 = Infinity, so a zero gradient is left as it is.
-      const factor = minimum(div(maxNorm, norm), 1);
-      const updates = map(
-        (g: Tensor) => mul(g, g.dtype === factor.dtype ? factor : cast(factor, g.dtype)),
-        grads,
-      );
-      return [updates, state];
-    },
-  };
-}
-
-/**
- * Clips every element of the updates to `[−maxDelta, maxDelta]` (Optax's `clip`).
- *
- * @param maxDelta The largest allowed magnitude (≥ 0).
- * @returns A stateless transformation.
- * @throws {RangeError} When `maxDelta` is negative or not finite.
- * @example
- * ```ts
- * import { optim, tensor } from "@gradus/core";
- *
- * const t = optim.clip(1);
- * const [u] = t.update(tensor([-3, 0.5, 2]), t.init({}));
- * console.log(u.arraySync()); // [-1, 0.5, 1]
- * ```
- */
-export function clip(maxDelta: number): GradientTransformation<EmptyState> {
-  checkNonNegative("optim.clip()", "maxDelta", maxDelta);
-  return {
-    init(_params: unknown): EmptyState {
-      return {};
-    },
-    update<P>(grads: P, state: EmptyState, _params?: P): [P, EmptyState] {
-      return [map((g: Tensor) => clipOp(g, -maxDelta, maxDelta), grads), state];
     },
   };
 }

@@ -2,7 +2,8 @@
  * `fit`: a Keras-like training loop over pure functions — epochs of shuffled
  * minibatches, validation, early stopping, gradient clipping, a history and
  * a progress bar — built from the same pieces as a hand-written loop
- * (`valueAndGrad`, `optimizer.update`, `applyUpdates`).
+ * (`valueAndGrad`, `optimizer.update`, `applyUpdates`). The options are
+ * checked up front in `_fit_checks.ts`; their types are in `fit_options.ts`.
  *
  * @module
  */
@@ -16,10 +17,10 @@ import { dispose as disposeTree } from "../tree/tree.ts";
 import { describe } from "../ops/convert.ts";
 import { add, cast, div, mul } from "../ops/elementwise.ts";
 import { applyUpdates, type GradientTransformation, type OptimizerState } from "../optim/base.ts";
-import { clipByGlobalNorm } from "../optim/transforms.ts";
 import { type PRNGKey, split } from "../random/random.ts";
-import { batches, numBatches, numExamples } from "../data/batching.ts";
+import { batches, numExamples } from "../data/batching.ts";
 import { ProgressBar } from "../report/progress.ts";
+import { type AnyLoss, checkFitOptions } from "./_fit_checks.ts";
 import type {
   EpochLog,
   EvalLog,
@@ -102,12 +103,6 @@ const NON_FINITE_CAUSES = "Usual causes: a learning rate too high (try one 10× 
   "they give NaN instead of an error); log or division by 0 in a hand-written loss. Pass " +
   `nonFinite: "continue" to train on anyway`;
 
-function checkPositiveInt(name: string, v: number): void {
-  if (!Number.isInteger(v) || v < 1) {
-    throw new RangeError(`fit(): ${name} must be a positive integer, got ${v}`);
-  }
-}
-
 function checkScalar(what: string, v: unknown): Tensor {
   if (!(v instanceof Tensor)) {
     throw new TypeError(`fit(): ${what} must return a scalar tensor, got ${describe(v)}`);
@@ -121,8 +116,6 @@ function checkScalar(what: string, v: unknown): Tensor {
   }
   return v;
 }
-
-type AnyLoss = (params: unknown, batch: unknown, ctx: TrainContext<unknown>) => unknown;
 
 /** The values of one evaluation: `val_loss` and `val_<metric>`. */
 type ValValues = { readonly val_loss: number; readonly [metric: `val_${string}`]: number };
@@ -303,7 +296,6 @@ export async function fit<P, D, S, M>(
     validation,
     evalEvery,
     earlyStopping,
-    maxGradNorm,
     quiet = false,
     nonFinite = "error",
   } = options;
@@ -326,88 +318,9 @@ export async function fit<P, D, S, M>(
   };
 
   // ---- checks, before any work
-  if (typeof userLoss !== "function") {
-    throw new TypeError(`fit(): loss must be a function (params, batch, ctx) => scalar tensor`);
-  }
-  if (
-    typeof optimizer !== "object" || optimizer === null ||
-    typeof optimizer.init !== "function" || typeof optimizer.update !== "function"
-  ) {
-    throw new TypeError(
-      `fit(): optimizer must be a gradient transformation {init, update}, e.g. optim.sgd(0.1); got ${
-        describe(optimizer)
-      }`,
-    );
-  }
-  if (nonFinite !== "error" && nonFinite !== "continue") {
-    throw new TypeError(
-      `fit(): nonFinite must be "error" or "continue", got ${JSON.stringify(nonFinite)}`,
-    );
-  }
-  checkPositiveInt("epochs", epochs);
-  checkPositiveInt("batchSize", batchSize);
-  if (evalEvery !== undefined) checkPositiveInt("evalEvery", evalEvery);
-  if (maxGradNorm !== undefined && !(maxGradNorm > 0 && Number.isFinite(maxGradNorm))) {
-    throw new RangeError(`fit(): maxGradNorm must be a positive number, got ${maxGradNorm}`);
-  }
-  const clipper = maxGradNorm === undefined ? undefined : clipByGlobalNorm(maxGradNorm);
-  const n = numExamples(data, { op: "fit()" });
-  const stepsPerEpoch = numBatches(n, batchSize, dropLast);
-  if (stepsPerEpoch === 0) {
-    throw new RangeError(
-      `fit(): ${n} examples give no batch of ${batchSize}${
-        dropLast ? " with dropLast" : ""
-      }; use a smaller batchSize`,
-    );
-  }
-  const metrics = Object.entries(validation?.metrics ?? {}) as [string, AnyLoss][];
-  const valBatchSize = validation?.batchSize ?? batchSize;
-  if (validation !== undefined) {
-    checkPositiveInt("validation.batchSize", valBatchSize);
-    if (numExamples(validation.data, { op: "fit()", root: "validation.data" }) === 0) {
-      throw new RangeError(`fit(): validation.data has no examples`);
-    }
-    for (const [name, fn] of metrics) {
-      if (name === "loss") {
-        throw new TypeError(
-          `fit(): a validation metric may not be called "loss" (val_loss is always computed with the loss)`,
-        );
-      }
-      if (typeof fn !== "function") {
-        throw new TypeError(`fit(): validation metric "${name}" must be a function`);
-      }
-    }
-  }
-  let monitor = "val_loss";
-  let better: (a: number, b: number) => boolean = () => false;
-  if (earlyStopping !== undefined) {
-    const { patience, minDelta = 0 } = earlyStopping;
-    monitor = earlyStopping.monitor ?? "val_loss";
-    if (!Number.isInteger(patience) || patience < 0) {
-      throw new RangeError(
-        `fit(): earlyStopping.patience must be a non-negative integer, got ${patience}`,
-      );
-    }
-    if (!(minDelta >= 0)) {
-      throw new RangeError(`fit(): earlyStopping.minDelta must be ≥ 0, got ${minDelta}`);
-    }
-    const available = ["loss"];
-    if (validation !== undefined) {
-      available.push("val_loss", ...metrics.map(([name]) => `val_${name}`));
-    }
-    if (!available.includes(monitor)) {
-      throw new TypeError(
-        `fit(): earlyStopping.monitor "${monitor}" is not recorded; available: ${
-          available.join(", ")
-        }${validation === undefined ? " (val_* needs validation data)" : ""}`,
-      );
-    }
-    const mode = earlyStopping.mode ?? (monitor.endsWith("loss") ? "min" : "max");
-    if (mode !== "min" && mode !== "max") {
-      throw new TypeError(`fit(): earlyStopping.mode must be "min" or "max", got ${mode}`);
-    }
-    better = mode === "min" ? (a, b) => a < b - minDelta : (a, b) => a > b + minDelta;
-  }
+  const { clipper, stepsPerEpoch, metrics, valBatchSize, monitor, better } = checkFitOptions(
+    options,
+  );
 
   // ---- state
   let params: P = options.params;
