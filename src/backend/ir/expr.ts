@@ -29,6 +29,11 @@
  *   no integer division.
  * - Comparisons give `bool`; every comparison with NaN is false except `ne`;
  *   bools order `false < true`.
+ * - `guard(cond, fast, full)` is `select(cond, fast, full)` with a promise
+ *   from whoever builds it: `fast` equals `full` bit for bit wherever `cond`
+ *   holds. A renderer may therefore compute `full` alone, `select`, or —
+ *   the WASM renderer — `fast` for a whole vector whose lanes all satisfy
+ *   `cond` and `full` otherwise (see {@linkcode guard}).
  * - `convert` changes the type by value: float → `i32`/`u32` truncates
  *   toward zero, NaN → 0, and saturates at the bounds (±∞ included: XLA's
  *   rule, see `Backend.cast`); `i32`/`u32` → float and `f64` → `f32` round to
@@ -67,6 +72,7 @@ export type NodeOp =
   | "gt"
   | "ge"
   | "select"
+  | "guard"
   | "and"
   | "or"
   | "not"
@@ -425,10 +431,72 @@ export function select(cond: Expr, ifTrue: ExprLike, ifFalse: ExprLike): Expr {
 }
 
 /**
+ * `select(cond, fast, full)`, with the promise that `fast` equals `full` bit
+ * for bit wherever `cond` holds: a cheap arm for a common domain beside the
+ * arm correct everywhere. Renderers that evaluate lane by lane compute it as
+ * a select (JS) or as `full` alone (WGSL); the WASM renderer computes `fast`
+ * for a whole vector when `cond` holds in every lane and `full` otherwise,
+ * so `fast` need only be right where `cond` holds. Tests hold the promise
+ * (the JS renderer's select against WASM vectors of mixed lanes).
+ *
+ * @param cond A bool node: where `fast` is exact.
+ * @param fast The cheap arm.
+ * @param full The arm right for every input (numbers take the other's type).
+ * @returns The node (`full` itself when the arms are one node).
+ *
+ * @example
+ * ```ts
+ * import { guard, load } from "./expr.ts";
+ *
+ * const x = load(0, "f32");
+ * // where x > 0, |x| is x itself: vectors of positive lanes skip the abs
+ * const g = guard(x.gt(0), x, x.abs());
+ * console.log(g.op, g.args.length); // "guard" 3
+ * ```
+ */
+export function guard(cond: Expr, fast: ExprLike, full: ExprLike): Expr {
+  const s = select(cond, fast, full);
+  return s.op === "select" ? Expr.make("guard", s.type, s.args) : s;
+}
+
+/**
+ * The graph of `root` with every guard replaced by its full arm: what a
+ * guarded graph computes, without the fast arms (renderers that gain
+ * nothing from them use it; tests compare against it).
+ *
+ * @param root The graph's output.
+ * @returns The graph without guards (`root` itself when it has none).
+ *
+ * @example
+ * ```ts
+ * import { guard, load, withoutGuards } from "./expr.ts";
+ *
+ * const x = load(0, "f32");
+ * console.log(withoutGuards(guard(x.gt(0), x, x.abs()).mul(2)) === x.abs().mul(2)); // true
+ * ```
+ */
+export function withoutGuards(root: Expr): Expr {
+  const map = new Map<Expr, Expr>();
+  for (const n of topoOrder([root])) {
+    if (n.op === "guard") {
+      map.set(n, map.get(n.args[2])!);
+      continue;
+    }
+    const args = n.args.map((a) => map.get(a)!);
+    const same = args.every((a, i) => a === n.args[i]);
+    map.set(n, same ? n : Expr.make(n.op, n.type, args, n.value));
+  }
+  return map.get(root)!;
+}
+
+/**
  * Every node reachable from `roots`, each after its arguments (a
- * topological order; roots' shared sub-expressions appear once).
+ * topological order; roots' shared sub-expressions appear once). A
+ * renderer that branches on guards walks with `children` giving a guard's
+ * condition alone: the nodes it evaluates unconditionally.
  *
  * @param roots The graph's outputs.
+ * @param children The arguments to walk into (default: all of them).
  * @returns The nodes in evaluation order.
  *
  * @example
@@ -440,7 +508,10 @@ export function select(cond: Expr, ifTrue: ExprLike, ifFalse: ExprLike): Expr {
  * console.log(topoOrder([y]).map((n) => n.op)); // [ "load", "mul", "add" ]
  * ```
  */
-export function topoOrder(roots: readonly Expr[]): Expr[] {
+export function topoOrder(
+  roots: readonly Expr[],
+  children: (n: Expr) => readonly Expr[] = (n) => n.args,
+): Expr[] {
   const order: Expr[] = [];
   const seen = new Set<Expr>();
   const stack: [Expr, number][] = [];
@@ -451,9 +522,10 @@ export function topoOrder(roots: readonly Expr[]): Expr[] {
     while (stack.length > 0) {
       const top = stack[stack.length - 1];
       const [node, k] = top;
-      if (k < node.args.length) {
+      const args = children(node);
+      if (k < args.length) {
         top[1] = k + 1;
-        const arg = node.args[k];
+        const arg = args[k];
         if (!seen.has(arg)) {
           seen.add(arg);
           stack.push([arg, 0]);

@@ -12,9 +12,14 @@
  *   that `n·ln2_hi` is exact), `e^r ≈ 1 + r + r²·q(r)` with a degree-4 minimax
  *   `q`, scaled by `2ⁿ` in two factors so subnormal results round once. The
  *   input is clamped to [−104, 89] first: beyond, the result is 0 or +∞.
+ *   A guard (see `guard` in expr.ts) gives `|x| ≤ 86` a fast arm with the
+ *   same bits: no clamp, `n` read from the low bits of `x·log2e + 1.5·2²³`
+ *   (the same round-half-even), and `2ⁿ` applied by adding `n` to the
+ *   exponent field (exact: `e^r·2ⁿ` is normal there).
  * - `log`: subnormals scaled by 2²³; `x = 2ᵏ·m`, `m ∈ [√½, √2)`, `f = m − 1`,
  *   `log(1 + f) = f − f²/2 + f³·P(f)` (degree-7 minimax), plus `k·ln2` in
- *   two parts. 0 → −∞, negatives and NaN → NaN, +∞ → +∞.
+ *   two parts. 0 → −∞, negatives and NaN → NaN, +∞ → +∞. Positive normal
+ *   finite inputs have a guarded fast arm without the fix-ups.
  * - `log1p(a)`: `a` itself is `f` for `a ∈ (√½ − 1, √2 − 1)`; elsewhere
  *   `log(u) + (a − t)/u` with `t` the multiple of `g = ulp(1 + a)` below `a`
  *   and `u = 1 + t` (both exact: no rounding of `1 + a` reaches the result,
@@ -22,7 +27,8 @@
  *   −1 → NaN, ±0 kept.
  * - `expm1`: the reduction of `exp`, `e^r − 1 = r + r²·q(r)` (the same `q`),
  *   then `(e^r − 1 + (1 − 2⁻ⁿ))·2ⁿ`, one rounding for the combination; the
- *   input is clamped to [−30, 89] (beyond, −1 or +∞). ±0 kept.
+ *   input is clamped to [−30, 89] (beyond, −1 or +∞). ±0 kept. For
+ *   `x ∈ [−30, 86]` a guarded fast arm reduces and scales as `exp`'s does.
  * - `tanh`: `x + x³·P(x²)` (degree-4 minimax) for `|x| < 0.55`, else
  *   `1 − 2/(e^{2|x|} + 1)` with the sign restored (`|x|` clamped at 10, where
  *   the result is ±1). ±0 kept.
@@ -40,7 +46,7 @@
  * @module
  */
 
-import { constant, type Expr, select } from "./expr.ts";
+import { constant, type Expr, guard, select } from "./expr.ts";
 import {
   f32,
   flipSign,
@@ -94,11 +100,37 @@ const MIN_NORMAL = 1.1754943508222875e-38;
 /** Bits of √½ in float32: `bits(x) − SQRT_HALF_BITS >> 23` is the exponent `k` with `x/2ᵏ ∈ [√½, √2)`. */
 const SQRT_HALF_BITS = 0x3f3504f3;
 
+/** `x − nf·ln2` for the f32 integer `nf` (Cody–Waite: `nf·LN2_HI` is exact). */
+function reduceBy(x: Expr, nf: Expr): Expr {
+  return nf.fma(-LN2_LO, nf.fma(-LN2_HI, x));
+}
+
 /** `n` (i32) and `r` with `x = n·ln2 + r`, `|r| ≤ ln2/2` (Cody–Waite). */
 function reduceLn2(x: Expr): { n: Expr; r: Expr } {
   const nf = x.mul(LOG2E).roundEven();
-  const r = nf.fma(-LN2_LO, nf.fma(-LN2_HI, x));
-  return { n: nf.convert("i32"), r };
+  return { n: nf.convert("i32"), r: reduceBy(x, nf) };
+}
+
+/** 1.5·2²³: adding it rounds a float32 of magnitude below 2²² to an integer, half to even. */
+const MAGIC = 12582912;
+
+/**
+ * `reduceLn2` for `|x·log2e| < 2²²` without a conversion: `t = x·log2e +
+ * MAGIC` (two roundings: the second is `roundEven` of the first, as in
+ * `reduceLn2`), whose bits are `bits(MAGIC) + n`, so `shift = bits(t) << 23`
+ * is `n << 23` (the low 9 bits of `bits(MAGIC)` are zero). `nf` may differ
+ * from `reduceLn2`'s only in the sign of a zero, which changes no `r` but
+ * that of `x = ±0` (and `e^r` is 1 for both).
+ */
+function reduceLn2Fast(x: Expr): { n: Expr; shift: Expr; r: Expr } {
+  const t = x.mul(LOG2E).add(MAGIC);
+  const n = t.bitcast("i32").sub(constant(MAGIC, "f32").bitcast("i32"));
+  return { n, shift: t.bitcast("i32").shl(23), r: reduceBy(x, t.sub(MAGIC)) };
+}
+
+/** `m·2ⁿ` by adding `shift = n << 23` to the exponent field: exact where `m` and `m·2ⁿ` are normal, or `n = 0`. */
+function addExponent(m: Expr, shift: Expr): Expr {
+  return m.bitcast("i32").add(shift).bitcast("f32");
 }
 
 /** `m·2ⁿ` for i32 `n` in [−252, 254], in two factors (one rounding for subnormal results). */
@@ -125,7 +157,11 @@ function scale2(m: Expr, n: Expr): Expr {
 export function exp(x: Expr): Expr {
   requireF32("exp", x);
   const { n, r } = reduceLn2(x.max(-104).min(89)); // min/max keep NaN
-  return scale2(horner([1, 1, ...EXP_Q], r), n);
+  const full = scale2(horner([1, 1, ...EXP_Q], r), n);
+  // |x| ≤ 86: no clamp, and e^r ∈ [0.7, 1.42] times 2ⁿ, |n| ≤ 124, is normal
+  const fast = reduceLn2Fast(x);
+  const small = x.bitcast("i32").bitAnd(0x7fffffff).le(constant(86, "f32").bitcast("i32")); // |x| ≤ 86
+  return guard(small, addExponent(horner([1, 1, ...EXP_Q], fast.r), fast.shift), full);
 }
 
 /** `log(2ᵏ·(1 + f))` with `kf` = k as f32, `extra` added to the small terms. */
@@ -168,7 +204,10 @@ export function log(x: Expr): Expr {
   const y = logCore(f, k.convert("f32").add(select(sub, f32(-23), 0)));
   const b = x.bitcast("u32");
   const special = select(isZero(x), INF.neg(), select(b.eq(0x7f800000), INF, NAN));
-  return select(b.sub(1).lt(0x7f7fffff), y, special); // positive finite: bits in [1, 0x7f7fffff]
+  const full = select(b.sub(1).lt(0x7f7fffff), y, special); // positive finite: bits in [1, 0x7f7fffff]
+  // positive normal finite (bits in [0x00800000, 0x7f7fffff]): no scaling, no fix-ups
+  const normal = splitExponent(x);
+  return guard(b.sub(0x00800000).lt(0x7f000000), logCore(normal.f, normal.k.convert("f32")), full);
 }
 
 /**
@@ -225,9 +264,18 @@ export function log1p(x: Expr): Expr {
 export function expm1(x: Expr): Expr {
   requireF32("expm1", x);
   const { n, r } = reduceLn2(x.max(-30).min(89));
-  const em1 = r.mul(r).fma(horner(EXP_Q, r), r); // e^r − 1
-  const t = f32(1).sub(pow2i(n.min(25).neg())); // 1 − 2⁻ⁿ (1 for n ≥ 25)
-  return keepZero(x, scale2(em1.add(t), n));
+  /** `e^r − 1 + (1 − 2⁻ⁿ)` (the last term 1 for n ≥ 25). */
+  const core = (n: Expr, r: Expr): Expr =>
+    r.mul(r).fma(horner(EXP_Q, r), r).add(f32(1).sub(pow2i(n.min(25).neg())));
+  const full = scale2(core(n, r), n);
+  // x ∈ [−30, 86]: no clamp; the core is normal (|core| ≥ 0.2) or n = 0, and so is the result
+  const fast = reduceLn2Fast(x);
+  const scaled = guard(
+    x.ge(-30).and(x.le(86)),
+    addExponent(core(fast.n, fast.r), fast.shift),
+    full,
+  );
+  return keepZero(x, scaled);
 }
 
 /**

@@ -12,6 +12,10 @@
  * that can differ from a true fused result in the last bit, rarely. Without
  * it (the default) the product and the sum round separately.
  *
+ * A guard (`guard` in expr.ts) is a select of its two arms, both computed:
+ * where its condition holds the fast arm's value is taken, so comparing a
+ * guarded graph with `withoutGuards` of it tests the guard's promise.
+ *
  * @module
  */
 
@@ -145,6 +149,7 @@ function nodeJs(n: Expr, a: readonly string[], opts: JsRenderOptions): string {
     case "roundEven":
       return `roundEven(${a[0]})`;
     case "select":
+    case "guard": // a select: both arms computed, so tests see where the fast arm is taken
       return `${a[0]} ? ${a[1]} : ${a[2]}`;
     case "not":
       return `!${a[0]}`;

@@ -33,249 +33,25 @@
  * Constants are `v128`
  * locals set once before the loops ({@linkcode WasmFunction.hoist}).
  *
- * {@linkcode WasmEmitter} (one graph into `v128` locals) is shared with the
- * reduction renderer of the `wasm` backend (`../wasm/kernels/reduce.ts`).
+ * The graph itself is emitted by `wasm_emitter.ts` (shared with the
+ * reduction renderer of the `wasm` backend, `../wasm/kernels/reduce.ts`),
+ * for the two (four) vectors of an unrolled step together: a
+ * `guard(cond, fast, full)` takes its fast arm for a step whose lanes all
+ * satisfy `cond` and the full arm otherwise.
  *
  * @module
  */
 
-import { type Expr, type ScalarType, topoOrder } from "./expr.ts";
+import type { ScalarType } from "./expr.ts";
 import type { TypedArray } from "../../core/dtype.ts";
 import type { ElementwiseKernel } from "./kernel.ts";
-import {
-  I32,
-  type Local,
-  type PlainOp,
-  V128,
-  type WasmFunction,
-  WasmModule,
-} from "../wasm/asm/mod.ts";
+import { I32, type Local, V128, type WasmFunction, WasmModule } from "../wasm/asm/mod.ts";
+import { WasmEmitter, type WasmRenderOptions } from "./wasm_emitter.ts";
 
-/** Options of the WASM renderer. @internal */
-export interface WasmRenderOptions {
-  /** Multiply-adds with `f32x4.relaxed_madd` (needs relaxed SIMD; default false). */
-  readonly contractFma?: boolean;
-}
+export type { WasmRenderOptions } from "./wasm_emitter.ts";
 
 /** Bytes per element in memory. */
 const sizeOf = (t: ScalarType): number => (t === "bool" ? 1 : 4);
-
-/** The instruction prefix of a type's lanes. */
-const lanes = (t: ScalarType): "f32x4" | "i32x4" => (t === "f32" ? "f32x4" : "i32x4");
-
-/** Plain SIMD instructions of the binary nodes, by operand type. */
-function binaryOp(op: string, t: ScalarType): PlainOp | null {
-  const f = t === "f32", u = t === "u32", b = t === "bool";
-  switch (op) {
-    case "add":
-    case "sub":
-    case "mul":
-      return `${lanes(t)}.${op}` as PlainOp;
-    case "div":
-      return f ? "f32x4.div" : null;
-    case "min":
-    case "max":
-      return (f ? `f32x4.${op}` : `i32x4.${op}_${u ? "u" : "s"}`) as PlainOp;
-    case "eq":
-    case "ne":
-      return `${lanes(t)}.${op}` as PlainOp;
-    case "lt":
-    case "le":
-    case "gt":
-    case "ge":
-      // bool masks: false = 0 < true = all ones, unsigned
-      return (f ? `f32x4.${op}` : `i32x4.${op}_${u || b ? "u" : "s"}`) as PlainOp;
-    case "and":
-    case "bitAnd":
-      return "v128.and";
-    case "or":
-    case "bitOr":
-      return "v128.or";
-    case "bitXor":
-      return "v128.xor";
-  }
-  return null;
-}
-
-/** Locals made by emitters so far, per function (their names stay unique). */
-const emitted = new WeakMap<WasmFunction, number>();
-
-/**
- * Emits the nodes of one graph on a function, each into a fresh `v128`
- * local: bind the loads' vectors, then `emit(root)`. One emitter per
- * evaluation (an unrolled loop uses one per vector).
- * @internal
- */
-export class WasmEmitter {
-  readonly #fn: WasmFunction;
-  readonly #opts: WasmRenderOptions;
-  readonly #values = new Map<Expr, Local>();
-
-  /**
-   * @param fn The function to emit on.
-   * @param opts Renderer options.
-   */
-  constructor(fn: WasmFunction, opts: WasmRenderOptions) {
-    this.#fn = fn;
-    this.#opts = opts;
-  }
-
-  /** Binds a load's operand to a local holding its vector. */
-  bind(n: Expr, v: Local): void {
-    this.#values.set(n, v);
-  }
-
-  /** Binds every load of `root` to the local of its operand in `vecs`; returns the emitted root. */
-  run(root: Expr, vecs: readonly Local[]): Local {
-    for (const n of topoOrder([root])) if (n.op === "load") this.bind(n, vecs[n.value]);
-    return this.emit(root);
-  }
-
-  /** Pushes the value of an evaluated node. */
-  get(n: Expr): void {
-    this.#fn.get(this.#values.get(n)!);
-  }
-
-  /** A vector constant (hoisted: set once before the loop). */
-  #constant(value: number, t: ScalarType): Local {
-    if (t === "f32") return this.#fn.hoistF32x4(value);
-    if (t === "bool") return this.#fn.hoistI32x4(value ? -1 : 0);
-    return this.#fn.hoistI32x4(value | 0);
-  }
-
-  /** Emits every node of `root` not yet evaluated; returns the local of its value. */
-  emit(root: Expr): Local {
-    for (const n of topoOrder([root])) {
-      if (this.#values.has(n)) continue;
-      if (n.op === "const") {
-        this.#values.set(n, this.#constant(n.value, n.type));
-        continue;
-      }
-      if (n.op === "load") throw new Error(`render_wasm: operand ${n.value} is not bound`);
-      this.#node(n);
-      const count = emitted.get(this.#fn) ?? 0;
-      emitted.set(this.#fn, count + 1);
-      const v = this.#fn.local(`v${count}`, V128);
-      this.#fn.set(v);
-      this.#values.set(n, v);
-    }
-    return this.#values.get(root)!;
-  }
-
-  /** Pushes one node's value (its arguments are evaluated). */
-  #node(n: Expr): void {
-    const fn = this.#fn;
-    const [a, b, c] = n.args;
-    const t = a.type;
-    const unsupported = () => new TypeError(`render_wasm: ${n.op} on ${t} has no SIMD form here`);
-    if (n.type === "f64" || t === "f64") throw unsupported();
-    switch (n.op) {
-      case "fma":
-        this.get(a);
-        this.get(b);
-        if (this.#opts.contractFma) {
-          this.get(c);
-          fn.op("f32x4.relaxed_madd");
-        } else {
-          fn.op("f32x4.mul");
-          this.get(c);
-          fn.op("f32x4.add");
-        }
-        return;
-      case "neg":
-      case "abs":
-        this.get(a);
-        fn.op(`${lanes(t)}.${n.op}` as PlainOp);
-        return;
-      case "sqrt":
-      case "floor":
-      case "ceil":
-      case "trunc":
-        this.get(a);
-        fn.op(`f32x4.${n.op}` as PlainOp);
-        return;
-      case "roundEven":
-        this.get(a);
-        fn.op("f32x4.nearest");
-        return;
-      case "not":
-      case "bitNot":
-        this.get(a);
-        fn.op("v128.not");
-        return;
-      case "select":
-        this.get(b);
-        this.get(c);
-        this.get(a);
-        fn.op("v128.bitselect");
-        return;
-      case "shl":
-      case "shr":
-        return this.#shift(n);
-      case "bitcast":
-        this.get(a);
-        return;
-      case "convert":
-        return this.#convert(a, n.type);
-    }
-    if ((n.op === "min" || n.op === "max") && t === "f32" && b.op === "const" && b.value !== 0) {
-      // pmin/pmax (one instruction) agree with min/max against a constant that is neither
-      // ±0 (no sign order to keep) nor NaN (a NaN `a` falls through to `a`)
-      if (!Number.isNaN(b.value)) {
-        this.get(a);
-        this.get(b);
-        fn.op(n.op === "min" ? "f32x4.pmin" : "f32x4.pmax");
-        return;
-      }
-    }
-    const op = binaryOp(n.op, t);
-    if (op === null) throw unsupported();
-    this.get(a);
-    this.get(b);
-    fn.op(op);
-  }
-
-  /** A shift: one instruction for a constant amount, lane by lane otherwise. */
-  #shift(n: Expr): void {
-    const fn = this.#fn;
-    const [x, k] = n.args;
-    const vector = n.op === "shl" ? "i32x4.shl" : n.type === "u32" ? "i32x4.shr_u" : "i32x4.shr_s";
-    if (k.op === "const") {
-      this.get(x);
-      fn.i32(k.value & 31).op(vector);
-      return;
-    }
-    const scalar = n.op === "shl" ? "i32.shl" : n.type === "u32" ? "i32.shr_u" : "i32.shr_s";
-    this.get(x);
-    for (let lane = 0; lane < 4; lane++) {
-      this.get(x);
-      fn.lane("i32x4.extract_lane", lane);
-      this.get(k);
-      fn.lane("i32x4.extract_lane", lane).op(scalar).lane("i32x4.replace_lane", lane);
-    }
-  }
-
-  /** A conversion (the rules of expr.ts). */
-  #convert(a: Expr, to: ScalarType): void {
-    const fn = this.#fn;
-    const from = a.type;
-    this.get(a);
-    if (to === "bool") {
-      if (from === "bool") return;
-      fn.get(this.#constant(0, from)).op(from === "f32" ? "f32x4.ne" : "i32x4.ne");
-      return;
-    }
-    if (from === "bool") {
-      fn.get(this.#constant(1, to)).op("v128.and");
-      return;
-    }
-    if (from === "f32" && to !== "f32") {
-      fn.op(to === "i32" ? "i32x4.trunc_sat_f32x4_s" : "i32x4.trunc_sat_f32x4_u");
-    } else if (to === "f32" && from !== "f32") {
-      fn.op(from === "i32" ? "f32x4.convert_i32x4_s" : "f32x4.convert_i32x4_u");
-    } // i32 ↔ u32: the same bits
-  }
-}
 
 /**
  * Pushes the vector of four elements of type `t` at the address on top of
@@ -462,9 +238,12 @@ export function renderWasm(
           fn.set(vec[u][i]);
           return vec[u][i];
         });
-      /** The result's local for vector `u`. */
-      const value = (u: number): Local =>
-        m === 0 ? res : new WasmEmitter(fn, opts).run(kernel.output, operands(u));
+      /** The results' locals for `u` vectors (one group: guards branch once for all). */
+      const values = (u: number): Local[] => {
+        if (m === 0) return Array(u).fill(res);
+        const ins = Array.from({ length: u }, (_, q) => operands(q));
+        return new WasmEmitter(fn, opts, u).runGroup(kernel.output, ins);
+      };
       /** Advances the pointers by `count` elements. */
       const advance = (count: number): void => {
         types.forEach((t, i) => {
@@ -476,7 +255,7 @@ export function renderWasm(
       /** `u` vectors per step while at least `4u` elements are left. */
       const vectors = (u: number): void => {
         fn.loopUntil(() => void fn.get(j).i32(4 * u).op("i32.lt_u"), () => {
-          const vs = Array.from({ length: u }, (_, q) => value(q));
+          const vs = values(u);
           if (outType === "bool" && u === 4) {
             fn.get(out).get(vs[0]).get(vs[1]).op("i16x8.narrow_i32x4_s");
             fn.get(vs[2]).get(vs[3]).op("i16x8.narrow_i32x4_s");

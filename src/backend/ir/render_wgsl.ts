@@ -18,6 +18,8 @@
  * (by the JS renderer, with the same semantics), so no const-expression
  * ever divides by zero or overflows.
  *
+ * Guards (`guard` in expr.ts) render as their full arm.
+ *
  * `f32` division and `sqrt` inherit the adapter's accuracy (WGSL grants 2.5
  * ulp; llvmpipe rounds correctly). `fma` renders as `fma()` when the kernel
  * option `contractFma` is set, else as `a * b + c` (which a compiler may
@@ -26,7 +28,7 @@
  * @module
  */
 
-import { type Expr, operandTypes, type ScalarType, topoOrder } from "./expr.ts";
+import { type Expr, operandTypes, type ScalarType, topoOrder, withoutGuards } from "./expr.ts";
 import { compileJsScalar } from "./render_js.ts";
 
 /** Options of the WGSL renderer. @internal */
@@ -215,6 +217,8 @@ class WgslWriter {
         return ordered(">=");
       case "select":
         return `select(${a[2]}, ${a[1]}, ${a[0]})`;
+      case "guard": // `fn` renders graphs without guards; a guard means its full arm
+        return a[2];
       case "and":
         return infix("&&");
       case "or":
@@ -255,7 +259,8 @@ class WgslWriter {
   }
 
   /** `fn name(x0: …) -> T { … }` for `root`. */
-  fn(name: string, root: Expr, params: readonly ScalarType[]): string {
+  fn(name: string, guarded: Expr, params: readonly ScalarType[]): string {
+    const root = withoutGuards(guarded); // one arm per element: the full one
     const names = new Map<Expr, string>();
     const lines: string[] = [];
     for (const n of topoOrder([root])) {

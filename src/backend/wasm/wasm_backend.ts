@@ -51,7 +51,7 @@ import type { DType, TypedArray } from "../../core/dtype.ts";
 import { sizeOf } from "../../core/shape.ts";
 import { type Arena, ARENA_MAX_PAGES } from "./arena.ts";
 import { type GemmOnMemory, gemmOnMemory, WASM_GEMM_MIN_WORK } from "./gemm/mod.ts";
-import { type KernelVariant, WasmKernels } from "./kernels/module.ts";
+import { type KernelVariant, type ReduceCall, WasmKernels } from "./kernels/module.ts";
 import {
   binaryOpKernel,
   castOpKernel,
@@ -150,6 +150,49 @@ const BINARY_COLUMNS: readonly DType[] = ["float32", "int32", "bool"];
 
 /** No scratch blocks. */
 const NO_SCRATCH: readonly number[] = [];
+
+/**
+ * Kernel specs by opcode (or kind) and dtype: the IR memoises them too, under
+ * a string it builds per call; per-op dispatch here is two lookups of
+ * interned strings.
+ */
+const specs = {
+  unary: new Map<string, Map<string, ElementwiseKernel>>(),
+  binary: new Map<string, Map<string, ElementwiseKernel>>(),
+  where: new Map<string, Map<string, ElementwiseKernel>>(),
+  cast: new Map<string, Map<string, ElementwiseKernel>>(),
+};
+
+/** The spec of `a`/`b` (e.g. opcode and dtype) in `table`, made once by `make`. */
+function specFor(
+  table: keyof typeof specs,
+  a: string,
+  b: string,
+  make: () => ElementwiseKernel,
+): ElementwiseKernel {
+  const rows = specs[table];
+  let row = rows.get(a);
+  if (row === undefined) rows.set(a, row = new Map());
+  let k = row.get(b);
+  if (k === undefined) row.set(b, k = make());
+  return k;
+}
+
+/** Whether an operand read with `strides` over `shape` is contiguous (size-1 axes ignored). */
+function isContiguous(strides: readonly number[], shape: readonly number[]): boolean {
+  let expected = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    if (shape[d] !== 1 && strides[d] !== expected) return false;
+    expected *= shape[d];
+  }
+  return true;
+}
+
+/** A compiled elementwise kernel and the bytes per element of its operands and output. */
+interface Compiled {
+  readonly f: (...args: number[]) => void;
+  readonly bytes: readonly number[];
+}
 
 /**
  * An elementwise loop cut into 2-D kernel calls: `outer` lists, per call,
@@ -258,6 +301,10 @@ export class WasmBackend extends CpuBackend {
   readonly kernelVariant: KernelVariant | null;
   /** 1 to keep products on one thread; undefined lets big ones use two. */
   readonly #threads: number | undefined;
+  /** Compiled elementwise kernels by spec. */
+  readonly #compiled = new WeakMap<ElementwiseKernel, Compiled>();
+  /** float32 reductions by opcode (`"lse"`: the fused log-sum-exp), compiled on first use. */
+  readonly #reductions = new Map<string, ReduceCall>();
 
   /**
    * A backend with its own memory.
@@ -376,13 +423,28 @@ export class WasmBackend extends CpuBackend {
     outDtype: DType,
   ): DataHandle | null {
     const size = sizeOf(outShape), k = this.#kernels(size);
-    const plan = k === null ? null : plan2d(outShape, strides);
-    if (k === null || plan === null) return null;
-    const f = k.elementwise(kernel);
-    const bytes = elementBytes(kernel), outW = bytes[inputs.length];
+    if (k === null) return null;
+    let c = this.#compiled.get(kernel);
+    if (c === undefined) {
+      c = { f: k.elementwise(kernel), bytes: elementBytes(kernel) };
+      this.#compiled.set(kernel, c);
+    }
+    const { f, bytes } = c;
+    const bufs = inputs.map(live);
+    if (strides.every((st) => isContiguous(st, outShape))) {
+      // the common case, one flat row: no plan
+      return this.#run(bufs, outDtype, size, NO_SCRATCH, (ptrs, o) => {
+        if (ptrs.length === 1) f(ptrs[0], 0, 1, o, 1, size);
+        else if (ptrs.length === 2) f(ptrs[0], 0, 1, ptrs[1], 0, 1, o, 1, size);
+        else f(...ptrs.flatMap((p) => [p, 0, 1]), o, 1, size);
+      });
+    }
+    const plan = plan2d(outShape, strides);
+    if (plan === null) return null;
+    const outW = bytes[inputs.length];
     const { rows, cols, rowStrides, colStrides } = plan;
     const args = new Array<number>(3 * inputs.length + 3);
-    return this.#run(inputs.map(live), outDtype, size, NO_SCRATCH, (ptrs, o) => {
+    return this.#run(bufs, outDtype, size, NO_SCRATCH, (ptrs, o) => {
       for (const offsets of plan.offsets) {
         ptrs.forEach((p, i) => {
           args[3 * i] = p + offsets[i] * bytes[i];
@@ -402,7 +464,8 @@ export class WasmBackend extends CpuBackend {
   override unary(spec: UnarySpec): DataHandle {
     const { op, x, size, dtype } = spec;
     if (kernelFor(UNARY[op], UNARY_COLUMNS, dtype) === "fallback") return super.unary(spec);
-    return this.#elementwise(unaryOpKernel(op, dtype), [x], [[1]], [size], dtype) ??
+    const kernel = specFor("unary", op, dtype, () => unaryOpKernel(op, dtype));
+    return this.#elementwise(kernel, [x], [[1]], [size], dtype) ??
       super.unary(spec);
   }
 
@@ -411,7 +474,7 @@ export class WasmBackend extends CpuBackend {
     const { op, a, aStrides, b, bStrides, outShape, dtype } = spec;
     if (kernelFor(BINARY[op], BINARY_COLUMNS, dtype) === "fallback") return super.binary(spec);
     const outDtype = COMPARISONS.has(op) ? "bool" : dtype;
-    const kernel = binaryOpKernel(op, dtype);
+    const kernel = specFor("binary", op, dtype, () => binaryOpKernel(op, dtype));
     return this.#elementwise(kernel, [a, b], [aStrides, bStrides], outShape, outDtype) ??
       super.binary(spec);
   }
@@ -421,7 +484,8 @@ export class WasmBackend extends CpuBackend {
     const { cond, condStrides, a, aStrides, b, bStrides, outShape, dtype } = spec;
     if (dtype === "float64") return super.where(spec);
     const strides = [condStrides, aStrides, bStrides];
-    return this.#elementwise(whereOpKernel(dtype), [cond, a, b], strides, outShape, dtype) ??
+    const kernel = specFor("where", dtype, "", () => whereOpKernel(dtype));
+    return this.#elementwise(kernel, [cond, a, b], strides, outShape, dtype) ??
       super.where(spec);
   }
 
@@ -429,7 +493,20 @@ export class WasmBackend extends CpuBackend {
   override cast(spec: CastSpec): DataHandle {
     const { x, size, from, to } = spec;
     if (from === "float64" || to === "float64") return super.cast(spec);
-    return this.#elementwise(castOpKernel(from, to), [x], [[1]], [size], to) ?? super.cast(spec);
+    const kernel = specFor("cast", from, to, () => castOpKernel(from, to));
+    return this.#elementwise(kernel, [x], [[1]], [size], to) ?? super.cast(spec);
+  }
+
+  /** The float32 reduction `op` (`"lse"`: log Σ exp(x − m) + m, `m` along the axis). */
+  #reduction(k: WasmKernels, op: "sum" | "max" | "min" | "lse"): ReduceCall {
+    let f = this.#reductions.get(op);
+    if (f === undefined) {
+      f = op === "lse"
+        ? k.reduce(logsumexpKernel("float32"), ["full", "axis"])
+        : k.reduce(reduceOpKernel(op, "float32"), ["full"]);
+      this.#reductions.set(op, f);
+    }
+    return f;
   }
 
   /** Sum, max and min of float32 in WebAssembly SIMD (sums accumulate in float64). */
@@ -439,7 +516,7 @@ export class WasmBackend extends CpuBackend {
     if (k === null || dtype !== "float32" || (op !== "sum" && op !== "max" && op !== "min")) {
       return super.reduce(spec);
     }
-    const f = k.reduce(reduceOpKernel(op, dtype), ["full"]);
+    const f = this.#reduction(k, op);
     return this.#run([live(x)], "float32", outer * inner, NO_SCRATCH, ([xp], o) => {
       f(xp, o, outer, n, inner);
     }) ?? super.reduce(spec);
@@ -492,8 +569,7 @@ export class WasmBackend extends CpuBackend {
     const { x, outer, n, inner, dtype } = spec;
     const k = this.#kernels(n > 0 ? outer * inner : 0);
     if (k === null || dtype !== "float32") return super.logsumexp(spec);
-    const max = k.reduce(reduceOpKernel("max", dtype), ["full"]);
-    const lse = k.reduce(logsumexpKernel(dtype), ["full", "axis"]);
+    const max = this.#reduction(k, "max"), lse = this.#reduction(k, "lse");
     const size = outer * inner;
     return this.#run([live(x)], "float32", size, [4 * size], ([xp], o, [m]) => {
       max(xp, m, outer, n, inner);

@@ -23,14 +23,10 @@
  * @module
  */
 
+import { type Expr, topoOrder } from "../../ir/expr.ts";
 import type { ReduceKernel } from "../../ir/kernel.ts";
-import {
-  loadPartial,
-  loadVector,
-  storePartial,
-  WasmEmitter,
-  type WasmRenderOptions,
-} from "../../ir/render_wasm.ts";
+import { loadPartial, loadVector, storePartial } from "../../ir/render_wasm.ts";
+import { WasmEmitter, type WasmRenderOptions } from "../../ir/wasm_emitter.ts";
 import {
   I32,
   type Local,
@@ -126,6 +122,25 @@ class Accumulator {
 }
 
 /**
+ * The largest sub-graphs of `prologue` that load no `"full"` operand (only
+ * constants and operands the same along the axis, like the shift of a
+ * log-sum-exp): computed once per row instead of once per vector.
+ */
+function invariants(prologue: Expr, full: (i: number) => boolean): Expr[] {
+  const varies = new Set<Expr>();
+  const order = topoOrder([prologue]);
+  for (const n of order) {
+    if ((n.op === "load" && full(n.value)) || n.args.some((a) => varies.has(a))) varies.add(n);
+  }
+  const out = new Set<Expr>();
+  for (const n of order) {
+    if (!varies.has(n)) continue;
+    for (const a of n.args) if (!varies.has(a) && a.op !== "const" && a.op !== "load") out.add(a);
+  }
+  return [...out];
+}
+
+/**
  * Adds to `mod` the function `name(p₀, …, out, outer, n, inner)` computing
  * `kernel` (see the module doc); `n ≥ 1`.
  *
@@ -191,14 +206,23 @@ export function renderReduce(
       e: V128,
     });
     const full = (i: number): boolean => layouts[i] === "full";
-    /** The prologue over slot `u`'s operand vectors; returns its local. */
-    const value = (u: number): Local => new WasmEmitter(fn, opts).run(prologue, vec[u]);
-    /** Stores the epilogue of the reduced f32x4 in `t` (operands of the epilogue in slot 3). */
-    const finish = (): Local => {
-      if (epilogue === null) return t;
-      return new WasmEmitter(fn, opts).run(epilogue, [t, ...vec[3]]);
+    /** The prologue's values computed once per row, by node (rows; see `invariants`). */
+    let hoisted = new Map<Expr, Local>();
+    /** The prologue over slots `0 … u − 1`'s operand vectors (one group); returns their locals. */
+    const values = (u: number): Local[] => {
+      const em = new WasmEmitter(fn, opts, u);
+      hoisted.forEach((v, node) => vec.slice(0, u).forEach((_, q) => em.bind(node, v, q)));
+      return em.runGroup(prologue, vec.slice(0, u));
     };
-    const rows = new Accumulator(fn, combine, 2, "r");
+    /** The epilogue of the reduced f32x4 in `t`, the operands at `(o, 0, i)` in `at0` (default slot 3). */
+    const finish = (at0: readonly Local[] = vec[3]): Local => {
+      if (epilogue === null) return t;
+      return new WasmEmitter(fn, opts).run(epilogue, [t, ...at0]);
+    };
+    // rows: max/min (one instruction sequence per vector, a long latency) keep four vectors in flight
+    const rowSteps = combine === "sum" ? [2, 1] : [4, 1];
+    const head = inputs.map((_, i) => fn.local(`h${i}`, V128));
+    const rows = new Accumulator(fn, combine, rowSteps[0], "r");
     const cols = new Accumulator(fn, combine, 4, "c");
     fn.get(inner).i32(4).op("i32.mul").set(stride);
     fn.get(inner).i32(1).op("i32.eq").if(() => {
@@ -206,12 +230,17 @@ export function renderReduce(
       inputs.forEach((_, i) => fn.get(p[i]).set(ptr[i]));
       fn.loopUntil(() => void fn.get(outer).op("i32.eqz"), () => {
         inputs.forEach((_, i) => {
-          fn.get(ptr[i]).v128Load32Splat().set(vec[3][i]);
-          if (!full(i)) [0, 1].forEach((u) => fn.get(vec[3][i]).set(vec[u][i]));
+          fn.get(ptr[i]).v128Load32Splat().set(head[i]);
+          if (!full(i)) [0, 1, 2, 3].forEach((u) => fn.get(head[i]).set(vec[u][i]));
         });
         rows.reset();
+        hoisted = new Map(
+          invariants(prologue, full).map((
+            node,
+          ) => [node, new WasmEmitter(fn, opts).run(node, head)]),
+        );
         fn.get(n).set(kk);
-        for (const u of [2, 1]) {
+        for (const u of rowSteps) {
           fn.loopUntil(() => void fn.get(kk).i32(4 * u).op("i32.lt_u"), () => {
             for (let q = 0; q < u; q++) {
               inputs.forEach((_, i) => {
@@ -220,8 +249,8 @@ export function renderReduce(
                 loadVector(fn, "f32", 4 * q);
                 fn.set(vec[q][i]);
               });
-              rows.add(q, value(q));
             }
+            values(u).forEach((v, q) => rows.add(q, v));
             inputs.forEach((_, i) => {
               if (full(i)) fn.get(ptr[i]).i32(16 * u).op("i32.add").set(ptr[i]);
             });
@@ -232,7 +261,7 @@ export function renderReduce(
           inputs.forEach((_, i) => {
             if (full(i)) loadPartial(fn, "f32", ptr[i], kk, vec[0][i]);
           });
-          fn.get(value(0)).set(e);
+          fn.get(values(1)[0]).set(e);
           rows.mask(e, kk);
           rows.add(0, e);
           inputs.forEach((_, i) => {
@@ -240,7 +269,8 @@ export function renderReduce(
           });
         });
         rows.total(t);
-        fn.get(out).get(finish()).lane("f32x4.extract_lane", 0).f32Store();
+        hoisted = new Map();
+        fn.get(out).get(finish(head)).lane("f32x4.extract_lane", 0).f32Store();
         fn.get(out).i32(4).op("i32.add").set(out);
         inputs.forEach((_, i) => {
           if (!full(i)) fn.get(ptr[i]).i32(4).op("i32.add").set(ptr[i]);
@@ -283,8 +313,8 @@ export function renderReduce(
                 fn.set(vec[q][i]);
               }
             });
-            cols.add(q, value(q));
           }
+          values(width).forEach((v, q) => cols.add(q, v));
           inputs.forEach((_, i) => {
             if (full(i)) fn.get(ptr[i]).get(stride).op("i32.add").set(ptr[i]);
           });
