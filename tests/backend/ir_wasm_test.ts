@@ -236,34 +236,45 @@ Deno.test("ir wasm: a guard takes the fast arm per group whose lanes all satisfy
   // the arm's x·3 is also used outside the guard, and a nested guard inside the fast arm
   const m3 = x.mul(3);
   const nested = guard(x.gt(0), guard(x.gt(10), m3.add(100), m3.add(1)), m3).add(m3);
+  // integer conditions against constants: the group's smallest (largest) value is compared once
+  const bits = x.bitcast("i32");
+  const above = guard(bits.gt(0), x.add(1), x); // x > 0 as bits
+  const below = guard(bits.lt(0x41f00000), x.add(1), x); // bits below those of 30: x < 30
   const n = 37, neg = [9, 20, 33, 36]; // groups [8,16) [16,24) [32,36) [36,37) are mixed
   const xs = signed(n, neg);
   const fastGroup = (lo: number, hi: number) => xs.subarray(lo, hi).every((v) => v > 0);
   const got = new Float32Array(n), got2 = new Float32Array(n), js = new Float32Array(n);
+  const gotAbove = new Float32Array(n), gotBelow = new Float32Array(n);
   wasmEvaluator(elementwiseKernel(g))([xs], got);
   wasmEvaluator(elementwiseKernel(nested))([xs], got2);
+  wasmEvaluator(elementwiseKernel(above))([xs], gotAbove);
+  wasmEvaluator(elementwiseKernel(below))([xs], gotBelow);
   compileJsElementwise(g)(js, [xs], [n], [[1]]);
   for (const [lo, hi] of groups(n)) {
     const fast = fastGroup(lo, hi);
     const big = xs.subarray(lo, hi).every((v) => v > 10);
+    const small = xs.subarray(lo, hi).every((v) => v < 30);
     for (let i = lo; i < hi; i++) {
       assert.equal(got[i], fast ? xs[i] + 1 : xs[i], `x[${i}] in [${lo}, ${hi})`);
+      assert.equal(gotAbove[i], got[i], `bits > 0: x[${i}]`);
+      assert.equal(gotBelow[i], small ? xs[i] + 1 : xs[i], `bits < bits(30): x[${i}]`);
       const inner = big ? 3 * xs[i] + 100 : 3 * xs[i] + 1;
       assert.equal(got2[i], (fast ? inner : 3 * xs[i]) + 3 * xs[i], `nested x[${i}]`);
       assert.equal(js[i], xs[i] > 0 ? xs[i] + 1 : xs[i], "the JS renderer selects per element");
     }
   }
-  // the loop branches on whole vectors: all_true of the conditions, or (exp's integer
-  // comparison) any_true of the inverse ones
+  // the loop branches on whole vectors: all_true of the conditions; for exp's integer
+  // comparison |x| ≤ 86 (as bits) the group's largest |x| is compared once, any_true of gt_s
   const wat = (root: Expr) => {
     const mod = new WasmModule({ memoryImport: { module: "env", field: "memory", minPages: 1 } });
     renderWasm(mod, "k", elementwiseKernel(root));
     return mod.toWat();
   };
   assert.match(wat(g), /i32x4\.all_true/);
-  const expWat = wat(exp(x));
-  assert.match(expWat, /i32x4\.gt_s\s+local\.set \S+\s+local\.get \S+\s+local\.get \S+\s+v128\.or/);
-  assert.match(expWat, /v128\.any_true/);
+  assert.match(
+    wat(exp(x)),
+    /i32x4\.max_s\s+local\.get \S+\s+i32x4\.gt_s\s+v128\.any_true\s+i32\.eqz\s+if/,
+  );
 });
 
 Deno.test("ir wasm: a reduction's guarded prologue branches per group of rows and columns", () => {

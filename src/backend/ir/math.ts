@@ -111,6 +111,9 @@ function reduceLn2(x: Expr): { n: Expr; r: Expr } {
   return { n: nf.convert("i32"), r: reduceBy(x, nf) };
 }
 
+/** The bits of 86 in float32 (`|x| ≤ 86` is `bits(x) & 0x7fffffff ≤ BITS_86`). */
+const BITS_86 = 0x42ac0000;
+
 /** 1.5·2²³: adding it rounds a float32 of magnitude below 2²² to an integer, half to even. */
 const MAGIC = 12582912;
 
@@ -160,7 +163,7 @@ export function exp(x: Expr): Expr {
   const full = scale2(horner([1, 1, ...EXP_Q], r), n);
   // |x| ≤ 86: no clamp, and e^r ∈ [0.7, 1.42] times 2ⁿ, |n| ≤ 124, is normal
   const fast = reduceLn2Fast(x);
-  const small = x.bitcast("i32").bitAnd(0x7fffffff).le(constant(86, "f32").bitcast("i32")); // |x| ≤ 86
+  const small = x.bitcast("i32").bitAnd(0x7fffffff).le(BITS_86); // |x| ≤ 86 (not NaN)
   return guard(small, addExponent(horner([1, 1, ...EXP_Q], fast.r), fast.shift), full);
 }
 

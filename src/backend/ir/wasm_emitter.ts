@@ -265,7 +265,8 @@ export class WasmEmitter {
       fn.get(this.#constant(c.value, c.type)).op(reduce.compare);
     }
     const fastArm = () => this.#arm(fast, outs), fullArm = () => this.#arm(full, outs);
-    if (fails) fn.op("v128.any_true").if(fullArm, fastArm);
+    // the fast arm first (the fall-through code of the loop): `eqz` folds into the branch
+    if (fails) fn.op("v128.any_true").op("i32.eqz").if(fastArm, fullArm);
     else fn.op("i32x4.all_true").if(fastArm, fullArm);
     this.#record(n, outs);
   }
