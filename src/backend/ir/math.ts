@@ -118,17 +118,20 @@ const BITS_86 = 0x42ac0000;
 const MAGIC = 12582912;
 
 /**
- * `reduceLn2` for `|x·log2e| < 2²²` without a conversion: `t = x·log2e +
+ * `reduceLn2` for `|x·log2e| < 2²²` without a float rounding op: `t = x·log2e +
  * MAGIC` (two roundings: the second is `roundEven` of the first, as in
  * `reduceLn2`), whose bits are `bits(MAGIC) + n`, so `shift = bits(t) << 23`
- * is `n << 23` (the low 9 bits of `bits(MAGIC)` are zero). `nf` may differ
- * from `reduceLn2`'s only in the sign of a zero, which changes no `r` but
- * that of `x = ±0` (and `e^r` is 1 for both).
+ * is `n << 23` (the low 9 bits of `bits(MAGIC)` are zero), and `r` is
+ * reduced by `n` as f32, as in `reduceLn2`. With `fused`, `t` is one fused
+ * multiply-add where the renderer contracts it (then `n` may differ from
+ * `reduceLn2`'s where `x·log2e` lies within half an ulp of a half-integer;
+ * `r` stays within the polynomial's range).
  */
-function reduceLn2Fast(x: Expr): { n: Expr; shift: Expr; r: Expr } {
-  const t = x.mul(LOG2E).add(MAGIC);
+function reduceLn2Fast(x: Expr, fused = false): { n: Expr; shift: Expr; r: Expr } {
+  const t = fused ? x.fma(LOG2E, MAGIC) : x.mul(LOG2E).add(MAGIC);
   const n = t.bitcast("i32").sub(constant(MAGIC, "f32").bitcast("i32"));
-  return { n, shift: t.bitcast("i32").shl(23), r: reduceBy(x, t.sub(MAGIC)) };
+  // nf from the bits, not t − MAGIC: a WGSL compiler may fold (x·log2e + M) − M to x·log2e
+  return { n, shift: t.bitcast("i32").shl(23), r: reduceBy(x, n.convert("f32")) };
 }
 
 /** `m·2ⁿ` by adding `shift = n << 23` to the exponent field: exact where `m` and `m·2ⁿ` are normal, or `n = 0`. */
@@ -159,10 +162,13 @@ function scale2(m: Expr, n: Expr): Expr {
  */
 export function exp(x: Expr): Expr {
   requireF32("exp", x);
-  const { n, r } = reduceLn2(x.max(-104).min(89)); // min/max keep NaN
+  // Both arms round x·log2e + 1.5·2²³ with one fused multiply-add where the
+  // renderer contracts it (relaxed SIMD), so they agree bit for bit on the
+  // fast domain either way; |x·log2e| ≤ 150 after the clamp.
+  const { n, r } = reduceLn2Fast(x.max(-104).min(89), true); // min/max keep NaN
   const full = scale2(horner([1, 1, ...EXP_Q], r), n);
   // |x| ≤ 86: no clamp, and e^r ∈ [0.7, 1.42] times 2ⁿ, |n| ≤ 124, is normal
-  const fast = reduceLn2Fast(x);
+  const fast = reduceLn2Fast(x, true);
   const small = x.bitcast("i32").bitAnd(0x7fffffff).le(BITS_86); // |x| ≤ 86 (not NaN)
   return guard(small, addExponent(horner([1, 1, ...EXP_Q], fast.r), fast.shift), full);
 }
