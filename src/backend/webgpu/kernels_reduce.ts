@@ -48,7 +48,7 @@ import type { DType } from "../../core/dtype.ts";
 import { operandTypes } from "../ir/expr.ts";
 import { KernelCache, type ReduceKernel } from "../ir/kernel.ts";
 import { logsumexpKernel as lseSpec, reduceOpKernel } from "../ir/ops.ts";
-import { renderWgsl, type WgslFunction } from "../ir/render_wgsl.ts";
+import { mergePreludes, renderWgsl, type WgslFunction } from "../ir/render_wgsl.ts";
 import type { GpuContext, Operand, Store } from "./context.ts";
 import {
   nextPow2,
@@ -190,6 +190,16 @@ function functions(k: ReduceKernel): { pro: WgslFunction; epi: WgslFunction | nu
   }));
 }
 
+/** The helpers both functions need, each once (the epilogue's only when it is emitted). */
+function preludes(
+  f: { pro: WgslFunction; epi: WgslFunction | null },
+  withEpilogue: boolean,
+): string {
+  return f.epi !== null && withEpilogue
+    ? mergePreludes([f.pro.prelude, f.epi.prelude])
+    : f.pro.prelude;
+}
+
 /** The type the reduction produces before the epilogue. */
 function accType(k: ReduceKernel): "f32" | "i32" | "u32" | "bool" | "f64" {
   return k.combine === "argmax" || k.combine === "argmin" ? "i32" : k.prologue.type;
@@ -268,9 +278,9 @@ function sumSource(
   const out = last ? finish(k, bound, "s[t]") : `st_out((o * u.chunks + c) * u.inner + i, s[t]);`;
   return `${uniformBlock(k.inputs.length)}
 ${decls}
-${f.pro.prelude}
+${preludes(f, last)}
 ${partials ? "" : f.pro.fn}
-${last && f.epi !== null ? `${f.epi.prelude}\n${f.epi.fn}` : ""}
+${last && f.epi !== null ? f.epi.fn : ""}
 var<workgroup> s: array<${acc}, ${WG}>;
 ${PROLOGUE}
   var acc = ${acc}(0);
@@ -326,9 +336,9 @@ function extremeSource(
     : finish(k, bound, `ir_pro(${proArgs(k, bound, "si[t]")})`);
   return `${uniformBlock(k.inputs.length)}
 ${decls}
-${f.pro.prelude}
+${preludes(f, true)}
 ${f.pro.fn}
-${f.epi !== null ? `${f.epi.prelude}\n${f.epi.fn}` : ""}
+${f.epi !== null ? f.epi.fn : ""}
 ${input === "pairs" ? "" : orderKeyFunction(elemType, "u.flip")}
 var<workgroup> sk: array<u32, ${WG}>;
 var<workgroup> si: array<u32, ${WG}>;
