@@ -144,6 +144,14 @@ export { vjp } from "./src/autodiff/vjp.ts";
 export { jvp } from "./src/autodiff/jvp.ts";
 export { stopGradient } from "./src/autodiff/stop_gradient.ts";
 export { tidy } from "./src/autodiff/tidy.ts";
+export { jit, JIT_CACHE_SIZE, type JitOptions, makeJaxpr } from "./src/jit/jit.ts";
+export {
+  type AbstractValue,
+  type Equation,
+  type PrimitiveRef,
+  Program,
+  type Var,
+} from "./src/jit/program.ts";
 export {
   checkGrads,
   type CheckGradsOptions,

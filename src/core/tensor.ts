@@ -54,6 +54,11 @@ export interface Trace {
   readonly level: number;
   /** Set when the transformation returned; its tracers then act as their primal values. */
   done: boolean;
+  /**
+   * For transformations whose tracers carry no value (`jit`'s abstract
+   * tracers, `_primal === null`): the error for reading one with `op`.
+   */
+  abstractError?(op: string, shape: Shape, dtype: DType): Error;
 }
 
 /**
@@ -131,7 +136,7 @@ export class Tensor {
 
   /** The name of the backend this tensor's value lives on. */
   get backend(): string {
-    return concreteOf(this)._backend!.name;
+    return backendOfTensor(this).name;
   }
 
   /**
@@ -145,10 +150,10 @@ export class Tensor {
    * console.log(await tensor([1, 2, 3]).data()); // Float32Array [1, 2, 3]
    * ```
    */
-  async data(): Promise<TypedArray> {
-    const c = concreteOf(this);
-    c.#checkAlive("data");
-    return await c._backend!.read(c._data, c.dtype, c.size);
+  data(): Promise<TypedArray> {
+    // A value jit is tracing throws at once (tracing is synchronous).
+    const c = concreteOf(this, "data");
+    return c.#read();
   }
 
   /**
@@ -163,7 +168,7 @@ export class Tensor {
    * ```
    */
   dataSync(): TypedArray {
-    const c = concreteOf(this);
+    const c = concreteOf(this, "dataSync");
     c.#checkAlive("dataSync");
     const b = c._backend!;
     if (!b.canReadSync) {
@@ -184,8 +189,9 @@ export class Tensor {
    * console.log(await tensor([[1, 2], [3, 4]]).array()); // [[1, 2], [3, 4]]
    * ```
    */
-  async array(): Promise<NestedArray> {
-    return nest(await this.data(), this.shape);
+  array(): Promise<NestedArray> {
+    concreteOf(this, "array");
+    return this.data().then((d) => nest(d, this.shape));
   }
 
   /**
@@ -199,6 +205,7 @@ export class Tensor {
    * ```
    */
   arraySync(): NestedArray {
+    concreteOf(this, "arraySync");
     return nest(this.dataSync(), this.shape);
   }
 
@@ -212,9 +219,12 @@ export class Tensor {
    * console.log(await sum(tensor([1, 2, 3])).item()); // 6
    * ```
    */
-  async item(): Promise<number> {
-    this.#checkOne("item");
-    return (await this.data())[0];
+  item(): Promise<number> {
+    concreteOf(this, "item");
+    return (async () => {
+      this.#checkOne("item");
+      return (await this.data())[0];
+    })();
   }
 
   /**
@@ -228,6 +238,7 @@ export class Tensor {
    * ```
    */
   itemSync(): number {
+    concreteOf(this, "itemSync");
     this.#checkOne("itemSync");
     return this.dataSync()[0];
   }
@@ -262,6 +273,7 @@ export class Tensor {
    * ```
    */
   toString(): string {
+    if (isAbstract(this)) return `Traced<${this.dtype}[${this.shape.join(",")}]>`;
     const c = concreteOf(this);
     if (c.#disposed) {
       return `Tensor(disposed, shape=[${this.shape.join(", ")}], dtype=${this.dtype})`;
@@ -272,6 +284,18 @@ export class Tensor {
       })`;
     }
     return formatTensor(c.dataSync(), this.shape, this.dtype);
+  }
+
+  /**
+   * @internal Converting a tensor to a JS primitive prints it (`${t}`); for a
+   * value `jit` is tracing, only the string conversion works: `Number(t)`,
+   * `t > 0` or `+t` throw an error naming the fix.
+   */
+  [Symbol.toPrimitive](hint: string): string {
+    if (hint !== "string" && isAbstract(this)) {
+      concreteOf(this, hint === "number" ? "Number" : "valueOf");
+    }
+    return this.toString();
   }
 
   /** @internal How Deno's `console.log` shows a tensor. */
@@ -285,6 +309,11 @@ export class Tensor {
   /** @internal Whether `dispose` released this tensor. */
   get _disposed(): boolean {
     return this.#disposed;
+  }
+
+  async #read(): Promise<TypedArray> {
+    this.#checkAlive("data");
+    return await this._backend!.read(this._data, this.dtype, this.size);
   }
 
   #checkAlive(op: string): void {
@@ -544,11 +573,50 @@ export function collectMade<R>(into: Tensor[], body: () => R): R {
   }
 }
 
-/** The concrete value under any number of tracers. @internal */
-export function concreteOf(x: Tensor): Tensor {
+/**
+ * The concrete value under any number of tracers; for a tracer with no value
+ * (`jit`), throws its transformation's error for `op`. @internal
+ */
+export function concreteOf(x: Tensor, op = "reading a value"): Tensor {
   let t = x;
-  while (t._trace !== null) t = t._primal!;
+  while (t._trace !== null) {
+    if (t._primal === null) {
+      const trace = t._trace;
+      throw trace.abstractError?.(op, t.shape, t.dtype) ??
+        new Error(`${op}(): this tensor is traced and has no value`);
+    }
+    t = t._primal;
+  }
   return t;
+}
+
+/** Whether `x` is (or wraps) a tracer with no value (`jit`'s abstract tracers). @internal */
+export function isAbstract(x: Tensor): boolean {
+  let t = x;
+  while (t._primal !== null) t = t._primal;
+  return t._trace !== null;
+}
+
+/** The backend of a tensor or tracer (abstract tracers know theirs). @internal */
+export function backendOfTensor(x: Tensor): Backend {
+  let t = x;
+  while (t._primal !== null) t = t._primal;
+  return t._backend!;
+}
+
+/**
+ * Runs `body` without recording the tensors it makes in an enclosing
+ * `collectMade` (`jit` keeps the constants it traces past any `tidy`).
+ * @internal
+ */
+export function withoutCollecting<R>(body: () => R): R {
+  const outer = made;
+  made = null;
+  try {
+    return body();
+  } finally {
+    made = outer;
+  }
 }
 
 function nest(data: TypedArray, shape: Shape): NestedArray {

@@ -9,7 +9,14 @@ import { currentBackend } from "../backend/registry.ts";
 import type { Backend } from "../backend/backend.ts";
 import { allocArray, type DType, isFloat, type TypedArray } from "../core/dtype.ts";
 import { DTypeError } from "../core/errors.ts";
-import { concreteOf, makeTensor, Tensor, type TensorLike } from "../core/tensor.ts";
+import {
+  backendOfTensor,
+  concreteOf,
+  isAbstract,
+  makeTensor,
+  Tensor,
+  type TensorLike,
+} from "../core/tensor.ts";
 import { defaultDTypeHint, getDefaultDType } from "./default_dtype.ts";
 
 /** A scalar tensor of `dtype` on `backend`. @internal */
@@ -28,6 +35,7 @@ export function scalarOn(backend: Backend, value: number, dtype: DType): Tensor 
  * @internal
  */
 export function knownValues(x: Tensor): TypedArray | null {
+  if (isAbstract(x)) return null;
   const c = concreteOf(x);
   const be = c._backend!;
   if (c._disposed) return null;
@@ -37,7 +45,7 @@ export function knownValues(x: Tensor): TypedArray | null {
 
 /** The backend a tensor's value lives on. @internal */
 export function backendOf(x: Tensor): Backend {
-  return concreteOf(x)._backend!;
+  return backendOfTensor(x);
 }
 
 function checkNumber(op: string, v: number | boolean, dtype: DType): number {

@@ -17,7 +17,7 @@ import type { Backend, DataHandle } from "../backend/backend.ts";
 import type { DType } from "../core/dtype.ts";
 import { allocationError, DTypeError, isAllocationFailure } from "../core/errors.ts";
 import type { Shape } from "../core/shape.ts";
-import { makeTensor, Tensor, type Trace } from "../core/tensor.ts";
+import { concreteOf, makeTensor, Tensor, type Trace } from "../core/tensor.ts";
 
 /** The abstract value of a tensor: what shape rules see. */
 export interface Aval {
@@ -133,7 +133,7 @@ export function dispatch<P>(
     }
     if (top === null || t.level > top.level) top = t;
   }
-  if (leaked) return dispatch(prim, inputs.map(live), params, out);
+  if (leaked) return dispatch(prim, inputs.map((x) => live(x, prim.name)), params, out);
   if (top !== null) return top.process(prim, inputs, params, out);
   const backend = commonBackend(prim.name, inputs);
   for (let i = 0; i < inputs.length; i++) {
@@ -163,10 +163,16 @@ function nestedBind(outer: string, inner: string): never {
   );
 }
 
-/** A tracer whose transformation has returned acts as the value it traced. */
-function live(x: Tensor): Tensor {
+/**
+ * A tracer whose transformation has returned acts as the value it traced; one
+ * with no value (a `jit` tracer that escaped) is an error naming `op`.
+ */
+function live(x: Tensor, op: string): Tensor {
   let t = x;
-  while (t._trace !== null && t._trace.done) t = t._primal!;
+  while (t._trace !== null && t._trace.done) {
+    if (t._primal === null) concreteOf(t, op);
+    t = t._primal!;
+  }
   return t;
 }
 

@@ -1,0 +1,304 @@
+/**
+ * `jit` and `makeJaxpr`: trace a function once per signature into a
+ * `Program` (abstract values only, no kernel runs), cache it, and run it.
+ *
+ * What this first slice does: tracing at its own level (constants, static
+ * arguments, the errors for reading traced values and for escaped tracers),
+ * a bounded cache per jitted function, and running the program op by op
+ * through the backend kernels (bit-identical to eager). Not yet: fusion,
+ * memory planning, buffer donation (accepted, documented, no effect).
+ *
+ * @module
+ */
+
+import { currentBackend } from "../backend/registry.ts";
+import { concreteOf, Tensor, withoutCollecting } from "../core/tensor.ts";
+import { describe } from "../ops/convert.ts";
+import { flatten, flattenWithPath, unflatten } from "../tree/tree.ts";
+import { nextLevel, withTrace } from "../autodiff/trace.ts";
+import { interpret } from "./interpret.ts";
+import type { Program, Var } from "./program.ts";
+import { JitTrace, OuterTracer } from "./trace.ts";
+
+/**
+ * Options of `jit` and `makeJaxpr`.
+ *
+ * @example
+ * ```ts
+ * import { jit, type JitOptions, reshape, tensor } from "@gradus/core";
+ * const opts: JitOptions = { staticArgnums: [1] };
+ * const f = jit((x, shape: number[]) => reshape(x, shape), opts);
+ * console.log(f(tensor([1, 2, 3, 4]), [2, 2]).shape); // [2, 2]
+ * ```
+ */
+export interface JitOptions {
+  /**
+   * Positions of arguments that are static: plain JS values (numbers,
+   * strings, booleans, arrays/objects of them; other objects by identity)
+   * that become part of the cache key, so a new value traces again.
+   * Negative positions count from the end.
+   */
+  readonly staticArgnums?: readonly number[];
+  /**
+   * Positions of arguments whose buffers the caller gives up. Accepted and
+   * checked; buffers are not reused yet (a later version updates them in
+   * place), so donated arguments stay valid for now.
+   */
+  readonly donateArgnums?: readonly number[];
+}
+
+/**
+ * How many programs a jitted function keeps (least recently used dropped first).
+ *
+ * @example
+ * ```ts
+ * import { JIT_CACHE_SIZE } from "@gradus/core";
+ * console.log(JIT_CACHE_SIZE); // 64
+ * ```
+ */
+export const JIT_CACHE_SIZE = 64;
+
+interface Split {
+  /** The tensor leaves of the non-static arguments, in order. */
+  readonly tensors: Tensor[];
+  /** The cache key: backend, structures, shapes, dtypes, static values. */
+  readonly key: string;
+  /** Rebuilds the arguments with these tensors in place of the tensor leaves. */
+  readonly rebuild: (tensors: readonly Tensor[]) => unknown[];
+}
+
+interface Entry {
+  readonly program: Program;
+  readonly rebuildOut: (tensors: readonly Tensor[]) => unknown;
+}
+
+/**
+ * Compiles `f`: the first call with a given signature (pytree structure,
+ * shapes and dtypes of the tensor arguments, static values, backend) traces
+ * `f` once with abstract values into a program; every call runs the cached
+ * program. Up to `JIT_CACHE_SIZE` (64) programs are kept per jitted function.
+ *
+ * Inside `f`, reading a traced value (`dataSync`, `await x.data()`,
+ * `itemSync`, `Number(x)`, `x > 0`…) is an error naming the fix; side
+ * effects such as `console.log` run at trace time only. Tensors `f` closes
+ * over or creates become constants of the program; ops whose inputs are
+ * all constants run while tracing (their results are constants too).
+ * Non-tensor leaves of the arguments (numbers, strings, booleans, such as
+ * an optimizer state's step count) are static values: part of the cache
+ * key, so a new value traces again; non-tensor leaves of the result are
+ * returned as they were at trace time. Called with tracers of an
+ * outer transformation (`valueAndGrad(jit(f))`, `jvp(jit(f))`, a nested
+ * `jit`), or when `f` closes over such tracers, it runs `f` inline so that
+ * transformation sees every op. `jit(valueAndGrad(f))` traces the
+ * gradient computation into the program.
+ *
+ * The program currently runs op by op through the backend kernels, so the
+ * results are bit-identical to eager execution; fusion comes later.
+ *
+ * @param f A function of pytrees of tensors (and static values) returning a pytree of tensors.
+ * @param opts `staticArgnums`, `donateArgnums` (accepted; no buffer reuse yet).
+ * @returns A function with `f`'s signature.
+ * @example
+ * ```ts
+ * import { jit, mul, sum, tensor } from "@gradus/core";
+ * const f = jit((x) => sum(mul(x, x)));
+ * console.log(f(tensor([1, 2, 3])).itemSync()); // 14 (traced once, then cached)
+ * ```
+ */
+// deno-lint-ignore no-explicit-any
+export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = {}): F {
+  checkArgnums("jit()", "staticArgnums", opts.staticArgnums);
+  checkArgnums("jit()", "donateArgnums", opts.donateArgnums);
+  const cache = new Map<string, Entry>();
+  const jitted = (...args: unknown[]): unknown => {
+    const split = splitArgs("jit()", args, opts.staticArgnums ?? []);
+    if (split.tensors.some((t) => t._trace !== null)) return f(...args);
+    let entry = cache.get(split.key);
+    if (entry === undefined) {
+      try {
+        entry = traceEntry("jit()", f, split);
+      } catch (e) {
+        if (e instanceof OuterTracer) return f(...args);
+        throw e;
+      }
+      if (cache.size >= JIT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+    } else {
+      cache.delete(split.key);
+    }
+    cache.set(split.key, entry);
+    return entry.rebuildOut(interpret(entry.program, split.tensors));
+  };
+  return jitted as F;
+}
+
+/**
+ * Traces `f` on the given arguments (abstract values only: no kernel runs)
+ * and returns the program, like `jax.make_jaxpr`. Print it with
+ * `toString()`.
+ *
+ * @param f A function of pytrees of tensors (and static values) returning a pytree of tensors.
+ * @param opts `staticArgnums` as for `jit`.
+ * @returns A function taking `f`'s arguments and returning the `Program`.
+ * @example
+ * ```ts
+ * import { makeJaxpr, matmul, tanh, tensor, zeros } from "@gradus/core";
+ * const p = makeJaxpr((x, w) => tanh(matmul(x, w)))(zeros([2, 3]), zeros([3, 4]));
+ * console.log(p.toString());
+ * // { lambda ; a:f32[2,3] b:f32[3,4]. let
+ * //     c:f32[2,4] = matmul a b
+ * //     d:f32[2,4] = tanh c
+ * //   in (d) }
+ * ```
+ */
+// deno-lint-ignore no-explicit-any
+export function makeJaxpr<A extends any[]>(
+  // deno-lint-ignore no-explicit-any
+  f: (...args: A) => any,
+  opts: Pick<JitOptions, "staticArgnums"> = {},
+): (...args: A) => Program {
+  checkArgnums("makeJaxpr()", "staticArgnums", opts.staticArgnums);
+  return (...args: A): Program => {
+    const split = splitArgs("makeJaxpr()", args, opts.staticArgnums ?? []);
+    try {
+      return traceEntry("makeJaxpr()", f, split).program;
+    } catch (e) {
+      if (e instanceof OuterTracer) {
+        throw new Error(
+          "makeJaxpr(): the function closes over a value traced by an outer transformation " +
+            "(grad, vjp, jvp); pass it as an argument instead",
+        );
+      }
+      throw e;
+    }
+  };
+}
+
+function traceEntry(op: string, f: (...args: never[]) => unknown, split: Split): Entry {
+  const backend = split.tensors.length > 0
+    ? concreteOf(split.tensors[0])._backend!
+    : currentBackend();
+  const trace = new JitTrace(nextLevel(), backend);
+  return withoutCollecting(() =>
+    withTrace(trace, () => {
+      const tracers = split.tensors.map((t) => trace.input({ shape: t.shape, dtype: t.dtype }));
+      const result = (f as (...args: unknown[]) => unknown)(...split.rebuild(tracers));
+      const [leaves, def] = flatten(result);
+      const at: number[] = [];
+      const outs: Var[] = [];
+      leaves.forEach((leaf, i) => {
+        if (leaf instanceof Tensor) {
+          at.push(i);
+          outs.push(trace.varOf(leaf));
+        } else if (leaf instanceof Promise) {
+          throw new TypeError(
+            `${op}: the function returned a Promise; jit traces synchronous functions ` +
+              `(read values with await outside the jitted function)`,
+          );
+        } else if (leaf !== null && typeof leaf === "object" || typeof leaf === "function") {
+          const path = flattenWithPath(result, "output")[0][i][0];
+          throw new TypeError(
+            `${op}: the function must return tensors (or a pytree of them, with plain ` +
+              `numbers, strings or booleans as static leaves), but ${path} is ${describe(leaf)}`,
+          );
+        }
+      });
+      return {
+        program: trace.program(outs),
+        rebuildOut: (tensors: readonly Tensor[]) => {
+          const out = leaves.slice();
+          at.forEach((j, k) => out[j] = tensors[k]);
+          return unflatten(def, out);
+        },
+      };
+    })
+  );
+}
+
+function splitArgs(op: string, args: readonly unknown[], staticArgnums: readonly number[]): Split {
+  const isStatic = new Set(staticArgnums.map((i) => (i < 0 ? i + args.length : i)));
+  for (const i of isStatic) {
+    if (i < 0 || i >= args.length) {
+      throw new RangeError(
+        `${op}: staticArgnums has ${i} but the function got ${args.length} arguments; ` +
+          `give positions of arguments that are passed`,
+      );
+    }
+  }
+  const tensors: Tensor[] = [];
+  const parts: string[] = [currentBackend().name];
+  const dynamic: {
+    index: number;
+    leaves: unknown[];
+    at: number[];
+    def: ReturnType<typeof flatten>[1];
+  }[] = [];
+  args.forEach((a, i) => {
+    if (isStatic.has(i)) {
+      parts.push(`s${i}:${staticKey(a)}`);
+      return;
+    }
+    const [leaves, def] = flatten(a);
+    const at: number[] = [];
+    const leafKeys = leaves.map((l, j) => {
+      if (l instanceof Tensor) {
+        at.push(j);
+        tensors.push(l);
+        return `${l.dtype}[${l.shape.join(",")}]@${backendName(l)}`;
+      }
+      return staticKey(l);
+    });
+    parts.push(`d${i}:${def.toString()}:${leafKeys.join(";")}`);
+    dynamic.push({ index: i, leaves, at, def });
+  });
+  const rebuild = (ts: readonly Tensor[]): unknown[] => {
+    const out = args.slice();
+    let k = 0;
+    for (const d of dynamic) {
+      const leaves = d.leaves.slice();
+      for (const j of d.at) leaves[j] = ts[k++];
+      out[d.index] = unflatten(d.def, leaves);
+    }
+    return out;
+  };
+  return { tensors, key: parts.join("|"), rebuild };
+}
+
+function backendName(t: Tensor): string {
+  return t._trace === null ? t._backend!.name : "traced";
+}
+
+const ids = new WeakMap<object, number>();
+let nextId = 0;
+
+/** A string equal for equal static values (objects that are not plain data: by identity). */
+function staticKey(v: unknown): string {
+  if (v === null || v === undefined || typeof v === "boolean") return String(v);
+  if (typeof v === "number") return Object.is(v, -0) ? "n:-0" : `n:${v}`;
+  if (typeof v === "string") return `s:${JSON.stringify(v)}`;
+  if (typeof v === "bigint") return `b:${v}`;
+  if (Array.isArray(v)) return `[${v.map(staticKey).join(",")}]`;
+  if (typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) {
+    const keys = Object.keys(v).sort();
+    return `{${
+      keys.map((k) => `${JSON.stringify(k)}:${staticKey((v as Record<string, unknown>)[k])}`).join(
+        ",",
+      )
+    }}`;
+  }
+  if (typeof v === "object" || typeof v === "function") {
+    let id = ids.get(v as object);
+    if (id === undefined) ids.set(v as object, id = nextId++);
+    return `#${id}`;
+  }
+  return `${typeof v}:${String(v)}`;
+}
+
+function checkArgnums(op: string, name: string, nums: readonly number[] | undefined): void {
+  if (nums === undefined) return;
+  if (!Array.isArray(nums) || nums.some((n) => !Number.isInteger(n))) {
+    throw new TypeError(
+      `${op}: ${name} must be an array of integer argument positions, got ${describe(nums)}; ` +
+        `e.g. { ${name}: [1] }`,
+    );
+  }
+}

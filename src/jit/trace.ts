@@ -1,0 +1,101 @@
+/**
+ * The tracing level of `jit`: its tracers carry an abstract value (shape,
+ * dtype, backend) and no buffer, and every primitive applied to one is
+ * recorded as an equation of the program instead of running a kernel.
+ *
+ * @module
+ */
+
+import type { Backend } from "../backend/backend.ts";
+import type { DType } from "../core/dtype.ts";
+import type { Shape } from "../core/shape.ts";
+import { Tensor } from "../core/tensor.ts";
+import type { Aval, Primitive, Transformation } from "../ops/primitive.ts";
+import { type Equation, Program, type Var } from "./program.ts";
+
+/**
+ * Thrown while tracing when an op mixes a `jit` tracer with a tracer of a
+ * live outer transformation closed over by the function: `jit` then runs
+ * the function inline so that transformation sees its ops.
+ * @internal
+ */
+export class OuterTracer extends Error {}
+
+/** The trace `jit` and `makeJaxpr` record a program with. @internal */
+export class JitTrace implements Transformation {
+  readonly level: number;
+  done = false;
+  readonly #backend: Backend;
+  readonly #vars: Var[] = [];
+  readonly #inputs: Var[] = [];
+  readonly #constVars: Var[] = [];
+  readonly #consts: Tensor[] = [];
+  readonly #constOf = new Map<Tensor, Var>();
+  readonly #equations: Equation[] = [];
+
+  constructor(level: number, backend: Backend) {
+    this.level = level;
+    this.#backend = backend;
+  }
+
+  /** A new input variable and its tracer. */
+  input(aval: Aval): Tensor {
+    const v = this.#newVar(aval);
+    this.#inputs.push(v);
+    return this.#tracer(v);
+  }
+
+  process<P>(prim: Primitive<P>, inputs: readonly Tensor[], params: P, out: Aval): Tensor {
+    const vars = inputs.map((x) => this.varOf(x));
+    const v = this.#newVar({ shape: out.shape.slice(), dtype: out.dtype });
+    this.#equations.push({ prim, inputs: vars, params, out: v });
+    return this.#tracer(v);
+  }
+
+  abstractError(op: string, shape: Shape, dtype: DType): Error {
+    const what = `a traced tensor (${dtype}[${shape.join(",")}])`;
+    if (this.done) {
+      return new Error(
+        `${op}(): ${what} escaped jit: it was made while jit traced a function and used ` +
+          `after the trace returned (kept in a variable outside the function or a closure); ` +
+          `return it from the function instead`,
+      );
+    }
+    return new Error(
+      `${op}(): cannot read ${what} while jit traces the function: its value is only known ` +
+        `when the program runs. Make the argument it depends on static ` +
+        `(jit(f, { staticArgnums: [i] })), compute both branches and pick with where() ` +
+        `instead of branching on it, or read it outside the jitted function ` +
+        `(control-flow primitives are not there yet)`,
+    );
+  }
+
+  /** The variable of a tracer of this trace, or of a concrete tensor (a constant). */
+  varOf(x: Tensor): Var {
+    if (x._trace === this) return this.#vars[x._id];
+    if (x._trace !== null) throw new OuterTracer();
+    let v = this.#constOf.get(x);
+    if (v === undefined) {
+      v = this.#newVar({ shape: x.shape, dtype: x.dtype });
+      this.#constOf.set(x, v);
+      this.#constVars.push(v);
+      this.#consts.push(x);
+    }
+    return v;
+  }
+
+  /** The program recorded so far, with these outputs. */
+  program(outputs: readonly Var[]): Program {
+    return new Program(this.#constVars, this.#consts, this.#inputs, this.#equations, outputs);
+  }
+
+  #newVar(aval: Aval): Var {
+    const v: Var = { id: this.#vars.length, aval: Object.freeze(aval) };
+    this.#vars.push(v);
+    return v;
+  }
+
+  #tracer(v: Var): Tensor {
+    return new Tensor(v.aval.shape, v.aval.dtype, this.#backend, null, this, null, null, v.id);
+  }
+}

@@ -1,0 +1,312 @@
+/**
+ * `jit` and `makeJaxpr`: tracing once per signature, static arguments,
+ * constants, the printed program, composition with the autodiff
+ * transformations, and the errors for reading traced values and for
+ * escaped tracers.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import {
+  add,
+  exp,
+  grad,
+  jit,
+  JIT_CACHE_SIZE,
+  jvp,
+  makeJaxpr,
+  matmul,
+  mul,
+  nn,
+  optim,
+  random,
+  reshape,
+  sin,
+  sum,
+  tanh,
+  type Tensor,
+  tensor,
+  tidy,
+  tree,
+  valueAndGrad,
+  zeros,
+} from "../../mod.ts";
+
+/** Bit equality of two pytrees of tensors (NaN and -0 included). */
+function assertSameTree(got: unknown, want: unknown, what: string): void {
+  assert.ok(tree.equalStructure(got, want), `${what}: structure`);
+  const g = tree.leaves(got) as Tensor[];
+  const w = tree.leaves(want) as Tensor[];
+  w.forEach((wt, i) => {
+    assert.deepEqual(g[i].shape, wt.shape, `${what} leaf ${i}: shape`);
+    assert.equal(g[i].dtype, wt.dtype, `${what} leaf ${i}: dtype`);
+    const gd = g[i].dataSync();
+    const wd = wt.dataSync();
+    for (let k = 0; k < wd.length; k++) {
+      assert.ok(Object.is(gd[k], wd[k]), `${what} leaf ${i}[${k}]: ${gd[k]} vs ${wd[k]}`);
+    }
+  });
+}
+
+Deno.test("makeJaxpr prints the program like jax.make_jaxpr", () => {
+  const w = tensor([[1, 2], [3, 4], [5, 6]]);
+  const f = (x: Tensor, b: Tensor) => sum(tanh(add(matmul(x, w), b)), 1);
+  const p = makeJaxpr(f)(zeros([4, 3]), zeros([2]));
+  assert.equal(
+    p.toString(),
+    [
+      "{ lambda a:f32[3,2] ; b:f32[4,3] c:f32[2]. let",
+      "    d:f32[4,2] = matmul[transA=false transB=false] b a",
+      "    e:f32[4,2] = add d c",
+      "    f:f32[4,2] = tanh e",
+      "    g:f32[4] = sum[axes=[1] keepdims=false] f",
+      "  in (g) }",
+    ].join("\n"),
+  );
+  assert.equal(p.inputs.length, 2);
+  assert.equal(p.consts.length, 1);
+  assert.equal(p.consts[0], w); // the closed-over tensor itself, not a copy
+  assert.deepEqual(p.outputs.map((v) => v.aval.shape), [[4]]);
+});
+
+Deno.test("makeJaxpr: dtypes, pytrees, constants made inside, an input returned as is", () => {
+  const p = makeJaxpr((
+    a: { x: Tensor; n: Tensor },
+  ) => [mul(a.x, tensor(2, { dtype: "float64" })), a.n])({
+    x: zeros([2], { dtype: "float64" }),
+    n: zeros([3], { dtype: "int32" }),
+  });
+  assert.equal(
+    p.toString(),
+    "{ lambda a:f64[] ; b:i32[3] c:f64[2]. let\n    d:f64[2] = mul c a\n  in (d b) }",
+  );
+});
+
+Deno.test("jit traces once per signature and re-traces on a new one", () => {
+  let traces = 0;
+  const f = jit((x: Tensor, opts: { scale: number }) => {
+    traces++;
+    return mul(x, opts.scale);
+  });
+  const a = f(tensor([1, 2]), { scale: 3 });
+  assert.deepEqual(a.arraySync(), [3, 6]);
+  assert.deepEqual(f(tensor([5, 7]), { scale: 3 }).arraySync(), [15, 21]);
+  assert.equal(traces, 1, "same shapes, dtypes and static values: cached");
+  f(tensor([1, 2, 3]), { scale: 3 });
+  assert.equal(traces, 2, "new shape");
+  f(tensor([1, 2], { dtype: "float64" }), { scale: 3 });
+  assert.equal(traces, 3, "new dtype");
+  assert.deepEqual(f(tensor([1, 2]), { scale: 4 }).arraySync(), [4, 8]);
+  assert.equal(traces, 4, "new static leaf value");
+  f(tensor([1, 2]), { scale: 3 });
+  f(tensor([1, 2, 3]), { scale: 3 });
+  assert.equal(traces, 4, "all earlier signatures still cached");
+
+  let traces2 = 0;
+  const g = jit((t: unknown) => {
+    traces2++;
+    return tree.leaves(t).reduce((s: Tensor, l) => add(s, sum(l as Tensor)), tensor(0));
+  });
+  g([tensor([1]), tensor([2])]);
+  g({ a: tensor([1]), b: tensor([2]) });
+  g([tensor([1]), [tensor([2])]]);
+  assert.equal(traces2, 3, "new pytree structure");
+  assert.equal(g([tensor([4]), [tensor([5])]]).itemSync(), 9);
+  assert.equal(traces2, 3);
+});
+
+Deno.test("jit: staticArgnums (negative positions too) key the cache by value", () => {
+  let traces = 0;
+  const f = jit((x: Tensor, shape: number[], power: number) => {
+    traces++;
+    let y = reshape(x, shape);
+    for (let i = 1; i < power; i++) y = mul(y, reshape(x, shape)); // JS control flow on a static
+    return y;
+  }, { staticArgnums: [1, -1] });
+  const x = tensor([1, 2, 3, 4]);
+  assert.deepEqual(f(x, [2, 2], 2).arraySync(), [[1, 4], [9, 16]]);
+  assert.deepEqual(f(x, [2, 2], 3).arraySync(), [[1, 8], [27, 64]]);
+  assert.deepEqual(f(x, [4], 3).arraySync(), [1, 8, 27, 64]);
+  assert.deepEqual(f(tensor([2, 2, 2, 2]), [2, 2], 2).arraySync(), [[4, 4], [4, 4]]);
+  assert.equal(traces, 3);
+  assert.throws(
+    () => jit((x: Tensor) => x, { staticArgnums: [2] })(x),
+    /jit\(\): staticArgnums has 2 but the function got 1 arguments/,
+  );
+  assert.throws(
+    () => jit((x: Tensor) => x, { staticArgnums: [0.5] }),
+    /jit\(\): staticArgnums must be an array of integer argument positions/,
+  );
+});
+
+Deno.test("jit: the cache keeps the last JIT_CACHE_SIZE signatures", () => {
+  let traces = 0;
+  const f = jit((x: Tensor) => {
+    traces++;
+    return add(x, 1);
+  });
+  for (let n = 1; n <= JIT_CACHE_SIZE + 1; n++) f(zeros([n]));
+  assert.equal(traces, JIT_CACHE_SIZE + 1);
+  f(zeros([JIT_CACHE_SIZE + 1]));
+  f(zeros([2]));
+  assert.equal(traces, JIT_CACHE_SIZE + 1, "recent signatures are hits");
+  f(zeros([1]));
+  assert.equal(traces, JIT_CACHE_SIZE + 2, "the least recently used was dropped");
+});
+
+Deno.test("jit: no kernel runs while tracing; results match eager", () => {
+  const f = (x: Tensor) => sum(exp(sin(x)));
+  const x = tensor([0.25, -1, 3]);
+  const p = makeJaxpr(f)(x);
+  assert.deepEqual(p.equations.map((e) => e.prim.name), ["sin", "exp", "sum"]);
+  assertSameTree(jit(f)(x), f(x), "forward");
+});
+
+Deno.test("jit: reading a traced value is an error naming the fix", () => {
+  const fix =
+    /cannot read a traced tensor \(float32\[2\]\) while jit traces.*staticArgnums.*where\(\)/;
+  const x = tensor([1, 2]);
+  const reads: [string, (t: Tensor) => unknown][] = [
+    ["dataSync", (t) => t.dataSync()],
+    ["arraySync", (t) => t.arraySync()],
+    ["itemSync", (t) => sum(t).itemSync()],
+    ["Number", (t) => Number(sum(t))],
+    ["Number", (t) => (sum(t) as unknown as number) > 0],
+    ["valueOf", (t) => (sum(t) as unknown as number) + 1],
+  ];
+  for (const [op, read] of reads) {
+    const f = jit((t: Tensor) => {
+      read(t);
+      return t;
+    });
+    const want = op === "itemSync" || op === "Number" || op === "valueOf"
+      ? new RegExp(`^Error: ${op}\\(\\): cannot read a traced tensor \\(float32\\[\\]\\)`)
+      : fix;
+    assert.throws(() => f(x), (e: Error) => want.test(String(e)), op);
+  }
+  for (const op of ["data", "array", "item"] as const) {
+    let caught = "";
+    const f = jit(async (t: Tensor) => {
+      try {
+        await sum(t)[op]();
+      } catch (e) {
+        caught = String(e); // thrown synchronously, while jit traces
+      }
+      return t;
+    });
+    assert.throws(() => f(x), /jit\(\): the function returned a Promise/);
+    assert.match(caught, new RegExp(`^Error: ${op}\\(\\): cannot read a traced tensor`), op);
+  }
+  // Printing shows the abstract value (side effects run at trace time).
+  let printed = "";
+  jit((t: Tensor) => {
+    printed = `${t}`;
+    return t;
+  })(x);
+  assert.equal(printed, "Traced<float32[2]>");
+});
+
+Deno.test("jit: a tracer that escapes is an error naming it", () => {
+  let kept: Tensor | null = null;
+  const f = jit((x: Tensor) => {
+    kept = mul(x, 2);
+    return x;
+  });
+  f(tensor([1, 2]));
+  const leak = kept as unknown as Tensor;
+  assert.throws(() => add(leak, 1), /add\(\): a traced tensor \(float32\[2\]\) escaped jit/);
+  assert.throws(() => leak.dataSync(), /dataSync\(\): a traced tensor .* escaped jit/);
+  assert.equal(leak.backend, tensor(0).backend);
+});
+
+Deno.test("jit: non-tensor results are static; other objects are an error", () => {
+  const f = jit((x: Tensor, count: number) => ({ y: add(x, count), count: count + 1, tag: "s" }));
+  const r = f(tensor([1]), 4);
+  assert.deepEqual([r.y.arraySync(), r.count, r.tag], [[5], 5, "s"]);
+  assert.throws(
+    () => jit((x: Tensor) => [x, new Map()])(tensor([1])),
+    /jit\(\): the function must return tensors .* but output\[1\] is/,
+  );
+});
+
+Deno.test("jit(valueAndGrad(loss)) and a whole SGD step of an MLP equal eager bit for bit", () => {
+  const k = random.split(random.key(0), 4);
+  const params = {
+    w1: random.normal(k[0], [8, 16]),
+    b1: zeros([16]),
+    w2: random.normal(k[1], [16, 3]),
+    b2: zeros([3]),
+  };
+  const x = random.normal(k[2], [10, 8]);
+  const labels = tensor([0, 1, 2, 0, 1, 2, 0, 1, 2, 0], { dtype: "int32" });
+  const loss = (p: typeof params, xb: Tensor, yb: Tensor) => {
+    const h = tanh(add(matmul(xb, p.w1), p.b1));
+    return nn.softmaxCrossEntropy(add(matmul(h, p.w2), p.b2), yb);
+  };
+  assertSameTree(
+    jit(valueAndGrad(loss))(params, x, labels),
+    valueAndGrad(loss)(params, x, labels),
+    "vg",
+  );
+
+  const opt = optim.sgd(0.1);
+  const step = (p: typeof params, s: ReturnType<typeof opt.init>, xb: Tensor, yb: Tensor) => {
+    const [l, g] = valueAndGrad(loss)(p, xb, yb);
+    const [updates, s2] = opt.update(g, s, p);
+    return { params: optim.applyUpdates(p, updates), state: s2, loss: l };
+  };
+  let traces = 0;
+  const jitted = jit((...a: Parameters<typeof step>) => {
+    traces++;
+    return step(...a);
+  });
+  let pe = params, pj = params, se = opt.init(params), sj = opt.init(params);
+  for (let i = 0; i < 3; i++) {
+    const e = step(pe, se, x, labels);
+    const j = jitted(pj, sj, x, labels);
+    assertSameTree([j.params, j.loss], [e.params, e.loss], `step ${i}`);
+    assert.deepEqual(j.state, e.state);
+    [pe, se, pj, sj] = [e.params, e.state, j.params, j.state];
+  }
+  // The optimizer's step count is a number leaf, so it is static: one trace per step for now.
+  assert.equal(traces, 3);
+});
+
+Deno.test("jit(grad(grad(f))) traces both levels into the program", () => {
+  const f = (x: Tensor) => sum(mul(tanh(x), x));
+  const g2 = grad((x: Tensor) => grad(f)(x).sum());
+  const x = tensor([0.5, -1.25]);
+  const p = makeJaxpr(g2)(x);
+  assert.ok(p.equations.length > 6);
+  assertSameTree(jit(g2)(x), g2(x), "grad of grad");
+});
+
+Deno.test("valueAndGrad(jit(f)), jvp(jit(f)) and nested jit run inline and agree with eager", () => {
+  const f = (x: Tensor) => sum(mul(sin(x), x));
+  const jf = jit(f);
+  const x = tensor([0.5, 2, -3]);
+  assertSameTree(valueAndGrad(jf)(x), valueAndGrad(f)(x), "valueAndGrad(jit)");
+  assertSameTree(jvp(jf, [x], [tensor([1, 0, 2])]), jvp(f, [x], [tensor([1, 0, 2])]), "jvp(jit)");
+  const outer = (y: Tensor) => mul(jf(y), 2);
+  const p = makeJaxpr(outer)(x);
+  assert.deepEqual(p.equations.map((e) => e.prim.name), ["sin", "mul", "sum", "mul"]);
+  assertSameTree(jit(outer)(x), outer(x), "nested jit");
+  // A jitted function closing over a value another transformation traces.
+  const c = tensor([1, 2, 3]);
+  const h = (w: Tensor) => jit((y: Tensor) => sum(mul(y, w)))(c);
+  assertSameTree(grad(h)(x), c, "closed-over outer tracer");
+});
+
+Deno.test("jit: constants survive an enclosing tidy; inputs are never mutated", () => {
+  const f = jit((x: Tensor) => add(x, tensor([10, 20])));
+  const x = tensor([1, 2]);
+  const a = tidy(() => f(x));
+  const b = tidy(() => f(x));
+  assert.deepEqual(a.arraySync(), [11, 22]);
+  assert.deepEqual(b.arraySync(), [11, 22]);
+  assert.deepEqual(x.arraySync(), [1, 2]);
+  const d = jit((y: Tensor) => mul(y, 2), { donateArgnums: [0] });
+  assert.deepEqual(d(x).arraySync(), [2, 4]);
+  assert.deepEqual(x.arraySync(), [1, 2], "donation does not reuse buffers yet");
+});
