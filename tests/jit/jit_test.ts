@@ -32,6 +32,7 @@ import {
   valueAndGrad,
   zeros,
 } from "../../mod.ts";
+import { collectMade } from "../../src/core/tensor.ts";
 
 /** Bit equality of two pytrees of tensors (NaN and -0 included). */
 function assertSameTree(got: unknown, want: unknown, what: string): void {
@@ -309,4 +310,21 @@ Deno.test("jit: constants survive an enclosing tidy; inputs are never mutated", 
   const d = jit((y: Tensor) => mul(y, 2), { donateArgnums: [0] });
   assert.deepEqual(d(x).arraySync(), [2, 4]);
   assert.deepEqual(x.arraySync(), [1, 2], "donation does not reuse buffers yet");
+});
+
+Deno.test("jit: a call frees its intermediates after their last use, never its results", () => {
+  const eager = (x: Tensor) => {
+    const y = reshape(exp(x), [2, 2]); // the reshape shares exp's buffer
+    return [sum(y), reshape(y, [4]), mul(y, 2)];
+  };
+  const f = jit(eager);
+  const x = tensor([0, 1, 2, 3]);
+  f(x);
+  const made: Tensor[] = [];
+  const out = collectMade(made, () => f(x));
+  const results = new Set(tree.leaves(out));
+  assert.ok(made.length > results.size);
+  for (const t of made) assert.equal(t._disposed, !results.has(t));
+  assertSameTree(out, eager(x), "results after freeing");
+  assert.deepEqual(x.arraySync(), [0, 1, 2, 3]);
 });
