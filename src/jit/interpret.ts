@@ -1,7 +1,8 @@
 /**
  * Runs a program op by op on concrete tensors through the backend kernels
  * (`dispatch`), exactly as eager execution would: results are bit-identical
- * to eager ones. Each intermediate is disposed right after its last use
+ * to eager ones. Equations whose results nothing uses are skipped (dead
+ * code: the traced program is pure). Each intermediate is disposed right after its last use
  * (buffers shared with a later value, like a reshape's, stay alive through
  * the backend's owner counting), so a call holds no more memory than it
  * needs. (Fusion and memory planning replace this on wasm/webgpu later;
@@ -14,22 +15,38 @@ import type { Tensor } from "../core/tensor.ts";
 import { dispatch, type Primitive } from "../ops/primitive.ts";
 import type { Program, Var } from "./program.ts";
 
-/** Per equation: the intermediates whose last use it is (made once per program). */
-const freePlans = new WeakMap<Program, Var[][]>();
+/** How a program runs: which equations, and what to free after each (made once per program). */
+interface Plan {
+  /** Whether equation i contributes to an output. */
+  readonly live: readonly boolean[];
+  /** Per equation: the intermediates whose last use it is. */
+  readonly free: readonly (readonly Var[])[];
+}
 
-function freePlan(program: Program): Var[][] {
-  let plan = freePlans.get(program);
+const plans = new WeakMap<Program, Plan>();
+
+function planOf(program: Program): Plan {
+  let plan = plans.get(program);
   if (plan !== undefined) return plan;
+  const eqs = program.equations;
+  const needed = new Set(program.outputs);
+  const live = eqs.map(() => false);
+  for (let i = eqs.length - 1; i >= 0; i--) {
+    if (!needed.has(eqs[i].out)) continue;
+    live[i] = true;
+    for (const v of eqs[i].inputs) needed.add(v);
+  }
   const last = new Map<Var, number>();
-  program.equations.forEach((eq, i) => {
-    for (const v of eq.inputs) last.set(v, i);
+  eqs.forEach((eq, i) => {
+    if (live[i]) { for (const v of eq.inputs) last.set(v, i); }
   });
   const outputs = new Set(program.outputs);
-  plan = program.equations.map(() => []);
-  program.equations.forEach((eq, i) => {
-    if (!outputs.has(eq.out)) plan![last.get(eq.out) ?? i].push(eq.out);
+  const free: Var[][] = eqs.map(() => []);
+  eqs.forEach((eq, i) => {
+    if (live[i] && !outputs.has(eq.out)) free[last.get(eq.out)!].push(eq.out);
   });
-  freePlans.set(program, plan);
+  plan = { live, free };
+  plans.set(program, plan);
   return plan;
 }
 
@@ -41,13 +58,14 @@ export function interpret(program: Program, inputs: readonly Tensor[]): Tensor[]
   const env = new Map<Var, Tensor>();
   program.constVars.forEach((v, i) => env.set(v, program.consts[i]));
   program.inputs.forEach((v, i) => env.set(v, inputs[i]));
-  const plan = freePlan(program);
+  const plan = planOf(program);
   program.equations.forEach((eq, i) => {
+    if (!plan.live[i]) return;
     const args = eq.inputs.map((v) => env.get(v)!);
     // Sound: equations are only made by JitTrace.process, from primitives.
     const prim = eq.prim as Primitive<unknown>;
     env.set(eq.out, dispatch(prim, args, eq.params, eq.out.aval));
-    for (const v of plan[i]) {
+    for (const v of plan.free[i]) {
       env.get(v)!.dispose();
       env.delete(v);
     }

@@ -328,3 +328,19 @@ Deno.test("jit: a call frees its intermediates after their last use, never its r
   assertSameTree(out, eager(x), "results after freeing");
   assert.deepEqual(x.arraySync(), [0, 1, 2, 3]);
 });
+
+Deno.test("jit: equations nothing uses are not run", () => {
+  const f = jit((x: Tensor) => {
+    exp(x); // dead: its result is dropped
+    const y = sin(x);
+    mul(y, 3); // dead too, though it uses a live value
+    return add(y, 1);
+  });
+  const x = tensor([0.5, 1]);
+  assert.equal(makeJaxpr((x: Tensor) => [exp(x), add(x, 1)])(x).equations.length, 2);
+  f(x);
+  const made: Tensor[] = [];
+  const out = collectMade(made, () => f(x));
+  assert.equal(made.length, 2, "sin and add only");
+  assertSameTree(out, add(sin(x), 1), "result");
+});
