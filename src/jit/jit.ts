@@ -107,6 +107,7 @@ interface Entry {
  */
 // deno-lint-ignore no-explicit-any
 export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = {}): F {
+  checkFunction("jit()", f);
   checkArgnums("jit()", "staticArgnums", opts.staticArgnums);
   checkArgnums("jit()", "donateArgnums", opts.donateArgnums);
   const cache = new Map<string, Entry>();
@@ -156,6 +157,7 @@ export function makeJaxpr<A extends any[]>(
   f: (...args: A) => any,
   opts: Pick<JitOptions, "staticArgnums"> = {},
 ): (...args: A) => Program {
+  checkFunction("makeJaxpr()", f);
   checkArgnums("makeJaxpr()", "staticArgnums", opts.staticArgnums);
   return (...args: A): Program => {
     const split = splitArgs("makeJaxpr()", args, opts.staticArgnums ?? []);
@@ -291,6 +293,12 @@ function staticKey(v: unknown): string {
     return `#${id}`;
   }
   return `${typeof v}:${String(v)}`;
+}
+
+function checkFunction(op: string, f: unknown): void {
+  if (typeof f !== "function") {
+    throw new TypeError(`${op}: expected the function to trace, got ${describe(f)}`);
+  }
 }
 
 function checkArgnums(op: string, name: string, nums: readonly number[] | undefined): void {

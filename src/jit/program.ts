@@ -6,15 +6,17 @@
  * ```text
  * { lambda ; a:f32[2,3] b:f32[3]. let
  *     c:f32[2,3] = add a b
- *     d:f32[] = sum[axes=[0,1] keepdims=false] c
+ *     d:f32[2,3] = mul c 2.0:f32[]
+ *     e:f32[] = sum[axes=[0,1] keepdims=false] d
  *   in (d) }
  * ```
  *
  * @module
  */
 
-import type { DType } from "../core/dtype.ts";
+import { type DType, isFloat } from "../core/dtype.ts";
 import type { Tensor } from "../core/tensor.ts";
+import { knownValues } from "../ops/convert.ts";
 
 /**
  * The abstract value of a program variable: its shape and dtype.
@@ -132,7 +134,8 @@ export class Program {
   /**
    * The program as text: `{ lambda consts ; inputs. let equations in (outputs) }`,
    * one equation per line, variables named `a`, `b`, … in order of
-   * definition and typed like `f32[2,3]`.
+   * definition and typed like `f32[2,3]`; scalar constants print inline as
+   * literals (`2.0:f32[]`).
    *
    * @returns The printed program.
    * @example
@@ -155,15 +158,24 @@ export class Program {
       return n;
     };
     const typed = (v: Var) => `${name(v)}:${avalString(v.aval)}`;
-    const consts = this.constVars.map(typed).join(" ");
+    // Scalar constants print inline as literals (`mul b 2.0:f32[]`), as in JAX.
+    const literals = new Map<Var, string>();
+    this.constVars.forEach((v, i) => {
+      const known = v.aval.shape.length === 0 ? knownValues(this.consts[i]) : null;
+      if (known !== null) {
+        literals.set(v, `${literal(known[0], v.aval.dtype)}:${avalString(v.aval)}`);
+      }
+    });
+    const atom = (v: Var) => literals.get(v) ?? name(v);
+    const consts = this.constVars.filter((v) => !literals.has(v)).map(typed).join(" ");
     const ins = this.inputs.map(typed).join(" ");
     const lines = this.equations.map((e) => {
-      const args = e.inputs.map(name).join(" ");
+      const args = e.inputs.map(atom).join(" ");
       return `    ${typed(e.out)} = ${e.prim.name}${paramString(e.params)}${
         args ? " " + args : ""
       }`;
     });
-    const outs = this.outputs.map(name).join(" ");
+    const outs = this.outputs.map(atom).join(" ");
     const head = `{ lambda ${consts}${consts ? " " : ""}; ${ins}. let`;
     return [head, ...lines, `  in (${outs}) }`].join("\n");
   }
@@ -179,6 +191,13 @@ function varName(i: number): string {
     n = Math.floor(n / 26);
   }
   return s;
+}
+
+/** `2.0` for a float, `2` for an int, `true` for a bool. */
+function literal(x: number, dtype: DType): string {
+  if (dtype === "bool") return x ? "true" : "false";
+  const s = String(x);
+  return isFloat(dtype) && Number.isInteger(x) && !s.includes("e") ? `${s}.0` : s;
 }
 
 /** `f32[2,3]`. */

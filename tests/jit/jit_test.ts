@@ -71,16 +71,25 @@ Deno.test("makeJaxpr prints the program like jax.make_jaxpr", () => {
   assert.deepEqual(p.outputs.map((v) => v.aval.shape), [[4]]);
 });
 
-Deno.test("makeJaxpr: dtypes, pytrees, constants made inside, an input returned as is", () => {
+Deno.test("makeJaxpr: dtypes, pytrees, scalar constants as literals, an input returned as is", () => {
   const p = makeJaxpr((
     a: { x: Tensor; n: Tensor },
-  ) => [mul(a.x, tensor(2, { dtype: "float64" })), a.n])({
+  ) => [
+    mul(a.x, tensor(2, { dtype: "float64" })),
+    a.n,
+    add(a.n, -3),
+  ])({
     x: zeros([2], { dtype: "float64" }),
     n: zeros([3], { dtype: "int32" }),
   });
   assert.equal(
     p.toString(),
-    "{ lambda a:f64[] ; b:i32[3] c:f64[2]. let\n    d:f64[2] = mul c a\n  in (d b) }",
+    [
+      "{ lambda ; a:i32[3] b:f64[2]. let",
+      "    c:f64[2] = mul b 2.0:f64[]",
+      "    d:i32[3] = add a -3:i32[]",
+      "  in (c a d) }",
+    ].join("\n"),
   );
 });
 
@@ -135,6 +144,8 @@ Deno.test("jit: staticArgnums (negative positions too) key the cache by value", 
     () => jit((x: Tensor) => x, { staticArgnums: [2] })(x),
     /jit\(\): staticArgnums has 2 but the function got 1 arguments/,
   );
+  assert.throws(() => jit(null as never), /jit\(\): expected the function to trace, got null/);
+  assert.throws(() => makeJaxpr(3 as never), /makeJaxpr\(\): expected the function to trace/);
   assert.throws(
     () => jit((x: Tensor) => x, { staticArgnums: [0.5] }),
     /jit\(\): staticArgnums must be an array of integer argument positions/,
