@@ -9,7 +9,7 @@
 import type { Backend } from "../backend/backend.ts";
 import type { DType } from "../core/dtype.ts";
 import type { Shape } from "../core/shape.ts";
-import { Tensor } from "../core/tensor.ts";
+import { concreteOf, Tensor } from "../core/tensor.ts";
 import type { Aval, Primitive, Transformation } from "../ops/primitive.ts";
 import { type Equation, Program, type Var } from "./program.ts";
 
@@ -73,6 +73,9 @@ export class JitTrace implements Transformation {
   /** The variable of a tracer of this trace, or of a concrete tensor (a constant). */
   varOf(x: Tensor): Var {
     if (x._trace === this) return this.#vars[x._id];
+    // A tracer of a transformation that returned acts as its value; one of
+    // an earlier jit (no value) escaped: concreteOf throws its error.
+    while (x._trace !== null && x._trace.done) x = x._primal ?? concreteOf(x, "jit");
     if (x._trace !== null) throw new OuterTracer();
     let v = this.#constOf.get(x);
     if (v === undefined) {

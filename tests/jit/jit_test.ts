@@ -230,6 +230,7 @@ Deno.test("jit: a tracer that escapes is an error naming it", () => {
   assert.throws(() => add(leak, 1), /add\(\): a traced tensor \(float32\[2\]\) escaped jit/);
   assert.throws(() => leak.dataSync(), /dataSync\(\): a traced tensor .* escaped jit/);
   assert.equal(leak.backend, tensor(0).backend);
+  assert.throws(() => jit(() => leak)(), /jit\(\): a traced tensor \(float32\[2\]\) escaped jit/);
 });
 
 Deno.test("jit: non-tensor results are static; other objects are an error", () => {
