@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import {
   add,
   exp,
+  getBackend,
   grad,
   jit,
   JIT_CACHE_SIZE,
@@ -22,6 +23,7 @@ import {
   optim,
   random,
   reshape,
+  setBackend,
   sin,
   sum,
   tanh,
@@ -355,4 +357,26 @@ Deno.test("jit: equations nothing uses are not run", () => {
   const out = collectMade(made, () => f(x));
   assert.equal(made.length, 2, "sin and add only");
   assertSameTree(out, add(sin(x), 1), "result");
+});
+
+Deno.test("jit: a new backend is a new signature", async () => {
+  const home = getBackend();
+  const other = home === "cpu" ? "wasm" : "cpu";
+  let traces = 0;
+  const f = jit((x: Tensor) => {
+    traces++;
+    return add(x, tensor(1));
+  });
+  assert.equal(f(tensor([1, 2])).backend, home);
+  await setBackend(other);
+  try {
+    const y = f(tensor([1, 2]));
+    assert.equal(y.backend, other, "the constant made while tracing is on the new backend too");
+    assert.deepEqual(y.arraySync(), [2, 3]);
+    assert.equal(traces, 2);
+  } finally {
+    await setBackend(home);
+  }
+  f(tensor([1, 2]));
+  assert.equal(traces, 2);
 });
