@@ -5,7 +5,8 @@
  * What this first slice does: tracing at its own level (constants, static
  * arguments, the errors for reading traced values and for escaped tracers),
  * a bounded cache per jitted function, and running the program op by op
- * through the backend kernels (bit-identical to eager). Not yet: fusion,
+ * through the backend kernels (bit-identical to eager) after merging common
+ * subexpressions and skipping dead code. Not yet: fusion,
  * memory planning, buffer donation (accepted, documented, no effect).
  *
  * @module
@@ -18,6 +19,7 @@ import { flatten, flattenWithPath, unflatten } from "../tree/tree.ts";
 import { nextLevel, withTrace } from "../autodiff/trace.ts";
 import { interpret } from "./interpret.ts";
 import type { Program, Var } from "./program.ts";
+import { mergeCommon } from "./passes.ts";
 import { JitTrace, OuterTracer } from "./trace.ts";
 
 /**
@@ -93,7 +95,10 @@ interface Entry {
  * gradient computation into the program.
  *
  * The program currently runs op by op through the backend kernels, so the
- * results are bit-identical to eager execution; fusion comes later.
+ * results are bit-identical to eager execution; before running, repeated
+ * computations (same op, same inputs, same params) are merged and ops no
+ * result depends on are skipped. Fusion comes later. `makeJaxpr` shows the
+ * program as traced, before these rewrites.
  *
  * @param f A function of pytrees of tensors (and static values) returning a pytree of tensors.
  * @param opts `staticArgnums`, `donateArgnums` (accepted; no buffer reuse yet).
@@ -117,7 +122,8 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = 
     let entry = cache.get(split.key);
     if (entry === undefined) {
       try {
-        entry = traceEntry("jit()", f, split);
+        const traced = traceEntry("jit()", f, split);
+        entry = { ...traced, program: mergeCommon(traced.program) };
       } catch (e) {
         if (e instanceof OuterTracer) return f(...args);
         throw e;

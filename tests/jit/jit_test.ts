@@ -380,3 +380,21 @@ Deno.test("jit: a new backend is a new signature", async () => {
   f(tensor([1, 2]));
   assert.equal(traces, 2);
 });
+
+Deno.test("jit: repeated computations run once; results stay distinct tensors", () => {
+  const eager = (x: Tensor) => {
+    const a = add(exp(x), exp(x)); // exp(x) twice: one kernel under jit
+    const b = sum(x, 0);
+    const c = sum(x, 1); // other params: not merged
+    return [mul(a, 2), mul(a, 2), add(b, sum(c))]; // outputs are never merged
+  };
+  const x = tensor([[0.5, 1], [2, -1]]);
+  const f = jit(eager);
+  assert.equal(makeJaxpr(eager)(x).equations.length, 9, "makeJaxpr shows the program as traced");
+  f(x);
+  const made: Tensor[] = [];
+  const out = collectMade(made, () => f(x));
+  assert.equal(made.length, 8, "one exp fewer");
+  assert.notEqual(out[0], out[1]);
+  assertSameTree(out, eager(x), "results");
+});

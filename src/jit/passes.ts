@@ -1,0 +1,67 @@
+/**
+ * Rewrites of a traced program that keep its results bit for bit: merging
+ * common subexpressions. (Dead code is skipped by the interpreter's plan;
+ * fusion and memory planning build on these next.)
+ *
+ * @module
+ */
+
+import { type Equation, Program, type Var } from "./program.ts";
+
+/**
+ * Merges equations that apply the same primitive with equal params to the
+ * same variables (primitives are pure and deterministic, so the merged
+ * value is bit-identical). An equation defining a program output is kept,
+ * so outputs stay distinct tensors as they are eagerly.
+ * @internal
+ */
+export function mergeCommon(program: Program): Program {
+  const outputs = new Set(program.outputs);
+  const renamed = new Map<Var, Var>();
+  const seen = new Map<string, Var>();
+  const equations: Equation[] = [];
+  const r = (v: Var): Var => renamed.get(v) ?? v;
+  for (const eq of program.equations) {
+    const inputs = eq.inputs.map(r);
+    const params = paramsKey(eq.params);
+    const key = params === null
+      ? null
+      : `${eq.prim.name}(${inputs.map((v) => v.id).join(",")})${params}`;
+    const prev = key === null ? undefined : seen.get(key);
+    if (prev !== undefined && !outputs.has(eq.out)) {
+      renamed.set(eq.out, prev);
+      continue;
+    }
+    if (key !== null && prev === undefined) seen.set(key, eq.out);
+    equations.push(inputs.every((v, i) => v === eq.inputs[i]) ? eq : { ...eq, inputs });
+  }
+  if (equations.length === program.equations.length) return program;
+  return new Program(
+    program.constVars,
+    program.consts,
+    program.inputs,
+    equations,
+    program.outputs.map(r),
+  );
+}
+
+/** A string equal for equal params (plain data only), or null when they are not plain data. */
+function paramsKey(p: unknown): string | null {
+  if (p === undefined) return "u";
+  if (p === null || typeof p === "boolean" || typeof p === "string") return JSON.stringify(p);
+  if (typeof p === "number") return Object.is(p, -0) ? "-0" : String(p);
+  if (Array.isArray(p)) {
+    const parts = p.map(paramsKey);
+    return parts.includes(null) ? null : `[${parts.join(",")}]`;
+  }
+  if (typeof p === "object" && Object.getPrototypeOf(p) === Object.prototype) {
+    const parts: string[] = [];
+    for (const k of Object.keys(p).sort()) {
+      const v = paramsKey((p as Record<string, unknown>)[k]);
+      if (v === null) return null;
+      parts.push(`${JSON.stringify(k)}:${v}`);
+    }
+    return `{${parts.join(",")}}`;
+  }
+  return null;
+}
