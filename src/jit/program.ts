@@ -100,8 +100,12 @@ const SHORT: Record<DType, string> = { float32: "f32", float64: "f64", int32: "i
  * ```ts
  * import { makeJaxpr, mul, sum, tensor } from "@gradus/core";
  * const p = makeJaxpr((x) => sum(mul(x, x)))(tensor([1, 2, 3]));
- * console.log(p.equations.length, p.toString());
- * // 2 { lambda ; a:f32[3]. let b:f32[3] = mul a a; c:f32[] = sum[…] b in (c) } (one per line)
+ * console.log(p.equations.length); // 2
+ * console.log(p.toString());
+ * // { lambda ; a:f32[3]. let
+ * //     b:f32[3] = mul a a
+ * //     c:f32[] = sum[axes=[0] keepdims=false] b
+ * //   in (c) }
  * ```
  */
 export class Program {
