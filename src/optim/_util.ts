@@ -5,11 +5,14 @@
  * @module
  */
 
-import { Tensor } from "../core/tensor.ts";
-import { describe } from "../ops/convert.ts";
+import { currentBackend } from "../backend/registry.ts";
+import type { DType } from "../core/dtype.ts";
+import { backendOfTensor, Tensor } from "../core/tensor.ts";
+import { describe, knownValues, scalarOn } from "../ops/convert.ts";
 import { zerosLike } from "../ops/creation.ts";
-import { assertSameStructure, map, mapWithPath } from "../tree/tree.ts";
-import type { GradientTransformation, LearningRate, Schedule } from "./base.ts";
+import { cast } from "../ops/elementwise.ts";
+import { assertSameStructure, leaves, map, mapWithPath } from "../tree/tree.ts";
+import type { GradientTransformation, LearningRate } from "./base.ts";
 
 /**
  * A transformation without state (its state is `{}`, `EmptyState`) that
@@ -118,18 +121,61 @@ export function checkNonNegative(op: string, name: string, x: unknown, strict = 
   }
 }
 
+/** The schedules of this module, which take a count tensor as well as a number. */
+const COUNT_SCHEDULES = new WeakSet<object>();
+
+/** Marks `fn` as a schedule that computes with a count tensor (returns `fn`). */
+export function countAware<F extends object>(fn: F): F {
+  COUNT_SCHEDULES.add(fn);
+  return fn;
+}
+
+/** Whether `fn` is a schedule of this module (it takes a count tensor as well as a number). */
+export function isCountAware(fn: unknown): boolean {
+  return typeof fn === "function" && COUNT_SCHEDULES.has(fn);
+}
+
 /**
- * Turns a learning rate (number or schedule) into a schedule, checking a
- * constant now and a schedule's value at each step.
+ * A schedule's value at `step`: a number, or a scalar tensor when the
+ * count is only known on the device (under `jit`, on a backend without
+ * synchronous reads). A schedule of this module computes with the count
+ * tensor then; one of the user's gets the count as a number whenever it is
+ * known on the host (so `(step) => 0.1 / (step + 1)` keeps working eagerly),
+ * else the tensor.
  */
-export function asSchedule(op: string, lr: LearningRate): Schedule {
+export type ScheduleAt = (step: Tensor) => number | Tensor;
+
+/**
+ * Turns a learning rate (number or schedule) into a function of the count
+ * tensor, checking a constant now and a schedule's value at each step
+ * (when it is a number).
+ */
+export function asSchedule(op: string, lr: LearningRate): ScheduleAt {
   if (typeof lr === "function") {
-    return (step: number): number => {
-      const v = lr(step);
+    const fn = lr as (step: number | Tensor) => unknown;
+    const aware = COUNT_SCHEDULES.has(lr);
+    return (count: Tensor): number | Tensor => {
+      const known = knownValues(count);
+      const step = known === null ? count : known[0];
+      const v = fn(step);
+      if (v instanceof Tensor) {
+        if (v.size !== 1) {
+          throw new RangeError(
+            `${op}: the learning-rate schedule returned a tensor of shape [${v.shape}]; ` +
+              `a schedule must return a number or a scalar tensor`,
+          );
+        }
+        return v;
+      }
       if (typeof v !== "number" || !Number.isFinite(v)) {
+        const at = known === null ? "a step count only known on the device" : `step ${step}`;
+        const hint = known === null && !aware
+          ? "; under jit a schedule gets the count as a tensor: build it from optim's " +
+            "schedules or with gradus ops, which take tensors as well as numbers"
+          : "";
         throw new RangeError(
-          `${op}: the learning-rate schedule returned ${describe(v)} at step ${step}; ` +
-            `a schedule must return a finite number`,
+          `${op}: the learning-rate schedule returned ${describe(v)} at ${at}; ` +
+            `a schedule must return a finite number${hint}`,
         );
       }
       return v;
@@ -143,4 +189,42 @@ export function asSchedule(op: string, lr: LearningRate): Schedule {
     );
   }
   return () => lr;
+}
+
+/**
+ * The step count a state starts with: an int32 scalar tensor 0 on the
+ * backend of the first tensor of `params` (the current backend if none).
+ */
+export function initCount(params: unknown, value = 0): Tensor {
+  const first = leaves(params).find((x): x is Tensor => x instanceof Tensor);
+  const be = first === undefined ? currentBackend() : backendOfTensor(first);
+  return scalarOn(be, value, "int32");
+}
+
+/**
+ * Checks a state's step count: an int32 scalar tensor, or a non-negative
+ * integer (a state saved when counts were numbers), which becomes one on
+ * the backend of `like`.
+ */
+export function checkCount(op: string, count: unknown, like: unknown): Tensor {
+  if (count instanceof Tensor) {
+    if (count.dtype === "int32" && count.ndim === 0) return count;
+  } else if (typeof count === "number" && Number.isInteger(count) && count >= 0) {
+    return initCount(like, count);
+  }
+  throw new TypeError(
+    `${op}: state.count must be an int32 scalar tensor (or a non-negative integer), got ${
+      describe(count)
+    }; pass the state returned by init() or by the previous update()`,
+  );
+}
+
+/** The widest float dtype the backend of `count` has: float64, else float32 (WebGPU). */
+export function countFloat(count: Tensor): DType {
+  return backendOfTensor(count).dtypes.includes("float64") ? "float64" : "float32";
+}
+
+/** `count` as a float tensor of {@linkcode countFloat} (where schedules compute). */
+export function countAsFloat(count: Tensor): Tensor {
+  return cast(count, countFloat(count));
 }

@@ -95,7 +95,7 @@ export interface GradientTransformation<S> {
  * type AdamState = optim.OptimizerState<typeof opt>;
  * const params = { w: tensor([1]) };
  * const state: AdamState = opt.init(params);
- * console.log(state[0].count, state[1].count); // 0 0
+ * console.log(state[0].count.itemSync(), state[1].count.itemSync()); // 0 0
  * ```
  */
 export type OptimizerState<O> = O extends GradientTransformation<infer S> ? S : never;
@@ -115,6 +115,31 @@ export type OptimizerState<O> = O extends GradientTransformation<infer S> ? S : 
  * ```
  */
 export type Schedule = (step: number) => number;
+
+/**
+ * A schedule that also takes the optimizer's step count as an int32 scalar
+ * tensor and then returns a scalar tensor (or a number): every schedule of
+ * `optim` is one, so a `jit`ted step with a schedule is traced once. It is a
+ * {@linkcode Schedule} too (a number in, a number out). A function of your
+ * own gets the count as a number where it is known on the host (eager
+ * cpu/wasm); under `jit` it gets the tensor, so build it from gradus ops
+ * (which take tensors as well as numbers) or from optim's schedules.
+ *
+ * @example
+ * ```ts
+ * import { optim, tensor } from "@gradus/core";
+ *
+ * const s: optim.CountSchedule = optim.linearSchedule({ init: 1, end: 0, transitionSteps: 4 });
+ * const v = s(tensor(1, { dtype: "int32" }));
+ * console.log(s(1), typeof v === "number" ? v : v.itemSync()); // 0.75 0.75
+ * ```
+ */
+export interface CountSchedule {
+  /** The rate at a step given as a number. */
+  (step: number): number;
+  /** The rate at a step given as an int32 scalar tensor (a scalar tensor, or a number). */
+  (step: Tensor): Tensor | number;
+}
 
 /**
  * A learning rate: a constant or a schedule.

@@ -46,7 +46,7 @@ export type StatesOf<T extends readonly GradientTransformation<unknown>[]> = {
  * const params = { w: tensor([1, 2]) };
  * const state = opt.init(params); // [EmptyState, ScaleByAdamState, ScaleByLearningRateState]
  * const [updates, next] = opt.update({ w: tensor([0.5, -3]) }, state, params);
- * assert.equal(next[1].count, 1);
+ * assert.equal(next[1].count.itemSync(), 1);
  * console.log(optim.applyUpdates(params, updates).w.arraySync()); // ≈ [0.999, 2.001]
  * ```
  */

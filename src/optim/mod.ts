@@ -15,9 +15,10 @@
  *   `cosineDecaySchedule`, `linearSchedule`, `warmupCosineDecaySchedule`,
  *   `linearWarmup`, `joinSchedules`.
  *
- * States are pytrees (step counts are plain numbers, moment estimates are
- * tensors mirroring the params), so they can be checkpointed; nothing is
- * read back from the device.
+ * States are pytrees of tensors (step counts are int32 scalar tensors,
+ * moment estimates mirror the params), so they can be checkpointed and a
+ * `jit`ted training step keeps one signature (traced once); nothing is read
+ * back from the device.
  *
  * @example A training step
  * ```ts

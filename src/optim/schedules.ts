@@ -1,15 +1,65 @@
 /**
- * Learning-rate schedules, with Optax's definitions: plain functions from
- * the step count (0 on the first update) to a number. They run on the host
- * with plain numbers; no tensor is involved. Any of them works wherever a
- * learning rate is taken (`optim.adam(optim.cosineDecaySchedule(…))`).
+ * Learning-rate schedules, with Optax's definitions: functions from the step
+ * count (0 on the first update) to the rate. Given a number they compute
+ * with plain numbers on the host; given the optimizer's count tensor (under
+ * `jit`, where the count is only known on the device) they compute the same
+ * formula with tensor ops in float64 (float32 on WebGPU) and return a
+ * scalar tensor, so a jitted step with a schedule is traced once and gives
+ * the eager numbers. Any of them works wherever a learning rate is taken
+ * (`optim.adam(optim.cosineDecaySchedule(…))`).
  *
  * @module
  */
 
-import type { Schedule } from "./base.ts";
-import { describe } from "../ops/convert.ts";
-import { checkFinite, checkNonNegative } from "./_util.ts";
+import { backendOfTensor, Tensor } from "../core/tensor.ts";
+import { greaterEqual, lessEqual } from "../ops/compare.ts";
+import { describe, scalarOn } from "../ops/convert.ts";
+import {
+  add,
+  cast,
+  cos,
+  div,
+  floor,
+  maximum,
+  minimum,
+  mul,
+  pow,
+  sub,
+  where,
+} from "../ops/elementwise.ts";
+import type { CountSchedule, Schedule } from "./base.ts";
+import {
+  checkFinite,
+  checkNonNegative,
+  countAsFloat,
+  countAware,
+  countFloat,
+  isCountAware,
+} from "./_util.ts";
+
+/** A schedule from its number formula and the same formula on a count tensor. */
+function both(num: (step: number) => number, ten: (step: Tensor) => Tensor): CountSchedule {
+  const f = (step: number | Tensor): number | Tensor =>
+    step instanceof Tensor ? ten(step) : num(step);
+  return countAware(f as CountSchedule);
+}
+
+/** `v` as a scalar tensor of the count's float dtype, on its backend. */
+function constant(count: Tensor, v: number): Tensor {
+  return scalarOn(backendOfTensor(count), v, countFloat(count));
+}
+
+/** A schedule's value at a count tensor, as a float tensor. */
+function valueAt(op: string, s: Schedule, count: Tensor, i: number): Tensor {
+  if (!isCountAware(s)) {
+    throw new TypeError(
+      `${op}: schedules[${i}] is a function of a number, and the step count is only known ` +
+        `on the device here (under jit); use optim's schedules, which take the count tensor`,
+    );
+  }
+  const v = (s as CountSchedule)(count);
+  return v instanceof Tensor ? cast(v, countFloat(count)) : constant(count, v);
+}
 
 function checkInteger(op: string, name: string, x: unknown, min: number): void {
   if (typeof x !== "number" || !Number.isInteger(x) || x < min) {
@@ -31,9 +81,9 @@ function checkInteger(op: string, name: string, x: unknown, min: number): void {
  * console.log(s(0), s(1000)); // 0.1 0.1
  * ```
  */
-export function constantSchedule(value: number): Schedule {
+export function constantSchedule(value: number): CountSchedule {
   checkFinite("optim.constantSchedule()", "value", value);
-  return () => value;
+  return both(() => value, (step) => constant(step, value));
 }
 
 /**
@@ -93,7 +143,7 @@ export interface ExponentialDecayOptions {
  * console.log(smooth(5), stairs(5), stairs(10)); // ≈ 0.7071 1 0.5
  * ```
  */
-export function exponentialDecay(options: ExponentialDecayOptions): Schedule {
+export function exponentialDecay(options: ExponentialDecayOptions): CountSchedule {
   const op = "optim.exponentialDecay()";
   const {
     init,
@@ -108,14 +158,22 @@ export function exponentialDecay(options: ExponentialDecayOptions): Schedule {
   checkInteger(op, "transitionSteps", transitionSteps, 1);
   checkInteger(op, "transitionBegin", transitionBegin, 0);
   if (endValue !== undefined) checkFinite(op, "endValue", endValue);
-  return (step: number): number => {
+  return both((step: number): number => {
     const k = step - transitionBegin;
     if (k <= 0) return endValue === undefined ? init : bound(init);
     let p = k / transitionSteps;
     if (staircase) p = Math.floor(p);
     const v = init * decayRate ** p;
     return endValue === undefined ? v : bound(v);
-  };
+  }, (step: Tensor): Tensor => {
+    const k = sub(countAsFloat(step), transitionBegin);
+    let p = div(k, transitionSteps);
+    if (staircase) p = floor(p);
+    let v = mul(init, pow(decayRate, p));
+    if (endValue !== undefined) v = decayRate < 1 ? maximum(v, endValue) : minimum(v, endValue);
+    const first = constant(step, endValue === undefined ? init : bound(init));
+    return where(lessEqual(k, 0), first, v);
+  });
   function bound(v: number): number {
     return decayRate < 1 ? Math.max(v, endValue!) : Math.min(v, endValue!);
   }
@@ -163,7 +221,9 @@ export interface PiecewiseConstantScheduleOptions {
  * console.log(s(99), s(100), s(200)); // 0.1 ≈0.01 ≈0.005
  * ```
  */
-export function piecewiseConstantSchedule(options: PiecewiseConstantScheduleOptions): Schedule {
+export function piecewiseConstantSchedule(
+  options: PiecewiseConstantScheduleOptions,
+): CountSchedule {
   const op = "optim.piecewiseConstantSchedule()";
   const { init, boundariesAndScales } = options;
   checkFinite(op, "init", init);
@@ -180,14 +240,18 @@ export function piecewiseConstantSchedule(options: PiecewiseConstantScheduleOpti
     checkNonNegative(op, `the scale at step ${k}`, s);
     return [b, s];
   }).sort((a, b) => a[0] - b[0]);
-  return (step: number): number => {
+  return both((step: number): number => {
     let v = init;
     for (const [b, s] of pairs) {
       if (step < b) break;
       v *= s;
     }
     return v;
-  };
+  }, (step: Tensor): Tensor => {
+    let v = constant(step, init);
+    for (const [b, s] of pairs) v = where(greaterEqual(step, b), mul(v, s), v);
+    return v;
+  });
 }
 
 /**
@@ -228,7 +292,7 @@ export interface StepScheduleOptions {
  * console.log(s(29), s(30), s(60)); // 1 0.5 0.25
  * ```
  */
-export function stepSchedule(options: StepScheduleOptions): Schedule {
+export function stepSchedule(options: StepScheduleOptions): CountSchedule {
   const op = "optim.stepSchedule()";
   const { init, stepSize, gamma = 0.1 } = options;
   checkFinite(op, "init", init);
@@ -277,18 +341,22 @@ export interface CosineDecayScheduleOptions {
  * console.log(s(0), s(50), s(100), s(1000)); // 1 ≈0.55 ≈0.1 ≈0.1
  * ```
  */
-export function cosineDecaySchedule(options: CosineDecayScheduleOptions): Schedule {
+export function cosineDecaySchedule(options: CosineDecayScheduleOptions): CountSchedule {
   const op = "optim.cosineDecaySchedule()";
   const { init, decaySteps, alpha = 0, exponent = 1 } = options;
   checkFinite(op, "init", init);
   checkInteger(op, "decaySteps", decaySteps, 1);
   checkFinite(op, "alpha", alpha);
   checkFinite(op, "exponent", exponent);
-  return (step: number): number => {
+  return both((step: number): number => {
     const k = Math.min(step, decaySteps);
     const c = 0.5 * (1 + Math.cos(Math.PI * k / decaySteps));
     return init * ((1 - alpha) * c ** exponent + alpha);
-  };
+  }, (step: Tensor): Tensor => {
+    const k = minimum(countAsFloat(step), decaySteps);
+    const c = mul(0.5, add(1, cos(div(mul(Math.PI, k), decaySteps))));
+    return mul(init, add(mul(1 - alpha, pow(c, exponent)), alpha));
+  });
 }
 
 /**
@@ -336,20 +404,25 @@ export interface LinearScheduleOptions {
  * console.log(s(0), s(1), s(4), s(10)); // 0 0.25 1 1
  * ```
  */
-export function linearSchedule(options: LinearScheduleOptions): Schedule {
+export function linearSchedule(options: LinearScheduleOptions): CountSchedule {
   const op = "optim.linearSchedule()";
   const { init, end, transitionSteps, transitionBegin = 0 } = options;
   checkFinite(op, "init", init);
   checkFinite(op, "end", end);
   checkInteger(op, "transitionSteps", transitionSteps, 1);
   checkInteger(op, "transitionBegin", transitionBegin, 0);
-  return (step: number): number => {
+  return both((step: number): number => {
     const k = step - transitionBegin;
     // Exact at both ends (the formula alone can be off by an ulp at k = 0).
     if (k <= 0) return init;
     if (k >= transitionSteps) return end;
     return (init - end) * (1 - k / transitionSteps) + end;
-  };
+  }, (step: Tensor): Tensor => {
+    const k = sub(countAsFloat(step), transitionBegin);
+    const v = add(mul(init - end, sub(1, div(k, transitionSteps))), end);
+    const ends = where(lessEqual(k, 0), constant(step, init), constant(step, end));
+    return where(lessEqual(k, 0), ends, where(greaterEqual(k, transitionSteps), ends, v));
+  });
 }
 
 /**
@@ -376,7 +449,7 @@ export function linearSchedule(options: LinearScheduleOptions): Schedule {
 export function joinSchedules(
   schedules: readonly Schedule[],
   boundaries: readonly number[],
-): Schedule {
+): CountSchedule {
   const op = "optim.joinSchedules()";
   if (!Array.isArray(schedules) || schedules.length === 0) {
     throw new RangeError(`${op}: expected at least one schedule, got ${describe(schedules)}`);
@@ -403,11 +476,18 @@ export function joinSchedules(
   });
   const bs = [...boundaries];
   const ss = [...schedules];
-  return (step: number): number => {
+  return both((step: number): number => {
     let i = 0;
     while (i < bs.length && step >= bs[i]) i++;
     return i === 0 ? ss[0](step) : ss[i](step - bs[i - 1]);
-  };
+  }, (step: Tensor): Tensor => {
+    let v = valueAt(op, ss[0], step, 0);
+    bs.forEach((b, i) => {
+      const next = valueAt(op, ss[i + 1], sub(step, b), i + 1);
+      v = where(greaterEqual(step, b), next, v);
+    });
+    return v;
+  });
 }
 
 /**
@@ -449,7 +529,7 @@ export interface LinearWarmupOptions {
  * console.log(s(0), s(2), s(4), s(14)); // 0 0.5 1 0.5
  * ```
  */
-export function linearWarmup(schedule: Schedule, options: LinearWarmupOptions): Schedule {
+export function linearWarmup(schedule: Schedule, options: LinearWarmupOptions): CountSchedule {
   const op = "optim.linearWarmup()";
   if (typeof schedule !== "function") {
     throw new TypeError(`${op}: expected a schedule (step) => number, got ${describe(schedule)}`);
@@ -457,7 +537,9 @@ export function linearWarmup(schedule: Schedule, options: LinearWarmupOptions): 
   const { warmupSteps, init = 0 } = options;
   checkInteger(op, "warmupSteps", warmupSteps, 0);
   checkFinite(op, "init", init);
-  if (warmupSteps === 0) return schedule;
+  if (warmupSteps === 0) {
+    return isCountAware(schedule) ? schedule as CountSchedule : joinSchedules([schedule], []);
+  }
   const peak = schedule(0);
   checkFinite(op, "schedule(0)", peak);
   return joinSchedules(
@@ -517,7 +599,9 @@ export interface WarmupCosineDecayScheduleOptions {
  * console.log(s(0), s(5), s(10), s(60), s(110)); // 0 0.5 1 ≈0.55 ≈0.1
  * ```
  */
-export function warmupCosineDecaySchedule(options: WarmupCosineDecayScheduleOptions): Schedule {
+export function warmupCosineDecaySchedule(
+  options: WarmupCosineDecayScheduleOptions,
+): CountSchedule {
   const op = "optim.warmupCosineDecaySchedule()";
   const { init, peak, warmupSteps, decaySteps, end = 0, exponent = 1 } = options;
   checkFinite(op, "init", init);

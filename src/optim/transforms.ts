@@ -5,8 +5,12 @@
  * exported next to its factory.
  *
  * Conventions shared by all of them:
- * - Step counts are plain JS numbers, so schedules and bias corrections never
- *   read a value back from the device.
+ * - Step counts are int32 scalar tensors (Optax's `count`), updated with
+ *   tensor ops, so a `jit`ted training step keeps one signature (traced
+ *   once). Schedules and bias corrections compute from the count in float64
+ *   (float32 on WebGPU) and never read a value back from the device; where
+ *   the count is known on the host they compute with the number, as before.
+ *   A state saved with a number count (older checkpoints) is still accepted.
  * - Moment estimates are pytrees of tensors mirroring the params, created
  *   with `zerosLike` (same shape, dtype and backend).
  * - Every state is a pytree (objects, arrays, numbers, tensors), so it can be
@@ -24,19 +28,23 @@
  */
 
 import type { Tensor } from "../core/tensor.ts";
-import { describe } from "../ops/convert.ts";
-import { add, div, mul, sqrt, square } from "../ops/elementwise.ts";
+import { describe, knownValues } from "../ops/convert.ts";
+import { add, cast, div, mul, pow, sqrt, square, sub } from "../ops/elementwise.ts";
 import { map, mapWithPath } from "../tree/tree.ts";
 import type { GradientTransformation, LearningRate, Schedule } from "./base.ts";
 import {
   asSchedule,
+  checkCount,
   checkFinite,
   checkNonNegative,
   checkRange,
   checkState,
   checkStructure,
+  countAsFloat,
   GRADS_HINT,
+  initCount,
   leafwise,
+  type ScheduleAt,
   zerosTree,
 } from "./_util.ts";
 
@@ -67,12 +75,12 @@ export type EmptyState = Record<string, never>;
  * const g = tensor([1]);
  * let state: optim.ScaleByScheduleState = t.init(g);
  * for (let i = 0; i < 3; i++) state = t.update(g, state)[1];
- * console.log(state.count); // 3
+ * console.log(state.count.itemSync()); // 3
  * ```
  */
 export interface ScaleByScheduleState {
-  /** The number of updates made so far (0 before the first). */
-  readonly count: number;
+  /** The number of updates made so far (0 before the first): an int32 scalar tensor. */
+  readonly count: Tensor;
 }
 
 /**
@@ -85,30 +93,29 @@ export interface ScaleByScheduleState {
  * const t = optim.scaleByLearningRate(0.1);
  * const g = { w: tensor([2]) };
  * const [updates, state]: [typeof g, optim.ScaleByLearningRateState] = t.update(g, t.init(g));
- * console.log(updates.w.arraySync(), state.count); // ≈ [-0.2] 1
+ * console.log(updates.w.arraySync(), state.count.itemSync()); // ≈ [-0.2] 1
  * ```
  */
 export type ScaleByLearningRateState = ScaleByScheduleState;
 
 function scheduled(
   op: string,
-  schedule: Schedule,
+  schedule: ScheduleAt,
   sign: 1 | -1,
 ): GradientTransformation<ScaleByScheduleState> {
   return {
-    init(_params: unknown): ScaleByScheduleState {
-      return { count: 0 };
+    init(params: unknown): ScaleByScheduleState {
+      return { count: initCount(params) };
     },
     update<P>(grads: P, state: ScaleByScheduleState, _params?: P): [P, ScaleByScheduleState] {
       checkState(op, state, ["count"]);
-      const count = state.count;
-      if (typeof count !== "number" || !Number.isInteger(count) || count < 0) {
-        throw new TypeError(
-          `${op}: state.count must be a non-negative integer, got ${describe(count)}`,
-        );
-      }
-      const factor = sign * schedule(count);
-      return [map((g: Tensor) => mul(g, factor), grads), { count: count + 1 }];
+      const count = checkCount(op, state.count, grads);
+      const v = schedule(count);
+      const scale = (g: Tensor): Tensor =>
+        typeof v === "number"
+          ? mul(g, sign * v)
+          : mul(g, cast(sign === 1 ? v : mul(v, -1), g.dtype));
+      return [map(scale, grads), { count: add(count, 1) }];
     },
   };
 }
@@ -120,7 +127,7 @@ function scheduled(
  * number of updates made before this one: 0 on the first update.
  *
  * @param lr A constant learning rate or a schedule `(step) => rate`.
- * @returns A transformation whose state is `{count}`.
+ * @returns A transformation whose state is `{count}` (an int32 scalar tensor).
  * @throws {TypeError} When `lr` is neither a finite number nor a function;
  * `update()` throws a RangeError when a schedule returns a non-finite value.
  * @example
@@ -146,7 +153,7 @@ export function scaleByLearningRate(
  * (Optax's `scale_by_schedule`); `step` is 0 on the first update.
  *
  * @param schedule The factor at each step.
- * @returns A transformation whose state is `{count}`.
+ * @returns A transformation whose state is `{count}` (an int32 scalar tensor).
  * @throws {TypeError} When `schedule` is not a function.
  * @example
  * ```ts
@@ -480,12 +487,12 @@ export interface ScaleByAdamOptions {
  * const g = { w: tensor([2], { dtype: "float64" }) };
  * const [, state]: [typeof g, optim.ScaleByAdamState] = t.update(g, t.init(g));
  * const { mu, nu } = state as unknown as { mu: { w: Tensor }; nu: { w: Tensor } };
- * console.log(state.count, mu.w.arraySync(), nu.w.arraySync()); // 1 ≈ [0.2] ≈ [0.004]
+ * console.log(state.count.itemSync(), mu.w.arraySync(), nu.w.arraySync()); // 1 ≈ [0.2] ≈ [0.004]
  * ```
  */
 export interface ScaleByAdamState {
-  /** The number of updates made so far (0 before the first). */
-  readonly count: number;
+  /** The number of updates made so far (0 before the first): an int32 scalar tensor. */
+  readonly count: Tensor;
   /** The first moment `m` (a pytree mirroring the params). */
   readonly mu: unknown;
   /** The second moment `v` (a pytree mirroring the params). */
@@ -513,7 +520,7 @@ export interface ScaleByAdamState {
  * const t = optim.scaleByAdam();
  * const g = { w: tensor([0.3, -20]) };
  * const [u, s] = t.update(g, t.init(g));
- * console.log(u.w.arraySync(), s.count); // ≈ [1, -1] 1
+ * console.log(u.w.arraySync(), s.count.itemSync()); // ≈ [1, -1] 1
  * ```
  */
 export function scaleByAdam(
@@ -527,16 +534,11 @@ export function scaleByAdam(
   checkNonNegative(op, "epsRoot", epsRoot);
   return {
     init(params: unknown): ScaleByAdamState {
-      return { count: 0, mu: zerosTree(op, params), nu: zerosTree(op, params) };
+      return { count: initCount(params), mu: zerosTree(op, params), nu: zerosTree(op, params) };
     },
     update<P>(grads: P, state: ScaleByAdamState, _params?: P): [P, ScaleByAdamState] {
       checkState(op, state, ["count", "mu", "nu"]);
-      const count = state.count;
-      if (typeof count !== "number" || !Number.isInteger(count) || count < 0) {
-        throw new TypeError(
-          `${op}: state.count must be a non-negative integer, got ${describe(count)}`,
-        );
-      }
+      const count = checkCount(op, state.count, grads);
       checkStructure(op, state.mu, grads, "grads", GRADS_HINT);
       checkStructure(op, state.nu, grads, "grads", GRADS_HINT);
       const mu = map(
@@ -549,14 +551,27 @@ export function scaleByAdam(
         grads,
         state.nu,
       );
-      const t = count + 1;
-      const c1 = 1 - b1 ** t;
-      const c2 = 1 - b2 ** t;
+      const t = add(count, 1);
+      // The corrections 1 − βᵗ: numbers where the count is known on the host,
+      // else computed the same way in float64 (Math.pow on the host), so
+      // both round to the same value of the moments' dtype.
+      const known = knownValues(count);
+      let c1: number | Tensor, c2: number | Tensor;
+      if (known !== null) {
+        c1 = 1 - b1 ** (known[0] + 1);
+        c2 = 1 - b2 ** (known[0] + 1);
+      } else {
+        const tf = countAsFloat(t);
+        c1 = sub(1, pow(b1, tf));
+        c2 = sub(1, pow(b2, tf));
+      }
+      const like = (c: number | Tensor, x: Tensor): number | Tensor =>
+        typeof c === "number" ? c : cast(c, x.dtype);
       const updates = map(
         (m: Tensor, v: Tensor) => {
-          const vHat = div(v, c2);
+          const vHat = div(v, like(c2, v));
           const root = sqrt(epsRoot === 0 ? vHat : add(vHat, epsRoot));
-          return div(div(m, c1), add(root, eps));
+          return div(div(m, like(c1, m)), add(root, eps));
         },
         mu as P,
         nu,

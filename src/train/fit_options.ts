@@ -812,7 +812,7 @@ export interface StatefulFitOptions<P, D, S, M> extends FitCommonOptions<P, D, S
  *   key: random.key(0),
  *   quiet: true,
  * });
- * console.log(result.optState[0].count, result.history.steps.length); // 4 4
+ * console.log(result.optState[0].count.itemSync(), result.history.steps.length); // 4 4
  * console.log(result.stoppedEarly, result.bestEpoch); // false undefined (no earlyStopping)
  * ```
  */

@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { optim } from "../../mod.ts";
+import { optim, tensor } from "../../mod.ts";
 import { assertClose } from "../_helpers.ts";
 
 const TOL = { atol: 1e-15, rtol: 1e-14 };
@@ -181,5 +181,62 @@ Deno.test("warmupCosineDecaySchedule: linear to peak, cosine to end, Optax's def
   assert.throws(
     () => optim.warmupCosineDecaySchedule({ ...opts, decaySteps: 10 }),
     /^RangeError: optim\.warmupCosineDecaySchedule\(\): decaySteps \(10\) is the total length, warmup included, and must be greater than warmupSteps \(10\)$/,
+  );
+});
+
+Deno.test("every schedule given the count tensor equals its number formula bit for bit", () => {
+  const cosine = optim.cosineDecaySchedule({ init: 0.4, decaySteps: 10, alpha: 0.1, exponent: 2 });
+  const schedules: [string, optim.CountSchedule][] = [
+    ["constant", optim.constantSchedule(0.3)],
+    ["exponential", optim.exponentialDecay({ init: 0.2, decayRate: 0.5, transitionSteps: 10 })],
+    [
+      "exponential staircase, begin, end",
+      optim.exponentialDecay({
+        init: 0.2,
+        decayRate: 0.5,
+        transitionSteps: 3,
+        transitionBegin: 2,
+        staircase: true,
+        endValue: 0.03,
+      }),
+    ],
+    ["step", optim.stepSchedule({ init: 1, stepSize: 4, gamma: 0.3 })],
+    [
+      "piecewise",
+      optim.piecewiseConstantSchedule({ init: 0.7, boundariesAndScales: { 3: 0.1, 9: 0.3 } }),
+    ],
+    ["cosine", cosine],
+    [
+      "linear",
+      optim.linearSchedule({ init: 0.1, end: 0.7, transitionSteps: 7, transitionBegin: 2 }),
+    ],
+    ["join", optim.joinSchedules([optim.constantSchedule(1), cosine], [5])],
+    ["warmup", optim.linearWarmup(cosine, { warmupSteps: 3, init: 0.05 })],
+    [
+      "warmup cosine",
+      optim.warmupCosineDecaySchedule({
+        init: 0.01,
+        peak: 1,
+        warmupSteps: 4,
+        decaySteps: 15,
+        end: 0.05,
+      }),
+    ],
+  ];
+  for (const [name, s] of schedules) {
+    for (let k = 0; k <= 20; k++) {
+      const v = s(tensor(k, { dtype: "int32" }));
+      const got = typeof v === "number" ? v : v.itemSync();
+      assert.ok(Object.is(got, s(k)), `${name} at step ${k}: ${got} vs ${s(k)}`);
+    }
+  }
+});
+
+Deno.test("a schedule of one's own that only takes numbers is a clear error inside joinSchedules at a tensor count", () => {
+  const s = optim.joinSchedules([optim.constantSchedule(1), (step: number) => 1 / (step + 1)], [2]);
+  assert.equal(s(3), 0.5);
+  assert.throws(
+    () => s(tensor(3, { dtype: "int32" })),
+    /^TypeError: optim\.joinSchedules\(\): schedules\[1\] is a function of a number, and the step count is only known on the device here \(under jit\)/,
   );
 });

@@ -36,9 +36,9 @@ Deno.test("chain: the state type is the tuple of the inner state types, without 
   const params = { w: f64([1]) };
   const state = opt.init(params);
   assert.equal(state.length, 3);
-  assert.equal(state[1].count, 0); // typed access, no cast
+  assert.equal(state[1].count.itemSync(), 0); // typed access, no cast
   const [, next] = opt.update({ w: f64([1]) }, state);
-  assert.equal(next[1].count, 1);
+  assert.equal(next[1].count.itemSync(), 1);
   const adamOk: Equals<
     ReturnType<typeof optim.adam>,
     optim.GradientTransformation<[optim.ScaleByAdamState, optim.ScaleByLearningRateState]>
@@ -57,7 +57,7 @@ Deno.test("chain: transformations apply left to right, each state in its slot", 
   const [u1, s1] = opt.update(g, opt.init(g));
   assertClose(u1.w, [-0.3, 0.02], EXACT);
   assertClose((s1[0].trace as { w: Tensor }).w, [3, -0.2], EXACT);
-  assert.equal(s1[1].count, 1);
+  assert.equal(s1[1].count.itemSync(), 1);
   const [u2] = opt.update(g, s1);
   assertClose(u2.w, [-0.45, 0.03], EXACT);
 });
@@ -88,7 +88,7 @@ Deno.test("chain: errors for a non-transformation and for a wrong state", () => 
 
 // ---------------------------------------------------------------- scaling
 
-Deno.test("scaleByLearningRate: multiplies by −lr; a schedule gets 0, 1, 2, … and the count is a number", () => {
+Deno.test("scaleByLearningRate: multiplies by −lr; a schedule gets 0, 1, 2, … and the count is an int32 scalar tensor", () => {
   const seen: number[] = [];
   const t = optim.scaleByLearningRate((step) => {
     seen.push(step);
@@ -96,13 +96,14 @@ Deno.test("scaleByLearningRate: multiplies by −lr; a schedule gets 0, 1, 2, �
   });
   const g = { w: f64([2, -4]) };
   let state = t.init(g);
-  assert.equal(state.count, 0);
+  assert.equal(state.count.itemSync(), 0);
   const want = [[-1, 2], [-0.5, 1], [-1 / 3, 2 / 3]];
   for (let k = 0; k < 3; k++) {
     const [u, next] = t.update(g, state);
     assertClose(u.w, want[k], EXACT);
-    assert.equal(next.count, k + 1);
-    assert.equal(typeof next.count, "number");
+    assert.equal(next.count.itemSync(), k + 1);
+    assert.equal(next.count.dtype, "int32");
+    assert.deepEqual(next.count.shape, []);
     state = next;
   }
   assert.deepEqual(seen, [0, 1, 2]);
@@ -219,7 +220,7 @@ Deno.test("scaleByAdam: Optax's bias-corrected formula for three steps", () => {
   const b1 = 0.8, b2 = 0.95, eps = 1e-6;
   const t = optim.scaleByAdam({ b1, b2, eps });
   let state = t.init({ w: f64([0, 0, 0]) });
-  assert.equal(state.count, 0);
+  assert.equal(state.count.itemSync(), 0);
   const m = [0, 0, 0], v = [0, 0, 0];
   for (let step = 1; step <= 3; step++) {
     const g = gs[step - 1];
@@ -232,7 +233,7 @@ Deno.test("scaleByAdam: Optax's bias-corrected formula for three steps", () => {
       return mHat / (Math.sqrt(vHat) + eps);
     });
     assertClose(u.w, want, EXACT);
-    assert.equal(next.count, step);
+    assert.equal(next.count.itemSync(), step);
     assertClose((next.mu as { w: Tensor }).w, m, EXACT);
     assertClose((next.nu as { w: Tensor }).w, v, EXACT);
     state = next;
@@ -444,12 +445,13 @@ Deno.test("pytree params (nested objects and arrays) keep their structure, shape
       assert.ok(tree.structure(next).equals(tree.structure(state)));
       state = next;
     }
-    // Moment trees mirror the params; counts are plain numbers.
+    // Moment trees mirror the params; counts are int32 scalar tensors.
     const adamState = state[5] as optim.ScaleByAdamState;
-    assert.equal(adamState.count, 3);
+    assert.equal(adamState.count.itemSync(), 3);
     assert.ok(tree.structure(adamState.mu).equals(tree.structure(params)));
     for (const leaf of tree.leaves(state)) {
-      assert.ok(typeof leaf === "number" || (leaf as Tensor).dtype === dtype);
+      const t = leaf as Tensor;
+      assert.ok(t.dtype === dtype || (t.dtype === "int32" && t.ndim === 0), `${t.dtype}`);
     }
   }
 });
@@ -500,7 +502,7 @@ Deno.test("init rejects non-tensor leaves; grads/state mismatches name the key p
   );
 });
 
-Deno.test("states are pytrees of numbers and tensors (checkpointable)", () => {
+Deno.test("states are pytrees of tensors (checkpointable)", () => {
   const opt = optim.adamw(optim.cosineDecaySchedule({ init: 0.1, decaySteps: 10 }));
   const params = { w: f64([1, 2]) };
   const [, state] = opt.update({ w: f64([1, 1]) }, opt.init(params), params);
@@ -511,8 +513,8 @@ Deno.test("states are pytrees of numbers and tensors (checkpointable)", () => {
     "state[0].nu.w",
     "state[2].count",
   ]);
-  assert.equal(pairs[0][1], 1);
-  assert.equal(pairs[3][1], 1);
+  assert.equal((pairs[0][1] as Tensor).itemSync(), 1);
+  assert.equal((pairs[3][1] as Tensor).itemSync(), 1);
   // A state rebuilt from its leaves works the same.
   const [leaves, def] = tree.flatten(state);
   const rebuilt = tree.unflatten<typeof state>(def, leaves);
@@ -520,5 +522,26 @@ Deno.test("states are pytrees of numbers and tensors (checkpointable)", () => {
   assert.deepEqual(
     snapshot(opt.update(g, rebuilt, params)[0]),
     snapshot(opt.update(g, state, params)[0]),
+  );
+});
+
+Deno.test("a state saved with a number count (older checkpoints) still updates, and its count becomes a tensor", () => {
+  const opt = optim.adam(0.1);
+  const params = { w: f64([1, -2]) };
+  const g = { w: f64([0.5, 0.25]) };
+  let state = opt.init(params);
+  for (let k = 0; k < 2; k++) state = opt.update(g, state, params)[1];
+  const legacy = [
+    { ...state[0], count: 2 },
+    { count: 2 },
+  ] as unknown as typeof state;
+  const [u, next] = opt.update(g, legacy, params);
+  const [want, wantNext] = opt.update(g, state, params);
+  assert.deepEqual([...u.w.dataSync()], [...want.w.dataSync()]);
+  assert.equal(next[0].count.itemSync(), 3);
+  assert.equal(next[1].count.itemSync(), wantNext[1].count.itemSync());
+  assert.throws(
+    () => opt.update(g, [{ ...state[0], count: 1.5 }, state[1]] as unknown as typeof state),
+    /^TypeError: optim\.scaleByAdam\(\): state\.count must be an int32 scalar tensor \(or a non-negative integer\), got number 1\.5/,
   );
 });

@@ -56,10 +56,10 @@ Deno.test("a single optimizer keeps its typed state; a union of them works with 
   const params = { w: tensor([1, 2]) };
   const state = adam.init(params);
   // Typed: the Adam state's fields are reachable without casts.
-  const count: number = state[0].count;
+  const count: number = state[0].count.itemSync();
   const mu: Tensor = (state[0].mu as { w: Tensor }).w;
   const [, next] = adam.update({ w: tensor([0.5, -1]) }, state, params);
-  const nextCount: number = next[0].count;
+  const nextCount: number = next[0].count.itemSync();
   assert.equal(count, 0);
   assert.equal(nextCount, 1);
   assert.deepEqual(mu.shape, [2]);
