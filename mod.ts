@@ -184,6 +184,8 @@ export type {
   CastSpec,
   ConcatSpec,
   DataHandle,
+  FusedSpec,
+  FusibleOp,
   GatherSpec,
   LogsumexpSpec,
   MatmulSpec,

@@ -20,6 +20,7 @@
  */
 
 import type { DType, TypedArray } from "../core/dtype.ts";
+import type { ElementwiseKernel } from "./ir/kernel.ts";
 
 /**
  * An opaque reference to a buffer owned by a backend (a typed array on the
@@ -608,6 +609,59 @@ export interface ArgsortSpec {
 }
 
 /**
+ * Arguments of {@linkcode Backend.fused}: one IR elementwise kernel (a chain
+ * of elementwise ops `jit` fused) over every index of `outShape`, operand
+ * `k` read at `Σ idx·strides[k]` (0 broadcasts an axis).
+ *
+ * @example
+ * ```ts
+ * import type { FusedSpec } from "@gradus/core";
+ *
+ * // What jit hands a backend for `a * b + c`, `b` a row broadcast down:
+ * const spec: Omit<FusedSpec, "kernel" | "inputs"> = {
+ *   strides: [[3, 1], [0, 1], [3, 1]],
+ *   outShape: [2, 3],
+ *   dtype: "float32",
+ * };
+ * console.log(spec.strides.length); // 3
+ * ```
+ */
+export interface FusedSpec {
+  /** The kernel: its operand `k` is `inputs[k]`. */
+  readonly kernel: ElementwiseKernel;
+  /** The operands. */
+  readonly inputs: readonly DataHandle[];
+  /** Per operand, per output axis, its step (0 = broadcast). */
+  readonly strides: readonly (readonly number[])[];
+  /** The output's shape. */
+  readonly outShape: readonly number[];
+  /** The output's dtype (the kernel's output type). */
+  readonly dtype: DType;
+}
+
+/**
+ * An elementwise op as `jit`'s fusion pass asks a backend about it
+ * ({@linkcode Backend.fusible}): `op` is a unary or binary opcode, `"where"`
+ * or `"cast"`; `dtype` is its (value) operands' dtype, `to` a cast's target.
+ *
+ * @example
+ * ```ts
+ * import type { FusibleOp } from "@gradus/core";
+ *
+ * const op: FusibleOp = { op: "cast", dtype: "float32", to: "int32" };
+ * console.log(op.op); // "cast"
+ * ```
+ */
+export interface FusibleOp {
+  /** A unary or binary opcode, `"where"` or `"cast"`. */
+  readonly op: UnaryOp | BinaryOp | "where" | "cast";
+  /** The dtype of its operands (the values for `where`). */
+  readonly dtype: DType;
+  /** A cast's target dtype. */
+  readonly to?: DType;
+}
+
+/**
  * A compute backend. Implementations: `cpu` (typed arrays and JS loops, the
  * reference), `wasm` and `webgpu`. Kernels with more than a few arguments
  * take one record (`unary({ op, x, size, dtype })`, …; see the `*Spec`
@@ -708,6 +762,19 @@ export interface Backend {
    * the ops layer composes it from `reduce` and elementwise kernels.
    */
   logsumexp?(spec: LogsumexpSpec): DataHandle;
+  /**
+   * Optional, with `fused`: whether this backend's eager kernel for `op` is
+   * the IR kernel of `src/backend/ir/ops.ts`, so that fusing it into a
+   * bigger IR kernel gives bit-identical results.
+   */
+  fusible?(op: FusibleOp): boolean;
+  /** Optional, with `fused`: the most operands one fused kernel may load. */
+  readonly maxFusedInputs?: number;
+  /**
+   * Optional: runs one IR elementwise kernel (ops `jit` fused); null when it
+   * cannot here and now (the caller then runs the ops one by one).
+   */
+  fused?(spec: FusedSpec): DataHandle | null;
   /**
    * Reduces the middle axis of `x` viewed as `[outer, n, inner]`, giving
    * `[outer, inner]`. Output dtype: `dtype` for `sum`/`max`/`min` (int32 for

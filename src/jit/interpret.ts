@@ -5,15 +5,29 @@
  * code: the traced program is pure). Each intermediate is disposed right after its last use
  * (buffers shared with a later value, like a reshape's, stay alive through
  * the backend's owner counting), so a call holds no more memory than it
- * needs. (Fusion and memory planning replace this on wasm/webgpu later;
- * cpu keeps it as the reference.)
+ * needs. A `fused` equation (see `fuse.ts`) runs as one kernel on a
+ * backend with the `fused` hook, else (or when the hook declines) its ops
+ * one by one. (Memory planning comes later; cpu keeps op by op as the
+ * reference.)
  *
  * @module
  */
 
-import type { Tensor } from "../core/tensor.ts";
+import { makeTensor, type Tensor } from "../core/tensor.ts";
 import { dispatch, type Primitive } from "../ops/primitive.ts";
-import type { Program, Var } from "./program.ts";
+import { type FusedInfo, fusedInfo } from "./fuse.ts";
+import type { Equation, Program, Var } from "./program.ts";
+
+let launches = 0;
+
+/**
+ * How many kernels programs have run so far: one per equation run op by
+ * op (through `dispatch`), one per fused equation run as one kernel.
+ * @internal
+ */
+export function kernelLaunches(): number {
+  return launches;
+}
 
 /** How a program runs: which equations, and what to free after each (made once per program). */
 interface Plan {
@@ -62,13 +76,46 @@ export function interpret(program: Program, inputs: readonly Tensor[]): Tensor[]
   program.equations.forEach((eq, i) => {
     if (!plan.live[i]) return;
     const args = eq.inputs.map((v) => env.get(v)!);
-    // Sound: equations are only made by JitTrace.process, from primitives.
-    const prim = eq.prim as Primitive<unknown>;
-    env.set(eq.out, dispatch(prim, args, eq.params, eq.out.aval));
+    const info = fusedInfo(eq);
+    env.set(eq.out, info === undefined ? run(eq, args) : runFused(eq, info, args));
     for (const v of plan.free[i]) {
       env.get(v)!.dispose();
       env.delete(v);
     }
   });
   return program.outputs.map((v) => env.get(v)!);
+}
+
+function run(eq: Equation, args: readonly Tensor[]): Tensor {
+  launches++;
+  // Sound: equations are only made by JitTrace.process, from primitives.
+  return dispatch(eq.prim as Primitive<unknown>, args, eq.params, eq.out.aval);
+}
+
+/** A fused equation: one kernel where the backend can, else its ops one by one. */
+function runFused(eq: Equation, info: FusedInfo, args: readonly Tensor[]): Tensor {
+  const backend = args[0]._backend!;
+  const { shape, dtype } = eq.out.aval;
+  if (backend.fused !== undefined && args.every((t) => !t._disposed && t._backend === backend)) {
+    const data = backend.fused({
+      kernel: info.kernel,
+      inputs: args.map((t) => t._data),
+      strides: info.strides,
+      outShape: shape,
+      dtype,
+    });
+    if (data !== null) {
+      launches++;
+      return makeTensor(backend, data, shape, dtype);
+    }
+  }
+  const env = new Map<Var, Tensor>();
+  eq.inputs.forEach((v, i) => env.set(v, args[i]));
+  let out!: Tensor;
+  for (const e of info.body) {
+    out = run(e, e.inputs.map((v) => env.get(v)!));
+    env.set(e.out, out);
+  }
+  for (const e of info.body) if (e.out !== eq.out) env.get(e.out)!.dispose();
+  return out;
 }

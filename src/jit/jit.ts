@@ -6,12 +6,15 @@
  * arguments, the errors for reading traced values and for escaped tracers),
  * a bounded cache per jitted function, and running the program op by op
  * through the backend kernels (bit-identical to eager) after merging common
- * subexpressions and skipping dead code. Not yet: fusion,
- * memory planning, buffer donation (accepted, documented, no effect).
+ * subexpressions, skipping dead code and fusing chains of elementwise ops
+ * into one kernel each on backends with the `fused` hook (`wasm`; see
+ * `fuse.ts`). Not yet: memory planning, buffer donation (accepted,
+ * documented, no effect).
  *
  * @module
  */
 
+import type { Backend } from "../backend/backend.ts";
 import { currentBackend } from "../backend/registry.ts";
 import { concreteOf, Tensor, withoutCollecting } from "../core/tensor.ts";
 import { describe } from "../ops/convert.ts";
@@ -20,6 +23,7 @@ import { nextLevel, withTrace } from "../autodiff/trace.ts";
 import { interpret } from "./interpret.ts";
 import type { Program, Var } from "./program.ts";
 import { mergeCommon } from "./passes.ts";
+import { fuseElementwise } from "./fuse.ts";
 import { JitTrace, OuterTracer } from "./trace.ts";
 
 /**
@@ -94,11 +98,15 @@ interface Entry {
  * transformation sees every op. `jit(valueAndGrad(f))` traces the
  * gradient computation into the program.
  *
- * The program currently runs op by op through the backend kernels, so the
- * results are bit-identical to eager execution; before running, repeated
- * computations (same op, same inputs, same params) are merged and ops no
- * result depends on are skipped. Fusion comes later. `makeJaxpr` shows the
- * program as traced, before these rewrites.
+ * Before running, repeated computations (same op, same inputs, same
+ * params) are merged, ops no result depends on are skipped, and on the
+ * `wasm` backend maximal chains of elementwise ops (unary and binary ops,
+ * `where`, `cast`; inputs may broadcast) whose intermediates nothing else
+ * reads become one kernel each, built from the same kernel expressions as
+ * the eager ops: results stay bit-identical to eager execution. Other ops
+ * run one by one through the backend kernels. `makeJaxpr` shows the
+ * program as traced; `makeJaxpr(f, { optimized: true })` the program that
+ * runs.
  *
  * @param f A function of pytrees of tensors (and static values) returning a pytree of tensors.
  * @param opts `staticArgnums`, `donateArgnums` (accepted; no buffer reuse yet).
@@ -123,7 +131,7 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = 
     if (entry === undefined) {
       try {
         const traced = traceEntry("jit()", f, split);
-        entry = { ...traced, program: mergeCommon(traced.program) };
+        entry = { ...traced, program: optimize(traced.program, split) };
       } catch (e) {
         if (e instanceof OuterTracer) return f(...args);
         throw e;
@@ -141,10 +149,12 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = 
 /**
  * Traces `f` on the given arguments (abstract values only: no kernel runs)
  * and returns the program, like `jax.make_jaxpr`. Print it with
- * `toString()`.
+ * `toString()`. With `optimized: true`, the program `jit` runs instead:
+ * common subexpressions merged, dead code dropped and, on backends that
+ * fuse (`wasm`), elementwise chains as `fused[ops=[…]]` equations.
  *
  * @param f A function of pytrees of tensors (and static values) returning a pytree of tensors.
- * @param opts `staticArgnums` as for `jit`.
+ * @param opts `staticArgnums` as for `jit`; `optimized` for the program as `jit` runs it.
  * @returns A function taking `f`'s arguments and returning the `Program`.
  * @example
  * ```ts
@@ -156,19 +166,27 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = 
  * //     d:f32[2,4] = tanh c
  * //   in (d) }
  * ```
+ * @example
+ * ```ts
+ * import { add, exp, makeJaxpr, mul, neg, type Tensor, zeros } from "@gradus/core";
+ * const f = (a: Tensor, b: Tensor, c: Tensor) => exp(neg(add(mul(a, b), c)));
+ * const p = makeJaxpr(f, { optimized: true })(zeros([2, 3]), zeros([3]), zeros([2, 3]));
+ * console.log(p.equations.map((e) => e.prim.name)); // [ "fused" ] on wasm, four ops on cpu
+ * ```
  */
 // deno-lint-ignore no-explicit-any
 export function makeJaxpr<A extends any[]>(
   // deno-lint-ignore no-explicit-any
   f: (...args: A) => any,
-  opts: Pick<JitOptions, "staticArgnums"> = {},
+  opts: Pick<JitOptions, "staticArgnums"> & { readonly optimized?: boolean } = {},
 ): (...args: A) => Program {
   checkFunction("makeJaxpr()", f);
   checkArgnums("makeJaxpr()", "staticArgnums", opts.staticArgnums);
   return (...args: A): Program => {
     const split = splitArgs("makeJaxpr()", args, opts.staticArgnums ?? []);
     try {
-      return traceEntry("makeJaxpr()", f, split).program;
+      const program = traceEntry("makeJaxpr()", f, split).program;
+      return opts.optimized ? optimize(program, split) : program;
     } catch (e) {
       if (e instanceof OuterTracer) {
         throw new Error(
@@ -181,10 +199,17 @@ export function makeJaxpr<A extends any[]>(
   };
 }
 
+/** The program `jit` runs: common subexpressions merged, elementwise chains fused. */
+function optimize(program: Program, split: Split): Program {
+  return fuseElementwise(mergeCommon(program), backendOf(split));
+}
+
+function backendOf(split: Split): Backend {
+  return split.tensors.length > 0 ? concreteOf(split.tensors[0])._backend! : currentBackend();
+}
+
 function traceEntry(op: string, f: (...args: never[]) => unknown, split: Split): Entry {
-  const backend = split.tensors.length > 0
-    ? concreteOf(split.tensors[0])._backend!
-    : currentBackend();
+  const backend = backendOf(split);
   const trace = new JitTrace(nextLevel(), backend);
   return withoutCollecting(() =>
     withTrace(trace, () => {

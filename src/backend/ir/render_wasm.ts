@@ -147,8 +147,8 @@ export function storePartial(
   }
 }
 
-/** The most operands of a rendered elementwise kernel (2^k loop nests). */
-const MAX_OPERANDS = 6;
+/** The most operands of a rendered elementwise kernel (2^k loop nests). @internal */
+export const MAX_OPERANDS = 6;
 
 /**
  * Adds to `mod` the function `name(p₀, r₀, c₀, …, out, rows, cols)`

@@ -20,7 +20,11 @@
  * identity), int32 `div` (the IR has no integer division), comparisons of
  * bools and `logicalNot`; so do argmax/argmin, int32 and bool reductions,
  * operands whose innermost stride is neither 0 nor 1 (a transposed view),
- * strided copies, sorting and randomness.
+ * strided copies, sorting and randomness. `fused` runs the chains of
+ * elementwise ops `jit` fuses as one IR kernel (`fusible` says which ops
+ * run as IR kernels here, so fusing them keeps results bit for bit); it
+ * shares `#elementwise` with the per-op kernels, which is why the class
+ * stays one file of a little over 600 lines.
  *
  * Where tensors live and when their memory comes back (finalizers, the
  * garbage-collector budget, JS memory past it) is `memory.ts`'s business;
@@ -37,11 +41,14 @@ import {
   type CastSpec,
   COMPARISONS,
   type DataHandle,
+  type FusedSpec,
+  type FusibleOp,
   type GatherSpec,
   type LogsumexpSpec,
   type MatmulSpec,
   type ReduceSpec,
   type ScatterAddSpec,
+  UNARY_OPS,
   type UnaryOp,
   type UnarySpec,
   type WhereSpec,
@@ -61,7 +68,7 @@ import {
   whereOpKernel,
 } from "../ir/ops.ts";
 import type { ElementwiseKernel } from "../ir/kernel.ts";
-import { elementBytes } from "../ir/render_wasm.ts";
+import { elementBytes, MAX_OPERANDS } from "../ir/render_wasm.ts";
 import {
   live,
   type WasmBuf,
@@ -303,6 +310,8 @@ export class WasmBackend extends CpuBackend {
   readonly #threads: number | undefined;
   /** Compiled elementwise kernels by spec. */
   readonly #compiled = new WeakMap<ElementwiseKernel, Compiled>();
+  /** Fused kernels that failed to compile (their ops run one by one). */
+  readonly #unfusable = new WeakSet<ElementwiseKernel>();
   /** float32 reductions by opcode (`"lse"`: the fused log-sum-exp), compiled on first use. */
   readonly #reductions = new Map<string, ReduceCall>();
 
@@ -495,6 +504,31 @@ export class WasmBackend extends CpuBackend {
     if (from === "float64" || to === "float64") return super.cast(spec);
     const kernel = specFor("cast", from, to, () => castOpKernel(from, to));
     return this.#elementwise(kernel, [x], [[1]], [size], to) ?? super.cast(spec);
+  }
+
+  /** The most operands of a fused kernel (the renderer's limit). */
+  readonly maxFusedInputs: number = MAX_OPERANDS;
+
+  /** Whether `op` runs as its IR kernel here (so it fuses bit-identically). */
+  fusible({ op, dtype, to }: FusibleOp): boolean {
+    if (this.#k === null || dtype === "float64") return false;
+    if (op === "where" || op === "cast") return to !== "float64";
+    const unary = (UNARY_OPS as readonly string[]).includes(op);
+    return (unary
+      ? kernelFor(UNARY[op as UnaryOp], UNARY_COLUMNS, dtype)
+      : kernelFor(BINARY[op as BinaryOp], BINARY_COLUMNS, dtype)) === "ir";
+  }
+
+  /** Runs a kernel `jit` fused; null where `#elementwise` declines or it does not compile. */
+  fused({ kernel, inputs, strides, outShape, dtype }: FusedSpec): DataHandle | null {
+    if (this.#unfusable.has(kernel)) return null;
+    try {
+      return this.#elementwise(kernel, inputs, strides, outShape, dtype);
+    } catch (e) {
+      if (this.#compiled.has(kernel)) throw e; // it compiled: a failure while running
+      this.#unfusable.add(kernel); // e.g. more locals than the engine takes
+      return null;
+    }
   }
 
   /** The float32 reduction `op` (`"lse"`: log Σ exp(x − m) + m, `m` along the axis). */

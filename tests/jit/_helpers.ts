@@ -1,0 +1,61 @@
+/**
+ * Shared by the `jit` tests: bit equality of pytrees of tensors, and a small
+ * MLP classification problem.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { add, matmul, nn, random, tanh, type Tensor, tensor, tree, zeros } from "../../mod.ts";
+
+/** Bit equality of two pytrees of tensors (NaN and -0 included). */
+export function assertSameTree(got: unknown, want: unknown, what: string): void {
+  assert.ok(tree.equalStructure(got, want), `${what}: structure`);
+  const g = tree.leaves(got) as Tensor[];
+  const w = tree.leaves(want) as Tensor[];
+  w.forEach((wt, i) => {
+    assert.deepEqual(g[i].shape, wt.shape, `${what} leaf ${i}: shape`);
+    assert.equal(g[i].dtype, wt.dtype, `${what} leaf ${i}: dtype`);
+    const gd = g[i].dataSync();
+    const wd = wt.dataSync();
+    for (let k = 0; k < wd.length; k++) {
+      assert.ok(Object.is(gd[k], wd[k]), `${what} leaf ${i}[${k}]: ${gd[k]} vs ${wd[k]}`);
+    }
+  });
+}
+
+/** The parameters of the 8-16-3 MLP of {@linkcode mlpProblem}. */
+export interface MlpParams {
+  w1: Tensor;
+  b1: Tensor;
+  w2: Tensor;
+  b2: Tensor;
+}
+
+/**
+ * An 8-16-3 tanh MLP with softmax cross-entropy on 10 examples, from `seed`.
+ *
+ * @param seed The random key's seed.
+ * @returns The parameters, the batch, its labels and the loss.
+ */
+export function mlpProblem(seed: number): {
+  params: MlpParams;
+  x: Tensor;
+  labels: Tensor;
+  loss: (p: MlpParams, xb: Tensor, yb: Tensor) => Tensor;
+} {
+  const k = random.split(random.key(seed), 4);
+  const params = {
+    w1: random.normal(k[0], [8, 16]),
+    b1: zeros([16]),
+    w2: random.normal(k[1], [16, 3]),
+    b2: zeros([3]),
+  };
+  const x = random.normal(k[2], [10, 8]);
+  const labels = tensor([0, 1, 2, 0, 1, 2, 0, 1, 2, 0], { dtype: "int32" });
+  const loss = (p: MlpParams, xb: Tensor, yb: Tensor) => {
+    const h = tanh(add(matmul(xb, p.w1), p.b1));
+    return nn.softmaxCrossEntropy(add(matmul(h, p.w2), p.b2), yb);
+  };
+  return { params, x, labels, loss };
+}

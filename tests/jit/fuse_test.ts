@@ -1,0 +1,161 @@
+/**
+ * Elementwise fusion under `jit` (src/jit/fuse.ts): on `wasm`, chains of
+ * elementwise ops run as one IR kernel whose results equal the eager op-by-op
+ * kernels bit for bit (the fused expression is made of the same per-op
+ * expressions, with no mul+add contraction); on `cpu` (no `fused` hook) the
+ * program runs op by op. The kernel counter of the interpreter shows how
+ * many kernels actually ran.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import {
+  add,
+  cast,
+  div,
+  exp,
+  getBackend,
+  greater,
+  jit,
+  makeJaxpr,
+  mul,
+  neg,
+  random,
+  sub,
+  sum,
+  tanh,
+  type Tensor,
+  tensor,
+  tree,
+  valueAndGrad,
+  where,
+  zeros,
+} from "../../mod.ts";
+import { kernelLaunches } from "../../src/jit/interpret.ts";
+import { assertSameTree, type MlpParams, mlpProblem } from "./_helpers.ts";
+
+const fuses = getBackend() !== "cpu";
+
+/** The result of `f()` and how many kernels the program ran for it. */
+function counted<T>(f: () => T): [T, number] {
+  const before = kernelLaunches();
+  const out = f();
+  return [out, kernelLaunches() - before];
+}
+
+/** The optimised program's equations, by primitive name. */
+function ops(f: (...a: Tensor[]) => unknown, ...args: Tensor[]): string[] {
+  return makeJaxpr(f, { optimized: true })(...args).equations.map((e) => e.prim.name);
+}
+
+// Edge values and a spread of magnitudes (exp overflows past ~88.7).
+const EDGES = [0, -0, 1e-8, -1e-8, 0.5, -0.5, 3, -3, 20, -20, 88, -88, 89, -89, 104, -104];
+const EDGE_VALUES = [...EDGES, Infinity, -Infinity, NaN];
+
+Deno.test("fusion: sigmoid 1/(1+exp(-x)) is one kernel, bit for bit the eager result", () => {
+  const sigmoid = (x: Tensor) => div(1, add(1, exp(neg(x))));
+  const values = [...EDGE_VALUES];
+  for (let i = 0; i < 1000; i++) values.push((i - 500) * 0.0371);
+  const x = tensor(values);
+  const f = jit(sigmoid);
+  f(x); // trace and compile
+  const [got, runs] = counted(() => f(x));
+  assertSameTree(got, sigmoid(x), "sigmoid");
+  assert.equal(runs, fuses ? 1 : 4);
+  if (fuses) {
+    const p = makeJaxpr(sigmoid, { optimized: true })(x).toString();
+    assert.match(p, /b:f32\[1019\] = fused\[ops=\[neg,exp,add,div\]\] a 1\.0:f32\[\] 1\.0:f32\[\]/);
+  }
+  assert.equal(makeJaxpr(sigmoid)(x).equations.length, 4, "makeJaxpr shows the traced ops");
+});
+
+Deno.test("fusion: a*b+c with broadcasting is one kernel, bit for bit", () => {
+  const f = (a: Tensor, b: Tensor, c: Tensor) => add(mul(a, b), c);
+  const k = random.split(random.key(3), 3);
+  const a = random.normal(k[0], [2, 3, 5]);
+  const b = random.normal(k[1], [3, 1]);
+  const c = random.normal(k[2], [5]);
+  const j = jit(f);
+  j(a, b, c);
+  const [got, runs] = counted(() => j(a, b, c));
+  assertSameTree(got, f(a, b, c), "a*b+c");
+  assert.equal(runs, fuses ? 1 : 2);
+  // the same kernel with the broadcast operand first, and scalars
+  assertSameTree(jit(f)(b, a, tensor(0.25)), f(b, a, tensor(0.25)), "b*a+0.25");
+});
+
+Deno.test("fusion: int32 and bool ops, where and cast fuse too", () => {
+  const f = (x: Tensor, n: Tensor) => {
+    const y = where(greater(x, 0), mul(x, 2), neg(x)); // float32
+    return add(cast(y, "int32"), mul(n, n)); // int32
+  };
+  const x = tensor(EDGE_VALUES.map((v) => v * 1e7));
+  const n = tensor([3, -7, 46341, 0], { dtype: "int32" }).reshape([4, 1]);
+  const xs = x.reshape([1, EDGE_VALUES.length]);
+  const [got, runs] = counted(() => jit(f)(xs, n));
+  assertSameTree(got, f(xs, n), "int32 chain");
+  if (fuses) {
+    assert.equal(runs, 1);
+    assert.deepEqual(ops(f, xs, n), ["fused"]);
+  }
+});
+
+Deno.test("fusion: an intermediate that is an output, or read by a non-elementwise op, is kept", () => {
+  const f = (x: Tensor) => {
+    const e = exp(x);
+    const s = tanh(mul(x, 3));
+    return [e, mul(add(e, 1), 2), sum(s), sub(s, 1)];
+  };
+  const x = tensor([0.5, -2, 3, NaN, -0]);
+  if (fuses) {
+    // exp is an output: its own kernel; s feeds a sum: its own (fused) kernel
+    assert.deepEqual(ops(f, x), ["exp", "fused", "fused", "sum", "sub"]);
+  }
+  const j = jit(f);
+  const out = j(x);
+  assertSameTree(out, f(x), "outputs");
+  assert.notEqual(out[0], out[1]);
+});
+
+Deno.test("fusion: a chain loading more operands than a kernel takes is split", () => {
+  const f = (...xs: Tensor[]) => xs.reduce((acc, x, i) => (i % 2 ? mul(acc, x) : add(acc, x)));
+  const xs = Array.from({ length: 9 }, (_, i) => random.normal(random.key(i), [4, 3]));
+  const p = makeJaxpr(f, { optimized: true })(...xs);
+  for (const e of p.equations) assert.ok(e.inputs.length <= 6, `${e.inputs.length} operands`);
+  if (fuses) assert.ok(p.equations.length >= 2 && p.equations.length < 8);
+  assertSameTree(jit(f)(...xs), f(...xs), "9-operand chain");
+});
+
+Deno.test("fusion: empty tensors and disposed inputs take the op-by-op path", () => {
+  const f = (x: Tensor) => exp(neg(x));
+  assertSameTree(jit(f)(zeros([0, 3])), f(zeros([0, 3])), "empty");
+  const x = tensor([1, 2]);
+  const j = jit(f);
+  j(x);
+  x.dispose();
+  assert.throws(() => j(x), /disposed/);
+});
+
+Deno.test("fusion: an MLP training step under jit equals eager bit for bit, in fewer kernels", () => {
+  const { params, x, labels, loss } = mlpProblem(7);
+  const step = (p: MlpParams, xb: Tensor, yb: Tensor) => {
+    const [l, g] = valueAndGrad(loss)(p, xb, yb);
+    return { params: tree.map((w: Tensor, gw: Tensor) => sub(w, mul(gw, 0.1)), p, g), loss: l };
+  };
+  const jitted = jit(step);
+  let pe = params, pj = params;
+  for (let i = 0; i < 3; i++) {
+    const e = step(pe, x, labels);
+    const [j, runs] = counted(() => jitted(pj, x, labels));
+    assertSameTree(j, e, `step ${i}`);
+    const optimized = makeJaxpr(step, { optimized: true })(pj, x, labels).equations;
+    assert.equal(runs, optimized.length);
+    if (fuses) {
+      assert.ok(optimized.some((eq) => eq.prim.name === "fused"));
+      const traced = makeJaxpr(step)(pj, x, labels).equations.length;
+      assert.ok(runs < traced, `${runs} kernels for ${traced} traced ops`);
+    }
+    [pe, pj] = [e.params, j.params];
+  }
+});
