@@ -9,8 +9,10 @@
  * inside the group and its result is not a program output (an intermediate
  * that is an output, or that something outside the group reads, stays its
  * own equation, and the group loads it). Inputs may broadcast to the root's
- * shape (strides 0); an equation whose result is smaller than the root's is
- * recomputed per output element. The kernel is built from the opcode tables
+ * shape (strides 0), but an equation whose result is smaller than the
+ * root's stays out of the group (fused, it would be recomputed for every
+ * output element: `exp` of a row added to a matrix is one `exp` per row
+ * element, not one per matrix element). The kernel is built from the opcode tables
  * of `src/backend/ir/ops.ts`, the same expressions the backend's eager
  * kernels are made of, and only from ops the backend says run as those
  * kernels eagerly (`Backend.fusible`); mul and add stay a multiply and an
@@ -27,7 +29,7 @@
 import { BINARY_OPS, type BinaryOp, UNARY_OPS, type UnaryOp } from "../backend/backend.ts";
 import type { Backend, FusibleOp } from "../backend/backend.ts";
 import type { DType } from "../core/dtype.ts";
-import { broadcastStrides } from "../core/shape.ts";
+import { broadcastStrides, sizeOf } from "../core/shape.ts";
 import { type Expr, load } from "../backend/ir/expr.ts";
 import { type ElementwiseKernel, elementwiseKernel } from "../backend/ir/kernel.ts";
 import { BINARY_EXPR, castExpr, scalarType, UNARY_EXPR, whereExpr } from "../backend/ir/ops.ts";
@@ -122,6 +124,7 @@ export function fuseElementwise(program: Program, backend: Backend): Program {
   for (let root = eqs.length - 1; root >= 0; root--) {
     if (ops[root] === null || groupOf[root] !== -1) continue;
     groupOf[root] = root;
+    const size = sizeOf(eqs[root].out.aval.shape);
     const members = [root];
     const inside = new Map<Var, number>();
     // The variables the group loads (at most `limit`).
@@ -132,7 +135,7 @@ export function fuseElementwise(program: Program, backend: Backend): Program {
         inside.set(v, n);
         const d = defining.get(v);
         if (d === undefined || ops[d] === null || groupOf[d] !== -1 || outputs.has(v)) continue;
-        if (n !== uses.get(v)) continue;
+        if (n !== uses.get(v) || sizeOf(v.aval.shape) !== size) continue;
         const added = new Set(eqs[d].inputs.filter((u) => !loaded.has(u)));
         if (loaded.size - 1 + added.size > limit) continue;
         loaded.delete(v);

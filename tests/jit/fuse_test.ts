@@ -88,16 +88,16 @@ Deno.test("fusion: a*b+c with broadcasting is one kernel, bit for bit", () => {
 Deno.test("fusion: int32 and bool ops, where and cast fuse too", () => {
   const f = (x: Tensor, n: Tensor) => {
     const y = where(greater(x, 0), mul(x, 2), neg(x)); // float32
-    return add(cast(y, "int32"), mul(n, n)); // int32
+    return mul(add(cast(y, "int32"), n), 3); // int32, n broadcast
   };
-  const x = tensor(EDGE_VALUES.map((v) => v * 1e7));
-  const n = tensor([3, -7, 46341, 0], { dtype: "int32" }).reshape([4, 1]);
-  const xs = x.reshape([1, EDGE_VALUES.length]);
-  const [got, runs] = counted(() => jit(f)(xs, n));
-  assertSameTree(got, f(xs, n), "int32 chain");
+  const rows = [1, 1e7, 3e8, -2e9].flatMap((s) => EDGE_VALUES.map((v) => v * s));
+  const x = tensor(rows).reshape([4, EDGE_VALUES.length]);
+  const n = tensor([3, -7, 46341, 2147483647], { dtype: "int32" }).reshape([4, 1]);
+  const [got, runs] = counted(() => jit(f)(x, n));
+  assertSameTree(got, f(x, n), "int32 chain");
   if (fuses) {
     assert.equal(runs, 1);
-    assert.deepEqual(ops(f, xs, n), ["fused"]);
+    assert.deepEqual(ops(f, x, n), ["fused"]);
   }
 });
 
@@ -116,6 +116,16 @@ Deno.test("fusion: an intermediate that is an output, or read by a non-elementwi
   const out = j(x);
   assertSameTree(out, f(x), "outputs");
   assert.notEqual(out[0], out[1]);
+});
+
+Deno.test("fusion: an op on a smaller, broadcast operand is not recomputed per output element", () => {
+  const f = (a: Tensor, b: Tensor) => mul(add(a, exp(neg(b))), 2);
+  const a = random.normal(random.key(1), [4, 3]);
+  const b = tensor([0.5, -1, 2]);
+  if (fuses) assert.deepEqual(ops(f, a, b), ["fused", "fused"]); // neg+exp on [3], add+mul on [4,3]
+  const [got, runs] = counted(() => jit(f)(a, b));
+  assertSameTree(got, f(a, b), "broadcast chain");
+  assert.equal(runs, fuses ? 2 : 4);
 });
 
 Deno.test("fusion: a chain loading more operands than a kernel takes is split", () => {
