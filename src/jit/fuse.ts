@@ -18,7 +18,9 @@
  * kernels eagerly (`Backend.fusible`); mul and add stay a multiply and an
  * add (the renderers contract only explicit `fma` nodes, which the eager
  * kernels contain too), so fused results are bit-identical to eager ones.
- * Dead equations are dropped.
+ * (On `webgpu`, WGSL allows a shader compiler to contract a multiply and an
+ * add inside one kernel, so another GPU than the tested one may differ from
+ * eager in the last bit.) Dead equations are dropped.
  *
  * Not fused yet: reductions, matmul and movement ops (a chain ends at them),
  * float64 and the ops a backend runs on its CPU loop.

@@ -7,7 +7,7 @@
  * a bounded cache per jitted function, and running the program op by op
  * through the backend kernels (bit-identical to eager) after merging common
  * subexpressions, skipping dead code and fusing chains of elementwise ops
- * into one kernel each on backends with the `fused` hook (`wasm`; see
+ * into one kernel each on backends with the `fused` hook (`wasm`, `webgpu`; see
  * `fuse.ts`). Not yet: memory planning, buffer donation (accepted,
  * documented, no effect).
  *
@@ -100,10 +100,11 @@ interface Entry {
  *
  * Before running, repeated computations (same op, same inputs, same
  * params) are merged, ops no result depends on are skipped, and on the
- * `wasm` backend maximal chains of elementwise ops (unary and binary ops,
- * `where`, `cast`; inputs may broadcast) whose intermediates nothing else
- * reads become one kernel each, built from the same kernel expressions as
- * the eager ops: results stay bit-identical to eager execution. Other ops
+ * `wasm` and `webgpu` backends maximal chains of elementwise ops (unary
+ * and binary ops, `where`, `cast`; inputs may broadcast) whose
+ * intermediates nothing else reads become one kernel each, built from the
+ * same kernel expressions as the eager ops: results stay bit-identical to
+ * eager execution (see `fuse.ts` for WebGPU's one caveat). Other ops
  * run one by one through the backend kernels. `makeJaxpr` shows the
  * program as traced; `makeJaxpr(f, { optimized: true })` the program that
  * runs.
@@ -151,7 +152,7 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = 
  * and returns the program, like `jax.make_jaxpr`. Print it with
  * `toString()`. With `optimized: true`, the program `jit` runs instead:
  * common subexpressions merged, dead code dropped and, on backends that
- * fuse (`wasm`), elementwise chains as `fused[ops=[…]]` equations.
+ * fuse (`wasm`, `webgpu`), elementwise chains as `fused[ops=[…]]` equations.
  *
  * @param f A function of pytrees of tensors (and static values) returning a pytree of tensors.
  * @param opts `staticArgnums` as for `jit`; `optimized` for the program as `jit` runs it.

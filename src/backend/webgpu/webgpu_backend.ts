@@ -34,6 +34,7 @@ import {
   castKernel,
   concatKernel,
   fillKernel,
+  irKernel,
   scatterStridedKernel,
   stridedKernel,
   unaryKernel,
@@ -263,6 +264,24 @@ export class WebGpuBackend implements be.Backend {
     return this.#wrap(
       whereKernel(this.ctx, C, condStrides, A, aStrides, B, bStrides, outShape),
     );
+  }
+
+  /** The most operands of a fused kernel (with the output, within 8 storage bindings). */
+  readonly maxFusedInputs: number = 6;
+
+  /** Every elementwise op runs as its IR kernel here (float64 is not supported). */
+  fusible({ dtype, to }: be.FusibleOp): boolean {
+    return dtype !== "float64" && to !== "float64";
+  }
+
+  /** Runs an IR kernel of ops `jit` fused, in one dispatch (null for an empty output). */
+  fused({ kernel, inputs, strides, outShape }: be.FusedSpec): be.DataHandle | null {
+    if (outShape.some((d) => d === 0)) return null;
+    const operands = inputs.map((x, k) => ({
+      store: this.#buf(x, "fused()"),
+      strides: strides[k],
+    }));
+    return this.#wrap(irKernel(this.ctx, "fused()", kernel, operands, outShape));
   }
 
   /** Converts dtypes with the CPU's rules (float → int32 saturates; → bool is `x != 0`). */

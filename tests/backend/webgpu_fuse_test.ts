@@ -1,0 +1,115 @@
+/**
+ * Elementwise fusion under `jit` on the `webgpu` backend (its `fused` hook
+ * runs the fused IR kernel in one dispatch): results equal the eager
+ * op-by-op kernels bit for bit on this adapter (llvmpipe here; WGSL lets a
+ * shader compiler contract a multiply and an add, which no eager kernel
+ * can meet, so another GPU may differ in the last bit), and fewer kernels
+ * run. Skipped where no WebGPU adapter exists.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import {
+  add,
+  cast,
+  div,
+  exp,
+  greater,
+  jit,
+  makeJaxpr,
+  mul,
+  neg,
+  random,
+  setBackend,
+  sub,
+  type Tensor,
+  tensor,
+  tree,
+  valueAndGrad,
+  where,
+} from "../../mod.ts";
+import { kernelLaunches } from "../../src/jit/interpret.ts";
+import { type MlpParams, mlpProblem } from "../jit/_helpers.ts";
+
+const hasGpu = (await navigator.gpu?.requestAdapter()) != null;
+
+/** Bit equality of two pytrees of tensors, read asynchronously. */
+async function assertSame(got: unknown, want: unknown, what: string): Promise<void> {
+  assert.ok(tree.equalStructure(got, want), `${what}: structure`);
+  const g = tree.leaves(got) as Tensor[], w = tree.leaves(want) as Tensor[];
+  for (let i = 0; i < w.length; i++) {
+    assert.deepEqual(g[i].shape, w[i].shape, `${what} leaf ${i}: shape`);
+    const gd = await g[i].data(), wd = await w[i].data();
+    for (let k = 0; k < wd.length; k++) {
+      assert.ok(Object.is(gd[k], wd[k]), `${what} leaf ${i}[${k}]: ${gd[k]} vs ${wd[k]}`);
+    }
+  }
+}
+
+/** Runs `fn` on the webgpu backend (ignored without an adapter). */
+function gpuTest(name: string, fn: () => Promise<void>): void {
+  Deno.test({
+    name: `webgpu fusion: ${name}`,
+    ignore: !hasGpu,
+    fn: async () => {
+      await setBackend("webgpu");
+      try {
+        await fn();
+      } finally {
+        await setBackend("cpu");
+      }
+    },
+  });
+}
+
+const EDGES = [0, -0, 1e-8, -0.5, 3, -3, 20, -20, 88, -88, 89, -89, 104, -104, Infinity, NaN];
+
+gpuTest("sigmoid is one kernel, bit for bit the eager result", async () => {
+  const sigmoid = (x: Tensor) => div(1, add(1, exp(neg(x))));
+  const x = tensor([...EDGES, ...Array.from({ length: 500 }, (_, i) => (i - 250) * 0.0731)]);
+  const f = jit(sigmoid);
+  f(x);
+  const before = kernelLaunches();
+  const got = f(x);
+  assert.equal(kernelLaunches() - before, 1);
+  await assertSame(got, sigmoid(x), "sigmoid");
+});
+
+gpuTest("a*b+c with broadcasting; int32, where and cast; a chain split by operands", async () => {
+  const fma = (a: Tensor, b: Tensor, c: Tensor) => add(mul(a, b), c);
+  const k = random.split(random.key(3), 3);
+  const a = random.normal(k[0], [2, 3, 5]), b = random.normal(k[1], [3, 1]);
+  const c = random.normal(k[2], [5]);
+  assert.deepEqual(makeJaxpr(fma, { optimized: true })(a, b, c).equations.length, 1);
+  await assertSame(jit(fma)(a, b, c), fma(a, b, c), "a*b+c");
+
+  const ints = (x: Tensor, n: Tensor) =>
+    mul(add(cast(where(greater(x, 0), mul(x, 2), neg(x)), "int32"), n), 3);
+  const x = tensor([1, 1e7, -2e9].flatMap((s) => EDGES.map((v) => v * s))).reshape([3, 16]);
+  const n = tensor([3, -7, 2147483647], { dtype: "int32" }).reshape([3, 1]);
+  await assertSame(jit(ints)(x, n), ints(x, n), "int32 chain");
+
+  const chain = (...xs: Tensor[]) => xs.reduce((acc, v, i) => (i % 2 ? mul(acc, v) : add(acc, v)));
+  const xs = Array.from({ length: 9 }, (_, i) => random.normal(random.key(i), [4, 3]));
+  const p = makeJaxpr(chain, { optimized: true })(...xs);
+  for (const e of p.equations) assert.ok(e.inputs.length <= 6);
+  await assertSame(jit(chain)(...xs), chain(...xs), "9-operand chain");
+});
+
+gpuTest("an MLP training step equals eager bit for bit", async () => {
+  const { params, x, labels, loss } = mlpProblem(7);
+  const step = (p: MlpParams, xb: Tensor, yb: Tensor) => {
+    const [l, g] = valueAndGrad(loss)(p, xb, yb);
+    return { params: tree.map((w: Tensor, gw: Tensor) => sub(w, mul(gw, 0.1)), p, g), loss: l };
+  };
+  const optimized = makeJaxpr(step, { optimized: true })(params, x, labels).equations;
+  assert.ok(optimized.some((e) => e.prim.name === "fused"));
+  const jitted = jit(step);
+  let pe = params, pj = params;
+  for (let i = 0; i < 2; i++) {
+    const e = step(pe, x, labels), j = jitted(pj, x, labels);
+    await assertSame(j, e, `step ${i}`);
+    [pe, pj] = [e.params, j.params];
+  }
+});
