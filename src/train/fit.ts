@@ -13,7 +13,8 @@ import { fmtShape, ShapeError } from "../core/errors.ts";
 import { Tensor } from "../core/tensor.ts";
 import { valueAndGrad } from "../autodiff/grad.ts";
 import { tidy } from "../autodiff/tidy.ts";
-import { dispose as disposeTree } from "../tree/tree.ts";
+import { jit } from "../jit/jit.ts";
+import { dispose as disposeTree, leaves } from "../tree/tree.ts";
 import { describe } from "../ops/convert.ts";
 import { add, cast, div, mul } from "../ops/elementwise.ts";
 import { applyUpdates, type GradientTransformation, type OptimizerState } from "../optim/base.ts";
@@ -33,6 +34,22 @@ import type {
   StepLog,
   TrainContext,
 } from "./fit_options.ts";
+
+/** Runs a jitted step; a value read while tracing gets a hint to pass `jit: false`. */
+function jitStepOrExplain<T>(run: () => T): T {
+  try {
+    return run();
+  } catch (e) {
+    if (e instanceof Error && /while jit traces/.test(e.message)) {
+      throw new Error(
+        `fit(): the training step is jitted and could not be traced: ${e.message}. ` +
+          `Pass { jit: false } to fit() to run the step eagerly`,
+        { cause: e },
+      );
+    }
+    throw e;
+  }
+}
 
 /**
  * `fit` stopped because a loss was NaN or ±Infinity (with the default
@@ -298,6 +315,7 @@ export async function fit<P, D, S, M>(
     earlyStopping,
     quiet = false,
     nonFinite = "error",
+    jit: jitStep = true,
   } = options;
   const hasState = options.modelState !== undefined;
   const userLoss = options.loss as AnyLoss;
@@ -347,6 +365,24 @@ export async function fit<P, D, S, M>(
     batch: unknown,
     ctx: TrainContext<unknown>,
   ) => [Tensor | [Tensor, M], P];
+  /** One training step, as a hand-written loop does it (jitted unless `jit: false`). */
+  const trainStep = (
+    p: P,
+    s: S,
+    batch: unknown,
+    ctx: TrainContext<unknown>,
+  ): [Tensor, M | undefined, P, S] => {
+    const [out, rawGrads] = valueAndGradFn(p, batch, ctx);
+    const [value, nextModelState] = hasState ? out as [Tensor, M] : [out as Tensor, ctx.state as M];
+    const grads = clipper === undefined ? rawGrads : clipper.update(rawGrads, {})[0];
+    const [updates, nextOpt] = optimizer.update(grads, s, p);
+    return [value, nextModelState, applyUpdates(p, updates), nextOpt];
+  };
+  // Only states that are pytrees of tensors keep one signature from step to
+  // step (a number leaf is a static value: every new value would be traced
+  // again), so a step with another state runs eagerly.
+  const tensorsOnly = (t: unknown): boolean => leaves(t).every((x) => x instanceof Tensor);
+  const jitted = jitStep && tensorsOnly([optState, modelState]) ? jit(trainStep) : undefined;
   const [evalKey, firstLoopKey] = split(key);
   let loopKey = firstLoopKey;
 
@@ -416,17 +452,13 @@ export async function fit<P, D, S, M>(
       let i = 0;
       for (const batch of batches(data, { batchSize, dropLast, shuffle, key: shuffleKey })) {
         const ctx: TrainContext<unknown> = { key: stepKeys[i], training: true, state: modelState };
-        const [out, rawGrads] = valueAndGradFn(params, batch, ctx);
-        const [value, nextModelState] = hasState ? out as [Tensor, M] : [out as Tensor, modelState];
-        // The update's temporaries (scaled, clipped gradients…) are freed at once.
-        const [nextParams, nextOptState] = tidy(() => {
-          const grads = clipper === undefined ? rawGrads : clipper.update(rawGrads, {})[0];
-          const [updates, nextOpt] = optimizer.update(grads, optState, params);
-          return [applyUpdates(params, updates), nextOpt] as const;
-        });
+        // The step's temporaries (gradients, moments' intermediates…) are freed at once.
+        const [value, nextModelState, nextParams, nextOptState] = jitted === undefined
+          ? tidy(() => trainStep(params, optState, batch, ctx))
+          : jitStepOrExplain(() => jitted(params, optState, batch, ctx));
         // So are the values this step replaced, except what the caller passed
         // in, what early stopping keeps and what the new values still share.
-        disposeTree([params, optState, modelState, rawGrads, batch], [
+        disposeTree([params, optState, modelState, batch], [
           nextParams,
           nextOptState,
           nextModelState,

@@ -607,6 +607,17 @@ export interface FitCommonOptions<P, D, S, M> {
    * NaN on WebGPU); `"continue"` records the value and trains on.
    */
   readonly nonFinite?: "error" | "continue";
+  /**
+   * Run each training step (loss, gradients, clipping, optimizer update) as
+   * one `jit`ted program, traced once per batch shape (default `true`); the
+   * results are the same as eager, bit for bit. The step runs eagerly with
+   * `false`, or when the optimizer state or `modelState` has leaves other
+   * than tensors (a number leaf would be traced again at every new value).
+   * Pass `false` when the loss reads values on the host (`itemSync()`,
+   * branching on a tensor's value), which cannot be traced. Evaluation always
+   * runs eagerly.
+   */
+  readonly jit?: boolean;
   /** Print nothing (default false). */
   readonly quiet?: boolean;
   /**

@@ -736,41 +736,110 @@ Deno.test("fit: callbacks receive the current params, optimizer state and model 
   assertClose(result.params.w, 0.8 ** 4, { atol: 1e-6 });
 });
 
-Deno.test("fit: frees what each step replaces, never what the caller passed in", async () => {
-  // a backend of its own, so nothing else's garbage shows in its counters
-  await onBackend("wasm-fit", new WasmBackend(), async (be) => {
-    const data = regression(5, 64);
-    // a 256×256 weight: a step that leaked params, grads or Adam moments would leak megabytes
-    const params = { ...zeroLinear(), big: full([256, 256], 0.5) };
-    const loss = (p: typeof params, batch: XY) =>
-      add(mse(p, batch), mul(mean(square(p.big)), 1e-3));
-    const optimizer = optim.adam(0.05);
-    const optState = optimizer.init(params);
-    const usedAfter = async (epochs: number) => {
+Deno.test("fit: frees what each step replaces, never what the caller passed in (jitted and eager)", async () => {
+  for (const jit of [true, false]) {
+    // a backend of its own, so nothing else's garbage shows in its counters
+    await onBackend("wasm-fit", new WasmBackend(), async (be) => {
+      const data = regression(5, 64);
+      // a 256×256 weight: a step that leaked params, grads or Adam moments would leak megabytes
+      const params = { ...zeroLinear(), big: full([256, 256], 0.5) };
+      const loss = (p: typeof params, batch: XY) =>
+        add(mse(p, batch), mul(mean(square(p.big)), 1e-3));
+      const optimizer = optim.adam(0.05);
+      const optState = optimizer.init(params);
+      // measured within one run: a jitted step's program keeps its constants
+      // (here a 256×256 one) until the jitted function is collected
+      const used = new Map<number, number>();
       const result = await fit({
         params,
         optState,
         optimizer,
         loss,
         data,
-        epochs,
+        epochs: 20,
         batchSize: 16,
         validation: { data },
         earlyStopping: { patience: 100 },
         key: random.key(1),
         quiet: true,
+        jit,
+        onEpoch: (e) => void used.set(e.epoch, be.memoryStats().usedBytes),
       });
       // the result (the best epoch early stopping kept) is readable; then it is freed here
       assert.ok(Number.isFinite(await mean(result.params.big).item()));
       tree.dispose([result.params, result.optState], [params, optState]);
-      return be.memoryStats().usedBytes;
-    };
-    const short = await usedAfter(2), long = await usedAfter(20);
-    // 72 more steps; small bookkeeping (keys, shuffles) is left to the garbage collector
-    assert.ok(long - short < 2 ** 18, `arena grew by ${long - short} bytes over 72 more steps`);
-    // the caller's tensors are untouched and alive
-    assert.deepEqual([...params.w.dataSync()], [0, 0, 0]);
-    for (const leaf of tree.leaves(optState)) if (leaf instanceof Tensor) await leaf.data();
-    assert.equal((await data.x.data()).length, 64 * 3);
-  });
+      // 72 more steps; small bookkeeping (keys, shuffles) is left to the garbage collector
+      const grew = used.get(20)! - used.get(2)!;
+      assert.ok(grew < 2 ** 18, `jit: ${jit}: arena grew by ${grew} bytes over 72 more steps`);
+      // the caller's tensors are untouched and alive
+      assert.deepEqual([...params.w.dataSync()], [0, 0, 0]);
+      for (const leaf of tree.leaves(optState)) if (leaf instanceof Tensor) await leaf.data();
+      assert.equal((await data.x.data()).length, 64 * 3);
+    });
+  }
+});
+
+Deno.test("fit: the jitted step (default) gives the eager history bit for bit, traced once", async () => {
+  const data = regression(11, 40);
+  const run = async (jit: boolean) => {
+    let traces = 0;
+    const result = await fit({
+      params: { w: tensor([[0.1], [0.2], [-0.1]]), b: tensor([0]) },
+      optimizer: optim.adamw(optim.warmupCosineDecaySchedule({
+        init: 0,
+        peak: 0.1,
+        warmupSteps: 3,
+        decaySteps: 30,
+      })),
+      // a model state of tensors: how many training steps the loss saw
+      modelState: { seen: tensor(0, { dtype: "int32" }) },
+      loss: (p: Linear, batch: XY, ctx) => {
+        if (ctx.training) traces++;
+        const seen = ctx.training ? add(ctx.state.seen, 1) : ctx.state.seen;
+        return [mse(p, batch), { seen }];
+      },
+      data,
+      epochs: 3,
+      batchSize: 8,
+      maxGradNorm: 1,
+      validation: { data },
+      key: random.key(4),
+      quiet: true,
+      jit,
+    });
+    return { result, traces };
+  };
+  const jitted = await run(true), eager = await run(false);
+  assert.deepEqual(jitted.result.history.steps, eager.result.history.steps);
+  assert.deepEqual(
+    jitted.result.history.epochs.map(({ time: _, ...e }) => e),
+    eager.result.history.epochs.map(({ time: _, ...e }) => e),
+  );
+  assert.deepEqual([...jitted.result.params.w.dataSync()], [...eager.result.params.w.dataSync()]);
+  assert.equal(jitted.result.modelState.seen.itemSync(), 15);
+  assert.equal(jitted.result.optState[2].count.itemSync(), 15);
+  assert.equal(jitted.traces, 1); // one batch shape, a fixed signature
+  assert.equal(eager.traces, 15);
+});
+
+Deno.test("fit: a loss that reads values on the host cannot be jitted; the error says to pass jit: false", async () => {
+  const options = {
+    params: { w: tensor([[0], [0], [0]]), b: tensor([0]) },
+    optimizer: optim.sgd(0.1),
+    loss: (p: Linear, batch: XY) => {
+      const l = mse(p, batch);
+      return l.itemSync() > 1e6 ? mul(l, 0) : l;
+    },
+    data: regression(2, 8),
+    epochs: 1,
+    batchSize: 8,
+    key: random.key(0),
+    quiet: true,
+  };
+  await assert.rejects(
+    () => fit(options),
+    /^Error: fit\(\): the training step is jitted and could not be traced: .*cannot read.*Pass \{ jit: false \} to fit\(\) to run the step eagerly$/s,
+  );
+  const eager = await fit({ ...options, jit: false });
+  assert.equal(eager.history.steps.length, 1);
 });
