@@ -21,6 +21,47 @@ import {
   valueAndGrad,
 } from "../../mod.ts";
 
+/**
+ * Runs `steps` training steps of `loss` with `opt` eagerly and under one
+ * `jit`, failing at the first value (params, loss, optimizer state) that
+ * differs in any bit; returns the eager losses and how many times the
+ * jitted step was traced.
+ */
+function eagerVsJit<P, S>(
+  loss: (p: P) => Tensor,
+  opt: optim.GradientTransformation<S>,
+  init: P,
+  steps: number,
+): { losses: number[]; traces: number; state: S } {
+  const step = (p: P, s: S) => {
+    const [l, g] = valueAndGrad(loss)(p) as [Tensor, P];
+    const [updates, s2] = opt.update(g, s, p);
+    return { params: optim.applyUpdates(p, updates), state: s2, loss: l };
+  };
+  let traces = 0;
+  const jitted = jit((p: P, s: S) => {
+    traces++;
+    return step(p, s);
+  });
+  let pe = init, se = opt.init(init), pj = init, sj = opt.init(init);
+  const losses: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const e = step(pe, se);
+    const j = jitted(pj, sj);
+    const we = tree.leaves([e.params, e.loss, e.state]) as Tensor[];
+    const wj = tree.leaves([j.params, j.loss, j.state]) as Tensor[];
+    we.forEach((t, n) => {
+      const a = t.dataSync(), b = wj[n].dataSync();
+      for (let m = 0; m < a.length; m++) {
+        if (!Object.is(a[m], b[m])) assert.fail(`step ${i}, leaf ${n}[${m}]: ${b[m]} vs ${a[m]}`);
+      }
+    });
+    losses.push(e.loss.itemSync());
+    [pe, se, pj, sj] = [e.params, e.state, j.params, j.state];
+  }
+  return { losses, traces, state: se };
+}
+
 Deno.test("200 jitted Adam steps equal 200 eager ones bit for bit", () => {
   const k = random.split(random.key(3), 5);
   const init = {
@@ -34,35 +75,8 @@ Deno.test("200 jitted Adam steps equal 200 eager ones bit for bit", () => {
   const labels = random.randint(random.key(9), [32], 0, 4);
   const loss = (p: Params) =>
     nn.softmaxCrossEntropy(add(matmul(tanh(add(matmul(x, p.w1), p.b1)), p.w2), p.b2), labels);
-  const opt = optim.adam(0.01);
-  type State = ReturnType<typeof opt.init>;
-  const step = (p: Params, s: State) => {
-    const [l, g] = valueAndGrad(loss)(p);
-    const [updates, s2] = opt.update(g, s, p);
-    return { params: optim.applyUpdates(p, updates), state: s2, loss: l };
-  };
-  let traces = 0;
-  const jitted = jit((p: Params, s: State) => {
-    traces++;
-    return step(p, s);
-  });
-  let pe = init, se = opt.init(init), pj = init, sj = opt.init(init);
-  let first = 0, last = 0;
-  for (let i = 0; i < 200; i++) {
-    const e = step(pe, se);
-    const j = jitted(pj, sj);
-    const we = tree.leaves([e.params, e.loss]) as Tensor[];
-    const wj = tree.leaves([j.params, j.loss]) as Tensor[];
-    we.forEach((t, n) => {
-      const a = t.dataSync(), b = wj[n].dataSync();
-      for (let m = 0; m < a.length; m++) {
-        if (!Object.is(a[m], b[m])) assert.fail(`step ${i}, leaf ${n}[${m}]: ${b[m]} vs ${a[m]}`);
-      }
-    });
-    if (i === 0) first = e.loss.itemSync();
-    last = e.loss.itemSync();
-    [pe, se, pj, sj] = [e.params, e.state, j.params, j.state];
-  }
+  const { losses, traces } = eagerVsJit(loss, optim.adam(0.01), init, 200);
+  const [first, last] = [losses[0], losses.at(-1)!];
   assert.ok(last < 0.5 * first, `training makes progress (${first} → ${last})`);
   // The step counts are int32 scalar tensors, so every step has the
   // signature of the first: traced once.
@@ -83,31 +97,7 @@ Deno.test("a jitted AdamW step with a warmup-cosine schedule is traced once and 
     decaySteps: 12,
   });
   const opt = optim.adamw(lr, { weightDecay: 0.01 });
-  type State = ReturnType<typeof opt.init>;
-  const step = (p: Params, s: State) => {
-    const [l, g] = valueAndGrad(loss)(p);
-    const [updates, s2] = opt.update(g, s, p);
-    return { params: optim.applyUpdates(p, updates), state: s2, loss: l };
-  };
-  let traces = 0;
-  const jitted = jit((p: Params, s: State) => {
-    traces++;
-    return step(p, s);
-  });
-  let pe = init, se = opt.init(init), pj = init, sj = opt.init(init);
-  for (let i = 0; i < 15; i++) {
-    const e = step(pe, se);
-    const j = jitted(pj, sj);
-    const we = tree.leaves([e.params, e.loss, e.state]) as Tensor[];
-    const wj = tree.leaves([j.params, j.loss, j.state]) as Tensor[];
-    we.forEach((t, n) => {
-      const a = t.dataSync(), b = wj[n].dataSync();
-      for (let m = 0; m < a.length; m++) {
-        if (!Object.is(a[m], b[m])) assert.fail(`step ${i}, leaf ${n}[${m}]: ${b[m]} vs ${a[m]}`);
-      }
-    });
-    [pe, se, pj, sj] = [e.params, e.state, j.params, j.state];
-  }
-  assert.equal((se[0] as { count: Tensor }).count.itemSync(), 15);
+  const { traces, state } = eagerVsJit(loss, opt, init, 15);
+  assert.equal(state[0].count.itemSync(), 15);
   assert.equal(traces, 1);
 });
