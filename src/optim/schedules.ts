@@ -8,6 +8,10 @@
  * the eager numbers. Any of them works wherever a learning rate is taken
  * (`optim.adam(optim.cosineDecaySchedule(…))`).
  *
+ * Past ~600 lines because most of it is documentation (options and examples
+ * of nine schedules); each schedule's two formulas (numbers, count tensor)
+ * sit side by side so they are checked against each other at a glance.
+ *
  * @module
  */
 

@@ -29,7 +29,7 @@
 
 import type { Tensor } from "../core/tensor.ts";
 import { describe, knownValues } from "../ops/convert.ts";
-import { add, cast, div, mul, pow, sqrt, square, sub } from "../ops/elementwise.ts";
+import { add, cast, div, expm1, mul, neg, pow, sqrt, square, sub } from "../ops/elementwise.ts";
 import { map, mapWithPath } from "../tree/tree.ts";
 import type { GradientTransformation, LearningRate, Schedule } from "./base.ts";
 import {
@@ -562,8 +562,10 @@ export function scaleByAdam(
         c2 = 1 - b2 ** (known[0] + 1);
       } else {
         const tf = countAsFloat(t);
-        c1 = sub(1, pow(b1, tf));
-        c2 = sub(1, pow(b2, tf));
+        // In float32 (WebGPU) 1 − βᵗ cancels (β near 1): −expm1(t·ln β) keeps it accurate.
+        const f32 = tf.dtype === "float32";
+        c1 = f32 ? neg(expm1(mul(tf, Math.log(b1)))) : sub(1, pow(b1, tf));
+        c2 = f32 ? neg(expm1(mul(tf, Math.log(b2)))) : sub(1, pow(b2, tf));
       }
       const like = (c: number | Tensor, x: Tensor): number | Tensor =>
         typeof c === "number" ? c : cast(c, x.dtype);
