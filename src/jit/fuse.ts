@@ -29,7 +29,7 @@
  */
 
 import { BINARY_OPS, type BinaryOp, UNARY_OPS, type UnaryOp } from "../backend/backend.ts";
-import type { Backend, FusibleOp } from "../backend/backend.ts";
+import type { Backend, DataHandle, FusibleOp } from "../backend/backend.ts";
 import type { DType } from "../core/dtype.ts";
 import { broadcastStrides, sizeOf } from "../core/shape.ts";
 import { type Expr, load } from "../backend/ir/expr.ts";
@@ -59,6 +59,29 @@ const infos = new WeakMap<object, FusedInfo>();
  */
 export function fusedInfo(eq: Equation): FusedInfo | undefined {
   return eq.prim === FUSED ? infos.get(eq.params as object) : undefined;
+}
+
+/**
+ * Runs a fused equation as one kernel on `backend` (operand `k` is
+ * `inputs[k]`, the data of the equation's input `k`); null when the backend
+ * declines (the caller then runs `fusedInfo(eq).body` op by op).
+ * @internal
+ */
+export function runFused(
+  backend: Backend,
+  eq: Equation,
+  inputs: readonly DataHandle[],
+): DataHandle | null {
+  const info = fusedInfo(eq);
+  if (info === undefined || backend.fused === undefined) return null;
+  const { shape, dtype } = eq.out.aval;
+  return backend.fused({
+    kernel: info.kernel,
+    inputs,
+    strides: info.strides,
+    outShape: shape,
+    dtype,
+  });
 }
 
 const UNARY = new Set<string>(UNARY_OPS);

@@ -15,7 +15,7 @@
 
 import { makeTensor, type Tensor } from "../core/tensor.ts";
 import { dispatch, type Primitive } from "../ops/primitive.ts";
-import { type FusedInfo, fusedInfo } from "./fuse.ts";
+import { type FusedInfo, fusedInfo, runFused as runFusedKernel } from "./fuse.ts";
 import type { Equation, Program, Var } from "./program.ts";
 
 let launches = 0;
@@ -96,14 +96,8 @@ function run(eq: Equation, args: readonly Tensor[]): Tensor {
 function runFused(eq: Equation, info: FusedInfo, args: readonly Tensor[]): Tensor {
   const backend = args[0]._backend!;
   const { shape, dtype } = eq.out.aval;
-  if (backend.fused !== undefined && args.every((t) => !t._disposed && t._backend === backend)) {
-    const data = backend.fused({
-      kernel: info.kernel,
-      inputs: args.map((t) => t._data),
-      strides: info.strides,
-      outShape: shape,
-      dtype,
-    });
+  if (args.every((t) => !t._disposed && t._backend === backend)) {
+    const data = runFusedKernel(backend, eq, args.map((t) => t._data));
     if (data !== null) {
       launches++;
       return makeTensor(backend, data, shape, dtype);
