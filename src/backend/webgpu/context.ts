@@ -29,6 +29,19 @@
  * one is kept and thrown by the next read (once), so a failed kernel never
  * returns stale or zero values silently.
  *
+ * **One submit per batch.** Every command (dispatch, clear, copy) is
+ * recorded into one open command encoder (dispatches into one compute
+ * pass). Outside {@linkcode GpuContext.batch} it is submitted at once (one
+ * submit per kernel, as eager ops need); inside, everything recorded is
+ * submitted once when the outermost batch returns or throws — or earlier
+ * when a host read needs it. Uniform blocks live in a few persistent
+ * buffers written with one `writeBuffer` just before each submit. Queue
+ * operations that are not commands (`writeBuffer`, buffer destruction)
+ * happen on the queue timeline at once, before the recorded commands, so a
+ * buffer released while commands are pending (they may still read it) is
+ * marked: uploads never reuse it and it is destroyed only after the
+ * submit.
+ *
  * Binding convention for every kernel: `@group(0) @binding(0)` is the
  * uniform block (`var<uniform> u: U;`, the `uniforms` words given to
  * `run`), then the storage operands' segments in the order declared. Entry
@@ -102,7 +115,20 @@ export interface GpuContextOptions {
   readonly maxBindingBytes?: number;
   /** Bind at most this many storage buffers per kernel (default: the adapter's `maxStorageBuffersPerShaderStage`). */
   readonly maxBindings?: number;
+  /** Keep at most this many bytes of released buffers for reuse (default {@linkcode GpuContext.POOL_LIMIT}). */
+  readonly poolBytes?: number;
 }
+
+/** Bytes per persistent uniform buffer (the WebGPU default `maxUniformBufferBindingSize`). */
+const UNIFORM_CHUNK = 65536;
+
+/** Small constant stores kept by {@linkcode GpuContext.constant}: at most this many words each… */
+const CONSTANT_WORDS = 64;
+/** …and this many stores. */
+const CONSTANT_ENTRIES = 1024;
+
+/** Mappable staging buffers kept for reads, per size class. */
+const STAGING_KEEP = 4;
 
 /** Size classes round up to a power of two (at least 256 bytes) so buffers can be reused. */
 function sizeClass(bytes: number): number {
@@ -142,6 +168,32 @@ export class GpuContext {
   readonly #pool = new Map<number, GPUBuffer[]>();
   #pooledBytes = 0;
   #error: string | null = null;
+  /** The encoder commands are recorded into (null: nothing pending). */
+  #encoder: GPUCommandEncoder | null = null;
+  /** The open compute pass of `#encoder`, if any. */
+  #pass: GPUComputePassEncoder | null = null;
+  /** How many `batch` calls are running (nested ones join the outermost). */
+  #depth = 0;
+  /** Pooled buffers released while commands were pending (they may read them): no upload reuses them. */
+  readonly #dirty = new Set<GPUBuffer>();
+  /** Buffers to destroy once the pending commands are submitted. */
+  #doomed: GPUBuffer[] = [];
+  /** Persistent uniform buffers, their host copies, and how many bytes of each are in use. */
+  readonly #uniformBufs: GPUBuffer[] = [];
+  readonly #uniformHost: Uint32Array<ArrayBuffer>[] = [];
+  readonly #uniformEnd: number[] = [];
+  /** The uniform buffer being filled. */
+  #uniformChunk = 0;
+  /** Uniform blocks start at multiples of this many bytes. */
+  readonly #uniformAlign: number;
+  /** Small constant stores by content (see `constant`). */
+  readonly #constants = new Map<string, Store>();
+  /** Mappable staging buffers for reads, by size. */
+  readonly #staging = new Map<number, GPUBuffer[]>();
+  #created = 0;
+  #submits = 0;
+  /** Most bytes kept in the pool (`GpuContextOptions.poolBytes`). */
+  readonly #poolLimit: number;
   /** Most bytes kept in the pool for reuse. */
   static readonly POOL_LIMIT = 256 * 1024 * 1024;
 
@@ -174,6 +226,8 @@ export class GpuContext {
     // One input and one output of maxWords must fit in one kernel's bindings.
     const segsPerTensor = Math.max(1, Math.floor(this.maxBindings / 2));
     this.maxWords = Math.min(2 ** 31 - 1, segsPerTensor * this.segWords);
+    this.#uniformAlign = Math.max(256, lim.minUniformBufferOffsetAlignment ?? 256);
+    this.#poolLimit = opts.poolBytes ?? GpuContext.POOL_LIMIT;
     device.addEventListener("uncapturederror", (e) => {
       this.#error ??= (e as GPUUncapturedErrorEvent).error.message;
     });
@@ -210,18 +264,51 @@ export class GpuContext {
 
   // ---------------------------------------------------------------- buffers
 
-  /** A buffer of at least `bytes` bytes (from the pool when possible); at most one segment. */
-  alloc(bytes: number): GPUBuffer {
+  /**
+   * How many GPU buffers this context has created (storage, uniform and
+   * staging): in the steady state of a repeated computation the pools serve
+   * every request and this stops growing.
+   */
+  get buffersCreated(): number {
+    return this.#created;
+  }
+
+  /** How many command buffers this context has submitted. */
+  get submits(): number {
+    return this.#submits;
+  }
+
+  /** Creates a buffer (counted in `buffersCreated`). */
+  #create(size: number, usage: GPUBufferUsageFlags): GPUBuffer {
+    this.#created++;
+    return this.device.createBuffer({ size, usage });
+  }
+
+  /**
+   * A buffer of at least `bytes` bytes (from the pool when possible); at
+   * most one segment. `forWrite`: the caller will fill it with
+   * `queue.writeBuffer`, which runs before pending commands, so a buffer
+   * they may still read is not eligible.
+   */
+  alloc(bytes: number, forWrite = false): GPUBuffer {
     const size = sizeClass(Math.max(bytes, 4));
     const free = this.#pool.get(size);
     if (free !== undefined && free.length > 0) {
-      this.#pooledBytes -= size;
-      return free.pop()!;
+      let i = free.length - 1;
+      if (forWrite) { while (i >= 0 && this.#dirty.has(free[i])) i--; }
+      if (i >= 0) {
+        const b = free[i];
+        free[i] = free[free.length - 1];
+        free.pop();
+        this.#dirty.delete(b);
+        this.#pooledBytes -= size;
+        return b;
+      }
     }
-    return this.device.createBuffer({
+    return this.#create(
       size,
-      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
-    });
+      GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    );
   }
 
   /**
@@ -246,47 +333,73 @@ export class GpuContext {
     );
   }
 
-  /** Storage for `words` 4-byte words (uninitialised), checked against the size limit. */
-  allocStore(op: string, words: number): Store {
+  /**
+   * Storage for `words` 4-byte words (uninitialised), checked against the
+   * size limit. `forWrite`: see {@linkcode GpuContext.alloc}.
+   */
+  allocStore(op: string, words: number, forWrite = false): Store {
     this.checkSize(op, words);
     const n = Math.max(1, Math.ceil(words / this.segWords));
     const segs: GPUBuffer[] = [];
     for (let s = 0; s < n; s++) {
-      segs.push(this.alloc(Math.min(this.segWords, words - s * this.segWords) * 4));
+      segs.push(this.alloc(Math.min(this.segWords, words - s * this.segWords) * 4, forWrite));
     }
     return { segs, words };
   }
 
-  /** Returns a buffer, or every segment of a store, to the pool (destroying what does not fit). */
+  /**
+   * Returns a buffer, or every segment of a store, to the pool (destroying
+   * what does not fit — after the pending commands are submitted).
+   */
   release(x: GPUBuffer | Store): void {
     if ("segs" in x) {
       for (const b of x.segs) this.release(b);
       return;
     }
     const size = x.size;
-    if (this.#pooledBytes + size > GpuContext.POOL_LIMIT) {
-      x.destroy();
+    const pending = this.#encoder !== null;
+    if (this.#pooledBytes + size > this.#poolLimit) {
+      if (pending) this.#doomed.push(x);
+      else x.destroy();
       return;
     }
     const list = this.#pool.get(size) ?? [];
     list.push(x);
     this.#pool.set(size, list);
     this.#pooledBytes += size;
+    if (pending) this.#dirty.add(x);
+  }
+
+  /**
+   * A store holding `data` (at most 64 words), made once per distinct
+   * content and kept for the context's lifetime (kernels' small index
+   * tables). The caller must not release it. Larger or too many distinct
+   * contents get a fresh upload, which `owned` tells the caller to release.
+   */
+  constant(op: string, data: Uint32Array): { store: Store; owned: boolean } {
+    if (data.length > CONSTANT_WORDS) return { store: this.upload(op, data), owned: true };
+    const key = data.join(",");
+    const hit = this.#constants.get(key);
+    if (hit !== undefined) return { store: hit, owned: false };
+    const store = this.upload(op, data);
+    if (this.#constants.size >= CONSTANT_ENTRIES) return { store, owned: true };
+    this.#constants.set(key, store);
+    return { store, owned: false };
   }
 
   /** Storage of `words` words, all zero. */
   zeros(op: string, words: number): Store {
     const st = this.allocStore(op, words);
-    const enc = this.device.createCommandEncoder();
+    const enc = this.#commands();
     for (const b of st.segs) enc.clearBuffer(b);
-    this.device.queue.submit([enc.finish()]);
+    this.#submitUnlessBatched();
     return st;
   }
 
   /** Copies host data (a whole number of 4-byte words) into new storage. */
   upload(op: string, data: ArrayBufferView): Store {
     const words = Math.ceil(data.byteLength / 4);
-    const st = this.allocStore(op, words);
+    const st = this.allocStore(op, words, true);
     if (data.byteLength === 0) return st;
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     const segBytes = this.segWords * 4;
@@ -317,7 +430,7 @@ export class GpuContext {
   copy(op: string, src: Store, offset: number, words: number): Store {
     const out = this.allocStore(op, words);
     if (words === 0) return out;
-    const enc = this.device.createCommandEncoder();
+    const enc = this.#commands();
     const W = this.segWords;
     for (let done = 0; done < words;) {
       const from = offset + done;
@@ -331,7 +444,7 @@ export class GpuContext {
       );
       done += len;
     }
-    this.device.queue.submit([enc.finish()]);
+    this.#submitUnlessBatched();
     return out;
   }
 
@@ -344,27 +457,144 @@ export class GpuContext {
     const out = new Uint8Array(bytes);
     const segBytes = this.segWords * 4;
     const stagings: [GPUBuffer, number, number][] = [];
-    const enc = this.device.createCommandEncoder();
+    const enc = this.#commands(); // after whatever is pending: one submit
     const n = Math.max(1, Math.ceil(bytes / segBytes));
     for (let s = 0; s < n; s++) {
       const len = Math.min(segBytes, bytes - s * segBytes);
       const size = Math.ceil(Math.max(len, 4) / 4) * 4;
-      const staging = this.device.createBuffer({
-        size,
-        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-      });
+      const staging = this.#stagingBuffer(size);
       enc.copyBufferToBuffer(src.segs[s], 0, staging, 0, size);
       stagings.push([staging, s * segBytes, len]);
     }
-    this.device.queue.submit([enc.finish()]);
-    await Promise.all(stagings.map(([b]) => b.mapAsync(GPUMapMode.READ)));
-    for (const [b, at, len] of stagings) {
-      if (len > 0) out.set(new Uint8Array(b.getMappedRange(), 0, len), at);
-      b.unmap();
-      b.destroy();
+    this.flush();
+    try {
+      await Promise.all(stagings.map(([b]) => b.mapAsync(GPUMapMode.READ)));
+      for (const [b, at, len] of stagings) {
+        if (len > 0) out.set(new Uint8Array(b.getMappedRange(), 0, len), at);
+        b.unmap();
+      }
+    } catch (e) {
+      for (const [b] of stagings) b.destroy();
+      throw e;
     }
+    for (const [b] of stagings) this.#keepStaging(b);
     this.#throwDeviceError();
     return out.buffer;
+  }
+
+  /** A mappable buffer of exactly `size` bytes to copy into (from the staging pool when possible). */
+  #stagingBuffer(size: number): GPUBuffer {
+    return this.#staging.get(size)?.pop() ??
+      this.#create(size, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+  }
+
+  /** Keeps an unmapped staging buffer for the next read of its size (a few per size). */
+  #keepStaging(b: GPUBuffer): void {
+    const list = this.#staging.get(b.size) ?? [];
+    if (list.length >= STAGING_KEEP || b.size > 1 << 20) {
+      b.destroy();
+      return;
+    }
+    list.push(b);
+    this.#staging.set(b.size, list);
+  }
+
+  // ---------------------------------------------------------------- batches
+
+  /**
+   * Runs `body` as one unit of GPU work: every command it records (kernel
+   * dispatches, clears, copies) goes into one command encoder, submitted
+   * once when `body` returns or throws (after a throw, what was recorded
+   * is still submitted, so tensors made before the error stay valid, and
+   * the context is ready for the next call). A read inside submits what is
+   * pending first. Nested batches join the outermost one. `body` runs
+   * synchronously: for an async function only the part before its first
+   * `await` is batched.
+   *
+   * @param body The kernel calls.
+   * @returns What `body` returns.
+   */
+  batch<T>(body: () => T): T {
+    this.#depth++;
+    try {
+      return body();
+    } finally {
+      this.#depth--;
+      if (this.#depth === 0) this.flush();
+    }
+  }
+
+  /**
+   * Submits the recorded commands now (with their uniform blocks), if any.
+   * Afterwards buffers released meanwhile are safe to overwrite and those
+   * waiting for destruction are destroyed.
+   */
+  flush(): void {
+    const enc = this.#encoder;
+    if (enc === null) return;
+    const pass = this.#pass;
+    const doomed = this.#doomed;
+    this.#encoder = null;
+    this.#pass = null;
+    this.#doomed = [];
+    this.#dirty.clear();
+    try {
+      pass?.end();
+      for (let c = 0; c <= this.#uniformChunk && c < this.#uniformBufs.length; c++) {
+        const end = this.#uniformEnd[c];
+        if (end > 0) {
+          this.device.queue.writeBuffer(this.#uniformBufs[c], 0, this.#uniformHost[c], 0, end / 4);
+        }
+      }
+      this.device.queue.submit([enc.finish()]);
+      this.#submits++;
+    } finally {
+      this.#uniformEnd.fill(0);
+      this.#uniformChunk = 0;
+      for (const b of doomed) b.destroy();
+    }
+  }
+
+  /** The encoder to record a non-pass command into (ends an open compute pass). */
+  #commands(): GPUCommandEncoder {
+    if (this.#pass !== null) {
+      this.#pass.end();
+      this.#pass = null;
+    }
+    return this.#encoder ??= this.device.createCommandEncoder();
+  }
+
+  /** The open compute pass to record a dispatch into. */
+  #computePass(): GPUComputePassEncoder {
+    return this.#pass ??= this.#commands().beginComputePass();
+  }
+
+  /** Outside a batch, submits what was just recorded. */
+  #submitUnlessBatched(): void {
+    if (this.#depth === 0) this.flush();
+  }
+
+  /** Places a uniform block (a multiple of 16 bytes) for the next submit; returns its binding. */
+  #uniformSlot(u: Uint32Array): GPUBufferBinding {
+    const size = u.byteLength;
+    if (size > UNIFORM_CHUNK) {
+      throw new RangeError(`webgpu: a uniform block of ${size} bytes exceeds ${UNIFORM_CHUNK}`);
+    }
+    let c = this.#uniformChunk;
+    if (c < this.#uniformBufs.length && this.#uniformEnd[c] + size > UNIFORM_CHUNK) {
+      c = ++this.#uniformChunk;
+    }
+    if (c === this.#uniformBufs.length) {
+      this.#uniformBufs.push(
+        this.#create(UNIFORM_CHUNK, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST),
+      );
+      this.#uniformHost.push(new Uint32Array(UNIFORM_CHUNK / 4));
+      this.#uniformEnd.push(0);
+    }
+    const offset = this.#uniformEnd[c];
+    this.#uniformHost[c].set(u, offset / 4);
+    this.#uniformEnd[c] = offset + Math.ceil(size / this.#uniformAlign) * this.#uniformAlign;
+    return { buffer: this.#uniformBufs[c], offset, size };
   }
 
   /** Throws (once) the device error recorded since the last read, if any. */
@@ -456,23 +686,15 @@ ${cases((v) => `${v}[j] = v;`)}
     const words = Math.max(4, Math.ceil(uniforms.length / 4) * 4); // 16-byte multiple
     const u = new Uint32Array(words);
     u.set(new Uint32Array(uniforms.buffer, uniforms.byteOffset, uniforms.length));
-    const ubuf = this.device.createBuffer({
-      size: u.byteLength,
-      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
-    });
-    this.device.queue.writeBuffer(ubuf, 0, u);
-    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: ubuf } }];
+    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: this.#uniformSlot(u) }];
     buffers.forEach((b, i) => entries.push({ binding: i + 1, resource: { buffer: b } }));
     const bind = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
-    const enc = this.device.createCommandEncoder();
-    const pass = enc.beginComputePass();
+    const pass = this.#computePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bind);
     const [x, y = 1, z = 1] = groups;
     if (x > 0 && y > 0 && z > 0) pass.dispatchWorkgroups(x, y, z);
-    pass.end();
-    this.device.queue.submit([enc.finish()]);
-    ubuf.destroy();
+    this.#submitUnlessBatched();
   }
 
   /**

@@ -182,7 +182,7 @@ export function matmulKernel(
   const tilesM = Math.ceil(m / TILE), tilesN = Math.ceil(n / TILE);
   const tiled = t === "f32" && tilesM <= MAX_GROUPS && tilesN <= MAX_GROUPS &&
     (variant === "tiled" || (variant === "auto" && m >= 32 && n >= 32));
-  const offs = ctx.upload("matmul()", batchOffsets(spec, batch));
+  const { store: offs, owned } = ctx.constant("matmul()", batchOffsets(spec, batch));
   const out = ctx.allocStore("matmul()", total);
   const ops: Operand[] = [
     { name: "a", type: t, store: a },
@@ -201,6 +201,6 @@ export function matmulKernel(
     const u = Uint32Array.of(m, n, k, total);
     ctx.run("matmul()", simpleSource(t, decls), u, ops, groups1d(total, WG));
   }
-  ctx.release(offs); // safe: later writes to a reused buffer are queued after this pass
+  if (owned) ctx.release(offs); // safe: an upload never reuses a buffer pending commands read
   return out;
 }

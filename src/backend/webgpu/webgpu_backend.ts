@@ -239,6 +239,19 @@ export class WebGpuBackend implements be.Backend {
     );
   }
 
+  /**
+   * Runs `body`'s kernel calls as one unit: every dispatch is recorded into
+   * one command encoder, submitted once when `body` returns or throws (or
+   * earlier, before a read). Nested calls join the outer one. See
+   * {@linkcode be.Backend.batch}.
+   *
+   * @param body The kernel calls (synchronous).
+   * @returns What `body` returns.
+   */
+  batch<T>(body: () => T): T {
+    return this.ctx.batch(body);
+  }
+
   // ---------------------------------------------------------------- kernels
 
   /** `size` copies of `value` cast to `dtype`. */
