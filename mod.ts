@@ -192,6 +192,7 @@ export type {
   RandomUniformSpec,
   ReduceOp,
   ReduceSpec,
+  Reservation,
   ScatterAddSpec,
   ScatterStridedSpec,
   StridedSpec,

@@ -640,6 +640,37 @@ export interface FusedSpec {
 }
 
 /**
+ * A block of backend memory reserved for one program's intermediates
+ * ({@linkcode Backend.reserve}); `jit` places each intermediate at the byte
+ * offset its memory plan gives, reusing the block on every call.
+ *
+ * @example
+ * ```ts
+ * import { getBackend, type Reservation } from "@gradus/core";
+ *
+ * // How a jitted program uses one (the wasm backend makes them):
+ * function place(r: Reservation): void {
+ *   const a = r.view(0, "float32", 16); // 64 bytes at offset 0
+ *   const b = r.view(64, "int32", 4); // another value at offset 64
+ *   console.log(a !== b, r.bytes >= 80);
+ *   r.free(); // when the program is dropped
+ * }
+ * console.log(typeof place, getBackend()); // "function" "wasm"
+ * ```
+ */
+export interface Reservation {
+  /** Its size in bytes. */
+  readonly bytes: number;
+  /**
+   * A buffer of `size` `dtype` elements at byte `offset` of the block, for
+   * `writeInto`; it has no owner to count and is never freed on its own.
+   */
+  view(offset: number, dtype: DType, size: number): DataHandle;
+  /** Gives the block back (once); its buffers must not be used after. */
+  free(): void;
+}
+
+/**
  * An elementwise op as `jit`'s fusion pass asks a backend about it
  * ({@linkcode Backend.fusible}): `op` is a unary or binary opcode, `"where"`
  * or `"cast"`; `dtype` is its (value) operands' dtype, `to` a cast's target.
@@ -775,6 +806,20 @@ export interface Backend {
    * cannot here and now (the caller then runs the ops one by one).
    */
   fused?(spec: FusedSpec): DataHandle | null;
+  /**
+   * Optional (`jit`'s memory plan): reserves `bytes` for one program's
+   * intermediates, kept until the reservation's `free()`; null when it
+   * cannot (the program then allocates as eager code does).
+   */
+  reserve?(bytes: number): Reservation | null;
+  /**
+   * Optional, with `reserve`: runs `body` (one primitive's kernels) so that
+   * the new buffer its kernel makes is `out` — a buffer of a reservation, or
+   * a donated tensor's buffer that no other tensor owns — when dtype and
+   * size match; else the kernel makes a new one as usual. Returns what
+   * `body` returns.
+   */
+  writeInto?<T>(out: DataHandle, body: () => T): T;
   /**
    * Reduces the middle axis of `x` viewed as `[outer, n, inner]`, giving
    * `[outer, inner]`. Output dtype: `dtype` for `sum`/`max`/`min` (int32 for

@@ -105,6 +105,14 @@ export function isFloat(dtype: DType): boolean {
   return dtype === "float32" || dtype === "float64";
 }
 
+/** Bytes per element of each dtype. @internal */
+export const BYTES: Readonly<Record<DType, number>> = Object.freeze({
+  float32: 4,
+  float64: 8,
+  int32: 4,
+  bool: 1,
+});
+
 /**
  * Allocates a zero-filled typed array for `size` elements of `dtype`; when
  * the engine cannot make it, throws an `AllocationError` (a RangeError) that

@@ -1,21 +1,32 @@
 /**
- * Runs a program op by op on concrete tensors through the backend kernels
+ * Runs a program on concrete tensors through the backend kernels
  * (`dispatch`), exactly as eager execution would: results are bit-identical
- * to eager ones. Equations whose results nothing uses are skipped (dead
- * code: the traced program is pure). Each intermediate is disposed right after its last use
- * (buffers shared with a later value, like a reshape's, stay alive through
- * the backend's owner counting), so a call holds no more memory than it
- * needs. A `fused` equation (see `fuse.ts`) runs as one kernel on a
- * backend with the `fused` hook, else (or when the hook declines) its ops
- * one by one. (Memory planning comes later; cpu keeps op by op as the
- * reference.)
+ * to eager ones. The plan (`memory_plan.ts`, made once per program) says
+ * which equations run (dead code is skipped: the traced program is pure),
+ * what to free after each, and where intermediates live.
+ *
+ * On a backend with `reserve`/`writeInto` (`wasm`), the program reserves one
+ * block on its first call and every planned intermediate is written at its
+ * offset there, on every call: no allocation, no owner counting, no
+ * finalizer per intermediate, nothing for the garbage collector. Only the
+ * outputs are new buffers, and an output whose equation takes a donated
+ * argument's buffer (`jit`'s `donateArgnums`) is written over that
+ * argument. Elsewhere intermediates are new buffers disposed right after
+ * their last use (buffers shared with a later value, like a reshape's, stay
+ * alive through the backend's owner counting). A `fused` equation (see
+ * `fuse.ts`) runs as one kernel on a backend with the `fused` hook, else
+ * (or when the hook declines) its ops one by one. `cpu` runs op by op, the
+ * reference.
  *
  * @module
  */
 
+import type { Backend, DataHandle, Reservation } from "../backend/backend.ts";
+import { sizeOf } from "../core/shape.ts";
 import { makeTensor, type Tensor } from "../core/tensor.ts";
 import { dispatch, type Primitive } from "../ops/primitive.ts";
-import { type FusedInfo, fusedInfo, runFused as runFusedKernel } from "./fuse.ts";
+import { fusedInfo, runFused as runFusedKernel } from "./fuse.ts";
+import { type MemoryPlan, planMemory } from "./memory_plan.ts";
 import type { Equation, Program, Var } from "./program.ts";
 
 let launches = 0;
@@ -29,61 +40,117 @@ export function kernelLaunches(): number {
   return launches;
 }
 
-/** How a program runs: which equations, and what to free after each (made once per program). */
-interface Plan {
-  /** Whether equation i contributes to an output. */
-  readonly live: readonly boolean[];
-  /** Per equation: the intermediates whose last use it is. */
-  readonly free: readonly (readonly Var[])[];
-}
-
-const plans = new WeakMap<Program, Plan>();
-
-function planOf(program: Program): Plan {
-  let plan = plans.get(program);
-  if (plan !== undefined) return plan;
-  const eqs = program.equations;
-  const needed = new Set(program.outputs);
-  const live = eqs.map(() => false);
-  for (let i = eqs.length - 1; i >= 0; i--) {
-    if (!needed.has(eqs[i].out)) continue;
-    live[i] = true;
-    for (const v of eqs[i].inputs) needed.add(v);
-  }
-  const last = new Map<Var, number>();
-  eqs.forEach((eq, i) => {
-    if (live[i]) { for (const v of eq.inputs) last.set(v, i); }
-  });
-  const outputs = new Set(program.outputs);
-  const free: Var[][] = eqs.map(() => []);
-  eqs.forEach((eq, i) => {
-    if (live[i] && !outputs.has(eq.out)) free[last.get(eq.out)!].push(eq.out);
-  });
-  plan = { live, free };
-  plans.set(program, plan);
-  return plan;
-}
+/** Gives reservations back when their executable is garbage-collected. */
+const reservations = new FinalizationRegistry<Reservation>((r) => r.free());
 
 /**
- * Evaluates `program` on `inputs` (one concrete tensor per program input).
+ * A program made ready to run: its memory plan, and on backends that
+ * reserve memory, its block and the buffers placed in it (made on the
+ * first call).
  * @internal
  */
-export function interpret(program: Program, inputs: readonly Tensor[]): Tensor[] {
-  const env = new Map<Var, Tensor>();
-  program.constVars.forEach((v, i) => env.set(v, program.consts[i]));
-  program.inputs.forEach((v, i) => env.set(v, inputs[i]));
-  const plan = planOf(program);
-  program.equations.forEach((eq, i) => {
-    if (!plan.live[i]) return;
-    const args = eq.inputs.map((v) => env.get(v)!);
-    const info = fusedInfo(eq);
-    env.set(eq.out, info === undefined ? run(eq, args) : runFused(eq, info, args));
-    for (const v of plan.free[i]) {
-      env.get(v)!.dispose();
-      env.delete(v);
+export class Executable {
+  /** The program. */
+  readonly program: Program;
+  /** Its plan. */
+  readonly plan: MemoryPlan;
+  /** The backend the block belongs to, once reserved. */
+  #backend: Backend | null = null;
+  /** The block, once reserved (null: not yet, or the backend has none). */
+  #reservation: Reservation | null = null;
+  /** Per equation: the buffer its output is written to, or null (a new buffer). */
+  #slots: (DataHandle | null)[] = [];
+
+  /**
+   * Plans `program`.
+   *
+   * @param program The program.
+   * @param donated Positions of inputs whose buffers the caller gives up.
+   */
+  constructor(program: Program, donated: readonly number[] = []) {
+    this.program = program;
+    this.plan = planMemory(program, donated);
+  }
+
+  /** Reserves the block on `backend` (once; again after a backend change). */
+  #reserve(backend: Backend): void {
+    if (this.#backend === backend) return;
+    this.free();
+    this.#backend = backend;
+    this.#slots = this.program.equations.map(() => null);
+    if (backend.reserve === undefined || backend.writeInto === undefined) return;
+    const { offset, bytes } = this.plan;
+    if (bytes === 0) return;
+    const r = backend.reserve(bytes);
+    if (r === null) return;
+    this.#reservation = r;
+    reservations.register(this, r, this);
+    this.program.equations.forEach((eq, i) => {
+      const { shape, dtype } = eq.out.aval;
+      if (offset[i] >= 0) this.#slots[i] = r.view(offset[i], dtype, sizeOf(shape));
+    });
+  }
+
+  /** Gives the block back (the executable reserves a new one if it runs again). */
+  free(): void {
+    if (this.#reservation !== null) {
+      reservations.unregister(this);
+      this.#reservation.free();
+      this.#reservation = null;
     }
-  });
-  return program.outputs.map((v) => env.get(v)!);
+    this.#backend = null;
+  }
+
+  /**
+   * Evaluates the program on `inputs` (one concrete tensor per input).
+   *
+   * @param inputs The inputs' values.
+   * @returns The outputs' values.
+   */
+  run(inputs: readonly Tensor[]): Tensor[] {
+    const { program, plan } = this;
+    const backend = inputs[0]?._backend ?? program.consts[0]?._backend ?? null;
+    if (backend !== null) this.#reserve(backend);
+    const writeInto = backend?.writeInto?.bind(backend);
+    const place: Place = <T>(into: DataHandle | null, body: () => T): T =>
+      into === null || writeInto === undefined ? body() : writeInto(into, body);
+    const env = new Map<Var, Tensor>();
+    program.constVars.forEach((v, i) => env.set(v, program.consts[i]));
+    program.inputs.forEach((v, i) => env.set(v, inputs[i]));
+    const eqs = program.equations;
+    for (let i = 0; i < eqs.length; i++) {
+      if (!plan.live[i]) continue;
+      const eq = eqs[i];
+      const args = eq.inputs.map((v) => env.get(v)!);
+      const d = plan.donor[i];
+      const donated = d >= 0 && !inputs[d]._disposed && inputs[d]._backend === backend &&
+        inputs.indexOf(inputs[d]) === inputs.lastIndexOf(inputs[d]);
+      env.set(
+        eq.out,
+        evaluate(eq, args, donated ? inputs[d]._data : this.#slots[i] ?? null, place),
+      );
+      for (const v of plan.free[i]) {
+        env.get(v)!.dispose();
+        env.delete(v);
+      }
+    }
+    return program.outputs.map((v) => env.get(v)!);
+  }
+}
+
+/** Runs `body` so that its kernel writes `into` (see `Backend.writeInto`); else just `body`. */
+type Place = <T>(into: DataHandle | null, body: () => T) => T;
+
+/** One equation on concrete tensors, its output placed where `place` says. */
+function evaluate(
+  eq: Equation,
+  args: readonly Tensor[],
+  into: DataHandle | null,
+  place: Place,
+): Tensor {
+  return fusedInfo(eq) === undefined
+    ? place(into, () => run(eq, args))
+    : runFused(eq, args, into, place);
 }
 
 function run(eq: Equation, args: readonly Tensor[]): Tensor {
@@ -93,23 +160,30 @@ function run(eq: Equation, args: readonly Tensor[]): Tensor {
 }
 
 /** A fused equation: one kernel where the backend can, else its ops one by one. */
-function runFused(eq: Equation, info: FusedInfo, args: readonly Tensor[]): Tensor {
+function runFused(
+  eq: Equation,
+  args: readonly Tensor[],
+  into: DataHandle | null,
+  place: Place,
+): Tensor {
   const backend = args[0]._backend!;
   const { shape, dtype } = eq.out.aval;
   if (args.every((t) => !t._disposed && t._backend === backend)) {
-    const data = runFusedKernel(backend, eq, args.map((t) => t._data));
+    const data = place(into, () => runFusedKernel(backend, eq, args.map((t) => t._data)));
     if (data !== null) {
       launches++;
       return makeTensor(backend, data, shape, dtype);
     }
   }
+  // Op by op, on new buffers: the first op must not write over a donated operand the others read.
   const env = new Map<Var, Tensor>();
   eq.inputs.forEach((v, i) => env.set(v, args[i]));
+  const body = fusedInfo(eq)!.body;
   let out!: Tensor;
-  for (const e of info.body) {
+  for (const e of body) {
     out = run(e, e.inputs.map((v) => env.get(v)!));
     env.set(e.out, out);
   }
-  for (const e of info.body) if (e.out !== eq.out) env.get(e.out)!.dispose();
+  for (const e of body) if (e.out !== eq.out) env.get(e.out)!.dispose();
   return out;
 }

@@ -2,14 +2,15 @@
  * `jit` and `makeJaxpr`: trace a function once per signature into a
  * `Program` (abstract values only, no kernel runs), cache it, and run it.
  *
- * What this first slice does: tracing at its own level (constants, static
- * arguments, the errors for reading traced values and for escaped tracers),
- * a bounded cache per jitted function, and running the program op by op
- * through the backend kernels (bit-identical to eager) after merging common
- * subexpressions, skipping dead code and fusing chains of elementwise ops
- * into one kernel each on backends with the `fused` hook (`wasm`, `webgpu`; see
- * `fuse.ts`). Not yet: memory planning, buffer donation (accepted,
- * documented, no effect).
+ * Tracing happens at its own level (constants, static arguments, the errors
+ * for reading traced values and for escaped tracers); each jitted function
+ * keeps a bounded cache of programs. A program runs through the backend
+ * kernels (bit-identical to eager) after merging common subexpressions,
+ * skipping dead code and fusing chains of elementwise ops into one kernel
+ * each on backends with the `fused` hook (`wasm`, `webgpu`; see
+ * `fuse.ts`), with its intermediates placed by a memory plan made once per
+ * program and donated arguments' buffers reused for outputs (see
+ * `memory_plan.ts` and `interpret.ts`).
  *
  * @module
  */
@@ -20,7 +21,7 @@ import { concreteOf, Tensor, withoutCollecting } from "../core/tensor.ts";
 import { describe } from "../ops/convert.ts";
 import { flatten, flattenWithPath, unflatten } from "../tree/tree.ts";
 import { nextLevel, withTrace } from "../autodiff/trace.ts";
-import { interpret } from "./interpret.ts";
+import { Executable } from "./interpret.ts";
 import type { Program, Var } from "./program.ts";
 import { mergeCommon } from "./passes.ts";
 import { fuseElementwise } from "./fuse.ts";
@@ -46,9 +47,15 @@ export interface JitOptions {
    */
   readonly staticArgnums?: readonly number[];
   /**
-   * Positions of arguments whose buffers the caller gives up. Accepted and
-   * checked; buffers are not reused yet (a later version updates them in
-   * place), so donated arguments stay valid for now.
+   * Positions of arguments (pytrees of tensors) whose buffers the caller
+   * gives up, as in JAX: an output of the same shape and dtype is written
+   * into a donated tensor's buffer where the program allows it (on `wasm`:
+   * a jitted `w - lr * g` updates `w` in place, no new buffer), and every
+   * donated tensor is disposed after the call (on every backend, whether
+   * its buffer was reused or not), unless the function returned it as it
+   * is; using it afterwards is an error. Negative positions count from the
+   * end. A buffer that another tensor shares (a reshape of it, the same
+   * tensor passed twice) is never written over.
    */
   readonly donateArgnums?: readonly number[];
 }
@@ -67,15 +74,21 @@ export const JIT_CACHE_SIZE = 64;
 interface Split {
   /** The tensor leaves of the non-static arguments, in order. */
   readonly tensors: Tensor[];
+  /** Per tensor leaf, the position of the argument it is in. */
+  readonly argOf: number[];
   /** The cache key: backend, structures, shapes, dtypes, static values. */
   readonly key: string;
   /** Rebuilds the arguments with these tensors in place of the tensor leaves. */
   readonly rebuild: (tensors: readonly Tensor[]) => unknown[];
 }
 
-interface Entry {
+interface Traced {
   readonly program: Program;
   readonly rebuildOut: (tensors: readonly Tensor[]) => unknown;
+}
+
+interface Entry extends Traced {
+  readonly executable: Executable;
 }
 
 /**
@@ -109,14 +122,31 @@ interface Entry {
  * program as traced; `makeJaxpr(f, { optimized: true })` the program that
  * runs.
  *
+ * Memory: on `wasm` a program reserves one block for its intermediates on
+ * its first call, places each at an offset planned from their lifetimes
+ * (values alive at once never share bytes), and reuses the block on every
+ * call; only the outputs are new buffers, so a jitted training loop leaves
+ * nothing per step for the garbage collector. The block is given back when
+ * the program leaves the cache or the jitted function is collected. With
+ * `donateArgnums`, outputs take the donated arguments' buffers.
+ *
  * @param f A function of pytrees of tensors (and static values) returning a pytree of tensors.
- * @param opts `staticArgnums`, `donateArgnums` (accepted; no buffer reuse yet).
+ * @param opts `staticArgnums`, `donateArgnums` (see {@linkcode JitOptions}).
  * @returns A function with `f`'s signature.
  * @example
  * ```ts
  * import { jit, mul, sum, tensor } from "@gradus/core";
  * const f = jit((x) => sum(mul(x, x)));
  * console.log(f(tensor([1, 2, 3])).itemSync()); // 14 (traced once, then cached)
+ * ```
+ * @example
+ * ```ts
+ * import { jit, mul, sub, type Tensor, tensor } from "@gradus/core";
+ * // An SGD update that writes the new weights over the old ones.
+ * const update = jit((w: Tensor, g: Tensor) => sub(w, mul(g, 0.1)), { donateArgnums: [0] });
+ * let w = tensor([1, 2, 3]);
+ * w = update(w, tensor([10, 10, 10])); // the old `w` is given up (disposed)
+ * console.log(w.arraySync()); // [0, 1, 2]
  * ```
  */
 // deno-lint-ignore no-explicit-any
@@ -128,21 +158,36 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = 
   const jitted = (...args: unknown[]): unknown => {
     const split = splitArgs("jit()", args, opts.staticArgnums ?? []);
     if (split.tensors.some((t) => t._trace !== null)) return f(...args);
+    const donate = new Set((opts.donateArgnums ?? []).map((i) => (i < 0 ? i + args.length : i)));
     let entry = cache.get(split.key);
     if (entry === undefined) {
       try {
         const traced = traceEntry("jit()", f, split);
-        entry = { ...traced, program: optimize(traced.program, split) };
+        const program = optimize(traced.program, split);
+        const donated = split.argOf.flatMap((a, k) => (donate.has(a) ? [k] : []));
+        entry = { ...traced, program, executable: new Executable(program, donated) };
       } catch (e) {
         if (e instanceof OuterTracer) return f(...args);
         throw e;
       }
-      if (cache.size >= JIT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+      if (cache.size >= JIT_CACHE_SIZE) {
+        const oldest = cache.keys().next().value!;
+        cache.get(oldest)!.executable.free();
+        cache.delete(oldest);
+      }
     } else {
       cache.delete(split.key);
     }
     cache.set(split.key, entry);
-    return entry.rebuildOut(interpret(entry.program, split.tensors));
+    const outs = entry.executable.run(split.tensors);
+    if (donate.size > 0) {
+      // Donated arguments are given up: disposed, unless returned as they are.
+      const kept = new Set(outs);
+      split.tensors.forEach((t, k) => {
+        if (donate.has(split.argOf[k]) && !kept.has(t)) t.dispose();
+      });
+    }
+    return entry.rebuildOut(outs);
   };
   return jitted as F;
 }
@@ -209,7 +254,7 @@ function backendOf(split: Split): Backend {
   return split.tensors.length > 0 ? concreteOf(split.tensors[0])._backend! : currentBackend();
 }
 
-function traceEntry(op: string, f: (...args: never[]) => unknown, split: Split): Entry {
+function traceEntry(op: string, f: (...args: never[]) => unknown, split: Split): Traced {
   const backend = backendOf(split);
   const trace = new JitTrace(nextLevel(), backend);
   return withoutCollecting(() =>
@@ -259,6 +304,7 @@ function splitArgs(op: string, args: readonly unknown[], staticArgnums: readonly
     }
   }
   const tensors: Tensor[] = [];
+  const argOf: number[] = [];
   const parts: string[] = [currentBackend().name];
   const dynamic: {
     index: number;
@@ -277,6 +323,7 @@ function splitArgs(op: string, args: readonly unknown[], staticArgnums: readonly
       if (l instanceof Tensor) {
         at.push(j);
         tensors.push(l);
+        argOf.push(i);
         return `${l.dtype}[${l.shape.join(",")}]@${backendName(l)}`;
       }
       return staticKey(l);
@@ -294,7 +341,7 @@ function splitArgs(op: string, args: readonly unknown[], staticArgnums: readonly
     }
     return out;
   };
-  return { tensors, key: parts.join("|"), rebuild };
+  return { tensors, argOf, key: parts.join("|"), rebuild };
 }
 
 function backendName(t: Tensor): string {

@@ -160,6 +160,9 @@ export const MAX_OPERANDS = 6;
  * @param name The function's (exported) name.
  * @param kernel The elementwise kernel (at most 6 operands).
  * @param opts Renderer options.
+ * @param columns Only the loop nest for these column strides (bit `k` set:
+ *   `cₖ = 1`), for kernels of many operands: one nest instead of `2^k`
+ *   (other strides trap). Default: every nest.
  * @returns The function.
  *
  * @example
@@ -189,6 +192,7 @@ export function renderWasm(
   name: string,
   kernel: ElementwiseKernel,
   opts: WasmRenderOptions = {},
+  columns?: number,
 ): WasmFunction {
   const types = kernel.inputs, k = types.length;
   if (k > MAX_OPERANDS) {
@@ -228,6 +232,7 @@ export function renderWasm(
     c.forEach((ci, i) => fn.get(which).get(ci).i32(i).op("i32.shl").op("i32.or").set(which));
 
     for (let m = 0; m < 1 << k; m++) {
+      if (columns !== undefined && m !== columns) continue;
       const contiguous = (i: number): boolean => ((m >> i) & 1) === 1;
       /** The locals of the operands' vectors for vector `u`, loaded (contiguous ones). */
       const operands = (u: number): Local[] =>
@@ -298,6 +303,7 @@ export function renderWasm(
         fn.return();
       });
     }
+    if (columns !== undefined) fn.unreachable(); // called with other column strides
   });
 }
 

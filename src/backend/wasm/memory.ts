@@ -39,13 +39,10 @@
  * @module
  */
 
-import { allocArray, type DType, type TypedArray } from "../../core/dtype.ts";
+import { allocArray, BYTES, type DType, dtypeOfArray, type TypedArray } from "../../core/dtype.ts";
 import { AllocationError, fmtBytes } from "../../core/errors.ts";
 import type { DataHandle } from "../backend.ts";
 import { Arena, type ArenaStats } from "./arena.ts";
-
-/** Bytes per element of each dtype. */
-const BYTES: { readonly [D in DType]: number } = { float32: 4, float64: 8, int32: 4, bool: 1 };
 
 /** Bytes of the ArrayBuffer that nudges the garbage collector (see `alloc`). */
 const NUDGE_BYTES = 64 * 2 ** 20;
@@ -74,17 +71,37 @@ export class WasmBuf {
   refs = 0;
   /** Set once the block went back to the arena. */
   released = false;
+  /**
+   * Part of a reservation (a program's memory plan, see `reserve`): no
+   * owner counting, no finalizer; the reservation's `free` gives it back.
+   */
+  readonly pinned: boolean;
 
   /**
    * Wraps a view.
    *
    * @param view The elements.
    * @param ptr Byte address in the arena, or -1.
+   * @param pinned Whether it belongs to a reservation.
    */
-  constructor(view: TypedArray, ptr: number) {
+  constructor(view: TypedArray, ptr: number, pinned = false) {
     this.view = view;
     this.ptr = ptr;
+    this.pinned = pinned;
   }
+}
+
+/**
+ * A block reserved for one program's intermediates (see `WasmMemory.reserve`).
+ * @internal
+ */
+export interface WasmReservation {
+  /** Its size. */
+  readonly bytes: number;
+  /** A buffer of `size` `dtype` elements at byte `offset` of the block. */
+  view(offset: number, dtype: DType, size: number): WasmBuf;
+  /** Gives the block back (once). */
+  free(): void;
 }
 
 /**
@@ -160,6 +177,8 @@ export interface WasmMemoryStats extends ArenaStats {
   readonly awaitingGcBytes: number;
   /** Buffers put in JS memory because the `gcBudget` was reached. */
   readonly spilledBuffers: number;
+  /** Tensor buffers allocated so far (in the arena or JS memory; not kernels' transient blocks). */
+  readonly buffers: number;
 }
 
 /**
@@ -206,6 +225,12 @@ export class WasmMemory {
   readonly #jsPool = new Map<number, ArrayBuffer[]>();
   /** Bytes in `#jsPool`. */
   #jsPoolBytes = 0;
+  /** The reservation's buffer `alloc` handed out, until `wrap` wraps its view. */
+  #handed: WasmBuf | null = null;
+  /** Tensor buffers allocated so far (see `stats`). */
+  #buffers = 0;
+  /** Where the next output of `run` goes (see `into`), or null. */
+  #place: WasmBuf | null = null;
   /** `#sinceFinalizer` at which to nudge the garbage collector next. */
   #nextNudge = NUDGE_BYTES;
   /** `#sinceFinalizer` at which `read` lets the event loop turn next. */
@@ -246,6 +271,7 @@ export class WasmMemory {
       ...this.arena.stats(),
       awaitingGcBytes: this.#sinceFinalizer,
       spilledBuffers: this.#spilled,
+      buffers: this.#buffers,
     };
   }
 
@@ -270,6 +296,14 @@ export class WasmMemory {
    * @returns The elements.
    */
   alloc(dtype: DType, size: number, zeroed: boolean): TypedArray {
+    const p = this.#place;
+    if (p !== null && p.pinned && this.#takePlacement(dtype, size) !== null) {
+      // A reservation's buffer for a kernel of the CPU backend (see `into`).
+      this.#handed = p;
+      if (zeroed) p.view.fill(0);
+      return p.view;
+    }
+    this.#buffers++;
     const bytes = size * BYTES[dtype];
     const ptr = this.#sinceFinalizer < this.#gcBudget
       ? this.arena.alloc(bytes)
@@ -343,6 +377,11 @@ export class WasmMemory {
    * @returns The handle.
    */
   wrap(out: TypedArray): WasmBuf {
+    const h = this.#handed;
+    if (h !== null && h.view === out) {
+      this.#handed = null;
+      return h;
+    }
     return new WasmBuf(out, inArena(out) ? out.byteOffset : -1);
   }
 
@@ -372,7 +411,8 @@ export class WasmMemory {
     scratch: readonly number[],
     kernel: WasmKernelCall,
   ): WasmBuf | null {
-    const out = this.alloc(dtype, size, false);
+    const placed = this.#takePlacement(dtype, size);
+    const out = placed?.view ?? this.alloc(dtype, size, false);
     const temps: number[] = []; // address, bytes, … in the order taken
     const take = (bytes: number): number => {
       const p = this.arena.alloc(bytes);
@@ -413,9 +453,69 @@ export class WasmMemory {
     }
     // In reverse, so blocks taken from the top lower it again.
     for (let i = temps.length - 2; i >= 0; i -= 2) this.arena.free(temps[i], temps[i + 1]);
-    if (o >= 0) return this.wrap(out);
-    if (!spilled) this.#unalloc(out);
+    if (o >= 0) return placed ?? this.wrap(out);
+    if (placed === null && !spilled) this.#unalloc(out);
     return null;
+  }
+
+  /**
+   * Runs `body` so that the next output `run` makes, if it has `out`'s
+   * dtype and size, is `out` itself: a buffer of a reservation, or a
+   * buffer only one tensor owns (a donated argument, which the kernel may
+   * read while writing it: elementwise kernels read each element before
+   * writing it). Anything else is left to a new buffer. A reservation's
+   * buffer also serves the next `alloc` of that dtype and size (a kernel
+   * of the CPU backend); a donated one does not, since a CPU kernel may
+   * allocate a temporary before its output.
+   *
+   * @param out The buffer to write.
+   * @param body One primitive's kernels.
+   * @returns What `body` returns.
+   */
+  into<T>(out: WasmBuf, body: () => T): T {
+    this.#place = out;
+    try {
+      return body();
+    } finally {
+      this.#place = null;
+      this.#handed = null;
+    }
+  }
+
+  /** The buffer `into` asked for, once, when it fits a `size`-element `dtype` output. */
+  #takePlacement(dtype: DType, size: number): WasmBuf | null {
+    const p = this.#place;
+    if (p === null) return null;
+    this.#place = null;
+    const fits = p.ptr >= 0 && !p.released && (p.pinned || p.refs === 1) &&
+      p.view.length === size && dtypeOfArray(p.view) === dtype;
+    return fits ? p : null;
+  }
+
+  /**
+   * Reserves `bytes` of the arena for one program's intermediates (see
+   * `Backend.reserve`); null when the arena cannot hold them.
+   *
+   * @param bytes How many bytes.
+   * @returns The reservation, or null.
+   */
+  reserve(bytes: number): WasmReservation | null {
+    const base = this.arena.alloc(Math.max(bytes, 1));
+    if (base < 0) return null;
+    let freed = false;
+    return {
+      bytes,
+      view: (offset: number, dtype: DType, size: number): WasmBuf => {
+        if (freed) throw new Error("wasm backend: the reservation was already freed");
+        const ptr = base + offset;
+        return new WasmBuf(viewOf(dtype, this.arena.buffer, size, ptr), ptr, true);
+      },
+      free: (): void => {
+        if (freed) return;
+        freed = true;
+        this.arena.free(base, Math.max(bytes, 1));
+      },
+    };
   }
 
   /** Gives back a block `alloc` returned that never became a tensor's. */
@@ -449,6 +549,7 @@ export class WasmMemory {
    * @param h Its buffer.
    */
   track(owner: object, h: WasmBuf): void {
+    if (h.pinned) return;
     h.refs++;
     if (h.ptr >= 0) this.#owners.register(owner, h, owner);
   }
@@ -462,6 +563,7 @@ export class WasmMemory {
    * @param owner The tensor giving it up, if any.
    */
   dispose(h: WasmBuf, owner?: object): void {
+    if (h.pinned) return;
     if (owner !== undefined) {
       // Arena buffers' owners are registered with the finalizers; JS memory's are only counted.
       if (h.ptr < 0 ? !h.released : this.#owners.unregister(owner)) this.#drop(h);

@@ -47,6 +47,7 @@ import {
   type LogsumexpSpec,
   type MatmulSpec,
   type ReduceSpec,
+  type Reservation,
   type ScatterAddSpec,
   UNARY_OPS,
   type UnaryOp,
@@ -309,7 +310,7 @@ export class WasmBackend extends CpuBackend {
   /** 1 to keep products on one thread; undefined lets big ones use two. */
   readonly #threads: number | undefined;
   /** Compiled elementwise kernels by spec. */
-  readonly #compiled = new WeakMap<ElementwiseKernel, Compiled>();
+  readonly #compiled = new WeakMap<ElementwiseKernel, Map<number, Compiled>>();
   /** Fused kernels that failed to compile (their ops run one by one). */
   readonly #unfusable = new WeakSet<ElementwiseKernel>();
   /** float32 reductions by opcode (`"lse"`: the fused log-sum-exp), compiled on first use. */
@@ -433,15 +434,10 @@ export class WasmBackend extends CpuBackend {
   ): DataHandle | null {
     const size = sizeOf(outShape), k = this.#kernels(size);
     if (k === null) return null;
-    let c = this.#compiled.get(kernel);
-    if (c === undefined) {
-      c = { f: k.elementwise(kernel), bytes: elementBytes(kernel) };
-      this.#compiled.set(kernel, c);
-    }
-    const { f, bytes } = c;
     const bufs = inputs.map(live);
     if (strides.every((st) => isContiguous(st, outShape))) {
       // the common case, one flat row: no plan
+      const { f } = this.#compiledFor(k, kernel, (1 << inputs.length) - 1);
       return this.#run(bufs, outDtype, size, NO_SCRATCH, (ptrs, o) => {
         if (ptrs.length === 1) f(ptrs[0], 0, 1, o, 1, size);
         else if (ptrs.length === 2) f(ptrs[0], 0, 1, ptrs[1], 0, 1, o, 1, size);
@@ -450,8 +446,9 @@ export class WasmBackend extends CpuBackend {
     }
     const plan = plan2d(outShape, strides);
     if (plan === null) return null;
-    const outW = bytes[inputs.length];
     const { rows, cols, rowStrides, colStrides } = plan;
+    const { f, bytes } = this.#compiledFor(k, kernel, colStrides.reduce((m, c, i) => m | c << i, 0));
+    const outW = bytes[inputs.length];
     const args = new Array<number>(3 * inputs.length + 3);
     return this.#run(bufs, outDtype, size, NO_SCRATCH, (ptrs, o) => {
       for (const offsets of plan.offsets) {
@@ -467,6 +464,27 @@ export class WasmBackend extends CpuBackend {
         o += rows * cols * outW;
       }
     });
+  }
+
+  /**
+   * The compiled kernel for operands read with these column strides (bit
+   * `i` of `columns` set: `cᵢ = 1`). Kernels of up to two operands have
+   * one function for every stride; larger ones (`where`, fused chains) one
+   * per combination used, instead of `2^k` loop nests in one function.
+   */
+  #compiledFor(k: WasmKernels, kernel: ElementwiseKernel, columns: number): Compiled {
+    const key = kernel.inputs.length > 2 ? columns : -1;
+    let byColumns = this.#compiled.get(kernel);
+    let c = byColumns?.get(key);
+    if (c === undefined) {
+      c = {
+        f: k.elementwise(kernel, key < 0 ? undefined : columns),
+        bytes: elementBytes(kernel),
+      };
+      if (byColumns === undefined) this.#compiled.set(kernel, byColumns = new Map());
+      byColumns.set(key, c);
+    }
+    return c;
   }
 
   /** `out[i] = op(x[i])`: float32 and int32 in WebAssembly SIMD where `UNARY` has a kernel. */
@@ -529,6 +547,16 @@ export class WasmBackend extends CpuBackend {
       this.#unfusable.add(kernel); // e.g. more locals than the engine takes
       return null;
     }
+  }
+
+  /** Reserves arena memory for a program's intermediates (see `WasmMemory.reserve`). */
+  reserve(bytes: number): Reservation | null {
+    return this.#mem.reserve(bytes);
+  }
+
+  /** Runs `body` so that its kernel's output is `out` where it fits (see `WasmMemory.into`). */
+  writeInto<T>(out: DataHandle, body: () => T): T {
+    return this.#mem.into(live(out), body);
   }
 
   /** The float32 reduction `op` (`"lse"`: log Σ exp(x − m) + m, `m` along the axis). */

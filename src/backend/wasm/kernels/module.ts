@@ -133,11 +133,15 @@ export class WasmKernels {
    * The compiled elementwise kernel (see {@linkcode ElementwiseCall}).
    *
    * @param kernel The kernel spec (its key is the cache key).
+   * @param columns Only the loop nest for these column strides (see `renderWasm`).
    * @returns The call.
    */
-  elementwise(kernel: ElementwiseKernel): ElementwiseCall {
+  elementwise(kernel: ElementwiseKernel, columns?: number): ElementwiseCall {
     const contractFma = this.variant === "relaxed";
-    return this.#call(kernel.key, (mod) => renderWasm(mod, "kernel", kernel, { contractFma }));
+    return this.#call(
+      columns === undefined ? kernel.key : `${kernel.key}|c${columns}`,
+      (mod) => renderWasm(mod, "kernel", kernel, { contractFma }, columns),
+    );
   }
 
   /**

@@ -1,0 +1,198 @@
+/**
+ * `jit`'s memory plan (`src/jit/memory_plan.ts`) and buffer donation: the
+ * placement never lets two values alive at once share bytes, a jitted call
+ * in the steady state allocates only its outputs, donated arguments' buffers
+ * become outputs' buffers (and the arguments are given up), and every result
+ * stays bit-identical to eager execution.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import {
+  add,
+  exp,
+  getBackend,
+  jit,
+  makeJaxpr,
+  mul,
+  optim,
+  reshape,
+  sub,
+  sum,
+  tanh,
+  type Tensor,
+  tensor,
+  tree,
+  valueAndGrad,
+} from "../../mod.ts";
+import { currentBackend } from "../../src/backend/registry.ts";
+import type { WasmBackend } from "../../src/backend/wasm/wasm_backend.ts";
+import { planMemory } from "../../src/jit/memory_plan.ts";
+import type { Program } from "../../src/jit/program.ts";
+import { assertSameTree, type MlpParams, mlpProblem } from "./_helpers.ts";
+
+const onWasm = getBackend() === "wasm";
+
+/** Checks the plan's placement: values alive at once never share bytes. */
+function assertDisjoint(program: Program, what: string): void {
+  const plan = planMemory(program);
+  const eqs = program.equations;
+  const lastUse = new Map<unknown, number>();
+  eqs.forEach((eq, i) => {
+    if (plan.live[i]) eq.inputs.forEach((v) => lastUse.set(v, i));
+  });
+  // Lifetime of a placed value: from its equation to the last use of it or of a reshape of it.
+  const stop = eqs.map((eq, i) => lastUse.get(eq.out) ?? i);
+  for (let i = eqs.length - 1; i >= 0; i--) {
+    const eq = eqs[i];
+    if (plan.live[i] && (eq.prim.name === "reshape" || eq.prim.name === "stopGradient")) {
+      const src = eqs.findIndex((e) => e.out === eq.inputs[0]);
+      if (src >= 0) stop[src] = Math.max(stop[src], stop[i]);
+    }
+  }
+  const placed = eqs.flatMap((eq, i) => {
+    if (plan.offset[i] < 0) return [];
+    const n = eq.out.aval.shape.reduce((a, d) => a * d, 1);
+    const bytes = n * (eq.out.aval.dtype === "float64" ? 8 : eq.out.aval.dtype === "bool" ? 1 : 4);
+    return [{ i, lo: plan.offset[i], hi: plan.offset[i] + bytes, stop: stop[i] }];
+  });
+  for (const a of placed) {
+    assert.ok(a.hi <= plan.bytes, `${what}: eq ${a.i} ends past the block`);
+    for (const b of placed) {
+      if (a.i >= b.i || b.i > a.stop) continue; // b defined after a's last use: may share
+      assert.ok(
+        a.hi <= b.lo || b.hi <= a.lo,
+        `${what}: eq ${a.i} [${a.lo},${a.hi}) alive at eq ${b.i} [${b.lo},${b.hi})`,
+      );
+    }
+  }
+  // No program output and no input is ever placed.
+  program.outputs.forEach((v) => {
+    const i = eqs.findIndex((e) => e.out === v);
+    if (i >= 0) assert.equal(plan.offset[i], -1, `${what}: output placed`);
+  });
+}
+
+Deno.test("memory plan: a chain reuses bytes, values alive at once never share them", () => {
+  // x → a → b → c → d: a and c may share, b and d may not overlap what is alive.
+  const f = (x: Tensor) => exp(tanh(exp(tanh(x))));
+  const p = makeJaxpr(f)(tensor([1, 2, 3, 4]));
+  const plan = planMemory(p);
+  assert.deepEqual(plan.offset, [0, 64, 0, -1]);
+  assert.equal(plan.bytes, 64 + 16);
+  assertDisjoint(p, "chain");
+  // The MLP step: the gradient and an optimizer update, with reshapes and stopGradient.
+  const { params, x, labels, loss } = mlpProblem(1);
+  const opt = optim.adam(1e-2);
+  const step = (p: MlpParams, s: optim.OptState, xb: Tensor, yb: Tensor) => {
+    const [value, g] = valueAndGrad(loss)(p, xb, yb);
+    const [u, s2] = opt.update(g, s, p);
+    return [value, optim.applyUpdates(p, u), s2];
+  };
+  const program = makeJaxpr(step)(params, opt.init(params), x, labels);
+  assertDisjoint(program, "mlp step");
+  assertDisjoint(makeJaxpr(step, { optimized: true })(params, opt.init(params), x, labels), "opt");
+  const planned = planMemory(program);
+  const total = program.equations.reduce(
+    (a, eq, i) => a + (planned.offset[i] >= 0 ? eq.out.aval.shape.reduce((m, d) => m * d, 4) : 0),
+    0,
+  );
+  assert.ok(planned.bytes < total / 2, `block ${planned.bytes} of ${total} bytes placed`);
+});
+
+Deno.test("memory plan: a reshape of an intermediate that is an output is not placed", () => {
+  const f = (x: Tensor) => {
+    const y = exp(x);
+    return [reshape(y, [2, 2]), sum(tanh(y))];
+  };
+  const p = makeJaxpr(f)(tensor([0, 1, 2, 3]));
+  const plan = planMemory(p);
+  assert.equal(plan.offset[p.equations.findIndex((e) => e.prim.name === "exp")], -1);
+  const x = tensor([0, 1, 2, 3]);
+  const g = jit(f);
+  const first = g(x);
+  const second = g(x); // the second call must not write over the first call's results
+  assertSameTree(first, f(x), "first call");
+  assertSameTree(second, f(x), "second call");
+});
+
+Deno.test("memory plan: the steady state allocates only the outputs", { ignore: !onWasm }, () => {
+  const be = currentBackend() as WasmBackend;
+  const { params, x, labels, loss } = mlpProblem(2);
+  const step = jit((p: MlpParams, xb: Tensor, yb: Tensor) => valueAndGrad(loss)(p, xb, yb));
+  tree.dispose(step(params, x, labels)); // traces, reserves the block
+  const before = be.memoryStats();
+  for (let i = 0; i < 20; i++) tree.dispose(step(params, x, labels));
+  const after = be.memoryStats();
+  assert.equal(after.usedBytes, before.usedBytes, "arena use after 20 calls");
+  assert.equal(after.awaitingGcBytes, before.awaitingGcBytes, "nothing left to the collector");
+  // One new buffer per output (the loss and four gradients), none per intermediate.
+  assert.equal(after.buffers - before.buffers, 20 * 5, "buffers allocated in 20 calls");
+  assertSameTree(step(params, x, labels), valueAndGrad(loss)(params, x, labels), "values");
+});
+
+Deno.test("donateArgnums: an output takes a donated argument's buffer, the argument is given up", () => {
+  const update = (w: Tensor, g: Tensor) => sub(w, mul(g, 0.5));
+  const f = jit(update, { donateArgnums: [0] });
+  const g = tensor([1, 2, 3, 4, 5, 6, 7, 8]);
+  const want = update(tensor([10, 20, 30, 40, 50, 60, 70, 80]), g);
+  for (let i = 0; i < 3; i++) {
+    const w = tensor([10, 20, 30, 40, 50, 60, 70, 80]);
+    const handle = w._data;
+    const out = f(w, g);
+    assertSameTree(out, want, `call ${i}`);
+    assert.ok(w._disposed, "the donated argument is disposed");
+    assert.throws(() => w.dataSync(), /disposed/);
+    if (onWasm) assert.equal(out._data, handle, "updated in place");
+    assert.deepEqual(g.arraySync(), [1, 2, 3, 4, 5, 6, 7, 8], "g untouched");
+  }
+  // Negative positions count from the end; a donated argument read after the
+  // output is written (here by the second output) is not written over.
+  const h = jit((a: Tensor, b: Tensor) => [add(a, b), mul(exp(a), 2)], { donateArgnums: [-2] });
+  const a = tensor([0, 1]), b = tensor([1, 1]);
+  assertSameTree(h(a, b), [tensor([1, 2]), mul(exp(tensor([0, 1])), 2)], "read after");
+  assert.ok(a._disposed && !b._disposed);
+});
+
+Deno.test("donateArgnums: a buffer something else still holds is copied, never overwritten", () => {
+  const f = jit((w: Tensor) => mul(w, 2), { donateArgnums: [0] });
+  const w = tensor([1, 2, 3, 4]);
+  const view = reshape(w, [2, 2]); // shares w's buffer
+  const out = f(w);
+  assert.deepEqual(out.arraySync(), [2, 4, 6, 8]);
+  assert.deepEqual(view.arraySync(), [[1, 2], [3, 4]], "the reshape keeps its values");
+  // The same tensor passed at a donated and a kept position.
+  const g = jit((p: Tensor, q: Tensor) => [mul(p, 3), add(q, 1)], { donateArgnums: [0] });
+  const t = tensor([1, 2]);
+  assertSameTree(g(t, t), [tensor([3, 6]), tensor([2, 3])], "aliased arguments");
+  // Returned as it is: not disposed.
+  const id = jit((p: Tensor) => p, { donateArgnums: [0] });
+  const u = tensor([5]);
+  assert.equal(id(u), u);
+  assert.ok(!u._disposed);
+});
+
+Deno.test("donateArgnums: a jitted Adam step updates parameters and state in place", () => {
+  const { params, x, labels, loss } = mlpProblem(3);
+  const opt = optim.adam(1e-2);
+  const step = (p: MlpParams, s: optim.OptState, xb: Tensor, yb: Tensor) => {
+    const [value, g] = valueAndGrad(loss)(p, xb, yb);
+    const [u, s2] = opt.update(g, s, p);
+    return [value, optim.applyUpdates(p, u), s2] as const;
+  };
+  const donating = jit(step, { donateArgnums: [0, 1] });
+  let [pe, se] = [tree.map((t: Tensor) => add(t, 0), params), opt.init(params)];
+  let [pj, sj] = [tree.map((t: Tensor) => add(t, 0), params), opt.init(params)];
+  let reused = 0;
+  for (let i = 0; i < 30; i++) {
+    const [, p2, s2] = step(pe, se, x, labels);
+    [pe, se] = [p2, s2];
+    const handles = new Set((tree.leaves(pj) as Tensor[]).map((t) => t._data));
+    const [, p3, s3] = donating(pj, sj, x, labels);
+    reused += (tree.leaves(p3) as Tensor[]).filter((t) => handles.has(t._data)).length;
+    [pj, sj] = [p3, s3];
+  }
+  assertSameTree([pj, sj], [pe, se], "30 donated steps");
+  if (onWasm) assert.equal(reused, 30 * 4, "every parameter updated in place");
+});
