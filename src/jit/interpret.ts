@@ -60,6 +60,10 @@ export class Executable {
   #reservation: Reservation | null = null;
   /** Per equation: the buffer its output is written to, or null (a new buffer). */
   #slots: (DataHandle | null)[] = [];
+  /** The live equations, in order. */
+  readonly #steps: readonly Step[];
+  /** The outputs' value indices. */
+  readonly #outputs: readonly number[];
 
   /**
    * Plans `program`.
@@ -70,6 +74,9 @@ export class Executable {
   constructor(program: Program, donated: readonly number[] = []) {
     this.program = program;
     this.plan = planMemory(program, donated);
+    const { steps, outputs } = stepsOf(program, this.plan);
+    this.#steps = steps;
+    this.#outputs = outputs;
   }
 
   /** Reserves the block on `backend` (once; again after a backend change). */
@@ -108,34 +115,52 @@ export class Executable {
    * @returns The outputs' values.
    */
   run(inputs: readonly Tensor[]): Tensor[] {
-    const { program, plan } = this;
+    const { program } = this;
     const backend = inputs[0]?._backend ?? program.consts[0]?._backend ?? null;
     if (backend !== null) this.#reserve(backend);
     const writeInto = backend?.writeInto?.bind(backend);
     const place: Place = <T>(into: DataHandle | null, body: () => T): T =>
       into === null || writeInto === undefined ? body() : writeInto(into, body);
-    const env = new Map<Var, Tensor>();
-    program.constVars.forEach((v, i) => env.set(v, program.consts[i]));
-    program.inputs.forEach((v, i) => env.set(v, inputs[i]));
-    const eqs = program.equations;
-    for (let i = 0; i < eqs.length; i++) {
-      if (!plan.live[i]) continue;
-      const eq = eqs[i];
-      const args = eq.inputs.map((v) => env.get(v)!);
-      const d = plan.donor[i];
+    // Values by index: constants, inputs, then equations' outputs (see `#steps`).
+    const env: Tensor[] = program.consts.concat(inputs);
+    for (const { i, eq, args, out, free } of this.#steps) {
+      const d = this.plan.donor[i];
       const donated = d >= 0 && !inputs[d]._disposed && inputs[d]._backend === backend &&
         inputs.indexOf(inputs[d]) === inputs.lastIndexOf(inputs[d]);
-      env.set(
-        eq.out,
-        evaluate(eq, args, donated ? inputs[d]._data : this.#slots[i] ?? null, place),
-      );
-      for (const v of plan.free[i]) {
-        env.get(v)!.dispose();
-        env.delete(v);
-      }
+      const into = donated ? inputs[d]._data : this.#slots[i] ?? null;
+      env[out] = evaluate(eq, args.map((k) => env[k]), into, place);
+      for (const k of free) env[k].dispose();
     }
-    return program.outputs.map((v) => env.get(v)!);
+    return this.#outputs.map((k) => env[k]);
   }
+}
+
+/** One live equation as `run` steps through it: value indices instead of variables. */
+interface Step {
+  /** Its position in the program. */
+  readonly i: number;
+  /** The equation. */
+  readonly eq: Equation;
+  /** Its inputs' value indices. */
+  readonly args: readonly number[];
+  /** Its output's value index. */
+  readonly out: number;
+  /** The value indices to free after it. */
+  readonly free: readonly number[];
+}
+
+/** The live equations of `program` as steps, and the outputs' value indices. */
+function stepsOf(program: Program, plan: MemoryPlan): { steps: Step[]; outputs: number[] } {
+  const index = new Map<Var, number>();
+  for (const v of [...program.constVars, ...program.inputs]) index.set(v, index.size);
+  program.equations.forEach((eq) => index.set(eq.out, index.size));
+  const at = (v: Var): number => index.get(v)!;
+  const steps = program.equations.flatMap((eq, i) =>
+    plan.live[i]
+      ? [{ i, eq, args: eq.inputs.map(at), out: at(eq.out), free: plan.free[i].map(at) }]
+      : []
+  );
+  return { steps, outputs: program.outputs.map(at) };
 }
 
 /** Runs `body` so that its kernel writes `into` (see `Backend.writeInto`); else just `body`. */

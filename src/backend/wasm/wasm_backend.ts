@@ -313,6 +313,11 @@ export class WasmBackend extends CpuBackend {
   readonly #compiled = new WeakMap<ElementwiseKernel, Map<number, Compiled>>();
   /** Fused kernels that failed to compile (their ops run one by one). */
   readonly #unfusable = new WeakSet<ElementwiseKernel>();
+  /** 2-D plans by the strides they were made for (`jit` passes the same arrays on every call). */
+  readonly #plans = new WeakMap<
+    readonly (readonly number[])[],
+    { readonly shape: readonly number[]; readonly plan: Plan2d | null }
+  >();
   /** float32 reductions by opcode (`"lse"`: the fused log-sum-exp), compiled on first use. */
   readonly #reductions = new Map<string, ReduceCall>();
 
@@ -444,7 +449,12 @@ export class WasmBackend extends CpuBackend {
         else f(...ptrs.flatMap((p) => [p, 0, 1]), o, 1, size);
       });
     }
-    const plan = plan2d(outShape, strides);
+    let cached = this.#plans.get(strides);
+    if (cached === undefined || cached.shape !== outShape) {
+      cached = { shape: outShape, plan: plan2d(outShape, strides) };
+      this.#plans.set(strides, cached);
+    }
+    const plan = cached.plan;
     if (plan === null) return null;
     const { rows, cols, rowStrides, colStrides } = plan;
     const { f, bytes } = this.#compiledFor(k, kernel, colStrides.reduce((m, c, i) => m | c << i, 0));
