@@ -807,6 +807,50 @@ export interface Backend {
    */
   fused?(spec: FusedSpec): DataHandle | null;
   /**
+   * Optional: runs `body` — any synchronous sequence of calls on this
+   * backend — as one unit of device work and returns its result. Results
+   * are the same as without it; only when the work is handed to the device
+   * changes. `webgpu` records every dispatch inside into one command
+   * encoder and submits it once when `body` returns or throws (earlier
+   * when a read inside needs the results); buffers released inside are
+   * reused by later kernels but never overwritten by an upload before the
+   * pending work ran. Nested calls join the outermost one. `jit` runs a
+   * whole program inside one call. Backends that run kernels at once (cpu,
+   * wasm) leave it out; callers write `backend.batch ? backend.batch(f) : f()`.
+   *
+   * @param body The kernel calls.
+   * @returns What `body` returns.
+   *
+   * @example
+   * ```ts
+   * import { type Backend, CpuBackend } from "@gradus/core";
+   *
+   * const inOneUnit = <T>(b: Backend, f: () => T): T => b.batch ? b.batch(f) : f();
+   * const backend: Backend = new CpuBackend();
+   * const x = backend.upload(new Float32Array([1, 4]), "float32");
+   * const y = inOneUnit(backend, () => {
+   *   const s = backend.unary({ op: "sqrt", x, size: 2, dtype: "float32" });
+   *   return backend.binary({
+   *     op: "add", a: s, aStrides: [1], b: s, bStrides: [1], outShape: [2], dtype: "float32",
+   *   });
+   * });
+   * console.log(await backend.read(y, "float32", 2)); // Float32Array(2) [ 2, 4 ]
+   * ```
+   */
+  batch?<T>(body: () => T): T;
+  /**
+   * Optional: runs one IR reduction kernel (a reduction with the
+   * elementwise ops `jit` fused into it; `fusible` says which reductions);
+   * null when it cannot here and now (the caller then runs the ops one by
+   * one).
+   */
+  fusedReduce?(spec: FusedReduceSpec): DataHandle | null;
+  /**
+   * Optional, with `fusedReduce`: the dtypes the operands of a fused
+   * reduction may have (every dtype when absent).
+   */
+  readonly fusedReduceLoads?: readonly DType[];
+  /**
    * Optional (`jit`'s memory plan): reserves `bytes` for one program's
    * intermediates, kept until the reservation's `free()`; null when it
    * cannot (the program then allocates as eager code does).
