@@ -184,6 +184,7 @@ export type {
   CastSpec,
   ConcatSpec,
   DataHandle,
+  FusedReduceSpec,
   FusedSpec,
   FusibleOp,
   GatherSpec,

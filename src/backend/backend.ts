@@ -20,7 +20,7 @@
  */
 
 import type { DType, TypedArray } from "../core/dtype.ts";
-import type { ElementwiseKernel } from "./ir/kernel.ts";
+import type { ElementwiseKernel, ReduceKernel } from "./ir/kernel.ts";
 
 /**
  * An opaque reference to a buffer owned by a backend (a typed array on the
@@ -671,9 +671,52 @@ export interface Reservation {
 }
 
 /**
- * An elementwise op as `jit`'s fusion pass asks a backend about it
- * ({@linkcode Backend.fusible}): `op` is a unary or binary opcode, `"where"`
- * or `"cast"`; `dtype` is its (value) operands' dtype, `to` a cast's target.
+ * Arguments of {@linkcode Backend.fusedReduce}: one IR reduction kernel (a
+ * `sum`, `max` or `min` with the elementwise ops `jit` fused into its
+ * prologue) over the middle axis of an `[outer, n, inner]` view, giving a
+ * new contiguous `[outer, inner]` buffer; operand `k` is read at
+ * `o·s₀ + j·s₁ + i·s₂` with `[s₀, s₁, s₂] = strides[k]`. `jit` only hands
+ * over operands that are full (`[n·inner, inner, 1]`), the same along the
+ * axis (`[inner, 0, 1]`) or scalars (`[0, 0, 0]`), and `n ≥ 1`.
+ *
+ * @example
+ * ```ts
+ * import type { FusedReduceSpec } from "@gradus/core";
+ *
+ * // What jit hands a backend for `sum(x * y, 1)` on [2, 3] and `y` [2, 1]:
+ * const spec: Omit<FusedReduceSpec, "kernel" | "inputs"> = {
+ *   strides: [[3, 1, 1], [1, 0, 1]],
+ *   outer: 2,
+ *   n: 3,
+ *   inner: 1,
+ *   dtype: "float32",
+ * };
+ * console.log(spec.strides.length); // 2
+ * ```
+ */
+export interface FusedReduceSpec {
+  /** The kernel: its operand `k` is `inputs[k]`. */
+  readonly kernel: ReduceKernel;
+  /** The operands. */
+  readonly inputs: readonly DataHandle[];
+  /** Per operand, its steps along the outer, reduced and inner axes. */
+  readonly strides: readonly (readonly [number, number, number])[];
+  /** Product of the axes before the reduced ones. */
+  readonly outer: number;
+  /** Product of the reduced axes (at least 1). */
+  readonly n: number;
+  /** Product of the axes after the reduced ones. */
+  readonly inner: number;
+  /** The output's dtype (the kernel's output type). */
+  readonly dtype: DType;
+}
+
+/**
+ * An op as `jit`'s fusion pass asks a backend about it
+ * ({@linkcode Backend.fusible}): `op` is a unary or binary opcode, `"where"`,
+ * `"cast"`, or a reduction (`"sum"`, `"max"`, `"min"`, asked only of a
+ * backend with `fusedReduce`); `dtype` is its (value) operands' dtype, `to`
+ * a cast's target.
  *
  * @example
  * ```ts
@@ -684,8 +727,8 @@ export interface Reservation {
  * ```
  */
 export interface FusibleOp {
-  /** A unary or binary opcode, `"where"` or `"cast"`. */
-  readonly op: UnaryOp | BinaryOp | "where" | "cast";
+  /** A unary or binary opcode, `"where"`, `"cast"` or a reduction. */
+  readonly op: UnaryOp | BinaryOp | "where" | "cast" | "sum" | "max" | "min";
   /** The dtype of its operands (the values for `where`). */
   readonly dtype: DType;
   /** A cast's target dtype. */
