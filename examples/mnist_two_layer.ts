@@ -9,8 +9,9 @@
  * `predict(params, x)` of `matmul`/`add`/`nn.sigmoid`, and `grad` replaces
  * the book's numerical or hand-written gradient. The training step (loss,
  * gradient, SGD update) runs under `jit`: traced once, then replayed as one
- * program; the losses and accuracies are the same, bit for bit, as running
- * it eagerly (`main({ jit: false })`).
+ * program that updates the parameters in place (`donateArgnums`); the
+ * losses and accuracies are the same, bit for bit, as running it eagerly
+ * (`main({ jit: false })`).
  *
  * Writes `out/mnist_two_layer_loss.svg` and `out/mnist_two_layer_accuracy.svg`.
  *
@@ -75,14 +76,17 @@ export function loss(p: Params, x: Tensor, y: Tensor): Tensor {
   return nn.softmaxCrossEntropy(predict(p, x), y);
 }
 
-/** Fraction of correct predictions, computed in chunks to bound memory. */
-export async function accuracy(p: Params, split: Split, chunk = 10000): Promise<number> {
+/** Fraction of correct predictions, computed in chunks (freed as it goes) to bound memory. */
+export async function accuracy(p: Params, split: Split, chunk = 2000): Promise<number> {
   const n = split.x.shape[0];
   let correct = 0;
   for (let i = 0; i < n; i += chunk) {
-    const [x, y] = [slice(split.x, [i], [i + chunk]), slice(split.y, [i], [i + chunk])];
-    const hits = sum(equal(argmax(predict(p, x), -1), y));
+    const hits = tidy(() => {
+      const [x, y] = [slice(split.x, [i], [i + chunk]), slice(split.y, [i], [i + chunk])];
+      return sum(equal(argmax(predict(p, x), -1), y));
+    });
     correct += await hits.item();
+    hits.dispose();
   }
   return correct / n;
 }
@@ -140,9 +144,10 @@ export async function main(opts: MnistTwoLayerOptions = {}): Promise<MnistTwoLay
     const [value, g] = lossAndGrad(p, x, y);
     return [value, tree.map((w: Tensor, d: Tensor) => w.sub(d.mul(lr)), p, g)];
   };
-  // Traced once (every batch has the same shapes), then replayed.
+  // Traced once (every batch has the same shapes), then replayed; the new
+  // parameters are written over the old ones (donated: given up by the call).
   const step = jitStep
-    ? jit(sgdStep)
+    ? jit(sgdStep, { donateArgnums: [0] })
     : (p: Params, x: Tensor, y: Tensor) => tidy(() => sgdStep(p, x, y));
   const stepKeys = random.split(batchKey, iters);
 

@@ -56,6 +56,14 @@ Deno.test("examples/mnist_two_layer.ts runs and plots", async () => {
   ]);
 });
 
+Deno.test("examples/mnist_two_layer.ts: the jitted, donating step gives the eager losses bit for bit", async () => {
+  const opts = { iters: 25, batchSize: 20, dataset: dataset(), outDir: null, log: false };
+  const jitted = await mnistTwoLayer({ ...opts, jit: true });
+  const eager = await mnistTwoLayer({ ...opts, jit: false });
+  assert.deepEqual(jitted.losses, eager.losses);
+  assert.deepEqual(jitted.testAcc, eager.testAcc);
+});
+
 Deno.test("examples/mnist_mlp_adam.ts, fashion_mnist_mlp.ts, cifar10_mlp.ts run and plot", async () => {
   for (
     const [run, features, prefix] of [
