@@ -29,18 +29,11 @@
  * one is kept and thrown by the next read (once), so a failed kernel never
  * returns stale or zero values silently.
  *
- * **One submit per batch.** Every command (dispatch, clear, copy) is
- * recorded into one open command encoder (dispatches into one compute
- * pass). Outside {@linkcode GpuContext.batch} it is submitted at once (one
- * submit per kernel, as eager ops need); inside, everything recorded is
- * submitted once when the outermost batch returns or throws — or earlier
- * when a host read needs it. Uniform blocks live in a few persistent
- * buffers written with one `writeBuffer` just before each submit. Queue
- * operations that are not commands (`writeBuffer`, buffer destruction)
- * happen on the queue timeline at once, before the recorded commands, so a
- * buffer released while commands are pending (they may still read it) is
- * marked: uploads never reuse it and it is destroyed only after the
- * submit.
+ * **One submit per batch.** Commands go through a {@linkcode Recorder}
+ * (`recorder.ts`): submitted per kernel outside {@linkcode GpuContext.batch},
+ * once per batch inside. Buffers come from a {@linkcode BufferPool}
+ * (`pool.ts`), which keeps uploads and destruction from racing commands
+ * that are recorded but not yet submitted.
  *
  * Binding convention for every kernel: `@group(0) @binding(0)` is the
  * uniform block (`var<uniform> u: U;`, the `uniforms` words given to
@@ -51,6 +44,8 @@
  */
 
 import { AllocationError } from "../../core/errors.ts";
+import { BufferPool } from "./pool.ts";
+import { Recorder } from "./recorder.ts";
 
 /** The largest number of workgroups per dimension WebGPU guarantees (`maxComputeWorkgroupsPerDimension` ≥ this). */
 export const MAX_GROUPS = 65535;
@@ -119,23 +114,10 @@ export interface GpuContextOptions {
   readonly poolBytes?: number;
 }
 
-/** Bytes per persistent uniform buffer (the WebGPU default `maxUniformBufferBindingSize`). */
-const UNIFORM_CHUNK = 65536;
-
 /** Small constant stores kept by {@linkcode GpuContext.constant}: at most this many words each… */
 const CONSTANT_WORDS = 64;
 /** …and this many stores. */
 const CONSTANT_ENTRIES = 1024;
-
-/** Mappable staging buffers kept for reads, per size class. */
-const STAGING_KEEP = 4;
-
-/** Size classes round up to a power of two (at least 256 bytes) so buffers can be reused. */
-function sizeClass(bytes: number): number {
-  let s = 256;
-  while (s < bytes) s *= 2;
-  return s;
-}
 
 /** `bytes` for messages: `188160000 bytes (179.4 MiB)`. @internal */
 export function showBytes(bytes: number): string {
@@ -165,35 +147,13 @@ export class GpuContext {
   /** The most elements one tensor may hold. */
   readonly maxWords: number;
   readonly #pipelines = new Map<string, GPUComputePipeline>();
-  readonly #pool = new Map<number, GPUBuffer[]>();
-  #pooledBytes = 0;
   #error: string | null = null;
-  /** The encoder commands are recorded into (null: nothing pending). */
-  #encoder: GPUCommandEncoder | null = null;
-  /** The open compute pass of `#encoder`, if any. */
-  #pass: GPUComputePassEncoder | null = null;
-  /** How many `batch` calls are running (nested ones join the outermost). */
-  #depth = 0;
-  /** Pooled buffers released while commands were pending (they may read them): no upload reuses them. */
-  readonly #dirty = new Set<GPUBuffer>();
-  /** Buffers to destroy once the pending commands are submitted. */
-  #doomed: GPUBuffer[] = [];
-  /** Persistent uniform buffers, their host copies, and how many bytes of each are in use. */
-  readonly #uniformBufs: GPUBuffer[] = [];
-  readonly #uniformHost: Uint32Array<ArrayBuffer>[] = [];
-  readonly #uniformEnd: number[] = [];
-  /** The uniform buffer being filled. */
-  #uniformChunk = 0;
-  /** Uniform blocks start at multiples of this many bytes. */
-  readonly #uniformAlign: number;
   /** Small constant stores by content (see `constant`). */
   readonly #constants = new Map<string, Store>();
-  /** Mappable staging buffers for reads, by size. */
-  readonly #staging = new Map<number, GPUBuffer[]>();
-  #created = 0;
-  #submits = 0;
-  /** Most bytes kept in the pool (`GpuContextOptions.poolBytes`). */
-  readonly #poolLimit: number;
+  /** Records commands and submits them. */
+  readonly #rec: Recorder;
+  /** Storage and staging buffers. */
+  readonly #pool: BufferPool;
   /** Most bytes kept in the pool for reuse. */
   static readonly POOL_LIMIT = 256 * 1024 * 1024;
 
@@ -226,8 +186,13 @@ export class GpuContext {
     // One input and one output of maxWords must fit in one kernel's bindings.
     const segsPerTensor = Math.max(1, Math.floor(this.maxBindings / 2));
     this.maxWords = Math.min(2 ** 31 - 1, segsPerTensor * this.segWords);
-    this.#uniformAlign = Math.max(256, lim.minUniformBufferOffsetAlignment ?? 256);
-    this.#poolLimit = opts.poolBytes ?? GpuContext.POOL_LIMIT;
+    const pool = new BufferPool(device, opts.poolBytes ?? GpuContext.POOL_LIMIT);
+    this.#pool = pool;
+    this.#rec = new Recorder(
+      device,
+      (size, usage) => pool.create(size, usage),
+      () => pool.submitted(),
+    );
     device.addEventListener("uncapturederror", (e) => {
       this.#error ??= (e as GPUUncapturedErrorEvent).error.message;
     });
@@ -270,18 +235,12 @@ export class GpuContext {
    * every request and this stops growing.
    */
   get buffersCreated(): number {
-    return this.#created;
+    return this.#pool.created;
   }
 
   /** How many command buffers this context has submitted. */
   get submits(): number {
-    return this.#submits;
-  }
-
-  /** Creates a buffer (counted in `buffersCreated`). */
-  #create(size: number, usage: GPUBufferUsageFlags): GPUBuffer {
-    this.#created++;
-    return this.device.createBuffer({ size, usage });
+    return this.#rec.submits;
   }
 
   /**
@@ -291,24 +250,7 @@ export class GpuContext {
    * they may still read is not eligible.
    */
   alloc(bytes: number, forWrite = false): GPUBuffer {
-    const size = sizeClass(Math.max(bytes, 4));
-    const free = this.#pool.get(size);
-    if (free !== undefined && free.length > 0) {
-      let i = free.length - 1;
-      if (forWrite) { while (i >= 0 && this.#dirty.has(free[i])) i--; }
-      if (i >= 0) {
-        const b = free[i];
-        free[i] = free[free.length - 1];
-        free.pop();
-        this.#dirty.delete(b);
-        this.#pooledBytes -= size;
-        return b;
-      }
-    }
-    return this.#create(
-      size,
-      GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
-    );
+    return this.#pool.alloc(bytes, forWrite);
   }
 
   /**
@@ -356,18 +298,7 @@ export class GpuContext {
       for (const b of x.segs) this.release(b);
       return;
     }
-    const size = x.size;
-    const pending = this.#encoder !== null;
-    if (this.#pooledBytes + size > this.#poolLimit) {
-      if (pending) this.#doomed.push(x);
-      else x.destroy();
-      return;
-    }
-    const list = this.#pool.get(size) ?? [];
-    list.push(x);
-    this.#pool.set(size, list);
-    this.#pooledBytes += size;
-    if (pending) this.#dirty.add(x);
+    this.#pool.release(x, this.#rec.pending);
   }
 
   /**
@@ -390,9 +321,9 @@ export class GpuContext {
   /** Storage of `words` words, all zero. */
   zeros(op: string, words: number): Store {
     const st = this.allocStore(op, words);
-    const enc = this.#commands();
+    const enc = this.#rec.commands();
     for (const b of st.segs) enc.clearBuffer(b);
-    this.#submitUnlessBatched();
+    this.#rec.submitUnlessBatched();
     return st;
   }
 
@@ -430,7 +361,7 @@ export class GpuContext {
   copy(op: string, src: Store, offset: number, words: number): Store {
     const out = this.allocStore(op, words);
     if (words === 0) return out;
-    const enc = this.#commands();
+    const enc = this.#rec.commands();
     const W = this.segWords;
     for (let done = 0; done < words;) {
       const from = offset + done;
@@ -444,7 +375,7 @@ export class GpuContext {
       );
       done += len;
     }
-    this.#submitUnlessBatched();
+    this.#rec.submitUnlessBatched();
     return out;
   }
 
@@ -457,16 +388,16 @@ export class GpuContext {
     const out = new Uint8Array(bytes);
     const segBytes = this.segWords * 4;
     const stagings: [GPUBuffer, number, number][] = [];
-    const enc = this.#commands(); // after whatever is pending: one submit
+    const enc = this.#rec.commands(); // after whatever is pending: one submit
     const n = Math.max(1, Math.ceil(bytes / segBytes));
     for (let s = 0; s < n; s++) {
       const len = Math.min(segBytes, bytes - s * segBytes);
       const size = Math.ceil(Math.max(len, 4) / 4) * 4;
-      const staging = this.#stagingBuffer(size);
+      const staging = this.#pool.staging(size);
       enc.copyBufferToBuffer(src.segs[s], 0, staging, 0, size);
       stagings.push([staging, s * segBytes, len]);
     }
-    this.flush();
+    this.#rec.flush();
     try {
       await Promise.all(stagings.map(([b]) => b.mapAsync(GPUMapMode.READ)));
       for (const [b, at, len] of stagings) {
@@ -477,26 +408,9 @@ export class GpuContext {
       for (const [b] of stagings) b.destroy();
       throw e;
     }
-    for (const [b] of stagings) this.#keepStaging(b);
+    for (const [b] of stagings) this.#pool.keepStaging(b);
     this.#throwDeviceError();
     return out.buffer;
-  }
-
-  /** A mappable buffer of exactly `size` bytes to copy into (from the staging pool when possible). */
-  #stagingBuffer(size: number): GPUBuffer {
-    return this.#staging.get(size)?.pop() ??
-      this.#create(size, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
-  }
-
-  /** Keeps an unmapped staging buffer for the next read of its size (a few per size). */
-  #keepStaging(b: GPUBuffer): void {
-    const list = this.#staging.get(b.size) ?? [];
-    if (list.length >= STAGING_KEEP || b.size > 1 << 20) {
-      b.destroy();
-      return;
-    }
-    list.push(b);
-    this.#staging.set(b.size, list);
   }
 
   // ---------------------------------------------------------------- batches
@@ -515,13 +429,7 @@ export class GpuContext {
    * @returns What `body` returns.
    */
   batch<T>(body: () => T): T {
-    this.#depth++;
-    try {
-      return body();
-    } finally {
-      this.#depth--;
-      if (this.#depth === 0) this.flush();
-    }
+    return this.#rec.batch(body);
   }
 
   /**
@@ -530,71 +438,7 @@ export class GpuContext {
    * waiting for destruction are destroyed.
    */
   flush(): void {
-    const enc = this.#encoder;
-    if (enc === null) return;
-    const pass = this.#pass;
-    const doomed = this.#doomed;
-    this.#encoder = null;
-    this.#pass = null;
-    this.#doomed = [];
-    this.#dirty.clear();
-    try {
-      pass?.end();
-      for (let c = 0; c <= this.#uniformChunk && c < this.#uniformBufs.length; c++) {
-        const end = this.#uniformEnd[c];
-        if (end > 0) {
-          this.device.queue.writeBuffer(this.#uniformBufs[c], 0, this.#uniformHost[c], 0, end / 4);
-        }
-      }
-      this.device.queue.submit([enc.finish()]);
-      this.#submits++;
-    } finally {
-      this.#uniformEnd.fill(0);
-      this.#uniformChunk = 0;
-      for (const b of doomed) b.destroy();
-    }
-  }
-
-  /** The encoder to record a non-pass command into (ends an open compute pass). */
-  #commands(): GPUCommandEncoder {
-    if (this.#pass !== null) {
-      this.#pass.end();
-      this.#pass = null;
-    }
-    return this.#encoder ??= this.device.createCommandEncoder();
-  }
-
-  /** The open compute pass to record a dispatch into. */
-  #computePass(): GPUComputePassEncoder {
-    return this.#pass ??= this.#commands().beginComputePass();
-  }
-
-  /** Outside a batch, submits what was just recorded. */
-  #submitUnlessBatched(): void {
-    if (this.#depth === 0) this.flush();
-  }
-
-  /** Places a uniform block (a multiple of 16 bytes) for the next submit; returns its binding. */
-  #uniformSlot(u: Uint32Array): GPUBufferBinding {
-    const size = u.byteLength;
-    if (size > UNIFORM_CHUNK) {
-      throw new RangeError(`webgpu: a uniform block of ${size} bytes exceeds ${UNIFORM_CHUNK}`);
-    }
-    let c = this.#uniformChunk;
-    if (c < this.#uniformBufs.length && this.#uniformEnd[c] + size > UNIFORM_CHUNK) {
-      c = ++this.#uniformChunk;
-    }
-    if (c === this.#uniformBufs.length) {
-      this.#uniformBufs.push(
-        this.#create(UNIFORM_CHUNK, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST),
-      );
-      this.#uniformHost.push(new Uint32Array(UNIFORM_CHUNK / 4));
-      this.#uniformEnd.push(0);
-    }
-    const offset = this.#uniformEnd[c];
-    this.#uniformHost[c].set(u, offset / 4);
-    this.#uniformEnd[c] = offset + Math.ceil(size / this.#uniformAlign) * this.#uniformAlign;
-    return { buffer: this.#uniformBufs[c], offset, size };
+    this.#rec.flush();
   }
 
   /** Throws (once) the device error recorded since the last read, if any. */
@@ -686,15 +530,15 @@ ${cases((v) => `${v}[j] = v;`)}
     const words = Math.max(4, Math.ceil(uniforms.length / 4) * 4); // 16-byte multiple
     const u = new Uint32Array(words);
     u.set(new Uint32Array(uniforms.buffer, uniforms.byteOffset, uniforms.length));
-    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: this.#uniformSlot(u) }];
+    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: this.#rec.uniformSlot(u) }];
     buffers.forEach((b, i) => entries.push({ binding: i + 1, resource: { buffer: b } }));
     const bind = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
-    const pass = this.#computePass();
+    const pass = this.#rec.computePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bind);
     const [x, y = 1, z = 1] = groups;
     if (x > 0 && y > 0 && z > 0) pass.dispatchWorkgroups(x, y, z);
-    this.#submitUnlessBatched();
+    this.#rec.submitUnlessBatched();
   }
 
   /**
