@@ -253,7 +253,7 @@ function plain(m: number, k: number, n: number): MatmulSpec {
 
 gpuTest("webgpu matmul: shapes, edges, both kernels", async () => {
   const rng = lcg(4);
-  for (const variant of ["auto", "tiled", "simple"] as const) {
+  for (const variant of ["auto", "tiled", "blocked", "simple"] as const) {
     await checkMatmul(plain(1, 1, 1), 1, 1, "float32", variant, rng);
     await checkMatmul(plain(37, 53, 29), 1, 1, "float32", variant, rng);
     await checkMatmul(plain(70, 45, 66), 1, 1, "float32", variant, rng);
@@ -276,6 +276,7 @@ gpuTest("webgpu matmul: broadcast batches, int32 wraparound, k = 0", async () =>
   });
   await checkMatmul(bcast(5, 7, 9), 2, 3, "float32", "auto", rng);
   await checkMatmul(bcast(40, 20, 36), 2, 3, "float32", "tiled", rng);
+  await checkMatmul(bcast(40, 20, 36), 2, 3, "float32", "blocked", rng);
   await checkMatmul(bcast(5, 7, 9), 2, 3, "int32", "auto", rng);
   // b shared by every batch of a: [4, m, k] @ [k, n].
   const shared: MatmulSpec = {
