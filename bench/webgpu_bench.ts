@@ -2,7 +2,9 @@
  * WebGPU vs CPU: matmul, an elementwise chain and an MLP training step,
  * each measured on both backends in the same run (`baseline: true` marks
  * the CPU). On a software adapter (llvmpipe) WebGPU is expected to be
- * slower; the numbers matter on a real GPU. Skipped without an adapter.
+ * slower; the numbers matter on a real GPU. Then, on WebGPU only, the MLP
+ * SGD step eager vs under `jit` (one program: fused kernels, one submit per
+ * call). Skipped without an adapter.
  *
  * Run: `deno bench --allow-read bench/webgpu_bench.ts`.
  *
@@ -12,6 +14,7 @@
 import {
   add,
   exp,
+  jit,
   matmul,
   mul,
   nn,
@@ -97,4 +100,46 @@ for (const [name, make] of Object.entries(workloads)) {
       },
     });
   }
+}
+
+/** The 784-100-10 sigmoid MLP's SGD step at batch 100 (loss, new parameters), eager or jitted. */
+function mlpSgdStep(useJit: boolean): () => Promise<unknown> {
+  const net = nn.mlp({ inputSize: 784, hiddenSizes: [100], outputSize: 10, activation: "sigmoid" });
+  const init = net.init(random.key(0), [784]);
+  let params = init.params;
+  const x = random.uniform(random.key(1), [100, 784]);
+  const y = random.randint(random.key(2), [100], 0, 10);
+  const opt = optim.sgd(0.1);
+  const state = opt.init(params); // SGD's state is empty: the same every step
+  const step = (p: typeof params, xb: Tensor, yb: Tensor) => {
+    const [loss, g] = valueAndGrad((q: typeof params) =>
+      nn.softmaxCrossEntropy(net.apply(q, init.state, xb)[0] as Tensor, yb)
+    )(p);
+    const [u] = opt.update(g, state, p);
+    return { loss, params: optim.applyUpdates(p, u) };
+  };
+  const run = useJit ? jit(step) : step;
+  return async () => {
+    const r = run(params, x, y);
+    params = r.params;
+    await r.loss.data();
+  };
+}
+
+for (const mode of ["eager", "jit"]) {
+  Deno.bench({
+    name: `784-100-10 MLP SGD step, batch 100, webgpu (${mode})`,
+    group: "MLP step on webgpu: eager vs jit",
+    baseline: mode === "eager",
+    ignore: !gpu,
+    async fn(b) {
+      await setBackend("webgpu");
+      const run = mlpSgdStep(mode === "jit");
+      for (let i = 0; i < 3; i++) await run(); // warm up: trace, compile pipelines, fill pools
+      b.start();
+      await run();
+      b.end();
+      await setBackend("cpu");
+    },
+  });
 }
