@@ -15,8 +15,10 @@
  * their last use (buffers shared with a later value, like a reshape's, stay
  * alive through the backend's owner counting). A `fused` equation (see
  * `fuse.ts`) runs as one kernel on a backend with the `fused` hook, else
- * (or when the hook declines) its ops one by one. `cpu` runs op by op, the
- * reference.
+ * (or when the hook declines) its ops one by one. On a backend with
+ * `batch` (`webgpu`), a call is one unit of device work: every dispatch
+ * recorded into one command encoder, submitted once. `cpu` runs op by op,
+ * the reference.
  *
  * @module
  */
@@ -115,9 +117,17 @@ export class Executable {
    * @returns The outputs' values.
    */
   run(inputs: readonly Tensor[]): Tensor[] {
+    const backend = inputs[0]?._backend ?? this.program.consts[0]?._backend ?? null;
+    if (backend === null) return this.#run(inputs, null);
+    this.#reserve(backend);
+    // One unit of device work where the backend batches (webgpu: one submit).
+    return backend.batch
+      ? backend.batch(() => this.#run(inputs, backend))
+      : this.#run(inputs, backend);
+  }
+
+  #run(inputs: readonly Tensor[], backend: Backend | null): Tensor[] {
     const { program } = this;
-    const backend = inputs[0]?._backend ?? program.consts[0]?._backend ?? null;
-    if (backend !== null) this.#reserve(backend);
     const writeInto = backend?.writeInto?.bind(backend);
     const place: Place = <T>(into: DataHandle | null, body: () => T): T =>
       into === null || writeInto === undefined ? body() : writeInto(into, body);
