@@ -235,7 +235,9 @@ async function checkMatmul(
   const want = cpu.matmul(a.slice(), b.slice(), spec, dtype) as TypedArray;
   const out = matmulKernel(gpu(), up(a, dtype), up(b, dtype), spec, dtype, variant);
   const got = await down(out, dtype, want.length);
-  const label = `matmul ${dtype} ${variant} m=${m} k=${k} n=${n} batch=[${spec.batchShape}]`;
+  const label = `matmul ${dtype} ${variant} m=${m} k=${k} n=${n} batch=[${spec.batchShape}]${
+    spec.transA ? " transA" : ""
+  }${spec.transB ? " transB" : ""}`;
   if (dtype === "int32") {
     assertExact(got, want, label);
   } else {
@@ -259,6 +261,12 @@ gpuTest("webgpu matmul: shapes, edges, both kernels", async () => {
     await checkMatmul(plain(70, 45, 66), 1, 1, "float32", variant, rng);
     await checkMatmul(plain(3, 17, 130), 1, 1, "float32", variant, rng);
   }
+  for (const variant of ["tiled", "blocked", "simple"] as const) {
+    for (const [transA, transB] of [[true, false], [false, true], [true, true]]) {
+      await checkMatmul({ ...plain(70, 45, 66), transA, transB }, 1, 1, "float32", variant, rng);
+      await checkMatmul({ ...plain(3, 17, 5), transA, transB }, 1, 1, "float32", variant, rng);
+    }
+  }
   await checkMatmul(plain(130, 17, 65), 1, 1, "float32", "auto", rng);
   await checkMatmul(plain(64, 64, 64), 1, 1, "float32", "auto", rng);
 });
@@ -278,6 +286,8 @@ gpuTest("webgpu matmul: broadcast batches, int32 wraparound, k = 0", async () =>
   await checkMatmul(bcast(40, 20, 36), 2, 3, "float32", "tiled", rng);
   await checkMatmul(bcast(40, 20, 36), 2, 3, "float32", "blocked", rng);
   await checkMatmul(bcast(5, 7, 9), 2, 3, "int32", "auto", rng);
+  await checkMatmul({ ...bcast(5, 7, 9), transA: true, transB: true }, 2, 3, "int32", "auto", rng);
+  await checkMatmul({ ...bcast(40, 20, 36), transA: true }, 2, 3, "float32", "blocked", rng);
   // b shared by every batch of a: [4, m, k] @ [k, n].
   const shared: MatmulSpec = {
     batchShape: [4],

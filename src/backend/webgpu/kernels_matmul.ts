@@ -27,7 +27,9 @@
  *
  * The per-batch matrix offsets are computed on the host (the same walk as
  * the CPU backend) and bound as a small `u32` table `[aOffset, bOffset]` per
- * batch, so any batch rank and any broadcast works.
+ * batch, so any batch rank and any broadcast works. Every kernel reads an
+ * operand stored transposed (`MatmulSpec.transA`/`transB`) in place, so the
+ * ops layer never copies a transpose first.
  *
  * @module
  */
@@ -48,13 +50,27 @@ import { type WgslScalar, wgslType } from "./kernels_util.ts";
 /** Which kernel `matmulKernel` uses: `auto` picks by shape, dtype and adapter. */
 export type MatmulVariant = "auto" | "tiled" | "blocked" | "simple";
 
+/** Whether each operand's matrices are stored transposed (`MatmulSpec.transA`/`transB`). */
+interface Layout {
+  readonly transA: boolean;
+  readonly transB: boolean;
+}
+
+/** WGSL offset of `A[r, p]` within its matrix (`m × k`, or `k × m` stored transposed). */
+const aAt = (l: Layout, r: string, p: string): string =>
+  l.transA ? `${p} * u.m + ${r}` : `${r} * u.k + ${p}`;
+
+/** WGSL offset of `B[p, c]` within its matrix (`k × n`, or `n × k` stored transposed). */
+const bAt = (l: Layout, p: string, c: string): string =>
+  l.transB ? `${c} * u.k + ${p}` : `${p} * u.n + ${c}`;
+
 /** Side of the square block of C one tiled workgroup computes. */
 const TILE = 64;
 /** Workgroup size of the simple kernel. */
 const WG = 64;
 
 /** WGSL of the float32 register-tiled kernel. */
-const tiledSource = (decls: string): string =>
+const tiledSource = (decls: string, l: Layout): string =>
   `struct U { m: u32, n: u32, k: u32, batchBase: u32 }
 @group(0) @binding(0) var<uniform> u: U;
 ${decls}
@@ -80,14 +96,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       let ka = k0 + (e & 15u);
       let gr = row0 + r;
       var va = 0.0;
-      if (gr < u.m && ka < u.k) { va = ld_a(aBase + gr * u.k + ka); }
+      if (gr < u.m && ka < u.k) { va = ld_a(aBase + ${aAt(l, "gr", "ka")}); }
       As[(e & 15u) * 16u + (r >> 2u)][r & 3u] = va;
       let kb = e >> 6u;
       let cc = e & 63u;
       let gk = k0 + kb;
       let gc = col0 + cc;
       var vb = 0.0;
-      if (gk < u.k && gc < u.n) { vb = ld_b(bBase + gk * u.n + gc); }
+      if (gk < u.k && gc < u.n) { vb = ld_b(bBase + ${bAt(l, "gk", "gc")}); }
       Bs[kb * 16u + (cc >> 2u)][cc & 3u] = vb;
     }
     workgroupBarrier();
@@ -128,7 +144,7 @@ const perRow = (f: (r: number) => string, indent: string): string =>
  * `row0 … row0+7`, columns `col0 … col0+3` of one batch's C, loading A and B
  * at clamped indices (edges compute duplicates that are not stored).
  */
-const blockedSource = (decls: string): string =>
+const blockedSource = (decls: string, l: Layout): string =>
   `struct U { m: u32, n: u32, k: u32, batches: u32 }
 @group(0) @binding(0) var<uniform> u: U;
 ${decls}
@@ -150,12 +166,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let c1 = min(col0 + 1u, lastCol);
   let c2 = min(col0 + 2u, lastCol);
   let c3 = min(col0 + 3u, lastCol);
-  ${perRow((r) => `let a${r} = aBase + min(row0 + ${r}u, lastRow) * u.k;`, "  ")}
+  ${perRow((r) => `let r${r} = min(row0 + ${r}u, lastRow);`, "  ")}
   ${perRow((r) => `var acc${r} = vec4<f32>(0.0);`, "  ")}
   for (var p = 0u; p < u.k; p++) {
-    let bRow = bBase + p * u.n;
-    let bv = vec4<f32>(ld_b(bRow + c0), ld_b(bRow + c1), ld_b(bRow + c2), ld_b(bRow + c3));
-    ${perRow((r) => `acc${r} += ld_a(a${r} + p) * bv;`, "    ")}
+    let bv = vec4<f32>(
+      ld_b(bBase + ${bAt(l, "p", "c0")}),
+      ld_b(bBase + ${bAt(l, "p", "c1")}),
+      ld_b(bBase + ${bAt(l, "p", "c2")}),
+      ld_b(bBase + ${bAt(l, "p", "c3")}),
+    );
+    ${perRow((r) => `acc${r} += ld_a(aBase + ${aAt(l, `r${r}`, "p")}) * bv;`, "    ")}
   }
   let cBase = batch * u.m * u.n;
   var accs = array<vec4<f32>, ${BLOCK_ROWS}>(${
@@ -174,7 +194,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 `;
 
 /** WGSL of the simple kernel: one invocation per output element. */
-function simpleSource(t: WgslScalar, decls: string): string {
+function simpleSource(t: WgslScalar, decls: string, l: Layout): string {
   return `struct U { m: u32, n: u32, k: u32, total: u32 }
 @group(0) @binding(0) var<uniform> u: U;
 ${decls}
@@ -187,11 +207,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let rem = idx % mn;
   let row = rem / u.n;
   let col = rem % u.n;
-  let aRow = ld_offs(2u * batch) + row * u.k;
-  let bCol = ld_offs(2u * batch + 1u) + col;
+  let aBase = ld_offs(2u * batch);
+  let bBase = ld_offs(2u * batch + 1u);
   var acc = ${t}(0);
   for (var p = 0u; p < u.k; p++) {
-    acc += ld_a(aRow + p) * ld_b(bCol + p * u.n);
+    acc += ld_a(aBase + ${aAt(l, "row", "p")}) * ld_b(bBase + ${bAt(l, "p", "col")});
   }
   st_out(idx, acc);
 }
@@ -218,7 +238,7 @@ function batchOffsets(spec: MatmulSpec, batch: number): Uint32Array {
  * @param ctx The GPU context.
  * @param a The left operand.
  * @param b The right operand.
- * @param spec The broadcast geometry (from the ops layer).
+ * @param spec The broadcast geometry and operand layouts (from the ops layer).
  * @param dtype float32 or int32.
  * @param variant Forces a kernel (for tests); `auto` uses, for float32,
  *   the blocked kernel on a software adapter (llvmpipe), else the tiled one
@@ -257,19 +277,20 @@ export function matmulKernel(
     { name: "out", type: t, store: out, write: true },
   ];
   const decls = ctx.declare(ops);
+  const layout: Layout = { transA: spec.transA === true, transB: spec.transB === true };
   if (blocked) {
     const u = Uint32Array.of(m, n, k, batch);
     const count = Math.ceil(m / BLOCK_ROWS) * Math.ceil(n / 4) * batch;
-    ctx.run("matmul()", blockedSource(decls), u, ops, groups1d(count, WG));
+    ctx.run("matmul()", blockedSource(decls, layout), u, ops, groups1d(count, WG));
   } else if (tiled) {
     for (let base = 0; base < batch; base += MAX_GROUPS) {
       const z = Math.min(MAX_GROUPS, batch - base);
       const u = Uint32Array.of(m, n, k, base);
-      ctx.run("matmul()", tiledSource(decls), u, ops, [tilesN, tilesM, z]);
+      ctx.run("matmul()", tiledSource(decls, layout), u, ops, [tilesN, tilesM, z]);
     }
   } else {
     const u = Uint32Array.of(m, n, k, total);
-    ctx.run("matmul()", simpleSource(t, decls), u, ops, groups1d(total, WG));
+    ctx.run("matmul()", simpleSource(t, decls, layout), u, ops, groups1d(total, WG));
   }
   if (owned) ctx.release(offs); // safe: an upload never reuses a buffer pending commands read
   return out;

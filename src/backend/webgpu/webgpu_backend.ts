@@ -97,6 +97,8 @@ export class WebGpuBackend implements be.Backend {
   readonly dtypes: readonly DType[] = ["float32", "int32", "bool"];
   /** Always `false`: reads are asynchronous. */
   readonly canReadSync: boolean = false;
+  /** `matmul` reads operands stored transposed (no transposed copy first). */
+  readonly matmulTransposes: boolean = true;
   /** The device, pipeline cache and buffer pool. */
   readonly ctx: GpuContext;
   /** Releases a handle when the last tensor owning it is collected. */
