@@ -10,7 +10,8 @@
  * - TensorFlow.js 4.22.0, `cpu` backend (plain JS kernels),
  * - TensorFlow.js 4.22.0, `wasm` backend (XNNPACK, WebAssembly SIMD),
  * - jax-js 0.1.25, `wasm` device (kernels generated at run time; the MLP
- *   step both eager and under `jit`).
+ *   step both eager and under `jit`),
+ * - gradus `wasm` with the MLP step under `jit` (parameters donated).
  *
  * The peers come from npm, pinned in this folder's `deno.json` and locked in
  * its `deno.lock`: they are not dependencies of gradus. Every input is made from the same seeded values,
@@ -221,12 +222,47 @@ function gdLoss(p: GdParams, x: gd.Tensor, t: gd.Tensor): gd.Tensor {
   return gd.mean(gd.logsumexp(logits, -1).sub(gd.sum(logits.mul(t), -1)));
 }
 
-function gradusPeer(backend: string, name: string, extra: Partial<Peer> = {}): Peer {
+/** One SGD step: a pure function of (params, x, t), so `jit` can trace it. */
+function gdStep(p: GdParams, x: gd.Tensor, t: gd.Tensor): [gd.Tensor, GdParams] {
+  const [l, g] = gd.valueAndGrad(gdLoss)(p, x, t);
+  return [l, gd.tree.map((w: gd.Tensor, d: gd.Tensor) => w.sub(d.mul(LR)), p, g)];
+}
+
+function gradusPeer(
+  backend: string,
+  name: string,
+  extra: Partial<Peer> & { jit?: boolean } = {},
+): Peer {
   const f32 = (values: Float32Array, shape: number[]) => gd.tensor(values, { shape });
+  const select = () => gd.setBackend(backend);
+  if (extra.jit) {
+    // The MLP step under `jit`, the parameters donated (updated in place).
+    return {
+      name,
+      select,
+      mlp() {
+        const x = f32(mlpData.x, [BATCH, 784]);
+        const t = f32(mlpData.t, [BATCH, 10]);
+        let params: GdParams = {
+          w1: f32(mlpData.w1, [784, 100]),
+          b1: f32(mlpData.b1, [100]),
+          w2: f32(mlpData.w2, [100, 10]),
+          b2: f32(mlpData.b2, [10]),
+        };
+        const step = gd.jit(gdStep, { donateArgnums: [0] });
+        return async () => {
+          const [l, next] = step(params, x, t);
+          params = next;
+          await gdReadFirst(params.w1);
+          return gdReadAndFree(l);
+        };
+      },
+    };
+  }
   return {
     name,
     ...extra,
-    select: () => gd.setBackend(backend),
+    select,
     matmul(n) {
       const { a, b } = matmulData.get(n as 256)!;
       const ta = f32(a, [n, n]), tb = f32(b, [n, n]);
@@ -418,6 +454,7 @@ const threads = navigator.hardwareConcurrency;
 await register([
   // The baseline: gradus's default backend.
   gradusPeer("wasm", "gradus wasm (SIMD, matmul on 2 threads)", { baseline: true }),
+  gradusPeer("wasm", "gradus wasm (SIMD, matmul on 2 threads), jit", { jit: true }),
   gradusPeer("cpu", "gradus cpu (plain JS kernels)", { slowMatmul: true }),
   tfPeer("cpu", "TF.js 4.22.0 cpu, JS kernels"),
   tfPeer("wasm", "TF.js 4.22.0 wasm (SIMD, 1 thread)"),

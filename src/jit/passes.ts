@@ -6,12 +6,15 @@
  * @module
  */
 
+import type { Tensor } from "../core/tensor.ts";
+import { knownValues } from "../ops/convert.ts";
 import { type Equation, Program, type Var } from "./program.ts";
 
 /**
  * Merges equations that apply the same primitive with equal params to the
  * same variables (primitives are pure and deterministic, so the merged
- * value is bit-identical). An equation defining a program output is kept,
+ * value is bit-identical), and one-element constants of equal dtype, shape
+ * and value. An equation defining a program output is kept,
  * so outputs stay distinct tensors as they are eagerly.
  * @internal
  */
@@ -19,6 +22,21 @@ export function mergeCommon(program: Program): Program {
   const outputs = new Set(program.outputs);
   const renamed = new Map<Var, Var>();
   const seen = new Map<string, Var>();
+  // Scalar constants with equal dtype, shape and value (each literal of the
+  // traced function is a constant of its own) become one.
+  const constVars: Var[] = [];
+  const consts: Tensor[] = [];
+  program.constVars.forEach((v, i) => {
+    const key = scalarKey(program.consts[i]);
+    const prev = key === null ? undefined : seen.get(key);
+    if (prev !== undefined && !outputs.has(v)) {
+      renamed.set(v, prev);
+      return;
+    }
+    if (key !== null) seen.set(key, v);
+    constVars.push(v);
+    consts.push(program.consts[i]);
+  });
   const equations: Equation[] = [];
   const r = (v: Var): Var => renamed.get(v) ?? v;
   for (const eq of program.equations) {
@@ -35,14 +53,23 @@ export function mergeCommon(program: Program): Program {
     if (key !== null && prev === undefined) seen.set(key, eq.out);
     equations.push(inputs.every((v, i) => v === eq.inputs[i]) ? eq : { ...eq, inputs });
   }
-  if (equations.length === program.equations.length) return program;
+  if (equations.length === program.equations.length && renamed.size === 0) return program;
   return new Program(
-    program.constVars,
-    program.consts,
+    constVars,
+    consts,
     program.inputs,
     equations,
     program.outputs.map(r),
   );
+}
+
+/** A key equal for one-element constants of equal dtype, shape and value; null for others. */
+function scalarKey(t: Tensor): string | null {
+  if (t.size !== 1) return null;
+  const v = knownValues(t);
+  if (v === null) return null;
+  const x = v[0];
+  return `const ${t.dtype}[${t.shape.join(",")}] ${Object.is(x, -0) ? "-0" : String(x)}`;
 }
 
 /** A string equal for equal params (plain data only), or null when they are not plain data. */

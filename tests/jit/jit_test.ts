@@ -23,6 +23,7 @@ import {
   reshape,
   setBackend,
   sin,
+  sub,
   sum,
   tanh,
   Tensor,
@@ -390,4 +391,18 @@ Deno.test("jit: repeated computations run once; results stay distinct tensors", 
   }
   assert.notEqual(out[0], out[1]);
   assertSameTree(out, eager(x), "results");
+});
+
+Deno.test("jit: equal scalar constants become one (value, dtype and shape equal; -0, NaN kept apart)", () => {
+  const eager = (
+    x: Tensor,
+  ) => [mul(add(x, 0.5), 0.5), add(x, -0), add(x, 0), mul(x, NaN), sub(x, NaN)];
+  const x = tensor([1, 2]);
+  const traced = makeJaxpr(eager)(x);
+  const optimized = makeJaxpr(eager, { optimized: true })(x);
+  const values = (p: typeof traced) =>
+    p.consts.map((c) => String(Object.is(c.itemSync(), -0) ? "-0" : c.itemSync()));
+  assert.deepEqual(values(traced), ["0.5", "0.5", "-0", "0", "NaN", "NaN"]);
+  assert.deepEqual(values(optimized), ["0.5", "-0", "0", "NaN"]);
+  assertSameTree(jit(eager)(x), eager(x), "results");
 });
