@@ -22,8 +22,26 @@
  * add inside one kernel, so another GPU than the tested one may differ from
  * eager in the last bit.) Dead equations are dropped.
  *
- * Not fused yet: reductions, matmul and movement ops (a chain ends at them),
- * float64 and the ops a backend runs on its CPU loop.
+ * Reductions: a `sum`, `max` or `min` over one contiguous run of axes (one
+ * `[outer, n, inner]` view, as its eager kernel sees it) grows the same way
+ * through the elementwise equations only it reads, which become the
+ * prologue of one IR reduction kernel (`Backend.fusedReduce`). The kernel
+ * loads each operand whole (`[outer, n, inner]`), the same along the axis
+ * (`[outer, 1, inner]`, like a row's maximum) or as a scalar, and only of
+ * the dtypes `Backend.fusedReduceLoads` lists; a producer that would load
+ * anything else stays out. An elementwise group that alone reads a
+ * reduction's result, with as many elements, becomes its epilogue when its
+ * other operands are one element per output or scalars: `mean(x * x, 1)`
+ * prints as `fused[ops=[mul,sum,div] axes=[1] keepdims=false] a 37.0:f32[]`
+ * and runs as one kernel. The prologue and epilogue are the expressions of
+ * the eager elementwise kernels and the reduction runs the eager
+ * reduction's renderer and order (its value rounded to the dtype before the
+ * epilogue, as eager stores it), so results are bit-identical to eager ones.
+ *
+ * Not fused yet: `logsumexp` and `argmax`/`argmin`, reductions over axes
+ * that are not one contiguous run (eager reduces them in several calls),
+ * matmul and movement ops (a chain ends at them), float64 and the ops a
+ * backend runs on its CPU loop.
  *
  * @module
  */
@@ -31,21 +49,41 @@
 import { BINARY_OPS, type BinaryOp, UNARY_OPS, type UnaryOp } from "../backend/backend.ts";
 import type { Backend, DataHandle, FusibleOp } from "../backend/backend.ts";
 import type { DType } from "../core/dtype.ts";
-import { broadcastStrides, sizeOf } from "../core/shape.ts";
+import { broadcastStrides, sizeOf, stridesOf } from "../core/shape.ts";
 import { type Expr, load } from "../backend/ir/expr.ts";
-import { type ElementwiseKernel, elementwiseKernel } from "../backend/ir/kernel.ts";
+import {
+  type ElementwiseKernel,
+  elementwiseKernel,
+  type ReduceKernel,
+  reduceKernel,
+} from "../backend/ir/kernel.ts";
 import { BINARY_EXPR, castExpr, scalarType, UNARY_EXPR, whereExpr } from "../backend/ir/ops.ts";
 import { type Equation, type PrimitiveRef, Program, type Var } from "./program.ts";
 
 /** The primitive of a fused equation (it prints as `fused[ops=[…]]`). @internal */
 export const FUSED: PrimitiveRef = Object.freeze({ name: "fused" });
 
+/** The `[outer, n, inner]` view a fused reduction reduces (over `n`). @internal */
+export interface ReduceView {
+  /** Product of the axes before the reduced ones. */
+  readonly outer: number;
+  /** Product of the reduced axes. */
+  readonly n: number;
+  /** Product of the axes after the reduced ones. */
+  readonly inner: number;
+}
+
 /** What the interpreter needs of a fused equation. @internal */
 export interface FusedInfo {
   /** The kernel: operand `k` is the equation's input `k`. */
-  readonly kernel: ElementwiseKernel;
-  /** Per input, its strides over the output's shape. */
+  readonly kernel: ElementwiseKernel | ReduceKernel;
+  /**
+   * Per input, its strides over the output's shape (an elementwise
+   * kernel), or its steps along `view`'s three axes (a reduction).
+   */
   readonly strides: readonly (readonly number[])[];
+  /** A reduction's view; null for an elementwise kernel. */
+  readonly view: ReduceView | null;
   /** The equations it replaces, in order (the last defines its output). */
   readonly body: readonly Equation[];
 }
@@ -73,8 +111,14 @@ export function runFused(
   inputs: readonly DataHandle[],
 ): DataHandle | null {
   const info = fusedInfo(eq);
-  if (info === undefined || backend.fused === undefined) return null;
+  if (info === undefined) return null;
   const { shape, dtype } = eq.out.aval;
+  if (info.kernel.kind === "reduce") {
+    if (backend.fusedReduce === undefined || info.view === null) return null;
+    const strides = info.strides as readonly (readonly [number, number, number])[];
+    return backend.fusedReduce({ kernel: info.kernel, inputs, strides, dtype, ...info.view });
+  }
+  if (backend.fused === undefined) return null;
   return backend.fused({
     kernel: info.kernel,
     inputs,
@@ -114,10 +158,77 @@ function exprOf(op: FusibleOp, args: readonly Expr[]): Expr {
   return BINARY_EXPR[op.op as BinaryOp](args[0], args[1]);
 }
 
+/** A reduction the pass may fuse: its kind, axes and `[outer, n, inner]` view. */
+interface Reduction {
+  readonly op: "sum" | "max" | "min";
+  /** The reduced axes: one contiguous run `lo … hi`. */
+  readonly lo: number;
+  readonly hi: number;
+  readonly view: ReduceView;
+}
+
+/** Steps along a reduction view's outer, reduced and inner axes. */
+type Steps = [number, number, number];
+
+/** The reduction `eq` is when `backend` runs it as a fusible IR kernel in one view, else null. */
+function reductionOf(eq: Equation, backend: Backend): Reduction | null {
+  const op = eq.prim.name;
+  if (op !== "sum" && op !== "max" && op !== "min") return null;
+  const axes = (eq.params as { axes?: readonly number[] } | null)?.axes;
+  if (eq.inputs.length !== 1 || axes === undefined || axes.length === 0) return null;
+  if (!axes.every((a, i) => i === 0 || a === axes[i - 1] + 1)) return null; // reduced in several calls
+  const { shape, dtype } = eq.inputs[0].aval;
+  if (!backend.fusible!({ op, dtype })) return null;
+  const lo = axes[0], hi = axes[axes.length - 1];
+  const view = {
+    outer: sizeOf(shape.slice(0, lo)),
+    n: sizeOf(shape.slice(lo, hi + 1)),
+    inner: sizeOf(shape.slice(hi + 1)),
+  };
+  return view.n > 0 && view.outer * view.inner > 0 ? { op, lo, hi, view } : null;
+}
+
+/** Whether `strides` (over `shape`) equal `want` on every axis longer than 1. */
+function matches(shape: readonly number[], strides: readonly number[], want: readonly number[]) {
+  return shape.every((d, a) => d === 1 || strides[a] === want[a]);
+}
+
 /**
- * Fuses chains of elementwise equations for `backend` (see the module
- * documentation); the program itself when the backend has no `fused` hook
- * or nothing fuses.
+ * The steps of `v` (broadcast to `shape`, the reduction's input) along the
+ * view's outer, reduced and inner axes: whole, the same along the reduced
+ * axes, or a scalar; null for any other broadcast.
+ */
+function stepsOf(v: Var, shape: readonly number[], r: Reduction): Steps | null {
+  const { n, inner } = r.view;
+  const b = broadcastStrides(v.aval.shape, shape);
+  if (matches(shape, b, shape.map(() => 0))) return [0, 0, 0];
+  if (matches(shape, b, stridesOf(shape))) return [n * inner, inner, 1];
+  const kept = shape.map((d, a) => (a >= r.lo && a <= r.hi ? 1 : d));
+  const along = stridesOf(kept).map((st, a) => (a >= r.lo && a <= r.hi ? 0 : st));
+  return matches(shape, b, along) ? [inner, 0, 1] : null;
+}
+
+/**
+ * The steps of an epilogue operand `v` (broadcast to `shape`, the
+ * reduction's output): one element per output, or a scalar; else null.
+ */
+function epilogueStepsOf(v: Var, shape: readonly number[], r: Reduction): Steps | null {
+  const b = broadcastStrides(v.aval.shape, shape);
+  if (matches(shape, b, shape.map(() => 0))) return [0, 0, 0];
+  return matches(shape, b, stridesOf(shape)) ? [r.view.inner, 0, 1] : null;
+}
+
+/** A grown group: its equations (indices, in program order) and the variables it loads. */
+interface Group {
+  readonly members: number[];
+  readonly loaded: ReadonlySet<Var>;
+}
+
+/**
+ * Fuses chains of elementwise equations for `backend`, and elementwise
+ * producers and consumers into the reductions they alone feed or read (see
+ * the module documentation); the program itself when the backend has no
+ * `fused` hook or nothing fuses.
  * @internal
  */
 export function fuseElementwise(program: Program, backend: Backend): Program {
@@ -143,17 +254,28 @@ export function fuseElementwise(program: Program, backend: Backend): Program {
     const op = live[i] ? fusibleOp(e) : null;
     return op !== null && backend.fusible!(op) ? op : null;
   });
+  const reductions = eqs.map((e, i) =>
+    live[i] && backend.fusedReduce !== undefined ? reductionOf(e, backend) : null
+  );
+  const loads = new Set(backend.fusedReduceLoads ?? ["float32", "float64", "int32", "bool"]);
   const limit = backend.maxFusedInputs ?? Infinity;
   const groupOf = eqs.map(() => -1);
-  const fused = new Map<number, Equation>();
-  for (let root = eqs.length - 1; root >= 0; root--) {
-    if (ops[root] === null || groupOf[root] !== -1) continue;
-    groupOf[root] = root;
-    const size = sizeOf(eqs[root].out.aval.shape);
-    const members = [root];
+  /**
+   * The group from `start` (marked as group `id`): it grows back through
+   * the elementwise equations of `size` elements whose every use is inside
+   * it, loading at most `cap` variables, each `loadable`.
+   */
+  const grow = (
+    start: number,
+    size: number,
+    loadable: (v: Var) => boolean,
+    id = start,
+    cap = limit,
+  ): Group => {
+    groupOf[start] = id;
+    const members = [start];
     const inside = new Map<Var, number>();
-    // The variables the group loads (at most `limit`).
-    const loaded = new Set(eqs[root].inputs);
+    const loaded = new Set(eqs[start].inputs);
     for (let s = 0; s < members.length; s++) {
       for (const v of eqs[members[s]].inputs) {
         const n = (inside.get(v) ?? 0) + 1;
@@ -161,17 +283,85 @@ export function fuseElementwise(program: Program, backend: Backend): Program {
         const d = defining.get(v);
         if (d === undefined || ops[d] === null || groupOf[d] !== -1 || outputs.has(v)) continue;
         if (n !== uses.get(v) || sizeOf(v.aval.shape) !== size) continue;
-        const added = new Set(eqs[d].inputs.filter((u) => !loaded.has(u)));
-        if (loaded.size - 1 + added.size > limit) continue;
+        const added = [...new Set(eqs[d].inputs.filter((u) => !loaded.has(u)))];
+        if (loaded.size - 1 + added.length > cap || !added.every(loadable)) continue;
         loaded.delete(v);
         for (const u of added) loaded.add(u);
-        groupOf[d] = root;
+        groupOf[d] = id;
         members.push(d);
       }
     }
-    if (members.length < 2) continue;
-    members.sort((a, b) => a - b);
-    const eq = fusedEquation(members.map((m) => eqs[m]), members.map((m) => ops[m]!));
+    return { members: members.sort((a, b) => a - b), loaded };
+  };
+  /**
+   * The reduction at `red` with its prologue grown and `epilogue` (an
+   * elementwise group, root `id`) after it, as group `id`; null (and its
+   * prologue left free) when it does not fuse.
+   */
+  const reduction = (red: number, epilogue: Group | null, id: number): Equation | null => {
+    const r = reductions[red]!;
+    const shape = eqs[red].inputs[0].aval.shape;
+    const out = epilogue === null ? null : eqs[id].out;
+    // the epilogue's operands: one element per output, or scalars
+    const fixed = new Map<Var, Steps>();
+    for (const u of epilogue?.loaded ?? []) {
+      if (u === eqs[red].out) continue;
+      const st = epilogueStepsOf(u, out!.aval.shape, r);
+      if (st === null || !loads.has(u.aval.dtype)) return null;
+      fixed.set(u, st);
+    }
+    const loadable = (u: Var) => {
+      const st = stepsOf(u, shape, r), want = fixed.get(u);
+      return loads.has(u.aval.dtype) && st !== null &&
+        (want === undefined || st.every((x, a) => x === want[a]));
+    };
+    const pro = grow(red, sizeOf(shape), loadable, id, limit - fixed.size).members;
+    const tail = epilogue?.members ?? [];
+    const eq = pro.length + tail.length < 2 ? null : fusedReduction(
+      pro.slice(0, -1).map((m) => [eqs[m], ops[m]!]),
+      eqs[red],
+      r,
+      tail.map((m) => [eqs[m], ops[m]!]),
+      fixed,
+      [...pro, ...tail].sort((a, b) => a - b).map((m) => eqs[m]),
+    );
+    if (eq === null) { for (const m of pro) groupOf[m] = -1; }
+    return eq;
+  };
+  /** The reduction whose only reader is the elementwise `group` (root `root`), or -1. */
+  const reductionRead = (root: number, group: Group): number => {
+    const out = eqs[root].out;
+    if (backend.fusedReduce === undefined || !loads.has(out.aval.dtype)) return -1;
+    for (const v of group.loaded) {
+      const d = defining.get(v);
+      if (d === undefined || reductions[d] === null || groupOf[d] !== -1 || outputs.has(v)) {
+        continue;
+      }
+      if (reductions[d]!.view.n === 1 || sizeOf(v.aval.shape) !== sizeOf(out.aval.shape)) continue;
+      const reads = group.members.reduce(
+        (k, m) => k + eqs[m].inputs.filter((u) => u === v).length,
+        0,
+      );
+      if (reads === uses.get(v) && group.loaded.size <= limit) return d;
+    }
+    return -1;
+  };
+  const fused = new Map<number, Equation>();
+  for (let root = eqs.length - 1; root >= 0; root--) {
+    if (groupOf[root] !== -1) continue;
+    let eq: Equation | null = null;
+    if (reductions[root] !== null) {
+      eq = reduction(root, null, root);
+      groupOf[root] = root;
+    } else if (ops[root] !== null) {
+      const group = grow(root, sizeOf(eqs[root].out.aval.shape), () => true);
+      const red = reductionRead(root, group);
+      if (red !== -1) eq = reduction(red, group, root);
+      if (eq === null && group.members.length > 1) {
+        const body = group.members.map((m) => eqs[m]);
+        eq = fusedEquation(body, group.members.map((m) => ops[m]!));
+      }
+    }
     if (eq !== null) fused.set(root, eq); // else its equations stay as they are
   }
   const equations: Equation[] = [];
@@ -191,25 +381,50 @@ export function fuseElementwise(program: Program, backend: Backend): Program {
   );
 }
 
+/**
+ * The value of `v` given elementwise `body` (equations with their ops, in
+ * program order) over `leaf(u)` for the variables it reads from outside.
+ */
+function valueOf(
+  body: readonly (readonly [Equation, FusibleOp])[],
+  leaf: (u: Var) => Expr,
+  v: Var,
+): Expr {
+  const values = new Map<Var, Expr>();
+  const exprFor = (u: Var): Expr => {
+    let e = values.get(u);
+    if (e === undefined) values.set(u, e = leaf(u));
+    return e;
+  };
+  for (const [eq, op] of body) values.set(eq.out, exprOf(op, eq.inputs.map(exprFor)));
+  return exprFor(v);
+}
+
+/** Operand numbering: `index(v)` gives `v` the next number on first use; `inputs` in that order. */
+function operands(): { inputs: Var[]; index: (v: Var) => number } {
+  const inputs: Var[] = [];
+  const numbers = new Map<Var, number>();
+  return {
+    inputs,
+    index: (v: Var) => {
+      let k = numbers.get(v);
+      if (k === undefined) {
+        numbers.set(v, k = inputs.length);
+        inputs.push(v);
+      }
+      return k;
+    },
+  };
+}
+
 /** One fused equation for `body` (in program order; the last is the root), or null if the IR cannot build it. */
 function fusedEquation(body: readonly Equation[], ops: readonly FusibleOp[]): Equation | null {
   const root = body[body.length - 1];
-  const inputs: Var[] = [];
-  const loads = new Map<Var, Expr>();
-  const values = new Map<Var, Expr>();
-  const exprFor = (v: Var): Expr => {
-    let e = values.get(v) ?? loads.get(v);
-    if (e === undefined) {
-      e = load(inputs.length, scalarType(v.aval.dtype));
-      loads.set(v, e);
-      inputs.push(v);
-    }
-    return e;
-  };
+  const { inputs, index } = operands();
   let kernel: ElementwiseKernel;
   try {
-    body.forEach((eq, i) => values.set(eq.out, exprOf(ops[i], eq.inputs.map(exprFor))));
-    const out = values.get(root.out)!;
+    const pairs = body.map((eq, i) => [eq, ops[i]] as const);
+    const out = valueOf(pairs, (v) => load(index(v), scalarType(v.aval.dtype)), root.out);
     if (out.type !== scalarType(root.out.aval.dtype)) return null;
     kernel = elementwiseKernel(out, inputs.map((v) => scalarType(v.aval.dtype)));
   } catch {
@@ -219,7 +434,53 @@ function fusedEquation(body: readonly Equation[], ops: readonly FusibleOp[]): Eq
   infos.set(params, {
     kernel,
     strides: inputs.map((v) => broadcastStrides(v.aval.shape, root.out.aval.shape)),
+    view: null,
     body: Object.freeze(body.slice()),
   });
   return { prim: FUSED, inputs, params, out: root.out };
+}
+
+/**
+ * One fused reduction: `red` (the reduction `r`) of the value `pro`
+ * computes, then `epi` of its result (empty: the result itself), whose
+ * operands other than that result have the `fixed` steps; `body` is every
+ * equation in program order. Null if the IR cannot build it.
+ */
+function fusedReduction(
+  pro: readonly (readonly [Equation, FusibleOp])[],
+  red: Equation,
+  r: Reduction,
+  epi: readonly (readonly [Equation, FusibleOp])[],
+  fixed: ReadonlyMap<Var, Steps>,
+  body: readonly Equation[],
+): Equation | null {
+  const shape = red.inputs[0].aval.shape;
+  const out = epi.length > 0 ? epi[epi.length - 1][0].out : red.out;
+  const { inputs, index } = operands();
+  let kernel: ReduceKernel;
+  try {
+    const x = valueOf(pro, (v) => load(index(v), scalarType(v.aval.dtype)), red.inputs[0]);
+    // as `reduceOpKernel`: a sum of bools counts them in int32 (max/min of bool are errors)
+    const prologue = x.type === "bool" ? x.convert("i32") : x;
+    if (prologue.type !== scalarType(red.out.aval.dtype)) return null;
+    let epilogue: Expr | null = null;
+    if (epi.length > 0) {
+      const leaf = (v: Var) =>
+        v === red.out ? load(0, prologue.type) : load(index(v) + 1, scalarType(v.aval.dtype));
+      epilogue = valueOf(epi, leaf, out);
+      if (epilogue.type !== scalarType(out.aval.dtype)) return null;
+    }
+    kernel = reduceKernel(r.op, prologue, inputs.map((v) => scalarType(v.aval.dtype)), epilogue);
+  } catch {
+    return null; // an op the IR does not cover for this dtype: keep the ops
+  }
+  const { axes, keepdims } = red.params as { axes: readonly number[]; keepdims: boolean };
+  const params = Object.freeze({ ops: body.map((e) => e.prim.name), axes, keepdims });
+  infos.set(params, {
+    kernel,
+    strides: inputs.map((v) => fixed.get(v) ?? stepsOf(v, shape, r)!),
+    view: r.view,
+    body: Object.freeze(body.slice()),
+  });
+  return { prim: FUSED, inputs, params, out };
 }

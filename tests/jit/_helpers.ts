@@ -6,7 +6,20 @@
  */
 
 import assert from "node:assert/strict";
-import { add, matmul, nn, random, tanh, type Tensor, tensor, tree, zeros } from "../../mod.ts";
+import { add, jit, matmul, nn, random, tanh, type Tensor, tensor, tree, zeros } from "../../mod.ts";
+import { kernelLaunches } from "../../src/jit/interpret.ts";
+
+/**
+ * The result of `jit(f)(...args)` on its second call (the first traces and
+ * compiles) and how many kernels that call ran.
+ */
+export function jitted<T>(f: (...a: Tensor[]) => T, ...args: Tensor[]): [T, number] {
+  const j = jit(f);
+  j(...args);
+  const before = kernelLaunches();
+  const out = j(...args);
+  return [out, kernelLaunches() - before];
+}
 
 /** Bit equality of two pytrees of tensors (NaN and -0 included). */
 export function assertSameTree(got: unknown, want: unknown, what: string): void {

@@ -21,10 +21,11 @@
  * bools and `logicalNot`; so do argmax/argmin, int32 and bool reductions,
  * operands whose innermost stride is neither 0 nor 1 (a transposed view),
  * strided copies, sorting and randomness. `fused` runs the chains of
- * elementwise ops `jit` fuses as one IR kernel (`fusible` says which ops
- * run as IR kernels here, so fusing them keeps results bit for bit); it
- * shares `#elementwise` with the per-op kernels, which is why the class
- * stays one file of a little over 600 lines.
+ * elementwise ops `jit` fuses as one IR kernel, and `fusedReduce` a float32
+ * reduction with the elementwise ops fused before and after it (`fusible`
+ * says which ops run as IR kernels here, so fusing them keeps results bit
+ * for bit); they share `#elementwise` and the reduce renderer with the
+ * per-op kernels, which is why the class stays one file of about 700 lines.
  *
  * Where tensors live and when their memory comes back (finalizers, the
  * garbage-collector budget, JS memory past it) is `memory.ts`'s business;
@@ -41,6 +42,7 @@ import {
   type CastSpec,
   COMPARISONS,
   type DataHandle,
+  type FusedReduceSpec,
   type FusedSpec,
   type FusibleOp,
   type GatherSpec,
@@ -68,7 +70,8 @@ import {
   unaryOpKernel,
   whereOpKernel,
 } from "../ir/ops.ts";
-import type { ElementwiseKernel } from "../ir/kernel.ts";
+import type { ElementwiseKernel, ReduceKernel } from "../ir/kernel.ts";
+import { reduceLayout } from "./kernels/reduce.ts";
 import { elementBytes, MAX_OPERANDS } from "../ir/render_wasm.ts";
 import {
   live,
@@ -312,7 +315,7 @@ export class WasmBackend extends CpuBackend {
   /** Compiled elementwise kernels by spec. */
   readonly #compiled = new WeakMap<ElementwiseKernel, Map<number, Compiled>>();
   /** Fused kernels that failed to compile (their ops run one by one). */
-  readonly #unfusable = new WeakSet<ElementwiseKernel>();
+  readonly #unfusable = new WeakSet<ElementwiseKernel | ReduceKernel>();
   /** 2-D plans by the strides they were made for (`jit` passes the same arrays on every call). */
   readonly #plans = new WeakMap<
     readonly (readonly number[])[],
@@ -540,6 +543,7 @@ export class WasmBackend extends CpuBackend {
   /** Whether `op` runs as its IR kernel here (so it fuses bit-identically). */
   fusible({ op, dtype, to }: FusibleOp): boolean {
     if (this.#k === null || dtype === "float64") return false;
+    if (op === "sum" || op === "max" || op === "min") return dtype === "float32";
     if (op === "where" || op === "cast") return to !== "float64";
     const unary = (UNARY_OPS as readonly string[]).includes(op);
     return (unary
@@ -567,6 +571,33 @@ export class WasmBackend extends CpuBackend {
   /** Runs `body` so that its kernel's output is `out` where it fits (see `WasmMemory.into`). */
   writeInto<T>(out: DataHandle, body: () => T): T {
     return this.#mem.into(live(out), body);
+  }
+
+  /** The dtypes a fused reduction loads (the reduce renderer reads 32-bit lanes). */
+  readonly fusedReduceLoads: readonly DType[] = ["float32"];
+
+  /**
+   * Runs a float32 reduction `jit` fused with its producers, as `reduce`
+   * runs its own kernel; null for other layouts, an empty output or a
+   * kernel that does not compile.
+   */
+  fusedReduce(
+    { kernel, inputs, strides, outer, n, inner, dtype }: FusedReduceSpec,
+  ): DataHandle | null {
+    const k = this.#kernels(n > 0 ? outer * inner : 0);
+    const layouts = strides.map((st) => reduceLayout(st, outer, n, inner));
+    if (k === null || dtype !== "float32" || this.#unfusable.has(kernel)) return null;
+    if (!layouts.every((l) => l !== null)) return null;
+    let f: ReduceCall;
+    try {
+      f = k.reduce(kernel, layouts);
+    } catch {
+      this.#unfusable.add(kernel); // e.g. more locals than the engine takes
+      return null;
+    }
+    return this.#run(inputs.map(live), "float32", outer * inner, NO_SCRATCH, (ptrs, o) => {
+      f(...ptrs, o, outer, n, inner);
+    });
   }
 
   /** The float32 reduction `op` (`"lse"`: log Σ exp(x − m) + m, `m` along the axis). */

@@ -43,7 +43,7 @@ import {
 import { gatherKernel, scatterAddKernel } from "./kernels_index.ts";
 import { matmulKernel } from "./kernels_matmul.ts";
 import { randomBitsKernel, randomUniformKernel } from "./kernels_random.ts";
-import { logsumexpKernel, reduceKernel } from "./kernels_reduce.ts";
+import { irReduce, logsumexpKernel, reduceKernel } from "./kernels_reduce.ts";
 import { argsortKernel } from "./kernels_sort.ts";
 
 /**
@@ -284,7 +284,7 @@ export class WebGpuBackend implements be.Backend {
   /** The most operands of a fused kernel (with the output, within 8 storage bindings). */
   readonly maxFusedInputs: number = 6;
 
-  /** Every elementwise op runs as its IR kernel here (float64 is not supported). */
+  /** Every elementwise op and reduction runs as its IR kernel here (float64 is not supported). */
   fusible({ dtype, to }: be.FusibleOp): boolean {
     return dtype !== "float64" && to !== "float64";
   }
@@ -297,6 +297,18 @@ export class WebGpuBackend implements be.Backend {
       strides: strides[k],
     }));
     return this.#wrap(irKernel(this.ctx, "fused()", kernel, operands, outShape));
+  }
+
+  /** Runs a reduction `jit` fused with its producers, as `reduce` runs its own kernel (null when empty). */
+  fusedReduce(
+    { kernel, inputs, strides, outer, n, inner }: be.FusedReduceSpec,
+  ): be.DataHandle | null {
+    if (outer * inner === 0 || n === 0) return null;
+    const operands = inputs.map((x, k) => ({
+      store: this.#buf(x, "fused()"),
+      strides: strides[k],
+    }));
+    return this.#wrap(irReduce(this.ctx, "fused()", kernel, operands, outer, n, inner));
   }
 
   /** Converts dtypes with the CPU's rules (float → int32 saturates; → bool is `x != 0`). */

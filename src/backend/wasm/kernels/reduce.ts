@@ -2,10 +2,12 @@
  * Reductions of the kernel IR in WebAssembly SIMD: a {@linkcode ReduceKernel}
  * (`sum`, `max` or `min` of a float32 prologue, then an optional epilogue)
  * becomes `name(p₀, …, pₖ₋₁, out, outer, n, inner)` over the middle axis of
- * `[outer, n, inner]`. Operand `k` is either `"full"` (contiguous
- * `[outer, n, inner]`) or `"axis"` (contiguous `[outer, inner]`, the same
- * for every step along the axis — the row maximum a log-sum-exp subtracts);
- * the output is the contiguous float32 `[outer, inner]` at `out`.
+ * `[outer, n, inner]`. Operand `k` is `"full"` (contiguous
+ * `[outer, n, inner]`), `"axis"` (contiguous `[outer, inner]`, the same
+ * for every step along the axis — the row maximum a log-sum-exp subtracts)
+ * or `"scalar"` (one element for all); operands are float32 or int32 (both
+ * read as 32-bit lanes). The output is the contiguous float32
+ * `[outer, inner]` at `out`.
  *
  * - `inner = 1` (rows): two vectors of four per step into separate
  *   accumulators, then single vectors; the last `n mod 4` elements are read
@@ -37,7 +39,40 @@ import {
 } from "../asm/mod.ts";
 
 /** How a reduction operand is laid out (see the module doc). */
-export type ReduceLayout = "full" | "axis";
+export type ReduceLayout = "full" | "axis" | "scalar";
+
+/**
+ * The layout of an operand read at `o·s₀ + j·s₁ + i·s₂` over
+ * `[outer, n, inner]` (steps along axes of size 1 do not matter), or null
+ * when it is none of the three.
+ *
+ * @param strides The steps `[s₀, s₁, s₂]`.
+ * @param outer Size of the leading axes.
+ * @param n Size of the reduced axis.
+ * @param inner Size of the trailing axes.
+ * @returns The layout, or null.
+ *
+ * @example
+ * ```ts
+ * import { reduceLayout } from "./reduce.ts";
+ *
+ * console.log(reduceLayout([12, 4, 1], 2, 3, 4), reduceLayout([4, 0, 1], 2, 3, 4)); // "full" "axis"
+ * console.log(reduceLayout([0, 0, 0], 2, 3, 4), reduceLayout([0, 4, 1], 2, 3, 4)); // "scalar" null
+ * ```
+ * @internal
+ */
+export function reduceLayout(
+  strides: readonly [number, number, number],
+  outer: number,
+  n: number,
+  inner: number,
+): ReduceLayout | null {
+  const sizes = [outer, n, inner];
+  const is = (want: readonly number[]) => sizes.every((d, a) => d === 1 || strides[a] === want[a]);
+  if (is([0, 0, 0])) return "scalar";
+  if (is([n * inner, inner, 1])) return "full";
+  return is([inner, 0, 1]) ? "axis" : null;
+}
 
 /** The high two f32 lanes moved low (for `f64x2.promote_low_f32x4`). */
 const HIGH = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
@@ -180,9 +215,11 @@ export function renderReduce(
   opts: WasmRenderOptions = {},
 ): WasmFunction {
   const { combine, inputs, prologue, epilogue } = kernel;
-  if (combine === "argmax" || combine === "argmin" || inputs.some((t) => t !== "f32")) {
+  if (
+    combine === "argmax" || combine === "argmin" || inputs.some((t) => t !== "f32" && t !== "i32")
+  ) {
     throw new TypeError(
-      `renderReduce(): ${name}: only sum/max/min of f32 operands, got ${combine} of ${inputs}`,
+      `renderReduce(): ${name}: only sum/max/min of f32 and i32 operands, got ${combine} of ${inputs}`,
     );
   }
   if (prologue.type !== "f32" || (epilogue !== null && epilogue.type !== "f32")) {
@@ -206,6 +243,7 @@ export function renderReduce(
       e: V128,
     });
     const full = (i: number): boolean => layouts[i] === "full";
+    const axis = (i: number): boolean => layouts[i] === "axis";
     /** The prologue's values computed once per row, by node (rows; see `invariants`). */
     let hoisted = new Map<Expr, Local>();
     /** The prologue over slots `0 … u − 1`'s operand vectors (one group); returns their locals. */
@@ -273,7 +311,7 @@ export function renderReduce(
         fn.get(out).get(finish(head)).lane("f32x4.extract_lane", 0).f32Store();
         fn.get(out).i32(4).op("i32.add").set(out);
         inputs.forEach((_, i) => {
-          if (!full(i)) fn.get(ptr[i]).i32(4).op("i32.add").set(ptr[i]);
+          if (axis(i)) fn.get(ptr[i]).i32(4).op("i32.add").set(ptr[i]);
         });
         fn.get(outer).i32(1).op("i32.sub").set(outer);
       });
@@ -283,6 +321,11 @@ export function renderReduce(
         cols.reset();
         fn.get(jj).i32(4).op("i32.mul").set(at);
         inputs.forEach((_, i) => {
+          if (layouts[i] === "scalar") {
+            fn.get(p[i]).v128Load32Splat().set(vec[3][i]);
+            for (let q = 0; q < Math.min(width, 3); q++) fn.get(vec[3][i]).set(vec[q][i]);
+            return;
+          }
           fn.get(p[i]).get(at).op("i32.add").set(ptr[i]);
           if (partial) loadPartial(fn, "f32", ptr[i], inner, vec[3][i]);
           else {
@@ -324,8 +367,10 @@ export function renderReduce(
         for (let q = 0; q < width; q++) {
           cols.vector(q);
           fn.set(t);
-          if (q > 0) {
+          if (width > 1) {
+            // the operands at (o, 0, columns of vector q); slot 3 was overwritten by the loop
             inputs.forEach((_, i) => {
+              if (layouts[i] === "scalar") return;
               fn.get(p[i]).get(jj).i32(4).op("i32.mul").op("i32.add");
               loadVector(fn, "f32", 4 * q);
               fn.set(vec[3][i]);
@@ -355,6 +400,7 @@ export function renderReduce(
           });
         }, () => block(1, true));
         inputs.forEach((_, i) => {
+          if (layouts[i] === "scalar") return;
           fn.get(p[i]).get(stride);
           if (full(i)) fn.get(n).op("i32.mul");
           fn.op("i32.add").set(p[i]);

@@ -1,0 +1,98 @@
+/**
+ * Reductions fused with their elementwise producers under `jit` on the
+ * `webgpu` backend (its `fusedReduce` hook runs the IR reduction kernel,
+ * prologue included, through the eager reductions' `irReduce`): results
+ * equal the eager kernels bit for bit on this adapter (llvmpipe here; WGSL
+ * lets a shader compiler contract a multiply and an add, so another GPU may
+ * differ in the last bit), and fewer kernels run. Skipped where no WebGPU
+ * adapter exists.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import {
+  exp,
+  makeJaxpr,
+  max,
+  mean,
+  min,
+  mul,
+  neg,
+  nn,
+  square,
+  sub,
+  sum,
+  type Tensor,
+  tensor,
+  valueAndGrad,
+} from "../../mod.ts";
+import { assertSame, gpuTest } from "./_webgpu.ts";
+import { jitted } from "../jit/_helpers.ts";
+
+/** A test on the webgpu backend (ignored without an adapter). */
+const test = (name: string, fn: () => Promise<void>) =>
+  gpuTest(`webgpu reduce fusion: ${name}`, fn);
+
+/** Deterministic values in about [-4, 4] (a hash of the index), edge values sprinkled in. */
+function values(seed: number, shape: number[], edges = true): Tensor {
+  const size = shape.reduce((a, b) => a * b, 1);
+  const data = Array.from({ length: size }, (_, i) => {
+    const h = Math.sin((i + 1) * 12.9898 + seed * 78.233) * 43758.5453;
+    return 8 * (h - Math.floor(h)) - 4;
+  });
+  if (edges) {
+    const EDGES = [0, -0, 1e-30, -3e38, 88.5, -104, Infinity, -Infinity, NaN];
+    EDGES.forEach((v, i) => (data[(i * 7919) % size] = v));
+  }
+  return tensor(data).reshape(shape);
+}
+
+test("rows, columns, several axes and a long axis: one kernel each, bit for bit", async () => {
+  const cases: [string, (x: Tensor, m: Tensor) => Tensor, number[], number[]][] = [
+    ["rows", (x, m) => sum(exp(sub(x, m)), 1, { keepdims: true }), [13, 37], [13, 1]],
+    ["columns", (x, m) => max(mul(neg(x), m), 0), [11, 37], [1, 37]],
+    ["axes [1,2]", (x, m) => min(mul(x, m), [1, 2]), [4, 5, 6], [4, 1, 1]],
+    ["all axes, a scalar", (x, m) => sum(mul(square(x), m)), [8, 9], []],
+    ["a long axis (two passes)", (x, m) => sum(mul(sub(x, m), 0.5), 1), [2, 50000], [2, 1]],
+  ];
+  for (const [name, f, xs, ms] of cases) {
+    const x = values(2, xs, name !== "a long axis (two passes)"), m = values(3, ms, false);
+    const [got, runs] = jitted(f, x, m);
+    await assertSame(got, f(x, m), name);
+    assert.equal(runs, 1, name);
+  }
+});
+
+test(
+  "int32 and bool reductions fuse too (a count of a comparison, a sum of casts)",
+  async () => {
+    const count = (x: Tensor) => sum(mul(x, x).greater(1), 1); // bool sum: int32 counts
+    const isum = (x: Tensor) => sum(neg(x.cast("int32")), 0);
+    const x = values(4, [7, 9]);
+    for (const [name, f] of [["count", count], ["int32 sum", isum]] as const) {
+      const p = makeJaxpr(f, { optimized: true })(x).toString();
+      assert.match(p, /= fused\[ops=\[[a-z,]+,sum\] axes=/, name);
+      const [got, runs] = jitted(f, x);
+      await assertSame(got, f(x), name);
+      assert.equal(runs, 1, name);
+    }
+  },
+);
+
+test(
+  "mean of a square and softmax cross entropy (value and gradient), bit for bit",
+  async () => {
+    const ms = (x: Tensor) => mean(square(x), 1);
+    const x = values(5, [9, 37], false);
+    const [got, runs] = jitted(ms, x);
+    await assertSame(got, ms(x), "mean(x²)");
+    assert.equal(runs, 1); // the division by the count is the reduction's epilogue
+    const logits = values(6, [16, 10], false);
+    const y = tensor(Array.from({ length: 16 }, (_, i) => (i * 3) % 10), { dtype: "int32" });
+    const step = (z: Tensor, t: Tensor) => valueAndGrad(nn.softmaxCrossEntropy)(z, t);
+    const p = makeJaxpr(step, { optimized: true })(logits, y).toString();
+    assert.match(p, /= fused\[ops=\[mul,sum,neg,div\] axes=\[0,1\] keepdims=false\]/);
+    await assertSame(jitted(step, logits, y)[0], step(logits, y), "softmax cross entropy");
+  },
+);
