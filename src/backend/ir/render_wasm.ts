@@ -42,7 +42,7 @@
  * @module
  */
 
-import type { ScalarType } from "./expr.ts";
+import { type ScalarType, topoOrder } from "./expr.ts";
 import type { TypedArray } from "../../core/dtype.ts";
 import type { ElementwiseKernel } from "./kernel.ts";
 import { I32, type Local, V128, type WasmFunction, WasmModule } from "../wasm/asm/mod.ts";
@@ -147,6 +147,9 @@ export function storePartial(
   }
 }
 
+/** Nodes past which a graph runs one vector per step (see `renderWasm`). */
+const LONG_GRAPH = 256;
+
 /** The most operands of a rendered elementwise kernel (2^k loop nests). @internal */
 export const MAX_OPERANDS = 6;
 
@@ -206,7 +209,10 @@ export function renderWasm(
   );
   Object.assign(params, { out: I32, rows: I32, cols: I32 });
   const outType = kernel.output.type, outSize = sizeOf(outType);
-  const unroll = outType === "bool" ? 4 : 2;
+  // Two vectors per step (four bool ones, one 16-byte store) for short
+  // graphs; one for long ones (a fused chain), whose own instructions are
+  // independent enough, and which would otherwise be emitted twice more.
+  const unroll = outType === "bool" ? 4 : topoOrder([kernel.output]).length > LONG_GRAPH ? 1 : 2;
   return mod.func(name, { params, export: true }, (fn) => {
     const args = fn.args as Record<string, Local>;
     const { out, rows, cols } = args;
@@ -284,7 +290,7 @@ export function renderWasm(
           });
           if (m === 0) fn.get(new WasmEmitter(fn, opts).run(kernel.output, vec[0])).set(res);
           fn.get(cols).set(j);
-          vectors(unroll);
+          if (unroll > 1) vectors(unroll);
           vectors(1);
           fn.get(j).if(() => {
             const vs = types.map((t, i) => {

@@ -34,7 +34,7 @@ import {
   type ValType,
 } from "./opcodes.ts";
 import { FunctionBody } from "./body.ts";
-import { laneSignature, memType, numericSignature } from "./signatures.ts";
+import { laneSignature, memType, numericSignature, type Signature } from "./signatures.ts";
 import {
   AsmError,
   floatText,
@@ -63,6 +63,9 @@ import {
  * if ((exports.scale as (x: number, n: number) => number)(1.5, 4) !== 6) throw new Error("scale");
  * ```
  */
+/** Numeric instructions' signatures by name, derived once each. */
+const SIGNATURES = new Map<string, Signature>();
+
 export class WasmFunction<P extends Record<string, ValType> = Record<string, ValType>>
   extends FunctionBody
   implements FuncRef {
@@ -70,6 +73,8 @@ export class WasmFunction<P extends Record<string, ValType> = Record<string, Val
   readonly args: { readonly [K in keyof P]: Local };
   readonly #params: Local[] = [];
   readonly #locals: Local[] = [];
+  /** Each param's and local's position in `#params` or `#locals` (lookups at build are O(1)). */
+  readonly #position = new Map<Local, number>();
   readonly #names = new Set<string>();
   readonly #prologue: Instr[] = [];
   readonly #consts = new Map<string, Local>();
@@ -119,6 +124,7 @@ export class WasmFunction<P extends Record<string, ValType> = Record<string, Val
       );
     }
     const p = this.#declare(name, type);
+    this.#position.set(p, this.#params.length);
     this.#params.push(p);
     return p;
   }
@@ -132,6 +138,7 @@ export class WasmFunction<P extends Record<string, ValType> = Record<string, Val
    */
   local(name: string, type: ValType): Local {
     const l = this.#declare(name, type);
+    this.#position.set(l, this.#locals.length);
     this.#locals.push(l);
     return l;
   }
@@ -321,7 +328,9 @@ export class WasmFunction<P extends Record<string, ValType> = Record<string, Val
       case "nop":
         return this.emit("nop", PLAIN_OPS.nop);
     }
-    return this.emit(name, PLAIN_OPS[name], "", numericSignature(name));
+    let sig = SIGNATURES.get(name);
+    if (sig === undefined) SIGNATURES.set(name, sig = numericSignature(name));
+    return this.emit(name, PLAIN_OPS[name], "", sig);
   }
 
   /** `call f`: pops `f`'s params, pushes its results (its signature is fixed from now on). */
@@ -483,7 +492,8 @@ export class WasmFunction<P extends Record<string, ValType> = Record<string, Val
    * @returns Its index.
    */
   indexOf(l: Local): number {
-    const p = this.#params.indexOf(l);
-    return p >= 0 ? p : this.#params.length + this.#locals.indexOf(l);
+    const at = this.#position.get(l);
+    if (at === undefined) return -1;
+    return this.#params[at] === l ? at : this.#params.length + at;
   }
 }
