@@ -231,3 +231,22 @@ Deno.test("wasm: gcBudget must be a number of bytes", () => {
   );
   assert.throws(() => new WasmBackend({ gcBudget: NaN }), RangeError);
 });
+
+Deno.test("wasm: data copied in from the host (a dataset) does not use up the gcBudget", async () => {
+  // 8 MiB of "dataset" against a 2 MiB budget: op results after it still
+  // live in the arena (before, every one of them went to JS memory until
+  // the collector ran). Results of ops still count.
+  const stats = await onBackend("wasm-upload", new WasmBackend({ gcBudget: 2 * MiB }), (be) => {
+    const data = tensor(new Float32Array(2 * MiB).fill(0.5), { shape: [2048, 1024] });
+    const before = be.memoryStats();
+    const rows = tanh(data);
+    const after = be.memoryStats();
+    rows.dispose();
+    data.dispose();
+    return { before, after, end: be.memoryStats() };
+  });
+  assert.equal(stats.before.awaitingGcBytes, 0, "the upload is not waiting for the collector");
+  assert.equal(stats.after.spilledBuffers, stats.before.spilledBuffers, "op results in the arena");
+  assert.ok(stats.after.awaitingGcBytes > 0, "op results count");
+  assert.equal(stats.end.awaitingGcBytes, 0, "disposed: nothing waits");
+});

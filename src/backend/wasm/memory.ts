@@ -72,6 +72,11 @@ export class WasmBuf {
   /** Set once the block went back to the arena. */
   released = false;
   /**
+   * Host data copied in (`upload`): not counted as waiting for the garbage
+   * collector (see `WasmMemory.upload`).
+   */
+  uploaded = false;
+  /**
    * Part of a reservation (a program's memory plan, see `reserve`): no
    * owner counting, no finalizer; the reservation's `free` gives it back.
    */
@@ -209,6 +214,8 @@ export class WasmMemory {
   readonly #owners: FinalizationRegistry<WasmBuf | null>;
   /** Bytes allocated, less those freed, since a finalizer last ran (see `alloc`, `read`). */
   #sinceFinalizer = 0;
+  /** Bytes uploaded since a finalizer last ran (for the nudges only; see `upload`). */
+  #uploaded = 0;
   /** `#sinceFinalizer` past which the arena stops growing. */
   readonly #gcBudget: number;
   /** Whether a sentinel waits for the garbage collector. */
@@ -253,6 +260,7 @@ export class WasmMemory {
     this.#gcBudget = budget;
     this.#owners = new FinalizationRegistry((h) => {
       this.#sinceFinalizer = 0;
+      this.#uploaded = 0;
       this.#nextNudge = NUDGE_BYTES;
       this.#nextYield = READ_YIELD_BYTES;
       this.#spilledBytes = 0;
@@ -296,6 +304,30 @@ export class WasmMemory {
    * @returns The elements.
    */
   alloc(dtype: DType, size: number, zeroed: boolean): TypedArray {
+    return this.#allocCounted(dtype, size, zeroed, true);
+  }
+
+  /**
+   * A buffer holding a copy of host data (a tensor made from JS values, a
+   * dataset, loaded weights). Its bytes are not counted toward the budget
+   * of bytes waiting for the garbage collector: such tensors are made
+   * deliberately and mostly kept (a dataset of hundreds of MiB loaded at
+   * start would otherwise send every later buffer to JS memory until the
+   * collector happened to run). They still count toward the nudges.
+   *
+   * @param values The data.
+   * @param dtype Its dtype.
+   * @returns The buffer.
+   */
+  upload(values: TypedArray, dtype: DType): WasmBuf {
+    const out = this.#allocCounted(dtype, values.length, false, false);
+    out.set(values);
+    const h = this.wrap(out);
+    h.uploaded = h.ptr >= 0;
+    return h;
+  }
+
+  #allocCounted(dtype: DType, size: number, zeroed: boolean, counted: boolean): TypedArray {
     const p = this.#place;
     if (p !== null && p.pinned && this.#takePlacement(dtype, size) !== null) {
       // A reservation's buffer for a kernel of the CPU backend (see `into`).
@@ -309,14 +341,15 @@ export class WasmMemory {
       ? this.arena.alloc(bytes)
       : this.#allocOverBudget(bytes);
     if (ptr < 0) return this.#jsAlloc(dtype, size, zeroed);
-    this.#sinceFinalizer += bytes;
-    if (this.#sinceFinalizer >= this.#nextNudge) {
+    if (counted) this.#sinceFinalizer += bytes;
+    else this.#uploaded += bytes;
+    if (this.#sinceFinalizer + this.#uploaded >= this.#nextNudge) {
       // The garbage collector cannot see this memory: the tensors owning it
       // are small JS objects. Make it look: a large, untouched ArrayBuffer
       // (an mmap, some 30 µs) counts as external memory and brings the next
       // full collection forward, after which the finalizers give blocks back.
       new ArrayBuffer(NUDGE_BYTES);
-      this.#nextNudge = this.#sinceFinalizer + NUDGE_BYTES;
+      this.#nextNudge = this.#sinceFinalizer + this.#uploaded + NUDGE_BYTES;
     }
     const view = viewOf(dtype, this.arena.buffer, size, ptr);
     if (zeroed) view.fill(0);
@@ -593,6 +626,8 @@ export class WasmMemory {
     this.arena.free(h.ptr, h.view.byteLength);
     // Freed bytes no longer wait for the garbage collector: a loop that
     // frees what it allocates (valueAndGrad, tidy, dispose) never nudges it.
-    this.#sinceFinalizer = Math.max(0, this.#sinceFinalizer - h.view.byteLength);
+    if (!h.uploaded) {
+      this.#sinceFinalizer = Math.max(0, this.#sinceFinalizer - h.view.byteLength);
+    }
   }
 }

@@ -380,10 +380,9 @@ export class WasmBackend extends CpuBackend {
 
   /** Copies `values` into the arena, then frees a large `values` at once (the backend owns it). */
   override upload(values: TypedArray, dtype: DType): DataHandle {
-    const out = this.alloc(dtype, values.length, false);
-    out.set(values);
+    const h = this.#mem.upload(values, dtype);
     detachLarge(values);
-    return this.wrap(out);
+    return h;
   }
 
   /**
