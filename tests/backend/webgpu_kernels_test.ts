@@ -156,16 +156,28 @@ async function checkReduce(
   assertExact(await down(xb, dtype, x.length), x, `${label} input`);
 }
 
-gpuTest("webgpu reduce: every op, dtype and shape matches the CPU", async () => {
-  const rng = lcg(1);
-  for (const shape of REDUCE_SHAPES) {
-    const size = shape[0] * shape[1] * shape[2];
-    for (const dtype of ["float32", "int32", "bool"] as const) {
-      const x = randomArray(dtype, size, rng);
-      for (const op of REDUCE_OPS) await checkReduce(op, x, shape, dtype, "random");
+gpuTest(
+  "webgpu reduce: every op, dtype and shape matches the CPU (tree and serial plans)",
+  async () => {
+    const rng = lcg(1);
+    const initial = gpu().serialReductions;
+    try {
+      for (const serial of [false, true]) {
+        gpu().serialReductions = serial;
+        for (const shape of REDUCE_SHAPES) {
+          const size = shape[0] * shape[1] * shape[2];
+          for (const dtype of ["float32", "int32", "bool"] as const) {
+            const x = randomArray(dtype, size, rng);
+            const what = serial ? "random, serial" : "random, tree";
+            for (const op of REDUCE_OPS) await checkReduce(op, x, shape, dtype, what);
+          }
+        }
+      }
+    } finally {
+      gpu().serialReductions = initial;
     }
-  }
-});
+  },
+);
 
 gpuTest(
   "webgpu reduce: NaN, ±0 and ±∞ (max/min propagate NaN, arg ops take the first NaN)",
@@ -269,6 +281,19 @@ gpuTest("webgpu matmul: shapes, edges, both kernels", async () => {
   }
   await checkMatmul(plain(130, 17, 65), 1, 1, "float32", "auto", rng);
   await checkMatmul(plain(64, 64, 64), 1, 1, "float32", "auto", rng);
+});
+
+gpuTest("webgpu matmul: k beyond llvmpipe's 65535 loop iterations (float32)", async () => {
+  // llvmpipe ends a shader loop after 65535 iterations without an error;
+  // auto must pick a kernel whose loops stay below that (exact: sums of ones).
+  const k = 70000;
+  for (const [m, n] of [[1, 1], [2, 40], [40, 40]]) {
+    const spec = plain(m, k, n);
+    const a = up(new Float32Array(m * k).fill(1), "float32");
+    const b = up(new Float32Array(k * n).fill(1), "float32");
+    const got = await down(matmulKernel(gpu(), a, b, spec, "float32", "auto"), "float32", m * n);
+    assertExact(got, new Float32Array(m * n).fill(k), `matmul ${m}x${k}x${n}`);
+  }
 });
 
 gpuTest("webgpu matmul: broadcast batches, int32 wraparound, k = 0", async () => {

@@ -112,6 +112,12 @@ export interface GpuContextOptions {
   readonly maxBindings?: number;
   /** Keep at most this many bytes of released buffers for reuse (default {@linkcode GpuContext.POOL_LIMIT}). */
   readonly poolBytes?: number;
+  /**
+   * Reduce each output in one invocation instead of a shared-memory tree
+   * (default: on software adapters, whose workgroup barriers are costly;
+   * see `kernels_reduce.ts`).
+   */
+  readonly serialReductions?: boolean;
 }
 
 /** Small constant stores kept by {@linkcode GpuContext.constant}: at most this many words each… */
@@ -146,6 +152,12 @@ export class GpuContext {
   readonly maxBindings: number;
   /** The most elements one tensor may hold. */
   readonly maxWords: number;
+  /**
+   * Whether reductions run one invocation per output
+   * (`GpuContextOptions.serialReductions`); may change between kernels
+   * (tests run both plans on one device).
+   */
+  serialReductions: boolean;
   readonly #pipelines = new Map<string, GPUComputePipeline>();
   #error: string | null = null;
   /** Small constant stores by content (see `constant`). */
@@ -186,6 +198,7 @@ export class GpuContext {
     // One input and one output of maxWords must fit in one kernel's bindings.
     const segsPerTensor = Math.max(1, Math.floor(this.maxBindings / 2));
     this.maxWords = Math.min(2 ** 31 - 1, segsPerTensor * this.segWords);
+    this.serialReductions = opts.serialReductions ?? isFallback;
     const pool = new BufferPool(device, opts.poolBytes ?? GpuContext.POOL_LIMIT);
     this.#pool = pool;
     this.#rec = new Recorder(

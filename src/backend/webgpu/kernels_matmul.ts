@@ -132,6 +132,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 }
 `;
 
+/**
+ * The blocked and simple kernels loop over k in one invocation; llvmpipe
+ * silently ends a shader loop after this many iterations
+ * (`LP_MAX_TGSI_LOOP_ITERATIONS`), so `auto` avoids them beyond it (the
+ * tiled kernel loops k/16 times).
+ */
+const LOOP_LIMIT = 65535;
+
 /** Rows of C per invocation of the blocked kernel (its columns: 4, one `vec4`). */
 const BLOCK_ROWS = 8;
 
@@ -265,9 +273,10 @@ export function matmulKernel(
   if (k === 0) return ctx.zeros("matmul()", total);
   const tilesM = Math.ceil(m / TILE), tilesN = Math.ceil(n / TILE);
   const blocked = t === "f32" &&
-    (variant === "blocked" || (variant === "auto" && ctx.isFallback));
+    (variant === "blocked" || (variant === "auto" && ctx.isFallback && k <= LOOP_LIMIT));
   const tiled = !blocked && t === "f32" && tilesM <= MAX_GROUPS && tilesN <= MAX_GROUPS &&
-    (variant === "tiled" || (variant === "auto" && m >= 32 && n >= 32));
+    (variant === "tiled" ||
+      (variant === "auto" && ((m >= 32 && n >= 32) || (ctx.isFallback && k > LOOP_LIMIT))));
   const { store: offs, owned } = ctx.constant("matmul()", batchOffsets(spec, batch));
   const out = ctx.allocStore("matmul()", total);
   const ops: Operand[] = [

@@ -79,8 +79,28 @@ const MIN_GROUPS = 128;
 /** Fewest elements each lane reduces in a chunked pass. */
 const MIN_PER_LANE = 16;
 
-/** Chooses the workgroup split and the chunking of one pass. */
-function plan(outputs: number, n: number, inner: number): Plan {
+/** Axes longer than this are chunked by the serial plan. */
+const SERIAL_WHOLE = 16;
+/** llvmpipe stops any shader loop after this many iterations (`LP_MAX_TGSI_LOOP_ITERATIONS`). */
+const LOOP_LIMIT = 65535;
+
+/**
+ * Chooses the workgroup split and the chunking of one pass. `serial`
+ * (`GpuContext.serialReductions`, software adapters, which run every
+ * workgroup barrier as a switch between all invocations' coroutines): one
+ * lane per output, no tree, and an axis longer than 16 split into chunks of
+ * `max(⌈√n⌉, ⌈n/256⌉)` elements (at most 65535: llvmpipe silently ends
+ * longer shader loops), so a sum's chain stays within the bound above
+ * (`≈ 2√n` additions) and a long axis still spreads over workgroups.
+ */
+function plan(outputs: number, n: number, inner: number, serial: boolean): Plan {
+  if (serial) {
+    const chunkLen = n > SERIAL_WHOLE
+      ? Math.min(LOOP_LIMIT, Math.max(Math.ceil(Math.sqrt(n)), Math.ceil(n / 256)))
+      : Math.max(n, 1);
+    const pBlocks = Math.ceil(outputs / WG);
+    return { li: WG, ln: 1, pBlocks, chunks: Math.max(1, Math.ceil(n / chunkLen)), chunkLen };
+  }
   // inner > 1: up to 64 consecutive outputs per group for coalesced reads;
   // inner = 1: as many lanes along the axis as it has elements.
   const li = inner > 1
@@ -395,7 +415,7 @@ function reduceSum(
 ): Store {
   const acc = storage(k.prologue.type);
   const outputs = outer * inner;
-  const p = plan(outputs, n, inner);
+  const p = plan(outputs, n, inner, ctx.serialReductions);
   const last = p.chunks === 1;
   const none = k.inputs.map(() => false);
   const bound = either(
@@ -436,7 +456,7 @@ function reduceExtreme(
   let pairs: Store | null = null;
   let len = n;
   for (;;) {
-    const p = plan(outputs, len, inner);
+    const p = plan(outputs, len, inner, ctx.serialReductions);
     const output: ExtremeOut = p.chunks === 1 ? final : "pairs";
     const words = outer * p.chunks * inner * (output === "pairs" ? 2 : 1);
     const out = ctx.allocStore(op, words);
