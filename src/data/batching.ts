@@ -22,6 +22,7 @@
 
 import { fmtShape, ShapeError } from "../core/errors.ts";
 import { Tensor } from "../core/tensor.ts";
+import { tidy } from "../autodiff/tidy.ts";
 import { describe } from "../ops/convert.ts";
 import { slice, take } from "../ops/movement.ts";
 import { choice, permutation, type PRNGKey } from "../random/random.ts";
@@ -233,7 +234,8 @@ export function randomBatch<D>(key: PRNGKey, data: D, batchSize: number): D {
   checkBatchSize(op, batchSize);
   const n = numExamples(data, { op });
   if (n === 0) throw new ShapeError(`${op}: cannot sample from a dataset with 0 examples`);
-  return selectRows(data, choice(key, n, batchSize));
+  // Freed at once: the draw's intermediates (a training loop calls this every step).
+  return tidy(() => selectRows(data, choice(key, n, batchSize)));
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   zeros,
 } from "../../mod.ts";
 import { onHostlessBackend } from "../_helpers.ts";
+import { collectMade } from "../../src/core/tensor.ts";
 
 type Data = { x: Tensor; y: Tensor };
 
@@ -124,6 +125,16 @@ Deno.test("numExamples: the common leading size", () => {
     () => numExamples([zeros([2]), zeros([3])], { op: "myLoader()", root: "batch" }),
     /^ShapeError: myLoader\(\): leading \(example\) axes differ: batch\[0\] has 2 examples but batch\[1\] has 3/,
   );
+});
+
+Deno.test("randomBatch: only the batch is left; the draw's intermediates are freed at once", () => {
+  const data = dataset(10);
+  const key = random.key(3);
+  const made: Tensor[] = [];
+  const b = collectMade(made, () => randomBatch(key, data, 4));
+  const alive = made.filter((t) => !t._disposed);
+  assert.deepEqual(alive, [b.x, b.y]);
+  assert.ok(made.length > 2, "the draw made intermediates");
 });
 
 Deno.test("randomBatch: shapes, aligned rows, sampled with replacement", () => {
