@@ -22,7 +22,6 @@ import {
   matmul,
   mul,
   optim,
-  setBackend,
   slice,
   sum,
   type Tensor,
@@ -35,41 +34,16 @@ import type { DataHandle } from "../../src/backend/backend.ts";
 import { currentBackend } from "../../src/backend/registry.ts";
 import { WebGpuBackend } from "../../src/backend/webgpu/mod.ts";
 import { type MlpParams, mlpProblem } from "../jit/_helpers.ts";
-
-const hasGpu = (await navigator.gpu?.requestAdapter()) != null;
-
-/** Bit equality of two pytrees of tensors, read asynchronously. */
-async function assertSame(got: unknown, want: unknown, what: string): Promise<void> {
-  assert.ok(tree.equalStructure(got, want), `${what}: structure`);
-  const g = tree.leaves(got) as Tensor[], w = tree.leaves(want) as Tensor[];
-  for (let i = 0; i < w.length; i++) {
-    assert.deepEqual(g[i].shape, w[i].shape, `${what} leaf ${i}: shape`);
-    const gd = await g[i].data(), wd = await w[i].data();
-    for (let k = 0; k < wd.length; k++) {
-      assert.ok(Object.is(gd[k], wd[k]), `${what} leaf ${i}[${k}]: ${gd[k]} vs ${wd[k]}`);
-    }
-  }
-}
+import { assertSame, gpuTest as onGpu, hasGpu } from "./_webgpu.ts";
 
 /** The registered webgpu backend (after `setBackend("webgpu")`). */
 function gpu(): WebGpuBackend {
   return currentBackend() as WebGpuBackend;
 }
 
-/** Runs `fn` on the registered webgpu backend (ignored without an adapter). */
+/** A test on the registered webgpu backend (ignored without an adapter). */
 function gpuTest(name: string, fn: () => Promise<void>): void {
-  Deno.test({
-    name: `webgpu batch: ${name}`,
-    ignore: !hasGpu,
-    fn: async () => {
-      await setBackend("webgpu");
-      try {
-        await fn();
-      } finally {
-        await setBackend("cpu");
-      }
-    },
-  });
+  onGpu(`webgpu batch: ${name}`, fn);
 }
 
 /** A test on a backend of its own (a separate device), for raw handles. */
