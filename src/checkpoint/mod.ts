@@ -20,8 +20,10 @@
  * Names are key paths joined with dots, without the root (PyTorch's
  * `state_dict` style): `{layers: [{w, b}]}` gives `layers.0.w`, `layers.0.b`.
  * Number leaves (step counts) are stored as 0-d F64 tensors and restored as
- * numbers where the template has a number; `null`/`undefined` subtrees are
- * skipped. Float tensors can be stored as float16 to halve the size.
+ * numbers where the template has a number, or as an int32 scalar where it
+ * has one (optimizer states saved when their step counts were numbers load
+ * into today's, whose counts are int32 tensors); `null`/`undefined`
+ * subtrees are skipped. Float tensors can be stored as float16 to halve the size.
  *
  * Loading checks everything before making any tensor: a truncated or corrupt
  * file, or one that does not match the template, gives one clear error and

@@ -334,6 +334,16 @@ function valuesOf(bytes: Uint8Array, start: number, e: InEntry): ArrayLike<numbe
   return decode(bytes.subarray(start + e.begin, start + e.end), e.dtype);
 }
 
+/** The names of the leaves saved as plain numbers (`__metadata__["gradus.numbers"]`). */
+function numberNames(metadata: Readonly<Record<string, string>>): Set<string> {
+  try {
+    const list: unknown = JSON.parse(metadata[NUMBERS_KEY] ?? "[]");
+    return new Set(Array.isArray(list) ? list.filter((n) => typeof n === "string") : []);
+  } catch {
+    return new Set();
+  }
+}
+
 function describeLeaf(leaf: Tensor | number): string {
   return typeof leaf === "number" ? "a number" : `${leaf.dtype} ${fmtShape(leaf.shape)}`;
 }
@@ -364,6 +374,7 @@ export function deserializeImpl(
   const { names, leaves, def } = namedLeaves(op, template);
   const problems: string[] = [];
   const wanted = new Set(names);
+  const savedNumbers = numberNames(metadata);
   names.forEach((name, i) => {
     const leaf = leaves[i];
     const q = JSON.stringify(name);
@@ -389,7 +400,14 @@ export function deserializeImpl(
       );
     }
     const dtype: DType | "number" = typeof leaf === "number" ? "number" : leaf.dtype;
-    if (!compatible(e.dtype, dtype)) {
+    if (dtype === "int32" && savedNumbers.has(name) && e.shape.length === 0) {
+      // A count saved as a number (optimizer states before counts were
+      // int32 tensors) restores into an int32 scalar when it is one.
+      const v = Number(valuesOf(bytes, dataStart, e)[0]);
+      if (!Number.isInteger(v) || v < -(2 ** 31) || v >= 2 ** 31) {
+        problems.push(`${q} is the number ${v} in ${src}, not an int32 for the template's int32`);
+      }
+    } else if (!compatible(e.dtype, dtype)) {
       problems.push(
         `dtype mismatch: ${q} is ${e.dtype} in ${src}, the template has ${
           dtype === "number" ? "a number" : dtype

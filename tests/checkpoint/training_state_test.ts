@@ -51,3 +51,31 @@ Deno.test("mlp + batchNorm state + AdamW state: save, load, resume", async () =>
   assert.deepEqual(values(trainStep(restored)), values(trainStep(ck)));
   await Deno.remove(path);
 });
+
+Deno.test("an optimizer state saved with a number count restores into today's int32 count", async () => {
+  const params = { w: random.normal(random.key(0), [3]) };
+  const opt = optim.adam(1e-2);
+  const state = opt.init(params);
+  const leaves = tree.leaves(state) as Tensor[];
+  const counts = leaves.filter((t) => t.dtype === "int32");
+  assert.ok(counts.length >= 1, "adam keeps int32 counts");
+  // How such a file looked before counts were tensors: the count a plain number.
+  const asNumbers = tree.map((t: Tensor) => (t.dtype === "int32" ? 7 : t), state);
+  const dir = await Deno.makeTempDir();
+  try {
+    await saveSafetensors(`${dir}/old.safetensors`, asNumbers);
+    const restored = await loadSafetensors(`${dir}/old.safetensors`, state);
+    const restoredCounts = (tree.leaves(restored) as Tensor[]).filter((t) => t.dtype === "int32");
+    assert.equal(restoredCounts.length, counts.length);
+    for (const count of restoredCounts) {
+      assert.equal(count.shape.length, 0);
+      assert.equal(count.itemSync(), 7);
+    }
+    // A non-integer number cannot fill an int32 leaf.
+    const bad = tree.map((t: Tensor) => (t.dtype === "int32" ? 7.5 : t), state);
+    await saveSafetensors(`${dir}/bad.safetensors`, bad);
+    await assert.rejects(loadSafetensors(`${dir}/bad.safetensors`, state), /7\.5.*not an int32/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
