@@ -55,9 +55,19 @@ test("rows, columns, several axes and a long axis: one kernel each, bit for bit"
     ["axes [1,2]", (x, m) => min(mul(x, m), [1, 2]), [4, 5, 6], [4, 1, 1]],
     ["all axes, a scalar", (x, m) => sum(mul(square(x), m)), [8, 9], []],
     ["a long axis (two passes)", (x, m) => sum(mul(sub(x, m), 0.5), 1), [2, 50000], [2, 1]],
+    // extremes with an epilogue: the winner's prologue value goes through it
+    ["max, then ops", (x, m) => neg(max(mul(x, m), 1, { keepdims: true })), [13, 37], [13, 1]],
+    [
+      "min, a long axis, then ops",
+      (x, m) => {
+        return sub(min(mul(x, 2), 1, { keepdims: true }), m);
+      },
+      [2, 50000],
+      [2, 1],
+    ],
   ];
   for (const [name, f, xs, ms] of cases) {
-    const x = values(2, xs, name !== "a long axis (two passes)"), m = values(3, ms, false);
+    const x = values(2, xs, !name.includes("long")), m = values(3, ms, false);
     const [got, runs] = jitted(f, x, m);
     await assertSame(got, f(x, m), name);
     assert.equal(runs, 1, name);

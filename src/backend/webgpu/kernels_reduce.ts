@@ -347,13 +347,22 @@ function extremeSource(
     : `let q = (base + j * u.inner) * 2u;
       let kj = ld_pin(q);
       let jj = ld_pin(q + 1u);`;
-  // the out variable's type is fixed per pass: store what this pass's mode writes
-  const index = k.epilogue === null
-    ? `st_out(p, ${outType === "u32" ? "si[t]" : `bitcast<${outType}>(si[t])`});`
-    : finish(k, bound, "i32(si[t])");
+  // the out variable's type is fixed per pass: store what this pass's mode writes; every
+  // mode is compiled (it is a uniform), so the modes a pass never runs store words that
+  // type-check (with an epilogue, `out` has the epilogue's type)
+  const word = (v: string) => (outType === "u32" ? v : `bitcast<${outType}>(${v})`);
+  const arg = k.combine === "argmax" || k.combine === "argmin";
+  /** The epilogue of `acc` where `out` has its type (the last pass), else the word `alt`. */
+  const epilogue = (acc: string, alt: string) =>
+    k.epilogue !== null && storage(k.epilogue.type) === outType
+      ? finish(k, bound, acc)
+      : `st_out(p, ${word(alt)});`;
+  const index = k.epilogue === null || !arg
+    ? `st_out(p, ${word("si[t]")});`
+    : epilogue("i32(si[t])", "si[t]");
   const winner = k.epilogue === null
     ? `st_out(p, bitcast<${outType}>(${value("si[t]")}));`
-    : finish(k, bound, `ir_pro(${proArgs(k, bound, "si[t]")})`);
+    : epilogue(arg ? "i32(si[t])" : `ir_pro(${proArgs(k, bound, "si[t]")})`, "sk[t]");
   return `${uniformBlock(k.inputs.length)}
 ${decls}
 ${preludes(f, true)}
@@ -384,8 +393,8 @@ ${
   if (ly == 0u && live) {
     if (u.mode == ${MODE.pairs}u) {
       let q = ((o * u.chunks + c) * u.inner + i) * 2u;
-      st_out(q, sk[t]);
-      st_out(q + 1u, si[t]);
+      st_out(q, ${word("sk[t]")});
+      st_out(q + 1u, ${word("si[t]")});
     } else if (u.mode == ${MODE.index}u) {
       ${index}
     } else {
@@ -449,8 +458,9 @@ function reduceExtreme(
   inner: number,
 ): Store {
   const isMax = k.combine === "max" || k.combine === "argmax";
-  const final: ExtremeOut = k.combine === "argmax" || k.combine === "argmin" ? "index" : "value";
-  const bound = either(used(k, "prologue"), used(k, "epilogue"));
+  const arg = k.combine === "argmax" || k.combine === "argmin";
+  const final: ExtremeOut = arg ? "index" : "value";
+  const none = k.inputs.map(() => false);
   const outputs = outer * inner;
   let input: ExtremeIn = "raw";
   let pairs: Store | null = null;
@@ -463,11 +473,16 @@ function reduceExtreme(
     const u = uniforms(outputs, len, inner, p, n, operands);
     u[FLIP] = isMax ? 0 : 0xffffffff;
     u[MODE_WORD] = MODE[output];
-    const ops = bindings(k, operands, bound);
-    if (pairs !== null) ops.push({ name: "pin", type: "u32", store: pairs });
     const outType = output === "pairs" || (k.epilogue === null && output === "index")
       ? "u32"
       : outStorage(k, true);
+    // the operands this pass reads (only those may be bound): the prologue's for the
+    // elements or the winner's value, the epilogue's where it runs (see `extremeSource`)
+    const finishes = k.epilogue !== null && storage(k.epilogue.type) === outType;
+    const pro = input === "raw" || k.epilogue === null || (finishes && !arg);
+    const bound = either(pro ? used(k, "prologue") : none, finishes ? used(k, "epilogue") : none);
+    const ops = bindings(k, operands, bound);
+    if (pairs !== null) ops.push({ name: "pin", type: "u32", store: pairs });
     ops.push({ name: "out", type: outType, store: out, write: true });
     ctx.run(
       op,
