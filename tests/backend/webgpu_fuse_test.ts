@@ -21,7 +21,6 @@ import {
   mul,
   neg,
   random,
-  setBackend,
   sub,
   type Tensor,
   tensor,
@@ -31,37 +30,10 @@ import {
 } from "../../mod.ts";
 import { kernelLaunches } from "../../src/jit/interpret.ts";
 import { type MlpParams, mlpProblem } from "../jit/_helpers.ts";
+import { assertSame, gpuTest as test } from "./_webgpu.ts";
 
-const hasGpu = (await navigator.gpu?.requestAdapter()) != null;
-
-/** Bit equality of two pytrees of tensors, read asynchronously. */
-async function assertSame(got: unknown, want: unknown, what: string): Promise<void> {
-  assert.ok(tree.equalStructure(got, want), `${what}: structure`);
-  const g = tree.leaves(got) as Tensor[], w = tree.leaves(want) as Tensor[];
-  for (let i = 0; i < w.length; i++) {
-    assert.deepEqual(g[i].shape, w[i].shape, `${what} leaf ${i}: shape`);
-    const gd = await g[i].data(), wd = await w[i].data();
-    for (let k = 0; k < wd.length; k++) {
-      assert.ok(Object.is(gd[k], wd[k]), `${what} leaf ${i}[${k}]: ${gd[k]} vs ${wd[k]}`);
-    }
-  }
-}
-
-/** Runs `fn` on the webgpu backend (ignored without an adapter). */
-function gpuTest(name: string, fn: () => Promise<void>): void {
-  Deno.test({
-    name: `webgpu fusion: ${name}`,
-    ignore: !hasGpu,
-    fn: async () => {
-      await setBackend("webgpu");
-      try {
-        await fn();
-      } finally {
-        await setBackend("cpu");
-      }
-    },
-  });
-}
+/** A test on the webgpu backend (ignored without an adapter). */
+const gpuTest = (name: string, fn: () => Promise<void>) => test(`webgpu fusion: ${name}`, fn);
 
 const EDGES = [0, -0, 1e-8, -0.5, 3, -3, 20, -20, 88, -88, 89, -89, 104, -104, Infinity, NaN];
 
