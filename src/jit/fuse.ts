@@ -1,6 +1,7 @@
 /**
  * Elementwise fusion: maximal chains of elementwise equations (unary and
- * binary opcodes, `where`, `cast`) become one `fused` equation holding an IR
+ * binary opcodes, `where`, `cast`, and `stopGradient`, the identity once a
+ * program is traced) become one `fused` equation holding an IR
  * elementwise kernel, which a backend with the `fused` hook runs as one
  * kernel instead of one kernel (and one intermediate buffer) per op.
  *
@@ -150,8 +151,16 @@ function fusibleOp(eq: Equation): FusibleOp | null {
   return null;
 }
 
+/**
+ * An op a fused kernel computes: an elementwise op the backend runs as its
+ * IR kernel, or `"identity"` for `stopGradient` (the identity once a
+ * program is traced: its derivative was taken while tracing).
+ */
+type FusedOp = FusibleOp | "identity";
+
 /** The equation's expression over its operands' expressions. */
-function exprOf(op: FusibleOp, args: readonly Expr[]): Expr {
+function exprOf(op: FusedOp, args: readonly Expr[]): Expr {
+  if (op === "identity") return args[0];
   if (op.op === "where") return whereExpr(args[0], args[1], args[2]);
   if (op.op === "cast") return castExpr(args[0], scalarType(op.to!));
   if (UNARY.has(op.op)) return UNARY_EXPR[op.op as UnaryOp](args[0]);
@@ -250,7 +259,8 @@ export function fuseElementwise(program: Program, backend: Backend): Program {
   }
   const defining = new Map<Var, number>();
   eqs.forEach((e, i) => defining.set(e.out, i));
-  const ops = eqs.map((e, i) => {
+  const ops = eqs.map((e, i): FusedOp | null => {
+    if (live[i] && e.prim.name === "stopGradient" && e.inputs.length === 1) return "identity";
     const op = live[i] ? fusibleOp(e) : null;
     return op !== null && backend.fusible!(op) ? op : null;
   });
@@ -386,7 +396,7 @@ export function fuseElementwise(program: Program, backend: Backend): Program {
  * program order) over `leaf(u)` for the variables it reads from outside.
  */
 function valueOf(
-  body: readonly (readonly [Equation, FusibleOp])[],
+  body: readonly (readonly [Equation, FusedOp])[],
   leaf: (u: Var) => Expr,
   v: Var,
 ): Expr {
@@ -418,7 +428,7 @@ function operands(): { inputs: Var[]; index: (v: Var) => number } {
 }
 
 /** One fused equation for `body` (in program order; the last is the root), or null if the IR cannot build it. */
-function fusedEquation(body: readonly Equation[], ops: readonly FusibleOp[]): Equation | null {
+function fusedEquation(body: readonly Equation[], ops: readonly FusedOp[]): Equation | null {
   const root = body[body.length - 1];
   const { inputs, index } = operands();
   let kernel: ElementwiseKernel;
@@ -447,10 +457,10 @@ function fusedEquation(body: readonly Equation[], ops: readonly FusibleOp[]): Eq
  * equation in program order. Null if the IR cannot build it.
  */
 function fusedReduction(
-  pro: readonly (readonly [Equation, FusibleOp])[],
+  pro: readonly (readonly [Equation, FusedOp])[],
   red: Equation,
   r: Reduction,
-  epi: readonly (readonly [Equation, FusibleOp])[],
+  epi: readonly (readonly [Equation, FusedOp])[],
   fixed: ReadonlyMap<Var, Steps>,
   body: readonly Equation[],
 ): Equation | null {

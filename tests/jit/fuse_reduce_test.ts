@@ -156,6 +156,11 @@ Deno.test("reduce fusion: softmax, logsumexp and softmax cross entropy (value an
   const p = makeJaxpr(step, { optimized: true })(finite, y);
   assert.equal(runs, p.equations.length);
   if (fuses) {
+    // the row maximum and its finite part (a stopGradient between them): one kernel
+    assert.match(
+      p.toString(),
+      /= fused\[ops=\[max,stopGradient,abs,less,where\] axes=\[1\] keepdims=true\] c /,
+    );
     // the label-weighted sum of the log-softmax, negated and divided by the batch: one kernel
     assert.match(
       p.toString(),
