@@ -195,6 +195,14 @@ Deno.test("reduce fusion: int32 and bool reductions stay correct (fused only whe
   const x = values(9, [7, 9]);
   assertSameTree(jitted(count, x)[0], count(x), "count");
   assertSameTree(jitted(isum, x)[0], isum(x), "int32 sum");
+  // int32 operands of a float32 reduction (whole, and one per row)
+  const weighted = (v: Tensor, n: Tensor, m: Tensor) => sum(mul(add(n, m).cast("float32"), v), 1);
+  const n = tensor(Array.from({ length: 63 }, (_, i) => (i * 7919) % 23 - 11), { dtype: "int32" });
+  const m = tensor([3, -7, 46341, 2147483647, -2147483648, 0, 5], { dtype: "int32" });
+  const args = [x, n.reshape([7, 9]), m.reshape([7, 1])];
+  const [got, runs] = jitted(weighted, ...args);
+  assertSameTree(got, weighted(args[0], args[1], args[2]), "int32 operands");
+  assert.equal(runs, fuses ? 1 : 4);
   if (getBackend() === "wasm") assert.doesNotMatch(optimized(isum, x), /fused\[ops=\[[a-z,]*sum\]/);
 });
 

@@ -572,8 +572,8 @@ export class WasmBackend extends CpuBackend {
     return this.#mem.into(live(out), body);
   }
 
-  /** The dtypes a fused reduction loads (the reduce renderer reads 32-bit lanes). */
-  readonly fusedReduceLoads: readonly DType[] = ["float32"];
+  /** The dtypes a fused reduction loads (the reduce renderer reads 32-bit lanes; no bools). */
+  readonly fusedReduceLoads: readonly DType[] = ["float32", "int32"];
 
   /**
    * Runs a float32 reduction `jit` fused with its producers, as `reduce`
