@@ -66,6 +66,16 @@ import {
 /** Numeric instructions' signatures by name, derived once each. */
 const SIGNATURES = new Map<string, Signature>();
 
+/** The signatures of `local.get`, `local.set` and `local.tee` by the local's type. */
+const LOCAL_SIGNATURES = {} as Record<ValType, { get: Signature; set: Signature; tee: Signature }>;
+for (const t of [0x7f, 0x7e, 0x7d, 0x7c, 0x7b] as const) {
+  LOCAL_SIGNATURES[t] = {
+    get: { pops: [], pushes: [t] },
+    set: { pops: [t], pushes: [] },
+    tee: { pops: [t], pushes: [t] },
+  };
+}
+
 export class WasmFunction<P extends Record<string, ValType> = Record<string, ValType>>
   extends FunctionBody
   implements FuncRef {
@@ -182,19 +192,19 @@ export class WasmFunction<P extends Record<string, ValType> = Record<string, Val
   /** `local.get`: pushes the local's value. */
   get(l: Local): this {
     this.#own(l, "local.get");
-    return this.emit("local.get", [0x20, l], `$${l.name}`, { pops: [], pushes: [l.type] });
+    return this.emit("local.get", l.codes[0], l.text, LOCAL_SIGNATURES[l.type].get);
   }
 
   /** `local.set`: pops a value of the local's type into it. */
   set(l: Local): this {
     this.#own(l, "local.set");
-    return this.emit("local.set", [0x21, l], `$${l.name}`, { pops: [l.type], pushes: [] });
+    return this.emit("local.set", l.codes[1], l.text, LOCAL_SIGNATURES[l.type].set);
   }
 
   /** `local.tee`: stores the top value into the local and keeps it. */
   tee(l: Local): this {
     this.#own(l, "local.tee");
-    return this.emit("local.tee", [0x22, l], `$${l.name}`, { pops: [l.type], pushes: [l.type] });
+    return this.emit("local.tee", l.codes[2], l.text, LOCAL_SIGNATURES[l.type].tee);
   }
 
   /** `i32.const` (values up to 2³² − 1 are taken as their two's-complement i32). */

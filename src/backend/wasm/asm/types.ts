@@ -18,6 +18,15 @@ export class AsmError extends Error {
 
 /** A parameter or local of one function, by name and type. */
 export class Local {
+  /** `$name`, its immediate in the text format. */
+  readonly text: string;
+  /** The encodings of `local.get`, `local.set` and `local.tee` of it (made once, shared by every use). */
+  readonly codes: readonly [
+    get: readonly (number | Ref)[],
+    set: readonly (number | Ref)[],
+    tee: readonly (number | Ref)[],
+  ];
+
   /** Made by `WasmFunction.param` and `WasmFunction.local`. */
   constructor(
     /** The name (the text format's `$name`). */
@@ -26,7 +35,10 @@ export class Local {
     readonly type: ValType,
     /** The function it belongs to. */
     readonly owner: { readonly name: string },
-  ) {}
+  ) {
+    this.text = `$${name}`;
+    this.codes = [[0x20, this], [0x21, this], [0x22, this]];
+  }
 }
 
 /** A branch target: a block, loop or if that encloses the current instruction. */
