@@ -189,6 +189,7 @@ export type {
   FusibleOp,
   GatherSpec,
   LogsumexpSpec,
+  MatmulEpilogueSpec,
   MatmulSpec,
   RandomUniformSpec,
   ReduceOp,

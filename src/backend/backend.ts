@@ -712,6 +712,43 @@ export interface FusedReduceSpec {
 }
 
 /**
+ * Arguments of {@linkcode Backend.matmulEpilogue}: the float32 product
+ * `a @ b` of `matmul` (same geometry), each element `c` of it stored as
+ * `kernel(c, inputs[0][…], inputs[1][…], …)` (the kernel's operand 0 is the
+ * product's element, operand `k + 1` is `inputs[k]`), read at
+ * `Σ idx·strides[k]` over the output's shape `[...batchShape, m, n]`.
+ *
+ * @example
+ * ```ts
+ * import type { MatmulEpilogueSpec } from "@gradus/core";
+ *
+ * // What jit hands a backend for `tanh(x @ w + b)`, x [8, 4], w [4, 3], b [3]:
+ * const spec: Omit<MatmulEpilogueSpec, "kernel" | "a" | "b" | "inputs"> = {
+ *   matmul: { batchShape: [], aBatchStrides: [], bBatchStrides: [], m: 8, k: 4, n: 3 },
+ *   strides: [[0, 1]], // b: one row, broadcast down the rows
+ *   dtype: "float32",
+ * };
+ * console.log(spec.matmul.m * spec.matmul.n); // 24
+ * ```
+ */
+export interface MatmulEpilogueSpec {
+  /** The left operand (as for `matmul`). */
+  readonly a: DataHandle;
+  /** The right operand. */
+  readonly b: DataHandle;
+  /** The product's geometry. */
+  readonly matmul: MatmulSpec;
+  /** The epilogue: operand 0 the product's element (f32), operand `k + 1` is `inputs[k]`. */
+  readonly kernel: ElementwiseKernel;
+  /** The epilogue's other operands. */
+  readonly inputs: readonly DataHandle[];
+  /** Per input, per output axis, its step (0 = broadcast). */
+  readonly strides: readonly (readonly number[])[];
+  /** The output's dtype (the kernel's output type). */
+  readonly dtype: DType;
+}
+
+/**
  * An op as `jit`'s fusion pass asks a backend about it
  * ({@linkcode Backend.fusible}): `op` is a unary or binary opcode, `"where"`,
  * `"cast"`, or a reduction (`"sum"`, `"max"`, `"min"`, asked only of a
@@ -893,6 +930,13 @@ export interface Backend {
    * reduction may have (every dtype when absent).
    */
   readonly fusedReduceLoads?: readonly DType[];
+  /**
+   * Optional: a float32 matrix product whose elements go through an IR
+   * elementwise kernel before they are stored (a bias add, an activation:
+   * what `jit` fused after the product), in one kernel; null when it cannot
+   * here and now (the caller then runs the product and the ops after it).
+   */
+  matmulEpilogue?(spec: MatmulEpilogueSpec): DataHandle | null;
   /**
    * Optional (`jit`'s memory plan): reserves `bytes` for one program's
    * intermediates, kept until the reservation's `free()`; null when it

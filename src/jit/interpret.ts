@@ -28,6 +28,7 @@ import { sizeOf } from "../core/shape.ts";
 import { makeTensor, type Tensor } from "../core/tensor.ts";
 import { dispatch, type Primitive } from "../ops/primitive.ts";
 import { fusedInfo, runFused as runFusedKernel } from "./fuse.ts";
+import { matmulEpilogueInfo, runMatmulEpilogue } from "./fuse_matmul.ts";
 import { type MemoryPlan, planMemory } from "./memory_plan.ts";
 import type { Equation, Program, Var } from "./program.ts";
 
@@ -183,9 +184,13 @@ function evaluate(
   into: DataHandle | null,
   place: Place,
 ): Tensor {
-  return fusedInfo(eq) === undefined
-    ? place(into, () => run(eq, args))
-    : runFused(eq, args, into, place);
+  const fused = fusedInfo(eq);
+  if (fused !== undefined) return runFused(eq, args, into, place, runFusedKernel, fused.body);
+  const product = matmulEpilogueInfo(eq);
+  if (product !== undefined) {
+    return runFused(eq, args, into, place, runMatmulEpilogue, product.body);
+  }
+  return place(into, () => run(eq, args));
 }
 
 function run(eq: Equation, args: readonly Tensor[]): Tensor {
@@ -194,17 +199,19 @@ function run(eq: Equation, args: readonly Tensor[]): Tensor {
   return dispatch(eq.prim as Primitive<unknown>, args, eq.params, eq.out.aval);
 }
 
-/** A fused equation: one kernel where the backend can, else its ops one by one. */
+/** A fused equation: one kernel where the backend can (`kernel`), else `body` op by op. */
 function runFused(
   eq: Equation,
   args: readonly Tensor[],
   into: DataHandle | null,
   place: Place,
+  kernel: (backend: Backend, eq: Equation, inputs: readonly DataHandle[]) => DataHandle | null,
+  body: readonly Equation[],
 ): Tensor {
   const backend = args[0]._backend!;
   const { shape, dtype } = eq.out.aval;
   if (args.every((t) => !t._disposed && t._backend === backend)) {
-    const data = place(into, () => runFusedKernel(backend, eq, args.map((t) => t._data)));
+    const data = place(into, () => kernel(backend, eq, args.map((t) => t._data)));
     if (data !== null) {
       launches++;
       return makeTensor(backend, data, shape, dtype);
@@ -213,7 +220,6 @@ function runFused(
   // Op by op, on new buffers: the first op must not write over a donated operand the others read.
   const env = new Map<Var, Tensor>();
   eq.inputs.forEach((v, i) => env.set(v, args[i]));
-  const body = fusedInfo(eq)!.body;
   let out!: Tensor;
   for (const e of body) {
     out = run(e, e.inputs.map((v) => env.get(v)!));

@@ -25,6 +25,7 @@ import { Executable } from "./interpret.ts";
 import type { Program, Var } from "./program.ts";
 import { mergeCommon } from "./passes.ts";
 import { fuseElementwise } from "./fuse.ts";
+import { fuseMatmulEpilogues } from "./fuse_matmul.ts";
 import { JitTrace, OuterTracer } from "./trace.ts";
 
 /**
@@ -247,7 +248,8 @@ export function makeJaxpr<A extends any[]>(
 
 /** The program `jit` runs: common subexpressions merged, elementwise chains fused. */
 function optimize(program: Program, split: Split): Program {
-  return fuseElementwise(mergeCommon(program), backendOf(split));
+  const backend = backendOf(split);
+  return fuseMatmulEpilogues(fuseElementwise(mergeCommon(program), backend), backend);
 }
 
 function backendOf(split: Split): Backend {

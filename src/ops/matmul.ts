@@ -11,7 +11,7 @@ import type { Tensor, TensorLike } from "../core/tensor.ts";
 import { asTensors, sameDType } from "./convert.ts";
 import { add, mul } from "./elementwise.ts";
 import { reshape, transpose } from "./movement.ts";
-import type { Backend, DataHandle } from "../backend/backend.ts";
+import type { Backend, DataHandle, MatmulSpec } from "../backend/backend.ts";
 import { bind, definePrimitive, type Primitive } from "./primitive.ts";
 import { sum } from "./reduce.ts";
 
@@ -60,6 +60,37 @@ function transposedCopy(be: Backend, x: Tensor): DataHandle {
  * transposed products `g·bᵀ` and `aᵀ·g`, so it states both rules.
  * @internal
  */
+/**
+ * The backend geometry of `a @ b` (operands stored transposed where the
+ * params say: the spec says so too).
+ *
+ * @param aShape The left operand's shape.
+ * @param bShape The right operand's shape.
+ * @param outShape The product's shape.
+ * @param params Which operands are stored transposed.
+ * @returns The spec `Backend.matmul` takes.
+ * @internal
+ */
+export function matmulSpec(
+  aShape: readonly number[],
+  bShape: readonly number[],
+  outShape: readonly number[],
+  { transA, transB }: MatmulParams,
+): MatmulSpec {
+  const batchShape = outShape.slice(0, -2);
+  const [m, k] = matrixOf(aShape, transA);
+  return {
+    batchShape,
+    aBatchStrides: batchStrides(aShape.slice(0, -2), batchShape),
+    bBatchStrides: batchStrides(bShape.slice(0, -2), batchShape),
+    m,
+    k,
+    n: outShape[outShape.length - 1],
+    transA,
+    transB,
+  };
+}
+
 export const matmulPrim: Primitive<MatmulParams> = definePrimitive<MatmulParams>({
   name: "matmul",
   abstract: ([a, b], { transA, transB }) => {
@@ -90,20 +121,16 @@ export const matmulPrim: Primitive<MatmulParams> = definePrimitive<MatmulParams>
     return { shape: [...batch, m, n], dtype };
   },
   impl: (be, [a, b], { transA, transB }, out) => {
-    const batchShape = out.shape.slice(0, -2);
     const reads = be.matmulTransposes === true;
     const aData = transA && !reads ? transposedCopy(be, a) : a._data;
     const bData = transB && !reads ? transposedCopy(be, b) : b._data;
-    const [m, k] = matrixOf(a.shape, transA);
-    const result = be.matmul(aData, bData, {
-      batchShape,
-      aBatchStrides: batchStrides(a.shape.slice(0, -2), batchShape),
-      bBatchStrides: batchStrides(b.shape.slice(0, -2), batchShape),
-      m,
-      k,
-      n: out.shape[out.shape.length - 1],
-      ...(reads ? { transA, transB } : {}),
-    }, out.dtype);
+    const spec = matmulSpec(a.shape, b.shape, out.shape, { transA, transB });
+    const result = be.matmul(
+      aData,
+      bData,
+      reads ? spec : { ...spec, transA: false, transB: false },
+      out.dtype,
+    );
     if (aData !== a._data) be.dispose(aData);
     if (bData !== b._data) be.dispose(bData);
     return result;

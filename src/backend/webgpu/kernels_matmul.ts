@@ -46,6 +46,8 @@ import {
   type Store,
 } from "./context.ts";
 import { type WgslScalar, wgslType } from "./kernels_util.ts";
+import { type ElementwiseKernel, KernelCache } from "../ir/kernel.ts";
+import { renderWgsl, type WgslFunction } from "../ir/render_wgsl.ts";
 
 /** Which kernel `matmulKernel` uses: `auto` picks by shape, dtype and adapter. */
 export type MatmulVariant = "auto" | "tiled" | "blocked" | "simple";
@@ -70,10 +72,11 @@ const TILE = 64;
 const WG = 64;
 
 /** WGSL of the float32 register-tiled kernel. */
-const tiledSource = (decls: string, l: Layout): string =>
+const tiledSource = (decls: string, l: Layout, e: Epilogue | null): string =>
   `struct U { m: u32, n: u32, k: u32, batchBase: u32 }
 @group(0) @binding(0) var<uniform> u: U;
 ${decls}
+${e?.source ?? ""}
 // As[kk*16 + r4] = A rows 4·r4 … 4·r4+3 at column k0+kk; Bs[kk*16 + c4] = B row k0+kk, cols 4·c4 … 4·c4+3.
 var<workgroup> As: array<vec4<f32>, 256>;
 var<workgroup> Bs: array<vec4<f32>, 256>;
@@ -125,7 +128,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     if (row < u.m) {
       let v = accs[r];
       for (var q = 0u; q < 4u; q++) {
-        if (col + q < u.n) { st_out(cBase + row * u.n + col + q, v[q]); }
+        if (col + q < u.n) { ${store(e, "cBase + row * u.n + col + q", "row", "col + q", "v[q]")} }
       }
     }
   }
@@ -152,10 +155,11 @@ const perRow = (f: (r: number) => string, indent: string): string =>
  * `row0 … row0+7`, columns `col0 … col0+3` of one batch's C, loading A and B
  * at clamped indices (edges compute duplicates that are not stored).
  */
-const blockedSource = (decls: string, l: Layout): string =>
+const blockedSource = (decls: string, l: Layout, e: Epilogue | null): string =>
   `struct U { m: u32, n: u32, k: u32, batches: u32 }
 @group(0) @binding(0) var<uniform> u: U;
 ${decls}
+${e?.source ?? ""}
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let idx = ${linearIndex(WG)};
@@ -194,7 +198,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (row < u.m) {
       let v = accs[r];
       for (var q = 0u; q < 4u; q++) {
-        if (col0 + q < u.n) { st_out(cBase + row * u.n + col0 + q, v[q]); }
+        if (col0 + q < u.n) {
+          ${store(e, "cBase + row * u.n + col0 + q", "row", "col0 + q", "v[q]")}
+        }
       }
     }
   }
@@ -202,10 +208,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 `;
 
 /** WGSL of the simple kernel: one invocation per output element. */
-function simpleSource(t: WgslScalar, decls: string, l: Layout): string {
+function simpleSource(t: WgslScalar, decls: string, l: Layout, e: Epilogue | null): string {
   return `struct U { m: u32, n: u32, k: u32, total: u32 }
 @group(0) @binding(0) var<uniform> u: U;
 ${decls}
+${e?.source ?? ""}
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let idx = ${linearIndex(WG)};
@@ -221,9 +228,49 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   for (var p = 0u; p < u.k; p++) {
     acc += ld_a(aBase + ${aAt(l, "row", "p")}) * ld_b(bBase + ${bAt(l, "p", "col")});
   }
-  st_out(idx, acc);
+  ${store(e, "idx", "row", "col", "acc")}
 }
 `;
+}
+
+/**
+ * What a product's elements go through before they are stored (an IR
+ * elementwise kernel `jit` fused after the product; see `matmulKernel`).
+ */
+export interface Epilogue {
+  /** WGSL declaring `epilogue(c, x₁ …)`: its prelude and function. */
+  readonly source: string;
+  /** The operands after the product, each bound as `ep<k>`. */
+  readonly operands: readonly EpilogueOperand[];
+  /** The storage type of the result (bool as u32 words). */
+  readonly out: WgslScalar;
+}
+
+/** An operand of an epilogue: where element (batch, row, col) of the product reads it. */
+export interface EpilogueOperand {
+  /** Its storage. */
+  readonly store: Store;
+  /** Its storage type. */
+  readonly type: WgslScalar;
+  /** Whether the kernel reads it as a bool (a u32 word, nonzero is true). */
+  readonly bool: boolean;
+  /** Its steps per batch (the flattened batch axes), per row and per column of the product. */
+  readonly steps: readonly [batch: number, row: number, col: number];
+}
+
+/** The statement storing `value` (the product at `batch`, `row`, `col`) at `index` of `out`. */
+function store(e: Epilogue | null, index: string, row: string, col: string, value: string): string {
+  if (e === null) return `st_out(${index}, ${value});`;
+  const args = e.operands.map((o, k) => {
+    const [sb, sr, sc] = o.steps;
+    const at = [[sb, "batch"], [sr, row], [sc, col]]
+      .filter(([step]) => step !== 0)
+      .map(([step, v]) => `(${v}) * ${step}u`);
+    const v = `ld_ep${k}(${at.length === 0 ? "0u" : at.join(" + ")})`;
+    return o.bool ? `(${v} != 0u)` : v;
+  });
+  const call = `epilogue(${[value, ...args].join(", ")})`;
+  return `st_out(${index}, ${e.out === "u32" ? `select(0u, 1u, ${call})` : call});`;
 }
 
 /** `[aOffset, bOffset]` (in elements) of every batch, walking the broadcast batch shape. */
@@ -251,6 +298,8 @@ function batchOffsets(spec: MatmulSpec, batch: number): Uint32Array {
  * @param variant Forces a kernel (for tests); `auto` uses, for float32,
  *   the blocked kernel on a software adapter (llvmpipe), else the tiled one
  *   when `m ≥ 32` and `n ≥ 32`; the simple one otherwise.
+ * @param epilogue What each element of the product goes through before it
+ *   is stored (the result then has the epilogue's type), or null.
  * @returns New storage of `batch·m·n` elements.
  */
 export function matmulKernel(
@@ -260,6 +309,7 @@ export function matmulKernel(
   spec: MatmulSpec,
   dtype: DType,
   variant: MatmulVariant = "auto",
+  epilogue: Epilogue | null = null,
 ): Store {
   if (dtype === "bool") {
     throw new TypeError("matmul(): dtype bool is not supported; cast to int32 or float32 first");
@@ -283,24 +333,104 @@ export function matmulKernel(
     { name: "a", type: t, store: a },
     { name: "b", type: t, store: b },
     { name: "offs", type: "u32", store: offs },
-    { name: "out", type: t, store: out, write: true },
+    ...(epilogue?.operands ?? []).map((o, k) => ({ name: `ep${k}`, type: o.type, store: o.store })),
+    { name: "out", type: epilogue?.out ?? t, store: out, write: true },
   ];
   const decls = ctx.declare(ops);
   const layout: Layout = { transA: spec.transA === true, transB: spec.transB === true };
   if (blocked) {
     const u = Uint32Array.of(m, n, k, batch);
     const count = Math.ceil(m / BLOCK_ROWS) * Math.ceil(n / 4) * batch;
-    ctx.run("matmul()", blockedSource(decls, layout), u, ops, groups1d(count, WG));
+    ctx.run("matmul()", blockedSource(decls, layout, epilogue), u, ops, groups1d(count, WG));
   } else if (tiled) {
     for (let base = 0; base < batch; base += MAX_GROUPS) {
       const z = Math.min(MAX_GROUPS, batch - base);
       const u = Uint32Array.of(m, n, k, base);
-      ctx.run("matmul()", tiledSource(decls, layout), u, ops, [tilesN, tilesM, z]);
+      ctx.run("matmul()", tiledSource(decls, layout, epilogue), u, ops, [tilesN, tilesM, z]);
     }
   } else {
     const u = Uint32Array.of(m, n, k, total);
-    ctx.run("matmul()", simpleSource(t, decls, layout), u, ops, groups1d(total, WG));
+    ctx.run("matmul()", simpleSource(t, decls, layout, epilogue), u, ops, groups1d(total, WG));
   }
   if (owned) ctx.release(offs); // safe: an upload never reuses a buffer pending commands read
   return out;
+}
+
+/** Rendered epilogue functions by kernel key. */
+const epilogues = new KernelCache<WgslFunction>();
+
+/** An operand of {@linkcode matmulEpilogueKernel}: its storage and, per output axis, its step. */
+export interface EpilogueInput {
+  /** The storage. */
+  readonly store: Store;
+  /** Per axis of the output `[...batchShape, m, n]`, the step in elements (0 broadcasts). */
+  readonly strides: readonly number[];
+}
+
+/**
+ * `a @ b` (float32, as `matmulKernel`) with every element `c` of the product
+ * stored as `kernel(c, inputs…)` in one kernel; null where an input's steps
+ * over the batch axes are not those of one flattened batch axis (the caller
+ * then runs the product and the ops after it), or the product is empty or
+ * has `k = 0`.
+ *
+ * @param ctx The GPU context.
+ * @param a The left operand.
+ * @param b The right operand.
+ * @param spec The product's geometry.
+ * @param kernel The epilogue (operand 0: the product's element).
+ * @param inputs Its other operands.
+ * @returns New storage of the kernel's output type, or null.
+ */
+export function matmulEpilogueKernel(
+  ctx: GpuContext,
+  a: Store,
+  b: Store,
+  spec: MatmulSpec,
+  kernel: ElementwiseKernel,
+  inputs: readonly EpilogueInput[],
+): Store | null {
+  const { batchShape, m, k, n } = spec;
+  if (m * n === 0 || k === 0 || batchShape.some((d) => d === 0)) return null;
+  if (kernel.inputs[0] !== "f32" || kernel.inputs.length !== inputs.length + 1) return null;
+  const operands: EpilogueOperand[] = [];
+  for (const [i, x] of inputs.entries()) {
+    const batchStep = flatBatchStep(batchShape, x.strides.slice(0, -2));
+    if (batchStep === null) return null;
+    const t = kernel.inputs[i + 1];
+    if (t === "f64") return null;
+    const [row, col] = x.strides.slice(-2);
+    operands.push({
+      store: x.store,
+      type: t === "bool" ? "u32" : t,
+      bool: t === "bool",
+      steps: [batchStep, row, col],
+    });
+  }
+  const fn = epilogues.get(kernel, (kk) => renderWgsl("epilogue", kk.output, {}, kk.inputs));
+  const outType = kernel.output.type;
+  if (outType === "f64") return null;
+  const epilogue: Epilogue = {
+    source: `${fn.prelude}\n${fn.fn}`,
+    operands,
+    out: outType === "bool" ? "u32" : outType,
+  };
+  return matmulKernel(ctx, a, b, spec, "float32", "auto", epilogue);
+}
+
+/**
+ * The step per flattened batch index of an operand with `strides` over the
+ * batch axes `shape`, or null when it has none (its batch steps are not a
+ * multiple of the contiguous ones).
+ */
+function flatBatchStep(shape: readonly number[], strides: readonly number[]): number | null {
+  let step: number | null = null, inner = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    if (shape[i] !== 1) {
+      if (step === null) step = strides[i] / inner;
+      if (strides[i] !== step * inner) return null;
+    }
+    inner *= shape[i];
+  }
+  return step ?? 0;
 }

@@ -41,7 +41,7 @@ import {
   whereKernel,
 } from "./kernels_elementwise.ts";
 import { gatherKernel, scatterAddKernel } from "./kernels_index.ts";
-import { matmulKernel } from "./kernels_matmul.ts";
+import { matmulEpilogueKernel, matmulKernel } from "./kernels_matmul.ts";
 import { randomBitsKernel, randomUniformKernel } from "./kernels_random.ts";
 import { irReduce, logsumexpKernel, reduceKernel } from "./kernels_reduce.ts";
 import { argsortKernel } from "./kernels_sort.ts";
@@ -337,6 +337,25 @@ export class WebGpuBackend implements be.Backend {
       dtype,
     );
     return this.#wrap(buf);
+  }
+
+  /** A float32 product with the elementwise ops `jit` fused after it, in one kernel (see `matmulEpilogueKernel`). */
+  matmulEpilogue(
+    { a, b, matmul, kernel, inputs, strides }: be.MatmulEpilogueSpec,
+  ): be.DataHandle | null {
+    const operands = inputs.map((x, i) => ({
+      store: this.#buf(x, "fused()"),
+      strides: strides[i],
+    }));
+    const out = matmulEpilogueKernel(
+      this.ctx,
+      this.#buf(a, "fused()"),
+      this.#buf(b, "fused()"),
+      matmul,
+      kernel,
+      operands,
+    );
+    return out === null ? null : this.#wrap(out);
   }
 
   /** `out[idx] = x[offset + Σ idx_d·strides_d]`. */
