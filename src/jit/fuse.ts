@@ -31,8 +31,9 @@
  * (`[outer, 1, inner]`, like a row's maximum) or as a scalar, and only of
  * the dtypes `Backend.fusedReduceLoads` lists; a producer that would load
  * anything else stays out. An elementwise group that alone reads a
- * reduction's result, with as many elements, becomes its epilogue when its
- * other operands are one element per output or scalars: `mean(x * x, 1)`
+ * reduction's result, with as many elements and of its dtype, becomes its
+ * epilogue when its other operands are one element per output or scalars:
+ * `mean(x * x, 1)`
  * prints as `fused[ops=[mul,sum,div] axes=[1] keepdims=false] a 37.0:f32[]`
  * and runs as one kernel. The prologue and epilogue are the expressions of
  * the eager elementwise kernels and the reduction runs the eager
@@ -341,12 +342,13 @@ export function fuseElementwise(program: Program, backend: Backend): Program {
   /** The reduction whose only reader is the elementwise `group` (root `root`), or -1. */
   const reductionRead = (root: number, group: Group): number => {
     const out = eqs[root].out;
-    if (backend.fusedReduce === undefined || !loads.has(out.aval.dtype)) return -1;
+    if (backend.fusedReduce === undefined) return -1;
     for (const v of group.loaded) {
       const d = defining.get(v);
       if (d === undefined || reductions[d] === null || groupOf[d] !== -1 || outputs.has(v)) {
         continue;
       }
+      if (v.aval.dtype !== out.aval.dtype) continue; // the result keeps the reduction's dtype
       if (reductions[d]!.view.n === 1 || sizeOf(v.aval.shape) !== sizeOf(out.aval.shape)) continue;
       const reads = group.members.reduce(
         (k, m) => k + eqs[m].inputs.filter((u) => u === v).length,

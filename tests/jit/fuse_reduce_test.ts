@@ -105,6 +105,13 @@ Deno.test("reduce fusion: elementwise ops after a reduction become its epilogue"
         2,
       ],
       [
+        "a consumer of another dtype",
+        (x, m) => sum(mul(x, m), 1).cast("int32"),
+        [13, 37],
+        [13, 1],
+        2,
+      ],
+      [
         "a consumer broadcasting the result up",
         (x, m) => add(min(mul(x, 2), 1, { keepdims: true }), mul(x, m)),
         [13, 37],
