@@ -222,6 +222,23 @@ function gdLoss(p: GdParams, x: gd.Tensor, t: gd.Tensor): gd.Tensor {
   return gd.mean(gd.logsumexp(logits, -1).sub(gd.sum(logits.mul(t), -1)));
 }
 
+const gdF32 = (values: Float32Array, shape: number[]) => gd.tensor(values, { shape });
+
+/** The MLP's batch and one-hot targets on the current backend. */
+function gdMlpInputs(): { x: gd.Tensor; t: gd.Tensor } {
+  return { x: gdF32(mlpData.x, [BATCH, 784]), t: gdF32(mlpData.t, [BATCH, 10]) };
+}
+
+/** The MLP's initial parameters on the current backend. */
+function gdMlpParams(): GdParams {
+  return {
+    w1: gdF32(mlpData.w1, [784, 100]),
+    b1: gdF32(mlpData.b1, [100]),
+    w2: gdF32(mlpData.w2, [100, 10]),
+    b2: gdF32(mlpData.b2, [10]),
+  };
+}
+
 /** One SGD step: a pure function of (params, x, t), so `jit` can trace it. */
 function gdStep(p: GdParams, x: gd.Tensor, t: gd.Tensor): [gd.Tensor, GdParams] {
   const [l, g] = gd.valueAndGrad(gdLoss)(p, x, t);
@@ -233,7 +250,7 @@ function gradusPeer(
   name: string,
   extra: Partial<Peer> & { jit?: boolean } = {},
 ): Peer {
-  const f32 = (values: Float32Array, shape: number[]) => gd.tensor(values, { shape });
+  const f32 = gdF32;
   const select = () => gd.setBackend(backend);
   if (extra.jit) {
     // The MLP step under `jit`, the parameters donated (updated in place).
@@ -241,14 +258,8 @@ function gradusPeer(
       name,
       select,
       mlp() {
-        const x = f32(mlpData.x, [BATCH, 784]);
-        const t = f32(mlpData.t, [BATCH, 10]);
-        let params: GdParams = {
-          w1: f32(mlpData.w1, [784, 100]),
-          b1: f32(mlpData.b1, [100]),
-          w2: f32(mlpData.w2, [100, 10]),
-          b2: f32(mlpData.b2, [10]),
-        };
+        const { x, t } = gdMlpInputs();
+        let params = gdMlpParams();
         const step = gd.jit(gdStep, { donateArgnums: [0] });
         return async () => {
           const [l, next] = step(params, x, t);
@@ -273,14 +284,8 @@ function gradusPeer(
       return () => gdReadAndFree(gd.exp(x));
     },
     mlp() {
-      const x = f32(mlpData.x, [BATCH, 784]);
-      const t = f32(mlpData.t, [BATCH, 10]);
-      let params: GdParams = {
-        w1: f32(mlpData.w1, [784, 100]),
-        b1: f32(mlpData.b1, [100]),
-        w2: f32(mlpData.w2, [100, 10]),
-        b2: f32(mlpData.b2, [10]),
-      };
+      const { x, t } = gdMlpInputs();
+      let params = gdMlpParams();
       const lossAndGrad = gd.valueAndGrad(gdLoss);
       return async () => {
         const [l, g] = lossAndGrad(params, x, t);

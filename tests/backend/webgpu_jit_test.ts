@@ -13,22 +13,10 @@
  */
 
 import assert from "node:assert/strict";
-import { jit, jvp, setBackend, type Tensor, vjp } from "../../mod.ts";
-import { type BackendCase, f32, make, OP_CASES } from "../_op_cases.ts";
-
-async function probe(): Promise<boolean> {
-  try {
-    if (!(await navigator.gpu?.requestAdapter())) return false;
-    await setBackend("webgpu");
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await setBackend("cpu");
-  }
-}
-
-const hasGpu = await probe();
+import type { Tensor } from "../../mod.ts";
+import { type BackendCase, OP_CASES } from "../_op_cases.ts";
+import { jitAndEager } from "../jit/_helpers.ts";
+import { gpuTest } from "./_webgpu.ts";
 
 const cases: [string, BackendCase][] = [];
 for (const entry of Object.values(OP_CASES)) cases.push(...Object.entries(entry.backends));
@@ -45,30 +33,7 @@ async function assertClose(name: string, got: Tensor, want: Tensor): Promise<voi
 }
 
 for (const [name, c] of cases) {
-  Deno.test({
-    name: `webgpu: jit matches eager: ${name}`,
-    ignore: !hasGpu,
-    fn: async () => {
-      await setBackend("webgpu");
-      try {
-        const xs = c.args.map(make);
-        const n = xs.length;
-        await assertClose(`${name} forward`, jit(c.f)(...xs), c.f(...xs));
-        if (c.forwardOnly) return;
-        const out = c.f(...xs);
-        const ct = make(f32(99, [...out.shape]));
-        const pull = (...args: Tensor[]) => vjp(c.f, ...args.slice(0, n))[1](args[n]);
-        const eagerCts = pull(...xs, ct);
-        const jitCts = jit(pull)(...xs, ct);
-        for (let i = 0; i < eagerCts.length; i++) {
-          await assertClose(`${name} vjp #${i}`, jitCts[i], eagerCts[i]);
-        }
-        const tangents = c.args.map((a, i) => make(f32(200 + i, a.shape)));
-        const push = (p: Tensor[], t: Tensor[]) => jvp(c.f, p, t)[1];
-        await assertClose(`${name} jvp`, jit(push)(xs, tangents), push(xs, tangents));
-      } finally {
-        await setBackend("cpu");
-      }
-    },
+  gpuTest(`webgpu: jit matches eager: ${name}`, async () => {
+    for (const [what, got, want] of jitAndEager(name, c)) await assertClose(what, got, want);
   });
 }

@@ -1,13 +1,27 @@
 /**
- * Shared by the `jit` tests: bit equality of pytrees of tensors, and a small
- * MLP classification problem.
+ * Shared by the `jit` tests: bit equality of pytrees of tensors, a small
+ * MLP classification problem, and the op cases run under `jit` and eagerly.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
-import { add, jit, matmul, nn, random, tanh, type Tensor, tensor, tree, zeros } from "../../mod.ts";
+import {
+  add,
+  jit,
+  jvp,
+  matmul,
+  nn,
+  random,
+  tanh,
+  type Tensor,
+  tensor,
+  tree,
+  vjp,
+  zeros,
+} from "../../mod.ts";
 import { kernelLaunches } from "../../src/jit/interpret.ts";
+import { type BackendCase, f32, make } from "../_op_cases.ts";
 
 /**
  * The result of `jit(f)(...args)` on its second call (the first traces and
@@ -71,4 +85,28 @@ export function mlpProblem(seed: number): {
     return nn.softmaxCrossEntropy(add(matmul(h, p.w2), p.b2), yb);
   };
   return { params, x, labels, loss };
+}
+
+/**
+ * An op case run under `jit` and eagerly: `[what, jitted, eager]` for the
+ * forward value and, unless the case is forward-only, each cotangent of the
+ * vjp (a pullback of a fixed cotangent) and the jvp (fixed tangents).
+ *
+ * @param name The case's name (labels the results).
+ * @param c The case.
+ * @returns The pairs to compare.
+ */
+export function jitAndEager(name: string, c: BackendCase): [string, Tensor, Tensor][] {
+  const xs = c.args.map(make);
+  const n = xs.length;
+  const out: [string, Tensor, Tensor][] = [[`${name} forward`, jit(c.f)(...xs), c.f(...xs)]];
+  if (c.forwardOnly) return out;
+  const ct = make(f32(99, [...c.f(...xs).shape]));
+  const pull = (...args: Tensor[]) => vjp(c.f, ...args.slice(0, n))[1](args[n]);
+  const jitCts = jit(pull)(...xs, ct);
+  pull(...xs, ct).forEach((w, i) => out.push([`${name} vjp #${i}`, jitCts[i], w]));
+  const tangents = c.args.map((a, i) => make(f32(200 + i, a.shape)));
+  const push = (p: Tensor[], t: Tensor[]) => jvp(c.f, p, t)[1];
+  out.push([`${name} jvp`, jit(push)(xs, tangents), push(xs, tangents)]);
+  return out;
 }

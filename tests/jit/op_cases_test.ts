@@ -9,8 +9,9 @@
  */
 
 import assert from "node:assert/strict";
-import { getBackend, jit, jvp, makeJaxpr, type Tensor, vjp } from "../../mod.ts";
-import { type BackendCase, f32, make, OP_CASES } from "../_op_cases.ts";
+import { getBackend, makeJaxpr, type Tensor } from "../../mod.ts";
+import { type BackendCase, make, OP_CASES } from "../_op_cases.ts";
+import { jitAndEager } from "./_helpers.ts";
 
 const cases: [string, BackendCase][] = [];
 for (const entry of Object.values(OP_CASES)) cases.push(...Object.entries(entry.backends));
@@ -30,20 +31,11 @@ function assertSame(name: string, got: Tensor, want: Tensor): void {
 for (const [name, c] of cases) {
   Deno.test(`jit matches eager bit for bit: ${name}`, () => {
     const xs = c.args.map(make);
-    const n = xs.length;
     // Traced, not run inline: the program has equations. (A case whose inputs
     // are all closed over computes them while tracing: a constant program.)
-    if (n > 0) assert.ok(makeJaxpr(c.f)(...xs).equations.length > 0, `${name}: empty program`);
-    assertSame(`${name} forward`, jit(c.f)(...xs), c.f(...xs));
-    if (c.forwardOnly) return;
-    const out = c.f(...xs);
-    const ct = make(f32(99, [...out.shape]));
-    const pull = (...args: Tensor[]) => vjp(c.f, ...args.slice(0, n))[1](args[n]);
-    const eagerCts = pull(...xs, ct);
-    const jitCts = jit(pull)(...xs, ct);
-    eagerCts.forEach((w, i) => assertSame(`${name} vjp #${i}`, jitCts[i], w));
-    const tangents = c.args.map((a, i) => make(f32(200 + i, a.shape)));
-    const push = (p: Tensor[], t: Tensor[]) => jvp(c.f, p, t)[1];
-    assertSame(`${name} jvp`, jit(push)(xs, tangents), push(xs, tangents));
+    if (xs.length > 0) {
+      assert.ok(makeJaxpr(c.f)(...xs).equations.length > 0, `${name}: empty program`);
+    }
+    for (const [what, got, want] of jitAndEager(name, c)) assertSame(what, got, want);
   });
 }

@@ -66,6 +66,16 @@ const aAt = (l: Layout, r: string, p: string): string =>
 const bAt = (l: Layout, p: string, c: string): string =>
   l.transB ? `${c} * u.k + ${p}` : `${p} * u.n + ${c}`;
 
+/**
+ * A kernel's opening: the uniforms `m, n, k` and `last` (its fourth
+ * field), the bindings, and the epilogue's function if there is one.
+ */
+const header = (last: string, decls: string, e: Epilogue | null): string =>
+  `struct U { m: u32, n: u32, k: u32, ${last}: u32 }
+@group(0) @binding(0) var<uniform> u: U;
+${decls}
+${e?.source ?? ""}`;
+
 /** Side of the square block of C one tiled workgroup computes. */
 const TILE = 64;
 /** Workgroup size of the simple kernel. */
@@ -73,10 +83,7 @@ const WG = 64;
 
 /** WGSL of the float32 register-tiled kernel. */
 const tiledSource = (decls: string, l: Layout, e: Epilogue | null): string =>
-  `struct U { m: u32, n: u32, k: u32, batchBase: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-${decls}
-${e?.source ?? ""}
+  `${header("batchBase", decls, e)}
 // As[kk*16 + r4] = A rows 4·r4 … 4·r4+3 at column k0+kk; Bs[kk*16 + c4] = B row k0+kk, cols 4·c4 … 4·c4+3.
 var<workgroup> As: array<vec4<f32>, 256>;
 var<workgroup> Bs: array<vec4<f32>, 256>;
@@ -156,10 +163,7 @@ const perRow = (f: (r: number) => string, indent: string): string =>
  * at clamped indices (edges compute duplicates that are not stored).
  */
 const blockedSource = (decls: string, l: Layout, e: Epilogue | null): string =>
-  `struct U { m: u32, n: u32, k: u32, batches: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-${decls}
-${e?.source ?? ""}
+  `${header("batches", decls, e)}
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let idx = ${linearIndex(WG)};
@@ -209,10 +213,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 
 /** WGSL of the simple kernel: one invocation per output element. */
 function simpleSource(t: WgslScalar, decls: string, l: Layout, e: Epilogue | null): string {
-  return `struct U { m: u32, n: u32, k: u32, total: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-${decls}
-${e?.source ?? ""}
+  return `${header("total", decls, e)}
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let idx = ${linearIndex(WG)};
