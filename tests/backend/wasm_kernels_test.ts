@@ -77,11 +77,15 @@ function byName(k: WasmKernels): KernelExports {
   out.or_u8 = k.elementwise(binaryOpKernel("logicalOr", "bool"));
   out.where_f32 = k.elementwise(whereOpKernel("float32"));
   for (const op of ["sum", "max", "min"] as const) {
-    const f = k.reduce(reduceOpKernel(op, "float32"), ["full"]);
-    out[`${op}_rows`] = (x, o, outer, n) => f(x, o, outer, n, 1);
-    out[`${op}_cols`] = f;
+    // The backend's way: one function for rows (inner = 1), one for columns.
+    const rows = k.reduce(reduceOpKernel(op, "float32"), ["full"], "rows");
+    const cols = k.reduce(reduceOpKernel(op, "float32"), ["full"], "columns");
+    out[`${op}_rows`] = (x, o, outer, n) => rows(x, o, outer, n, 1);
+    out[`${op}_cols`] = (x, o, outer, n, inner) =>
+      (inner === 1 ? rows : cols)(x, o, outer, n, inner);
+    out[`${op}_both`] = k.reduce(reduceOpKernel(op, "float32"), ["full"]);
   }
-  const sumexp = k.reduce(SUMEXP, ["full", "axis"]);
+  const sumexp = k.reduce(SUMEXP, ["full", "axis"], "rows");
   out.sumexp_rows = (x, shift, o, rows, n) => sumexp(x, shift, o, rows, n, 1);
   out.gather32 = k.index.gather32 as (...args: number[]) => void;
   out.scatter_add_f32 = k.index.scatter_add_f32 as (...args: number[]) => void;
@@ -655,6 +659,26 @@ for (const { variant, k } of VARIANTS) {
     assert.equal(f32[out / 4], 100);
     k.sum_cols(x, out, 1, 102, 1);
     assert.equal(f32[out / 4], 100);
+    // The function rendered for both parts gives the same bits as the specialised ones.
+    const data = sumData(r, 2 * 9 * 21);
+    const y = alloc(4 * data.length), o1 = alloc(4 * 42), o2 = alloc(4 * 42);
+    f32.set(data, y / 4);
+    for (const inner of [1, 21]) {
+      k.sum_cols(y, o1, 2, 9, inner);
+      k.sum_both(y, o2, 2, 9, inner);
+      assert.deepEqual(
+        f32.slice(o1 / 4, o1 / 4 + 2 * inner),
+        f32.slice(o2 / 4, o2 / 4 + 2 * inner),
+      );
+    }
+  });
+
+  Deno.test(`wasm kernels (${variant}): a reduction rendered for rows traps on columns`, () => {
+    const got = WasmKernels.create(memory, { shared: true, maxPages: PAGES, variant })!;
+    const f = got.reduce(reduceOpKernel("sum", "float32"), ["full"], "rows");
+    const alloc = allocator();
+    const x = alloc(4 * 64), out = alloc(4 * 16);
+    assert.throws(() => f(x, out, 1, 4, 8), WebAssembly.RuntimeError);
   });
 
   Deno.test(`wasm kernels (${variant}): max/min reductions propagate NaN, order -0 < +0`, () => {

@@ -71,7 +71,7 @@ import {
   whereOpKernel,
 } from "../ir/ops.ts";
 import type { ElementwiseKernel, ReduceKernel } from "../ir/kernel.ts";
-import { reduceLayout } from "./kernels/reduce.ts";
+import { reduceLayout, reducePart } from "./kernels/reduce.ts";
 import { elementBytes, MAX_OPERANDS } from "../ir/render_wasm.ts";
 import {
   live,
@@ -459,7 +459,11 @@ export class WasmBackend extends CpuBackend {
     const plan = cached.plan;
     if (plan === null) return null;
     const { rows, cols, rowStrides, colStrides } = plan;
-    const { f, bytes } = this.#compiledFor(k, kernel, colStrides.reduce((m, c, i) => m | c << i, 0));
+    const { f, bytes } = this.#compiledFor(
+      k,
+      kernel,
+      colStrides.reduce((m, c, i) => m | c << i, 0),
+    );
     const outW = bytes[inputs.length];
     const args = new Array<number>(3 * inputs.length + 3);
     return this.#run(bufs, outDtype, size, NO_SCRATCH, (ptrs, o) => {
@@ -589,7 +593,7 @@ export class WasmBackend extends CpuBackend {
     if (!layouts.every((l) => l !== null)) return null;
     let f: ReduceCall;
     try {
-      f = k.reduce(kernel, layouts);
+      f = k.reduce(kernel, layouts, reducePart(inner));
     } catch {
       this.#unfusable.add(kernel); // e.g. more locals than the engine takes
       return null;
@@ -600,13 +604,14 @@ export class WasmBackend extends CpuBackend {
   }
 
   /** The float32 reduction `op` (`"lse"`: log Σ exp(x − m) + m, `m` along the axis). */
-  #reduction(k: WasmKernels, op: "sum" | "max" | "min" | "lse"): ReduceCall {
-    let f = this.#reductions.get(op);
+  #reduction(k: WasmKernels, op: "sum" | "max" | "min" | "lse", inner: number): ReduceCall {
+    const part = reducePart(inner), key = `${op} ${part}`;
+    let f = this.#reductions.get(key);
     if (f === undefined) {
       f = op === "lse"
-        ? k.reduce(logsumexpKernel("float32"), ["full", "axis"])
-        : k.reduce(reduceOpKernel(op, "float32"), ["full"]);
-      this.#reductions.set(op, f);
+        ? k.reduce(logsumexpKernel("float32"), ["full", "axis"], part)
+        : k.reduce(reduceOpKernel(op, "float32"), ["full"], part);
+      this.#reductions.set(key, f);
     }
     return f;
   }
@@ -618,7 +623,7 @@ export class WasmBackend extends CpuBackend {
     if (k === null || dtype !== "float32" || (op !== "sum" && op !== "max" && op !== "min")) {
       return super.reduce(spec);
     }
-    const f = this.#reduction(k, op);
+    const f = this.#reduction(k, op, inner);
     return this.#run([live(x)], "float32", outer * inner, NO_SCRATCH, ([xp], o) => {
       f(xp, o, outer, n, inner);
     }) ?? super.reduce(spec);
@@ -671,7 +676,7 @@ export class WasmBackend extends CpuBackend {
     const { x, outer, n, inner, dtype } = spec;
     const k = this.#kernels(n > 0 ? outer * inner : 0);
     if (k === null || dtype !== "float32") return super.logsumexp(spec);
-    const max = this.#reduction(k, "max"), lse = this.#reduction(k, "lse");
+    const max = this.#reduction(k, "max", inner), lse = this.#reduction(k, "lse", inner);
     const size = outer * inner;
     return this.#run([live(x)], "float32", size, [4 * size], ([xp], o, [m]) => {
       max(xp, m, outer, n, inner);

@@ -20,7 +20,7 @@ import type { ElementwiseKernel, ReduceKernel } from "../../ir/kernel.ts";
 import { renderWasm } from "../../ir/render_wasm.ts";
 import { type MemoryImport, wasmFeatures, WasmModule } from "../asm/mod.ts";
 import { addIndexKernels, type IndexKernels } from "./indexing.ts";
-import { type ReduceLayout, renderReduce } from "./reduce.ts";
+import { type ReduceLayout, type ReducePart, renderReduce } from "./reduce.ts";
 
 /** Which instruction does the multiply-adds: relaxed-SIMD FMA or plain SIMD mul + add. */
 export type KernelVariant = "relaxed" | "simd";
@@ -149,13 +149,14 @@ export class WasmKernels {
    *
    * @param kernel The kernel spec.
    * @param layouts Per operand, its layout.
+   * @param part Only the rows' or the columns' code (see `renderReduce`); default both.
    * @returns The call.
    */
-  reduce(kernel: ReduceKernel, layouts: readonly ReduceLayout[]): ReduceCall {
+  reduce(kernel: ReduceKernel, layouts: readonly ReduceLayout[], part?: ReducePart): ReduceCall {
     const contractFma = this.variant === "relaxed";
     return this.#call(
-      `${kernel.key}|${layouts.join(",")}`,
-      (mod) => renderReduce(mod, "kernel", kernel, layouts, { contractFma }),
+      `${kernel.key}|${layouts.join(",")}|${part ?? "both"}`,
+      (mod) => renderReduce(mod, "kernel", kernel, layouts, { contractFma }, part),
     );
   }
 }

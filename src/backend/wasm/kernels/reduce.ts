@@ -184,6 +184,8 @@ function invariants(prologue: Expr, full: (i: number) => boolean): Expr[] {
  * @param kernel A `sum`, `max` or `min` reduction of float32 operands to float32.
  * @param layouts Per operand, its layout.
  * @param opts Renderer options.
+ * @param part Only the code for `inner = 1` (`"rows"`) or `inner > 1`
+ *   (`"columns"`); other calls trap. Default: both.
  * @returns The function.
  *
  * @example
@@ -213,6 +215,7 @@ export function renderReduce(
   kernel: ReduceKernel,
   layouts: readonly ReduceLayout[],
   opts: WasmRenderOptions = {},
+  part?: ReducePart,
 ): WasmFunction {
   const { combine, inputs, prologue, epilogue } = kernel;
   if (
@@ -263,7 +266,7 @@ export function renderReduce(
     const rows = new Accumulator(fn, combine, rowSteps[0], "r");
     const cols = new Accumulator(fn, combine, 4, "c");
     fn.get(inner).i32(4).op("i32.mul").set(stride);
-    fn.get(inner).i32(1).op("i32.eq").if(() => {
+    const rowsPart = (): void => {
       // rows: full operands advance n elements per row, axis operands one
       inputs.forEach((_, i) => fn.get(p[i]).set(ptr[i]));
       fn.loopUntil(() => void fn.get(outer).op("i32.eqz"), () => {
@@ -315,7 +318,8 @@ export function renderReduce(
         });
         fn.get(outer).i32(1).op("i32.sub").set(outer);
       });
-    }, () => {
+    };
+    const columnsPart = (): void => {
       /** Reduces columns [jj, jj + 4·width) of slice o (width 4 or 1), or the `inner < 4` block. */
       const block = (width: number, partial: boolean): void => {
         cols.reset();
@@ -408,6 +412,28 @@ export function renderReduce(
         fn.get(out).get(stride).op("i32.add").set(out);
         fn.get(outer).i32(1).op("i32.sub").set(outer);
       });
-    });
+    };
+    // Called with the other `inner` than its part: trap.
+    const other = (): void => void fn.unreachable();
+    fn.get(inner).i32(1).op("i32.eq").if(
+      part === "columns" ? other : rowsPart,
+      part === "rows" ? other : columnsPart,
+    );
   });
+}
+
+/**
+ * Which part of a reduction a function is rendered for: `"rows"` (`inner =
+ * 1`) or `"columns"` (`inner > 1`); each is half the code of both.
+ */
+export type ReducePart = "rows" | "columns";
+
+/**
+ * The part a call with this `inner` runs.
+ *
+ * @param inner Size of the trailing axes.
+ * @returns `"rows"` for 1, else `"columns"`.
+ */
+export function reducePart(inner: number): ReducePart {
+  return inner === 1 ? "rows" : "columns";
 }
