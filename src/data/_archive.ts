@@ -7,10 +7,10 @@
  * @module
  */
 
-import { release } from "./_util.ts";
+import { release, releaseBuffers } from "./_util.ts";
 import { type Ctx, fetchVerified, mismatch, saveAll } from "./_download.ts";
 import { DataFormatError } from "./errors.ts";
-import { isGzip } from "./gzip.ts";
+import { gzip, isGzip } from "./gzip.ts";
 import type { ArchiveSpec, DataSetSpec, ResolvedFiles } from "./source_specs.ts";
 import { readTarGz, type TarEntry } from "./tar.ts";
 
@@ -37,9 +37,22 @@ function fromArchive(
   return out;
 }
 
+/** The archive's files under its `prefix`, by their path after it. */
+function underPrefix(archive: ArchiveSpec, entries: TarEntry[]): Map<string, Uint8Array> {
+  const out = new Map<string, Uint8Array>();
+  for (const e of entries) {
+    const n = e.name.startsWith("./") ? e.name.slice(2) : e.name;
+    if (e.type === "file" && n.startsWith(archive.prefix)) {
+      out.set(n.slice(archive.prefix.length), e.data);
+    }
+  }
+  return out;
+}
+
 /**
- * The dataset's files from the bytes of `archive` (gzipped or not); `name`
- * names it in errors. The compressed bytes are freed once unpacked.
+ * The dataset's files from the bytes of `archive` (gzipped or not), taken
+ * by name or made by its `convert`; `name` names it in errors. The
+ * compressed bytes are freed once unpacked (and the tar once converted).
  */
 export async function unpackArchive(
   spec: DataSetSpec,
@@ -50,7 +63,12 @@ export async function unpackArchive(
   const entries = await readTarGz(bytes, { name, maxBytes: archive.maxUnpackedSize });
   // The entries view the decompressed tar; the compressed bytes are no longer needed.
   if (isGzip(bytes)) release(bytes);
-  return fromArchive(spec, archive, entries);
+  if (archive.convert === undefined) return fromArchive(spec, archive, entries);
+  try {
+    return archive.convert(underPrefix(archive, entries), name);
+  } finally {
+    if (isGzip(bytes)) releaseBuffers(entries.map((e) => e.data));
+  }
 }
 
 /**
@@ -68,10 +86,19 @@ export async function downloadArchive(
 ): Promise<ResolvedFiles> {
   const bytes = await fetchVerified(ctx, url, archive.name, archive);
   const files = await unpackArchive(spec, archive, bytes, archive.name);
+  const made = archive.convert !== undefined;
   for (const f of spec.files) {
     const bad = await mismatch(files.get(f.name)!, f);
-    if (bad !== undefined) throw new Error(`${f.name} in it: checksum mismatch (${bad})`);
+    if (bad !== undefined) {
+      throw new Error(`${f.name} ${made ? "made from" : "in"} it: checksum mismatch (${bad})`);
+    }
   }
-  const source = await saveAll(ctx, spec, cacheDir, cacheWhy, files);
+  // Files made by `convert` are cached gzipped, like the canonical downloads.
+  const toCache = made
+    ? new Map(
+      await Promise.all([...files].map(async ([n, b]) => [`${n}.gz`, await gzip(b)] as const)),
+    )
+    : files;
+  const source = await saveAll(ctx, spec, cacheDir, cacheWhy, toCache);
   return { files, source: `${archive.label}, ${source}` };
 }

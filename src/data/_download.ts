@@ -19,7 +19,8 @@ const DIGESTS = [["sha256", "SHA-256"], ["sha512", "SHA-512"], ["sha1", "SHA-1"]
 /** Checks size and digests; returns why they do not match, or undefined. */
 export async function mismatch(bytes: Uint8Array, want: Checksums): Promise<string | undefined> {
   if (want.size !== undefined && bytes.length !== want.size) {
-    return `size ${bytes.length} bytes, expected ${want.size}`;
+    const cut = bytes.length < want.size ? " (truncated)" : "";
+    return `size ${bytes.length} bytes, expected ${want.size}${cut}`;
   }
   for (const [key, algo] of DIGESTS) {
     const hex = want[key];
@@ -168,7 +169,10 @@ export async function fetchVerified(
     const bytes = n === buf.length ? buf : buf.slice(0, n);
     const bad = await mismatch(bytes, want);
     if (bad !== undefined) {
-      throw new Error(`checksum mismatch (${bad}): a corrupt or changed file, not used`);
+      throw new Error(
+        `checksum mismatch (${bad}): a corrupt or changed file, not used; ` +
+          `run again to retry, or get the file by hand as said below`,
+      );
     }
     return bytes;
   } catch (e) {

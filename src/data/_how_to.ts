@@ -11,11 +11,28 @@ import { unique } from "./_local_files.ts";
 import type { DataSetSpec, ResolveOptions } from "./source_specs.ts";
 
 function hostsOf(spec: DataSetSpec, opts: ResolveOptions): string[] {
-  const urls = [
-    ...(spec.archives ?? []).flatMap((a) => a.urls.map((u) => resolveUrl(u, opts))),
-    ...(spec.mirrors ?? []),
-  ];
+  const urls = [spec, ...(spec.fallback ? [spec.fallback] : [])].flatMap((s) => [
+    ...(s.archives ?? []).flatMap((a) => a.urls.map((u) => resolveUrl(u, opts))),
+    ...(s.mirrors ?? []),
+  ]);
   return unique(urls.map((u) => new URL(u).host));
+}
+
+/** The lines of a dataset's fallback: how to get it, and what it is. */
+function fallbackLines(spec: DataSetSpec, opts: ResolveOptions): string[] {
+  const f = spec.fallback;
+  if (f === undefined) return [];
+  const lines = [`  c. Or, where the files above cannot be had, the ${f.title}:`];
+  for (const a of f.archives ?? []) {
+    const url = resolveUrl(a.urls[0], opts);
+    const sums = a.sha1 ? `, SHA-1 ${a.sha1}` : "";
+    lines.push(
+      `       ${a.manual ?? `curl -LO ${url}`}   (gives ${a.name}: ${a.size} bytes${sums})`,
+      `     and put ${a.name} into D as above (or let gradus download it: ${url}).`,
+    );
+  }
+  if (f.note !== undefined) lines.push(`     Note: ${f.note}`);
+  return lines;
 }
 
 function fileList(spec: DataSetSpec): string {
@@ -75,6 +92,7 @@ export function howTo(
     `       - set GRADUS_DATA_DIR=D (and run with --allow-env; D/${spec.id}/ also works), or`,
     `       - use the cache directory ${cacheDir ?? `<cache>/${spec.id}`} as D` +
       (cacheDir ? "" : " (<cache>: the cacheDir option, GRADUS_CACHE_DIR or ~/.cache/gradus)"),
+    ...fallbackLines(spec, opts),
   );
   return lines.join("\n");
 }

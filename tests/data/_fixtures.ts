@@ -119,3 +119,35 @@ export const ENV_GRANTED: boolean = Deno.permissions.querySync({ name: "env" }).
 export function withoutDataDirEnv<R>(fn: () => Promise<R>): Promise<R> {
   return ENV_GRANTED ? withEnv({ GRADUS_DATA_DIR: undefined }, fn) : fn();
 }
+
+/** A fake web server's `fetch` and the URLs it was asked for. */
+export interface Served {
+  readonly calls: string[];
+  readonly fetch: (url: string) => Promise<Response>;
+}
+
+/** A fake `fetch` serving `files` by URL (a number: that HTTP status); 404 for others. */
+export function serve(files: Record<string, Uint8Array | number>): Served {
+  const calls: string[] = [];
+  return {
+    calls,
+    fetch: (url: string) => {
+      calls.push(url);
+      const body = files[url];
+      if (body === undefined) {
+        return Promise.resolve(new Response("nope", { status: 404, statusText: "Not Found" }));
+      }
+      if (typeof body === "number") return Promise.resolve(new Response("", { status: body }));
+      return Promise.resolve(new Response(body as Uint8Array<ArrayBuffer>));
+    },
+  };
+}
+
+/** A progress writer that keeps what is written. */
+export function captured(): { writer: { writeSync(p: Uint8Array): number }; text: () => string } {
+  let text = "";
+  return {
+    writer: { writeSync: (p: Uint8Array) => (text += new TextDecoder().decode(p), p.length) },
+    text: () => text,
+  };
+}

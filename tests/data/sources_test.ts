@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { data } from "../../mod.ts";
 import {
+  captured,
   ENV_GRANTED,
   fakeLabel,
   gzip,
+  serve,
   withEnv,
   withoutDataDirEnv,
   withTempDir,
@@ -183,35 +185,6 @@ Deno.test("a partial set of files is reported as such", async () => {
 });
 
 // --- Downloads, with a fake fetch (no network) -----------------------------------------------
-
-interface Served {
-  readonly calls: string[];
-  readonly fetch: (url: string) => Promise<Response>;
-}
-
-function serve(files: Record<string, Uint8Array | number>): Served {
-  const calls: string[] = [];
-  return {
-    calls,
-    fetch: (url: string) => {
-      calls.push(url);
-      const body = files[url];
-      if (body === undefined) {
-        return Promise.resolve(new Response("nope", { status: 404, statusText: "Not Found" }));
-      }
-      if (typeof body === "number") return Promise.resolve(new Response("", { status: body }));
-      return Promise.resolve(new Response(body as Uint8Array<ArrayBuffer>));
-    },
-  };
-}
-
-function captured(): { writer: { writeSync(p: Uint8Array): number }; text: () => string } {
-  let text = "";
-  return {
-    writer: { writeSync: (p: Uint8Array) => (text += new TextDecoder().decode(p), p.length) },
-    text: () => text,
-  };
-}
 
 async function tinySpec(): Promise<
   { spec: data.DataSetSpec; a: Uint8Array; b: Uint8Array; gzA: Uint8Array }
