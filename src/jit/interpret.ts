@@ -25,8 +25,8 @@
 
 import type { Backend, DataHandle, Reservation } from "../backend/backend.ts";
 import { sizeOf } from "../core/shape.ts";
-import { makeTensor, type Tensor } from "../core/tensor.ts";
-import { dispatch, type Primitive } from "../ops/primitive.ts";
+import { makeTensor, type Tensor, withoutCollecting } from "../core/tensor.ts";
+import { applyConcrete, type Primitive } from "../ops/primitive.ts";
 import { fusedInfo, runFused as runFusedKernel } from "./fuse.ts";
 import { matmulEpilogueInfo, runMatmulEpilogue } from "./fuse_matmul.ts";
 import { type MemoryPlan, planMemory } from "./memory_plan.ts";
@@ -42,6 +42,9 @@ let launches = 0;
 export function kernelLaunches(): number {
   return launches;
 }
+
+/** The tensors of programs' planned buffers (never disposed by a call). */
+const programOwned = new WeakSet<Tensor>();
 
 /** Gives reservations back when their executable is garbage-collected. */
 const reservations = new FinalizationRegistry<Reservation>((r) => r.free());
@@ -63,6 +66,11 @@ export class Executable {
   #reservation: Reservation | null = null;
   /** Per equation: the buffer its output is written to, or null (a new buffer). */
   #slots: (DataHandle | null)[] = [];
+  /**
+   * Per equation with a planned buffer: the tensor holding it, made once
+   * (its owner is the program: never disposed, never a result).
+   */
+  #slotTensors: (Tensor | null)[] = [];
   /** The live equations, in order. */
   readonly #steps: readonly Step[];
   /** The outputs' value indices. */
@@ -88,6 +96,7 @@ export class Executable {
     this.free();
     this.#backend = backend;
     this.#slots = this.program.equations.map(() => null);
+    this.#slotTensors = this.program.equations.map(() => null);
     if (backend.reserve === undefined || backend.writeInto === undefined) return;
     const { offset, bytes } = this.plan;
     if (bytes === 0) return;
@@ -97,7 +106,12 @@ export class Executable {
     reservations.register(this, r, this);
     this.program.equations.forEach((eq, i) => {
       const { shape, dtype } = eq.out.aval;
-      if (offset[i] >= 0) this.#slots[i] = r.view(offset[i], dtype, sizeOf(shape));
+      if (offset[i] < 0) return;
+      const slot = this.#slots[i] = r.view(offset[i], dtype, sizeOf(shape));
+      // Not recorded by an enclosing tidy: it lives as long as the program.
+      const t = withoutCollecting(() => makeTensor(backend, slot, shape, dtype));
+      programOwned.add(t);
+      this.#slotTensors[i] = t;
     });
   }
 
@@ -138,9 +152,10 @@ export class Executable {
       const d = this.plan.donor[i];
       const donated = d >= 0 && !inputs[d]._disposed && inputs[d]._backend === backend &&
         inputs.indexOf(inputs[d]) === inputs.lastIndexOf(inputs[d]);
-      const into = donated ? inputs[d]._data : this.#slots[i] ?? null;
-      env[out] = evaluate(eq, args.map((k) => env[k]), into, place);
-      for (const k of free) env[k].dispose();
+      const reuse = donated ? null : this.#slotTensors[i] ?? null;
+      const into = donated ? inputs[d]._data : reuse?._data ?? null;
+      env[out] = evaluate(eq, args.map((k) => env[k]), into, place, reuse);
+      for (const k of free) if (!programOwned.has(env[k])) env[k].dispose();
     }
     return this.#outputs.map((k) => env[k]);
   }
@@ -183,20 +198,24 @@ function evaluate(
   args: readonly Tensor[],
   into: DataHandle | null,
   place: Place,
+  reuse: Tensor | null,
 ): Tensor {
   const fused = fusedInfo(eq);
-  if (fused !== undefined) return runFused(eq, args, into, place, runFusedKernel, fused.body);
+  if (fused !== undefined) {
+    return runFused(eq, args, into, place, reuse, runFusedKernel, fused.body);
+  }
   const product = matmulEpilogueInfo(eq);
   if (product !== undefined) {
-    return runFused(eq, args, into, place, runMatmulEpilogue, product.body);
+    return runFused(eq, args, into, place, reuse, runMatmulEpilogue, product.body);
   }
-  return place(into, () => run(eq, args));
+  return place(into, () => run(eq, args, reuse));
 }
 
-function run(eq: Equation, args: readonly Tensor[]): Tensor {
+function run(eq: Equation, args: readonly Tensor[], reuse: Tensor | null = null): Tensor {
   launches++;
-  // Sound: equations are only made by JitTrace.process, from primitives.
-  return dispatch(eq.prim as Primitive<unknown>, args, eq.params, eq.out.aval);
+  // Sound: equations are only made by JitTrace.process, from primitives, and
+  // a program runs on concrete tensors.
+  return applyConcrete(eq.prim as Primitive<unknown>, args, eq.params, eq.out.aval, reuse);
 }
 
 /** A fused equation: one kernel where the backend can (`kernel`), else `body` op by op. */
@@ -205,6 +224,7 @@ function runFused(
   args: readonly Tensor[],
   into: DataHandle | null,
   place: Place,
+  reuse: Tensor | null,
   kernel: (backend: Backend, eq: Equation, inputs: readonly DataHandle[]) => DataHandle | null,
   body: readonly Equation[],
 ): Tensor {
@@ -214,7 +234,9 @@ function runFused(
     const data = place(into, () => kernel(backend, eq, args.map((t) => t._data)));
     if (data !== null) {
       launches++;
-      return makeTensor(backend, data, shape, dtype);
+      return reuse !== null && data === reuse._data
+        ? reuse
+        : makeTensor(backend, data, shape, dtype);
     }
   }
   // Op by op, on new buffers: the first op must not write over a donated operand the others read.

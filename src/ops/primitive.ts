@@ -135,6 +135,23 @@ export function dispatch<P>(
   }
   if (leaked) return dispatch(prim, inputs.map((x) => live(x, prim.name)), params, out);
   if (top !== null) return top.process(prim, inputs, params, out);
+  return applyConcrete(prim, inputs, params, out);
+}
+
+/**
+ * Runs `prim`'s kernels on concrete `inputs` (no transformation among
+ * them): the result is a new tensor, or `reuse` when the kernel wrote the
+ * buffer `reuse` holds (a program's planned intermediate, see
+ * `Backend.writeInto`: one tensor object for every call).
+ * @internal
+ */
+export function applyConcrete<P>(
+  prim: Primitive<P>,
+  inputs: readonly Tensor[],
+  params: P,
+  out: Aval,
+  reuse: Tensor | null = null,
+): Tensor {
   const backend = commonBackend(prim.name, inputs);
   for (let i = 0; i < inputs.length; i++) {
     if (inputs[i]._disposed) disposedInput(prim.name, inputs, i);
@@ -149,7 +166,9 @@ export function dispatch<P>(
   } finally {
     running = null;
   }
-  return makeTensor(backend, data, out.shape, out.dtype);
+  return reuse !== null && data === reuse._data
+    ? reuse
+    : makeTensor(backend, data, out.shape, out.dtype);
 }
 
 /** The primitive whose `impl` is running, or null: an impl calls kernels, never ops. */
