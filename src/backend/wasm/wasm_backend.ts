@@ -73,15 +73,11 @@ import {
 import type { ElementwiseKernel, ReduceKernel } from "../ir/kernel.ts";
 import { reduceLayout, reducePart } from "./kernels/reduce.ts";
 import { elementBytes, MAX_OPERANDS } from "../ir/render_wasm.ts";
-import {
-  live,
-  type WasmBuf,
-  type WasmKernelCall,
-  WasmMemory,
-  type WasmMemoryStats,
-} from "./memory.ts";
+import { live, type WasmBuf } from "./buffer.ts";
+import { type WasmKernelCall, WasmMemory, type WasmMemoryStats } from "./memory.ts";
 
-export { WasmBuf, type WasmMemoryStats } from "./memory.ts";
+export { WasmBuf } from "./buffer.ts";
+export type { WasmMemoryStats } from "./memory.ts";
 
 /**
  * A row of an opcode table: `"ir"`, the opcode's kernel-IR graph
