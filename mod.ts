@@ -126,6 +126,7 @@ export {
   take,
   transpose,
 } from "./src/ops/movement.ts";
+export { pad, type PadMode, type PadOptions, type PadWidths } from "./src/ops/pad.ts";
 export { dot, matmul, type MatmulOptions } from "./src/ops/matmul.ts";
 export { einsum } from "./src/ops/einsum.ts";
 export { clip, oneHot, type OneHotOptions } from "./src/ops/composite.ts";

@@ -9,6 +9,7 @@ import "./tensor_methods.ts";
 export * from "./elementwise.ts";
 export * from "./reduce.ts";
 export * from "./movement.ts";
+export * from "./pad.ts";
 export * from "./matmul.ts";
 export * from "./creation.ts";
 export * from "./composite.ts";
