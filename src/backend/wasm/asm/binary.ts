@@ -155,6 +155,71 @@ export class TypeTable {
   }
 }
 
+/**
+ * A growable byte buffer the encoders write into (one copy at the end, not
+ * one per nesting level as arrays spread into arrays would make).
+ *
+ * @example
+ * ```ts
+ * import { ByteWriter } from "./binary.ts";
+ *
+ * const w = new ByteWriter();
+ * w.byte(0x41);
+ * w.sleb(-1);
+ * if (w.finish().join() !== "65,127") throw new Error("ByteWriter");
+ * ```
+ */
+export class ByteWriter {
+  #buf = new Uint8Array(256);
+  /** How many bytes were written. */
+  length = 0;
+
+  #room(n: number): Uint8Array {
+    if (this.length + n > this.#buf.length) {
+      let size = this.#buf.length * 2;
+      while (size < this.length + n) size *= 2;
+      const grown = new Uint8Array(size);
+      grown.set(this.#buf.subarray(0, this.length));
+      this.#buf = grown;
+    }
+    return this.#buf;
+  }
+
+  /** Appends one byte. */
+  byte(b: number): void {
+    this.#room(1)[this.length++] = b;
+  }
+
+  /** Appends bytes. */
+  bytes(bs: ArrayLike<number>): void {
+    const buf = this.#room(bs.length);
+    for (let i = 0; i < bs.length; i++) buf[this.length++] = bs[i];
+  }
+
+  /** Appends what another writer holds. */
+  append(w: ByteWriter): void {
+    this.#room(w.length).set(w.#buf.subarray(0, w.length), this.length);
+    this.length += w.length;
+  }
+
+  /** Appends the unsigned LEB128 encoding of `value` (as {@link uleb}). */
+  uleb(value: number): void {
+    if (value >= 0 && value < 0x80 && Number.isInteger(value)) this.byte(value);
+    else this.bytes(uleb(value));
+  }
+
+  /** Appends the signed LEB128 encoding of `value` (as {@link sleb}). */
+  sleb(value: number): void {
+    if (value >= -64 && value < 64 && Number.isInteger(value)) this.byte(value & 0x7f);
+    else this.bytes(sleb(value));
+  }
+
+  /** The bytes written. */
+  finish(): Uint8Array<ArrayBuffer> {
+    return this.#buf.slice(0, this.length);
+  }
+}
+
 /** One function, encoded. */
 export interface EncodedFunction {
   /** Index of its type in the module's {@link TypeTable}. */
@@ -162,7 +227,7 @@ export interface EncodedFunction {
   /** Types of the locals after the parameters, in index order. */
   readonly locals: readonly number[];
   /** The instructions, without the final `end`. */
-  readonly body: readonly number[];
+  readonly body: ByteWriter;
   /** Export name; unexported when absent. */
   readonly export?: string;
   /** Name for the name section (only written when names are asked for). */
@@ -198,35 +263,67 @@ export function encodeModule(
   opts: { readonly memory?: MemoryImport; readonly names?: boolean } = {},
 ): Uint8Array<ArrayBuffer> {
   const m = opts.memory;
-  const imports = m === undefined
-    ? []
-    : vec([[...encodeName(m.module), ...encodeName(m.field), 0x02, ...limits(m)]]);
-  const exports = vec(
-    funcs.flatMap((f, i) =>
-      f.export === undefined ? [] : [[...encodeName(f.export), 0x00, ...uleb(i)]]
-    ),
-  );
-  const bodies = vec(funcs.map((f) => {
-    // Locals are declared as runs of equal types.
-    const runs: number[][] = [];
-    for (const t of f.locals) {
-      const last = runs[runs.length - 1];
-      if (last !== undefined && last[1] === t) last[0]++;
-      else runs.push([1, t]);
+  const out = new ByteWriter();
+  out.bytes([0x00, 0x61, 0x73, 0x6d]); // magic "\0asm"
+  out.bytes([0x01, 0x00, 0x00, 0x00]); // version 1
+  /** A section: id, byte size, contents (nothing for an empty one). */
+  const put = (id: number, write: (w: ByteWriter) => void): void => {
+    const w = new ByteWriter();
+    write(w);
+    if (w.length === 0) return;
+    out.byte(id);
+    out.uleb(w.length);
+    out.append(w);
+  };
+  put(1, (w) => {
+    w.uleb(types.entries.length);
+    for (const e of types.entries) w.bytes(e);
+  });
+  put(2, (w) => {
+    if (m === undefined) return;
+    w.byte(1);
+    w.bytes(encodeName(m.module));
+    w.bytes(encodeName(m.field));
+    w.byte(0x02);
+    w.bytes(limits(m));
+  });
+  put(3, (w) => {
+    w.uleb(funcs.length);
+    for (const f of funcs) w.uleb(f.typeIndex);
+  });
+  put(7, (w) => {
+    w.uleb(funcs.filter((f) => f.export !== undefined).length);
+    funcs.forEach((f, i) => {
+      if (f.export === undefined) return;
+      w.bytes(encodeName(f.export));
+      w.byte(0x00);
+      w.uleb(i);
+    });
+  });
+  put(10, (w) => {
+    w.uleb(funcs.length);
+    for (const f of funcs) {
+      // Locals are declared as runs of equal types.
+      const runs: number[][] = [];
+      for (const t of f.locals) {
+        const last = runs[runs.length - 1];
+        if (last !== undefined && last[1] === t) last[0]++;
+        else runs.push([1, t]);
+      }
+      const body = new ByteWriter();
+      body.uleb(runs.length);
+      for (const [count, t] of runs) {
+        body.uleb(count);
+        body.byte(t);
+      }
+      body.append(f.body);
+      body.byte(0x0b);
+      w.uleb(body.length);
+      w.append(body);
     }
-    const body = [...vec(runs.map(([count, t]) => [...uleb(count), t])), ...f.body, 0x0b];
-    return [...uleb(body.length), ...body];
-  }));
-  return new Uint8Array([
-    ...[0x00, 0x61, 0x73, 0x6d], // magic "\0asm"
-    ...[0x01, 0x00, 0x00, 0x00], // version 1
-    ...section(1, vec(types.entries)),
-    ...section(2, imports),
-    ...section(3, vec(funcs.map((f) => uleb(f.typeIndex)))),
-    ...section(7, exports),
-    ...section(10, bodies),
-    ...(opts.names ? nameSection(funcs) : []),
-  ]);
+  });
+  if (opts.names) out.bytes(nameSection(funcs));
+  return out.finish();
 }
 
 /** The `name` custom section: function names (subsection 1) and local names (2). */

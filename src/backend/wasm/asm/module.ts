@@ -10,12 +10,11 @@
  */
 
 import {
+  ByteWriter,
   type EncodedFunction,
   encodeModule,
   type MemoryImport,
-  sleb,
   TypeTable,
-  uleb,
 } from "./binary.ts";
 import { WasmFunction } from "./function.ts";
 import type { ValType } from "./opcodes.ts";
@@ -156,17 +155,17 @@ export class WasmModule {
   }
 
   /** A body's bytes, with local, function and block-type references resolved. */
-  #encode(f: WasmFunction, body: readonly Instr[], types: TypeTable): number[] {
-    const out: number[] = [];
+  #encode(f: WasmFunction, body: readonly Instr[], types: TypeTable): ByteWriter {
+    const out = new ByteWriter();
     for (const ins of body) {
       for (const c of ins.code) {
-        if (typeof c === "number") out.push(c);
-        else if (c instanceof Local) out.push(...uleb(f.indexOf(c)));
-        else if (c instanceof BlockType) out.push(...sleb(types.index([], c.results)));
+        if (typeof c === "number") out.byte(c);
+        else if (c instanceof Local) out.uleb(f.indexOf(c));
+        else if (c instanceof BlockType) out.sleb(types.index([], c.results));
         else {
           const i = this.#funcs.indexOf(c as WasmFunction);
           if (i < 0) throw new AsmError(`asm: ${f.name}: call $${c.name}: not in this module`);
-          out.push(...uleb(i));
+          out.uleb(i);
         }
       }
     }
