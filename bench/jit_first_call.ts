@@ -61,7 +61,9 @@ if (Deno.args[0] === "--child") {
   }
   const show = (xs: number[]) => {
     const s = xs.slice().sort((a, b) => a - b);
-    return `median ${s[s.length >> 1].toFixed(1)} ms (${s[0].toFixed(1)} … ${s.at(-1)!.toFixed(1)})`;
+    return `median ${s[s.length >> 1].toFixed(1)} ms (${s[0].toFixed(1)} … ${
+      s.at(-1)!.toFixed(1)
+    })`;
   };
   console.log(`first call (trace + compile + run): ${show(firsts)}`);
   console.log(`a later call:                       ${show(seconds)}`);

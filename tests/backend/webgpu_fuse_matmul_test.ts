@@ -52,19 +52,23 @@ gpuTest("webgpu matmul epilogue: bias + tanh is one kernel, bit for bit eager", 
   assert.equal(kernelLaunches() - before, 2);
 });
 
-gpuTest("webgpu matmul epilogue: transposed, batched, column-broadcast and bool epilogues", async () => {
-  const a = random.normal(keys[3], [3, 8, 5]), w = random.normal(keys[4], [6, 5]);
-  const col = random.normal(keys[5], [3, 8, 1]);
-  // x @ wᵀ for a batch of 3, plus a per-row bias, times 0.5.
-  const f = (a: Tensor, w: Tensor, c: Tensor) => mul(add(matmul(a, w, { transposeB: true }), c), 0.5);
-  assert.deepEqual(ops(f, a, w, col), ["matmul+add+mul"]);
-  await assertSame(jit(f)(a, w, col), f(a, w, col), "batched, transposed, column bias");
-  // aᵀ @ b with a broadcast batch, the product compared: a bool result.
-  const g = (a: Tensor, b: Tensor) => greater(matmul(a, b, { transposeA: true }), 0);
-  const at = random.normal(keys[0], [4, 7]), bb = random.normal(keys[1], [2, 4, 9]);
-  assert.deepEqual(ops(g, at, bb), ["matmul+greater"]);
-  await assertSame(jit(g)(at, bb), g(at, bb), "bool epilogue");
-});
+gpuTest(
+  "webgpu matmul epilogue: transposed, batched, column-broadcast and bool epilogues",
+  async () => {
+    const a = random.normal(keys[3], [3, 8, 5]), w = random.normal(keys[4], [6, 5]);
+    const col = random.normal(keys[5], [3, 8, 1]);
+    // x @ wᵀ for a batch of 3, plus a per-row bias, times 0.5.
+    const f = (a: Tensor, w: Tensor, c: Tensor) =>
+      mul(add(matmul(a, w, { transposeB: true }), c), 0.5);
+    assert.deepEqual(ops(f, a, w, col), ["matmul+add+mul"]);
+    await assertSame(jit(f)(a, w, col), f(a, w, col), "batched, transposed, column bias");
+    // aᵀ @ b with a broadcast batch, the product compared: a bool result.
+    const g = (a: Tensor, b: Tensor) => greater(matmul(a, b, { transposeA: true }), 0);
+    const at = random.normal(keys[0], [4, 7]), bb = random.normal(keys[1], [2, 4, 9]);
+    assert.deepEqual(ops(g, at, bb), ["matmul+greater"]);
+    await assertSame(jit(g)(at, bb), g(at, bb), "bool epilogue");
+  },
+);
 
 gpuTest("webgpu matmul epilogue: a product read twice or returned is not fused", async () => {
   const x = random.normal(keys[2], [6, 4]), w = random.normal(keys[3], [4, 5]);
@@ -90,22 +94,25 @@ gpuTest("webgpu matmul epilogue: a product read twice or returned is not fused",
   await assertSame(jit(returned)(x, w), returned(x, w), "returned");
 });
 
-gpuTest("webgpu matmul epilogue: a jitted MLP training step equals eager with fewer kernels", async () => {
-  const { params, x, labels, loss } = mlpProblem(4);
-  const step = (p: MlpParams) => {
-    const [value, g] = valueAndGrad(loss)(p, x, labels);
-    return [value, tree.map((w: Tensor, d: Tensor) => w.sub(d.mul(0.1)), p, g)];
-  };
-  const names = ops(step, params);
-  const fusedProducts = names.filter((n) => n.startsWith("matmul+")).length;
-  assert.ok(fusedProducts >= 2, names.join(" "));
-  const jitted = jit(step);
-  await assertSame(jitted(params), step(params), "MLP step");
-  // Every fused product ran as one kernel (none fell back to its ops).
-  const before = kernelLaunches();
-  jitted(params);
-  assert.equal(kernelLaunches() - before, names.length);
-});
+gpuTest(
+  "webgpu matmul epilogue: a jitted MLP training step equals eager with fewer kernels",
+  async () => {
+    const { params, x, labels, loss } = mlpProblem(4);
+    const step = (p: MlpParams) => {
+      const [value, g] = valueAndGrad(loss)(p, x, labels);
+      return [value, tree.map((w: Tensor, d: Tensor) => w.sub(d.mul(0.1)), p, g)];
+    };
+    const names = ops(step, params);
+    const fusedProducts = names.filter((n) => n.startsWith("matmul+")).length;
+    assert.ok(fusedProducts >= 2, names.join(" "));
+    const jitted = jit(step);
+    await assertSame(jitted(params), step(params), "MLP step");
+    // Every fused product ran as one kernel (none fell back to its ops).
+    const before = kernelLaunches();
+    jitted(params);
+    assert.equal(kernelLaunches() - before, names.length);
+  },
+);
 
 Deno.test("matmul epilogue: wasm and cpu have no matmulEpilogue, the products stay", async () => {
   const x = random.normal(keys[0], [9, 4]), w = random.normal(keys[1], [4, 3]);
