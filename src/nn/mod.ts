@@ -9,6 +9,7 @@
  *   `sigmoidBinaryCrossEntropy`, and the penalties `l1Penalty`, `l2Penalty`;
  * - initializers in `nn.init` (`normal`, `xavier`, `glorotNormal`,
  *   `glorotUniform`, `he`, `zeros`, `ones`) and `getInitializer`;
+ * - pooling: `maxPool2d`, `avgPool2d`, `globalAvgPool2d` (NCHW or NHWC);
  * - layers as pure init/apply pairs in `nn.layers` (`dense`, activation
  *   layers, `dropout`, `batchNorm`, `flatten`, `sequential`), and `mlp`.
  *
@@ -66,3 +67,4 @@ export * from "./get_initializer.ts";
 export * as layers from "./layers.ts";
 export * from "./layer_types.ts";
 export * from "./mlp.ts";
+export * from "./pooling.ts";

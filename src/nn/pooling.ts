@@ -1,0 +1,247 @@
+/**
+ * 2-D pooling: `maxPool2d`, `avgPool2d` and `globalAvgPool2d`, on
+ * `lax.reduceWindow` (so gradients of any order, `jvp`, `jit` and every
+ * backend come with it). Layout NCHW by default (PyTorch's and the book's),
+ * NHWC with `layout: "NHWC"`; the batch axis is optional (`[C, H, W]`).
+ *
+ * @module
+ */
+
+import { fmtShape, ShapeError } from "../core/errors.ts";
+import type { Tensor, TensorLike } from "../core/tensor.ts";
+import { backendOf } from "../ops/convert.ts";
+import { makeTensor } from "../core/tensor.ts";
+import { div, mul } from "../ops/elementwise.ts";
+import { reshape } from "../ops/movement.ts";
+import { mean } from "../ops/reduce.ts";
+import { type Padding, windowGeometry } from "../lax/_windows.ts";
+import { reduceWindow } from "../lax/reduce_window.ts";
+import { floatInput } from "./_util.ts";
+
+/** Where the channels are: `"NCHW"` (default) or `"NHWC"`. */
+export type PoolLayout = "NCHW" | "NHWC";
+
+/** A pair of per-axis values (height, width), or one number for both. */
+export type Pair = number | readonly [number, number];
+
+/**
+ * Options of `maxPool2d` and `avgPool2d`.
+ *
+ * @example
+ * ```ts
+ * import { nn, ones } from "@gradus/core";
+ * const opts: nn.Pool2dOptions = { window: 3, stride: 2, padding: 1 };
+ * console.log(nn.maxPool2d(ones([1, 1, 7, 7]), opts).shape); // [1, 1, 4, 4]
+ * ```
+ */
+export interface Pool2dOptions {
+  /** Window height and width (one number for both). */
+  readonly window: Pair;
+  /** Step between windows (default: the window, as PyTorch). */
+  readonly stride?: Pair;
+  /**
+   * Padding: a number or `[ph, pw]` added on both sides (default 0),
+   * `[[top, bottom], [left, right]]`, `"VALID"` (none) or `"SAME"`
+   * (`⌈size / stride⌉` outputs, the extra element at the end, as XLA).
+   * Max pooling pads with −∞ (padding never wins); average pooling with 0.
+   */
+  readonly padding?: Pair | Padding;
+  /** `"NCHW"` (default) or `"NHWC"`. */
+  readonly layout?: PoolLayout;
+}
+
+/**
+ * Options of `avgPool2d`.
+ *
+ * @example
+ * ```ts
+ * import { nn, ones } from "@gradus/core";
+ * const opts: nn.AvgPool2dOptions = { window: 2, padding: 1, countIncludePad: false };
+ * console.log(nn.avgPool2d(ones([1, 1, 2, 2]), opts).arraySync()); // [[[[1, 1], [1, 1]]]]
+ * ```
+ */
+export interface AvgPool2dOptions extends Pool2dOptions {
+  /**
+   * Whether padding elements count in the average (default true, PyTorch's
+   * `count_include_pad` and Flax's default: every window divides by
+   * `window height × width`); false divides by the input elements each
+   * window covers (TF's `SAME` average pooling).
+   */
+  readonly countIncludePad?: boolean;
+}
+
+/**
+ * Options of `globalAvgPool2d`.
+ *
+ * @example
+ * ```ts
+ * import { nn, ones } from "@gradus/core";
+ * const opts: nn.GlobalPool2dOptions = { keepdims: true };
+ * console.log(nn.globalAvgPool2d(ones([2, 3, 4, 4]), opts).shape); // [2, 3, 1, 1]
+ * ```
+ */
+export interface GlobalPool2dOptions {
+  /** `"NCHW"` (default) or `"NHWC"`. */
+  readonly layout?: PoolLayout;
+  /** Keep H and W as axes of size 1 (default false: `[N, C]`). */
+  readonly keepdims?: boolean;
+}
+
+function pair(op: string, name: string, v: Pair): [number, number] {
+  const p = typeof v === "number" ? [v, v] : v;
+  if (!Array.isArray(p) || p.length !== 2 || !p.every((n) => Number.isInteger(n) && n >= 0)) {
+    throw new ShapeError(
+      `${op}(): ${name} must be a non-negative integer or a pair [h, w] of them, got ${
+        JSON.stringify(v)
+      }`,
+    );
+  }
+  return [p[0], p[1]];
+}
+
+/** The spatial axes (H, W) of a rank-3 or rank-4 input in `layout`. */
+function spatialAxes(op: string, x: Tensor, layout: PoolLayout): [number, number] {
+  if (layout !== "NCHW" && layout !== "NHWC") {
+    throw new ShapeError(`${op}(): layout must be "NCHW" or "NHWC", got ${JSON.stringify(layout)}`);
+  }
+  if (x.ndim !== 3 && x.ndim !== 4) {
+    throw new ShapeError(
+      `${op}(): expects a ${layout} input of rank 4 (or 3 without the batch axis), got shape ` +
+        `${fmtShape(x.shape)}`,
+    );
+  }
+  return layout === "NCHW" ? [x.ndim - 2, x.ndim - 1] : [x.ndim - 3, x.ndim - 2];
+}
+
+/** The reduceWindow arguments of a 2-D pooling over `x`. */
+function poolArgs(op: string, x: Tensor, opts: Pool2dOptions) {
+  if (opts === null || typeof opts !== "object" || opts.window === undefined) {
+    throw new ShapeError(`${op}(): needs options with a window, e.g. { window: 2 }`);
+  }
+  const [h, w] = spatialAxes(op, x, opts.layout ?? "NCHW");
+  const win = pair(op, "window", opts.window);
+  if (win[0] < 1 || win[1] < 1) {
+    throw new ShapeError(`${op}(): window must be positive, got ${JSON.stringify(opts.window)}`);
+  }
+  const stride = pair(op, "stride", opts.stride ?? win);
+  if (stride[0] < 1 || stride[1] < 1) {
+    throw new ShapeError(`${op}(): stride must be positive, got ${JSON.stringify(opts.stride)}`);
+  }
+  const p = opts.padding ?? 0;
+  const spatial: Padding = typeof p === "string"
+    ? p
+    : Array.isArray(p) && Array.isArray(p[0])
+    ? p as Padding
+    : pair(op, "padding", p as Pair).map((v) => [v, v] as const);
+  const dims = x.shape.map(() => 1), strides = x.shape.map(() => 1);
+  [dims[h], dims[w]] = win;
+  [strides[h], strides[w]] = stride;
+  let padding: Padding = spatial;
+  if (typeof spatial !== "string") {
+    if (!Array.isArray(spatial) || spatial.length !== 2) {
+      throw new ShapeError(
+        `${op}(): padding must be a number, [ph, pw], [[top, bottom], [left, right]], "SAME" or ` +
+          `"VALID", got ${JSON.stringify(p)}`,
+      );
+    }
+    const pads = x.shape.map((): readonly [number, number] => [0, 0]);
+    [pads[h], pads[w]] = spatial;
+    padding = pads;
+  }
+  return { dims, strides, padding, h, w };
+}
+
+/**
+ * 2-D max pooling: the maximum of each `window` (height × width) of the
+ * spatial axes, as PyTorch's `max_pool2d` / Flax's `max_pool`. The gradient
+ * of each window goes to its first maximum (row-major in the window) — the
+ * rule of PyTorch and JAX — on every backend; overlapping windows add up.
+ *
+ * @param x A float tensor `[N, C, H, W]` (or `[N, H, W, C]` with
+ *   `layout: "NHWC"`; the batch axis may be left out).
+ * @param opts `window`, `stride` (default: the window), `padding` (default 0), `layout`.
+ * @returns The pooled tensor, `[N, C, OH, OW]` with
+ *   `OH = ⌊(H + top + bottom − window) / stride⌋ + 1`.
+ * @example
+ * ```ts
+ * import { nn, tensor } from "@gradus/core";
+ * const x = tensor([[[[1, 2, 5, 6], [3, 4, 7, 8], [0, 1, 2, 3], [1, 9, 4, 5]]]]);
+ * console.log(nn.maxPool2d(x, { window: 2 }).arraySync()); // [[[[4, 8], [9, 5]]]]
+ * ```
+ */
+export function maxPool2d(x: TensorLike, opts: Pool2dOptions): Tensor {
+  const t = floatInput("maxPool2d", x);
+  const { dims, strides, padding } = poolArgs("maxPool2d", t, opts);
+  return reduceWindow(t, -Infinity, "max", dims, strides, padding);
+}
+
+/**
+ * 2-D average pooling: the mean of each `window` of the spatial axes, as
+ * PyTorch's `avg_pool2d`. Padding counts as zeros in the average unless
+ * `countIncludePad: false`.
+ *
+ * @param x A float tensor `[N, C, H, W]` (or NHWC with `layout: "NHWC"`).
+ * @param opts `window`, `stride` (default: the window), `padding` (default
+ *   0), `layout`, `countIncludePad` (default true).
+ * @returns The pooled tensor.
+ * @example
+ * ```ts
+ * import { nn, tensor } from "@gradus/core";
+ * const x = tensor([[[[1, 2, 5, 6], [3, 4, 7, 8]]]]);
+ * console.log(nn.avgPool2d(x, { window: 2 }).arraySync()); // [[[[2.5, 6.5]]]]
+ * console.log(nn.avgPool2d(x, { window: 2, stride: 1, padding: "SAME" }).arraySync());
+ * // [[[[2.5, 4.5, 6.5, 3.5], [1.75, 2.75, 3.75, 2]]]]
+ * ```
+ */
+export function avgPool2d(x: TensorLike, opts: AvgPool2dOptions): Tensor {
+  const op = "avgPool2d";
+  const t = floatInput(op, x);
+  const { dims, strides, padding, h, w } = poolArgs(op, t, opts);
+  const sums = reduceWindow(t, 0, "sum", dims, strides, padding);
+  if (opts.countIncludePad ?? true) return div(sums, dims[h] * dims[w]);
+  // 1 / (input elements per window), from the geometry on the host: [OH, OW] (+ C for NHWC)
+  const g = windowGeometry(op, [t.shape[h], t.shape[w]], [dims[h], dims[w]], {
+    strides: [strides[h], strides[w]],
+    padding: typeof padding === "string" ? padding : [padding[h], padding[w]],
+  });
+  const covered = (d: number) =>
+    Array.from({ length: g.outSizes[d] }, (_, i) => {
+      const lo = i * g.strides[d] - g.pads[d][0];
+      return Math.min(lo + g.window[d], g.inSizes[d]) - Math.max(lo, 0);
+    });
+  const [ch, cw] = [covered(0), covered(1)];
+  const inv = new Float64Array(ch.length * cw.length);
+  if ([...ch, ...cw].some((c) => c <= 0)) {
+    throw new ShapeError(
+      `${op}(): with countIncludePad: false a window covering only padding has no average ` +
+        `(input ${fmtShape(t.shape)}, window [${dims[h]}, ${dims[w]}], padding ` +
+        `${JSON.stringify(opts.padding)}); pad less than the window`,
+    );
+  }
+  ch.forEach((a, i) => cw.forEach((b, j) => (inv[i * cw.length + j] = 1 / (a * b))));
+  const be = backendOf(t);
+  const data = t.dtype === "float64" ? inv : Float32Array.from(inv);
+  const scale = makeTensor(be, be.upload(data, t.dtype), [ch.length, cw.length], t.dtype);
+  return mul(sums, h === t.ndim - 2 ? scale : reshape(scale, [ch.length, cw.length, 1]));
+}
+
+/**
+ * Global average pooling: the mean over the spatial axes (H, W), one value
+ * per channel — Keras' `GlobalAveragePooling2D`, PyTorch's
+ * `adaptive_avg_pool2d(x, 1)` flattened.
+ *
+ * @param x A float tensor `[N, C, H, W]` (or NHWC with `layout: "NHWC"`).
+ * @param opts `layout` (default `"NCHW"`), `keepdims` (default false).
+ * @returns `[N, C]` (or `[N, C, 1, 1]` / `[N, 1, 1, C]` with `keepdims`).
+ * @example
+ * ```ts
+ * import { nn, tensor } from "@gradus/core";
+ * const x = tensor([[[[1, 2], [3, 4]], [[0, 0], [0, 8]]]]); // [1, 2, 2, 2]
+ * console.log(nn.globalAvgPool2d(x).arraySync()); // [[2.5, 2]]
+ * ```
+ */
+export function globalAvgPool2d(x: TensorLike, opts: GlobalPool2dOptions = {}): Tensor {
+  const t = floatInput("globalAvgPool2d", x);
+  const [h, w] = spatialAxes("globalAvgPool2d", t, opts.layout ?? "NCHW");
+  return mean(t, [h, w], { keepdims: opts.keepdims ?? false });
+}
