@@ -211,6 +211,7 @@ export { CpuBackend } from "./src/backend/cpu/cpu_backend.ts";
 // namespace's members only when its module re-exports whole files
 // (`export * from`), as the area modules do; tests/docs_test.ts checks it.
 export * as nn from "./src/nn/mod.ts";
+export * as lax from "./src/lax/mod.ts";
 export * as optim from "./src/optim/mod.ts";
 export * as metrics from "./src/metrics/mod.ts";
 export * from "./src/train/mod.ts";

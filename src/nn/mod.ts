@@ -9,6 +9,8 @@
  *   `sigmoidBinaryCrossEntropy`, and the penalties `l1Penalty`, `l2Penalty`;
  * - initializers in `nn.init` (`normal`, `xavier`, `glorotNormal`,
  *   `glorotUniform`, `he`, `zeros`, `ones`) and `getInitializer`;
+ * - convolutions: `conv2d`, `convTranspose2d` (NCHW/OIHW or NHWC/HWIO, no bias;
+ *   on `lax.convGeneralDilated`);
  * - pooling: `maxPool2d`, `avgPool2d`, `globalAvgPool2d` (NCHW or NHWC);
  * - layers as pure init/apply pairs in `nn.layers` (`dense`, activation
  *   layers, `dropout`, `batchNorm`, `flatten`, `sequential`), and `mlp`.
@@ -60,6 +62,7 @@
 import "../ops/tensor_methods.ts"; // installs Tensor's methods (x.add(y), x.sum(), …)
 
 export * from "./activations.ts";
+export * from "./conv.ts";
 export * from "./losses.ts";
 export * as init from "./init.ts";
 export * from "./initializer.ts";
