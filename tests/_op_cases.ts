@@ -40,6 +40,7 @@ import {
   floor,
   greater,
   greaterEqual,
+  lax,
   less,
   lessEqual,
   log,
@@ -59,6 +60,7 @@ import {
   nn,
   notEqual,
   oneHot,
+  pad,
   pow,
   random,
   reshape,
@@ -594,16 +596,24 @@ export const OP_CASES: OpCaseTable = {
     },
   },
   unslice: {
-    grad: [d((g: Tensor) => bind(unslicePrim, [g], unsliceParams), () => [randn(24, [2, 2])])],
+    grad: [
+      d((g: Tensor) => bind(unslicePrim, [g], unsliceParams), () => [randn(24, [2, 2])]),
+      d((x: Tensor) => pad(x, [[1, 0], [2, 1]], { value: 2 }), x34),
+    ],
     backends: {
       "unslice (the transpose of slice)": {
         f: (g) => bind(unslicePrim, [g], unsliceParams),
         args: [f32(26, [2, 2])],
       },
+      "pad (constant, with a value)": {
+        f: (x) => pad(x, [[1, 0], [2, 1]], { value: -1.5 }),
+        args: [f32(28, [2, 3])],
+      },
     },
     immutable: {
       "bind(unslicePrim)": (w) =>
         bind(unslicePrim, [w.in(tensor([[1, -2], [0.5, 3]]))], unsliceParams),
+      pad: (w) => [pad(w.in(F()), w.in([[1, 0], [2, 1]])), pad(w.in(F()), 1, { value: -1 })],
     },
   },
   concat: {
@@ -626,12 +636,42 @@ export const OP_CASES: OpCaseTable = {
       // repeated and negative indices: the gradient must accumulate
       d((x: Tensor) => take(x, [2, 0, 2, -1]), x34),
       d((x: Tensor) => take(x, tensor([[1, 1], [3, 0]], { dtype: "int32" }), 1), x34),
+      // gathers with host-built indices: pad's copying modes, overlapping pooling windows
+      d((x: Tensor) => pad(x, [[2, 1], [3, 4]], { mode: "reflect" }), x34),
+      d((x: Tensor) => lax.reduceWindow(x, -Infinity, "max", [2, 3], [1, 1], "SAME"), x34),
+      d((x: Tensor) => lax.reduceWindow(x, 0, "sum", [2, 2], [1, 2], [[1, 0], [1, 1]]), x34),
     ],
     backends: {
       "take (repeated, negative)": { f: (x) => take(x, make(i32([2, 0, 2, -1])), 0), args: [A] },
       "take along axis 1": { f: (x) => take(x, make(i32([3, 3, 0, 1], [2, 2])), 1), args: [A] },
+      "pad (edge, symmetric, wrap)": {
+        f: (x) =>
+          pad(x, [[1, 2], [0, 3]], { mode: "edge" })
+            .add(pad(x, [[2, 1], [1, 2]], { mode: "symmetric" }))
+            .add(pad(x, [[3, 0], [2, 1]], { mode: "wrap" })),
+        args: [A],
+      },
+      "reduceWindow max 3x3 stride 2 SAME, sum with init": {
+        f: (x) =>
+          lax.reduceWindow(x, -Infinity, "max", [3, 3], [2, 2], "SAME")
+            .add(lax.reduceWindow(x, 1, "sum", [2, 3], [2, 2], "SAME")),
+        args: [A],
+      },
+      // ties everywhere: each window's first maximum gets the gradient, on every backend
+      "maxPool2d with ties (first maximum)": {
+        f: (x) => nn.maxPool2d(x, { window: 2, stride: 1, padding: 1 }),
+        args: [{
+          values: [1, 2, 2, 0, 2, 1, 2, 2, 0, 1, 2, 2, 1, 1, 0, 2, 2, 1, 0, 2],
+          shape: [1, 2, 2, 5],
+          dtype: "float32",
+        }],
+      },
     },
-    immutable: { take: (w) => [take(w.in(F()), w.in(IDX()), 1), take(w.in(F()), w.in([1, -1]))] },
+    immutable: {
+      take: (w) => [take(w.in(F()), w.in(IDX()), 1), take(w.in(F()), w.in([1, -1]))],
+      "lax.reduceWindow": (w) =>
+        lax.reduceWindow(w.in(F()), 0, "max", w.in([2, 2]), w.in([1, 1]), w.in([[1, 0], [0, 1]])),
+    },
   },
   scatterAdd: {
     grad: [
