@@ -711,6 +711,22 @@ export const OP_CASES: OpCaseTable = {
         (a, b) => matmul(a, b, { transposeA: true, transposeB: true }),
         () => [randn(41, [2, 4, 3]), randn(42, [1, 5, 4])],
       ),
+      // convolutions: im2col gathers contracted by (batched) products
+      d(
+        (x, w) =>
+          lax.convGeneralDilated(x, w, {
+            windowStrides: [2, 1],
+            padding: "SAME",
+            lhsDilation: [1, 2],
+            rhsDilation: [2, 1],
+            featureGroupCount: 2,
+          }),
+        () => [randn(43, [1, 4, 5, 3]), randn(44, [2, 2, 2, 2])],
+      ),
+      d(
+        (x, w) => nn.convTranspose2d(x, w, { stride: 2, padding: 1, outputPadding: 1 }),
+        () => [randn(45, [1, 2, 3, 3]), randn(46, [2, 3, 3, 3])],
+      ),
     ],
     backends: {
       "matmul (batched broadcast)": {
@@ -733,8 +749,35 @@ export const OP_CASES: OpCaseTable = {
         f: (a, b) => matmul(a, b, { transposeA: true }),
         args: [f32(16, [100, 78]), f32(17, [100, 50])],
       },
+      "conv2d (stride 2, padding 1, dilation, 2 groups)": {
+        f: (x, w) => nn.conv2d(x, w, { stride: 2, padding: 1, dilation: [1, 2], groups: 2 }),
+        args: [f32(18, [2, 4, 7, 6]), f32(19, [6, 2, 3, 3])],
+      },
+      // small enough that float32 sums of the weights' gradient stay within the tolerance
+      "conv2d (NHWC, 5×5 kernels)": {
+        f: (x, w) => nn.conv2d(x, w, { layout: "NHWC" }),
+        args: [f32(20, [2, 10, 9, 1]), f32(21, [5, 5, 1, 6])],
+      },
+      "convTranspose2d (stride 2, padding 1, outputPadding 1)": {
+        f: (x, w) => nn.convTranspose2d(x, w, { stride: 2, padding: 1, outputPadding: 1 }),
+        args: [f32(22, [2, 3, 4, 4]), f32(23, [3, 2, 3, 3])],
+      },
     },
-    immutable: { matmul: (w) => matmul(w.in(F()), w.in(F().T)) },
+    immutable: {
+      matmul: (w) => matmul(w.in(F()), w.in(F().T)),
+      "lax.convGeneralDilated": (w) =>
+        lax.convGeneralDilated(w.in(F().reshape([1, 1, 2, 3])), w.in(P().reshape([1, 1, 3, 2])), {
+          windowStrides: w.in([1, 1]),
+          padding: w.in([[1, 1], [0, 1]]),
+          lhsDilation: w.in([1, 2]),
+        }),
+      "nn.conv2d": (w) =>
+        nn.conv2d(w.in(F().reshape([1, 1, 2, 3])), w.in(P().reshape([1, 1, 2, 3]))),
+      "nn.convTranspose2d": (w) =>
+        nn.convTranspose2d(w.in(F().reshape([1, 1, 2, 3])), w.in(P().reshape([1, 1, 2, 3])), {
+          stride: w.in([2, 1]),
+        }),
+    },
   },
   // ------------------------------------------------------------ others
   argsort: {
