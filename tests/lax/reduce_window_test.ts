@@ -139,131 +139,56 @@ const run = (c: Case) => (x: Tensor): Tensor =>
     windowDilation: c.windowDilation,
   });
 
+/** A case: name, input shape, op, init, window, then the optional parts. */
+const rw = (
+  name: string,
+  shape: number[],
+  op: Op,
+  init: number,
+  window: number[],
+  rest: Partial<Case> = {},
+): Case => ({ name, shape, op, init, window, ...rest });
+
 const CASES: Case[] = [
-  {
-    name: "1-D max, stride 2, VALID",
-    shape: [9],
-    init: -Infinity,
-    op: "max",
-    window: [3],
-    strides: [2],
-  },
-  {
-    name: "1-D max, SAME, ties",
-    shape: [9],
-    init: -Infinity,
-    op: "max",
-    window: [4],
-    padding: "SAME",
-    values: "ties",
-  },
-  {
-    name: "1-D min, pairs, ties",
-    shape: [8],
-    init: Infinity,
-    op: "min",
-    window: [3],
-    padding: [[2, 1]],
-    values: "ties",
-  },
-  {
-    name: "1-D sum, SAME, stride 3",
-    shape: [10],
-    init: 0,
-    op: "sum",
-    window: [4],
-    strides: [3],
-    padding: "SAME",
-  },
-  {
-    name: "2-D NCHW max pool 2x2/2 (the book's), ties",
-    shape: [2, 3, 6, 6],
-    init: -Infinity,
-    op: "max",
-    window: [1, 1, 2, 2],
+  rw("1-D max, stride 2, VALID", [9], "max", -Infinity, [3], { strides: [2] }),
+  rw("1-D max, SAME, ties", [9], "max", -Infinity, [4], { padding: "SAME", values: "ties" }),
+  rw("1-D min, pairs, ties", [8], "min", Infinity, [3], { padding: [[2, 1]], values: "ties" }),
+  rw("1-D sum, SAME, stride 3", [10], "sum", 0, [4], { strides: [3], padding: "SAME" }),
+  rw("2-D NCHW max pool 2x2/2 (the book's), ties", [2, 3, 6, 6], "max", -Infinity, [1, 1, 2, 2], {
     strides: [1, 1, 2, 2],
     values: "ties",
-  },
-  {
-    name: "2-D NCHW max 3x3/2 SAME (odd size: extra padding at the end)",
-    shape: [1, 2, 7, 6],
-    init: -Infinity,
-    op: "max",
-    window: [1, 1, 3, 3],
+  }),
+  // odd sizes: SAME puts the extra padding at the end
+  rw("2-D NCHW max 3x3/2 SAME", [1, 2, 7, 6], "max", -Infinity, [1, 1, 3, 3], {
     strides: [1, 1, 2, 2],
     padding: "SAME",
-  },
-  {
-    name: "2-D NHWC sum 2x3, pairs",
-    shape: [2, 5, 4, 3],
-    init: 0,
-    op: "sum",
-    window: [1, 2, 3, 1],
+  }),
+  rw("2-D NHWC sum 2x3, pairs", [2, 5, 4, 3], "sum", 0, [1, 2, 3, 1], {
     strides: [1, 2, 1, 1],
     padding: [[0, 0], [1, 0], [2, 1], [0, 0]],
-  },
-  {
-    name: "2-D max with window and base dilation, ties",
-    shape: [6, 5],
-    init: -Infinity,
-    op: "max",
-    window: [2, 3],
+  }),
+  rw("2-D max, window and base dilation, ties", [6, 5], "max", -Infinity, [2, 3], {
     strides: [1, 2],
     padding: [[1, 0], [2, 1]],
     baseDilation: [1, 2],
     windowDilation: [2, 1],
     values: "ties",
-  },
-  {
-    name: "3-D max over [D, H, W] with a channel axis, SAME",
-    shape: [1, 2, 4, 5, 3],
-    init: -Infinity,
-    op: "max",
-    window: [1, 1, 2, 3, 2],
+  }),
+  rw("3-D max, [D, H, W], SAME", [1, 2, 4, 5, 3], "max", -Infinity, [1, 1, 2, 3, 2], {
     strides: [1, 1, 1, 2, 1],
     padding: "SAME",
-  },
-  {
-    name: "3-D sum, window dilation",
-    shape: [5, 4, 6],
-    init: 0,
-    op: "sum",
-    window: [2, 2, 3],
+  }),
+  rw("3-D sum, window dilation", [5, 4, 6], "sum", 0, [2, 2, 3], {
     strides: [2, 1, 1],
     windowDilation: [1, 2, 2],
-  },
-  {
-    name: "max with init 0 (init wins on negatives)",
-    shape: [3, 6],
-    init: 0,
-    op: "max",
-    window: [2, 2],
-    strides: [1, 2],
-  },
-  {
-    name: "min with init 0 and padding, ties",
-    shape: [3, 6],
-    init: 0,
-    op: "min",
-    window: [2, 3],
+  }),
+  rw("max with init 0 (init wins on negatives)", [3, 6], "max", 0, [2, 2], { strides: [1, 2] }),
+  rw("min with init 0 and padding, ties", [3, 6], "min", 0, [2, 3], {
     padding: "SAME",
     values: "ties",
-  },
-  {
-    name: "sum with init 1.5 and padding",
-    shape: [4, 4],
-    init: 1.5,
-    op: "sum",
-    window: [3, 2],
-    padding: [[1, 1], [0, 1]],
-  },
-  {
-    name: "no windows (all 1): max with init",
-    shape: [2, 3],
-    init: 0.5,
-    op: "max",
-    window: [1, 1],
-  },
+  }),
+  rw("sum with init 1.5 and padding", [4, 4], "sum", 1.5, [3, 2], { padding: [[1, 1], [0, 1]] }),
+  rw("no windows (all 1): max with init", [2, 3], "max", 0.5, [1, 1]),
 ];
 
 Deno.test("reduceWindow: values, gradient and jvp match the direct loop", () => {
