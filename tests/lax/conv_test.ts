@@ -17,7 +17,6 @@ import {
   jit,
   lax,
   ShapeError,
-  sum,
   type Tensor,
   tensor,
   transpose,
@@ -214,13 +213,13 @@ Deno.test("convGeneralDilated: the input's gradient accumulates over overlapping
   // touches: corners 1, edges 2, centre 4.
   const x = tensor([[[[1, 1, 1], [1, 1, 1], [1, 1, 1]]]]);
   const w = tensor([[[[1, 1], [1, 1]]]]);
-  const f = (a: Tensor) => sum(lax.convGeneralDilated(a, w));
+  const f = (a: Tensor) => lax.convGeneralDilated(a, w).sum();
   const want = [[[[1, 2, 1], [2, 4, 2], [1, 2, 1]]]];
   assert.deepEqual(grad(f)(x).arraySync(), want);
   assert.deepEqual(jit(grad(f))(x).arraySync(), want);
   // with padding 1 and stride 2 (windows overlap in no element), each element is read once
   const f2 = (a: Tensor) =>
-    sum(lax.convGeneralDilated(a, w, { windowStrides: [2, 2], padding: [[1, 0], [1, 0]] }));
+    lax.convGeneralDilated(a, w, { windowStrides: [2, 2], padding: [[1, 0], [1, 0]] }).sum();
   assert.deepEqual(grad(f2)(x).arraySync(), [[[[1, 1, 1], [1, 1, 1], [1, 1, 1]]]]);
 });
 

@@ -97,6 +97,26 @@ for (const [i, c] of CONV_CASES.entries()) {
   });
 }
 
+Deno.test("conv2d: stride, padding, dilation and groups match SciPy's correlate", () => {
+  // Computed once with NumPy 2.4.6 / SciPy 1.17.1 (scipy.signal.correlate on the zero-padded
+  // channels with the kernel dilated by hand, summed over each group's channels, then strided):
+  //   x = (np.arange(100) % 7 - 3).reshape(1, 4, 5, 5); w = (np.arange(72) % 5 - 2).reshape(4, 2, 3, 3)
+  //   stride (2, 1), padding (1, 2), dilation (1, 2), groups 2
+  //   xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (2, 2)))
+  //   for o in range(4): g = o // 2; k = np.zeros((3, 5)); acc = 0
+  //     for ci in range(2): k[::1, ::2] = w[o, ci]; acc += correlate(xp[0, 2 * g + ci], k, "valid")
+  //     out.append(acc[::2, ::1])
+  const x = tensor(Array.from({ length: 100 }, (_, i) => (i % 7) - 3), { shape: [1, 4, 5, 5] });
+  const w = tensor(Array.from({ length: 72 }, (_, i) => (i % 5) - 2), { shape: [4, 2, 3, 3] });
+  const y = nn.conv2d(x, w, { stride: [2, 1], padding: [1, 2], dilation: [1, 2], groups: 2 });
+  assert.deepEqual(y.arraySync(), [[
+    [[1, -10, -10, -10, -3], [-12, -13, 6, -4, 7], [15, 0, 10, 9, -11]],
+    [[-7, -10, 5, 15, 0], [30, 30, 1, -1, -12], [-10, -7, -16, -3, 4]],
+    [[15, 9, -13, -7, -11], [-12, -4, -9, 14, 20], [1, 19, 6, -1, -2]],
+    [[-10, -3, -4, 1, 19], [-4, 7, 34, -5, -19], [9, -11, -10, -11, -8]],
+  ]]);
+});
+
 Deno.test("conv2d: an unbatched [C, H, W] input gives [O, H', W']", () => {
   const x = randn(7, [3, 5, 5]), w = randn(8, [2, 3, 3, 3]);
   const y = nn.conv2d(x, w, { padding: 1 });
