@@ -29,6 +29,13 @@ export type { Padding } from "./_windows.ts";
  * The reduction of `reduceWindow`: a name, or the gradus function a JAX
  * user would pass as `lax.max`/`lax.min`/`lax.add` (`maximum`, `minimum`,
  * `add`; the reductions `max`, `min`, `sum` are accepted too).
+ *
+ * @example
+ * ```ts
+ * import { lax, maximum, tensor } from "@gradus/core";
+ * const op: lax.WindowReducer = maximum; // the same as "max"
+ * console.log(lax.reduceWindow(tensor([3, 1, 4, 1]), -Infinity, op, [2], [2]).arraySync()); // [3, 4]
+ * ```
  */
 export type WindowReducer =
   | "max"
@@ -41,7 +48,17 @@ export type WindowReducer =
   | typeof min
   | typeof sum;
 
-/** Dilations of `reduceWindow`, one entry per axis of the input (default all 1). */
+/**
+ * Dilations of `reduceWindow`, one entry per axis of the input (default all 1).
+ *
+ * @example
+ * ```ts
+ * import { lax, tensor } from "@gradus/core";
+ * const opts: lax.ReduceWindowOptions = { windowDilation: [2] }; // taps 2 apart
+ * console.log(lax.reduceWindow(tensor([1, 2, 3, 4]), 0, "sum", [2], [1], "VALID", opts).arraySync());
+ * // [4, 6]
+ * ```
+ */
 export interface ReduceWindowOptions {
   /** Input dilation: `b − 1` holes (reading `init`) between input elements. */
   readonly baseDilation?: readonly number[];

@@ -18,11 +18,46 @@ import { type Padding, windowGeometry } from "../lax/_windows.ts";
 import { reduceWindow } from "../lax/reduce_window.ts";
 import { floatInput } from "./_util.ts";
 
-/** Where the channels are: `"NCHW"` (default) or `"NHWC"`. */
+/**
+ * Where the channels are: `"NCHW"` (default) or `"NHWC"`.
+ *
+ * @example
+ * ```ts
+ * import { nn, ones } from "@gradus/core";
+ * const layout: nn.PoolLayout = "NHWC";
+ * console.log(nn.maxPool2d(ones([1, 4, 4, 3]), { window: 2, layout }).shape); // [1, 2, 2, 3]
+ * ```
+ */
 export type PoolLayout = "NCHW" | "NHWC";
 
-/** A pair of per-axis values (height, width), or one number for both. */
+/**
+ * A pair of per-axis values (height, width), or one number for both.
+ *
+ * @example
+ * ```ts
+ * import { nn, ones } from "@gradus/core";
+ * const window: nn.Pair = [2, 3];
+ * console.log(nn.avgPool2d(ones([1, 1, 4, 6]), { window }).shape); // [1, 1, 2, 2]
+ * ```
+ */
 export type Pair = number | readonly [number, number];
+
+/**
+ * Padding of a 2-D pooling: a number or `[ph, pw]` (both sides),
+ * `[[top, bottom], [left, right]]`, `"VALID"` or `"SAME"`.
+ *
+ * @example
+ * ```ts
+ * import { nn, ones } from "@gradus/core";
+ * const padding: nn.PoolPadding = [[0, 1], [1, 1]];
+ * console.log(nn.maxPool2d(ones([1, 1, 3, 4]), { window: 2, padding }).shape); // [1, 1, 2, 3]
+ * ```
+ */
+export type PoolPadding =
+  | Pair
+  | "SAME"
+  | "VALID"
+  | readonly [readonly [number, number], readonly [number, number]];
 
 /**
  * Options of `maxPool2d` and `avgPool2d`.
@@ -45,7 +80,7 @@ export interface Pool2dOptions {
    * (`⌈size / stride⌉` outputs, the extra element at the end, as XLA).
    * Max pooling pads with −∞ (padding never wins); average pooling with 0.
    */
-  readonly padding?: Pair | Padding;
+  readonly padding?: PoolPadding;
   /** `"NCHW"` (default) or `"NHWC"`. */
   readonly layout?: PoolLayout;
 }

@@ -16,16 +16,41 @@ import { where } from "./elementwise.ts";
 import { broadcastTo, take, unslicePrim } from "./movement.ts";
 import { bind } from "./primitive.ts";
 
-/** How `pad` fills the new elements. */
+/**
+ * How `pad` fills the new elements (see {@linkcode PadOptions}).
+ *
+ * @example
+ * ```ts
+ * import { pad, type PadMode, tensor } from "@gradus/core";
+ * const mode: PadMode = "wrap";
+ * console.log(pad(tensor([1, 2, 3]), 2, { mode }).arraySync()); // [2, 3, 1, 2, 3, 1, 2]
+ * ```
+ */
 export type PadMode = "constant" | "edge" | "reflect" | "symmetric" | "wrap";
 
 /**
  * Pad widths, in NumPy's forms: one number for every side of every axis,
  * one `[lo, hi]` pair for every axis, or one pair per axis.
+ *
+ * @example
+ * ```ts
+ * import { pad, type PadWidths, zeros } from "@gradus/core";
+ * const widths: PadWidths = [[1, 0], [2, 3]]; // axis 0: 1 before; axis 1: 2 before, 3 after
+ * console.log(pad(zeros([2, 2]), widths).shape); // [3, 7]
+ * ```
  */
 export type PadWidths = number | readonly number[] | readonly (readonly number[])[];
 
-/** Options of `pad`. */
+/**
+ * Options of `pad`.
+ *
+ * @example
+ * ```ts
+ * import { pad, type PadOptions, tensor } from "@gradus/core";
+ * const opts: PadOptions = { value: -1 };
+ * console.log(pad(tensor([1, 2]), 1, opts).arraySync()); // [-1, 1, 2, -1]
+ * ```
+ */
 export interface PadOptions {
   /**
    * `"constant"` (default): `value`; `"edge"`: the edge element repeated;
