@@ -84,14 +84,9 @@ function permutations(
   rank: number,
 ): { lhs: number[]; rhs: number[]; out: number[]; names: string[] } {
   const nsp = rank - 2;
-  const [l, r, o] = dn ??
-    (nsp >= 1 && nsp <= 3
-      ? [
-        `NC${DEFAULT_SPATIAL[nsp - 1]}`,
-        `OI${DEFAULT_SPATIAL[nsp - 1]}`,
-        `NC${DEFAULT_SPATIAL[nsp - 1]}`,
-      ]
-      : ["", "", ""]);
+  // JAX's default: NC + spatial / OI + spatial; past 3 spatial axes they are named by digits
+  const sp = DEFAULT_SPATIAL[nsp - 1] ?? Array.from({ length: nsp }, (_, a) => `${a}`).join("");
+  const [l, r, o] = dn ?? [`NC${sp}`, `OI${sp}`, `NC${sp}`];
   const bad = (why: string) =>
     new ShapeError(
       `${op}(): dimensionNumbers ${JSON.stringify(dn ?? [l, r, o])} ${why}; ` +

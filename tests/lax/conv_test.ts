@@ -98,6 +98,13 @@ const CASES: Case[] = [
     opts: { windowStrides: [1, 2, 1], padding: [[1, 0], [0, 1], [1, 1]], rhsDilation: [2, 1, 1] },
     out: [1, 3, 3, 2, 4],
   },
+  {
+    name: "4-D (default layout NC0123 / OI0123), strides",
+    x: [1, 2, 3, 4, 2, 3],
+    w: [2, 2, 2, 2, 1, 2],
+    opts: { windowStrides: [1, 2, 1, 1], padding: [[0, 0], [1, 0], [0, 0], [0, 1]] },
+    out: [1, 2, 2, 2, 2, 3],
+  },
 ];
 
 for (const [i, c] of CASES.entries()) {
