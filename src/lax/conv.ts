@@ -125,8 +125,6 @@ function permutations(
   return { lhs: bySpatial(l, "input"), rhs: rp, out: bySpatial(o, "output"), names };
 }
 
-const isIdentity = (p: readonly number[]) => p.every((v, i) => v === i);
-
 /**
  * A general dilated convolution, JAX's `lax.conv_general_dilated`: for each
  * output position the sum over input features and kernel taps of
@@ -139,11 +137,12 @@ const isIdentity = (p: readonly number[]) => p.every((v, i) => v === i);
  * transposed convolution is `lhsDilation` = its stride with the kernel
  * flipped (see `nn.convTranspose2d`).
  *
- * Implemented as im2col: one `take` with a cached index array gathers the
- * windows (padding and dilation holes read an appended zero) and one batched
- * `matmul` per group contracts them with the kernel, so it differentiates to
- * any order, runs under `jit` and on every backend. Operands of another
- * layout are transposed to NCHW/OIHW first.
+ * Implemented as im2col: the input is moved channels-last and the kernel to
+ * `[...window, I, O]` (no copies for NHWC/HWIO operands), one `take` with a
+ * cached index array gathers every window's taps × features (padding and
+ * dilation holes read an appended zero), and one `matmul` (batched over the
+ * groups) contracts them with the kernel, so it differentiates to any order,
+ * runs under `jit` and on every backend.
  *
  * @param lhs The input, `[N, C, ...spatial]` in the default layout.
  * @param rhs The kernel, `[O, C / featureGroupCount, ...window]` in the default layout.
@@ -184,11 +183,10 @@ export function convGeneralDilated(
     throw new DTypeError(`${op}(): bool tensors are not supported; cast them to a float type`);
   }
   const perms = permutations(op, options.dimensionNumbers, x0.ndim);
-  const x = isIdentity(perms.lhs) ? x0 : transpose(x0, perms.lhs);
-  const w = isIdentity(perms.rhs) ? w0 : transpose(w0, perms.rhs);
-  const nsp = x.ndim - 2;
-  const [n, c] = x.shape, [o, i] = w.shape;
-  const inShape = x.shape.slice(2), window = w.shape.slice(2);
+  const nsp = x0.ndim - 2;
+  const [n, c] = perms.lhs.slice(0, 2).map((a) => x0.shape[a]);
+  const [o, i] = perms.rhs.slice(0, 2).map((a) => w0.shape[a]);
+  const window = perms.rhs.slice(2).map((a) => w0.shape[a]);
   const groups = options.featureGroupCount ?? 1;
   const names = `(${perms.names.join("")})`;
   if (!Number.isInteger(groups) || groups < 1) {
@@ -212,7 +210,7 @@ export function convGeneralDilated(
   const baseDilation = perAxis(op, `lhsDilation ${names}`, options.lhsDilation, nsp);
   const windowDilation = perAxis(op, `rhsDilation ${names}`, options.rhsDilation, nsp);
   // Channels last for the gather: each window's taps × features are one contiguous run.
-  let xs = transpose(x, [0, ...inShape.map((_, a) => a + 2), 1]);
+  let xs = permute(x0, [perms.lhs[0], ...perms.lhs.slice(2), perms.lhs[1]]);
   let pads = options.padding ?? "VALID";
   if (typeof pads !== "string") {
     const [cropped, nonNegative] = cropNegativePadding(op, xs, pads, baseDilation);
@@ -229,8 +227,8 @@ export function convGeneralDilated(
   const windows = gatherWindows(xs, 1, g, 0);
   const taps = window.reduce((a, b) => a * b, 1);
   const positions = g.outSizes.reduce((a, b) => a * b, 1);
-  // kernel [O, I, ...window] -> [...window, I, O]
-  const wk = transpose(w, [...window.map((_, a) => a + 2), 1, 0]);
+  // kernel -> [...window, I, O]
+  const wk = permute(w0, [...perms.rhs.slice(2), perms.rhs[1], perms.rhs[0]]);
   let y: Tensor;
   if (groups === 1) {
     // [N·P, K·C] @ [K·C, O]
@@ -247,7 +245,12 @@ export function convGeneralDilated(
   const internal = [perms.out[0], ...perms.out.slice(2), perms.out[1]];
   const inverse = new Array<number>(internal.length);
   internal.forEach((axis, j) => (inverse[axis] = j));
-  return isIdentity(inverse) ? y : transpose(y, inverse);
+  return permute(y, inverse);
+}
+
+/** `transpose(x, perm)`, or `x` itself for the identity. */
+function permute(x: Tensor, perm: readonly number[]): Tensor {
+  return perm.every((v, i) => v === i) ? x : transpose(x, perm);
 }
 
 /** One positive integer per spatial axis (default 1). */
