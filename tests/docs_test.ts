@@ -27,6 +27,7 @@ const NAMESPACES: Record<string, string> = {
   "./plot": "plot",
   "./random": "random",
   "./tree": "tree",
+  "./lax": "lax",
 };
 /** The areas whose members mod.ts exports at its top level. */
 const FLAT = ["./train", "./checkpoint"];

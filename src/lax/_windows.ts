@@ -25,9 +25,7 @@ import { sizeOf } from "../core/shape.ts";
 import { makeTensor, type Tensor } from "../core/tensor.ts";
 import { asTensor, backendOf } from "../ops/convert.ts";
 import { broadcastTo, concat, reshape, take } from "../ops/movement.ts";
-
-/** Padding of the spatial axes: `"SAME"`, `"VALID"`, or one `[lo, hi]` pair per axis. */
-export type Padding = "SAME" | "VALID" | readonly (readonly [number, number])[];
+import type { Padding } from "./padding.ts";
 
 /** The resolved geometry of a windowed op over `n` spatial axes. */
 export interface WindowGeometry {

@@ -27,5 +27,8 @@
  * @module
  */
 
+import "../ops/tensor_methods.ts"; // installs Tensor's methods (x.add(y), x.sum(), …)
+
+export * from "./padding.ts";
 export * from "./conv.ts";
 export * from "./reduce_window.ts";

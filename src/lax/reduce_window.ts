@@ -21,9 +21,8 @@ import { arange } from "../ops/creation.ts";
 import { add, equal, greater, less, maximum, minimum, where } from "../ops/elementwise.ts";
 import { reshape } from "../ops/movement.ts";
 import { argmax, argmin, max, min, sum } from "../ops/reduce.ts";
-import { gatherWindows, type Padding, windowGeometry } from "./_windows.ts";
-
-export type { Padding } from "./_windows.ts";
+import { gatherWindows, windowGeometry } from "./_windows.ts";
+import type { Padding } from "./padding.ts";
 
 /**
  * The reduction of `reduceWindow`: a name, or the gradus function a JAX

@@ -14,7 +14,8 @@ import { makeTensor } from "../core/tensor.ts";
 import { div, mul } from "../ops/elementwise.ts";
 import { reshape } from "../ops/movement.ts";
 import { mean } from "../ops/reduce.ts";
-import { type Padding, windowGeometry } from "../lax/_windows.ts";
+import { windowGeometry } from "../lax/_windows.ts";
+import type { Padding } from "../lax/padding.ts";
 import { reduceWindow } from "../lax/reduce_window.ts";
 import { floatInput } from "./_util.ts";
 
