@@ -17,6 +17,9 @@ import { main as optimizers } from "../examples/optimizers.ts";
 import { main as batchNorm } from "../examples/batch_norm.ts";
 import { main as overfitting } from "../examples/overfitting.ts";
 import { main as search } from "../examples/hyperparameter_search.ts";
+import { main as simpleConvNet } from "../examples/simple_convnet.ts";
+import { main as fashionCnn } from "../examples/fashion_mnist_cnn.ts";
+import { main as cifarCnn } from "../examples/cifar10_cnn.ts";
 
 /** Random "images" whose label is decided by the first pixel, so there is something to learn. */
 function fake(n: number, features: number, seed: number): Split {
@@ -140,4 +143,63 @@ Deno.test("examples/batch_norm.ts, overfitting.ts, hyperparameter_search.ts run 
     "hyperparameter_search.svg",
     "hyperparameter_search_scatter.svg",
   ]);
+});
+
+/** The fake dataset as images `[N, C, H, W]` (the label still follows the first pixel). */
+function images(c: number, h: number, w: number): { train: Split; test: Split } {
+  const d = dataset(c * h * w);
+  const shaped = (s: Split): Split => ({ x: reshape(s.x, [s.x.shape[0], c, h, w]), y: s.y });
+  return { train: shaped(d.train), test: shaped(d.test) };
+}
+
+Deno.test("examples/simple_convnet.ts runs, measures test accuracy per epoch, plots the filters", async () => {
+  const outDir = await Deno.makeTempDir();
+  const r = await simpleConvNet({ dataset: images(1, 28, 28), epochs: 2, outDir, log: false });
+  assert.equal(r.testAcc.length, 2);
+  assert.equal(r.trainAcc.length, 2);
+  assert.equal(r.epochSeconds.length, 2);
+  assert.ok(r.testAcc.every((a) => a >= 0 && a <= 1));
+  assert.ok(r.losses.every(Number.isFinite));
+  assert.deepEqual(await svgs(outDir), [
+    "simple_convnet_accuracy.svg",
+    "simple_convnet_filters_after.svg",
+    "simple_convnet_filters_before.svg",
+  ]);
+  for (const when of ["before", "after"]) {
+    const svg = await Deno.readTextFile(`${outDir}/simple_convnet_filters_${when}.svg`);
+    assert.equal(svg.match(/<image /g)?.length, 30, `30 filters ${when}`);
+  }
+  const before = await Deno.readTextFile(`${outDir}/simple_convnet_filters_before.svg`);
+  const after = await Deno.readTextFile(`${outDir}/simple_convnet_filters_after.svg`);
+  assert.notEqual(
+    before.replace(/before/g, ""),
+    after.replace(/after/g, ""),
+    "training moved the filters",
+  );
+});
+
+Deno.test("examples/fashion_mnist_cnn.ts and cifar10_cnn.ts run and plot", async () => {
+  let outDir = await Deno.makeTempDir();
+  const note = "a fallback with a non-canonical split";
+  const f = await fashionCnn({
+    dataset: { ...images(1, 12, 12), note },
+    epochs: 2,
+    outDir,
+    log: false,
+  });
+  assert.equal(f.testAcc.length, 2);
+  assert.deepEqual(await svgs(outDir), [
+    "fashion_mnist_cnn_accuracy.svg",
+    "fashion_mnist_cnn_confusion.svg",
+  ]);
+  const svg = await Deno.readTextFile(`${outDir}/fashion_mnist_cnn_accuracy.svg`);
+  assert.ok(
+    svg.includes("non-canonical split"),
+    "the plot says the split is not the canonical one",
+  );
+
+  outDir = await Deno.makeTempDir();
+  const c = await cifarCnn({ dataset: images(3, 8, 8), epochs: 2, width: 4, outDir, log: false });
+  assert.equal(c.testAcc.length, 2);
+  assert.deepEqual(await svgs(outDir), ["cifar10_cnn_accuracy.svg", "cifar10_cnn_confusion.svg"]);
 });

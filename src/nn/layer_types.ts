@@ -2,7 +2,7 @@
  * The types of layers: the contract every layer meets ({@linkcode Layer},
  * {@linkcode LayerInit}, {@linkcode ApplyContext}, {@linkcode ParamsOf},
  * {@linkcode StateOf}) and the options, params and state of the built-in
- * `dense` and `batchNorm` layers. `nn` exports them, and so does
+ * `dense`, `batchNorm` and `conv2d` layers. `nn` exports them, and so does
  * `nn.layers` (layers.ts re-exports this file).
  *
  * They live apart from layers.ts so that both namespaces can re-export them
@@ -25,6 +25,7 @@ import type { DType } from "../core/dtype.ts";
 import type { Tensor } from "../core/tensor.ts";
 import type { PRNGKey } from "../random/random.ts";
 import type { InitializerSpec } from "./initializer.ts";
+import type { Conv2dOptions } from "./conv.ts";
 
 /**
  * How a layer is applied: training or evaluation mode, and a key for randomness.
@@ -271,4 +272,64 @@ export interface BatchNormState {
   readonly mean: Tensor;
   /** The running (biased) variance, init 1. */
   readonly var: Tensor;
+}
+
+// ---------------------------------------------------------------- conv2d
+
+/**
+ * Options of the `conv2d` layer: the output channels and kernel size, the
+ * options of the functional `nn.conv2d` (`stride`, `padding`, `dilation`,
+ * `groups`, `layout`), and how params are made.
+ *
+ * @example
+ * ```ts
+ * import { nn, random } from "@gradus/core";
+ *
+ * const options: nn.Conv2dLayerOptions = { outChannels: 8, kernelSize: 3, padding: "same" };
+ * const { params, outputShape } = nn.layers.conv2d(options).init(random.key(0), [3, 32, 32]);
+ * console.log(params.w.shape, outputShape); // [8, 3, 3, 3] [8, 32, 32]
+ * ```
+ */
+export interface Conv2dLayerOptions extends Conv2dOptions {
+  /** The number of filters (output channels). */
+  readonly outChannels: number;
+  /** The filter height and width (one number for a square filter). */
+  readonly kernelSize: number | readonly [number, number];
+  /**
+   * The weight initializer: a name, a std, or a function (default `"he"`:
+   * normal with std `√(2/fanIn)`, `fanIn = in/groups · kH · kW`, the book's
+   * choice for ReLU networks; the book's SimpleConvNet uses `0.01`;
+   * PyTorch uses uniform `±1/√fanIn`). It is called with the OIHW shape
+   * (so fans are computed from it) and the result is transposed to HWIO for
+   * `layout: "NHWC"`.
+   */
+  readonly init?: InitializerSpec;
+  /** Whether to add a bias, one per output channel (default true). */
+  readonly bias?: boolean;
+  /** The bias initializer (default `"zeros"`, as the book). */
+  readonly biasInit?: InitializerSpec;
+  /** The dtype of the params (default: the default dtype when the layer is made, see `setDefaultDType`). */
+  readonly dtype?: DType;
+}
+
+/**
+ * Params of a `conv2d` layer: `w` is OIHW `[out, in / groups, kH, kW]`
+ * (HWIO `[kH, kW, in / groups, out]` with `layout: "NHWC"`), `b` is `[out]`
+ * (null without bias).
+ *
+ * @example
+ * ```ts
+ * import { nn, ones, tensor } from "@gradus/core";
+ *
+ * // One 1×1 filter that doubles its input, plus 1.
+ * const params: nn.Conv2dParams = { w: tensor([[[[2]]]]), b: tensor([1]) };
+ * const [y] = nn.layers.conv2d({ outChannels: 1, kernelSize: 1 }).apply(params, null, ones([1, 1, 2, 2]));
+ * console.log(y.arraySync()); // [[[[3, 3], [3, 3]]]]
+ * ```
+ */
+export interface Conv2dParams {
+  /** The filters, OIHW (HWIO with `layout: "NHWC"`). */
+  readonly w: Tensor;
+  /** The bias, `[out]`, or null when the layer has none. */
+  readonly b: Tensor | null;
 }

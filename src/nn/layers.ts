@@ -57,6 +57,8 @@ import type {
 
 // The layer types, as nn.layers.Layer, nn.layers.DenseParams, …
 export * from "./layer_types.ts";
+// conv2d, maxPool2d, avgPool2d, globalAvgPool2d (in their own file for size)
+export * from "./conv_layers.ts";
 
 function checkInputShape(name: string, shape: readonly number[], minRank = 0): void {
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
