@@ -267,14 +267,7 @@ export async function fitClassifier(opts: FitClassifierOptions): Promise<FitClas
         ],
       }),
     );
-    await plot.save(
-      `${outDir}/${opts.name}_confusion.svg`,
-      plot.confusionMatrix({
-        title: `${opts.title}: confusion matrix on the test set`,
-        matrix: (await cm.array()) as number[][],
-        labels,
-      }),
-    );
+    await saveConfusion(`${outDir}/${opts.name}_confusion.svg`, opts.title, cm, labels);
     if (log) console.log(`plots written to ${outDir}/${opts.name}_{accuracy,loss,confusion}.svg`);
   }
   return {
@@ -283,6 +276,23 @@ export async function fitClassifier(opts: FitClassifierOptions): Promise<FitClas
     epochs: result.history.epochs.length,
     seconds,
   };
+}
+
+/** Writes a test-set confusion matrix (`metrics.confusionMatrix`) as an SVG plot. */
+export async function saveConfusion(
+  path: string,
+  title: string,
+  cm: Tensor,
+  labels: readonly string[],
+): Promise<void> {
+  await plot.save(
+    path,
+    plot.confusionMatrix({
+      title: `${title}: confusion matrix on the test set`,
+      matrix: (await cm.array()) as number[][],
+      labels: [...labels],
+    }),
+  );
 }
 
 /**

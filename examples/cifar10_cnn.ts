@@ -18,7 +18,12 @@
 
 import { data, nn, setBackend } from "@gradus/core";
 import { runWhenAvailable } from "./_common.ts";
-import { numberFlag, type Split, trainCnn, type TrainCnnResult } from "./simple_convnet.ts";
+import {
+  type CnnExampleOptions,
+  numberFlag,
+  trainCnn,
+  type TrainCnnResult,
+} from "./simple_convnet.ts";
 
 /**
  * The network: [conv 3×3 → ReLU] × 2 → max pool 2×2, twice (32, then 64
@@ -48,13 +53,7 @@ export function cifarCnn(width = 32): nn.Layer<unknown, unknown> {
  * @returns Accuracies and timings.
  */
 export async function main(
-  opts: {
-    dataset?: { train: Split; test: Split };
-    epochs?: number;
-    width?: number;
-    outDir?: string | null;
-    log?: boolean;
-  } = {},
+  opts: CnnExampleOptions & { readonly width?: number } = {},
 ): Promise<TrainCnnResult> {
   return await trainCnn({
     name: "cifar10_cnn",

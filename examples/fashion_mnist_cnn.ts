@@ -22,7 +22,12 @@
 
 import { data, nn, setBackend } from "@gradus/core";
 import { runWhenAvailable } from "./_common.ts";
-import { numberFlag, type Split, trainCnn, type TrainCnnResult } from "./simple_convnet.ts";
+import {
+  type CnnExampleOptions,
+  numberFlag,
+  trainCnn,
+  type TrainCnnResult,
+} from "./simple_convnet.ts";
 
 /**
  * Trains and evaluates the network.
@@ -31,14 +36,7 @@ import { numberFlag, type Split, trainCnn, type TrainCnnResult } from "./simple_
  * `note` set marks the split non-canonical), `epochs` (default 10), `outDir`, `log`.
  * @returns Accuracies and timings.
  */
-export async function main(
-  opts: {
-    dataset?: { train: Split; test: Split; note?: string };
-    epochs?: number;
-    outDir?: string | null;
-    log?: boolean;
-  } = {},
-): Promise<TrainCnnResult> {
+export async function main(opts: CnnExampleOptions = {}): Promise<TrainCnnResult> {
   const dataset = opts.dataset ?? (await data.fashionMnist({ flatten: false }));
   const { conv2d, dense, flatten, maxPool2d, relu, sequential } = nn.layers;
   return await trainCnn({

@@ -34,6 +34,7 @@ import {
   type Tensor,
   tidy,
 } from "@gradus/core";
+import { saveConfusion } from "./_common.ts";
 
 /** A dataset split: images `[N, C, H, W]` and int32 labels `[N]`. */
 export type Split = { x: Tensor; y: Tensor };
@@ -203,14 +204,7 @@ export async function trainCnn<P>(opts: TrainCnnOptions<P>): Promise<TrainCnnRes
       const cm = metrics.confusionMatrix(testLogits, dataset.test.y);
       const labels = [...opts.classNames];
       if (log) console.log(await metrics.formatConfusionMatrix(cm, { labels }));
-      await plot.save(
-        `${outDir}/${opts.name}_confusion.svg`,
-        plot.confusionMatrix({
-          title: `${opts.title}: confusion matrix on the test set`,
-          matrix: (await cm.array()) as number[][],
-          labels,
-        }),
-      );
+      await saveConfusion(`${outDir}/${opts.name}_confusion.svg`, opts.title, cm, labels);
       written.push(`${opts.name}_confusion.svg`);
     }
     if (log) console.log(`plots written to ${written.map((n) => `${outDir}/${n}`).join(", ")}`);
@@ -233,6 +227,18 @@ async function normalizedFilters(w: Tensor): Promise<Float32Array> {
   return out;
 }
 
+/** Options of the CNN examples' `main`. */
+export interface CnnExampleOptions {
+  /** Data to use instead of the real set (tests pass small fake images); `note` marks a non-canonical split. */
+  readonly dataset?: { train: Split; test: Split; note?: string };
+  /** Epochs (each example has its default). */
+  readonly epochs?: number;
+  /** Where plots go (default "out"; null: none). */
+  readonly outDir?: string | null;
+  /** Print progress (default true). */
+  readonly log?: boolean;
+}
+
 /** The value of a `--name=value` command-line flag, as a number. */
 export function numberFlag(name: string, fallback: number): number {
   const arg = Deno.args.find((a) => a.startsWith(`--${name}=`));
@@ -249,13 +255,7 @@ export function numberFlag(name: string, fallback: number): number {
  * @returns Accuracies and timings.
  */
 export async function main(
-  opts: {
-    dataset?: { train: Split; test: Split };
-    epochs?: number;
-    init?: nn.InitializerSpec;
-    outDir?: string | null;
-    log?: boolean;
-  } = {},
+  opts: CnnExampleOptions & { readonly init?: nn.InitializerSpec } = {},
 ): Promise<TrainCnnResult> {
   return await trainCnn({
     name: "simple_convnet",
