@@ -200,12 +200,12 @@ export function conv2d(opts: Conv2dLayerOptions): Layer<Conv2dParams, null> {
         w: layout === "NCHW" ? oihw : transpose(oihw, [2, 3, 1, 0]),
         b: useBias ? bInit(kBias, [out], dtype) : null,
       };
-      const outputShape = inferShape(
-        name,
-        inputShape,
-        params.w.dtype as FloatDType,
-        (x) => forward(params.w, params.b, x),
-      );
+      // Traced on stand-ins of the params' shapes, so that init also works under a transformation.
+      const t = params.w.dtype as FloatDType;
+      const w = zeros(params.w.shape, { dtype: t }), b = zeros([out], { dtype: t });
+      const outputShape = inferShape(name, inputShape, t, (x) => forward(w, useBias ? b : null, x));
+      w.dispose();
+      b.dispose();
       return { params, state: null, outputShape };
     },
     apply(params, state, x) {

@@ -469,3 +469,17 @@ Deno.test("conv layers: init and apply leave the options and inputs alone", () =
   assert.deepEqual(shape, [1, 5, 5]);
   assert.deepEqual(snapshot([params, x]), before);
 });
+
+Deno.test("conv layers: init works under jit and gives the eager params", () => {
+  const net = sequential(
+    conv2d({ outChannels: 4, kernelSize: 3, padding: "same" }),
+    relu,
+    maxPool2d({ window: 2 }),
+    flatten,
+    dense(3),
+  );
+  const eager = net.init(random.key(0), [2, 8, 8]);
+  const traced = jit((key: Tensor) => net.init(key, [2, 8, 8]).params)(random.key(0));
+  assert.deepEqual(snapshot(traced), snapshot(eager.params));
+  assert.deepEqual(eager.outputShape, [3]);
+});
