@@ -191,7 +191,8 @@ export function conv2d(opts: Conv2dLayerOptions): Layer<Conv2dParams, null> {
         throw new ShapeError(
           `${name}.init(): the input's ${cin} channels (inputShape ${
             fmtShape(inputShape)
-          }, layout ${layout}) are not divisible by groups ${groups}`,
+          }, layout ${layout}) are not divisible by groups ${groups}; use groups that divide ` +
+            `both the input channels and outChannels (${out})`,
         );
       }
       const [kWeight, kBias] = split(key);
