@@ -666,6 +666,16 @@ export const OP_CASES: OpCaseTable = {
           dtype: "float32",
         }],
       },
+      // non-overlapping windows (stride = window) take the transpose path; ties again
+      "maxPool2d 2×2 stride 2 and avgPool2d 2×3, non-overlapping, with ties": {
+        f: (x) =>
+          nn.maxPool2d(x, { window: 2 }).sum().add(nn.avgPool2d(x, { window: [2, 3] }).sum()),
+        args: [{
+          values: [1, 2, 2, 0, 2, 1, 2, 2, 0, 1, 2, 2, 1, 1, 0, 2, 2, 1, 0, 2, 1, 2, 0, 2],
+          shape: [1, 2, 2, 6],
+          dtype: "float32",
+        }],
+      },
     },
     immutable: {
       take: (w) => [take(w.in(F()), w.in(IDX()), 1), take(w.in(F()), w.in([1, -1]))],

@@ -152,7 +152,10 @@ export function windowGeometry(
 }
 
 interface Indices {
-  /** Flat input index per (output position, window offset), row-major; `fill` reads the extra slot. */
+  /**
+   * Flat input index per (output position, window offset), row-major — or per
+   * (window offset, output position) for `offsetsFirst`; `fill` reads the extra slot.
+   */
   readonly data: Int32Array;
   /** Whether some index reads the fill slot. */
   readonly usesFill: boolean;
@@ -168,11 +171,12 @@ const cache = new Map<string, Indices>();
  * Cached (LRU of 32 geometries).
  *
  * @param g The geometry.
+ * @param offsetsFirst Order the indices window offset first, output position second.
  * @returns The indices and whether the fill slot is read.
  * @internal
  */
-export function windowIndices(g: WindowGeometry): Indices {
-  const key = JSON.stringify(g);
+export function windowIndices(g: WindowGeometry, offsetsFirst = false): Indices {
+  const key = JSON.stringify(g) + (offsetsFirst ? "T" : "");
   const hit = cache.get(key);
   if (hit !== undefined) {
     cache.delete(key);
@@ -221,7 +225,14 @@ export function windowIndices(g: WindowGeometry): Indices {
     }
     for (let d = n - 1; d >= 0 && ++oi[d] === g.outSizes[d]; d--) oi[d] = 0;
   }
-  const entry = { data, usesFill };
+  let entry = { data, usesFill };
+  if (offsetsFirst) {
+    const t = new Int32Array(data.length);
+    for (let pos = 0; pos < outCount; pos++) {
+      for (let off = 0; off < k; off++) t[off * outCount + pos] = data[pos * k + off];
+    }
+    entry = { data: t, usesFill };
+  }
   cache.set(key, entry);
   if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value!);
   return entry;
@@ -232,21 +243,29 @@ export function windowIndices(g: WindowGeometry): Indices {
  * the result has shape `[...x.shape[:first], ...outSizes, k,
  * ...x.shape[first + n:]]` with `k = ∏ window` (offsets row-major), and
  * padding/dilation holes read `fill`. Differentiable in `x` (the gradient
- * accumulates over overlapping windows).
+ * accumulates over overlapping windows). With `offsetsFirst` the window
+ * offsets come before the output positions: `[..., k, ...outSizes, ...]`.
  *
  * @param x The input.
  * @param first The first spatial axis.
  * @param g The geometry of the spatial axes.
  * @param fill The value of padding and holes (in `x`'s dtype).
+ * @param offsetsFirst Put the window-offset axis before the output positions.
  * @returns The windows.
  * @internal
  */
-export function gatherWindows(x: Tensor, first: number, g: WindowGeometry, fill: number): Tensor {
+export function gatherWindows(
+  x: Tensor,
+  first: number,
+  g: WindowGeometry,
+  fill: number,
+  offsetsFirst = false,
+): Tensor {
   const n = g.inSizes.length;
   const lead = x.shape.slice(0, first);
   const trail = x.shape.slice(first + n);
   const outer = sizeOf(lead), inner = sizeOf(trail), mid = sizeOf(g.inSizes);
-  const { data, usesFill } = windowIndices(g);
+  const { data, usesFill } = windowIndices(g, offsetsFirst);
   let flat = reshape(x, [outer, mid, inner]);
   if (usesFill) {
     const be = backendOf(x);
@@ -258,7 +277,17 @@ export function gatherWindows(x: Tensor, first: number, g: WindowGeometry, fill:
     flat = concat([flat, slot], 1);
   }
   const be = backendOf(x);
-  const idx = makeTensor(be, be.upload(data, "int32"), [...g.outSizes, sizeOf(g.window)], "int32");
+  const k = sizeOf(g.window);
+  const positions = sizeOf(g.outSizes);
+  const idx = makeTensor(
+    be,
+    be.upload(data, "int32"),
+    offsetsFirst ? [k, positions] : [positions, k],
+    "int32",
+  );
   const windows = take(flat, idx, 1);
-  return reshape(windows, [...lead, ...g.outSizes, sizeOf(g.window), ...trail]);
+  return reshape(
+    windows,
+    offsetsFirst ? [...lead, k, ...g.outSizes, ...trail] : [...lead, ...g.outSizes, k, ...trail],
+  );
 }

@@ -209,14 +209,32 @@ export function convGeneralDilated(
   const strides = perAxis(op, `windowStrides ${names}`, options.windowStrides, nsp);
   const baseDilation = perAxis(op, `lhsDilation ${names}`, options.lhsDilation, nsp);
   const windowDilation = perAxis(op, `rhsDilation ${names}`, options.rhsDilation, nsp);
+  const identity = (p: readonly number[]) => p.every((v, j) => v === j);
+  if (identity(perms.lhs) && identity(perms.out)) {
+    // NC… in and out: gather [N, C, K, P] and multiply the kernel in from the left, per batch
+    // element (no transposes of the input or the output)
+    const xc = cropNegativePadding(op, x0, options.padding ?? "VALID", baseDilation, 2);
+    const g = windowGeometry(op, xc[0].shape.slice(2), window, {
+      strides,
+      padding: xc[1],
+      baseDilation,
+      windowDilation,
+    });
+    const taps = window.reduce((a, b) => a * b, 1);
+    const positions = g.outSizes.reduce((a, b) => a * b, 1);
+    const cols = reshape(gatherWindows(xc[0], 2, g, 0, true), [n, groups, i * taps, positions]);
+    const wk = reshape(permute(w0, perms.rhs), [groups, o / groups, i * taps]);
+    // [G, O/G, I·K] @ [N, G, I·K, P] -> [N, G, O/G, P]
+    const y = matmul(
+      groups === 1 ? reshape(wk, [o, i * taps]) : wk,
+      groups === 1 ? reshape(cols, [n, i * taps, positions]) : cols,
+    );
+    return reshape(y, [n, o, ...g.outSizes]);
+  }
   // Channels last for the gather: each window's taps × features are one contiguous run.
   let xs = permute(x0, [perms.lhs[0], ...perms.lhs.slice(2), perms.lhs[1]]);
-  let pads = options.padding ?? "VALID";
-  if (typeof pads !== "string") {
-    const [cropped, nonNegative] = cropNegativePadding(op, xs, pads, baseDilation);
-    xs = cropped;
-    pads = nonNegative;
-  }
+  const [cropped, pads] = cropNegativePadding(op, xs, options.padding ?? "VALID", baseDilation, 1);
+  xs = cropped;
   const g = windowGeometry(op, xs.shape.slice(1, -1), window, {
     strides,
     padding: pads,
@@ -274,14 +292,18 @@ function perAxis(
 /**
  * Negative padding crops the (base-dilated) input, as in XLA: a crop of `q`
  * dilated elements drops `ceil(q / d)` input elements and pads back the
- * `ceil(q / d)·d − q` holes that remain. `x` is `[N, ...spatial, C]`.
+ * `ceil(q / d)·d − q` holes that remain. The spatial axes of `x` start at
+ * `first` (`[N, ...spatial, C]`: 1; `[N, C, ...spatial]`: 2). Padding strings
+ * pass through.
  */
 function cropNegativePadding(
   op: string,
   x: Tensor,
-  pads: readonly (readonly [number, number])[],
+  pads: Exclude<ConvGeneralDilatedOptions["padding"], undefined>,
   dilation: readonly number[],
-): [Tensor, [number, number][]] {
+  first: number,
+): [Tensor, "SAME" | "VALID" | [number, number][]] {
+  if (typeof pads === "string") return [x, pads];
   const nsp = x.ndim - 2;
   if (
     !Array.isArray(pads) || pads.length !== nsp ||
@@ -293,9 +315,10 @@ function cropNegativePadding(
     );
   }
   if (pads.every(([lo, hi]) => lo >= 0 && hi >= 0)) return [x, pads.map(([l, h]) => [l, h])];
-  const starts = [0], stops: (number | null)[] = [null];
+  const starts = new Array<number>(first).fill(0);
+  const stops = new Array<number | null>(first).fill(null);
   const out = pads.map(([lo, hi], a): [number, number] => {
-    const d = dilation[a], size = x.shape[a + 1];
+    const d = dilation[a], size = x.shape[a + first];
     const dropLo = lo < 0 ? Math.ceil(-lo / d) : 0, dropHi = hi < 0 ? Math.ceil(-hi / d) : 0;
     if (dropLo + dropHi >= size) {
       throw new ShapeError(

@@ -4,6 +4,13 @@
  * backend come with it). Layout NCHW by default (PyTorch's and the book's),
  * NHWC with `layout: "NHWC"`; the batch axis is optional (`[C, H, W]`).
  *
+ * Non-overlapping windows (stride = window, no padding: the common 2×2
+ * pooling) take a faster path than the general window gather: one
+ * transpose brings each window's taps to a leading axis (`[K, M]`), and
+ * max pooling keeps PyTorch's and JAX's first-maximum gradient with
+ * elementwise ops and reductions along that axis (no scatter in the
+ * gradient: a transpose's transpose).
+ *
  * @module
  */
 
@@ -11,9 +18,11 @@ import { fmtShape, ShapeError } from "../core/errors.ts";
 import type { Tensor, TensorLike } from "../core/tensor.ts";
 import { backendOf } from "../ops/convert.ts";
 import { makeTensor } from "../core/tensor.ts";
-import { div, mul } from "../ops/elementwise.ts";
-import { reshape } from "../ops/movement.ts";
-import { mean } from "../ops/reduce.ts";
+import { div, mul, where } from "../ops/elementwise.ts";
+import { equal, logicalOr, notEqual } from "../ops/compare.ts";
+import { arange } from "../ops/creation.ts";
+import { reshape, slice, transpose } from "../ops/movement.ts";
+import { max, mean, min, sum } from "../ops/reduce.ts";
 import { windowGeometry } from "../lax/_windows.ts";
 import type { Padding } from "../lax/padding.ts";
 import { reduceWindow } from "../lax/reduce_window.ts";
@@ -207,8 +216,54 @@ function poolArgs(op: string, x: Tensor, opts: Pool2dOptions) {
  */
 export function maxPool2d(x: TensorLike, opts: Pool2dOptions): Tensor {
   const t = floatInput("maxPool2d", x);
-  const { dims, strides, padding } = poolArgs("maxPool2d", t, opts);
-  return reduceWindow(t, -Infinity, "max", dims, strides, padding);
+  const args = poolArgs("maxPool2d", t, opts);
+  const tiled = tiles(t, args);
+  if (tiled === null) {
+    return reduceWindow(t, -Infinity, "max", args.dims, args.strides, args.padding);
+  }
+  // [K, M]: the first maximum of each column (NaN counts as the maximum, so it propagates)
+  const { taps: w, shape } = tiled;
+  const k = w.shape[0];
+  const top = max(w, 0, { keepdims: true });
+  const hit = logicalOr(equal(w, top), notEqual(w, w));
+  const code = where(hit, reshape(arange(0, k, 1, { dtype: t.dtype }), [k, 1]), k);
+  const first = equal(code, min(code, 0, { keepdims: true }));
+  return reshape(sum(where(first, w, 0), 0), shape);
+}
+
+/**
+ * The windows of a non-overlapping pooling (stride = window, no padding, no
+ * window larger than its axis), taps first: `[K, M]` with `K = kh·kw` and `M`
+ * the output's size, and the output's shape; `null` for other poolings. The
+ * last rows/columns that fill no window are dropped (as the general path does).
+ */
+function tiles(
+  t: Tensor,
+  a: ReturnType<typeof poolArgs>,
+): { taps: Tensor; shape: number[] } | null {
+  const { dims, strides, padding, h, w } = a;
+  const kh = dims[h], kw = dims[w];
+  if (strides[h] !== kh || strides[w] !== kw) return null;
+  if (typeof padding === "string" ? padding !== "VALID" : padding.some(([lo, hi]) => lo || hi)) {
+    return null;
+  }
+  const oh = Math.floor(t.shape[h] / kh), ow = Math.floor(t.shape[w] / kw);
+  if (oh === 0 || ow === 0) return null; // the general path names the error
+  const lead = t.shape.slice(0, h), trail = t.shape.slice(w + 1); // NHWC: trail = [C]
+  let x = t;
+  if (oh * kh !== t.shape[h] || ow * kw !== t.shape[w]) {
+    x = slice(
+      x,
+      t.shape.map(() => 0),
+      t.shape.map((n, i) => i === h ? oh * kh : i === w ? ow * kw : n),
+    );
+  }
+  const l = lead.reduce((p, q) => p * q, 1), c = trail.reduce((p, q) => p * q, 1);
+  // [L, OH, kh, OW, kw, C] -> [kh, kw, L, OH, OW, C]
+  const taps = c === 1 // NCHW: no channel axis after W (fewer axes for the strided copies)
+    ? transpose(reshape(x, [l, oh, kh, ow, kw]), [2, 4, 0, 1, 3])
+    : transpose(reshape(x, [l, oh, kh, ow, kw, c]), [2, 4, 0, 1, 3, 5]);
+  return { taps: reshape(taps, [kh * kw, l * oh * ow * c]), shape: [...lead, oh, ow, ...trail] };
 }
 
 /**
@@ -232,7 +287,10 @@ export function maxPool2d(x: TensorLike, opts: Pool2dOptions): Tensor {
 export function avgPool2d(x: TensorLike, opts: AvgPool2dOptions): Tensor {
   const op = "avgPool2d";
   const t = floatInput(op, x);
-  const { dims, strides, padding, h, w } = poolArgs(op, t, opts);
+  const args = poolArgs(op, t, opts);
+  const { dims, strides, padding, h, w } = args;
+  const tiled = tiles(t, args);
+  if (tiled !== null) return reshape(mean(tiled.taps, 0), tiled.shape);
   const sums = reduceWindow(t, 0, "sum", dims, strides, padding);
   if (opts.countIncludePad ?? true) return div(sums, dims[h] * dims[w]);
   // 1 / (input elements per window), from the geometry on the host: [OH, OW] (+ C for NHWC)
