@@ -8,6 +8,10 @@ the groups of the same name).
 Workloads (all float32), grouped as in bench/peers/peers_bench.ts:
   matmul n                 n x n @ n x n for n = 64, 128, 256, 512, 1024
   exp 1e6                  np.exp over 1e6 elements
+  conv 100x1x28x28 ...     forward + backward of the book's Convolution,
+                           Relu and Pooling layers (im2col/col2im) on the
+                           SimpleConvNet's first-layer shapes: see
+                           bench/numpy_conv_reference.py, run from here.
   mlp step 784-100-10 b100 one training step of a 784-100-10 MLP (sigmoid
                            hidden layer, softmax cross entropy, batch 100),
                            with the backward pass written by hand as in the
@@ -26,6 +30,9 @@ import sys
 import time
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import numpy_conv_reference  # noqa: E402
 
 
 JSON = "--json" in sys.argv[1:]
@@ -131,6 +138,18 @@ def main():
     assert loss.dtype == np.float32 and all(p.dtype == np.float32 for p in params.values())
     bench("NumPy hand-written backprop + SGD update", lambda: mlp_step(params, xb, tb))
 
+    numpy_conv_reference.register(bench, group)
+
+    if JSON:
+        print(json.dumps({"runtime": runtime, "cpus": os.cpu_count(), "benches": RESULTS}))
+
+
+def group_and_bench_only(register):
+    """Runs one workload's `register(bench, group)` alone, printed as main() prints."""
+    runtime = f"NumPy {np.__version__}, Python {platform.python_version()}, {platform.machine()}"
+    if not JSON:
+        print(f"{runtime}, {os.cpu_count()} CPUs")
+    register(bench, group)
     if JSON:
         print(json.dumps({"runtime": runtime, "cpus": os.cpu_count(), "benches": RESULTS}))
 

@@ -10,6 +10,7 @@
  * deno run -A bench/report.ts --numpy         # adds NumPy rows (python3 bench/numpy_reference.py --json)
  * deno run -A bench/report.ts --runs=3        # median of three runs, with their range
  * deno run -A bench/report.ts --filter=matmul
+ * deno run -A bench/report.ts --group=conv      # only the peer bench's groups containing "conv"
  * ```
  *
  * Arguments: bench files or folders (default `bench/peers/peers_bench.ts`,
@@ -20,7 +21,9 @@
  * `deno bench`, so the ratio compares two separate runs); `--runs=N` runs
  * `deno bench` N times and reports each entry's median mean and the range of
  * its means (for noisy, multi-threaded peers); `--filter=TEXT` is passed on
- * to `deno bench`.
+ * to `deno bench`; `--group=TEXT` is passed to the bench files (after `--`),
+ * where the peer bench keeps only the groups whose name contains TEXT (and
+ * only those groups' NumPy rows are shown).
  *
  * @module
  */
@@ -61,8 +64,10 @@ const filter = args.find((a) => a.startsWith("--filter="));
 const runsArg = args.find((a) => a.startsWith("--runs="));
 const runs = runsArg ? Number(runsArg.slice("--runs=".length)) : 1;
 const configArg = args.find((a) => a.startsWith("--config="));
+const groupArg = args.find((a) => a.startsWith("--group="));
 const unknown = args.filter((a) =>
-  a.startsWith("--") && a !== "--numpy" && a !== filter && a !== runsArg && a !== configArg
+  a.startsWith("--") && a !== "--numpy" && a !== filter && a !== runsArg && a !== configArg &&
+  a !== groupArg
 );
 if (unknown.length > 0 || !Number.isInteger(runs) || runs < 1) {
   console.error(`report.ts: bad option ${[...unknown, runsArg ?? ""].join(" ")}`);
@@ -116,6 +121,7 @@ async function runDenoBench(): Promise<{ report: BenchReport | null; code: numbe
     ...(config ? [`--config=${config}`] : []),
     ...(filter ? [filter] : []),
     ...targets,
+    ...(groupArg ? ["--", groupArg] : []),
   ];
   console.error(`$ deno ${benchArgs.join(" ")}`);
   const out = await new Deno.Command(Deno.execPath(), {

@@ -1,8 +1,11 @@
 /**
  * gradus against other JavaScript array libraries on the same workloads:
- * float32 matmul 256², 512², 1024², `exp` over 1e6 elements, and one eager
+ * float32 matmul 256², 512², 1024², `exp` over 1e6 elements, one eager
  * training step of a 784-100-10 MLP (sigmoid, softmax cross entropy, batch
- * 100, SGD) on synthetic data. Each group's baseline is gradus on its
+ * 100, SGD) on synthetic data, and `conv`: forward and backward (the
+ * gradients of the kernel and the bias) of the first layers of the book's
+ * SimpleConvNet, `sum(maxPool2x2(relu(conv(x, w) + b)))` with x 100×1×28×28
+ * and 30 filters 5×5 (stride 1, no padding; pooling 2×2, stride 2). Each group's baseline is gradus on its
  * default backend, `wasm` (tensors in WebAssembly memory, SIMD kernels,
  * big products on two threads); the peers are
  *
@@ -10,8 +13,16 @@
  * - TensorFlow.js 4.22.0, `cpu` backend (plain JS kernels),
  * - TensorFlow.js 4.22.0, `wasm` backend (XNNPACK, WebAssembly SIMD),
  * - jax-js 0.1.25, `wasm` device (kernels generated at run time; the MLP
- *   step both eager and under `jit`),
- * - gradus `wasm` with the MLP step under `jit` (parameters donated).
+ *   step and the conv both eager and under `jit`),
+ * - gradus `wasm` with the MLP step (parameters donated) and the conv's
+ *   `valueAndGrad` under `jit`.
+ *
+ * The conv runs in each library's own layout: NCHW/OIHW for gradus
+ * (`nn.conv2d`, `nn.maxPool2d`) and jax-js (`lax.convGeneralDilated`,
+ * `lax.reduceWindow` with `np.max`), NHWC/HWIO for TF.js (`tf.conv2d`,
+ * `tf.maxPool`, `tf.valueAndGrads`; with one input channel NHWC and NCHW
+ * hold the same values, and the kernel is the same values transposed).
+ * `bench/numpy_conv_reference.py` times the book's im2col layers on it.
  *
  * The peers come from npm, pinned in this folder's `deno.json` and locked in
  * its `deno.lock`: they are not dependencies of gradus. Every input is made from the same seeded values,
@@ -90,6 +101,12 @@ const matmulData = new Map(
 );
 const expData = uniform(EXP_SIZE, 3, -4, 4);
 const labels = Array.from(uniform(BATCH, 4, 0, 10), (v) => Math.floor(v));
+const CONV = { n: 100, h: 28, w: 28, o: 30, k: 5 } as const;
+const convData = {
+  x: uniform(CONV.n * CONV.h * CONV.w, 8, 0, 1),
+  w: normal(CONV.o * CONV.k * CONV.k, 9, 0.01), // OIHW (I = 1)
+  b: new Float32Array(CONV.o),
+};
 const mlpData = {
   x: uniform(BATCH * 784, 5, 0, 1),
   t: Float32Array.from(
@@ -108,6 +125,7 @@ const GROUPS = {
   matmul: (n: number) => `matmul ${n}`,
   exp: "exp 1e6",
   mlp: "mlp step 784-100-10 b100",
+  conv: "conv 100x1x28x28 k30x5x5 + relu + pool2",
 };
 
 /** One library on one backend: makes each group's workload, then times it. */
@@ -130,6 +148,7 @@ interface Peer {
   matmul?(n: number): () => unknown;
   exp?(): () => unknown;
   mlp?(): () => unknown;
+  conv?(): () => unknown;
 }
 
 /** Fixed counts for the big products: Deno's default sampling would take minutes on the slow ones. */
@@ -137,10 +156,11 @@ function iterations(group: string, peer: Peer): { n: number; warmup: number } | 
   const slow = peer.slowMatmul ?? false;
   if (group === GROUPS.matmul(1024)) return slow ? { n: 3, warmup: 1 } : { n: 10, warmup: 3 };
   if (group === GROUPS.matmul(512)) return slow ? { n: 5, warmup: 1 } : { n: 30, warmup: 3 };
+  if (group === GROUPS.conv) return slow ? { n: 3, warmup: 1 } : { n: 50, warmup: 5 };
   return {};
 }
 
-type Workload = "matmul" | "exp" | "mlp";
+type Workload = "matmul" | "exp" | "mlp" | "conv";
 
 const WORKLOADS: [string, Workload, (p: Peer) => (() => unknown) | undefined][] = [
   ...MATMUL_SIZES.map((n): (typeof WORKLOADS)[number] => [
@@ -150,7 +170,15 @@ const WORKLOADS: [string, Workload, (p: Peer) => (() => unknown) | undefined][] 
   ]),
   [GROUPS.exp, "exp", (p) => p.exp?.()],
   [GROUPS.mlp, "mlp", (p) => p.mlp?.()],
+  [GROUPS.conv, "conv", (p) => p.conv?.()],
 ];
+
+/**
+ * `--group=TEXT` after `--` (`deno bench … peers_bench.ts -- --group=conv`,
+ * or `bench/report.ts --group=conv`) keeps the groups whose name contains
+ * TEXT (`deno bench --filter` matches bench names, which repeat across groups).
+ */
+const GROUP_FILTER = Deno.args.filter((a) => a.startsWith("--group=")).map((a) => a.slice(8));
 
 /**
  * Makes every peer's inputs up front, each on its own backend, then
@@ -162,15 +190,16 @@ const WORKLOADS: [string, Workload, (p: Peer) => (() => unknown) | undefined][] 
  */
 async function register(peers: Peer[]): Promise<void> {
   const runs = new Map<string, () => unknown>();
+  const workloads = WORKLOADS.filter(([group]) => GROUP_FILTER.every((f) => group.includes(f)));
   for (const peer of peers) {
     if (peer.skip !== undefined) continue;
     await peer.select();
-    for (const [group, , make] of WORKLOADS) {
+    for (const [group, , make] of workloads) {
       const run = make(peer);
       if (run !== undefined) runs.set(`${group}\0${peer.name}`, run);
     }
   }
-  for (const [group, workload] of WORKLOADS) {
+  for (const [group, workload] of workloads) {
     for (const peer of peers) {
       if (peer[workload] === undefined) continue;
       Deno.bench({
@@ -239,6 +268,31 @@ function gdMlpParams(): GdParams {
   };
 }
 
+type GdConvParams = { w: gd.Tensor; b: gd.Tensor };
+
+/** The conv workload's loss: `sum(maxPool2x2(relu(conv(x, w) + b)))`, NCHW. */
+function gdConvLoss(p: GdConvParams, x: gd.Tensor): gd.Tensor {
+  const y = gd.nn.conv2d(x, p.w).add(p.b.reshape([1, CONV.o, 1, 1]));
+  return gd.sum(gd.nn.maxPool2d(gd.nn.relu(y), { window: 2 }));
+}
+
+/** The conv workload's `valueAndGrad` (eager or under `jit`), reading the loss and dW back. */
+function gdConv(jit: boolean): () => Promise<number> {
+  const x = gdF32(convData.x, [CONV.n, 1, CONV.h, CONV.w]);
+  const p = {
+    w: gdF32(convData.w, [CONV.o, 1, CONV.k, CONV.k]),
+    b: gdF32(convData.b, [CONV.o]),
+  };
+  const vg = gd.valueAndGrad(gdConvLoss);
+  const f = jit ? gd.jit(vg) : vg;
+  return async () => {
+    const [l, g] = f(p, x);
+    await gdReadFirst(g.w);
+    gd.tree.dispose(g);
+    return gdReadAndFree(l);
+  };
+}
+
 /** One SGD step: a pure function of (params, x, t), so `jit` can trace it. */
 function gdStep(p: GdParams, x: gd.Tensor, t: gd.Tensor): [gd.Tensor, GdParams] {
   const [l, g] = gd.valueAndGrad(gdLoss)(p, x, t);
@@ -268,6 +322,7 @@ function gradusPeer(
           return gdReadAndFree(l);
         };
       },
+      conv: () => gdConv(true),
     };
   }
   return {
@@ -298,6 +353,7 @@ function gradusPeer(
         return gdReadAndFree(l);
       };
     },
+    conv: () => gdConv(false),
   };
 }
 
@@ -322,16 +378,55 @@ function tfLoss(x: tf.Tensor, t: tf.Tensor) {
   };
 }
 
-function tfPeer(backend: "cpu" | "wasm", name: string): Peer {
+/**
+ * TF.js on `backend`. TF.js 4.22.0's wasm backend has no
+ * `Conv2DBackpropFilter` kernel (the kernel's gradient throws "not
+ * registered"), so on wasm the conv workload is timed forward only, as a
+ * separate peer (`convForwardOnly`), a lower bound of what its forward +
+ * backward would take.
+ */
+function tfPeer(
+  backend: "cpu" | "wasm",
+  name: string,
+  opts: { convForwardOnly?: boolean } = {},
+): Peer {
   const f32 = (values: Float32Array, shape: number[]) => tf.tensor(values, shape, "float32");
+  const select = async () => {
+    if (tf.getBackend() !== backend && !(await tf.setBackend(backend))) {
+      throw new Error(`TF.js: backend ${backend} failed to initialise`);
+    }
+  };
+  const convInputs = () => ({
+    x: f32(convData.x, [CONV.n, CONV.h, CONV.w, 1]) as tf.Tensor4D, // NHWC (C = 1: NCHW's values)
+    w: tf.tidy(() =>
+      tf.transpose(f32(convData.w, [CONV.o, 1, CONV.k, CONV.k]), [2, 3, 1, 0])
+    ) as tf.Tensor4D, // HWIO
+    b: f32(convData.b, [CONV.o]),
+  });
+  const convLoss = (x: tf.Tensor4D) => (w: tf.Tensor, b: tf.Tensor): tf.Scalar => {
+    const y = tf.relu(tf.add(tf.conv2d(x, w as tf.Tensor4D, 1, "valid"), b)) as tf.Tensor4D;
+    return tf.sum(tf.maxPool(y, 2, 2, "valid"));
+  };
+  if (opts.convForwardOnly) {
+    return {
+      name,
+      select,
+      conv() {
+        const { x, w, b } = convInputs();
+        const loss = convLoss(x);
+        return () => {
+          const l = tf.tidy(() => loss(w, b));
+          const v = l.dataSync()[0];
+          l.dispose();
+          return v;
+        };
+      },
+    };
+  }
   return {
     name,
     slowMatmul: backend === "cpu",
-    async select() {
-      if (tf.getBackend() !== backend && !(await tf.setBackend(backend))) {
-        throw new Error(`TF.js: backend ${backend} failed to initialise`);
-      }
-    },
+    select,
     matmul(n) {
       const { a, b } = matmulData.get(n as 256)!;
       const ta = f32(a, [n, n]), tb = f32(b, [n, n]);
@@ -374,6 +469,20 @@ function tfPeer(backend: "cpu" | "wasm", name: string): Peer {
         return loss;
       };
     },
+    ...(backend === "wasm" ? {} : {
+      conv() {
+        const { x, w, b } = convInputs();
+        const params = [w, b];
+        const lossAndGrads = tf.valueAndGrads(convLoss(x));
+        return () => {
+          const { value, grads } = lossAndGrads(params);
+          tfReadFirst(grads[0]);
+          const loss = value.dataSync()[0];
+          tf.dispose([value, ...grads]);
+          return loss;
+        };
+      },
+    }),
   };
 }
 
@@ -398,6 +507,16 @@ const jxSgd = (p: jax.Array, d: jax.Array) => p.sub(d.mul(LR));
 function jxStep(p: JxParams, x: jax.Array, t: jax.Array): [jax.Array, JxParams] {
   const [l, g] = jax.valueAndGrad(jxLoss)(jax.tree.ref(p), x, t);
   return [l, jax.tree.map(jxSgd, p, g) as JxParams];
+}
+
+type JxConvParams = { w: jax.Array; b: jax.Array };
+
+/** The conv workload's loss, NCHW/OIHW (`reduceWindow` pools the last two axes). */
+function jxConvLoss(p: JxConvParams, x: jax.Array): jax.Array {
+  const y = jax.lax.convGeneralDilated(x, p.w, [1, 1], "VALID")
+    .add(p.b.reshape([1, CONV.o, 1, 1]));
+  const pooled = jax.lax.reduceWindow(jax.nn.relu(y), (v: jax.Array) => np.max(v), [2, 2], [2, 2]);
+  return np.sum(pooled);
 }
 
 const jaxDevices = await jax.init("wasm");
@@ -430,8 +549,23 @@ function jaxPeer(name: string, opts: { jit?: boolean } = {}): Peer {
       return Promise.resolve();
     },
     mlp,
+    conv() {
+      const x = f32(convData.x, [CONV.n, 1, CONV.h, CONV.w]);
+      const p: JxConvParams = {
+        w: f32(convData.w, [CONV.o, 1, CONV.k, CONV.k]),
+        b: f32(convData.b, [CONV.o]),
+      };
+      const vg = jax.valueAndGrad(jxConvLoss);
+      const f = opts.jit ? jax.jit(vg) : vg;
+      return async () => {
+        const [l, g] = f(jax.tree.ref(p), x.ref);
+        await g.w.blockUntilReady();
+        jax.tree.dispose(g);
+        return (await l.data())[0];
+      };
+    },
   };
-  if (opts.jit) return peer; // the MLP step is the one workload jit can fuse
+  if (opts.jit) return peer; // the MLP step and the conv are the workloads jit can fuse
   return {
     ...peer,
     matmul(n) {
@@ -463,6 +597,9 @@ await register([
   gradusPeer("cpu", "gradus cpu (plain JS kernels)", { slowMatmul: true }),
   tfPeer("cpu", "TF.js 4.22.0 cpu, JS kernels"),
   tfPeer("wasm", "TF.js 4.22.0 wasm (SIMD, 1 thread)"),
+  tfPeer("wasm", "TF.js 4.22.0 wasm (SIMD, 1 thread), forward only: no Conv2DBackpropFilter", {
+    convForwardOnly: true,
+  }),
   jaxPeer(`jax-js 0.1.25 wasm (${threads} workers)`),
   jaxPeer(`jax-js 0.1.25 wasm (${threads} workers), jit`, { jit: true }),
 ]);
