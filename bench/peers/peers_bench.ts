@@ -156,7 +156,7 @@ function iterations(group: string, peer: Peer): { n: number; warmup: number } | 
   const slow = peer.slowMatmul ?? false;
   if (group === GROUPS.matmul(1024)) return slow ? { n: 3, warmup: 1 } : { n: 10, warmup: 3 };
   if (group === GROUPS.matmul(512)) return slow ? { n: 5, warmup: 1 } : { n: 30, warmup: 3 };
-  if (group === GROUPS.conv) return slow ? { n: 3, warmup: 1 } : { n: 50, warmup: 5 };
+  if (group === GROUPS.conv) return slow ? { n: 3, warmup: 1 } : { n: 50, warmup: 10 };
   return {};
 }
 
@@ -381,14 +381,17 @@ function tfLoss(x: tf.Tensor, t: tf.Tensor) {
 /**
  * TF.js on `backend`. TF.js 4.22.0's wasm backend has no
  * `Conv2DBackpropFilter` kernel (the kernel's gradient throws "not
- * registered"), so on wasm the conv workload is timed forward only, as a
- * separate peer (`convForwardOnly`), a lower bound of what its forward +
- * backward would take.
+ * registered"), so on wasm the conv workload runs as two separate peers:
+ * forward only (`conv: "forward"`), and forward + backward with the kernel's
+ * gradient written as a `conv2d` of the input by the output's gradient in a
+ * `tf.customGrad` (`conv: "customGrad"`, what a TF.js user on wasm would do:
+ * `dW[kh, kw, i, o] = Σ x[n, p + k, i] · dy[n, p, o]` is `conv2d` of the input
+ * as `[I, H, W, N]` by `dy` as a `[OH, OW, N, O]` kernel).
  */
 function tfPeer(
   backend: "cpu" | "wasm",
   name: string,
-  opts: { convForwardOnly?: boolean } = {},
+  opts: { conv?: "forward" | "customGrad" } = {},
 ): Peer {
   const f32 = (values: Float32Array, shape: number[]) => tf.tensor(values, shape, "float32");
   const select = async () => {
@@ -407,7 +410,40 @@ function tfPeer(
     const y = tf.relu(tf.add(tf.conv2d(x, w as tf.Tensor4D, 1, "valid"), b)) as tf.Tensor4D;
     return tf.sum(tf.maxPool(y, 2, 2, "valid"));
   };
-  if (opts.convForwardOnly) {
+  if (opts.conv === "customGrad") {
+    return {
+      name,
+      select,
+      conv() {
+        const { x, w, b } = convInputs();
+        const xT = tf.transpose(x, [3, 1, 2, 0]) as tf.Tensor4D; // [I, H, W, N]
+        // conv2d(x, w) whose gradient in w is a conv2d (x is a constant here)
+        const conv = tf.customGrad(
+          ((w: tf.Tensor) => {
+            return {
+              value: tf.conv2d(x, w as tf.Tensor4D, 1, "valid"),
+              gradFunc: (dy: tf.Tensor) => {
+                const k = tf.transpose(dy, [1, 2, 0, 3]) as tf.Tensor4D; // [OH, OW, N, O]
+                return [tf.transpose(tf.conv2d(xT, k, 1, "valid"), [1, 2, 0, 3])]; // HWIO
+              },
+            };
+          }) as Parameters<typeof tf.customGrad>[0],
+        );
+        const lossAndGrads = tf.valueAndGrads((w: tf.Tensor, b: tf.Tensor): tf.Scalar => {
+          const y = tf.relu(tf.add(conv(w), b)) as tf.Tensor4D;
+          return tf.sum(tf.maxPool(y, 2, 2, "valid"));
+        });
+        return () => {
+          const { value, grads } = lossAndGrads([w, b]);
+          tfReadFirst(grads[0]);
+          const loss = value.dataSync()[0];
+          tf.dispose([value, ...grads]);
+          return loss;
+        };
+      },
+    };
+  }
+  if (opts.conv === "forward") {
     return {
       name,
       select,
@@ -598,7 +634,10 @@ await register([
   tfPeer("cpu", "TF.js 4.22.0 cpu, JS kernels"),
   tfPeer("wasm", "TF.js 4.22.0 wasm (SIMD, 1 thread)"),
   tfPeer("wasm", "TF.js 4.22.0 wasm (SIMD, 1 thread), forward only: no Conv2DBackpropFilter", {
-    convForwardOnly: true,
+    conv: "forward",
+  }),
+  tfPeer("wasm", "TF.js 4.22.0 wasm (SIMD, 1 thread), kernel gradient as a conv2d (customGrad)", {
+    conv: "customGrad",
   }),
   jaxPeer(`jax-js 0.1.25 wasm (${threads} workers)`),
   jaxPeer(`jax-js 0.1.25 wasm (${threads} workers), jit`, { jit: true }),
