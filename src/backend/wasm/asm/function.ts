@@ -63,6 +63,10 @@ import {
  * if ((exports.scale as (x: number, n: number) => number)(1.5, 4) !== 6) throw new Error("scale");
  * ```
  */
+/** Scratch for a float32's bits (`hoistF32x4`'s key). */
+const F32_BITS = new Float32Array(1);
+const U32_BITS = new Uint32Array(F32_BITS.buffer);
+
 /** Numeric instructions' signatures by name, derived once each. */
 const SIGNATURES = new Map<string, Signature>();
 
@@ -88,6 +92,8 @@ export class WasmFunction<P extends Record<string, ValType> = Record<string, Val
   readonly #names = new Set<string>();
   readonly #prologue: Instr[] = [];
   readonly #consts = new Map<string, Local>();
+  /** Splatted constants by `f<bits>` or `i<value>` (see `hoistF32x4`). */
+  readonly #lanes = new Map<string, Local>();
 
   /**
    * Use `WasmModule.func`, which makes functions.
@@ -298,15 +304,30 @@ export class WasmFunction<P extends Record<string, ValType> = Record<string, Val
 
   /** A hoisted `v128` local of four f32 lanes `v` (see {@link WasmFunction.hoist}). */
   hoistF32x4(v: number): Local {
-    return this.hoist(
-      new Uint8Array(new Float32Array([v, v, v, v]).buffer),
-      `f32x4 ${floatText(Math.fround(v))} ×4`,
-    );
+    F32_BITS[0] = v;
+    const key = `f${U32_BITS[0]}`; // the float32's bits: −0 and NaN payloads stay apart
+    return this.#lanes.get(key) ?? this.#hoistLanes(key, () =>
+      this.hoist(
+        new Uint8Array(new Float32Array([v, v, v, v]).buffer),
+        `f32x4 ${floatText(Math.fround(v))} ×4`,
+      ));
   }
 
   /** A hoisted `v128` local of four i32 lanes `v`. */
   hoistI32x4(v: number): Local {
-    return this.hoist(new Uint8Array(new Int32Array([v, v, v, v]).buffer), `i32x4 ${v | 0} ×4`);
+    const key = `i${v | 0}`;
+    return this.#lanes.get(key) ??
+      this.#hoistLanes(
+        key,
+        () => this.hoist(new Uint8Array(new Int32Array([v, v, v, v]).buffer), `i32x4 ${v | 0} ×4`),
+      );
+  }
+
+  /** `hoist` of a splatted constant, remembered by `key` (emitters ask for the same ones often). */
+  #hoistLanes(key: string, hoist: () => Local): Local {
+    const l = hoist();
+    this.#lanes.set(key, l);
+    return l;
   }
 
   /** A hoisted `v128` local of two f64 lanes `v`. */
