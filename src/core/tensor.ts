@@ -317,6 +317,9 @@ export class Tensor {
   }
 
   #checkAlive(op: string): void {
+    if (this.#disposed && donated.has(this)) {
+      throw new Error(`${op}(): ${DONATED}`);
+    }
     if (this.#disposed) {
       throw new Error(
         `${op}(): this tensor was disposed; keep a reference to it only while in use ` +
@@ -549,6 +552,30 @@ export function makeTensor(backend: Backend, data: DataHandle, shape: Shape, dty
   backend.track?.(t, data);
   if (made !== null) made.push(t);
   return t;
+}
+
+/** Tensors given up to a jitted call (`donateArgnums`), for the errors of later uses. */
+const donated = new WeakSet<Tensor>();
+
+/** What a use of a donated tensor is told. */
+const DONATED = "this tensor was donated to a jitted call (donateArgnums) and disposed by it; " +
+  "use the call's result instead, or leave the argument out of donateArgnums";
+
+/**
+ * Disposes `t` as a donated argument: a later use says so (not just "disposed").
+ * @internal
+ */
+export function disposeDonated(t: Tensor): void {
+  donated.add(t);
+  t.dispose();
+}
+
+/**
+ * Why a disposed tensor cannot be used, when it was donated; else null.
+ * @internal
+ */
+export function donatedReason(t: Tensor): string | null {
+  return donated.has(t) ? DONATED : null;
 }
 
 /** Where `collectMade` is recording the tensors `makeTensor` makes, or null. */

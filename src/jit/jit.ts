@@ -17,7 +17,7 @@
 
 import type { Backend } from "../backend/backend.ts";
 import { currentBackend } from "../backend/registry.ts";
-import { concreteOf, Tensor, withoutCollecting } from "../core/tensor.ts";
+import { concreteOf, disposeDonated, Tensor, withoutCollecting } from "../core/tensor.ts";
 import { describe } from "../ops/convert.ts";
 import { flatten, flattenWithPath, unflatten } from "../tree/tree.ts";
 import { nextLevel, withTrace } from "../autodiff/trace.ts";
@@ -185,7 +185,7 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = 
       // Donated arguments are given up: disposed, unless returned as they are.
       const kept = new Set(outs);
       split.tensors.forEach((t, k) => {
-        if (donate.has(split.argOf[k]) && !kept.has(t)) t.dispose();
+        if (donate.has(split.argOf[k]) && !kept.has(t)) disposeDonated(t);
       });
     }
     return entry.rebuildOut(outs);

@@ -17,7 +17,7 @@ import type { Backend, DataHandle } from "../backend/backend.ts";
 import type { DType } from "../core/dtype.ts";
 import { allocationError, DTypeError, isAllocationFailure } from "../core/errors.ts";
 import type { Shape } from "../core/shape.ts";
-import { concreteOf, makeTensor, Tensor, type Trace } from "../core/tensor.ts";
+import { concreteOf, donatedReason, makeTensor, Tensor, type Trace } from "../core/tensor.ts";
 
 /** The abstract value of a tensor: what shape rules see. */
 export interface Aval {
@@ -197,6 +197,8 @@ function live(x: Tensor, op: string): Tensor {
 
 function disposedInput(op: string, inputs: readonly Tensor[], i: number): never {
   const x = inputs[i];
+  const why = donatedReason(x);
+  if (why !== null) throw new Error(`${op}(): input ${i}: ${why}`);
   throw new Error(
     `${op}(): input ${i} (shape [${x.shape.join(",")}], ${x.dtype}) was disposed. ` +
       `Keep a tensor only while it is in use; a value computed inside grad/valueAndGrad ` +
