@@ -205,6 +205,7 @@ export type {
 } from "./src/backend/backend.ts";
 export { BINARY_OPS, COMPARISONS, UNARY_OPS } from "./src/backend/backend.ts";
 export { CpuBackend } from "./src/backend/cpu/cpu_backend.ts";
+export { BLAS_THREADS_MIN_WORK, type BlasInfo, blasInfo } from "./src/backend/wasm/blas.ts";
 
 // Deep-learning toolkit: the area entry points of deno.json ("./nn", …),
 // as namespaces (train and checkpoint flat). `deno doc mod.ts` lists a

@@ -118,6 +118,8 @@ async function runDenoBench(): Promise<{ report: BenchReport | null; code: numbe
     "bench",
     "--json",
     "--allow-read",
+    "--allow-env",
+    "--allow-ffi", // the wasm backend's native-BLAS rows (blasInfo)
     ...(config ? [`--config=${config}`] : []),
     ...(filter ? [filter] : []),
     ...targets,

@@ -15,7 +15,10 @@
  * - jax-js 0.1.25, `wasm` device (kernels generated at run time; the MLP
  *   step and the conv both eager and under `jit`),
  * - gradus `wasm` with the MLP step (parameters donated) and the conv's
- *   `valueAndGrad` under `jit`.
+ *   `valueAndGrad` under `jit`,
+ * - gradus `wasm` with its products in a native BLAS (eager and `jit`), where
+ *   `blasInfo()` finds one (the task runs with `--allow-ffi`; the baseline
+ *   keeps them in the WebAssembly GEMM: `new WasmBackend({ blas: false })`).
  *
  * The conv runs in each library's own layout: NCHW/OIHW for gradus
  * (`nn.conv2d`, `nn.maxPool2d`) and jax-js (`lax.convGeneralDilated`,
@@ -67,6 +70,7 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import * as jax from "@jax-js/jax";
 import * as gd from "@gradus/core";
+import { WasmBackend } from "../../src/backend/wasm/wasm_backend.ts";
 
 // ---------------------------------------------------------------- shared inputs
 
@@ -626,10 +630,22 @@ function jaxPeer(name: string, opts: { jit?: boolean } = {}): Peer {
 
 const threads = navigator.hardwareConcurrency;
 
+// The `wasm` backend with its products in the WebAssembly GEMM (what runs where no native BLAS
+// is found or `--allow-ffi` is not given), and as it runs by default, where `blas.ts` finds one.
+gd.registerBackend("wasm-gemm", () => new WasmBackend({ blas: false }));
+const blas = gd.blasInfo();
+const native = blas.active ? `native ${blas.vendor}, ${blas.threads} threads` : "";
+
 await register([
-  // The baseline: gradus's default backend.
-  gradusPeer("wasm", "gradus wasm (SIMD, matmul on 2 threads)", { baseline: true }),
-  gradusPeer("wasm", "gradus wasm (SIMD, matmul on 2 threads), jit", { jit: true }),
+  // The baseline: gradus's wasm backend with its own GEMM.
+  gradusPeer("wasm-gemm", "gradus wasm (SIMD, matmul on 2 threads)", { baseline: true }),
+  gradusPeer("wasm-gemm", "gradus wasm (SIMD, matmul on 2 threads), jit", { jit: true }),
+  ...(blas.active
+    ? [
+      gradusPeer("wasm", `gradus wasm (matmul: ${native})`),
+      gradusPeer("wasm", `gradus wasm (matmul: ${native}), jit`, { jit: true }),
+    ]
+    : []),
   gradusPeer("cpu", "gradus cpu (plain JS kernels)", { slowMatmul: true }),
   tfPeer("cpu", "TF.js 4.22.0 cpu, JS kernels"),
   tfPeer("wasm", "TF.js 4.22.0 wasm (SIMD, 1 thread)"),

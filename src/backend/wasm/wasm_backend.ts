@@ -7,7 +7,9 @@
  * typed array over the block in the memory, so every kernel of the CPU
  * backend works unchanged on it. The kernels that matter for speed are
  * overridden with WebAssembly ones: float32 matrix products (the packed
- * GEMM of `gemm/`, on two threads for big products); elementwise ops,
+ * GEMM of `gemm/`, on two threads for big products; float32 and float64
+ * products go to a native BLAS through FFI instead where `blas.ts` finds
+ * one); elementwise ops,
  * comparisons, `where`, casts, sum/max/min reductions and log-sum-exp,
  * whose kernels come from the kernel IR (`../ir/ops.ts`) rendered to
  * WebAssembly SIMD with the broadcasting patterns that matter (contiguous,
@@ -61,6 +63,7 @@ import type { DType, TypedArray } from "../../core/dtype.ts";
 import { sizeOf } from "../../core/shape.ts";
 import { type Arena, ARENA_MAX_PAGES } from "./arena.ts";
 import { type GemmOnMemory, gemmOnMemory, WASM_GEMM_MIN_WORK } from "./gemm/mod.ts";
+import { type NativeGemm, nativeGemm } from "./blas.ts";
 import { type KernelVariant, type ReduceCall, WasmKernels } from "./kernels/module.ts";
 import {
   binaryOpKernel,
@@ -278,6 +281,12 @@ export interface WasmBackendOptions {
   /** Whether big matrix products may use a second thread. Default `true`. */
   readonly threads?: boolean;
   /**
+   * Whether matrix products may run in a native BLAS found through FFI
+   * (`--allow-ffi`; see {@linkcode blasInfo}). Default `true`; `false` keeps
+   * them in the WebAssembly GEMM.
+   */
+  readonly blas?: boolean;
+  /**
    * How many bytes of tensors may wait for the garbage collector in
    * WebAssembly memory: allocated since its finalizers last ran and not
    * freed explicitly (`dispose`, `tidy`, `valueAndGrad`). Past it, the memory
@@ -308,6 +317,9 @@ export class WasmBackend extends CpuBackend {
   readonly kernelVariant: KernelVariant | null;
   /** 1 to keep products on one thread; undefined lets big ones use two. */
   readonly #threads: number | undefined;
+  /** Whether products may use a native BLAS; the library once looked up (null: none). */
+  readonly #blasAllowed: boolean;
+  #blas: NativeGemm | null | undefined;
   /** Compiled elementwise kernels by spec. */
   readonly #compiled = new WeakMap<ElementwiseKernel, Map<number, Compiled>>();
   /** Fused kernels that failed to compile (their ops run one by one). */
@@ -333,6 +345,12 @@ export class WasmBackend extends CpuBackend {
     this.#k = WasmKernels.create(this.arena.memory, { shared: true, maxPages: ARENA_MAX_PAGES });
     this.kernelVariant = this.#k?.variant ?? null;
     this.#threads = options.threads === false ? 1 : undefined;
+    this.#blasAllowed = options.blas !== false;
+  }
+
+  /** The native BLAS products run in, or null (looked up on the first product). */
+  get nativeBlas(): NativeGemm | null {
+    return this.#blas ??= this.#blasAllowed ? nativeGemm() : null;
   }
 
   /** Memory counters (for tests and benchmarks). */
@@ -681,17 +699,26 @@ export class WasmBackend extends CpuBackend {
   }
 
   /**
-   * Batched matrix product: float32 in the WebAssembly GEMM, straight from
+   * Batched matrix product: float32 and float64 in a native BLAS where one
+   * was found (`blas.ts`), else float32 in the WebAssembly GEMM, straight from
    * and to the arena (on two threads for big products); the rest as on the
    * CPU backend.
    */
   override matmul(a: DataHandle, b: DataHandle, spec: MatmulSpec, dtype: DType): DataHandle {
     const A = live(a), B = live(b), { m, k, n } = spec;
+    const size = sizeOf(spec.batchShape) * m * n;
+    if (m * k * n >= WASM_GEMM_MIN_WORK && (dtype === "float32" || dtype === "float64")) {
+      const blas = this.nativeBlas;
+      if (blas !== null && (dtype === "float32" || blas.info.float64)) {
+        return this.#run([A, B], dtype, size, NO_SCRATCH, ([ap, bp], o) => {
+          blas.matmul(this.arena.memory, dtype, ap, bp, o, spec, this.#threads);
+        }) ?? super.matmul(a, b, spec, dtype); // the arena is full
+      }
+    }
     const gemm = this.#gemm;
     if (dtype !== "float32" || gemm === null || m * k * n < WASM_GEMM_MIN_WORK) {
       return super.matmul(a, b, spec, dtype);
     }
-    const size = sizeOf(spec.batchShape) * m * n;
     const scratch = [gemm.scratchBytes(spec, this.#threads)];
     return this.#run([A, B], "float32", size, scratch, ([ap, bp], o, [s]) => {
       gemm.matmul(ap, bp, o, spec, s, this.#threads);
