@@ -198,6 +198,9 @@ function isContiguous(strides: readonly number[], shape: readonly number[]): boo
   return true;
 }
 
+/** How many 2-D plans a backend keeps (all are dropped when it is full). */
+const MAX_PLANS = 4096;
+
 /** A compiled elementwise kernel and the bytes per element of its operands and output. */
 interface Compiled {
   readonly f: (...args: number[]) => void;
@@ -324,11 +327,8 @@ export class WasmBackend extends CpuBackend {
   readonly #compiled = new WeakMap<ElementwiseKernel, Map<number, Compiled>>();
   /** Fused kernels that failed to compile (their ops run one by one). */
   readonly #unfusable = new WeakSet<ElementwiseKernel | ReduceKernel>();
-  /** 2-D plans by the strides they were made for (`jit` passes the same arrays on every call). */
-  readonly #plans = new WeakMap<
-    readonly (readonly number[])[],
-    { readonly shape: readonly number[]; readonly plan: Plan2d | null }
-  >();
+  /** 2-D plans by output shape and strides (`shape|strides₀|strides₁…`), at most `MAX_PLANS`. */
+  readonly #plans = new Map<string, Plan2d | null>();
   /** float32 reductions by opcode (`"lse"`: the fused log-sum-exp), compiled on first use. */
   readonly #reductions = new Map<string, ReduceCall>();
 
@@ -465,12 +465,14 @@ export class WasmBackend extends CpuBackend {
         else f(...ptrs.flatMap((p) => [p, 0, 1]), o, 1, size);
       });
     }
-    let cached = this.#plans.get(strides);
-    if (cached === undefined || cached.shape !== outShape) {
-      cached = { shape: outShape, plan: plan2d(outShape, strides) };
-      this.#plans.set(strides, cached);
+    // Ops recompute their strides on every call: plans are found by their text.
+    const key = `${outShape}|${strides.join("|")}`;
+    let plan = this.#plans.get(key);
+    if (plan === undefined) {
+      if (this.#plans.size >= MAX_PLANS) this.#plans.clear();
+      plan = plan2d(outShape, strides);
+      this.#plans.set(key, plan);
     }
-    const plan = cached.plan;
     if (plan === null) return null;
     const { rows, cols, rowStrides, colStrides } = plan;
     const { f, bytes } = this.#compiledFor(
