@@ -76,15 +76,19 @@ export function loss(p: Params, x: Tensor, y: Tensor): Tensor {
   return nn.softmaxCrossEntropy(predict(p, x), y);
 }
 
+/** How many of a chunk's predictions are right: traced once per chunk shape, then replayed. */
+const countHits = jit((p: Params, x: Tensor, y: Tensor): Tensor =>
+  sum(equal(argmax(predict(p, x), -1), y))
+);
+
 /** Fraction of correct predictions, computed in chunks (freed as it goes) to bound memory. */
 export async function accuracy(p: Params, split: Split, chunk = 2000): Promise<number> {
   const n = split.x.shape[0];
   let correct = 0;
   for (let i = 0; i < n; i += chunk) {
-    const hits = tidy(() => {
-      const [x, y] = [slice(split.x, [i], [i + chunk]), slice(split.y, [i], [i + chunk])];
-      return sum(equal(argmax(predict(p, x), -1), y));
-    });
+    const [x, y] = [slice(split.x, [i], [i + chunk]), slice(split.y, [i], [i + chunk])];
+    const hits = countHits(p, x, y);
+    tree.dispose([x, y]);
     correct += await hits.item();
     hits.dispose();
   }
