@@ -86,9 +86,9 @@ export async function accuracy(p: Params, split: Split, chunk = 2000): Promise<n
   const n = split.x.shape[0];
   let correct = 0;
   for (let i = 0; i < n; i += chunk) {
-    const [x, y] = [slice(split.x, [i], [i + chunk]), slice(split.y, [i], [i + chunk])];
-    const hits = countHits(p, x, y);
-    tree.dispose([x, y]);
+    const hits = tidy(() =>
+      countHits(p, slice(split.x, [i], [i + chunk]), slice(split.y, [i], [i + chunk]))
+    );
     correct += await hits.item();
     hits.dispose();
   }
