@@ -346,6 +346,8 @@ export class WasmBackend extends CpuBackend {
     this.kernelVariant = this.#k?.variant ?? null;
     this.#threads = options.threads === false ? 1 : undefined;
     this.#blasAllowed = options.blas !== false;
+    // Looked up with the rest of the backend's start-up (once per process: `blas.ts`).
+    if (this.#blasAllowed) this.#blas = nativeGemm();
   }
 
   /** The native BLAS products run in, or null (looked up on the first product). */
