@@ -103,7 +103,7 @@ for (const [name, make] of Object.entries(workloads)) {
 }
 
 /** The 784-100-10 sigmoid MLP's SGD step at batch 100 (loss, new parameters), eager or jitted. */
-function mlpSgdStep(useJit: boolean): () => Promise<unknown> {
+function mlpSgdStep(useJit: boolean, steps = 1): () => Promise<unknown> {
   const net = nn.mlp({ inputSize: 784, hiddenSizes: [100], outputSize: 10, activation: "sigmoid" });
   const init = net.init(random.key(0), [784]);
   let params = init.params;
@@ -120,10 +120,37 @@ function mlpSgdStep(useJit: boolean): () => Promise<unknown> {
   };
   const run = useJit ? jit(step) : step;
   return async () => {
-    const r = run(params, x, y);
-    params = r.params;
-    await r.loss.data();
+    let loss: Tensor | null = null;
+    for (let i = 0; i < steps; i++) {
+      loss?.dispose();
+      const r = run(params, x, y);
+      params = r.params;
+      loss = r.loss;
+    }
+    await loss!.data(); // the step's values are read back: the device work is done
   };
+}
+
+// Reading the loss back after every step (as the MNIST example's loop does) costs Deno's
+// ~10 ms wait for any GPU read on llvmpipe; a loop that logs every 10 steps pays it once.
+for (const mode of ["eager", "jit"]) {
+  Deno.bench({
+    name: `784-100-10 MLP SGD step, batch 100, webgpu (${mode}), 10 steps, loss read once`,
+    group: "MLP step on webgpu, 10 steps per read: eager vs jit",
+    baseline: mode === "eager",
+    ignore: !gpu,
+    n: 10,
+    warmup: 2,
+    async fn(b) {
+      await setBackend("webgpu");
+      const run = mlpSgdStep(mode === "jit", 10);
+      await run(); // warm up: trace, compile pipelines, fill pools
+      b.start();
+      await run();
+      b.end();
+      await setBackend("cpu");
+    },
+  });
 }
 
 for (const mode of ["eager", "jit"]) {
