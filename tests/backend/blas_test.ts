@@ -96,6 +96,32 @@ Deno.test("blas: GRADUS_BLAS=off turns it off; a missing or reference library is
   }
 });
 
+Deno.test("blas: a library whose products are wrong is skipped, not used", async () => {
+  // A CBLAS that answers 1 everywhere, as a build that misdetects the CPU might answer nonsense.
+  const cc = await new Deno.Command("cc", { args: ["--version"], stdout: "null", stderr: "null" })
+    .output().then((o) => o.success, () => false);
+  if (!cc) return; // no C compiler on this machine: nothing to build the fake library with
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(
+    `${dir}/wrong.c`,
+    `void cblas_sgemm(int o, int ta, int tb, int m, int n, int k, float alpha, const float *a,
+       int lda, const float *b, int ldb, float beta, float *c, int ldc) {
+       for (int i = 0; i < m; i++) for (int j = 0; j < n; j++) c[i * ldc + j] = 1.0f; }`,
+  );
+  const lib = `${dir}/libwrong.so`;
+  const built = await new Deno.Command("cc", {
+    args: ["-shared", "-fPIC", "-o", lib, `${dir}/wrong.c`],
+  }).output();
+  assert.ok(built.success, new TextDecoder().decode(built.stderr));
+  const r = await infoIn(["--allow-ffi"], { GRADUS_BLAS: lib });
+  await Deno.remove(dir, { recursive: true });
+  assert.equal(r.active, false);
+  assert.match(
+    r.tried[0],
+    /libwrong\.so \(other\): its products disagree with a float64 reference/,
+  );
+});
+
 /** Values uniform in [-2, 2) of `dtype`'s precision. */
 function values(size: number, rng: () => number, f64: boolean): Float32Array | Float64Array {
   const out = f64 ? new Float64Array(size) : new Float32Array(size);

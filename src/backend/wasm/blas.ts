@@ -17,7 +17,10 @@
  * **The speed check.** The netlib reference BLAS (Debian's `libblas3`) is
  * about 10× slower than the WebAssembly GEMM, and a BLIS built without a
  * kernel for the CPU can be slower still; both pass every correctness test.
- * So each candidate other than OpenBLAS, MKL and Accelerate (which are
+ * Every candidate first computes small products in every transpose
+ * combination, float32 and float64, checked against a float64 loop (a
+ * build that misdetects the CPU gives wrong numbers, not errors). Then
+ * each candidate other than OpenBLAS, MKL and Accelerate (which are
  * trusted by name: their symbols identify them) times one 192 × 192 × 192
  * float32 product on one thread against the WebAssembly GEMM on the same
  * shape (best of three) and is skipped when it is not faster.
@@ -39,7 +42,17 @@
 
 import { batchMatrices } from "../_geometry.ts";
 import type { MatmulSpec } from "../backend.ts";
-import { gemmOnMemory } from "./gemm/mod.ts";
+import {
+  baseOf,
+  candidates,
+  correct,
+  NO_TRANS,
+  open,
+  type Opened,
+  ROW_MAJOR,
+  speedCheck,
+  TRANS,
+} from "./blas_library.ts";
 
 /**
  * Which native BLAS the `wasm` backend's matrix products use, and why (see
@@ -96,9 +109,6 @@ export const BLAS_THREADS_MIN_WORK = 16 * 1024 * 1024;
 /** See {@link BLAS_THREADS_MIN_WORK}. */
 const BLAS_THREADS_MIN_COLUMNS = 200;
 
-/** The side of the speed check's product. */
-const PROBE = 192;
-
 /** What a product in the native library needs. @internal */
 export interface NativeGemm {
   /** What {@linkcode blasInfo} reports. */
@@ -116,276 +126,6 @@ export interface NativeGemm {
     spec: MatmulSpec,
     threads: number | undefined,
   ): void;
-}
-
-type Gemm = (
-  order: number,
-  transA: number,
-  transB: number,
-  m: number,
-  n: number,
-  k: number,
-  alpha: number,
-  a: number,
-  lda: number,
-  b: number,
-  ldb: number,
-  beta: number,
-  c: number,
-  ldc: number,
-) => void;
-
-/** Row-major; no transpose; transpose (CBLAS's enum values). */
-const ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112;
-
-/** The names tried, in order, where `GRADUS_BLAS` names none. */
-function candidates(os: string): string[] {
-  if (os === "darwin") {
-    return [
-      "/opt/homebrew/opt/openblas/lib/libopenblas.dylib",
-      "/usr/local/opt/openblas/lib/libopenblas.dylib",
-      "/System/Library/Frameworks/Accelerate.framework/Accelerate",
-    ];
-  }
-  if (os === "windows") return ["libopenblas.dll", "openblas.dll", "mkl_rt.2.dll", "mkl_rt.dll"];
-  return [
-    "libopenblas.so.0",
-    "libopenblas.so",
-    "libopenblas64_.so.0",
-    "libopenblas64_.so",
-    "libmkl_rt.so.2",
-    "libmkl_rt.so",
-    "libblis.so.4",
-    "libblis.so",
-    "libblas.so.3",
-    "libcblas.so.3",
-  ];
-}
-
-function gemmSymbol(name: string, ilp64: boolean, float: "f32" | "f64"): Deno.ForeignFunction {
-  const int = ilp64 ? "i64" : "i32";
-  return {
-    name,
-    parameters: [
-      "i32",
-      "i32",
-      "i32",
-      int,
-      int,
-      int,
-      float,
-      "usize",
-      int,
-      "usize",
-      int,
-      float,
-      "usize",
-      int,
-    ],
-    result: "void",
-    optional: true,
-  };
-}
-
-/** Every symbol looked for; all optional (a missing one is null). */
-const SYMBOLS = {
-  sgemm: gemmSymbol("cblas_sgemm", false, "f32"),
-  dgemm: gemmSymbol("cblas_dgemm", false, "f64"),
-  sgemm64: gemmSymbol("cblas_sgemm64_", true, "f32"),
-  dgemm64: gemmSymbol("cblas_dgemm64_", true, "f64"),
-  openblasConfig: {
-    name: "openblas_get_config",
-    parameters: [],
-    result: "pointer",
-    optional: true,
-  },
-  openblasConfig64: {
-    name: "openblas_get_config64_",
-    parameters: [],
-    result: "pointer",
-    optional: true,
-  },
-  openblasGet: { name: "openblas_get_num_threads", parameters: [], result: "i32", optional: true },
-  openblasGet64: {
-    name: "openblas_get_num_threads64_",
-    parameters: [],
-    result: "i32",
-    optional: true,
-  },
-  openblasSet: {
-    name: "openblas_set_num_threads",
-    parameters: ["i32"],
-    result: "void",
-    optional: true,
-  },
-  openblasSet64: {
-    name: "openblas_set_num_threads64_",
-    parameters: ["i32"],
-    result: "void",
-    optional: true,
-  },
-  mklVersion: {
-    name: "MKL_Get_Version_String",
-    parameters: ["buffer", "i32"],
-    result: "void",
-    optional: true,
-  },
-  mklGet: { name: "MKL_Get_Max_Threads", parameters: [], result: "i32", optional: true },
-  mklSet: { name: "MKL_Set_Num_Threads", parameters: ["i32"], result: "void", optional: true },
-  blisVersion: {
-    name: "bli_info_get_version_str",
-    parameters: [],
-    result: "pointer",
-    optional: true,
-  },
-  blisGet: { name: "bli_thread_get_num_threads", parameters: [], result: "i64", optional: true },
-  blisSet: {
-    name: "bli_thread_set_num_threads",
-    parameters: ["i64"],
-    result: "void",
-    optional: true,
-  },
-} as const satisfies Deno.ForeignLibraryInterface;
-
-type Lib = Deno.DynamicLibrary<typeof SYMBOLS>;
-
-/** A library that has `cblas_sgemm`, identified. */
-interface Opened {
-  readonly lib: Lib;
-  readonly name: string;
-  readonly vendor: NonNullable<BlasInfo["vendor"]>;
-  readonly version: string | null;
-  readonly ilp64: boolean;
-  readonly sgemm: Gemm;
-  readonly dgemm: Gemm | null;
-  /** Sets the library's thread count (null: the library chooses). */
-  readonly setThreads: ((n: number) => void) | null;
-  /** The library's own thread setting (0: unknown). */
-  readonly ownThreads: number;
-}
-
-function cString(p: Deno.PointerValue): string | null {
-  return p === null ? null : new Deno.UnsafePointerView(p).getCString();
-}
-
-/** Opens `name` and finds out what it is; a string says why it cannot be used. */
-function open(name: string): Opened | string {
-  let lib: Lib;
-  try {
-    lib = Deno.dlopen(name, SYMBOLS);
-  } catch (e) {
-    const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
-    return `${name}: cannot be opened (${msg})`;
-  }
-  const s = lib.symbols;
-  const ilp64 = s.sgemm === null && s.sgemm64 !== null;
-  const sgemm = (ilp64 ? s.sgemm64 : s.sgemm) as Gemm | null;
-  if (sgemm === null) {
-    lib.close();
-    return `${name}: has no cblas_sgemm`;
-  }
-  const dgemm = (ilp64 ? s.dgemm64 : s.dgemm) as Gemm | null;
-  const base = { lib, name, ilp64, sgemm, dgemm };
-  const openblasConfig = s.openblasConfig ?? s.openblasConfig64;
-  if (openblasConfig !== null) {
-    const set = s.openblasSet ?? s.openblasSet64, get = s.openblasGet ?? s.openblasGet64;
-    return {
-      ...base,
-      vendor: "openblas",
-      version: cString(openblasConfig()),
-      setThreads: set === null ? null : (n) => set(n),
-      ownThreads: get === null ? 0 : get(),
-    };
-  }
-  if (s.mklVersion !== null) {
-    const buf = new Uint8Array(256);
-    s.mklVersion(buf, buf.length);
-    const end = buf.indexOf(0);
-    const { mklSet, mklGet } = s;
-    return {
-      ...base,
-      vendor: "mkl",
-      version: new TextDecoder().decode(buf.subarray(0, end < 0 ? buf.length : end)).trim(),
-      setThreads: mklSet === null ? null : (n) => mklSet(n),
-      ownThreads: mklGet === null ? 0 : mklGet(),
-    };
-  }
-  if (s.blisVersion !== null) {
-    const { blisSet, blisGet } = s;
-    const own = blisGet === null ? 0 : Number(blisGet());
-    return {
-      ...base,
-      vendor: "blis",
-      version: `BLIS ${cString(s.blisVersion())}`,
-      setThreads: blisSet === null ? null : (n) => blisSet(BigInt(n)),
-      ownThreads: own > 0 ? own : 0,
-    };
-  }
-  const accelerate = name.includes("Accelerate");
-  return {
-    ...base,
-    vendor: accelerate ? "accelerate" : "other",
-    version: null,
-    setThreads: null,
-    ownThreads: 0,
-  };
-}
-
-/** The address of byte 0 of `buffer` (cached per buffer: a grown memory has a new one). */
-const bases = new WeakMap<ArrayBufferLike, number>();
-function baseOf(memory: WebAssembly.Memory): number {
-  const buffer = memory.buffer;
-  let base = bases.get(buffer);
-  if (base === undefined) {
-    base = Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(new Uint8Array(buffer))));
-    bases.set(buffer, base);
-  }
-  return base;
-}
-
-/** Best of three timings of `f` (seconds), after one warm-up call. */
-function bestOf3(f: () => void): number {
-  f();
-  let best = Infinity;
-  for (let i = 0; i < 3; i++) {
-    const t = performance.now();
-    f();
-    best = Math.min(best, performance.now() - t);
-  }
-  return best / 1000;
-}
-
-/**
- * Times `lib` and the WebAssembly GEMM on one `PROBE³` float32 product, one
- * thread each; returns GFLOP/s of both (the GEMM's null where WebAssembly
- * SIMD is missing) and whether the results agree.
- */
-function speedCheck(lib: Opened): { native: number; wasm: number | null; agrees: boolean } {
-  const n = PROBE, floats = n * n;
-  const memory = new WebAssembly.Memory({ initial: 64, maximum: 64, shared: true });
-  const f32 = new Float32Array(memory.buffer);
-  for (let i = 0; i < 2 * floats; i++) f32[i] = ((i * 7919) % 1000) / 1000 - 0.5;
-  const a = 0, b = 4 * floats, c1 = 8 * floats, c2 = 12 * floats;
-  const spec: MatmulSpec = { batchShape: [], aBatchStrides: [], bBatchStrides: [], m: n, k: n, n };
-  lib.setThreads?.(1);
-  const base = baseOf(memory);
-  const native = bestOf3(() =>
-    lib.sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, n, n, n, 1, base + a, n, base + b, n, 0, base + c1, n)
-  );
-  const flops = 2 * n * n * n;
-  const gemm = gemmOnMemory(memory, { shared: true });
-  let wasm: number | null = null;
-  let agrees = true;
-  if (gemm !== null) {
-    const scratch = 16 * floats;
-    wasm = flops / bestOf3(() => gemm.matmul(a, b, c2, spec, scratch, 1)) / 1e9;
-    const x = new Float32Array(memory.buffer, c1, floats);
-    const y = new Float32Array(memory.buffer, c2, floats);
-    for (let i = 0; i < floats && agrees; i++) {
-      agrees = Math.abs(x[i] - y[i]) <= 1e-4 * (1 + Math.abs(y[i]));
-    }
-  }
-  return { native: flops / native / 1e9, wasm, agrees };
 }
 
 /** Whether the `ffi` (and, for `GRADUS_BLAS`, `env`) permission is granted; never prompts. */
@@ -443,6 +183,14 @@ function detect(): { info: BlasInfo; lib: Opened | null } {
     const lib = open(name);
     if (typeof lib === "string") {
       tried.push(lib);
+      continue;
+    }
+    if (!correct(lib)) {
+      tried.push(
+        `${name} (${lib.vendor}): its products disagree with a float64 reference ` +
+          "(a build that misdetects this CPU? OpenBLAS: try OPENBLAS_CORETYPE); skipped",
+      );
+      lib.lib.close();
       continue;
     }
     const known = lib.vendor === "openblas" || lib.vendor === "mkl" ||
