@@ -1,10 +1,27 @@
 /**
- * Chapter 7's SimpleConvNet on MNIST, the book's network and settings:
- * conv 30 filters 5×5 (stride 1, no padding) → ReLU → 2×2 max pooling →
- * dense 100 → ReLU → dense 10, every weight drawn from N(0, 0.01²) (the
- * book's `weight_init_std = 0.01`), biases 0, Adam with learning rate
- * 0.001, minibatches of 100, 20 epochs. The book reports a test accuracy of
- * about 0.99 (0.989 in its text).
+ * Chapter 7's SimpleConvNet on MNIST: the book's network, conv 30 filters
+ * 5×5 (stride 1, no padding) → ReLU → 2×2 max pooling → dense 100 → ReLU →
+ * dense 10, with its minibatches of 100, 20 epochs and Adam starting at
+ * its learning rate 0.001. The book reports a test accuracy of about 0.99
+ * (0.989 in its text).
+ *
+ * Three standard changes from the book's training, because with its
+ * settings (weights from N(0, 0.01²), Adam at a constant 0.001) the test
+ * accuracy peaked mid-run (0.9888 at epoch 14) and ended at 0.9846, the
+ * training loss going to 0.002 (overfitting and Adam's noise):
+ * - He initialization (`init: "he"`, N(0, 2/fan_in); biases 0);
+ * - decoupled weight decay 0.05 on the weights, not the biases
+ *   (`optim.adamw`, PyTorch's `AdamW`);
+ * - the learning rate decays from 0.001 to 0 over the run's 12000 steps
+ *   along a cosine (`optim.cosineDecaySchedule`, Optax's
+ *   `cosine_decay_schedule`), so the run settles and its last epoch is the
+ *   one reported.
+ *
+ * `--init=0.01 --weight-decay=0 --schedule=constant` runs the book's
+ * settings. Nothing is chosen on the test set: trained on the first 55000
+ * training images and validated on the last 5000, these settings ended at
+ * 0.9906 against 0.9894 for the book's init and Adam with the same cosine
+ * decay.
  *
  * The network is an `nn.layers.sequential` of `nn.layers.conv2d`,
  * `maxPool2d`, `flatten` and `dense` on `[N, 1, 28, 28]` images
@@ -16,7 +33,9 @@
  * 7-24, the first layer's 30 filters before and after training:
  * `out/simple_convnet_filters_{before,after}.svg`.
  *
- * Run: `deno task example:convnet` (`-- --epochs=5` for fewer epochs).
+ * Run: `deno task example:convnet`; flags: `--epochs=5` (the decay then
+ * spans those), `--init=he|<std>`, `--weight-decay=<wd>`,
+ * `--schedule=cosine|constant`, `--seed=<n>`.
  *
  * @module
  */
@@ -33,6 +52,7 @@ import {
   slice,
   type Tensor,
   tidy,
+  tree,
 } from "@gradus/core";
 import { saveConfusion } from "./_common.ts";
 
@@ -55,7 +75,7 @@ export type SimpleConvNetParams = [
  * → ReLU → dense 10 (logits).
  *
  * @param init The weight initializer of every layer (default 0.01, the
- * book's `weight_init_std`; `"he"` also trains well).
+ * book's `weight_init_std`; the example's `main` uses `"he"`).
  * @returns The network.
  */
 export function simpleConvNet(
@@ -87,8 +107,19 @@ export interface TrainCnnOptions<P> {
   readonly epochs?: number;
   /** Minibatch size (default 100). */
   readonly batchSize?: number;
-  /** Adam's learning rate (default 0.001). */
+  /** Adam's learning rate (default 0.001); with `lrSchedule: "cosine"`, its value at step 0. */
   readonly lr?: number;
+  /**
+   * How the learning rate changes over the run (default `"constant"`):
+   * `"cosine"` decays it from `lr` to 0 over all the run's steps
+   * (`optim.cosineDecaySchedule`, Optax's `cosine_decay_schedule`).
+   */
+  readonly lrSchedule?: "constant" | "cosine";
+  /**
+   * Decoupled weight decay of the weights, not the biases (default 0: Adam;
+   * above 0: `optim.adamw` with this `weightDecay`, PyTorch's `AdamW`).
+   */
+  readonly weightDecay?: number;
   /** Class names: with them, a test confusion matrix is printed and plotted. */
   readonly classNames?: readonly string[];
   /** Plot the first layer's filters before and after training (default false). */
@@ -124,6 +155,17 @@ export interface TrainCnnResult {
  */
 export async function trainCnn<P>(opts: TrainCnnOptions<P>): Promise<TrainCnnResult> {
   const { model, dataset, epochs = 20, batchSize = 100, lr = 0.001, outDir = "out" } = opts;
+  const lrSchedule = opts.lrSchedule ?? "constant";
+  const weightDecay = opts.weightDecay ?? 0;
+  if (lrSchedule !== "constant" && lrSchedule !== "cosine") {
+    throw new RangeError(
+      `trainCnn(): lrSchedule must be "constant" or "cosine", got ${JSON.stringify(lrSchedule)}`,
+    );
+  }
+  const totalSteps = epochs * Math.ceil(dataset.train.x.shape[0] / batchSize);
+  const rate = lrSchedule === "cosine"
+    ? optim.cosineDecaySchedule({ init: lr, decaySteps: totalSteps })
+    : lr;
   const log = opts.log ?? true;
   const [kInit, kFit] = random.split(random.key(opts.seed ?? 0));
   const { params, state } = model.init(kInit, dataset.train.x.shape.slice(1));
@@ -138,7 +180,9 @@ export async function trainCnn<P>(opts: TrainCnnOptions<P>): Promise<TrainCnnRes
   const t0 = performance.now();
   const result = await fit({
     params,
-    optimizer: optim.adam(lr),
+    optimizer: weightDecay > 0
+      ? optim.adamw<P>(rate, { weightDecay, mask: (p) => tree.map((x: Tensor) => x.ndim > 1, p) })
+      : optim.adam(rate),
     loss: (p: P, b: Split) => nn.softmaxCrossEntropy(logits(p, b.x), b.y),
     data: dataset.train,
     epochs,
@@ -251,18 +295,28 @@ export function numberFlag(name: string, fallback: number): number {
  * Trains the SimpleConvNet on MNIST and writes its plots.
  *
  * @param opts `dataset` to use instead of MNIST (`[N, 1, 28, 28]`), `epochs`
- * (default 20), `init` (default 0.01), `outDir`, `log`.
+ * (default 20), `init` (default `"he"`; the book's is 0.01), `weightDecay`
+ * (default 0.05; the book's is 0), `lrSchedule` (default `"cosine"`; the
+ * book's is `"constant"`), `seed` (default 0), `outDir`, `log`.
  * @returns Accuracies and timings.
  */
 export async function main(
-  opts: CnnExampleOptions & { readonly init?: nn.InitializerSpec } = {},
+  opts: CnnExampleOptions & {
+    readonly init?: nn.InitializerSpec;
+    readonly lrSchedule?: "constant" | "cosine";
+    readonly weightDecay?: number;
+    readonly seed?: number;
+  } = {},
 ): Promise<TrainCnnResult> {
   return await trainCnn({
     name: "simple_convnet",
     title: "MNIST SimpleConvNet",
-    model: simpleConvNet(opts.init),
+    model: simpleConvNet(opts.init ?? "he"),
     dataset: opts.dataset ?? (await data.mnist({ flatten: false })),
     epochs: opts.epochs ?? 20,
+    lrSchedule: opts.lrSchedule ?? "cosine",
+    weightDecay: opts.weightDecay ?? 0.05,
+    seed: opts.seed,
     filters: true,
     outDir: opts.outDir,
     log: opts.log,
@@ -271,5 +325,30 @@ export async function main(
 
 if (import.meta.main) {
   await setBackend("wasm"); // the one line to change: "webgpu" for the GPU, "cpu" for plain JS
-  await main({ epochs: numberFlag("epochs", 20) });
+  const flag = (name: string): string | undefined =>
+    Deno.args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const nonNegative = (name: string): number | undefined => {
+    const v = flag(name);
+    if (v === undefined) return undefined;
+    const x = Number(v);
+    if (v === "" || !Number.isFinite(x) || x < 0) {
+      throw new RangeError(`--${name} must be a number >= 0, got "${v}"`);
+    }
+    return x;
+  };
+  const schedule = flag("schedule") ?? "cosine";
+  if (schedule !== "constant" && schedule !== "cosine") {
+    throw new RangeError(`--schedule must be "constant" or "cosine", got "${schedule}"`);
+  }
+  const seed = nonNegative("seed");
+  if (seed !== undefined && !Number.isInteger(seed)) {
+    throw new RangeError(`--seed must be an integer >= 0, got ${seed}`);
+  }
+  await main({
+    epochs: numberFlag("epochs", 20),
+    init: flag("init") === "he" ? "he" : nonNegative("init"),
+    weightDecay: nonNegative("weight-decay"),
+    lrSchedule: schedule,
+    seed,
+  });
 }

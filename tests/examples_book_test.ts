@@ -178,6 +178,25 @@ Deno.test("examples/simple_convnet.ts runs, measures test accuracy per epoch, pl
   );
 });
 
+Deno.test("examples/simple_convnet.ts trains with He init, weight decay and a cosine decay by default", async () => {
+  const d = images(1, 28, 28);
+  type Opts = Parameters<typeof simpleConvNet>[0];
+  const losses = async (o: Opts): Promise<number[]> =>
+    (await simpleConvNet({ dataset: d, epochs: 2, outDir: null, log: false, ...o })).losses;
+  const byDefault = await losses({});
+  const ours = { init: "he", weightDecay: 0.05, lrSchedule: "cosine" } as const;
+  assert.deepEqual(await losses(ours), byDefault, "the defaults");
+  // Each of the three is in effect: the book's value in its place changes the training.
+  for (const book of [{ init: 0.01 }, { weightDecay: 0 }, { lrSchedule: "constant" }] as const) {
+    assert.notDeepEqual(await losses({ ...ours, ...book }), byDefault, JSON.stringify(book));
+  }
+  await assert.rejects(
+    // @ts-expect-error: not a schedule the example knows
+    () => losses({ lrSchedule: "linear" }),
+    (e: Error) => e instanceof RangeError && e.message.includes(`got "linear"`),
+  );
+});
+
 Deno.test("examples/fashion_mnist_cnn.ts and cifar10_cnn.ts run and plot", async () => {
   let outDir = await Deno.makeTempDir();
   const note = "a fallback with a non-canonical split";
