@@ -226,6 +226,37 @@ for (const dtype of ["float32", "float64"] as const) {
 }
 
 Deno.test({
+  name: "blas: products whose operands or result do not fit the arena are still right",
+  ignore: !info.active,
+  fn() {
+    // A 256 KiB arena: the 96×128 and 128×112 operands (48 + 56 KiB) and the 42 KiB results of
+    // six rounds, all kept, do not fit: later ones live in JS memory, and their products copy
+    // through transient blocks or fall back to the CPU kernel. Each must equal the unlimited
+    // backend's.
+    const small = new WasmBackend({ memoryLimit: 4 * 65536 });
+    const big = new WasmBackend();
+    const rng = lcg(11);
+    const spec = plain(96, 128, 112);
+    const kept: unknown[] = [];
+    for (let round = 0; round < 6; round++) {
+      const a = values(96 * 128, rng, false), b = values(128 * 112, rng, false);
+      const run = (be: WasmBackend): ArrayLike<number> => {
+        const A = be.upload(a.slice(), "float32"), B = be.upload(b.slice(), "float32");
+        const out = be.matmul(A, B, spec, "float32");
+        kept.push(A, B, out);
+        return be.readSync(out, "float32", 96 * 112);
+      };
+      const x = run(small), y = run(big);
+      for (let i = 0; i < x.length; i++) {
+        assert.ok(Math.abs(x[i] - y[i]) <= 1e-4 * (1 + Math.abs(y[i])), `round ${round} [${i}]`);
+      }
+    }
+    // Allocations the arena refused went to JS memory.
+    assert.ok(small.memoryStats().failed > 0, "the small arena was full");
+  },
+});
+
+Deno.test({
   name:
     "blas: gradients and jit through native products equal the WebAssembly GEMM's (float32 rounding)",
   ignore: !info.active,
