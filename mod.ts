@@ -123,9 +123,9 @@ export {
   split,
   squeeze,
   stack,
-  take,
   transpose,
 } from "./src/ops/movement.ts";
+export { take } from "./src/ops/take.ts";
 export { pad, type PadMode, type PadOptions, type PadWidths } from "./src/ops/pad.ts";
 export { dot, matmul, type MatmulOptions } from "./src/ops/matmul.ts";
 export { einsum } from "./src/ops/einsum.ts";
@@ -143,6 +143,7 @@ export {
 } from "./src/autodiff/grad.ts";
 export { vjp } from "./src/autodiff/vjp.ts";
 export { jvp } from "./src/autodiff/jvp.ts";
+export { vmap, type VmapAxes, type VmapAxis, type VmapOptions } from "./src/autodiff/vmap.ts";
 export { stopGradient } from "./src/autodiff/stop_gradient.ts";
 export { tidy } from "./src/autodiff/tidy.ts";
 export { jit, JIT_CACHE_SIZE, type JitOptions, makeJaxpr } from "./src/jit/jit.ts";

@@ -83,7 +83,8 @@ import {
 } from "../mod.ts";
 import type { PrimitiveName } from "../src/ops/registry.ts";
 import { bind } from "../src/ops/primitive.ts";
-import { scatterAddPrim, unslicePrim } from "../src/ops/movement.ts";
+import { unslicePrim } from "../src/ops/movement.ts";
+import { scatterAddPrim } from "../src/ops/take.ts";
 import { lcg, randn, randu } from "./_helpers.ts";
 
 // deno-lint-ignore no-explicit-any

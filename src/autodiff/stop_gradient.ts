@@ -7,6 +7,7 @@
 import type { Tensor } from "../core/tensor.ts";
 import { Tensor as TensorClass } from "../core/tensor.ts";
 import { bind, definePrimitive, type Primitive } from "../ops/primitive.ts";
+import { elementwiseBatch } from "../ops/_batching.ts";
 import { map } from "../tree/tree.ts";
 
 /** Identity forward, zero derivative. @internal */
@@ -16,6 +17,7 @@ export const stopGradientPrim: Primitive<null> = definePrimitive<null>({
   impl: (_b, [x]) => x._data,
   vjp: null,
   jvp: null,
+  batch: elementwiseBatch,
 });
 
 /**

@@ -59,6 +59,12 @@ export interface Trace {
    * tracers, `_primal === null`): the error for reading one with `op`.
    */
   abstractError?(op: string, shape: Shape, dtype: DType): Error;
+  /**
+   * Whether this transformation's tracers stand for more than their value
+   * one level down (`vmap`: the primal holds the whole batch): reading one
+   * is then the `abstractError` too.
+   */
+  readonly opaque?: boolean;
 }
 
 /**
@@ -607,7 +613,7 @@ export function collectMade<R>(into: Tensor[], body: () => R): R {
 export function concreteOf(x: Tensor, op = "reading a value"): Tensor {
   let t = x;
   while (t._trace !== null) {
-    if (t._primal === null) {
+    if (t._primal === null || t._trace.opaque) {
       const trace = t._trace;
       throw trace.abstractError?.(op, t.shape, t.dtype) ??
         new Error(`${op}(): this tensor is traced and has no value`);

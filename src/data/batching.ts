@@ -24,7 +24,8 @@ import { fmtShape, ShapeError } from "../core/errors.ts";
 import { Tensor } from "../core/tensor.ts";
 import { tidy } from "../autodiff/tidy.ts";
 import { describe } from "../ops/convert.ts";
-import { slice, take } from "../ops/movement.ts";
+import { slice } from "../ops/movement.ts";
+import { take } from "../ops/take.ts";
 import { choice, permutation, type PRNGKey } from "../random/random.ts";
 import { flattenWithPath, map } from "../tree/tree.ts";
 

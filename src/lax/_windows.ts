@@ -24,7 +24,8 @@ import { fmtShape, ShapeError } from "../core/errors.ts";
 import { sizeOf } from "../core/shape.ts";
 import { makeTensor, type Tensor } from "../core/tensor.ts";
 import { asTensor, backendOf } from "../ops/convert.ts";
-import { broadcastTo, concat, reshape, take } from "../ops/movement.ts";
+import { broadcastTo, concat, reshape } from "../ops/movement.ts";
+import { take } from "../ops/take.ts";
 import type { Padding } from "./padding.ts";
 
 /** The resolved geometry of a windowed op over `n` spatial axes. */

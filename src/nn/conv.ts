@@ -11,7 +11,8 @@
 import { fmtShape, ShapeError } from "../core/errors.ts";
 import type { Tensor, TensorLike } from "../core/tensor.ts";
 import { asTensor } from "../ops/convert.ts";
-import { expandDims, reshape, squeeze, take, transpose } from "../ops/movement.ts";
+import { expandDims, reshape, squeeze, transpose } from "../ops/movement.ts";
+import { take } from "../ops/take.ts";
 import { convGeneralDilated } from "../lax/conv.ts";
 
 /**

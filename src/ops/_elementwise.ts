@@ -14,6 +14,7 @@ import { DTypeError } from "../core/errors.ts";
 import { broadcastShapes, broadcastStrides, sizeOf } from "../core/shape.ts";
 import type { Tensor, TensorLike } from "../core/tensor.ts";
 import { asTensors, requireFloat, sameDType } from "./convert.ts";
+import { elementwiseBatch } from "./_batching.ts";
 import {
   type Aval,
   bind,
@@ -54,6 +55,7 @@ export function unaryPrimitive(op: UnaryOp, kind: UnaryKind, rules: Rules): Prim
     impl: (b, [x], _p, out) => b.unary({ op, x: x._data, size: sizeOf(out.shape), dtype: x.dtype }),
     vjp: rules?.vjp ?? null,
     jvp: rules?.jvp ?? null,
+    batch: elementwiseBatch,
   });
 }
 
@@ -95,6 +97,7 @@ export function binaryPrimitive(op: BinaryOp, kind: BinaryKind, rules: Rules): P
       }),
     vjp: rules?.vjp ?? null,
     jvp: rules?.jvp ?? null,
+    batch: elementwiseBatch,
   });
 }
 

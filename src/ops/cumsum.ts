@@ -24,6 +24,7 @@ import { asTensor } from "./convert.ts";
 import { cast } from "./elementwise.ts";
 import { reshape } from "./movement.ts";
 import { bind, definePrimitive, type Primitive } from "./primitive.ts";
+import { axisBatch } from "./_batching.ts";
 
 export type { CumsumOptions } from "../core/op_options.ts";
 
@@ -112,6 +113,7 @@ export const cumsumPrim: Primitive<CumsumParams> = definePrimitive<CumsumParams>
   impl: (be, [x], p) => scan(be, x, p),
   vjp: (g, _x, _o, p) => [bind(cumsumPrim, [g], { ...p, reverse: !p.reverse })],
   jvp: ([t], _x, _o, p) => bind(cumsumPrim, [t!], p),
+  batch: axisBatch,
 });
 
 /**

@@ -13,7 +13,8 @@ import type { Tensor, TensorLike } from "../core/tensor.ts";
 import { asTensors, sameDType } from "./convert.ts";
 import { mul } from "./elementwise.ts";
 import { matmul } from "./matmul.ts";
-import { reshape, take, transpose } from "./movement.ts";
+import { reshape, transpose } from "./movement.ts";
+import { take } from "./take.ts";
 import { sum } from "./reduce.ts";
 
 /**

@@ -18,6 +18,7 @@ import { broadcastShapes, broadcastStrides, sizeOf } from "../core/shape.ts";
 import type { Tensor, TensorLike } from "../core/tensor.ts";
 import { asTensor, asTensors, knownValues, sameDType } from "./convert.ts";
 import { bind, definePrimitive, type Primitive } from "./primitive.ts";
+import { elementwiseBatch } from "./_batching.ts";
 import {
   type BinaryKind,
   binaryPrimitive,
@@ -626,6 +627,7 @@ export const wherePrim: Primitive<null> = definePrimitive<null>({
     }),
   // Elementwise in a and b (the condition only selects): a partial per input.
   ...fromPartials([null, (g, [c]) => where(c, g, 0), (g, [c]) => where(c, 0, g)]),
+  batch: elementwiseBatch,
 });
 
 /**
@@ -661,6 +663,7 @@ export const castPrim: Primitive<{ dtype: DType }> = definePrimitive<{ dtype: DT
     be.cast({ x: x._data, size: sizeOf(x.shape), from: x.dtype, to: dtype }),
   vjp: (g, [x]) => [isFloat(x.dtype) && isFloat(g.dtype) ? cast(g, x.dtype) : null],
   jvp: ([t], _x, out) => (isFloat(out.dtype) ? cast(t!, out.dtype) : null),
+  batch: elementwiseBatch,
 });
 
 /**

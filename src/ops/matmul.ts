@@ -13,6 +13,7 @@ import { add, mul } from "./elementwise.ts";
 import { reshape, transpose } from "./movement.ts";
 import type { Backend, DataHandle, MatmulSpec } from "../backend/backend.ts";
 import { bind, definePrimitive, type Primitive } from "./primitive.ts";
+import { padBatched } from "./_batching.ts";
 import { sum } from "./reduce.ts";
 
 function batchStrides(batch: Shape, out: Shape): number[] {
@@ -153,6 +154,14 @@ export const matmulPrim: Primitive<MatmulParams> = definePrimitive<MatmulParams>
     const l = ta === null ? null : bind(matmulPrim, [ta, b], p);
     const r = tb === null ? null : bind(matmulPrim, [a, tb], p);
     return l === null ? r : r === null ? l : add(l, r);
+  },
+  // Batched operands get 1s after the batch axis, so their batch axes broadcast behind it.
+  batch: ({ inputs: [a, b], batched, params, self }) => {
+    const rank = Math.max(a.ndim - (batched[0] ? 1 : 0), b.ndim - (batched[1] ? 1 : 0));
+    return self([
+      batched[0] ? padBatched(a, rank) : a,
+      batched[1] ? padBatched(b, rank) : b,
+    ], params);
   },
 });
 

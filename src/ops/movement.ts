@@ -26,8 +26,6 @@ import { asTensor, sameDType } from "./convert.ts";
 import { bind, definePrimitive, type Primitive } from "./primitive.ts";
 import { zerosLikeTensor } from "./creation.ts";
 
-export { indexTensor, scatterAddPrim, take, takePrim } from "./take.ts";
-
 // ---------------------------------------------------------------- reshape
 
 interface ShapeParams {
@@ -41,6 +39,7 @@ export const reshapePrim: Primitive<ShapeParams> = definePrimitive<ShapeParams>(
   impl: (_b, [x]) => x._data,
   vjp: (g, [x]) => [reshape(g, x.shape)],
   jvp: ([t], _x, out) => reshape(t!, out.shape),
+  batch: ({ inputs: [x], params: { shape }, self }) => self([x], { shape: [x.shape[0], ...shape] }),
 });
 
 /**
@@ -169,6 +168,8 @@ export const transposePrim: Primitive<PermParams> = definePrimitive<PermParams>(
   },
   vjp: (g, _x, _o, { perm }) => [transpose(g, inversePerm(perm))],
   jvp: ([t], _x, _o, { perm }) => transpose(t!, perm),
+  batch: ({ inputs, params: { perm }, self }) =>
+    self(inputs, { perm: [0, ...perm.map((p) => p + 1)] }),
 });
 
 function inversePerm(perm: readonly number[]): number[] {
@@ -224,6 +225,14 @@ export const broadcastPrim: Primitive<ShapeParams> = definePrimitive<ShapeParams
   },
   vjp: (g) => [g],
   jvp: ([t], _x, _o, { shape }) => broadcastTo(t!, shape),
+  batch: ({ inputs: [x], params: { shape }, self }) => {
+    // 1s after the batch axis up to the target's rank, so the batch stays in front.
+    const pad = shape.length - (x.ndim - 1);
+    const padded = pad > 0
+      ? reshape(x, [x.shape[0], ...new Array<number>(pad).fill(1), ...x.shape.slice(1)])
+      : x;
+    return self([padded], { shape: [x.shape[0], ...shape] });
+  },
 });
 
 /**
@@ -285,6 +294,12 @@ export const slicePrim: Primitive<SliceParams> = definePrimitive<SliceParams>({
   },
   vjp: (g, [x], _o, p) => [bind(unslicePrim, [g], { ...p, full: x.shape })],
   jvp: ([t], _x, _o, p) => bind(slicePrim, [t!], p),
+  batch: ({ inputs: [x], params: p, self }) =>
+    self([x], {
+      starts: [0, ...p.starts],
+      steps: [1, ...p.steps],
+      shape: [x.shape[0], ...p.shape],
+    }),
 });
 
 /** The transpose of slice: places a slice into zeros of the full shape. @internal */
@@ -304,6 +319,13 @@ export const unslicePrim: Primitive<UnsliceParams> = definePrimitive<UnslicePara
   },
   vjp: (ct, _g, _o, p) => [bind(slicePrim, [ct], p)],
   jvp: ([t], _g, _o, p) => bind(unslicePrim, [t!], p),
+  batch: ({ inputs: [g], params: p, self }) =>
+    self([g], {
+      starts: [0, ...p.starts],
+      steps: [1, ...p.steps],
+      shape: [g.shape[0], ...p.shape],
+      full: [g.shape[0], ...p.full],
+    }),
 });
 
 /**
@@ -442,6 +464,11 @@ export const concatPrim: Primitive<AxisParams> = definePrimitive<AxisParams>({
   },
   jvp: (ts, xs, _o, { axis }) =>
     bind(concatPrim, ts.map((t, i) => t ?? zerosLikeTensor(xs[i])), { axis }),
+  batch: ({ inputs, batched, params: { axis }, size, self }) =>
+    self(
+      inputs.map((x, i) => batched[i] ? x : broadcastTo(x, [size, ...x.shape])),
+      { axis: axis + 1 },
+    ),
 });
 
 /**

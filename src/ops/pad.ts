@@ -13,7 +13,8 @@ import { fmtShape, ShapeError } from "../core/errors.ts";
 import type { Tensor, TensorLike } from "../core/tensor.ts";
 import { asTensor, backendOf } from "./convert.ts";
 import { where } from "./elementwise.ts";
-import { broadcastTo, take, unslicePrim } from "./movement.ts";
+import { broadcastTo, unslicePrim } from "./movement.ts";
+import { take } from "./take.ts";
 import { bind } from "./primitive.ts";
 
 /**

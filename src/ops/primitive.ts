@@ -53,6 +53,34 @@ export type JvpRule<P> = (
   params: P,
 ) => Tensor | null;
 
+/**
+ * What a batching rule gets: the inputs one level down (a batched one
+ * carries the batch as its axis 0), which of them are batched (at least
+ * one), the params, the per-example output, the batch size, and `self`,
+ * which binds this primitive again (one level down) with other inputs or
+ * params.
+ */
+export interface BatchArgs<P> {
+  /** The inputs; batched ones have the batch as axis 0. */
+  readonly inputs: readonly Tensor[];
+  /** Which inputs are batched. */
+  readonly batched: readonly boolean[];
+  /** The primitive's params. */
+  readonly params: P;
+  /** The output of one example. */
+  readonly out: Aval;
+  /** The batch size. */
+  readonly size: number;
+  /** Binds this primitive with other inputs or params. */
+  readonly self: (inputs: readonly Tensor[], params: P) => Tensor;
+}
+
+/**
+ * A batching rule (`vmap`): the primitive applied to every example at once,
+ * returning the batched output (batch as axis 0, then `out.shape`).
+ */
+export type BatchRule<P> = (args: BatchArgs<P>) => Tensor;
+
 /** Everything about one primitive. */
 export interface Primitive<P> {
   /** The op name used in errors. */
@@ -65,6 +93,8 @@ export interface Primitive<P> {
   readonly vjp: VjpRule<P> | null;
   /** Forward-mode rule, or null when the derivative is zero everywhere. */
   readonly jvp: JvpRule<P> | null;
+  /** Batching rule (`vmap`): every primitive has one. */
+  readonly batch: BatchRule<P>;
 }
 
 /**
@@ -91,6 +121,15 @@ export function makeTracer(
   id: number,
 ): Tensor {
   return new Tensor(primal.shape, primal.dtype, null, null, trace, primal, tangent, id);
+}
+
+/**
+ * Makes a tracer of `trace` with the aval `out` whose value one level down
+ * is `value`, of another shape (`vmap`: the whole batch).
+ * @internal
+ */
+export function makeBatchTracer(trace: Transformation, value: Tensor, out: Aval): Tensor {
+  return new Tensor(out.shape, out.dtype, null, null, trace, value, null, 0);
 }
 
 /** The transformation tracing `x`, or null for a concrete tensor. */
@@ -189,7 +228,7 @@ function nestedBind(outer: string, inner: string): never {
 function live(x: Tensor, op: string): Tensor {
   let t = x;
   while (t._trace !== null && t._trace.done) {
-    if (t._primal === null) concreteOf(t, op);
+    if (t._primal === null || t._trace.opaque) concreteOf(t, op);
     t = t._primal!;
   }
   return t;

@@ -14,6 +14,7 @@ import { asTensor, requireFloat } from "./convert.ts";
 import { cast, div, equal, exp, mul, sqrt, square, sub } from "./elementwise.ts";
 import { broadcastTo, reshape } from "./movement.ts";
 import { bind, definePrimitive, type Primitive } from "./primitive.ts";
+import { axesBatch, axisBatch } from "./_batching.ts";
 
 export type { ReduceOptions, VarianceOptions } from "../core/op_options.ts";
 
@@ -100,6 +101,7 @@ function reducePrim(
     impl: (be, [x], { axes }) => reduceAxes(be, op, x._data, x.shape, axes, x.dtype),
     vjp,
     jvp,
+    batch: axesBatch,
   });
 }
 
@@ -165,6 +167,7 @@ function argPrim(op: "argmax" | "argmin"): Primitive<ArgParams> {
       }),
     vjp: null,
     jvp: null,
+    batch: axisBatch,
   });
 }
 
@@ -544,4 +547,5 @@ export const logsumexpPrim: Primitive<ReduceParams> = definePrimitive<ReducePara
   },
   vjp: (g, [x], out, p) => [mul(keep(g, x.shape, p), softmaxOf(x, out, p))],
   jvp: ([t], [x], out, p) => bind(reducePrims.sum, [mul(t!, softmaxOf(x, out, p))], p),
+  batch: axesBatch,
 });

@@ -8,7 +8,7 @@ import { ShapeError } from "../core/errors.ts";
 import { normAxis, sizeOf } from "../core/shape.ts";
 import type { Tensor, TensorLike } from "../core/tensor.ts";
 import { asTensor } from "./convert.ts";
-import { transpose } from "./movement.ts";
+import { reshape, transpose } from "./movement.ts";
 import { bind, definePrimitive, type Primitive } from "./primitive.ts";
 
 /** Stable ascending argsort along the last axis. @internal */
@@ -22,6 +22,11 @@ export const argsortPrim: Primitive<null> = definePrimitive<null>({
   },
   vjp: null,
   jvp: null,
+  // Sorts along the last axis: the batch axis in front is left alone (a scalar gets an axis of 1).
+  batch: ({ inputs: [x], out, self }) =>
+    out.shape.length > 0 ? self([x], null) : reshape(self([reshape(x, [x.shape[0], 1])], null), [
+      x.shape[0],
+    ]),
 });
 
 /**

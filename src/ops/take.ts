@@ -11,6 +11,11 @@ import { normAxis, sizeOf } from "../core/shape.ts";
 import { makeTensor, Tensor, type TensorLike } from "../core/tensor.ts";
 import { asTensor, backendOf } from "./convert.ts";
 import { bind, definePrimitive, type Primitive } from "./primitive.ts";
+import { moveAxis, withBatch } from "./_batching.ts";
+import { reshape, transpose } from "./movement.ts";
+import { add, mul, where } from "./elementwise.ts";
+import { greaterEqual, less, logicalAnd } from "./compare.ts";
+import { arange } from "./creation.ts";
 
 interface GatherParams {
   readonly axis: number;
@@ -46,6 +51,18 @@ export const takePrim: Primitive<GatherParams> = definePrimitive<GatherParams>({
     null,
   ],
   jvp: ([t], [_x, idx], _o, p) => bind(takePrim, [t!, idx], p),
+  batch: ({ inputs: [x, idx], batched: [bx, bi], params: { axis }, size, self }) => {
+    if (!bi) return self([x, idx], { axis: axis + 1 });
+    // Batched indices into an unbatched x: the batch lands where the gathered axis was.
+    if (!bx) return moveAxis(self([x, idx], { axis }), axis, 0);
+    // Both: one gather from x with the batch and the axis merged, indices offset by b·n.
+    const n = x.shape[axis + 1], ir = idx.ndim - 1;
+    const xt = moveAxis(x, axis + 1, 1);
+    const flat = reshape(xt, [size * n, ...xt.shape.slice(2)]);
+    const g = self([flat, batchOffsets(idx, n, size)], { axis: 0 }); // [B, ...idx, ...pre, ...post]
+    const perm = [0, ...range(ir + 1, ir + 1 + axis), ...range(1, ir + 1)];
+    return transpose(g, [...perm, ...range(perm.length, g.ndim)]);
+  },
 });
 
 /** The transpose of take: adds slices of `g` into zeros at `indices`. @internal */
@@ -67,7 +84,45 @@ export const scatterAddPrim: Primitive<ScatterParams> = definePrimitive<ScatterP
     }),
   vjp: (ct, [_g, idx], _o, { axis }) => [bind(takePrim, [ct, idx], { axis }), null],
   jvp: ([t], [_g, idx], _o, p) => bind(scatterAddPrim, [t!, idx], p),
+  batch: (
+    { inputs: [g, idx], batched: [bg, bi], params: { axis, size, indexRank }, self, ...a },
+  ) => {
+    if (!bi) return self([g, idx], { axis: axis + 1, size, indexRank });
+    // Batched indices: scatter into the batch and the axis merged, indices offset by b·size.
+    const gb = withBatch(g, bg, a.size), ir = idx.ndim - 1;
+    // [B, ...pre, ...idx, ...post] → [B, ...idx, ...pre, ...post]
+    const head = [0, ...range(axis + 1, axis + 1 + ir), ...range(1, axis + 1)];
+    const g2 = transpose(gb, [...head, ...range(head.length, gb.ndim)]);
+    const s = self([g2, batchOffsets(idx, size, a.size)], {
+      axis: 0,
+      size: a.size * size,
+      indexRank: ir + 1,
+    }); // [B·size, ...pre, ...post]
+    const split = reshape(s, [a.size, size, ...s.shape.slice(1)]);
+    return moveAxis(split, 1, axis + 1);
+  },
 });
+
+/** `0, 1, …` from `lo` up to `hi` (exclusive). */
+function range(lo: number, hi: number): number[] {
+  return Array.from({ length: Math.max(0, hi - lo) }, (_, i) => lo + i);
+}
+
+/**
+ * Batched indices `[B, ...]` into an axis of size `n`, made indices into the
+ * batch and axis merged (`b·n + i`, negative ones counted from the end);
+ * one outside `[-n, n)` becomes `B·n`, outside the merged axis too, so the
+ * gather or scatter still rejects it.
+ */
+function batchOffsets(idx: Tensor, n: number, size: number): Tensor {
+  const base = reshape(
+    mul(arange(0, size, 1, { dtype: "int32" }), n),
+    [size, ...new Array<number>(idx.ndim - 1).fill(1)],
+  );
+  const inRange = logicalAnd(greaterEqual(idx, -n), less(idx, n));
+  const i = where(less(idx, 0), add(idx, n), idx);
+  return where(inRange, add(i, base), size * n);
+}
 
 /**
  * Gathers slices along `axis` at int32 `indices` (NumPy's `take`): the

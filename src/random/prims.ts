@@ -6,7 +6,10 @@
  */
 
 import type { DType } from "../core/dtype.ts";
-import { definePrimitive, type Primitive } from "../ops/primitive.ts";
+import { type BatchArgs, definePrimitive, type Primitive } from "../ops/primitive.ts";
+import type { Tensor } from "../core/tensor.ts";
+import { concat, reshape, slice } from "../ops/movement.ts";
+import { zeros } from "../ops/creation.ts";
 
 /** Random 32-bit words from a key. @internal */
 export const randomBitsPrim: Primitive<{ count: number }> = definePrimitive<{ count: number }>({
@@ -15,6 +18,7 @@ export const randomBitsPrim: Primitive<{ count: number }> = definePrimitive<{ co
   impl: (be, [k], { count }) => be.randomBits(k._data, count),
   vjp: null,
   jvp: null,
+  batch: perKey,
 });
 
 /** Uniform floats in [0, 1) from a key. @internal */
@@ -26,4 +30,15 @@ export const randomUniformPrim: Primitive<{ count: number; dtype: DType }> = def
   impl: (be, [k], { count, dtype }) => be.randomUniform({ key: k._data, count, dtype }),
   vjp: null,
   jvp: null,
+  batch: perKey,
 });
+
+/** A batch of keys: each key's draw, stacked (the bits of a key depend on it alone). */
+function perKey<P>({ inputs: [keys], out, size, self, params }: BatchArgs<P>): Tensor {
+  if (size === 0) return zeros([0, ...out.shape], { dtype: out.dtype });
+  const draws = Array.from({ length: size }, (_, b) => {
+    const key = reshape(slice(keys, [b], [b + 1]), [2]);
+    return reshape(self([key], params), [1, ...out.shape]);
+  });
+  return concat(draws, 0);
+}
