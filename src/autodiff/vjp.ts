@@ -44,7 +44,8 @@ interface TapeNode {
   readonly id: number;
 }
 
-class VjpTrace implements Transformation {
+/** @internal */
+export class VjpTrace implements Transformation {
   readonly level: number;
   done = false;
   readonly nodes: TapeNode[] = [];
@@ -85,6 +86,25 @@ class VjpTrace implements Transformation {
     const id = this.slots++;
     const pullback = (ct: Tensor, needs: readonly boolean[]) =>
       rule(ct, primals, value, params, needs);
+    this.nodes.push({ pullback, inputs: primals, ids, id });
+    return makeTracer(this, value, null, id);
+  }
+
+  /**
+   * Records a value computed outside this trace from `inputs` (tracers of
+   * this trace or constants) with its own pullback (`checkpoint`: the
+   * pullback recomputes what it needs); returns its tracer.
+   */
+  record(
+    inputs: readonly Tensor[],
+    value: Tensor,
+    pullback: (ct: Tensor, needs: readonly boolean[]) => (Tensor | null)[],
+  ): Tensor {
+    this.owned?.push(value);
+    if (!isFloat(value.dtype)) return value;
+    const primals = inputs.map((x) => (x._trace === this ? x._primal! : x));
+    const ids = inputs.map((x) => (x._trace === this ? x._id : -1));
+    const id = this.slots++;
     this.nodes.push({ pullback, inputs: primals, ids, id });
     return makeTracer(this, value, null, id);
   }

@@ -33,6 +33,8 @@ export interface ArenaStats {
   readonly memoryBytes: number;
   /** Bytes in blocks handed out and not yet freed. */
   readonly usedBytes: number;
+  /** The most `usedBytes` has been since the arena was made or `resetPeak` was called. */
+  readonly peakUsedBytes: number;
   /** Bytes in freed blocks waiting for reuse (below the top). */
   readonly freeBytes: number;
   /** The most bytes the memory may grow to. */
@@ -65,6 +67,7 @@ export class Arena {
   /** First byte above every block ever handed out and not given back to the top. */
   #top = 16;
   #used = 0;
+  #peak = 0;
   #freeBytes = 0;
   #failed = 0;
   #buffer: ArrayBufferLike;
@@ -129,6 +132,7 @@ export class Arena {
     if (list !== undefined && list.length > 0) {
       this.#freeBytes -= size;
       this.#used += size;
+      if (this.#used > this.#peak) this.#peak = this.#used;
       return list.pop()!;
     }
     let p = this.#runs.length > 0 ? this.#fromRuns(size) : -1;
@@ -144,7 +148,13 @@ export class Arena {
       return -1;
     }
     this.#used += size;
+    if (this.#used > this.#peak) this.#peak = this.#used;
     return p;
+  }
+
+  /** Starts measuring `peakUsedBytes` again from the bytes in use now. */
+  resetPeak(): void {
+    this.#peak = this.#used;
   }
 
   /**
@@ -171,6 +181,7 @@ export class Arena {
     return {
       memoryBytes: this.#buffer.byteLength,
       usedBytes: this.#used,
+      peakUsedBytes: this.#peak,
       freeBytes: this.#freeBytes,
       limitBytes: this.limitPages * WASM_PAGE,
       failed: this.#failed,

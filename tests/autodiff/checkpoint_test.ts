@@ -1,0 +1,111 @@
+/**
+ * `checkpoint`: the same gradients as without it (first and second order,
+ * eager and under `jit`, pytrees and non-differentiated arguments), and a
+ * lower peak of bytes in use during `valueAndGrad` of a 20-layer MLP
+ * (measured with the `wasm` arena's `peakUsedBytes`).
+ */
+
+import assert from "node:assert/strict";
+import {
+  checkpoint,
+  grad,
+  jit,
+  matmul,
+  random,
+  sum,
+  take,
+  type Tensor,
+  tensor,
+  valueAndGrad,
+} from "../../mod.ts";
+import { WasmBackend } from "../../src/backend/wasm/wasm_backend.ts";
+import { onBackend } from "../_helpers.ts";
+
+const L = 20;
+
+/** A 20-layer tanh MLP's loss, each layer through `wrap` (checkpoint or not). */
+function mlpLoss(
+  x: Tensor,
+  wrap: (layer: Layer) => Layer,
+): (ws: Tensor[]) => Tensor {
+  const layer = wrap((h: Tensor, w: Tensor) => matmul(h, w).tanh().mul(1.01).add(0.01));
+  return (ws: Tensor[]) => {
+    let h = x;
+    for (const w of ws) h = layer(h, w);
+    return sum(h.square());
+  };
+}
+
+function weights(width: number, batch: number): { ws: Tensor[]; x: Tensor } {
+  const ks = random.split(random.key(0), L + 1);
+  const ws = Array.from(
+    { length: L },
+    (_, i) => random.normal(ks[i], [width, width], { std: 1 / Math.sqrt(width) }),
+  );
+  return { ws, x: random.normal(ks[L], [batch, width]) };
+}
+
+type Layer = (h: Tensor, w: Tensor) => Tensor;
+const plain = (f: Layer): Layer => f;
+const remat = (f: Layer): Layer => checkpoint(f);
+
+Deno.test("checkpoint: a 20-layer MLP's gradients are the same, eager and under jit", () => {
+  const { ws, x } = weights(32, 16);
+  const [l0, g0] = valueAndGrad(mlpLoss(x, plain))(ws);
+  const [l1, g1] = valueAndGrad(mlpLoss(x, remat))(ws);
+  assert.equal(l1.itemSync(), l0.itemSync());
+  g0.forEach((g, i) => assert.deepEqual([...g1[i].dataSync()], [...g.dataSync()], `layer ${i}`));
+  const [l2, g2] = jit(valueAndGrad(mlpLoss(x, remat)))(ws);
+  assert.ok(Math.abs(l2.itemSync() - l0.itemSync()) <= 1e-5 * Math.abs(l0.itemSync()));
+  g0.forEach((g, i) => {
+    const a = g2[i].dataSync(), b = g.dataSync();
+    for (let j = 0; j < a.length; j++) {
+      assert.ok(Math.abs(a[j] - b[j]) <= 1e-5 * (1 + Math.abs(b[j])));
+    }
+  });
+});
+
+Deno.test("checkpoint: second order, pytrees, constants and outside reverse mode", () => {
+  const f = checkpoint((p: { a: Tensor; b: Tensor }, i: Tensor) => ({
+    s: take(p.a, i, 0).mul(p.b).tanh(),
+    c: p.b.square(),
+  }));
+  const p = { a: tensor([0.5, -1, 2], { dtype: "float64" }), b: tensor(1.5, { dtype: "float64" }) };
+  const i = tensor([2, 0], { dtype: "int32" });
+  const g = (b: Tensor) => {
+    const o = f({ a: p.a, b }, i);
+    return sum(o.s).add(o.c);
+  };
+  const plainG = (b: Tensor) => sum(take(p.a, i, 0).mul(b).tanh()).add(b.square());
+  assert.equal(grad(g)(p.b).itemSync(), grad(plainG)(p.b).itemSync());
+  assert.equal(grad(grad(g))(p.b).itemSync(), grad(grad(plainG))(p.b).itemSync());
+  // d/da through the gather (repeated rows accumulate), every leaf of the pytree.
+  const ga = grad((a: Tensor) => sum(f({ a, b: p.b }, i).s))(p.a);
+  const want = grad((a: Tensor) => sum(take(a, i, 0).mul(p.b).tanh()))(p.a);
+  assert.deepEqual([...ga.dataSync()], [...want.dataSync()]);
+  // Outside reverse mode it is the function itself.
+  assert.deepEqual(f(p, i).s.arraySync(), take(p.a, i, 0).mul(p.b).tanh().arraySync());
+});
+
+Deno.test("checkpoint: valueAndGrad of a 20-layer MLP keeps fewer bytes at its peak", async () => {
+  const peak = async (wrap: typeof plain) => {
+    // Every tensor in the arena (no spill to JS memory), so the arena sees the whole peak.
+    const be = new WasmBackend({ memoryLimit: 2 ** 30, gcBudget: 2 ** 30 });
+    return await onBackend("wasm-peak", be, () => {
+      const { ws, x } = weights(256, 128);
+      be.arena.resetPeak();
+      const before = be.memoryStats().usedBytes;
+      const [l, g] = valueAndGrad(mlpLoss(x, wrap))(ws);
+      const grown = be.memoryStats().peakUsedBytes - before;
+      return { grown, loss: l.itemSync(), g0: g[0].dataSync()[0] };
+    });
+  };
+  const a = await peak(plain), b = await peak(remat);
+  assert.equal(b.loss, a.loss);
+  assert.equal(b.g0, a.g0);
+  // Measured: 28.1 vs 14.0 MiB (per layer, four 128 KiB activations kept against one input).
+  assert.ok(
+    b.grown < 0.7 * a.grown,
+    `peak growth ${b.grown} with checkpoint vs ${a.grown} without`,
+  );
+});
