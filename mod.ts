@@ -146,6 +146,7 @@ export { jvp } from "./src/autodiff/jvp.ts";
 export { vmap, type VmapAxes, type VmapAxis, type VmapOptions } from "./src/autodiff/vmap.ts";
 export { hessian, jacfwd, type JacobianOptions, jacrev } from "./src/autodiff/jacobian.ts";
 export { checkpoint } from "./src/autodiff/checkpoint.ts";
+export { customJvp, customVjp, type CustomVjpRules } from "./src/autodiff/custom.ts";
 export { stopGradient } from "./src/autodiff/stop_gradient.ts";
 export { tidy } from "./src/autodiff/tidy.ts";
 export { jit, JIT_CACHE_SIZE, type JitOptions, makeJaxpr } from "./src/jit/jit.ts";

@@ -13,17 +13,8 @@ import { zerosLikeTensor } from "../ops/creation.ts";
 import { describe } from "../ops/convert.ts";
 import { flattenWithPath, unflatten } from "../tree/tree.ts";
 import { disposeAllBut } from "./tidy.ts";
+import { innermostTrace } from "./trace.ts";
 import { vjpCore, VjpTrace } from "./vjp.ts";
-
-/** The innermost transformation among `leaves` still running, or null. */
-function innermost(leaves: readonly unknown[]): VjpTrace | object | null {
-  let top: { level: number; done: boolean } | null = null;
-  for (const l of leaves) {
-    if (!(l instanceof Tensor) || l._trace === null || l._trace.done) continue;
-    if (top === null || l._trace.level > top.level) top = l._trace;
-  }
-  return top;
-}
 
 /**
  * Marks `f` for rematerialisation, JAX's `jax.checkpoint`: inside
@@ -52,7 +43,7 @@ export function checkpoint<A extends any[], R>(f: (...args: A) => R): (...args: 
   return (...args: A): R => {
     const [argPairs, argDef] = flattenWithPath(args, "args");
     const argLeaves = argPairs.map(([, l]) => l);
-    const trace = innermost(argLeaves);
+    const trace = innermostTrace(argLeaves);
     if (!(trace instanceof VjpTrace)) return f(...args);
     // The inputs this trace differentiates, and f of them with the rest fixed.
     const diffAt = argLeaves.flatMap((
@@ -82,6 +73,7 @@ export function checkpoint<A extends any[], R>(f: (...args: A) => R): (...args: 
     });
     // Concrete values only (inside jit they are the program's, which plans their memory).
     if (trace.level === 1) disposeAllBut(made, [outs, primals]);
+    trace.own(outs.filter((o) => made.includes(o)));
     const inputs = diffAt.map((i) => argLeaves[i] as Tensor);
     // Each output's pullback: f's vjp recomputed at the saved inputs, this output's cotangent seeded.
     const traced = outs.map((value, k) =>

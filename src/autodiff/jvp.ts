@@ -24,7 +24,8 @@ import { assertSameStructure, flattenWithPath, unflatten } from "../tree/tree.ts
 import { nextLevel, withTrace } from "./trace.ts";
 import { flattenDiffArgs, unflattenArgs } from "./vjp.ts";
 
-class JvpTrace implements Transformation {
+/** @internal */
+export class JvpTrace implements Transformation {
   readonly level: number;
   done = false;
 

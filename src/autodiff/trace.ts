@@ -32,3 +32,19 @@ export function withTrace<R>(trace: Trace, body: () => R): R {
     stack.pop();
   }
 }
+
+/**
+ * The innermost transformation among `leaves` (tensors, or anything else,
+ * skipped) that is still running, or null.
+ * @internal
+ */
+export function innermostTrace(leaves: readonly unknown[]): Trace | null {
+  let top: Trace | null = null;
+  for (const l of leaves) {
+    if (typeof l !== "object" || l === null || !("_trace" in l)) continue;
+    const t = (l as { _trace: Trace | null })._trace;
+    if (t === null || t.done) continue;
+    if (top === null || t.level > top.level) top = t;
+  }
+  return top;
+}

@@ -91,22 +91,28 @@ export class VjpTrace implements Transformation {
   }
 
   /**
-   * Records a value computed outside this trace from `inputs` (tracers of
-   * this trace or constants) with its own pullback (`checkpoint`: the
-   * pullback recomputes what it needs); returns its tracer.
+   * Records a value computed one level down from `inputs` (tracers of this
+   * trace or constants) with its own pullback (`checkpoint`, `customVjp`,
+   * `customJvp`); returns its tracer. The caller gives the tensors it made
+   * to {@link VjpTrace.own} (the value may be an argument, which is not
+   * this trace's to free).
    */
   record(
     inputs: readonly Tensor[],
     value: Tensor,
     pullback: (ct: Tensor, needs: readonly boolean[]) => (Tensor | null)[],
   ): Tensor {
-    this.owned?.push(value);
     if (!isFloat(value.dtype)) return value;
     const primals = inputs.map((x) => (x._trace === this ? x._primal! : x));
     const ids = inputs.map((x) => (x._trace === this ? x._id : -1));
     const id = this.slots++;
     this.nodes.push({ pullback, inputs: primals, ids, id });
     return makeTracer(this, value, null, id);
+  }
+
+  /** Frees `made` with this trace's other values (at the top level; else the outer tape owns them). */
+  own(made: readonly Tensor[]): void {
+    this.owned?.push(...made);
   }
 }
 

@@ -83,6 +83,11 @@ Deno.test("checkpoint: second order, pytrees, constants and outside reverse mode
   const ga = grad((a: Tensor) => sum(f({ a, b: p.b }, i).s))(p.a);
   const want = grad((a: Tensor) => sum(take(a, i, 0).mul(p.b).tanh()))(p.a);
   assert.deepEqual([...ga.dataSync()], [...want.dataSync()]);
+  // A checkpointed identity returns the argument itself: grad must not free the caller's tensor.
+  const same = checkpoint((y: Tensor) => y);
+  const arg = tensor([1, 2]);
+  assert.deepEqual(grad((y: Tensor) => sum(same(y).square()))(arg).arraySync(), [2, 4]);
+  assert.deepEqual(arg.arraySync(), [1, 2]);
   // Outside reverse mode it is the function itself.
   assert.deepEqual(f(p, i).s.arraySync(), take(p.a, i, 0).mul(p.b).tanh().arraySync());
 });

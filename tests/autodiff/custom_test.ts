@@ -1,0 +1,129 @@
+/**
+ * `customVjp` and `customJvp`: the user's rules are what `grad`, `jvp`,
+ * `jit` and `vmap(grad(…))` use (a gradient-clipping op and a
+ * straight-through estimator, the issue's examples); a rule that is the
+ * true derivative gives the plain function's derivatives to second order
+ * and passes `checkGrads` against central differences; the errors name
+ * the argument path and the fix.
+ */
+
+import assert from "node:assert/strict";
+import {
+  checkGrads,
+  clip,
+  customJvp,
+  customVjp,
+  grad,
+  jit,
+  jvp,
+  round,
+  sum,
+  type Tensor,
+  tensor,
+  vmap,
+} from "../../mod.ts";
+
+const clipGrad = customVjp((x: Tensor) => x, {
+  fwd: (x: Tensor) => [x, null],
+  bwd: (_res: null, g: Tensor) => [clip(g, -1, 1)],
+});
+
+Deno.test("customVjp: a gradient-clipping op under grad, jit, vmap(grad); the value is f's", () => {
+  const loss = (x: Tensor) => sum(clipGrad(x).mul(tensor([3, 0.5, -2])));
+  const x = tensor([1, 2, 3]);
+  for (const g of [grad(loss), jit(grad(loss)), grad(jit(loss))]) {
+    assert.deepEqual(g(x).arraySync(), [1, 0.5, -1]);
+  }
+  const xs = tensor([[1, 2, 3], [4, 5, 6]]);
+  assert.deepEqual(vmap(grad(loss))(xs).arraySync(), [[1, 0.5, -1], [1, 0.5, -1]]);
+  assert.deepEqual(clipGrad(x).arraySync(), [1, 2, 3]);
+  // fwd returned the argument itself: grad must not have freed the caller's tensor.
+  assert.deepEqual(grad(loss)(x).arraySync(), [1, 0.5, -1]);
+  assert.deepEqual(x.arraySync(), [1, 2, 3]);
+});
+
+Deno.test("customVjp: pytree arguments and residuals, a null cotangent for an argument", () => {
+  const f = customVjp(
+    (p: { a: Tensor; b: Tensor }, scale: Tensor) => p.a.mul(p.b).mul(scale),
+    {
+      fwd: (p: { a: Tensor; b: Tensor }, scale: Tensor) => [p.a.mul(p.b).mul(scale), { p, scale }],
+      // The true derivative for a and b, and none for scale (a constant here).
+      bwd: (r: { p: { a: Tensor; b: Tensor }; scale: Tensor }, g: Tensor) => [
+        { a: g.mul(r.p.b).mul(r.scale), b: g.mul(r.p.a).mul(r.scale) },
+        null,
+      ],
+    },
+  );
+  const p = { a: tensor([1, 2], { dtype: "float64" }), b: tensor([3, -1], { dtype: "float64" }) };
+  const s = tensor(2, { dtype: "float64" });
+  const g = grad((q: typeof p, t: Tensor) => sum(f(q, t)), { argnums: [0, 1] })(p, s);
+  assert.deepEqual(g[0].a.arraySync(), [6, -2]);
+  assert.deepEqual(g[0].b.arraySync(), [2, 4]);
+  assert.deepEqual(g[1].arraySync(), 0);
+});
+
+Deno.test("customJvp: a straight-through estimator rounds forward and passes gradients through", () => {
+  const ste = customJvp((x: Tensor) => round(x), ([x]: Tensor[], [t]: Tensor[]) => [round(x), t]);
+  const x = tensor([0.3, 1.7, -2.2]);
+  assert.deepEqual(ste(x).arraySync(), [0, 2, -2]);
+  assert.deepEqual(grad((y: Tensor) => sum(ste(y).mul(2)))(x).arraySync(), [2, 2, 2]);
+  assert.deepEqual(jit(grad((y: Tensor) => sum(ste(y).mul(2))))(x).arraySync(), [2, 2, 2]);
+  const [y, t] = jvp(ste, [x], [tensor([1, 5, -1])]);
+  assert.deepEqual([y.arraySync(), t.arraySync()], [[0, 2, -2], [1, 5, -1]]);
+  // round itself has a zero derivative:
+  assert.deepEqual(grad((y: Tensor) => sum(round(y)))(x).arraySync(), [0, 0, 0]);
+});
+
+Deno.test("customJvp with the true derivative: grad, second order and jvp equal the plain function's", () => {
+  // log(1 + eˣ) with the stable derivative sigmoid(x), written as the rule.
+  const softplus = (x: Tensor) => x.exp().add(1).log();
+  const sig = (x: Tensor) => tensor(1, { dtype: x.dtype }).div(x.neg().exp().add(1));
+  const custom = customJvp(
+    softplus,
+    ([x]: Tensor[], [t]: Tensor[]) => [softplus(x), t.mul(sig(x))],
+  );
+  const x = tensor([-1.5, 0.25, 2], { dtype: "float64" });
+  const g1 = grad((y: Tensor) => sum(custom(y)))(x), g0 = grad((y: Tensor) => sum(softplus(y)))(x);
+  g0.dataSync().forEach((v, i) => assert.ok(Math.abs(g1.dataSync()[i] - v) < 1e-15));
+  const h = (f: (y: Tensor) => Tensor) =>
+    grad((y: Tensor) => sum(grad((z: Tensor) => sum(f(z)))(y)))(x);
+  const h1 = h(custom), h0 = h(softplus);
+  h0.dataSync().forEach((v, i) => assert.ok(Math.abs(h1.dataSync()[i] - v) < 1e-14));
+  // Against central differences, both modes, second order.
+  checkGrads((y: Tensor) => sum(custom(y).square()), [x], { order: 2 });
+});
+
+Deno.test("custom rules: errors name the argument path and the fix", () => {
+  const mul2 = customVjp((x: Tensor, y: Tensor) => x.mul(y), {
+    fwd: (x: Tensor, y: Tensor) => [x.mul(y), [x, y]],
+    bwd: (r: Tensor[], g: Tensor) => [g.mul(r[1])],
+  });
+  assert.throws(
+    () => grad(mul2)(tensor(2), tensor(3)),
+    /customVjp\(\): bwd must return an array with one cotangent per argument \(2\)/,
+  );
+  const badShape = customVjp((x: Tensor) => x, {
+    fwd: (x: Tensor) => [x, null],
+    bwd: (_r: null, g: Tensor) => [sum(g)],
+  });
+  assert.throws(
+    () => grad((x: Tensor) => sum(badShape(x)))(tensor([1, 2])),
+    /customVjp\(\): bwd output\[0\] has shape \[\] and dtype float32, but it must match its primal: shape \[2\], float32/,
+  );
+  const badTree = customVjp((p: { w: Tensor }) => p.w, {
+    fwd: (p: { w: Tensor }) => [p.w, null],
+    bwd: (_r: null, g: Tensor) => [{ v: g }],
+  });
+  assert.throws(
+    () => grad((p: { w: Tensor }) => sum(badTree(p)))({ w: tensor([1]) }),
+    /bwd output\[0\] must have the structure of argument 0 \(leaves bwd output\[0\]\.w\), got leaves bwd output\[0\]\.v/,
+  );
+  assert.throws(
+    () => jvp((x: Tensor) => clipGrad(x), [tensor([1])], [tensor([1])]),
+    /jvp \(forward mode\) of a function with a custom vjp is not defined; give it a forward rule with customJvp/,
+  );
+  assert.throws(
+    () => grad((x: Tensor) => sum(vmap(clipGrad)(x)))(tensor([[1, 2]])),
+    /put vmap outside \(vmap\(grad\(f\)\) rather than grad\(vmap\(f\)\)\)/,
+  );
+});
