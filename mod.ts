@@ -144,7 +144,13 @@ export {
 export { vjp } from "./src/autodiff/vjp.ts";
 export { jvp } from "./src/autodiff/jvp.ts";
 export { vmap, type VmapAxes, type VmapAxis, type VmapOptions } from "./src/autodiff/vmap.ts";
-export { hessian, jacfwd, type JacobianOptions, jacrev } from "./src/autodiff/jacobian.ts";
+export {
+  hessian,
+  jacfwd,
+  type JacobianOptions,
+  jacrev,
+  linearize,
+} from "./src/autodiff/jacobian.ts";
 export { checkpoint } from "./src/autodiff/checkpoint.ts";
 export { customJvp, customVjp, type CustomVjpRules } from "./src/autodiff/custom.ts";
 export { stopGradient } from "./src/autodiff/stop_gradient.ts";

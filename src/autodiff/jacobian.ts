@@ -3,7 +3,8 @@
  * pullback of one `vjp` over the rows of an identity (one reverse pass per
  * output element, all in one batched pass), `jacfwd` maps `jvp` over the
  * columns (one forward pass per input element), and `hessian` is
- * `jacfwd(jacrev(f))`.
+ * `jacfwd(jacrev(f))`; `linearize` keeps the jvp at a point as a `jit`
+ * program of its tangent part.
  *
  * @module
  */
@@ -18,6 +19,7 @@ import { flattenWithPath, type TreeDef, unflatten } from "../tree/tree.ts";
 import { jvp } from "./jvp.ts";
 import { flattenDiffArgs, vjp } from "./vjp.ts";
 import { vmap } from "./vmap.ts";
+import { jit } from "../jit/jit.ts";
 
 /**
  * Options of {@linkcode jacrev}, {@linkcode jacfwd} and {@linkcode hessian}.
@@ -283,4 +285,45 @@ export function hessian<A extends any[]>(
   // deno-lint-ignore no-explicit-any
 ): (...args: A) => any {
   return jacfwd(jacrev(f, opts), opts);
+}
+
+/**
+ * Linearises `f` at `primals`, JAX's `jax.linearize`: returns `f(...primals)`
+ * and a function of tangents computing the jvp there. `f` runs once: its
+ * primal values are computed now and kept as constants, and the returned
+ * function is a `jit` program of the tangent computation only (so calling
+ * it many times costs only the linear part).
+ *
+ * @param f A function of tensors (or pytrees of them) returning tensors.
+ * @param primals The point (float tensors at every leaf).
+ * @returns `[out, fJvp]`, `fJvp(...tangents)` with one tangent per primal.
+ * @example
+ * ```ts
+ * import { linearize, tensor, type Tensor } from "@gradus/core";
+ *
+ * const [y, fJvp] = linearize((x: Tensor) => x.exp(), tensor([0, 1]));
+ * console.log(y.arraySync(), fJvp(tensor([1, 1])).arraySync()); // [1, 2.718…] [1, 2.718…]
+ * ```
+ */
+// deno-lint-ignore no-explicit-any
+export function linearize<A extends any[], R>(
+  f: (...args: A) => R,
+  ...primals: A
+): [R, (...tangents: A) => R] {
+  let out: R | undefined;
+  const tangentMap = jit((...tangents: A): R => {
+    const [o, t] = jvp(f, primals, tangents);
+    out = o;
+    return t;
+  });
+  // Tracing once with zero tangents computes the primal values (now, concretely) and the program.
+  const zeros = flattenDiffArgs("linearize()", primals, "primals");
+  let at = 0;
+  const zeroArgs = zeros.defs.map((def, i) => {
+    const leaves = zeros.leaves.slice(at, at + zeros.counts[i]).map((x) => zerosLikeTensor(x));
+    at += zeros.counts[i];
+    return unflatten(def, leaves);
+  }) as A;
+  tangentMap(...zeroArgs);
+  return [out as R, tangentMap];
 }

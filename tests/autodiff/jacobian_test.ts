@@ -10,6 +10,8 @@ import {
   jacfwd,
   jacrev,
   jit,
+  jvp,
+  linearize,
   matmul,
   nn,
   reshape,
@@ -129,4 +131,27 @@ Deno.test("Newton's method with hessian: a logistic regression converges in a fe
   // Quadratic convergence: the gradient vanishes to rounding.
   assertClose(jacrev(loss)(w), [0, 0], { atol: 1e-12, rtol: 0 });
   assert.ok(losses[5] <= losses[0]);
+});
+
+Deno.test("linearize: the jvp at a point, f run once, the tangent map linear", () => {
+  let calls = 0;
+  const W = randn(3, [3, 4]);
+  const f = (x: Tensor) => {
+    calls++;
+    return matmul(W, x).tanh().exp();
+  };
+  const x = randn(4, [4]);
+  const [y, fJvp] = linearize(f, x);
+  assertClose(y, f(x).dataSync(), { atol: 0, rtol: 0 });
+  const before = calls;
+  const t1 = randn(5, [4]), t2 = randn(6, [4]);
+  for (const t of [t1, t2, t1.mul(2.5).add(t2)]) {
+    assertClose(fJvp(t), jvp(f, [x], [t])[1].dataSync(), { atol: 1e-12, rtol: 1e-12 });
+  }
+  assert.equal(calls - before, 3, "only the three jvp references called f; fJvp never did");
+  assertClose(
+    fJvp(t1.mul(2.5).add(t2)),
+    fJvp(t1).mul(2.5).add(fJvp(t2)).dataSync(),
+    { atol: 1e-12, rtol: 1e-12 },
+  );
 });
