@@ -3,6 +3,7 @@ import { main as gradientDescent } from "../examples/gradient_descent.ts";
 import { main as backpropByHand } from "../examples/backprop_by_hand.ts";
 import { main as logicGates } from "../examples/logic_gates.ts";
 import { main as xor } from "../examples/xor.ts";
+import { main as newtonMethod } from "../examples/newton_method.ts";
 import { matmul, random, type Tensor, tensor, tree, valueAndGrad } from "@gradus/core";
 
 function assertClose(actual: number, expected: number, tol: number, what: string): void {
@@ -83,4 +84,14 @@ Deno.test("examples/xor.ts: the 2-10-10-10-1 sigmoid MLP learns XOR", async () =
   assert.deepEqual(predictions, [0, 1, 1, 0]);
   assert.equal(losses.length, 3);
   assert.ok(losses[2][1] < 0.01, `final loss ${losses[2][1]}`);
+});
+
+Deno.test("examples/newton_method.ts: one step solves the quadratic; quadratic convergence on a logistic regression", () => {
+  const { quadratic, gradNorms } = newtonMethod();
+  assertClose(quadratic[0], 0, 1e-15, "x0");
+  assertClose(quadratic[1], 0, 1e-15, "x1");
+  // Quadratic convergence: each gradient norm about the square of the one before (up to a constant).
+  assert.ok(gradNorms[1] < 10 * gradNorms[0] ** 2, `${gradNorms}`);
+  assert.ok(gradNorms[2] < 10 * gradNorms[1] ** 2, `${gradNorms}`);
+  assert.ok(gradNorms[3] < 1e-14, `${gradNorms}`);
 });
