@@ -7,10 +7,10 @@
  *
  * A call looks at the innermost transformation among its arguments: none,
  * `jit` or `vmap` without a derivative below — `f` itself; `vjp`/`grad` or
- * `jvp` — the user's rule at that level. A `vmap` between the call and a
- * derivative (`grad(vmap(g))` with `g` custom) is an error that says to put
- * the `vmap` outside (`vmap(grad(g))`) rather than silently differentiating
- * `f` instead of the rule.
+ * `jvp` — the user's rule at that level; `vmap` over a derivative
+ * (`grad(vmap(g))` with `g` custom) — `g` batched with its rules batched,
+ * one level down, so the derivative still sees the rule (an argument shared
+ * by the examples gets the sum of their cotangents).
  *
  * @module
  */
@@ -20,11 +20,13 @@ import { sameShape } from "../core/shape.ts";
 import { collectMade, Tensor } from "../core/tensor.ts";
 import { zerosLikeTensor } from "../ops/creation.ts";
 import { describe } from "../ops/convert.ts";
-import { makeTracer } from "../ops/primitive.ts";
+import { makeBatchTracer, makeTracer } from "../ops/primitive.ts";
+import { sum } from "../ops/reduce.ts";
 import { flattenWithPath, type TreeDef, unflatten } from "../tree/tree.ts";
 import { JvpTrace } from "./jvp.ts";
 import { innermostTrace } from "./trace.ts";
 import { vjpCore, VjpTrace } from "./vjp.ts";
+import { BatchTrace, vmap, type VmapAxes } from "./vmap.ts";
 
 /** Whether a derivative (`vjp`/`jvp`) traces some leaf below its innermost transformation. */
 function derivativeBelow(leaves: readonly unknown[]): boolean {
@@ -117,11 +119,38 @@ function cotangentLeaves(op: string, got: unknown, args: readonly unknown[]): (T
   });
 }
 
-function notUnderVmap(op: string): Error {
+function notUnder(op: string): Error {
   return new Error(
-    `${op}: this call's arguments are vmap tracers over a grad/jvp, so the derivative would ` +
-      `differentiate the function, not its custom rule; put vmap outside (vmap(grad(f)) rather ` +
-      `than grad(vmap(f)))`,
+    `${op}: this call's arguments are traced by a transformation above a grad/jvp that cannot ` +
+      `carry the custom rule down to it; call the function outside that transformation`,
+  );
+}
+
+/**
+ * A custom function called with `vmap`'s tracers over a derivative: the
+ * batched custom function (`make` builds it from the leaves' in axes: 0 for
+ * mapped leaves, null for the others) runs one level down on the batched
+ * values, so the derivative below still sees the rule; its outputs become
+ * `vmap`'s tracers again.
+ */
+function viaBatch(
+  top: BatchTrace,
+  a: Flat,
+  make: (axes: unknown, leafAxes: readonly (0 | null)[]) => (...args: unknown[]) => unknown,
+): unknown {
+  const mapped = a.leaves.map((l) => l instanceof Tensor && l._trace === top);
+  const values = a.leaves.map((l, i) => (mapped[i] ? (l as Tensor)._primal! : l));
+  const leafAxes = mapped.map((m) => (m ? 0 : null));
+  const out = make(unflatten(a.def, leafAxes), leafAxes)(
+    ...(unflatten(a.def, values) as unknown[]),
+  );
+  const [pairs, def] = flattenWithPath(out, "output");
+  return unflatten(
+    def,
+    pairs.map(([, v]) => {
+      const t = v as Tensor;
+      return makeBatchTracer(top, t, { shape: t.shape.slice(1), dtype: t.dtype });
+    }),
   );
 }
 
@@ -190,8 +219,40 @@ export function customVjp<A extends any[], R, Res>(
           `forward rule with customJvp, or differentiate it in reverse mode`,
       );
     }
+    if (top instanceof BatchTrace && derivativeBelow(a.leaves)) {
+      // vmap over grad: the batched function with the batched rules, one level down.
+      return viaBatch(
+        top,
+        a,
+        (axes, leafAxes) =>
+          customVjp(vmap(f, { inAxes: axes as VmapAxes }) as (...xs: unknown[]) => unknown, {
+            fwd: vmap(rules.fwd, { inAxes: axes as VmapAxes }) as (...xs: unknown[]) => [
+              unknown,
+              unknown,
+            ],
+            bwd: (res: unknown, ct: unknown) => {
+              const cts = vmap(rules.bwd as (r: unknown, c: unknown) => unknown[])(res, ct);
+              // An argument shared by the examples gets the sum of their cotangents.
+              let leaf = 0;
+              return (axes as unknown[]).map((argAxes, i) => {
+                const [pairs] = flattenWithPath(argAxes, "");
+                const from = leaf;
+                leaf += pairs.length;
+                if (cts[i] === null) return null;
+                const [cPairs, cDef] = flattenWithPath(cts[i], "");
+                return unflatten(
+                  cDef,
+                  cPairs.map(([, c], j) =>
+                    leafAxes[from + j] === null && c instanceof Tensor ? sum(c, 0) : c
+                  ),
+                );
+              });
+            },
+          }) as (...xs: unknown[]) => unknown,
+      ) as R;
+    }
     if (!(top instanceof VjpTrace)) {
-      if (top !== null && derivativeBelow(a.leaves)) throw notUnderVmap(op);
+      if (top !== null && derivativeBelow(a.leaves)) throw notUnder(op);
       return f(...args);
     }
     const primalOf = (l: unknown) => (l instanceof Tensor && l._trace === top ? l._primal! : l);
@@ -241,8 +302,19 @@ export function customJvp<A extends any[], R>(
   return (...args: A): R => {
     const a = flat(args);
     const top = innermostTrace(a.leaves);
+    if (top instanceof BatchTrace && derivativeBelow(a.leaves)) {
+      // vmap over a derivative: the batched function with the batched rule, one level down.
+      return viaBatch(top, a, (axes) =>
+        customJvp(
+          vmap(f, { inAxes: axes as VmapAxes }) as (...xs: unknown[]) => unknown,
+          (p: unknown[], t: unknown[]) =>
+            vmap((pp: unknown[], tt: unknown[]) => rule(pp as A, tt as A), {
+              inAxes: [axes as VmapAxes, axes as VmapAxes],
+            })(p, t) as [unknown, unknown],
+        ) as (...xs: unknown[]) => unknown) as R;
+    }
     if (!(top instanceof JvpTrace) && !(top instanceof VjpTrace)) {
-      if (top !== null && derivativeBelow(a.leaves)) throw notUnderVmap(op);
+      if (top !== null && derivativeBelow(a.leaves)) throw notUnder(op);
       return f(...args);
     }
     const mine = (l: unknown) => l instanceof Tensor && l._trace === top;

@@ -28,7 +28,8 @@ import { describe } from "../ops/convert.ts";
 import { flattenWithPath, unflatten } from "../tree/tree.ts";
 import { nextLevel, withTrace } from "./trace.ts";
 
-class BatchTrace implements Transformation {
+/** @internal */
+export class BatchTrace implements Transformation {
   readonly level: number;
   done = false;
   readonly opaque = true;

@@ -122,8 +122,33 @@ Deno.test("custom rules: errors name the argument path and the fix", () => {
     () => jvp((x: Tensor) => clipGrad(x), [tensor([1])], [tensor([1])]),
     /jvp \(forward mode\) of a function with a custom vjp is not defined; give it a forward rule with customJvp/,
   );
-  assert.throws(
-    () => grad((x: Tensor) => sum(vmap(clipGrad)(x)))(tensor([[1, 2]])),
-    /put vmap outside \(vmap\(grad\(f\)\) rather than grad\(vmap\(f\)\)\)/,
+});
+
+Deno.test("custom rules under vmap over grad: the rule batched, shared arguments' cotangents summed", () => {
+  const w = tensor([[3, -0.5, 2], [0.25, 4, -3]]);
+  const viaVmap = grad((x: Tensor) => sum(vmap(clipGrad)(x).mul(w)))(
+    tensor([[1, 2, 3], [4, 5, 6]]),
+  );
+  assert.deepEqual(viaVmap.arraySync(), [[1, -0.5, 1], [0.25, 1, -1]]);
+  // y shared by the examples: its cotangent is the sum over them.
+  const mul = customVjp((x: Tensor, y: Tensor) => x.mul(y), {
+    fwd: (x: Tensor, y: Tensor) => [x.mul(y), [x, y]],
+    bwd: (r: Tensor[], g: Tensor) => [g.mul(r[1]), g.mul(r[0]).mul(10)], // y's scaled: the rule, not f
+  });
+  const xs = tensor([[1, 2], [3, 4], [5, 6]]), y = tensor([1, 1]);
+  const [gx, gy] = grad(
+    (a: Tensor, b: Tensor) => sum(vmap(mul, { inAxes: [0, null] })(a, b)),
+    { argnums: [0, 1] },
+  )(xs, y);
+  assert.deepEqual(gx.arraySync(), [[1, 1], [1, 1], [1, 1]]);
+  assert.deepEqual(gy.arraySync(), [90, 120]);
+  const ste = customJvp((x: Tensor) => round(x), ([x]: Tensor[], [t]: Tensor[]) => [round(x), t]);
+  assert.deepEqual(
+    grad((x: Tensor) => sum(vmap(ste)(x).mul(2)))(tensor([[0.3, 1.7], [2.2, -0.6]])).arraySync(),
+    [[2, 2], [2, 2]],
+  );
+  assert.deepEqual(
+    jvp((x: Tensor) => vmap(ste)(x), [tensor([[0.3], [1.7]])], [tensor([[5], [7]])])[1].arraySync(),
+    [[5], [7]],
   );
 });
