@@ -10,10 +10,10 @@
 import { isFloat } from "../core/dtype.ts";
 import { collectMade, Tensor } from "../core/tensor.ts";
 import { zerosLikeTensor } from "../ops/creation.ts";
-import { describe } from "../ops/convert.ts";
 import { flattenWithPath, unflatten } from "../tree/tree.ts";
 import { disposeAllBut } from "./tidy.ts";
 import { innermostTrace } from "./trace.ts";
+import { outputTensors } from "./_outputs.ts";
 import { vjpCore, VjpTrace } from "./vjp.ts";
 
 /**
@@ -60,17 +60,7 @@ export function checkpoint<A extends any[], R>(f: (...args: A) => R): (...args: 
     // Forward, one level down (nothing recorded here); its intermediates freed at once.
     const made: Tensor[] = [];
     const out = collectMade(made, () => call(primals));
-    const [outPairs, outDef] = flattenWithPath(out, "output");
-    const outs = outPairs.map(([path, leaf]) => {
-      if (!(leaf instanceof Tensor)) {
-        throw new TypeError(
-          `${op}: the function must return tensors (or a pytree of them), but ${path} is ${
-            describe(leaf)
-          }`,
-        );
-      }
-      return leaf;
-    });
+    const { leaves: outs, def: outDef } = outputTensors(op, out);
     // Concrete values only (inside jit they are the program's, which plans their memory).
     if (trace.level === 1) disposeAllBut(made, [outs, primals]);
     trace.own(outs.filter((o) => made.includes(o)));

@@ -26,6 +26,7 @@ import { flattenWithPath, type TreeDef, unflatten } from "../tree/tree.ts";
 import { JvpTrace } from "./jvp.ts";
 import { innermostTrace } from "./trace.ts";
 import { vjpCore, VjpTrace } from "./vjp.ts";
+import { outputTensors } from "./_outputs.ts";
 import { BatchTrace, vmap, type VmapAxes } from "./vmap.ts";
 
 /** Whether a derivative (`vjp`/`jvp`) traces some leaf below its innermost transformation. */
@@ -49,22 +50,6 @@ interface Flat {
 function flat(args: readonly unknown[]): Flat {
   const [pairs, def] = flattenWithPath(args, "args");
   return { leaves: pairs.map(([, l]) => l), paths: pairs.map(([p]) => p), def };
-}
-
-/** The output's tensor leaves (checked). */
-function outputs(op: string, out: unknown): { leaves: Tensor[]; def: TreeDef } {
-  const [pairs, def] = flattenWithPath(out, "output");
-  const leaves = pairs.map(([path, leaf]) => {
-    if (!(leaf instanceof Tensor)) {
-      throw new TypeError(
-        `${op}: the function must return tensors (or a pytree of them), but ${path} is ${
-          describe(leaf)
-        }`,
-      );
-    }
-    return leaf;
-  });
-  return { leaves, def };
 }
 
 /** Checks `got` has `want`'s shape and dtype; the error names `path`. */
@@ -260,7 +245,7 @@ export function customVjp<A extends any[], R, Res>(
     const made: Tensor[] = [];
     const [out, res] = collectMade(made, () => rules.fwd(...primalArgs));
     top.own(made); // residuals included: freed with the trace's values, after the backward pass
-    const { leaves: outs, def: outDef } = outputs(op, out);
+    const { leaves: outs, def: outDef } = outputTensors(op, out);
     const at = a.leaves.flatMap((l, i) => (l instanceof Tensor && l._trace === top ? [i] : []));
     const inputs = at.map((i) => a.leaves[i] as Tensor);
     const traced = outs.map((value, k) =>
@@ -326,7 +311,7 @@ export function customJvp<A extends any[], R>(
         mine(l) ? ((l as Tensor)._tangent ?? zero(primalLeaves[i])) : zero(l)
       );
       const [out, tOut] = rule(primals, unflatten(a.def, tangentLeaves) as A);
-      const { leaves: outs, def } = outputs(op, out);
+      const { leaves: outs, def } = outputTensors(op, out);
       const [tPairs] = flattenWithPath(tOut, "tangent output");
       if (tPairs.length !== outs.length) {
         throw new ShapeError(
@@ -343,7 +328,7 @@ export function customJvp<A extends any[], R>(
     const made: Tensor[] = [];
     const out = collectMade(made, () => f(...primals));
     top.own(made);
-    const { leaves: outs, def: outDef } = outputs(op, out);
+    const { leaves: outs, def: outDef } = outputTensors(op, out);
     const at = a.leaves.flatMap((l, i) => (mine(l) ? [i] : []));
     const inputs = at.map((i) => a.leaves[i] as Tensor);
     const traced = outs.map((value, k) =>

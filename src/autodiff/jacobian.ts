@@ -19,6 +19,7 @@ import { flattenWithPath, type TreeDef, unflatten } from "../tree/tree.ts";
 import { jvp } from "./jvp.ts";
 import { flattenDiffArgs, vjp } from "./vjp.ts";
 import { vmap } from "./vmap.ts";
+import { outputTensors } from "./_outputs.ts";
 import { jit } from "../jit/jit.ts";
 
 /**
@@ -70,21 +71,13 @@ function ofDiffArgs(
 
 /** The output's leaves (float tensors), with their paths for errors. */
 function outputLeaves(op: string, out: unknown): { leaves: Tensor[]; def: TreeDef } {
-  const [pairs, def] = flattenWithPath(out, "output");
-  const leaves = pairs.map(([path, leaf]) => {
-    if (!(leaf instanceof Tensor)) {
-      throw new TypeError(
-        `${op}: the function must return tensors (or a pytree of them), but ${path} is ${
-          describe(leaf)
-        }`,
-      );
-    }
+  const { leaves, def } = outputTensors(op, out);
+  leaves.forEach((leaf, i) => {
     if (!isFloat(leaf.dtype)) {
       throw new TypeError(
-        `${op}: ${path} has dtype ${leaf.dtype}; only float outputs have a Jacobian`,
+        `${op}: output ${i} has dtype ${leaf.dtype}; only float outputs have a Jacobian`,
       );
     }
-    return leaf;
   });
   return { leaves, def };
 }
