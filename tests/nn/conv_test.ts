@@ -13,17 +13,22 @@
 import assert from "node:assert/strict";
 import {
   checkGrads,
+  grad,
   jit,
   matmul,
   nn,
   reshape,
   ShapeError,
+  slice,
+  stack,
+  sum,
   type Tensor,
   tensor,
   transpose,
   tree,
   valueAndGrad,
   vjp,
+  vmap,
 } from "../../mod.ts";
 import { assertClose, randn } from "../_helpers.ts";
 import { assertThrowsMatch } from "../ops/_helpers.ts";
@@ -254,4 +259,31 @@ Deno.test("conv2d, convTranspose2d: errors name the op, the shapes and the fix",
     () => nn.convTranspose2d(x, w.reshape([4, 2, 3, 3]), { groups: 3 }),
     /groups 3 must be a positive integer dividing the weights' input channels \(4/,
   );
+});
+
+Deno.test("conv2d, convTranspose2d, pooling under vmap: the loop over examples, and per-example kernel gradients", () => {
+  const xs = randn(41, [3, 2, 2, 7, 7]); // 3 examples of a [2, 2, 7, 7] batch
+  const w = randn(42, [4, 1, 3, 3]);
+  const row = (t: Tensor, b: number) => reshape(slice(t, [b], [b + 1]), t.shape.slice(1));
+  const f = (x: Tensor, k: Tensor) =>
+    nn.avgPool2d(
+      nn.maxPool2d(nn.conv2d(x, k, { padding: 1, stride: 2, groups: 2 }).tanh(), {
+        window: 2,
+        stride: 1,
+      }),
+      { window: 2, padding: 1 },
+    );
+  const got = vmap(f, { inAxes: [0, null] })(xs, w);
+  const want = stack([0, 1, 2].map((b) => f(row(xs, b), w)));
+  assertClose(got, want.dataSync(), { atol: 1e-12, rtol: 1e-12 });
+  const loss = (k: Tensor, x: Tensor) => sum(f(x, k).square());
+  const perExample = vmap(grad(loss), { inAxes: [null, 0] })(w, xs);
+  const loop = stack([0, 1, 2].map((b) => grad(loss)(w, row(xs, b))));
+  assertClose(perExample, loop.dataSync(), { atol: 1e-12, rtol: 1e-12 });
+  const wt = randn(43, [2, 3, 2, 2]);
+  const t = (x: Tensor) => nn.convTranspose2d(x, wt, { stride: 2 });
+  assertClose(vmap(t)(xs), stack([0, 1, 2].map((b) => t(row(xs, b)))).dataSync(), {
+    atol: 1e-12,
+    rtol: 1e-12,
+  });
 });
