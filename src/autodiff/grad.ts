@@ -98,7 +98,12 @@ export interface GradOptionsAux<N extends number> {
   readonly hasAux: true;
 }
 
-function argnumList(op: string, argnums: number | readonly number[], nargs: number): number[] {
+/** The positions `argnums` names, checked against a call with `nargs` arguments. @internal */
+export function argnumList(
+  op: string,
+  argnums: number | readonly number[],
+  nargs: number,
+): number[] {
   const list = typeof argnums === "number" ? [argnums] : [...argnums];
   for (const a of list) {
     if (!Number.isInteger(a) || a < 0 || a >= nargs) {

@@ -10,15 +10,15 @@
  */
 
 import { isFloat } from "../core/dtype.ts";
-import { Tensor } from "../core/tensor.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { eye, zerosLikeTensor } from "../ops/creation.ts";
 import { reshape } from "../ops/movement.ts";
 import { moveAxis } from "../ops/_batching.ts";
-import { describe } from "../ops/convert.ts";
 import { flattenWithPath, type TreeDef, unflatten } from "../tree/tree.ts";
 import { jvp } from "./jvp.ts";
 import { flattenDiffArgs, vjp } from "./vjp.ts";
 import { vmap } from "./vmap.ts";
+import { argnumList } from "./grad.ts";
 import { outputTensors } from "./_outputs.ts";
 import { jit } from "../jit/jit.ts";
 
@@ -40,20 +40,6 @@ export interface JacobianOptions {
    * tuple of them, one per entry.
    */
   readonly argnums?: number | readonly number[];
-}
-
-/** The positions in `argnums`, checked against the call. */
-function positions(op: string, argnums: number | readonly number[], nargs: number): number[] {
-  const list = typeof argnums === "number" ? [argnums] : [...argnums];
-  for (const a of list) {
-    if (!Number.isInteger(a) || a < 0 || a >= nargs) {
-      throw new RangeError(
-        `${op}: argnums ${JSON.stringify(argnums)} is out of range: the function was called ` +
-          `with ${nargs} argument(s)`,
-      );
-    }
-  }
-  return list;
 }
 
 /** `f` as a function of the differentiated arguments only (the others fixed). */
@@ -138,7 +124,7 @@ export function jacrev<A extends any[]>(
 ): (...args: A) => any {
   const op = "jacrev()";
   return (...args: A) => {
-    const at = positions(op, opts.argnums ?? 0, args.length);
+    const at = argnumList(op, opts.argnums ?? 0, args.length);
     const diff = flattenDiffArgs(op, at.map((a) => args[a]), at.map((a) => `args[${a}]`));
     const g = ofDiffArgs(f as (...a: unknown[]) => unknown, args, at);
     const [out, pullback] = vjp(g, ...at.map((a) => args[a]));
@@ -190,13 +176,13 @@ export function jacfwd<A extends any[]>(
 ): (...args: A) => any {
   const op = "jacfwd()";
   return (...args: A) => {
-    const at = positions(op, opts.argnums ?? 0, args.length);
+    const at = argnumList(op, opts.argnums ?? 0, args.length);
     const primals = at.map((a) => args[a]);
     const diff = flattenDiffArgs(op, primals, at.map((a) => `args[${a}]`));
     const g = ofDiffArgs(f as (...a: unknown[]) => unknown, args, at);
     const zeros = diff.leaves.map((x) => zerosLikeTensor(x));
     // Per input leaf: jvp mapped over its identity columns (the other tangents zero).
-    let outDef: TreeDef | null = null;
+    const structure: { leaves: Tensor[]; def: TreeDef }[] = [];
     const cols = diff.leaves.map((x, j) => {
       const tangents = (e: Tensor): unknown[] => {
         const leaves = zeros.map((z, k) => (k === j ? e : z));
@@ -207,48 +193,24 @@ export function jacfwd<A extends any[]>(
           return unflatten(def, part);
         });
       };
-      const tOut = vmap((e: Tensor) => jvp(g, primals, tangents(e))[1])(basis(x));
-      const [pairs, def] = flattenWithPath(tOut, "output");
-      outDef = def;
-      return pairs.map(([path, t]) => {
-        if (!(t instanceof Tensor)) {
-          throw new TypeError(
-            `${op}: the function must return tensors, but ${path} is ${describe(t)}`,
-          );
-        }
-        return t;
-      });
-    });
-    if (outDef === null) {
-      // No input leaves: the output's structure from one call, every block empty.
-      const { leaves, def } = outputLeaves(op, g(...primals));
-      return assemble(
-        def,
-        leaves.length,
-        diff.defs,
-        diff.counts,
-        typeof opts.argnums === "object",
-        () => {
-          throw new Error("unreachable");
-        },
+      const columns = outputLeaves(
+        op,
+        vmap((e: Tensor) => jvp(g, primals, tangents(e))[1])(basis(x)),
       );
-    }
-    const nOut = cols.length > 0 ? cols[0].length : 0;
+      structure.push(columns);
+      return columns.leaves; // each [x.size, ...y.shape]
+    });
+    // With no input leaves, the output's structure from one call (every block is then empty).
+    const { leaves: outs, def } = structure[0] ?? outputLeaves(op, g(...primals));
     return assemble(
-      outDef,
-      nOut,
+      def,
+      outs.length,
       diff.defs,
       diff.counts,
       typeof opts.argnums === "object",
       (i, leaf) => {
-        const x = diff.leaves[leaf], t = cols[leaf][i]; // [x.size, ...y.shape]
-        const yShape = t.shape.slice(1);
-        if (!isFloat(t.dtype)) {
-          throw new TypeError(
-            `${op}: output ${i} has dtype ${t.dtype}; only float outputs have a Jacobian`,
-          );
-        }
-        return reshape(moveAxis(t, 0, t.ndim - 1), [...yShape, ...x.shape]);
+        const x = diff.leaves[leaf], t = cols[leaf][i];
+        return reshape(moveAxis(t, 0, t.ndim - 1), [...t.shape.slice(1), ...x.shape]);
       },
     );
   };

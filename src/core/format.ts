@@ -8,7 +8,7 @@
  */
 
 import type { DType, TypedArray } from "./dtype.ts";
-import type { Shape } from "./shape.ts";
+import { range, type Shape } from "./shape.ts";
 
 const THRESHOLD = 1000;
 const EDGE = 3;
@@ -78,12 +78,6 @@ function formatScalar(v: number, dtype: DType): string {
     body = `0.${"0".repeat(-exp - 1)}${digits}`;
   }
   return (v < 0 ? "-" : "") + body;
-}
-
-function range(a: number, b: number): number[] {
-  const out: number[] = [];
-  for (let i = a; i < b; i++) out.push(i);
-  return out;
 }
 
 function wrap(items: string[], indent: string): string {

@@ -141,3 +141,10 @@ export function normAxes(
 
 /** Human-readable shape, for messages: `[2,3]`. @internal */
 export const showShape = fmtShape;
+
+/** `lo, lo + 1, …, hi - 1` (empty when `hi <= lo`). @internal */
+export function range(lo: number, hi: number): number[] {
+  const out: number[] = [];
+  for (let i = lo; i < hi; i++) out.push(i);
+  return out;
+}

@@ -7,7 +7,7 @@
  */
 
 import { DTypeError, int32RangeError, ShapeError } from "../core/errors.ts";
-import { normAxis, sizeOf } from "../core/shape.ts";
+import { normAxis, range, sizeOf } from "../core/shape.ts";
 import { makeTensor, Tensor, type TensorLike } from "../core/tensor.ts";
 import { asTensor, backendOf } from "./convert.ts";
 import { bind, definePrimitive, type Primitive } from "./primitive.ts";
@@ -102,11 +102,6 @@ export const scatterAddPrim: Primitive<ScatterParams> = definePrimitive<ScatterP
     return moveAxis(split, 1, axis + 1);
   },
 });
-
-/** `0, 1, …` from `lo` up to `hi` (exclusive). */
-function range(lo: number, hi: number): number[] {
-  return Array.from({ length: Math.max(0, hi - lo) }, (_, i) => lo + i);
-}
 
 /**
  * Batched indices `[B, ...]` into an axis of size `n`, made indices into the
