@@ -42,6 +42,18 @@ interface TapeNode {
   /** Tape slot of each input, or -1 for inputs that are constants here. */
   readonly ids: readonly number[];
   readonly id: number;
+  /**
+   * A node with several outputs (`recordMany`): their tape slots and the
+   * pullback taking all their cotangents at once (then `pullback` and `id`
+   * are unused).
+   */
+  readonly many?: {
+    readonly ids: readonly number[];
+    readonly pullback: (
+      cts: readonly (Tensor | null)[],
+      needs: readonly boolean[],
+    ) => (Tensor | null)[];
+  };
 }
 
 /** @internal */
@@ -110,6 +122,32 @@ export class VjpTrace implements Transformation {
     return makeTracer(this, value, null, id);
   }
 
+  /**
+   * Records values computed one level down together from `inputs` (a
+   * control-flow primitive's outputs) with one pullback for all of them:
+   * it gets one cotangent per value (null: zero or not reached) and runs
+   * once, when the backward pass reaches the first of them. Returns the
+   * tracers (non-float values as they are).
+   */
+  recordMany(
+    inputs: readonly Tensor[],
+    values: readonly Tensor[],
+    pullback: (cts: readonly (Tensor | null)[], needs: readonly boolean[]) => (Tensor | null)[],
+  ): Tensor[] {
+    const primals = inputs.map((x) => (x._trace === this ? x._primal! : x));
+    const ids = inputs.map((x) => (x._trace === this ? x._id : -1));
+    const outIds = values.map((v) => (isFloat(v.dtype) ? this.slots++ : -1));
+    const unused = () => [];
+    this.nodes.push({
+      pullback: unused,
+      inputs: primals,
+      ids,
+      id: -1,
+      many: { ids: outIds, pullback },
+    });
+    return values.map((v, k) => (outIds[k] < 0 ? v : makeTracer(this, v, null, outIds[k])));
+  }
+
   /** Frees `made` with this trace's other values (at the top level; else the outer tape owns them). */
   own(made: readonly Tensor[]): void {
     this.owned?.push(...made);
@@ -128,8 +166,8 @@ export function unbroadcast(ct: Tensor, shape: Shape): Tensor {
   return reshape(s, shape);
 }
 
-/** Runs the tape backwards from output cotangents; returns one cotangent (or null) per input slot. */
-function backward(
+/** Runs the tape backwards from output cotangents; returns one cotangent (or null) per input slot. @internal */
+export function backward(
   trace: VjpTrace,
   numInputs: number,
   seeds: readonly [slot: number, ct: Tensor][],
@@ -142,11 +180,19 @@ function backward(
   for (const [slot, ct] of seeds) accumulate(slot, ct);
   for (let n = trace.nodes.length - 1; n >= 0; n--) {
     const node = trace.nodes[n];
-    const ct = cts[node.id];
-    if (ct === null) continue;
-    cts[node.id] = null;
+    let ins: (Tensor | null)[];
     const needs = node.ids.map((id) => id >= 0);
-    const ins = node.pullback(ct, needs);
+    if (node.many !== undefined) {
+      const outCts = node.many.ids.map((id) => (id < 0 ? null : cts[id]));
+      if (outCts.every((c) => c === null)) continue;
+      for (const id of node.many.ids) if (id >= 0) cts[id] = null;
+      ins = node.many.pullback(outCts, needs);
+    } else {
+      const ct = cts[node.id];
+      if (ct === null) continue;
+      cts[node.id] = null;
+      ins = node.pullback(ct, needs);
+    }
     for (let i = 0; i < node.ids.length; i++) {
       const c = ins[i];
       if (!needs[i] || c === null || c === undefined) continue;

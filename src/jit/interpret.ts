@@ -18,7 +18,8 @@
  * (or when the hook declines) its ops one by one. On a backend with
  * `batch` (`webgpu`), a call is one unit of device work: every dispatch
  * recorded into one command encoder, submitted once. `cpu` runs op by op,
- * the reference.
+ * the reference. A control-flow call (`multi.ts`) runs once, when its first
+ * needed output is reached, and gives new buffers for all its outputs.
  *
  * @module
  */
@@ -30,7 +31,7 @@ import { applyConcrete, type Primitive } from "../ops/primitive.ts";
 import { fusedInfo, runFused as runFusedKernel } from "./fuse.ts";
 import { matmulEpilogueInfo, runMatmulEpilogue } from "./fuse_matmul.ts";
 import { type MemoryPlan, planMemory } from "./memory_plan.ts";
-import type { Equation, Program, Var } from "./program.ts";
+import { type Equation, type MultiCall, multiInfo, type Program, type Var } from "./program.ts";
 
 let launches = 0;
 
@@ -148,7 +149,22 @@ export class Executable {
       into === null || writeInto === undefined ? body() : writeInto(into, body);
     // Values by index: constants, inputs, then equations' outputs (see `#steps`).
     const env: Tensor[] = program.consts.concat(inputs);
+    // Multi-output calls (control flow) run once, at their first live output.
+    const calls = new Map<MultiCall, { outs: Tensor[]; taken: Set<number> }>();
     for (const { i, eq, args, out, free } of this.#steps) {
+      const multi = multiInfo(eq);
+      if (multi !== undefined) {
+        let done = calls.get(multi.call);
+        if (done === undefined) {
+          launches++;
+          const outs = multi.call.prim.run(args.map((k) => env[k]), multi.call.params);
+          calls.set(multi.call, done = { outs, taken: new Set() });
+        }
+        done.taken.add(multi.index);
+        env[out] = done.outs[multi.index];
+        for (const k of free) if (!programOwned.has(env[k])) env[k].dispose();
+        continue;
+      }
       const d = this.plan.donor[i];
       const donated = d >= 0 && !inputs[d]._disposed && inputs[d]._backend === backend &&
         inputs.indexOf(inputs[d]) === inputs.lastIndexOf(inputs[d]);
@@ -156,6 +172,10 @@ export class Executable {
       const into = donated ? inputs[d]._data : reuse?._data ?? null;
       env[out] = evaluate(eq, args.map((k) => env[k]), into, place, reuse);
       for (const k of free) if (!programOwned.has(env[k])) env[k].dispose();
+    }
+    // Outputs of calls no result needs.
+    for (const { outs, taken } of calls.values()) {
+      outs.forEach((t, k) => taken.has(k) || t.dispose());
     }
     return this.#outputs.map((k) => env[k]);
   }

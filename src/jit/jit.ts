@@ -248,7 +248,15 @@ export function makeJaxpr<A extends any[]>(
 
 /** The program `jit` runs: common subexpressions merged, elementwise chains fused. */
 function optimize(program: Program, split: Split): Program {
-  const backend = backendOf(split);
+  return optimizeFor(program, backendOf(split));
+}
+
+/**
+ * The program as `jit` runs it on `backend` (common subexpressions merged,
+ * elementwise chains and product epilogues fused).
+ * @internal
+ */
+export function optimizeFor(program: Program, backend: Backend): Program {
   return fuseMatmulEpilogues(fuseElementwise(mergeCommon(program), backend), backend);
 }
 

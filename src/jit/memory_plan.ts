@@ -14,6 +14,7 @@
  *   inputs). Classes are placed largest first, each at the lowest offset
  *   free of every placed class it overlaps in time (the "greedy by size"
  *   assignment of TensorFlow Lite's arena planner), 64-byte aligned.
+ * - Outputs of control-flow calls (`multi.ts`) are new buffers, never placed.
  * - **Donation.** A donated input's buffer becomes the buffer of an output
  *   of the same dtype and shape whose equation runs after the input's last
  *   use, or at it when the equation is elementwise and reads the input at
@@ -27,7 +28,7 @@ import { BINARY_OPS, UNARY_OPS } from "../backend/backend.ts";
 import { BYTES } from "../core/dtype.ts";
 import { sizeOf } from "../core/shape.ts";
 import { fusedInfo } from "./fuse.ts";
-import type { Equation, Program, Var } from "./program.ts";
+import { type Equation, multiInfo, type Program, type Var } from "./program.ts";
 
 /** Alignment of planned buffers: one cache line. */
 const ALIGN = 64;
@@ -116,7 +117,7 @@ export function planMemory(program: Program, donated: readonly number[] = []): M
     .map((eq, i) => ({ eq, i }))
     .filter(({ eq, i }) =>
       live[i] && !ALIASING.has(eq.prim.name) && rootOf(eq.out) === eq.out &&
-      !escapes.has(eq.out) && bytesOf(eq.out) > 0
+      !escapes.has(eq.out) && bytesOf(eq.out) > 0 && multiInfo(eq) === undefined
     )
     .map(({ eq, i }) => ({ i, start: i, stop: end.get(eq.out) ?? i, size: bytesOf(eq.out) }))
     .sort((a, b) => b.size - a.size || a.start - b.start);
@@ -143,6 +144,7 @@ export function planMemory(program: Program, donated: readonly number[] = []): M
     const lastUse = end.get(rootOf(input)) ?? -1;
     const target = eqs.findIndex((eq, i) =>
       live[i] && donor[i] === -1 && outputs.has(eq.out) && def.get(eq.out) === i &&
+      multiInfo(eq) === undefined &&
       !ALIASING.has(eq.prim.name) && rootOf(eq.out) === eq.out &&
       program.outputs.indexOf(eq.out) === program.outputs.lastIndexOf(eq.out) &&
       eq.out.aval.dtype === input.aval.dtype && sameShape(eq.out, input) &&

@@ -90,6 +90,54 @@ export interface Equation {
   readonly out: Var;
 }
 
+/*
+ * Operations with several outputs: the control-flow primitives of `lax`
+ * (`scan`, `whileLoop`, `switch`). A call is one node of the program (its
+ * sub-programs, loop bodies and branches, are not unrolled), stored as one
+ * equation per output, each naming the shared call and its output position
+ * (`OutputOf`); the interpreter runs the call once, when the first of its
+ * outputs is needed, and the program prints it as one line
+ * (`c:f32[] d:f32[5,3] = scan[…] a b`).
+ */
+
+/**
+ * What a program needs of a primitive with several outputs: its name, how
+ * to run it on concrete tensors, and how to print its params.
+ * @internal
+ */
+export interface MultiPrimitive<P> {
+  /** The name, as the program prints it. */
+  readonly name: string;
+  /** Runs the call on concrete tensors (one backend); returns new tensors, one per output. */
+  run(inputs: readonly Tensor[], params: P): Tensor[];
+  /** Binds the primitive again (through the active transformations). */
+  bind(inputs: readonly Tensor[], params: P): Tensor[];
+  /** The params to print (plain values) and the sub-programs to print nested, by name. */
+  describe(params: P): { plain: Record<string, unknown>; programs: [string, Program][] };
+}
+
+/** One call of a primitive with several outputs: shared by its outputs' equations. @internal */
+export class MultiCall {
+  constructor(
+    /** The primitive. */
+    readonly prim: MultiPrimitive<unknown>,
+    /** Its params. */
+    readonly params: unknown,
+    /** Its outputs. */
+    readonly outs: readonly Var[],
+  ) {}
+}
+
+/** The params of an equation defining one output of a `MultiCall`. @internal */
+export class OutputOf {
+  constructor(readonly call: MultiCall, readonly index: number) {}
+}
+
+/** The call an equation is an output of, or undefined for an ordinary equation. @internal */
+export function multiInfo(eq: { readonly params: unknown }): OutputOf | undefined {
+  return eq.params instanceof OutputOf ? eq.params : undefined;
+}
+
 const SHORT: Record<DType, string> = { float32: "f32", float64: "f64", int32: "i32", bool: "bool" };
 
 /**
@@ -173,11 +221,26 @@ export class Program {
     const atom = (v: Var) => literals.get(v) ?? name(v);
     const consts = this.constVars.filter((v) => !literals.has(v)).map(typed).join(" ");
     const ins = this.inputs.map(typed).join(" ");
-    const lines = this.equations.map((e) => {
+    const printed = new Set<MultiCall>();
+    const lines = this.equations.flatMap((e) => {
       const args = e.inputs.map(atom).join(" ");
-      return `    ${typed(e.out)} = ${e.prim.name}${paramString(e.params)}${
-        args ? " " + args : ""
-      }`;
+      const tail = args ? " " + args : "";
+      const multi = multiInfo(e);
+      if (multi === undefined) {
+        return [`    ${typed(e.out)} = ${e.prim.name}${paramString(e.params)}${tail}`];
+      }
+      // A control-flow call: one line for all its outputs, sub-programs nested.
+      if (printed.has(multi.call)) return [];
+      printed.add(multi.call);
+      const { plain, programs } = multi.call.prim.describe(multi.call.params);
+      const nested = programs.map(([k, p]) =>
+        `      ${k}=${p.toString().split("\n").join("\n      ")}`
+      );
+      const head = `    ${multi.call.outs.map(typed).join(" ")} = ${e.prim.name}`;
+      const ps = paramString(plain);
+      return nested.length === 0
+        ? [`${head}${ps}${tail}`]
+        : [`${head}${ps.slice(0, -1) || "["}`, ...nested, `    ]${tail}`];
     });
     const outs = this.outputs.map(atom).join(" ");
     const head = `{ lambda ${consts}${consts ? " " : ""}; ${ins}. let`;

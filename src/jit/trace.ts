@@ -11,7 +11,14 @@ import type { DType } from "../core/dtype.ts";
 import type { Shape } from "../core/shape.ts";
 import { concreteOf, Tensor } from "../core/tensor.ts";
 import type { Aval, Primitive, Transformation } from "../ops/primitive.ts";
-import { type Equation, Program, type Var } from "./program.ts";
+import {
+  type Equation,
+  MultiCall,
+  type MultiPrimitive,
+  OutputOf,
+  Program,
+  type Var,
+} from "./program.ts";
 
 /**
  * Thrown while tracing when an op mixes a `jit` tracer with a tracer of a
@@ -32,10 +39,23 @@ export class JitTrace implements Transformation {
   readonly #consts: Tensor[] = [];
   readonly #constOf = new Map<Tensor, Var>();
   readonly #equations: Equation[] = [];
+  /**
+   * With `capture`: tracers of live outer transformations the function
+   * closes over, each made an input (after the others) instead of making
+   * `jit` run inline (tracing a control-flow body).
+   */
+  readonly #captured: Tensor[] | null;
+  readonly #capturedOf = new Map<Tensor, Var>();
 
-  constructor(level: number, backend: Backend) {
+  constructor(level: number, backend: Backend, capture = false) {
     this.level = level;
     this.#backend = backend;
+    this.#captured = capture ? [] : null;
+  }
+
+  /** The outer tracers captured as inputs, in input order (see the constructor). */
+  get captured(): readonly Tensor[] {
+    return this.#captured ?? [];
   }
 
   /** A new input variable and its tracer. */
@@ -65,9 +85,25 @@ export class JitTrace implements Transformation {
       `${op}(): cannot read ${what} while jit traces the function: its value is only known ` +
         `when the program runs. Make the argument it depends on static ` +
         `(jit(f, { staticArgnums: [i] })), compute both branches and pick with where() ` +
-        `instead of branching on it, or read it outside the jitted function ` +
-        `(control-flow primitives are not there yet)`,
+        `instead of branching on it, use lax.cond/lax.switch for a branch and ` +
+        `lax.foriLoop/lax.whileLoop/lax.scan for a loop, or read it outside the jitted function`,
     );
+  }
+
+  /** Records a call of a primitive with several outputs: one equation per output. */
+  processMulti<P>(
+    prim: MultiPrimitive<P>,
+    inputs: readonly Tensor[],
+    params: P,
+    outs: readonly Aval[],
+  ): Tensor[] {
+    const vars = inputs.map((x) => this.varOf(x));
+    const outVars = outs.map((a) => this.#newVar({ shape: a.shape.slice(), dtype: a.dtype }));
+    const call = new MultiCall(prim as MultiPrimitive<unknown>, params, outVars);
+    outVars.forEach((v, k) => {
+      this.#equations.push({ prim, inputs: vars, params: new OutputOf(call, k), out: v });
+    });
+    return outVars.map((v) => this.#tracer(v));
   }
 
   /** The variable of a tracer of this trace, or of a concrete tensor (a constant). */
@@ -76,7 +112,17 @@ export class JitTrace implements Transformation {
     // A tracer of a transformation that returned acts as its value; one of
     // an earlier jit (no value) escaped: concreteOf throws its error.
     while (x._trace !== null && x._trace.done) x = x._primal ?? concreteOf(x, "jit");
-    if (x._trace !== null) throw new OuterTracer();
+    if (x._trace !== null) {
+      if (this.#captured === null) throw new OuterTracer();
+      let c = this.#capturedOf.get(x);
+      if (c === undefined) {
+        c = this.#newVar({ shape: x.shape, dtype: x.dtype });
+        this.#capturedOf.set(x, c);
+        this.#inputs.push(c);
+        this.#captured.push(x);
+      }
+      return c;
+    }
     let v = this.#constOf.get(x);
     if (v === undefined) {
       v = this.#newVar({ shape: x.shape, dtype: x.dtype });

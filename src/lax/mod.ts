@@ -32,3 +32,6 @@ import "../ops/tensor_methods.ts"; // installs Tensor's methods (x.add(y), x.sum
 export * from "./padding.ts";
 export * from "./conv.ts";
 export * from "./reduce_window.ts";
+export * from "./scan.ts";
+export * from "./cond.ts";
+export * from "./while_loop.ts";
