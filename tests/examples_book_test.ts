@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { cast, floor, mul, random, reshape, slice } from "../mod.ts";
+import { cast, data, floor, mul, random, reshape, slice, tensor } from "../mod.ts";
 import type { Split } from "../examples/_common.ts";
 import { main as mnistTwoLayer } from "../examples/mnist_two_layer.ts";
 import { main as mnistMlpAdam } from "../examples/mnist_mlp_adam.ts";
@@ -65,6 +65,28 @@ Deno.test("examples/mnist_two_layer.ts: the jitted, donating step gives the eage
   const eager = await mnistTwoLayer({ ...opts, jit: false });
   assert.deepEqual(jitted.losses, eager.losses);
   assert.deepEqual(jitted.testAcc, eager.testAcc);
+});
+
+Deno.test("examples/mnist_two_layer.ts: compact images give the float32 images' losses and accuracies bit for bit", async () => {
+  const split = (n: number, seed: number) => {
+    const bytes = Uint8Array.from({ length: n * 784 }, (_, i) => (i * 2654435761 + seed) % 251);
+    const y = tensor(Int32Array.from({ length: n }, (_, i) => bytes[i * 784] % 10));
+    const plain = tensor(Float32Array.from(bytes, (b) => b / 255), { shape: [n, 784] });
+    return {
+      plain: { x: plain, y },
+      compact: { x: data.CompactImages.fromBytes(bytes, [n, 784]), y },
+    };
+  };
+  const [train, test] = [split(300, 1), split(50, 2)];
+  const opts = { iters: 20, batchSize: 20, outDir: null, log: false };
+  const plain = await mnistTwoLayer({ ...opts, dataset: { train: train.plain, test: test.plain } });
+  const compact = await mnistTwoLayer({
+    ...opts,
+    dataset: { train: train.compact, test: test.compact },
+  });
+  assert.deepEqual(compact.losses, plain.losses);
+  assert.deepEqual(compact.trainAcc, plain.trainAcc);
+  assert.deepEqual(compact.testAcc, plain.testAcc);
 });
 
 Deno.test("examples/mnist_mlp_adam.ts, fashion_mnist_mlp.ts, cifar10_mlp.ts run and plot", async () => {

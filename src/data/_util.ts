@@ -48,13 +48,14 @@ export function errorMessage(e: unknown): string {
  * (`ArrayBuffer.prototype.transfer(0)`), instead of leaving it to the next
  * garbage collection: the loaders go through hundreds of megabytes of
  * temporary arrays. Only for arrays nobody else holds; a no-op for views
- * into a larger buffer, shared memory, and where `transfer` is missing.
+ * into a larger buffer, shared memory, buffers already freed, and where
+ * `transfer` is missing.
  */
 export function release(a: ArrayBufferView): void {
   const buf = a.buffer;
   if (
-    buf instanceof ArrayBuffer && a.byteOffset === 0 && a.byteLength === buf.byteLength &&
-    typeof buf.transfer === "function"
+    buf instanceof ArrayBuffer && !buf.detached && a.byteOffset === 0 &&
+    a.byteLength === buf.byteLength && typeof buf.transfer === "function"
   ) buf.transfer(0);
 }
 
@@ -69,6 +70,8 @@ export function releaseBuffers(views: Iterable<ArrayBufferView>): void {
     const buf = v.buffer;
     if (seen.has(buf)) continue;
     seen.add(buf);
-    if (buf instanceof ArrayBuffer && typeof buf.transfer === "function") buf.transfer(0);
+    if (buf instanceof ArrayBuffer && !buf.detached && typeof buf.transfer === "function") {
+      buf.transfer(0);
+    }
   }
 }

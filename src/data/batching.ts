@@ -26,8 +26,49 @@ import { tidy } from "../autodiff/tidy.ts";
 import { describe } from "../ops/convert.ts";
 import { slice } from "../ops/movement.ts";
 import { take } from "../ops/take.ts";
+import { tensor } from "../ops/creation.ts";
 import { choice, permutation, type PRNGKey } from "../random/random.ts";
+import { randintOnHost } from "../random/_keys.ts";
 import { flattenWithPath, map } from "../tree/tree.ts";
+import { CompactImages } from "./compact_images.ts";
+
+/**
+ * What a batch of `D` is: `D` with every {@linkcode CompactImages} leaf
+ * replaced by the float32 tensor its rows become (a dataset of tensors
+ * only gives batches of its own type).
+ *
+ * @typeParam D A dataset's type.
+ * @example
+ * ```ts
+ * import { data, type Tensor } from "@gradus/core";
+ *
+ * type Split = { x: data.CompactImages; y: Tensor };
+ * const useBatch = (batch: data.Batch<Split>): Tensor => batch.x; // a float32 tensor
+ * console.log(typeof useBatch); // "function"
+ * ```
+ */
+export type Batch<D> = D extends CompactImages ? Tensor
+  : D extends Tensor ? D
+  : D extends object ? { [K in keyof D]: Batch<D[K]> }
+  : D;
+
+/**
+ * `true` when `D` has a {@linkcode CompactImages} leaf within four levels
+ * (for the overloads below; the bound keeps recursive pytree types finite).
+ */
+type HasCompact<D, Depth extends unknown[] = []> = Depth["length"] extends 4 ? false
+  : D extends CompactImages ? true
+  : D extends Tensor ? false
+  : D extends object
+    ? true extends { [K in keyof D]-?: HasCompact<D[K], [...Depth, unknown]> }[keyof D] ? true
+    : false
+  : false;
+
+/**
+ * Matches only datasets known to hold {@linkcode CompactImages}: a generic
+ * `D` (inside another generic function) takes the overload returning `D`.
+ */
+type WithCompact<D> = HasCompact<D> extends true ? unknown : never;
 
 /**
  * Options of {@linkcode numExamples}.
@@ -80,10 +121,12 @@ export function numExamples(data: unknown, options: NumExamplesOptions = {}): nu
   let n = -1;
   let firstPath = "";
   for (const [path, leaf] of pairs) {
-    if (!(leaf instanceof Tensor)) {
-      throw new TypeError(`${op}: ${path} must be a tensor, got ${describe(leaf)}`);
+    if (!(leaf instanceof Tensor || leaf instanceof CompactImages)) {
+      throw new TypeError(
+        `${op}: ${path} must be a tensor or data.CompactImages, got ${describe(leaf)}`,
+      );
     }
-    if (leaf.ndim === 0) {
+    if (leaf.shape.length === 0) {
       throw new ShapeError(
         `${op}: ${path} is a scalar; every leaf needs a leading (example) axis`,
       );
@@ -154,11 +197,27 @@ export interface BatchOptions {
   readonly dropLast?: boolean;
 }
 
-/** Takes the rows `indices` (or the range `[start, stop)`) of every leaf. */
-function selectRows<D>(data: D, rows: Tensor | readonly [number, number]): D {
+/**
+ * Takes the rows `indices` (or the range `[start, stop)`) of every leaf, as
+ * tensors (compact images decoded to float32).
+ */
+function selectRows<D>(data: D, rows: Tensor | readonly [number, number]): Batch<D> {
+  const batch = map((leaf: Tensor | CompactImages) => {
+    if (rows instanceof Tensor) {
+      return leaf instanceof Tensor ? take(leaf, rows, 0) : leaf.take(rows);
+    }
+    return leaf instanceof Tensor
+      ? slice(leaf, [rows[0]], [rows[1]])
+      : leaf.slice(rows[0], rows[1]);
+  }, data);
+  return batch as Batch<D>;
+}
+
+/** Takes the rows `indices` of every leaf, compact images staying compact. */
+function subsetRows<D>(data: D, rows: Tensor): D {
   return map(
-    (leaf: Tensor) =>
-      rows instanceof Tensor ? take(leaf, rows, 0) : slice(leaf, [rows[0]], [rows[1]]),
+    (leaf: Tensor | CompactImages) =>
+      leaf instanceof Tensor ? take(leaf, rows, 0) : leaf.subset(rows),
     data,
   );
 }
@@ -187,7 +246,12 @@ function selectRows<D>(data: D, rows: Tensor | readonly [number, number]): D {
  * console.log(sizes); // [2, 2, 1]
  * ```
  */
-export function batches<D>(data: D, options: BatchOptions): IterableIterator<D> {
+export function batches<D>(
+  data: D & WithCompact<D>,
+  options: BatchOptions,
+): IterableIterator<Batch<D>>;
+export function batches<D>(data: D, options: BatchOptions): IterableIterator<D>;
+export function batches<D>(data: D, options: BatchOptions): IterableIterator<Batch<D>> {
   const op = "batches()";
   const { batchSize, key, dropLast = false } = options;
   const shuffle = options.shuffle ?? key !== undefined;
@@ -198,7 +262,7 @@ export function batches<D>(data: D, options: BatchOptions): IterableIterator<D> 
   }
   const count = numBatches(n, batchSize, dropLast);
   const perm = shuffle ? permutation(key!, n) : undefined;
-  function* gen(): Generator<D, undefined, undefined> {
+  function* gen(): Generator<Batch<D>, undefined, undefined> {
     for (let i = 0; i < count; i++) {
       const start = i * batchSize;
       const stop = Math.min(start + batchSize, n);
@@ -230,13 +294,24 @@ export function batches<D>(data: D, options: BatchOptions): IterableIterator<D> 
  * console.log(batch.x.shape, batch.t.shape); // [10, 784] [10, 10]
  * ```
  */
-export function randomBatch<D>(key: PRNGKey, data: D, batchSize: number): D {
+export function randomBatch<D>(
+  key: PRNGKey,
+  data: D & WithCompact<D>,
+  batchSize: number,
+): Batch<D>;
+export function randomBatch<D>(key: PRNGKey, data: D, batchSize: number): D;
+export function randomBatch<D>(key: PRNGKey, data: D, batchSize: number): Batch<D> {
   const op = "randomBatch()";
   checkBatchSize(op, batchSize);
   const n = numExamples(data, { op });
   if (n === 0) throw new ShapeError(`${op}: cannot sample from a dataset with 0 examples`);
   // Freed at once: the draw's intermediates (a training loop calls this every step).
-  return tidy(() => selectRows(data, choice(key, n, batchSize)));
+  return tidy(() => {
+    // choice(key, n, batchSize)'s numbers, computed on the host where the
+    // key's words are known there (one upload instead of five kernels).
+    const picks = n <= 2 ** 24 ? randintOnHost(key, batchSize, 0, n) : null;
+    return selectRows(data, picks === null ? choice(key, n, batchSize) : tensor(picks));
+  });
 }
 
 /**
@@ -295,7 +370,7 @@ export function trainValidSplit<D>(data: D, options: TrainValidSplitOptions): [D
     );
   }
   const perm = permutation(key, n);
-  const valid = selectRows(data, slice(perm, [0], [nValid]));
-  const train = selectRows(data, slice(perm, [nValid], [n]));
+  const valid = subsetRows(data, slice(perm, [0], [nValid]));
+  const train = subsetRows(data, slice(perm, [nValid], [n]));
   return [train, valid];
 }

@@ -41,7 +41,9 @@ import "../ops/tensor_methods.ts"; // installs Tensor's methods (x.add(y), x.sum
 
 export * from "./batching.ts";
 export * from "./datasets.ts";
+export * from "./dataset_specs.ts";
 export * from "./cifar.ts";
+export * from "./compact_images.ts";
 export * from "./errors.ts";
 export * from "./gzip.ts";
 export * from "./idx.ts";

@@ -78,3 +78,32 @@ export function splitOnHost(k: Tensor, n: number): Tensor[] | null {
   for (let i = 0; i < n; i++) keys[i] = keyFromWords(bits[2 * i], bits[2 * i + 1]);
   return keys;
 }
+
+/**
+ * `randint(k, [count], low, high)` computed on the host, when `k`'s words
+ * are known there: the same numbers, bit for bit (word `i` of the stream →
+ * float32 `(w >>> 8)·2⁻²⁴`, times the range rounded to float32 — exact
+ * before rounding, as `u` has 24 bits and the range at most 2²⁴ — floored,
+ * capped at `range - 1`, plus `low`); null when the words are not known on
+ * the host or `k` is being traced. For small draws (a minibatch's indices)
+ * this saves the five kernels of the device path and a read back.
+ * @internal
+ */
+export function randintOnHost(
+  k: Tensor,
+  count: number,
+  low: number,
+  high: number,
+): Int32Array | null {
+  if (k._trace !== null) return null;
+  const w = keyWords(k);
+  if (w === null) return null;
+  const range = high - low;
+  const out = new Int32Array(count);
+  randomBitsInto(out, w[0] >>> 0, w[1] >>> 0);
+  for (let i = 0; i < count; i++) {
+    const scaled = Math.floor(Math.fround((out[i] >>> 8) * 2 ** -24 * range));
+    out[i] = Math.min(scaled, range - 1) + low;
+  }
+  return out;
+}
