@@ -30,7 +30,7 @@ import { makeTensor, type Tensor, withoutCollecting } from "../core/tensor.ts";
 import { applyConcrete, type Primitive } from "../ops/primitive.ts";
 import { fusedInfo, runFused as runFusedKernel } from "./fuse.ts";
 import { matmulEpilogueInfo, runMatmulEpilogue } from "./fuse_matmul.ts";
-import { type MemoryPlan, planMemory } from "./memory_plan.ts";
+import { ALIASING, type MemoryPlan, planMemory } from "./memory_plan.ts";
 import { type Equation, type MultiCall, multiInfo, type Program, type Var } from "./program.ts";
 
 let launches = 0;
@@ -76,6 +76,8 @@ export class Executable {
   readonly #steps: readonly Step[];
   /** The outputs' value indices. */
   readonly #outputs: readonly number[];
+  /** Per equation: the position of the first output it defines (not an alias), or -1. */
+  readonly #outputOf: readonly number[];
 
   /**
    * Plans `program`.
@@ -89,6 +91,11 @@ export class Executable {
     const { steps, outputs } = stepsOf(program, this.plan);
     this.#steps = steps;
     this.#outputs = outputs;
+    this.#outputOf = program.equations.map((eq) =>
+      ALIASING.has(eq.prim.name) || multiInfo(eq) !== undefined
+        ? -1
+        : program.outputs.indexOf(eq.out)
+    );
   }
 
   /** Reserves the block on `backend` (once; again after a backend change). */
@@ -130,19 +137,28 @@ export class Executable {
    * Evaluates the program on `inputs` (one concrete tensor per input).
    *
    * @param inputs The inputs' values.
+   * @param outInto Per output, a tensor to write it into (a buffer the
+   *   caller owns, e.g. a loop's carry written over step after step; on a
+   *   backend with `writeInto`), or null for a new buffer. Such an output is
+   *   returned as that tensor when its kernel could write there, else as a
+   *   new tensor. The tensor must not be one of `inputs`.
    * @returns The outputs' values.
    */
-  run(inputs: readonly Tensor[]): Tensor[] {
+  run(inputs: readonly Tensor[], outInto?: readonly (Tensor | null)[]): Tensor[] {
     const backend = inputs[0]?._backend ?? this.program.consts[0]?._backend ?? null;
-    if (backend === null) return this.#run(inputs, null);
+    if (backend === null) return this.#run(inputs, null, undefined);
     this.#reserve(backend);
     // One unit of device work where the backend batches (webgpu: one submit).
     return backend.batch
-      ? backend.batch(() => this.#run(inputs, backend))
-      : this.#run(inputs, backend);
+      ? backend.batch(() => this.#run(inputs, backend, outInto))
+      : this.#run(inputs, backend, outInto);
   }
 
-  #run(inputs: readonly Tensor[], backend: Backend | null): Tensor[] {
+  #run(
+    inputs: readonly Tensor[],
+    backend: Backend | null,
+    outInto: readonly (Tensor | null)[] | undefined,
+  ): Tensor[] {
     const { program } = this;
     const writeInto = backend?.writeInto?.bind(backend);
     const place: Place = <T>(into: DataHandle | null, body: () => T): T =>
@@ -168,7 +184,10 @@ export class Executable {
       const d = this.plan.donor[i];
       const donated = d >= 0 && !inputs[d]._disposed && inputs[d]._backend === backend &&
         inputs.indexOf(inputs[d]) === inputs.lastIndexOf(inputs[d]);
-      const reuse = donated ? null : this.#slotTensors[i] ?? null;
+      const target = outInto === undefined || this.#outputOf[i] < 0
+        ? null
+        : outInto[this.#outputOf[i]];
+      const reuse = donated ? null : target ?? this.#slotTensors[i] ?? null;
       const into = donated ? inputs[d]._data : reuse?._data ?? null;
       env[out] = evaluate(eq, args.map((k) => env[k]), into, place, reuse);
       for (const k of free) if (!programOwned.has(env[k])) env[k].dispose();

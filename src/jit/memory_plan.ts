@@ -33,8 +33,8 @@ import { type Equation, multiInfo, type Program, type Var } from "./program.ts";
 /** Alignment of planned buffers: one cache line. */
 const ALIGN = 64;
 
-/** Primitives whose result is their input's buffer (never a new one). */
-const ALIASING = new Set(["reshape", "stopGradient"]);
+/** Primitives whose result is their input's buffer (never a new one). @internal */
+export const ALIASING: ReadonlySet<string> = new Set(["reshape", "stopGradient"]);
 
 /** Primitives that compute each output element from the operands' elements at its index. */
 const ELEMENTWISE = new Set<string>([...UNARY_OPS, ...BINARY_OPS, "where", "cast"]);

@@ -209,8 +209,15 @@ export function outAvals(program: Program): Aval[] {
 
 const executables = new WeakMap<Program, Map<Backend, Executable>>();
 
-/** Runs a body program on concrete tensors (optimized and planned once per backend). */
-export function runProgram(program: Program, inputs: readonly Tensor[]): Tensor[] {
+/**
+ * Runs a body program on concrete tensors (optimized and planned once per
+ * backend); `outInto` as for `Executable.run`.
+ */
+export function runProgram(
+  program: Program,
+  inputs: readonly Tensor[],
+  outInto?: readonly (Tensor | null)[],
+): Tensor[] {
   const backend = inputs[0]?._backend ?? program.consts[0]?._backend ?? currentBackend();
   let byBackend = executables.get(program);
   if (byBackend === undefined) executables.set(program, byBackend = new Map());
@@ -218,7 +225,7 @@ export function runProgram(program: Program, inputs: readonly Tensor[]): Tensor[
   if (exec === undefined) {
     byBackend.set(backend, exec = new Executable(optimizeFor(program, backend)));
   }
-  return exec.run(inputs);
+  return exec.run(inputs, outInto);
 }
 
 /** A new buffer with `x`'s values (a program's output must not be one of its inputs). */

@@ -11,9 +11,10 @@
  * @module
  */
 
-import { isFloat } from "../core/dtype.ts";
 import { ShapeError } from "../core/errors.ts";
-import { Tensor } from "../core/tensor.ts";
+import { BYTES, isFloat } from "../core/dtype.ts";
+import { sizeOf } from "../core/shape.ts";
+import { makeTensor, Tensor, withoutCollecting } from "../core/tensor.ts";
 import { zeros, zerosLikeTensor } from "../ops/creation.ts";
 import { add } from "../ops/elementwise.ts";
 import { broadcastTo, reshape, slice, stack } from "../ops/movement.ts";
@@ -28,6 +29,7 @@ import {
   bindMulti,
   checkSameAvals,
   type ControlPrimitive,
+  copyOf,
   evalProgram,
   freshOutputs,
   jvpOf,
@@ -50,12 +52,136 @@ interface ScanParams {
   readonly reverse: boolean;
 }
 
-/** Row `t` of `x` along axis 0. */
+/** Row `t` of `x` along axis 0 (a new buffer). */
 function row(x: Tensor, t: number): Tensor {
   const s = slice(x, [t], [t + 1]);
   const r = reshape(s, x.shape.slice(1));
   s.dispose();
   return r;
+}
+
+/** The buffers a scan's steps read and write (see {@linkcode scanMemory}). */
+interface ScanMemory {
+  /** Every row tensor (never freed one by one). */
+  readonly rows: readonly Tensor[];
+  /** The rows of step `t`, one per x. */
+  row(t: number): Tensor[];
+  /** Called once step `t`'s rows were used (`held`: what the step kept of them). */
+  rowDone(rows: readonly Tensor[], held: ReadonlySet<Tensor>): void;
+  /** Where step `t` writes its outputs: the carry buffer not holding `carry`, then row `t` of each y. */
+  into(carry: readonly Tensor[], t: number): (Tensor | null)[] | undefined;
+  /** Whether `x` is one of the carry buffers. */
+  isCarry(x: Tensor): boolean;
+  /**
+   * Step `t`'s y number `j`: written into its block already (null: nothing
+   * to keep), or the tensor to keep for stacking (copied if in `kept`).
+   */
+  keepY(j: number, t: number, y: Tensor, kept: ReadonlySet<Tensor>): Tensor | null;
+  /** Per y, its whole block `[length, …]` (where the ys are written in place). */
+  readonly ys: readonly (Tensor | undefined)[];
+  /** Gives everything back. */
+  free(): void;
+}
+
+/**
+ * The memory of one scan. On a backend that reserves memory (`wasm`), one
+ * block holds a copy of the xs (each step reads views of its rows: no
+ * kernel per row), two buffers per carry that the steps write in turn, and
+ * the ys, which each step writes at its row: a step makes no new buffer.
+ * Elsewhere rows are sliced per step, outputs are new buffers and the ys
+ * are stacked at the end.
+ */
+function scanMemory(
+  carry: readonly Tensor[],
+  xs: readonly Tensor[],
+  yAvals: readonly Aval[],
+  length: number,
+): ScanMemory {
+  const sliced: ScanMemory = {
+    rows: [],
+    row: (t) => xs.map((x) => row(x, t)),
+    rowDone: (rows, held) => rows.forEach((x) => held.has(x) || x.dispose()),
+    into: () => undefined,
+    isCarry: () => false,
+    keepY: (_j, _t, y, kept) => (kept.has(y) ? copyOf(y) : y),
+    ys: [],
+    free: () => {},
+  };
+  const backend = [...carry, ...xs][0]?._backend ?? null;
+  const into = backend?.writeInto?.bind(backend);
+  if (backend === null || backend.reserve === undefined || into === undefined || length === 0) {
+    return sliced;
+  }
+  // Layout: xs, then two buffers per carry, then the ys; each part 64-byte aligned.
+  const parts: { shape: readonly number[]; dtype: Aval["dtype"]; count: number }[] = [
+    ...xs.map((x) => ({ shape: x.shape.slice(1), dtype: x.dtype, count: length })),
+    ...carry.map((c) => ({ shape: c.shape, dtype: c.dtype, count: 2 })),
+    ...yAvals.map((a) => ({ shape: a.shape, dtype: a.dtype, count: length })),
+  ];
+  const starts: number[] = [];
+  let bytes = 0;
+  for (const part of parts) {
+    starts.push(bytes);
+    bytes += Math.ceil((part.count * sizeOf(part.shape) * BYTES[part.dtype]) / 64) * 64;
+  }
+  const r = bytes > 0 ? backend.reserve(bytes) : null;
+  if (r === null) return sliced;
+  // Tensors over the block (never tracked, never returned: copied out at the end).
+  const views = withoutCollecting(() =>
+    parts.map((part, i) => {
+      const size = sizeOf(part.shape);
+      const whole = makeTensor(
+        backend,
+        r.view(starts[i], part.dtype, part.count * size),
+        [part.count, ...part.shape],
+        part.dtype,
+      );
+      const each = Array.from({ length: part.count }, (_, t) =>
+        makeTensor(
+          backend,
+          r.view(starts[i] + t * size * BYTES[part.dtype], part.dtype, size),
+          part.shape.slice(),
+          part.dtype,
+        ));
+      return { whole, each };
+    })
+  );
+  const xViews = views.slice(0, xs.length);
+  const cViews = views.slice(xs.length, xs.length + carry.length);
+  const yViews = views.slice(xs.length + carry.length);
+  // The xs copied in (a kernel that cannot write there: slices instead).
+  const copied = withoutCollecting(() =>
+    xs.every((x, i) => {
+      const c = into(xViews[i].whole._data, () => copyOf(x));
+      if (c === xViews[i].whole || c._data === xViews[i].whole._data) return true;
+      c.dispose();
+      return false;
+    })
+  );
+  if (!copied) {
+    r.free();
+    return sliced;
+  }
+  const carrySet = new Set(cViews.flatMap((v) => v.each));
+  return {
+    rows: xViews.flatMap((v) => v.each),
+    row: (t) => xViews.map((v) => v.each[t]),
+    rowDone: () => {},
+    into: (c, t) => [
+      ...cViews.map((v, j) => (c[j] === v.each[0] ? v.each[1] : v.each[0])),
+      ...yViews.map((v) => v.each[t]),
+    ],
+    isCarry: (x) => carrySet.has(x),
+    keepY: (j, t, y) => {
+      const slot = yViews[j].each[t];
+      if (y === slot) return null;
+      // Computed elsewhere (an alias, a carry, an input): copied into its row.
+      withoutCollecting(() => into(slot._data, () => copyOf(y)));
+      return null;
+    },
+    ys: yViews.map((v) => v.whole),
+    free: () => r.free(),
+  };
 }
 
 const scanPrim: ControlPrimitive<ScanParams> = {
@@ -73,26 +199,51 @@ const scanPrim: ControlPrimitive<ScanParams> = {
     const { numCarry: nc, numXs: nx, length, reverse } = p;
     const xs = inputs.slice(nc, nc + nx);
     const consts = inputs.slice(nc + nx);
-    const kept = new Set<Tensor>([...inputs, ...p.body.consts]);
     const yAvals = outAvals(p.body).slice(nc);
+    const mem = scanMemory(inputs.slice(0, nc), xs, yAvals, length);
+    // Never freed here, and copied when a step returns them: inputs, constants, rows.
+    const kept = new Set<Tensor>([...inputs, ...p.body.consts, ...mem.rows]);
     const ys: Tensor[][] = yAvals.map(() => new Array(length));
+    const yParts = new Set<Tensor>();
     let carry = inputs.slice(0, nc);
-    for (let s = 0; s < length; s++) {
-      const t = reverse ? length - 1 - s : s;
-      const xt = xs.map((x) => row(x, t));
-      // An output that is the scan's input or a constant, or repeated, gets its own buffer.
-      const fresh = freshOutputs(runProgram(p.body, [...carry, ...xt, ...consts]), kept);
-      const held = new Set(fresh);
-      for (const c of carry) if (!kept.has(c) && !held.has(c)) c.dispose();
-      for (const x of xt) if (!held.has(x)) x.dispose();
-      carry = fresh.slice(0, nc);
-      fresh.slice(nc).forEach((y, j) => (ys[j][t] = y));
+    try {
+      for (let s = 0; s < length; s++) {
+        const t = reverse ? length - 1 - s : s;
+        const xt = mem.row(t);
+        const outs = runProgram(p.body, [...carry, ...xt, ...consts], mem.into(carry, t));
+        // The carry gets buffers of its own; a y may share one until it is stacked.
+        const next = outs.slice(0, nc).map((c, j) =>
+          mem.isCarry(c) || !kept.has(c) && outs.indexOf(c) === j ? c : copyOf(c)
+        );
+        const held = new Set(next);
+        outs.slice(nc).forEach((y, j) => {
+          const part = mem.keepY(j, t, y, kept);
+          if (part !== null) {
+            ys[j][t] = part;
+            yParts.add(part);
+            held.add(part);
+          }
+        });
+        for (const c of carry) {
+          if (!kept.has(c) && !held.has(c) && !yParts.has(c) && !mem.isCarry(c)) c.dispose();
+        }
+        mem.rowDone(xt, held);
+        carry = next;
+      }
+      const stacked = ys.map((parts, j) => {
+        const whole = mem.ys[j];
+        if (whole !== undefined) return copyOf(whole);
+        return length === 0
+          ? zeros([0, ...yAvals[j].shape], { dtype: yAvals[j].dtype })
+          : stack(parts, 0);
+      });
+      const views = carry.filter((c) => mem.isCarry(c));
+      const out = freshOutputs(carry, new Set([...kept, ...views]));
+      for (const y of yParts) if (!out.includes(y)) y.dispose();
+      return [...out, ...stacked];
+    } finally {
+      mem.free();
     }
-    const stacked = ys.map((parts, j) =>
-      length === 0 ? zeros([0, ...yAvals[j].shape], { dtype: yAvals[j].dtype }) : stack(parts, 0)
-    );
-    for (const parts of ys) for (const y of parts) if (!carry.includes(y)) y.dispose();
-    return [...freshOutputs(carry, kept), ...stacked];
   },
 
   bind(inputs, p) {

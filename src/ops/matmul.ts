@@ -16,6 +16,9 @@ import { bind, definePrimitive, type Primitive } from "./primitive.ts";
 import { padBatched } from "./_batching.ts";
 import { sum } from "./reduce.ts";
 
+/** No batch axes. */
+const NONE: readonly number[] = Object.freeze([]);
+
 function batchStrides(batch: Shape, out: Shape): number[] {
   // strides counted in whole matrices; 0 on broadcast axes
   const st: number[] = new Array(out.length).fill(0);
@@ -78,8 +81,13 @@ export function matmulSpec(
   outShape: readonly number[],
   { transA, transB }: MatmulParams,
 ): MatmulSpec {
-  const batchShape = outShape.slice(0, -2);
   const [m, k] = matrixOf(aShape, transA);
+  if (outShape.length === 2) {
+    // Plain matrices (the common case): no batch axes to work out.
+    const n = outShape[1];
+    return { batchShape: NONE, aBatchStrides: NONE, bBatchStrides: NONE, m, k, n, transA, transB };
+  }
+  const batchShape = outShape.slice(0, -2);
   return {
     batchShape,
     aBatchStrides: batchStrides(aShape.slice(0, -2), batchShape),

@@ -374,6 +374,25 @@ Deno.test("cpu backend: float32 products are the plain JS kernel at every size",
   }
 });
 
+Deno.test("cpu backend: small products (≤ 4096 multiply-adds) transposed and batched are fround(float64 reference)", () => {
+  const rng = lcg(20);
+  const cpu = new CpuBackend();
+  const specs: [MatmulSpec, number, number][] = [
+    [single(32, 1, 32), 1, 1], // an outer product (an RNN's input projection)
+    [single(1, 32, 32), 1, 1],
+    [single(7, 9, 5), 1, 1],
+    [{ batchShape: [2, 3], aBatchStrides: [3, 1], bBatchStrides: [0, 1], m: 4, k: 6, n: 5 }, 6, 3],
+  ];
+  for (const [spec, aMats, bMats] of specs) {
+    const [a, b] = operands(spec, aMats, bMats, rng);
+    const want = Float32Array.from(reference(a, b, spec)[0]);
+    for (const flags of [[false, false], ...FLAGS] as [boolean, boolean][]) {
+      const [aT, bT, specT] = storedTransposed(a, b, spec, aMats, bMats, flags);
+      assert.deepEqual(cpu.matmul(aT, bT, specT, "float32"), want, JSON.stringify(specT));
+    }
+  }
+});
+
 Deno.test("cpu backend: float64 and int32 products above the threshold stay on the JS kernel", () => {
   const rng = lcg(19);
   const cpu = new CpuBackend();

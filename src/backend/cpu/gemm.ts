@@ -211,6 +211,10 @@ export function matmulInto(
 ): void {
   const { m, k, n } = spec;
   const batch = out.length / (m * n);
+  if (dtype !== "int32" && k <= 256 && m * k * n <= SMALL_PRODUCT) {
+    smallProduct(out as FloatArray, A as FloatArray, B as FloatArray, spec, batch);
+    return;
+  }
   const gemm = GEMM[dtype];
   const scratch = allocArray(dtype, dtype === "int32" ? 0 : gemmScratch(k, n));
   const mats = batchMatrices(spec);
@@ -222,3 +226,100 @@ export function matmulInto(
     gemm(aMats, aOff, bMats, bOff, out, t * m * n, m, k, n, scratch);
   }
 }
+
+/**
+ * Products of at most this many multiply-adds (per matrix) run as plain
+ * loops: no packing, no transposed copies, no scratch (their setup would
+ * cost more than the product).
+ */
+const SMALL_PRODUCT = 4096;
+
+/**
+ * A small product straight from the operands (transposed ones read with
+ * their strides): each element summed in float64 in `p` order, exactly as
+ * the blocked kernels do for `k ≤ 256`, so results are the same bits.
+ */
+function smallProduct(
+  out: FloatArray,
+  A: FloatArray,
+  B: FloatArray,
+  spec: MatmulSpec,
+  batch: number,
+): void {
+  const { m, k, n, transA, transB } = spec;
+  const mats = spec.batchShape.length === 0 ? ONE_MATRIX : batchMatrices(spec);
+  const kernel = out instanceof Float32Array ? SMALL_F32 : SMALL_F64;
+  if (smallRow.length < n) smallRow = new Float64Array(n);
+  kernel(
+    out,
+    A,
+    B,
+    mats,
+    batch,
+    m,
+    k,
+    n,
+    transA ? 1 : k,
+    transA ? m : 1,
+    transB ? k : 1,
+    transB ? 1 : n,
+    smallRow,
+  );
+}
+
+type SmallKernel = (
+  out: FloatArray,
+  A: FloatArray,
+  B: FloatArray,
+  mats: Int32Array,
+  batch: number,
+  m: number,
+  k: number,
+  n: number,
+  ai: number,
+  ap: number,
+  bj: number,
+  bp: number,
+  acc: Float64Array,
+) => void;
+
+/**
+ * `out = A·B` with A's element (i, p) at `i·ai + p·ap`, B's (p, j) at
+ * `p·bp + j·bj`: row by row, each row's sums in `acc` (float64) over `p` in
+ * order, the inner loop along the row.
+ */
+function smallKernel(
+  out: FloatArray,
+  A: FloatArray,
+  B: FloatArray,
+  mats: Int32Array,
+  batch: number,
+  m: number,
+  k: number,
+  n: number,
+  ai: number,
+  ap: number,
+  bj: number,
+  bp: number,
+  acc: Float64Array,
+): void {
+  for (let t = 0; t < batch; t++) {
+    const aOff = mats[2 * t] * m * k, bOff = mats[2 * t + 1] * k * n;
+    for (let i = 0, c = t * m * n; i < m; i++, c += n) {
+      for (let j = 0; j < n; j++) acc[j] = 0;
+      for (let p = 0, a = aOff + i * ai, b = bOff; p < k; p++, a += ap, b += bp) {
+        const x = A[a];
+        for (let j = 0, q = b; j < n; j++, q += bj) acc[j] += x * B[q];
+      }
+      for (let j = 0; j < n; j++) out[c + j] = 0 + acc[j]; // 0 + s: a -0 sum stores +0, as the blocked kernels do
+    }
+  }
+}
+
+// One compiled copy per array type, so each stays monomorphic.
+const SMALL_F32: SmallKernel = specialize(smallKernel, "small f32");
+const SMALL_F64: SmallKernel = specialize(smallKernel, "small f64");
+
+const ONE_MATRIX = new Int32Array(2);
+/** The row of sums `smallKernel` accumulates in (grown as needed). */
+let smallRow = new Float64Array(64);

@@ -704,14 +704,15 @@ export class WasmBackend extends CpuBackend {
 
   /**
    * Batched matrix product: float32 and float64 in a native BLAS where one
-   * was found (`blas.ts`), else float32 in the WebAssembly GEMM, straight from
-   * and to the arena (on two threads for big products); the rest as on the
-   * CPU backend.
+   * was found (`blas.ts`, every size), else float32 in the WebAssembly GEMM
+   * from `WASM_GEMM_MIN_WORK` multiply-adds on, straight from and to the
+   * arena (on two threads for big products); the rest as on the CPU backend.
    */
   override matmul(a: DataHandle, b: DataHandle, spec: MatmulSpec, dtype: DType): DataHandle {
     const A = live(a), B = live(b), { m, k, n } = spec;
     const size = sizeOf(spec.batchShape) * m * n;
-    if (m * k * n >= WASM_GEMM_MIN_WORK && (dtype === "float32" || dtype === "float64")) {
+    // Every size in the native library (its small-matrix paths beat the JS loops).
+    if (m * k * n > 0 && (dtype === "float32" || dtype === "float64")) {
       const blas = this.nativeBlas;
       if (blas !== null && (dtype === "float32" || blas.info.float64)) {
         return this.#run([A, B], dtype, size, NO_SCRATCH, ([ap, bp], o) => {
