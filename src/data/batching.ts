@@ -230,8 +230,10 @@ function subsetRows<D>(data: D, rows: Tensor): D {
  * lazily, one per iteration step, so only one batch's copies are alive at a
  * time; `Array.from(batches(…))` gives an array.
  *
- * @typeParam D The dataset's type; each batch has the same type.
- * @param data A pytree of tensors sharing a leading (example) axis.
+ * @typeParam D The dataset's type; each batch has the same type, with
+ * {@linkcode CompactImages} leaves as float32 tensors ({@linkcode Batch}).
+ * @param data A pytree of tensors (or {@linkcode CompactImages}) sharing a
+ * leading (example) axis.
  * @param options `batchSize`, and optionally `key`, `shuffle` (default: true
  * when a key is given) and `dropLast` (default false).
  * @returns A single-use iterator over the batches; there are
@@ -280,12 +282,18 @@ export function batches<D>(data: D, options: BatchOptions): IterableIterator<Bat
  * replacement** — the book's `np.random.choice(train_size, batch_size)`
  * (NumPy's default `replace=True`), so an example may appear twice in a
  * batch. For epochs that see every example once, use {@linkcode batches}.
+ * The picks are `random.choice(key, N, batchSize)`'s, computed on the host
+ * where the key's words are known there (keys from `random.key` and
+ * `random.split`), so a draw is one index upload and one gather per leaf.
+ * {@linkcode CompactImages} leaves give float32 rows.
  *
  * @typeParam D The dataset's type.
  * @param key The key for the picks.
- * @param data A pytree of tensors sharing a leading (example) axis.
+ * @param data A pytree of tensors (or {@linkcode CompactImages}) sharing a
+ * leading (example) axis.
  * @param batchSize How many examples to pick (a positive integer).
- * @returns A batch with the structure of `data`.
+ * @returns A batch with the structure of `data` ({@linkcode Batch}: compact
+ * images become float32 tensors).
  * @example
  * ```ts
  * import { random, randomBatch, zeros } from "@gradus/core";
@@ -336,10 +344,11 @@ export interface TrainValidSplitOptions {
 /**
  * Shuffles a dataset with `key` and splits it in two: the book's
  * `shuffle_dataset` followed by slicing off `floor(N · validFraction)`
- * examples for validation.
+ * examples for validation. {@linkcode CompactImages} leaves stay compact.
  *
  * @typeParam D The dataset's type.
- * @param data A pytree of tensors sharing a leading (example) axis.
+ * @param data A pytree of tensors (or {@linkcode CompactImages}) sharing a
+ * leading (example) axis.
  * @param options `validFraction` in (0, 1) and the shuffling `key`.
  * @returns `[train, valid]`, disjoint, together holding every example once.
  * @throws {RangeError} When `validFraction` is not in (0, 1) or either part
