@@ -93,8 +93,30 @@ export class VjpTrace implements Transformation {
     }
     const value = dispatch(prim, primals, params, out);
     this.owned?.push(value);
+    return this.#node(prim, primals, ids, params, value);
+  }
+
+  /**
+   * Records `prim` applied to `inputs` whose value is already known (a
+   * control-flow body's intermediate saved by its forward pass): the tape
+   * gets the primitive's node, no kernel runs. `value` is not this trace's
+   * to free.
+   */
+  processKnown<P>(prim: Primitive<P>, inputs: readonly Tensor[], params: P, value: Tensor): Tensor {
+    const primals = inputs.map((x) => (x._trace === this ? x._primal! : x));
+    const ids = inputs.map((x) => (x._trace === this ? x._id : -1));
+    return this.#node(prim, primals, ids, params, value);
+  }
+
+  #node<P>(
+    prim: Primitive<P>,
+    primals: Tensor[],
+    ids: number[],
+    params: P,
+    value: Tensor,
+  ): Tensor {
     const rule = prim.vjp;
-    if (rule === null || !isFloat(out.dtype)) return value;
+    if (rule === null || !isFloat(value.dtype) || !ids.some((id) => id >= 0)) return value;
     const id = this.slots++;
     const pullback = (ct: Tensor, needs: readonly boolean[]) =>
       rule(ct, primals, value, params, needs);

@@ -173,7 +173,7 @@ export class Executable {
         let done = calls.get(multi.call);
         if (done === undefined) {
           launches++;
-          const outs = multi.call.prim.run(args.map((k) => env[k]), multi.call.params);
+          const outs = multi.call.prim.run(args.map((k) => env[k]), multi.call.params, true);
           calls.set(multi.call, done = { outs, taken: new Set() });
         }
         done.taken.add(multi.index);

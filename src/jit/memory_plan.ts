@@ -36,8 +36,13 @@ const ALIGN = 64;
 /** Primitives whose result is their input's buffer (never a new one). @internal */
 export const ALIASING: ReadonlySet<string> = new Set(["reshape", "stopGradient"]);
 
-/** Primitives that compute each output element from the operands' elements at its index. */
-const ELEMENTWISE = new Set<string>([...UNARY_OPS, ...BINARY_OPS, "where", "cast"]);
+/** Primitives that compute each output element from the operands' elements at its index. @internal */
+export const ELEMENTWISE: ReadonlySet<string> = new Set<string>([
+  ...UNARY_OPS,
+  ...BINARY_OPS,
+  "where",
+  "cast",
+]);
 
 /**
  * The plan of one program.

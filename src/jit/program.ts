@@ -108,8 +108,12 @@ export interface Equation {
 export interface MultiPrimitive<P> {
   /** The name, as the program prints it. */
   readonly name: string;
-  /** Runs the call on concrete tensors (one backend); returns new tensors, one per output. */
-  run(inputs: readonly Tensor[], params: P): Tensor[];
+  /**
+   * Runs the call on concrete tensors (one backend); returns new tensors,
+   * one per output. `inProgram`: the call is a node of a program that runs
+   * again (memory may be kept from call to call, keyed by `params`).
+   */
+  run(inputs: readonly Tensor[], params: P, inProgram?: boolean): Tensor[];
   /** Binds the primitive again (through the active transformations). */
   bind(inputs: readonly Tensor[], params: P): Tensor[];
   /** The params to print (plain values) and the sub-programs to print nested, by name. */

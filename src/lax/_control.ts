@@ -35,6 +35,7 @@ import { backward, VjpTrace } from "../autodiff/vjp.ts";
 import { BatchTrace } from "../autodiff/vmap.ts";
 import { Executable } from "../jit/interpret.ts";
 import { optimizeFor } from "../jit/jit.ts";
+import { ALIASING, ELEMENTWISE } from "../jit/memory_plan.ts";
 import { type MultiCall, multiInfo, type MultiPrimitive, type Program } from "../jit/program.ts";
 import { JitTrace } from "../jit/trace.ts";
 
@@ -179,27 +180,68 @@ export function traceFlat(
 /**
  * Evaluates `program` on `inputs` op by op through `bind`, so that every
  * active transformation sees its ops (the body of a transformed body).
+ * With `known`, the equations at those positions are not computed: their
+ * values are given (saved by a forward pass), and a `vjp` trace among
+ * their inputs records them as it would have (`VjpTrace.processKnown`).
+ * With `save`, the values of the equations at those positions are pushed
+ * there, in order.
  */
-export function evalProgram(program: Program, inputs: readonly Tensor[]): Tensor[] {
+export function evalProgram(
+  program: Program,
+  inputs: readonly Tensor[],
+  known?: ReadonlyMap<number, Tensor>,
+  save?: { readonly at: readonly number[]; readonly values: Tensor[] },
+): Tensor[] {
   const env = new Map<unknown, Tensor>();
   program.constVars.forEach((v, i) => env.set(v, program.consts[i]));
   program.inputs.forEach((v, i) => env.set(v, inputs[i]));
   const calls = new Map<MultiCall, Tensor[]>();
-  for (const eq of program.equations) {
+  program.equations.forEach((eq, i) => {
     const args = eq.inputs.map((v) => env.get(v)!);
     const multi = multiInfo(eq);
-    if (multi === undefined) {
+    const value = known?.get(i);
+    if (value !== undefined) {
+      const top = innermostTrace(args);
+      const prim = eq.prim as Primitive<unknown>;
+      env.set(
+        eq.out,
+        top instanceof VjpTrace ? top.processKnown(prim, args, eq.params, value) : value,
+      );
+    } else if (multi === undefined) {
       env.set(eq.out, bind(eq.prim as Primitive<unknown>, args, eq.params));
-      continue;
+    } else {
+      let outs = calls.get(multi.call);
+      if (outs === undefined) {
+        outs = multi.call.prim.bind(args, multi.call.params);
+        calls.set(multi.call, outs);
+      }
+      env.set(eq.out, outs[multi.index]);
     }
-    let outs = calls.get(multi.call);
-    if (outs === undefined) {
-      outs = multi.call.prim.bind(args, multi.call.params);
-      calls.set(multi.call, outs);
-    }
-    env.set(eq.out, outs[multi.index]);
+  });
+  if (save !== undefined) {
+    for (const i of save.at) save.values.push(env.get(program.equations[i].out)!);
   }
   return program.outputs.map((v) => env.get(v)!);
+}
+
+/**
+ * The equations of a loop body whose values its forward pass saves for the
+ * backward pass (JAX's `checkpoint_dots` policy): those that depend on the
+ * step's varying inputs (the first `varying` inputs: carry and x) and are
+ * not elementwise, aliases (`reshape`) or nested control flow. Products,
+ * reductions and gathers are saved; elementwise chains are recomputed
+ * (fused into the backward kernels), as are loop invariants.
+ */
+export function savedEquations(program: Program, varying: number): number[] {
+  const varies = new Set(program.inputs.slice(0, varying));
+  const at: number[] = [];
+  program.equations.forEach((eq, i) => {
+    if (!eq.inputs.some((v) => varies.has(v))) return;
+    varies.add(eq.out);
+    const name = eq.prim.name;
+    if (multiInfo(eq) === undefined && !ALIASING.has(name) && !ELEMENTWISE.has(name)) at.push(i);
+  });
+  return at;
 }
 
 /** The abstract values of a program's outputs. */

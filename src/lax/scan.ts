@@ -22,6 +22,7 @@ import { moveAxis } from "../ops/_batching.ts";
 import type { Aval } from "../ops/primitive.ts";
 import { describe } from "../ops/convert.ts";
 import { type TreeDef, unflatten } from "../tree/tree.ts";
+import type { Backend, Reservation } from "../backend/backend.ts";
 import type { Program } from "../jit/program.ts";
 import {
   avalOf,
@@ -35,6 +36,7 @@ import {
   jvpOf,
   outAvals,
   runProgram,
+  savedEquations,
   tensorLeaves,
   traceClosed,
   traceFlat,
@@ -96,6 +98,7 @@ function scanMemory(
   xs: readonly Tensor[],
   yAvals: readonly Aval[],
   length: number,
+  keep: ScanParams | null,
 ): ScanMemory {
   const sliced: ScanMemory = {
     rows: [],
@@ -109,10 +112,86 @@ function scanMemory(
   };
   const backend = [...carry, ...xs][0]?._backend ?? null;
   const into = backend?.writeInto?.bind(backend);
-  if (backend === null || backend.reserve === undefined || into === undefined || length === 0) {
+  if (backend === null || into === undefined || length === 0) return sliced;
+  let block = keep === null ? undefined : blocks.get(keep);
+  if (block?.backend !== backend) {
+    if (block !== undefined) {
+      blockRegistry.unregister(block);
+      block.r.free();
+    }
+    block = makeBlock(backend, carry, xs, yAvals, length) ?? undefined;
+    if (block === undefined) return sliced;
+    if (keep !== null) {
+      blocks.set(keep, block);
+      blockRegistry.register(keep, block.r, block);
+    }
+  }
+  const b = block;
+  const free = () => (keep === null ? b.r.free() : undefined);
+  // The xs copied in (a kernel that cannot write there: slices instead).
+  const copied = withoutCollecting(() =>
+    xs.every((x, i) => {
+      const whole = b.xViews[i].whole;
+      const c = into(whole._data, () => copyOf(x));
+      if (c === whole || c._data === whole._data) return true;
+      c.dispose();
+      return false;
+    })
+  );
+  if (!copied) {
+    free();
     return sliced;
   }
-  // Layout: xs, then two buffers per carry, then the ys; each part 64-byte aligned.
+  return {
+    rows: b.rows,
+    row: (t) => b.xViews.map((v) => v.each[t]),
+    rowDone: () => {},
+    into: (c, t) => [
+      ...b.cViews.map((v, j) => (c[j] === v.each[0] ? v.each[1] : v.each[0])),
+      ...b.yViews.map((v) => v.each[t]),
+    ],
+    isCarry: (x) => b.carrySet.has(x),
+    keepY: (j, t, y) => {
+      const slot = b.yViews[j].each[t];
+      if (y === slot) return null;
+      // Computed elsewhere (an alias, a carry, an input): copied into its row.
+      withoutCollecting(() => into(slot._data, () => copyOf(y)));
+      return null;
+    },
+    ys: b.yViews.map((v) => v.whole),
+    free,
+  };
+}
+
+/** A scan's reserved block and the tensors viewing its parts. */
+interface Block {
+  readonly backend: Backend;
+  readonly r: Reservation;
+  readonly xViews: readonly Views[];
+  readonly cViews: readonly Views[];
+  readonly yViews: readonly Views[];
+  readonly rows: readonly Tensor[];
+  readonly carrySet: ReadonlySet<Tensor>;
+}
+
+/** One part of a block: the whole `[count, …]` and each row. */
+interface Views {
+  readonly whole: Tensor;
+  readonly each: readonly Tensor[];
+}
+
+/** The blocks of scans inside programs, kept from call to call (freed with the program). */
+const blocks = new WeakMap<ScanParams, Block>();
+const blockRegistry = new FinalizationRegistry<Reservation>((r) => r.free());
+
+/** Reserves a scan's block: xs, two buffers per carry, the ys, each part 64-byte aligned. */
+function makeBlock(
+  backend: Backend,
+  carry: readonly Tensor[],
+  xs: readonly Tensor[],
+  yAvals: readonly Aval[],
+  length: number,
+): Block | null {
   const parts: { shape: readonly number[]; dtype: Aval["dtype"]; count: number }[] = [
     ...xs.map((x) => ({ shape: x.shape.slice(1), dtype: x.dtype, count: length })),
     ...carry.map((c) => ({ shape: c.shape, dtype: c.dtype, count: 2 })),
@@ -124,11 +203,11 @@ function scanMemory(
     starts.push(bytes);
     bytes += Math.ceil((part.count * sizeOf(part.shape) * BYTES[part.dtype]) / 64) * 64;
   }
-  const r = bytes > 0 ? backend.reserve(bytes) : null;
-  if (r === null) return sliced;
-  // Tensors over the block (never tracked, never returned: copied out at the end).
+  const r = bytes > 0 ? backend.reserve?.(bytes) ?? null : null;
+  if (r === null) return null;
+  // Tensors over the block (never tracked, never returned: copied out at the end of a run).
   const views = withoutCollecting(() =>
-    parts.map((part, i) => {
+    parts.map((part, i): Views => {
       const size = sizeOf(part.shape);
       const whole = makeTensor(
         backend,
@@ -148,39 +227,14 @@ function scanMemory(
   );
   const xViews = views.slice(0, xs.length);
   const cViews = views.slice(xs.length, xs.length + carry.length);
-  const yViews = views.slice(xs.length + carry.length);
-  // The xs copied in (a kernel that cannot write there: slices instead).
-  const copied = withoutCollecting(() =>
-    xs.every((x, i) => {
-      const c = into(xViews[i].whole._data, () => copyOf(x));
-      if (c === xViews[i].whole || c._data === xViews[i].whole._data) return true;
-      c.dispose();
-      return false;
-    })
-  );
-  if (!copied) {
-    r.free();
-    return sliced;
-  }
-  const carrySet = new Set(cViews.flatMap((v) => v.each));
   return {
+    backend,
+    r,
+    xViews,
+    cViews,
+    yViews: views.slice(xs.length + carry.length),
     rows: xViews.flatMap((v) => v.each),
-    row: (t) => xViews.map((v) => v.each[t]),
-    rowDone: () => {},
-    into: (c, t) => [
-      ...cViews.map((v, j) => (c[j] === v.each[0] ? v.each[1] : v.each[0])),
-      ...yViews.map((v) => v.each[t]),
-    ],
-    isCarry: (x) => carrySet.has(x),
-    keepY: (j, t, y) => {
-      const slot = yViews[j].each[t];
-      if (y === slot) return null;
-      // Computed elsewhere (an alias, a carry, an input): copied into its row.
-      withoutCollecting(() => into(slot._data, () => copyOf(y)));
-      return null;
-    },
-    ys: yViews.map((v) => v.whole),
-    free: () => r.free(),
+    carrySet: new Set(cViews.flatMap((v) => v.each)),
   };
 }
 
@@ -195,12 +249,12 @@ const scanPrim: ControlPrimitive<ScanParams> = {
     ) => (k < p.numCarry ? a : { shape: [p.length, ...a.shape], dtype: a.dtype }));
   },
 
-  run(inputs, p) {
+  run(inputs, p, inProgram = false) {
     const { numCarry: nc, numXs: nx, length, reverse } = p;
     const xs = inputs.slice(nc, nc + nx);
     const consts = inputs.slice(nc + nx);
     const yAvals = outAvals(p.body).slice(nc);
-    const mem = scanMemory(inputs.slice(0, nc), xs, yAvals, length);
+    const mem = scanMemory(inputs.slice(0, nc), xs, yAvals, length, inProgram ? p : null);
     // Never freed here, and copied when a step returns them: inputs, constants, rows.
     const kept = new Set<Tensor>([...inputs, ...p.body.consts, ...mem.rows]);
     const ys: Tensor[][] = yAvals.map(() => new Array(length));
@@ -334,19 +388,23 @@ const scanPrim: ControlPrimitive<ScanParams> = {
     const c0 = primals.slice(0, nc);
     const xs = primals.slice(nc, nc + nx);
     const k = primals.slice(nc + nx);
-    // Forward, keeping the carry each step starts from.
+    // Forward, keeping each step's carry and intermediates (JAX's default:
+    // the backward pass recomputes only aliases and loop invariants).
+    const savedAt = savedEquations(p.body, nc + nx);
     const fwdBody = traceFlat(
       "scan()",
       (ins) => {
-        const outs = evalProgram(p.body, ins);
-        return [...outs, ...ins.slice(0, nc)];
+        const save = { at: savedAt, values: [] as Tensor[] };
+        const outs = evalProgram(p.body, ins, undefined, save);
+        return [...outs, ...ins.slice(0, nc), ...save.values];
       },
       [...c0, ...stepAvals(xs), ...k].map(avalLike),
       backend,
     );
     const fwd = bindMulti(scanPrim, primals, { ...p, body: fwdBody });
     const outs = fwd.slice(0, nc + ny);
-    const cs = fwd.slice(nc + ny);
+    const cs = fwd.slice(nc + ny, nc + ny + nc);
+    const res = fwd.slice(nc + ny + nc);
     const yAvals = outAvals(p.body).slice(nc);
     const fc = indicesOf(c0.map((c) => (isFloat(c.dtype) ? c : null)));
     const fy = yAvals.flatMap((a, j) => (isFloat(a.dtype) ? [j] : []));
@@ -367,16 +425,18 @@ const scanPrim: ControlPrimitive<ScanParams> = {
         (ins) => {
           let at = 0;
           const take = (n: number) => ins.slice(at, at += n);
-          const [ctc, acc, ct, xt, cty, kt] = [
+          const [ctc, acc, ct, xt, cty, rt, kt] = [
             take(fc.length),
             take(dkAt.length),
             take(nc),
             take(nx),
             take(fy.length),
+            take(res.length),
             take(k.length),
           ];
+          const known = new Map(savedAt.map((e, n) => [e, rt[n]]));
           const g = vjpOf(
-            (a) => evalProgram(p.body, a),
+            (a) => evalProgram(p.body, a, known),
             [...ct, ...xt, ...kt],
             diff,
             [...spread(nc, fc, ctc), ...spread(ny, fy, cty)],
@@ -391,15 +451,21 @@ const scanPrim: ControlPrimitive<ScanParams> = {
             ...dxAt.map((i) => gz(nc + i, xt[i])),
           ];
         },
-        [...ctC, ...acc0, ...stepAvals(cs), ...stepAvals(xs), ...stepAvals(ctY), ...k].map(
-          avalLike,
-        ),
+        [
+          ...ctC,
+          ...acc0,
+          ...stepAvals(cs),
+          ...stepAvals(xs),
+          ...stepAvals(ctY),
+          ...stepAvals(res),
+          ...k,
+        ].map(avalLike),
         backend,
       );
-      const r = bindMulti(scanPrim, [...ctC, ...acc0, ...cs, ...xs, ...ctY, ...k], {
+      const r = bindMulti(scanPrim, [...ctC, ...acc0, ...cs, ...xs, ...ctY, ...res, ...k], {
         body: bwdBody,
         numCarry: fc.length + dkAt.length,
-        numXs: nc + nx + fy.length,
+        numXs: nc + nx + fy.length + res.length,
         length,
         reverse: !p.reverse,
       });

@@ -33,7 +33,9 @@ import {
   vmap,
   zeros,
 } from "../../mod.ts";
-import { assertClose, onHostlessBackend, randn } from "../_helpers.ts";
+import { assertClose, onBackend, onHostlessBackend, randn } from "../_helpers.ts";
+import { WasmBackend } from "../../src/backend/wasm/wasm_backend.ts";
+import { multiInfo, type Program } from "../../src/jit/program.ts";
 
 const f64 = (v: number[] | number[][] | number, shape?: number[]) =>
   tensor(v, { dtype: "float64", shape });
@@ -461,6 +463,45 @@ Deno.test("control flow on a backend without synchronous reads: switch selects, 
     assert.throws(
       () => lax.whileLoop((v: Tensor) => less(v, 3), (v: Tensor) => add(v, 1), tensor(0)),
       /whileLoop\(\): the hostless backend cannot read the loop condition .* lax\.foriLoop with number bounds/,
+    );
+  });
+});
+
+Deno.test("scan: reverse mode saves the step's products, not its elementwise chain; jitted calls keep memory flat", async () => {
+  const { p, xs, h0 } = rnnArgs();
+  // The backward scan's body: no product recomputes the forward (x·U, h·W are saved);
+  // tanh is recomputed inside the backward's elementwise chain.
+  const g = makeJaxpr(grad((q: Rnn) => rnnScan(q, xs, h0)))(p);
+  const bodies = g.equations.flatMap((e) => {
+    const m = multiInfo(e);
+    return m !== undefined && m.index === 0 ? [(m.call.params as { body: Program }).body] : [];
+  });
+  assert.equal(bodies.length, 2);
+  const names = (b: Program) => b.equations.map((e) => e.prim.name);
+  assert.equal(names(bodies[0]).filter((n) => n === "matmul").length, 2); // forward: h·W, x·U
+  // backward: dh·Wᵀ (the carry), hᵀ·dz (W), xᵀ·dz (U); x is not differentiated
+  assert.equal(names(bodies[1]).filter((n) => n === "matmul").length, 3);
+  assert.ok(names(bodies[1]).includes("tanh"));
+  // 60 calls of the jitted training gradient: the arena's bytes in use do not grow.
+  const be = new WasmBackend({ memoryLimit: 2 ** 28, gcBudget: 2 ** 28 });
+  await onBackend("wasm-scan-memory", be, () => {
+    const q = {
+      W: tensor(p.W.arraySync() as number[][]),
+      U: tensor(p.U.arraySync() as number[][]),
+    };
+    const x = tensor(xs.arraySync() as number[][][]), h = tensor(h0.arraySync() as number[][]);
+    const step = jit((q: Rnn) => grad((r: Rnn) => rnnScan(r, x, h))(q));
+    const used: number[] = [];
+    for (let i = 0; i < 60; i++) {
+      const out = step(q);
+      out.W.dispose();
+      out.U.dispose();
+      used.push(be.memoryStats().usedBytes);
+    }
+    assert.equal(
+      used[59],
+      used[9],
+      `bytes in use: ${used[9]} after 10 calls, ${used[59]} after 60`,
     );
   });
 });
