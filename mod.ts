@@ -151,7 +151,11 @@ export {
   jacrev,
   linearize,
 } from "./src/autodiff/jacobian.ts";
-export { checkpoint } from "./src/autodiff/checkpoint.ts";
+export {
+  checkpoint,
+  type CheckpointOptions,
+  type CheckpointPolicy,
+} from "./src/autodiff/checkpoint.ts";
 export { customJvp, customVjp, type CustomVjpRules } from "./src/autodiff/custom.ts";
 export { stopGradient } from "./src/autodiff/stop_gradient.ts";
 export { tidy } from "./src/autodiff/tidy.ts";

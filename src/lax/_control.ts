@@ -31,6 +31,7 @@ import { type Aval, bind, makeBatchTracer, makeTracer, type Primitive } from "..
 import { flattenWithPath, type TreeDef } from "../tree/tree.ts";
 import { JvpTrace } from "../autodiff/jvp.ts";
 import { innermostTrace, nextLevel, withTrace } from "../autodiff/trace.ts";
+import { disposeAllBut } from "../autodiff/tidy.ts";
 import { backward, VjpTrace } from "../autodiff/vjp.ts";
 import { BatchTrace } from "../autodiff/vmap.ts";
 import { Executable } from "../jit/interpret.ts";
@@ -349,8 +350,17 @@ export function vjpOf(
     const c = cts[k];
     if (c !== null && o._trace === trace) seeds.push([o._id, c]);
   });
-  const got = backward(trace, trace.slots, seeds);
-  return primals.map((_, i) => (diff[i] ? got[slot[i]] : null));
+  const grads = () => {
+    const got = backward(trace, trace.slots, seeds);
+    return primals.map((_, i) => (diff[i] ? got[slot[i]] : null));
+  };
+  // Inside another transformation its tape owns the values; at the top
+  // level (concrete values) the forward's and the backward's are freed now.
+  if (trace.owned === null) return grads();
+  const temporaries: Tensor[] = [];
+  const result = collectMade(temporaries, grads);
+  disposeAllBut([...trace.owned.splice(0), ...temporaries], [result, primals, cts]);
+  return result;
 }
 
 /**
