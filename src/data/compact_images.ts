@@ -25,42 +25,13 @@
 
 import { ShapeError } from "../core/errors.ts";
 import type { Tensor } from "../core/tensor.ts";
-import { jit } from "../jit/jit.ts";
 import { tidy } from "../autodiff/tidy.ts";
 import { tensor } from "../ops/creation.ts";
-import { cast, div, floor, mul, sub } from "../ops/elementwise.ts";
 import { backendOf } from "../ops/convert.ts";
 import { reshape } from "../ops/movement.ts";
 import { indexTensor, take as takeOp } from "../ops/take.ts";
+import { rowsRaw, rowsUnitByDivision, rowsUnitByNewton } from "./_compact_decode.ts";
 import { ownedTensor } from "./_tensor.ts";
-
-/** float32 values of v / 255 for every byte (the float32 loaders' values). */
-const UNIT = Float32Array.from({ length: 256 }, (_, i) => i / 255);
-
-/**
- * Bytes `[n, k·w]` → their values `[n, k, w]` from packed `[n, w]`: plane
- * `j` is `floor(v / 256ʲ) − 256·floor(v / 256ʲ⁺¹)`, exact in float32 (every
- * step is an integer below 2²⁴ or a product by a power of two).
- */
-function unpack(packed: Tensor, hi: Tensor, next: Tensor): Tensor {
-  const [n, w] = packed.shape;
-  const v = reshape(packed, [n, 1, w]);
-  return sub(floor(mul(v, hi)), mul(floor(mul(v, next)), 256));
-}
-
-/** The rows `idx` of `packed` as pixels 0..255 in float32: one program, gather and decoding. */
-const rowsRaw = jit((packed: Tensor, idx: Tensor, hi: Tensor, next: Tensor): Tensor =>
-  unpack(takeOp(packed, idx, 0), hi, next)
-);
-/**
- * The rows `idx` of `packed` as pixels in 0..1: float32 division by 255 is
- * correctly rounded on wasm and cpu, so it gives `UNIT` exactly (checked
- * for all 256 bytes in the tests). WGSL's division is not (2.5 ulp), so
- * other backends look the values up in `UNIT`.
- */
-const rowsUnit = jit((packed: Tensor, idx: Tensor, hi: Tensor, next: Tensor): Tensor =>
-  div(unpack(takeOp(packed, idx, 0), hi, next), 255)
-);
 
 /** Bytes per float32: 3 when they divide a row evenly, else 2, else 1. */
 function bytesPerValue(rowSize: number): number {
@@ -312,16 +283,15 @@ export class CompactImages {
   #rows(idx: Tensor, own: boolean): Tensor {
     const shape = [idx.shape[0], ...this.shape.slice(1)];
     const [packed, hi, next] = [this.#packed, this.#hi, this.#next];
+    // Division where it is correctly rounded (and a little faster), else none.
     const name = packed._backend?.name;
+    const decode = !this.normalized
+      ? rowsRaw
+      : name === "wasm" || name === "cpu"
+      ? rowsUnitByDivision
+      : rowsUnitByNewton;
     try {
-      return tidy(() => {
-        if (!this.normalized) return reshape(rowsRaw(packed, idx, hi, next), shape);
-        if (name === "wasm" || name === "cpu") {
-          return reshape(rowsUnit(packed, idx, hi, next), shape);
-        }
-        const bytes = reshape(cast(rowsRaw(packed, idx, hi, next), "int32"), [-1]);
-        return reshape(takeOp(tensor(UNIT), bytes, 0), shape);
-      });
+      return tidy(() => reshape(decode(packed, idx, hi, next), shape));
     } finally {
       if (own) idx.dispose();
     }

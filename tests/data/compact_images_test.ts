@@ -11,6 +11,7 @@ import {
   trainValidSplit,
 } from "../../mod.ts";
 import { randintOnHost } from "../../src/random/_keys.ts";
+import { rowsRaw, rowsUnitByDivision, rowsUnitByNewton } from "../../src/data/_compact_decode.ts";
 import { lcg } from "../_helpers.ts";
 import { withTempDir, writeFakeCifar, writeFakeMnist } from "./_fixtures.ts";
 
@@ -48,6 +49,21 @@ Deno.test("CompactImages: every byte value decodes to float32(byte / 255) exactl
       reference(bytes, shape),
     );
   }
+});
+
+Deno.test("both decoders give float32(byte / 255) exactly for every byte (division, and the Newton step used where division is not exact)", () => {
+  // 128 rows of one float32 each holding two bytes: 2i and 2i + 1.
+  const packed = tensor(Float32Array.from({ length: 128 }, (_, i) => 2 * i + 256 * (2 * i + 1)), {
+    shape: [128, 1],
+  });
+  const hi = tensor(Float32Array.of(1, 1 / 256), { shape: [2, 1] });
+  const next = tensor(Float32Array.of(1 / 256, 1 / 65536), { shape: [2, 1] });
+  const idx = tensor(Int32Array.from({ length: 128 }, (_, i) => i));
+  const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+  for (const decode of [rowsUnitByDivision, rowsUnitByNewton]) {
+    assert.deepEqual(decode(packed, idx, hi, next).dataSync(), reference(all, [256]).dataSync());
+  }
+  assert.deepEqual(rowsRaw(packed, idx, hi, next).dataSync(), Float32Array.from(all));
 });
 
 Deno.test("CompactImages: MNIST-shaped rows (784 = 2 · 392) and CIFAR-shaped ones (3 · 1024)", () => {
