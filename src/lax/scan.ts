@@ -17,7 +17,7 @@ import { sizeOf } from "../core/shape.ts";
 import { makeTensor, Tensor, withoutCollecting } from "../core/tensor.ts";
 import { zeros, zerosLikeTensor } from "../ops/creation.ts";
 import { add } from "../ops/elementwise.ts";
-import { broadcastTo, reshape, slice, stack } from "../ops/movement.ts";
+import { broadcastTo, concat, reshape, slice, stack } from "../ops/movement.ts";
 import { moveAxis } from "../ops/_batching.ts";
 import type { Aval } from "../ops/primitive.ts";
 import { describe } from "../ops/convert.ts";
@@ -72,8 +72,8 @@ interface ScanMemory {
   rowDone(rows: readonly Tensor[], held: ReadonlySet<Tensor>): void;
   /** Where step `t` writes its outputs: the carry buffer not holding `carry`, then row `t` of each y. */
   into(carry: readonly Tensor[], t: number): (Tensor | null)[] | undefined;
-  /** Whether `x` is one of the carry buffers. */
-  isCarry(x: Tensor): boolean;
+  /** Whether `x` is a buffer of the block (a carry buffer or a row of the ys). */
+  inBlock(x: Tensor): boolean;
   /**
    * Step `t`'s y number `j`: written into its block already (null: nothing
    * to keep), or the tensor to keep for stacking (copied if in `kept`).
@@ -96,16 +96,20 @@ interface ScanMemory {
 function scanMemory(
   carry: readonly Tensor[],
   xs: readonly Tensor[],
-  yAvals: readonly Aval[],
-  length: number,
-  keep: ScanParams | null,
+  p: ScanParams,
+  inProgram: boolean,
 ): ScanMemory {
+  const { length } = p;
+  const yAvals = outAvals(p.body).slice(p.numCarry);
+  const keep = inProgram ? p : null;
+  const twins = twinsOf(p.body, p.numCarry);
+  const twinned = new Set(twins.filter((i) => i >= 0));
   const sliced: ScanMemory = {
     rows: [],
     row: (t) => xs.map((x) => row(x, t)),
     rowDone: (rows, held) => rows.forEach((x) => held.has(x) || x.dispose()),
     into: () => undefined,
-    isCarry: () => false,
+    inBlock: () => false,
     keepY: (_j, _t, y, kept) => (kept.has(y) ? copyOf(y) : y),
     ys: [],
     free: () => {},
@@ -146,11 +150,16 @@ function scanMemory(
     rows: b.rows,
     row: (t) => b.xViews.map((v) => v.each[t]),
     rowDone: () => {},
+    // A carry that is also a y (the same value: `[h, h]`) is written at that
+    // y's row, which the next step reads as its carry; others take turns
+    // in their two buffers.
     into: (c, t) => [
-      ...b.cViews.map((v, j) => (c[j] === v.each[0] ? v.each[1] : v.each[0])),
-      ...b.yViews.map((v) => v.each[t]),
+      ...b.cViews.map((v, j) =>
+        twins[j] >= 0 ? b.yViews[twins[j]].each[t] : c[j] === v.each[0] ? v.each[1] : v.each[0]
+      ),
+      ...b.yViews.map((v, i) => (twinned.has(i) ? null : v.each[t])),
     ],
-    isCarry: (x) => b.carrySet.has(x),
+    inBlock: (x) => b.views.has(x),
     keepY: (j, t, y) => {
       const slot = b.yViews[j].each[t];
       if (y === slot) return null;
@@ -163,6 +172,18 @@ function scanMemory(
   };
 }
 
+/**
+ * Per carry output of a body, the first y output that is the same value
+ * (`return [h, h]`), or -1.
+ */
+function twinsOf(body: Program, numCarry: number): number[] {
+  const outs = body.outputs;
+  return outs.slice(0, numCarry).map((v) => {
+    const at = outs.indexOf(v, numCarry);
+    return at < 0 ? -1 : at - numCarry;
+  });
+}
+
 /** A scan's reserved block and the tensors viewing its parts. */
 interface Block {
   readonly backend: Backend;
@@ -171,7 +192,8 @@ interface Block {
   readonly cViews: readonly Views[];
   readonly yViews: readonly Views[];
   readonly rows: readonly Tensor[];
-  readonly carrySet: ReadonlySet<Tensor>;
+  /** Every tensor over the block but the xs rows: carry buffers and ys rows. */
+  readonly views: ReadonlySet<Tensor>;
 }
 
 /** One part of a block: the whole `[count, …]` and each row. */
@@ -227,14 +249,15 @@ function makeBlock(
   );
   const xViews = views.slice(0, xs.length);
   const cViews = views.slice(xs.length, xs.length + carry.length);
+  const yViews = views.slice(xs.length + carry.length);
   return {
     backend,
     r,
     xViews,
     cViews,
-    yViews: views.slice(xs.length + carry.length),
+    yViews,
     rows: xViews.flatMap((v) => v.each),
-    carrySet: new Set(cViews.flatMap((v) => v.each)),
+    views: new Set([...cViews, ...yViews].flatMap((v) => v.each)),
   };
 }
 
@@ -254,7 +277,7 @@ const scanPrim: ControlPrimitive<ScanParams> = {
     const xs = inputs.slice(nc, nc + nx);
     const consts = inputs.slice(nc + nx);
     const yAvals = outAvals(p.body).slice(nc);
-    const mem = scanMemory(inputs.slice(0, nc), xs, yAvals, length, inProgram ? p : null);
+    const mem = scanMemory(inputs.slice(0, nc), xs, p, inProgram);
     // Never freed here, and copied when a step returns them: inputs, constants, rows.
     const kept = new Set<Tensor>([...inputs, ...p.body.consts, ...mem.rows]);
     const ys: Tensor[][] = yAvals.map(() => new Array(length));
@@ -267,7 +290,7 @@ const scanPrim: ControlPrimitive<ScanParams> = {
         const outs = runProgram(p.body, [...carry, ...xt, ...consts], mem.into(carry, t));
         // The carry gets buffers of its own; a y may share one until it is stacked.
         const next = outs.slice(0, nc).map((c, j) =>
-          mem.isCarry(c) || !kept.has(c) && outs.indexOf(c) === j ? c : copyOf(c)
+          mem.inBlock(c) || !kept.has(c) && outs.indexOf(c) === j ? c : copyOf(c)
         );
         const held = new Set(next);
         outs.slice(nc).forEach((y, j) => {
@@ -279,7 +302,7 @@ const scanPrim: ControlPrimitive<ScanParams> = {
           }
         });
         for (const c of carry) {
-          if (!kept.has(c) && !held.has(c) && !yParts.has(c) && !mem.isCarry(c)) c.dispose();
+          if (!kept.has(c) && !held.has(c) && !yParts.has(c) && !mem.inBlock(c)) c.dispose();
         }
         mem.rowDone(xt, held);
         carry = next;
@@ -291,7 +314,7 @@ const scanPrim: ControlPrimitive<ScanParams> = {
           ? zeros([0, ...yAvals[j].shape], { dtype: yAvals[j].dtype })
           : stack(parts, 0);
       });
-      const views = carry.filter((c) => mem.isCarry(c));
+      const views = carry.filter((c) => mem.inBlock(c));
       const out = freshOutputs(carry, new Set([...kept, ...views]));
       for (const y of yParts) if (!out.includes(y)) y.dispose();
       return [...out, ...stacked];
@@ -391,20 +414,33 @@ const scanPrim: ControlPrimitive<ScanParams> = {
     // Forward, keeping each step's carry and intermediates (JAX's default:
     // the backward pass recomputes only aliases and loop invariants).
     const savedAt = savedEquations(p.body, nc + nx);
+    // The carries after each step: a y already where the body returns its
+    // carry as a y (`[h, h]`), else an extra y (written in place, see `scanMemory`).
+    const twins = twinsOf(p.body, nc);
+    const extra = twins.flatMap((i, j) => (i < 0 ? [j] : []));
     const fwdBody = traceFlat(
       "scan()",
       (ins) => {
         const save = { at: savedAt, values: [] as Tensor[] };
         const outs = evalProgram(p.body, ins, undefined, save);
-        return [...outs, ...ins.slice(0, nc), ...save.values];
+        return [...outs, ...extra.map((j) => outs[j]), ...save.values];
       },
       [...c0, ...stepAvals(xs), ...k].map(avalLike),
       backend,
     );
     const fwd = bindMulti(scanPrim, primals, { ...p, body: fwdBody });
     const outs = fwd.slice(0, nc + ny);
-    const cs = fwd.slice(nc + ny, nc + ny + nc);
-    const res = fwd.slice(nc + ny + nc);
+    const after = fwd.slice(nc + ny, nc + ny + extra.length);
+    const res = fwd.slice(nc + ny + extra.length);
+    // The carry each step starts from: the initial one, then the one after the step before.
+    const cs = c0.map((c, j) => {
+      const hist = twins[j] >= 0 ? outs[nc + twins[j]] : after[extra.indexOf(j)];
+      if (length <= 1) return length === 0 ? hist : reshape(c, [1, ...c.shape]);
+      const first = reshape(c, [1, ...c.shape]);
+      return p.reverse
+        ? concat([slice(hist, [1], [length]), first], 0)
+        : concat([first, slice(hist, [0], [length - 1])], 0);
+    });
     const yAvals = outAvals(p.body).slice(nc);
     const fc = indicesOf(c0.map((c) => (isFloat(c.dtype) ? c : null)));
     const fy = yAvals.flatMap((a, j) => (isFloat(a.dtype) ? [j] : []));

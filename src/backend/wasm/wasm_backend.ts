@@ -329,6 +329,8 @@ export class WasmBackend extends CpuBackend {
   readonly #unfusable = new WeakSet<ElementwiseKernel | ReduceKernel>();
   /** 2-D plans by output shape and strides (`shape|strides₀|strides₁…`), at most `MAX_PLANS`. */
   readonly #plans = new Map<string, Plan2d | null>();
+  /** Plans of fused kernels, by their strides array (the same one every call). */
+  readonly #planOf = new WeakMap<object, Plan2d | null>();
   /** float32 reductions by opcode (`"lse"`: the fused log-sum-exp), compiled on first use. */
   readonly #reductions = new Map<string, ReduceCall>();
 
@@ -454,6 +456,7 @@ export class WasmBackend extends CpuBackend {
     strides: readonly (readonly number[])[],
     outShape: readonly number[],
     outDtype: DType,
+    constantStrides = false,
   ): DataHandle | null {
     const size = sizeOf(outShape), k = this.#kernels(size);
     if (k === null) return null;
@@ -467,13 +470,19 @@ export class WasmBackend extends CpuBackend {
         else f(...ptrs.flatMap((p) => [p, 0, 1]), o, 1, size);
       });
     }
-    // Ops recompute their strides on every call: plans are found by their text.
-    const key = `${outShape}|${strides.join("|")}`;
-    let plan = this.#plans.get(key);
+    // Ops recompute their strides on every call: plans are found by their
+    // text; a fused kernel's strides (the same array every call, for one
+    // output shape) by identity.
+    let plan = constantStrides ? this.#planOf.get(strides) : undefined;
     if (plan === undefined) {
-      if (this.#plans.size >= MAX_PLANS) this.#plans.clear();
-      plan = plan2d(outShape, strides);
-      this.#plans.set(key, plan);
+      const key = `${outShape}|${strides.join("|")}`;
+      plan = this.#plans.get(key);
+      if (plan === undefined) {
+        if (this.#plans.size >= MAX_PLANS) this.#plans.clear();
+        plan = plan2d(outShape, strides);
+        this.#plans.set(key, plan);
+      }
+      if (constantStrides) this.#planOf.set(strides, plan);
     }
     if (plan === null) return null;
     const { rows, cols, rowStrides, colStrides } = plan;
@@ -576,7 +585,7 @@ export class WasmBackend extends CpuBackend {
   fused({ kernel, inputs, strides, outShape, dtype }: FusedSpec): DataHandle | null {
     if (this.#unfusable.has(kernel)) return null;
     try {
-      return this.#elementwise(kernel, inputs, strides, outShape, dtype);
+      return this.#elementwise(kernel, inputs, strides, outShape, dtype, true);
     } catch (e) {
       if (this.#compiled.has(kernel)) throw e; // it compiled: a failure while running
       this.#unfusable.add(kernel); // e.g. more locals than the engine takes
