@@ -182,6 +182,28 @@ const CASES: { name: string; spec: MatmulSpec; aMat: number[]; bMat: number[] }[
     bMat: [0, 1, 2, 0, 1, 2],
   },
   { name: "MLP shape", spec: { ...plain(100, 784, 100) }, aMat: [0], bMat: [0] },
+  {
+    // a stack of left matrices times one right matrix (vmap of a layer): one product of all rows
+    name: "stacked, shared right matrix",
+    spec: { batchShape: [5], aBatchStrides: [1], bBatchStrides: [0], m: 3, k: 40, n: 17 },
+    aMat: [0, 1, 2, 3, 4],
+    bMat: [0, 0, 0, 0, 0],
+  },
+  {
+    // the same with a transposed right matrix
+    name: "stacked, shared transposed right matrix",
+    spec: {
+      batchShape: [2, 3],
+      aBatchStrides: [3, 1],
+      bBatchStrides: [0, 0],
+      m: 1,
+      k: 33,
+      n: 9,
+      transB: true,
+    },
+    aMat: [0, 1, 2, 3, 4, 5],
+    bMat: [0, 0, 0, 0, 0, 0],
+  },
 ];
 
 function plain(m: number, k: number, n: number): MatmulSpec {

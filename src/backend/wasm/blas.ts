@@ -263,7 +263,12 @@ function makeGemm(lib: Opened, info: BlasInfo): NativeGemm {
     matmul(memory, dtype, a, b, out, spec, threads) {
       const gemm = dtype === "float32" ? lib.sgemm : lib.dgemm;
       if (gemm === null) throw new Error(`matmul(): the native BLAS has no ${dtype} product`);
-      const { m, k, n } = spec, bytes = dtype === "float32" ? 4 : 8;
+      const { k, n } = spec, bytes = dtype === "float32" ? 4 : 8;
+      const mats = spec.batchShape.length === 0 ? null : batchMatrices(spec);
+      // A stack of left matrices times one shared right matrix (`vmap` of a
+      // layer): one product of all their rows.
+      const fold = mats !== null && !spec.transA && foldable(mats);
+      const m = fold ? spec.m * (mats!.length / 2) : spec.m;
       const many = m * k * n >= BLAS_THREADS_MIN_WORK && n >= BLAS_THREADS_MIN_COLUMNS;
       const want = threads === 1 || !many ? 1 : info.threads;
       if (want !== current && lib.setThreads !== null) {
@@ -273,17 +278,25 @@ function makeGemm(lib: Opened, info: BlasInfo): NativeGemm {
       const ta = spec.transA ? TRANS : NO_TRANS, tb = spec.transB ? TRANS : NO_TRANS;
       const lda = spec.transA ? m : k, ldb = spec.transB ? k : n;
       const base = baseOf(memory);
-      if (spec.batchShape.length === 0) {
+      if (mats === null || fold) {
         gemm(ROW_MAJOR, ta, tb, m, n, k, 1, base + a, lda, base + b, ldb, 0, base + out, n);
         return;
       }
-      const mats = batchMatrices(spec), aMat = bytes * m * k, bMat = bytes * k * n;
+      const aMat = bytes * m * k, bMat = bytes * k * n;
       for (let t = 0, o = base + out; 2 * t < mats.length; t++, o += bytes * m * n) {
         const ap = base + a + mats[2 * t] * aMat, bp = base + b + mats[2 * t + 1] * bMat;
         gemm(ROW_MAJOR, ta, tb, m, n, k, 1, ap, lda, bp, ldb, 0, o, n);
       }
     },
   };
+}
+
+/** Whether batch `t` reads left matrix `t` and every batch the same right matrix. */
+function foldable(mats: Int32Array): boolean {
+  for (let t = 0; 2 * t < mats.length; t++) {
+    if (mats[2 * t] !== t || mats[2 * t + 1] !== mats[1]) return false;
+  }
+  return true;
 }
 
 /**
