@@ -271,6 +271,17 @@ export function runProgram(
   return exec.run(inputs, outInto);
 }
 
+/**
+ * Gives back the memory of `program`'s executables (a body run eagerly:
+ * its program is not run again).
+ */
+export function releaseProgram(program: Program): void {
+  const byBackend = executables.get(program);
+  if (byBackend === undefined) return;
+  for (const exec of byBackend.values()) exec.free();
+  executables.delete(program);
+}
+
 /** A new buffer with `x`'s values (a program's output must not be one of its inputs). */
 export function copyOf(x: Tensor): Tensor {
   return bind(castPrim, [x], { dtype: x.dtype });

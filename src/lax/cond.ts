@@ -30,6 +30,7 @@ import {
   freshOutputs,
   jvpOf,
   outAvals,
+  releaseProgram,
   runProgram,
   tensorLeaves,
   traceClosed,
@@ -75,21 +76,12 @@ const switchPrim: ControlPrimitive<SwitchParams> = {
     return outAvals(p.branches[0]);
   },
 
-  run(inputs, p) {
-    const [index, ...ops] = inputs;
-    const kept = new Set<Tensor>(inputs);
-    const n = p.branches.length;
-    const backend = index._backend!;
-    if (!backend.canReadSync) {
-      // The index cannot be read here (WebGPU): every branch, then a select.
-      const outs = p.branches.map((b) => runProgram(b, ops));
-      const picked = select(index, outs, null);
-      for (const o of outs.flat()) if (!picked.includes(o) && !kept.has(o)) o.dispose();
-      return freshOutputs(picked, kept);
+  run(inputs, p, inProgram = false) {
+    try {
+      return runSwitch(inputs, p);
+    } finally {
+      if (!inProgram) p.branches.forEach(releaseProgram);
     }
-    const i = Math.min(Math.max(index.itemSync(), 0), n - 1);
-    const b = p.branches[i];
-    return freshOutputs(runProgram(b, ops), new Set([...kept, ...b.consts]));
   },
 
   bind(inputs, p) {
@@ -207,6 +199,23 @@ const switchPrim: ControlPrimitive<SwitchParams> = {
     return { outs: bindMulti(switchPrim, [index, ...ops], { branches }), batched: outB };
   },
 };
+
+/** The call on concrete tensors. */
+function runSwitch(inputs: readonly Tensor[], p: SwitchParams): Tensor[] {
+  const [index, ...ops] = inputs;
+  const kept = new Set<Tensor>([...inputs, ...p.branches.flatMap((b) => b.consts)]);
+  const n = p.branches.length;
+  const backend = index._backend!;
+  if (!backend.canReadSync) {
+    // The index cannot be read here (WebGPU): every branch, then a select.
+    const outs = p.branches.map((b) => runProgram(b, ops));
+    const picked = select(index, outs, null);
+    for (const o of outs.flat()) if (!picked.includes(o) && !kept.has(o)) o.dispose();
+    return freshOutputs(picked, kept);
+  }
+  const i = Math.min(Math.max(index.itemSync(), 0), n - 1);
+  return freshOutputs(runProgram(p.branches[i], ops), kept);
+}
 
 /**
  * Calls one of `branches` on `operands`, chosen by `index`, JAX's

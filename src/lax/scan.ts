@@ -35,6 +35,7 @@ import {
   freshOutputs,
   jvpOf,
   outAvals,
+  releaseProgram,
   runProgram,
   savedEquations,
   tensorLeaves,
@@ -320,6 +321,7 @@ const scanPrim: ControlPrimitive<ScanParams> = {
       return [...out, ...stacked];
     } finally {
       mem.free();
+      if (!inProgram) releaseProgram(p.body);
     }
   },
 

@@ -26,6 +26,7 @@ import {
   evalProgram,
   freshOutputs,
   jvpOf,
+  releaseProgram,
   runProgram,
   tensorLeaves,
   traceClosed,
@@ -51,31 +52,15 @@ const whilePrim: ControlPrimitive<WhileParams> = {
     return inputs.slice(0, p.numCarry).map((a) => ({ shape: a.shape, dtype: a.dtype }));
   },
 
-  run(inputs, p) {
-    const { numCarry: nc, numCondConsts: ncc } = p;
-    const cc = inputs.slice(nc, nc + ncc);
-    const bc = inputs.slice(nc + ncc);
-    const kept = new Set<Tensor>([...inputs, ...p.cond.consts, ...p.body.consts]);
-    let carry = inputs.slice(0, nc);
-    for (;;) {
-      const [pred] = runProgram(p.cond, [...carry, ...cc]);
-      const backend = pred._backend!;
-      if (!backend.canReadSync) {
-        throw new Error(
-          `lax.whileLoop(): the ${backend.name} backend cannot read the loop condition while ` +
-            `the loop runs (no synchronous reads); use lax.foriLoop with number bounds or ` +
-            `lax.scan, which need no read, or run the loop on wasm/cpu`,
-        );
+  run(inputs, p, inProgram = false) {
+    try {
+      return runWhile(inputs, p);
+    } finally {
+      if (!inProgram) {
+        releaseProgram(p.cond);
+        releaseProgram(p.body);
       }
-      const go = pred.itemSync() !== 0;
-      if (!kept.has(pred)) pred.dispose();
-      if (!go) break;
-      const next = freshOutputs(runProgram(p.body, [...carry, ...bc]), kept);
-      const held = new Set(next);
-      for (const c of carry) if (!kept.has(c) && !held.has(c)) c.dispose();
-      carry = next;
     }
-    return freshOutputs(carry, kept);
   },
 
   bind(inputs, p) {
@@ -242,6 +227,34 @@ const whilePrim: ControlPrimitive<WhileParams> = {
     return { outs, batched: cb };
   },
 };
+
+/** The loop on concrete tensors. */
+function runWhile(inputs: readonly Tensor[], p: WhileParams): Tensor[] {
+  const { numCarry: nc, numCondConsts: ncc } = p;
+  const cc = inputs.slice(nc, nc + ncc);
+  const bc = inputs.slice(nc + ncc);
+  const kept = new Set<Tensor>([...inputs, ...p.cond.consts, ...p.body.consts]);
+  let carry = inputs.slice(0, nc);
+  for (;;) {
+    const [pred] = runProgram(p.cond, [...carry, ...cc]);
+    const backend = pred._backend!;
+    if (!backend.canReadSync) {
+      throw new Error(
+        `lax.whileLoop(): the ${backend.name} backend cannot read the loop condition while ` +
+          `the loop runs (no synchronous reads); use lax.foriLoop with number bounds or ` +
+          `lax.scan, which need no read, or run the loop on wasm/cpu`,
+      );
+    }
+    const go = pred.itemSync() !== 0;
+    if (!kept.has(pred)) pred.dispose();
+    if (!go) break;
+    const next = freshOutputs(runProgram(p.body, [...carry, ...bc]), kept);
+    const held = new Set(next);
+    for (const c of carry) if (!kept.has(c) && !held.has(c)) c.dispose();
+    carry = next;
+  }
+  return freshOutputs(carry, kept);
+}
 
 /**
  * Repeats `body` while `condFn` holds, JAX's `jax.lax.while_loop`:

@@ -29,6 +29,7 @@ import {
   tanh,
   type Tensor,
   tensor,
+  tidy,
   valueAndGrad,
   vmap,
   zeros,
@@ -233,10 +234,32 @@ Deno.test("scan: vmap equals a loop over examples; per-example gradients", () =>
     const want = grad((q: Rnn) => rnnLoop(q, row(xs, b), h0))(p);
     assertClose(row(per.W, b), want.W.dataSync(), { atol: 1e-5, rtol: 1e-4 });
   }
+  // grad of a vmapped scan: the per-example gradients summed.
+  const total = grad((q: Rnn) => sum(vmap((x: Tensor) => rnnScan(q, x, h0))(xs)))(p);
+  const summed = sum(per.W, 0);
+  assertClose(total.W, summed.dataSync(), { atol: 1e-5, rtol: 1e-4 });
   // jit(vmap(scan)) equals vmap.
   assertClose(jit(vmap((x: Tensor) => rnnScan(p, x, h0)))(xs), batched.dataSync(), {
     atol: 1e-6,
     rtol: 1e-6,
+  });
+});
+
+Deno.test("scan: eager calls give their memory back", async () => {
+  const be = new WasmBackend({ memoryLimit: 2 ** 28, gcBudget: 2 ** 28 });
+  await onBackend("wasm-eager-scan", be, () => {
+    const { p, xs, h0 } = rnnArgs();
+    const q = {
+      W: tensor(p.W.arraySync() as number[][]),
+      U: tensor(p.U.arraySync() as number[][]),
+    };
+    const x = tensor(xs.arraySync() as number[][][]), h = tensor(h0.arraySync() as number[][]);
+    const used: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      tidy(() => rnnScan(q, x, h)).dispose();
+      used.push(be.memoryStats().usedBytes);
+    }
+    assert.equal(used[39], used[4], `bytes in use: ${used[4]} after 5 calls, ${used[39]} after 40`);
   });
 });
 
