@@ -54,9 +54,21 @@ export type Batch<D> = D extends CompactImages ? Tensor
 
 /**
  * `true` when `D` has a {@linkcode CompactImages} leaf within four levels
- * (for the overloads below; the bound keeps recursive pytree types finite).
+ * (for the overloads of {@linkcode batches} and {@linkcode randomBatch};
+ * the bound keeps recursive pytree types finite).
+ *
+ * @typeParam D A dataset's type.
+ * @typeParam Depth The levels looked through so far.
+ * @example
+ * ```ts
+ * import type { data, Tensor } from "@gradus/core";
+ *
+ * const yes: data.HasCompact<{ x: data.CompactImages; y: Tensor }> = true;
+ * const no: data.HasCompact<{ x: Tensor }> = false;
+ * console.log(yes, no); // true false
+ * ```
  */
-type HasCompact<D, Depth extends unknown[] = []> = Depth["length"] extends 4 ? false
+export type HasCompact<D, Depth extends unknown[] = []> = Depth["length"] extends 4 ? false
   : D extends CompactImages ? true
   : D extends Tensor ? false
   : D extends object
@@ -65,10 +77,22 @@ type HasCompact<D, Depth extends unknown[] = []> = Depth["length"] extends 4 ? f
   : false;
 
 /**
- * Matches only datasets known to hold {@linkcode CompactImages}: a generic
- * `D` (inside another generic function) takes the overload returning `D`.
+ * `unknown` for datasets known to hold {@linkcode CompactImages}, `never`
+ * otherwise: the first overloads of {@linkcode batches} and
+ * {@linkcode randomBatch} take `D & WithCompact<D>`, so only such datasets
+ * match them (and get {@linkcode Batch} batches); a generic `D` (inside
+ * another generic function) takes the overload returning `D`.
+ *
+ * @typeParam D A dataset's type.
+ * @example
+ * ```ts
+ * import type { data } from "@gradus/core";
+ *
+ * const ok: data.WithCompact<{ x: data.CompactImages }> = "anything";
+ * console.log(ok); // "anything"
+ * ```
  */
-type WithCompact<D> = HasCompact<D> extends true ? unknown : never;
+export type WithCompact<D> = HasCompact<D> extends true ? unknown : never;
 
 /**
  * Options of {@linkcode numExamples}.
@@ -252,6 +276,20 @@ export function batches<D>(
   data: D & WithCompact<D>,
   options: BatchOptions,
 ): IterableIterator<Batch<D>>;
+/**
+ * {@linkcode batches} of a dataset of tensors only (or of a generic `D`):
+ * each batch has the dataset's own type.
+ *
+ * @typeParam D The dataset's type.
+ * @param data A pytree of tensors sharing a leading (example) axis.
+ * @param options `batchSize`, `key`, `shuffle`, `dropLast`.
+ * @returns A single-use iterator over the batches.
+ * @example
+ * ```ts
+ * import { arange, batches } from "@gradus/core";
+ * console.log([...batches({ x: arange(4) }, { batchSize: 3 })].length); // 2
+ * ```
+ */
 export function batches<D>(data: D, options: BatchOptions): IterableIterator<D>;
 export function batches<D>(data: D, options: BatchOptions): IterableIterator<Batch<D>> {
   const op = "batches()";
@@ -307,6 +345,21 @@ export function randomBatch<D>(
   data: D & WithCompact<D>,
   batchSize: number,
 ): Batch<D>;
+/**
+ * {@linkcode randomBatch} of a dataset of tensors only (or of a generic
+ * `D`): the batch has the dataset's own type.
+ *
+ * @typeParam D The dataset's type.
+ * @param key The key for the picks.
+ * @param data A pytree of tensors sharing a leading (example) axis.
+ * @param batchSize How many examples to pick.
+ * @returns A batch with the structure of `data`.
+ * @example
+ * ```ts
+ * import { random, randomBatch, zeros } from "@gradus/core";
+ * console.log(randomBatch(random.key(1), { x: zeros([8, 2]) }, 3).x.shape); // [3, 2]
+ * ```
+ */
 export function randomBatch<D>(key: PRNGKey, data: D, batchSize: number): D;
 export function randomBatch<D>(key: PRNGKey, data: D, batchSize: number): Batch<D> {
   const op = "randomBatch()";
