@@ -70,7 +70,7 @@ interface ScanMemory {
   /** The rows of step `t`, one per x. */
   row(t: number): Tensor[];
   /** Called once step `t`'s rows were used (`held`: what the step kept of them). */
-  rowDone(rows: readonly Tensor[], held: ReadonlySet<Tensor>): void;
+  rowDone(rows: readonly Tensor[], held: (x: Tensor) => boolean): void;
   /** Where step `t` writes its outputs: the carry buffer not holding `carry`, then row `t` of each y. */
   into(carry: readonly Tensor[], t: number): (Tensor | null)[] | undefined;
   /** Whether `x` is a buffer of the block (a carry buffer or a row of the ys). */
@@ -108,7 +108,7 @@ function scanMemory(
   const sliced: ScanMemory = {
     rows: [],
     row: (t) => xs.map((x) => row(x, t)),
-    rowDone: (rows, held) => rows.forEach((x) => held.has(x) || x.dispose()),
+    rowDone: (rows, held) => rows.forEach((x) => held(x) || x.dispose()),
     into: () => undefined,
     inBlock: () => false,
     keepY: (_j, _t, y, kept) => (kept.has(y) ? copyOf(y) : y),
@@ -147,6 +147,8 @@ function scanMemory(
     free();
     return sliced;
   }
+  // Where each step writes its outputs (filled in by `into`, step by step).
+  const targets = new Array<Tensor | null>(b.cViews.length + b.yViews.length).fill(null);
   return {
     rows: b.rows,
     row: (t) => b.xViews.map((v) => v.each[t]),
@@ -154,12 +156,20 @@ function scanMemory(
     // A carry that is also a y (the same value: `[h, h]`) is written at that
     // y's row, which the next step reads as its carry; others take turns
     // in their two buffers.
-    into: (c, t) => [
-      ...b.cViews.map((v, j) =>
-        twins[j] >= 0 ? b.yViews[twins[j]].each[t] : c[j] === v.each[0] ? v.each[1] : v.each[0]
-      ),
-      ...b.yViews.map((v, i) => (twinned.has(i) ? null : v.each[t])),
-    ],
+    into: (c, t) => {
+      b.cViews.forEach((v, j) => {
+        targets[j] = twins[j] >= 0
+          ? b.yViews[twins[j]].each[t]
+          : c[j] === v.each[0]
+          ? v.each[1]
+          : v.each[0];
+      });
+      b.yViews.forEach((
+        v,
+        i,
+      ) => (targets[b.cViews.length + i] = twinned.has(i) ? null : v.each[t]));
+      return targets;
+    },
     inBlock: (x) => b.views.has(x),
     keepY: (j, t, y) => {
       const slot = b.yViews[j].each[t];
@@ -284,26 +294,31 @@ const scanPrim: ControlPrimitive<ScanParams> = {
     const ys: Tensor[][] = yAvals.map(() => new Array(length));
     const yParts = new Set<Tensor>();
     let carry = inputs.slice(0, nc);
+    // One step's inputs: the carry, its rows of the xs, the constants.
+    const ins = [...carry, ...xs, ...consts];
     try {
       for (let s = 0; s < length; s++) {
         const t = reverse ? length - 1 - s : s;
         const xt = mem.row(t);
-        const outs = runProgram(p.body, [...carry, ...xt, ...consts], mem.into(carry, t));
+        for (let j = 0; j < nc; j++) ins[j] = carry[j];
+        for (let i = 0; i < nx; i++) ins[nc + i] = xt[i];
+        const outs = runProgram(p.body, ins, mem.into(carry, t));
         // The carry gets buffers of its own; a y may share one until it is stacked.
-        const next = outs.slice(0, nc).map((c, j) =>
-          mem.inBlock(c) || !kept.has(c) && outs.indexOf(c) === j ? c : copyOf(c)
-        );
-        const held = new Set(next);
-        outs.slice(nc).forEach((y, j) => {
-          const part = mem.keepY(j, t, y, kept);
+        const next = new Array<Tensor>(nc);
+        for (let j = 0; j < nc; j++) {
+          const c = outs[j];
+          next[j] = mem.inBlock(c) || !kept.has(c) && outs.indexOf(c) === j ? c : copyOf(c);
+        }
+        for (let j = 0; j < outs.length - nc; j++) {
+          const part = mem.keepY(j, t, outs[nc + j], kept);
           if (part !== null) {
             ys[j][t] = part;
             yParts.add(part);
-            held.add(part);
           }
-        });
+        }
+        const held = (x: Tensor) => next.includes(x) || yParts.has(x);
         for (const c of carry) {
-          if (!kept.has(c) && !held.has(c) && !yParts.has(c) && !mem.inBlock(c)) c.dispose();
+          if (!mem.inBlock(c) && !kept.has(c) && !held(c)) c.dispose();
         }
         mem.rowDone(xt, held);
         carry = next;
