@@ -24,10 +24,17 @@ import { currentBackend } from "../backend/registry.ts";
 import { isFloat } from "../core/dtype.ts";
 import { fmtShape, ShapeError } from "../core/errors.ts";
 import { sameShape } from "../core/shape.ts";
-import { collectMade, concreteOf, Tensor, withoutCollecting } from "../core/tensor.ts";
+import { collectMade, Tensor, withoutCollecting } from "../core/tensor.ts";
 import { castPrim } from "../ops/elementwise.ts";
 import { describe } from "../ops/convert.ts";
-import { type Aval, bind, makeBatchTracer, makeTracer, type Primitive } from "../ops/primitive.ts";
+import {
+  type Aval,
+  bind,
+  live,
+  makeBatchTracer,
+  makeTracer,
+  type Primitive,
+} from "../ops/primitive.ts";
 import { flattenWithPath, type TreeDef } from "../tree/tree.ts";
 import { JvpTrace } from "../autodiff/jvp.ts";
 import { innermostTrace, nextLevel, withTrace } from "../autodiff/trace.ts";
@@ -78,7 +85,8 @@ export function bindMulti<P>(
   inputs: readonly Tensor[],
   params: P,
 ): Tensor[] {
-  const ins = inputs.map((x) => liveValue(x, prim.name));
+  // A tracer of a transformation that returned acts as its value (as in `bind`).
+  const ins = inputs.map((x) => live(x, prim.name));
   const top = innermostTrace(ins);
   if (top === null) return prim.run(ins, params);
   if (top instanceof JitTrace) return top.processMulti(prim, ins, params, prim.avals(ins, params));
@@ -109,16 +117,6 @@ export function bindMulti<P>(
     );
   }
   throw new Error(`${prim.name}(): unknown transformation (a bug in gradus: please report it)`);
-}
-
-/** A tracer of a transformation that returned acts as its value (see `bind`). */
-function liveValue(x: Tensor, op: string): Tensor {
-  let t = x;
-  while (t._trace !== null && t._trace.done) {
-    if (t._primal === null || t._trace.opaque) concreteOf(t, op);
-    t = t._primal!;
-  }
-  return t;
 }
 
 /** A traced body: inputs are the explicit ones, then `captured`. */

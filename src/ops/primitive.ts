@@ -224,8 +224,9 @@ function nestedBind(outer: string, inner: string): never {
 /**
  * A tracer whose transformation has returned acts as the value it traced; one
  * with no value (a `jit` tracer that escaped) is an error naming `op`.
+ * @internal
  */
-function live(x: Tensor, op: string): Tensor {
+export function live(x: Tensor, op: string): Tensor {
   let t = x;
   while (t._trace !== null && t._trace.done) {
     if (t._primal === null || t._trace.opaque) concreteOf(t, op);

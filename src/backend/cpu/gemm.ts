@@ -267,21 +267,7 @@ function smallProduct(
   );
 }
 
-type SmallKernel = (
-  out: FloatArray,
-  A: FloatArray,
-  B: FloatArray,
-  mats: Int32Array,
-  batch: number,
-  m: number,
-  k: number,
-  n: number,
-  ai: number,
-  ap: number,
-  bj: number,
-  bp: number,
-  acc: Float64Array,
-) => void;
+type SmallKernel = typeof smallKernel;
 
 /**
  * `out = A·B` with A's element (i, p) at `i·ai + p·ap`, B's (p, j) at
