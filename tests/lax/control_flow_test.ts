@@ -295,6 +295,45 @@ Deno.test("scan: nested scans and a cond inside, differentiated under jit", () =
   assertClose(jit(grad(f))(x), grad(loop)(x).dataSync(), { atol: 1e-12, rtol: 1e-12 });
 });
 
+Deno.test("compositions: vmap of a scan with a per-example cond inside, jit(jvp(whileLoop)), vmap(jit(switch))", () => {
+  // Each example's running sum flips sign whenever it goes above its own threshold.
+  const walk = (x: Tensor, limit: Tensor) =>
+    lax.scan(
+      (c: Tensor, xi: Tensor) => {
+        const s = add(c, xi);
+        const n = lax.cond(greater(s, limit), (v: Tensor) => v.neg(), (v: Tensor) => v, s);
+        return [n, n];
+      },
+      tensor(0),
+      x,
+    )[1];
+  const xs = tensor([[1, 2, 3, 4], [0.5, 0.5, 0.5, 0.5], [3, -1, 2, 2]]);
+  const limits = tensor([2, 10, 3]);
+  const loop = [0, 1, 2].map((b) => {
+    const x = xs.arraySync()[b] as number[], lim = (limits.arraySync() as number[])[b];
+    let c = 0;
+    return x.map((xi) => (c = c + xi > lim ? -(c + xi) : c + xi));
+  });
+  assert.deepEqual(vmap(walk)(xs, limits).arraySync(), loop);
+  assert.deepEqual(jit(vmap(walk))(xs, limits).arraySync(), loop);
+  // Forward mode through a jitted while loop: d(x·2ⁿ)/dx with n the trips until ≥ 100.
+  const dbl = jit((x: Tensor) =>
+    jvp(
+      (v: Tensor) => lax.whileLoop((u: Tensor) => less(u, 100), (u: Tensor) => mul(u, 2), v),
+      [x],
+      [tensor(1)],
+    )[1]
+  );
+  assert.equal(dbl(tensor(3)).itemSync(), 64);
+  assert.equal(dbl(tensor(30)).itemSync(), 4);
+  const sw = vmap(
+    jit((i: Tensor, x: Tensor) =>
+      lax.switch(i, [(v: Tensor) => v.neg(), (v: Tensor) => mul(v, 10)], x)
+    ),
+  );
+  assert.deepEqual(sw(tensor([1, 0], { dtype: "int32" }), tensor([2, 3])).arraySync(), [20, -3]);
+});
+
 Deno.test("scan: bad input is an error naming what was seen", () => {
   assert.throws(
     () =>
