@@ -310,7 +310,7 @@ Deno.test("compositions: vmap of a scan with a per-example cond inside, jit(jvp(
   const xs = tensor([[1, 2, 3, 4], [0.5, 0.5, 0.5, 0.5], [3, -1, 2, 2]]);
   const limits = tensor([2, 10, 3]);
   const loop = [0, 1, 2].map((b) => {
-    const x = xs.arraySync()[b] as number[], lim = (limits.arraySync() as number[])[b];
+    const x = (xs.arraySync() as number[][])[b], lim = (limits.arraySync() as number[])[b];
     let c = 0;
     return x.map((xi) => (c = c + xi > lim ? -(c + xi) : c + xi));
   });
