@@ -10,6 +10,7 @@
  */
 
 import type { Tensor } from "../core/tensor.ts";
+import type { Batch } from "../data/batching.ts";
 import type { GradientTransformation } from "../optim/base.ts";
 import type { PRNGKey } from "../random/random.ts";
 import type { ProgressDisplayOptions } from "../report/progress.ts";
@@ -260,7 +261,7 @@ export interface ValidationOptions<P, D, M = undefined> {
   /** The validation set: the same structure as the training data. */
   readonly data: D;
   /** Metrics by name; each shows up as `val_<name>` in the history. */
-  readonly metrics?: Readonly<Record<string, MetricFn<P, D, M>>>;
+  readonly metrics?: Readonly<Record<string, MetricFn<P, Batch<D>, M>>>;
   /** Batch size for evaluation (default: the training `batchSize`). */
   readonly batchSize?: number;
 }
@@ -738,7 +739,7 @@ export interface FitState<P, S, M = undefined> {
  */
 export interface FitOptions<P, D, S> extends FitCommonOptions<P, D, S, undefined> {
   /** The loss: `(params, batch, ctx) => scalar tensor`. */
-  readonly loss: LossFn<P, D>;
+  readonly loss: LossFn<P, Batch<D>>;
   /** No model state. */
   readonly modelState?: undefined;
 }
@@ -785,7 +786,7 @@ export interface FitOptions<P, D, S> extends FitCommonOptions<P, D, S, undefined
  */
 export interface StatefulFitOptions<P, D, S, M> extends FitCommonOptions<P, D, S, M> {
   /** The loss: `(params, batch, ctx) => [scalar tensor, newModelState]`; `ctx.state` is the current state. */
-  readonly loss: StatefulLossFn<P, D, M>;
+  readonly loss: StatefulLossFn<P, Batch<D>, M>;
   /** The initial model state, threaded through the training steps. */
   readonly modelState: M;
 }

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import {
   add,
+  argmax,
   cast,
+  data,
   equal,
   fit,
   full,
@@ -843,3 +845,47 @@ Deno.test("fit: a loss that reads values on the host cannot be jitted; the error
   const eager = await fit({ ...options, jit: false });
   assert.equal(eager.history.steps.length, 1);
 });
+
+Deno.test("fit: compact images train as their float32 tensor would; loss and metrics get float32 batches", async () => {
+  const bytes = Uint8Array.from({ length: 64 * 6 }, (_, i) => (i * 37 + (i >> 3)) % 256);
+  const images = data.CompactImages.fromBytes(bytes, [64, 6]);
+  const y = tensor(Array.from({ length: 64 }, (_, i) => (bytes[6 * i] > 127 ? 1 : 0)), {
+    dtype: "int32",
+  });
+  const run = <D extends { x: data.CompactImages | Tensor; y: Tensor }>(ds: D) =>
+    fit({
+      params: { w: zeros([6, 2]) },
+      optimizer: optim.sgd(0.5),
+      // The batch is float32 whatever the dataset holds (data.Batch<D>): b.x is a Tensor.
+      loss: (p, b) => {
+        const logits = matmul(b.x, p.w);
+        return mean(sub(logsumexp(logits, 1), sum(mul(logits, oneHot2(b.y)), 1)));
+      },
+      data: ds,
+      epochs: 3,
+      batchSize: 16,
+      key: random.key(3),
+      quiet: true,
+      validation: {
+        data: ds,
+        metrics: {
+          hits: (p, b) => mean(cast(equal(argmax(matmul(b.x, p.w), 1), b.y), "float32")),
+        },
+      },
+    });
+  const compact = await run({ x: images, y });
+  const plain = await run({ x: images.toTensor(), y });
+  assert.deepEqual(
+    compact.history.epochs.map((e) => [e.loss, e.val_hits]),
+    plain.history.epochs.map((e) => [e.loss, e.val_hits]),
+  );
+  assert.ok(compact.history.epochs[2].loss < compact.history.epochs[0].loss);
+});
+
+/** One-hot rows of 0/1 labels (float32 [N, 2]). */
+function oneHot2(y: Tensor): Tensor {
+  const one = cast(y, "float32").reshape([y.shape[0], 1]);
+  return reshape(tensor([1, 0]), [1, 2]).mul(sub(1, one)).add(
+    reshape(tensor([0, 1]), [1, 2]).mul(one),
+  );
+}
