@@ -747,3 +747,29 @@ function scanLength(
   }
   return n;
 }
+
+/**
+ * `f` applied to each slice of `xs` along its leading axis, the results
+ * stacked: JAX's `jax.lax.map`, a {@linkcode scan} without a carry. Like
+ * `vmap` it maps over examples, but one at a time (memory of one example's
+ * intermediates, not the batch's); `f` is traced once.
+ *
+ * @typeParam X The type of each slice (a pytree of tensors).
+ * @typeParam Y The type of each result (a pytree of tensors).
+ * @param f The function of one slice.
+ * @param xs A pytree of tensors sharing a leading axis.
+ * @returns The results stacked along a new leading axis.
+ * @example
+ * ```ts
+ * import { lax, type Tensor, tensor } from "@gradus/core";
+ * const norms = lax.map((row: Tensor) => row.square().sum().sqrt(), tensor([[3, 4], [6, 8]]));
+ * console.log(norms.arraySync()); // [5, 10]
+ * ```
+ */
+// deno-lint-ignore no-explicit-any
+export function map<X = any, Y = any>(f: (x: X) => Y, xs: X): Y {
+  if (typeof f !== "function") {
+    throw new TypeError(`lax.map(): f must be a function, got ${describe(f)}`);
+  }
+  return scan((_: null, x: X) => [null, f(x)] as [null, Y], null, xs)[1];
+}

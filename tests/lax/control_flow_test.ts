@@ -25,6 +25,7 @@ import {
   sin,
   slice,
   stack,
+  sub,
   sum,
   tanh,
   type Tensor,
@@ -332,6 +333,20 @@ Deno.test("compositions: vmap of a scan with a per-example cond inside, jit(jvp(
     ),
   );
   assert.deepEqual(sw(tensor([1, 0], { dtype: "int32" }), tensor([2, 3])).arraySync(), [20, -3]);
+});
+
+Deno.test("lax.map: one slice at a time, stacked; pytrees; differentiable; under jit one node", () => {
+  const xs = tensor([[3, 4], [6, 8], [0, 1]]);
+  assert.deepEqual(lax.map((r: Tensor) => sum(mul(r, r)), xs).arraySync(), [25, 100, 1]);
+  const out = lax.map((p: { a: Tensor; b: Tensor }) => ({ s: add(p.a, p.b), d: sub(p.a, p.b) }), {
+    a: tensor([1, 2]),
+    b: tensor([10, 20]),
+  });
+  assert.deepEqual([out.s.arraySync(), out.d.arraySync()], [[11, 22], [-9, -18]]);
+  const g = grad((x: Tensor) => sum(lax.map((r: Tensor) => sum(mul(r, r)), x)))(xs);
+  assert.deepEqual(g.arraySync(), [[6, 8], [12, 16], [0, 2]]);
+  const p = makeJaxpr((x: Tensor) => lax.map((r: Tensor) => sum(r), x))(zeros([100, 3]));
+  assert.equal(p.equations.filter((e) => e.prim.name === "scan").length, 1);
 });
 
 Deno.test("scan: bad input is an error naming what was seen", () => {
