@@ -109,9 +109,12 @@ Deno.test("checkpoint: valueAndGrad of a 20-layer MLP keeps fewer bytes at its p
     });
   };
   const a = await peak(plain), b = await peak(remat);
-  assert.equal(b.loss, a.loss);
-  assert.equal(b.g0, a.g0);
-  // Measured: 28.1 vs 14.0 MiB (per layer, four 128 KiB activations kept against one input).
+  // The same products (bit for bit when the native library keeps one thread count: the test
+  // above checks that; here another test file running at once may switch the process-wide count
+  // between two products, and the library's paths round differently).
+  assert.ok(Math.abs(b.loss - a.loss) <= 1e-6 * Math.abs(a.loss), `loss ${b.loss} vs ${a.loss}`);
+  assert.ok(Math.abs(b.g0 - a.g0) <= 1e-5 * Math.abs(a.g0), `g0 ${b.g0} vs ${a.g0}`);
+  // Measured: 27.9 vs 11.4 MiB (per layer, four 128 KiB activations kept against one input).
   assert.ok(
     b.grown < 0.7 * a.grown,
     `peak growth ${b.grown} with checkpoint vs ${a.grown} without`,

@@ -308,3 +308,31 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "blas: a thread count another user of the library set (a Worker) is put back before a product",
+  ignore: !info.active || info.vendor !== "openblas",
+  fn() {
+    // The same library opened a second time shares the process-wide setting.
+    const other = Deno.dlopen(info.library!, {
+      openblas_set_num_threads: { parameters: ["i32"], result: "void" },
+      openblas_get_num_threads: { parameters: [], result: "i32" },
+    });
+    try {
+      const be = new WasmBackend();
+      const run = () => {
+        const a = be.upload(new Float32Array(64 * 64).fill(0.5), "float32");
+        be.dispose(be.matmul(a, a, plain(64, 64, 64), "float32"));
+        be.dispose(a);
+      };
+      run(); // a small product: one thread
+      assert.equal(other.symbols.openblas_get_num_threads(), 1);
+      other.symbols.openblas_set_num_threads(2); // someone else's setting
+      run();
+      assert.equal(other.symbols.openblas_get_num_threads(), 1, "set back to one thread");
+    } finally {
+      other.close();
+    }
+  },
+});

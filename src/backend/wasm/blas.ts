@@ -271,6 +271,8 @@ function makeGemm(lib: Opened, info: BlasInfo): NativeGemm {
       const m = fold ? spec.m * (mats!.length / 2) : spec.m;
       const many = m * k * n >= BLAS_THREADS_MIN_WORK && n >= BLAS_THREADS_MIN_COLUMNS;
       const want = threads === 1 || !many ? 1 : info.threads;
+      // The setting is the process's: another Worker using the library may have changed it.
+      if (lib.getThreads !== null) current = lib.getThreads();
       if (want !== current && lib.setThreads !== null) {
         lib.setThreads(want);
         current = want;

@@ -162,6 +162,8 @@ export interface Opened {
   readonly dgemm: Gemm | null;
   /** Sets the library's thread count (null: the library chooses). */
   readonly setThreads: ((n: number) => void) | null;
+  /** The library's thread count now (a process-wide setting), or null when it cannot say. */
+  readonly getThreads: (() => number) | null;
   /** The library's own thread setting (0: unknown). */
   readonly ownThreads: number;
 }
@@ -197,6 +199,7 @@ export function open(name: string): Opened | string {
       vendor: "openblas",
       version: cString(openblasConfig()),
       setThreads: set === null ? null : (n) => set(n),
+      getThreads: get === null ? null : () => get(),
       ownThreads: get === null ? 0 : get(),
     };
   }
@@ -210,6 +213,7 @@ export function open(name: string): Opened | string {
       vendor: "mkl",
       version: new TextDecoder().decode(buf.subarray(0, end < 0 ? buf.length : end)).trim(),
       setThreads: mklSet === null ? null : (n) => mklSet(n),
+      getThreads: mklGet === null ? null : () => mklGet(),
       ownThreads: mklGet === null ? 0 : mklGet(),
     };
   }
@@ -221,6 +225,7 @@ export function open(name: string): Opened | string {
       vendor: "blis",
       version: `BLIS ${cString(s.blisVersion())}`,
       setThreads: blisSet === null ? null : (n) => blisSet(BigInt(n)),
+      getThreads: blisGet === null ? null : () => Number(blisGet()),
       ownThreads: own > 0 ? own : 0,
     };
   }
@@ -230,6 +235,7 @@ export function open(name: string): Opened | string {
     vendor: accelerate ? "accelerate" : "other",
     version: null,
     setThreads: null,
+    getThreads: null,
     ownThreads: 0,
   };
 }
