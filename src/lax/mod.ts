@@ -14,6 +14,11 @@
  * contracted by `matmul`), so `grad`, `vjp`, `jvp`, `jit` and every backend
  * work on it.
  *
+ * And control flow on traced values: `scan` (and `map`), `foriLoop`,
+ * `whileLoop`, `cond`, `switch` — bodies traced once, each call one
+ * primitive (one node under `jit`, whatever the trip count) with `jvp`,
+ * `vjp` (not for `whileLoop`) and `vmap` rules.
+ *
  * @example
  * ```ts
  * import { lax, random } from "@gradus/core";
