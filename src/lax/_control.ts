@@ -413,7 +413,7 @@ export function checkSameAvals(
     const w = want[i];
     if (!sameShape(g.shape, w.shape) || g.dtype !== w.dtype) {
       throw new ShapeError(
-        `${op}: ${what} ${paths[i]} has shape ${fmtShape(g.shape)} and dtype ${g.dtype}, but ` +
+        `${op}: ${what} ${paths[i]} with shape ${fmtShape(g.shape)} and dtype ${g.dtype}, but ` +
           `it came in with shape ${fmtShape(w.shape)} and dtype ${w.dtype}; a loop carry must ` +
           `keep its shape and dtype (cast or reshape it in the body)`,
       );

@@ -449,21 +449,15 @@ export function scan<C, X = any, Y = any>(
       if (!Array.isArray(out) || out.length !== 2) {
         throw new TypeError(`${op}: f must return [carry, y], got ${describe(out)}`);
       }
-      const c2 = tensorLeaves(op, out[0], "f's carry output");
+      const c2 = tensorLeaves(op, out[0], "carry");
       if (c2.def.toString() !== carry.def.toString()) {
         throw new ShapeError(
           `${op}: f's carry output has structure ${c2.def.toString()}, but init has ` +
             `${carry.def.toString()}; the carry must keep its structure`,
         );
       }
-      checkSameAvals(
-        op,
-        "f's carry output",
-        c2.leaves.map(avalOf),
-        carry.leaves.map(avalOf),
-        c2.paths,
-      );
-      const y = tensorLeaves(op, out[1], "f's y output");
+      checkSameAvals(op, "f returns", c2.leaves.map(avalOf), carry.leaves.map(avalOf), c2.paths);
+      const y = tensorLeaves(op, out[1], "f's y");
       yDef = y.def;
       return [...c2.leaves, ...y.leaves];
     },

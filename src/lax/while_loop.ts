@@ -315,14 +315,14 @@ export function whileLoop<C>(condFn: (carry: C) => Tensor, bodyFn: (carry: C) =>
     op,
     "bodyFn",
     (ins) => {
-      const out = tensorLeaves(op, bodyFn(rebuild(ins)), "bodyFn's output");
+      const out = tensorLeaves(op, bodyFn(rebuild(ins)), "carry");
       if (out.def.toString() !== carry.def.toString()) {
         throw new ShapeError(
           `${op}: bodyFn returns ${out.def.toString()}, but init is ${carry.def.toString()}; ` +
             `the carry must keep its structure`,
         );
       }
-      checkSameAvals(op, "bodyFn's output", out.leaves.map(avalOf), avals, out.paths);
+      checkSameAvals(op, "bodyFn returns", out.leaves.map(avalOf), avals, out.paths);
       return out.leaves;
     },
     avals,
