@@ -39,15 +39,20 @@ import "../ops/tensor_methods.ts"; // installs Tensor's methods (x.add(y), x.sum
 export type { GradientTransformation, OptimizerState, OptState } from "../optim/base.ts";
 
 export {
+  type Batch,
   batches,
   type BatchOptions,
+  type HasCompact,
   numBatches,
   numExamples,
   type NumExamplesOptions,
   randomBatch,
   trainValidSplit,
   type TrainValidSplitOptions,
+  type WithCompact,
 } from "../data/batching.ts";
+// Named by the batching types above (compact images become float32 batches).
+export type { CompactImages } from "../data/compact_images.ts";
 export { fit, NonFiniteLossError } from "./fit.ts";
 export type {
   EarlyStoppingOptions,
