@@ -31,7 +31,14 @@ import { applyConcrete, type Primitive } from "../ops/primitive.ts";
 import { fusedInfo, runFused as runFusedKernel } from "./fuse.ts";
 import { matmulEpilogueInfo, runMatmulEpilogue } from "./fuse_matmul.ts";
 import { ALIASING, type MemoryPlan, planMemory } from "./memory_plan.ts";
-import { type Equation, type MultiCall, multiInfo, type Program, type Var } from "./program.ts";
+import {
+  type Equation,
+  type MultiCall,
+  multiInfo,
+  type OutputOf,
+  type Program,
+  type Var,
+} from "./program.ts";
 
 let launches = 0;
 
@@ -167,8 +174,7 @@ export class Executable {
     const env: Tensor[] = program.consts.concat(inputs);
     // Multi-output calls (control flow) run once, at their first live output.
     const calls = new Map<MultiCall, { outs: Tensor[]; taken: Set<number> }>();
-    for (const { i, eq, args, out, free } of this.#steps) {
-      const multi = multiInfo(eq);
+    for (const { i, eq, args, out, free, multi } of this.#steps) {
       if (multi !== undefined) {
         let done = calls.get(multi.call);
         if (done === undefined) {
@@ -212,6 +218,8 @@ interface Step {
   readonly out: number;
   /** The value indices to free after it. */
   readonly free: readonly number[];
+  /** The control-flow call it is an output of, if any. */
+  readonly multi: OutputOf | undefined;
 }
 
 /** The live equations of `program` as steps, and the outputs' value indices. */
@@ -222,7 +230,14 @@ function stepsOf(program: Program, plan: MemoryPlan): { steps: Step[]; outputs: 
   const at = (v: Var): number => index.get(v)!;
   const steps = program.equations.flatMap((eq, i) =>
     plan.live[i]
-      ? [{ i, eq, args: eq.inputs.map(at), out: at(eq.out), free: plan.free[i].map(at) }]
+      ? [{
+        i,
+        eq,
+        args: eq.inputs.map(at),
+        out: at(eq.out),
+        free: plan.free[i].map(at),
+        multi: multiInfo(eq),
+      }]
       : []
   );
   return { steps, outputs: program.outputs.map(at) };
