@@ -882,6 +882,13 @@ export interface Backend {
   /** Optional, with `fused`: the most operands one fused kernel may load. */
   readonly maxFusedInputs?: number;
   /**
+   * Optional, with `fused`: true when a kernel launch costs more than
+   * recomputing a few elementwise ops (a GPU, where each launch is a
+   * dispatch), so `jit` fuses an elementwise result into every kernel that
+   * reads it, recomputing it there, rather than storing it once for all.
+   */
+  readonly fusionRecomputes?: boolean;
+  /**
    * Optional: runs one IR elementwise kernel (ops `jit` fused); null when it
    * cannot here and now (the caller then runs the ops one by one).
    */

@@ -21,7 +21,22 @@
  * kernels contain too), so fused results are bit-identical to eager ones.
  * (On `webgpu`, WGSL allows a shader compiler to contract a multiply and an
  * add inside one kernel, so another GPU than the tested one may differ from
- * eager in the last bit.) Dead equations are dropped.
+ * eager in the last bit.) Dead equations are dropped. One-element float32
+ * and int32 constants whose values the host knows are literals of the
+ * kernel, not operands (`fused[ops=[neg,exp,add,div] consts=[1]] a`): they
+ * take no binding and do not count towards `Backend.maxFusedInputs`.
+ *
+ * Recomputation (`Backend.fusionRecomputes`, webgpu, where each kernel is a
+ * dispatch): after a group has taken in every equation whose uses are all
+ * inside it, each elementwise value it still loads is recomputed in it
+ * instead, together with the elementwise producers that value needs, down
+ * to values that stay stored (a product's or a reduction's result, an
+ * input) — when what that adds to load fits the operand limit. The
+ * recomputed equations stay in the program for their other readers and go
+ * once nothing reads them. A value read only by an elementwise op that is
+ * a product's only reader is not recomputed (that op becomes the product's
+ * epilogue). Recomputing repeats the same expressions, so results are the
+ * same bit for bit.
  *
  * Reductions: a `sum`, `max` or `min` over one contiguous run of axes (one
  * `[outer, n, inner]` view, as its eager kernel sees it) grows the same way
@@ -51,8 +66,10 @@
 import { BINARY_OPS, type BinaryOp, UNARY_OPS, type UnaryOp } from "../backend/backend.ts";
 import type { Backend, DataHandle, FusibleOp } from "../backend/backend.ts";
 import type { DType } from "../core/dtype.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { broadcastStrides, sizeOf, stridesOf } from "../core/shape.ts";
-import { type Expr, load } from "../backend/ir/expr.ts";
+import { constant, type Expr, load } from "../backend/ir/expr.ts";
+import { knownValues } from "../ops/convert.ts";
 import {
   type ElementwiseKernel,
   elementwiseKernel,
@@ -88,6 +105,8 @@ export interface FusedInfo {
   readonly view: ReduceView | null;
   /** The equations it replaces, in order (the last defines its output). */
   readonly body: readonly Equation[];
+  /** The constants the kernel has as literals, for running `body` op by op. */
+  readonly constants: ReadonlyMap<Var, Tensor>;
 }
 
 /** Fused equations' infos by their params object. */
@@ -270,12 +289,46 @@ export function fuseElementwise(program: Program, backend: Backend): Program {
   );
   const loads = new Set(backend.fusedReduceLoads ?? ["float32", "float64", "int32", "bool"]);
   const limit = backend.maxFusedInputs ?? Infinity;
+  const inlined = inlinedConstants(program);
+  /** Whether a group loads `v` (else it is a literal of the kernel). */
+  const counts = (v: Var) => !inlined.has(v);
+  const recompute = backend.fusionRecomputes === true;
   const groupOf = eqs.map(() => -1);
   /**
    * The group from `start` (marked as group `id`): it grows back through
    * the elementwise equations of `size` elements whose every use is inside
    * it, loading at most `cap` variables, each `loadable`.
    */
+  /** How many times the program reads each variable (`uses` before groups add reads). */
+  const reads = new Map(uses);
+  /**
+   * Whether `d` may be recomputed in a group of `size` elements: not the
+   * only reader of a product's result (it becomes the product's epilogue,
+   * computed with it, once `fuseMatmulEpilogues` runs).
+   */
+  const recomputable = (d: number, size: number) =>
+    ops[d] !== null && groupOf[d] === -1 && sizeOf(eqs[d].out.aval.shape) === size &&
+    !eqs[d].inputs.every((u) => inlined.has(u)) &&
+    !eqs[d].inputs.some((u) =>
+      reads.get(u) === 1 && eqs[defining.get(u) ?? -1]?.prim.name === "matmul"
+    );
+  /**
+   * `d` and the producers it needs that may be recomputed too (not yet in
+   * the group `inGroup`), in no particular order.
+   */
+  const recomputed = (d: number, size: number, inGroup: ReadonlySet<number>): number[] => {
+    const found = [d];
+    for (let k = 0; k < found.length; k++) {
+      for (const u of eqs[found[k]].inputs) {
+        const p = defining.get(u);
+        if (p === undefined || inGroup.has(p) || found.includes(p) || !recomputable(p, size)) {
+          continue;
+        }
+        found.push(p);
+      }
+    }
+    return found;
+  };
   const grow = (
     start: number,
     size: number,
@@ -285,8 +338,46 @@ export function fuseElementwise(program: Program, backend: Backend): Program {
   ): Group => {
     groupOf[start] = id;
     const members = [start];
+    const inGroup = new Set(members);
+    const computed = new Set([eqs[start].out]);
     const inside = new Map<Var, number>();
-    const loaded = new Set(eqs[start].inputs);
+    const loaded = new Set(eqs[start].inputs.filter(counts));
+    /** Whether `u` will be in memory: no other group computes it inside itself. */
+    const stored = (u: Var) => {
+      const p = defining.get(u);
+      return p === undefined || groupOf[p] === -1 || groupOf[p] === p;
+    };
+    /**
+     * Adds `joining` (equations computing `v`, which the group loads) when
+     * what they load besides is `loadable` and `available`, within the cap.
+     */
+    const join = (
+      joining: readonly number[],
+      v: Var,
+      loadable: (u: Var) => boolean,
+      available: (u: Var) => boolean,
+    ): boolean => {
+      const outs = new Set(joining.map((m) => eqs[m].out));
+      const added = new Set<Var>();
+      for (const m of joining) {
+        for (const u of eqs[m].inputs) {
+          if (!loaded.has(u) && !computed.has(u) && !outs.has(u) && counts(u)) added.add(u);
+        }
+      }
+      const kept = [...loaded].filter((u) => !outs.has(u)).length;
+      if (kept + added.size > cap || ![...added].every((u) => loadable(u) && available(u))) {
+        return false;
+      }
+      loaded.delete(v);
+      for (const m of joining) {
+        loaded.delete(eqs[m].out);
+        inGroup.add(m);
+        computed.add(eqs[m].out);
+        members.push(m);
+      }
+      for (const u of added) loaded.add(u);
+      return true;
+    };
     for (let s = 0; s < members.length; s++) {
       for (const v of eqs[members[s]].inputs) {
         const n = (inside.get(v) ?? 0) + 1;
@@ -294,13 +385,25 @@ export function fuseElementwise(program: Program, backend: Backend): Program {
         const d = defining.get(v);
         if (d === undefined || ops[d] === null || groupOf[d] !== -1 || outputs.has(v)) continue;
         if (n !== uses.get(v) || sizeOf(v.aval.shape) !== size) continue;
-        const added = [...new Set(eqs[d].inputs.filter((u) => !loaded.has(u)))];
-        if (loaded.size - 1 + added.length > cap || !added.every(loadable)) continue;
-        loaded.delete(v);
-        for (const u of added) loaded.add(u);
+        if (eqs[d].inputs.every((u) => inlined.has(u))) continue; // folded on the host, else
+        if (!join([d], v, loadable, () => true)) continue;
         groupOf[d] = id;
-        members.push(d);
       }
+    }
+    // Then, where launches cost more than recomputation, the elementwise
+    // values it still loads are recomputed in it (they stay in the program for
+    // their other readers): each with the producers it needs, down to stored
+    // values, so a chain recomputed whole loads only what it starts from.
+    for (const v of recompute ? [...loaded] : []) {
+      const d = defining.get(v);
+      if (d === undefined || !loaded.has(v) || !recomputable(d, size)) continue;
+      join(recomputed(d, size, inGroup), v, loadable, stored);
+    }
+    // A recomputed member's reads are new reads of what the group loads: no
+    // later group may take those variables inside itself (they must stay stored).
+    for (const m of members) {
+      if (groupOf[m] === id) continue;
+      for (const u of eqs[m].inputs) if (loaded.has(u)) uses.set(u, (uses.get(u) ?? 0) + 1);
     }
     return { members: members.sort((a, b) => a - b), loaded };
   };
@@ -316,7 +419,7 @@ export function fuseElementwise(program: Program, backend: Backend): Program {
     // the epilogue's operands: one element per output, or scalars
     const fixed = new Map<Var, Steps>();
     for (const u of epilogue?.loaded ?? []) {
-      if (u === eqs[red].out) continue;
+      if (u === eqs[red].out) continue; // (inlined constants are never loaded)
       const st = epilogueStepsOf(u, out!.aval.shape, r);
       if (st === null || !loads.has(u.aval.dtype)) return null;
       fixed.set(u, st);
@@ -335,6 +438,7 @@ export function fuseElementwise(program: Program, backend: Backend): Program {
       tail.map((m) => [eqs[m], ops[m]!]),
       fixed,
       [...pro, ...tail].sort((a, b) => a - b).map((m) => eqs[m]),
+      inlined,
     );
     if (eq === null) { for (const m of pro) groupOf[m] = -1; }
     return eq;
@@ -371,19 +475,21 @@ export function fuseElementwise(program: Program, backend: Backend): Program {
       if (red !== -1) eq = reduction(red, group, root);
       if (eq === null && group.members.length > 1) {
         const body = group.members.map((m) => eqs[m]);
-        eq = fusedEquation(body, group.members.map((m) => ops[m]!));
+        eq = fusedEquation(body, group.members.map((m) => ops[m]!), inlined);
       }
     }
     if (eq !== null) fused.set(root, eq); // else its equations stay as they are
   }
-  const equations: Equation[] = [];
+  let equations: Equation[] = [];
   eqs.forEach((eq, i) => {
     if (!live[i]) return;
     const f = fused.get(i);
     if (f !== undefined) equations.push(f);
     else if (!fused.has(groupOf[i])) equations.push(eq);
   });
-  if (equations.length === eqs.length) return program;
+  if (fused.size === 0 && equations.length === eqs.length) return program;
+  // recomputed everywhere it was read: an equation nothing reads any more goes
+  if (recompute) equations = withoutUnread(equations, program.outputs);
   return new Program(
     program.constVars,
     program.consts,
@@ -391,6 +497,23 @@ export function fuseElementwise(program: Program, backend: Backend): Program {
     equations,
     program.outputs,
   );
+}
+
+/**
+ * `equations` without the elementwise and fused ones whose results nothing
+ * reads (after fusion recomputed them in every group that read them).
+ */
+function withoutUnread(equations: readonly Equation[], outputs: readonly Var[]): Equation[] {
+  const read = new Set(outputs);
+  const kept: Equation[] = [];
+  for (let i = equations.length - 1; i >= 0; i--) {
+    const eq = equations[i];
+    const pure = eq.prim === FUSED || fusibleOp(eq) !== null || eq.prim.name === "stopGradient";
+    if (pure && !read.has(eq.out)) continue;
+    kept.push(eq);
+    for (const v of eq.inputs) read.add(v);
+  }
+  return kept.reverse();
 }
 
 /**
@@ -412,42 +535,103 @@ function valueOf(
   return exprFor(v);
 }
 
-/** Operand numbering: `index(v)` gives `v` the next number on first use; `inputs` in that order. */
-function operands(): { inputs: Var[]; index: (v: Var) => number } {
+/** What {@linkcode operands} gives. */
+interface Operands {
+  /** The variables loaded, in operand order. */
+  readonly inputs: Var[];
+  /** The values of the constants folded in as literals, in order of first use. */
+  readonly literals: number[];
+  /** Those constants' variables and tensors. */
+  readonly constants: Map<Var, Tensor>;
+  /** The expression of `v`: a literal, or the load of operand `index(v) + offset`. */
+  readonly leaf: (v: Var, offset?: number) => Expr;
+}
+
+/**
+ * Operand numbering: each variable gets the next number on first use
+ * (`inputs` in that order), except the constants of `inlined`, which
+ * become literals.
+ */
+function operands(inlined: ReadonlyMap<Var, Inlined>): Operands {
   const inputs: Var[] = [];
+  const literals: number[] = [];
+  const constants = new Map<Var, Tensor>();
   const numbers = new Map<Var, number>();
-  return {
-    inputs,
-    index: (v: Var) => {
-      let k = numbers.get(v);
-      if (k === undefined) {
-        numbers.set(v, k = inputs.length);
-        inputs.push(v);
-      }
-      return k;
-    },
+  const leaf = (v: Var, offset = 0): Expr => {
+    const type = scalarType(v.aval.dtype);
+    const c = inlined.get(v);
+    if (c !== undefined) {
+      if (!constants.has(v)) literals.push(c.value);
+      constants.set(v, c.tensor);
+      return constant(c.value, type);
+    }
+    let k = numbers.get(v);
+    if (k === undefined) {
+      numbers.set(v, k = inputs.length);
+      inputs.push(v);
+    }
+    return load(k + offset, type);
   };
+  return { inputs, literals, constants, leaf };
+}
+
+/** A fused equation's params: its ops, then the literals it folded in (when there are any). */
+function fusedParams(
+  body: readonly Equation[],
+  literals: readonly number[],
+  rest: Record<string, unknown> = {},
+): Readonly<Record<string, unknown>> {
+  const ops = body.map((e) => e.prim.name);
+  return Object.freeze(literals.length > 0 ? { ops, consts: literals, ...rest } : { ops, ...rest });
+}
+
+/**
+ * The one-element float32 and int32 constants of `program` whose values
+ * the host knows: fused kernels take them as literals (no operand, no
+ * binding), the same values the eager kernels load.
+ */
+function inlinedConstants(program: Program): Map<Var, Inlined> {
+  const inlined = new Map<Var, Inlined>();
+  program.constVars.forEach((v, i) => {
+    const { shape, dtype } = v.aval;
+    if (sizeOf(shape) !== 1 || (dtype !== "float32" && dtype !== "int32")) return;
+    const tensor = program.consts[i];
+    const known = knownValues(tensor);
+    if (known !== null && known.length === 1) inlined.set(v, { value: Number(known[0]), tensor });
+  });
+  return inlined;
+}
+
+/** A constant a fused kernel has as a literal: its value and its tensor. */
+interface Inlined {
+  readonly value: number;
+  readonly tensor: Tensor;
 }
 
 /** One fused equation for `body` (in program order; the last is the root), or null if the IR cannot build it. */
-function fusedEquation(body: readonly Equation[], ops: readonly FusedOp[]): Equation | null {
+function fusedEquation(
+  body: readonly Equation[],
+  ops: readonly FusedOp[],
+  inlined: ReadonlyMap<Var, Inlined>,
+): Equation | null {
   const root = body[body.length - 1];
-  const { inputs, index } = operands();
+  const { inputs, literals, constants, leaf } = operands(inlined);
   let kernel: ElementwiseKernel;
   try {
     const pairs = body.map((eq, i) => [eq, ops[i]] as const);
-    const out = valueOf(pairs, (v) => load(index(v), scalarType(v.aval.dtype)), root.out);
+    const out = valueOf(pairs, (v) => leaf(v), root.out);
     if (out.type !== scalarType(root.out.aval.dtype)) return null;
     kernel = elementwiseKernel(out, inputs.map((v) => scalarType(v.aval.dtype)));
   } catch {
     return null; // an op the IR does not cover for this dtype: keep the ops
   }
-  const params = Object.freeze({ ops: body.map((e) => e.prim.name) });
+  const params = fusedParams(body, literals);
   infos.set(params, {
     kernel,
     strides: inputs.map((v) => broadcastStrides(v.aval.shape, root.out.aval.shape)),
     view: null,
     body: Object.freeze(body.slice()),
+    constants,
   });
   return { prim: FUSED, inputs, params, out: root.out };
 }
@@ -465,20 +649,20 @@ function fusedReduction(
   epi: readonly (readonly [Equation, FusedOp])[],
   fixed: ReadonlyMap<Var, Steps>,
   body: readonly Equation[],
+  inlined: ReadonlyMap<Var, Inlined>,
 ): Equation | null {
   const shape = red.inputs[0].aval.shape;
   const out = epi.length > 0 ? epi[epi.length - 1][0].out : red.out;
-  const { inputs, index } = operands();
+  const { inputs, literals, constants, leaf: operand } = operands(inlined);
   let kernel: ReduceKernel;
   try {
-    const x = valueOf(pro, (v) => load(index(v), scalarType(v.aval.dtype)), red.inputs[0]);
+    const x = valueOf(pro, (v) => operand(v), red.inputs[0]);
     // as `reduceOpKernel`: a sum of bools counts them in int32 (max/min of bool are errors)
     const prologue = x.type === "bool" ? x.convert("i32") : x;
     if (prologue.type !== scalarType(red.out.aval.dtype)) return null;
     let epilogue: Expr | null = null;
     if (epi.length > 0) {
-      const leaf = (v: Var) =>
-        v === red.out ? load(0, prologue.type) : load(index(v) + 1, scalarType(v.aval.dtype));
+      const leaf = (v: Var) => v === red.out ? load(0, prologue.type) : operand(v, 1);
       epilogue = valueOf(epi, leaf, out);
       if (epilogue.type !== scalarType(out.aval.dtype)) return null;
     }
@@ -487,12 +671,13 @@ function fusedReduction(
     return null; // an op the IR does not cover for this dtype: keep the ops
   }
   const { axes, keepdims } = red.params as { axes: readonly number[]; keepdims: boolean };
-  const params = Object.freeze({ ops: body.map((e) => e.prim.name), axes, keepdims });
+  const params = fusedParams(body, literals, { axes, keepdims });
   infos.set(params, {
     kernel,
     strides: inputs.map((v) => fixed.get(v) ?? stepsOf(v, shape, r)!),
     view: r.view,
     body: Object.freeze(body.slice()),
+    constants,
   });
   return { prim: FUSED, inputs, params, out };
 }

@@ -32,6 +32,7 @@ import {
   type UnaryOp,
 } from "../backend/backend.ts";
 import { broadcastStrides } from "../core/shape.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { Expr, load, topoOrder } from "../backend/ir/expr.ts";
 import { type ElementwiseKernel, elementwiseKernel } from "../backend/ir/kernel.ts";
 import { BINARY_EXPR, scalarType, UNARY_EXPR } from "../backend/ir/ops.ts";
@@ -52,6 +53,8 @@ export interface MatmulEpilogueInfo {
   readonly strides: readonly (readonly number[])[];
   /** The equations it replaces, in order: the product, then the epilogue's. */
   readonly body: readonly Equation[];
+  /** The constants the epilogue has as literals, for running `body` op by op. */
+  readonly constants: ReadonlyMap<Var, Tensor>;
 }
 
 const infos = new WeakMap<object, MatmulEpilogueInfo>();
@@ -201,6 +204,7 @@ function fusedEquation(
     kernel: epilogue,
     strides: rest.map((v) => broadcastStrides(v.aval.shape, shape)),
     body,
+    constants: fusedInfo(eq)?.constants ?? new Map(),
   });
   return { prim: FUSED_MATMUL, inputs: [...m.inputs, ...rest], params, out: eq.out };
 }

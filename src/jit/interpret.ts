@@ -256,11 +256,11 @@ function evaluate(
 ): Tensor {
   const fused = fusedInfo(eq);
   if (fused !== undefined) {
-    return runFused(eq, args, into, place, reuse, runFusedKernel, fused.body);
+    return runFused(eq, args, into, place, reuse, runFusedKernel, fused);
   }
   const product = matmulEpilogueInfo(eq);
   if (product !== undefined) {
-    return runFused(eq, args, into, place, reuse, runMatmulEpilogue, product.body);
+    return runFused(eq, args, into, place, reuse, runMatmulEpilogue, product);
   }
   return place(into, () => run(eq, args, reuse));
 }
@@ -280,7 +280,10 @@ function runFused(
   place: Place,
   reuse: Tensor | null,
   kernel: (backend: Backend, eq: Equation, inputs: readonly DataHandle[]) => DataHandle | null,
-  body: readonly Equation[],
+  { body, constants }: {
+    readonly body: readonly Equation[];
+    readonly constants: ReadonlyMap<Var, Tensor>;
+  },
 ): Tensor {
   const backend = args[0]._backend!;
   const { shape, dtype } = eq.out.aval;
@@ -294,7 +297,7 @@ function runFused(
     }
   }
   // Op by op, on new buffers: the first op must not write over a donated operand the others read.
-  const env = new Map<Var, Tensor>();
+  const env = new Map<Var, Tensor>(constants);
   eq.inputs.forEach((v, i) => env.set(v, args[i]));
   let out!: Tensor;
   for (const e of body) {

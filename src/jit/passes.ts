@@ -1,7 +1,8 @@
 /**
  * Rewrites of a traced program that keep its results bit for bit: merging
- * common subexpressions. (Dead code is skipped by the interpreter's plan;
- * fusion and memory planning build on these next.)
+ * common subexpressions, and folding a reshape that only drops the kept
+ * axes of a reduction into the reduction. (Dead code is skipped by the
+ * interpreter's plan; fusion and memory planning build on these next.)
  *
  * @module
  */
@@ -62,6 +63,52 @@ export function mergeCommon(program: Program): Program {
     program.outputs.map(r),
   );
 }
+
+/**
+ * Folds `reshape(r)` into `r` when `r` is a `sum`, `max` or `min` with
+ * `keepdims: true` that only the reshape reads and the reshape only drops
+ * the kept axes: the reduction without `keepdims` writes the same values
+ * in the same order. (The gradient of a bias added along rows is
+ * `reshape(sum(g, [0], keepdims))`; folded, the reduction can take the
+ * update that reads it as its epilogue.)
+ * @internal
+ */
+export function foldReshapedReductions(program: Program): Program {
+  const uses = new Map<Var, number>();
+  for (const eq of program.equations) {
+    for (const v of eq.inputs) uses.set(v, (uses.get(v) ?? 0) + 1);
+  }
+  for (const v of program.outputs) uses.set(v, (uses.get(v) ?? 0) + 1);
+  const defining = new Map<Var, number>();
+  program.equations.forEach((eq, i) => defining.set(eq.out, i));
+  const folded = new Set<number>();
+  const equations = program.equations.map((eq) => {
+    if (eq.prim.name !== "reshape" || eq.inputs.length !== 1) return eq;
+    const src = eq.inputs[0];
+    const d = defining.get(src);
+    if (d === undefined || uses.get(src) !== 1) return eq;
+    const red = program.equations[d];
+    if (!REDUCTIONS.has(red.prim.name)) return eq;
+    const p = red.params as { axes?: readonly number[]; keepdims?: boolean } | null;
+    if (p?.keepdims !== true || p.axes === undefined) return eq;
+    const dropped = src.aval.shape.filter((_, a) => !p.axes!.includes(a));
+    const want = eq.out.aval.shape;
+    if (dropped.length !== want.length || dropped.some((n, a) => n !== want[a])) return eq;
+    folded.add(d);
+    return { ...red, params: { ...p, keepdims: false }, out: eq.out };
+  });
+  if (folded.size === 0) return program;
+  return new Program(
+    program.constVars,
+    program.consts,
+    program.inputs,
+    equations.filter((_, i) => !folded.has(i)),
+    program.outputs,
+  );
+}
+
+/** The reductions `foldReshapedReductions` folds a reshape into. */
+const REDUCTIONS = new Set(["sum", "max", "min"]);
 
 /** A key equal for one-element constants of equal dtype, shape and value; null for others. */
 function scalarKey(t: Tensor): string | null {

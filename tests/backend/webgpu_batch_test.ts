@@ -258,6 +258,6 @@ gpuTest("steady state: a jitted training step creates no GPU buffer", async () =
     p = r.params;
     created.push(ctx.buffersCreated - before);
   }
-  assert.ok(created[0] > 0, `the first call fills the pools (${created})`);
+  // (the first calls fill the pools, unless earlier tests of the same shapes did)
   assert.deepEqual(created.slice(2), [0, 0, 0, 0], `buffers created per call: ${created}`);
 });

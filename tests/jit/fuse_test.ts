@@ -19,8 +19,10 @@ import {
   greater,
   jit,
   makeJaxpr,
+  matmul,
   mul,
   neg,
+  nn,
   random,
   sub,
   sum,
@@ -32,7 +34,11 @@ import {
   where,
   zeros,
 } from "../../mod.ts";
-import { kernelLaunches } from "../../src/jit/interpret.ts";
+import { Executable, kernelLaunches } from "../../src/jit/interpret.ts";
+import { optimizeFor } from "../../src/jit/jit.ts";
+import type { Program } from "../../src/jit/program.ts";
+import type { Backend } from "../../src/backend/backend.ts";
+import { currentBackend } from "../../src/backend/registry.ts";
 import { assertSameTree, type MlpParams, mlpProblem } from "./_helpers.ts";
 
 const fuses = getBackend() !== "cpu";
@@ -65,7 +71,8 @@ Deno.test("fusion: sigmoid 1/(1+exp(-x)) is one kernel, bit for bit the eager re
   assert.equal(runs, fuses ? 1 : 4);
   if (fuses) {
     const p = makeJaxpr(sigmoid, { optimized: true })(x).toString();
-    assert.match(p, /b:f32\[1019\] = fused\[ops=\[neg,exp,add,div\]\] a 1\.0:f32\[\]\n/); // one 1.0 (merged)
+    // the 1.0 (both merged) is a literal of the kernel
+    assert.match(p, /b:f32\[1019\] = fused\[ops=\[neg,exp,add,div\] consts=\[1\]\] a\n/);
   }
   assert.equal(makeJaxpr(sigmoid)(x).equations.length, 4, "makeJaxpr shows the traced ops");
 });
@@ -168,4 +175,94 @@ Deno.test("fusion: an MLP training step under jit equals eager bit for bit, in f
     }
     [pe, pj] = [e.params, j.params];
   }
+});
+
+/**
+ * The current backend's fusion hooks, with `fusionRecomputes` set as asked
+ * (what a GPU backend declares): a backend to optimize programs for.
+ */
+function fusionView(recompute: boolean): Backend {
+  const be = currentBackend();
+  return {
+    fused: be.fused?.bind(be),
+    fusible: be.fusible?.bind(be),
+    fusedReduce: be.fusedReduce?.bind(be),
+    fusedReduceLoads: be.fusedReduceLoads,
+    maxFusedInputs: be.maxFusedInputs,
+    fusionRecomputes: recompute,
+  } as unknown as Backend;
+}
+
+/** Throws unless every variable `program` reads is defined before it is read. */
+function assertWellFormed(program: Program): void {
+  const known = new Set([...program.inputs, ...program.constVars]);
+  for (const eq of program.equations) {
+    for (const v of eq.inputs) assert.ok(known.has(v), `${eq.prim.name} reads an undefined value`);
+    known.add(eq.out);
+  }
+  for (const v of program.outputs) assert.ok(known.has(v), "an output is undefined");
+}
+
+Deno.test({
+  name:
+    "fusion: recomputed where launches cost more, values read by several kernels go inside each",
+  ignore: !fuses,
+  fn() {
+    // a sigmoid layer: its forward values (the sign test, exp, 1 + e, …) are read by the
+    // forward output and by several backward kernels; a GPU backend recomputes them in each
+    const sigmoid = (z: Tensor) =>
+      where(greater(z, 0), div(1, add(1, exp(neg(z)))), div(exp(z), add(1, exp(z))));
+    const { params, x, labels } = mlpProblem(5);
+    const loss = (p: MlpParams, xb: Tensor, yb: Tensor) => {
+      const h = sigmoid(add(matmul(xb, p.w1), p.b1));
+      return nn.softmaxCrossEntropy(add(matmul(h, p.w2), p.b2), yb);
+    };
+    const step = (p: MlpParams, xb: Tensor, yb: Tensor) => {
+      const [l, g] = valueAndGrad(loss)(p, xb, yb);
+      return { params: tree.map((w: Tensor, gw: Tensor) => sub(w, mul(gw, 0.1)), p, g), loss: l };
+    };
+    const traced = makeJaxpr(step)(params, x, labels);
+    const once = optimizeFor(traced, fusionView(false));
+    const each = optimizeFor(traced, fusionView(true));
+    assertWellFormed(each);
+    const kernels = (p: Program) => p.equations.filter((e) => e.prim.name !== "reshape").length;
+    assert.ok(
+      kernels(each) <= kernels(once) - 6,
+      `${kernels(each)} kernels recomputing, ${kernels(once)} storing\n${each}`,
+    );
+    // the layer's elementwise work: one kernel forward, one backward (plus its bias gradient)
+    const h = each.equations.filter((e) =>
+      e.prim.name === "fused" && e.out.aval.shape.join() === "10,16" &&
+      (e.params as { ops: string[] }).ops.includes("exp")
+    );
+    assert.equal(h.length, 2, `${each}`);
+    // the same values, bit for bit (recomputing repeats the same operations)
+    const args = [...tree.leaves(params), x, labels] as Tensor[];
+    const got = new Executable(each).run(args);
+    const want = new Executable(once).run(args);
+    got.forEach((t, i) => assertSameTree(t, want[i], `output ${i}`));
+  },
+});
+
+Deno.test("fusion: a reshape that drops a reduction's kept axes folds into it", () => {
+  // the gradient of a bias added along rows: reshape(sum(g, [0], keepdims)), then the update
+  const f = (g: Tensor, b: Tensor) => sub(b, mul(sum(g, 0, { keepdims: true }).reshape([5]), 0.1));
+  const g = random.normal(random.key(1), [7, 5]), b = random.normal(random.key(2), [5]);
+  const p = makeJaxpr(f, { optimized: true })(g, b);
+  assert.ok(!p.equations.some((e) => e.prim.name === "reshape"), `${p}`);
+  if (fuses) assert.equal(p.equations.length, 1, `${p}`); // the update is the sum's epilogue
+  assertSameTree(jit(f)(g, b), f(g, b), "values");
+  // a reshape to another shape, or of a sum read twice, stays
+  const h = (
+    g: Tensor,
+  ) => [sum(g, 0, { keepdims: true }).reshape([5, 1]), sum(g, 1, { keepdims: true })];
+  assert.ok(makeJaxpr(h, { optimized: true })(g).equations.some((e) => e.prim.name === "reshape"));
+  const twice = (g: Tensor) => {
+    const s = sum(g, 0, { keepdims: true });
+    return [s.reshape([5]), add(s, 1)];
+  };
+  assert.ok(
+    makeJaxpr(twice, { optimized: true })(g).equations.some((e) => e.prim.name === "reshape"),
+  );
+  assertSameTree(jit(twice)(g), twice(g), "read twice");
 });

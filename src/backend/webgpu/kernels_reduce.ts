@@ -80,26 +80,38 @@ const MIN_GROUPS = 128;
 const MIN_PER_LANE = 16;
 
 /** Axes longer than this are chunked by the serial plan. */
-const SERIAL_WHOLE = 16;
+const SERIAL_WHOLE = 4096;
+/** Invocations per workgroup of the serial plan (one per output, no shared memory). */
+const SERIAL_WG = 64;
 /** llvmpipe stops any shader loop after this many iterations (`LP_MAX_TGSI_LOOP_ITERATIONS`). */
 const LOOP_LIMIT = 65535;
 
 /**
  * Chooses the workgroup split and the chunking of one pass. `serial`
  * (`GpuContext.serialReductions`, software adapters, which run every
- * workgroup barrier as a switch between all invocations' coroutines): one
- * lane per output, no tree, and an axis longer than 16 split into chunks of
+ * workgroup barrier as a switch between all invocations' coroutines, and
+ * pay about 0.1–0.2 ms for every dispatch): workgroups of 64 invocations,
+ * one per output, with no shared memory and no barrier (see
+ * {@linkcode serialSum}); an axis of up to 4096 elements is reduced whole
+ * in one pass (a sum in four interleaved accumulators, so its chain is
+ * `⌈n/4⌉ + 2` additions), a longer one split into chunks of
  * `max(⌈√n⌉, ⌈n/256⌉)` elements (at most 65535: llvmpipe silently ends
  * longer shader loops), so a sum's chain stays within the bound above
- * (`≈ 2√n` additions) and a long axis still spreads over workgroups.
+ * and a long axis still spreads over workgroups.
  */
 function plan(outputs: number, n: number, inner: number, serial: boolean): Plan {
   if (serial) {
     const chunkLen = n > SERIAL_WHOLE
       ? Math.min(LOOP_LIMIT, Math.max(Math.ceil(Math.sqrt(n)), Math.ceil(n / 256)))
       : Math.max(n, 1);
-    const pBlocks = Math.ceil(outputs / WG);
-    return { li: WG, ln: 1, pBlocks, chunks: Math.max(1, Math.ceil(n / chunkLen)), chunkLen };
+    const pBlocks = Math.ceil(outputs / SERIAL_WG);
+    return {
+      li: SERIAL_WG,
+      ln: 1,
+      pBlocks,
+      chunks: Math.max(1, Math.ceil(n / chunkLen)),
+      chunkLen,
+    };
   }
   // inner > 1: up to 64 consecutive outputs per group for coalesced reads;
   // inner = 1: as many lanes along the axis as it has elements.
@@ -162,9 +174,11 @@ function uniforms(
 /**
  * The prologue every pass shares: invocation `t` is lane `ly` of output
  * slot `lx` (`t = ly·li + lx`); group → (chunk `c`, outputs); then `live`,
- * `o`, `i`, `j0`, `j1`, `base`.
+ * `o`, `i`, `j0`, `j1`, `base`. Serial passes have workgroups of
+ * {@linkcode SERIAL_WG} (`li` = 64, `ly` = 0).
  */
-const PROLOGUE = `@compute @workgroup_size(${WG})
+const prologue = (serial: boolean): string =>
+  `@compute @workgroup_size(${serial ? SERIAL_WG : WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let g = wid.x + wid.y * 65535u;
   if (g >= u.pBlocks * u.chunks) { return; }
@@ -291,31 +305,63 @@ function sumSource(
   last: boolean,
   bound: readonly boolean[],
   decls: string,
+  serial: boolean,
 ): string {
   const acc = storage(k.prologue.type);
   const f = functions(k);
-  const elem = partials ? `ld_pin(base + j * u.inner)` : `ir_pro(${proArgs(k, bound, "j")})`;
-  const out = last ? finish(k, bound, "s[t]") : `st_out((o * u.chunks + c) * u.inner + i, s[t]);`;
+  const elem = (j: string) =>
+    partials ? `ld_pin(base + ${j} * u.inner)` : `ir_pro(${proArgs(k, bound, j)})`;
+  const total = serial ? "acc" : "s[t]";
+  const out = last
+    ? finish(k, bound, total)
+    : `st_out((o * u.chunks + c) * u.inner + i, ${total});`;
+  const body = serial ? serialSum(acc, elem) : `  var acc = ${acc}(0);
+  if (live) {
+    for (var j = j0 + ly; j < j1; j += u.ln) {
+      acc += ${elem("j")};
+    }
+  }
+  s[t] = acc;
+${tree("s[t] = s[t] + s[t2];")}`;
   return `${uniformBlock(k.inputs.length)}
 ${decls}
 ${preludes(f, last)}
 ${partials ? "" : f.pro.fn}
 ${last && f.epi !== null ? f.epi.fn : ""}
-var<workgroup> s: array<${acc}, ${WG}>;
-${PROLOGUE}
-  var acc = ${acc}(0);
-  if (live) {
-    for (var j = j0 + ly; j < j1; j += u.ln) {
-      acc += ${elem};
-    }
-  }
-  s[t] = acc;
-${tree("s[t] = s[t] + s[t2];")}
+${serial ? "" : `var<workgroup> s: array<${acc}, ${WG}>;`}
+${prologue(serial)}
+${body}
   if (ly == 0u && live) {
     ${out}
   }
 }
 `;
+}
+
+/**
+ * A serial pass's sum of its chunk `j0 … j1 - 1` into `acc`: four
+ * accumulators take every fourth element (`a0` the first, …), then
+ * `acc = (a0 + a1) + (a2 + a3)` — a chain of `⌈len/4⌉ + 2` additions, the
+ * same for every dispatch of the same shape.
+ */
+function serialSum(acc: string, elem: (j: string) => string): string {
+  return `  var a0 = ${acc}(0);
+  var a1 = ${acc}(0);
+  var a2 = ${acc}(0);
+  var a3 = ${acc}(0);
+  if (live) {
+    var j = j0;
+    for (; j + 3u < j1; j += 4u) {
+      a0 += ${elem("j")};
+      a1 += ${elem("(j + 1u)")};
+      a2 += ${elem("(j + 2u)")};
+      a3 += ${elem("(j + 3u)")};
+    }
+    for (; j < j1; j += 1u) {
+      a0 += ${elem("j")};
+    }
+  }
+  let acc = (a0 + a1) + (a2 + a3);`;
 }
 
 /** Where an extreme pass reads from: the elements, or `(key, index)` pairs of a previous pass. */
@@ -337,7 +383,10 @@ function extremeSource(
   bound: readonly boolean[],
   outType: WgslScalar,
   decls: string,
+  serial: boolean,
 ): string {
+  // the winner's key and index: the shared slots after the tree, or the invocation's own
+  const K = serial ? "k" : "sk[t]", I = serial ? "ix" : "si[t]";
   const f = functions(k);
   const elemType = storage(k.prologue.type);
   const value = (j: string) => `bitcast<u32>(ir_pro(${proArgs(k, bound, j)}))`;
@@ -357,21 +406,21 @@ function extremeSource(
     k.epilogue !== null && storage(k.epilogue.type) === outType
       ? finish(k, bound, acc)
       : `st_out(p, ${word(alt)});`;
-  const index = k.epilogue === null || !arg
-    ? `st_out(p, ${word("si[t]")});`
-    : epilogue("i32(si[t])", "si[t]");
+  const index = k.epilogue === null || !arg ? `st_out(p, ${word(I)});` : epilogue(`i32(${I})`, I);
   const winner = k.epilogue === null
-    ? `st_out(p, bitcast<${outType}>(${value("si[t]")}));`
-    : epilogue(arg ? "i32(si[t])" : `ir_pro(${proArgs(k, bound, "si[t]")})`, "sk[t]");
+    ? `st_out(p, bitcast<${outType}>(${value(I)}));`
+    : epilogue(arg ? `i32(${I})` : `ir_pro(${proArgs(k, bound, I)})`, K);
   return `${uniformBlock(k.inputs.length)}
 ${decls}
 ${preludes(f, true)}
 ${f.pro.fn}
 ${f.epi !== null ? f.epi.fn : ""}
 ${input === "pairs" ? "" : orderKeyFunction(elemType, "u.flip")}
-var<workgroup> sk: array<u32, ${WG}>;
-var<workgroup> si: array<u32, ${WG}>;
-${PROLOGUE}
+${
+    serial ? "" : `var<workgroup> sk: array<u32, ${WG}>;
+var<workgroup> si: array<u32, ${WG}>;`
+  }
+${prologue(serial)}
   var k = 0u;
   var ix = 0xffffffffu;
   if (live) {
@@ -380,21 +429,21 @@ ${PROLOGUE}
       if (kj > k || (kj == k && jj < ix)) { k = kj; ix = jj; }
     }
   }
-  sk[t] = k;
-  si[t] = ix;
 ${
-    tree(
-      `let k2 = sk[t2];
+    serial ? "" : `  sk[t] = k;
+  si[t] = ix;
+` + tree(
+        `let k2 = sk[t2];
       let i2 = si[t2];
       let k1 = sk[t];
       if (k2 > k1 || (k2 == k1 && i2 < si[t])) { sk[t] = k2; si[t] = i2; }`,
-    )
+      )
   }
   if (ly == 0u && live) {
     if (u.mode == ${MODE.pairs}u) {
       let q = ((o * u.chunks + c) * u.inner + i) * 2u;
-      st_out(q, ${word("sk[t]")});
-      st_out(q + 1u, ${word("si[t]")});
+      st_out(q, ${word(K)});
+      st_out(q + 1u, ${word(I)});
     } else if (u.mode == ${MODE.index}u) {
       ${index}
     } else {
@@ -437,7 +486,7 @@ function reduceSum(
   ops.push({ name: "out", type: last ? outStorage(k, false) : acc, store: out, write: true });
   ctx.run(
     op,
-    sumSource(k, partials !== null, last, bound, ctx.declare(ops)),
+    sumSource(k, partials !== null, last, bound, ctx.declare(ops), ctx.serialReductions),
     uniforms(outputs, n, inner, p, n, operands),
     ops,
     splitGroups(p.pBlocks * p.chunks),
@@ -486,7 +535,7 @@ function reduceExtreme(
     ops.push({ name: "out", type: outType, store: out, write: true });
     ctx.run(
       op,
-      extremeSource(k, input, bound, outType, ctx.declare(ops)),
+      extremeSource(k, input, bound, outType, ctx.declare(ops), ctx.serialReductions),
       u,
       ops,
       splitGroups(p.pBlocks * p.chunks),

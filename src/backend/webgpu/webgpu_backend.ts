@@ -55,12 +55,26 @@ export interface GpuHandle extends Store {
   refs: number;
   /** Set once the buffers went back to the pool; the handle must not be used afterwards. */
   released: boolean;
-  /** The values of a small int32 upload (indices, labels), so they can be checked on the host. */
-  readonly host: Int32Array | null;
+  /**
+   * The values of a small int32 upload (indices, labels), so they can be
+   * checked on the host, or of a scalar-sized upload or fill of any dtype
+   * (the constants a traced program folds into its fused kernels).
+   */
+  readonly host: TypedArray | null;
 }
 
 /** int32 uploads up to this many elements keep their host copy (`GpuHandle.host`). */
 const HOST_COPY_LIMIT = 1 << 20;
+/** Uploads and fills of any dtype up to this many elements keep their values on the host too. */
+const HOST_SMALL = 16;
+
+/** The host copy of `size` copies of `value` as `dtype` (a small fill's `GpuHandle.host`). */
+function filledHost(size: number, value: number, dtype: DType): TypedArray | null {
+  if (size > HOST_SMALL) return null;
+  if (dtype === "float32") return new Float32Array(size).fill(value);
+  if (dtype === "int32") return new Int32Array(size).fill(fillBits(value, dtype) | 0);
+  return dtype === "bool" ? new Uint8Array(size).fill(fillBits(value, dtype)) : null;
+}
 
 /** The 32-bit pattern of `value` stored as `dtype` (the CPU's conversion rules). */
 function fillBits(value: number, dtype: DType): number {
@@ -142,7 +156,7 @@ export class WebGpuBackend implements be.Backend {
   // ---------------------------------------------------------------- handles
 
   /** Wraps fresh storage as a handle nobody owns yet. */
-  #wrap(store: Store, host: Int32Array | null = null): GpuHandle {
+  #wrap(store: Store, host: TypedArray | null = null): GpuHandle {
     const h: GpuHandle = { segs: store.segs, words: store.words, refs: 0, released: false, host };
     this.#orphans.register(h, store, h);
     return h;
@@ -205,6 +219,8 @@ export class WebGpuBackend implements be.Backend {
     else throw new TypeError(`upload(): dtype ${dtype} is not supported on WebGPU`);
     const host = dtype === "int32" && values.length <= HOST_COPY_LIMIT
       ? Int32Array.from(values as Int32Array)
+      : values.length <= HOST_SMALL
+      ? (dtype === "float32" ? Float32Array.from(values) : Uint8Array.from(values))
       : null;
     const handle = this.#wrap(this.ctx.upload("tensor()", data), host);
     detachLarge(values); // the queue copied it; the backend owns it (see Backend.upload)
@@ -226,12 +242,12 @@ export class WebGpuBackend implements be.Backend {
     }
   }
 
-  /** The host copy of a small int32 upload (see {@linkcode GpuHandle.host}), or null. */
+  /** The host copy of a small upload or fill (see {@linkcode GpuHandle.host}), or null. */
   hostValues(x: be.DataHandle, dtype: DType, size: number): TypedArray | null {
     const h = x as GpuHandle;
-    return dtype === "int32" && !h.released && h.host !== null && h.host.length === size
-      ? h.host
-      : null;
+    const host = h.released ? null : h.host;
+    const kind = dtype === "int32" ? Int32Array : dtype === "float32" ? Float32Array : Uint8Array;
+    return host instanceof kind && host.length === size ? host : null;
   }
 
   /** Always throws: the GPU can only be read asynchronously. */
@@ -258,7 +274,8 @@ export class WebGpuBackend implements be.Backend {
 
   /** `size` copies of `value` cast to `dtype`. */
   fill(size: number, value: number, dtype: DType): be.DataHandle {
-    return this.#wrap(fillKernel(this.ctx, "fill()", size, fillBits(value, dtype)));
+    const host = filledHost(size, value, dtype);
+    return this.#wrap(fillKernel(this.ctx, "fill()", size, fillBits(value, dtype)), host);
   }
 
   /** `out[i] = op(x[i])`. */
@@ -283,6 +300,13 @@ export class WebGpuBackend implements be.Backend {
 
   /** The most operands of a fused kernel (with the output, within 8 storage bindings). */
   readonly maxFusedInputs: number = 6;
+
+  /**
+   * Fused kernels recompute the elementwise results they read rather than
+   * load them (see `Backend.fusionRecomputes`): every kernel is a dispatch,
+   * about 0.1–0.3 ms each on llvmpipe.
+   */
+  readonly fusionRecomputes: boolean = true;
 
   /** Every elementwise op and reduction runs as its IR kernel here (float64 is not supported). */
   fusible({ dtype, to }: be.FusibleOp): boolean {
@@ -384,7 +408,7 @@ export class WebGpuBackend implements be.Backend {
    */
   gather({ x, indices, outer, n, inner, count, dtype }: be.GatherSpec): be.DataHandle {
     const host = (indices as GpuHandle).host;
-    if (host !== null) normalizeIndices("take()", host, count, n);
+    if (host instanceof Int32Array) normalizeIndices("take()", host, count, n);
     const X = this.#buf(x, "take()"), I = this.#buf(indices, "take()");
     return this.#wrap(gatherKernel(this.ctx, X, I, outer, n, inner, count, dtype));
   }
