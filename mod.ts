@@ -215,6 +215,7 @@ export type {
   StridedSpec,
   UnaryOp,
   UnarySpec,
+  UnpackBytesSpec,
   WhereSpec,
 } from "./src/backend/backend.ts";
 export { BINARY_OPS, COMPARISONS, UNARY_OPS } from "./src/backend/backend.ts";

@@ -538,6 +538,42 @@ export interface GatherSpec {
 }
 
 /**
+ * Arguments of {@linkcode Backend.unpackBytes}: rows of 8-bit values
+ * stored `k` per float32 (value `c` of a row is `b₀ + 256·b₁ + 65536·b₂`,
+ * an integer below 2²⁴ — the storage of `data.CompactImages`), gathered
+ * and widened to float32 `[count, k, w]`: plane `j` holds byte `j` of each
+ * value, divided by `divisor`.
+ *
+ * @example
+ * ```ts
+ * import { CpuBackend, type UnpackBytesSpec } from "@gradus/core";
+ *
+ * const backend = new CpuBackend();
+ * const x = backend.upload(new Float32Array([7 + 256 * 255, 1]), "float32"); // 2 rows of 1 value
+ * const indices = backend.upload(new Int32Array([0]), "int32");
+ * const spec: UnpackBytesSpec = { x, indices, n: 2, w: 1, k: 2, count: 1, divisor: 1 };
+ * console.log(backend.readSync(backend.unpackBytes!(spec)!, "float32", 2));
+ * // Float32Array(2) [ 7, 255 ]
+ * ```
+ */
+export interface UnpackBytesSpec {
+  /** float32 `[n, w]`: `k` bytes in each value. */
+  readonly x: DataHandle;
+  /** int32 `[count]`, each in `[0, n)`. */
+  readonly indices: DataHandle;
+  /** Rows of `x`. */
+  readonly n: number;
+  /** Values per row of `x`. */
+  readonly w: number;
+  /** Bytes per value. */
+  readonly k: 1 | 2 | 3;
+  /** How many rows to take. */
+  readonly count: number;
+  /** 255 (bytes to 0..1, `float32(b / 255)`, correctly rounded) or 1 (0..255). */
+  readonly divisor: 255 | 1;
+}
+
+/**
  * Arguments of {@linkcode Backend.scatterAdd}, the transpose of a gather:
  * `g` is `[outer, count, inner]`, the output `[outer, n, inner]`.
  *
@@ -993,6 +1029,13 @@ export interface Backend {
    * fill value: NaN for floats, −2³¹ for int32, `true` for bool.
    */
   gather(spec: GatherSpec): DataHandle;
+  /**
+   * Optional: packed bytes gathered and widened to float32 in one pass
+   * (see {@linkcode UnpackBytesSpec}), what `data.CompactImages` makes
+   * every batch with; null when it cannot here (the caller then runs the
+   * same as a program of ops).
+   */
+  unpackBytes?(spec: UnpackBytesSpec): DataHandle | null;
   /**
    * The transpose of `gather`: `g` is `[outer, count, inner]`, output
    * `[outer, n, inner]` zeros with `out[o, indices[c], i] += g[o, c, i]`

@@ -7,9 +7,10 @@
  * @module
  */
 
-import type { Tensor } from "../core/tensor.ts";
+import { type Tensor, withoutCollecting } from "../core/tensor.ts";
+import { tensor } from "../ops/creation.ts";
 import { jit } from "../jit/jit.ts";
-import { add, div, floor, mul, sub } from "../ops/elementwise.ts";
+import { cast, div, floor, mul, sub } from "../ops/elementwise.ts";
 import { reshape } from "../ops/movement.ts";
 import { take } from "../ops/take.ts";
 
@@ -24,9 +25,6 @@ function unpack(packed: Tensor, hi: Tensor, next: Tensor): Tensor {
   const v = reshape(packed, [n, 1, w]);
   return sub(floor(mul(v, hi)), mul(floor(mul(v, next)), 256));
 }
-
-/** float32(1 / 255). */
-const INV_255 = Math.fround(1 / 255);
 
 /** A decoder: the rows `idx` of `packed` as float32 `[count, k, w]`. */
 export type RowsDecoder = (packed: Tensor, idx: Tensor, hi: Tensor, next: Tensor) => Tensor;
@@ -44,16 +42,26 @@ export const rowsUnitByDivision: RowsDecoder = jit((packed, idx, hi, next) =>
   div(unpack(take(packed, idx, 0), hi, next), 255)
 );
 
+/** `float32(b / 255)` for every byte `b`, `[256]` (made on first use, on the current backend). */
+let unitTable: Tensor | null = null;
+
 /**
- * Pixels `float32(byte / 255)` without a division (WGSL's is not correctly
- * rounded: 2.5 ulp): `q = b·c` with `c = float32(1/255)`, then one Newton
- * step `q + (b − 255·q)·c`. Every byte gives exactly `float32(b / 255)`,
- * with or without fused multiply-adds (checked in float64 for all 256
- * values, and on each backend in the tests); only correctly rounded `+`,
- * `−` and `×` are needed, which WGSL guarantees.
+ * Pixels `float32(byte / 255)` looked up in a table of the exact values
+ * (the gather of `take`: no arithmetic), where division is not correctly
+ * rounded (WGSL's: 2.5 ulp). A Newton step after a multiply is not enough
+ * there: a shader compiler may contract and reorder it inside one fused
+ * kernel (llvmpipe did, 7 bytes off by one ulp).
  */
-export const rowsUnitByNewton: RowsDecoder = jit((packed, idx, hi, next) => {
+export const rowsUnitByTable: RowsDecoder = (packed, idx, hi, next) => {
+  if (unitTable === null || unitTable._disposed || unitTable._backend !== packed._backend) {
+    const values = Float32Array.from({ length: 256 }, (_, b) => b / 255);
+    unitTable = withoutCollecting(() => tensor(values));
+  }
+  return lookup(packed, idx, hi, next, unitTable);
+};
+
+/** The rows `idx` as bytes, then each byte's entry of `table`. */
+const lookup = jit((packed: Tensor, idx: Tensor, hi: Tensor, next: Tensor, table: Tensor) => {
   const b = unpack(take(packed, idx, 0), hi, next);
-  const q = mul(b, INV_255);
-  return add(q, mul(sub(b, mul(q, 255)), INV_255));
+  return reshape(take(table, reshape(cast(b, "int32"), [-1]), 0), b.shape);
 });

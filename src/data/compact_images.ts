@@ -24,13 +24,13 @@
  */
 
 import { ShapeError } from "../core/errors.ts";
-import type { Tensor } from "../core/tensor.ts";
+import { makeTensor, type Tensor } from "../core/tensor.ts";
 import { tidy } from "../autodiff/tidy.ts";
 import { tensor } from "../ops/creation.ts";
 import { backendOf } from "../ops/convert.ts";
 import { reshape } from "../ops/movement.ts";
 import { indexTensor, take as takeOp } from "../ops/take.ts";
-import { rowsRaw, rowsUnitByDivision, rowsUnitByNewton } from "./_compact_decode.ts";
+import { rowsRaw, rowsUnitByDivision, rowsUnitByTable } from "./_compact_decode.ts";
 import { ownedTensor } from "./_tensor.ts";
 
 /** Bytes per float32: 3 when they divide a row evenly, else 2, else 1. */
@@ -283,17 +283,40 @@ export class CompactImages {
   #rows(idx: Tensor, own: boolean): Tensor {
     const shape = [idx.shape[0], ...this.shape.slice(1)];
     const [packed, hi, next] = [this.#packed, this.#hi, this.#next];
-    // Division where it is correctly rounded (and a little faster), else none.
+    // One pass where the backend has it (wasm, cpu) and the values are concrete.
+    const be = packed._backend;
+    if (be?.unpackBytes !== undefined && isConcrete(idx) && isConcrete(packed)) {
+      const [n, w] = packed.shape;
+      const data = be.unpackBytes({
+        x: packed._data,
+        indices: idx._data,
+        n,
+        w,
+        k: hi.shape[0] as 1 | 2 | 3,
+        count: idx.shape[0],
+        divisor: this.normalized ? 255 : 1,
+      });
+      if (data !== null) {
+        if (own) idx.dispose();
+        return makeTensor(be, data, shape, "float32");
+      }
+    }
+    // Traced: division where it is correctly rounded, else a table of the exact values.
     const name = packed._backend?.name;
     const decode = !this.normalized
       ? rowsRaw
       : name === "wasm" || name === "cpu"
       ? rowsUnitByDivision
-      : rowsUnitByNewton;
+      : rowsUnitByTable;
     try {
       return tidy(() => reshape(decode(packed, idx, hi, next), shape));
     } finally {
       if (own) idx.dispose();
     }
   }
+}
+
+/** Whether `t` is a plain tensor with its value (not traced by a transformation). */
+function isConcrete(t: Tensor): boolean {
+  return t._trace === null && t._primal === null && !t._disposed && t._backend !== null;
 }

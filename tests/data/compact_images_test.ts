@@ -11,9 +11,10 @@ import {
   trainValidSplit,
 } from "../../mod.ts";
 import { randintOnHost } from "../../src/random/_keys.ts";
-import { rowsRaw, rowsUnitByDivision, rowsUnitByNewton } from "../../src/data/_compact_decode.ts";
+import { rowsRaw, rowsUnitByDivision, rowsUnitByTable } from "../../src/data/_compact_decode.ts";
 import { lcg } from "../_helpers.ts";
 import { withTempDir, writeFakeCifar, writeFakeMnist } from "./_fixtures.ts";
+import { gpuTest } from "../backend/_webgpu.ts";
 
 /** `n` images of `shape` with pseudo-random bytes (every value 0..255 appears for n·size ≥ 2560). */
 function bytesOf(size: number, seed: number): Uint8Array {
@@ -51,7 +52,7 @@ Deno.test("CompactImages: every byte value decodes to float32(byte / 255) exactl
   }
 });
 
-Deno.test("both decoders give float32(byte / 255) exactly for every byte (division, and the Newton step used where division is not exact)", () => {
+Deno.test("both decoders give float32(byte / 255) exactly for every byte (division, and the table used where division is not exact)", () => {
   // 128 rows of one float32 each holding two bytes: 2i and 2i + 1.
   const packed = tensor(Float32Array.from({ length: 128 }, (_, i) => 2 * i + 256 * (2 * i + 1)), {
     shape: [128, 1],
@@ -60,7 +61,7 @@ Deno.test("both decoders give float32(byte / 255) exactly for every byte (divisi
   const next = tensor(Float32Array.of(1 / 256, 1 / 65536), { shape: [2, 1] });
   const idx = tensor(Int32Array.from({ length: 128 }, (_, i) => i));
   const all = Uint8Array.from({ length: 256 }, (_, i) => i);
-  for (const decode of [rowsUnitByDivision, rowsUnitByNewton]) {
+  for (const decode of [rowsUnitByDivision, rowsUnitByTable]) {
     assert.deepEqual(decode(packed, idx, hi, next).dataSync(), reference(all, [256]).dataSync());
   }
   assert.deepEqual(rowsRaw(packed, idx, hi, next).dataSync(), Float32Array.from(all));
@@ -233,3 +234,34 @@ Deno.test("mnist and cifar10 with compact: true from gzipped and batch files equ
     }
   });
 });
+
+gpuTest(
+  "CompactImages on webgpu (a table of the exact values) equals the float32 images",
+  async () => {
+    // the program a traced call runs (a table lookup): every byte, exactly
+    const packed = tensor(Float32Array.from({ length: 128 }, (_, i) => 2 * i + 256 * (2 * i + 1)), {
+      shape: [128, 1],
+    });
+    const hi = tensor(Float32Array.of(1, 1 / 256), { shape: [2, 1] });
+    const next = tensor(Float32Array.of(1 / 256, 1 / 65536), { shape: [2, 1] });
+    const all = tensor(Int32Array.from({ length: 128 }, (_, i) => i));
+    const every = Float32Array.from({ length: 256 }, (_, b) => b / 255);
+    assert.deepEqual(await rowsUnitByTable(packed, all, hi, next).data(), every);
+    const bytes = bytesOf(3 * 2 * 784 + 3 * 30, 6);
+    for (const [shape, n] of [[[6, 784], 6 * 784], [[3, 30], 90]] as const) {
+      const part = bytes.subarray(0, n);
+      const images = data.CompactImages.fromBytes(part, [...shape]);
+      const idx = tensor([shape[0] - 1, 0, 1, 1], { dtype: "int32" });
+      const want = take(reference(part, [...shape]), idx);
+      assert.deepEqual(await images.take(idx).data(), await want.data());
+      const raw = data.CompactImages.fromBytes(part, [...shape], { normalize: false });
+      assert.deepEqual(
+        await raw.slice(1).data(),
+        await take(
+          reference(part, [...shape], false),
+          Array.from({ length: shape[0] - 1 }, (_, i) => i + 1),
+        ).data(),
+      );
+    }
+  },
+);

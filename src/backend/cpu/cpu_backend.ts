@@ -277,6 +277,22 @@ export class CpuBackend implements be.Backend {
     return this.wrap(out);
   }
 
+  /** Rows of packed bytes widened to float32 (see `Backend.unpackBytes`). */
+  unpackBytes({ x, indices, n, w, k, count, divisor }: be.UnpackBytesSpec): be.DataHandle {
+    const src = this.arr(x) as Float32Array;
+    const idx = normalizeIndices("CompactImages", this.arr(indices) as Int32Array, count, n);
+    const out = this.alloc("float32", count * k * w, false) as Float32Array;
+    for (let c = 0; c < count; c++) {
+      const from = idx[c] * w;
+      for (let j = 0, to = c * k * w, shift = 1; j < k; j++, to += w, shift *= 256) {
+        for (let i = 0; i < w; i++) {
+          out[to + i] = Math.fround(Math.floor(src[from + i] / shift) % 256 / divisor);
+        }
+      }
+    }
+    return this.wrap(out);
+  }
+
   /** Zeros `[outer, n, inner]` with `out[o, indices[c], i] += g[o, c, i]`. */
   scatterAdd({ g, indices, outer, n, inner, count, dtype }: be.ScatterAddSpec): be.DataHandle {
     const src = this.arr(g);

@@ -56,6 +56,7 @@ import {
   UNARY_OPS,
   type UnaryOp,
   type UnarySpec,
+  type UnpackBytesSpec,
   type WhereSpec,
 } from "../backend.ts";
 import { CpuBackend } from "../cpu/cpu_backend.ts";
@@ -678,6 +679,18 @@ export class WasmBackend extends CpuBackend {
     return this.#run([live(x), idx], dtype, size, NO_SCRATCH, ([xp, ip], o) => {
       k.index.gather32(xp, ip, o, outer, n, inner, count);
     }) ?? super.gather(spec);
+  }
+
+  /** Rows of packed bytes widened to float32 in WebAssembly SIMD (see `Backend.unpackBytes`). */
+  override unpackBytes(spec: UnpackBytesSpec): DataHandle {
+    const { x, indices, n, w, k, count, divisor } = spec;
+    const size = count * k * w, kernels = this.#kernels(size);
+    if (kernels === null) return super.unpackBytes(spec);
+    const idx = this.#indices("CompactImages", indices, count, n);
+    const unpack = kernels.index[`unpack8_k${k}`];
+    return this.#run([live(x), idx], "float32", size, NO_SCRATCH, ([xp, ip], o) => {
+      unpack(xp, ip, o, count, w, divisor);
+    }) ?? super.unpackBytes(spec);
   }
 
   /**

@@ -1,5 +1,6 @@
 /**
- * WebGPU gather and scatter-add along the middle axis of `[outer, n, inner]`.
+ * WebGPU gather and scatter-add along the middle axis of `[outer, n, inner]`,
+ * and the gather that unpacks `CompactImages`' bytes.
  *
  * Index convention (both kernels): a negative index counts from the end
  * (`j + n`). A GPU kernel cannot throw, so an index still outside `[0, n)`
@@ -109,6 +110,82 @@ export function gatherKernel(
     "take()",
     gatherSource,
     Uint32Array.of(0, 0, n, inner, count, FILL_BITS[t]),
+    1,
+    { type: "u32", store: out },
+    [
+      { name: "x", type: "u32", store: x, window: false },
+      { name: "indices", type: "i32", store: indices, window: false },
+    ],
+    (size) => groups1d(size, WG),
+  );
+  return out;
+}
+
+/** The float32 bits of `float32(b / 255)` for every byte `b`: a table, so no rounding is left to the GPU. */
+const UNIT_BITS = Array.from({ length: 256 }, (_, b) => {
+  const bits = new Uint32Array(new Float32Array([b / 255]).buffer)[0];
+  return `${bits}u`;
+}).join(", ");
+
+/** WGSL of the byte-unpacking kernel (see {@linkcode unpackBytesKernel}). */
+function unpackSource(decls: string): string {
+  return `struct U { size: u32, base: u32, n: u32, w: u32, k: u32, count: u32, unit: u32, fill: u32 }
+@group(0) @binding(0) var<uniform> u: U;
+${decls}
+${WRAP}
+var<private> UNIT: array<u32, 256> = array<u32, 256>(${UNIT_BITS});
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let j = ${linearIndex(WG)};
+  if (j >= u.size) { return; }
+  let id = u.base + j;
+  let i = id % u.w;
+  let cp = id / u.w;
+  let plane = cp % u.k;
+  let c = cp / u.k;
+  let r = wrap(ld_indices(c), u.n);
+  if (r == u.n) {
+    st_out(j, u.fill);
+    return;
+  }
+  let v = u32(bitcast<f32>(ld_x(r * u.w + i)));
+  let b = (v >> (8u * plane)) & 255u;
+  st_out(j, select(bitcast<u32>(f32(b)), UNIT[b], u.unit != 0u));
+}
+`;
+}
+
+/**
+ * Rows `indices` of 8-bit values packed `k` per float32 (`x` is `[n, w]`,
+ * value `b₀ + 256·b₁ + 65536·b₂`), widened to float32 `[count, k, w]`:
+ * plane `j` holds byte `j`, as `float32(b / 255)` (from a table of the
+ * exact values) or as `b`. An index outside `[-n, n)` gives NaN rows.
+ *
+ * @param ctx The GPU context.
+ * @param x The packed values.
+ * @param indices int32 `[count]`.
+ * @param n Rows of `x`.
+ * @param w Values per row.
+ * @param k Bytes per value (1 to 3).
+ * @param count Number of indices.
+ * @param unit Whether bytes become `b / 255` (else `b`).
+ * @returns New float32 storage of `count·k·w` elements.
+ */
+export function unpackBytesKernel(
+  ctx: GpuContext,
+  x: Store,
+  indices: Store,
+  n: number,
+  w: number,
+  k: number,
+  count: number,
+  unit: boolean,
+): Store {
+  const out = ctx.allocStore("CompactImages", count * k * w);
+  ctx.runWindows(
+    "CompactImages",
+    unpackSource,
+    Uint32Array.of(0, 0, n, w, k, count, unit ? 1 : 0, FILL_BITS.f32),
     1,
     { type: "u32", store: out },
     [

@@ -40,7 +40,7 @@ import {
   unaryKernel,
   whereKernel,
 } from "./kernels_elementwise.ts";
-import { gatherKernel, scatterAddKernel } from "./kernels_index.ts";
+import { gatherKernel, scatterAddKernel, unpackBytesKernel } from "./kernels_index.ts";
 import { matmulEpilogueKernel, matmulKernel } from "./kernels_matmul.ts";
 import { randomBitsKernel, randomUniformKernel } from "./kernels_random.ts";
 import { irReduce, logsumexpKernel, reduceKernel } from "./kernels_reduce.ts";
@@ -411,6 +411,18 @@ export class WebGpuBackend implements be.Backend {
     if (host instanceof Int32Array) normalizeIndices("take()", host, count, n);
     const X = this.#buf(x, "take()"), I = this.#buf(indices, "take()");
     return this.#wrap(gatherKernel(this.ctx, X, I, outer, n, inner, count, dtype));
+  }
+
+  /**
+   * Rows of packed bytes widened to float32 (see `Backend.unpackBytes`);
+   * `float32(b / 255)` comes from a table of the exact values (WGSL's
+   * division is not correctly rounded).
+   */
+  unpackBytes({ x, indices, n, w, k, count, divisor }: be.UnpackBytesSpec): be.DataHandle {
+    const host = (indices as GpuHandle).host;
+    if (host instanceof Int32Array) normalizeIndices("CompactImages", host, count, n);
+    const X = this.#buf(x, "CompactImages"), I = this.#buf(indices, "CompactImages");
+    return this.#wrap(unpackBytesKernel(this.ctx, X, I, n, w, k, count, divisor === 255));
   }
 
   /** Zeros `[outer, n, inner]` with `out[o, indices[c], i] += g[o, c, i]`. */

@@ -12,11 +12,20 @@
  *   which keeps each element's order of additions) and rounds `acc` into
  *   `out` once: bit-identical to a `Float64Array` loop.
  * - `fill32(out, n, bits)`: `n` 32-bit words of `bits`.
+ * - `unpack8_k1`, `unpack8_k2`, `unpack8_k3` `(x, idx, out, count, w, d)`:
+ *   rows of 8-bit values packed `k` per float32 (value `c` of a row is
+ *   `b₀ + 256·b₁ + 65536·b₂`, an integer below 2²⁴), gathered and widened:
+ *   `out[c, j, i] = f32(byte j of x[idx[c], i]) / d` for `j < k` (the
+ *   `[count, k, w]` float32 planes `CompactImages` stands for; `d` is 255
+ *   or 1, and float32 division is correctly rounded, so the values are
+ *   exactly `float32(b / d)`). Four values per step (one truncation to
+ *   integers, then per plane a shift, a mask, a conversion and a division),
+ *   a scalar tail; the indices are in range.
  *
  * @module
  */
 
-import { I32, type Local, V128, type WasmFunction, type WasmModule } from "../asm/mod.ts";
+import { F32, I32, type Local, V128, type WasmFunction, type WasmModule } from "../asm/mod.ts";
 
 /** The exported index kernels (all arguments are i32; pointers are byte addresses). */
 export interface IndexKernels {
@@ -28,7 +37,23 @@ export interface IndexKernels {
   ) => void;
   /** See the module doc. */
   readonly fill32: (out: number, n: number, bits: number) => void;
+  /** See the module doc (`k` = 1). */
+  readonly unpack8_k1: Unpack8;
+  /** See the module doc (`k` = 2). */
+  readonly unpack8_k2: Unpack8;
+  /** See the module doc (`k` = 3). */
+  readonly unpack8_k3: Unpack8;
 }
+
+/** `(x, idx, out, count, w, d)`: see the module doc. */
+export type Unpack8 = (
+  x: number,
+  idx: number,
+  out: number,
+  count: number,
+  w: number,
+  d: number,
+) => void;
 
 /** Locals of the loops over `outer` and the indices. */
 interface IndexLocals {
@@ -217,8 +242,51 @@ function fill32(mod: WasmModule): void {
   });
 }
 
+/** Adds `unpack8_k<k>` (see the module doc) to `mod`. */
+function unpack8(mod: WasmModule, k: number): void {
+  const params = { x: I32, idx: I32, out: I32, count: I32, w: I32, d: F32 };
+  mod.func(`unpack8_k${k}`, { params, export: true }, (fn) => {
+    const { x, idx, out, count, w, d } = fn.args;
+    const l = fn.locals({ src: I32, dst: I32, kk: I32, planeB: I32, t: V128, ds: V128, u: I32 });
+    const { src, dst, kk, planeB, t, ds, u } = l;
+    const mask = fn.hoistI32x4(255);
+    fn.get(d).op("f32x4.splat").set(ds);
+    fn.get(w).i32(2).op("i32.shl").set(planeB);
+    fn.loopUntil(() => void fn.get(count).op("i32.eqz"), () => {
+      fn.get(x).get(idx).mem("i32.load").get(planeB).op("i32.mul").op("i32.add").set(src);
+      fn.get(out).set(dst).get(w).set(kk);
+      fn.loopUntil(() => void fn.get(kk).i32(4).op("i32.lt_u"), () => {
+        fn.get(src).v128Load().op("i32x4.trunc_sat_f32x4_s").set(t);
+        for (let j = 0; j < k; j++) {
+          // plane j of this row: `dst + j·planeB`
+          fn.get(dst);
+          if (j > 0) fn.get(planeB).i32(j).op("i32.mul").op("i32.add");
+          fn.get(t);
+          if (j > 0) fn.i32(8 * j).op("i32x4.shr_u");
+          fn.get(mask).op("v128.and").op("f32x4.convert_i32x4_s").get(ds).op("f32x4.div");
+          fn.v128Store();
+        }
+        advance(fn, [src, 16], [dst, 16], [kk, -4]);
+      });
+      fn.loopUntil(() => void fn.get(kk).op("i32.eqz"), () => {
+        fn.get(src).f32Load().op("i32.trunc_sat_f32_s").set(u);
+        for (let j = 0; j < k; j++) {
+          fn.get(dst);
+          if (j > 0) fn.get(planeB).i32(j).op("i32.mul").op("i32.add");
+          fn.get(u);
+          if (j > 0) fn.i32(8 * j).op("i32.shr_u");
+          fn.i32(255).op("i32.and").op("f32.convert_i32_s").get(d).op("f32.div").f32Store();
+        }
+        advance(fn, [src, 4], [dst, 4], [kk, -1]);
+      });
+      fn.get(out).get(planeB).i32(k).op("i32.mul").op("i32.add").set(out);
+      advance(fn, [idx, 4], [count, -1]);
+    });
+  });
+}
+
 /**
- * Adds `gather32`, `scatter_add_f32` and `fill32` (see the module doc) to `mod`.
+ * Adds `gather32`, `scatter_add_f32`, `fill32` and the `unpack8` kernels (see the module doc) to `mod`.
  *
  * @param mod The module (it must import a memory).
  *
@@ -240,4 +308,5 @@ export function addIndexKernels(mod: WasmModule): void {
   gather32(mod);
   scatterAddF32(mod);
   fill32(mod);
+  for (const k of [1, 2, 3]) unpack8(mod, k);
 }
