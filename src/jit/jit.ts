@@ -23,7 +23,7 @@ import { flatten, flattenWithPath, unflatten } from "../tree/tree.ts";
 import { nextLevel, withTrace } from "../autodiff/trace.ts";
 import { Executable } from "./interpret.ts";
 import type { Program, Var } from "./program.ts";
-import { foldReshapedReductions, mergeCommon } from "./passes.ts";
+import { foldOuterProductNorms, foldReshapedReductions, mergeCommon } from "./passes.ts";
 import { fuseElementwise } from "./fuse.ts";
 import { fuseMatmulEpilogues } from "./fuse_matmul.ts";
 import { JitTrace, OuterTracer } from "./trace.ts";
@@ -257,7 +257,7 @@ function optimize(program: Program, split: Split): Program {
  * @internal
  */
 export function optimizeFor(program: Program, backend: Backend): Program {
-  const merged = foldReshapedReductions(mergeCommon(program));
+  const merged = foldReshapedReductions(foldOuterProductNorms(mergeCommon(program)));
   return fuseMatmulEpilogues(fuseElementwise(merged, backend), backend);
 }
 

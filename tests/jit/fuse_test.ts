@@ -13,9 +13,11 @@ import assert from "node:assert/strict";
 import {
   add,
   cast,
+  concat,
   div,
   exp,
   getBackend,
+  grad,
   greater,
   jit,
   makeJaxpr,
@@ -24,6 +26,7 @@ import {
   neg,
   nn,
   random,
+  square,
   sub,
   sum,
   tanh,
@@ -31,6 +34,7 @@ import {
   tensor,
   tree,
   valueAndGrad,
+  vmap,
   where,
   zeros,
 } from "../../mod.ts";
@@ -40,6 +44,7 @@ import type { Program } from "../../src/jit/program.ts";
 import type { Backend } from "../../src/backend/backend.ts";
 import { currentBackend } from "../../src/backend/registry.ts";
 import { assertSameTree, type MlpParams, mlpProblem } from "./_helpers.ts";
+import { assertClose } from "../_helpers.ts";
 
 const fuses = getBackend() !== "cpu";
 
@@ -265,4 +270,76 @@ Deno.test("fusion: a reshape that drops a reduction's kept axes folds into it", 
     makeJaxpr(twice, { optimized: true })(g).equations.some((e) => e.prim.name === "reshape"),
   );
   assertSameTree(jit(twice)(g), twice(g), "read twice");
+});
+
+/** Σ over the last two axes of (a bᵀ)², in float64 on the host, for stacks `a` `[B, m]` and `b` `[B, n]`. */
+function outerNormsF64(a: Float32Array, b: Float32Array, batch: number, m: number, n: number) {
+  return Array.from({ length: batch }, (_, t) => {
+    let s = 0;
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) s += (a[t * m + i] * b[t * n + j]) ** 2;
+    return s;
+  });
+}
+
+Deno.test("norms of outer products: per-example gradient norms never form the [batch, m, n] gradients", () => {
+  // one dense layer's per-example gradients are outer products x δᵀ
+  const k = random.split(random.key(9), 3);
+  const x = random.normal(k[0], [16, 40]), w = random.normal(k[1], [40, 30]);
+  const t = random.normal(k[2], [16, 30]);
+  const lossOne = (w: Tensor, x: Tensor, t: Tensor) =>
+    sum(square(sub(tanh(matmul(x.reshape([1, 40]), w)), t.reshape([1, 30]))));
+  const norms = (w: Tensor, x: Tensor, t: Tensor) =>
+    vmap((x: Tensor, t: Tensor) => sum(square(grad(lossOne)(w, x, t))))(x, t);
+  const p = makeJaxpr(norms, { optimized: true })(w, x, t);
+  const biggest = Math.max(...p.equations.map((e) => e.out.aval.shape.reduce((a, d) => a * d, 1)));
+  assert.ok(biggest < 16 * 40 * 30, `the largest value has ${biggest} elements\n${p}`);
+  // against float64 on the host: the gradient is xᵢ ⊗ δᵢ with δ = 2 (tanh(xW) - t)(1 - tanh²)
+  const h = tanh(matmul(x, w));
+  const delta = mul(mul(sub(h, t), 2), sub(1, square(h)));
+  const want = outerNormsF64(
+    x.dataSync() as Float32Array,
+    delta.dataSync() as Float32Array,
+    16,
+    40,
+    30,
+  );
+  assertClose(jit(norms)(w, x, t), want, { rtol: 2e-6, atol: 0 });
+  assertClose(norms(w, x, t), want, { rtol: 2e-6, atol: 0 }); // eager forms them: the same values
+});
+
+Deno.test("norms of outer products: transposes, a shared operand, keepdims and x * x; other products stay", () => {
+  const k = random.split(random.key(4), 2);
+  const a = random.normal(k[0], [3, 20, 1]), b = random.normal(k[1], [1, 25]);
+  const cases: [string, (a: Tensor, b: Tensor) => Tensor, boolean][] = [
+    ["a bᵀ, b shared", (a, b) => sum(square(matmul(a, b)), [1, 2]), true],
+    ["keepdims", (a, b) => sum(square(matmul(a, b)), [1, 2], { keepdims: true }), true],
+    ["x * x", (a, b) => {
+      const c = matmul(a, b);
+      return sum(mul(c, c), [-2, -1]);
+    }, true],
+    ["transposed operands", (a, b) => {
+      // stored as [3, 1, 20] and [25, 1]: the product reads them transposed (transA, transB)
+      const at = mul(a.transpose([0, 2, 1]), 1), bt = mul(b.transpose(), 1);
+      return sum(square(matmul(at.transpose([0, 2, 1]), bt.transpose())), [1, 2]);
+    }, true],
+    ["one matrix axis only", (a, b) => sum(square(matmul(a, b)), 2), false],
+    [
+      "k = 2",
+      (a, b) => sum(square(matmul(a.reshape([3, 10, 2]), concat([b, b], 0))), [1, 2]),
+      false,
+    ],
+    ["the product read again", (a, b) => {
+      const c = matmul(a, b);
+      return add(sum(square(c), [1, 2]), sum(c, [1, 2]));
+    }, true],
+  ];
+  for (const [name, f, folds] of cases) {
+    const p = makeJaxpr(f, { optimized: true })(a, b);
+    const hasProduct = p.equations.some((e) =>
+      e.prim.name === "matmul" || (e.params as { ops?: string[] } | null)?.ops?.[0] === "matmul"
+    );
+    if (name === "the product read again") assert.ok(hasProduct, `${name}\n${p}`);
+    else assert.equal(hasProduct, !folds, `${name}\n${p}`);
+    assertClose(jit(f)(a, b), f(a, b).dataSync(), { rtol: 2e-6, atol: 1e-6 });
+  }
 });
