@@ -7,10 +7,13 @@
  * @module
  */
 
+import type { DType } from "../core/dtype.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { broadcastShapes } from "../core/shape.ts";
 import { knownValues } from "../ops/convert.ts";
-import { binaryPrims, unaryPrims } from "../ops/elementwise.ts";
+import { binaryPrims, unaryPrims, wherePrim } from "../ops/elementwise.ts";
+import { comparePrims } from "../ops/compare.ts";
+import { reshapePrim } from "../ops/movement.ts";
 import { reducePrims } from "../ops/reduce.ts";
 import { type Equation, Program, type Var } from "./program.ts";
 
@@ -120,10 +123,14 @@ export function foldReshapedReductions(program: Program): Program {
  * per-example gradient computations" (2015) and Opacus's ghost clipping:
  * `[batch, m, n]` products are never formed (the MNIST MLP's first layer:
  * 7.8 M values, 31 MB, per batch of 100) and the work is `m + n` per
- * example instead of `m·n`. Unlike the other passes this changes rounding:
- * the result equals the eager one to a few float32 ulps (relative error
- * about `2⁻²⁴·√(m·n)`, the eager sum's own), not bit for bit; products
- * under 256 elements are left alone.
+ * example instead of `m·n`. Each factor is scaled by its largest magnitude
+ * first (`Σ(a/‖a‖∞)² · Σ(b/‖b‖∞)² · (‖a‖∞‖b‖∞)²`, as BLAS's `nrm2`
+ * scales), so nothing overflows or underflows where the eager sum does
+ * not; an all-zero product gives 0, and an infinite or NaN element a
+ * non-finite result (Inf where eager may give NaN from `Inf · 0`). Unlike the other passes this changes
+ * rounding: the result equals the eager one to a few float32 ulps
+ * (relative error about `2⁻²⁴·√(m·n)`, the eager sum's own), not bit for
+ * bit; products under 256 elements are left alone.
  * @internal
  */
 export function foldOuterProductNorms(program: Program): Program {
@@ -140,9 +147,9 @@ export function foldOuterProductNorms(program: Program): Program {
       v.id
     ),
   );
-  const fresh = (shape: readonly number[], like: Var): Var => ({
+  const fresh = (shape: readonly number[], dtype: DType): Var => ({
     id: nextId++,
-    aval: Object.freeze({ shape: Object.freeze(shape.slice()), dtype: like.aval.dtype }),
+    aval: Object.freeze({ shape: Object.freeze(shape.slice()), dtype }),
   });
   // the squares and products replaced (a product something else reads stays)
   const dead = new Set<Equation>();
@@ -153,27 +160,56 @@ export function foldOuterProductNorms(program: Program): Program {
     dead.add(sq);
     if (uses.get(mm.out) === (sq.inputs.length === 2 ? 2 : 1)) dead.add(mm);
     const { keepdims } = eq.params as { keepdims: boolean };
-    // Σ over the last two axes of a² and of b², then their product
-    const norm = (x: Var): Equation[] => {
-      const r = x.aval.shape.length;
-      const sq = fresh(x.aval.shape, x);
-      const shape = keepdims
-        ? [...x.aval.shape.slice(0, r - 2), 1, 1]
-        : x.aval.shape.slice(0, r - 2);
-      const params = Object.freeze({ axes: Object.freeze([r - 2, r - 1]), keepdims });
-      return [
-        { prim: unaryPrims.square, inputs: [x], params: null, out: sq },
-        { prim: reducePrims.sum, inputs: [sq], params, out: fresh(shape, x) },
-      ];
+    const made: Equation[] = [];
+    const dtype = eq.out.aval.dtype;
+    const emit = (
+      prim: Equation["prim"],
+      inputs: Var[],
+      params: unknown,
+      shape: readonly number[],
+      type: DType = dtype,
+    ): Var => {
+      const out = fresh(shape, type);
+      made.push({ prim, inputs, params, out });
+      return out;
     };
-    const [na, nb] = [norm(outer[0]), norm(outer[1])];
-    const product = {
-      prim: binaryPrims.mul,
-      inputs: [na[1].out, nb[1].out],
-      params: null,
-      out: eq.out,
+    const kept = (x: Var) => [...x.aval.shape.slice(0, x.aval.shape.length - 2), 1, 1];
+    // Per operand x: its largest |x| per matrix (m) and Σ (x / m)², both in the sum's form. The
+    // scaling keeps Σx² from overflowing (or underflowing) where the result itself does not.
+    const side = (x: Var): [Var, Var] => {
+      const rx = x.aval.shape.length, axes = Object.freeze([rx - 2, rx - 1]);
+      const m = emit(reducePrims.max, [emit(unaryPrims.abs, [x], null, x.aval.shape)], {
+        axes,
+        keepdims: true,
+      }, kept(x));
+      const q = emit(binaryPrims.div, [x, m], null, x.aval.shape);
+      const form = keepdims ? kept(x) : x.aval.shape.slice(0, rx - 2);
+      const s = emit(reducePrims.sum, [emit(unaryPrims.square, [q], null, x.aval.shape)], {
+        axes,
+        keepdims,
+      }, form);
+      const mm = keepdims ? m : emit(reshapePrim, [m], { shape: form }, form);
+      return [mm, s];
     };
-    return [...na, ...nb, product];
+    const [[ma, sa], [mb, sb]] = [side(outer[0]), side(outer[1])];
+    const shape = eq.out.aval.shape;
+    const scale = emit(binaryPrims.mul, [ma, mb], null, shape); // max |a_i b_j|
+    const sum = emit(binaryPrims.mul, [sa, sb], null, shape);
+    const full = emit(
+      binaryPrims.mul,
+      [sum, emit(unaryPrims.square, [scale], null, shape)],
+      null,
+      shape,
+    );
+    // `scale - scale` is 0 where the scale is finite, NaN where not: an all-zero product gives
+    // its 0 (Σ (x / m)² is 0/0 there), and an infinite or NaN element makes the result
+    // non-finite as eagerly (Inf where eager may give NaN: Inf · 0 inside the products)
+    const diff = emit(binaryPrims.sub, [scale, scale], null, shape);
+    const zero = emit(comparePrims.equal, [scale, diff], null, shape, "bool");
+    const finite = emit(comparePrims.equal, [diff, diff], null, shape, "bool");
+    const kept2 = emit(wherePrim, [finite, full, scale], null, shape);
+    made.push({ prim: wherePrim, inputs: [zero, scale, kept2], params: null, out: eq.out });
+    return made;
   });
   if (dead.size === 0) return program;
   return new Program(

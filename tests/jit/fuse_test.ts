@@ -343,3 +343,26 @@ Deno.test("norms of outer products: transposes, a shared operand, keepdims and x
     assertClose(jit(f)(a, b), f(a, b).dataSync(), { rtol: 2e-6, atol: 1e-6 });
   }
 });
+
+Deno.test("norms of outer products: extreme scales, zeros and non-finite values", () => {
+  const f = (a: Tensor, b: Tensor) => sum(square(matmul(a, b)), [1, 2]);
+  const k = random.split(random.key(5), 2);
+  const a0 = random.normal(k[0], [4, 30, 1]), b0 = random.normal(k[1], [4, 1, 20]);
+  const av = Float32Array.from(a0.dataSync()), bv = Float32Array.from(b0.dataSync());
+  // example 0: |a| ~ 1e20, |b| ~ 1e-20 (Σa² alone would overflow float32); 1: all-zero a;
+  // 2: an infinite element; 3: a NaN
+  for (let i = 0; i < 30; i++) av[i] *= 1e20;
+  for (let j = 0; j < 20; j++) bv[j] *= 1e-20;
+  for (let i = 30; i < 60; i++) av[i] = 0;
+  av[61] = Infinity;
+  av[95] = NaN;
+  const a = tensor(av, { shape: [4, 30, 1] }), b = tensor(bv, { shape: [4, 1, 20] });
+  const got = jit(f)(a, b).dataSync(), want = f(a, b).dataSync();
+  assert.ok(
+    Number.isFinite(got[0]) && Math.abs(got[0] / want[0] - 1) < 1e-5,
+    `${got[0]} vs ${want[0]}`,
+  );
+  assert.equal(got[1], 0);
+  assert.ok(!Number.isFinite(got[2]) && !Number.isFinite(want[2]), `${got[2]}, eager ${want[2]}`);
+  assert.ok(Number.isNaN(got[3]) && Number.isNaN(want[3]));
+});
