@@ -14,6 +14,7 @@ import { WasmBackend, type WasmBuf } from "../../src/backend/wasm/wasm_backend.t
 import { onBackend } from "../_helpers.ts";
 import {
   abs,
+  data,
   exp,
   greater,
   matmul,
@@ -249,4 +250,26 @@ Deno.test("wasm: data copied in from the host (a dataset) does not use up the gc
   assert.equal(stats.after.spilledBuffers, stats.before.spilledBuffers, "op results in the arena");
   assert.ok(stats.after.awaitingGcBytes > 0, "op results count");
   assert.equal(stats.end.awaitingGcBytes, 0, "disposed: nothing waits");
+});
+
+Deno.test("wasm: a few rows of a tensor in JS memory are gathered without copying it all in", async () => {
+  await onBackend("wasm-js-gather", new WasmBackend({ gcBudget: 0 }), (be) => {
+    const n = 1 << 20; // 4 MiB of float32
+    const x = tensor(Float32Array.from({ length: n }, (_, i) => i), { shape: [n / 64, 64] });
+    assert.equal((x._data as WasmBuf).ptr, -1);
+    const before = be.memoryStats().peakUsedBytes;
+    const rows = take(x, tensor([3, 0, 16383], { dtype: "int32" }), 0);
+    assert.deepEqual(Array.from(rows.dataSync().subarray(0, 2)), [192, 193]);
+    assert.equal(rows.dataSync()[128], 16383 * 64);
+    const grew = be.memoryStats().peakUsedBytes - before;
+    assert.ok(grew < 4 * n / 4, `the arena's peak grew by ${grew} bytes`);
+    // compact images past the budget too
+    const images = data.CompactImages.fromBytes(new Uint8Array(4096 * 784).fill(51), [4096, 784]);
+    const peak = be.memoryStats().peakUsedBytes;
+    assert.deepEqual(
+      Array.from(images.take([4095]).dataSync().subarray(0, 2)),
+      [0.2, 0.2].map(Math.fround),
+    );
+    assert.ok(be.memoryStats().peakUsedBytes - peak < 4096 * 784 / 2, "images copied in");
+  });
 });

@@ -675,6 +675,8 @@ export class WasmBackend extends CpuBackend {
     const { x, indices, outer, n, inner, count, dtype } = spec;
     const size = outer * count * inner, k = this.#kernels(size);
     if (k === null || (dtype !== "float32" && dtype !== "int32")) return super.gather(spec);
+    // A source in JS memory (past the arena's budget) would be copied in whole for a few rows.
+    if (live(x).ptr < 0) return super.gather(spec);
     const idx = this.#indices("take()", indices, count, n);
     return this.#run([live(x), idx], dtype, size, NO_SCRATCH, ([xp, ip], o) => {
       k.index.gather32(xp, ip, o, outer, n, inner, count);
@@ -685,7 +687,7 @@ export class WasmBackend extends CpuBackend {
   override unpackBytes(spec: UnpackBytesSpec): DataHandle {
     const { x, indices, n, w, k, count, divisor } = spec;
     const size = count * k * w, kernels = this.#kernels(size);
-    if (kernels === null) return super.unpackBytes(spec);
+    if (kernels === null || live(x).ptr < 0) return super.unpackBytes(spec); // (as in `gather`)
     const idx = this.#indices("CompactImages", indices, count, n);
     const unpack = kernels.index[`unpack8_k${k}`];
     return this.#run([live(x), idx], "float32", size, NO_SCRATCH, ([xp, ip], o) => {
