@@ -294,13 +294,10 @@ export function fuseElementwise(program: Program, backend: Backend): Program {
   const counts = (v: Var) => !inlined.has(v);
   const recompute = backend.fusionRecomputes === true;
   const groupOf = eqs.map(() => -1);
-  /**
-   * The group from `start` (marked as group `id`): it grows back through
-   * the elementwise equations of `size` elements whose every use is inside
-   * it, loading at most `cap` variables, each `loadable`.
-   */
   /** How many times the program reads each variable (`uses` before groups add reads). */
   const reads = new Map(uses);
+  /** Whether `d` reads constants only (it stays a kernel of its own: a renderer would fold it on the host). */
+  const constantsOnly = (d: number) => eqs[d].inputs.every((u) => inlined.has(u));
   /**
    * Whether `d` may be recomputed in a group of `size` elements: not the
    * only reader of a product's result (it becomes the product's epilogue,
@@ -308,7 +305,7 @@ export function fuseElementwise(program: Program, backend: Backend): Program {
    */
   const recomputable = (d: number, size: number) =>
     ops[d] !== null && groupOf[d] === -1 && sizeOf(eqs[d].out.aval.shape) === size &&
-    !eqs[d].inputs.every((u) => inlined.has(u)) &&
+    !constantsOnly(d) &&
     !eqs[d].inputs.some((u) =>
       reads.get(u) === 1 && eqs[defining.get(u) ?? -1]?.prim.name === "matmul"
     );
@@ -329,6 +326,13 @@ export function fuseElementwise(program: Program, backend: Backend): Program {
     }
     return found;
   };
+  /**
+   * The group from `start` (marked as group `id`): it grows back through
+   * the elementwise equations of `size` elements whose every use is inside
+   * it, loading at most `cap` variables, each `loadable`; then, where the
+   * backend recomputes, through the values it still loads (see the module
+   * doc).
+   */
   const grow = (
     start: number,
     size: number,
@@ -385,8 +389,7 @@ export function fuseElementwise(program: Program, backend: Backend): Program {
         const d = defining.get(v);
         if (d === undefined || ops[d] === null || groupOf[d] !== -1 || outputs.has(v)) continue;
         if (n !== uses.get(v) || sizeOf(v.aval.shape) !== size) continue;
-        if (eqs[d].inputs.every((u) => inlined.has(u))) continue; // folded on the host, else
-        if (!join([d], v, loadable, () => true)) continue;
+        if (constantsOnly(d) || !join([d], v, loadable, () => true)) continue;
         groupOf[d] = id;
       }
     }

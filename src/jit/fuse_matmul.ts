@@ -38,7 +38,7 @@ import { type ElementwiseKernel, elementwiseKernel } from "../backend/ir/kernel.
 import { BINARY_EXPR, scalarType, UNARY_EXPR } from "../backend/ir/ops.ts";
 import { matmulSpec } from "../ops/matmul.ts";
 import { fusedInfo } from "./fuse.ts";
-import { type Equation, type PrimitiveRef, Program, type Var } from "./program.ts";
+import { type Equation, type PrimitiveRef, Program, readCounts, type Var } from "./program.ts";
 
 /** The primitive of a product with its epilogue (it prints as `fused[ops=[matmul,…]]`). @internal */
 export const FUSED_MATMUL: PrimitiveRef = Object.freeze({ name: "fused" });
@@ -105,9 +105,7 @@ const BINARY = new Set<string>(BINARY_OPS);
 export function fuseMatmulEpilogues(program: Program, backend: Backend): Program {
   if (backend.matmulEpilogue === undefined) return program;
   const eqs = program.equations;
-  const uses = new Map<Var, number>();
-  for (const v of program.outputs) uses.set(v, (uses.get(v) ?? 0) + 1);
-  for (const eq of eqs) for (const v of eq.inputs) uses.set(v, (uses.get(v) ?? 0) + 1);
+  const uses = readCounts(program);
   const defining = new Map<Var, Equation>();
   for (const eq of eqs) defining.set(eq.out, eq);
   const outputs = new Set(program.outputs);

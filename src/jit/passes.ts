@@ -15,7 +15,7 @@ import { binaryPrims, unaryPrims, wherePrim } from "../ops/elementwise.ts";
 import { comparePrims } from "../ops/compare.ts";
 import { reshapePrim } from "../ops/movement.ts";
 import { reducePrims } from "../ops/reduce.ts";
-import { type Equation, Program, type Var } from "./program.ts";
+import { type Equation, Program, readCounts, type Var } from "./program.ts";
 
 /**
  * Merges equations that apply the same primitive with equal params to the
@@ -80,11 +80,7 @@ export function mergeCommon(program: Program): Program {
  * @internal
  */
 export function foldReshapedReductions(program: Program): Program {
-  const uses = new Map<Var, number>();
-  for (const eq of program.equations) {
-    for (const v of eq.inputs) uses.set(v, (uses.get(v) ?? 0) + 1);
-  }
-  for (const v of program.outputs) uses.set(v, (uses.get(v) ?? 0) + 1);
+  const uses = readCounts(program);
   const defining = new Map<Var, number>();
   program.equations.forEach((eq, i) => defining.set(eq.out, i));
   const folded = new Set<number>();
@@ -127,26 +123,19 @@ export function foldReshapedReductions(program: Program): Program {
  * first (`Σ(a/‖a‖∞)² · Σ(b/‖b‖∞)² · (‖a‖∞‖b‖∞)²`, as BLAS's `nrm2`
  * scales), so nothing overflows or underflows where the eager sum does
  * not; an all-zero product gives 0, and an infinite or NaN element a
- * non-finite result (Inf where eager may give NaN from `Inf · 0`). Unlike the other passes this changes
- * rounding: the result equals the eager one to a few float32 ulps
- * (relative error about `2⁻²⁴·√(m·n)`, the eager sum's own), not bit for
- * bit; products under 256 elements are left alone.
+ * non-finite result (Inf where eager may give NaN from `Inf · 0`). Unlike
+ * the other passes this changes rounding: the result equals the eager one
+ * to a few float32 ulps (relative error about `2⁻²⁴·√(m·n)`, the eager
+ * sum's own), not bit for bit; products under 256 elements are left alone.
  * @internal
  */
 export function foldOuterProductNorms(program: Program): Program {
-  const uses = new Map<Var, number>();
-  for (const eq of program.equations) {
-    for (const v of eq.inputs) uses.set(v, (uses.get(v) ?? 0) + 1);
-  }
-  for (const v of program.outputs) uses.set(v, (uses.get(v) ?? 0) + 1);
+  const uses = readCounts(program);
   const defining = new Map<Var, Equation>();
   for (const eq of program.equations) defining.set(eq.out, eq);
-  let nextId = 1 + Math.max(
-    -1,
-    ...[...program.constVars, ...program.inputs, ...program.equations.map((e) => e.out)].map((v) =>
-      v.id
-    ),
-  );
+  let nextId = 0;
+  for (const v of [...program.constVars, ...program.inputs]) nextId = Math.max(nextId, v.id + 1);
+  for (const eq of program.equations) nextId = Math.max(nextId, eq.out.id + 1);
   const fresh = (shape: readonly number[], dtype: DType): Var => ({
     id: nextId++,
     aval: Object.freeze({ shape: Object.freeze(shape.slice()), dtype }),

@@ -295,3 +295,17 @@ function valueString(v: unknown): string {
   }
   return String(v);
 }
+
+/**
+ * How many times `program` reads each variable: once per equation input,
+ * once per output.
+ * @internal
+ */
+export function readCounts(program: Program): Map<Var, number> {
+  const reads = new Map<Var, number>();
+  for (const eq of program.equations) {
+    for (const v of eq.inputs) reads.set(v, (reads.get(v) ?? 0) + 1);
+  }
+  for (const v of program.outputs) reads.set(v, (reads.get(v) ?? 0) + 1);
+  return reads;
+}

@@ -247,38 +247,44 @@ function unpack8(mod: WasmModule, k: number): void {
   const params = { x: I32, idx: I32, out: I32, count: I32, w: I32, d: F32 };
   mod.func(`unpack8_k${k}`, { params, export: true }, (fn) => {
     const { x, idx, out, count, w, d } = fn.args;
-    const l = fn.locals({ src: I32, dst: I32, kk: I32, planeB: I32, t: V128, ds: V128, u: I32 });
-    const { src, dst, kk, planeB, t, ds, u } = l;
-    const mask = fn.hoistI32x4(255);
+    const { src, dst, kk, planeB, t, ds, u } = fn.locals({
+      src: I32,
+      dst: I32,
+      kk: I32,
+      planeB: I32,
+      t: V128,
+      ds: V128,
+      u: I32,
+    });
+    // plane j of a row starts `j·planeB` bytes after plane 0
+    const offsets = Array.from({ length: k }, (_, j) => fn.local(`plane${j}`, I32));
     fn.get(d).op("f32x4.splat").set(ds);
     fn.get(w).i32(2).op("i32.shl").set(planeB);
+    offsets.forEach((o, j) => fn.get(planeB).i32(j).op("i32.mul").set(o));
+    const mask = fn.hoistI32x4(255);
+    /** Four values (`vector`) or one from `src`, each plane's byte stored at `dst + plane offset`. */
+    const values = (vector: boolean): void => {
+      const bits = vector ? t : u;
+      fn.get(src);
+      if (vector) fn.v128Load().op("i32x4.trunc_sat_f32x4_s");
+      else fn.f32Load().op("i32.trunc_sat_f32_s");
+      fn.set(bits);
+      offsets.forEach((o, j) => {
+        fn.get(dst).get(o).op("i32.add").get(bits);
+        if (j > 0) fn.i32(8 * j).op(vector ? "i32x4.shr_u" : "i32.shr_u");
+        if (vector) fn.get(mask).op("v128.and").op("f32x4.convert_i32x4_s").get(ds).op("f32x4.div");
+        else fn.i32(255).op("i32.and").op("f32.convert_i32_s").get(d).op("f32.div");
+        if (vector) fn.v128Store();
+        else fn.f32Store();
+      });
+      const bytes = vector ? 16 : 4;
+      advance(fn, [src, bytes], [dst, bytes], [kk, -bytes / 4]);
+    };
     fn.loopUntil(() => void fn.get(count).op("i32.eqz"), () => {
       fn.get(x).get(idx).mem("i32.load").get(planeB).op("i32.mul").op("i32.add").set(src);
       fn.get(out).set(dst).get(w).set(kk);
-      fn.loopUntil(() => void fn.get(kk).i32(4).op("i32.lt_u"), () => {
-        fn.get(src).v128Load().op("i32x4.trunc_sat_f32x4_s").set(t);
-        for (let j = 0; j < k; j++) {
-          // plane j of this row: `dst + j·planeB`
-          fn.get(dst);
-          if (j > 0) fn.get(planeB).i32(j).op("i32.mul").op("i32.add");
-          fn.get(t);
-          if (j > 0) fn.i32(8 * j).op("i32x4.shr_u");
-          fn.get(mask).op("v128.and").op("f32x4.convert_i32x4_s").get(ds).op("f32x4.div");
-          fn.v128Store();
-        }
-        advance(fn, [src, 16], [dst, 16], [kk, -4]);
-      });
-      fn.loopUntil(() => void fn.get(kk).op("i32.eqz"), () => {
-        fn.get(src).f32Load().op("i32.trunc_sat_f32_s").set(u);
-        for (let j = 0; j < k; j++) {
-          fn.get(dst);
-          if (j > 0) fn.get(planeB).i32(j).op("i32.mul").op("i32.add");
-          fn.get(u);
-          if (j > 0) fn.i32(8 * j).op("i32.shr_u");
-          fn.i32(255).op("i32.and").op("f32.convert_i32_s").get(d).op("f32.div").f32Store();
-        }
-        advance(fn, [src, 4], [dst, 4], [kk, -1]);
-      });
+      fn.loopUntil(() => void fn.get(kk).i32(4).op("i32.lt_u"), () => values(true));
+      fn.loopUntil(() => void fn.get(kk).op("i32.eqz"), () => values(false));
       fn.get(out).get(planeB).i32(k).op("i32.mul").op("i32.add").set(out);
       advance(fn, [idx, 4], [count, -1]);
     });
