@@ -124,6 +124,10 @@ Deno.test("CompactImages: clear errors", () => {
     () => images.take([3]),
     /^RangeError: CompactImages\.take\(\): index 3 is out of bounds/,
   );
+  assert.throws(
+    () => images.take(tensor([-4], { dtype: "int32" })),
+    /^RangeError: CompactImages\.take\(\): index -4 is out of bounds/,
+  );
   assert.throws(() => images.slice(0.5), /start and stop must be integers/);
 });
 

@@ -280,7 +280,7 @@ export class CpuBackend implements be.Backend {
   /** Rows of packed bytes widened to float32 (see `Backend.unpackBytes`). */
   unpackBytes({ x, indices, n, w, k, count, divisor }: be.UnpackBytesSpec): be.DataHandle {
     const src = this.arr(x) as Float32Array;
-    const idx = normalizeIndices("CompactImages", this.arr(indices) as Int32Array, count, n);
+    const idx = normalizeIndices("CompactImages.take()", this.arr(indices) as Int32Array, count, n);
     const out = this.alloc("float32", count * k * w, false) as Float32Array;
     for (let c = 0; c < count; c++) {
       const from = idx[c] * w;

@@ -688,7 +688,7 @@ export class WasmBackend extends CpuBackend {
     const { x, indices, n, w, k, count, divisor } = spec;
     const size = count * k * w, kernels = this.#kernels(size);
     if (kernels === null || live(x).ptr < 0) return super.unpackBytes(spec); // (as in `gather`)
-    const idx = this.#indices("CompactImages", indices, count, n);
+    const idx = this.#indices("CompactImages.take()", indices, count, n);
     const unpack = kernels.index[`unpack8_k${k}`];
     return this.#run([live(x), idx], "float32", size, NO_SCRATCH, ([xp, ip], o) => {
       unpack(xp, ip, o, count, w, divisor);

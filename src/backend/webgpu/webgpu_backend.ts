@@ -420,7 +420,7 @@ export class WebGpuBackend implements be.Backend {
    */
   unpackBytes({ x, indices, n, w, k, count, divisor }: be.UnpackBytesSpec): be.DataHandle {
     const host = (indices as GpuHandle).host;
-    if (host instanceof Int32Array) normalizeIndices("CompactImages", host, count, n);
+    if (host instanceof Int32Array) normalizeIndices("CompactImages.take()", host, count, n);
     const X = this.#buf(x, "CompactImages"), I = this.#buf(indices, "CompactImages");
     return this.#wrap(unpackBytesKernel(this.ctx, X, I, n, w, k, count, divisor === 255));
   }
