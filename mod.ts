@@ -203,6 +203,7 @@ export type {
   FusedSpec,
   FusibleOp,
   GatherSpec,
+  KernelLaunch,
   LogsumexpSpec,
   MatmulEpilogueSpec,
   MatmulSpec,

@@ -748,6 +748,40 @@ export interface FusedReduceSpec {
 }
 
 /**
+ * One kernel call as {@linkcode Backend.record} saw it: the buffers it read
+ * and the one it wrote, and the same call again. A program's executor runs a
+ * recorded equation with `again`, skipping the primitive's checks, specs and
+ * kernel lookups (they depend only on shapes, which a program fixes).
+ *
+ * @example
+ * ```ts
+ * import type { Backend, DataHandle, KernelLaunch } from "@gradus/core";
+ *
+ * // How a program's executor uses one (the wasm backend records them):
+ * function twice(backend: Backend, body: () => DataHandle): DataHandle | null {
+ *   const { value, launches } = backend.record!(body);
+ *   if (launches?.length !== 1) return value; // not one replayable kernel
+ *   const launch: KernelLaunch = launches[0];
+ *   return launch.again(launch.reads, null); // the same kernel, a new output
+ * }
+ * console.log(typeof twice); // "function"
+ * ```
+ */
+export interface KernelLaunch {
+  /** The buffers the kernel read, in the order `again` takes them. */
+  readonly reads: readonly DataHandle[];
+  /** The buffer it wrote. */
+  readonly wrote: DataHandle;
+  /**
+   * Runs the same kernel on `reads` (buffers of the recorded ones' dtypes
+   * and sizes) and returns the buffer written: `into` where it fits (as
+   * `Backend.writeInto` places it), else a new one; null when it cannot run
+   * now (the caller then runs the primitive).
+   */
+  again(reads: readonly DataHandle[], into: DataHandle | null): DataHandle | null;
+}
+
+/**
  * Arguments of {@linkcode Backend.matmulEpilogue}: the float32 product
  * `a @ b` of `matmul` (same geometry), each element `c` of it stored as
  * `kernel(c, inputs[0][…], inputs[1][…], …)` (the kernel's operand 0 is the
@@ -994,6 +1028,15 @@ export interface Backend {
    * `body` returns.
    */
   writeInto?<T>(out: DataHandle, body: () => T): T;
+  /**
+   * Optional, with `writeInto`: runs `body` (one primitive's kernels) and
+   * records the kernels it ran, so that a program can run them again on
+   * other buffers without going through the primitive (see
+   * {@linkcode KernelLaunch}). `launches` is null when something in `body`
+   * cannot be replayed that way: a kernel that checks its operands' values
+   * on the host (indices), or one that is not the backend's own.
+   */
+  record?<T>(body: () => T): { value: T; launches: readonly KernelLaunch[] | null };
   /**
    * Reduces the middle axis of `x` viewed as `[outer, n, inner]`, giving
    * `[outer, inner]`. Output dtype: `dtype` for `sum`/`max`/`min` (int32 for

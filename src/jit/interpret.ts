@@ -13,7 +13,15 @@
  * argument's buffer (`jit`'s `donateArgnums`) is written over that
  * argument. Elsewhere intermediates are new buffers disposed right after
  * their last use (buffers shared with a later value, like a reshape's, stay
- * alive through the backend's owner counting). A `fused` equation (see
+ * alive through the backend's owner counting).
+ *
+ * On a backend with `record` (`wasm`), the first call records each
+ * equation's kernel, and later calls run it again on that call's buffers
+ * (`KernelLaunch.again`), past the primitive's checks, specs and kernel
+ * lookups: they depend only on shapes, which the program fixes. Only an
+ * equation whose primitive ran exactly one replayable kernel, reading its
+ * operands and writing its output, is replayed (a gather is not: it checks
+ * its indices on the host); the others run as above. A `fused` equation (see
  * `fuse.ts`) runs as one kernel on a backend with the `fused` hook, else
  * (or when the hook declines) its ops one by one. On a backend with
  * `batch` (`webgpu`), a call is one unit of device work: every dispatch
@@ -24,7 +32,7 @@
  * @module
  */
 
-import type { Backend, DataHandle, Reservation } from "../backend/backend.ts";
+import type { Backend, DataHandle, KernelLaunch, Reservation } from "../backend/backend.ts";
 import { sizeOf } from "../core/shape.ts";
 import { makeTensor, type Tensor, withoutCollecting } from "../core/tensor.ts";
 import { applyConcrete, type Primitive } from "../ops/primitive.ts";
@@ -85,6 +93,11 @@ export class Executable {
   readonly #outputs: readonly number[];
   /** Per equation: the position of the first output it defines (not an alias), or -1. */
   readonly #outputOf: readonly number[];
+  /**
+   * Per step, its kernel as the first call on this backend recorded it
+   * (null: the step runs its primitive); null until that call.
+   */
+  #replays: (Replay | null)[] | null = null;
 
   /**
    * Plans `program`.
@@ -110,6 +123,7 @@ export class Executable {
     if (this.#backend === backend) return;
     this.free();
     this.#backend = backend;
+    this.#replays = null;
     this.#slots = this.program.equations.map(() => null);
     this.#slotTensors = this.program.equations.map(() => null);
     if (backend.reserve === undefined || backend.writeInto === undefined) return;
@@ -174,7 +188,18 @@ export class Executable {
     const env: Tensor[] = program.consts.concat(inputs);
     // Multi-output calls (control flow) run once, at their first live output.
     const calls = new Map<MultiCall, { outs: Tensor[]; taken: Set<number> }>();
-    for (const { i, eq, args, out, free, multi } of this.#steps) {
+    // The first call on a backend that records kernels records them; later
+    // calls run the recorded kernels (unless an input is unusable: the
+    // primitives then say why).
+    const record = backend?.record?.bind(backend);
+    const recording = record !== undefined && this.#replays === null;
+    const replays = recording
+      ? this.#replays = []
+      : inputs.every((t) => !t._disposed && t._backend === backend)
+      ? this.#replays
+      : null;
+    for (let s = 0; s < this.#steps.length; s++) {
+      const { i, eq, args, out, free, multi } = this.#steps[s];
       if (multi !== undefined) {
         let done = calls.get(multi.call);
         if (done === undefined) {
@@ -195,7 +220,21 @@ export class Executable {
         : outInto[this.#outputOf[i]];
       const reuse = donated ? null : target ?? this.#slotTensors[i] ?? null;
       const into = donated ? inputs[d]._data : reuse?._data ?? null;
-      env[out] = evaluate(eq, args.map((k) => env[k]), into, place, reuse);
+      const replay = replays?.[s] ?? null;
+      const data = replay === null ? null : replay.launch.again(replay.reads(env, args), into);
+      if (data !== null) {
+        launches++;
+        env[out] = reuse !== null && data === reuse._data
+          ? reuse
+          : makeTensor(backend!, data, eq.out.aval.shape, eq.out.aval.dtype);
+      } else if (recording) {
+        const operands = args.map((k) => env[k]);
+        const r = record(() => evaluate(eq, operands, into, place, reuse));
+        env[out] = r.value;
+        this.#replays![s] = replayOf(r.launches, operands, r.value);
+      } else {
+        env[out] = evaluate(eq, args.map((k) => env[k]), into, place, reuse);
+      }
       for (const k of free) if (!programOwned.has(env[k])) env[k].dispose();
     }
     // Outputs of calls no result needs.
@@ -241,6 +280,42 @@ function stepsOf(program: Program, plan: MemoryPlan): { steps: Step[]; outputs: 
       : []
   );
   return { steps, outputs: program.outputs.map(at) };
+}
+
+/** A step's one kernel, recorded, and which of its operands the kernel read, in order. */
+interface Replay {
+  readonly launch: KernelLaunch;
+  /** The buffers to run it on: per read, the step's operand recorded there. */
+  readonly reads: (env: readonly Tensor[], args: readonly number[]) => DataHandle[];
+}
+
+/**
+ * The replay of a step whose primitive ran exactly one recorded kernel,
+ * writing its output and reading only its operands' buffers; else null.
+ * Two operands on one buffer (an alias) are ambiguous: not replayed.
+ */
+function replayOf(
+  launches: readonly KernelLaunch[] | null,
+  operands: readonly Tensor[],
+  output: Tensor,
+): Replay | null {
+  if (launches === null || launches.length !== 1) return null;
+  const [launch] = launches;
+  if (launch.wrote !== output._data) return null;
+  const from: number[] = [];
+  for (const r of launch.reads) {
+    const on = operands.filter((t) => t._data === r);
+    if (on.length === 0 || on.some((t) => t !== on[0])) return null;
+    from.push(operands.indexOf(on[0]));
+  }
+  const reads: DataHandle[] = from.map(() => null); // filled call after call
+  return {
+    launch,
+    reads: (env, args) => {
+      for (let r = 0; r < from.length; r++) reads[r] = env[args[from[r]]]._data;
+      return reads;
+    },
+  };
 }
 
 /** Runs `body` so that its kernel writes `into` (see `Backend.writeInto`); else just `body`. */

@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import {
   add,
+  getBackend,
   jit,
   jvp,
   matmul,
@@ -99,14 +100,39 @@ export function mlpProblem(seed: number): {
 export function jitAndEager(name: string, c: BackendCase): [string, Tensor, Tensor][] {
   const xs = c.args.map(make);
   const n = xs.length;
-  const out: [string, Tensor, Tensor][] = [[`${name} forward`, jit(c.f)(...xs), c.f(...xs)]];
+  const out: [string, Tensor, Tensor][] = [[
+    `${name} forward`,
+    twice(c.f, c.args.map(make), xs),
+    c.f(...xs),
+  ]];
   if (c.forwardOnly) return out;
-  const ct = make(f32(99, [...c.f(...xs).shape]));
+  const ct = f32(99, [...c.f(...xs).shape]);
   const pull = (...args: Tensor[]) => vjp(c.f, ...args.slice(0, n))[1](args[n]);
-  const jitCts = jit(pull)(...xs, ct);
-  pull(...xs, ct).forEach((w, i) => out.push([`${name} vjp #${i}`, jitCts[i], w]));
-  const tangents = c.args.map((a, i) => make(f32(200 + i, a.shape)));
+  const jitCts = twice(pull, [...c.args.map(make), make(ct)], [...xs, make(ct)]);
+  pull(...xs, make(ct)).forEach((w, i) => out.push([`${name} vjp #${i}`, jitCts[i], w]));
+  const tangents = () => c.args.map((a, i) => make(f32(200 + i, a.shape)));
   const push = (p: Tensor[], t: Tensor[]) => jvp(c.f, p, t)[1];
-  out.push([`${name} jvp`, jit(push)(xs, tangents), push(xs, tangents)]);
+  const ts = tangents();
+  out.push([`${name} jvp`, twice(push, [c.args.map(make), tangents()], [xs, ts]), push(xs, ts)]);
   return out;
+}
+
+/**
+ * `jit(f)` called twice: on `first` (the call that traces, and on `wasm`
+ * records the kernels) and on `second` (the same values in other buffers),
+ * whose result is returned. Between the calls `first`'s buffers are
+ * overwritten with garbage on `wasm`, so a replayed kernel that kept the
+ * first call's addresses gives wrong numbers.
+ */
+// deno-lint-ignore no-explicit-any
+function twice<A extends any[], R>(f: (...a: A) => R, first: A, second: A): R {
+  const j = jit(f);
+  j(...first);
+  if (getBackend() === "wasm") {
+    for (const t of tree.leaves(first) as Tensor[]) {
+      const view = (t._data as { view?: Float32Array | Int32Array | Uint8Array }).view;
+      view?.fill(t.dtype === "float32" || t.dtype === "float64" ? NaN : 7);
+    }
+  }
+  return j(...second);
 }

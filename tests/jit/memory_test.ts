@@ -17,9 +17,11 @@ import {
   makeJaxpr,
   mul,
   optim,
+  random,
   reshape,
   sub,
   sum,
+  take,
   tanh,
   type Tensor,
   tensor,
@@ -28,12 +30,17 @@ import {
 } from "../../mod.ts";
 import { currentBackend } from "../../src/backend/registry.ts";
 import { collectMade } from "../../src/core/tensor.ts";
-import type { WasmBackend } from "../../src/backend/wasm/wasm_backend.ts";
+import { WasmBackend, type WasmBuf } from "../../src/backend/wasm/wasm_backend.ts";
+import { WASM_PAGE } from "../../src/backend/wasm/arena.ts";
+import { onBackend } from "../_helpers.ts";
 import { planMemory } from "../../src/jit/memory_plan.ts";
 import type { Program } from "../../src/jit/program.ts";
 import { assertSameTree, type MlpParams, mlpProblem } from "./_helpers.ts";
 
 const onWasm = getBackend() === "wasm";
+
+/** A wasm tensor's buffer (`ptr` -1: in JS memory). */
+const buffer = (t: Tensor): WasmBuf => t._data as WasmBuf;
 
 /** Checks the plan's placement: values alive at once never share bytes. */
 function assertDisjoint(program: Program, what: string): void {
@@ -203,4 +210,57 @@ Deno.test("donateArgnums: a jitted Adam step updates parameters and state in pla
   }
   assertSameTree([pj, sj], [pe, se], "30 donated steps");
   if (onWasm) assert.equal(reused, 30 * 4, "every parameter updated in place");
+});
+
+// After its first call on `wasm`, a program runs the kernels that call
+// recorded (see `Backend.record`), on the buffers of each call's inputs.
+
+Deno.test("replay: each call's inputs are read, whatever their buffers", () => {
+  const f = jit((a: Tensor, b: Tensor) => [mul(add(a, b), 2), sum(mul(a, b))]);
+  for (let i = 0; i < 4; i++) {
+    const a = tensor([1, 2, 3, 4].map((v) => v + i)), b = tensor([4, 3, 2, 1].map((v) => v * i));
+    const want = [mul(add(a, b), 2), sum(mul(a, b))];
+    assertSameTree(f(a, b), want, `call ${i}`);
+    // The same tensor at both positions, then a reshape of another buffer.
+    assertSameTree(f(a, a), [mul(add(a, a), 2), sum(mul(a, a))], `call ${i}, aliased`);
+  }
+});
+
+Deno.test("replay: a gather is never replayed, so its index check runs on every call", () => {
+  const f = jit((x: Tensor, i: Tensor) => mul(take(x, i, 0), 2));
+  const x = tensor([1, 2, 3]);
+  const idx = (v: number[]) => tensor(v, { dtype: "int32" });
+  assert.deepEqual(f(x, idx([0, 2])).arraySync(), [2, 6]);
+  assert.deepEqual(f(x, idx([2, 1])).arraySync(), [6, 4]);
+  assert.deepEqual(f(x, idx([-1, 0])).arraySync(), [6, 2], "negative indices wrap");
+  assert.throws(() => f(x, idx([3, 0])), /take\(\): index 3 is out of bounds/);
+});
+
+Deno.test("replay: a disposed input is the usual error, not a read of a freed buffer", () => {
+  const f = jit((a: Tensor) => mul(exp(a), 3));
+  f(tensor([1, 2]));
+  f(tensor([3, 4]));
+  const gone = tensor([5, 6]);
+  gone.dispose();
+  assert.throws(() => f(gone), /disposed/);
+});
+
+Deno.test("replay: inputs in JS memory (past the arena's limit) are read there", async () => {
+  await onBackend("wasm-replay-tiny", new WasmBackend({ memoryLimit: 2 * WASM_PAGE }), () => {
+    // The reduction's output is planned (a kernel that writes a placed buffer).
+    const g = (a: Tensor, b: Tensor) => add(mul(a, sum(mul(a, b))), b);
+    const f = jit(g);
+    const make = (seed: number) => random.uniform(random.key(seed), [60, 200]); // 48 KB
+    const [a, b] = [make(1), make(2)];
+    assert.ok(buffer(a).ptr >= 0 && buffer(b).ptr >= 0, "the first call's inputs are in the arena");
+    assertSameTree(f(a, b), g(a, b), "first call");
+    const more: Tensor[] = [];
+    while (more.length < 8 && (more.length === 0 || buffer(more.at(-1)!).ptr >= 0)) {
+      more.push(make(3 + more.length));
+    }
+    const far = more.at(-1)!;
+    assert.equal(buffer(far).ptr, -1, "a tensor in JS memory");
+    assertSameTree(f(far, b), g(far, b), "JS memory input");
+    assertSameTree(f(a, far), g(a, far), "the other input");
+  });
 });

@@ -41,6 +41,7 @@
 
 import { allocArray, BYTES, type DType, dtypeOfArray, type TypedArray } from "../../core/dtype.ts";
 import { AllocationError, fmtBytes } from "../../core/errors.ts";
+import type { KernelLaunch } from "../backend.ts";
 import { Arena, type ArenaStats } from "./arena.ts";
 import { inArena, viewOf, WasmBuf, type WasmReservation } from "./buffer.ts";
 
@@ -152,6 +153,10 @@ export class WasmMemory {
   #buffers = 0;
   /** Where the next output of `run` goes (see `into`), or null. */
   #place: WasmBuf | null = null;
+  /** The kernels `run` ran inside `record`, or null outside it. */
+  #recording: KernelLaunch[] | null = null;
+  /** Whether every kernel run inside `record` so far was replayable. */
+  #recordedAll = true;
   /** `#sinceFinalizer` at which to nudge the garbage collector next. */
   #nextNudge = NUDGE_BYTES;
   /** `#sinceFinalizer` at which `read` lets the event loop turn next. */
@@ -348,6 +353,12 @@ export class WasmMemory {
    * @param size The output's elements.
    * @param scratch Bytes of each scratch block the kernel needs.
    * @param kernel The kernel call.
+   * @param replayable Whether the kernel depends on nothing but its
+   *   operands' addresses and the shapes it was made for, so that `record`
+   *   may hand it out to run again (false: e.g. it reads indices checked on
+   *   the host before it ran).
+   * @param into The buffer to write, where it fits (as `into` places it);
+   *   null: where `into` says, else a new buffer.
    * @returns The output, or null when the arena cannot hold the transient
    *   blocks (its limit): the caller then runs the CPU backend's kernel.
    */
@@ -357,8 +368,14 @@ export class WasmMemory {
     size: number,
     scratch: readonly number[],
     kernel: WasmKernelCall,
+    replayable = true,
+    into: WasmBuf | null = null,
   ): WasmBuf | null {
-    const placed = this.#takePlacement(dtype, size);
+    const placed = into === null
+      ? this.#takePlacement(dtype, size)
+      : this.#fits(into, dtype, size)
+      ? into
+      : null;
     const out = placed?.view ?? this.alloc(dtype, size, false);
     const temps: number[] = []; // address, bytes, … in the order taken
     const take = (bytes: number): number => {
@@ -400,9 +417,59 @@ export class WasmMemory {
     }
     // In reverse, so blocks taken from the top lower it again.
     for (let i = temps.length - 2; i >= 0; i -= 2) this.arena.free(temps[i], temps[i + 1]);
-    if (o >= 0) return placed ?? this.wrap(out);
-    if (placed === null && !spilled) this.#unalloc(out);
-    return null;
+    if (o < 0) {
+      if (placed === null && !spilled) this.#unalloc(out);
+      return null;
+    }
+    const result = placed ?? this.wrap(out);
+    const log = this.#recording;
+    if (log !== null) {
+      if (!replayable || !inputs.every((x) => x instanceof WasmBuf)) this.#recordedAll = false;
+      else {
+        const at = new Array<number>(inputs.length); // the operands' addresses, call after call
+        log.push({
+          reads: inputs as readonly WasmBuf[],
+          wrote: result,
+          again: (reads, into) => {
+            const bufs = reads as readonly WasmBuf[], out = into as WasmBuf | null;
+            // The common case without `run`'s bookkeeping: operands in the
+            // arena, no scratch, the output where it was asked to go.
+            if (scratch.length === 0 && out !== null && this.#fits(out, dtype, size)) {
+              let i = 0;
+              for (; i < bufs.length && bufs[i].ptr >= 0; i++) at[i] = bufs[i].ptr;
+              if (i === bufs.length) {
+                kernel(at, out.ptr, scratch);
+                return out;
+              }
+            }
+            return this.run(bufs, dtype, size, scratch, kernel, true, out);
+          },
+        });
+      }
+    }
+    return result;
+  }
+
+  /**
+   * Runs `body` and records the kernels `run` ran in it (see
+   * `Backend.record`); `launches` is null when one of them was not
+   * replayable.
+   *
+   * @param body One primitive's kernels.
+   * @returns What `body` returns, and the launches.
+   */
+  record<T>(body: () => T): { value: T; launches: KernelLaunch[] | null } {
+    const outer = this.#recording, outerAll = this.#recordedAll;
+    const log: KernelLaunch[] = [];
+    this.#recording = log;
+    this.#recordedAll = true;
+    try {
+      const value = body();
+      return { value, launches: this.#recordedAll ? log : null };
+    } finally {
+      this.#recording = outer;
+      this.#recordedAll = outerAll;
+    }
   }
 
   /**
@@ -434,9 +501,13 @@ export class WasmMemory {
     const p = this.#place;
     if (p === null) return null;
     this.#place = null;
-    const fits = p.ptr >= 0 && !p.released && (p.pinned || p.refs === 1) &&
+    return this.#fits(p, dtype, size) ? p : null;
+  }
+
+  /** Whether a kernel may write its `size`-element `dtype` output over `p` (see `into`). */
+  #fits(p: WasmBuf, dtype: DType, size: number): boolean {
+    return p.ptr >= 0 && !p.released && (p.pinned || p.refs === 1) &&
       p.view.length === size && dtypeOfArray(p.view) === dtype;
-    return fits ? p : null;
   }
 
   /**

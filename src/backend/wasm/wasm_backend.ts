@@ -48,6 +48,7 @@ import {
   type FusedSpec,
   type FusibleOp,
   type GatherSpec,
+  type KernelLaunch,
   type LogsumexpSpec,
   type MatmulSpec,
   type ReduceSpec,
@@ -442,8 +443,9 @@ export class WasmBackend extends CpuBackend {
     size: number,
     scratch: readonly number[],
     kernel: WasmKernelCall,
+    replayable = true,
   ): DataHandle | null {
-    return this.#mem.run(inputs, dtype, size, scratch, kernel);
+    return this.#mem.run(inputs, dtype, size, scratch, kernel, replayable);
   }
 
   /**
@@ -465,10 +467,22 @@ export class WasmBackend extends CpuBackend {
     if (strides.every((st) => isContiguous(st, outShape))) {
       // the common case, one flat row: no plan
       const { f } = this.#compiledFor(k, kernel, (1 << inputs.length) - 1);
+      if (inputs.length === 1) {
+        return this.#run(bufs, outDtype, size, NO_SCRATCH, ([x], o) => f(x, 0, 1, o, 1, size));
+      }
+      if (inputs.length === 2) {
+        return this.#run(bufs, outDtype, size, NO_SCRATCH, ([x, y], o) => {
+          f(x, 0, 1, y, 0, 1, o, 1, size);
+        });
+      }
+      // Operand `i` at `3i`, row stride 0, column stride 1; then the output.
+      const flat = new Array<number>(3 * inputs.length + 3).fill(1);
+      for (let i = 0; i < inputs.length; i++) flat[3 * i + 1] = 0;
+      flat[flat.length - 1] = size;
       return this.#run(bufs, outDtype, size, NO_SCRATCH, (ptrs, o) => {
-        if (ptrs.length === 1) f(ptrs[0], 0, 1, o, 1, size);
-        else if (ptrs.length === 2) f(ptrs[0], 0, 1, ptrs[1], 0, 1, o, 1, size);
-        else f(...ptrs.flatMap((p) => [p, 0, 1]), o, 1, size);
+        for (let i = 0; i < ptrs.length; i++) flat[3 * i] = ptrs[i];
+        flat[3 * ptrs.length] = o;
+        f(...flat);
       });
     }
     // Ops recompute their strides on every call: plans are found by their
@@ -604,6 +618,15 @@ export class WasmBackend extends CpuBackend {
     return this.#mem.into(live(out), body);
   }
 
+  /**
+   * Runs `body`, recording its WebAssembly kernels for `jit` to run again
+   * (see `Backend.record`). Gathers and scatters are not replayable: their
+   * indices are checked on the host first.
+   */
+  record<T>(body: () => T): { value: T; launches: readonly KernelLaunch[] | null } {
+    return this.#mem.record(body);
+  }
+
   /** The dtypes a fused reduction loads (the reduce renderer reads 32-bit lanes; no bools). */
   readonly fusedReduceLoads: readonly DType[] = ["float32", "int32"];
 
@@ -680,7 +703,7 @@ export class WasmBackend extends CpuBackend {
     const idx = this.#indices("take()", indices, count, n);
     return this.#run([live(x), idx], dtype, size, NO_SCRATCH, ([xp, ip], o) => {
       k.index.gather32(xp, ip, o, outer, n, inner, count);
-    }) ?? super.gather(spec);
+    }, false) ?? super.gather(spec);
   }
 
   /** Rows of packed bytes widened to float32 in WebAssembly SIMD (see `Backend.unpackBytes`). */
@@ -692,7 +715,7 @@ export class WasmBackend extends CpuBackend {
     const unpack = kernels.index[`unpack8_k${k}`];
     return this.#run([live(x), idx], "float32", size, NO_SCRATCH, ([xp, ip], o) => {
       unpack(xp, ip, o, count, w, divisor);
-    }) ?? super.unpackBytes(spec);
+    }, false) ?? super.unpackBytes(spec);
   }
 
   /**
@@ -706,7 +729,7 @@ export class WasmBackend extends CpuBackend {
     const idx = this.#indices("scatterAdd()", indices, count, n);
     return this.#run([live(g), idx], "float32", size, [8 * size], ([gp, ip], o, [acc]) => {
       k.index.scatter_add_f32(gp, ip, acc, o, outer, n, inner, count);
-    }) ?? super.scatterAdd(spec);
+    }, false) ?? super.scatterAdd(spec);
   }
 
   /**
