@@ -77,6 +77,22 @@ Deno.test("CompactImages: MNIST-shaped rows (784 = 2 · 392) and CIFAR-shaped on
   assertSameTensor(b.slice(1), reference(cifar.subarray(3072), [2, 3, 32, 32]));
 });
 
+Deno.test("CompactImages: batches of more rows than the kernel widens per block (32), each packing", () => {
+  // Rows of 3, 2 and 1 bytes per packed value (a row length divisible by 3, by 2 only, by neither);
+  // 70 picks cross two block boundaries and end in a partial block, repeats and the last row included.
+  for (const row of [12, 10, 7]) {
+    const n = 9;
+    const bytes = bytesOf(n * row, row);
+    const images = data.CompactImages.fromBytes(bytes, [n, row]);
+    const picks = Array.from({ length: 70 }, (_, i) => (i * 5) % n);
+    assertSameTensor(images.take(picks), take(reference(bytes, [n, row]), picks));
+    assertSameTensor(
+      images.take(picks.slice(0, 32)),
+      take(reference(bytes, [n, row]), picks.slice(0, 32)),
+    );
+  }
+});
+
 Deno.test("CompactImages: take, slice, subset and length", () => {
   const bytes = bytesOf(10 * 6, 4);
   const ref = reference(bytes, [10, 6]);

@@ -20,7 +20,11 @@
  *   or 1, and float32 division is correctly rounded, so the values are
  *   exactly `float32(b / d)`). Four values per step (one truncation to
  *   integers, then per plane a shift, a mask, a conversion and a division),
- *   a scalar tail; the indices are in range.
+ *   a scalar tail; the indices are in range. Rows go in blocks of 32, a
+ *   word of each of a block's cache lines loaded first: those loads do not
+ *   depend on each other, so many misses are in flight at once, where
+ *   widening row after row waits on memory for each (100 random MNIST rows
+ *   of the 94 MB training set: about 45 instead of 75 µs).
  *
  * @module
  */
@@ -242,12 +246,18 @@ function fill32(mod: WasmModule): void {
   });
 }
 
+/**
+ * Rows `unpack8` loads a word of every cache line of before widening them:
+ * 32 MNIST rows are 50 KB, well within a core's L2.
+ */
+const TOUCH_ROWS = 32;
+
 /** Adds `unpack8_k<k>` (see the module doc) to `mod`. */
 function unpack8(mod: WasmModule, k: number): void {
   const params = { x: I32, idx: I32, out: I32, count: I32, w: I32, d: F32 };
   mod.func(`unpack8_k${k}`, { params, export: true }, (fn) => {
     const { x, idx, out, count, w, d } = fn.args;
-    const { src, dst, kk, planeB, t, ds, u } = fn.locals({
+    const { src, dst, kk, planeB, t, ds, u, block, ip, end, seen } = fn.locals({
       src: I32,
       dst: I32,
       kk: I32,
@@ -255,6 +265,10 @@ function unpack8(mod: WasmModule, k: number): void {
       t: V128,
       ds: V128,
       u: I32,
+      block: I32,
+      ip: I32,
+      end: I32,
+      seen: I32,
     });
     // plane j of a row starts `j·planeB` bytes after plane 0
     const offsets = Array.from({ length: k }, (_, j) => fn.local(`plane${j}`, I32));
@@ -281,12 +295,32 @@ function unpack8(mod: WasmModule, k: number): void {
       advance(fn, [src, bytes], [dst, bytes], [kk, -bytes / 4]);
     };
     fn.loopUntil(() => void fn.get(count).op("i32.eqz"), () => {
-      fn.get(x).get(idx).mem("i32.load").get(planeB).op("i32.mul").op("i32.add").set(src);
-      fn.get(out).set(dst).get(w).set(kk);
-      fn.loopUntil(() => void fn.get(kk).i32(4).op("i32.lt_u"), () => values(true));
-      fn.loopUntil(() => void fn.get(kk).op("i32.eqz"), () => values(false));
-      fn.get(out).get(planeB).i32(k).op("i32.mul").op("i32.add").set(out);
-      advance(fn, [idx, 4], [count, -1]);
+      // A block of rows: `min(count, TOUCH_ROWS)`.
+      fn.get(count).i32(TOUCH_ROWS).get(count).i32(TOUCH_ROWS).op("i32.lt_u").select().set(block);
+      // Each row's cache lines loaded first, the loads independent of each
+      // other, so that many misses are in flight at once: random rows of a
+      // large dataset are bound by memory latency one row at a time. The
+      // result is stored where the block's output starts (then overwritten)
+      // so that the loads are kept.
+      fn.i32(0).set(seen).get(idx).set(ip).get(block).set(kk);
+      fn.loopUntil(() => void fn.get(kk).op("i32.eqz"), () => {
+        fn.get(x).get(ip).mem("i32.load").get(planeB).op("i32.mul").op("i32.add").set(src);
+        fn.get(src).get(planeB).op("i32.add").set(end);
+        fn.loopUntil(() => void fn.get(src).get(end).op("i32.ge_u"), () => {
+          fn.get(seen).get(src).mem("i32.load").op("i32.or").set(seen);
+          advance(fn, [src, 64]);
+        });
+        advance(fn, [ip, 4], [kk, -1]);
+      });
+      fn.get(out).get(seen).mem("i32.store");
+      fn.loopUntil(() => void fn.get(block).op("i32.eqz"), () => {
+        fn.get(x).get(idx).mem("i32.load").get(planeB).op("i32.mul").op("i32.add").set(src);
+        fn.get(out).set(dst).get(w).set(kk);
+        fn.loopUntil(() => void fn.get(kk).i32(4).op("i32.lt_u"), () => values(true));
+        fn.loopUntil(() => void fn.get(kk).op("i32.eqz"), () => values(false));
+        fn.get(out).get(planeB).i32(k).op("i32.mul").op("i32.add").set(out);
+        advance(fn, [idx, 4], [count, -1], [block, -1]);
+      });
     });
   });
 }
