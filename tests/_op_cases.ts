@@ -255,6 +255,12 @@ export const OP_CASES: OpCaseTable = {
     backends: { tanh: { f: tanh, args: [A] } },
     immutable: { tanh: (w) => tanh(w.in(F())) },
   },
+  sigmoid: {
+    // Both branches (x ≥ 0 and below) and the tails, where σ′ = σ(x)·σ(−x) is tiny.
+    grad: [d(nn.sigmoid, x34), d(nn.sigmoid, () => [randu(48, [3, 4], -25, 25)])],
+    backends: { sigmoid: { f: nn.sigmoid, args: [f32(22, [3, 4], -12, 12)] } },
+    immutable: { "nn.sigmoid": (w) => nn.sigmoid(w.in(F())) },
+  },
   erf: {
     grad: [d(erf, x34), d(erf, () => [randu(46, [3, 4], -4, 4)])],
     backends: { erf: { f: erf, args: [f32(20, [3, 4], -4, 4)] } },

@@ -46,7 +46,7 @@ export type DataHandle = unknown;
  * ```ts
  * import { UNARY_OPS } from "@gradus/core";
  *
- * console.log(UNARY_OPS.includes("exp"), UNARY_OPS.length); // true 18
+ * console.log(UNARY_OPS.includes("exp"), UNARY_OPS.length); // true 19
  * ```
  */
 export const UNARY_OPS = [
@@ -59,6 +59,7 @@ export const UNARY_OPS = [
   "sin",
   "cos",
   "tanh",
+  "sigmoid",
   "erf",
   "erfc",
   "abs",
@@ -72,8 +73,8 @@ export const UNARY_OPS = [
 
 /**
  * Elementwise unary opcodes (each is the name of its primitive). Float ops
- * (`exp`, `log`, `log1p`, `expm1`, `sqrt`, `sin`, `cos`, `tanh`, `erf`,
- * `erfc`, `floor`, `ceil`, `round`) only ever see float dtypes; `neg`,
+ * (`exp`, `log`, `log1p`, `expm1`, `sqrt`, `sin`, `cos`, `tanh`, `sigmoid`,
+ * `erf`, `erfc`, `floor`, `ceil`, `round`) only ever see float dtypes; `neg`,
  * `abs`, `sign` and `square` also see int32; `logicalNot` sees bool.
  * `round` rounds half to even, like NumPy.
  *

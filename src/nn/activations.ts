@@ -28,6 +28,7 @@ import {
   maximum,
   mul,
   neg,
+  sigmoid as sigmoidOp,
   square,
   sub,
   tanh as tanhOp,
@@ -61,7 +62,9 @@ export function step(x: TensorLike): Tensor {
  * `z = e^−|x|` (never above 1): `1 / (1 + z)` for `x ≥ 0` and `z / (1 + z)`
  * for `x < 0`. Both branches and their derivatives stay finite, so there is
  * no NaN at ±1000, and small values keep full relative precision
- * (`sigmoid(−50) ≈ 1.9e−22`, not 0).
+ * (`sigmoid(−50) ≈ 1.9e−22`, not 0). One primitive (one kernel, and one in
+ * the backward pass): its derivative is `σ(x)·σ(−x)`, where `σ(−x)` is
+ * `1 − σ(x)` without the cancellation that would make it 0 for large `x`.
  *
  * @param x A float tensor or number.
  * @returns `σ(x)`, in `(0, 1)` (0 or 1 where it underflows or rounds).
@@ -72,11 +75,7 @@ export function step(x: TensorLike): Tensor {
  * ```
  */
 export function sigmoid(x: TensorLike): Tensor {
-  const t = floatInput("nn.sigmoid", x);
-  const pos = greaterEqual(t, 0);
-  // −|x|, written with where so that its derivative is also right at x = 0.
-  const z = exp(where(pos, neg(t), t));
-  return where(pos, div(1, add(z, 1)), div(z, add(z, 1)));
+  return sigmoidOp(floatInput("nn.sigmoid", x));
 }
 
 /**

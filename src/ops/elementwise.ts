@@ -104,6 +104,8 @@ export const unaryPrims = {
   sin: unary("sin", "float", (g, x) => mul(g, cos(x))),
   cos: unary("cos", "float", (g, x) => neg(mul(g, sin(x)))),
   tanh: unary("tanh", "float", (g, _x, y) => mul(g, sub(1, square(y)))),
+  // σ′ = σ(x)·σ(−x): σ(−x) is 1 − σ(x) without its cancellation for large x
+  sigmoid: unary("sigmoid", "float", (g, x, y) => mul(g, mul(y, sigmoid(neg(x))))),
   erf: unary("erf", "float", (g, x) => mul(g, erfDerivative(x))),
   erfc: unary("erfc", "float", (g, x) => neg(mul(g, erfDerivative(x)))),
   abs: unary("abs", "number", (g, x) => mul(g, sign(x))),
@@ -114,6 +116,11 @@ export const unaryPrims = {
   round: unary("round", "float", null),
   logicalNot: logicalNotPrim,
 } satisfies Record<UnaryOp, Primitive<null>>;
+
+/** The logistic function (the `sigmoid` primitive; `nn.sigmoid` is its public face). @internal */
+export function sigmoid(x: Tensor): Tensor {
+  return bind(unaryPrims.sigmoid, [x], null);
+}
 
 /**
  * Elementwise negation `-x`.

@@ -100,6 +100,8 @@ function refUnary(op: UnaryOp, x: number, dtype: DType): number {
       return Math.cos(x);
     case "tanh":
       return Math.tanh(x);
+    case "sigmoid":
+      return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
     case "erf": // the kernel's own algorithm; tests/ops/erf_test.ts checks it against mpmath
       return erf(x);
     case "erfc":

@@ -200,6 +200,7 @@ const UNARY_ULP: Partial<Record<UnaryOp, number>> = {
   log1p: 1,
   expm1: 1,
   tanh: 2,
+  sigmoid: 1,
   sin: 3,
   cos: 3,
   erf: 1,

@@ -54,6 +54,8 @@ export const UNARY: Record<UnaryOp, readonly [string, string?]> = {
   sin: ["Math.sin(a)"],
   cos: ["Math.cos(a)"],
   tanh: ["Math.tanh(a)"],
+  // 1 / (1 + e^−|a|) or its complement, e^−|a| / (1 + e^−|a|): no overflow, full precision in the tails
+  sigmoid: ["(a >= 0 ? 1 / (1 + Math.exp(-a)) : Math.exp(a) / (1 + Math.exp(a)))"],
   erf: ["erf(a)"], // fdlibm's algorithm in float64 (./erf.ts); float32 rounds its result
   erfc: ["erfc(a)"],
   abs: ["Math.abs(a)", "Math.abs(a) | 0"],

@@ -74,6 +74,19 @@ function sign(a: Expr): Expr {
 }
 
 /**
+ * The logistic function `1 / (1 + e⁻ᵃ)` as `nn.sigmoid` was computed op by
+ * op (so the same bits): `e = exp(−|a|)`, which cannot overflow, then
+ * `1 / (1 + e)` for `a ≥ 0` and `e / (1 + e)` below (full precision in the
+ * lower tail); NaN stays NaN.
+ */
+function sigmoid(a: Expr): Expr {
+  const pos = requireFloat("sigmoid", a).ge(0);
+  const e = exp(select(pos, a.neg(), a));
+  const d = e.add(1);
+  return select(pos, constant(1, a.type).div(d), e.div(d));
+}
+
+/**
  * Unary opcode → its expression over operand node `a`.
  *
  * @example
@@ -96,6 +109,7 @@ export const UNARY_EXPR: Readonly<Record<UnaryOp, (a: Expr) => Expr>> = Object.f
   sin,
   cos,
   tanh,
+  sigmoid,
   erf,
   erfc,
   abs: (a: Expr) => a.abs(),

@@ -108,6 +108,7 @@ export const UNARY: Record<UnaryOp, readonly [f32: WasmKernel, i32: WasmKernel]>
   sin: ["ir", "fallback"],
   cos: ["ir", "fallback"],
   tanh: ["ir", "fallback"],
+  sigmoid: ["ir", "fallback"],
   erf: ["ir", "fallback"],
   erfc: ["ir", "fallback"],
   abs: ["ir", "ir"],
