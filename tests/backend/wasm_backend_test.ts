@@ -203,7 +203,17 @@ Deno.test("wasm: take and its gradient match the cpu backend bit for bit", async
     const [, back1] = vjp((x: Tensor) => take(x, idx, 1), x);
     const [g0] = back0(tensor(values(6 * 37, 2), { shape: [6, 37] }));
     const [g1] = back1(tensor(values(6 * 6, 3), { shape: [6, 6] }));
-    return [rows, cols, intRows, g0, g1].map((t) => [...t.dataSync()]);
+    // 70 indices: rows go in blocks of 32 (cache lines loaded first), here two full blocks and a
+    // partial one, along a middle axis (3 slices of 9 rows of 20) and of the 37-wide rows
+    const cube = tensor(values(3 * 9 * 20, 4), { shape: [3, 9, 20] });
+    const many = tensor(
+      Int32Array.from({ length: 70 }, (_, i) => (i * 4) % 9 - (i % 3 === 0 ? 9 : 0)),
+    );
+    const blocks = [
+      take(cube, many, 1),
+      take(x, tensor(Int32Array.from({ length: 70 }, (_, i) => i % 6)), 0),
+    ];
+    return [rows, cols, intRows, g0, g1, ...blocks].map((t) => [...t.dataSync()]);
   };
   const onWasm = await onBackend("wasm-take", new WasmBackend(), run);
   const onCpu = await onBackend("cpu-take", new CpuBackend(), run);
