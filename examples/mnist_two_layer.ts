@@ -89,7 +89,7 @@ const countHits = jit((p: Params, x: Tensor, y: Tensor): Tensor =>
 );
 
 /** Fraction of correct predictions, computed in chunks (freed as it goes) to bound memory. */
-export async function accuracy(p: Params, split: Split, chunk = 2000): Promise<number> {
+export async function accuracy(p: Params, split: Split, chunk = 1000): Promise<number> {
   let correct = 0;
   for (const batch of batches(split, { batchSize: chunk })) {
     const hits = countHits(p, batch.x, batch.y);
