@@ -256,8 +256,8 @@ export const OP_CASES: OpCaseTable = {
     immutable: { tanh: (w) => tanh(w.in(F())) },
   },
   sigmoid: {
-    // Both branches (x ≥ 0 and below) and the tails, where σ′ = σ(x)·σ(−x) is tiny.
-    grad: [d(nn.sigmoid, x34), d(nn.sigmoid, () => [randu(48, [3, 4], -25, 25)])],
+    // Both branches (x ≥ 0 and below) and the tails, where σ′ = σ(1 − σ) is small.
+    grad: [d(nn.sigmoid, x34), d(nn.sigmoid, () => [randu(48, [3, 4], -12, 12)])],
     backends: { sigmoid: { f: nn.sigmoid, args: [f32(22, [3, 4], -12, 12)] } },
     immutable: { "nn.sigmoid": (w) => nn.sigmoid(w.in(F())) },
   },

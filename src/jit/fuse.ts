@@ -35,8 +35,10 @@
  * recomputed equations stay in the program for their other readers and go
  * once nothing reads them. A value read only by an elementwise op that is
  * a product's only reader is not recomputed (that op becomes the product's
- * epilogue). Recomputing repeats the same expressions, so results are the
- * same bit for bit.
+ * epilogue), nor a value stored anyway (an output, or one an equation that
+ * fuses nothing reads, such as a product's operand: loading it costs what
+ * loading its inputs would). Recomputing repeats the same expressions, so
+ * results are the same bit for bit.
  *
  * Reductions: a `sum`, `max` or `min` over one contiguous run of axes (one
  * `[outer, n, inner]` view, as its eager kernel sees it) grows the same way
@@ -298,14 +300,29 @@ export function fuseElementwise(program: Program, backend: Backend): Program {
   const reads = new Map(uses);
   /** Whether `d` reads constants only (it stays a kernel of its own: a renderer would fold it on the host). */
   const constantsOnly = (d: number) => eqs[d].inputs.every((u) => inlined.has(u));
+  /** Per variable, the live equations that read it. */
+  const readers = new Map<Var, number[]>();
+  eqs.forEach((e, i) => {
+    if (!live[i]) return;
+    for (const u of e.inputs) readers.set(u, [...(readers.get(u) ?? []), i]);
+  });
   /**
-   * Whether `d` may be recomputed in a group of `size` elements: not the
-   * only reader of a product's result (it becomes the product's epilogue,
-   * computed with it, once `fuseMatmulEpilogues` runs).
+   * Whether `d`'s value is in memory whatever fusion does: an output, or
+   * read by an equation that fuses nothing (a product's operand, a gather's
+   * source…). Recomputing it elsewhere saves no store and no load, and keeps
+   * what it is computed from alive.
+   */
+  const storedAnyway = (d: number) =>
+    outputs.has(eqs[d].out) ||
+    (readers.get(eqs[d].out) ?? []).some((r) => ops[r] === null && reductions[r] === null);
+  /**
+   * Whether `d` may be recomputed in a group of `size` elements: not a value
+   * stored anyway, nor the only reader of a product's result (it becomes the
+   * product's epilogue, computed with it, once `fuseMatmulEpilogues` runs).
    */
   const recomputable = (d: number, size: number) =>
     ops[d] !== null && groupOf[d] === -1 && sizeOf(eqs[d].out.aval.shape) === size &&
-    !constantsOnly(d) &&
+    !constantsOnly(d) && !storedAnyway(d) &&
     !eqs[d].inputs.some((u) =>
       reads.get(u) === 1 && eqs[defining.get(u) ?? -1]?.prim.name === "matmul"
     );

@@ -104,8 +104,9 @@ export const unaryPrims = {
   sin: unary("sin", "float", (g, x) => mul(g, cos(x))),
   cos: unary("cos", "float", (g, x) => neg(mul(g, sin(x)))),
   tanh: unary("tanh", "float", (g, _x, y) => mul(g, sub(1, square(y)))),
-  // σ′ = σ(x)·σ(−x): σ(−x) is 1 − σ(x) without its cancellation for large x
-  sigmoid: unary("sigmoid", "float", (g, x, y) => mul(g, mul(y, sigmoid(neg(x))))),
+  // σ′ = σ(1 − σ), from the output alone (as JAX, PyTorch and TF.js): `jit` then fuses
+  // σ into the op or product before it, whose output the backward pass no longer reads
+  sigmoid: unary("sigmoid", "float", (g, _x, y) => mul(g, mul(y, sub(1, y)))),
   erf: unary("erf", "float", (g, x) => mul(g, erfDerivative(x))),
   erfc: unary("erfc", "float", (g, x) => neg(mul(g, erfDerivative(x)))),
   abs: unary("abs", "number", (g, x) => mul(g, sign(x))),

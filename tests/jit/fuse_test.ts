@@ -249,6 +249,28 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "fusion: a value stored anyway (a product's operand) is loaded, not recomputed",
+  ignore: !fuses,
+  fn() {
+    // s is a product's operand, so it is in memory whatever fusion does: the other reader
+    // loads it, where recomputing tanh(x + 1) would save nothing and repeat the tanh
+    const f = (x: Tensor, w: Tensor) => {
+      const s = tanh(add(x, 1));
+      return [matmul(s, w), mul(s, 2)];
+    };
+    const x = random.normal(random.key(3), [4, 3]), w = random.normal(random.key(4), [3, 5]);
+    const p = optimizeFor(makeJaxpr(f)(x, w), fusionView(true));
+    assertWellFormed(p);
+    const computesTanh = (e: Program["equations"][number]) =>
+      e.prim.name === "tanh" ||
+      ((e.params as { ops?: string[] } | null)?.ops ?? []).includes("tanh");
+    assert.equal(p.equations.filter(computesTanh).length, 1, `${p}`);
+    const got = new Executable(p).run([x, w]);
+    assertSameTree(got, f(x, w), "values");
+  },
+});
+
 Deno.test("fusion: a reshape that drops a reduction's kept axes folds into it", () => {
   // the gradient of a bias added along rows: reshape(sum(g, [0], keepdims)), then the update
   const f = (g: Tensor, b: Tensor) => sub(b, mul(sum(g, 0, { keepdims: true }).reshape([5]), 0.1));
