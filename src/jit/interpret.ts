@@ -188,13 +188,16 @@ export class Executable {
     const env: Tensor[] = program.consts.concat(inputs);
     // Multi-output calls (control flow) run once, at their first live output.
     const calls = new Map<MultiCall, { outs: Tensor[]; taken: Set<number> }>();
-    // The first call on a backend that records kernels records them; later
-    // calls run the recorded kernels (unless an input is unusable: the
-    // primitives then say why).
+    // The first call on a backend that records kernels records them (kept
+    // once the call completes: one that throws records nothing); later calls
+    // run the recorded kernels (unless an input is unusable: the primitives
+    // then say why).
     const record = backend?.record?.bind(backend);
-    const recording = record !== undefined && this.#replays === null;
-    const replays = recording
-      ? this.#replays = []
+    const recorded: (Replay | null)[] | null = record !== undefined && this.#replays === null
+      ? []
+      : null;
+    const replays = recorded !== null
+      ? recorded
       : inputs.every((t) => !t._disposed && t._backend === backend)
       ? this.#replays
       : null;
@@ -227,16 +230,17 @@ export class Executable {
         env[out] = reuse !== null && data === reuse._data
           ? reuse
           : makeTensor(backend!, data, eq.out.aval.shape, eq.out.aval.dtype);
-      } else if (recording) {
+      } else if (recorded !== null && record !== undefined) {
         const operands = args.map((k) => env[k]);
         const r = record(() => evaluate(eq, operands, into, place, reuse));
         env[out] = r.value;
-        this.#replays![s] = replayOf(r.launches, operands, r.value);
+        recorded[s] = replayOf(r.launches, operands, r.value);
       } else {
         env[out] = evaluate(eq, args.map((k) => env[k]), into, place, reuse);
       }
       for (const k of free) if (!programOwned.has(env[k])) env[k].dispose();
     }
+    if (recorded !== null) this.#replays = recorded;
     // Outputs of calls no result needs.
     for (const { outs, taken } of calls.values()) {
       outs.forEach((t, k) => taken.has(k) || t.dispose());

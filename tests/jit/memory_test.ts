@@ -236,6 +236,18 @@ Deno.test("replay: a gather is never replayed, so its index check runs on every 
   assert.throws(() => f(x, idx([3, 0])), /take\(\): index 3 is out of bounds/);
 });
 
+Deno.test("replay: after a first call that throws halfway, later calls are right", () => {
+  // The gather's index check throws halfway through the first call (after the exp ran).
+  const f = jit((x: Tensor, i: Tensor) => add(take(exp(x), i, 0), mul(x, 2)));
+  const x = tensor([0, 1, 2]);
+  const idx = (v: number[]) => tensor(v, { dtype: "int32" });
+  assert.throws(() => f(x, idx([5, 0, 1])), /take\(\): index 5 is out of bounds/);
+  for (const [v, y] of [[[2, 0, 1], [1, 2, 3]], [[1, 1, 0], [-1, 0, 4]]]) {
+    const ys = tensor(y);
+    assertSameTree(f(ys, idx(v)), add(take(exp(ys), idx(v), 0), mul(ys, 2)), `${v}`);
+  }
+});
+
 Deno.test("replay: a disposed input is the usual error, not a read of a freed buffer", () => {
   const f = jit((a: Tensor) => mul(exp(a), 3));
   f(tensor([1, 2]));
