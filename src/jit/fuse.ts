@@ -304,7 +304,11 @@ export function fuseElementwise(program: Program, backend: Backend): Program {
   const readers = new Map<Var, number[]>();
   eqs.forEach((e, i) => {
     if (!live[i]) return;
-    for (const u of e.inputs) readers.set(u, [...(readers.get(u) ?? []), i]);
+    for (const u of e.inputs) {
+      const list = readers.get(u);
+      if (list === undefined) readers.set(u, [i]);
+      else list.push(i);
+    }
   });
   /**
    * Whether `d`'s value is in memory whatever fusion does: an output, or
