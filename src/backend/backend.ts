@@ -749,6 +749,92 @@ export interface FusedReduceSpec {
 }
 
 /**
+ * Where a stage of a {@linkcode FusedSequenceSpec} reads an operand: one of
+ * the sequence's inputs, or the result of an earlier stage.
+ *
+ * @example
+ * ```ts
+ * import type { SequenceRef } from "@gradus/core";
+ *
+ * const refs: SequenceRef[] = [{ input: 0 }, { stage: 1 }];
+ * console.log(refs.length); // 2
+ * ```
+ */
+export type SequenceRef = { readonly input: number } | { readonly stage: number };
+
+/**
+ * One stage of a {@linkcode FusedSequenceSpec}: an IR elementwise kernel over
+ * `outShape` (operand `k` read at `Σ idx·strides[k]`), or an IR reduction
+ * kernel over the middle axis of `[outer, n, inner]` (operand `k` read at
+ * `o·s₀ + j·s₁ + i·s₂`, any steps).
+ *
+ * @example
+ * ```ts
+ * import type { SequenceStage } from "@gradus/core";
+ *
+ * const kinds: SequenceStage["kind"][] = ["elementwise", "reduce"];
+ * console.log(kinds.length); // 2
+ * ```
+ */
+export type SequenceStage =
+  | {
+    /** An elementwise stage. */
+    readonly kind: "elementwise";
+    /** The kernel: its operand `k` is `operands[k]`. */
+    readonly kernel: ElementwiseKernel;
+    /** Where each operand comes from. */
+    readonly operands: readonly SequenceRef[];
+    /** Per operand, its strides over `outShape`. */
+    readonly strides: readonly (readonly number[])[];
+    /** The output's shape. */
+    readonly outShape: readonly number[];
+    /** The output's dtype. */
+    readonly dtype: DType;
+  }
+  | {
+    /** A reduction stage. */
+    readonly kind: "reduce";
+    /** The kernel: its operand `k` is `operands[k]`. */
+    readonly kernel: ReduceKernel;
+    /** Where each operand comes from. */
+    readonly operands: readonly SequenceRef[];
+    /** Per operand, its steps along the outer, reduced and inner axes. */
+    readonly strides: readonly (readonly [number, number, number])[];
+    /** Product of the axes before the reduced ones. */
+    readonly outer: number;
+    /** Product of the reduced axes (at least 1). */
+    readonly n: number;
+    /** Product of the axes after the reduced ones. */
+    readonly inner: number;
+    /** The output's dtype. */
+    readonly dtype: DType;
+  };
+
+/**
+ * Arguments of {@linkcode Backend.fusedSequence}: small kernels that `jit`
+ * found one after the other in a program, to run as one launch, in order,
+ * each stage seeing the results of the stages before it. `outputs` lists the
+ * stages whose results the program reads afterwards; the others are the
+ * sequence's own.
+ *
+ * @example
+ * ```ts
+ * import type { FusedSequenceSpec } from "@gradus/core";
+ *
+ * const spec: Omit<FusedSequenceSpec, "inputs" | "stages"> = { outputs: [1, 3] };
+ * console.log(spec.outputs); // [ 1, 3 ]
+ * ```
+ */
+export interface FusedSequenceSpec {
+  /** The buffers the stages read from outside the sequence. */
+  readonly inputs: readonly DataHandle[];
+  /** The stages, in order. */
+  readonly stages: readonly SequenceStage[];
+  /** The stages whose results are returned, in this order. */
+  readonly outputs: readonly number[];
+}
+
+/**
  * One kernel call as {@linkcode Backend.record} saw it: the buffers it read
  * and the one it wrote, and the same call again. A program's executor runs a
  * recorded equation with `again`, skipping the primitive's checks, specs and
@@ -1008,6 +1094,20 @@ export interface Backend {
    * reduction may have (every dtype when absent).
    */
   readonly fusedReduceLoads?: readonly DType[];
+  /**
+   * Optional: runs small kernels (see {@linkcode FusedSequenceSpec}) as one
+   * launch, where each launch costs much more than the work (a software
+   * adapter runs a dispatch in some 0.15 ms); gives the `outputs` stages'
+   * results, or null when it cannot here and now (the caller then runs the
+   * equations one by one). `jit` forms sequences only on a backend with
+   * this hook, and only of kernels up to `SEQUENCE_LIMITS` in size.
+   */
+  fusedSequence?(spec: FusedSequenceSpec): DataHandle[] | null;
+  /**
+   * Optional, with `fusedSequence`: the most buffers one sequence may bind
+   * (its inputs, its outputs and one for the rest).
+   */
+  readonly sequenceBindings?: number;
   /**
    * Optional: a float32 matrix product whose elements go through an IR
    * elementwise kernel before they are stored (a bias add, an activation:

@@ -154,8 +154,8 @@ export function runFused(
 const UNARY = new Set<string>(UNARY_OPS);
 const BINARY = new Set<string>(BINARY_OPS);
 
-/** The op as the backend is asked about it, or null when the equation is not elementwise. */
-function fusibleOp(eq: Equation): FusibleOp | null {
+/** The op as the backend is asked about it, or null when the equation is not elementwise. @internal */
+export function fusibleOp(eq: Equation): FusibleOp | null {
   const name = eq.prim.name, n = eq.inputs.length;
   if (eq.params === null && n === 1 && UNARY.has(name)) {
     return { op: name as UnaryOp, dtype: eq.inputs[0].aval.dtype };
@@ -178,10 +178,10 @@ function fusibleOp(eq: Equation): FusibleOp | null {
  * IR kernel, or `"identity"` for `stopGradient` (the identity once a
  * program is traced: its derivative was taken while tracing).
  */
-type FusedOp = FusibleOp | "identity";
+export type FusedOp = FusibleOp | "identity";
 
-/** The equation's expression over its operands' expressions. */
-function exprOf(op: FusedOp, args: readonly Expr[]): Expr {
+/** The equation's expression over its operands' expressions. @internal */
+export function exprOf(op: FusedOp, args: readonly Expr[]): Expr {
   if (op === "identity") return args[0];
   if (op.op === "where") return whereExpr(args[0], args[1], args[2]);
   if (op.op === "cast") return castExpr(args[0], scalarType(op.to!));
@@ -189,8 +189,8 @@ function exprOf(op: FusedOp, args: readonly Expr[]): Expr {
   return BINARY_EXPR[op.op as BinaryOp](args[0], args[1]);
 }
 
-/** A reduction the pass may fuse: its kind, axes and `[outer, n, inner]` view. */
-interface Reduction {
+/** A reduction the pass may fuse: its kind, axes and `[outer, n, inner]` view. @internal */
+export interface Reduction {
   readonly op: "sum" | "max" | "min";
   /** The reduced axes: one contiguous run `lo … hi`. */
   readonly lo: number;
@@ -201,8 +201,8 @@ interface Reduction {
 /** Steps along a reduction view's outer, reduced and inner axes. */
 type Steps = [number, number, number];
 
-/** The reduction `eq` is when `backend` runs it as a fusible IR kernel in one view, else null. */
-function reductionOf(eq: Equation, backend: Backend): Reduction | null {
+/** The reduction `eq` is when `backend` runs it as a fusible IR kernel in one view, else null. @internal */
+export function reductionOf(eq: Equation, backend: Backend): Reduction | null {
   const op = eq.prim.name;
   if (op !== "sum" && op !== "max" && op !== "min") return null;
   const axes = (eq.params as { axes?: readonly number[] } | null)?.axes;

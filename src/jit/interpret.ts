@@ -386,3 +386,26 @@ function runFused(
   for (const e of body) if (e.out !== eq.out) env.get(e.out)!.dispose();
   return out;
 }
+
+/**
+ * Runs `eqs` one by one on the tensors `env` gives their inputs (new
+ * buffers throughout; fused equations as one kernel where the backend can),
+ * and returns `outs`' values; the other values they made are disposed.
+ * @internal
+ */
+export function evaluateEquations(
+  eqs: readonly Equation[],
+  env: Map<Var, Tensor>,
+  outs: readonly Var[],
+): Tensor[] {
+  const made: Tensor[] = [];
+  const place: Place = (_into, body) => body();
+  for (const eq of eqs) {
+    const t = evaluate(eq, eq.inputs.map((v) => env.get(v)!), null, place, null);
+    env.set(eq.out, t);
+    made.push(t);
+  }
+  const result = outs.map((v) => env.get(v)!);
+  for (const t of made) if (!result.includes(t)) t.dispose();
+  return result;
+}

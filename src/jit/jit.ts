@@ -25,6 +25,7 @@ import { Executable } from "./interpret.ts";
 import type { Program, Var } from "./program.ts";
 import { foldOuterProductNorms, foldReshapedReductions, mergeCommon } from "./passes.ts";
 import { fuseElementwise } from "./fuse.ts";
+import { fuseSequences } from "./fuse_sequence.ts";
 import { fuseMatmulEpilogues } from "./fuse_matmul.ts";
 import { JitTrace, OuterTracer } from "./trace.ts";
 
@@ -256,9 +257,14 @@ function optimize(program: Program, split: Split): Program {
  * elementwise chains and product epilogues fused).
  * @internal
  */
-export function optimizeFor(program: Program, backend: Backend): Program {
+export function optimizeFor(
+  program: Program,
+  backend: Backend,
+  { sequences = true }: { readonly sequences?: boolean } = {},
+): Program {
   const merged = foldReshapedReductions(foldOuterProductNorms(mergeCommon(program)));
-  return fuseMatmulEpilogues(fuseElementwise(merged, backend), backend);
+  const fused = fuseMatmulEpilogues(fuseElementwise(merged, backend), backend);
+  return sequences ? fuseSequences(fused, backend) : fused;
 }
 
 function backendOf(split: Split): Backend {

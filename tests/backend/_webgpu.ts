@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { setBackend, type Tensor, tree } from "../../mod.ts";
+import { setBackend, type Tensor, tensor, tree } from "../../mod.ts";
 
 /** Whether a WebGPU adapter exists here. */
 export const hasGpu: boolean = (await navigator.gpu?.requestAdapter()) != null;
@@ -39,4 +39,18 @@ export function gpuTest(name: string, fn: () => Promise<void>): void {
       }
     },
   });
+}
+
+/** Deterministic values in about [-4, 4] (a hash of the index), edge values sprinkled in. */
+export function values(seed: number, shape: number[], edges = true): Tensor {
+  const size = shape.reduce((a, b) => a * b, 1);
+  const data = Array.from({ length: size }, (_, i) => {
+    const h = Math.sin((i + 1) * 12.9898 + seed * 78.233) * 43758.5453;
+    return 8 * (h - Math.floor(h)) - 4;
+  });
+  if (edges) {
+    const EDGES = [0, -0, 1e-30, -3e38, 88.5, -104, Infinity, -Infinity, NaN];
+    EDGES.forEach((v, i) => (data[(i * 7919) % size] = v));
+  }
+  return tensor(data).reshape(shape);
 }

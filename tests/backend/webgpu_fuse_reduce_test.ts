@@ -27,26 +27,14 @@ import {
   tensor,
   valueAndGrad,
 } from "../../mod.ts";
-import { assertSame, gpuTest } from "./_webgpu.ts";
+import { assertSame, gpuTest, values } from "./_webgpu.ts";
 import { jitted } from "../jit/_helpers.ts";
+import { optimizeFor } from "../../src/jit/jit.ts";
+import { currentBackend } from "../../src/backend/registry.ts";
 
 /** A test on the webgpu backend (ignored without an adapter). */
 const test = (name: string, fn: () => Promise<void>) =>
   gpuTest(`webgpu reduce fusion: ${name}`, fn);
-
-/** Deterministic values in about [-4, 4] (a hash of the index), edge values sprinkled in. */
-function values(seed: number, shape: number[], edges = true): Tensor {
-  const size = shape.reduce((a, b) => a * b, 1);
-  const data = Array.from({ length: size }, (_, i) => {
-    const h = Math.sin((i + 1) * 12.9898 + seed * 78.233) * 43758.5453;
-    return 8 * (h - Math.floor(h)) - 4;
-  });
-  if (edges) {
-    const EDGES = [0, -0, 1e-30, -3e38, 88.5, -104, Infinity, -Infinity, NaN];
-    EDGES.forEach((v, i) => (data[(i * 7919) % size] = v));
-  }
-  return tensor(data).reshape(shape);
-}
 
 test("rows, columns, several axes and a long axis: one kernel each, bit for bit", async () => {
   const cases: [string, (x: Tensor, m: Tensor) => Tensor, number[], number[]][] = [
@@ -101,11 +89,15 @@ test(
     const logits = values(6, [16, 10], false);
     const y = tensor(Array.from({ length: 16 }, (_, i) => (i * 3) % 10), { dtype: "int32" });
     const step = (z: Tensor, t: Tensor) => valueAndGrad(nn.softmaxCrossEntropy)(z, t);
-    const p = makeJaxpr(step, { optimized: true })(logits, y).toString();
+    // the fusion pass alone (before small kernels are grouped into one sequence)
+    const traced = makeJaxpr(step)(logits, y);
+    const p = optimizeFor(traced, currentBackend(), { sequences: false }).toString();
     assert.match(
       p,
       /= fused\[ops=\[mul,sum,neg,div\] consts=\[\d+\] axes=\[0,1\] keepdims=false\]/,
     );
-    await assertSame(jitted(step, logits, y)[0], step(logits, y), "softmax cross entropy");
+    const [both, launches] = jitted(step, logits, y);
+    await assertSame(both, step(logits, y), "softmax cross entropy");
+    assert.equal(launches, 1, "value and gradient: one sequence of small kernels");
   },
 );

@@ -65,7 +65,8 @@ gpuTest("a*b+c with broadcasting; int32, where and cast; a chain split by operan
   const chain = (...xs: Tensor[]) => xs.reduce((acc, v, i) => (i % 2 ? mul(acc, v) : add(acc, v)));
   const xs = Array.from({ length: 9 }, (_, i) => random.normal(random.key(i), [4, 3]));
   const p = makeJaxpr(chain, { optimized: true })(...xs);
-  for (const e of p.equations) assert.ok(e.inputs.length <= 6);
+  // fused kernels load at most `maxFusedInputs` operands (a sequence of them binds more)
+  for (const e of p.equations) if (e.prim.name === "fused") assert.ok(e.inputs.length <= 6);
   await assertSame(jit(chain)(...xs), chain(...xs), "9-operand chain");
 });
 

@@ -354,22 +354,59 @@ export function matmulKernel(
   ];
   const decls = ctx.declare(ops);
   const layout: Layout = { transA: spec.transA === true, transB: spec.transB === true };
+  const kind = blocked ? "blocked" : tiled ? "tiled" : "simple";
+  const source = sourceOf(kind, t, decls, layout, epilogue);
   if (blocked) {
     const u = Uint32Array.of(m, n, k, batch);
     const count = Math.ceil(m / BLOCK_ROWS) * Math.ceil(n / BLOCK_COLS) * batch;
-    ctx.run("matmul()", blockedSource(decls, layout, epilogue), u, ops, groups1d(count, WG));
+    ctx.run("matmul()", source, u, ops, groups1d(count, WG));
   } else if (tiled) {
     for (let base = 0; base < batch; base += MAX_GROUPS) {
       const z = Math.min(MAX_GROUPS, batch - base);
       const u = Uint32Array.of(m, n, k, base);
-      ctx.run("matmul()", tiledSource(decls, layout, epilogue), u, ops, [tilesN, tilesM, z]);
+      ctx.run("matmul()", source, u, ops, [tilesN, tilesM, z]);
     }
   } else {
     const u = Uint32Array.of(m, n, k, total);
-    ctx.run("matmul()", simpleSource(t, decls, layout, epilogue), u, ops, groups1d(total, WG));
+    ctx.run("matmul()", source, u, ops, groups1d(total, WG));
   }
   if (owned) ctx.release(offs); // safe: an upload never reuses a buffer pending commands read
   return out;
+}
+
+/** Kernel sources by what they are made of (at most `SOURCES_KEPT`; then started afresh). */
+const sources = new Map<string, string>();
+/** See {@linkcode sources}. */
+const SOURCES_KEPT = 512;
+
+/**
+ * The WGSL of kernel `kind` for these declarations, layout and epilogue
+ * (built once: a program's products ask for the same source call after call).
+ */
+function sourceOf(
+  kind: "blocked" | "tiled" | "simple",
+  t: WgslScalar,
+  decls: string,
+  l: Layout,
+  e: Epilogue | null,
+): string {
+  const ep = e === null
+    ? "-"
+    : `${e.out} ${
+      e.operands.map((o) => `${o.type}${o.bool ? "b" : ""}${o.steps}`).join(";")
+    }\n${e.source}`;
+  const key = `${kind} ${t} ${l.transA} ${l.transB}\n${decls}\n${ep}`;
+  let src = sources.get(key);
+  if (src === undefined) {
+    if (sources.size >= SOURCES_KEPT) sources.clear();
+    src = kind === "blocked"
+      ? blockedSource(decls, l, e)
+      : kind === "tiled"
+      ? tiledSource(decls, l, e)
+      : simpleSource(t, decls, l, e);
+    sources.set(key, src);
+  }
+  return src;
 }
 
 /** Rendered epilogue functions by kernel key. */

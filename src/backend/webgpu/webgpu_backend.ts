@@ -44,6 +44,7 @@ import { gatherKernel, scatterAddKernel, unpackBytesKernel } from "./kernels_ind
 import { matmulEpilogueKernel, matmulKernel } from "./kernels_matmul.ts";
 import { randomBitsKernel, randomUniformKernel } from "./kernels_random.ts";
 import { irReduce, logsumexpKernel, reduceKernel } from "./kernels_reduce.ts";
+import { sequenceKernel } from "./kernels_sequence.ts";
 import { argsortKernel } from "./kernels_sort.ts";
 
 /**
@@ -298,8 +299,13 @@ export class WebGpuBackend implements be.Backend {
     );
   }
 
-  /** The most operands of a fused kernel (with the output, within 8 storage bindings). */
-  readonly maxFusedInputs: number = 6;
+  /**
+   * The most operands of a fused kernel: 6, or fewer on a device that binds
+   * fewer than 7 storage buffers (the output takes one).
+   */
+  get maxFusedInputs(): number {
+    return Math.max(1, Math.min(6, this.ctx.maxBindings - 1));
+  }
 
   /**
    * Fused kernels recompute the elementwise results they read rather than
@@ -333,6 +339,17 @@ export class WebGpuBackend implements be.Backend {
       strides: strides[k],
     }));
     return this.#wrap(irReduce(this.ctx, "fused()", kernel, operands, outer, n, inner));
+  }
+
+  /** The most buffers a sequence binds (`Backend.sequenceBindings`): the device's storage bindings. */
+  get sequenceBindings(): number {
+    return this.ctx.maxBindings;
+  }
+
+  /** Runs small kernels `jit` found one after the other as one dispatch (see `kernels_sequence.ts`). */
+  fusedSequence(spec: be.FusedSequenceSpec): be.DataHandle[] | null {
+    const inputs = spec.inputs.map((x) => this.#buf(x, "sequence()"));
+    return sequenceKernel(this.ctx, spec, inputs)?.map((s) => this.#wrap(s)) ?? null;
   }
 
   /** Converts dtypes with the CPU's rules (float → int32 saturates; → bool is `x != 0`). */
