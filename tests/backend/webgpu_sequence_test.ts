@@ -201,3 +201,33 @@ Deno.test("sequence: wasm and cpu have no fusedSequence: no sequence nodes", () 
   const f = (x: Tensor) => sub(x, max(x, 1, { keepdims: true })).exp();
   assert.deepEqual(sequences(f, x), []);
 });
+
+Deno.test({
+  name: "webgpu sequence: as on a hardware adapter (tree reductions eager, 256 invocations)",
+  ignore: !hasGpu,
+  async fn() {
+    // Eager sums are trees there, a sequence's are serial: the same terms in another order.
+    const hw = await WebGpuBackend.create({ serialReductions: false });
+    assert.ok(hw !== null);
+    const logits = values(7, [100, 10], false);
+    const y = tensor(Array.from({ length: 100 }, (_, i) => (i * 3) % 10), { dtype: "int32" });
+    const f = (z: Tensor, t: Tensor) => valueAndGrad(nn.softmaxCrossEntropy)(z, t);
+    await onBackend("webgpu-tree-reductions", hw, async () => {
+      const move = (t: Tensor) => tensor(t.dataSync(), { shape: t.shape, dtype: t.dtype });
+      const [z, t] = [move(logits), move(y)];
+      assert.equal(sequences(f, z, t).length, 1);
+      const [gl, gg] = jit(f)(z, t), [el, eg] = f(z, t);
+      const [a, b] = [await gl.data(), await el.data()];
+      // the bound of `kernels_reduce.ts` for the loss's sum of n = 1000 positive terms:
+      // (⌈n/4⌉ + 20)·2⁻²⁴ of their sum, twice (either order may err)
+      const bound = 2 * (250 + 20) * 2 ** -24 * Math.abs(b[0]);
+      assert.ok(Math.abs(a[0] - b[0]) <= bound, `loss ${a[0]} vs ${b[0]}`);
+      const [ga, ea] = [await gg.data(), await eg.data()];
+      // each gradient is (softmax − one-hot) / 100: rows of 10 exps summed, |g| ≤ 0.01
+      for (let i = 0; i < ea.length; i++) {
+        const rowBound = 2 * (3 + 20) * 2 ** -24 * 0.01 + 2 ** -24 * Math.abs(ea[i]);
+        assert.ok(Math.abs(ga[i] - ea[i]) <= rowBound, `grad[${i}]: ${ga[i]} vs ${ea[i]}`);
+      }
+    });
+  },
+});
