@@ -17,9 +17,12 @@
  * it reads from before it, the values read after it, and one scratch buffer
  * for the rest) stays within `Backend.sequenceBindings`; a run of two or
  * more stages becomes one multi-output node (`sequence[ops=[…]]`, printed
- * on one line) whose outputs are the values read after it. A view of a
- * value from before the run that is also read after it stays an equation
- * of its own, just before the node.
+ * on one line) whose outputs are the values read after it. A later stage
+ * whose inputs all exist by then (values from before the run, or made in
+ * it) joins the run too, moved up (the program is pure): the output bias's
+ * update after the softmax cross-entropy's gradient. A view of a value from
+ * before the run that is also read after it stays an equation of its own,
+ * just before the node; a view of a run's value read after it, just after.
  *
  * Each stage computes what its equation's kernel computes (see
  * `kernels_sequence.ts` for the rounding); where the backend declines a
@@ -259,42 +262,78 @@ const SEQUENCE: MultiPrimitive<SequenceParams> = {
  */
 export function fuseSequences(program: Program, backend: Backend): Program {
   if (backend.fusedSequence === undefined) return program;
-  const limit = backend.sequenceBindings ?? 8;
   const eqs = program.equations;
   const kinds = eqs.map((e) => kindOf(e, backend));
-  /** Per variable, the last equation reading it (program outputs: past the end). */
-  const lastRead = new Map<Var, number>();
-  eqs.forEach((e, i) => e.inputs.forEach((v) => lastRead.set(v, i)));
-  for (const v of program.outputs) lastRead.set(v, eqs.length);
+  const readers = new Map<Var, number[]>();
+  eqs.forEach((e, i) => {
+    for (const v of e.inputs) {
+      const list = readers.get(v);
+      if (list === undefined) readers.set(v, [i]);
+      else if (list[list.length - 1] !== i) list.push(i);
+    }
+  });
+  const defining = new Map<Var, number>();
+  eqs.forEach((e, i) => defining.set(e.out, i));
   /** Every view of the program (a stage reads a view's source at the view's shape). */
   const views = new Map<Var, Var>();
   eqs.forEach((e, i) => kinds[i] === "view" && views.set(e.out, e.inputs[0]));
+  const ctx: Context = {
+    eqs,
+    kinds,
+    views,
+    readers,
+    defining,
+    outputs: new Set(program.outputs),
+    limit: backend.sequenceBindings ?? 8,
+    taken: new Set(),
+  };
   const result: Equation[] = [];
   let changed = false;
-  for (let i = 0; i < eqs.length;) {
+  for (let i = 0; i < eqs.length; i++) {
+    if (ctx.taken.has(i)) continue; // joined an earlier sequence
     if (kinds[i] === null || kinds[i] === "view") {
-      result.push(eqs[i++]);
+      result.push(eqs[i]);
       continue;
     }
-    const run = grow(eqs, kinds, views, i, lastRead, limit);
-    const node = run.stages >= 2 ? sequenceNode(eqs, kinds, views, run, lastRead) : null;
+    const run = grow(ctx, i);
+    const node = run.stages >= 2 ? sequenceNode(ctx, run) : null;
     if (node === null) {
-      result.push(eqs[i++]);
+      result.push(eqs[i]);
       continue;
     }
     result.push(...node);
     changed = true;
-    i = run.end;
+    for (const m of run.members) ctx.taken.add(m);
   }
   return changed
     ? new Program(program.constVars, program.consts, program.inputs, result, program.outputs)
     : program;
 }
 
-/** A run: equations `start … end - 1`, with `stages` stages. */
+/** What the pass knows of the program while it groups. */
+interface Context {
+  readonly eqs: readonly Equation[];
+  readonly kinds: readonly Kind[];
+  readonly views: ReadonlyMap<Var, Var>;
+  /** Per variable, the equations reading it, in order. */
+  readonly readers: ReadonlyMap<Var, readonly number[]>;
+  /** Per variable, the equation defining it (absent: an input or a constant). */
+  readonly defining: ReadonlyMap<Var, number>;
+  /** The program's outputs. */
+  readonly outputs: ReadonlySet<Var>;
+  /** The most buffers a sequence binds. */
+  readonly limit: number;
+  /** Equations already in a sequence. */
+  readonly taken: Set<number>;
+}
+
+/**
+ * A run: its equations (indices in program order: a stretch of the program,
+ * then later stages that only read values available at its start or made
+ * in it), with `stages` stages.
+ */
 interface Run {
-  readonly start: number;
-  readonly end: number;
+  readonly members: readonly number[];
   readonly stages: number;
 }
 
@@ -318,20 +357,15 @@ interface Boundary {
   readonly after: Equation[];
 }
 
-/** The boundary of equations `start … end - 1`, all stages or views. */
-function boundaryOf(
-  eqs: readonly Equation[],
-  kinds: readonly Kind[],
-  views: ReadonlyMap<Var, Var>,
-  start: number,
-  end: number,
-  lastRead: ReadonlyMap<Var, number>,
-): Boundary {
+/** The boundary of the run of equations `members` (stages or views, in order). */
+function boundaryOf(ctx: Context, members: readonly number[]): Boundary {
+  const { eqs, kinds, views } = ctx;
+  const memberSet = new Set(members);
   const defined = new Set<Var>();
   const inputs: Var[] = [];
   const stageVars = new Set<Var>();
   let internal = false;
-  for (let m = start; m < end; m++) {
+  for (const m of members) {
     const eq = eqs[m], k = kinds[m]!;
     defined.add(eq.out);
     if (k === "view") continue;
@@ -344,55 +378,77 @@ function boundaryOf(
       else stageVars.add(st.defines);
     }
   }
-  const readAfter = (v: Var) => (lastRead.get(v) ?? -1) >= end;
+  // read by an equation outside the run (all of them come after its node), or an output
+  const readAfter = (v: Var) =>
+    ctx.outputs.has(v) || (ctx.readers.get(v) ?? []).some((r) => !memberSet.has(r));
   const before: Equation[] = [];
   const kept = new Set<Var>();
   const outputs = new Set<Var>();
-  for (let m = end - 1; m >= start; m--) {
-    const eq = eqs[m];
+  for (let i = members.length - 1; i >= 0; i--) {
+    const eq = eqs[members[i]];
     if (!readAfter(eq.out) && !kept.has(eq.out)) continue;
     if (!views.has(eq.out)) {
       outputs.add(eq.out);
       continue;
     }
-    if (!defined.has(sourceOf(eq.out, views))) before.push(eq);
+    if (!defined.has(sourceOf(eq.out, views))) before.unshift(eq);
     else kept.add(eq.out), kept.add(eq.inputs[0]); // the chain down to its stage
   }
   for (const v of stageVars) if (!outputs.has(v)) internal = true;
-  const order = (a: Equation, b: Equation) => eqs.indexOf(a) - eqs.indexOf(b);
-  const after = eqs.slice(start, end).filter((e) =>
-    views.has(e.out) && kept.has(e.out) && !before.includes(e)
-  );
+  const run = members.map((m) => eqs[m]);
   return {
     inputs,
-    outputs: eqs.slice(start, end).map((e) => e.out).filter((v) => outputs.has(v)),
+    outputs: run.map((e) => e.out).filter((v) => outputs.has(v)),
     internal,
-    before: before.sort(order),
-    after,
+    before,
+    after: run.filter((e) => views.has(e.out) && kept.has(e.out) && !before.includes(e)),
   };
 }
 
-/** The longest run from `start` whose bindings fit `limit` (see the module documentation). */
-function grow(
-  eqs: readonly Equation[],
-  kinds: readonly Kind[],
-  views: ReadonlyMap<Var, Var>,
-  start: number,
-  lastRead: ReadonlyMap<Var, number>,
-  limit: number,
-): Run {
-  let best: Run = { start, end: start + 1, stages: 0 };
+/** Whether `members` bind no more buffers than a sequence may. */
+function fitsBindings(ctx: Context, members: readonly number[]): boolean {
+  const b = boundaryOf(ctx, members);
+  return b.inputs.length + b.outputs.length + (b.internal ? 1 : 0) <= ctx.limit;
+}
+
+/**
+ * The run from `start`: the longest stretch of stages and views whose
+ * bindings fit, then each later stage whose inputs are all available at
+ * the stretch's start or made in the run (moved up into it; a pure program
+ * may run an equation as soon as its inputs exist), while they fit.
+ */
+function grow(ctx: Context, start: number): Run {
+  const { eqs, kinds } = ctx;
+  let members: number[] = [start];
   let stages = 0;
-  for (let j = start; j < eqs.length; j++) {
+  const tried: number[] = [];
+  let j = start;
+  for (; j < eqs.length; j++) {
+    if (ctx.taken.has(j)) continue; // (already computed by an earlier sequence)
     const k = kinds[j];
     if (k === null) break;
+    tried.push(j);
     if (k === "view") continue;
+    if (!fitsBindings(ctx, tried)) break;
+    members = tried.slice();
     stages += k.stages.length;
-    const b = boundaryOf(eqs, kinds, views, start, j + 1, lastRead);
-    if (b.inputs.length + b.outputs.length + (b.internal ? 1 : 0) > limit) break;
-    best = { start, end: j + 1, stages };
   }
-  return best;
+  const inRun = new Set(members);
+  const available = (v: Var) => {
+    const d = ctx.defining.get(v);
+    return d === undefined || d < start || inRun.has(d) || ctx.taken.has(d);
+  };
+  for (let h = members[members.length - 1] + 1; h < eqs.length; h++) {
+    const k = kinds[h];
+    if (inRun.has(h) || ctx.taken.has(h) || k === null || k === "view") continue;
+    if (!eqs[h].inputs.every(available)) continue;
+    const more = [...members, h];
+    if (!fitsBindings(ctx, more)) continue;
+    members = more;
+    inRun.add(h);
+    stages += k.stages.length;
+  }
+  return { members, stages };
 }
 
 /**
@@ -400,28 +456,16 @@ function grow(
  * are read after it, one equation per output of the sequence node, then
  * the views of its values read after it; null where it gives nothing.
  */
-function sequenceNode(
-  eqs: readonly Equation[],
-  kinds: readonly Kind[],
-  views: ReadonlyMap<Var, Var>,
-  run: Run,
-  lastRead: ReadonlyMap<Var, number>,
-): Equation[] | null {
-  const { inputs, outputs: outs, before, after } = boundaryOf(
-    eqs,
-    kinds,
-    views,
-    run.start,
-    run.end,
-    lastRead,
-  );
+function sequenceNode(ctx: Context, run: Run): Equation[] | null {
+  const { kinds, views } = ctx;
+  const { inputs, outputs: outs, before, after } = boundaryOf(ctx, run.members);
   if (outs.length === 0) return null;
-  const body = eqs.slice(run.start, run.end);
+  const body = run.members.map((m) => ctx.eqs[m]);
   const planned: Planned[] = [];
-  body.forEach((_, m) => {
-    const k = kinds[run.start + m]!;
+  for (const m of run.members) {
+    const k = kinds[m]!;
     if (k !== "view") planned.push(...k.stages);
-  });
+  }
   const stageOf = new Map<Var, number>();
   const stages: SequenceStage[] = planned.map((p, s) => {
     const refs = p.reads.map((v): SequenceRef => {
