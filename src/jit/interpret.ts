@@ -378,13 +378,7 @@ function runFused(
   // Op by op, on new buffers: the first op must not write over a donated operand the others read.
   const env = new Map<Var, Tensor>(constants);
   eq.inputs.forEach((v, i) => env.set(v, args[i]));
-  let out!: Tensor;
-  for (const e of body) {
-    out = run(e, e.inputs.map((v) => env.get(v)!));
-    env.set(e.out, out);
-  }
-  for (const e of body) if (e.out !== eq.out) env.get(e.out)!.dispose();
-  return out;
+  return evaluateEquations(body, env, [eq.out])[0];
 }
 
 /**

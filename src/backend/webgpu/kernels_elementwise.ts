@@ -27,12 +27,12 @@ import { simplifyStrides } from "../_geometry.ts";
 import type { BinaryOp, UnaryOp } from "../backend.ts";
 import type { DType } from "../../core/dtype.ts";
 import { sizeOf } from "../../core/shape.ts";
-import { load, type ScalarType, select } from "../ir/expr.ts";
+import { load, select } from "../ir/expr.ts";
 import { type ElementwiseKernel, elementwiseKernel, KernelCache } from "../ir/kernel.ts";
 import { binaryOpKernel, castOpKernel, unaryOpKernel } from "../ir/ops.ts";
 import { renderWgsl, type WgslFunction } from "../ir/render_wgsl.ts";
 import { type GpuContext, groups1d, linearIndex, type Operand, type Store } from "./context.ts";
-import { type WgslScalar, wgslType } from "./kernels_util.ts";
+import { storageOf, wgslType } from "./kernels_util.ts";
 
 /** The most axes a strided kernel handles (after merging contiguous axes). */
 export const MAX_RANK = 8;
@@ -176,12 +176,6 @@ export interface IrOperand {
 
 /** Rendered WGSL functions by kernel key (one rendering per distinct graph). */
 const rendered = new KernelCache<WgslFunction>();
-
-/** The storage type of an IR scalar type (bool as u32 words). */
-function storageOf(t: ScalarType): WgslScalar {
-  if (t === "f64") throw new TypeError(`webgpu: float64 is not supported on WebGPU`);
-  return t === "bool" ? "u32" : t;
-}
 
 /**
  * Runs an elementwise kernel of the IR over `outShape`:

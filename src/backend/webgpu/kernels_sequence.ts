@@ -34,16 +34,10 @@ import { sizeOf, stridesOf } from "../../core/shape.ts";
 import type { ScalarType } from "../ir/expr.ts";
 import { mergePreludes, renderWgsl } from "../ir/render_wgsl.ts";
 import type { GpuContext, Operand, Store } from "./context.ts";
-import { orderKeyFunction, type WgslScalar } from "./kernels_util.ts";
+import { orderKeyFunction, storageOf, type WgslScalar } from "./kernels_util.ts";
 
 /** Rendered sources by stage list (a program's, the same object call after call), then declarations. */
 const sources = new WeakMap<readonly SequenceStage[], Map<string, string>>();
-
-/** The storage type of an IR value type (bool as u32 words). */
-function storage(t: ScalarType): WgslScalar {
-  if (t === "f64") throw new TypeError("webgpu: float64 is not supported on WebGPU");
-  return t === "f32" ? "f32" : t === "i32" ? "i32" : "u32";
-}
 
 /** The IR type a stage's result has. */
 function resultType(s: SequenceStage): ScalarType {
@@ -112,7 +106,7 @@ function sequenceSource(
       const { output, offset } = places[ref.stage];
       v = output >= 0
         ? `ld_y${output}(${at})`
-        : `bitcast<${storage(t)}>(ld_sc(${offset === 0 ? at : `${offset}u + ${at}`}))`;
+        : `bitcast<${storageOf(t)}>(ld_sc(${offset === 0 ? at : `${offset}u + ${at}`}))`;
     }
     return t === "bool" ? `(${v} != 0u)` : v;
   };
@@ -160,7 +154,7 @@ function sequenceSource(
     let o = p / ${st.inner}u;
     let i = p % ${st.inner}u;`;
     if (k.combine === "sum") {
-      const acc = storage(k.prologue.type);
+      const acc = storageOf(k.prologue.type);
       bodies.push(`${head}
     var a0 = ${acc}(0);
     var a1 = ${acc}(0);
@@ -184,7 +178,9 @@ function sequenceSource(
       throw new TypeError(`sequence(): a ${k.combine} stage is not supported`);
     }
     const flip = k.combine === "max" ? "0u" : "0xffffffffu";
-    fns.push(orderKeyFunction(storage(k.prologue.type), flip).replace("fn key(", `fn key_s${s}(`));
+    fns.push(
+      orderKeyFunction(storageOf(k.prologue.type), flip).replace("fn key(", `fn key_s${s}(`),
+    );
     bodies.push(`${head}
     var k = 0u;
     var ix = 0xffffffffu;
@@ -230,7 +226,7 @@ export function sequenceKernel(
   const inputTypes: (WgslScalar | undefined)[] = inputs.map(() => undefined);
   for (const st of stages) {
     st.operands.forEach((r, k) => {
-      if ("input" in r) inputTypes[r.input] ??= storage(st.kernel.inputs[k]);
+      if ("input" in r) inputTypes[r.input] ??= storageOf(st.kernel.inputs[k]);
     });
   }
   let words = 0;
@@ -249,7 +245,7 @@ export function sequenceKernel(
     ...inputs.map((store, k) => ({ name: `x${k}`, type: inputTypes[k]!, store })),
     ...outs.map((store, m) => ({
       name: `y${m}`,
-      type: storage(resultType(stages[outputs[m]])),
+      type: storageOf(resultType(stages[outputs[m]])),
       store,
       write: true,
     })),

@@ -6,6 +6,7 @@
  */
 
 import type { DType } from "../../core/dtype.ts";
+import type { ScalarType } from "../ir/expr.ts";
 import { MAX_GROUPS, type WgslScalar } from "./context.ts";
 
 export type { WgslScalar } from "./context.ts";
@@ -66,4 +67,16 @@ export function orderKeyFunction(elem: WgslScalar, flip?: string): string {
   }
   if (elem === "i32") return `fn key(b: u32) -> u32 { return (b ^ 0x80000000u)${x}; }`;
   return `fn key(b: u32) -> u32 { return b${x}; }`;
+}
+
+/**
+ * The storage type of an IR scalar type (bool as u32 words).
+ *
+ * @param t The IR type.
+ * @returns Its WGSL storage type; float64 throws (WebGPU has none).
+ * @internal
+ */
+export function storageOf(t: ScalarType): WgslScalar {
+  if (t === "f64") throw new TypeError(`webgpu: float64 is not supported on WebGPU`);
+  return t === "bool" ? "u32" : t;
 }
