@@ -19,6 +19,7 @@ import { asTensor } from "../ops/convert.ts";
 import { matmul } from "../ops/matmul.ts";
 import { reshape, slice, transpose } from "../ops/movement.ts";
 import { gatherWindows, windowGeometry } from "./_windows.ts";
+import { checkOptions, type OptionKeys } from "../ops/_options.ts";
 
 /**
  * Layouts of a convolution's input, kernel and output as JAX's strings: the
@@ -125,6 +126,15 @@ function permutations(
   return { lhs: bySpatial(l, "input"), rhs: rp, out: bySpatial(o, "output"), names };
 }
 
+const CONV_GENERAL_KEYS: OptionKeys<ConvGeneralDilatedOptions> = {
+  windowStrides: true,
+  padding: true,
+  lhsDilation: true,
+  rhsDilation: true,
+  dimensionNumbers: true,
+  featureGroupCount: true,
+};
+
 /**
  * A general dilated convolution, JAX's `lax.conv_general_dilated`: for each
  * output position the sum over input features and kernel taps of
@@ -166,6 +176,12 @@ export function convGeneralDilated(
   rhs: TensorLike,
   options: ConvGeneralDilatedOptions = {},
 ): Tensor {
+  checkOptions(
+    "convGeneralDilated",
+    options,
+    CONV_GENERAL_KEYS,
+    '{ windowStrides: [2, 2], padding: "SAME" }',
+  );
   const op = "convGeneralDilated";
   const x0 = asTensor(op, lhs), w0 = asTensor(op, rhs);
   if (x0.ndim !== w0.ndim || x0.ndim < 3) {

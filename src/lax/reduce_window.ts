@@ -23,6 +23,7 @@ import { reshape } from "../ops/movement.ts";
 import { argmax, argmin, max, min, sum } from "../ops/reduce.ts";
 import { gatherWindows, windowGeometry } from "./_windows.ts";
 import type { Padding } from "./padding.ts";
+import { checkOptions, type OptionKeys } from "../ops/_options.ts";
 
 /**
  * The reduction of `reduceWindow`: a name, or the gradus function a JAX
@@ -76,6 +77,11 @@ function reducerName(op: WindowReducer): "max" | "min" | "sum" {
   );
 }
 
+const REDUCE_WINDOW_KEYS: OptionKeys<ReduceWindowOptions> = {
+  baseDilation: true,
+  windowDilation: true,
+};
+
 /**
  * Reduces each window of `x`, as JAX's `lax.reduce_window`: the window
  * slides over every axis of `x` (give 1 for the axes not pooled), and each
@@ -122,6 +128,7 @@ export function reduceWindow(
   padding: Padding = "VALID",
   opts: ReduceWindowOptions = {},
 ): Tensor {
+  checkOptions("reduceWindow", opts, REDUCE_WINDOW_KEYS, "{ windowDilation: [2] }");
   const name = "reduceWindow";
   const t = asTensor(name, x);
   const kind = reducerName(op);

@@ -42,6 +42,7 @@ import {
   vjpOf,
   vmapOf,
 } from "./_control.ts";
+import { checkOptions, type OptionKeys } from "../ops/_options.ts";
 
 const scanPrim: ControlPrimitive<ScanParams> = {
   name: "scan",
@@ -389,6 +390,8 @@ export interface ScanOptions {
   readonly reverse?: boolean;
 }
 
+const SCAN_KEYS: OptionKeys<ScanOptions> = { length: true, reverse: true };
+
 /**
  * Loops `f` over the leading axis of `xs`, threading a carry, JAX's
  * `jax.lax.scan`: `f(carry, x)` returns `[newCarry, y]`; the result is the
@@ -428,6 +431,7 @@ export function scan<C, X = any, Y = any>(
   xs: X,
   opts: ScanOptions = {},
 ): [C, Y] {
+  checkOptions("lax.scan", opts, SCAN_KEYS, "{ length: 10, reverse: true }");
   const op = "lax.scan()";
   if (typeof f !== "function") {
     throw new TypeError(`${op}: f must be a function, got ${describe(f)}`);

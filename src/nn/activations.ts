@@ -12,6 +12,7 @@
 
 import type { Tensor, TensorLike } from "../core/tensor.ts";
 import { asTensor } from "../ops/convert.ts";
+import { checkOptions, type OptionKeys } from "../ops/_options.ts";
 import { floatInput } from "./_util.ts";
 import {
   abs,
@@ -172,6 +173,8 @@ export interface GeluOptions {
   readonly approximate?: boolean;
 }
 
+const GELU_KEYS: OptionKeys<GeluOptions> = { approximate: true };
+
 // Dekker's exact product x·fl(1/√2): fl(1/√2) split in two 26-bit halves, the
 // splitting factor 2²⁷ + 1, and what fl(1/√2) misses of 1/√2 (from mpmath at 50 digits).
 const SQRT1_2_HI = 0.7071067839860916;
@@ -231,6 +234,7 @@ function twiceNormalCdf(t: Tensor): Tensor {
  * ```
  */
 export function gelu(x: TensorLike, opts: GeluOptions = {}): Tensor {
+  checkOptions("nn.gelu", opts, GELU_KEYS, "{ approximate: false }");
   const t = floatInput("nn.gelu", x);
   if (opts.approximate ?? true) {
     const inner = mul(add(t, mul(mul(mul(t, t), t), 0.044715)), Math.sqrt(2 / Math.PI));

@@ -14,6 +14,7 @@ import { asTensor } from "../ops/convert.ts";
 import { expandDims, reshape, squeeze, transpose } from "../ops/movement.ts";
 import { take } from "../ops/take.ts";
 import { convGeneralDilated } from "../lax/conv.ts";
+import { checkOptions, type OptionKeys } from "../ops/_options.ts";
 
 /**
  * Options of {@linkcode conv2d}. Sizes are a number (both axes) or an
@@ -70,6 +71,14 @@ function batched(op: string, x: Tensor, w: Tensor): [Tensor, boolean] {
   return [x, false];
 }
 
+const CONV2D_KEYS: OptionKeys<Conv2dOptions> = {
+  stride: true,
+  padding: true,
+  dilation: true,
+  groups: true,
+  layout: true,
+};
+
 /**
  * A 2-D convolution (cross-correlation) with PyTorch's `F.conv2d`
  * semantics, without a bias (add it after: `y.add(b.reshape([1, -1, 1,
@@ -93,6 +102,7 @@ function batched(op: string, x: Tensor, w: Tensor): [Tensor, boolean] {
  * ```
  */
 export function conv2d(x: TensorLike, w: TensorLike, options: Conv2dOptions = {}): Tensor {
+  checkOptions("conv2d", options, CONV2D_KEYS, '{ stride: 2, padding: "SAME" }');
   const op = "conv2d";
   const wt = asTensor(op, w);
   const [xb, unbatched] = batched(op, asTensor(op, x), wt);
@@ -159,6 +169,14 @@ export interface ConvTranspose2dOptions {
   readonly groups?: number;
 }
 
+const CONV_TRANSPOSE2D_KEYS: OptionKeys<ConvTranspose2dOptions> = {
+  stride: true,
+  padding: true,
+  outputPadding: true,
+  dilation: true,
+  groups: true,
+};
+
 /**
  * A 2-D transposed convolution ("deconvolution") with PyTorch's
  * `F.conv_transpose2d` semantics, without a bias: the gradient of
@@ -189,6 +207,7 @@ export function convTranspose2d(
   w: TensorLike,
   options: ConvTranspose2dOptions = {},
 ): Tensor {
+  checkOptions("convTranspose2d", options, CONV_TRANSPOSE2D_KEYS, "{ stride: 2, padding: 1 }");
   const op = "convTranspose2d";
   const wt = asTensor(op, w);
   const [xb, unbatched] = batched(op, asTensor(op, x), wt);

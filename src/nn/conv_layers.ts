@@ -51,6 +51,7 @@ import {
 } from "./pooling.ts";
 import { getInitializer } from "./get_initializer.ts";
 import type { Conv2dLayerOptions, Conv2dParams, Layer } from "./layer_types.ts";
+import { checkOptions, type OptionKeys } from "../ops/_options.ts";
 
 /** Checks an image input shape without the batch axis: `[C, H, W]` (`[H, W, C]` for NHWC). */
 function checkImageShape(name: string, shape: readonly number[], layout: string): void {
@@ -100,6 +101,20 @@ function positiveInt(op: string, what: string, v: unknown): number {
 
 // ---------------------------------------------------------------- conv2d
 
+const CONV2D_LAYER_KEYS: OptionKeys<Conv2dLayerOptions> = {
+  stride: true,
+  padding: true,
+  dilation: true,
+  groups: true,
+  layout: true,
+  outChannels: true,
+  kernelSize: true,
+  init: true,
+  bias: true,
+  biasInit: true,
+  dtype: true,
+};
+
 /**
  * A 2-D convolution layer (the book's `Convolution`, PyTorch's `Conv2d`):
  * `nn.conv2d(x, w, …)` plus a bias per output channel. Params
@@ -136,11 +151,12 @@ function positiveInt(op: string, what: string, v: unknown): number {
  * ```
  */
 export function conv2d(opts: Conv2dLayerOptions): Layer<Conv2dParams, null> {
-  if (opts === null || typeof opts !== "object") {
+  if (opts === undefined) {
     throw new TypeError(
       `conv2d(): needs options with outChannels and kernelSize, e.g. { outChannels: 30, kernelSize: 5 }`,
     );
   }
+  checkOptions("conv2d", opts, CONV2D_LAYER_KEYS, "{ outChannels: 30, kernelSize: 5 }");
   const out = positiveInt("conv2d", "outChannels", opts.outChannels);
   const ks = typeof opts.kernelSize === "number" ? [opts.kernelSize, opts.kernelSize] : [
     ...(opts.kernelSize ?? []),
@@ -239,6 +255,14 @@ export function conv2d(opts: Conv2dLayerOptions): Layer<Conv2dParams, null> {
 
 // ---------------------------------------------------------------- pooling
 
+const POOL_LAYER_KEYS: OptionKeys<AvgPool2dOptions> = {
+  window: true,
+  stride: true,
+  padding: true,
+  layout: true,
+  countIncludePad: true,
+};
+
 /** A layer without params or state that applies `f` to `[N, …]` images. */
 function poolLayer(name: string, layout: string, f: (x: Tensor) => Tensor): Layer<null, null> {
   return {
@@ -264,7 +288,8 @@ function poolLayer(name: string, layout: string, f: (x: Tensor) => Tensor): Laye
   };
 }
 
-function poolName(op: string, opts: Pool2dOptions | undefined): string {
+function poolName(op: string, opts: AvgPool2dOptions | undefined): string {
+  if (opts !== undefined) checkOptions(op, opts, POOL_LAYER_KEYS, "{ window: 2 }");
   if (opts === null || typeof opts !== "object" || opts.window === undefined) {
     throw new TypeError(`${op}(): needs options with a window, e.g. { window: 2 }`);
   }
@@ -314,6 +339,8 @@ export function avgPool2d(opts: AvgPool2dOptions): Layer<null, null> {
   return poolLayer(name, o.layout ?? "NCHW", (x) => avgPool2dOp(x, o));
 }
 
+const GLOBAL_POOL_LAYER_KEYS: OptionKeys<GlobalPool2dOptions> = { layout: true, keepdims: true };
+
 /**
  * A global average-pooling layer (`nn.globalAvgPool2d`): the mean over
  * height and width, `[N, C, H, W]` → `[N, C]` (so `dense` can follow
@@ -333,6 +360,7 @@ export function avgPool2d(opts: AvgPool2dOptions): Layer<null, null> {
  * ```
  */
 export function globalAvgPool2d(opts: GlobalPool2dOptions = {}): Layer<null, null> {
+  checkOptions("globalAvgPool2d", opts, GLOBAL_POOL_LAYER_KEYS, "{ keepdims: true }");
   const o = { ...opts };
   return poolLayer("globalAvgPool2d", o.layout ?? "NCHW", (x) => globalAvgPool2dOp(x, o));
 }

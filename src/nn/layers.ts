@@ -54,6 +54,7 @@ import type {
   ParamsOf,
   StateOf,
 } from "./layer_types.ts";
+import { checkOptions, type OptionKeys } from "../ops/_options.ts";
 
 // The layer types, as nn.layers.Layer, nn.layers.DenseParams, …
 export * from "./layer_types.ts";
@@ -77,6 +78,13 @@ function checkInputShape(name: string, shape: readonly number[], minRank = 0): v
 
 // ---------------------------------------------------------------- dense
 
+const DENSE_KEYS: OptionKeys<DenseOptions> = {
+  init: true,
+  bias: true,
+  biasInit: true,
+  dtype: true,
+};
+
 /**
  * A fully connected layer (the book's `Affine`): `y = x @ w + b` over the
  * last axis of `x`. Params `{w: [in, units], b: [units]}` (`b: null` with
@@ -97,6 +105,7 @@ function checkInputShape(name: string, shape: readonly number[], minRank = 0): v
  * ```
  */
 export function dense(units: number, opts: DenseOptions = {}): Layer<DenseParams, null> {
+  checkOptions("dense", opts, DENSE_KEYS, '{ init: "xavier", bias: false }');
   const name = `dense(${units})`;
   if (!Number.isInteger(units) || units < 1) {
     throw new RangeError(`dense(): units must be a positive integer, got ${units}`);
@@ -351,6 +360,13 @@ export function dropout(rate: number): Layer<null, null> {
 
 // ---------------------------------------------------------------- batch norm
 
+const BATCH_NORM_KEYS: OptionKeys<BatchNormOptions> = {
+  momentum: true,
+  eps: true,
+  axis: true,
+  dtype: true,
+};
+
 /**
  * Batch normalization (the book's `BatchNormalization`):
  * `y = gamma·(x − μ)/√(σ² + eps) + beta`. In training mode `μ` and `σ²`
@@ -379,6 +395,7 @@ export function dropout(rate: number): Layer<null, null> {
 export function batchNorm(
   opts: BatchNormOptions = {},
 ): Layer<BatchNormParams, BatchNormState> {
+  checkOptions("batchNorm", opts, BATCH_NORM_KEYS, "{ momentum: 0.9, eps: 1e-5 }");
   const momentum = opts.momentum ?? 0.9;
   const eps = opts.eps ?? 1e-5;
   const dtype = opts.dtype ?? getDefaultDType();

@@ -29,6 +29,7 @@ import { flattenWithPath } from "../tree/tree.ts";
 import { logSoftmax, softplus } from "./activations.ts";
 import { floatInput, requireSameShape } from "./_util.ts";
 import { checkLabels } from "./_labels.ts";
+import { checkOptions, type OptionKeys } from "../ops/_options.ts";
 
 /** The book's δ in `cross_entropy_error`: keeps `log` away from `log(0)`. */
 const DELTA = 1e-7;
@@ -254,6 +255,8 @@ export interface BinaryCrossEntropyOptions {
   readonly eps?: number;
 }
 
+const BCE_KEYS: OptionKeys<BinaryCrossEntropyOptions> = { eps: true };
+
 /**
  * Binary cross entropy of probabilities,
  * `−mean(t·log(p + ε) + (1 − t)·log(1 − p + ε))`, averaged over all
@@ -275,6 +278,7 @@ export function binaryCrossEntropy(
   t: TensorLike,
   opts: BinaryCrossEntropyOptions = {},
 ): Tensor {
+  checkOptions("nn.binaryCrossEntropy", opts, BCE_KEYS, "{ eps: 1e-7 }");
   const [pt, tt] = pair("nn.binaryCrossEntropy", p, t, ["p", "t"], true);
   const eps = opts.eps ?? DELTA;
   const pos = mul(tt, log(add(pt, eps)));
@@ -347,6 +351,8 @@ function penalty(
   return scale === 1 ? total : mul(total, scale);
 }
 
+const PENALTY_KEYS: OptionKeys<PenaltyOptions> = { filter: true };
+
 /**
  * The L1 penalty `Σ|w|` over every float tensor leaf of a params pytree
  * (summed over all elements of all leaves; `null` entries, such as a dense
@@ -365,6 +371,7 @@ function penalty(
  * ```
  */
 export function l1Penalty(params: unknown, opts: PenaltyOptions = {}): Tensor {
+  checkOptions("nn.l1Penalty", opts, PENALTY_KEYS, '{ filter: (path) => path.endsWith(".w") }');
   return penalty("nn.l1Penalty", params, opts, abs, 1);
 }
 
@@ -388,5 +395,6 @@ export function l1Penalty(params: unknown, opts: PenaltyOptions = {}): Tensor {
  * ```
  */
 export function l2Penalty(params: unknown, opts: PenaltyOptions = {}): Tensor {
+  checkOptions("nn.l2Penalty", opts, PENALTY_KEYS, '{ filter: (path) => path.endsWith(".w") }');
   return penalty("nn.l2Penalty", params, opts, square, 0.5);
 }

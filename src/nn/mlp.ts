@@ -22,6 +22,7 @@ import {
   type Layer,
   sequential,
 } from "./layers.ts";
+import { checkOptions, type OptionKeys } from "../ops/_options.ts";
 
 /**
  * The activation names `mlp` accepts.
@@ -272,6 +273,17 @@ export type MlpStateOf<O> = KnownLayout<O> extends true ? [
   ]
   : MlpState;
 
+const MLP_KEYS: OptionKeys<MlpOptions> = {
+  inputSize: true,
+  hiddenSizes: true,
+  outputSize: true,
+  activation: true,
+  init: true,
+  batchNorm: true,
+  dropout: true,
+  dtype: true,
+};
+
 /**
  * A multi-layer perceptron, the book's `MultiLayerNet` (and, with
  * `batchNorm`/`dropout`, `MultiLayerNetExtend`): for each hidden size,
@@ -309,6 +321,7 @@ export type MlpStateOf<O> = KnownLayout<O> extends true ? [
 export function mlp<const O extends MlpOptions>(
   opts: O,
 ): Layer<MlpParamsOf<O>, MlpStateOf<O>> {
+  checkOptions("nn.mlp", opts, MLP_KEYS, "{ inputSize: 784, hiddenSizes: [100], outputSize: 10 }");
   const { inputSize, hiddenSizes, outputSize } = opts;
   for (const [what, v] of [["inputSize", inputSize], ["outputSize", outputSize]] as const) {
     if (!Number.isInteger(v) || v < 1) {

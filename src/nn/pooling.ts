@@ -27,6 +27,7 @@ import { windowGeometry } from "../lax/_windows.ts";
 import type { Padding } from "../lax/padding.ts";
 import { reduceWindow } from "../lax/reduce_window.ts";
 import { floatInput } from "./_util.ts";
+import { checkOptions, type OptionKeys } from "../ops/_options.ts";
 
 /**
  * Where the channels are: `"NCHW"` (default) or `"NHWC"`.
@@ -196,6 +197,13 @@ function poolArgs(op: string, x: Tensor, opts: Pool2dOptions) {
   return { dims, strides, padding, h, w };
 }
 
+const POOL_KEYS: OptionKeys<Pool2dOptions> = {
+  window: true,
+  stride: true,
+  padding: true,
+  layout: true,
+};
+
 /**
  * 2-D max pooling: the maximum of each `window` (height × width) of the
  * spatial axes, as PyTorch's `max_pool2d` / Flax's `max_pool`. The gradient
@@ -215,6 +223,7 @@ function poolArgs(op: string, x: Tensor, opts: Pool2dOptions) {
  * ```
  */
 export function maxPool2d(x: TensorLike, opts: Pool2dOptions): Tensor {
+  checkOptions("maxPool2d", opts, POOL_KEYS, "{ window: 2, stride: 1 }");
   const t = floatInput("maxPool2d", x);
   const args = poolArgs("maxPool2d", t, opts);
   const tiled = tiles(t, args);
@@ -266,6 +275,14 @@ function tiles(
   return { taps: reshape(taps, [kh * kw, l * oh * ow * c]), shape: [...lead, oh, ow, ...trail] };
 }
 
+const AVG_POOL_KEYS: OptionKeys<AvgPool2dOptions> = {
+  window: true,
+  stride: true,
+  padding: true,
+  layout: true,
+  countIncludePad: true,
+};
+
 /**
  * 2-D average pooling: the mean of each `window` of the spatial axes, as
  * PyTorch's `avg_pool2d`. Padding counts as zeros in the average unless
@@ -285,6 +302,7 @@ function tiles(
  * ```
  */
 export function avgPool2d(x: TensorLike, opts: AvgPool2dOptions): Tensor {
+  checkOptions("avgPool2d", opts, AVG_POOL_KEYS, "{ window: 3, stride: 1, padding: 1 }");
   const op = "avgPool2d";
   const t = floatInput(op, x);
   const args = poolArgs(op, t, opts);
@@ -319,6 +337,8 @@ export function avgPool2d(x: TensorLike, opts: AvgPool2dOptions): Tensor {
   return mul(sums, h === t.ndim - 2 ? scale : reshape(scale, [ch.length, cw.length, 1]));
 }
 
+const GLOBAL_POOL_KEYS: OptionKeys<GlobalPool2dOptions> = { layout: true, keepdims: true };
+
 /**
  * Global average pooling: the mean over the spatial axes (H, W), one value
  * per channel — Keras' `GlobalAveragePooling2D`, PyTorch's
@@ -335,6 +355,7 @@ export function avgPool2d(x: TensorLike, opts: AvgPool2dOptions): Tensor {
  * ```
  */
 export function globalAvgPool2d(x: TensorLike, opts: GlobalPool2dOptions = {}): Tensor {
+  checkOptions("globalAvgPool2d", opts, GLOBAL_POOL_KEYS, "{ keepdims: true }");
   const t = floatInput("globalAvgPool2d", x);
   const [h, w] = spatialAxes("globalAvgPool2d", t, opts.layout ?? "NCHW");
   return mean(t, [h, w], { keepdims: opts.keepdims ?? false });

@@ -15,6 +15,7 @@ import { arange } from "./creation.ts";
 import { getDefaultDType } from "./default_dtype.ts";
 import { currentBackend } from "../backend/registry.ts";
 import { Tensor as TensorClass } from "../core/tensor.ts";
+import { checkOptions, type OptionKeys } from "./_options.ts";
 
 /**
  * Limits values to `[lo, hi]`: `minimum(maximum(x, lo), hi)`. The gradient
@@ -52,6 +53,8 @@ export interface OneHotOptions {
   readonly dtype?: DType;
 }
 
+const ONE_HOT_KEYS: OptionKeys<OneHotOptions> = { dtype: true };
+
 /**
  * One-hot encoding: a new last axis of size `depth` with 1 at each index and
  * 0 elsewhere (an out-of-range index gives an all-zero row, as in JAX).
@@ -71,6 +74,7 @@ export function oneHot(
   depth: number,
   opts: OneHotOptions = {},
 ): Tensor {
+  checkOptions("oneHot", opts, ONE_HOT_KEYS, '{ dtype: "int32" }');
   if (!Number.isInteger(depth) || depth < 0) {
     throw new ShapeError(`oneHot(): depth must be a non-negative integer, got ${depth}`);
   }

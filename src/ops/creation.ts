@@ -14,6 +14,7 @@ import { checkShape, type Shape, sizeOf } from "../core/shape.ts";
 import { makeTensor, type NestedArray, type Tensor } from "../core/tensor.ts";
 import { backendOf } from "./convert.ts";
 import { defaultDTypeHint, getDefaultDType } from "./default_dtype.ts";
+import { checkOptions, type OptionKeys } from "./_options.ts";
 
 /**
  * Options of creation functions.
@@ -47,6 +48,14 @@ export interface CreationOptions {
 export interface TensorOptions extends CreationOptions {
   /** Shape for flat values (a typed array or flat array); default: inferred from nesting. */
   readonly shape?: readonly number[];
+}
+
+const CREATION_KEYS: OptionKeys<CreationOptions> = { dtype: true };
+const TENSOR_KEYS: OptionKeys<TensorOptions> = { shape: true, dtype: true };
+
+/** Checks a creation op's options (see `checkOptions`). */
+function checkCreation(op: string, opts: CreationOptions): void {
+  checkOptions(op, opts, CREATION_KEYS, '{ dtype: "int32" }');
 }
 
 /**
@@ -202,6 +211,7 @@ function flattenNested(values: unknown, shape: Shape): { flat: number[]; bool: b
  * ```
  */
 export function tensor(values: TensorValues, opts: TensorOptions = {}): Tensor {
+  checkOptions("tensor", opts, TENSOR_KEYS, '{ shape: [2, 3], dtype: "int32" }');
   if (ArrayBuffer.isView(values)) {
     if (values instanceof DataView) {
       throw new TypeError("tensor(): a DataView has no element type; pass a typed array");
@@ -292,6 +302,7 @@ function filled(op: string, shape: readonly number[], value: number, dtype: DTyp
  * ```
  */
 export function zeros(shape: readonly number[], opts: CreationOptions = {}): Tensor {
+  checkCreation("zeros", opts);
   return filled("zeros", shape, 0, opts.dtype ?? getDefaultDType());
 }
 
@@ -308,6 +319,7 @@ export function zeros(shape: readonly number[], opts: CreationOptions = {}): Ten
  * ```
  */
 export function ones(shape: readonly number[], opts: CreationOptions = {}): Tensor {
+  checkCreation("ones", opts);
   return filled("ones", shape, 1, opts.dtype ?? getDefaultDType());
 }
 
@@ -331,6 +343,7 @@ export function full(
   value: number | boolean,
   opts: CreationOptions = {},
 ): Tensor {
+  checkCreation("full", opts);
   const dtype = opts.dtype ?? (typeof value === "boolean" ? "bool" : getDefaultDType());
   return filled("full", shape, Number(value), dtype);
 }
@@ -365,6 +378,7 @@ export function zerosLikeTensor(x: Tensor): Tensor {
  * ```
  */
 export function zerosLike(x: Tensor, opts: CreationOptions = {}): Tensor {
+  checkCreation("zerosLike", opts);
   return likeBackend(x, "zerosLike", 0, opts.dtype ?? x.dtype);
 }
 
@@ -381,6 +395,7 @@ export function zerosLike(x: Tensor, opts: CreationOptions = {}): Tensor {
  * ```
  */
 export function onesLike(x: Tensor, opts: CreationOptions = {}): Tensor {
+  checkCreation("onesLike", opts);
   return likeBackend(x, "onesLike", 1, opts.dtype ?? x.dtype);
 }
 
@@ -408,6 +423,7 @@ export function arange(
   step = 1,
   opts: CreationOptions = {},
 ): Tensor {
+  checkCreation("arange", opts);
   const [a, b] = stop === undefined ? [0, start] : [start, stop];
   if (step === 0 || !Number.isFinite(step)) {
     throw new ShapeError(`arange(): step must be a finite non-zero number, got ${step}`);
@@ -453,6 +469,7 @@ export function linspace(
   num = 50,
   opts: CreationOptions = {},
 ): Tensor {
+  checkCreation("linspace", opts);
   if (!Number.isInteger(num) || num < 0) {
     throw new ShapeError(`linspace(): num must be a non-negative integer, got ${num}`);
   }
@@ -480,6 +497,7 @@ export function linspace(
  * ```
  */
 export function eye(n: number, m = n, opts: CreationOptions = {}): Tensor {
+  checkCreation("eye", opts);
   checkShape("eye", [n, m]);
   const dtype = opts.dtype ?? getDefaultDType();
   const vals = guardAlloc("eye", [n, m], dtype, currentBackend(), () => {

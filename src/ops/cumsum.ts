@@ -25,6 +25,9 @@ import { cast } from "./elementwise.ts";
 import { reshape } from "./movement.ts";
 import { bind, definePrimitive, type Primitive } from "./primitive.ts";
 import { axisBatch } from "./_batching.ts";
+import { checkOptions, type OptionKeys } from "./_options.ts";
+
+const CUMSUM_KEYS: OptionKeys<CumsumOptions> = { reverse: true, exclusive: true };
 
 export type { CumsumOptions } from "../core/op_options.ts";
 
@@ -150,6 +153,7 @@ export function cumsum(
   axis?: number | null,
   opts: CumsumOptions = {},
 ): Tensor {
+  checkOptions("cumsum", opts, CUMSUM_KEYS, "{ exclusive: true, reverse: true }");
   let t = asTensor("cumsum", x);
   if (t.dtype === "bool") t = cast(t, "int32");
   let ax: number;

@@ -15,6 +15,7 @@ import type { Backend, DataHandle, MatmulSpec } from "../backend/backend.ts";
 import { bind, definePrimitive, type Primitive } from "./primitive.ts";
 import { padBatched } from "./_batching.ts";
 import { sum } from "./reduce.ts";
+import { checkOptions, type OptionKeys } from "./_options.ts";
 
 /** No batch axes. */
 const NONE: readonly number[] = Object.freeze([]);
@@ -193,6 +194,8 @@ export interface MatmulOptions {
   readonly transposeB?: boolean;
 }
 
+const MATMUL_KEYS: OptionKeys<MatmulOptions> = { transposeA: true, transposeB: true };
+
 /**
  * Matrix product with NumPy's `@` semantics: 2-D × 2-D is the matrix
  * product; leading axes are batch axes that broadcast; a 1-D left operand
@@ -216,6 +219,7 @@ export interface MatmulOptions {
  */
 export function matmul(a: TensorLike, b: TensorLike, options: MatmulOptions = {}): Tensor {
   const [x, y] = asTensors("matmul", [a, b]);
+  checkOptions("matmul", options, MATMUL_KEYS, "{ transposeB: true }");
   const { transposeA = false, transposeB = false } = options;
   if (x.ndim === 0 || y.ndim === 0) {
     throw new ShapeError(

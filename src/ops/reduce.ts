@@ -15,6 +15,16 @@ import { cast, div, equal, exp, mul, sqrt, square, sub } from "./elementwise.ts"
 import { broadcastTo, reshape } from "./movement.ts";
 import { bind, definePrimitive, type Primitive } from "./primitive.ts";
 import { axesBatch, axisBatch } from "./_batching.ts";
+import { checkOptions, type OptionKeys } from "./_options.ts";
+
+const REDUCE_KEYS: OptionKeys<ReduceOptions> = { keepdims: true };
+const VARIANCE_KEYS: OptionKeys<VarianceOptions> = { keepdims: true, ddof: true };
+
+/** `keepdims` of a reduction's options, checked (see `checkOptions`). */
+function keepdimsOf(op: string, opts: ReduceOptions | undefined): boolean {
+  checkOptions(op, opts, REDUCE_KEYS, "{ keepdims: true }");
+  return opts?.keepdims ?? false;
+}
 
 export type { ReduceOptions, VarianceOptions } from "../core/op_options.ts";
 
@@ -182,7 +192,7 @@ function reduce(
 ): Tensor {
   const t = asTensor(prim.name, x);
   const axes = normAxes(prim.name, axis, t.ndim);
-  return bind(prim, [t], { axes, keepdims: opts?.keepdims ?? false });
+  return bind(prim, [t], { axes, keepdims: keepdimsOf(prim.name, opts) });
 }
 
 /**
@@ -261,15 +271,16 @@ function argReduce(
   axis: number | null | undefined,
   opts: ReduceOptions | undefined,
 ): Tensor {
+  const keepdims = keepdimsOf(prim.name, opts);
   let t = asTensor(prim.name, x);
   if (t.dtype === "bool") t = cast(t, "int32");
   if (axis === undefined || axis === null) {
     const flat = reshape(t, [t.size]);
     const r = bind(prim, [flat], { axis: 0, keepdims: false });
-    return opts?.keepdims ? reshape(r, t.shape.map(() => 1)) : r;
+    return keepdims ? reshape(r, t.shape.map(() => 1)) : r;
   }
   const ax = normAxis(prim.name, axis, t.ndim);
-  return bind(prim, [t], { axis: ax, keepdims: opts?.keepdims ?? false });
+  return bind(prim, [t], { axis: ax, keepdims });
 }
 
 /**
@@ -331,7 +342,7 @@ export function mean(
   const axes = normAxes("mean", axis, t.ndim);
   let count = 1;
   for (const a of axes) count *= t.shape[a];
-  return div(bind(reducePrims.sum, [t], { axes, keepdims: opts?.keepdims ?? false }), count);
+  return div(bind(reducePrims.sum, [t], { axes, keepdims: keepdimsOf("mean", opts) }), count);
 }
 
 /**
@@ -398,6 +409,7 @@ function varianceOf(
   axis: number | readonly number[] | null | undefined,
   opts: VarianceOptions,
 ): Tensor {
+  checkOptions(op, opts, VARIANCE_KEYS, "{ ddof: 1, keepdims: true }");
   const t = asTensor(op, x);
   requireFloat(op, t.dtype);
   const axes = normAxes(op, axis, t.ndim);
@@ -438,7 +450,7 @@ export function logsumexp(
   const t = asTensor("logsumexp", x);
   requireFloat("logsumexp", t.dtype);
   const axes = normAxes("logsumexp", axis, t.ndim);
-  return bind(logsumexpPrim, [t], { axes, keepdims: opts?.keepdims ?? false });
+  return bind(logsumexpPrim, [t], { axes, keepdims: keepdimsOf("logsumexp", opts) });
 }
 
 /**

@@ -8,6 +8,7 @@
 
 import type { GradientTransformation, LearningRate } from "./base.ts";
 import { chain } from "./chain.ts";
+import { checkOptions, type OptionKeys } from "../ops/_options.ts";
 import {
   addDecayedWeights,
   type AddDecayedWeightsOptions,
@@ -71,6 +72,8 @@ export interface MomentumOptions {
   readonly nesterov?: boolean;
 }
 
+const MOMENTUM_KEYS: OptionKeys<MomentumOptions> = { beta: true, nesterov: true };
+
 /**
  * SGD with momentum (Optax's `sgd(lr, momentum)`): `t ← g + β·t`,
  * `W ← W − lr·t`. For a constant `lr` this is exactly the book's Momentum
@@ -98,6 +101,7 @@ export function momentum(
   lr: LearningRate,
   options: MomentumOptions = {},
 ): GradientTransformation<[TraceState, ScaleByLearningRateState]> {
+  checkOptions("optim.momentum", options, MOMENTUM_KEYS, "{ beta: 0.9, nesterov: true }");
   const { beta = 0.9, nesterov = false } = options;
   return chain(trace({ decay: beta, nesterov }), scaleByLearningRate(lr));
 }
@@ -123,6 +127,8 @@ export interface AdagradOptions {
   readonly eps?: number;
 }
 
+const ADAGRAD_KEYS: OptionKeys<AdagradOptions> = { initialAccumulatorValue: true, eps: true };
+
 /**
  * AdaGrad as in the book: `h ← h + g²`, `W ← W − lr·g / (√h + eps)`.
  *
@@ -143,6 +149,7 @@ export function adagrad(
   lr: LearningRate,
   options: AdagradOptions = {},
 ): GradientTransformation<[ScaleByRssState, ScaleByLearningRateState]> {
+  checkOptions("optim.adagrad", options, ADAGRAD_KEYS, "{ eps: 1e-7 }");
   return chain(scaleByRss(options), scaleByLearningRate(lr));
 }
 
@@ -169,6 +176,8 @@ export interface RmspropOptions {
   readonly initialScale?: number;
 }
 
+const RMSPROP_KEYS: OptionKeys<RmspropOptions> = { decay: true, eps: true, initialScale: true };
+
 /**
  * RMSprop as in the book: `h ← decay·h + (1 − decay)·g²`,
  * `W ← W − lr·g / (√h + eps)`.
@@ -190,6 +199,7 @@ export function rmsprop(
   lr: LearningRate,
   options: RmspropOptions = {},
 ): GradientTransformation<[ScaleByRmsState, ScaleByLearningRateState]> {
+  checkOptions("optim.rmsprop", options, RMSPROP_KEYS, "{ decay: 0.9 }");
   return chain(scaleByRms(options), scaleByLearningRate(lr));
 }
 
@@ -208,6 +218,8 @@ export function rmsprop(
  * ```
  */
 export type AdamOptions = ScaleByAdamOptions;
+
+const ADAM_KEYS: OptionKeys<AdamOptions> = { b1: true, b2: true, eps: true, epsRoot: true };
 
 /**
  * Adam (Optax's `adam`): bias-corrected moment estimates, then `−lr`. The
@@ -230,6 +242,7 @@ export function adam(
   lr: LearningRate,
   options: AdamOptions = {},
 ): GradientTransformation<[ScaleByAdamState, ScaleByLearningRateState]> {
+  checkOptions("optim.adam", options, ADAM_KEYS, "{ b1: 0.9, b2: 0.999 }");
   return chain(scaleByAdam(options), scaleByLearningRate(lr));
 }
 
@@ -252,6 +265,15 @@ export interface AdamwOptions<P = unknown> extends ScaleByAdamOptions, AddDecaye
   /** The decoupled weight decay factor. Default: `1e-4` (Optax's default). */
   readonly weightDecay?: number;
 }
+
+const ADAMW_KEYS: OptionKeys<AdamwOptions<unknown>> = {
+  b1: true,
+  b2: true,
+  eps: true,
+  epsRoot: true,
+  weightDecay: true,
+  mask: true,
+};
 
 /**
  * AdamW (Optax's `adamw`): Adam's update plus `weightDecay·params`, all
@@ -278,6 +300,7 @@ export function adamw<P = unknown>(
   lr: LearningRate,
   options: AdamwOptions<P> = {},
 ): GradientTransformation<[ScaleByAdamState, EmptyState, ScaleByLearningRateState]> {
+  checkOptions("optim.adamw", options, ADAMW_KEYS, "{ weightDecay: 0.01 }");
   const { weightDecay = 1e-4, mask, ...adamOptions } = options;
   return chain(
     scaleByAdam(adamOptions),

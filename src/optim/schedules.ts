@@ -18,6 +18,7 @@
 import { backendOfTensor, Tensor } from "../core/tensor.ts";
 import { greaterEqual, lessEqual } from "../ops/compare.ts";
 import { describe, scalarOn } from "../ops/convert.ts";
+import { checkOptions, type OptionKeys } from "../ops/_options.ts";
 import {
   add,
   cast,
@@ -127,6 +128,15 @@ export interface ExponentialDecayOptions {
   readonly endValue?: number;
 }
 
+const EXPONENTIAL_DECAY_KEYS: OptionKeys<ExponentialDecayOptions> = {
+  init: true,
+  decayRate: true,
+  transitionSteps: true,
+  transitionBegin: true,
+  staircase: true,
+  endValue: true,
+};
+
 /**
  * Exponential decay (Optax's `exponential_decay`): with
  * `k = step − transitionBegin`, the value is `init` for `k ≤ 0` and
@@ -149,6 +159,12 @@ export interface ExponentialDecayOptions {
  */
 export function exponentialDecay(options: ExponentialDecayOptions): CountSchedule {
   const op = "optim.exponentialDecay()";
+  checkOptions(
+    "optim.exponentialDecay",
+    options,
+    EXPONENTIAL_DECAY_KEYS,
+    "{ init: 0.1, decayRate: 0.5, transitionSteps: 1000 }",
+  );
   const {
     init,
     decayRate,
@@ -209,6 +225,11 @@ export interface PiecewiseConstantScheduleOptions {
   readonly boundariesAndScales: Readonly<Record<number, number>>;
 }
 
+const PIECEWISE_CONSTANT_SCHEDULE_KEYS: OptionKeys<PiecewiseConstantScheduleOptions> = {
+  init: true,
+  boundariesAndScales: true,
+};
+
 /**
  * A piecewise constant schedule (Optax's `piecewise_constant_schedule`):
  * `init` times the product of the scales of all boundaries `≤ step`.
@@ -229,6 +250,12 @@ export function piecewiseConstantSchedule(
   options: PiecewiseConstantScheduleOptions,
 ): CountSchedule {
   const op = "optim.piecewiseConstantSchedule()";
+  checkOptions(
+    "optim.piecewiseConstantSchedule",
+    options,
+    PIECEWISE_CONSTANT_SCHEDULE_KEYS,
+    "{ init: 0.1, boundariesAndScales: { 1000: 0.1 } }",
+  );
   const { init, boundariesAndScales } = options;
   checkFinite(op, "init", init);
   if (typeof boundariesAndScales !== "object" || boundariesAndScales === null) {
@@ -279,6 +306,12 @@ export interface StepScheduleOptions {
   readonly gamma?: number;
 }
 
+const STEP_SCHEDULE_KEYS: OptionKeys<StepScheduleOptions> = {
+  init: true,
+  stepSize: true,
+  gamma: true,
+};
+
 /**
  * Step decay (PyTorch's `StepLR`): `init · gamma^floor(step / stepSize)`.
  * The same as `exponentialDecay({init, decayRate: gamma, transitionSteps:
@@ -298,6 +331,12 @@ export interface StepScheduleOptions {
  */
 export function stepSchedule(options: StepScheduleOptions): CountSchedule {
   const op = "optim.stepSchedule()";
+  checkOptions(
+    "optim.stepSchedule",
+    options,
+    STEP_SCHEDULE_KEYS,
+    "{ init: 0.1, stepSize: 1000, gamma: 0.1 }",
+  );
   const { init, stepSize, gamma = 0.1 } = options;
   checkFinite(op, "init", init);
   checkInteger(op, "stepSize", stepSize, 1);
@@ -328,6 +367,13 @@ export interface CosineDecayScheduleOptions {
   readonly exponent?: number;
 }
 
+const COSINE_DECAY_SCHEDULE_KEYS: OptionKeys<CosineDecayScheduleOptions> = {
+  init: true,
+  decaySteps: true,
+  alpha: true,
+  exponent: true,
+};
+
 /**
  * Cosine decay (Optax's `cosine_decay_schedule`): with
  * `c = ½(1 + cos(π·min(step, decaySteps)/decaySteps))`, the value is
@@ -347,6 +393,12 @@ export interface CosineDecayScheduleOptions {
  */
 export function cosineDecaySchedule(options: CosineDecayScheduleOptions): CountSchedule {
   const op = "optim.cosineDecaySchedule()";
+  checkOptions(
+    "optim.cosineDecaySchedule",
+    options,
+    COSINE_DECAY_SCHEDULE_KEYS,
+    "{ init: 0.1, decaySteps: 1000 }",
+  );
   const { init, decaySteps, alpha = 0, exponent = 1 } = options;
   checkFinite(op, "init", init);
   checkInteger(op, "decaySteps", decaySteps, 1);
@@ -391,6 +443,13 @@ export interface LinearScheduleOptions {
   readonly transitionBegin?: number;
 }
 
+const LINEAR_SCHEDULE_KEYS: OptionKeys<LinearScheduleOptions> = {
+  init: true,
+  end: true,
+  transitionSteps: true,
+  transitionBegin: true,
+};
+
 /**
  * A linear ramp (Optax's `linear_schedule`): `init` until
  * `transitionBegin`, then linearly to `end` over `transitionSteps` steps
@@ -410,6 +469,12 @@ export interface LinearScheduleOptions {
  */
 export function linearSchedule(options: LinearScheduleOptions): CountSchedule {
   const op = "optim.linearSchedule()";
+  checkOptions(
+    "optim.linearSchedule",
+    options,
+    LINEAR_SCHEDULE_KEYS,
+    "{ init: 0.1, end: 0, transitionSteps: 1000 }",
+  );
   const { init, end, transitionSteps, transitionBegin = 0 } = options;
   checkFinite(op, "init", init);
   checkFinite(op, "end", end);
@@ -513,6 +578,8 @@ export interface LinearWarmupOptions {
   readonly init?: number;
 }
 
+const LINEAR_WARMUP_KEYS: OptionKeys<LinearWarmupOptions> = { warmupSteps: true, init: true };
+
 /**
  * Prepends a linear warmup to a schedule: from `init` at step 0 to
  * `schedule(0)` at step `warmupSteps`, after which the value is
@@ -535,6 +602,7 @@ export interface LinearWarmupOptions {
  */
 export function linearWarmup(schedule: Schedule, options: LinearWarmupOptions): CountSchedule {
   const op = "optim.linearWarmup()";
+  checkOptions("optim.linearWarmup", options, LINEAR_WARMUP_KEYS, "{ warmupSteps: 100 }");
   if (typeof schedule !== "function") {
     throw new TypeError(`${op}: expected a schedule (step) => number, got ${describe(schedule)}`);
   }
@@ -585,6 +653,15 @@ export interface WarmupCosineDecayScheduleOptions {
   readonly exponent?: number;
 }
 
+const WARMUP_COSINE_DECAY_SCHEDULE_KEYS: OptionKeys<WarmupCosineDecayScheduleOptions> = {
+  init: true,
+  peak: true,
+  warmupSteps: true,
+  decaySteps: true,
+  end: true,
+  exponent: true,
+};
+
 /**
  * Linear warmup then cosine decay (Optax's `warmup_cosine_decay_schedule`):
  * from `init` linearly to `peak` over `warmupSteps` steps, then a cosine
@@ -607,6 +684,12 @@ export function warmupCosineDecaySchedule(
   options: WarmupCosineDecayScheduleOptions,
 ): CountSchedule {
   const op = "optim.warmupCosineDecaySchedule()";
+  checkOptions(
+    "optim.warmupCosineDecaySchedule",
+    options,
+    WARMUP_COSINE_DECAY_SCHEDULE_KEYS,
+    "{ init: 0, peak: 0.1, warmupSteps: 100, decaySteps: 1000 }",
+  );
   const { init, peak, warmupSteps, decaySteps, end = 0, exponent = 1 } = options;
   checkFinite(op, "init", init);
   checkFinite(op, "peak", peak);

@@ -29,6 +29,7 @@
 
 import type { Tensor } from "../core/tensor.ts";
 import { describe, knownValues } from "../ops/convert.ts";
+import { checkOptions, type OptionKeys } from "../ops/_options.ts";
 import { add, cast, div, expm1, mul, neg, pow, sqrt, square, sub } from "../ops/elementwise.ts";
 import { map, mapWithPath } from "../tree/tree.ts";
 import type { GradientTransformation, LearningRate, Schedule } from "./base.ts";
@@ -217,6 +218,8 @@ export interface TraceOptions {
   readonly nesterov?: boolean;
 }
 
+const TRACE_KEYS: OptionKeys<TraceOptions> = { decay: true, nesterov: true };
+
 /**
  * The state of {@linkcode trace}.
  *
@@ -259,6 +262,7 @@ export interface TraceState {
  */
 export function trace(options: TraceOptions): GradientTransformation<TraceState> {
   const op = "optim.trace()";
+  checkOptions("optim.trace", options, TRACE_KEYS, "{ decay: 0.9, nesterov: true }");
   const { decay, nesterov = false } = options ?? ({} as TraceOptions);
   checkFinite(op, "decay", decay);
   return {
@@ -298,6 +302,8 @@ export interface ScaleByRssOptions {
   /** Added to `√h` in the denominator. Default: `1e-7` (the book's AdaGrad). */
   readonly eps?: number;
 }
+
+const RSS_KEYS: OptionKeys<ScaleByRssOptions> = { initialAccumulatorValue: true, eps: true };
 
 /**
  * The state of {@linkcode scaleByRss}.
@@ -341,6 +347,7 @@ export function scaleByRss(
   options: ScaleByRssOptions = {},
 ): GradientTransformation<ScaleByRssState> {
   const op = "optim.scaleByRss()";
+  checkOptions("optim.scaleByRss", options, RSS_KEYS, "{ eps: 1e-7 }");
   const { initialAccumulatorValue = 0, eps = 1e-7 } = options;
   checkNonNegative(op, "initialAccumulatorValue", initialAccumulatorValue);
   checkNonNegative(op, "eps", eps);
@@ -386,6 +393,8 @@ export interface ScaleByRmsOptions {
   readonly initialScale?: number;
 }
 
+const RMS_KEYS: OptionKeys<ScaleByRmsOptions> = { decay: true, eps: true, initialScale: true };
+
 /**
  * The state of {@linkcode scaleByRms}.
  *
@@ -426,6 +435,7 @@ export function scaleByRms(
   options: ScaleByRmsOptions = {},
 ): GradientTransformation<ScaleByRmsState> {
   const op = "optim.scaleByRms()";
+  checkOptions("optim.scaleByRms", options, RMS_KEYS, "{ decay: 0.9 }");
   const { decay = 0.99, eps = 1e-7, initialScale = 0 } = options;
   checkRange(op, "decay", decay, 0, 1);
   checkNonNegative(op, "eps", eps);
@@ -475,6 +485,8 @@ export interface ScaleByAdamOptions {
   /** Added to `v̂` inside the root (Optax's `eps_root`). Default: `0`. */
   readonly epsRoot?: number;
 }
+
+const ADAM_KEYS: OptionKeys<ScaleByAdamOptions> = { b1: true, b2: true, eps: true, epsRoot: true };
 
 /**
  * The state of {@linkcode scaleByAdam}.
@@ -527,6 +539,7 @@ export function scaleByAdam(
   options: ScaleByAdamOptions = {},
 ): GradientTransformation<ScaleByAdamState> {
   const op = "optim.scaleByAdam()";
+  checkOptions("optim.scaleByAdam", options, ADAM_KEYS, "{ b1: 0.9, b2: 0.999 }");
   const { b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0 } = options;
   checkRange(op, "b1", b1, 0, 1, true);
   checkRange(op, "b2", b2, 0, 1, true);
@@ -635,6 +648,8 @@ export interface AddDecayedWeightsOptions<P = unknown> {
   readonly mask?: MaskTree | ((params: P) => unknown);
 }
 
+const DECAY_KEYS: OptionKeys<AddDecayedWeightsOptions<unknown>> = { mask: true };
+
 /**
  * Decoupled weight decay (Optax's `add_decayed_weights`): adds
  * `weightDecay·params` to the updates. Needs the params:
@@ -665,6 +680,7 @@ export function addDecayedWeights<P = unknown>(
 ): GradientTransformation<EmptyState> {
   const op = "optim.addDecayedWeights()";
   checkNonNegative(op, "weightDecay", weightDecay);
+  checkOptions("optim.addDecayedWeights", options, DECAY_KEYS, "{ mask }");
   const { mask } = options;
   return {
     init(_params: unknown): EmptyState {

@@ -37,6 +37,7 @@ import { Tensor, type TensorLike } from "../core/tensor.ts";
 import { threefry2x32 } from "../backend/cpu/threefry.ts";
 import { asTensor, backendOf } from "../ops/convert.ts";
 import { getDefaultDType } from "../ops/default_dtype.ts";
+import { checkOptions, type OptionKeys } from "../ops/_options.ts";
 import { add, cast, cos, floor, less, log, minimum, mul, sqrt, sub } from "../ops/elementwise.ts";
 import { reshape, slice, split as splitOp } from "../ops/movement.ts";
 import { take } from "../ops/take.ts";
@@ -246,6 +247,8 @@ export interface UniformOptions {
   readonly dtype?: DType;
 }
 
+const UNIFORM_KEYS: OptionKeys<UniformOptions> = { min: true, max: true, dtype: true };
+
 /**
  * Uniform samples in `[min, max)`.
  *
@@ -266,6 +269,7 @@ export function uniform(
   opts: UniformOptions = {},
 ): Tensor {
   const kk = checkKey("uniform", k);
+  checkOptions("random.uniform", opts, UNIFORM_KEYS, "{ min: -1, max: 1 }");
   const dtype = floatDType("uniform", opts.dtype);
   const lo = opts.min ?? 0;
   const hi = opts.max ?? 1;
@@ -301,6 +305,8 @@ export interface NormalOptions {
   readonly dtype?: DType;
 }
 
+const NORMAL_KEYS: OptionKeys<NormalOptions> = { mean: true, std: true, dtype: true };
+
 /**
  * Normal (Gaussian) samples, by the Box–Muller transform of two uniform
  * streams.
@@ -322,6 +328,7 @@ export function normal(
   opts: NormalOptions = {},
 ): Tensor {
   const kk = checkKey("normal", k);
+  checkOptions("random.normal", opts, NORMAL_KEYS, "{ mean: 0, std: 0.01 }");
   const dtype = floatDType("normal", opts.dtype);
   const [k1, k2] = split(kk);
   const u1 = unit("normal", k1, shape, dtype);
@@ -443,6 +450,8 @@ export interface ChoiceOptions {
   readonly replace?: boolean;
 }
 
+const CHOICE_KEYS: OptionKeys<ChoiceOptions> = { replace: true };
+
 /**
  * `size` random picks from `0 … n-1` (int32): with replacement by default,
  * like the book's `np.random.choice(train_size, batch_size)`.
@@ -466,6 +475,7 @@ export function choice(
   opts: ChoiceOptions = {},
 ): Tensor {
   const kk = checkKey("choice", k);
+  checkOptions("random.choice", opts, CHOICE_KEYS, "{ replace: false }");
   const shape = typeof size === "number" ? [size] : [...size];
   checkShape("random.choice", shape);
   const count = sizeOf(shape);

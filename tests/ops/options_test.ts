@@ -1,0 +1,178 @@
+/**
+ * Options objects are checked: a positional value where an op takes its
+ * options (TF.js's `sum(x, axis, keepDims)`, `zeros(shape, dtype)`,
+ * `matMul(a, b, transposeA)`; NumPy's `choice(a, size, replace)`), or a key
+ * the options do not have (TF.js's `keepDims`), throws a `TypeError` naming
+ * the op, what it got and the form it takes, instead of being ignored and
+ * giving a different answer. Valid options, `{}` and `undefined` work as
+ * before, and the Tensor methods go through the same checks.
+ */
+
+import assert from "node:assert/strict";
+import {
+  arange,
+  cumsum,
+  eye,
+  full,
+  lax,
+  logsumexp,
+  matmul,
+  mean,
+  nn,
+  oneHot,
+  ones,
+  onesLike,
+  random,
+  std,
+  sum,
+  tensor,
+  variance,
+  zeros,
+  zerosLike,
+} from "../../mod.ts";
+import { assertThrowsMatch } from "./_helpers.ts";
+
+// deno-lint-ignore no-explicit-any
+const loose = (v: unknown): any => v; // what a JavaScript caller can pass
+
+const x = tensor([[1, 2], [3, 4]]);
+
+Deno.test("a positional value where the options go throws, naming the op and the form", () => {
+  const cases: [string, () => unknown, RegExp][] = [
+    ["sum", () => sum(x, 1, loose(true)), /^sum\(\): .*\{ keepdims: true \}.*got boolean true/],
+    ["x.sum", () => x.sum(1, loose(true)), /^sum\(\): .*got boolean true/],
+    ["mean", () => mean(x, 1, loose(true)), /^mean\(\): .*got boolean true/],
+    ["max", () => x.max(0, loose(true)), /^max\(\): .*got boolean true/],
+    ["min", () => x.min(0, loose(false)), /^min\(\): .*got boolean false/],
+    ["argmax", () => x.argmax(0, loose(true)), /^argmax\(\): .*got boolean true/],
+    ["argmin", () => x.argmin(null, loose(true)), /^argmin\(\): .*got boolean true/],
+    ["logsumexp", () => logsumexp(x, 1, loose(true)), /^logsumexp\(\): .*got boolean true/],
+    ["variance", () => variance(x, 0, loose(1)), /^variance\(\): .*\{ ddof: 1.*got number 1/],
+    ["std", () => std(x, 0, loose(1)), /^std\(\): .*got number 1/],
+    ["cumsum", () => cumsum(x, 0, loose(true)), /^cumsum\(\): .*exclusive.*got boolean true/],
+    ["matmul", () => matmul(x, x, loose(true)), /^matmul\(\): .*transposeB.*got boolean true/],
+    ["tensor dtype", () => tensor([1, 2], loose("int32")), /^tensor\(\): .*got string int32/],
+    ["tensor shape", () => tensor([1, 2, 3, 4], loose([2, 2])), /^tensor\(\): .*array of/],
+    ["zeros", () => zeros([2], loose("int32")), /^zeros\(\): .*\{ dtype: "int32" \}/],
+    ["ones", () => ones([2], loose("int32")), /^ones\(\): .*got string int32/],
+    ["full", () => full([2], 1, loose("int32")), /^full\(\): .*got string int32/],
+    ["zerosLike", () => zerosLike(x, loose("int32")), /^zerosLike\(\): /],
+    ["onesLike", () => onesLike(x, loose("int32")), /^onesLike\(\): /],
+    ["arange", () => arange(0, 4, 1, loose("float64")), /^arange\(\): .*got string float64/],
+    ["eye", () => eye(2, 2, loose("int32")), /^eye\(\): /],
+    ["oneHot", () => oneHot([0, 1], 2, loose("int32")), /^oneHot\(\): /],
+    ["gelu", () => nn.gelu(x, loose(false)), /^nn\.gelu\(\): .*approximate.*got boolean false/],
+    [
+      "normal",
+      () => random.normal(random.key(0), [2], loose(5)),
+      /^random\.normal\(\): .*std.*got number 5/,
+    ],
+    [
+      "uniform",
+      () => random.uniform(random.key(0), [2], loose(-1)),
+      /^random\.uniform\(\): .*got number -1/,
+    ],
+    [
+      "choice",
+      () => random.choice(random.key(0), 10, 3, loose(false)),
+      /^random\.choice\(\): .*\{ replace: false \}.*got boolean false/,
+    ],
+    ["null", () => sum(x, 0, loose(null)), /^sum\(\): .*got null/],
+  ];
+  for (const [name, f, re] of cases) {
+    try {
+      assertThrowsMatch(f, TypeError, re);
+    } catch (e) {
+      throw new Error(`${name}: ${(e as Error).message}`);
+    }
+  }
+});
+
+Deno.test("an unknown option key throws and names the likely one", () => {
+  assertThrowsMatch(
+    () => sum(x, 1, loose({ keepDims: true })),
+    TypeError,
+    /^sum\(\): unknown option "keepDims" \(did you mean "keepdims"\?\); the options are "keepdims"/,
+  );
+  assertThrowsMatch(
+    () => matmul(x, x, loose({ transpose_b: true })),
+    TypeError,
+    /^matmul\(\): unknown option "transpose_b" \(did you mean "transposeB"\?\)/,
+  );
+  assertThrowsMatch(
+    () => random.normal(random.key(0), [2], loose({ stddev: 2 })),
+    TypeError,
+    /^random\.normal\(\): unknown option "stddev"; the options are "mean", "std", "dtype"/,
+  );
+  assertThrowsMatch(
+    () => tensor([1], loose({ dType: "int32" })),
+    TypeError,
+    /did you mean "dtype"/,
+  );
+  assertThrowsMatch(() => variance(x, 0, loose({ correction: 1 })), TypeError, /"ddof"/);
+});
+
+Deno.test("valid, empty and omitted options keep their meaning", () => {
+  assert.deepEqual(sum(x, 1, { keepdims: true }).shape, [2, 1]);
+  assert.deepEqual(x.sum(1, {}).shape, [2]);
+  assert.deepEqual(sum(x, 1, undefined).shape, [2]);
+  assert.deepEqual(x.argmax(1, { keepdims: true }).arraySync(), [[1], [1]]);
+  assert.deepEqual(variance(x, 0, { ddof: 1, keepdims: true }).arraySync(), [[2, 2]]);
+  assert.deepEqual(matmul(x, x, { transposeB: true }).arraySync(), [[5, 11], [11, 25]]);
+  assert.deepEqual(cumsum(tensor([1, 2, 3]), 0, { exclusive: true }).arraySync(), [0, 1, 3]);
+  assert.equal(tensor([1, 2], { dtype: "int32", shape: [2] }).dtype, "int32");
+  assert.equal(zeros([1], { dtype: "float64" }).dtype, "float64");
+  assert.equal(random.normal(random.key(0), [1], { std: 2, mean: 1 }).shape[0], 1);
+  assert.equal(random.choice(random.key(0), 5, 5, { replace: false }).shape[0], 5);
+  // A class instance or an object made by Object.create(null) is an options object too.
+  assert.equal(zeros([1], Object.assign(Object.create(null), { dtype: "int32" })).dtype, "int32");
+});
+
+Deno.test("nn and lax: convolution, pooling, layer and loss options are checked too", () => {
+  const img = zeros([1, 1, 5, 5]), k = zeros([1, 1, 3, 3]);
+  const cases: [() => unknown, RegExp][] = [
+    [() => nn.conv2d(img, k, loose(2)), /^conv2d\(\): .*got number 2/],
+    [
+      () => nn.conv2d(img, k, loose({ strides: 2 })),
+      /^conv2d\(\): unknown option "strides" \(did you mean "stride"\?\)/,
+    ],
+    [
+      () => nn.convTranspose2d(img, k, loose({ output_padding: 1 })),
+      /did you mean "outputPadding"/,
+    ],
+    [() => nn.maxPool2d(img, loose(2)), /^maxPool2d\(\): .*got number 2/],
+    [() => nn.maxPool2d(img, loose({ window: 2, strides: 1 })), /did you mean "stride"/],
+    [() => nn.avgPool2d(img, loose({ window: 2, count_include_pad: true })), /"countIncludePad"/],
+    [() => nn.globalAvgPool2d(img, loose(true)), /^globalAvgPool2d\(\): .*got boolean true/],
+    [() => nn.layers.dense(10, loose("relu")), /^dense\(\): .*got string relu/],
+    [
+      () => nn.layers.batchNorm(loose({ epsilon: 1e-3 })),
+      /^batchNorm\(\): unknown option "epsilon"/,
+    ],
+    [
+      () => nn.layers.conv2d(loose({ outChannels: 4, kernelSize: 3, filters: 4 })),
+      /^conv2d\(\): unknown option "filters"/,
+    ],
+    [() => nn.layers.maxPool2d(loose({ window: 2, strides: 2 })), /did you mean "stride"/],
+    [
+      () => nn.mlp(loose({ inputSize: 4, hiddenSizes: [3], outputSize: 2, activations: "relu" })),
+      /^nn\.mlp\(\): unknown option "activations" \(did you mean "activation"\?\)/,
+    ],
+    [() => nn.l2Penalty({ w: k }, loose(0.5)), /^nn\.l2Penalty\(\): .*got number 0\.5/],
+    [() => nn.binaryCrossEntropy(k, k, loose(1e-7)), /^nn\.binaryCrossEntropy\(\): /],
+    [() => lax.convGeneralDilated(img, k, loose({ strides: [1, 1] })), /"windowStrides"/],
+    [() => lax.reduceWindow(k, 0, "sum", [2, 2], [1, 1], "VALID", loose(2)), /^reduceWindow\(\): /],
+    [() => lax.scan((c: number) => [c, c], 0, null, loose(3)), /^lax\.scan\(\): .*got number 3/],
+  ];
+  for (const [f, re] of cases) {
+    assert.throws(f, (e: unknown) => e instanceof TypeError && re.test((e as Error).message));
+  }
+  // Valid options as before, layers' options passed on to their ops included.
+  assert.deepEqual(nn.conv2d(img, k, { stride: 2, padding: 1 }).shape, [1, 1, 3, 3]);
+  assert.deepEqual(nn.maxPool2d(img, { window: 2, stride: 1 }).shape, [1, 1, 4, 4]);
+  const conv = nn.layers.conv2d({ outChannels: 2, kernelSize: 3, stride: 2 });
+  const { params } = conv.init(random.key(0), [1, 5, 5]);
+  assert.deepEqual(conv.apply(params, null, img)[0].shape, [1, 2, 2, 2]);
+  const pool = nn.layers.avgPool2d({ window: 2, countIncludePad: false });
+  assert.deepEqual(pool.apply(null, null, img)[0].shape, [1, 1, 2, 2]);
+});
