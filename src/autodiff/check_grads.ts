@@ -21,6 +21,7 @@ import { flatten, flattenWithPath, unflatten } from "../tree/tree.ts";
 import { jvp } from "./jvp.ts";
 import { tidy } from "./tidy.ts";
 import { vjp } from "./vjp.ts";
+import { checkOptions, type OptionKeys } from "../ops/_options.ts";
 
 /**
  * Options of `numericalGradient`.
@@ -68,6 +69,8 @@ function scalarOf(op: string, v: Tensor | number): number {
   }
   return hostValues(op, v)[0];
 }
+
+const NUMERICAL_GRADIENT_KEYS: OptionKeys<NumericalGradientOptions> = { h: true };
 
 /**
  * The gradient of a scalar function by central differences, element by
@@ -121,6 +124,7 @@ export function numericalGradient<T>(
   opts: NumericalGradientOptions = {},
 ): T {
   const op = "numericalGradient()";
+  checkOptions("numericalGradient", opts, NUMERICAL_GRADIENT_KEYS, "{ h: 1e-6 }");
   if (typeof f !== "function") {
     throw new TypeError(`${op}: f must be a function of x returning a scalar, got ${describe(f)}`);
   }
@@ -373,6 +377,15 @@ function checkVjp(
   return { ct, key: rest };
 }
 
+const CHECK_GRADS_KEYS: OptionKeys<CheckGradsOptions> = {
+  order: true,
+  modes: true,
+  eps: true,
+  atol: true,
+  rtol: true,
+  key: true,
+};
+
 /**
  * Checks `f`'s derivatives against central differences, like JAX's
  * `check_grads`: forward mode compares `jvp(f, args, v)` with
@@ -401,6 +414,7 @@ export function checkGrads(
   opts: CheckGradsOptions = {},
 ): void {
   const op = "checkGrads()";
+  checkOptions("checkGrads", opts, CHECK_GRADS_KEYS, '{ order: 2, modes: ["rev"] }');
   if (!Array.isArray(args)) {
     throw new TypeError(`${op}: args must be an array with one entry per argument of f`);
   }

@@ -24,6 +24,7 @@ import { disposeAllBut } from "./tidy.ts";
 import { innermostTrace } from "./trace.ts";
 import { outputTensors } from "./_outputs.ts";
 import { VjpTrace } from "./vjp.ts";
+import { checkOptions, type OptionKeys } from "../ops/_options.ts";
 
 /**
  * Which intermediates a checkpointed function saves for the backward
@@ -69,6 +70,8 @@ const POLICIES: Record<string, (name: string) => boolean> = {
   everythingSaveable: () => true,
 };
 
+const CHECKPOINT_KEYS: OptionKeys<CheckpointOptions> = { policy: true };
+
 /**
  * Marks `f` for rematerialisation, JAX's `jax.checkpoint`: inside
  * `grad`/`valueAndGrad`/`vjp`, a call of the returned function stores only
@@ -101,6 +104,7 @@ export function checkpoint<A extends any[], R>(
   opts: CheckpointOptions = {},
 ): (...args: A) => R {
   const op = "checkpoint()";
+  checkOptions("checkpoint", opts, CHECKPOINT_KEYS, '{ policy: (name) => name === "matmul" }');
   const policy = policyOf(op, opts.policy);
   return (...args: A): R => {
     const [argPairs, argDef] = flattenWithPath(args, "args");

@@ -13,6 +13,7 @@ import { describe } from "../ops/convert.ts";
 import { disposeAllBut } from "./tidy.ts";
 import { nextLevel } from "./trace.ts";
 import { vjpCore } from "./vjp.ts";
+import { checkOptions, type OptionKeys } from "../ops/_options.ts";
 
 /**
  * Options of `grad` and `valueAndGrad`.
@@ -98,6 +99,8 @@ export interface GradOptionsAux<N extends number> {
   readonly hasAux: true;
 }
 
+const GRAD_KEYS: OptionKeys<GradOptions> = { argnums: true, hasAux: true };
+
 /** The positions `argnums` names, checked against a call with `nargs` arguments. @internal */
 export function argnumList(
   op: string,
@@ -141,6 +144,7 @@ function valueAndGradImpl(
   f: (...args: unknown[]) => unknown,
   opts: GradOptions,
 ): (...args: unknown[]) => [unknown, unknown] {
+  checkOptions(op.slice(0, -2), opts, GRAD_KEYS, "{ argnums: 1, hasAux: true }");
   const argnums = opts.argnums ?? 0;
   const hasAux = opts.hasAux ?? false;
   return (...args: unknown[]) => {

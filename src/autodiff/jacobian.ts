@@ -21,6 +21,7 @@ import { vmap } from "./vmap.ts";
 import { argnumList } from "./grad.ts";
 import { outputTensors } from "./_outputs.ts";
 import { jit } from "../jit/jit.ts";
+import { checkOptions, type OptionKeys } from "../ops/_options.ts";
 
 /**
  * Options of {@linkcode jacrev}, {@linkcode jacfwd} and {@linkcode hessian}.
@@ -97,6 +98,8 @@ function assemble(
   return unflatten(outDef, perOutput);
 }
 
+const JACOBIAN_KEYS: OptionKeys<JacobianOptions> = { argnums: true };
+
 /**
  * Reverse-mode Jacobian, JAX's `jax.jacrev`: `jacrev(f)(x)` has shape
  * `f(x).shape + x.shape`, its rows the gradients of each output element,
@@ -123,6 +126,7 @@ export function jacrev<A extends any[]>(
   // deno-lint-ignore no-explicit-any
 ): (...args: A) => any {
   const op = "jacrev()";
+  checkOptions("jacrev", opts, JACOBIAN_KEYS, "{ argnums: [0, 1] }");
   return (...args: A) => {
     const at = argnumList(op, opts.argnums ?? 0, args.length);
     const diff = flattenDiffArgs(op, at.map((a) => args[a]), at.map((a) => `args[${a}]`));
@@ -175,6 +179,7 @@ export function jacfwd<A extends any[]>(
   // deno-lint-ignore no-explicit-any
 ): (...args: A) => any {
   const op = "jacfwd()";
+  checkOptions("jacfwd", opts, JACOBIAN_KEYS, "{ argnums: [0, 1] }");
   return (...args: A) => {
     const at = argnumList(op, opts.argnums ?? 0, args.length);
     const primals = at.map((a) => args[a]);
@@ -239,6 +244,7 @@ export function hessian<A extends any[]>(
   opts: JacobianOptions = {},
   // deno-lint-ignore no-explicit-any
 ): (...args: A) => any {
+  checkOptions("hessian", opts, JACOBIAN_KEYS, "{ argnums: [0, 1] }");
   return jacfwd(jacrev(f, opts), opts);
 }
 

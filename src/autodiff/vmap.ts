@@ -27,6 +27,7 @@ import { moveAxis } from "../ops/_batching.ts";
 import { describe } from "../ops/convert.ts";
 import { flattenWithPath, unflatten } from "../tree/tree.ts";
 import { nextLevel, withTrace } from "./trace.ts";
+import { checkOptions, type OptionKeys } from "../ops/_options.ts";
 
 /** @internal */
 export class BatchTrace implements Transformation {
@@ -172,6 +173,8 @@ function leafAxes(
   throw new TypeError(`${op}: an axis must be a number or null, got ${describe(axes)} at ${root}`);
 }
 
+const VMAP_KEYS: OptionKeys<VmapOptions> = { inAxes: true, outAxes: true, axisSize: true };
+
 /**
  * Vectorises `f` over a batch axis: `vmap(f)(xs)` equals stacking `f(x)` for
  * every example `x` of `xs`, computed in one pass (each primitive runs once
@@ -203,6 +206,7 @@ export function vmap<A extends any[], R>(
   opts: VmapOptions = {},
 ): (...args: A) => R {
   const op = "vmap()";
+  checkOptions("vmap", opts, VMAP_KEYS, "{ inAxes: [0, null], outAxes: 1 }");
   return (...args: A): R => {
     const ins = leafAxes(op, opts.inAxes === undefined ? 0 : opts.inAxes, args, "args");
     let size = opts.axisSize;

@@ -16,6 +16,7 @@ import { unflatten } from "../tree/tree.ts";
 import { compatible, decode, encode, type SafetensorsDType, STORAGE } from "./_dtypes.ts";
 import { type InEntry, parseHeader, setOwn } from "./_header.ts";
 import { duplicateNames, namedLeaves } from "./_names.ts";
+import { checkOptions, type OptionKeys } from "../ops/_options.ts";
 
 export type { SafetensorsDType } from "./_dtypes.ts";
 
@@ -187,12 +188,20 @@ function listProblems(head: string, problems: readonly string[], hint = ""): Err
   return new Error(`${head} (${n}):\n${shown.join("\n")}${hint ? `\n${hint}` : ""}`);
 }
 
+const SERIALIZE_KEYS: OptionKeys<SerializeOptions> = { dtype: true, metadata: true };
+
 /** `serializeSafetensors` under the name of its caller. @internal */
 export async function serializeImpl(
   op: string,
   tree: unknown,
   opts: SerializeOptions,
 ): Promise<Uint8Array> {
+  checkOptions(
+    op.slice(0, -2),
+    opts,
+    SERIALIZE_KEYS,
+    '{ dtype: "float16", metadata: { epoch: "3" } }',
+  );
   const float = opts.dtype;
   if (float !== undefined && float !== "float32" && float !== "float16") {
     throw new RangeError(

@@ -31,6 +31,7 @@ import { choice, permutation, type PRNGKey } from "../random/random.ts";
 import { randintOnHost } from "../random/_keys.ts";
 import { flattenWithPath, map } from "../tree/tree.ts";
 import { CompactImages } from "./compact_images.ts";
+import { checkOptions, type OptionKeys } from "../ops/_options.ts";
 
 /**
  * What a batch of `D` is: `D` with every {@linkcode CompactImages} leaf
@@ -246,6 +247,13 @@ function subsetRows<D>(data: D, rows: Tensor): D {
   );
 }
 
+const BATCH_KEYS: OptionKeys<BatchOptions> = {
+  batchSize: true,
+  key: true,
+  shuffle: true,
+  dropLast: true,
+};
+
 /**
  * Splits a dataset into minibatches for one epoch: every example appears in
  * exactly one batch (except those of a dropped last batch). With a `key` the
@@ -293,6 +301,7 @@ export function batches<D>(
 export function batches<D>(data: D, options: BatchOptions): IterableIterator<D>;
 export function batches<D>(data: D, options: BatchOptions): IterableIterator<Batch<D>> {
   const op = "batches()";
+  checkOptions("batches", options, BATCH_KEYS, "{ batchSize: 100, key, dropLast: true }");
   const { batchSize, key, dropLast = false } = options;
   const shuffle = options.shuffle ?? key !== undefined;
   checkBatchSize(op, batchSize);
@@ -394,6 +403,8 @@ export interface TrainValidSplitOptions {
   readonly key: PRNGKey;
 }
 
+const SPLIT_KEYS: OptionKeys<TrainValidSplitOptions> = { validFraction: true, key: true };
+
 /**
  * Shuffles a dataset with `key` and splits it in two: the book's
  * `shuffle_dataset` followed by slicing off `floor(N · validFraction)`
@@ -416,6 +427,7 @@ export interface TrainValidSplitOptions {
  */
 export function trainValidSplit<D>(data: D, options: TrainValidSplitOptions): [D, D] {
   const op = "trainValidSplit()";
+  checkOptions("trainValidSplit", options, SPLIT_KEYS, "{ validFraction: 0.2, key }");
   const { validFraction, key } = options;
   if (typeof validFraction !== "number" || !(validFraction > 0 && validFraction < 1)) {
     throw new RangeError(

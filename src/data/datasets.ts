@@ -28,6 +28,7 @@ import type { IdxData } from "./idx.ts";
 import type { DataSetSpec } from "./source_specs.ts";
 import { CIFAR10_SPEC, FASHION_MNIST_SPEC, MNIST_SPEC } from "./dataset_specs.ts";
 import { resolveFiles } from "./sources.ts";
+import { checkOptions, type OptionKeys } from "../ops/_options.ts";
 
 /**
  * Options of {@linkcode mnist}, {@linkcode fashionMnist} and {@linkcode cifar10}.
@@ -287,7 +288,19 @@ function checkLabels(op: string, name: string, idx: IdxData, n: number, imagesNa
   }
 }
 
+const DATASET_KEYS: OptionKeys<DatasetOptions> = {
+  normalize: true,
+  flatten: true,
+  oneHot: true,
+  compact: true,
+  dir: true,
+  cacheDir: true,
+  download: true,
+  quiet: true,
+};
+
 function sourceOptions(op: string, options: DatasetOptions) {
+  checkOptions(op.slice(0, -2), options, DATASET_KEYS, "{ compact: true }");
   return {
     op,
     dir: options.dir,

@@ -17,6 +17,7 @@ import { tensor } from "../ops/creation.ts";
 import { add, cos, mul, sin } from "../ops/elementwise.ts";
 import { stack } from "../ops/movement.ts";
 import { normal, type PRNGKey } from "../random/random.ts";
+import { checkOptions, type OptionKeys } from "../ops/_options.ts";
 
 /**
  * Options of {@linkcode spiral}.
@@ -65,6 +66,13 @@ export interface XY {
   readonly y: Tensor;
 }
 
+const SPIRAL_KEYS: OptionKeys<SpiralOptions> = {
+  pointsPerClass: true,
+  classes: true,
+  key: true,
+  noise: true,
+};
+
 /**
  * The spiral dataset of *Deep Learning from Scratch 2* (`dataset/spiral.py`):
  * for class `j` and point `i` of `N = pointsPerClass`, with `rate = i / N`,
@@ -89,6 +97,7 @@ export interface XY {
  */
 export function spiral(options: SpiralOptions = {}): XY {
   const op = "spiral()";
+  checkOptions("spiral", options, SPIRAL_KEYS, "{ pointsPerClass: 100, classes: 3, key }");
   const { pointsPerClass = 100, classes = 3, key, noise = 0.2 } = options;
   if (!Number.isInteger(pointsPerClass) || pointsPerClass < 1) {
     throw new RangeError(`${op}: pointsPerClass must be a positive integer, got ${pointsPerClass}`);

@@ -28,6 +28,7 @@ import { fuseElementwise } from "./fuse.ts";
 import { fuseSequences } from "./fuse_sequence.ts";
 import { fuseMatmulEpilogues } from "./fuse_matmul.ts";
 import { JitTrace, OuterTracer } from "./trace.ts";
+import { checkOptions, type OptionKeys } from "../ops/_options.ts";
 
 /**
  * Options of `jit` and `makeJaxpr`.
@@ -93,6 +94,8 @@ interface Entry extends Traced {
   readonly executable: Executable;
 }
 
+const JIT_KEYS: OptionKeys<JitOptions> = { staticArgnums: true, donateArgnums: true };
+
 /**
  * Compiles `f`: the first call with a given signature (pytree structure,
  * shapes and dtypes of the tensor arguments, static values, backend) traces
@@ -154,6 +157,7 @@ interface Entry extends Traced {
 // deno-lint-ignore no-explicit-any
 export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = {}): F {
   checkFunction("jit()", f);
+  checkOptions("jit", opts, JIT_KEYS, "{ donateArgnums: [0], staticArgnums: [2] }");
   checkArgnums("jit()", "staticArgnums", opts.staticArgnums);
   checkArgnums("jit()", "donateArgnums", opts.donateArgnums);
   const cache = new Map<string, Entry>();
@@ -194,6 +198,10 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = 
   return jitted as F;
 }
 
+const MAKE_JAXPR_KEYS: OptionKeys<
+  Pick<JitOptions, "staticArgnums"> & { readonly optimized?: boolean }
+> = { staticArgnums: true, optimized: true };
+
 /**
  * Traces `f` on the given arguments (abstract values only: no kernel runs)
  * and returns the program, like `jax.make_jaxpr`. Print it with
@@ -229,6 +237,7 @@ export function makeJaxpr<A extends any[]>(
   opts: Pick<JitOptions, "staticArgnums"> & { readonly optimized?: boolean } = {},
 ): (...args: A) => Program {
   checkFunction("makeJaxpr()", f);
+  checkOptions("makeJaxpr", opts, MAKE_JAXPR_KEYS, "{ optimized: true }");
   checkArgnums("makeJaxpr()", "staticArgnums", opts.staticArgnums);
   return (...args: A): Program => {
     const split = splitArgs("makeJaxpr()", args, opts.staticArgnums ?? []);

@@ -12,6 +12,7 @@ import {
   requireTensor,
   resolveNumClasses,
 } from "./_classes.ts";
+import { checkOptions, type OptionKeys } from "../ops/_options.ts";
 
 /**
  * Options of {@linkcode confusionMatrix}.
@@ -37,6 +38,8 @@ export interface ConfusionMatrixOptions {
    */
   readonly numClasses?: number;
 }
+
+const CONFUSION_KEYS: OptionKeys<ConfusionMatrixOptions> = { numClasses: true };
 
 /**
  * The confusion matrix: entry `[i, j]` counts the examples whose true class
@@ -77,6 +80,7 @@ export function confusionMatrix(
   opts: ConfusionMatrixOptions = {},
 ): Tensor {
   const op = "confusionMatrix()";
+  checkOptions("confusionMatrix", opts, CONFUSION_KEYS, "{ numClasses: 10 }");
   const p = requireTensor(op, "predictions", predictions);
   const t = requireTensor(op, "targets", targets);
   let c = 0;

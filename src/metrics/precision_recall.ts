@@ -18,6 +18,7 @@ import {
   safeDivide,
 } from "./_classes.ts";
 import type { ConfusionMatrixOptions } from "./confusion_matrix.ts";
+import { checkOptions, type OptionKeys } from "../ops/_options.ts";
 
 /**
  * How per-class scores are combined:
@@ -104,6 +105,9 @@ function averaged(op: string, scores: Tensor, c: ClassCounts, average: Average):
   );
 }
 
+const AVERAGE_KEYS: OptionKeys<AverageOptions> = { average: true };
+const METRIC_KEYS: OptionKeys<ClassificationMetricOptions> = { average: true, numClasses: true };
+
 function classificationScore(
   score: Score,
   a: Tensor,
@@ -116,6 +120,7 @@ function classificationScore(
   let valid: Tensor | null = null;
   if (b instanceof Tensor) {
     opts = c ?? {};
+    checkOptions(score, opts, METRIC_KEYS, '{ average: "macro", numClasses: 10 }');
     const p = requireTensor(op, "predictions", a);
     let n = 0;
     const { predicted, actual, valid: v } = checkedIndices(
@@ -136,8 +141,15 @@ function classificationScore(
       );
     }
     opts = b ?? {};
+    checkOptions(score, opts, AVERAGE_KEYS, '{ average: "macro" }');
     counts = classCounts(op, a);
   }
+  checkOptions(
+    score,
+    opts,
+    b instanceof Tensor ? METRIC_KEYS : AVERAGE_KEYS,
+    '{ average: "macro" }',
+  );
   const result = averaged(op, perClass(score, counts), counts, opts.average ?? "none");
   return valid === null ? result : where(valid, result, NaN);
 }

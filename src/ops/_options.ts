@@ -22,9 +22,10 @@ export type OptionKeys<T> = { readonly [K in keyof Required<T>]: true };
 /**
  * Throws a `TypeError` unless `opts` is `undefined` or an object whose own
  * keys are all in `keys`; `example` shows the object `op` takes, e.g.
- * `{ keepdims: true }`. A key that differs from a known one only in case,
- * underscores or a plural `s` is named as the likely meaning (`keepDims` →
- * `keepdims`, `strides` → `stride`).
+ * `{ keepdims: true }`. The known key nearest to an unknown one (ignoring
+ * case and underscores, at most two letters apart) is named as its likely
+ * meaning: `keepDims` → `keepdims`, `strides` → `stride`, `shufle` →
+ * `shuffle`. With `required`, `undefined` throws too.
  * @internal
  */
 export function checkOptions<T>(
@@ -32,8 +33,9 @@ export function checkOptions<T>(
   opts: T | undefined,
   keys: OptionKeys<T>,
   example: string,
+  required = false,
 ): void {
-  if (opts === undefined) return;
+  if (opts === undefined && !required) return;
   if (opts === null || typeof opts !== "object" || Array.isArray(opts)) {
     throw new TypeError(
       `${op}(): expected an options object such as ${example} here, got ${describe(opts)}; ` +
@@ -43,13 +45,36 @@ export function checkOptions<T>(
   for (const key of Object.keys(opts)) {
     if (Object.hasOwn(keys, key)) continue;
     const known = Object.keys(keys);
-    const fold = (k: string) => k.toLowerCase().replaceAll("_", "");
-    const near = known.find((k) =>
-      fold(k) === fold(key) || fold(k) + "s" === fold(key) || fold(k) === fold(key) + "s"
-    );
+    const near = closest(key, known);
     throw new TypeError(
       `${op}(): unknown option "${key}"` + (near ? ` (did you mean "${near}"?)` : "") +
         `; the options are ${known.map((k) => `"${k}"`).join(", ")}, e.g. ${example}`,
     );
   }
+}
+
+/** The key of `known` nearest to `key` (case and underscores ignored; at most 2 edits), if any. */
+function closest(key: string, known: readonly string[]): string | undefined {
+  const fold = (k: string) => k.toLowerCase().replaceAll("_", "");
+  const a = fold(key);
+  let best: string | undefined;
+  let bound = Math.min(2, a.length - 1) + 1; // distances below this count
+  for (const k of known) {
+    const d = editDistance(a, fold(k));
+    if (d < bound) [best, bound] = [k, d];
+  }
+  return best;
+}
+
+/** Levenshtein distance: insertions, deletions and substitutions. */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    row = next;
+  }
+  return row[b.length];
 }

@@ -7,14 +7,58 @@
  */
 
 import { describe } from "../ops/convert.ts";
+import { checkOptions, type OptionKeys } from "../ops/_options.ts";
 import type { GradientTransformation } from "../optim/base.ts";
 import { clipByGlobalNorm } from "../optim/clipping.ts";
 import type { EmptyState } from "../optim/transforms.ts";
 import { numBatches, numExamples } from "../data/batching.ts";
-import type { FitOptions, StatefulFitOptions, TrainContext } from "./fit_options.ts";
+import type {
+  EarlyStoppingOptions,
+  FitOptions,
+  StatefulFitOptions,
+  TrainContext,
+  ValidationOptions,
+} from "./fit_options.ts";
 
 /** A loss or metric as `fit` calls it. */
 export type AnyLoss = (params: unknown, batch: unknown, ctx: TrainContext<unknown>) => unknown;
+
+const FIT_KEYS: OptionKeys<StatefulFitOptions<unknown, unknown, unknown, unknown>> = {
+  params: true,
+  optimizer: true,
+  optState: true,
+  data: true,
+  epochs: true,
+  batchSize: true,
+  key: true,
+  shuffle: true,
+  dropLast: true,
+  validation: true,
+  evalEvery: true,
+  earlyStopping: true,
+  maxGradNorm: true,
+  nonFinite: true,
+  jit: true,
+  quiet: true,
+  progress: true,
+  onStep: true,
+  onEval: true,
+  onEpoch: true,
+  loss: true,
+  modelState: true,
+};
+const VALIDATION_KEYS: OptionKeys<ValidationOptions<unknown, unknown, unknown>> = {
+  data: true,
+  metrics: true,
+  batchSize: true,
+};
+const EARLY_STOPPING_KEYS: OptionKeys<EarlyStoppingOptions> = {
+  patience: true,
+  monitor: true,
+  mode: true,
+  restoreBest: true,
+  minDelta: true,
+};
 
 function checkPositiveInt(name: string, v: number): void {
   if (!Number.isInteger(v) || v < 1) {
@@ -40,6 +84,22 @@ export interface CheckedFitOptions {
 export function checkFitOptions<P, D, S, M>(
   options: FitOptions<P, D, S> | StatefulFitOptions<P, D, S, M>,
 ): CheckedFitOptions {
+  const example =
+    "{ params, optimizer, loss, data, epochs: 10, batchSize: 100, key: random.key(0) }";
+  checkOptions("fit", options, FIT_KEYS, example, true);
+  if (options.key === undefined) {
+    throw new TypeError(
+      "fit(): key is missing: fit needs one to shuffle each epoch and to make ctx.key, e.g. " +
+        "key: random.key(0)",
+    );
+  }
+  checkOptions("fit", options.validation, VALIDATION_KEYS, "{ validation: { data, metrics } }");
+  checkOptions(
+    "fit",
+    options.earlyStopping,
+    EARLY_STOPPING_KEYS,
+    "{ earlyStopping: { patience: 4 } }",
+  );
   const {
     optimizer,
     data,

@@ -302,6 +302,10 @@ export function fit<P, D, O extends GradientTransformation<unknown>, M>(
 export async function fit<P, D, S, M>(
   options: FitOptions<P, D, S> | StatefulFitOptions<P, D, S, M>,
 ): Promise<FitResult<P, S, M | undefined>> {
+  // ---- checks, before any work
+  const { clipper, stepsPerEpoch, metrics, valBatchSize, monitor, better } = checkFitOptions(
+    options,
+  );
   const {
     optimizer,
     data,
@@ -334,11 +338,6 @@ export async function fit<P, D, S, M>(
     }
     return out;
   };
-
-  // ---- checks, before any work
-  const { clipper, stepsPerEpoch, metrics, valBatchSize, monitor, better } = checkFitOptions(
-    options,
-  );
 
   // ---- state
   let params: P = options.params;

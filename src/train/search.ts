@@ -8,6 +8,7 @@
  */
 
 import { bits, type PRNGKey, split } from "../random/random.ts";
+import { checkOptions, type OptionKeys } from "../ops/_options.ts";
 
 /**
  * Draws one hyperparameter value from a uniform number `u` in `[0, 1)`.
@@ -250,6 +251,15 @@ export interface RandomSearchOptions<Sp extends SearchSpace> {
   readonly onTrial?: (trial: Trial<HParams<Sp>>) => void | Promise<void>;
 }
 
+const SEARCH_KEYS: OptionKeys<RandomSearchOptions<SearchSpace>> = {
+  space: true,
+  trials: true,
+  key: true,
+  objective: true,
+  mode: true,
+  onTrial: true,
+};
+
 /**
  * Random search: samples `trials` sets of hyperparameters from `space`,
  * scores each with `objective` (one after another), and returns the trials
@@ -281,6 +291,7 @@ export async function randomSearch<Sp extends SearchSpace>(
   options: RandomSearchOptions<Sp>,
 ): Promise<Trial<HParams<Sp>>[]> {
   const op = "randomSearch()";
+  checkOptions("randomSearch", options, SEARCH_KEYS, "{ space, trials: 20, key, objective }", true);
   const { space, trials, key, objective, mode = "max", onTrial } = options;
   if (!Number.isInteger(trials) || trials < 1) {
     throw new RangeError(`${op}: trials must be a positive integer, got ${trials}`);

@@ -616,3 +616,16 @@ Deno.test("safetensors: truncated and corrupt bytes give clear errors", async ()
     /^TypeError: deserializeSafetensors\(\): expected the bytes as a Uint8Array, got an array of length 3$/,
   );
 });
+
+Deno.test("serializeSafetensors: a positional dtype or a misspelt option throws", async () => {
+  // deno-lint-ignore no-explicit-any
+  const loose = (v: unknown): any => v;
+  await assert.rejects(
+    () => serializeSafetensors({ w: zeros([2]) }, loose("float16")),
+    /^TypeError: serializeSafetensors\(\): expected an options object such as \{ dtype: "float16"/,
+  );
+  await assert.rejects(
+    () => serializeSafetensors({ w: zeros([2]) }, loose({ dType: "float16" })),
+    /unknown option "dType" \(did you mean "dtype"\?\)/,
+  );
+});

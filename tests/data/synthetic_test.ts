@@ -74,3 +74,11 @@ Deno.test("xor: the truth table as float32", () => {
   assert.deepEqual(x.arraySync(), [[0, 0], [0, 1], [1, 0], [1, 1]]);
   assert.deepEqual(y.arraySync(), [[0], [1], [1], [0]]);
 });
+
+Deno.test("spiral: an unknown option throws instead of being ignored", () => {
+  assert.throws(
+    // deno-lint-ignore no-explicit-any
+    () => data.spiral({ points: 10, key: random.key(0) } as any),
+    /^TypeError: spiral\(\): unknown option "points"; the options are "pointsPerClass", "classes", "key", "noise"/,
+  );
+});

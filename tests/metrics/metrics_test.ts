@@ -321,3 +321,23 @@ Deno.test("metrics never read values back to the host", async () => {
   assertClose(peek(results[3]), [R_WEIGHTED], TOL);
   assertClose(peek(results[4]), F, TOL);
 });
+
+Deno.test("metrics: a positional value or an unknown key where the options go throws", () => {
+  const p = int(Y_PRED), t = int(Y_TRUE);
+  // deno-lint-ignore no-explicit-any
+  const loose = (v: unknown): any => v;
+  assert.throws(
+    () => precision(p, t, loose("macro")),
+    /^TypeError: precision\(\): expected an options object such as \{ average: "macro", numClasses: 10 \} here, got string macro/,
+  );
+  assert.throws(
+    () => recall(p, t, loose({ avg: "macro", numClasses: 6 })),
+    /^TypeError: recall\(\): unknown option "avg"; the options are "average", "numClasses"/,
+  );
+  const cm = confusionMatrix(p, t, { numClasses: 6 });
+  assert.throws(() => f1(cm, loose({ averag: "macro" })), /did you mean "average"/);
+  assert.throws(
+    () => confusionMatrix(p, t, loose({ num_classes: 6 })),
+    /^TypeError: confusionMatrix\(\): unknown option "num_classes" \(did you mean "numClasses"\?\)/,
+  );
+});

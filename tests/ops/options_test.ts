@@ -110,6 +110,18 @@ Deno.test("an unknown option key throws and names the likely one", () => {
     /did you mean "dtype"/,
   );
   assertThrowsMatch(() => variance(x, 0, loose({ correction: 1 })), TypeError, /"ddof"/);
+  // Misspelt: the nearest key, at most two letters apart; none when nothing is near.
+  assertThrowsMatch(
+    () => cumsum(x, 0, loose({ revers: true })),
+    TypeError,
+    /unknown option "revers" \(did you mean "reverse"\?\)/,
+  );
+  assertThrowsMatch(
+    () => nn.conv2d(zeros([1, 1, 3, 3]), zeros([1, 1, 1, 1]), loose({ dialation: 2 })),
+    TypeError,
+    /did you mean "dilation"/,
+  );
+  assertThrowsMatch(() => sum(x, 0, loose({ k: true })), TypeError, /unknown option "k"; the/);
 });
 
 Deno.test("valid, empty and omitted options keep their meaning", () => {

@@ -37,7 +37,7 @@ Deno.test("optimizers: a positional value or an unknown key where the options go
     ],
     [
       () => optim.cosineDecaySchedule(loose({ init: 0.1, decaySteps: 10, exponant: 2 })),
-      /unknown option "exponant"; the options are "init", "decaySteps", "alpha", "exponent"/,
+      /unknown option "exponant" \(did you mean "exponent"\?\); the options are "init", "decaySteps", "alpha", "exponent"/,
     ],
     [
       () =>

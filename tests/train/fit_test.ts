@@ -619,6 +619,29 @@ Deno.test("fit: clear errors for bad options, before training", async () => {
     () => fit({ ...base, optimizer: {} as optim.GradientTransformation<null> }),
     /optimizer must be a gradient transformation/,
   );
+  // What a JavaScript caller can get wrong: no options, a misspelt or missing key.
+  // deno-lint-ignore no-explicit-any
+  const loose = fit as (o: unknown) => Promise<any>;
+  await assert.rejects(
+    () => loose(undefined),
+    /^TypeError: fit\(\): expected an options object such as \{ params, .*got undefined/,
+  );
+  await assert.rejects(
+    () => loose({ ...base, epoch: 3 }),
+    /^TypeError: fit\(\): unknown option "epoch" \(did you mean "epochs"\?\)/,
+  );
+  await assert.rejects(
+    () => loose({ ...base, earlyStopping: { patiance: 2 } }),
+    /^TypeError: fit\(\): unknown option "patiance" \(did you mean "patience"\?\)/,
+  );
+  await assert.rejects(
+    () => loose({ ...base, validation: { data: base.data, metric: {} } }),
+    /^TypeError: fit\(\): unknown option "metric" \(did you mean "metrics"\?\)/,
+  );
+  await assert.rejects(
+    () => loose({ ...base, key: undefined }),
+    /^TypeError: fit\(\): key is missing: .*key: random\.key\(0\)/,
+  );
 });
 
 // ---- non-finite losses

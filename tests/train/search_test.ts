@@ -195,3 +195,13 @@ Deno.test("randomSearch + fit: pick a learning rate by validation loss", async (
   const lrs = trials.map((t) => t.params.lr);
   assert.equal(lrs[0], Math.max(...lrs));
 });
+
+Deno.test("randomSearch: missing options or an unknown key throw", async () => {
+  // deno-lint-ignore no-explicit-any
+  const loose = randomSearch as (o: unknown) => Promise<any>;
+  await assert.rejects(() => loose(undefined), /^TypeError: randomSearch\(\): .*got undefined/);
+  await assert.rejects(
+    () => loose({ space: {}, trials: 1, key: random.key(0), objective: () => 0, direction: "min" }),
+    /^TypeError: randomSearch\(\): unknown option "direction"; the options are .*"mode"/,
+  );
+});
