@@ -41,8 +41,11 @@
  */
 
 import {
+  batches,
+  concat,
   data,
   fit,
+  jit,
   metrics,
   nn,
   optim,
@@ -51,7 +54,6 @@ import {
   setBackend,
   slice,
   type Tensor,
-  tidy,
   tree,
 } from "@gradus/core";
 import { saveConfusion } from "./_common.ts";
@@ -171,6 +173,9 @@ export async function trainCnn<P>(opts: TrainCnnOptions<P>): Promise<TrainCnnRes
   const { params, state } = model.init(kInit, dataset.train.x.shape.slice(1));
   const logits = (p: P, x: Tensor): Tensor => model.apply(p, state, x)[0];
   const accuracy = (p: P, b: Split): Tensor => metrics.accuracy(logits(p, b.x), b.y);
+  // Jitted, as fit runs the validation: eagerly, each of the 1 000 images'
+  // activations would be allocated afresh at every epoch.
+  const trainAccuracy = jit(accuracy);
   const nTrainEval = Math.min(1000, dataset.train.x.shape[0]);
   const trainEval: Split = {
     x: slice(dataset.train.x, [0], [nTrainEval]),
@@ -191,7 +196,7 @@ export async function trainCnn<P>(opts: TrainCnnOptions<P>): Promise<TrainCnnRes
     // The book evaluates on the test set after every epoch; nothing is selected on it here.
     validation: { data: dataset.test, metrics: { acc: accuracy }, batchSize: 1000 },
     onEpoch: async (_entry, state) => {
-      const acc = tidy(() => accuracy(state.params, trainEval));
+      const acc = trainAccuracy(state.params, trainEval);
       trainAcc.push(await acc.item());
       acc.dispose();
     },
@@ -244,7 +249,15 @@ export async function trainCnn<P>(opts: TrainCnnOptions<P>): Promise<TrainCnnRes
       }
     }
     if (opts.classNames !== undefined) {
-      const testLogits = logits(result.params, dataset.test.x);
+      // In chunks of 1 000 through one jitted program, as the validation ran.
+      const chunkLogits = jit(logits);
+      const parts: Tensor[] = [];
+      for (const chunk of batches({ x: dataset.test.x }, { batchSize: 1000 })) {
+        parts.push(chunkLogits(result.params, chunk.x));
+        tree.dispose(chunk, dataset.test); // a test set of one chunk is its own batch: kept
+      }
+      const testLogits = parts.length === 1 ? parts[0] : concat(parts);
+      if (parts.length > 1) tree.dispose(parts);
       const cm = metrics.confusionMatrix(testLogits, dataset.test.y);
       const labels = [...opts.classNames];
       if (log) console.log(await metrics.formatConfusionMatrix(cm, { labels }));

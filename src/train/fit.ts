@@ -394,34 +394,49 @@ export async function fit<P, D, S, M>(
     modelState: modelState as M,
   });
 
+  /** One validation batch's loss and metrics, float scalars in the order of `names`. */
+  const evalBatch = (p: P, batch: unknown, ctx: TrainContext<unknown>): Tensor[] => {
+    const out = loss(p, batch, ctx);
+    const values = [checkScalar("loss", hasState ? (out as [Tensor, M])[0] : out)];
+    for (const [name, fn] of metrics) {
+      values.push(checkScalar(`validation metric "${name}"`, fn(p, batch, ctx)));
+    }
+    return values.map((t) => isFloat(t.dtype) ? t : cast(t, "float32"));
+  };
+  const names = ["val_loss", ...metrics.map(([name]) => `val_${name}`)];
+  // Jitted with the step: one program per batch shape, its temporaries in
+  // buffers planned once (eagerly, a CNN's activations for a batch of 1 000
+  // are allocated afresh on every batch). A loss or metric that cannot be
+  // traced (it reads values on the host) evaluates eagerly, as before.
+  let jittedEval = jitted === undefined ? undefined : jit(evalBatch);
+
   const evaluate = async (epoch: number): Promise<ValValues> => {
     const ctx: TrainContext<unknown> = { key: evalKey, training: false, state: modelState };
-    const sums = new Map<string, Tensor>();
-    const accumulate = (name: string, what: string, v: unknown, size: number) => {
-      let t = checkScalar(what, v);
-      if (!isFloat(t.dtype)) t = cast(t, "float32");
-      const weighted = mul(t, size);
-      const prev = sums.get(name);
-      sums.set(name, prev === undefined ? weighted : add(prev, weighted));
-    };
+    let sums: Tensor[] = [];
     let total = 0;
     for (const batch of batches(validation!.data, { batchSize: valBatchSize, shuffle: false })) {
       const size = numExamples(batch, { op: "fit()", root: "validation.data" });
       total += size;
-      const before = [...sums.values()];
-      // the forward passes' temporaries, and the sums this batch replaces, are freed at once
-      const now = tidy(() => {
-        const out = loss(params, batch, ctx);
-        accumulate("val_loss", "loss", hasState ? (out as [Tensor, M])[0] : out, size);
-        for (const [name, fn] of metrics) {
-          accumulate(`val_${name}`, `validation metric "${name}"`, fn(params, batch, ctx), size);
+      let values: Tensor[] | undefined;
+      if (jittedEval !== undefined) {
+        try {
+          values = jittedEval(params, batch, ctx);
+        } catch (e) {
+          if (!(e instanceof Error && /while jit traces/.test(e.message))) throw e;
+          jittedEval = undefined;
         }
-        return [...sums.values()];
+      }
+      const before = sums;
+      // the forward passes' temporaries, and the sums this batch replaces, are freed at once
+      sums = tidy(() => {
+        const now = values ?? evalBatch(params, batch, ctx);
+        return now.map((t, i) => i < before.length ? add(before[i], mul(t, size)) : mul(t, size));
       });
-      disposeTree([before, batch], [now, given]);
+      // (a jitted function returns an input it passes through as itself: kept)
+      disposeTree([before, batch, values], [sums, given, params, modelState, ctx.key]);
     }
     const values: Record<string, number> = {};
-    for (const [name, s] of sums) values[name] = await div(s, total).item();
+    for (const [i, s] of sums.entries()) values[names[i]] = await div(s, total).item();
     const valLoss = values.val_loss; // always there: the loss runs on every batch
     if (nonFinite === "error" && !Number.isFinite(valLoss)) {
       throw new NonFiniteLossError(

@@ -615,8 +615,10 @@ export interface FitCommonOptions<P, D, S, M> {
    * `false`, or when the optimizer state or `modelState` has leaves other
    * than tensors (a number leaf would be traced again at every new value).
    * Pass `false` when the loss reads values on the host (`itemSync()`,
-   * branching on a tensor's value), which cannot be traced. Evaluation always
-   * runs eagerly.
+   * branching on a tensor's value), which cannot be traced. Each validation
+   * batch's loss and metrics run jitted too when the step does (eagerly
+   * with `false`, or where a metric cannot be traced), with the same
+   * values.
    */
   readonly jit?: boolean;
   /** Print nothing (default false). */

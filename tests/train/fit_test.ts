@@ -847,6 +847,53 @@ Deno.test("fit: the jitted step (default) gives the eager history bit for bit, t
   assert.equal(eager.traces, 15);
 });
 
+Deno.test("fit: validation runs jitted with the step: traced once per batch shape, the eager values", async () => {
+  const train = regression(12, 40), valid = regression(13, 25);
+  const run = async (jit: boolean, metric: (p: Linear, b: XY) => Tensor) => {
+    let traces = 0;
+    const result = await fit({
+      params: zeroLinear(),
+      optimizer: optim.sgd(0.1),
+      loss: (p: Linear, batch: XY, ctx) => {
+        if (!ctx.training) traces++;
+        return mse(p, batch);
+      },
+      data: train,
+      epochs: 3,
+      batchSize: 8,
+      // batches of 10, 10 and 5: two shapes
+      validation: { data: valid, batchSize: 10, metrics: { m: metric } },
+      key: random.key(2),
+      quiet: true,
+      jit,
+    });
+    return { epochs: result.history.epochs.map(({ time: _, ...e }) => e), traces, result };
+  };
+  const meanAbs = (p: Linear, b: XY) => mean(square(sub(add(matmul(b.x, p.w), p.b), b.y)));
+  const jitted = await run(true, meanAbs), eager = await run(false, meanAbs);
+  assert.deepEqual(jitted.epochs, eager.epochs);
+  assert.equal(jitted.traces, 2); // one trace per validation batch shape
+  assert.equal(eager.traces, 9); // three batches, three epochs
+  // A metric that reads a value on the host cannot be traced: it evaluates eagerly, same values.
+  const onHost = (p: Linear, b: XY) => tensor(meanAbs(p, b).itemSync());
+  const fallback = await run(true, onHost);
+  assert.deepEqual(fallback.epochs, eager.epochs);
+  // A metric that returns a parameter passes it through the program as itself: never freed.
+  const withScale = await fit({
+    params: { ...zeroLinear(), s: tensor(0.5) },
+    optimizer: optim.sgd(0.1),
+    loss: (p: Linear & { s: Tensor }, batch: XY) => mse(p, batch),
+    data: train,
+    epochs: 2,
+    batchSize: 8,
+    validation: { data: valid, metrics: { s: (p: Linear & { s: Tensor }) => p.s } },
+    key: random.key(2),
+    quiet: true,
+  });
+  assert.deepEqual(withScale.history.epochs.map((e) => e.val_s), [0.5, 0.5]);
+  assert.equal(await withScale.params.s.item(), 0.5);
+});
+
 Deno.test("fit: a loss that reads values on the host cannot be jitted; the error says to pass jit: false", async () => {
   const options = {
     params: { w: tensor([[0], [0], [0]]), b: tensor([0]) },
