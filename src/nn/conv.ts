@@ -15,6 +15,7 @@ import { expandDims, reshape, squeeze, transpose } from "../ops/movement.ts";
 import { take } from "../ops/take.ts";
 import { convGeneralDilated } from "../lax/conv.ts";
 import { checkOptions, type OptionKeys } from "../ops/_options.ts";
+import { CONV2D_KEYS } from "./_option_keys.ts";
 
 /**
  * Options of {@linkcode conv2d}. Sizes are a number (both axes) or an
@@ -70,14 +71,6 @@ function batched(op: string, x: Tensor, w: Tensor): [Tensor, boolean] {
   }
   return [x, false];
 }
-
-const CONV2D_KEYS: OptionKeys<Conv2dOptions> = {
-  stride: true,
-  padding: true,
-  dilation: true,
-  groups: true,
-  layout: true,
-};
 
 /**
  * A 2-D convolution (cross-correlation) with PyTorch's `F.conv2d`

@@ -52,6 +52,7 @@ import {
 import { getInitializer } from "./get_initializer.ts";
 import type { Conv2dLayerOptions, Conv2dParams, Layer } from "./layer_types.ts";
 import { checkOptions, type OptionKeys } from "../ops/_options.ts";
+import { AVG_POOL_KEYS, CONV2D_KEYS, GLOBAL_POOL_KEYS } from "./_option_keys.ts";
 
 /** Checks an image input shape without the batch axis: `[C, H, W]` (`[H, W, C]` for NHWC). */
 function checkImageShape(name: string, shape: readonly number[], layout: string): void {
@@ -102,11 +103,7 @@ function positiveInt(op: string, what: string, v: unknown): number {
 // ---------------------------------------------------------------- conv2d
 
 const CONV2D_LAYER_KEYS: OptionKeys<Conv2dLayerOptions> = {
-  stride: true,
-  padding: true,
-  dilation: true,
-  groups: true,
-  layout: true,
+  ...CONV2D_KEYS,
   outChannels: true,
   kernelSize: true,
   init: true,
@@ -255,14 +252,6 @@ export function conv2d(opts: Conv2dLayerOptions): Layer<Conv2dParams, null> {
 
 // ---------------------------------------------------------------- pooling
 
-const POOL_LAYER_KEYS: OptionKeys<AvgPool2dOptions> = {
-  window: true,
-  stride: true,
-  padding: true,
-  layout: true,
-  countIncludePad: true,
-};
-
 /** A layer without params or state that applies `f` to `[N, …]` images. */
 function poolLayer(name: string, layout: string, f: (x: Tensor) => Tensor): Layer<null, null> {
   return {
@@ -289,7 +278,7 @@ function poolLayer(name: string, layout: string, f: (x: Tensor) => Tensor): Laye
 }
 
 function poolName(op: string, opts: AvgPool2dOptions | undefined): string {
-  if (opts !== undefined) checkOptions(op, opts, POOL_LAYER_KEYS, "{ window: 2 }");
+  if (opts !== undefined) checkOptions(op, opts, AVG_POOL_KEYS, "{ window: 2 }");
   if (opts === null || typeof opts !== "object" || opts.window === undefined) {
     throw new TypeError(`${op}(): needs options with a window, e.g. { window: 2 }`);
   }
@@ -339,8 +328,6 @@ export function avgPool2d(opts: AvgPool2dOptions): Layer<null, null> {
   return poolLayer(name, o.layout ?? "NCHW", (x) => avgPool2dOp(x, o));
 }
 
-const GLOBAL_POOL_LAYER_KEYS: OptionKeys<GlobalPool2dOptions> = { layout: true, keepdims: true };
-
 /**
  * A global average-pooling layer (`nn.globalAvgPool2d`): the mean over
  * height and width, `[N, C, H, W]` → `[N, C]` (so `dense` can follow
@@ -360,7 +347,7 @@ const GLOBAL_POOL_LAYER_KEYS: OptionKeys<GlobalPool2dOptions> = { layout: true, 
  * ```
  */
 export function globalAvgPool2d(opts: GlobalPool2dOptions = {}): Layer<null, null> {
-  checkOptions("globalAvgPool2d", opts, GLOBAL_POOL_LAYER_KEYS, "{ keepdims: true }");
+  checkOptions("globalAvgPool2d", opts, GLOBAL_POOL_KEYS, "{ keepdims: true }");
   const o = { ...opts };
   return poolLayer("globalAvgPool2d", o.layout ?? "NCHW", (x) => globalAvgPool2dOp(x, o));
 }

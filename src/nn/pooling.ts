@@ -27,7 +27,8 @@ import { windowGeometry } from "../lax/_windows.ts";
 import type { Padding } from "../lax/padding.ts";
 import { reduceWindow } from "../lax/reduce_window.ts";
 import { floatInput } from "./_util.ts";
-import { checkOptions, type OptionKeys } from "../ops/_options.ts";
+import { checkOptions } from "../ops/_options.ts";
+import { AVG_POOL_KEYS, GLOBAL_POOL_KEYS, POOL_KEYS } from "./_option_keys.ts";
 
 /**
  * Where the channels are: `"NCHW"` (default) or `"NHWC"`.
@@ -197,13 +198,6 @@ function poolArgs(op: string, x: Tensor, opts: Pool2dOptions) {
   return { dims, strides, padding, h, w };
 }
 
-const POOL_KEYS: OptionKeys<Pool2dOptions> = {
-  window: true,
-  stride: true,
-  padding: true,
-  layout: true,
-};
-
 /**
  * 2-D max pooling: the maximum of each `window` (height × width) of the
  * spatial axes, as PyTorch's `max_pool2d` / Flax's `max_pool`. The gradient
@@ -275,14 +269,6 @@ function tiles(
   return { taps: reshape(taps, [kh * kw, l * oh * ow * c]), shape: [...lead, oh, ow, ...trail] };
 }
 
-const AVG_POOL_KEYS: OptionKeys<AvgPool2dOptions> = {
-  window: true,
-  stride: true,
-  padding: true,
-  layout: true,
-  countIncludePad: true,
-};
-
 /**
  * 2-D average pooling: the mean of each `window` of the spatial axes, as
  * PyTorch's `avg_pool2d`. Padding counts as zeros in the average unless
@@ -336,8 +322,6 @@ export function avgPool2d(x: TensorLike, opts: AvgPool2dOptions): Tensor {
   const scale = makeTensor(be, be.upload(data, t.dtype), [ch.length, cw.length], t.dtype);
   return mul(sums, h === t.ndim - 2 ? scale : reshape(scale, [ch.length, cw.length, 1]));
 }
-
-const GLOBAL_POOL_KEYS: OptionKeys<GlobalPool2dOptions> = { layout: true, keepdims: true };
 
 /**
  * Global average pooling: the mean over the spatial axes (H, W), one value

@@ -25,6 +25,7 @@ import {
   trace,
   type TraceState,
 } from "./transforms.ts";
+import { ADAM_KEYS, DECAY_KEYS, RMS_KEYS, RSS_KEYS } from "./_option_keys.ts";
 
 /**
  * Stochastic gradient descent: `W ← W − lr·g` (the book's SGD).
@@ -127,8 +128,6 @@ export interface AdagradOptions {
   readonly eps?: number;
 }
 
-const ADAGRAD_KEYS: OptionKeys<AdagradOptions> = { initialAccumulatorValue: true, eps: true };
-
 /**
  * AdaGrad as in the book: `h ← h + g²`, `W ← W − lr·g / (√h + eps)`.
  *
@@ -149,7 +148,7 @@ export function adagrad(
   lr: LearningRate,
   options: AdagradOptions = {},
 ): GradientTransformation<[ScaleByRssState, ScaleByLearningRateState]> {
-  checkOptions("optim.adagrad", options, ADAGRAD_KEYS, "{ eps: 1e-7 }");
+  checkOptions("optim.adagrad", options, RSS_KEYS, "{ eps: 1e-7 }");
   return chain(scaleByRss(options), scaleByLearningRate(lr));
 }
 
@@ -176,8 +175,6 @@ export interface RmspropOptions {
   readonly initialScale?: number;
 }
 
-const RMSPROP_KEYS: OptionKeys<RmspropOptions> = { decay: true, eps: true, initialScale: true };
-
 /**
  * RMSprop as in the book: `h ← decay·h + (1 − decay)·g²`,
  * `W ← W − lr·g / (√h + eps)`.
@@ -199,7 +196,7 @@ export function rmsprop(
   lr: LearningRate,
   options: RmspropOptions = {},
 ): GradientTransformation<[ScaleByRmsState, ScaleByLearningRateState]> {
-  checkOptions("optim.rmsprop", options, RMSPROP_KEYS, "{ decay: 0.9 }");
+  checkOptions("optim.rmsprop", options, RMS_KEYS, "{ decay: 0.9 }");
   return chain(scaleByRms(options), scaleByLearningRate(lr));
 }
 
@@ -218,8 +215,6 @@ export function rmsprop(
  * ```
  */
 export type AdamOptions = ScaleByAdamOptions;
-
-const ADAM_KEYS: OptionKeys<AdamOptions> = { b1: true, b2: true, eps: true, epsRoot: true };
 
 /**
  * Adam (Optax's `adam`): bias-corrected moment estimates, then `−lr`. The
@@ -267,12 +262,9 @@ export interface AdamwOptions<P = unknown> extends ScaleByAdamOptions, AddDecaye
 }
 
 const ADAMW_KEYS: OptionKeys<AdamwOptions<unknown>> = {
-  b1: true,
-  b2: true,
-  eps: true,
-  epsRoot: true,
+  ...ADAM_KEYS,
   weightDecay: true,
-  mask: true,
+  ...DECAY_KEYS,
 };
 
 /**

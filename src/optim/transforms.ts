@@ -48,6 +48,7 @@ import {
   type ScheduleAt,
   zerosTree,
 } from "./_util.ts";
+import { ADAM_KEYS, DECAY_KEYS, RMS_KEYS, RSS_KEYS } from "./_option_keys.ts";
 
 /**
  * The state of a transformation that keeps none: an empty object.
@@ -303,8 +304,6 @@ export interface ScaleByRssOptions {
   readonly eps?: number;
 }
 
-const RSS_KEYS: OptionKeys<ScaleByRssOptions> = { initialAccumulatorValue: true, eps: true };
-
 /**
  * The state of {@linkcode scaleByRss}.
  *
@@ -392,8 +391,6 @@ export interface ScaleByRmsOptions {
   /** The starting value of `h`. Default: `0`. */
   readonly initialScale?: number;
 }
-
-const RMS_KEYS: OptionKeys<ScaleByRmsOptions> = { decay: true, eps: true, initialScale: true };
 
 /**
  * The state of {@linkcode scaleByRms}.
@@ -485,8 +482,6 @@ export interface ScaleByAdamOptions {
   /** Added to `v̂` inside the root (Optax's `eps_root`). Default: `0`. */
   readonly epsRoot?: number;
 }
-
-const ADAM_KEYS: OptionKeys<ScaleByAdamOptions> = { b1: true, b2: true, eps: true, epsRoot: true };
 
 /**
  * The state of {@linkcode scaleByAdam}.
@@ -647,8 +642,6 @@ export interface AddDecayedWeightsOptions<P = unknown> {
    */
   readonly mask?: MaskTree | ((params: P) => unknown);
 }
-
-const DECAY_KEYS: OptionKeys<AddDecayedWeightsOptions<unknown>> = { mask: true };
 
 /**
  * Decoupled weight decay (Optax's `add_decayed_weights`): adds

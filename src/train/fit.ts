@@ -35,12 +35,17 @@ import type {
   TrainContext,
 } from "./fit_options.ts";
 
+/** Whether `e` is jit's error for a value read on the host while tracing. */
+function isTraceError(e: unknown): e is Error {
+  return e instanceof Error && /while jit traces/.test(e.message);
+}
+
 /** Runs a jitted step; a value read while tracing gets a hint to pass `jit: false`. */
 function jitStepOrExplain<T>(run: () => T): T {
   try {
     return run();
   } catch (e) {
-    if (e instanceof Error && /while jit traces/.test(e.message)) {
+    if (isTraceError(e)) {
       throw new Error(
         `fit(): the training step is jitted and could not be traced: ${e.message}. ` +
           `Pass { jit: false } to fit() to run the step eagerly`,
@@ -422,7 +427,7 @@ export async function fit<P, D, S, M>(
         try {
           values = jittedEval(params, batch, ctx);
         } catch (e) {
-          if (!(e instanceof Error && /while jit traces/.test(e.message))) throw e;
+          if (!isTraceError(e)) throw e;
           jittedEval = undefined;
         }
       }
