@@ -234,7 +234,7 @@ export class Executable {
         const operands = args.map((k) => env[k]);
         const r = record(() => evaluate(eq, operands, into, place, reuse));
         env[out] = r.value;
-        recorded[s] = replayOf(r.launches, operands, r.value);
+        recorded[s] = replayOf(r.launches, operands, args, r.value);
       } else {
         env[out] = evaluate(eq, args.map((k) => env[k]), into, place, reuse);
       }
@@ -296,11 +296,15 @@ interface Replay {
 /**
  * The replay of a step whose primitive ran exactly one recorded kernel,
  * writing its output and reading only its operands' buffers; else null.
- * Two operands on one buffer (an alias) are ambiguous: not replayed.
+ * A buffer at several operand positions is ambiguous unless every one of
+ * them is the same value (`args`: `mul(x, x)`): two values on one buffer
+ * this call (`f(x, x)`, or a loop's carry that is also a constant) may be
+ * two buffers the next, so such a step is not replayed.
  */
 function replayOf(
   launches: readonly KernelLaunch[] | null,
   operands: readonly Tensor[],
+  args: readonly number[],
   output: Tensor,
 ): Replay | null {
   if (launches === null || launches.length !== 1) return null;
@@ -308,9 +312,9 @@ function replayOf(
   if (launch.wrote !== output._data) return null;
   const from: number[] = [];
   for (const r of launch.reads) {
-    const on = operands.filter((t) => t._data === r);
-    if (on.length === 0 || on.some((t) => t !== on[0])) return null;
-    from.push(operands.indexOf(on[0]));
+    const at = operands.flatMap((t, i) => t._data === r ? [i] : []);
+    if (at.length === 0 || at.some((i) => args[i] !== args[at[0]])) return null;
+    from.push(at[0]);
   }
   const reads: DataHandle[] = from.map(() => null); // filled call after call
   return {

@@ -46,7 +46,11 @@ export interface ScanMemory {
   row(t: number): Tensor[];
   /** Called once step `t`'s rows were used (`held`: what the step kept of them). */
   rowDone(rows: readonly Tensor[], held: (x: Tensor) => boolean): void;
-  /** Where step `t` writes its outputs: the carry buffer not holding `carry`, then row `t` of each y. */
+  /**
+   * Where step `t` writes its outputs: per carry, one of its two buffers
+   * that holds none of `carry` (else null: a new buffer), then row `t` of
+   * each y.
+   */
   into(carry: readonly Tensor[], t: number): (Tensor | null)[] | undefined;
   /** Whether `x` is a buffer of the block (a carry buffer or a row of the ys). */
   inBlock(x: Tensor): boolean;
@@ -130,14 +134,15 @@ export function scanMemory(
     rowDone: () => {},
     // A carry that is also a y (the same value: `[h, h]`) is written at that
     // y's row, which the next step reads as its carry; others take turns
-    // in their two buffers.
+    // in their two buffers. A buffer that holds any of this step's carries
+    // is never written: a body that permutes its carries (`[c1, c0]`)
+    // moves one into another's buffer, which the step still reads (or
+    // returns as is). With both buffers held, the step makes a new one.
     into: (c, t) => {
       b.cViews.forEach((v, j) => {
         targets[j] = twins[j] >= 0
           ? b.yViews[twins[j]].each[t]
-          : c[j] === v.each[0]
-          ? v.each[1]
-          : v.each[0];
+          : v.each.find((buffer) => !c.includes(buffer)) ?? null;
       });
       b.yViews.forEach((
         v,

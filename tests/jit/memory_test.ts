@@ -226,6 +226,22 @@ Deno.test("replay: each call's inputs are read, whatever their buffers", () => {
   }
 });
 
+Deno.test("replay: a first call with one tensor at two positions does not tie them later", () => {
+  // Recorded on f(x, x), one buffer is both operands; the next calls pass two.
+  const x = tensor([5, 6]), y = tensor([1, 2]);
+  const f = jit((a: Tensor, b: Tensor) => sub(a, b));
+  assert.deepEqual(f(x, x).arraySync(), [0, 0]);
+  assert.deepEqual(f(x, y).arraySync(), [4, 4]);
+  assert.deepEqual(f(y, x).arraySync(), [-4, -4]);
+  const g = jit((a: Tensor, b: Tensor) => [add(mul(tanh(a), b), a), sum(mul(a, b))]);
+  g(x, x);
+  assertSameTree(g(y, x), [add(mul(tanh(y), x), y), sum(mul(y, x))], "fused, after an alias");
+  // One value at two positions (x * x) is the same buffer on every call.
+  const square = jit((a: Tensor) => mul(a, a));
+  square(x);
+  assert.deepEqual(square(y).arraySync(), [1, 4]);
+});
+
 Deno.test("replay: a gather is never replayed, so its index check runs on every call", () => {
   const f = jit((x: Tensor, i: Tensor) => mul(take(x, i, 0), 2));
   const x = tensor([1, 2, 3]);

@@ -128,6 +128,46 @@ Deno.test("scan: a body returning its carry or x unchanged, and a closed-over te
   assert.deepEqual(k.arraySync(), [10]);
 });
 
+Deno.test("scan: a body that permutes its carries reads each step's values, not the next's", () => {
+  // (a, b, s) -> (b, a·w, s + a): slot 0 takes slot 1's buffer, which the step still reads.
+  const js = (w: number) => {
+    let [a, b, s] = [1, 1, 0];
+    for (let t = 0; t < 6; t++) [a, b, s] = [b, a * w, s + a];
+    return [a, b, s];
+  };
+  const run = (w: Tensor) =>
+    lax.scan(
+      (c: Tensor[], _x: null) => [[c[1], mul(c[0], w), add(c[2], c[0])], c[0]],
+      [f64(1), f64(1), f64(0)],
+      null,
+      { length: 6 },
+    );
+  for (const f of [run, jit(run)]) {
+    const [c, ys] = f(f64(1.5));
+    assert.deepEqual(c.map((t) => t.itemSync()), js(1.5));
+    assert.deepEqual(ys.arraySync(), [1, 1, 1.5, 1.5, 2.25, 2.25], "the ys: each step's a");
+  }
+  // s = 2 + 2w + 2w² after six steps, so ds/dw = 2 + 4w.
+  const loss = (w: Tensor) => run(w)[0][2];
+  assertClose(grad(loss)(f64(1.5)).itemSync(), 8, { rtol: 1e-12 });
+  assertClose(jit(grad(loss))(f64(0.5)).itemSync(), 4, { rtol: 1e-12 });
+});
+
+Deno.test("loops whose first carry is also closed over: every step reads both", () => {
+  // The first step sees one buffer as the carry and as the constant; later ones two.
+  const x = tensor(1);
+  assert.equal(lax.foriLoop(0, 5, (_i: Tensor, c: Tensor) => add(c, x), x).itemSync(), 6);
+  assert.equal(
+    lax.whileLoop((c: Tensor) => less(c, 100), (c: Tensor) => add(c, x), x).itemSync(),
+    100,
+  );
+  const pow4 = (x: Tensor) => lax.foriLoop(1, 4, (_i: Tensor, c: Tensor) => mul(c, x), x);
+  assert.equal(pow4(tensor(3)).itemSync(), 81);
+  assert.equal(jit(pow4)(tensor(3)).itemSync(), 81);
+  assert.equal(grad(pow4)(tensor(3)).itemSync(), 108); // 4x³
+  assert.deepEqual(vmap(pow4)(tensor([2, 3])).arraySync(), [16, 81]);
+});
+
 Deno.test("scan: an RNN equals its JS loop; gradients equal the unrolled loop's", () => {
   const { p, xs, h0 } = rnnArgs();
   assertClose(rnnScan(p, xs, h0), rnnLoop(p, xs, h0).dataSync(), { atol: 1e-5, rtol: 1e-5 });
