@@ -20,6 +20,7 @@ import { isFloat } from "../core/dtype.ts";
 import { DTypeError, fmtShape, ShapeError } from "../core/errors.ts";
 import { Tensor, type TensorLike } from "../core/tensor.ts";
 import { asTensor, scalarOn } from "../ops/convert.ts";
+import { equal } from "../ops/compare.ts";
 import { oneHot } from "../ops/composite.ts";
 import { abs, add, cast, div, log, mul, neg, square, sub, where } from "../ops/elementwise.ts";
 import { expandDims } from "../ops/movement.ts";
@@ -209,10 +210,12 @@ export function crossEntropy(probs: TensorLike, t: TensorLike): Tensor {
  * needed, and large logits give no overflow. Its gradient with respect to
  * the logits is `(softmax(logits) − t) / N`. `t` is one-hot (or soft)
  * float targets of the same shape, or int32 class labels (shape
- * `logits.shape[:-1]`). A label outside `[0, C)` is an error where the
- * labels are known without a device read (cpu, wasm; host-made labels on
- * WebGPU) and otherwise makes the loss and its gradient NaN (never a silent
- * 0).
+ * `logits.shape[:-1]`). A logit of −∞ masks its class: where the target
+ * is 0 there it adds nothing, and its gradient is 0 (Optax's and PyTorch's
+ * integer-label losses do the same). A label outside `[0, C)` is an error
+ * where the labels are known without a device read (cpu, wasm; host-made
+ * labels on WebGPU) and otherwise makes the loss and its gradient NaN
+ * (never a silent 0).
  *
  * @param logits Unnormalized scores `[N, C]` (or `[C]`); softmax runs over the last axis.
  * @param t One-hot float targets of the same shape, or int32 labels.
@@ -233,7 +236,10 @@ export function softmaxCrossEntropy(logits: TensorLike, t: TensorLike): Tensor {
   const op = "nn.softmaxCrossEntropy";
   const z = floatInput(op, logits);
   const rows = targetRows(op, z, t, "logits");
-  return div(neg(sum(mul(rows, logSoftmax(z, -1)))), batchSize(z));
+  // A class with no target mass adds 0 even where its logit is −∞ (masked):
+  // 0 · log 0 is NaN, so those terms are dropped, not multiplied.
+  const terms = where(equal(rows, 0), 0, mul(rows, logSoftmax(z, -1)));
+  return div(neg(sum(terms)), batchSize(z));
 }
 
 /**

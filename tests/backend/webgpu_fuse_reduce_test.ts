@@ -94,7 +94,8 @@ test(
     const p = optimizeFor(traced, currentBackend(), { sequences: false }).toString();
     assert.match(
       p,
-      /= fused\[ops=\[mul,sum,neg,div\] consts=\[\d+\] axes=\[0,1\] keepdims=false\]/,
+      // the label-weighted log-softmax (0 where the label is 0), summed, negated and divided
+      /= fused\[ops=\[mul,where,sum,neg,div\] consts=\[0,\d+\] axes=\[0,1\] keepdims=false\]/,
     );
     const [both, launches] = jitted(step, logits, y);
     await assertSame(both, step(logits, y), "softmax cross entropy");

@@ -115,6 +115,29 @@ Deno.test("softmaxCrossEntropy: gradient is (softmax − onehot)/N", () => {
   assertClose(g2, [...closed.dataSync()], { atol: 1e-16, rtol: 1e-13 });
 });
 
+Deno.test("softmaxCrossEntropy: a −∞ logit masks its class (finite loss, zero gradient there)", () => {
+  const z = tensor([[2, -Infinity, 0.1], [0.5, -1, 3]], f64);
+  const labels = tensor([0, 2], i32);
+  // m = L.max(1, keepdims=True); ls = L - (m + np.log(np.exp(L - m).sum(1, keepdims=True)))
+  // -ls[np.arange(2), labels].sum() / 2
+  const want = 0.11753054384867134;
+  assertClose(nn.softmaxCrossEntropy(z, labels), want, { atol: 1e-15 });
+  assertClose(nn.softmaxCrossEntropy(z, oneHot(labels, 3, f64)), want, { atol: 1e-15 });
+  // (np.exp(ls) - np.eye(3)[labels]) / 2
+  const g = grad((z: Tensor) => nn.softmaxCrossEntropy(z, labels))(z);
+  assertTensor(
+    g,
+    [
+      [-0.06505423718149889, 0, 0.06505423718149894],
+      [0.03729777856610721, 0.008322259304636172, -0.04562003787074337],
+    ],
+    "float64",
+    { atol: 1e-16, rtol: 1e-14 },
+  );
+  // The label's own class masked: the loss is +∞, as in NumPy.
+  assert.equal(nn.softmaxCrossEntropy(z, tensor([1, 2], i32)).itemSync(), Infinity);
+});
+
 Deno.test("binaryCrossEntropy and sigmoidBinaryCrossEntropy: values (means over all elements)", () => {
   // -np.mean(T*np.log(P + 1e-7) + (1 - T)*np.log(1 - P + 1e-7))
   assertClose(
