@@ -10,7 +10,10 @@
  * `jvp` — the user's rule at that level; `vmap` over a derivative
  * (`grad(vmap(g))` with `g` custom) — `g` batched with its rules batched,
  * one level down, so the derivative still sees the rule (an argument shared
- * by the examples gets the sum of their cotangents).
+ * by the examples gets the sum of their cotangents); a body being traced
+ * (`lax.scan`, `cond`, `checkpoint`…), which a derivative may differentiate
+ * later — one `custom_call` node of the body's program, whose rules call
+ * the custom function again (`_custom_call.ts`).
  *
  * @module
  */
@@ -23,21 +26,33 @@ import { describe } from "../ops/convert.ts";
 import { makeBatchTracer, makeTracer } from "../ops/primitive.ts";
 import { sum } from "../ops/reduce.ts";
 import { flattenWithPath, type TreeDef, unflatten } from "../tree/tree.ts";
+import { JitTrace } from "../jit/trace.ts";
+import { customCall } from "./_custom_call.ts";
 import { JvpTrace } from "./jvp.ts";
 import { innermostTrace } from "./trace.ts";
 import { vjpCore, VjpTrace } from "./vjp.ts";
 import { outputTensors } from "./_outputs.ts";
 import { BatchTrace, vmap, type VmapAxes } from "./vmap.ts";
 
-/** Whether a derivative (`vjp`/`jvp`) traces some leaf below its innermost transformation. */
-function derivativeBelow(leaves: readonly unknown[]): boolean {
+/** Whether a trace `is` some leaf's below its innermost transformation. */
+function traceBelow(leaves: readonly unknown[], is: (t: unknown) => boolean): boolean {
   for (const l of leaves) {
     if (!(l instanceof Tensor)) continue;
     for (let t: Tensor | null = l._primal; t !== null; t = t._primal) {
-      if (t._trace instanceof VjpTrace || t._trace instanceof JvpTrace) return true;
+      if (is(t._trace)) return true;
     }
   }
   return false;
+}
+
+const isDerivative = (t: unknown): boolean => t instanceof VjpTrace || t instanceof JvpTrace;
+
+/** A trace recording a body (`lax.scan`, `cond`, `checkpoint`…) that a derivative may see later. */
+const isBody = (t: unknown): boolean => t instanceof JitTrace && t.capturing;
+
+/** Whether a derivative (`vjp`/`jvp`) traces some leaf below its innermost transformation. */
+function derivativeBelow(leaves: readonly unknown[]): boolean {
+  return traceBelow(leaves, isDerivative);
 }
 
 /** The arguments flattened, with their paths. */
@@ -112,17 +127,23 @@ function notUnder(op: string): Error {
 }
 
 /**
+ * The custom function batched: `vmap` of `f` and of its rules, with `axes`
+ * the in axes per argument (a pytree of 0 or null per leaf, `leafAxes`
+ * flat).
+ */
+type MakeBatched = (
+  axes: unknown,
+  leafAxes: readonly (0 | null)[],
+) => (...args: unknown[]) => unknown;
+
+/**
  * A custom function called with `vmap`'s tracers over a derivative: the
  * batched custom function (`make` builds it from the leaves' in axes: 0 for
  * mapped leaves, null for the others) runs one level down on the batched
  * values, so the derivative below still sees the rule; its outputs become
  * `vmap`'s tracers again.
  */
-function viaBatch(
-  top: BatchTrace,
-  a: Flat,
-  make: (axes: unknown, leafAxes: readonly (0 | null)[]) => (...args: unknown[]) => unknown,
-): unknown {
+function viaBatch(top: BatchTrace, a: Flat, make: MakeBatched): unknown {
   const mapped = a.leaves.map((l) => l instanceof Tensor && l._trace === top);
   const values = a.leaves.map((l, i) => (mapped[i] ? (l as Tensor)._primal! : l));
   const leafAxes = mapped.map((m) => (m ? 0 : null));
@@ -137,6 +158,48 @@ function viaBatch(
       return makeBatchTracer(top, t, { shape: t.shape.slice(1), dtype: t.dtype });
     }),
   );
+}
+
+/**
+ * A custom function called in a body being traced (`lax.scan`, `cond`,
+ * `checkpoint`…; see `_custom_call.ts`): one call node whose program is
+ * `f`, and which re-enters `custom` (or its batched form) when a
+ * transformation differentiates or batches the body.
+ */
+function viaCall(
+  op: string,
+  a: Flat,
+  f: (...args: never[]) => unknown,
+  custom: (...args: never[]) => unknown,
+  make: MakeBatched,
+): unknown {
+  const at = a.leaves.flatMap((l, i) => (l instanceof Tensor ? [i] : []));
+  const on = (fn: (...args: never[]) => unknown) => (xs: readonly Tensor[]) => {
+    const leaves = a.leaves.slice();
+    at.forEach((i, k) => (leaves[i] = xs[k]));
+    return outputTensors(
+      op,
+      (fn as (...args: unknown[]) => unknown)(...(unflatten(a.def, leaves) as unknown[])),
+    );
+  };
+  let outDef: TreeDef | undefined;
+  const outs = customCall(
+    op,
+    at.map((i) => a.leaves[i] as Tensor),
+    (xs) => {
+      const out = on(f)(xs);
+      outDef = out.def;
+      return out.leaves;
+    },
+    (xs) => on(custom)(xs).leaves,
+    (mapped) => {
+      const leafAxes = a.leaves.map((): 0 | null => null);
+      at.forEach((i, k) => (leafAxes[i] = mapped[k] ? 0 : null));
+      const batched = make(unflatten(a.def, leafAxes), leafAxes);
+      return (xs) => on(batched)(xs).leaves;
+    },
+  );
+  return unflatten(outDef!, outs);
 }
 
 /**
@@ -171,7 +234,8 @@ export interface CustomVjpRules<A extends any[], R, Res> {
  * A function with a user-defined vjp, JAX's `jax.custom_vjp`: reverse mode
  * (`grad`, `valueAndGrad`, `vjp`, also under `jit` or `vmap(grad(…))`)
  * calls `fwd` for the value and the residuals, and `bwd(res, ct)` for the
- * cotangents of the arguments; everywhere else the function is `f`.
+ * cotangents of the arguments, also inside `lax.scan`/`cond`/`checkpoint`
+ * bodies; everywhere else the function is `f`.
  * Forward mode (`jvp`) of it is an error (as in JAX: give a `customJvp`).
  *
  * @param f The function (pytrees of tensors in and out).
@@ -195,7 +259,33 @@ export function customVjp<A extends any[], R, Res>(
   rules: CustomVjpRules<A, R, Res>,
 ): (...args: A) => R {
   const op = "customVjp()";
-  return (...args: A): R => {
+  // vmap of the function and of its rules, one level down.
+  const batched: MakeBatched = (axes, leafAxes) =>
+    customVjp(vmap(f, { inAxes: axes as VmapAxes }) as (...xs: unknown[]) => unknown, {
+      fwd: vmap(rules.fwd, { inAxes: axes as VmapAxes }) as (...xs: unknown[]) => [
+        unknown,
+        unknown,
+      ],
+      bwd: (res: unknown, ct: unknown) => {
+        const cts = vmap(rules.bwd as (r: unknown, c: unknown) => unknown[])(res, ct);
+        // An argument shared by the examples gets the sum of their cotangents.
+        let leaf = 0;
+        return (axes as unknown[]).map((argAxes, i) => {
+          const [pairs] = flattenWithPath(argAxes, "");
+          const from = leaf;
+          leaf += pairs.length;
+          if (cts[i] === null) return null;
+          const [cPairs, cDef] = flattenWithPath(cts[i], "");
+          return unflatten(
+            cDef,
+            cPairs.map(([, c], j) =>
+              leafAxes[from + j] === null && c instanceof Tensor ? sum(c, 0) : c
+            ),
+          );
+        });
+      },
+    }) as (...xs: unknown[]) => unknown;
+  const custom = (...args: A): R => {
     const a = flat(args);
     const top = innermostTrace(a.leaves);
     if (top instanceof JvpTrace) {
@@ -204,38 +294,11 @@ export function customVjp<A extends any[], R, Res>(
           `forward rule with customJvp, or differentiate it in reverse mode`,
       );
     }
-    if (top instanceof BatchTrace && derivativeBelow(a.leaves)) {
-      // vmap over grad: the batched function with the batched rules, one level down.
-      return viaBatch(
-        top,
-        a,
-        (axes, leafAxes) =>
-          customVjp(vmap(f, { inAxes: axes as VmapAxes }) as (...xs: unknown[]) => unknown, {
-            fwd: vmap(rules.fwd, { inAxes: axes as VmapAxes }) as (...xs: unknown[]) => [
-              unknown,
-              unknown,
-            ],
-            bwd: (res: unknown, ct: unknown) => {
-              const cts = vmap(rules.bwd as (r: unknown, c: unknown) => unknown[])(res, ct);
-              // An argument shared by the examples gets the sum of their cotangents.
-              let leaf = 0;
-              return (axes as unknown[]).map((argAxes, i) => {
-                const [pairs] = flattenWithPath(argAxes, "");
-                const from = leaf;
-                leaf += pairs.length;
-                if (cts[i] === null) return null;
-                const [cPairs, cDef] = flattenWithPath(cts[i], "");
-                return unflatten(
-                  cDef,
-                  cPairs.map(([, c], j) =>
-                    leafAxes[from + j] === null && c instanceof Tensor ? sum(c, 0) : c
-                  ),
-                );
-              });
-            },
-          }) as (...xs: unknown[]) => unknown,
-      ) as R;
+    if (top instanceof BatchTrace && traceBelow(a.leaves, (t) => isDerivative(t) || isBody(t))) {
+      // vmap over grad (or in a body a derivative may see): batched, one level down.
+      return viaBatch(top, a, batched) as R;
     }
+    if (isBody(top)) return viaCall(op, a, f, custom, batched) as R;
     if (!(top instanceof VjpTrace)) {
       if (top !== null && derivativeBelow(a.leaves)) throw notUnder(op);
       return f(...args);
@@ -257,6 +320,7 @@ export function customVjp<A extends any[], R, Res>(
     );
     return unflatten(outDef, traced) as R;
   };
+  return custom;
 }
 
 /**
@@ -284,20 +348,23 @@ export function customJvp<A extends any[], R>(
   rule: (primals: A, tangents: A) => [R, R],
 ): (...args: A) => R {
   const op = "customJvp()";
-  return (...args: A): R => {
+  // vmap of the function and of its rule, one level down.
+  const batched: MakeBatched = (axes) =>
+    customJvp(
+      vmap(f, { inAxes: axes as VmapAxes }) as (...xs: unknown[]) => unknown,
+      (p: unknown[], t: unknown[]) =>
+        vmap((pp: unknown[], tt: unknown[]) => rule(pp as A, tt as A), {
+          inAxes: [axes as VmapAxes, axes as VmapAxes],
+        })(p, t) as [unknown, unknown],
+    ) as (...xs: unknown[]) => unknown;
+  const custom = (...args: A): R => {
     const a = flat(args);
     const top = innermostTrace(a.leaves);
-    if (top instanceof BatchTrace && derivativeBelow(a.leaves)) {
-      // vmap over a derivative: the batched function with the batched rule, one level down.
-      return viaBatch(top, a, (axes) =>
-        customJvp(
-          vmap(f, { inAxes: axes as VmapAxes }) as (...xs: unknown[]) => unknown,
-          (p: unknown[], t: unknown[]) =>
-            vmap((pp: unknown[], tt: unknown[]) => rule(pp as A, tt as A), {
-              inAxes: [axes as VmapAxes, axes as VmapAxes],
-            })(p, t) as [unknown, unknown],
-        ) as (...xs: unknown[]) => unknown) as R;
+    if (top instanceof BatchTrace && traceBelow(a.leaves, (t) => isDerivative(t) || isBody(t))) {
+      // vmap over a derivative (or in a body a derivative may see): batched, one level down.
+      return viaBatch(top, a, batched) as R;
     }
+    if (isBody(top)) return viaCall(op, a, f, custom, batched) as R;
     if (!(top instanceof JvpTrace) && !(top instanceof VjpTrace)) {
       if (top !== null && derivativeBelow(a.leaves)) throw notUnder(op);
       return f(...args);
@@ -354,4 +421,5 @@ export function customJvp<A extends any[], R>(
     );
     return unflatten(outDef, traced) as R;
   };
+  return custom;
 }

@@ -53,6 +53,11 @@ export class JitTrace implements Transformation {
     this.#captured = capture ? [] : null;
   }
 
+  /** Whether it traces a body (outer tracers become inputs; see the constructor). */
+  get capturing(): boolean {
+    return this.#captured !== null;
+  }
+
   /** The outer tracers captured as inputs, in input order (see the constructor). */
   get captured(): readonly Tensor[] {
     return this.#captured ?? [];

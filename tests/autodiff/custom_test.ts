@@ -9,19 +9,31 @@
 
 import assert from "node:assert/strict";
 import {
+  add,
   checkGrads,
+  checkpoint,
   clip,
+  cos,
   customJvp,
   customVjp,
   grad,
+  greater,
+  hessian,
   jit,
   jvp,
+  lax,
+  makeJaxpr,
+  mul,
   round,
+  sin,
   sum,
   type Tensor,
   tensor,
   vmap,
 } from "../../mod.ts";
+import { assertClose } from "../_helpers.ts";
+
+const f64 = (v: number | number[]) => tensor(v, { dtype: "float64" });
 
 const clipGrad = customVjp((x: Tensor) => x, {
   fwd: (x: Tensor) => [x, null],
@@ -151,4 +163,82 @@ Deno.test("custom rules under vmap over grad: the rule batched, shared arguments
     jvp((x: Tensor) => vmap(ste)(x), [tensor([[0.3], [1.7]])], [tensor([[5], [7]])])[1].arraySync(),
     [[5], [7]],
   );
+});
+
+Deno.test("custom rules inside lax.scan, cond, switch and checkpoint bodies: the rule, not f's derivative", () => {
+  // The rules give 2× the true derivative, so using f's own derivative would show.
+  const f = customJvp(
+    (x: Tensor, w: Tensor) => sin(mul(x, w)),
+    ([x, w]: Tensor[], [tx, tw]: Tensor[]) => [
+      sin(mul(x, w)),
+      mul(mul(cos(mul(x, w)), add(mul(tx, w), mul(tw, x))), 2),
+    ],
+  );
+  const x0 = 0.3, w0 = 1.7;
+  const ruled = (x: number, w: number) => 2 * Math.cos(x * w) * x; // d/dw by the rule
+  const step = (w: Tensor) => (c: Tensor, _x: null): [Tensor, null] => [f(c, w), null];
+  // w is closed over by the body and passed to f as an argument.
+  const loss = (w: Tensor) => lax.scan(step(w), f64(x0), null, { length: 1 })[0];
+  const want = ruled(x0, w0);
+  for (const d of [grad(loss), jit(grad(loss))]) {
+    assertClose(d(f64(w0)), want, { atol: 0, rtol: 1e-12 });
+  }
+  assertClose(jvp(loss, [f64(w0)], [f64(1)])[1], want, { atol: 0, rtol: 1e-12 });
+  // -2 sin(xw) x²: the rule's own output differentiated again.
+  assertClose(hessian(loss)(f64(w0)), -2 * Math.sin(x0 * w0) * x0 * x0, { atol: 0, rtol: 1e-12 });
+  assertClose(
+    vmap(grad(loss))(f64([w0, 0.4])),
+    [want, ruled(x0, 0.4)],
+    { atol: 0, rtol: 1e-12 },
+  );
+  // Two steps: the chain rule through the rule.
+  const y1 = Math.sin(x0 * w0);
+  const two = (reverse: boolean) => (w: Tensor) =>
+    lax.scan(step(w), f64(x0), null, { length: 2, reverse })[0];
+  const want2 = 2 * Math.cos(y1 * w0) * (w0 * want + y1);
+  assertClose(grad(two(false))(f64(w0)), want2, { atol: 0, rtol: 1e-12 });
+  assertClose(grad(two(true))(f64(w0)), want2, { atol: 0, rtol: 1e-12 });
+  // customVjp in cond, switch and checkpoint bodies.
+  const body = (v: Tensor) => mul(clipGrad(v), 5);
+  const x = tensor(2);
+  assert.equal(
+    grad((v: Tensor) => lax.cond(greater(v, 0), body, (u: Tensor) => u, v))(x).itemSync(),
+    1,
+  );
+  assert.equal(
+    grad((v: Tensor) => lax.switch(tensor(0, { dtype: "int32" }), [body], v))(x).itemSync(),
+    1,
+  );
+  assert.equal(grad(checkpoint(body))(x).itemSync(), 1);
+  assert.equal(jit(grad(checkpoint(body)))(x).itemSync(), 1);
+  // The body's value is f's, and the program shows one call node.
+  assert.equal(loss(f64(w0)).itemSync(), Math.sin(x0 * w0));
+  assert.match(makeJaxpr(loss)(f64(w0)).toString(), /= custom_call\[rule=customJvp/);
+  // jvp of a customVjp stays an error inside a body, as outside.
+  assert.throws(
+    () => jvp((v: Tensor) => lax.cond(greater(v, 0), body, (u: Tensor) => u, v), [x], [tensor(1)]),
+    /customVjp\(\): jvp \(forward mode\) of a function with a custom vjp is not defined/,
+  );
+});
+
+Deno.test("custom rules in a body, closing over a value the body made: runs; differentiating it is an error", () => {
+  const run = (w: Tensor) =>
+    lax.scan(
+      (c: Tensor, _x: null): [Tensor, null] => {
+        const times = customVjp((v: Tensor) => mul(v, c), {
+          fwd: (v: Tensor) => [mul(v, c), null],
+          bwd: (_r: null, ct: Tensor) => [ct],
+        });
+        return [times(add(w, c)), null];
+      },
+      tensor(2),
+      null,
+      { length: 1 },
+    )[0];
+  assert.equal(run(tensor(3)).itemSync(), 10);
+  assert.deepEqual(vmap(run)(tensor([3, 4])).arraySync(), [10, 12]);
+  const message =
+    /customVjp\(\): the function closes over a traced value .* pass that value as an argument/;
+  assert.throws(() => grad(run)(tensor(3)), message);
+  assert.throws(() => vmap(grad(run))(tensor([3, 4])), message);
 });
