@@ -72,8 +72,8 @@ function shifted(
 
 /**
  * The Hillis–Steele scan of the concrete tensor `x` along `p.axis`, in
- * kernel calls (like every `impl`, it binds no op). Frees every
- * intermediate buffer as it goes (never `x`'s).
+ * kernel calls (like every `impl`, it binds no op), into a new buffer.
+ * Frees every intermediate buffer as it goes (never `x`'s).
  */
 function scan(be: Backend, x: Tensor, p: CumsumParams): DataHandle {
   const outer = sizeOf(x.shape.slice(0, p.axis));
@@ -96,7 +96,9 @@ function scan(be: Backend, x: Tensor, p: CumsumParams): DataHandle {
     if (y !== x._data) be.dispose(y);
     y = next;
   }
-  return y; // x's own buffer when n ≤ 1 (shared, as reshape shares it)
+  // n ≤ 1 leaves x as it is: copied, since only reshape and stopGradient
+  // share their input's buffer (jit's memory plan reuses x's bytes after its last read).
+  return y === x._data ? be.cast({ x: y, size: sizeOf(x.shape), from: dtype, to: dtype }) : y;
 }
 
 /**

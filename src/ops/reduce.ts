@@ -108,7 +108,14 @@ function reducePrim(
       const dtype = op === "sum" && x.dtype === "bool" ? "int32" : x.dtype;
       return { shape: reducedShape(x.shape, axes, keepdims), dtype };
     },
-    impl: (be, [x], { axes }) => reduceAxes(be, op, x._data, x.shape, axes, x.dtype),
+    impl: (be, [x], { axes }) => {
+      const out = reduceAxes(be, op, x._data, x.shape, axes, x.dtype);
+      // Over no axes it is x: copied, since only reshape and stopGradient
+      // share their input's buffer (jit's memory plan reuses x's bytes after its last read).
+      return out === x._data
+        ? be.cast({ x: out, size: sizeOf(x.shape), from: x.dtype, to: x.dtype })
+        : out;
+    },
     vjp,
     jvp,
     batch: axesBatch,

@@ -11,11 +11,15 @@
 import assert from "node:assert/strict";
 import {
   add,
+  concat,
+  cumsum,
   exp,
   getBackend,
   jit,
   makeJaxpr,
+  max,
   mul,
+  neg,
   optim,
   random,
   reshape,
@@ -240,6 +244,27 @@ Deno.test("replay: a first call with one tensor at two positions does not tie th
   const square = jit((a: Tensor) => mul(a, a));
   square(x);
   assert.deepEqual(square(y).arraySync(), [1, 4]);
+});
+
+Deno.test("an op that leaves its input as it is gives a new buffer (the plan reuses the input's)", () => {
+  // A reduction over no axes and a cumsum over an axis of length 1 are their input; the input's
+  // bytes are free after its last read, where the next value goes.
+  const x = tensor([[8, 3]]);
+  const cases = [
+    (t: Tensor) => sum(mul(t, 2), []),
+    (t: Tensor) => max(mul(t, 2), []),
+    (t: Tensor) => cumsum(mul(t, 2), 0),
+    (t: Tensor) => cumsum(mul(t, 2), 0, { reverse: true }),
+  ];
+  for (const op of cases) {
+    const f = (t: Tensor) => {
+      const c = op(t);
+      return concat([c, mul(neg(c), 3)]);
+    };
+    for (let i = 0; i < 2; i++) assert.deepEqual(jit(f)(x).arraySync(), [[16, 6], [-48, -18]]);
+    const t = mul(x, 2);
+    assert.notEqual(op(t)._data, t._data, "eagerly too");
+  }
 });
 
 Deno.test("replay: a gather is never replayed, so its index check runs on every call", () => {
