@@ -54,7 +54,9 @@ export function checkShape(op: string, shape: unknown): Shape {
   for (const d of shape) {
     if (typeof d !== "number" || !Number.isInteger(d) || d < 0) {
       throw new ShapeError(
-        `${op}(): shape ${JSON.stringify(shape)} must contain non-negative integers`,
+        `${op}(): shape [${
+          shape.map((d) => (typeof d === "string" ? JSON.stringify(d) : String(d))).join(",")
+        }] must contain non-negative integers`,
       );
     }
   }
@@ -106,7 +108,12 @@ export function broadcastStrides(inShape: Shape, outShape: Shape): number[] {
 /** Normalises a possibly negative axis; throws a clear error when out of range. @internal */
 export function normAxis(op: string, axis: number, ndim: number): number {
   if (!Number.isInteger(axis)) {
-    throw new ShapeError(`${op}(): axis must be an integer, got ${axis}`);
+    const got: unknown = axis;
+    throw new ShapeError(
+      Array.isArray(got)
+        ? `${op}(): axis must be one integer, got the array [${got.join(",")}]`
+        : `${op}(): axis must be an integer, got ${String(got)}`,
+    );
   }
   if (axis < -ndim || axis >= ndim) {
     const range = ndim === 0 ? "none: the input is a scalar" : `${-ndim}..${ndim - 1}`;

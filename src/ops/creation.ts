@@ -12,7 +12,7 @@ import { allocArray, type DType, dtypeOfArray, isDType, type TypedArray } from "
 import { DTypeError, fmtShape, guardAlloc, int32RangeError, ShapeError } from "../core/errors.ts";
 import { checkShape, type Shape, sizeOf } from "../core/shape.ts";
 import { makeTensor, type NestedArray, type Tensor } from "../core/tensor.ts";
-import { backendOf } from "./convert.ts";
+import { backendOf, describe } from "./convert.ts";
 import { defaultDTypeHint, getDefaultDType } from "./default_dtype.ts";
 import { checkOptions, type OptionKeys } from "./_options.ts";
 
@@ -103,7 +103,8 @@ function fromValues(op: string, values: ArrayLike<number>, shape: Shape, dtype: 
     const size = sizeOf(shape);
     const a = allocArray(dtype, size);
     if (dtype === "bool") {
-      for (let i = 0; i < size; i++) a[i] = values[i] ? 1 : 0;
+      // x != 0, as cast() and NumPy have it: NaN is true.
+      for (let i = 0; i < size; i++) a[i] = values[i] === 0 ? 0 : 1;
     } else if (dtype === "int32") {
       for (let i = 0; i < size; i++) {
         const v = values[i];
@@ -400,6 +401,21 @@ export function onesLike(x: Tensor, opts: CreationOptions = {}): Tensor {
 }
 
 /**
+ * Throws a `TypeError` for an argument that is not a number (`undefined`:
+ * omitted), such as an options object passed where a position is
+ * (`arange(5, { dtype })`); `form` shows the call.
+ */
+function numbers(op: string, args: readonly [string, unknown][], form: string): void {
+  for (const [name, v] of args) {
+    if (v !== undefined && typeof v !== "number") {
+      throw new TypeError(
+        `${op}(): ${name} must be a number, got ${describe(v)}; the options come last: ${form}`,
+      );
+    }
+  }
+}
+
+/**
  * Evenly spaced values in `[start, stop)`, like NumPy's `arange`. With one
  * argument it counts from 0: `arange(5)` is `[0, 1, 2, 3, 4]`. The dtype
  * defaults to int32 when all arguments are integers, else the default dtype
@@ -424,6 +440,8 @@ export function arange(
   opts: CreationOptions = {},
 ): Tensor {
   checkCreation("arange", opts);
+  const form = "arange(start, stop, step, { dtype })";
+  numbers("arange", [["start", start], ["stop", stop], ["step", step]], form);
   const [a, b] = stop === undefined ? [0, start] : [start, stop];
   if (step === 0 || !Number.isFinite(step)) {
     throw new ShapeError(`arange(): step must be a finite non-zero number, got ${step}`);
@@ -470,6 +488,11 @@ export function linspace(
   opts: CreationOptions = {},
 ): Tensor {
   checkCreation("linspace", opts);
+  numbers(
+    "linspace",
+    [["start", start], ["stop", stop], ["num", num]],
+    "linspace(start, stop, num, { dtype })",
+  );
   if (!Number.isInteger(num) || num < 0) {
     throw new ShapeError(`linspace(): num must be a non-negative integer, got ${num}`);
   }

@@ -291,8 +291,11 @@ export function dot(a: TensorLike, b: TensorLike): Tensor {
     );
   }
   const perm = [y.ndim - 2, ...y.shape.map((_, i) => i).filter((i) => i !== y.ndim - 2)];
-  const y2 = reshape(transpose(y, perm), [k, sizeOf(y.shape) / Math.max(k, 1)]);
-  const x2 = reshape(x, [-1, k]);
+  // Sizes, not -1: with k = 0 the other size is not implied.
+  const rows = sizeOf(x.shape.slice(0, -1));
+  const cols = sizeOf(y.shape.filter((_, i) => i !== y.ndim - 2));
+  const y2 = reshape(transpose(y, perm), [k, cols]);
+  const x2 = reshape(x, [rows, k]);
   const r = matmul(x2, y2);
   return reshape(r, [...x.shape.slice(0, -1), ...y.shape.slice(0, -2), y.shape[y.ndim - 1]]);
 }

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { fmtShape, ShapeError } from "../core/errors.ts";
+import { DTypeError, fmtShape, ShapeError } from "../core/errors.ts";
 import type { Tensor, TensorLike } from "../core/tensor.ts";
 import { asTensor, backendOf } from "./convert.ts";
 import { where } from "./elementwise.ts";
@@ -159,6 +159,12 @@ export function pad(x: TensorLike, widths: PadWidths, opts: PadOptions = {}): Te
   const value = opts.value ?? 0;
   if (mode !== "constant" && opts.value !== undefined) {
     throw new ShapeError(`pad(): value is for mode "constant"; mode "${mode}" copies elements`);
+  }
+  if (t.dtype === "int32" && !Number.isInteger(value)) {
+    throw new DTypeError(
+      `pad(): value ${value} is not an integer, but the tensor is int32; pass an integer ` +
+        `value, or cast the tensor first, e.g. cast(x, "float32")`,
+    );
   }
   const pairs = padPairs(widths, t.shape);
   if (pairs.every(([lo, hi]) => lo === 0 && hi === 0)) return t;

@@ -437,7 +437,8 @@ function varianceOf(
 /**
  * `log(sum(exp(x)))` over axes, computed stably by subtracting the maximum
  * first; its gradient is the softmax. Rows that are all `-Infinity` give
- * `-Infinity` (not NaN).
+ * `-Infinity` (not NaN), and so does an empty axis (the log of an empty
+ * sum, as in JAX and SciPy).
  *
  * @param x A float tensor.
  * @param axis Axis or axes; all when omitted.
@@ -544,17 +545,15 @@ function softmaxOf(x: Tensor, out: Tensor, p: ReduceParams): Tensor {
  */
 export const logsumexpPrim: Primitive<ReduceParams> = definePrimitive<ReduceParams>({
   name: "logsumexp",
-  abstract: ([x], { axes, keepdims }) => {
-    for (const a of axes) {
-      if (x.shape[a] === 0) {
-        throw new ShapeError(
-          `logsumexp(): cannot reduce the empty axis ${a} of shape [${x.shape.join(",")}]`,
-        );
-      }
-    }
-    return { shape: reducedShape(x.shape, axes, keepdims), dtype: x.dtype };
-  },
+  abstract: ([x], { axes, keepdims }) => ({
+    shape: reducedShape(x.shape, axes, keepdims),
+    dtype: x.dtype,
+  }),
   impl: (be, [x], { axes }) => {
+    // The log of an empty sum: −∞ (as jax.nn.logsumexp and SciPy give).
+    if (axes.some((a) => x.shape[a] === 0)) {
+      return be.fill(sizeOf(reducedShape(x.shape, axes, false)), -Infinity, x.dtype);
+    }
     const contiguous = axes.every((a, i) => i === 0 || a === axes[i - 1] + 1);
     if (be.logsumexp !== undefined && axes.length > 0 && contiguous) {
       const lo = axes[0], hi = axes[axes.length - 1];

@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import {
   arange,
   broadcastTo,
+  cast,
   CpuBackend,
   DTypeError,
   eye,
@@ -58,6 +59,10 @@ Deno.test("tensor() from booleans is bool; mixed booleans and numbers are number
   // with a numeric dtype, booleans read as 1/0; numbers to bool are x != 0
   assertTensor(tensor([true, false], { dtype: "int32" }), [1, 0], "int32");
   assertTensor(tensor([0, 2, -1, 0.5], { dtype: "bool" }), [false, true, true, true], "bool");
+  // np.array([np.nan, -0.0, np.inf], dtype=bool): NaN is nonzero, as cast() has it
+  assertTensor(tensor([NaN, -0, Infinity], { dtype: "bool" }), [true, false, true], "bool");
+  assertTensor(tensor(new Float32Array([NaN]), { dtype: "bool" }), [true], "bool");
+  assertTensor(cast(tensor([NaN, -0]), "bool"), [true, false], "bool");
 });
 
 Deno.test("tensor() with an explicit dtype", () => {
@@ -223,6 +228,27 @@ Deno.test("zeros, ones and full with dtypes", () => {
     /^zeros\(\): shape \[2,-1\] must contain non-negative integers$/,
   );
   assertThrowsMatch(() => ones([1.5]), ShapeError, /^ones\(\): shape \[1\.5\] must contain/);
+  assertThrowsMatch(
+    () => zeros([NaN, "2"] as never),
+    ShapeError,
+    /^zeros\(\): shape \[NaN,"2"\] must/,
+  );
+  // An options object where a number goes (JavaScript, or `as never` here) names the form.
+  assertThrowsMatch(
+    () => arange(5, { dtype: "float32" } as never),
+    TypeError,
+    /^arange\(\): stop must be a number, got an object with keys \[dtype\]; the options come last: arange\(start, stop, step, \{ dtype \}\)$/,
+  );
+  assertThrowsMatch(
+    () => arange(0, 5, {} as never),
+    TypeError,
+    /^arange\(\): step must be a number/,
+  );
+  assertThrowsMatch(
+    () => linspace(0, 1, { dtype: "float64" } as never),
+    TypeError,
+    /^linspace\(\): num must be a number, .* linspace\(start, stop, num, \{ dtype \}\)$/,
+  );
   assertThrowsMatch(
     () => zeros([2], { dtype: "int8" as never }),
     DTypeError,

@@ -695,6 +695,11 @@ Deno.test("dot follows np.dot for 1-D, 2-D and N-D operands", () => {
   // np.dot(2., A): a scalar multiplies
   assertTensor(dot(2, tensor(A)), [[2, 4, -2], [1, 6, 4]], "float32");
   assertTensor(tensor([1, 2]).dot(tensor([3, 4])), 11, "float32");
+  // np.dot(np.zeros((2, 0)), np.zeros((3, 0, 4))): an empty sum, zeros of shape (2, 3, 4)
+  const empty = dot(zeros([2, 0]), zeros([3, 0, 4]));
+  assert.deepEqual(empty.shape, [2, 3, 4]);
+  assert.ok(empty.dataSync().every((v) => v === 0));
+  assert.deepEqual(dot(zeros([0, 3]), zeros([2, 3, 4])).shape, [0, 2, 4]);
 });
 
 Deno.test("dot errors name both shapes", () => {

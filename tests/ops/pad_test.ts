@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import {
   checkGrads,
+  DTypeError,
   grad,
   jit,
   mul,
@@ -174,6 +175,11 @@ Deno.test("pad: the input is not changed", () => {
 
 Deno.test("pad: errors name pad, the widths and the fix", () => {
   const x = tensor([[1, 2], [3, 4]]);
+  assertThrowsMatch(
+    () => pad(tensor([1, 2], { dtype: "int32" }), 1, { value: 2.5 }),
+    DTypeError,
+    /^pad\(\): value 2\.5 is not an integer, but the tensor is int32; .* cast\(x, "float32"\)$/,
+  );
   assertThrowsMatch(
     () => pad(x, [[0, 1], [-1, 0]]),
     ShapeError,

@@ -12,6 +12,7 @@ import {
   argmax,
   argmin,
   DTypeError,
+  grad,
   logsumexp,
   max,
   mean,
@@ -425,4 +426,18 @@ Deno.test("max/min/argmax of an empty axis are errors (there is no identity)", (
     /^argmin\(\): axis 1 of shape \[3,0\]/,
   );
   assert.throws(() => max(zeros([0, 2])), ShapeError);
+  assertThrowsMatch(
+    () => argmax(zeros([2, 2]), [0, 1] as never),
+    ShapeError,
+    /^argmax\(\): axis must be one integer, got the array \[0,1\]$/,
+  );
+});
+
+Deno.test("logsumexp of an empty axis is −∞ (scipy.special.logsumexp(np.zeros((2, 0)), 1))", () => {
+  assert.deepEqual(logsumexp(zeros([2, 0]), 1).arraySync(), [-Infinity, -Infinity]);
+  assert.deepEqual(logsumexp(zeros([2, 0]), 1, { keepdims: true }).shape, [2, 1]);
+  assert.equal(logsumexp(zeros([0])).itemSync(), -Infinity);
+  assert.deepEqual(logsumexp(zeros([3, 0]), 0).shape, [0]);
+  // Its gradient is the (empty) softmax.
+  assert.deepEqual(grad((x: Tensor) => sum(logsumexp(x, 1)))(zeros([2, 0])).shape, [2, 0]);
 });
