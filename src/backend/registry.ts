@@ -73,8 +73,16 @@ export function registerBackend(name: string, factory: BackendFactory): void {
   instances.delete(name);
 }
 
+/** The backend the last `setBackend` call is still making (an async factory), if any. */
+let pending: string | null = null;
+let setBackendCalls = 0;
+
 /**
  * Selects the backend new tensors are created on (`"cpu"` is always there).
+ * A backend made before, or by a synchronous factory (`cpu`, `wasm`), is
+ * selected at once; one whose factory is async (`webgpu`) once the promise
+ * resolves. Until then making a tensor is an error, not a tensor on the
+ * old backend: await the call.
  *
  * @param name A registered backend name.
  * @returns A promise that resolves once the backend is ready.
@@ -86,21 +94,30 @@ export function registerBackend(name: string, factory: BackendFactory): void {
  * ```
  */
 export async function setBackend(name: string): Promise<void> {
-  const made = instances.get(name);
-  if (made !== undefined) {
-    current = made;
+  const call = ++setBackendCalls;
+  const select = (backend: Backend) => {
+    instances.set(name, backend);
+    // A later call has chosen another backend meanwhile: it wins.
+    if (call !== setBackendCalls) return;
+    current = backend;
     currentName = name;
-    return;
-  }
+    pending = null;
+  };
+  const made = instances.get(name);
+  if (made !== undefined) return select(made);
   const factory = factories.get(name);
   if (factory === undefined) {
     const known = [...factories.keys()].join(", ");
     throw new Error(`setBackend(): unknown backend "${name}" (registered: ${known})`);
   }
-  const backend = await factory();
-  instances.set(name, backend);
-  current = backend;
-  currentName = name;
+  const making = factory();
+  if (!(making instanceof Promise)) return select(making);
+  pending = name;
+  try {
+    select(await making);
+  } finally {
+    if (call === setBackendCalls) pending = null;
+  }
 }
 
 /**
@@ -120,6 +137,12 @@ export function getBackend(): string {
 
 /** The current backend object: by default `wasm` where it can run, else `cpu`. @internal */
 export function currentBackend(): Backend {
+  if (pending !== null) {
+    throw new Error(
+      `setBackend("${pending}") has not finished: await it before making tensors ` +
+        `(await setBackend("${pending}"))`,
+    );
+  }
   if (current === null) {
     currentName = wasmSupported() ? "wasm" : "cpu";
     current = currentName === "wasm" ? new WasmBackend() : new CpuBackend();

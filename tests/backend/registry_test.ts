@@ -1,0 +1,51 @@
+/**
+ * `setBackend`: a backend whose factory is synchronous is selected at once
+ * (a call someone forgot to await still takes effect); while an async
+ * factory runs, making a tensor is an error naming the call, not a tensor
+ * on the old backend; the last call wins.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { CpuBackend, getBackend, registerBackend, setBackend, tensor } from "../../mod.ts";
+
+Deno.test("setBackend: synchronous factories select at once; an async one is awaited", async () => {
+  const before = getBackend();
+  try {
+    registerBackend("test-sync", () => new CpuBackend());
+    void setBackend("test-sync"); // not awaited: selected all the same
+    assert.equal(getBackend(), "test-sync");
+    await setBackend(before);
+    let release = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    registerBackend("test-async", async () => {
+      await gate;
+      return new CpuBackend();
+    });
+    const selecting = setBackend("test-async");
+    assert.throws(
+      () => tensor([1]),
+      /^Error: setBackend\("test-async"\) has not finished: await it before making tensors/,
+    );
+    release();
+    await selecting;
+    assert.equal(getBackend(), "test-async");
+    assert.deepEqual(tensor([1, 2]).arraySync(), [1, 2]);
+    // The last call wins, even over an async one that finishes later.
+    registerBackend("test-async", async () => {
+      await new Promise((r) => setTimeout(r, 10));
+      return new CpuBackend();
+    });
+    const late = setBackend("test-async");
+    await setBackend(before);
+    await late;
+    assert.equal(getBackend(), before);
+    // A factory that fails leaves nothing pending.
+    registerBackend("test-fails", () => Promise.reject(new Error("no device")));
+    await assert.rejects(setBackend("test-fails"), /no device/);
+    assert.deepEqual(tensor([3]).arraySync(), [3]);
+  } finally {
+    await setBackend(before);
+  }
+});
