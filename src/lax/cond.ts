@@ -262,6 +262,7 @@ function switchCall<A extends unknown[], R>(
   index: Tensor | number,
   branches: readonly ((...operands: A) => R)[],
   operands: A,
+  names: readonly string[] = branches.map((_, i) => `branch ${i}`),
 ): R {
   if (!Array.isArray(branches) || branches.length === 0) {
     throw new TypeError(
@@ -296,9 +297,9 @@ function switchCall<A extends unknown[], R>(
   const rebuild = (ins: Tensor[]) => unflatten(ops.def, ins) as A;
   let outDef: TreeDef | null = null;
   const closed: Closed[] = branches.map((b, i) =>
-    traceClosed(op, `branch ${i}`, (ins) => b(...rebuild(ins)), avals, backend)
+    traceClosed(op, names[i], (ins) => b(...rebuild(ins)), avals, backend)
   );
-  closed.forEach((c, i) => checkBranch(op, c, closed[0], i));
+  closed.forEach((c, i) => checkBranch(op, c, closed[0], names[i], names[0]));
   outDef = closed[0].outDef;
   // Every branch takes the operands and every branch's captured values.
   const captured = [...new Set(closed.flatMap((c) => c.captured))];
@@ -318,11 +319,11 @@ function switchCall<A extends unknown[], R>(
   return unflatten(outDef, outs) as R;
 }
 
-/** Branch `i` must return what branch 0 does. */
-function checkBranch(op: string, c: Closed, first: Closed, i: number): void {
+/** Branch `c` (`name`) must return what the first one (`firstName`) does. */
+function checkBranch(op: string, c: Closed, first: Closed, name: string, firstName: string): void {
   if (c.outDef.toString() !== first.outDef.toString()) {
     throw new ShapeError(
-      `${op}: branch ${i} returns ${c.outDef.toString()}, but branch 0 returns ` +
+      `${op}: ${name} returns ${c.outDef.toString()}, but ${firstName} returns ` +
         `${first.outDef.toString()}; every branch must return the same structure`,
     );
   }
@@ -330,9 +331,9 @@ function checkBranch(op: string, c: Closed, first: Closed, i: number): void {
   a.forEach((v, j) => {
     if (!sameShape(v.shape, b[j].shape) || v.dtype !== b[j].dtype) {
       throw new ShapeError(
-        `${op}: output leaf ${j} of branch ${i} has shape ${fmtShape(v.shape)} and dtype ` +
-          `${v.dtype}, but branch 0's has shape ${fmtShape(b[j].shape)} and dtype ${b[j].dtype}; ` +
-          `every branch must return the same shapes and dtypes`,
+        `${op}: output leaf ${j} of ${name} has shape ${fmtShape(v.shape)} and dtype ` +
+          `${v.dtype}, but ${firstName}'s has shape ${fmtShape(b[j].shape)} and dtype ` +
+          `${b[j].dtype}; every branch must return the same shapes and dtypes`,
       );
     }
   });
@@ -380,5 +381,5 @@ export function cond<A extends any[], R>(
     );
   }
   const index = cast(pred.dtype === "bool" ? pred : cast(pred, "bool"), "int32");
-  return switchCall(op, index, [falseFn, trueFn], operands);
+  return switchCall(op, index, [falseFn, trueFn], operands, ["falseFn", "trueFn"]);
 }

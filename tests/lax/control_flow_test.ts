@@ -550,7 +550,7 @@ Deno.test("cond and switch: vmap with a shared and a per-example index", () => {
 Deno.test("cond and switch: errors name the branch and what differs", () => {
   assert.throws(
     () => lax.cond(tensor(true), (v: Tensor) => v, (v: Tensor) => reshape(v, [1]), tensor(1)),
-    /lax\.cond\(\): output leaf 0 of branch 1 has shape \[\] .* branch 0's has shape \[1\]/,
+    /lax\.cond\(\): output leaf 0 of trueFn has shape \[\] .* falseFn's has shape \[1\]/,
   );
   assert.throws(
     // deno-lint-ignore no-explicit-any

@@ -22,6 +22,7 @@ import {
   floor,
   greater,
   greaterEqual,
+  jit,
   less,
   lessEqual,
   log,
@@ -403,6 +404,19 @@ Deno.test("broadcasting: 0-d with 0-d, 3-D with 2-D, and empty axes", () => {
   assertTensor(add(ones([1]), zeros([0])), [], "float32");
   // a 0-d tensor against a 2-D one keeps the 2-D shape
   assert.deepEqual(sub(tensor(1), ones([2, 3])).shape, [2, 3]);
+});
+
+Deno.test("pow: C99's special cases, as NumPy and XLA have them (Math.pow gives NaN for the first five)", () => {
+  const a = [1, 1, 1, -1, -1, NaN, 2, -2, 0.5];
+  const b = [NaN, Infinity, -Infinity, Infinity, -Infinity, 0, Infinity, -Infinity, NaN];
+  // np.power(a, b) in float32 and float64
+  const want = [1, 1, 1, 1, 1, 1, Infinity, 0, NaN];
+  for (const dtype of ["float32", "float64"] as const) {
+    const f = (x: Tensor, y: Tensor) => pow(x, y);
+    const [x, y] = [tensor(a, { dtype }), tensor(b, { dtype })];
+    assertTensor(f(x, y), want, dtype);
+    assertTensor(jit(f)(x, y), want, dtype);
+  }
 });
 
 Deno.test("plain JS numbers take the tensor's dtype (float32, float64, int32)", () => {

@@ -35,8 +35,17 @@ function ipow(a: number, b: number): number {
   return r;
 }
 
+/**
+ * Float power with C99's special cases (NumPy's and XLA's) where they
+ * differ from `Math.pow`: `pow(1, b) = 1` for every `b`, NaN included, and
+ * `pow(-1, ±∞) = 1` (`Math.pow` gives NaN for both).
+ */
+function fpow(a: number, b: number): number {
+  return a === 1 || (a === -1 && (b === Infinity || b === -Infinity)) ? 1 : Math.pow(a, b);
+}
+
 /** Helpers that generated kernels may call by name. */
-const HELPERS = { roundHalfEven, ipow, erf, erfc };
+const HELPERS = { roundHalfEven, ipow, fpow, erf, erfc };
 
 /**
  * The CPU backend's unary table: per opcode, the JS expression over `a` as
@@ -78,7 +87,7 @@ export const BINARY: Record<BinaryOp, readonly [string, string?]> = {
   sub: ["a - b", "(a - b) | 0"],
   mul: ["a * b", "Math.imul(a, b)"],
   div: ["a / b"],
-  pow: ["Math.pow(a, b)", "ipow(a, b)"],
+  pow: ["fpow(a, b)", "ipow(a, b)"],
   maximum: ["Math.max(a, b)"], // Math.max/min propagate NaN
   minimum: ["Math.min(a, b)"],
   equal: ["a === b ? 1 : 0"],

@@ -32,9 +32,10 @@
  * - `tanh`: `x + x³·P(x²)` (degree-4 minimax) for `|x| < 0.55`, else
  *   `1 − 2/(e^{2|x|} + 1)` with the sign restored (`|x|` clamped at 10, where
  *   the result is ±1). ±0 kept.
- * - `pow`: `Math.pow` semantics (`pow(x, ±0) = 1` even for NaN `x`; NaN in →
- *   NaN out; negative bases with integer exponents; `|x| = 1` with an
- *   infinite exponent → NaN); integer exponents with `|b| ≤ 4`, and with
+ * - `pow`: C99's (NumPy's, XLA's) semantics (`pow(x, ±0) = 1` even for NaN
+ *   `x`, `pow(1, y) = 1` even for NaN `y`, otherwise NaN in → NaN out;
+ *   negative bases with integer exponents; `|x| = 1` with an infinite
+ *   exponent → 1, where `Math.pow` gives NaN); integer exponents with `|b| ≤ 4`, and with
  *   `|b| ≤ 64` where `|log|a|| ≥ 0.35`, by repeated squaring (about `|b|/2`
  *   ulp at worst), others as `exp(b·log|a|)` (about `1.5·(1 + |b·log|a||)`
  *   ulp): the error stays within a few ulp times `1 + |b·ln|a||`. `powInt` is the exact int32 power
@@ -324,7 +325,7 @@ function smallIntPow(m: Expr, b: Expr): Expr {
 }
 
 /**
- * `aᵇ` in float32 with `Math.pow` semantics (see the module doc).
+ * `aᵇ` in float32 with C99's special cases (see the module doc).
  *
  * @param a The base (f32).
  * @param b The exponent (f32).
@@ -358,10 +359,10 @@ export function pow(a: Expr, b: Expr): Expr {
   r = select(neg.and(isInt.not()).and(isZero(m).or(isInf(m)).not()), NAN, r);
   const half = b.mul(0.5);
   r = flipSign(r, neg.and(isInt).and(half.ne(half.floor())));
-  const infExp = select(m.eq(1), NAN, select(m.gt(1).eq(b.gt(0)), INF, 0));
+  const infExp = select(m.eq(1), f32(1), select(m.gt(1).eq(b.gt(0)), INF, 0));
   r = select(isInf(b), infExp, r);
   r = select(isNan(a).or(isNan(b)), NAN, r);
-  return select(b.eq(0), f32(1), r);
+  return select(b.eq(0).or(a.eq(1)), f32(1), r);
 }
 
 /**
