@@ -196,9 +196,12 @@ export class Executable {
     const recorded: (Replay | null)[] | null = record !== undefined && this.#replays === null
       ? []
       : null;
+    // Inputs and constants (tensors the function closed over, which their
+    // owner may have freed or donated since) must still be there to replay.
+    const usable = (t: Tensor) => !t._disposed && t._backend === backend;
     const replays = recorded !== null
       ? recorded
-      : inputs.every((t) => !t._disposed && t._backend === backend)
+      : inputs.every(usable) && program.consts.every(usable)
       ? this.#replays
       : null;
     for (let s = 0; s < this.#steps.length; s++) {

@@ -267,6 +267,23 @@ Deno.test("an op that leaves its input as it is gives a new buffer (the plan reu
   }
 });
 
+Deno.test("replay: a closed-over tensor freed or donated since is the usual error, not a read of its old bytes", () => {
+  const c = tensor([10, 20]);
+  const f = jit((x: Tensor) => add(x, c));
+  assert.deepEqual(f(tensor([1, 1])).arraySync(), [11, 21]);
+  assert.deepEqual(f(tensor([2, 2])).arraySync(), [12, 22]);
+  c.dispose();
+  const reuse = tensor([100, 200]); // may take c's freed bytes
+  assert.throws(() => f(tensor([1, 1])), /add\(\): input 1 .* was disposed/);
+  const d = tensor([10, 20]);
+  const g = jit((x: Tensor) => add(x, d));
+  g(tensor([1, 1]));
+  g(tensor([1, 1]));
+  jit((p: Tensor) => mul(p, 2), { donateArgnums: [0] })(d);
+  assert.throws(() => g(tensor([1, 1])), /input 1: this tensor was donated/);
+  assert.deepEqual(reuse.arraySync(), [100, 200]);
+});
+
 Deno.test("replay: a gather is never replayed, so its index check runs on every call", () => {
   const f = jit((x: Tensor, i: Tensor) => mul(take(x, i, 0), 2));
   const x = tensor([1, 2, 3]);
