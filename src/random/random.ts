@@ -250,7 +250,8 @@ export interface UniformOptions {
 const UNIFORM_KEYS: OptionKeys<UniformOptions> = { min: true, max: true, dtype: true };
 
 /**
- * Uniform samples in `[min, max)`.
+ * Uniform samples in `[min, max)`: never `max`, even where `u·(max − min)
+ * + min` rounds up to it (samples there are the largest value below).
  *
  * @param k A key.
  * @param shape The shape (default scalar).
@@ -278,10 +279,22 @@ export function uniform(
   }
   const u = unit("uniform", kk, shape, dtype);
   if (lo === 0 && hi === 1) return u;
-  // Clamp below max: rounding of u·(max-min)+min could otherwise reach max.
-  const below = dtype === "float32" ? Math.fround(hi - (hi - lo) * 2 ** -24) : hi;
-  const scaled = add(mul(u, hi - lo), lo);
-  return below === hi ? scaled : minimum(scaled, below);
+  // Clamped below max: rounding of u·(max-min)+min can reach max.
+  return minimum(add(mul(u, hi - lo), lo), largestBelow(hi, dtype));
+}
+
+/** The largest `dtype` value strictly below `x`. */
+function largestBelow(x: number, dtype: DType): number {
+  if (dtype === "float32") {
+    const f = Math.fround(x);
+    if (f < x) return f;
+    const bits = new Int32Array(new Float32Array([f]).buffer);
+    bits[0] += f > 0 ? -1 : f < 0 ? 1 : -0x80000000 + 1; // 0 → the negative smallest subnormal
+    return new Float32Array(bits.buffer)[0];
+  }
+  const bits = new BigInt64Array(new Float64Array([x]).buffer);
+  bits[0] += x > 0 ? -1n : x < 0 ? 1n : -0x8000000000000000n + 1n;
+  return new Float64Array(bits.buffer)[0];
 }
 
 /**

@@ -96,6 +96,23 @@ Deno.test("sample moments (n = 100 000, tolerances ≈ 5 standard errors)", () =
   assertClose(mean(z64), 0, { atol: 5 / Math.sqrt(n) });
 });
 
+Deno.test("uniform never returns max, where rounding of u·(max − min) + min reaches it", () => {
+  // A unit interval far from 0: most of its float32 spacing rounds up (31 005 of 10⁶ before).
+  for (
+    const [min, max, dtype] of [[1e6, 1e6 + 1, "float32"], [1, 1.0000001, "float32"], [
+      1e15,
+      1e15 + 1,
+      "float64",
+    ]] as const
+  ) {
+    const u = values(random.uniform(random.key(0), [200000], { min, max, dtype }));
+    let top = -Infinity;
+    for (const v of u) top = Math.max(top, v);
+    assert.ok(top < max, `[${min}, ${max}) ${dtype}: largest sample ${top}`);
+    assert.ok(u.every((v) => v >= min));
+  }
+});
+
 Deno.test("permutation and choice", () => {
   const p = values(random.permutation(random.key(0), 1000));
   assert.deepEqual([...p].sort((a, b) => a - b), Array.from({ length: 1000 }, (_, i) => i));
