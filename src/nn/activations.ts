@@ -25,6 +25,7 @@ import {
   greater,
   greaterEqual,
   less,
+  lessEqual,
   log1p,
   maximum,
   mul,
@@ -99,8 +100,9 @@ export function tanh(x: TensorLike): Tensor {
 }
 
 /**
- * The rectified linear unit `max(x, 0)`. Its derivative is 1 for `x > 0`
- * and 0 for `x ≤ 0` (0 at `x = 0`, as in JAX and the book's `Relu` layer).
+ * The rectified linear unit `max(x, 0)` (NaN in, NaN out). Its derivative
+ * is 1 for `x > 0` and 0 for `x ≤ 0` (0 at `x = 0`, as in JAX and the
+ * book's `Relu` layer).
  *
  * @param x A float tensor or number.
  * @returns `max(x, 0)`.
@@ -112,7 +114,7 @@ export function tanh(x: TensorLike): Tensor {
  */
 export function relu(x: TensorLike): Tensor {
   const t = floatInput("nn.relu", x);
-  return where(greater(t, 0), t, 0);
+  return where(lessEqual(t, 0), 0, t); // NaN stays NaN, as in max(x, 0)
 }
 
 /**

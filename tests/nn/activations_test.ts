@@ -231,6 +231,13 @@ Deno.test("derivatives at the kinks follow the documented conventions", () => {
   assert.equal(d((x) => nn.gelu(x)), 0.5);
 });
 
+Deno.test("NaN in, NaN out: relu and leakyRelu do not hide a NaN (jax.nn.relu, torch.relu)", () => {
+  const x = tensor([NaN, -1, 2, -0], f64);
+  assertTensor(nn.relu(x), [NaN, 0, 2, 0], "float64");
+  assertTensor(nn.leakyRelu(x, 0.5), [NaN, -0.5, 2, -0], "float64");
+  assert.ok(Number.isNaN(nn.elu(x).dataSync()[0]));
+});
+
 // ---------------------------------------------------------------- errors and purity
 
 Deno.test("activations reject non-float inputs and bad axes with nn-named errors", () => {
