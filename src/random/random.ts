@@ -162,10 +162,11 @@ export function split(k: PRNGKey, n = 2): PRNGKey[] {
  * The two words are computed on the host from the key's words (kept with
  * keys made by `key`, `split` and `foldIn`, or read synchronously where the
  * key's backend allows it), so the new key works on every backend like
- * theirs. Only a key computed on a backend without synchronous reads
- * (WebGPU) has no words on the host: the block is then taken from its
- * stream on the device, which costs `O(data)`, so `data` is limited to
- * `2²⁴` there.
+ * theirs. A key traced by `jit` or `vmap`, or computed on a backend
+ * without synchronous reads (WebGPU), has no words on the host: the block
+ * is then taken from its stream on the device, which costs `O(data)`, so
+ * `data` (as a uint32: `-1` is `2³² − 1`) is limited to `2²⁴` there. Under
+ * `jit`, fold in small numbers, or fold keys outside and pass them in.
  *
  * @param k A key.
  * @param data An integer in `[-2³¹, 2³²)`.
@@ -194,11 +195,15 @@ export function foldIn(k: PRNGKey, data: number): PRNGKey {
     return keyFromWords(y0 | 0, y1 | 0);
   }
   if (d >= 2 ** 24) {
+    const why = kk._trace !== null
+      ? `a key traced by jit or vmap (its words are known only when the program runs)`
+      : `a key whose words only the ${kk.backend} backend has (it cannot read them ` +
+        `synchronously)`;
     throw new RangeError(
-      `random.foldIn(): data ${data} is too large for a key whose words only the ` +
-        `${kk.backend} backend has (it cannot read them synchronously, so the block is taken ` +
-        `from the key's stream there, O(data)); fold in numbers below 2^24, or into keys made ` +
-        `by random.key, random.split or random.foldIn (their words are kept on the host)`,
+      `random.foldIn(): data ${data} (${d} as a uint32) is too large for ${why}: the block is ` +
+        `then taken from the key's stream, O(data); fold in numbers below 2^24 there, or ` +
+        `fold into keys made outside by random.key, random.split or random.foldIn (their ` +
+        `words are kept on the host)`,
     );
   }
   const stream = bind(randomBitsPrim, [kk], { count: 2 * d + 2 });

@@ -28,7 +28,7 @@
  */
 
 import assert from "node:assert/strict";
-import { random, type Tensor, tensor } from "../../mod.ts";
+import { jit, random, stack, type Tensor, tensor, vmap } from "../../mod.ts";
 import { onHostlessBackend, peek } from "../_helpers.ts";
 
 const words = (t: Tensor) => [...t.dataSync()];
@@ -80,7 +80,7 @@ Deno.test("foldIn without the key's words on the host takes the block on the dev
       () => random.foldIn(keyOf([0, 0]), 2 ** 24),
       (e: unknown) =>
         e instanceof RangeError &&
-        /random\.foldIn\(\): data 16777216 is too large for a key whose words only the hostless backend has/
+        /random\.foldIn\(\): data 16777216 \(16777216 as a uint32\) is too large for a key whose words only the hostless backend has/
           .test(e.message),
     );
     // keys from random.key / split / foldIn keep their words: any data, no device read
@@ -89,6 +89,18 @@ Deno.test("foldIn without the key's words on the host takes the block on the dev
     // fold_in(fold_in((0, 42), -1), 2**31) in the Python above
     assert.deepEqual(peek(random.foldIn(k, 2 ** 31)), [1261499252, -674250524]);
   });
+});
+
+Deno.test("foldIn of a key traced by jit or vmap: small data from the stream; large data says why", () => {
+  const k = random.key(7);
+  const fold = (key: Tensor) => random.foldIn(key, 3);
+  assert.deepEqual(jit(fold)(k).arraySync(), fold(k).arraySync());
+  const keys = random.split(k, 2);
+  assert.deepEqual(vmap(fold)(stack(keys)).arraySync(), keys.map((key) => fold(key).arraySync()));
+  const tooLarge =
+    /random\.foldIn\(\): data .* is too large for a key traced by jit or vmap \(its words are known only when the program runs\)/;
+  assert.throws(() => jit((key: Tensor) => random.foldIn(key, -1))(k), tooLarge);
+  assert.throws(() => vmap((key: Tensor) => random.foldIn(key, 2 ** 24))(stack(keys)), tooLarge);
 });
 
 Deno.test("foldIn validates the key and the data", () => {
