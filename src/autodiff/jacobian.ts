@@ -16,7 +16,7 @@ import { reshape } from "../ops/movement.ts";
 import { moveAxis } from "../ops/_batching.ts";
 import { flattenWithPath, type TreeDef, unflatten } from "../tree/tree.ts";
 import { jvp } from "./jvp.ts";
-import { flattenDiffArgs, vjp } from "./vjp.ts";
+import { flattenDiffArgs, vjpCore } from "./vjp.ts";
 import { vmap } from "./vmap.ts";
 import { argnumList } from "./grad.ts";
 import { outputTensors } from "./_outputs.ts";
@@ -131,7 +131,7 @@ export function jacrev<A extends any[]>(
     const at = argnumList(op, opts.argnums ?? 0, args.length);
     const diff = flattenDiffArgs(op, at.map((a) => args[a]), at.map((a) => `args[${a}]`));
     const g = ofDiffArgs(f as (...a: unknown[]) => unknown, args, at);
-    const [out, pullback] = vjp(g, ...at.map((a) => args[a]));
+    const { out, pullback } = vjpCore(op, g, at.map((a) => args[a]), "primals");
     const { leaves: outs, def: outDef } = outputLeaves(op, out);
     const zeros = outs.map((y) => zerosLikeTensor(y));
     // One batched pullback per output leaf: its identity rows mapped, the other cotangents zero.

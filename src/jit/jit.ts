@@ -165,6 +165,14 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = 
     const split = splitArgs("jit()", args, opts.staticArgnums ?? []);
     if (split.tensors.some((t) => t._trace !== null)) return f(...args);
     const donate = new Set((opts.donateArgnums ?? []).map((i) => (i < 0 ? i + args.length : i)));
+    for (const i of donate) {
+      if (i < 0 || i >= args.length) {
+        throw new RangeError(
+          `jit(): donateArgnums has ${i} but the function got ${args.length} arguments; ` +
+            `give positions of arguments that are passed`,
+        );
+      }
+    }
     let entry = cache.get(split.key);
     if (entry === undefined) {
       try {

@@ -13,6 +13,7 @@ import {
   jvp,
   linearize,
   matmul,
+  mul,
   nn,
   reshape,
   sum,
@@ -100,6 +101,10 @@ Deno.test("jacobians over pytrees and argnums; under jit; errors", () => {
   const h = (x: Tensor) => sum(matmul(A, x).tanh().square());
   assertClose(jit(hessian(h))(x), hessian(h)(x).dataSync(), { atol: 1e-12, rtol: 1e-12 });
   assert.throws(() => jacrev(g, { argnums: 2 })(p, x), /argnums 2 is out of range/);
+  assert.throws(
+    () => jacrev((v: Tensor) => [mul(v, 2), 3])(x),
+    /^TypeError: jacrev\(\): the function must return tensors .* output\[1\] is number 3/,
+  );
   assert.throws(
     () => jacfwd((i: Tensor) => i.mul(2))(tensor([1, 2], { dtype: "int32" })),
     /cannot differentiate with respect to args\[0\]: it has dtype int32/,

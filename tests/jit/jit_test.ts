@@ -131,6 +131,10 @@ Deno.test("jit: staticArgnums (negative positions too) key the cache by value", 
     () => jit((x: Tensor) => x, { staticArgnums: [2] })(x),
     /jit\(\): staticArgnums has 2 but the function got 1 arguments/,
   );
+  assert.throws(
+    () => jit((x: Tensor) => x, { donateArgnums: [5] })(x),
+    /jit\(\): donateArgnums has 5 but the function got 1 arguments/,
+  );
   assert.throws(() => jit(null as never), /jit\(\): expected the function to trace, got null/);
   assert.throws(() => makeJaxpr(3 as never), /makeJaxpr\(\): expected the function to trace/);
   assert.throws(
