@@ -81,12 +81,12 @@ export function splitOnHost(k: Tensor, n: number): Tensor[] | null {
 
 /**
  * `randint(k, [count], low, high)` computed on the host, when `k`'s words
- * are known there: the same numbers, bit for bit (word `i` of the stream →
- * float32 `(w >>> 8)·2⁻²⁴`, times the range rounded to float32 — exact
- * before rounding, as `u` has 24 bits and the range at most 2²⁴ — floored,
- * capped at `range - 1`, plus `low`); null when the words are not known on
- * the host or `k` is being traced. For small draws (a minibatch's indices)
- * this saves the five kernels of the device path and a read back.
+ * are known there: the same numbers, bit for bit (sample `i` is
+ * `low + floor((a·2²⁴ + b) · range / 2⁴⁸)` with `a`, `b` the top 24 bits
+ * of words `2i`, `2i + 1` of the stream, exact in float64 here); null when
+ * the words are not known on the host or `k` is being traced. For small
+ * draws (a minibatch's indices) this saves the device path's kernels and a
+ * read back.
  * @internal
  */
 export function randintOnHost(
@@ -99,11 +99,14 @@ export function randintOnHost(
   const w = keyWords(k);
   if (w === null) return null;
   const range = high - low;
+  const words = new Int32Array(2 * count);
+  randomBitsInto(words, w[0] >>> 0, w[1] >>> 0);
   const out = new Int32Array(count);
-  randomBitsInto(out, w[0] >>> 0, w[1] >>> 0);
   for (let i = 0; i < count; i++) {
-    const scaled = Math.floor(Math.fround((out[i] >>> 8) * 2 ** -24 * range));
-    out[i] = Math.min(scaled, range - 1) + low;
+    // (a·2²⁴ + b)·range / 2⁴⁸ = (a·range)/2²⁴ + (b·range)/2⁴⁸; both products are below 2⁴⁸.
+    const ar = (words[2 * i] >>> 8) * range, br = (words[2 * i + 1] >>> 8) * range;
+    const q = Math.floor(ar / 2 ** 24);
+    out[i] = q + Math.floor(((ar - q * 2 ** 24) * 2 ** 24 + br) / 2 ** 48) + low;
   }
   return out;
 }

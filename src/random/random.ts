@@ -384,7 +384,10 @@ export function bernoulli(k: PRNGKey, p: TensorLike = 0.5, shape?: readonly numb
 
 /**
  * Uniform random integers in `[low, high)` (int32). The range may be at
- * most 2²⁴ wide (samples come from 24-bit uniforms).
+ * most 2²⁴ wide. Each sample is `low + floor(v · range / 2⁴⁸)` of 48
+ * random bits `v` (words `2i` and `2i + 1` of the key's stream, 24 bits of
+ * each), computed exactly: every value's probability is within `2⁻²⁴`
+ * (relative) of `1/range`, the same on every backend.
  *
  * @param k A key.
  * @param shape The shape.
@@ -417,9 +420,44 @@ export function randint(k: PRNGKey, shape: readonly number[], low: number, high:
       `random.randint(): the range high - low = ${range} is wider than 2^24; split it into parts`,
     );
   }
-  const u = unit("randint", kk, shape, "float32");
-  const i = cast(minimum(floor(mul(u, range)), range - 1), "int32");
+  checkShape("random.randint", shape);
+  const n = sizeOf(shape);
+  // Two 24-bit integers per sample (words 2i and 2i + 1), exact in float32.
+  const u = mul(unit("randint", kk, [n, 2], "float32"), 2 ** 24);
+  const [hi, lo] = splitOp(u, 2, 1).map((c) => reshape(c, shape));
+  const i = cast(scaledFloor(hi, lo, range), "int32");
   return low === 0 ? i : add(i, low);
+}
+
+/**
+ * `floor((hi·2²⁴ + lo) · range / 2⁴⁸)` for 24-bit integers `hi`, `lo` held
+ * in float32 and `range ≤ 2²⁴`, exactly: the product is taken in base 2¹²
+ * digits (each digit product below 2²⁴, each column sum below 2¹⁵), so
+ * every step is exact float32 arithmetic on every backend. Each value in
+ * `[0, range)` gets `⌊2⁴⁸/range⌋` or `⌈2⁴⁸/range⌉` of the 2⁴⁸ inputs: a
+ * relative bias below 2⁻²⁴ (`floor(u·range)` of one 24-bit `u` had up to 2:1).
+ */
+function scaledFloor(hi: Tensor, lo: Tensor, range: number): Tensor {
+  const S = 4096;
+  const high = (x: Tensor) => floor(mul(x, 1 / S)); // x's digits above the lowest
+  const digits = (x: Tensor): [Tensor, Tensor] => {
+    const h = high(x);
+    return [h, sub(x, mul(h, S))];
+  };
+  // hi·2²⁴ + lo = v3·S³ + v2·S² + v1·S + v0; range = r1·S + r0.
+  const [v3, v2] = digits(hi), [v1, v0] = digits(lo);
+  const r1 = Math.floor(range / S), r0 = range - r1 * S;
+  // Each digit product vᵢ·rⱼ = H·S + L adds L to column i + j and H to the next.
+  const [h10, l10] = digits(mul(v1, r0)), [h01, l01] = digits(mul(v0, r1));
+  const [h20, l20] = digits(mul(v2, r0)), [h11, l11] = digits(mul(v1, r1));
+  const [h30, l30] = digits(mul(v3, r0)), [h21, l21] = digits(mul(v2, r1));
+  const sum = (...xs: Tensor[]) => xs.reduce((a, b) => add(a, b));
+  // Columns 1–3 with their carries (column 0 is below S: none).
+  const c2 = high(sum(high(mul(v0, r0)), l10, l01));
+  const c3 = high(sum(h10, h01, l20, l11, c2));
+  const c4 = high(sum(h20, h11, l30, l21, c3));
+  // Columns 4 and 5: what lies at S⁴ and above.
+  return sum(mul(v3, r1), h30, h21, c4);
 }
 
 /**
