@@ -1039,6 +1039,13 @@ export interface Backend {
   /** Optional, with `fused`: the most operands one fused kernel may load. */
   readonly maxFusedInputs?: number;
   /**
+   * Optional, with `fusedReduce`: whether one fused reduction can load
+   * operands of these element counts and write an output of `outSize`
+   * elements (WebGPU binds every segment of each, and a device allows only
+   * so many bindings); absent, any that `maxFusedInputs` allows.
+   */
+  fusedReduceFits?(operandSizes: readonly number[], outSize: number): boolean;
+  /**
    * Optional, with `fused`: true when a kernel launch costs more than
    * recomputing a few elementwise ops (a GPU, where each launch is a
    * dispatch), so `jit` fuses an elementwise result into every kernel that

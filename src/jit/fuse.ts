@@ -360,6 +360,7 @@ export function fuseElementwise(program: Program, backend: Backend): Program {
     loadable: (v: Var) => boolean,
     id = start,
     cap = limit,
+    fits: (loads: readonly Var[]) => boolean = () => true,
   ): Group => {
     groupOf[start] = id;
     const members = [start];
@@ -389,8 +390,11 @@ export function fuseElementwise(program: Program, backend: Backend): Program {
           if (!loaded.has(u) && !computed.has(u) && !outs.has(u) && counts(u)) added.add(u);
         }
       }
-      const kept = [...loaded].filter((u) => !outs.has(u)).length;
-      if (kept + added.size > cap || ![...added].every((u) => loadable(u) && available(u))) {
+      const kept = [...loaded].filter((u) => !outs.has(u));
+      if (
+        kept.length + added.size > cap || ![...added].every((u) => loadable(u) && available(u)) ||
+        !fits([...kept, ...added])
+      ) {
         return false;
       }
       loaded.delete(v);
@@ -453,7 +457,14 @@ export function fuseElementwise(program: Program, backend: Backend): Program {
       return loads.has(u.aval.dtype) && st !== null &&
         (want === undefined || st.every((x, a) => x === want[a]));
     };
-    const pro = grow(red, sizeOf(shape), loadable, id, limit - fixed.size).members;
+    // What the kernel binds: its loads, the epilogue's operands and its output (WebGPU: every
+    // segment of each).
+    const fits = (loads: readonly Var[]) =>
+      backend.fusedReduceFits?.(
+        [...loads, ...fixed.keys()].map((u) => sizeOf(u.aval.shape)),
+        sizeOf(eqs[red].out.aval.shape),
+      ) ?? true;
+    const pro = grow(red, sizeOf(shape), loadable, id, limit - fixed.size, fits).members;
     const tail = epilogue?.members ?? [];
     const eq = pro.length + tail.length < 2 ? null : fusedReduction(
       pro.slice(0, -1).map((m) => [eqs[m], ops[m]!]),

@@ -30,7 +30,9 @@ import {
   cast,
   exp,
   grad,
+  jit,
   max,
+  mul,
   ones,
   reshape,
   sum,
@@ -40,7 +42,7 @@ import {
   transpose,
   zeros,
 } from "../../mod.ts";
-import { lcg, randomArray, withBackend } from "../_helpers.ts";
+import { lcg, onBackend, randomArray, withBackend } from "../_helpers.ts";
 import { broadcastStrides, stridesOf } from "../../src/core/shape.ts";
 
 const adapter = await navigator.gpu?.requestAdapter().catch(() => null);
@@ -391,6 +393,22 @@ gpuTest("a kernel needing more bindings than the device allows is a RangeError",
   });
   assert.deepEqual(await small!.read(c, "float32", 512), cpu.readSync(want, "float32", 512));
 });
+
+gpuTest(
+  "jit: a fused reduction stays within the device's bindings (each segment binds)",
+  async () => {
+    // Eight bindings of 16 384 elements (larger values never join a sequence kernel): four
+    // 2-segment operands and the output would need 9.
+    const small = await WebGpuBackend.create({ maxBindingBytes: 65536, maxBindings: 8 });
+    await onBackend("webgpu-8-bindings", small!, async () => {
+      const xs = [1, 2, 3, 4].map((k) => tensor(rand("float32", 32768, k), { shape: [4, 8192] }));
+      const f = (a: Tensor, b: Tensor, c: Tensor, d: Tensor) => sum(add(mul(a, b), mul(c, d)), 1);
+      const want = await f(xs[0], xs[1], xs[2], xs[3]).data();
+      const got = await jit(f)(xs[0], xs[1], xs[2], xs[3]).data();
+      assert.deepEqual(got, want);
+    });
+  },
+);
 
 gpuTest("a device error is thrown by the next read instead of returning stale values", async () => {
   const b = await WebGpuBackend.create();

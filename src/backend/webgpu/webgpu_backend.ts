@@ -308,6 +308,17 @@ export class WebGpuBackend implements be.Backend {
   }
 
   /**
+   * Whether a fused reduction binds its operands and output
+   * (`Backend.fusedReduceFits`): each takes one binding per
+   * `maxStorageBufferBindingSize` segment, within the device's storage bindings.
+   */
+  fusedReduceFits(operandSizes: readonly number[], outSize: number): boolean {
+    const segments = (n: number) => Math.max(1, Math.ceil(n / this.ctx.segWords));
+    return operandSizes.reduce((k, n) => k + segments(n), segments(outSize)) <=
+      this.ctx.maxBindings;
+  }
+
+  /**
    * Fused kernels recompute the elementwise results they read rather than
    * load them (see `Backend.fusionRecomputes`): every kernel is a dispatch,
    * about 0.1–0.3 ms each on llvmpipe.
