@@ -162,3 +162,17 @@ export function dtypeOfArray(a: ArrayBufferView): DType | null {
   if (a instanceof Uint8Array) return "bool";
   return null;
 }
+
+/** The largest float32 (else float64) value strictly below `x`. @internal */
+export function largestBelow(x: number, dtype: DType): number {
+  if (dtype === "float32") {
+    const f = Math.fround(x);
+    if (f < x) return f;
+    const bits = new Int32Array(new Float32Array([f]).buffer);
+    bits[0] += f > 0 ? -1 : f < 0 ? 1 : -0x80000000 + 1; // 0 → the negative smallest subnormal
+    return new Float32Array(bits.buffer)[0];
+  }
+  const bits = new BigInt64Array(new Float64Array([x]).buffer);
+  bits[0] += x > 0 ? -1n : x < 0 ? 1n : -0x8000000000000000n + 1n;
+  return new Float64Array(bits.buffer)[0];
+}

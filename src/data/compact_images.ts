@@ -173,10 +173,11 @@ export class CompactImages {
   /**
    * The images at `indices`, as float32.
    *
-   * @param indices int32 indices into the first axis (negative ones count
-   * from the end), as a tensor or numbers.
+   * @param indices 1-D int32 indices into the first axis (negative ones
+   * count from the end), as a tensor or numbers.
    * @returns float32 `[indices.length, ...shape.slice(1)]`.
    * @throws {RangeError} When an index is out of range.
+   * @throws {ShapeError} When the indices are not 1-D.
    * @example
    * ```ts
    * import { data } from "@gradus/core";
@@ -188,9 +189,22 @@ export class CompactImages {
    * ```
    */
   take(indices: Tensor | readonly number[]): Tensor {
-    const packed = this.#packed;
-    const idx = indexTensor("CompactImages.take", indices, backendOf(packed), this.length);
+    const idx = this.#indices("CompactImages.take", indices);
     return this.#rows(idx, idx !== indices);
+  }
+
+  /** `indices` as an int32 tensor, which must be 1-D (one image each). */
+  #indices(op: string, indices: Tensor | readonly number[]): Tensor {
+    const idx = indexTensor(op, indices, backendOf(this.#packed), this.length);
+    if (idx.ndim !== 1) {
+      throw new ShapeError(
+        `${op}(): indices must be 1-D (one image index each), got shape [${
+          idx.shape.join(",")
+        }]; ` +
+          `flatten them (reshape(i, [-1])) and reshape the images after`,
+      );
+    }
+    return idx;
   }
 
   /**
@@ -240,7 +254,7 @@ export class CompactImages {
   /**
    * The images at `indices`, still compact (e.g. a validation split).
    *
-   * @param indices int32 indices into the first axis, as a tensor or numbers.
+   * @param indices 1-D int32 indices into the first axis, as a tensor or numbers.
    * @returns New compact images of `indices.length` images.
    * @example
    * ```ts
@@ -254,7 +268,9 @@ export class CompactImages {
    * ```
    */
   subset(indices: Tensor | readonly number[]): CompactImages {
-    const packed = takeOp(this.#packed, indices, 0);
+    const idx = this.#indices("CompactImages.subset", indices);
+    const packed = takeOp(this.#packed, idx, 0);
+    if (idx !== indices) idx.dispose();
     const shape = [packed.shape[0], ...this.shape.slice(1)];
     return new CompactImages(packed, shape, this.normalized, this.#hi.shape[0]);
   }

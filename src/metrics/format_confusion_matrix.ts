@@ -7,6 +7,7 @@
 import type { Tensor } from "../core/tensor.ts";
 import { fmtShape, ShapeError } from "../core/errors.ts";
 import { requireTensor } from "./_classes.ts";
+import { checkOptions, type OptionKeys } from "../ops/_options.ts";
 
 /**
  * Options of {@linkcode formatConfusionMatrix}.
@@ -24,6 +25,8 @@ export interface FormatConfusionMatrixOptions {
   /** Class names, one per class (default: the class indices `0 … C-1`). */
   readonly labels?: readonly string[];
 }
+
+const FORMAT_KEYS: OptionKeys<FormatConfusionMatrixOptions> = { labels: true };
 
 function percent(num: number, den: number): string {
   return den > 0 ? `${(100 * num / den).toFixed(1)}%` : "-";
@@ -70,6 +73,7 @@ export async function formatConfusionMatrix(
   opts: FormatConfusionMatrixOptions = {},
 ): Promise<string> {
   const op = "formatConfusionMatrix()";
+  checkOptions("formatConfusionMatrix", opts, FORMAT_KEYS, '{ labels: ["cat", "dog"] }');
   const m = requireTensor(op, "the confusion matrix", cm);
   if (m.ndim !== 2 || m.shape[0] !== m.shape[1]) {
     throw new ShapeError(

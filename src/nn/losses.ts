@@ -213,9 +213,10 @@ export function crossEntropy(probs: TensorLike, t: TensorLike): Tensor {
  * `logits.shape[:-1]`). A logit of −∞ masks its class: where the target
  * is 0 there it adds nothing, and its gradient is 0 (Optax's and PyTorch's
  * integer-label losses do the same). A label outside `[0, C)` is an error
- * where the labels are known without a device read (cpu, wasm; host-made
- * labels on WebGPU) and otherwise makes the loss and its gradient NaN
- * (never a silent 0).
+ * where the labels are known without a device read (eagerly on cpu and
+ * wasm; host-made labels on WebGPU) and otherwise (labels traced by `jit`,
+ * or computed on a GPU) makes the loss and its gradient NaN (never a
+ * silent 0).
  *
  * @param logits Unnormalized scores `[N, C]` (or `[C]`); softmax runs over the last axis.
  * @param t One-hot float targets of the same shape, or int32 labels.

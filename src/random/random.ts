@@ -30,7 +30,7 @@
  * @module
  */
 
-import { type DType, isFloat } from "../core/dtype.ts";
+import { type DType, isFloat, largestBelow } from "../core/dtype.ts";
 import { DTypeError, fmtShape, guardAlloc, ShapeError } from "../core/errors.ts";
 import { checkShape, sizeOf } from "../core/shape.ts";
 import { Tensor, type TensorLike } from "../core/tensor.ts";
@@ -286,20 +286,6 @@ export function uniform(
   if (lo === 0 && hi === 1) return u;
   // Clamped below max: rounding of u·(max-min)+min can reach max.
   return minimum(add(mul(u, hi - lo), lo), largestBelow(hi, dtype));
-}
-
-/** The largest `dtype` value strictly below `x`. */
-function largestBelow(x: number, dtype: DType): number {
-  if (dtype === "float32") {
-    const f = Math.fround(x);
-    if (f < x) return f;
-    const bits = new Int32Array(new Float32Array([f]).buffer);
-    bits[0] += f > 0 ? -1 : f < 0 ? 1 : -0x80000000 + 1; // 0 → the negative smallest subnormal
-    return new Float32Array(bits.buffer)[0];
-  }
-  const bits = new BigInt64Array(new Float64Array([x]).buffer);
-  bits[0] += x > 0 ? -1n : x < 0 ? 1n : -0x8000000000000000n + 1n;
-  return new Float64Array(bits.buffer)[0];
 }
 
 /**

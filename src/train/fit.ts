@@ -121,8 +121,9 @@ export class NonFiniteLossError extends Error {
 }
 
 const NON_FINITE_CAUSES = "Usual causes: a learning rate too high (try one 10× smaller, or clip " +
-  "gradients with maxGradNorm); class labels out of range for the model's outputs (on WebGPU " +
-  "they give NaN instead of an error); log or division by 0 in a hand-written loss. Pass " +
+  "gradients with maxGradNorm); class labels out of range for the model's outputs (under jit, " +
+  "the default, and on WebGPU they give NaN instead of an error: run with jit: false to have " +
+  "the loss name the label); log or division by 0 in a hand-written loss. Pass " +
   `nonFinite: "continue" to train on anyway`;
 
 function checkScalar(what: string, v: unknown): Tensor {

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { largestBelow } from "../core/dtype.ts";
 import { bits, type PRNGKey, split } from "../random/random.ts";
 import { checkOptions, type OptionKeys } from "../ops/_options.ts";
 
@@ -112,8 +113,13 @@ export function logUniform(lo: number, hi: number): Sampler<number> {
   const b = Math.log10(hi);
   return {
     description: `logUniform(${lo}, ${hi})`,
-    sample: (u) => Math.min(10 ** (a + u * (b - a)), hi),
+    sample: (u) => within(10 ** (a + u * (b - a)), lo, hi),
   };
+}
+
+/** `x` kept in `[lo, hi)`: rounding can put `lo + u·(hi − lo)` (or its power) on either bound. */
+function within(x: number, lo: number, hi: number): number {
+  return Math.min(Math.max(x, lo), largestBelow(hi, "float64"));
 }
 
 /**
@@ -130,7 +136,10 @@ export function logUniform(lo: number, hi: number): Sampler<number> {
  */
 export function uniformRange(lo: number, hi: number): Sampler<number> {
   checkRange("uniformRange()", lo, hi);
-  return { description: `uniformRange(${lo}, ${hi})`, sample: (u) => lo + u * (hi - lo) };
+  return {
+    description: `uniformRange(${lo}, ${hi})`,
+    sample: (u) => within(lo + u * (hi - lo), lo, hi),
+  };
 }
 
 /**

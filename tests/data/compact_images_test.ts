@@ -145,6 +145,14 @@ Deno.test("CompactImages: clear errors", () => {
     /^RangeError: CompactImages\.take\(\): index -4 is out of bounds/,
   );
   assert.throws(() => images.slice(0.5), /start and stop must be integers/);
+  // 2-D indices: an error (take used the first row's count of them; subset scrambled pixels).
+  const idx = tensor([[2, 1], [0, 2]], { dtype: "int32" });
+  for (const f of [() => images.take(idx), () => images.subset(idx)]) {
+    assert.throws(
+      f,
+      /^ShapeError: CompactImages\.(take|subset)\(\): indices must be 1-D \(one image index each\), got shape \[2,2\]/,
+    );
+  }
 });
 
 Deno.test("randomBatch on compact images: the float32 dataset's batch, bit for bit", () => {

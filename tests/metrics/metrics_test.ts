@@ -298,6 +298,10 @@ Deno.test("formatConfusionMatrix: aligned table with totals, recall, precision, 
     () => formatConfusionMatrix(cm, { labels: ["a", "b"] }),
     /got 2 labels for a 3-class confusion matrix/,
   );
+  await assert.rejects(
+    () => formatConfusionMatrix(cm, { classNames: ["a", "b", "c"] } as never),
+    /formatConfusionMatrix\(\): unknown option "classNames"; the options are "labels"/,
+  );
   await assert.rejects(() => formatConfusionMatrix(zeros([2, 3])), /must be square/);
 });
 

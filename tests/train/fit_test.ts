@@ -664,8 +664,9 @@ Deno.test("fit: a non-finite training loss stops with an error naming step, epoc
       e.message,
       "fit(): the training loss is Infinity at step 4 (epoch 2, batch 2 of 2); training " +
         "stopped. Usual causes: a learning rate too high (try one 10× smaller, or clip " +
-        "gradients with maxGradNorm); class labels out of range for the model's outputs (on " +
-        "WebGPU they give NaN instead of an error); log or division by 0 in a hand-written " +
+        "gradients with maxGradNorm); class labels out of range for the model's outputs " +
+        "(under jit, the default, and on WebGPU they give NaN instead of an error: run with " +
+        "jit: false to have the loss name the label); log or division by 0 in a hand-written " +
         'loss. Pass nonFinite: "continue" to train on anyway',
     );
     assert.deepEqual([e.what, e.step, e.epoch, e.value], ["loss", 4, 2, Infinity]);

@@ -128,6 +128,11 @@ Deno.test("samplers: edges of u and descriptions", () => {
   assert.equal(oneOf([1, 2]).sample(0.4999), 1);
   assert.equal(oneOf([1, 2]).sample(0.5), 2);
   assert.equal(lr.description, "logUniform(0.000001, 0.01)");
+  // [lo, hi) even where the power or the product rounds onto a bound.
+  assert.equal(logUniform(0.3, 0.7).sample(0), 0.3); // 10^log10(0.3) is 0.29999999999999993
+  const top = 1 - 2 ** -32;
+  assert.ok(logUniform(1, 1 + 1e-12).sample(top) < 1 + 1e-12);
+  assert.ok(uniformRange(1, 1 + 1e-9).sample(top) < 1 + 1e-9);
   assert.equal(oneOf(["a", 1]).description, 'oneOf(["a",1])');
 });
 
