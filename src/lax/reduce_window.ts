@@ -97,8 +97,9 @@ const REDUCE_WINDOW_KEYS: OptionKeys<ReduceWindowOptions> = {
  * Gradients: a sum window sends its cotangent to every element; a max or
  * min window to its first extreme in row-major window order (ties go to
  * the earliest element; an extreme that is a padding element, or `init`
- * itself, gets it and the input gets nothing) — JAX's and PyTorch's rule,
- * on every backend. NaN in a max/min window propagates.
+ * when it beats every element, gets it and the input gets nothing; an
+ * element equal to `init` keeps it) — JAX's and PyTorch's rule, on every
+ * backend. NaN in a max/min window propagates.
  *
  * @param x A numeric tensor.
  * @param init The initial value of each window's reduction (a number).

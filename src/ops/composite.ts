@@ -19,7 +19,8 @@ import { checkOptions, type OptionKeys } from "./_options.ts";
 
 /**
  * Limits values to `[lo, hi]`: `minimum(maximum(x, lo), hi)`. The gradient
- * is 1 strictly inside the interval and 0 outside.
+ * is 1 strictly inside the interval, 0 outside, and ½ on a bound (where
+ * `maximum`/`minimum` split a tie, as in JAX).
  *
  * @param x A numeric tensor.
  * @param lo Lower bound (a number or tensor; `-Infinity` for none).
