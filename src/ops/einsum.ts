@@ -13,7 +13,7 @@ import type { Tensor, TensorLike } from "../core/tensor.ts";
 import { asTensors, sameDType } from "./convert.ts";
 import { mul } from "./elementwise.ts";
 import { matmul } from "./matmul.ts";
-import { reshape, transpose } from "./movement.ts";
+import { broadcastTo, reshape, transpose } from "./movement.ts";
 import { take } from "./take.ts";
 import { sum } from "./reduce.ts";
 
@@ -72,6 +72,8 @@ function broadcastSize(err: (msg: string) => never, a: number, b: number, where:
  *   explicit output must keep them (`"...ij->...i"`), as in NumPy.
  * - A letter repeated within one operand takes the diagonal: `"ii->i"` is
  *   the diagonal, `"ii->"` (or `"ii"`) the trace.
+ * - A letter's sizes must agree across operands, except that an axis of
+ *   size 1 broadcasts (`"ij,j->i"` with `[2, 1]` and `[3]`), as in NumPy.
  * - Two operands are contracted with one (batched) `matmul`, reading an
  *   operand transposed instead of copying it where its axes allow
  *   (`"bij,bjk->bik"`, `"ij,kj->ik"`); products without a summed letter use
@@ -166,9 +168,21 @@ export function einsum(subscripts: string, ...operands: TensorLike[]): Tensor {
       } else if (l.startsWith("@")) {
         size.set(l, broadcastSize(err, before, n, `${seenAt.get(l)} vs ${where}`));
       } else if (before !== n) {
-        err(`label "${l}" has size ${before} in ${seenAt.get(l)} but ${n} in ${where}`);
+        // A size-1 axis broadcasts, as in NumPy.
+        if (before !== 1 && n !== 1) {
+          err(`label "${l}" has size ${before} in ${seenAt.get(l)} but ${n} in ${where}`);
+        }
+        if (before === 1) {
+          size.set(l, n);
+          seenAt.set(l, where);
+        }
       }
     });
+  });
+  // Size-1 axes of lettered labels, broadcast to the label's size.
+  labelsOf.forEach((ls, i) => {
+    const full = ls.map((l, ax) => (l.startsWith("@") ? ts[i].shape[ax] : size.get(l)!));
+    if (full.some((n, ax) => n !== ts[i].shape[ax])) ts[i] = broadcastTo(ts[i], full);
   });
 
   // ---- output labels

@@ -20,9 +20,12 @@ import {
   type DType,
   DTypeError,
   einsum,
+  grad,
   type MatmulSpec,
+  ones,
   ShapeError,
   type StridedSpec,
+  sum,
   type Tensor,
   tensor,
 } from "../../mod.ts";
@@ -156,6 +159,19 @@ Deno.test("einsum lowers a pair to one matmul, reading transposed operands in pl
     assert.deepEqual(run("ij,ij->i", [50, 3], [50, 3]).matmuls, []);
     assert.deepEqual(run("i,j->ij", [2], [3]).matmuls, []);
   });
+});
+
+Deno.test("einsum broadcasts a lettered axis of size 1, as NumPy does", () => {
+  // np.einsum('ij,j->i', np.ones((2, 1)), [1., 2, 3]) and
+  // np.einsum('ij,ij->i', [[1.], [2]], [[1., 2, 3], [4, 5, 6]])
+  assert.deepEqual(einsum("ij,j->i", ones([2, 1]), tensor([1, 2, 3])).arraySync(), [6, 6]);
+  assert.deepEqual(
+    einsum("ij,ij->i", tensor([[1], [2]]), tensor([[1, 2, 3], [4, 5, 6]])).arraySync(),
+    [6, 30],
+  );
+  // The gradient of the broadcast axis sums over it.
+  const g = grad((a: Tensor) => sum(einsum("ij,j->i", a, tensor([1, 2, 3]))))(ones([2, 1]));
+  assert.deepEqual(g.arraySync(), [[6], [6]]);
 });
 
 Deno.test("einsum errors name the subscripts and what is wrong", () => {
