@@ -1197,10 +1197,11 @@ export interface Backend {
   /**
    * `count` pseudo-random 32-bit words (stored as int32) from a Threefry-2x32
    * key (`key` is int32 `[2]`). Word `i` is word `i % 2` of
-   * `threefry2x32(key, [0, floor(i / 2)])`, so results never depend on call
-   * order and every backend produces the same bits.
+   * `threefry2x32(key, [0, offset + floor(i / 2)])` (`offset` defaults to 0;
+   * the blocks stay below 2³²), so results never depend on call order and
+   * every backend produces the same bits.
    */
-  randomBits(key: DataHandle, count: number): DataHandle;
+  randomBits(key: DataHandle, count: number, offset?: number): DataHandle;
   /**
    * `count` uniform floats in `[0, 1)` from the same stream as `randomBits`:
    * float32 element `i` is `(word_i >>> 8) · 2⁻²⁴`; float64 element `i` uses

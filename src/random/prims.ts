@@ -12,10 +12,12 @@ import { concat, reshape, slice } from "../ops/movement.ts";
 import { zeros } from "../ops/creation.ts";
 
 /** Random 32-bit words from a key. @internal */
-export const randomBitsPrim: Primitive<{ count: number }> = definePrimitive<{ count: number }>({
+export const randomBitsPrim: Primitive<{ count: number; offset?: number }> = definePrimitive<
+  { count: number; offset?: number }
+>({
   name: "randomBits",
   abstract: (_k, { count }) => ({ shape: [count], dtype: "int32" }),
-  impl: (be, [k], { count }) => be.randomBits(k._data, count),
+  impl: (be, [k], { count, offset }) => be.randomBits(k._data, count, offset),
   vjp: null,
   jvp: null,
   batch: perKey,

@@ -164,9 +164,8 @@ export function split(k: PRNGKey, n = 2): PRNGKey[] {
  * key's backend allows it), so the new key works on every backend like
  * theirs. A key traced by `jit` or `vmap`, or computed on a backend
  * without synchronous reads (WebGPU), has no words on the host: the block
- * is then taken from its stream on the device, which costs `O(data)`, so
- * `data` (as a uint32: `-1` is `2³² − 1`) is limited to `2²⁴` there. Under
- * `jit`, fold in small numbers, or fold keys outside and pass them in.
+ * is then computed where the key is (block `data` of its stream), at the
+ * same cost for any `data`.
  *
  * @param k A key.
  * @param data An integer in `[-2³¹, 2³²)`.
@@ -194,20 +193,8 @@ export function foldIn(k: PRNGKey, data: number): PRNGKey {
     const [y0, y1] = threefry2x32(w[0] >>> 0, w[1] >>> 0, 0, d);
     return keyFromWords(y0 | 0, y1 | 0);
   }
-  if (d >= 2 ** 24) {
-    const why = kk._trace !== null
-      ? `a key traced by jit or vmap (its words are known only when the program runs)`
-      : `a key whose words only the ${kk.backend} backend has (it cannot read them ` +
-        `synchronously)`;
-    throw new RangeError(
-      `random.foldIn(): data ${data} (${d} as a uint32) is too large for ${why}: the block is ` +
-        `then taken from the key's stream, O(data); fold in numbers below 2^24 there, or ` +
-        `fold into keys made outside by random.key, random.split or random.foldIn (their ` +
-        `words are kept on the host)`,
-    );
-  }
-  const stream = bind(randomBitsPrim, [kk], { count: 2 * d + 2 });
-  return slice(stream, [2 * d], [2 * d + 2]);
+  // Block d of the key's stream, computed where the key is.
+  return bind(randomBitsPrim, [kk], { count: 2, offset: d });
 }
 
 /**

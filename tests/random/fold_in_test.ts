@@ -30,6 +30,8 @@
 import assert from "node:assert/strict";
 import { jit, random, stack, type Tensor, tensor, vmap } from "../../mod.ts";
 import { onHostlessBackend, peek } from "../_helpers.ts";
+import { gpuTest } from "../backend/_webgpu.ts";
+import { threefry2x32 } from "../../src/backend/cpu/threefry.ts";
 
 const words = (t: Tensor) => [...t.dataSync()];
 
@@ -73,16 +75,10 @@ Deno.test("foldIn is deterministic, gives distinct keys, and agrees with split's
 Deno.test("foldIn without the key's words on the host takes the block on the device", async () => {
   await onHostlessBackend(() => {
     // keys uploaded from raw words on a backend that cannot read them back
-    for (const [k, d, want] of PINNED.filter(([, d]) => d >= 0 && d < 2 ** 24)) {
+    // (every pinned case: data up to 2³² − 1 and negative, each one block on the device)
+    for (const [k, d, want] of PINNED) {
       assert.deepEqual(peek(random.foldIn(keyOf(k), d)), want);
     }
-    assert.throws(
-      () => random.foldIn(keyOf([0, 0]), 2 ** 24),
-      (e: unknown) =>
-        e instanceof RangeError &&
-        /random\.foldIn\(\): data 16777216 \(16777216 as a uint32\) is too large for a key whose words only the hostless backend has/
-          .test(e.message),
-    );
     // keys from random.key / split / foldIn keep their words: any data, no device read
     const k = random.foldIn(random.key(42), 2 ** 32 - 1);
     assert.deepEqual(peek(k), [-1896430451, -403990582]);
@@ -91,16 +87,18 @@ Deno.test("foldIn without the key's words on the host takes the block on the dev
   });
 });
 
-Deno.test("foldIn of a key traced by jit or vmap: small data from the stream; large data says why", () => {
+Deno.test("foldIn of a key traced by jit or vmap: any data, the eager keys, at one block's cost", () => {
   const k = random.key(7);
-  const fold = (key: Tensor) => random.foldIn(key, 3);
-  assert.deepEqual(jit(fold)(k).arraySync(), fold(k).arraySync());
   const keys = random.split(k, 2);
-  assert.deepEqual(vmap(fold)(stack(keys)).arraySync(), keys.map((key) => fold(key).arraySync()));
-  const tooLarge =
-    /random\.foldIn\(\): data .* is too large for a key traced by jit or vmap \(its words are known only when the program runs\)/;
-  assert.throws(() => jit((key: Tensor) => random.foldIn(key, -1))(k), tooLarge);
-  assert.throws(() => vmap((key: Tensor) => random.foldIn(key, 2 ** 24))(stack(keys)), tooLarge);
+  for (const d of [3, 2 ** 24, 2 ** 32 - 1, -1, -(2 ** 31)]) {
+    const fold = (key: Tensor) => random.foldIn(key, d);
+    assert.deepEqual(jit(fold)(k).arraySync(), fold(k).arraySync(), `jit, data ${d}`);
+    assert.deepEqual(
+      vmap(fold)(stack(keys)).arraySync(),
+      keys.map((key) => fold(key).arraySync()),
+      `vmap, data ${d}`,
+    );
+  }
 });
 
 Deno.test("foldIn validates the key and the data", () => {
@@ -118,4 +116,12 @@ Deno.test("foldIn validates the key and the data", () => {
     () => random.foldIn(words(k) as unknown as Tensor, 1),
     /random\.foldIn\(\): key must be/,
   );
+});
+
+gpuTest("foldIn of a traced key on webgpu: block data of the stream, computed there", async () => {
+  const k = random.key(5);
+  for (const d of [1, 2 ** 24, 2 ** 32 - 1]) {
+    const want = [...threefry2x32(0, 5, 0, d)].map((w) => w | 0);
+    assert.deepEqual(await jit((key: Tensor) => random.foldIn(key, d))(k).array(), want);
+  }
 });

@@ -314,11 +314,11 @@ export class CpuBackend implements be.Backend {
     return this.wrap(acc);
   }
 
-  /** `count` Threefry-2x32 words from the int32 `[2]` key. */
-  randomBits(key: be.DataHandle, count: number): be.DataHandle {
+  /** `count` Threefry-2x32 words from the int32 `[2]` key, from block `offset`. */
+  randomBits(key: be.DataHandle, count: number, offset = 0): be.DataHandle {
     const k = this.arr(key) as Int32Array;
     const out = this.alloc("int32", count, false) as Int32Array;
-    randomBitsInto(out, k[0] >>> 0, k[1] >>> 0);
+    randomBitsInto(out, k[0] >>> 0, k[1] >>> 0, offset);
     return this.wrap(out);
   }
 

@@ -66,11 +66,13 @@ export function threefry2x32(
 
 /**
  * Fills `out` with random words from the key `(k0, k1)`: word `i` is word
- * `i % 2` of `threefry2x32(k0, k1, 0, floor(i / 2))`, stored as int32.
+ * `i % 2` of `threefry2x32(k0, k1, 0, offset + floor(i / 2))`, stored as
+ * int32.
  *
  * @param out The array to fill (every element is overwritten).
  * @param k0 First key word (uint32).
  * @param k1 Second key word (uint32).
+ * @param offset The first block (default 0; blocks must stay below 2³²).
  * @example
  * ```ts
  * import { randomBitsInto, threefry2x32 } from "./threefry.ts";
@@ -79,12 +81,12 @@ export function threefry2x32(
  * console.log(out[2] >>> 0 === threefry2x32(1, 2, 0, 1)[0]); // true
  * ```
  */
-export function randomBitsInto(out: Int32Array, k0: number, k1: number): void {
+export function randomBitsInto(out: Int32Array, k0: number, k1: number, offset = 0): void {
   const ks = keySchedule(k0, k1);
   const res = new Int32Array(2);
   const len = out.length;
   for (let i = 0; i < len; i += 2) {
-    block(ks, 0, i / 2, res);
+    block(ks, 0, offset + i / 2, res);
     out[i] = res[0];
     if (i + 1 < len) out[i + 1] = res[1];
   }

@@ -35,7 +35,7 @@ function rounds(): string {
 
 /** WGSL of a kernel writing `emit(word)` for both words of each block. */
 function source(emit: (w: string) => string, decls: string): string {
-  return `struct U { count: u32, blocks: u32, p2: u32, p3: u32 }
+  return `struct U { count: u32, blocks: u32, offset: u32, p3: u32 }
 @group(0) @binding(0) var<uniform> u: U;
 ${decls}
 @compute @workgroup_size(${WG})
@@ -46,7 +46,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let ks1 = bitcast<u32>(ld_key(1u));
   let ks2 = ks0 ^ ks1 ^ 0x1bd11bdau;
   var a = ks0;
-  var b = blk + ks1;
+  var b = blk + u.offset + ks1;
 ${rounds()}  let i = 2u * blk;
   st_out(i, ${emit("a")});
   if (i + 1u < u.count) { st_out(i + 1u, ${emit("b")}); }
@@ -67,6 +67,7 @@ function generate(
   outType: "i32" | "f32",
   key: Store,
   count: number,
+  offset = 0,
 ): Store {
   const out = ctx.allocStore(op, count);
   if (count === 0) return out;
@@ -76,7 +77,7 @@ function generate(
     { name: "out", type: outType, store: out, write: true },
   ];
   const wgsl = source(EMIT[outType], ctx.declare(ops));
-  ctx.run(op, wgsl, Uint32Array.of(count, blocks, 0, 0), ops, groups1d(blocks, WG));
+  ctx.run(op, wgsl, Uint32Array.of(count, blocks, offset, 0), ops, groups1d(blocks, WG));
   return out;
 }
 
@@ -88,10 +89,16 @@ function generate(
  * @param ctx The GPU context.
  * @param key int32 `[2]`, the key words.
  * @param count Number of words.
+ * @param offset The first block of the stream (default 0).
  * @returns New int32 storage of `count` elements.
  */
-export function randomBitsKernel(ctx: GpuContext, key: Store, count: number): Store {
-  return generate(ctx, "randomBits()", "i32", key, count);
+export function randomBitsKernel(
+  ctx: GpuContext,
+  key: Store,
+  count: number,
+  offset = 0,
+): Store {
+  return generate(ctx, "randomBits()", "i32", key, count, offset);
 }
 
 /**

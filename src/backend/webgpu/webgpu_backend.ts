@@ -460,8 +460,10 @@ export class WebGpuBackend implements be.Backend {
   }
 
   /** `count` Threefry-2x32 words from the int32 `[2]` key. */
-  randomBits(key: be.DataHandle, count: number): be.DataHandle {
-    return this.#wrap(randomBitsKernel(this.ctx, this.#buf(key, "randomBits()"), count));
+  randomBits(key: be.DataHandle, count: number, offset = 0): be.DataHandle {
+    return this.#wrap(
+      randomBitsKernel(this.ctx, this.#buf(key, "randomBits()"), count, offset),
+    );
   }
 
   /** `count` uniform floats in `[0, 1)` from the `randomBits` stream. */
