@@ -36,6 +36,10 @@ export function scalarOn(backend: Backend, value: number, dtype: DType): Tensor 
  */
 export function knownValues(x: Tensor): TypedArray | null {
   if (isAbstract(x)) return null;
+  // One example inside vmap (an opaque tracer): its value is not one array.
+  for (let t: Tensor | null = x; t !== null && t._trace !== null; t = t._primal) {
+    if (t._trace.opaque) return null;
+  }
   const c = concreteOf(x);
   const be = c._backend!;
   if (c._disposed) return null;

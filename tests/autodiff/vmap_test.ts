@@ -18,6 +18,8 @@ import {
   jit,
   jvp,
   matmul,
+  nn,
+  pow,
   random,
   reshape,
   slice,
@@ -244,4 +246,24 @@ Deno.test("vmap errors name the arguments, the sizes and the fix; nothing is rea
   const x = tensor([[1, 2], [3, 4]]);
   vmap((r: Tensor) => r.mul(2), { inAxes: 1 })(x);
   assert.deepEqual(x.arraySync(), [[1, 2], [3, 4]]);
+});
+
+Deno.test("vmap of a loss with int labels: per-example losses (the labels' range is checked where readable)", () => {
+  const logits = tensor([[1, 2, 3], [0, 1, 0]]);
+  const labels = tensor([2, 1], { dtype: "int32" });
+  const one = (l: Tensor, y: Tensor) => nn.softmaxCrossEntropy(reshape(l, [1, 3]), reshape(y, [1]));
+  const loop = [0, 1].map((i) => one(take(logits, i, 0), take(labels, i, 0)).itemSync());
+  assert.deepEqual([...vmap(one)(logits, labels).dataSync()], loop);
+  assert.deepEqual([...jit(vmap(one))(logits, labels).dataSync()], loop);
+  // One example's label cannot be read inside vmap: out of range is NaN, as under jit.
+  const bad = vmap(one)(logits, tensor([2, 7], { dtype: "int32" })).dataSync();
+  assert.equal(bad[0], loop[0]);
+  assert.ok(Number.isNaN(bad[1]));
+  assert.deepEqual(
+    vmap((x: Tensor, n: Tensor) => pow(x, n))(
+      tensor([[2, 3]], { dtype: "int32" }),
+      tensor([[2, 3]], { dtype: "int32" }),
+    ).arraySync(),
+    [[4, 27]],
+  );
 });
