@@ -4,7 +4,7 @@
  * @module
  */
 
-import { fmtShape, ShapeError } from "../core/errors.ts";
+import { DTypeError, fmtShape, ShapeError } from "../core/errors.ts";
 import type { Tensor, TensorLike } from "../core/tensor.ts";
 import { asTensor, requireFloat } from "../ops/convert.ts";
 
@@ -28,6 +28,19 @@ export function requireSameShape(
       `${op}(): ${names[0]} and ${names[1]} must have the same shape, got ${
         fmtShape(a.shape)
       } and ${fmtShape(b.shape)}`,
+    );
+  }
+}
+
+/**
+ * Throws a DTypeError naming the layer `op` unless the input `x` has the
+ * dtype of its params `p` (a float64 model on float32 data, or the reverse).
+ */
+export function requireParamsDType(op: string, x: Tensor, p: Tensor): void {
+  if (x.dtype !== p.dtype) {
+    throw new DTypeError(
+      `${op}: the input is ${x.dtype} but the layer's params are ${p.dtype}; cast the input ` +
+        `(cast(x, "${p.dtype}")) or init the model with dtype ${x.dtype}`,
     );
   }
 }

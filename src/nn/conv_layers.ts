@@ -51,6 +51,8 @@ import {
 } from "./pooling.ts";
 import { getInitializer } from "./get_initializer.ts";
 import type { Conv2dLayerOptions, Conv2dParams, Layer } from "./layer_types.ts";
+import { requireFloat } from "../ops/convert.ts";
+import { requireParamsDType } from "./_util.ts";
 import { checkOptions, type OptionKeys } from "../ops/_options.ts";
 import { AVG_POOL_KEYS, CONV2D_KEYS, GLOBAL_POOL_KEYS } from "./_option_keys.ts";
 
@@ -236,6 +238,8 @@ export function conv2d(opts: Conv2dLayerOptions): Layer<Conv2dParams, null> {
           }, got ${x instanceof Tensor ? fmtShape(x.shape) : typeof x}`,
         );
       }
+      requireFloat(`${name}.apply`, x.dtype);
+      requireParamsDType(`${name}.apply()`, x, params.w);
       const cin = params.w.shape[layout === "NCHW" ? 1 : 2] * groups;
       const got = x.shape[layout === "NCHW" ? 1 : 3];
       if (got !== cin) {

@@ -43,7 +43,7 @@ import { getDefaultDType } from "../ops/default_dtype.ts";
 import { bernoulli, split } from "../random/random.ts";
 import * as act from "./activations.ts";
 import { getInitializer } from "./get_initializer.ts";
-import { floatInput } from "./_util.ts";
+import { floatInput, requireParamsDType } from "./_util.ts";
 import type {
   BatchNormOptions,
   BatchNormParams,
@@ -131,6 +131,7 @@ export function dense(units: number, opts: DenseOptions = {}): Layer<DenseParams
         throw new TypeError(`${name}.apply(): params must be {w, b} from init`);
       }
       const t = floatInput(`${name}.apply`, x);
+      requireParamsDType(`${name}.apply()`, t, params.w);
       const inSize = params.w.shape[0];
       if (t.ndim === 0 || t.shape[t.ndim - 1] !== inSize) {
         throw new ShapeError(
@@ -441,15 +442,24 @@ export function batchNorm(
     },
     apply(params, state, x, ctx = {}) {
       const op = `${name}.apply()`;
-      const t = floatInput(op, x);
+      if (params === null || typeof params !== "object" || !(params.gamma instanceof Tensor)) {
+        throw new TypeError(`${op}: params must be {gamma, beta} from init`);
+      }
+      if (state === null || typeof state !== "object" || !(state.mean instanceof Tensor)) {
+        throw new TypeError(`${op}: state must be {mean, var} from init (or the last apply)`);
+      }
+      const t = floatInput(`${name}.apply`, x);
+      requireParamsDType(op, t, params.gamma);
       const statShape = state.mean.shape;
+      // Only the reduced axes (size 1 in the statistics) may have any size.
+      const reduced = t.ndim === statShape.length + 1 ? axesFor(op, t.ndim) : [];
       const fits = t.ndim === statShape.length + 1 &&
-        statShape.every((d, i) => d === 1 || d === t.shape[i + 1]);
+        statShape.every((d, i) => d === t.shape[i + 1] || (d === 1 && reduced.includes(i + 1)));
       if (!fits) {
         throw new ShapeError(
           `${op}: expected inputs of shape [N, ${
-            statShape.join(", ")
-          }] (axes of size 1 may be any size), got ${fmtShape(t.shape)}`,
+            statShape.map((d, i) => (reduced.includes(i + 1) ? "any" : String(d))).join(", ")
+          }] (as init was given), got ${fmtShape(t.shape)}`,
         );
       }
       if (!ctx.training) {

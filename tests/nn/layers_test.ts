@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import {
   add,
   checkGrads,
+  DTypeError,
   matmul,
   mean,
   nn,
@@ -283,9 +284,29 @@ Deno.test("batchNorm: statistics over several axes (per channel of [N, C, L])", 
   assertThrowsMatch(
     () => bn.apply(params, state, ones([4, 3, 5], f64)),
     ShapeError,
-    /^batchNorm\.apply\(\): expected inputs of shape \[N, 2, 1\] .*got \[4,3,5\]$/,
+    /^batchNorm\.apply\(\): expected inputs of shape \[N, 2, any\] .*got \[4,3,5\]$/,
   );
   assertThrowsMatch(() => batchNorm({ momentum: 2 }), RangeError, /momentum must be in \[0, 1\]/);
+  // One feature's statistics never spread over five (a size-1 axis that is not reduced).
+  const one = batchNorm();
+  const s1 = one.init(random.key(0), [1]);
+  for (const training of [false, true]) {
+    assertThrowsMatch(
+      () => one.apply(s1.params, s1.state, ones([2, 5]), { training }),
+      ShapeError,
+      /^batchNorm\.apply\(\): expected inputs of shape \[N, 1\] \(as init was given\), got \[2,5\]$/,
+    );
+  }
+  assertThrowsMatch(
+    () => one.apply(null as never, s1.state, ones([2, 1])),
+    TypeError,
+    /^batchNorm\.apply\(\): params must be \{gamma, beta\} from init$/,
+  );
+  assertThrowsMatch(
+    () => one.apply(s1.params, null as never, ones([2, 1])),
+    TypeError,
+    /^batchNorm\.apply\(\): state must be \{mean, var\} from init/,
+  );
 });
 
 // ---------------------------------------------------------------- sequential
@@ -368,4 +389,28 @@ Deno.test("layers never change their params, state or input", () => {
   net.apply(params, state, x);
   assert.deepEqual([snapshot(params), snapshot(state), [...x.dataSync()]], before);
   assert.equal(tree.structure(params).toString(), paramsShape);
+});
+
+Deno.test("layers: an input of another float dtype than the params names the layer and the cast", () => {
+  const net = nn.mlp({ inputSize: 3, hiddenSizes: [4], outputSize: 2, dtype: "float64" });
+  const model = net.init(random.key(0), [3]);
+  assertThrowsMatch(
+    () => net.apply(model.params, model.state, ones([2, 3])),
+    DTypeError,
+    /^dense\(4\)\.apply\(\): the input is float32 but the layer's params are float64; cast the input \(cast\(x, "float64"\)\)/,
+  );
+  const bn = batchNorm({ dtype: "float64" });
+  const b = bn.init(random.key(0), [3]);
+  assertThrowsMatch(
+    () => bn.apply(b.params, b.state, ones([2, 3])),
+    DTypeError,
+    /^batchNorm\.apply\(\): the input is float32 but the layer's params are float64/,
+  );
+  const conv = nn.layers.conv2d({ outChannels: 2, kernelSize: 1, dtype: "float64" });
+  const c = conv.init(random.key(0), [1, 4, 4]);
+  assertThrowsMatch(
+    () => conv.apply(c.params, c.state, ones([1, 1, 4, 4])),
+    DTypeError,
+    /^conv2d\(2, 1×1\)\.apply\(\): the input is float32 but the layer's params are float64/,
+  );
 });
