@@ -25,7 +25,11 @@
  */
 
 import assert from "node:assert/strict";
-import { type KernelVariant, WasmKernels } from "../../src/backend/wasm/kernels/module.ts";
+import {
+  compiledModules,
+  type KernelVariant,
+  WasmKernels,
+} from "../../src/backend/wasm/kernels/module.ts";
 import type { BinaryOp, UnaryOp } from "../../src/backend/backend.ts";
 import {
   binaryOpKernel,
@@ -34,7 +38,7 @@ import {
   whereOpKernel,
 } from "../../src/backend/ir/ops.ts";
 import { load } from "../../src/backend/ir/expr.ts";
-import { reduceKernel } from "../../src/backend/ir/kernel.ts";
+import { elementwiseKernel, reduceKernel } from "../../src/backend/ir/kernel.ts";
 import { exp } from "../../src/backend/ir/math.ts";
 
 const PAGES = 128; // 8 MiB
@@ -1067,4 +1071,18 @@ Deno.test("wasm kernels: modules compile, unshared memory links, variants are pi
   // equal graphs built separately share one compiled kernel
   const again = got.elementwise(binaryOpKernel("add", "float32"));
   assert.equal(again, got.elementwise(binaryOpKernel("add", "float32")));
+});
+
+Deno.test("wasm kernels: the compiled kernels kept are bounded (a constant that changes every call)", () => {
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const k = WasmKernels.create(memory, { shared: false, maxPages: 0 })!;
+  const view = new Float32Array(memory.buffer);
+  // x · c for 1 100 values of c: a kernel each (a learning rate baked into a jitted step).
+  for (let i = 0; i < 1100; i++) {
+    const c = 1 + i / 1024;
+    view[0] = 2;
+    k.elementwise(elementwiseKernel(load(0, "f32").mul(c)))(0, 0, 1, 64, 1, 1);
+    assert.equal(view[16], Math.fround(2 * c));
+  }
+  assert.ok(compiledModules() <= 1024, `${compiledModules()} modules kept`);
 });

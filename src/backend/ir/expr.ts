@@ -135,7 +135,15 @@ function constText(value: number, type: ScalarType): string {
   return String(value);
 }
 
-const interned = new Map<string, Expr>();
+/**
+ * The live nodes by key, held weakly: a node no kernel refers to any more is
+ * collected and its entry dropped (constants vary: a learning rate baked
+ * into a kernel makes new nodes every step).
+ */
+const interned = new Map<string, WeakRef<Expr>>();
+const forget = new FinalizationRegistry<string>((key) => {
+  if (interned.get(key)?.deref() === undefined) interned.delete(key);
+});
 let nextId = 0;
 
 /**
@@ -189,10 +197,11 @@ export class Expr {
     const key = `${op} ${type} ${op === "const" ? constText(v, type) : v} ${
       args.map((a) => a.id).join(",")
     }`;
-    let node = interned.get(key);
+    let node = interned.get(key)?.deref();
     if (node === undefined) {
       node = new Expr(op, type, args, v);
-      interned.set(key, node);
+      interned.set(key, new WeakRef(node));
+      forget.register(node, key);
     }
     return node;
   }

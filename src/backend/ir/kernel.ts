@@ -18,6 +18,7 @@
  * @module
  */
 
+import { LruMap } from "../_lru.ts";
 import { canonicalKey, type Expr, operandTypes, type ScalarType } from "./expr.ts";
 
 /**
@@ -178,7 +179,8 @@ export function reduceKernel(
  * @internal
  */
 export class KernelCache<T> {
-  readonly #entries = new Map<string, T>();
+  /** The 1 024 most recently used (constants are part of a kernel's key: they vary). */
+  readonly #entries = new LruMap<string, T>(1024);
 
   /** How many kernels are compiled. */
   get size(): number {

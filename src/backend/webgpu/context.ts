@@ -45,6 +45,7 @@
 
 import { AllocationError } from "../../core/errors.ts";
 import { BufferPool } from "./pool.ts";
+import { LruMap } from "../_lru.ts";
 import { Recorder } from "./recorder.ts";
 
 /** The largest number of workgroups per dimension WebGPU guarantees (`maxComputeWorkgroupsPerDimension` ≥ this). */
@@ -158,7 +159,8 @@ export class GpuContext {
    * (tests run both plans on one device).
    */
   serialReductions: boolean;
-  readonly #pipelines = new Map<string, GPUComputePipeline>();
+  /** Pipelines by WGSL source: the 1 024 most recently used (constants vary). */
+  readonly #pipelines = new LruMap<string, GPUComputePipeline>(1024);
   #error: string | null = null;
   /** Small constant stores by content (see `constant`). */
   readonly #constants = new Map<string, Store>();

@@ -20,6 +20,7 @@ import type { ElementwiseKernel, ReduceKernel } from "../../ir/kernel.ts";
 import { renderWasm } from "../../ir/render_wasm.ts";
 import { type MemoryImport, wasmFeatures, WasmModule } from "../asm/mod.ts";
 import { addIndexKernels, type IndexKernels } from "./indexing.ts";
+import { LruMap } from "../../_lru.ts";
 import { type ReduceLayout, type ReducePart, renderReduce } from "./reduce.ts";
 
 /** Which instruction does the multiply-adds: relaxed-SIMD FMA or plain SIMD mul + add. */
@@ -45,8 +46,20 @@ export interface WasmKernelsOptions {
   readonly variant?: KernelVariant;
 }
 
+/**
+ * The most kernels kept compiled (per process, and instantiated per
+ * memory): the most recently used; one evicted is built again if it comes
+ * back (callers holding its function keep it alive meanwhile).
+ */
+const KEPT_KERNELS = 1024;
+
 /** Compiled modules by variant, memory import and kernel key. */
-const modules = new Map<string, WebAssembly.Module>();
+const modules = new LruMap<string, WebAssembly.Module>(KEPT_KERNELS);
+
+/** How many compiled modules the process keeps (at most `KEPT_KERNELS`). @internal */
+export function compiledModules(): number {
+  return modules.size;
+}
 
 /**
  * The kernels on one memory (see the module doc).
@@ -74,7 +87,7 @@ export class WasmKernels {
   readonly index: IndexKernels;
   readonly #memory: WebAssembly.Memory;
   readonly #import: MemoryImport;
-  readonly #calls = new Map<string, (...args: number[]) => void>();
+  readonly #calls = new LruMap<string, (...args: number[]) => void>(KEPT_KERNELS);
 
   private constructor(
     memory: WebAssembly.Memory,
