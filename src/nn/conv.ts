@@ -95,7 +95,7 @@ function batched(op: string, x: Tensor, w: Tensor): [Tensor, boolean] {
  * ```
  */
 export function conv2d(x: TensorLike, w: TensorLike, options: Conv2dOptions = {}): Tensor {
-  checkOptions("conv2d", options, CONV2D_KEYS, '{ stride: 2, padding: "SAME" }');
+  checkOptions("conv2d", options, CONV2D_KEYS, "{ stride: 2, padding: 1 }");
   const op = "conv2d";
   const wt = asTensor(op, w);
   const [xb, unbatched] = batched(op, asTensor(op, x), wt);
@@ -123,7 +123,10 @@ export function conv2d(x: TensorLike, w: TensorLike, options: Conv2dOptions = {}
     });
   } else if (typeof p === "string") {
     throw new ShapeError(
-      `${op}(): padding must be a number, an [h, w] pair, "same" or "valid", got "${p}"`,
+      `${op}(): padding must be a number, an [h, w] pair, "same" or "valid", got "${p}"` +
+        (p === "SAME" || p === "VALID"
+          ? ` (PyTorch's lowercase forms here; JAX's "${p}" is lax.convGeneralDilated's and pooling's)`
+          : ""),
     );
   } else padding = pair(op, "padding", p, 0).map((v) => [v, v]);
   const y = convGeneralDilated(xb, wt, {

@@ -233,6 +233,16 @@ Deno.test("conv2d, convTranspose2d: errors name the op, the shapes and the fix",
   );
   // deno-lint-ignore no-explicit-any
   throws(() => nn.conv2d(x, w, { padding: "full" as any }), /conv2d\(\): padding must be a number/);
+  throws(
+    // deno-lint-ignore no-explicit-any
+    () => nn.conv2d(x, w, { padding: "SAME" as any }),
+    /got "SAME" \(PyTorch's lowercase forms here; JAX's "SAME" is lax\.convGeneralDilated's and pooling's\)/,
+  );
+  // An unknown option's hint shows a valid call.
+  assert.throws(
+    () => nn.conv2d(x, w, { strides: 2 } as never),
+    /e\.g\. \{ stride: 2, padding: 1 \}/,
+  );
   throws(() => nn.conv2d(x, w, { padding: -1 }), /conv2d\(\): padding must be an integer ≥ 0/);
   throws(() => nn.conv2d(x, w, { stride: [1, 0] }), /conv2d\(\): stride must be an integer ≥ 1/);
   throws(
