@@ -133,7 +133,15 @@ export function checkFitOptions<P, D, S, M>(
   }
   checkPositiveInt("epochs", epochs);
   checkPositiveInt("batchSize", batchSize);
-  if (evalEvery !== undefined) checkPositiveInt("evalEvery", evalEvery);
+  if (evalEvery !== undefined) {
+    checkPositiveInt("evalEvery", evalEvery);
+    if (validation === undefined) {
+      throw new TypeError(
+        `fit(): evalEvery says how often to evaluate the validation data, but there is no ` +
+          `validation; add validation: { data, metrics } or leave evalEvery out`,
+      );
+    }
+  }
   if (maxGradNorm !== undefined && !(maxGradNorm > 0 && Number.isFinite(maxGradNorm))) {
     throw new RangeError(`fit(): maxGradNorm must be a positive number, got ${maxGradNorm}`);
   }

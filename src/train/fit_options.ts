@@ -594,7 +594,10 @@ export interface FitCommonOptions<P, D, S, M> {
   readonly dropLast?: boolean;
   /** Validation data and metrics, evaluated in eval mode (`ctx.training === false`). */
   readonly validation?: ValidationOptions<P, D, M>;
-  /** Also evaluate every this many steps (default: only at the end of each epoch). */
+  /**
+   * Also evaluate the validation data every this many steps (default: only
+   * at the end of each epoch); needs `validation`.
+   */
   readonly evalEvery?: number;
   /** Stop when the monitored value stops improving; restores the best parameters by default. */
   readonly earlyStopping?: EarlyStoppingOptions;

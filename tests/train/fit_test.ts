@@ -594,6 +594,10 @@ Deno.test("fit: clear errors for bad options, before training", async () => {
     /evalEvery must be a positive integer/,
   );
   await assert.rejects(
+    () => fit({ ...base, evalEvery: 2 }),
+    /^TypeError: fit\(\): evalEvery says how often to evaluate the validation data, but there is no validation/,
+  );
+  await assert.rejects(
     () =>
       fit({
         ...base,
