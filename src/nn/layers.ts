@@ -466,7 +466,7 @@ export function batchNorm(
         const xhat = div(sub(t, state.mean), sqrt(add(state.var, eps)));
         return [add(mul(xhat, params.gamma), params.beta), state];
       }
-      const axes = axesFor(op, t.ndim);
+      const axes = reduced; // checked above
       const mu = mean(t, axes, { keepdims: true });
       const xc = sub(t, mu);
       const v = mean(square(xc), axes, { keepdims: true });

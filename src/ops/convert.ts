@@ -9,14 +9,7 @@ import { currentBackend } from "../backend/registry.ts";
 import type { Backend } from "../backend/backend.ts";
 import { allocArray, type DType, isFloat, type TypedArray } from "../core/dtype.ts";
 import { DTypeError } from "../core/errors.ts";
-import {
-  backendOfTensor,
-  concreteOf,
-  isAbstract,
-  makeTensor,
-  Tensor,
-  type TensorLike,
-} from "../core/tensor.ts";
+import { backendOfTensor, makeTensor, Tensor, type TensorLike } from "../core/tensor.ts";
 import { defaultDTypeHint, getDefaultDType } from "./default_dtype.ts";
 
 /** A scalar tensor of `dtype` on `backend`. @internal */
@@ -35,12 +28,12 @@ export function scalarOn(backend: Backend, value: number, dtype: DType): Tensor 
  * @internal
  */
 export function knownValues(x: Tensor): TypedArray | null {
-  if (isAbstract(x)) return null;
-  // One example inside vmap (an opaque tracer): its value is not one array.
-  for (let t: Tensor | null = x; t !== null && t._trace !== null; t = t._primal) {
-    if (t._trace.opaque) return null;
+  // The value under the tracers; none under jit's (abstract), and none for
+  // one example inside vmap (opaque: its value is not one array).
+  let c = x;
+  for (; c._trace !== null; c = c._primal) {
+    if (c._primal === null || c._trace.opaque) return null;
   }
-  const c = concreteOf(x);
   const be = c._backend!;
   if (c._disposed) return null;
   if (be.canReadSync) return be.readSync(c._data, c.dtype, c.size);
