@@ -53,7 +53,13 @@ function reason(e: unknown, path: string, flag: string): string {
  * class as Deno's (so `instanceof Deno.errors.NotFound` still works), with
  * Deno's error as the `cause`.
  */
-function fsError(op: string, verb: string, path: string, flag: string, e: unknown): Error {
+export function fsError(
+  op: string,
+  verb: string,
+  path: string,
+  flag: string,
+  e: unknown,
+): Error {
   const message = `${op}: cannot ${verb} ${path}: ${reason(e, path, flag)}`;
   const Ctor = e instanceof Error && Object.values(Deno.errors).includes(
       e.constructor as typeof Deno.errors.NotFound,

@@ -97,18 +97,39 @@ export function linearScale(
     lo = fixedLo ?? (Number.isFinite(hi) ? hi - 1 : 0);
     hi = fixedHi ?? lo + 1;
   }
+  // Data ends closer than the 12 digits the ticks keep (1 and 1 + 1e-13)
+  // would make no scale: drawn as a single value, a flat line.
+  if (
+    lo < hi && (fixedLo === undefined || fixedHi === undefined) &&
+    hi - lo <= Math.max(Math.abs(lo), Math.abs(hi)) * 1e-10
+  ) {
+    if (fixedHi !== undefined) lo = hi;
+    else hi = lo;
+  }
   if (!(lo < hi)) {
     const d = Math.abs(lo) * 0.1 || 1;
     if (fixedLo === undefined) lo -= d;
-    if (fixedHi === undefined) hi = Math.max(hi, lo) + (fixedLo === undefined ? d : d);
+    if (fixedHi === undefined) hi = Math.max(hi, lo) + d;
     if (!(lo < hi)) hi = lo + d;
   }
-  const step = niceStep((hi - lo) / Math.max(1, target));
-  if (fixedLo === undefined) lo = clean(Math.floor(lo / step + 1e-9) * step);
-  if (fixedHi === undefined) hi = clean(Math.ceil(hi / step - 1e-9) * step);
-  const ticks: number[] = [];
+  const t = Math.max(1, target);
+  // Halves where the span is not a finite number (±1e308).
+  const step = niceStep(Number.isFinite(hi - lo) ? (hi - lo) / t : (hi / 2 - lo / 2) / t * 2);
+  const wideLo = clean(Math.floor(lo / step + 1e-9) * step);
+  const wideHi = clean(Math.ceil(hi / step - 1e-9) * step);
+  if (fixedLo === undefined && Number.isFinite(wideLo)) lo = wideLo;
+  if (fixedHi === undefined && Number.isFinite(wideHi)) hi = wideHi;
   const k0 = Math.ceil(lo / step - 1e-9);
   const k1 = Math.floor(hi / step + 1e-9);
+  const ends = Math.max(Math.abs(lo), Math.abs(hi));
+  if (
+    !(step > ends * 1e-11 && k1 - k0 <= 100 && Math.abs(k0) < 2 ** 52 && Math.abs(k1) < 2 ** 52)
+  ) {
+    // Fixed ends too close for nice ticks (steps below the ends' precision,
+    // or subnormal): label the ends.
+    return { lo, hi, log: false, ticks: [lo, hi], labels: [String(lo), String(hi)], minor: [] };
+  }
+  const ticks: number[] = [];
   for (let k = k0; k <= k1; k++) ticks.push(clean(k * step));
   const maxAbs = ticks.reduce((m, t) => Math.max(m, Math.abs(t)), 0);
   const labels = ticks.map((t) => fmtTick(t, step, maxAbs));
@@ -195,7 +216,9 @@ export interface PlotRect {
 export function frac(s: Scale, v: number): number {
   return s.log
     ? (Math.log10(v) - Math.log10(s.lo)) / (Math.log10(s.hi) - Math.log10(s.lo))
-    : (v - s.lo) / (s.hi - s.lo);
+    : Number.isFinite(s.hi - s.lo)
+    ? (v - s.lo) / (s.hi - s.lo)
+    : (v / 2 - s.lo / 2) / (s.hi / 2 - s.lo / 2);
 }
 
 /** The x pixel of `v`. */

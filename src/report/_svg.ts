@@ -53,10 +53,18 @@ export function paletteColor(i: number): string {
   return PALETTE[((i % PALETTE.length) + PALETTE.length) % PALETTE.length];
 }
 
-/** Escapes text for XML character data and attribute values. */
+/**
+ * Escapes text for XML character data and attribute values. Characters XML
+ * 1.0 forbids (C0 controls other than tab, newline and carriage return, as
+ * in a terminal's colour codes, and U+FFFE/U+FFFF) become U+FFFD, so the
+ * document stays well-formed.
+ */
 export function esc(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ESCAPES[c]);
+  return text.replace(/[&<>"']/g, (c) => ESCAPES[c]).replace(NOT_XML, "\uFFFD");
 }
+
+// deno-lint-ignore no-control-regex
+const NOT_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g;
 
 const ESCAPES: Record<string, string> = {
   "&": "&amp;",

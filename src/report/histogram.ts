@@ -90,7 +90,8 @@ export interface HistogramBins {
  * holds `edges[i] ≤ v < edges[i + 1]`, the last bin also holds `v = hi`.
  * Values outside the range and non-finite values are not counted (their
  * numbers are returned). Without values and range the range is `[0, 1]`;
- * a single-valued extent `v` becomes `[v - 0.5, v + 0.5]`.
+ * a single-valued extent `v` becomes `[v - 0.5, v + 0.5]` (wider where
+ * 0.5 is below `v`'s precision).
  *
  * @param values The values, as host numbers (this helper is synchronous:
  * read a tensor with `await t.data()` first, or pass it to `histogram`).
@@ -123,17 +124,24 @@ export function histogramBins(
       if (v > hi) hi = v;
     }
     if (lo > hi) range = [0, 1];
-    else if (lo === hi) range = [lo - 0.5, hi + 0.5];
+    else if (lo === hi) range = widen(lo);
     else range = [lo, hi];
   }
   const [lo, hi] = range;
+  // Halves where the width is not a finite number (the range ±1e308).
+  const wide = !Number.isFinite(hi - lo);
   const edges = Array.from(
     { length: bins + 1 },
-    (_, i) => i === bins ? hi : lo + (hi - lo) * i / bins,
+    (_, i) =>
+      i === bins
+        ? hi
+        : wide
+        ? lo * ((bins - i) / bins) + hi * (i / bins)
+        : lo + (hi - lo) * i / bins,
   );
   const counts = new Array<number>(bins).fill(0);
   let outside = 0;
-  const scale = bins / (hi - lo);
+  const scale = wide ? bins / (hi / 2 - lo / 2) / 2 : bins / (hi - lo);
   for (let i = 0; i < values.length; i++) {
     const v = Number(values[i]);
     if (!Number.isFinite(v)) {
@@ -144,14 +152,24 @@ export function histogramBins(
       outside++;
       continue;
     }
-    let b = Math.floor((v - lo) * scale);
+    let b = Math.floor((wide ? v / 2 - lo / 2 : v - lo) * scale);
+    if (!(b >= 0)) b = 0; // NaN where the width underflows to an infinite scale
     if (b >= bins) b = bins - 1;
-    // Rounding can put a value next to an edge in the neighbouring bin.
-    if (b > 0 && v < edges[b]) b--;
-    else if (b < bins - 1 && v >= edges[b + 1]) b++;
+    // Rounding can put a value next to an edge in a neighbouring bin.
+    while (b > 0 && v < edges[b]) b--;
+    while (b < bins - 1 && v >= edges[b + 1]) b++;
     counts[b]++;
   }
   return { edges, counts, outside, nonFinite };
+}
+
+/**
+ * The range of a single-valued extent `v`: `[v - 0.5, v + 0.5]`, wider
+ * where 0.5 is below `v`'s precision (1e20 ± 0.5 is 1e20).
+ */
+function widen(v: number): [number, number] {
+  const d = Math.max(0.5, Math.abs(v) * 1e-9);
+  return [v - d, v + d];
 }
 
 /** Bars of one histogram, each with a tooltip. */
@@ -430,7 +448,7 @@ export async function histograms(opts: HistogramsOptions): Promise<string> {
         if (v > hi) hi = v;
       }
     }
-    range = lo > hi ? [0, 1] : lo === hi ? [lo - 0.5, hi + 0.5] : [lo, hi];
+    range = lo > hi ? [0, 1] : lo === hi ? widen(lo) : [lo, hi];
   }
   const hs = panels.map((p) => histogramBins(p.values, { bins, range }));
   const [lo, hi] = range;

@@ -254,6 +254,42 @@ Deno.test("lineChart: NaN and ±Infinity break the line; nothing non-finite reac
   parseXml(await plot.lineChart({ series: [{ y: [NaN, NaN] }] }));
 });
 
+Deno.test("lineChart: values a few ulp apart draw a flat line at once; ±1e308 stays finite", async () => {
+  // 0.1 + 0.2 and 0.3 differ in the last bit: the tick step once underflowed
+  // past the ticks' precision and the tick loop never ended.
+  for (const y of [[0.1 + 0.2, 0.3], [1, 1 + 1e-13], [100, 100 + 1e-11], [1, 1 + 2 ** -52]]) {
+    const t0 = performance.now();
+    const svg = await plot.lineChart({ series: [{ y }] });
+    assert.ok(performance.now() - t0 < 2000, `${y}: took ${performance.now() - t0} ms`);
+    assert.doesNotMatch(svg, /NaN|Infinity/, String(y));
+    const { pts } = pathPoints(byClass(parseXml(svg), "series")[0].attrs.d);
+    assert.equal(pts.length, 2);
+    assert.equal(pts[0][1], pts[1][1], `${y}: drawn flat`);
+  }
+  for (const y of [[1e308, -1e308], [1.7e308, -1.7e308], [5e-324, 0]]) {
+    const svg = await plot.lineChart({ series: [{ y }] });
+    assert.doesNotMatch(svg, /NaN|Infinity/, String(y));
+    const { pts } = pathPoints(byClass(parseXml(svg), "series")[0].attrs.d);
+    assert.ok(pts[0][1] !== pts[1][1], `${y}: the two values are apart`);
+  }
+  // Fixed ends too close for nice ticks: the ends are labelled.
+  const fixed = await plot.lineChart({ yMin: 1, yMax: 1 + 1e-14, series: [{ y: [1, 1] }] });
+  assert.doesNotMatch(fixed, /NaN|Infinity/);
+  assert.deepEqual(linearScale(1, 1 + 1e-14, 5, 1, 1 + 1e-14).labels, ["1", "1.00000000000001"]);
+});
+
+Deno.test("charts: characters XML forbids (a terminal's colour codes) become U+FFFD", async () => {
+  const title = "loss \u001b[32mgreen\u001b[0m \u0001\u000b\ufffe\ttab";
+  const svg = await plot.lineChart({ title, series: [{ name: title, y: [1, 2] }] });
+  // deno-lint-ignore no-control-regex
+  assert.doesNotMatch(svg, /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/);
+  const shown = "loss \ufffd[32mgreen\ufffd[0m \ufffd\ufffd\ufffd\ttab";
+  assert.equal(textOf(all(parseXml(svg), (n) => n.name === "title")[0]), shown);
+  const cm = await plot.confusionMatrix({ matrix: [[1, 0], [0, 1]], labels: ["a\u0002", "b"] });
+  // deno-lint-ignore no-control-regex
+  assert.doesNotMatch(cm, /[\u0000-\u0008]/);
+});
+
 Deno.test("lineChart: log y axis shows decade ticks and skips non-positive values", async () => {
   const y = [2.3, 1.1, 0.4, 0.05, 0.0013, 0, -1, 0.002];
   const root = parseXml(await plot.lineChart({ series: [{ y }], yLog: true, yLabel: "loss" }));
@@ -328,6 +364,28 @@ Deno.test("histogramBins: NumPy semantics; counts sum to the finite values in ra
   assert.equal(r.outside, outside);
   assert.throws(() => plot.histogramBins([1], { bins: 0 }), RangeError);
   assert.throws(() => plot.histogramBins([1], { range: [1, 1] }), RangeError);
+});
+
+Deno.test("histogramBins: values ulp apart, single huge values and ±1e308 are binned, never NaN", async () => {
+  // [1e20, 1e20]: 1e20 ± 0.5 is 1e20, so the range widens by 1e-9 of the value.
+  const big = plot.histogramBins([1e20, 1e20], { bins: 3 });
+  assert.deepEqual(big.counts, [0, 2, 0]);
+  assert.ok(big.edges[0] < 1e20 && big.edges[3] > 1e20);
+  assert.deepEqual(plot.histogramBins([3], { bins: 2 }).edges, [2.5, 3, 3.5]);
+  // ±1e308: the width overflows; edges interpolate, both values counted.
+  const wide = plot.histogramBins([1e308, -1e308], { bins: 30 });
+  assert.ok(wide.edges.every(Number.isFinite), String(wide.edges));
+  assert.deepEqual([wide.counts[0], wide.counts[29]], [1, 1]);
+  assert.equal(wide.counts.reduce((a, b) => a + b), 2);
+  const tiny = plot.histogramBins([5e-324, 0], { bins: 3 });
+  assert.equal(tiny.counts.reduce((a, b) => a + b), 2);
+  for (const values of [[0.1 + 0.2, 0.3], [1e308, -1e308], [1e20, 1e20]]) {
+    const t0 = performance.now();
+    const svg = await plot.histogram({ values });
+    assert.ok(performance.now() - t0 < 2000, `${values}: took ${performance.now() - t0} ms`);
+    assert.doesNotMatch(svg, /NaN|Infinity/, String(values));
+    parseXml(svg);
+  }
 });
 
 Deno.test("histogram: bars sum to the finite values, with title, labels and ticks", async () => {
@@ -785,6 +843,42 @@ Deno.test("save: creates parent directories and writes the SVG", async () => {
     // Overwrites.
     await plot.save(path, "<svg/>");
     assert.equal(await Deno.readTextFile(path), "<svg/>");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("save: a file's own write permission is enough in an existing folder; errors name save()", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${dir}/out`);
+    const mod = new URL("../../mod.ts", import.meta.url).href;
+    await Deno.writeTextFile(
+      `${dir}/run.ts`,
+      `import { plot } from "${mod}";
+      await plot.save(Deno.args[0], "<svg/>");
+      try { await plot.save(Deno.args[1], "<svg/>"); } catch (e) {
+        console.log(e instanceof Deno.errors.NotCapable, e.message);
+      }`,
+    );
+    const file = `${dir}/out/loss.svg`, other = `${dir}/elsewhere/x.svg`;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--no-check",
+        `--allow-write=${file}`,
+        "--allow-read",
+        `${dir}/run.ts`,
+        file,
+        other,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, text);
+    assert.equal(await Deno.readTextFile(file), "<svg/>");
+    assert.match(text, new RegExp(`^true save\\(\\): cannot write ${other}: no permission`));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
