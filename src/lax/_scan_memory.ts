@@ -34,7 +34,8 @@ export interface ScanParams {
 function row(x: Tensor, t: number): Tensor {
   const s = slice(x, [t], [t + 1]);
   const r = reshape(s, x.shape.slice(1));
-  s.dispose();
+  // The whole axis (length 1) is `x` itself: the caller's, never freed here.
+  if (s !== x) s.dispose();
   return r;
 }
 

@@ -72,6 +72,18 @@ gpuTest("webgpu: a jitted scan and its gradient equal cpu's", async () => {
   await assertNear(grad(loss)(w, xs), want, "eager grad");
 });
 
+gpuTest("webgpu: scan and map over a length-1 axis leave the caller's xs alive", async () => {
+  const xs = tensor([5]);
+  const step = (c: Tensor, x: Tensor): [Tensor, Tensor] => [add(c, x), mul(x, 2)];
+  const [c, ys] = lax.scan(step, tensor(0), xs);
+  assert.deepEqual([await c.array(), await ys.array()], [5, [10]]);
+  assert.deepEqual(await lax.map((x: Tensor) => mul(x, 3), xs).array(), [15]);
+  const f = jit((v: Tensor) => lax.scan(step, tensor(0), v)[0]);
+  assert.equal(await f(xs).item(), 5);
+  assert.equal(await f(xs).item(), 5);
+  assert.deepEqual(await xs.array(), [5]);
+});
+
 gpuTest("webgpu: cond selects without reading the predicate; whileLoop explains", async () => {
   const f = jit(branchy);
   await assertNear(f(tensor([1, 2])), [3, 6], "true branch");

@@ -35,7 +35,7 @@ import {
   vmap,
   zeros,
 } from "../../mod.ts";
-import { assertClose, onBackend, onHostlessBackend, randn } from "../_helpers.ts";
+import { assertClose, onBackend, onHostlessBackend, randn, withBackend } from "../_helpers.ts";
 import { WasmBackend } from "../../src/backend/wasm/wasm_backend.ts";
 import { multiInfo, type Program } from "../../src/jit/program.ts";
 
@@ -621,4 +621,26 @@ Deno.test("scan: reverse mode saves the step's products, not its elementwise cha
       `bytes in use: ${used[9]} after 10 calls, ${used[59]} after 60`,
     );
   });
+});
+
+Deno.test("scan and map over a length-1 axis leave the caller's xs alive (cpu, wasm)", async () => {
+  // A row of a length-1 axis is the whole tensor: it was freed with the row.
+  for (const name of ["cpu", "wasm"]) {
+    await withBackend(name, () => {
+      const xs = tensor([5]), xs2 = tensor([[1, 2]]);
+      const step = (c: Tensor, x: Tensor): [Tensor, Tensor] => [add(c, x), mul(x, 2)];
+      const [c, ys] = lax.scan(step, zeros([]), xs);
+      assert.deepEqual([c.arraySync(), ys.arraySync()], [5, [10]], name);
+      lax.scan(step, zeros([2]), xs2, { reverse: true });
+      assert.deepEqual(lax.map((x: Tensor) => mul(x, 3), xs).arraySync(), [15], name);
+      const g = grad((v: Tensor) =>
+        lax.scan((c: Tensor, x: Tensor) => [mul(c, x), c], tensor(2), v)[0]
+      );
+      assert.deepEqual(g(xs).arraySync(), [2], name);
+      const f = jit((v: Tensor) => lax.scan(step, zeros([]), v)[0]);
+      assert.equal(f(xs).itemSync(), 5, name);
+      assert.equal(f(xs).itemSync(), 5, `${name}: a second call on the same input`);
+      assert.deepEqual([xs.arraySync(), xs2.arraySync()], [[5], [[1, 2]]], `${name}: xs kept`);
+    });
+  }
 });
