@@ -94,7 +94,7 @@ let setBackendCalls = 0;
  * ```
  */
 export async function setBackend(name: string): Promise<void> {
-  const call = ++setBackendCalls;
+  let call = -1;
   const select = (backend: Backend) => {
     instances.set(name, backend);
     // A later call has chosen another backend meanwhile: it wins.
@@ -104,13 +104,20 @@ export async function setBackend(name: string): Promise<void> {
     pending = null;
   };
   const made = instances.get(name);
-  if (made !== undefined) return select(made);
+  if (made !== undefined) {
+    call = ++setBackendCalls;
+    return select(made);
+  }
   const factory = factories.get(name);
   if (factory === undefined) {
     const known = [...factories.keys()].join(", ");
     throw new Error(`setBackend(): unknown backend "${name}" (registered: ${known})`);
   }
+  // Counted once the factory has started: a call that fails at once (an
+  // unknown name, a factory that throws) leaves an earlier pending one to
+  // finish and select its backend.
   const making = factory();
+  call = ++setBackendCalls;
   if (!(making instanceof Promise)) return select(making);
   pending = name;
   try {

@@ -29,6 +29,9 @@ import { fuseSequences } from "./fuse_sequence.ts";
 import { fuseMatmulEpilogues } from "./fuse_matmul.ts";
 import { JitTrace, OuterTracer } from "./trace.ts";
 import { checkOptions, type OptionKeys } from "../ops/_options.ts";
+import { getDefaultDType } from "../ops/default_dtype.ts";
+import { castPrim } from "../ops/elementwise.ts";
+import { bind } from "../ops/primitive.ts";
 
 /**
  * Options of `jit` and `makeJaxpr`.
@@ -55,8 +58,9 @@ export interface JitOptions {
    * into a donated tensor's buffer where the program allows it (on `wasm`:
    * a jitted `w - lr * g` updates `w` in place, no new buffer), and every
    * donated tensor is disposed after the call (on every backend, whether
-   * its buffer was reused or not), unless the function returned it as it
-   * is; using it afterwards is an error. Negative positions count from the
+   * its buffer was reused or not, and also when the program fails while
+   * running, as an index out of range does), unless the function returned it
+   * as it is; using it afterwards is an error. Negative positions count from the
    * end. A buffer that another tensor shares (a reshape of it, the same
    * tensor passed twice) is never written over.
    */
@@ -193,7 +197,22 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = 
       cache.delete(split.key);
     }
     cache.set(split.key, entry);
-    const outs = entry.executable.run(split.tensors);
+    // An output the program holds as a constant (it depends on no argument:
+    // a zero gradient) is copied, as eager code makes it anew each call:
+    // freeing or donating one call's result must not touch the next's.
+    const consts = entry.program.consts;
+    let ran: Tensor[];
+    try {
+      ran = entry.executable.run(split.tensors);
+    } catch (e) {
+      // A step that failed (an index out of range) may come after others
+      // that wrote into donated buffers: those are given up all the same.
+      split.tensors.forEach((t, k) => {
+        if (donate.has(split.argOf[k])) disposeDonated(t);
+      });
+      throw e;
+    }
+    const outs = ran.map((o) => consts.includes(o) ? bind(castPrim, [o], { dtype: o.dtype }) : o);
     if (donate.size > 0) {
       // Donated arguments are given up: disposed, unless returned as they are.
       const kept = new Set(outs);
@@ -339,7 +358,8 @@ function splitArgs(op: string, args: readonly unknown[], staticArgnums: readonly
   }
   const tensors: Tensor[] = [];
   const argOf: number[] = [];
-  const parts: string[] = [currentBackend().name];
+  // New tensors a trace makes (zeros, random draws) take the default dtype.
+  const parts: string[] = [currentBackend().name, getDefaultDType()];
   const dynamic: {
     index: number;
     leaves: unknown[];
@@ -383,6 +403,7 @@ function backendName(t: Tensor): string {
 }
 
 const ids = new WeakMap<object, number>();
+const symbolIds = new Map<symbol, number>();
 let nextId = 0;
 
 /** A string equal for equal static values (objects that are not plain data: by identity). */
@@ -404,6 +425,12 @@ function staticKey(v: unknown): string {
     let id = ids.get(v as object);
     if (id === undefined) ids.set(v as object, id = nextId++);
     return `#${id}`;
+  }
+  if (typeof v === "symbol") {
+    // By identity: two symbols may have the same description.
+    let id = symbolIds.get(v);
+    if (id === undefined) symbolIds.set(v, id = nextId++);
+    return `y${id}`;
   }
   return `${typeof v}:${String(v)}`;
 }

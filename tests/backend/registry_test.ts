@@ -49,3 +49,24 @@ Deno.test("setBackend: synchronous factories select at once; an async one is awa
     await setBackend(before);
   }
 });
+
+Deno.test("setBackend: a call that fails at once leaves an earlier pending one to finish", async () => {
+  const before = getBackend();
+  try {
+    registerBackend("test-slow", async () => {
+      await new Promise((r) => setTimeout(r, 10));
+      return new CpuBackend();
+    });
+    registerBackend("test-throws", () => {
+      throw new Error("no such device");
+    });
+    const slow = setBackend("test-slow");
+    await assert.rejects(setBackend("test-nope"), /unknown backend "test-nope"/);
+    await assert.rejects(setBackend("test-throws"), /no such device/);
+    await slow;
+    assert.equal(getBackend(), "test-slow");
+    assert.deepEqual(tensor([1, 2]).arraySync(), [1, 2]);
+  } finally {
+    await setBackend(before);
+  }
+});

@@ -20,11 +20,14 @@ import {
   matmul,
   mul,
   optim,
+  random,
   reshape,
   setBackend,
+  setDefaultDType,
   sin,
   sub,
   sum,
+  take,
   tanh,
   Tensor,
   tensor,
@@ -410,4 +413,64 @@ Deno.test("jit: equal scalar constants become one (value, dtype and shape equal;
   assert.deepEqual(values(traced), ["0.5", "0.5", "-0", "0", "NaN", "NaN"]);
   assert.deepEqual(values(optimized), ["0.5", "-0", "0", "NaN"]);
   assertSameTree(jit(eager)(x), eager(x), "results");
+});
+
+Deno.test("jit: an output that depends on no argument is a new tensor each call", () => {
+  // The README's loop frees the old gradients; a zero gradient was the
+  // program's constant, returned by every call.
+  const lossAndGrad = jit(
+    valueAndGrad((p: { w: Tensor; unused: Tensor }, x: Tensor) => sum(mul(p.w, x))),
+  );
+  let params = { w: tensor([1, 2]), unused: tensor([5]) };
+  const x = tensor([3, 4]);
+  for (let step = 0; step < 3; step++) {
+    const [loss, grads] = lossAndGrad(params, x);
+    assert.deepEqual(grads.unused.arraySync(), [0]);
+    const next = tree.map((p: Tensor, g: Tensor) => sub(p, mul(g, 0.1)), params, grads);
+    tree.dispose([params, grads, loss], next);
+    params = next;
+  }
+  assert.deepEqual([...params.w.dataSync()].map((v) => +v.toFixed(4)), [0.1, 0.8]);
+  const f = jit((v: Tensor) => ({ y: add(v, 1), z: zeros([2]) }));
+  const [a, b] = [f(tensor([1])), f(tensor([1]))];
+  assert.notEqual(a.z, b.z);
+  a.z.dispose();
+  assert.deepEqual(b.z.arraySync(), [0, 0]);
+});
+
+Deno.test("jit: a call that fails while running gives up its donated arguments", () => {
+  // On wasm `w * 2` was written into w's buffer before take() failed, and
+  // w stayed alive holding [2, 4, 6].
+  const f = jit((w: Tensor, i: Tensor) => {
+    const w2 = mul(w, 2);
+    return [w2, take(w2, i)];
+  }, { donateArgnums: [0] });
+  const w = tensor([1, 2, 3]);
+  assert.throws(() => f(w, tensor([7], { dtype: "int32" })), /out of bounds/);
+  assert.throws(() => w.arraySync(), /donated to a jitted call/);
+  // A failure while tracing (before anything ran) leaves them alone.
+  const g = jit((v: Tensor) => add(v, zeros([5])), { donateArgnums: [0] });
+  const v = tensor([1, 2, 3]);
+  assert.throws(() => g(v));
+  assert.deepEqual(v.arraySync(), [1, 2, 3]);
+});
+
+Deno.test("jit: the cache tells apart the default dtype and symbols of the same description", () => {
+  const key = random.key(0);
+  const draw = jit((k: Tensor) => random.normal(k, [2]));
+  assert.equal(draw(key).dtype, "float32");
+  const before = setDefaultDType("float64");
+  try {
+    assert.equal(draw(key).dtype, "float64");
+    assert.equal(jit(() => zeros([1]))().dtype, "float64");
+  } finally {
+    setDefaultDType(before);
+  }
+  assert.equal(draw(key).dtype, "float32");
+  const s1 = Symbol("k"), s2 = Symbol("k");
+  const f = jit((a: Tensor, s: symbol) => (s === s1 ? mul(a, 2) : mul(a, 3)), {
+    staticArgnums: [1],
+  });
+  assert.deepEqual([f(tensor([1]), s1).arraySync(), f(tensor([1]), s2).arraySync()], [[2], [3]]);
+  assert.deepEqual(f(tensor([1]), Symbol.for("k")).arraySync(), [3]);
 });
