@@ -66,7 +66,22 @@ import {
  * elements read in all. One workgroup runs the whole sequence.
  * @internal
  */
-export const SEQUENCE_LIMITS = { elements: 16_384, axis: 4096, work: 65_536 } as const;
+export const SEQUENCE_LIMITS = {
+  elements: 16_384,
+  axis: 4096,
+  work: 65_536,
+  steps: 60_000,
+} as const;
+
+/**
+ * The loop iterations one invocation makes for a stage, at the smallest
+ * workgroup a sequence runs with (64, on software adapters): a sequence
+ * stays within `SEQUENCE_LIMITS.steps` in all, as Mesa's llvmpipe
+ * silently ends an invocation's loops after 65 535 iterations.
+ */
+function steps(outputs: number, n = 1): number {
+  return Math.ceil(outputs / 64) * n;
+}
 
 /** A stage as the pass builds it: refs to variables, resolved to inputs and stages later. */
 interface Planned {
@@ -78,7 +93,7 @@ interface Planned {
 }
 
 /** What the pass knows of an equation: its stages, a view of its input, or neither. */
-type Kind = { readonly stages: readonly Planned[] } | "view" | null;
+type Kind = { readonly stages: readonly Planned[]; readonly steps: number } | "view" | null;
 
 /** The stage of a reduction over `[outer, n, inner]` within the limits, else null. */
 function fits(outer: number, n: number, inner: number): boolean {
@@ -96,6 +111,7 @@ function elementwise(
   const { shape: outShape, dtype } = eq.out.aval;
   if (sizeOf(outShape) > SEQUENCE_LIMITS.elements) return null;
   return {
+    steps: steps(sizeOf(outShape)),
     stages: [{
       stage: (operands) => ({ kind: "elementwise", kernel, operands, strides, outShape, dtype }),
       reads: eq.inputs,
@@ -114,6 +130,7 @@ function reduction(
   const { outer, n, inner } = view, dtype = eq.out.aval.dtype;
   if (!fits(outer, n, inner)) return null;
   return {
+    steps: steps(outer * inner, n),
     stages: [{
       stage: (operands) => ({ kind: "reduce", kernel, operands, strides, outer, n, inner, dtype }),
       reads: eq.inputs,
@@ -169,6 +186,7 @@ function kindOf(eq: Equation, backend: Backend): Kind {
     const dense: [number, number, number] = [n * inner, inner, 1];
     const view = { outer, n, inner, dtype };
     return {
+      steps: 2 * steps(outer * inner, n),
       stages: [
         {
           stage: (operands) => ({
@@ -420,7 +438,7 @@ function fitsBindings(ctx: Context, members: readonly number[]): boolean {
 function grow(ctx: Context, start: number): Run {
   const { eqs, kinds } = ctx;
   let members: number[] = [start];
-  let stages = 0;
+  let stages = 0, work = 0;
   const tried: number[] = [];
   let j = start;
   for (; j < eqs.length; j++) {
@@ -429,9 +447,10 @@ function grow(ctx: Context, start: number): Run {
     if (k === null) break;
     tried.push(j);
     if (k === "view") continue;
-    if (!fitsBindings(ctx, tried)) break;
+    if (!fitsBindings(ctx, tried) || work + k.steps > SEQUENCE_LIMITS.steps) break;
     members = tried.slice();
     stages += k.stages.length;
+    work += k.steps;
   }
   const inRun = new Set(members);
   const available = (v: Var) => {
@@ -443,10 +462,11 @@ function grow(ctx: Context, start: number): Run {
     if (inRun.has(h) || ctx.taken.has(h) || k === null || k === "view") continue;
     if (!eqs[h].inputs.every(available)) continue;
     const more = [...members, h];
-    if (!fitsBindings(ctx, more)) continue;
+    if (!fitsBindings(ctx, more) || work + k.steps > SEQUENCE_LIMITS.steps) continue;
     members = more;
     inRun.add(h);
     stages += k.stages.length;
+    work += k.steps;
   }
   return { members, stages };
 }

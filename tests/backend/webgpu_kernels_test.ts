@@ -558,6 +558,52 @@ gpuTest("webgpu argsort: stable, NaN last, ties by index", async () => {
   argsortKernel(gpu(), up(new Float32Array(0), "float32"), 0, 3, "float32");
 });
 
+// ---------------------------------------------------------------- loops past 65 535 steps
+
+gpuTest(
+  "webgpu kernels: rows and index runs longer than llvmpipe's 65 535 loop steps",
+  async () => {
+    // llvmpipe ends an invocation's loops after 65 535 iterations in all: a
+    // row of 66 000 keys was ranked against its first ~65 000 only, and a
+    // gradient summed at most 65 535 repeats of an index.
+    const n = 70_000;
+    const rng = lcg(21);
+    const keys = randomArray("float32", n, rng);
+    keys[n - 1] = -5; // the last key sorts first: a truncated rank misses it
+    const want = cpu.argsort({ x: keys.slice(), outer: 1, n, dtype: "float32" }) as Int32Array;
+    assertExact(
+      await down(argsortKernel(gpu(), up(keys, "float32"), 1, n, "float32"), "int32", n),
+      want,
+      "argsort of 66 000",
+    );
+    // scatterAdd of 66 000 values onto index 0: its sort ranks 66 000 ties, then one long run.
+    const g = Float32Array.from({ length: n }, (_, i) => (i % 3) + 1);
+    const idx = new Int32Array(n);
+    const wantS = cpu.scatterAdd({
+      g: g.slice(),
+      indices: idx,
+      outer: 1,
+      n: 3,
+      inner: 1,
+      count: n,
+      dtype: "float32",
+    });
+    const got = await down(
+      scatterAddKernel(gpu(), up(g, "float32"), up(idx, "int32"), 1, 3, 1, n, "float32"),
+      "float32",
+      3,
+    );
+    assertExact(got, wantS as TypedArray, "scatterAdd of 66 000 onto one index");
+    // Past what the unrolled loops cover on a software adapter: an error, not a wrong result.
+    if (gpu().isFallback) {
+      assert.throws(
+        () => argsortKernel(gpu(), up(new Float32Array(1), "float32"), 1, 2_000_000, "float32"),
+        /argsort\(\): rows of 2000000 are more than this software WebGPU adapter \(llvmpipe\)/,
+      );
+    }
+  },
+);
+
 // ---------------------------------------------------------------- large dispatches
 
 gpuTest("webgpu kernels: dispatches past 65535 workgroups and many short rows", async () => {

@@ -33,7 +33,13 @@
 
 import type { DType } from "../../core/dtype.ts";
 import { type GpuContext, groups1d, linearIndex, type Operand, type Store } from "./context.ts";
-import { type WgslScalar, wgslType } from "./kernels_util.ts";
+import {
+  FALLBACK_MAX_STEPS,
+  tooManySteps,
+  unrolledLoop,
+  type WgslScalar,
+  wgslType,
+} from "./kernels_util.ts";
 
 /** Workgroup size of every kernel in this module. */
 const WG = 64;
@@ -203,15 +209,16 @@ function sortSource(decls: string): string {
 @group(0) @binding(0) var<uniform> u: U;
 ${decls}
 ${WRAP}
+fn before(jd: u32, d: u32, j: u32, c: u32) -> u32 { return select(0u, 1u, jd < j || (jd == j && d < c)); }
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let c = ${linearIndex(WG)};
   if (c >= u.count) { return; }
   let j = wrap(ld_indices(c), u.n);
   var rank = 0u;
-  for (var d = 0u; d < u.count; d++) {
-    let jd = wrap(ld_indices(d), u.n);
-    rank += select(0u, 1u, jd < j || (jd == j && d < c));
+  ${
+    unrolledLoop("d", "0u", "u.count", (d) =>
+      `rank += before(wrap(ld_indices(${d}), u.n), ${d}, j, c);`)
   }
   st_sorted(2u * rank, c);
   st_sorted(2u * rank + 1u, j);
@@ -241,10 +248,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 
 /** Pass 3: each output sums its run of sorted slots (in increasing `c`). */
 function sumSource(t: WgslScalar, decls: string): string {
-  const update = t === "u32" ? "acc = acc | select(0u, 1u, v != 0u);" : "acc += v;";
+  const add = t === "u32" ? "a | select(0u, 1u, v != 0u)" : "a + v";
   return `struct U { size: u32, base: u32, n: u32, inner: u32, count: u32 }
 @group(0) @binding(0) var<uniform> u: U;
 ${decls}
+fn add(a: ${t}, v: ${t}) -> ${t} { return ${add}; }
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let jj = ${linearIndex(WG)};
@@ -256,9 +264,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let o = oj / u.n;
   let s1 = ld_starts(j + 1u);
   var acc = ${t}(0);
-  for (var s = ld_starts(j); s < s1; s++) {
-    let v = ld_g((o * u.count + ld_sorted(2u * s)) * u.inner + i);
-    ${update}
+  ${
+    unrolledLoop("s", "ld_starts(j)", "s1", (s) =>
+      `acc = add(acc, ld_g((o * u.count + ld_sorted(2u * ${s})) * u.inner + i));`)
   }
   st_out(jj, acc);
 }
@@ -298,6 +306,7 @@ export function scatterAddKernel(
   const total = outer * n * inner;
   if (total === 0) return ctx.allocStore(op, 0);
   if (count === 0) return ctx.zeros(op, total);
+  if (ctx.isFallback && count > FALLBACK_MAX_STEPS) throw tooManySteps(op, `${count} indices`);
   const sorted = ctx.allocStore(op, count * 2);
   const starts = ctx.allocStore(op, n + 1);
   const u = Uint32Array.of(count, n, 0, 0);

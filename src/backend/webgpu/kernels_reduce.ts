@@ -83,7 +83,7 @@ const MIN_PER_LANE = 16;
 const SERIAL_WHOLE = 4096;
 /** Invocations per workgroup of the serial plan (one per output, no shared memory). */
 const SERIAL_WG = 64;
-/** llvmpipe stops any shader loop after this many iterations (`LP_MAX_TGSI_LOOP_ITERATIONS`). */
+/** llvmpipe ends an invocation's loops once it has made this many iterations in all (see `unrolledLoop`). */
 const LOOP_LIMIT = 65535;
 
 /**

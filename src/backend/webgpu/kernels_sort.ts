@@ -20,9 +20,12 @@
 import type { DType } from "../../core/dtype.ts";
 import type { GpuContext, Operand, Store } from "./context.ts";
 import {
+  FALLBACK_MAX_STEPS,
   nextPow2,
   orderKeyFunction,
   splitGroups,
+  tooManySteps,
+  unrolledLoop,
   type WgslScalar,
   wgslType,
 } from "./kernels_util.ts";
@@ -42,6 +45,7 @@ function source(elem: WgslScalar, decls: string): string {
 ${decls}
 var<workgroup> tile: array<u32, ${WG}>;
 ${orderKeyFunction(elem)}
+fn before(kq: u32, kj: u32, q: u32, j: u32) -> u32 { return select(0u, 1u, kq < kj || (kq == kj && q < j)); }
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let g = wid.x + wid.y * 65535u;
@@ -66,10 +70,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     tile[t] = kt;
     workgroupBarrier();
     let len = min(w, u.n - t0);
-    for (var q = 0u; q < len; q++) {
-      let kq = tile[seg + q];
-      rank += select(0u, 1u, kq < kj || (kq == kj && t0 + q < j));
-    }
+    ${unrolledLoop("q", "0u", "len", (q) => `rank += before(tile[seg + ${q}], kj, t0 + ${q}, j);`)}
     workgroupBarrier();
   }
   if (live) { st_out(base + rank, i32(j)); }
@@ -97,6 +98,7 @@ export function argsortKernel(
   dtype: DType,
 ): Store {
   const elem = wgslType(dtype, "argsort()");
+  if (ctx.isFallback && n > FALLBACK_MAX_STEPS) throw tooManySteps("argsort()", `rows of ${n}`);
   const out = ctx.allocStore("argsort()", outer * n);
   if (outer * n === 0) return out;
   const ops: Operand[] = [

@@ -46,6 +46,55 @@ export function nextPow2(x: number): number {
   return p;
 }
 
+/** How many steps {@linkcode unrolledLoop} does per iteration. @internal */
+export const UNROLL = 16;
+
+/**
+ * WGSL of a loop of `v` over `[from, to)` (u32 expressions) with `UNROLL`
+ * steps per iteration, then at most `UNROLL − 1` single steps; `body(e)`
+ * is one step's statements with `e` the step's index expression. Mesa's
+ * llvmpipe ends every loop of an invocation once the invocation has made
+ * 65 535 iterations in all, silently: a row of 70 000 keys or indices,
+ * stepped one at a time, lost its last ones. Unrolled, an invocation gets
+ * through about a million steps under that limit.
+ * @internal
+ */
+export function unrolledLoop(
+  v: string,
+  from: string,
+  to: string,
+  body: (e: string) => string,
+): string {
+  const steps = Array.from({ length: UNROLL }, (_, k) => body(k === 0 ? v : `(${v} + ${k}u)`));
+  return `var ${v} = ${from};
+  for (; ${v} + ${UNROLL - 1}u < ${to}; ${v} += ${UNROLL}u) {
+    ${steps.join("\n    ")}
+  }
+  for (; ${v} < ${to}; ${v}++) {
+    ${body(v)}
+  }`;
+}
+
+/**
+ * The most steps an {@linkcode unrolledLoop} may take in one invocation on
+ * a software adapter (llvmpipe: 65 535 loop iterations in all, with
+ * headroom for the kernel's other loops). @internal
+ */
+export const FALLBACK_MAX_STEPS = UNROLL * 60000;
+
+/**
+ * The error of a kernel whose loops would pass llvmpipe's limit (see
+ * {@linkcode unrolledLoop}): an error, never a silently wrong result.
+ * @internal
+ */
+export function tooManySteps(op: string, what: string): Error {
+  return new RangeError(
+    `${op}: ${what} are more than this software WebGPU adapter (llvmpipe) computes correctly ` +
+      `(${FALLBACK_MAX_STEPS}: it ends a kernel's loops after 65535 iterations); ` +
+      `run this op on "wasm" or "cpu" (setBackend), or on a hardware GPU`,
+  );
+}
+
 /**
  * WGSL of `fn key(b: u32) -> u32`: from the bits `b` of an element of
  * `elem`, an order key whose unsigned order is the ascending order of the
