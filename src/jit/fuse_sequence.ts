@@ -107,6 +107,7 @@ function elementwise(
   eq: Equation,
   kernel: ElementwiseKernel,
   strides: readonly (readonly number[])[],
+  reads: readonly Var[] = eq.inputs,
 ): Kind {
   const { shape: outShape, dtype } = eq.out.aval;
   if (sizeOf(outShape) > SEQUENCE_LIMITS.elements) return null;
@@ -114,7 +115,7 @@ function elementwise(
     steps: steps(sizeOf(outShape)),
     stages: [{
       stage: (operands) => ({ kind: "elementwise", kernel, operands, strides, outShape, dtype }),
-      reads: eq.inputs,
+      reads,
       defines: eq.out,
     }],
   };
@@ -154,15 +155,18 @@ function kindOf(eq: Equation, backend: Backend): Kind {
   const op = fusibleOp(eq);
   if (op !== null) {
     if (!backend.fusible?.(op)) return null;
+    // One load per variable: `sub(x, x)` must see one value (see BINARY_EXPR).
+    const reads = [...new Set(eq.inputs)];
     let kernel;
     try {
-      const args = eq.inputs.map((v, k) => load(k, scalarType(v.aval.dtype)));
+      const args = eq.inputs.map((v) => load(reads.indexOf(v), scalarType(v.aval.dtype)));
       kernel = elementwiseKernel(exprOf(op as FusedOp, args));
     } catch {
       return null; // an op the IR does not cover for this dtype
     }
     if (kernel.output.type !== scalarType(dtype)) return null;
-    return elementwise(eq, kernel, eq.inputs.map((v) => broadcastStrides(v.aval.shape, shape)));
+    const strides = reads.map((v) => broadcastStrides(v.aval.shape, shape));
+    return elementwise(eq, kernel, strides, reads);
   }
   const r = backend.fusedReduce !== undefined ? reductionOf(eq, backend) : null;
   if (r !== null) {

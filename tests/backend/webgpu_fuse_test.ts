@@ -14,14 +14,20 @@ import {
   add,
   cast,
   div,
+  equal,
   exp,
   greater,
   jit,
   makeJaxpr,
+  matmul,
   mul,
   neg,
+  notEqual,
   random,
+  reshape,
+  square,
   sub,
+  sum,
   type Tensor,
   tensor,
   tree,
@@ -85,4 +91,20 @@ gpuTest("an MLP training step equals eager bit for bit", async () => {
     await assertSame(j, e, `step ${i}`);
     [pe, pj] = [e.params, j.params];
   }
+});
+
+test("webgpu fusion: x - x and x == x of one float stay NaN-aware (the outer-product norm's guards)", async () => {
+  // jit rewrites Σ(a bᵀ)² as Σa²·Σb², guarded by `scale - scale` and
+  // `d == d`; the shader compiler folded them (floats taken as finite), so
+  // an infinite element gave NaN on webgpu, Inf eagerly.
+  const sq = (a: Tensor, b: Tensor) => sum(square(matmul(a, b)), [1, 2]);
+  const a = reshape(tensor([Infinity, ...Array(19).fill(1)]), [1, 20, 1]);
+  const b = reshape(tensor(Array(20).fill(1)), [1, 1, 20]);
+  assert.deepEqual(await jit(sq)(a, b).data(), Float32Array.of(Infinity));
+  const self = (x: Tensor) => [sub(x, x), equal(x, x), notEqual(x, x)];
+  const x = tensor([1, -Infinity, NaN, Infinity, -0]);
+  const [d, eq, ne] = jit(self)(x);
+  assert.deepEqual([...await d.data()], [0, NaN, NaN, NaN, 0]);
+  assert.deepEqual([...await eq.data()], [1, 1, 0, 1, 1]);
+  assert.deepEqual([...await ne.data()], [0, 0, 1, 0, 0]);
 });

@@ -26,7 +26,7 @@ import {
   type ReduceKernel,
   reduceKernel,
 } from "./kernel.ts";
-import { isFinite, isNan, isZero } from "./_float.ts";
+import { isFinite, isNan, isZero, NAN } from "./_float.ts";
 
 /**
  * The IR type of a dtype's elements: float32 → `f32`, float64 → `f64`,
@@ -136,14 +136,19 @@ export const UNARY_EXPR: Readonly<Record<UnaryOp, (a: Expr) => Expr>> = Object.f
  */
 export const BINARY_EXPR: Readonly<Record<BinaryOp, (a: Expr, b: Expr) => Expr>> = Object.freeze({
   add: (a: Expr, b: Expr) => a.add(b),
-  sub: (a: Expr, b: Expr) => a.sub(b),
+  // `x - x`, `x == x`, `x != x` of one float value from its bits: a shader
+  // compiler may take floats to be finite and fold them to 0, true, false.
+  sub: (
+    a: Expr,
+    b: Expr,
+  ) => (a === b && a.type === "f32" ? select(isFinite(a), constant(0, "f32"), NAN) : a.sub(b)),
   mul: (a: Expr, b: Expr) => a.mul(b),
   div: (a: Expr, b: Expr) => a.div(b),
   pow: (a: Expr, b: Expr) => (a.type === "i32" ? powInt(a, b) : pow(a, b)),
   maximum: (a: Expr, b: Expr) => a.max(b),
   minimum: (a: Expr, b: Expr) => a.min(b),
-  equal: (a: Expr, b: Expr) => a.eq(b),
-  notEqual: (a: Expr, b: Expr) => a.ne(b),
+  equal: (a: Expr, b: Expr) => (a === b && a.type === "f32" ? isNan(a).not() : a.eq(b)),
+  notEqual: (a: Expr, b: Expr) => (a === b && a.type === "f32" ? isNan(a) : a.ne(b)),
   greater: (a: Expr, b: Expr) => a.gt(b),
   greaterEqual: (a: Expr, b: Expr) => a.ge(b),
   less: (a: Expr, b: Expr) => a.lt(b),
