@@ -461,7 +461,9 @@ export function arange(
   const vals = guardAlloc("arange", [n], dtype, currentBackend(), () => {
     const v = allocArray("float64", n);
     for (let i = 0; i < n; i++) v[i] = a + i * step;
-    return dtype === "int32" ? v.map(Math.trunc) : v;
+    // int32 with a fractional value (`arange(0.5, 3, 1, { dtype: "int32" })`) is the same
+    // DTypeError as in `tensor` and `linspace`, not a silent truncation.
+    return v;
   });
   return fromValues("arange", vals, [n], dtype);
 }

@@ -273,6 +273,19 @@ Deno.test("arange: int32 for integer arguments, float32 otherwise", () => {
   assertTensor(arange(1, 2, 0.25), [1, 1.25, 1.5, 1.75], "float32"); // np.arange(1, 2, 0.25)
   assertTensor(arange(0.5), [0], "float32"); // np.arange(0.5)
   assertTensor(arange(4, undefined, 1, { dtype: "float64" }), [0, 1, 2, 3], "float64");
+  // int32 with a fractional stop is fine (the values are integers); a fractional value is the
+  // DTypeError `tensor` and `linspace` give (it was truncated to [0, 1, 2]).
+  assertTensor(arange(0, 2.5, 1, { dtype: "int32" }), [0, 1, 2], "int32");
+  assertThrowsMatch(
+    () => arange(0.5, 3, 1, { dtype: "int32" }),
+    DTypeError,
+    /^arange\(\): value 0.5 at flat index 0 is not an integer, but the dtype is int32/,
+  );
+  assertThrowsMatch(
+    () => arange(0, 2, 0.5, { dtype: "int32" }),
+    DTypeError,
+    /value 0.5 at flat index 1/,
+  );
   // np.arange(0, 1, 0.1)
   assertTensor(
     arange(0, 1, 0.1),
