@@ -7,6 +7,12 @@
  */
 
 /**
+ * The index `vmap`'s take puts where a batched index was out of bounds
+ * (−2³¹: out of bounds for every axis). @internal
+ */
+export const OUT_OF_RANGE = -2147483648;
+
+/**
  * Checks gather/scatter indices against an axis of `n` and wraps negative
  * ones into `[0, n)`.
  *
@@ -29,7 +35,12 @@ export function normalizeIndices(
     const v = indices[c];
     if (v < -n || v >= n) {
       throw new RangeError(
-        `${opName}: index ${v} is out of bounds for an axis of size ${n} (valid: -${n}..${n - 1})`,
+        v === OUT_OF_RANGE
+          ? `${opName}: an index is out of bounds for its axis (an index of a vmap'ed take ` +
+            `under jit, whose value is not at hand here: run the vmap eagerly to see it)`
+          : `${opName}: index ${v} is out of bounds for an axis of size ${n} (valid: -${n}..${
+            n - 1
+          })`,
       );
     }
     idx[c] = v < 0 ? v + n : v;

@@ -9,7 +9,8 @@
 import { DTypeError, int32RangeError, ShapeError } from "../core/errors.ts";
 import { normAxis, range, sizeOf } from "../core/shape.ts";
 import { makeTensor, Tensor, type TensorLike } from "../core/tensor.ts";
-import { asTensor, backendOf } from "./convert.ts";
+import { asTensor, backendOf, knownValues } from "./convert.ts";
+import { OUT_OF_RANGE } from "../backend/_host.ts";
 import { bind, definePrimitive, type Primitive } from "./primitive.ts";
 import { moveAxis, withBatch } from "./_batching.ts";
 import { reshape, transpose } from "./movement.ts";
@@ -59,7 +60,7 @@ export const takePrim: Primitive<GatherParams> = definePrimitive<GatherParams>({
     const n = x.shape[axis + 1], ir = idx.ndim - 1;
     const xt = moveAxis(x, axis + 1, 1);
     const flat = reshape(xt, [size * n, ...xt.shape.slice(2)]);
-    const g = self([flat, batchOffsets(idx, n, size)], { axis: 0 }); // [B, ...idx, ...pre, ...post]
+    const g = self([flat, batchOffsets("take()", idx, n, size)], { axis: 0 }); // [B, ...idx, ...pre, ...post]
     const perm = [0, ...range(ir + 1, ir + 1 + axis), ...range(1, ir + 1)];
     return transpose(g, [...perm, ...range(perm.length, g.ndim)]);
   },
@@ -93,7 +94,7 @@ export const scatterAddPrim: Primitive<ScatterParams> = definePrimitive<ScatterP
     // [B, ...pre, ...idx, ...post] → [B, ...idx, ...pre, ...post]
     const head = [0, ...range(axis + 1, axis + 1 + ir), ...range(1, axis + 1)];
     const g2 = transpose(gb, [...head, ...range(head.length, gb.ndim)]);
-    const s = self([g2, batchOffsets(idx, size, a.size)], {
+    const s = self([g2, batchOffsets("scatterAdd()", idx, size, a.size)], {
       axis: 0,
       size: a.size * size,
       indexRank: ir + 1,
@@ -106,17 +107,29 @@ export const scatterAddPrim: Primitive<ScatterParams> = definePrimitive<ScatterP
 /**
  * Batched indices `[B, ...]` into an axis of size `n`, made indices into the
  * batch and axis merged (`b·n + i`, negative ones counted from the end);
- * one outside `[-n, n)` becomes `B·n`, outside the merged axis too, so the
- * gather or scatter still rejects it.
+ * one outside `[-n, n)` becomes `OUT_OF_RANGE` (−2³¹), outside the merged
+ * axis too, so the gather or scatter still rejects it (and says so).
  */
-function batchOffsets(idx: Tensor, n: number, size: number): Tensor {
+function batchOffsets(op: string, idx: Tensor, n: number, size: number): Tensor {
+  // Checked here where the values are at hand (eager vmap): past this point
+  // a bad index is the sentinel, and the error would name it, not the index.
+  const known = knownValues(idx);
+  if (known !== null) {
+    for (const v of known) {
+      if (v < -n || v >= n) {
+        throw new RangeError(
+          `${op}: index ${v} is out of bounds for an axis of size ${n} (valid: -${n}..${n - 1})`,
+        );
+      }
+    }
+  }
   const base = reshape(
     mul(arange(0, size, 1, { dtype: "int32" }), n),
     [size, ...new Array<number>(idx.ndim - 1).fill(1)],
   );
   const inRange = logicalAnd(greaterEqual(idx, -n), less(idx, n));
   const i = where(less(idx, 0), add(idx, n), idx);
-  return where(inRange, add(i, base), size * n);
+  return where(inRange, add(i, base), OUT_OF_RANGE);
 }
 
 /**

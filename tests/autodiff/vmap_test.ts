@@ -128,10 +128,17 @@ Deno.test("vmap take: batched indices into a shared or a batched tensor, any axi
     );
   }
   // An index out of range for one example stays an error, never another example's row.
+  // The error names the index and its axis (it named the sentinel: "index 9 … of size 9").
   const bad = tensor([[0, 3], [0, 1], [0, 1]], { dtype: "int32" });
+  const takeRows = (y: Tensor, j: Tensor) => take(y, j, 1);
   assert.throws(
-    () => vmap((y: Tensor, j: Tensor) => take(y, j, 1))(stack([x, x, x]), bad).dataSync(),
-    RangeError,
+    () => vmap(takeRows)(stack([x, x, x]), bad).dataSync(),
+    /^RangeError: take\(\): index 3 is out of bounds for an axis of size 3 \(valid: -3\.\.2\)$/,
+  );
+  // Under jit the values are not at hand while tracing: the kernel says what happened.
+  assert.throws(
+    () => jit(vmap(takeRows))(stack([x, x, x]), bad).dataSync(),
+    /^RangeError: take\(\): an index is out of bounds for its axis \(an index of a vmap'ed take under jit/,
   );
 });
 
