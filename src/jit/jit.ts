@@ -30,6 +30,7 @@ import { fuseMatmulEpilogues } from "./fuse_matmul.ts";
 import { JitTrace, OuterTracer } from "./trace.ts";
 import { checkOptions, type OptionKeys } from "../ops/_options.ts";
 import { getDefaultDType } from "../ops/default_dtype.ts";
+import { hostKeyOnCurrentBackend } from "../random/_keys.ts";
 import { castPrim } from "../ops/elementwise.ts";
 import { bind } from "../ops/primitive.ts";
 
@@ -376,9 +377,11 @@ function splitArgs(op: string, args: readonly unknown[], staticArgnums: readonly
     const leafKeys = leaves.map((l, j) => {
       if (l instanceof Tensor) {
         at.push(j);
-        tensors.push(l);
+        // A random key made before setBackend is used on the current backend, as eagerly.
+        const t = hostKeyOnCurrentBackend(l);
+        tensors.push(t);
         argOf.push(i);
-        return `${l.dtype}[${l.shape.join(",")}]@${backendName(l)}`;
+        return `${t.dtype}[${t.shape.join(",")}]@${backendName(t)}`;
       }
       return staticKey(l);
     });

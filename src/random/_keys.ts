@@ -44,6 +44,19 @@ export function keyWords(k: Tensor): Int32Array | null {
 }
 
 /**
+ * `t` on the current backend when it is a key made by `random.key` or
+ * `random.split` (its words kept on the host) that lives elsewhere (made
+ * before `setBackend`), else `t`: `jit` passes its arguments through this,
+ * as the random functions move such keys eagerly.
+ * @internal
+ */
+export function hostKeyOnCurrentBackend(t: Tensor): Tensor {
+  const w = hostWords.get(t);
+  if (w === undefined || t._disposed || t._backend === currentBackend()) return t;
+  return keyFromWords(w[0], w[1]);
+}
+
+/**
  * `k` on the current backend: `k` itself when it lives there (or is being
  * traced), else a copy made from its words.
  * @internal

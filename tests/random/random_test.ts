@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import {
   DTypeError,
   getBackend,
+  jit,
   mean,
   random,
   setBackend,
@@ -207,6 +208,13 @@ Deno.test("a key made before setBackend works after it, both ways, with the same
     assert.deepEqual(values(random.bits(kHereSplit, [3])), wantSplit);
     kOther = random.key(5);
     assertSameDraws(draws(kOther), want, `${other} agrees with ${here}`);
+    // Under jit too (the key reached the program on its old backend, next to constants
+    // made on the current one: "inputs live on different backends").
+    const shifted = jit((k: Tensor) => random.uniform(k, [3]).add(tensor([1, 2, 3])));
+    const eager = random.uniform(kHere, [3]).add(tensor([1, 2, 3]));
+    assert.deepEqual(values(shifted(kHere)), values(eager));
+    assert.equal(shifted(kHere).backend, other);
+    assert.equal(jit((k: Tensor) => random.bernoulli(k, 0.5, [3]))(kHere).backend, other);
   } finally {
     await setBackend(here);
   }
