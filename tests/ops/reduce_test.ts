@@ -441,3 +441,13 @@ Deno.test("logsumexp of an empty axis is −∞ (scipy.special.logsumexp(np.zero
   // Its gradient is the (empty) softmax.
   assert.deepEqual(grad((x: Tensor) => sum(logsumexp(x, 1)))(zeros([2, 0])).shape, [2, 0]);
 });
+
+Deno.test("max/min reductions order −0 below +0, as maximum/minimum do (on every CPU backend)", () => {
+  const sign = (t: Tensor) => [...t.dataSync()].map((v) => (Object.is(v, -0) ? "-0" : String(v)));
+  // cpu kept the first of ±0 (min [0, −0, 1] was 0) while wasm and minimum(0, −0) give −0.
+  assert.deepEqual(sign(min(tensor([0, -0, 1]))), ["-0"]);
+  assert.deepEqual(sign(max(tensor([-0, 0, -1]))), ["0"]);
+  assert.deepEqual(sign(min(tensor([[0, -0], [-0, 0]]), 0)), ["-0", "-0"]);
+  assert.deepEqual(sign(max(tensor([[0, -0], [-0, 0]]), 0)), ["0", "0"]);
+  assert.deepEqual(sign(min(tensor([NaN, -0, 0]))), ["NaN"]);
+});

@@ -269,7 +269,8 @@ function reduceSource(op: ReduceOp, dtype: DType, inner1: boolean): string {
     ? (dtype === "float32" || dtype === "float64" ? "acc += v;" : "acc = (acc + v) | 0;")
     : isArg
     ? `if (v ${cmp} acc || (v !== v && acc === acc)) { acc = v; ai = j; }`
-    : `if (v ${cmp} acc || v !== v) acc = v;`;
+    // −0 < +0, as in `maximum`/`minimum` and the wasm kernels (max of [−0, 0] is 0, min −0).
+    : `if (v ${cmp} acc || v !== v || (v === 0 && acc === 0 && 1 / v ${cmp} 1 / acc)) acc = v;`;
   const start = isSum ? 0 : 1;
   if (inner1) {
     return `for (let o = 0; o < outer; o++) {

@@ -415,7 +415,7 @@ ${decls}
 ${preludes(f, true)}
 ${f.pro.fn}
 ${f.epi !== null ? f.epi.fn : ""}
-${input === "pairs" ? "" : orderKeyFunction(elemType, "u.flip")}
+${input === "pairs" ? "" : orderKeyFunction(elemType, "u.flip", !arg)}
 ${
     serial ? "" : `var<workgroup> sk: array<u32, ${WG}>;
 var<workgroup> si: array<u32, ${WG}>;`

@@ -179,7 +179,7 @@ function sequenceSource(
     }
     const flip = k.combine === "max" ? "0u" : "0xffffffffu";
     fns.push(
-      orderKeyFunction(storageOf(k.prologue.type), flip).replace("fn key(", `fn key_s${s}(`),
+      orderKeyFunction(storageOf(k.prologue.type), flip, true).replace("fn key(", `fn key_s${s}(`),
     );
     bodies.push(`${head}
     var k = 0u;

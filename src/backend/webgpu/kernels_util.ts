@@ -99,18 +99,20 @@ export function tooManySteps(op: string, what: string): Error {
  * WGSL of `fn key(b: u32) -> u32`: from the bits `b` of an element of
  * `elem`, an order key whose unsigned order is the ascending order of the
  * elements, XORed with the WGSL expression `flip` when given (`~0`
- * reverses the order). `−0` equals `+0`, and every NaN maps to
+ * reverses the order). `−0` equals `+0` (below it with `signedZero`,
+ * as the max/min reductions order them), and every NaN maps to
  * `0xffffffff` — above every other key whatever `flip` is. NaN is detected
  * from the bits, never with `v != v` (WGSL lets compilers assume floats are
  * never NaN).
  * @internal
  */
-export function orderKeyFunction(elem: WgslScalar, flip?: string): string {
+export function orderKeyFunction(elem: WgslScalar, flip?: string, signedZero = false): string {
   const x = flip === undefined ? "" : ` ^ ${flip}`;
   if (elem === "f32") {
+    // signedZero: −0 below +0 (max/min reductions, as `maximum`/`minimum`); else equal (sorts).
     return `fn key(bits: u32) -> u32 {
   if ((bits & 0x7fffffffu) > 0x7f800000u) { return 0xffffffffu; }
-  let b = select(bits, 0u, bits == 0x80000000u);
+  let b = ${signedZero ? "bits" : "select(bits, 0u, bits == 0x80000000u)"};
   return select(b ^ 0x80000000u, ~b, (b & 0x80000000u) != 0u)${x};
 }`;
   }
