@@ -142,6 +142,17 @@ export function getBackend(): string {
   return currentName;
 }
 
+/**
+ * The name of the backend selected now, also while a `setBackend` is
+ * pending (when the name of the backend being made, marked): what `jit`
+ * keys its programs by, so a program already traced runs on the tensors it
+ * is given meanwhile. @internal
+ */
+export function selectedBackendName(): string {
+  if (current === null) return pending === null ? currentBackend().name : `pending:${pending}`;
+  return currentName;
+}
+
 /** The current backend object: by default `wasm` where it can run, else `cpu`. @internal */
 export function currentBackend(): Backend {
   if (pending !== null) {

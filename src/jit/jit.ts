@@ -16,7 +16,7 @@
  */
 
 import type { Backend } from "../backend/backend.ts";
-import { currentBackend } from "../backend/registry.ts";
+import { currentBackend, selectedBackendName } from "../backend/registry.ts";
 import { concreteOf, disposeDonated, Tensor, withoutCollecting } from "../core/tensor.ts";
 import { describe } from "../ops/convert.ts";
 import { flatten, flattenWithPath, unflatten } from "../tree/tree.ts";
@@ -360,7 +360,7 @@ function splitArgs(op: string, args: readonly unknown[], staticArgnums: readonly
   const tensors: Tensor[] = [];
   const argOf: number[] = [];
   // New tensors a trace makes (zeros, random draws) take the default dtype.
-  const parts: string[] = [currentBackend().name, getDefaultDType()];
+  const parts: string[] = [selectedBackendName(), getDefaultDType()];
   const dynamic: {
     index: number;
     leaves: unknown[];

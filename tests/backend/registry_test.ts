@@ -8,7 +8,15 @@
  */
 
 import assert from "node:assert/strict";
-import { CpuBackend, getBackend, registerBackend, setBackend, tensor } from "../../mod.ts";
+import {
+  CpuBackend,
+  getBackend,
+  jit,
+  mul,
+  registerBackend,
+  setBackend,
+  tensor,
+} from "../../mod.ts";
 
 Deno.test("setBackend: synchronous factories select at once; an async one is awaited", async () => {
   const before = getBackend();
@@ -67,6 +75,30 @@ Deno.test("setBackend: a call that fails at once leaves an earlier pending one t
     assert.equal(getBackend(), "test-slow");
     assert.deepEqual(tensor([1, 2]).arraySync(), [1, 2]);
   } finally {
+    await setBackend(before);
+  }
+});
+
+Deno.test("setBackend: while one is pending, a jitted function traced before runs on existing tensors", async () => {
+  const before = getBackend();
+  const double = jit((x) => mul(x, 2));
+  const x = tensor([1, 2]);
+  assert.deepEqual(double(x).arraySync(), [2, 4]);
+  let release = () => {};
+  const gate = new Promise<void>((r) => (release = r));
+  registerBackend("test-gated", async () => {
+    await gate;
+    return new CpuBackend();
+  });
+  const selecting = setBackend("test-gated");
+  try {
+    // It threw "await it before making tensors", though it makes none.
+    assert.deepEqual(double(x).arraySync(), [2, 4]);
+    // A new trace would make tensors: the usual error.
+    assert.throws(() => jit((v) => mul(v, tensor(3)))(x), /has not finished: await it/);
+  } finally {
+    release();
+    await selecting;
     await setBackend(before);
   }
 });
