@@ -63,6 +63,13 @@ export class BatchTrace implements Transformation {
   }
 
   abstractError(op: string, shape: readonly number[], dtype: DType): Error {
+    if (this.done) {
+      return new Error(
+        `${op}(): a ${dtype} tensor of shape ${fmtShape(shape)} escaped vmap: it was one ` +
+          `example inside the mapped function, kept outside it (in a variable or a closure) and ` +
+          `used after vmap returned; return it from the function instead (vmap stacks it)`,
+      );
+    }
     return new Error(
       `${op}(): this ${dtype} tensor of shape ${fmtShape(shape)} is one example inside vmap; ` +
         `its value differs per example, so it cannot be read here. Compute with it (use where ` +

@@ -80,10 +80,16 @@ export class JitTrace implements Transformation {
   abstractError(op: string, shape: Shape, dtype: DType): Error {
     const what = `a traced tensor (${dtype}[${shape.join(",")}])`;
     if (this.done) {
+      const [where, made] = this.capturing
+        ? [
+          "a lax.scan, foriLoop, whileLoop, cond, switch or checkpoint body",
+          "that body was traced",
+        ]
+        : ["jit", "jit traced a function"];
       return new Error(
-        `${op}(): ${what} escaped jit: it was made while jit traced a function and used ` +
-          `after the trace returned (kept in a variable outside the function or a closure); ` +
-          `return it from the function instead`,
+        `${op}(): ${what} escaped ${where}: it was made while ${made} and used after the trace ` +
+          `returned (kept in a variable outside the function or a closure); return it from the ` +
+          `function instead`,
       );
     }
     return new Error(

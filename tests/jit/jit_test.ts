@@ -16,6 +16,7 @@ import {
   jit,
   JIT_CACHE_SIZE,
   jvp,
+  lax,
   makeJaxpr,
   matmul,
   mul,
@@ -34,6 +35,7 @@ import {
   tidy,
   tree,
   valueAndGrad,
+  vmap,
   zeros,
 } from "../../mod.ts";
 import { collectMade } from "../../src/core/tensor.ts";
@@ -225,6 +227,26 @@ Deno.test("jit: a tracer that escapes is an error naming it", () => {
   assert.throws(() => leak.dataSync(), /dataSync\(\): a traced tensor .* escaped jit/);
   assert.equal(leak.backend, tensor(0).backend);
   assert.throws(() => jit(() => leak)(), /jit\(\): a traced tensor \(float32\[2\]\) escaped jit/);
+  // A control-flow body's and vmap's tracers name them, not jit (nobody called jit).
+  let body: Tensor | null = null;
+  lax.scan(
+    (c: Tensor, x: Tensor) => {
+      body = add(c, x);
+      return [body, x];
+    },
+    tensor(0),
+    tensor([1, 2]),
+  );
+  assert.throws(
+    () => add(body as unknown as Tensor, 1),
+    /^Error: add\(\): a traced tensor \(float32\[\]\) escaped a lax\.scan, foriLoop, whileLoop, cond, switch or checkpoint body: it was made while that body was traced/,
+  );
+  let example: Tensor | null = null;
+  vmap((a: Tensor) => (example = mul(a, 2)))(tensor([[1, 2], [3, 4]]));
+  assert.throws(
+    () => add(example as unknown as Tensor, 1),
+    /^Error: add\(\): a float32 tensor of shape \[2\] escaped vmap: it was one example inside the mapped function/,
+  );
 });
 
 Deno.test("jit: non-tensor results are static; other objects are an error", () => {
