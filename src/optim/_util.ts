@@ -11,6 +11,7 @@ import { backendOfTensor, Tensor } from "../core/tensor.ts";
 import { describe, knownValues, scalarOn } from "../ops/convert.ts";
 import { zerosLike } from "../ops/creation.ts";
 import { cast } from "../ops/elementwise.ts";
+import { getDefaultDType } from "../ops/default_dtype.ts";
 import { assertSameStructure, leaves, map, mapWithPath } from "../tree/tree.ts";
 import type { GradientTransformation, LearningRate } from "./base.ts";
 
@@ -141,7 +142,7 @@ export function isCountAware(fn: unknown): boolean {
  * synchronous reads). A schedule of this module computes with the count
  * tensor then; one of the user's gets the count as a number whenever it is
  * known on the host (so `(step) => 0.1 / (step + 1)` keeps working eagerly),
- * else the tensor.
+ * else the tensor cast to the default float dtype.
  */
 export type ScheduleAt = (step: Tensor) => number | Tensor;
 
@@ -156,7 +157,10 @@ export function asSchedule(op: string, lr: LearningRate): ScheduleAt {
     const aware = COUNT_SCHEDULES.has(lr);
     return (count: Tensor): number | Tensor => {
       const known = knownValues(count);
-      const step = known === null ? count : known[0];
+      // A function of the user's gets the count as a float tensor where it is not known on
+      // the host (under jit): `div(0.1, add(s, 1))` combines it with fractions, as JAX's
+      // promotion would (int32 refuses them). Exact up to 2^24 steps in float32.
+      const step = known !== null ? known[0] : aware ? count : cast(count, getDefaultDType());
       const v = fn(step);
       if (v instanceof Tensor) {
         if (v.size !== 1) {
@@ -170,8 +174,8 @@ export function asSchedule(op: string, lr: LearningRate): ScheduleAt {
       if (typeof v !== "number" || !Number.isFinite(v)) {
         const at = known === null ? "a step count only known on the device" : `step ${step}`;
         const hint = known === null && !aware
-          ? "; under jit a schedule gets the count as a tensor: build it from optim's " +
-            "schedules or with gradus ops, which take tensors as well as numbers"
+          ? "; under jit a schedule gets the count as a float scalar tensor: build it from " +
+            "optim's schedules or with gradus ops, which take tensors as well as numbers"
           : "";
         throw new RangeError(
           `${op}: the learning-rate schedule returned ${describe(v)} at ${at}; ` +

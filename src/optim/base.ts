@@ -122,8 +122,9 @@ export type Schedule = (step: number) => number;
  * `optim` is one, so a `jit`ted step with a schedule is traced once. It is a
  * {@linkcode Schedule} too (a number in, a number out). A function of your
  * own gets the count as a number where it is known on the host (eager
- * cpu/wasm); under `jit` it gets the tensor, so build it from gradus ops
- * (which take tensors as well as numbers) or from optim's schedules.
+ * cpu/wasm); under `jit` it gets the count as a scalar tensor of the default
+ * float dtype, so build it from gradus ops (which take tensors as well as
+ * numbers: `(s) => div(0.1, add(s, 1))`) or from optim's schedules.
  *
  * @example
  * ```ts

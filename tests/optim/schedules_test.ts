@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { optim, tensor } from "../../mod.ts";
+import { add, div, jit, mul, optim, pow, type Tensor, tensor } from "../../mod.ts";
 import { assertClose } from "../_helpers.ts";
 
 const TOL = { atol: 1e-15, rtol: 1e-14 };
@@ -239,4 +239,30 @@ Deno.test("a schedule of one's own that only takes numbers is a clear error insi
     () => s(tensor(3, { dtype: "int32" })),
     /^TypeError: optim\.joinSchedules\(\): schedules\[1\] is a function of a number, and the step count is only known on the device here \(under jit\)/,
   );
+});
+
+Deno.test("a schedule of one's own written with gradus ops runs under jit as eagerly (README's)", () => {
+  // Under jit it got the int32 count, which refuses fractions: div(0.1, …) threw a DTypeError.
+  for (const lr of [(s: Tensor) => div(0.1, add(s, 1)), (s: Tensor) => mul(0.1, pow(0.9, s))]) {
+    const opt = optim.sgd(lr as unknown as optim.Schedule);
+    const step = (p: { w: Tensor }, st: ReturnType<typeof opt.init>) => {
+      const [u, next] = opt.update({ w: tensor([1]) }, st, p);
+      return [optim.applyUpdates(p, u), next] as const;
+    };
+    const run = (f: typeof step) => {
+      let p = { w: tensor([1]) }, st = opt.init(p);
+      for (let i = 0; i < 3; i++) [p, st] = f(p, st);
+      return p.w.dataSync()[0];
+    };
+    assert.equal(run(jit(step)), run(step));
+  }
+  const eager = 1 - 0.1 - 0.05 - 0.1 / 3;
+  const opt = optim.sgd(((s: Tensor) => div(0.1, add(s, 1))) as unknown as optim.Schedule);
+  let p = { w: tensor([1]) }, st = opt.init(p);
+  const f = jit((p: { w: Tensor }, st: ReturnType<typeof opt.init>) => {
+    const [u, next] = opt.update({ w: tensor([1]) }, st, p);
+    return [optim.applyUpdates(p, u), next] as const;
+  });
+  for (let i = 0; i < 3; i++) [p, st] = f(p, st);
+  assertClose(p.w.dataSync()[0], eager);
 });
