@@ -132,6 +132,8 @@ export function windowGeometry(
   }
   const outSizes = inSizes.map((s, i) => {
     const padded = (s === 0 ? 0 : (s - 1) * baseDilation[i] + 1) + pads[i][0] + pads[i][1];
+    // An empty axis (an empty batch under a window of 1) has no windows, as in JAX.
+    if (s === 0 && padded < span[i]) return 0;
     if (padded < span[i]) {
       throw new ShapeError(
         `${op}(): the window ${fmtShape(win)} (span ${span[i]} on axis ${i}) is larger than the ` +
@@ -282,7 +284,8 @@ export function gatherWindows(
   const positions = sizeOf(g.outSizes);
   const idx = makeTensor(
     be,
-    be.upload(data, "int32"),
+    // A copy: the backend owns (and frees) what it is given, and `data` stays in the cache.
+    be.upload(data.slice(), "int32"),
     offsetsFirst ? [k, positions] : [positions, k],
     "int32",
   );

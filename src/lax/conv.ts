@@ -337,10 +337,18 @@ function cropNegativePadding(
     const d = dilation[a], size = x.shape[a + first];
     const dropLo = lo < 0 ? Math.ceil(-lo / d) : 0, dropHi = hi < 0 ? Math.ceil(-hi / d) : 0;
     if (dropLo + dropHi >= size) {
-      throw new ShapeError(
-        `${op}(): padding ${JSON.stringify(pads[a])} crops all of spatial axis ${a} ` +
-          `(size ${size}, dilation ${d}); crop less`,
-      );
+      // Every element cropped: what is left is padding (zeros), as XLA has it, when the
+      // padded length is not negative.
+      const left = size === 0 ? lo + hi : (size - 1) * d + 1 + lo + hi;
+      if (left < 0) {
+        throw new ShapeError(
+          `${op}(): padding ${JSON.stringify(pads[a])} crops more than all of spatial axis ${a} ` +
+            `(size ${size}, dilation ${d}: ${left} elements left); crop less`,
+        );
+      }
+      starts.push(0);
+      stops.push(0);
+      return [left, 0];
     }
     starts.push(dropLo);
     stops.push(size - dropHi);

@@ -234,6 +234,19 @@ export function convTranspose2d(
         `${fmtShape(wt.shape)} expect ${cin} (weights are [in, out / groups, kH, kW])`,
     );
   }
+  [kh, kw].forEach((k, a) => {
+    const n = xb.shape[2 + a];
+    const size = (n - 1) * stride[a] - 2 * padding[a] + dilation[a] * (k - 1) + outPad[a] + 1;
+    if (n > 0 && size < 1) {
+      throw new ShapeError(
+        `${op}(): the output would have ${size} rows on spatial axis ${a} ((in − 1)·stride − ` +
+          `2·padding + dilation·(kernel − 1) + outputPadding + 1 with in ${n}, stride ${
+            stride[a]
+          }, ` +
+          `padding ${padding[a]}, kernel ${k}); use less padding`,
+      );
+    }
+  });
   // [G·I, O/G, kh, kw] -> [G, O/G, I, kh·kw] (OIHW per group), taps reversed (the flip).
   const cinG = cin / groups;
   const perGroup = reshape(wt, [groups, cinG, coutG, kh * kw]);

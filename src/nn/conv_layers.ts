@@ -54,7 +54,7 @@ import type { Conv2dLayerOptions, Conv2dParams, Layer } from "./layer_types.ts";
 import { requireFloat } from "../ops/convert.ts";
 import { requireParamsDType } from "./_util.ts";
 import { checkOptions, type OptionKeys } from "../ops/_options.ts";
-import { AVG_POOL_KEYS, CONV2D_KEYS, GLOBAL_POOL_KEYS } from "./_option_keys.ts";
+import { AVG_POOL_KEYS, CONV2D_KEYS, GLOBAL_POOL_KEYS, POOL_KEYS } from "./_option_keys.ts";
 
 /** Checks an image input shape without the batch axis: `[C, H, W]` (`[H, W, C]` for NHWC). */
 function checkImageShape(name: string, shape: readonly number[], layout: string): void {
@@ -282,7 +282,11 @@ function poolLayer(name: string, layout: string, f: (x: Tensor) => Tensor): Laye
 }
 
 function poolName(op: string, opts: AvgPool2dOptions | undefined): string {
-  if (opts !== undefined) checkOptions(op, opts, AVG_POOL_KEYS, "{ window: 2 }");
+  // countIncludePad is avgPool2d's alone: maxPool2d names it when built, not at init.
+  if (opts !== undefined) {
+    if (op === "avgPool2d") checkOptions(op, opts, AVG_POOL_KEYS, "{ window: 2 }");
+    else checkOptions(op, opts as Pool2dOptions, POOL_KEYS, "{ window: 2 }");
+  }
   if (opts === null || typeof opts !== "object" || opts.window === undefined) {
     throw new TypeError(`${op}(): needs options with a window, e.g. { window: 2 }`);
   }

@@ -378,7 +378,9 @@ const BATCH_NORM_KEYS: OptionKeys<BatchNormOptions> = {
  * are used and the state comes back unchanged. Params `{gamma, beta}` and
  * state `{mean, var}` have the input shape without the batch axis (axes in
  * `axis` become 1). Unlike the book, the running variance starts at 1 (not
- * 0), so an untrained layer is close to the identity in evaluation mode.
+ * 0), so an untrained layer is close to the identity in evaluation mode. An
+ * empty batch in training mode returns itself and leaves the statistics as
+ * they were.
  *
  * @param opts `momentum` (default 0.9), `eps` (default 1e-5), `axis`
  * (default 0), `dtype` (default: the default dtype, see `setDefaultDType`).
@@ -467,6 +469,11 @@ export function batchNorm(
         return [add(mul(xhat, params.gamma), params.beta), state];
       }
       const axes = reduced; // checked above
+      if (axes.some((a) => t.shape[a] === 0)) {
+        // An empty batch has no statistics: the running ones stay as they are (as in
+        // PyTorch), not NaN for every later evaluation.
+        return [add(mul(t, params.gamma), params.beta), state];
+      }
       const mu = mean(t, axes, { keepdims: true });
       const xc = sub(t, mu);
       const v = mean(square(xc), axes, { keepdims: true });

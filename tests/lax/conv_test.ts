@@ -286,6 +286,6 @@ Deno.test("convGeneralDilated: errors name the op, the shapes and the fix", () =
   assertThrowsMatch(
     () => lax.convGeneralDilated(x, w, { padding: [[-3, -3], [0, 0]] }),
     ShapeError,
-    /crops all of spatial axis 0/,
+    /padding \[-3,-3\] crops more than all of spatial axis 0 \(size 5, dilation 1: -1 elements left\)/,
   );
 });

@@ -206,6 +206,12 @@ Deno.test("conv2d layer: init statistics (He by default, std √(2/fanIn); a num
 });
 
 Deno.test("conv2d layer: errors name the layer, the shapes and the fix", () => {
+  // avgPool2d's countIncludePad given to maxPool2d: refused when the layer is made, not at init.
+  assertThrowsMatch(
+    () => maxPool2d({ window: 2, countIncludePad: false } as never),
+    TypeError,
+    /^maxPool2d\(\): unknown option "countIncludePad"/,
+  );
   assertThrowsMatch(
     () => conv2d({ outChannels: 0, kernelSize: 3 }),
     RangeError,

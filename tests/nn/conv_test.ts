@@ -15,8 +15,10 @@ import {
   checkGrads,
   grad,
   jit,
+  lax,
   matmul,
   nn,
+  random,
   reshape,
   ShapeError,
   slice,
@@ -296,4 +298,61 @@ Deno.test("conv2d, convTranspose2d, pooling under vmap: the loop over examples, 
     atol: 1e-12,
     rtol: 1e-12,
   });
+});
+
+Deno.test("conv2d and pooling give the same result on every call of a shape with 16 384+ window indices", () => {
+  // The cached window indices were handed to the backend, which frees arrays of 64 KiB and more
+  // it is given: the second call read an emptied array ("detached ArrayBuffer").
+  const x = tensor(Array.from({ length: 64 * 64 }, (_, i) => (i % 7) - 3)).reshape([1, 1, 64, 64]);
+  const w = tensor([[[[1, 2, 1], [0, 1, 0], [-1, 0, 1]]]]);
+  const first = nn.conv2d(x, w, { padding: 1 }).dataSync().slice();
+  const pool = nn.maxPool2d(x, { window: 3, stride: 1, padding: 1 }).dataSync().slice();
+  for (let call = 0; call < 2; call++) {
+    assert.deepEqual(nn.conv2d(x, w, { padding: 1 }).dataSync(), first);
+    assert.deepEqual(nn.maxPool2d(x, { window: 3, stride: 1, padding: 1 }).dataSync(), pool);
+  }
+});
+
+Deno.test("negative padding that crops a whole axis leaves its padding (zeros), as XLA does", () => {
+  const ones = (shape: number[]) =>
+    tensor(new Array(shape.reduce((a, b) => a * b, 1)).fill(1)).reshape(shape);
+  // 1 - 1 + 1 = 1 element left: the padding.
+  assert.deepEqual(
+    lax.convGeneralDilated(ones([1, 1, 1]), ones([1, 1, 1]), { padding: [[-1, 1]] }).arraySync(),
+    [[[0]]],
+  );
+  assert.deepEqual(
+    lax.convGeneralDilated(ones([1, 1, 2]), ones([1, 1, 1]), { padding: [[-2, 3]] }).arraySync(),
+    [[[0, 0, 0]]],
+  );
+  assertThrowsMatch(
+    () => lax.convGeneralDilated(ones([1, 1, 2]), ones([1, 1, 1]), { padding: [[-2, -1]] }),
+    ShapeError,
+    /padding \[-2,-1\] crops more than all of spatial axis 0 \(size 2, dilation 1: -1 elements left\)/,
+  );
+  // PyTorch: (2 − 1)·2 − 2·1 + 0 + 1 = 1 row; the transposed conv crops the dilated input whole.
+  assert.deepEqual(
+    nn.convTranspose2d(ones([1, 1, 2, 2]), ones([1, 1, 1, 1]), { stride: 2, padding: 1 })
+      .arraySync(),
+    [[[[0]]]],
+  );
+  assertThrowsMatch(
+    () => nn.convTranspose2d(ones([1, 1, 2, 2]), ones([1, 1, 3, 3]), { padding: 3 }),
+    ShapeError,
+    /^convTranspose2d\(\): the output would have -2 rows on spatial axis 0 /,
+  );
+});
+
+Deno.test("pooling and reduceWindow of an empty batch give empty results; batchNorm keeps its statistics", () => {
+  const empty = tensor([]).reshape([0, 3, 8, 8]);
+  assert.deepEqual(nn.maxPool2d(empty, { window: 3, stride: 2 }).shape, [0, 3, 3, 3]);
+  assert.deepEqual(nn.avgPool2d(empty, { window: 2, padding: 1 }).shape, [0, 3, 5, 5]);
+  assert.deepEqual(lax.reduceWindow(tensor([]).reshape([0, 4]), 0, "sum", [1, 2]).shape, [0, 3]);
+  const bn = nn.layers.batchNorm({ axis: [0, 2, 3] });
+  const { params, state } = bn.init(random.key(0), [3, 8, 8]);
+  const [y, next] = bn.apply(params, state, empty, { training: true });
+  assert.deepEqual(y.shape, [0, 3, 8, 8]);
+  // It set them to NaN (the mean of nothing), and every later evaluation gave NaN.
+  assert.deepEqual(next.mean.dataSync(), state.mean.dataSync());
+  assert.deepEqual(next.var.dataSync(), state.var.dataSync());
 });
