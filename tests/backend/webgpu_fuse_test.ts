@@ -18,10 +18,12 @@ import {
   exp,
   greater,
   jit,
+  lessEqual,
   makeJaxpr,
   matmul,
   mul,
   neg,
+  nn,
   notEqual,
   random,
   reshape,
@@ -107,4 +109,18 @@ test("webgpu fusion: x - x and x == x of one float stay NaN-aware (the outer-pro
   assert.deepEqual([...await d.data()], [0, NaN, NaN, NaN, 0]);
   assert.deepEqual([...await eq.data()], [1, 1, 0, 1, 1]);
   assert.deepEqual([...await ne.data()], [0, 0, 1, 0, 0]);
+});
+
+test("webgpu fusion: a comparison feeding a select keeps NaN (relu, where, elu of NaN)", async () => {
+  // The shader compiler turned `select(x, 0, x <= 0)` into `x > 0 ? x : 0` (floats taken to be
+  // numbers): a fused relu gave 0 for NaN, eager NaN.
+  const x = tensor([NaN, -1, 2, -0, Infinity]);
+  const fs = [
+    (t: Tensor) => nn.relu(t),
+    (t: Tensor) => where(lessEqual(t, 0), 0, t),
+    (t: Tensor) => where(notEqual(t, 2), 1, t),
+    (t: Tensor) => where(equal(t, 2), t, -1),
+    (t: Tensor) => nn.elu(t),
+  ];
+  for (const f of fs) await assertSame(jit(f)(x), f(x), String(f));
 });

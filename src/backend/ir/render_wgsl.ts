@@ -72,6 +72,7 @@ const HELPERS: Readonly<Record<string, string>> = {
   if (a == b) { return bitcast<f32>(bitcast<u32>(a) | bitcast<u32>(b)); }
   return select(b, a, a < b);
 }`,
+  ir_ord: `fn ir_ord(a: f32, b: f32) -> bool { return !(ir_isnan(a) || ir_isnan(b)); }`,
   ir_sqrt: `fn ir_sqrt(a: f32) -> f32 {
   let u = bitcast<u32>(a);
   if (u > 0x80000000u) { return bitcast<f32>(0x7fc00000u | (u & 0u)); }
@@ -99,6 +100,7 @@ const HELPER_DEPS: Readonly<Record<string, readonly string[]>> = {
   ir_div: ["ir_isnan"],
   ir_max: ["ir_isnan"],
   ir_min: ["ir_isnan"],
+  ir_ord: ["ir_isnan"],
 };
 
 /** The WGSL type of a scalar type. @internal */
@@ -166,9 +168,18 @@ class WgslWriter {
     const t = n.type;
     const from = n.args[0]?.type;
     const infix = (op: string) => `(${a[0]} ${op} ${a[1]})`;
+    // Float comparisons also say whether the operands are ordered (from the bits): a shader
+    // compiler that takes floats to be numbers inverts `x <= 0` into `!(x > 0)` where a select
+    // uses it, which is true for NaN (a fused relu gave 0 for NaN).
+    const compare = (op: string) =>
+      from === "f32"
+        ? op === "!="
+          ? `(${infix(op)} || !${this.need("ir_ord")}(${a[0]}, ${a[1]}))`
+          : `(${infix(op)} && ${this.need("ir_ord")}(${a[0]}, ${a[1]}))`
+        : infix(op);
     // WGSL orders no bools: compare them as 0/1
     const ordered = (op: string) =>
-      from === "bool" ? `(select(0u, 1u, ${a[0]}) ${op} select(0u, 1u, ${a[1]}))` : infix(op);
+      from === "bool" ? `(select(0u, 1u, ${a[0]}) ${op} select(0u, 1u, ${a[1]}))` : compare(op);
     switch (n.op) {
       case "const":
         return this.literal(n.value, t);
@@ -204,9 +215,9 @@ class WgslWriter {
       case "roundEven":
         return `round(${a[0]})`; // WGSL's round is half to even
       case "eq":
-        return infix("==");
+        return compare("==");
       case "ne":
-        return infix("!=");
+        return compare("!=");
       case "lt":
         return ordered("<");
       case "le":
