@@ -309,7 +309,8 @@ export function logSoftmax(x: TensorLike, axis = -1): Tensor {
 function shiftByMax(op: string, x: TensorLike, axis: number): Tensor {
   const t = floatInput(op, x);
   if (t.ndim === 0) throw new ShapeError(`${op}(): needs at least one axis, got a scalar`);
-  normAxis(op, axis, t.ndim);
+  // An empty axis has no maximum (and nothing to normalize): the result is empty too.
+  if (t.shape[normAxis(op, axis, t.ndim)] === 0) return sub(t, 0);
   const m = stopGradient(max(t, axis, { keepdims: true }));
   return sub(t, where(less(abs(m), Infinity), m, 0));
 }

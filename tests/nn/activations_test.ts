@@ -138,6 +138,10 @@ Deno.test("softmax and logSoftmax: values along the last axis and along axis 0",
   ];
   assertTensor(nn.softmax(m, 0), cols, "float64", { rtol: 1e-14 });
   assertClose(sum(nn.softmax(m, 0), 0), [1, 1, 1], { atol: 1e-15 });
+  // Over an empty axis: an empty result (the max of nothing was an error naming max()).
+  const empty = tensor([[], [], []]);
+  assert.deepEqual([nn.softmax(empty).shape, nn.logSoftmax(empty).shape], [[3, 0], [3, 0]]);
+  assert.deepEqual(grad((t) => sum(nn.softmax(t)))(empty).shape, [3, 0]);
 });
 
 Deno.test("softmax and logSoftmax: gradients match central differences (order 2, both axes)", () => {
