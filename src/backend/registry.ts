@@ -134,7 +134,7 @@ export async function setBackend(name: string): Promise<void> {
  * @example
  * ```ts
  * import { getBackend } from "@gradus/core";
- * console.log(getBackend()); // "cpu"
+ * console.log(getBackend()); // "wasm" (where WebAssembly runs; else "cpu")
  * ```
  */
 export function getBackend(): string {

@@ -246,7 +246,7 @@ const MAKE_JAXPR_KEYS: OptionKeys<
  * const p = makeJaxpr((x, w) => tanh(matmul(x, w)))(zeros([2, 3]), zeros([3, 4]));
  * console.log(p.toString());
  * // { lambda ; a:f32[2,3] b:f32[3,4]. let
- * //     c:f32[2,4] = matmul a b
+ * //     c:f32[2,4] = matmul[transA=false transB=false] a b
  * //     d:f32[2,4] = tanh c
  * //   in (d) }
  * ```

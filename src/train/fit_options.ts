@@ -57,7 +57,9 @@ import type { ProgressDisplayOptions } from "../report/progress.ts";
  *   key: random.key(0),
  *   quiet: true,
  * });
- * console.log(modes); // [ true, true, false ]: two training steps, then the evaluation
+ * // Under jit (the default) the loss runs once per program it is traced into: one training
+ * // step (replayed for the second batch), then the evaluation. With jit: false, once per batch.
+ * console.log(modes); // [ true, false ]
  * ```
  */
 export interface TrainContext<M = undefined> {
