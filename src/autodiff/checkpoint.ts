@@ -133,6 +133,12 @@ export function checkpoint<A extends any[], R>(
       primals.map(avalOf),
       backendOfAll(primals),
     );
+    // A value f closes over from a transformation inside this one (a per-example value of a
+    // vmap under grad) would be read by the pullback after that transformation returned:
+    // f runs plainly there, as it does when an argument is such a value.
+    if (closed.captured.some((t) => t._trace !== null && t._trace.level > trace.level)) {
+      return f(...args);
+    }
     const program = closed.program;
     // Values f closed over: their values one level down (constants of the call).
     const captured = closed.captured.map((t) => (t._trace === trace ? t._primal! : t));

@@ -19,6 +19,7 @@ import {
   type Tensor,
   tensor,
   valueAndGrad,
+  vmap,
 } from "../../mod.ts";
 import { WasmBackend } from "../../src/backend/wasm/wasm_backend.ts";
 import { onBackend } from "../_helpers.ts";
@@ -164,4 +165,18 @@ Deno.test("checkpoint: peak bytes grow with what the policy saves", async () => 
   // Measured (MiB): nothing 11.4, dots 13.8, everything 18.4; no checkpoint 27.9.
   assert.ok(none < dots && dots < all, `peaks ${none} < ${dots} < ${all}`);
   assert.ok(dots < 0.8 * off, `dots ${dots} vs no checkpoint ${off}`);
+});
+
+Deno.test("checkpoint closing over a per-example value of a vmap inside grad runs (plainly)", () => {
+  // Its pullback read that value after vmap had returned: "escaped vmap".
+  const K = tensor([1, 2]), cs = tensor([1, 2, 3]);
+  const f = (c: Tensor, k: Tensor) => checkpoint((k: Tensor) => k.mul(c).tanh())(k);
+  const g = grad((k: Tensor) => vmap(f, { inAxes: [0, null] })(cs, k).sum())(K);
+  // Σ_c c·(1 − tanh²(K·c))
+  const want = [1, 2].map((k) =>
+    [1, 2, 3].reduce((s, c) => s + c * (1 - Math.tanh(k * c) ** 2), 0)
+  );
+  [...g.dataSync()].forEach((v, i) =>
+    assert.ok(Math.abs(v - want[i]) < 1e-5, `${v} vs ${want[i]}`)
+  );
 });
