@@ -336,3 +336,40 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "blas: the thread count comes from the environment, not what another Worker left set",
+  ignore: !info.active || info.vendor !== "openblas",
+  async fn() {
+    // A Worker detects the library after another one's narrow product left it at one thread:
+    // it took that 1 as the library's own setting, for good (its big products on one thread).
+    const mod = new URL("../../mod.ts", import.meta.url).href;
+    const dir = await Deno.makeTempDir();
+    try {
+      await Deno.writeTextFile(
+        `${dir}/t.ts`,
+        `const lib = Deno.dlopen(${JSON.stringify(info.library)}, {
+          openblas_set_num_threads: { parameters: ["i32"], result: "void" },
+        });
+        lib.symbols.openblas_set_num_threads(1);
+        const { blasInfo } = await import(${JSON.stringify(mod)});
+        console.log(JSON.stringify([blasInfo().threads, navigator.hardwareConcurrency]));`,
+      );
+      const run = async (env: Record<string, string>) => {
+        const out = await new Deno.Command(Deno.execPath(), {
+          args: ["run", "--no-config", "--allow-read", "--allow-env", "--allow-ffi", `${dir}/t.ts`],
+          env: { GRADUS_BLAS: "", OPENBLAS_NUM_THREADS: "", OMP_NUM_THREADS: "", ...env },
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+        return JSON.parse(new TextDecoder().decode(out.stdout)) as [number, number];
+      };
+      const [threads, cores] = await run({});
+      assert.equal(threads, cores, "every core: no variable limits the library");
+      assert.deepEqual(await run({ OPENBLAS_NUM_THREADS: "1" }), [1, cores], "the variable's 1");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -28,7 +28,8 @@
  *
  * **Threads.** A library may use at most as many threads as the machine has
  * cores (`navigator.hardwareConcurrency`) and as the library's own setting
- * allows (`OPENBLAS_NUM_THREADS`, `MKL_NUM_THREADS`, …); products under
+ * allows (`OPENBLAS_NUM_THREADS`, `MKL_NUM_THREADS`, …, read where the `env`
+ * permission is granted; else the library's current setting); products under
  * {@link BLAS_THREADS_MIN_WORK} multiply-adds or with fewer than 200
  * columns run on one thread, where the others cost more than they save,
  * and so does every product of a backend made with `threads: false`.
@@ -213,9 +214,12 @@ function detect(): { info: BlasInfo; lib: Opened | null } {
       lib.lib.close();
       continue;
     }
+    // The library's own limit from its environment variables, as it read them at start-up: its
+    // current setting may be what another Worker's one-thread product left (1 for good here).
+    const own = envThreads(lib.vendor) ?? lib.ownThreads;
     const threads = lib.setThreads === null
       ? cores
-      : Math.max(1, Math.min(cores, lib.ownThreads > 0 ? lib.ownThreads : cores));
+      : Math.max(1, Math.min(cores, own > 0 ? own : cores));
     lib.setThreads?.(threads);
     return {
       info: {
@@ -239,6 +243,30 @@ function detect(): { info: BlasInfo; lib: Opened | null } {
     info: inactive(`${what}; products run in the WebAssembly GEMM (see tried)`, tried),
     lib: null,
   };
+}
+
+/** The variables a library reads its thread count from, first match wins. */
+const THREAD_VARS: Readonly<Record<string, readonly string[]>> = {
+  openblas: ["OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS"],
+  mkl: ["MKL_NUM_THREADS", "OMP_NUM_THREADS"],
+  blis: ["BLIS_NUM_THREADS", "OMP_NUM_THREADS"],
+};
+
+/**
+ * The thread count the environment gives `vendor`'s library: the first of
+ * its variables that is a positive integer; 0 when none is (the library then
+ * uses every core); null when the variables cannot be read (no `env`
+ * permission, never prompted).
+ */
+function envThreads(vendor: string): number | null {
+  const vars = THREAD_VARS[vendor];
+  if (vars === undefined) return null;
+  for (const name of vars) {
+    if (!granted({ name: "env", variable: name })) return null;
+    const v = Number.parseInt(Deno.env.get(name) ?? "", 10);
+    if (Number.isInteger(v) && v > 0) return v;
+  }
+  return 0;
 }
 
 let found: NativeGemm | null | undefined;
