@@ -97,6 +97,13 @@ interface Traced {
 
 interface Entry extends Traced {
   readonly executable: Executable;
+  /**
+   * Per output, whether the program holds it as a constant (it depends on no
+   * argument: a zero gradient). Such an output is copied on every call, as
+   * eager code makes it anew: freeing or donating one call's result must not
+   * touch the next's.
+   */
+  readonly constOut: readonly boolean[];
 }
 
 const JIT_KEYS: OptionKeys<JitOptions> = { staticArgnums: true, donateArgnums: true };
@@ -184,7 +191,8 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = 
         const traced = traceEntry("jit()", f, split);
         const program = optimize(traced.program, split);
         const donated = split.argOf.flatMap((a, k) => (donate.has(a) ? [k] : []));
-        entry = { ...traced, program, executable: new Executable(program, donated) };
+        const constOut = program.outputs.map((v) => program.constVars.includes(v));
+        entry = { ...traced, program, executable: new Executable(program, donated), constOut };
       } catch (e) {
         if (e instanceof OuterTracer) return f(...args);
         throw e;
@@ -198,10 +206,6 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = 
       cache.delete(split.key);
     }
     cache.set(split.key, entry);
-    // An output the program holds as a constant (it depends on no argument:
-    // a zero gradient) is copied, as eager code makes it anew each call:
-    // freeing or donating one call's result must not touch the next's.
-    const consts = entry.program.consts;
     let ran: Tensor[];
     try {
       ran = entry.executable.run(split.tensors);
@@ -213,7 +217,8 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = 
       });
       throw e;
     }
-    const outs = ran.map((o) => consts.includes(o) ? bind(castPrim, [o], { dtype: o.dtype }) : o);
+    const { constOut } = entry;
+    const outs = ran.map((o, k) => (constOut[k] ? bind(castPrim, [o], { dtype: o.dtype }) : o));
     if (donate.size > 0) {
       // Donated arguments are given up: disposed, unless returned as they are.
       const kept = new Set(outs);

@@ -18,6 +18,17 @@ import {
   tensor,
 } from "../../mod.ts";
 
+/** Registers `name` as an async backend made once the returned function is called. */
+function gatedBackend(name: string): () => void {
+  let release = () => {};
+  const gate = new Promise<void>((r) => (release = r));
+  registerBackend(name, async () => {
+    await gate;
+    return new CpuBackend();
+  });
+  return () => release();
+}
+
 Deno.test("setBackend: synchronous factories select at once; an async one is awaited", async () => {
   const before = getBackend();
   try {
@@ -25,12 +36,7 @@ Deno.test("setBackend: synchronous factories select at once; an async one is awa
     void setBackend("test-sync"); // not awaited: selected all the same
     assert.equal(getBackend(), "test-sync");
     await setBackend(before);
-    let release = () => {};
-    const gate = new Promise<void>((r) => (release = r));
-    registerBackend("test-async", async () => {
-      await gate;
-      return new CpuBackend();
-    });
+    const release = gatedBackend("test-async");
     const selecting = setBackend("test-async");
     assert.throws(
       () => tensor([1]),
@@ -84,12 +90,7 @@ Deno.test("setBackend: while one is pending, a jitted function traced before run
   const double = jit((x) => mul(x, 2));
   const x = tensor([1, 2]);
   assert.deepEqual(double(x).arraySync(), [2, 4]);
-  let release = () => {};
-  const gate = new Promise<void>((r) => (release = r));
-  registerBackend("test-gated", async () => {
-    await gate;
-    return new CpuBackend();
-  });
+  const release = gatedBackend("test-gated");
   const selecting = setBackend("test-gated");
   try {
     // It threw "await it before making tensors", though it makes none.
