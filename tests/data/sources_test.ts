@@ -42,6 +42,7 @@ Deno.test("lookup order: the dir option, then GRADUS_DATA_DIR, then the cache", 
       `cache directory ${cache}/mnist`,
     );
     // A dir without the files falls through to the next place.
+    await Deno.mkdir(`${root}/nothing`);
     assert.equal(await source({ dir: `${root}/nothing`, env }), `GRADUS_DATA_DIR ${envDir}`);
     // The cacheDir option wins over GRADUS_CACHE_DIR.
     await writeFakeMnist(`${root}/other/mnist`, { salt: 4 });
@@ -94,10 +95,38 @@ Deno.test({
   },
 });
 
+Deno.test("a dir option that does not exist, or is a file, is an error: no search elsewhere", async () => {
+  await withTempDir(async (root) => {
+    // The cache holds MNIST: a mistyped dir must not load it instead.
+    await writeFakeMnist(`${root}/mnist`);
+    await Deno.writeTextFile(`${root}/file.txt`, "not a folder");
+    for (
+      const [dir, why] of [[`${root}/mnsit`, "does not exist"], [
+        `${root}/file.txt`,
+        "is not a directory",
+      ]]
+    ) {
+      const err = await withoutDataDirEnv(() => data.mnist({ dir, cacheDir: root, ...offline }))
+        .then(() => assert.fail("expected an error"), (e: unknown) => e);
+      assert.ok(err instanceof data.DatasetUnavailableError);
+      assert.equal(
+        err.message,
+        `mnist(): the dir option ${JSON.stringify(dir)} ${why}. Fix the path, or leave dir out ` +
+          "to search GRADUS_DATA_DIR and the cache (and download with download: true).",
+      );
+      assert.deepEqual(err.tried, [`dir option ${dir}: ${why}`]);
+    }
+    // Without the dir option the cache is found.
+    const got = await withoutDataDirEnv(() => data.mnist({ cacheDir: root, ...offline }));
+    assert.equal(got.train.x.shape[0] > 0, true);
+  });
+});
+
 Deno.test("nothing works: the error lists what was tried and how to get the files", async () => {
   await withTempDir(async (root) => {
+    await Deno.mkdir(`${root}/empty`);
     const err = await withoutDataDirEnv(() =>
-      data.mnist({ dir: `${root}/missing`, cacheDir: root, ...offline })
+      data.mnist({ dir: `${root}/empty`, cacheDir: root, ...offline })
     ).then(
       () => assert.fail("expected an error"),
       (e: unknown) => e,
@@ -106,7 +135,7 @@ Deno.test("nothing works: the error lists what was tried and how to get the file
     assert.equal(err.dataset, "mnist");
     const m = err.message;
     assert.match(m, /^mnist\(\): could not find the MNIST files \(and download is false\)\./);
-    assert.match(m, new RegExp(`1\\. dir option ${root}/missing: does not exist`));
+    assert.match(m, new RegExp(`1\\. dir option ${root}/empty: no MNIST files \\(looked in `));
     assert.match(m, /2\. GRADUS_DATA_DIR: (not set|not readable without --allow-env)/);
     assert.match(m, new RegExp(`3\\. cache directory ${root}/mnist: does not exist`));
     assert.match(
