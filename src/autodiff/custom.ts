@@ -18,6 +18,7 @@
  * @module
  */
 
+import { isFloat } from "../core/dtype.ts";
 import { fmtShape, ShapeError } from "../core/errors.ts";
 import { sameShape } from "../core/shape.ts";
 import { collectMade, Tensor } from "../core/tensor.ts";
@@ -311,13 +312,13 @@ export function customVjp<A extends any[], R, Res>(
     const { leaves: outs, def: outDef } = outputTensors(op, out);
     const at = a.leaves.flatMap((l, i) => (l instanceof Tensor && l._trace === top ? [i] : []));
     const inputs = at.map((i) => a.leaves[i] as Tensor);
-    const traced = outs.map((value, k) =>
-      top.record(inputs, value, (ct) => {
-        const cts = unflatten(outDef, outs.map((o, j) => (j === k ? ct : zerosLikeTensor(o))));
-        const all = cotangentLeaves(op, rules.bwd(res, cts as R), primalArgs);
-        return at.map((i) => all[i]);
-      })
-    );
+    // One node for all the outputs: bwd runs once, on the whole cotangent (as JAX's), which
+    // matters when it is not linear in it (clipping or normalising across outputs).
+    const traced = top.recordMany(inputs, outs, (cts) => {
+      const ct = unflatten(outDef, outs.map((o, j) => cts[j] ?? zerosLikeTensor(o)));
+      const all = cotangentLeaves(op, rules.bwd(res, ct as R), primalArgs);
+      return at.map((i) => all[i]);
+    });
     return unflatten(outDef, traced) as R;
   };
   return custom;
@@ -398,27 +399,29 @@ export function customJvp<A extends any[], R>(
     const { leaves: outs, def: outDef } = outputTensors(op, out);
     const at = a.leaves.flatMap((l, i) => (mine(l) ? [i] : []));
     const inputs = at.map((i) => a.leaves[i] as Tensor);
-    const traced = outs.map((value, k) =>
-      top.record(inputs, value, (ct) => {
-        const tangentMap = (...ts: unknown[]): unknown => {
-          const leaves = a.leaves.map((l) =>
-            zero(l instanceof Tensor && mine(l) ? (l as Tensor)._primal : l)
-          );
-          at.forEach((i, j) => (leaves[i] = ts[j]));
-          const [, tOut] = rule(primals, unflatten(a.def, leaves) as A);
-          return flattenWithPath(tOut, "tangent output")[0][k][1];
-        };
-        const { pullback, release } = vjpCore(
-          op,
-          tangentMap,
-          at.map((i) => zerosLikeTensor(primalLeaves[i] as Tensor)),
-          "tangents",
+    // One node for all the outputs: the rule's tangent map is transposed once, for every
+    // float output's cotangent together.
+    const floats = outs.flatMap((o, k) => (isFloat(o.dtype) ? [k] : []));
+    const traced = top.recordMany(inputs, outs, (cts) => {
+      const tangentMap = (...ts: unknown[]): unknown => {
+        const leaves = a.leaves.map((l) =>
+          zero(l instanceof Tensor && mine(l) ? (l as Tensor)._primal : l)
         );
-        const grads = pullback(ct) as Tensor[];
-        release(grads);
-        return grads;
-      })
-    );
+        at.forEach((i, j) => (leaves[i] = ts[j]));
+        const [, tOut] = rule(primals, unflatten(a.def, leaves) as A);
+        const tLeaves = flattenWithPath(tOut, "tangent output")[0];
+        return floats.map((k) => tLeaves[k][1]);
+      };
+      const { pullback, release } = vjpCore(
+        op,
+        tangentMap,
+        at.map((i) => zerosLikeTensor(primalLeaves[i] as Tensor)),
+        "tangents",
+      );
+      const grads = pullback(floats.map((k) => cts[k] ?? zerosLikeTensor(outs[k]))) as Tensor[];
+      release(grads);
+      return grads;
+    });
     return unflatten(outDef, traced) as R;
   };
   return custom;

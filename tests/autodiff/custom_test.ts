@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import {
   add,
+  cast,
   checkGrads,
   checkpoint,
   clip,
@@ -29,6 +30,7 @@ import {
   sum,
   type Tensor,
   tensor,
+  vjp,
   vmap,
 } from "../../mod.ts";
 import { assertClose } from "../_helpers.ts";
@@ -72,6 +74,74 @@ Deno.test("customVjp: pytree arguments and residuals, a null cotangent for an ar
   assert.deepEqual(g[0].a.arraySync(), [6, -2]);
   assert.deepEqual(g[0].b.arraySync(), [2, 4]);
   assert.deepEqual(g[1].arraySync(), 0);
+});
+
+Deno.test("customVjp with several outputs: bwd runs once, on the whole cotangent (a global-norm clip)", () => {
+  let calls = 0;
+  // The cotangent scaled to unit length across both outputs: not linear in it, so calling bwd
+  // once per output (the others zeroed) and summing gives [1] [1] instead of [0.6] [0.8].
+  const pair = customVjp((x: Tensor, y: Tensor) => ({ a: x.mul(1), b: y.mul(1) }), {
+    fwd: (x: Tensor, y: Tensor) => [{ a: x.mul(1), b: y.mul(1) }, null],
+    bwd: (_r: null, ct: { a: Tensor; b: Tensor }) => {
+      calls++;
+      const n = ct.a.square().sum().add(ct.b.square().sum()).sqrt();
+      return [ct.a.div(n), ct.b.div(n)];
+    },
+  });
+  const [, pb] = vjp(pair, tensor([1]), tensor([1]));
+  const [dx, dy] = pb({ a: tensor([3]), b: tensor([4]) });
+  assertClose(dx, [0.6], { atol: 1e-7 });
+  assertClose(dy, [0.8], { atol: 1e-7 });
+  assert.equal(calls, 1);
+  const loss = (x: Tensor, y: Tensor) => {
+    const o = pair(x, y);
+    return sum(o.a.mul(3).add(o.b.mul(4)));
+  };
+  for (const g of [grad(loss, { argnums: [0, 1] }), jit(grad(loss, { argnums: [0, 1] }))]) {
+    calls = 0;
+    const [gx, gy] = g(tensor([1]), tensor([1]));
+    assertClose(gx, [0.6], { atol: 1e-7 });
+    assertClose(gy, [0.8], { atol: 1e-7 });
+    assert.equal(calls, 1);
+  }
+  // Only one output reached: bwd gets zeros for the other.
+  const onlyA = grad((x: Tensor, y: Tensor) => sum(pair(x, y).a.mul(-2)), { argnums: [0, 1] });
+  const [ax, ay] = onlyA(tensor([1]), tensor([1]));
+  assert.deepEqual([ax.arraySync(), ay.arraySync()], [[-1], [0]]);
+  // In a lax.scan body the rule's derivative is the same.
+  const inScan = (x: Tensor) =>
+    sum(
+      lax.scan(
+        (c: Tensor) => {
+          const o = pair(c, c);
+          return [c, sum(o.a.mul(3).add(o.b.mul(4)))];
+        },
+        x,
+        null,
+        { length: 1 },
+      )[1],
+    );
+  assertClose(grad(inScan)(tensor([1])), [1.4], { atol: 1e-6 });
+});
+
+Deno.test("customJvp with several outputs (one of them int32): reverse mode transposes the rule once", () => {
+  let calls = 0;
+  const fwd = (x: Tensor): Tensor[] => [sin(x), x.mul(x), cast(round(x), "int32")];
+  const f = customJvp(fwd, ([x]: Tensor[], [t]: Tensor[]): [Tensor[], Tensor[]] => {
+    calls++;
+    return [fwd(x), [t.mul(cos(x)), t.mul(x).mul(2), cast(round(x), "int32").mul(0)]];
+  });
+  const x = f64([0.5, -1.25]);
+  const loss = (y: Tensor) => {
+    const [s, q] = f(y);
+    return sum(s.mul(3).add(q));
+  };
+  calls = 0;
+  const g = grad(loss)(x);
+  // d/dx (3 sin x + x²) = 3 cos x + 2x.
+  assertClose(g, [3 * Math.cos(0.5) + 1, 3 * Math.cos(-1.25) - 2.5], { atol: 1e-12 });
+  // Traced once by the transpose (it was once per float output).
+  assert.equal(calls, 1);
 });
 
 Deno.test("customJvp: a straight-through estimator rounds forward and passes gradients through", () => {
