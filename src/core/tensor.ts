@@ -293,15 +293,28 @@ export class Tensor {
   }
 
   /**
-   * @internal Converting a tensor to a JS primitive prints it (`${t}`); for a
-   * value `jit` is tracing, only the string conversion works: `Number(t)`,
-   * `t > 0` or `+t` throw an error naming the fix.
+   * @internal A one-element tensor converts to its number where JS asks for
+   * one (`Number(t)`, `+t`, `t > 0`; bool reads as 0/1), as `itemSync()`;
+   * other conversions print it (`${t}`, `"loss " + t`). Converting to a
+   * number any other tensor, one on a backend that reads asynchronously, or
+   * a value `jit` is tracing (any conversion but printing) throws an error
+   * naming the fix.
    */
-  [Symbol.toPrimitive](hint: string): string {
+  [Symbol.toPrimitive](hint: string): string | number {
     if (hint !== "string" && isAbstract(this)) {
       concreteOf(this, hint === "number" ? "Number" : "valueOf");
     }
-    return this.toString();
+    if (hint !== "number") return this.toString();
+    this.#checkOne("Number");
+    const c = concreteOf(this);
+    c.#checkAlive("Number");
+    if (!c._backend!.canReadSync) {
+      throw new TypeError(
+        `Number(): the ${c._backend!.name} backend cannot read values synchronously; ` +
+          `use await t.item()`,
+      );
+    }
+    return this.itemSync();
   }
 
   /** @internal How Deno's `console.log` shows a tensor. */

@@ -689,6 +689,11 @@ gpuTest("ops run end to end on the webgpu backend", async () => {
     const x = tensor([[1, -2, 3], [4, 5, -6]]);
     assert.equal(x.backend, "webgpu");
     assert.throws(() => x.dataSync(), /cannot read values synchronously/);
+    // Not NaN (the printed text of a tensor that cannot be printed): an error naming item().
+    assert.throws(
+      () => Number(tensor(2)),
+      /^TypeError: Number\(\): the webgpu backend cannot read values synchronously; use await t\.item\(\)/,
+    );
     const y = add(mul(transpose(x), 2), 1); // [[3, 9], [-3, 11], [7, -11]]
     assert.deepEqual(await y.array(), [[3, 9], [-3, 11], [7, -11]]);
     const m = greater(y, 0);

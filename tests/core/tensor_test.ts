@@ -312,6 +312,30 @@ Deno.test("String() and Deno.inspect use the NumPy-style text", () => {
 
 // ---------------------------------------------------------------- methods
 
+Deno.test("Number(t), +t and t > x read a one-element tensor's value as itemSync(); printing stays text", () => {
+  // The value, not the printed text (8 significant digits): 1/3 in float32, 123456789 → 123456792.
+  assert.equal(Number(tensor(1 / 3)), Math.fround(1 / 3));
+  assert.equal(+tensor(123456789), 123456792);
+  assert.equal(Number(tensor(true)), 1);
+  assert.equal(Number(tensor([[7]], { dtype: "int32" })), 7);
+  // Plain JS compares tensors to numbers this way (TypeScript asks for Number(t) first).
+  const loss = tensor(0.25) as unknown as number, best = 0.3;
+  assert.equal(loss < best, true);
+  assert.equal((tensor(true) as unknown as number) > 0, true);
+  assert.equal(Number(tensor(-0)), -0);
+  assert.ok(Number.isNaN(Number(tensor(NaN))));
+  // Other conversions print (as Date's): concatenation and template strings.
+  assert.equal("loss " + tensor(0.5), "loss 0.5");
+  assert.equal(`${tensor([1, 2])}`, "[1. 2.]");
+  assert.throws(
+    () => Number(tensor([1, 2])),
+    /^Error: Number\(\): needs a tensor with exactly one element, got shape \[2\] \(2 elements\); use data\(\)/,
+  );
+  const gone = tensor(1);
+  gone.dispose();
+  assert.throws(() => +gone, /^Error: Number\(\): this tensor was disposed/);
+});
+
 Deno.test("methods chain: x.mul(2).add(1).sum()", () => {
   const x = tensor([[1, 2], [3, 4]]);
   const y = x.mul(2).add(1);
