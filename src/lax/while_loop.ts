@@ -376,6 +376,14 @@ export function foriLoop<C>(
     if (!Number.isInteger(lower) || !Number.isInteger(upper)) {
       throw new TypeError(`${op}: number bounds must be integers, got ${lower} and ${upper}`);
     }
+    for (const [name, b] of [["lower", lower], ["upper", upper]] as const) {
+      if (b < -(2 ** 31) || b > 2 ** 31 - 1) {
+        throw new RangeError(
+          `${op}: the ${name} bound ${b} is outside int32's range [-2147483648, 2147483647] ` +
+            `(the index i is an int32 tensor)`,
+        );
+      }
+    }
     const [[, out]] = scan(
       ([i, c]: [Tensor, C]) => [[add(i, 1), body(i, c)] as [Tensor, C], null],
       [tensor(lower, { dtype: "int32" }), init] as [Tensor, C],

@@ -442,6 +442,27 @@ Deno.test("foriLoop: number bounds are a differentiable scan; tensor bounds a wh
     /whileLoop\(\): reverse-mode .* lax\.foriLoop with number bounds or lax\.scan/,
   );
   assert.throws(() => lax.foriLoop(0, 2.5, (_i: Tensor, c: Tensor) => c, tensor(0)), /integers/);
+  // Number bounds become the int32 index: past its range the index wrapped (2147483647 was
+  // followed by -2147483648), and 2⁴⁰ started a scan of 2⁴⁰ steps.
+  const count = (lo: number, hi: number) =>
+    lax.foriLoop(lo, hi, (_i: Tensor, c: Tensor) => add(c, 1), i32(0));
+  assert.equal(count(2147483645, 2147483647).itemSync(), 2);
+  for (
+    const [lo, hi, name] of [[2147483646, 2147483649, "upper"], [0, 2 ** 40, "upper"], [
+      -3e9,
+      0,
+      "lower",
+    ]] as const
+  ) {
+    assert.throws(
+      () => count(lo, hi),
+      new RegExp(
+        `^RangeError: lax\\.foriLoop\\(\\): the ${name} bound ${
+          name === "lower" ? lo : hi
+        } is outside int32's range`,
+      ),
+    );
+  }
 });
 
 Deno.test("whileLoop: eager, jit, jvp, vmap with a per-example condition, and its errors", () => {
