@@ -7,8 +7,9 @@
  * @module
  */
 
+import { currentBackend } from "../backend/registry.ts";
 import type { DType, TypedArray } from "../core/dtype.ts";
-import { fmtShape } from "../core/errors.ts";
+import { DTypeError, fmtShape } from "../core/errors.ts";
 import { Tensor } from "../core/tensor.ts";
 import { tensor } from "../ops/creation.ts";
 import { describe } from "../ops/convert.ts";
@@ -368,6 +369,18 @@ export function deserializeImpl(
   // `what` without the path, for the lines of a mismatch list.
   const src = what.startsWith("the file") ? "the file" : what;
   if (template === undefined) {
+    const backend = currentBackend();
+    for (const e of entries.values()) {
+      const dtype = STORAGE[e.dtype].dtype;
+      if (!backend.dtypes.includes(dtype)) {
+        throw new DTypeError(
+          `${op}: entry ${JSON.stringify(e.name)} of ${src} is ${e.dtype} (${dtype}), which the ` +
+            `${backend.name} backend cannot hold (it supports ${backend.dtypes.join(", ")}); ` +
+            `read it with a template (its leaves give the dtypes: a number leaf reads back a ` +
+            `number, a float32 tensor float32), or on the wasm or cpu backend`,
+        );
+      }
+    }
     const tensors = Object.fromEntries(
       [...entries.values()].map((e) => [
         e.name,
@@ -464,6 +477,8 @@ export function deserializeImpl(
  * dtypes).
  * @throws {Error} When the bytes are truncated or corrupt (bad header length,
  * invalid JSON, unknown dtype, offsets out of range or overlapping).
+ * @throws {DTypeError} When an entry's dtype is one the current backend
+ * cannot hold (F64 on webgpu: read with a template there).
  * @example
  * ```ts
  * import { deserializeSafetensors, serializeSafetensors, tensor } from "@gradus/core";

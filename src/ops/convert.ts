@@ -40,6 +40,19 @@ export function knownValues(x: Tensor): TypedArray | null {
   return be.hostValues?.(c._data, c.dtype, c.size) ?? null;
 }
 
+/**
+ * Throws a DTypeError naming `op` when `backend` cannot store `dtype`
+ * (float64 on WebGPU), with the backends that can. @internal
+ */
+export function checkBackendDType(op: string, dtype: DType, backend: Backend): void {
+  if (backend.dtypes.includes(dtype)) return;
+  throw new DTypeError(
+    `${op}(): the ${backend.name} backend does not support ${dtype} ` +
+      `(it supports ${backend.dtypes.join(", ")}); use float32, ` +
+      `or setBackend("wasm") or setBackend("cpu") for float64${defaultDTypeHint(dtype)}`,
+  );
+}
+
 /** The backend a tensor's value lives on. @internal */
 export function backendOf(x: Tensor): Backend {
   return backendOfTensor(x);

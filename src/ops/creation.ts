@@ -12,8 +12,8 @@ import { allocArray, type DType, dtypeOfArray, isDType, type TypedArray } from "
 import { DTypeError, fmtShape, guardAlloc, int32RangeError, ShapeError } from "../core/errors.ts";
 import { checkShape, type Shape, sizeOf } from "../core/shape.ts";
 import { makeTensor, type NestedArray, type Tensor } from "../core/tensor.ts";
-import { backendOf, describe } from "./convert.ts";
-import { defaultDTypeHint, getDefaultDType } from "./default_dtype.ts";
+import { backendOf, checkBackendDType, describe } from "./convert.ts";
+import { getDefaultDType } from "./default_dtype.ts";
 import { checkOptions, type OptionKeys } from "./_options.ts";
 
 /**
@@ -82,13 +82,7 @@ function checkDType(op: string, dtype: DType, backend: Backend): void {
       `${op}(): unknown dtype ${JSON.stringify(dtype)}; use float32, float64, int32 or bool`,
     );
   }
-  if (!backend.dtypes.includes(dtype)) {
-    throw new DTypeError(
-      `${op}(): the ${backend.name} backend does not support ${dtype} ` +
-        `(it supports ${backend.dtypes.join(", ")}); use float32, ` +
-        `or setBackend("cpu") for float64${defaultDTypeHint(dtype)}`,
-    );
-  }
+  checkBackendDType(op, dtype, backend);
 }
 
 /**

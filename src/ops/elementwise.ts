@@ -16,7 +16,14 @@ import { type DType, isDType, isFloat } from "../core/dtype.ts";
 import { DTypeError } from "../core/errors.ts";
 import { broadcastShapes, broadcastStrides, sizeOf } from "../core/shape.ts";
 import type { Tensor, TensorLike } from "../core/tensor.ts";
-import { asTensor, asTensors, knownValues, sameDType } from "./convert.ts";
+import {
+  asTensor,
+  asTensors,
+  backendOf,
+  checkBackendDType,
+  knownValues,
+  sameDType,
+} from "./convert.ts";
 import { bind, definePrimitive, type Primitive } from "./primitive.ts";
 import { elementwiseBatch } from "./_batching.ts";
 import {
@@ -699,5 +706,6 @@ export function cast(x: TensorLike, dtype: DType): Tensor {
   }
   const t = asTensor("cast", x);
   if (t.dtype === dtype) return t;
+  checkBackendDType("cast", dtype, backendOf(t));
   return bind(castPrim, [t], { dtype });
 }

@@ -35,7 +35,7 @@ import { DTypeError, fmtShape, guardAlloc, ShapeError } from "../core/errors.ts"
 import { checkShape, sizeOf } from "../core/shape.ts";
 import { Tensor, type TensorLike } from "../core/tensor.ts";
 import { threefry2x32 } from "../backend/cpu/threefry.ts";
-import { asTensor, backendOf } from "../ops/convert.ts";
+import { asTensor, backendOf, checkBackendDType } from "../ops/convert.ts";
 import { getDefaultDType } from "../ops/default_dtype.ts";
 import { checkOptions, type OptionKeys } from "../ops/_options.ts";
 import { add, cast, cos, floor, less, log, minimum, mul, sqrt, sub } from "../ops/elementwise.ts";
@@ -90,6 +90,7 @@ function floatDType(op: string, dtype: DType | undefined): DType {
 
 function unit(op: string, key: Tensor, shape: readonly number[], dtype: DType): Tensor {
   checkShape(`random.${op}`, shape);
+  checkBackendDType(`random.${op}`, dtype, backendOf(key));
   return guardAlloc(`random.${op}`, shape, dtype, backendOf(key), () => {
     const u = bind(randomUniformPrim, [key], { count: sizeOf(shape), dtype });
     return reshape(u, shape);

@@ -11,19 +11,23 @@ import assert from "node:assert/strict";
 import {
   add,
   arange,
+  cast,
   CpuBackend,
+  deserializeSafetensors,
   type DType,
   DTypeError,
   eye,
   full,
   getDefaultDType,
   grad,
+  jit,
   linspace,
   mean,
   nn,
   oneHot,
   ones,
   random,
+  serializeSafetensors,
   setDefaultDType,
   sum,
   type Tensor,
@@ -174,4 +178,37 @@ Deno.test("a backend without float64 refuses it as the default, and says where i
   } finally {
     setDefaultDType(before);
   }
+});
+
+Deno.test("a backend without float64: cast, the random samplers and a template-less checkpoint read name the op", async () => {
+  const bytes = await serializeSafetensors({ w: tensor([1, 2]), step: 10 });
+  await onBackend("nofloat64", new NoFloat64Backend(), () => {
+    const x = tensor([1, 2]);
+    for (
+      const [f, op] of [
+        [() => cast(x, "float64"), "cast"],
+        [() => jit((y: Tensor) => cast(y, "float64"))(x), "cast"],
+        [() => random.normal(random.key(0), [2], { dtype: "float64" }), "random\\.normal"],
+        [() => random.uniform(random.key(0), [2], { dtype: "float64" }), "random\\.uniform"],
+      ] as const
+    ) {
+      assertThrowsMatch(
+        f,
+        DTypeError,
+        new RegExp(
+          `^${op}\\(\\): the nofloat64 backend does not support float64 \\(it supports float32, int32, bool\\); ` +
+            `use float32, or setBackend\\("wasm"\\) or setBackend\\("cpu"\\) for float64$`,
+        ),
+      );
+    }
+    // The number leaf is stored as F64: without a template it is an error naming the entry…
+    assertThrowsMatch(
+      () => deserializeSafetensors(bytes),
+      DTypeError,
+      /^deserializeSafetensors\(\): entry "step" of the data is F64 \(float64\), which the nofloat64 backend cannot hold .*read it with a template/,
+    );
+    // …and with one it reads back.
+    const back = deserializeSafetensors(bytes, { w: tensor([0, 0]), step: 0 });
+    assert.deepEqual([back.w.arraySync(), back.step], [[1, 2], 10]);
+  });
 });
