@@ -19,7 +19,7 @@
  */
 
 import { isFloat } from "../core/dtype.ts";
-import { fmtShape, ShapeError } from "../core/errors.ts";
+import { fmtShape, mismatchError, ShapeError } from "../core/errors.ts";
 import { sameShape } from "../core/shape.ts";
 import { collectMade, Tensor } from "../core/tensor.ts";
 import { zerosLikeTensor } from "../ops/creation.ts";
@@ -76,7 +76,9 @@ function checkLike(op: string, path: string, got: unknown, want: Tensor): Tensor
     );
   }
   if (!sameShape(got.shape, want.shape) || got.dtype !== want.dtype) {
-    throw new ShapeError(
+    throw mismatchError(
+      got,
+      want,
       `${op}: ${path} has shape ${fmtShape(got.shape)} and dtype ${got.dtype}, but it must ` +
         `match its primal: ${describeTensor(want)}`,
     );

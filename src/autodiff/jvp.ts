@@ -6,7 +6,7 @@
  */
 
 import { isFloat } from "../core/dtype.ts";
-import { fmtShape, ShapeError } from "../core/errors.ts";
+import { fmtShape, mismatchError, ShapeError } from "../core/errors.ts";
 import { sameShape } from "../core/shape.ts";
 import { type Tensor, Tensor as TensorClass } from "../core/tensor.ts";
 import { zerosLikeTensor } from "../ops/creation.ts";
@@ -103,7 +103,9 @@ export function jvp<A extends any[], R>(
         throw new TypeError(`jvp(): ${path} must be a tensor, got ${describe(leaf)}`);
       }
       if (!sameShape(leaf.shape, p.shape) || leaf.dtype !== p.dtype) {
-        throw new ShapeError(
+        throw mismatchError(
+          leaf,
+          p,
           `jvp(): ${path} has shape ${
             fmtShape(leaf.shape)
           } and dtype ${leaf.dtype}, but its primal ` +

@@ -9,7 +9,7 @@
  */
 
 import { isFloat } from "../core/dtype.ts";
-import { DTypeError, fmtShape, ShapeError } from "../core/errors.ts";
+import { DTypeError, fmtShape, mismatchError } from "../core/errors.ts";
 import { sameShape, type Shape } from "../core/shape.ts";
 import { collectMade, type Tensor, Tensor as TensorClass } from "../core/tensor.ts";
 import { zerosLikeTensor } from "../ops/creation.ts";
@@ -348,7 +348,9 @@ export function vjpCore(
         throw new TypeError(`${op} pullback: ${path} must be a tensor, got ${describe(c)}`);
       }
       if (!sameShape(c.shape, o.shape) || c.dtype !== o.dtype) {
-        throw new ShapeError(
+        throw mismatchError(
+          c,
+          o,
           `${op} pullback: ${path} has shape ${fmtShape(c.shape)} and dtype ${c.dtype}, ` +
             `but the output has shape ${fmtShape(o.shape)} and dtype ${o.dtype}`,
         );

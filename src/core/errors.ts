@@ -58,6 +58,20 @@ export class DTypeError extends Error {
   }
 }
 
+/**
+ * The error for a value of the wrong shape or dtype: a ShapeError when the
+ * shapes differ, else a DTypeError (so each can be caught by type). @internal
+ */
+export function mismatchError(
+  got: { readonly shape: readonly number[] },
+  want: { readonly shape: readonly number[] },
+  message: string,
+): ShapeError | DTypeError {
+  const same = got.shape.length === want.shape.length &&
+    got.shape.every((d, i) => d === want.shape[i]);
+  return same ? new DTypeError(message) : new ShapeError(message);
+}
+
 /** Formats a shape the way error messages show it: `[2,3]`. @internal */
 export function fmtShape(shape: readonly number[]): string {
   return `[${shape.join(",")}]`;

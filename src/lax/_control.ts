@@ -22,7 +22,7 @@
 import type { Backend } from "../backend/backend.ts";
 import { currentBackend } from "../backend/registry.ts";
 import { isFloat } from "../core/dtype.ts";
-import { fmtShape, ShapeError } from "../core/errors.ts";
+import { fmtShape, mismatchError } from "../core/errors.ts";
 import { sameShape } from "../core/shape.ts";
 import { collectMade, Tensor, withoutCollecting } from "../core/tensor.ts";
 import { castPrim } from "../ops/elementwise.ts";
@@ -412,7 +412,9 @@ export function checkSameAvals(
   got.forEach((g, i) => {
     const w = want[i];
     if (!sameShape(g.shape, w.shape) || g.dtype !== w.dtype) {
-      throw new ShapeError(
+      throw mismatchError(
+        g,
+        w,
         `${op}: ${what} ${paths[i]} with shape ${fmtShape(g.shape)} and dtype ${g.dtype}, but ` +
           `it came in with shape ${fmtShape(w.shape)} and dtype ${w.dtype}; a loop carry must ` +
           `keep its shape and dtype (cast or reshape it in the body)`,

@@ -9,7 +9,7 @@
  */
 
 import { isFloat } from "../core/dtype.ts";
-import { fmtShape, ShapeError } from "../core/errors.ts";
+import { fmtShape, mismatchError, ShapeError } from "../core/errors.ts";
 import { sameShape } from "../core/shape.ts";
 import { Tensor } from "../core/tensor.ts";
 import { zerosLikeTensor } from "../ops/creation.ts";
@@ -286,7 +286,9 @@ function switchCall<A extends unknown[], R>(
     );
   }
   if (index.ndim !== 0 || index.dtype !== "int32") {
-    throw new TypeError(
+    throw mismatchError(
+      index,
+      { shape: [] },
       `${op}: the index must be an int32 scalar tensor, got ${index.dtype} of shape ` +
         `${fmtShape(index.shape)}; cast it (cast(i, "int32")) or reshape it to []`,
     );
@@ -330,7 +332,9 @@ function checkBranch(op: string, c: Closed, first: Closed, name: string, firstNa
   const [a, b] = [outAvals(c.program), outAvals(first.program)];
   a.forEach((v, j) => {
     if (!sameShape(v.shape, b[j].shape) || v.dtype !== b[j].dtype) {
-      throw new ShapeError(
+      throw mismatchError(
+        v,
+        b[j],
         `${op}: output leaf ${j} of ${name} has shape ${fmtShape(v.shape)} and dtype ` +
           `${v.dtype}, but ${firstName}'s has shape ${fmtShape(b[j].shape)} and dtype ` +
           `${b[j].dtype}; every branch must return the same shapes and dtypes`,

@@ -7,7 +7,7 @@
  */
 
 import { isFloat } from "../core/dtype.ts";
-import { fmtShape, ShapeError } from "../core/errors.ts";
+import { fmtShape, mismatchError, ShapeError } from "../core/errors.ts";
 import { Tensor } from "../core/tensor.ts";
 import { tensor, zerosLikeTensor } from "../ops/creation.ts";
 import { add, cast, where } from "../ops/elementwise.ts";
@@ -298,13 +298,12 @@ export function whileLoop<C>(condFn: (carry: C) => Tensor, bodyFn: (carry: C) =>
     (ins) => {
       const pred = condFn(rebuild(ins));
       if (!(pred instanceof Tensor) || pred.ndim !== 0 || pred.dtype !== "bool") {
-        throw new TypeError(
-          `${op}: condFn must return a bool scalar tensor, got ${
-            pred instanceof Tensor
-              ? `${pred.dtype} of shape ${fmtShape(pred.shape)}`
-              : describe(pred)
-          }; compare (less, greater…) and reduce to a scalar`,
-        );
+        const message = `${op}: condFn must return a bool scalar tensor, got ${
+          pred instanceof Tensor ? `${pred.dtype} of shape ${fmtShape(pred.shape)}` : describe(pred)
+        }; compare (less, greater…) and reduce to a scalar`;
+        throw pred instanceof Tensor
+          ? mismatchError(pred, { shape: [] }, message)
+          : new TypeError(message);
       }
       return pred;
     },

@@ -6,10 +6,14 @@
 import assert from "node:assert/strict";
 import {
   add,
+  cast,
   checkGrads,
+  customVjp,
   DTypeError,
   grad,
   jvp,
+  lax,
+  less,
   logsumexp,
   matmul,
   mean,
@@ -353,4 +357,66 @@ Deno.test("grad works with float32 and returns float32", () => {
   assert.equal(g.dtype, "float32");
   assertClose(g, [2, 4]);
   assertClose(grad((x: Tensor) => sum(x))(ones([2, 2])), [1, 1, 1, 1]);
+});
+
+Deno.test("a value of the wrong dtype is a DTypeError, of the wrong shape a ShapeError (tangents, cotangents, carries, branches, rules)", () => {
+  const f32 = tensor([1, 2, 3]), i32 = tensor([1, 2, 3], { dtype: "int32" });
+  const f64 = tensor([1, 1, 1], { dtype: "float64" });
+  const castBwd = (to: "float64" | "float32", shape?: number[]) =>
+    grad((x: Tensor) =>
+      sum(
+        customVjp((y: Tensor) => y, {
+          fwd: (y: Tensor) => [y, null],
+          bwd: (_r: null, ct: Tensor) => [shape ? ones(shape) : cast(ct, to)],
+        })(x),
+      )
+    )(f32);
+  const cases: [string, () => unknown, typeof DTypeError | typeof ShapeError][] = [
+    ["jvp tangent dtype", () => jvp((x: Tensor) => x, [f32], [i32]), DTypeError],
+    ["jvp tangent shape", () => jvp((x: Tensor) => x, [f32], [ones([2])]), ShapeError],
+    ["vjp cotangent dtype", () => vjp((x: Tensor) => x, f32)[1](f64), DTypeError],
+    ["vjp cotangent shape", () => vjp((x: Tensor) => x, f32)[1](ones([4])), ShapeError],
+    [
+      "cond branch dtypes",
+      () => lax.cond(tensor(true), (x: Tensor) => cast(x, "int32"), (x: Tensor) => x, f32),
+      DTypeError,
+    ],
+    [
+      "cond branch shapes",
+      () => lax.cond(tensor(true), (x: Tensor) => sum(x), (x: Tensor) => x, f32),
+      ShapeError,
+    ],
+    [
+      "scan carry dtype",
+      () =>
+        lax.scan(
+          (c: Tensor, x: Tensor) => [cast(c, "float32"), x],
+          tensor(0, { dtype: "int32" }),
+          f32,
+        ),
+      DTypeError,
+    ],
+    [
+      "scan carry shape",
+      () => lax.scan((_c: Tensor, x: Tensor) => [ones([2]), x], tensor(0), f32),
+      ShapeError,
+    ],
+    ["switch index dtype", () => lax.switch(tensor(0), [(x: Tensor) => x], f32), DTypeError],
+    ["switch index shape", () => lax.switch(i32, [(x: Tensor) => x], f32), ShapeError],
+    [
+      "whileLoop predicate dtype",
+      () =>
+        lax.whileLoop(
+          (v: Tensor) => cast(less(v, 9), "int32"),
+          (v: Tensor) => add(v, 1),
+          tensor(0, { dtype: "int32" }),
+        ),
+      DTypeError,
+    ],
+    ["customVjp bwd dtype", () => castBwd("float64"), DTypeError],
+    ["customVjp bwd shape", () => castBwd("float32", [2]), ShapeError],
+  ];
+  for (const [what, f, cls] of cases) {
+    assert.throws(f, (e: unknown) => e instanceof cls, what);
+  }
 });
