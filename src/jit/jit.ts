@@ -120,8 +120,12 @@ const JIT_KEYS: OptionKeys<JitOptions> = { staticArgnums: true, donateArgnums: t
  * over or creates become constants of the program; ops whose inputs are
  * all constants run while tracing (their results are constants too).
  * Non-tensor leaves of the arguments (numbers, strings, booleans, such as
- * an optimizer state's step count) are static values: part of the cache
- * key, so a new value traces again; non-tensor leaves of the result are
+ * an optimizer state's step count; functions by identity) are static
+ * values: part of the cache key, so a new value traces again. Other
+ * objects there (class instances, Maps, typed arrays) are a TypeError:
+ * keyed by identity, their tensors would be constants of the program and
+ * later changes ignored; pass their tensors in plain objects and arrays, or
+ * list the argument in `staticArgnums`. Non-tensor leaves of the result are
  * returned as they were at trace time. Called with tracers of an
  * outer transformation (`valueAndGrad(jit(f))`, `jvp(jit(f))`, a nested
  * `jit`), or when `f` closes over such tracers, it runs `f` inline so that
@@ -388,6 +392,7 @@ function splitArgs(op: string, args: readonly unknown[], staticArgnums: readonly
         argOf.push(i);
         return `${t.dtype}[${t.shape.join(",")}]@${backendName(t)}`;
       }
+      if (typeof l === "object" && l !== null) throw objectLeaf(op, a, i, j);
       return staticKey(l);
     });
     parts.push(`d${i}:${def.toString()}:${leafKeys.join(";")}`);
@@ -404,6 +409,24 @@ function splitArgs(op: string, args: readonly unknown[], staticArgnums: readonly
     return out;
   };
   return { tensors, argOf, key: parts.join("|"), rebuild };
+}
+
+/**
+ * The error for an object leaf (a class instance, Map, typed array) of a
+ * non-static argument: keyed by identity, its tensors would be constants of
+ * the program, and changing them later would silently not count (JAX
+ * refuses such an argument too).
+ */
+function objectLeaf(op: string, arg: unknown, i: number, j: number): TypeError {
+  const [path, leaf] = flattenWithPath(arg, `args[${i}]`)[0][j];
+  const name = (leaf as object).constructor?.name ?? "object without a prototype";
+  return new TypeError(
+    `${op}: ${path} is a ${name}: an argument's leaves must be tensors or plain values ` +
+      `(numbers, strings, booleans); a ${name} would be keyed by identity and its tensors ` +
+      `baked into the program, so changing them later would be ignored. Pass its tensors in ` +
+      `a plain object or array, or mark the argument static (staticArgnums: [${i}]): keyed ` +
+      `by identity, its tensors constants`,
+  );
 }
 
 function backendName(t: Tensor): string {

@@ -259,6 +259,44 @@ Deno.test("jit: non-tensor results are static; other objects are an error", () =
   );
 });
 
+Deno.test("jit: an argument holding a class instance, Map or typed array is an error (it was keyed by identity: later changes were ignored)", () => {
+  class Model {
+    constructor(public w: Tensor) {}
+  }
+  const m = new Model(tensor([1, 2]));
+  const apply = jit((model: Model, x: Tensor) => mul(model.w, x));
+  assert.throws(
+    () => apply(m, tensor([1, 1])),
+    new RegExp(
+      "^TypeError: jit\\(\\): args\\[0\\] is a Model: an argument's leaves must be tensors or plain " +
+        "values .* ignored\\. Pass its tensors in a plain object or array, or mark the argument " +
+        "static \\(staticArgnums: \\[0\\]\\)",
+    ),
+  );
+  const nested = jit((p: { m: Map<string, Tensor> }, x: Tensor) => mul(p.m.get("w")!, x));
+  assert.throws(
+    () => nested({ m: new Map([["w", tensor([1])]]) }, tensor([1])),
+    /args\[0\]\.m is a Map/,
+  );
+  assert.throws(
+    () => jit((a: Float32Array) => tensor(a))(new Float32Array(2)),
+    /args\[0\] is a Float32Array/,
+  );
+  // Static, it is keyed by identity as documented; a plain object of its tensors traces them.
+  assert.deepEqual(jit((model: Model) => model.w.mul(2), { staticArgnums: [0] })(m).arraySync(), [
+    2,
+    4,
+  ]);
+  const plain = jit((p: { w: Tensor }, x: Tensor) => mul(p.w, x));
+  assert.deepEqual(plain({ w: tensor([1, 2]) }, tensor([1, 1])).arraySync(), [1, 2]);
+  assert.deepEqual(plain({ w: tensor([10, 20]) }, tensor([1, 1])).arraySync(), [10, 20]);
+  // Functions stay allowed (by identity), as do numbers, strings and booleans (by value).
+  const withFn = jit((x: Tensor, f: (t: Tensor) => Tensor, k: number, tag: string, on: boolean) =>
+    on ? f(x).mul(k).add(tag.length) : x
+  );
+  assert.deepEqual(withFn(tensor([1]), (t: Tensor) => t.add(1), 3, "ab", true).arraySync(), [8]);
+});
+
 Deno.test("jit(valueAndGrad(loss)) and a whole SGD step of an MLP equal eager bit for bit", () => {
   const { params, x, labels, loss } = mlpProblem(0);
   assertSameTree(
