@@ -297,6 +297,32 @@ export interface VjpResult {
   readonly release: (...keep: unknown[]) => void;
 }
 
+/** Whether `v` (a pytree leaf: a Map, Set or class instance) holds a tensor, at any depth. */
+function holdsTensor(v: unknown, seen: Set<object>): boolean {
+  if (v instanceof TensorClass) return true;
+  if (typeof v !== "object" || v === null || seen.has(v)) return false;
+  seen.add(v);
+  const inner = v instanceof Map || v instanceof Set ? [...v.values()] : Object.values(v);
+  return inner.some((x) => holdsTensor(x, seen));
+}
+
+/**
+ * An aux leaf that holds tensors (a Map, a class instance) cannot have them
+ * unwrapped and kept: they would be freed with the function's
+ * intermediates. JAX refuses such an aux too.
+ */
+function checkAuxLeaves(op: string, aux: unknown): void {
+  for (const [path, leaf] of flattenWithPath(aux, "aux")[0]) {
+    if (leaf instanceof TensorClass || !holdsTensor(leaf, new Set())) continue;
+    const name = (leaf as object).constructor?.name ?? "object";
+    throw new TypeError(
+      `${op}: ${path} is a ${name} holding tensors; the aux value is a pytree (plain objects ` +
+        `and arrays), whose other leaves are kept as they are, so these tensors would be freed ` +
+        `with the function's intermediates. Return them in a plain object or array`,
+    );
+  }
+}
+
 /**
  * The shared machinery of `vjp`, `grad` and `valueAndGrad`. With
  * `hasAux`, `f` returns `[output, aux]` and only `output` is differentiated.
@@ -318,6 +344,7 @@ export function vjpCore(
     if (hasAux) {
       const pair = result as [unknown, unknown];
       result = pair[0];
+      checkAuxLeaves(op, pair[1]);
       auxOut = map(
         (l) => (l instanceof TensorClass && l._trace === trace ? l._primal : l),
         pair[1],

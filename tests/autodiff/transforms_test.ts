@@ -255,6 +255,36 @@ Deno.test("grad frees its intermediates: a value kept from inside is a clear err
   assert.throws(() => leaked!.dataSync(), /dataSync\(\): this tensor was disposed.*hasAux/);
 });
 
+Deno.test("hasAux: a Map or class instance holding tensors is an error (its tensors came back disposed); other objects pass through", () => {
+  class Stats {
+    constructor(readonly pred: Tensor, readonly note = "n") {}
+  }
+  const f = (x: Tensor): [Tensor, unknown] => {
+    const pred = mul(x, 2);
+    return [sum(pred), { stats: new Stats(pred) }];
+  };
+  assert.throws(
+    () => grad(f, { hasAux: true })(f64([1, 2])),
+    /^TypeError: grad\(\): aux\.stats is a Stats holding tensors; .* Return them in a plain object or array$/,
+  );
+  assert.throws(
+    () =>
+      valueAndGrad((x: Tensor) => [sum(x), new Map([["k", [mul(x, 2)]]])], { hasAux: true })(
+        f64([1]),
+      ),
+    /^TypeError: valueAndGrad\(\): aux is a Map holding tensors/,
+  );
+  // Objects without tensors are kept as they are; plain containers of tensors work.
+  const when = new Date(0), names = new Map([["a", 1]]);
+  const [, aux] = grad((x: Tensor) => {
+    const pred = mul(x, 2);
+    return [sum(pred), { when, names, pred: [pred] }];
+  }, { hasAux: true })(f64([1, 2]));
+  assert.equal(aux.when, when);
+  assert.equal(aux.names, names);
+  assert.deepEqual(aux.pred[0].arraySync(), [2, 4]);
+});
+
 Deno.test("grad of the identity returns the seed, which stays valid", () => {
   const [value, g] = valueAndGrad((x: Tensor) => x)(f64(2));
   assertClose(value, 2);
