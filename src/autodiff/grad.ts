@@ -30,7 +30,8 @@ import { checkOptions, type OptionKeys } from "../ops/_options.ts";
  */
 export interface GradOptions {
   /**
-   * Which positional argument(s) to differentiate (default 0). With an
+   * Which positional argument(s) to differentiate (default 0; negative
+   * positions count from the end). With an
    * array, gradients come back as an array in the same order; a repeated
    * index gets the same gradient in each of its places (as in JAX).
    */
@@ -109,7 +110,14 @@ export function argnumList(
 ): number[] {
   const list = typeof argnums === "number" ? [argnums] : [...argnums];
   for (const a of list) {
-    if (!Number.isInteger(a) || a < 0 || a >= nargs) {
+    if (typeof a !== "number" || !Number.isInteger(a)) {
+      throw new TypeError(
+        `${op}: argnums must be an integer or an array of integers, got ${
+          JSON.stringify(argnums) ?? String(argnums)
+        }`,
+      );
+    }
+    if (a < -nargs || a >= nargs) {
       throw new RangeError(
         `${op}: argnums ${
           JSON.stringify(argnums)
@@ -117,7 +125,8 @@ export function argnumList(
       );
     }
   }
-  return list;
+  // Negative positions count from the end, as in JAX (and jit's staticArgnums).
+  return list.map((a) => (a < 0 ? a + nargs : a));
 }
 
 function checkScalar(op: string, value: unknown): Tensor {

@@ -11,6 +11,8 @@ import {
   customVjp,
   DTypeError,
   grad,
+  jacfwd,
+  jacrev,
   jvp,
   lax,
   less,
@@ -211,6 +213,27 @@ Deno.test("errors: non-scalar grad says to reduce; int input names the path", ()
     () => grad((x: Tensor) => sum(x), { argnums: 3 })(f64([1])),
     /argnums 3 is out of range/,
   );
+  assert.throws(
+    () => grad((x: Tensor) => sum(x), { argnums: -2 })(f64([1])),
+    /^RangeError: grad\(\): argnums -2 is out of range: the function was called with 1 argument/,
+  );
+  assert.throws(
+    () => grad((x: Tensor) => sum(x), { argnums: 0.5 })(f64([1])),
+    /^TypeError: grad\(\): argnums must be an integer or an array of integers, got 0\.5/,
+  );
+  // Negative positions count from the end, as in JAX: d/dy sum(x·y²) = 2xy.
+  const xy2 = (x: Tensor, y: Tensor) => sum(mul(x, mul(y, y)));
+  const [x0, y0] = [f64([1, 2]), f64([2, 3])];
+  assert.deepEqual(grad(xy2, { argnums: -1 })(x0, y0).arraySync(), [4, 12]);
+  assert.deepEqual(grad(xy2, { argnums: [-1, 0] })(x0, y0).map((g: Tensor) => g.arraySync()), [[
+    4,
+    12,
+  ], [
+    4,
+    9,
+  ]]);
+  assert.deepEqual((jacrev(xy2, { argnums: -1 })(x0, y0) as Tensor).arraySync(), [4, 12]);
+  assert.deepEqual((jacfwd(xy2, { argnums: -2 })(x0, y0) as Tensor).arraySync(), [4, 9]);
   const [, pb] = vjp((x: Tensor) => mul(x, 2), f64([1, 2]));
   assert.throws(() => pb(f64([1, 2, 3])), /pullback: cotangent has shape \[3\]/);
   assert.throws(
