@@ -14,7 +14,7 @@
  */
 
 import { collectMade, Tensor } from "../core/tensor.ts";
-import { describe } from "../ops/convert.ts";
+import { checkFunction, describe } from "../ops/convert.ts";
 import { flattenWithPath, unflatten } from "../tree/tree.ts";
 import type { Program } from "../jit/program.ts";
 import { multiInfo } from "../jit/program.ts";
@@ -104,6 +104,7 @@ export function checkpoint<A extends any[], R>(
   opts: CheckpointOptions = {},
 ): (...args: A) => R {
   const op = "checkpoint()";
+  checkFunction(op, f, "checkpoint");
   checkOptions("checkpoint", opts, CHECKPOINT_KEYS, '{ policy: (name) => name === "matmul" }');
   const policy = policyOf(op, opts.policy);
   return (...args: A): R => {

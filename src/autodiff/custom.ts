@@ -23,7 +23,7 @@ import { fmtShape, mismatchError, ShapeError } from "../core/errors.ts";
 import { sameShape } from "../core/shape.ts";
 import { collectMade, Tensor } from "../core/tensor.ts";
 import { zerosLikeTensor } from "../ops/creation.ts";
-import { describe } from "../ops/convert.ts";
+import { checkFunction, describe } from "../ops/convert.ts";
 import { makeBatchTracer, makeTracer } from "../ops/primitive.ts";
 import { sum } from "../ops/reduce.ts";
 import { flattenWithPath, type TreeDef, unflatten } from "../tree/tree.ts";
@@ -262,6 +262,7 @@ export function customVjp<A extends any[], R, Res>(
   rules: CustomVjpRules<A, R, Res>,
 ): (...args: A) => R {
   const op = "customVjp()";
+  checkFunction(op, f, "give a custom vjp");
   // vmap of the function and of its rules, one level down.
   const batched: MakeBatched = (axes, leafAxes) =>
     customVjp(vmap(f, { inAxes: axes as VmapAxes }) as (...xs: unknown[]) => unknown, {
@@ -351,6 +352,7 @@ export function customJvp<A extends any[], R>(
   rule: (primals: A, tangents: A) => [R, R],
 ): (...args: A) => R {
   const op = "customJvp()";
+  checkFunction(op, f, "give a custom jvp");
   // vmap of the function and of its rule, one level down.
   const batched: MakeBatched = (axes) =>
     customJvp(

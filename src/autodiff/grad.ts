@@ -9,7 +9,7 @@ import { isFloat } from "../core/dtype.ts";
 import { DTypeError, fmtShape, ShapeError } from "../core/errors.ts";
 import { Tensor } from "../core/tensor.ts";
 import { onesLike } from "../ops/creation.ts";
-import { describe } from "../ops/convert.ts";
+import { checkFunction, describe } from "../ops/convert.ts";
 import { disposeAllBut } from "./tidy.ts";
 import { nextLevel } from "./trace.ts";
 import { vjpCore } from "./vjp.ts";
@@ -153,6 +153,7 @@ function valueAndGradImpl(
   f: (...args: unknown[]) => unknown,
   opts: GradOptions,
 ): (...args: unknown[]) => [unknown, unknown] {
+  checkFunction(op, f, "differentiate");
   checkOptions(op.slice(0, -2), opts, GRAD_KEYS, "{ argnums: 1, hasAux: true }");
   const argnums = opts.argnums ?? 0;
   const hasAux = opts.hasAux ?? false;

@@ -13,6 +13,7 @@ import { isFloat } from "../core/dtype.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { eye, zerosLikeTensor } from "../ops/creation.ts";
 import { reshape } from "../ops/movement.ts";
+import { checkFunction } from "../ops/convert.ts";
 import { moveAxis } from "../ops/_batching.ts";
 import { flattenWithPath, type TreeDef, unflatten } from "../tree/tree.ts";
 import { jvp } from "./jvp.ts";
@@ -126,6 +127,7 @@ export function jacrev<A extends any[]>(
   // deno-lint-ignore no-explicit-any
 ): (...args: A) => any {
   const op = "jacrev()";
+  checkFunction(op, f, "differentiate");
   checkOptions("jacrev", opts, JACOBIAN_KEYS, "{ argnums: [0, 1] }");
   return (...args: A) => {
     const at = argnumList(op, opts.argnums ?? 0, args.length);
@@ -179,6 +181,7 @@ export function jacfwd<A extends any[]>(
   // deno-lint-ignore no-explicit-any
 ): (...args: A) => any {
   const op = "jacfwd()";
+  checkFunction(op, f, "differentiate");
   checkOptions("jacfwd", opts, JACOBIAN_KEYS, "{ argnums: [0, 1] }");
   return (...args: A) => {
     const at = argnumList(op, opts.argnums ?? 0, args.length);
@@ -244,6 +247,7 @@ export function hessian<A extends any[]>(
   opts: JacobianOptions = {},
   // deno-lint-ignore no-explicit-any
 ): (...args: A) => any {
+  checkFunction("hessian()", f, "differentiate");
   checkOptions("hessian", opts, JACOBIAN_KEYS, "{ argnums: [0, 1] }");
   return jacfwd(jacrev(f, opts), opts);
 }
@@ -271,6 +275,7 @@ export function linearize<A extends any[], R>(
   f: (...args: A) => R,
   ...primals: A
 ): [R, (...tangents: A) => R] {
+  checkFunction("linearize()", f, "differentiate");
   let out: R | undefined;
   const tangentMap = jit((...tangents: A): R => {
     const [o, t] = jvp(f, primals, tangents);

@@ -19,7 +19,7 @@ import {
   type Primitive,
   type Transformation,
 } from "../ops/primitive.ts";
-import { describe } from "../ops/convert.ts";
+import { checkFunction, describe } from "../ops/convert.ts";
 import { assertSameStructure, flattenWithPath, unflatten } from "../tree/tree.ts";
 import { nextLevel, withTrace } from "./trace.ts";
 import { flattenDiffArgs, unflattenArgs } from "./vjp.ts";
@@ -81,6 +81,7 @@ export function jvp<A extends any[], R>(
   primals: A,
   tangents: A,
 ): [R, R] {
+  checkFunction("jvp()", f, "differentiate");
   if (!Array.isArray(primals) || !Array.isArray(tangents)) {
     throw new TypeError(
       "jvp(): primals and tangents must be arrays with one entry per argument of f, e.g. jvp(f, [x], [v])",

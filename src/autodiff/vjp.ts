@@ -23,7 +23,7 @@ import {
   type Transformation,
 } from "../ops/primitive.ts";
 import { sum } from "../ops/reduce.ts";
-import { describe } from "../ops/convert.ts";
+import { checkFunction, describe } from "../ops/convert.ts";
 import {
   assertSameStructure,
   flattenWithPath,
@@ -425,6 +425,7 @@ export function vjp<A extends any[], R>(
   f: (...args: A) => R,
   ...primals: A
 ): [R, (cotangent: R) => A] {
+  checkFunction("vjp()", f, "differentiate");
   const { out, pullback } = vjpCore("vjp()", f as (...a: unknown[]) => unknown, primals, "primals");
   return [out as R, pullback as (ct: R) => A];
 }

@@ -24,7 +24,7 @@ import {
   type Transformation,
 } from "../ops/primitive.ts";
 import { moveAxis } from "../ops/_batching.ts";
-import { describe } from "../ops/convert.ts";
+import { checkFunction, describe } from "../ops/convert.ts";
 import { flattenWithPath, unflatten } from "../tree/tree.ts";
 import { nextLevel, withTrace } from "./trace.ts";
 import { checkOptions, type OptionKeys } from "../ops/_options.ts";
@@ -213,6 +213,7 @@ export function vmap<A extends any[], R>(
   opts: VmapOptions = {},
 ): (...args: A) => R {
   const op = "vmap()";
+  checkFunction(op, f, "map");
   checkOptions("vmap", opts, VMAP_KEYS, "{ inAxes: [0, null], outAxes: 1 }");
   return (...args: A): R => {
     const ins = leafAxes(op, opts.inAxes === undefined ? 0 : opts.inAxes, args, "args");

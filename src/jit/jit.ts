@@ -18,7 +18,7 @@
 import type { Backend } from "../backend/backend.ts";
 import { currentBackend, selectedBackendName } from "../backend/registry.ts";
 import { concreteOf, disposeDonated, Tensor, withoutCollecting } from "../core/tensor.ts";
-import { describe } from "../ops/convert.ts";
+import { checkFunction, describe } from "../ops/convert.ts";
 import { flatten, flattenWithPath, unflatten } from "../tree/tree.ts";
 import { nextLevel, withTrace } from "../autodiff/trace.ts";
 import { Executable } from "./interpret.ts";
@@ -172,7 +172,7 @@ const JIT_KEYS: OptionKeys<JitOptions> = { staticArgnums: true, donateArgnums: t
  */
 // deno-lint-ignore no-explicit-any
 export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = {}): F {
-  checkFunction("jit()", f);
+  checkFunction("jit()", f, "trace");
   checkOptions("jit", opts, JIT_KEYS, "{ donateArgnums: [0], staticArgnums: [2] }");
   checkArgnums("jit()", "staticArgnums", opts.staticArgnums);
   checkArgnums("jit()", "donateArgnums", opts.donateArgnums);
@@ -273,7 +273,7 @@ export function makeJaxpr<A extends any[]>(
   f: (...args: A) => any,
   opts: Pick<JitOptions, "staticArgnums"> & { readonly optimized?: boolean } = {},
 ): (...args: A) => Program {
-  checkFunction("makeJaxpr()", f);
+  checkFunction("makeJaxpr()", f, "trace");
   checkOptions("makeJaxpr", opts, MAKE_JAXPR_KEYS, "{ optimized: true }");
   checkArgnums("makeJaxpr()", "staticArgnums", opts.staticArgnums);
   return (...args: A): Program => {
@@ -464,12 +464,6 @@ function staticKey(v: unknown): string {
     return `y${id}`;
   }
   return `${typeof v}:${String(v)}`;
-}
-
-function checkFunction(op: string, f: unknown): void {
-  if (typeof f !== "function") {
-    throw new TypeError(`${op}: expected the function to trace, got ${describe(f)}`);
-  }
 }
 
 function checkArgnums(op: string, name: string, nums: readonly number[] | undefined): void {

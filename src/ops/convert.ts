@@ -164,3 +164,14 @@ export function describe(x: unknown): string {
   }
   return `${typeof x} ${String(x)}`;
 }
+
+/**
+ * Throws a TypeError naming `op` unless `f` is a function (the first
+ * argument of a transformation: "grad(): expected the function to
+ * differentiate, got number 3"). @internal
+ */
+export function checkFunction(op: string, f: unknown, role: string): void {
+  if (typeof f !== "function") {
+    throw new TypeError(`${op}: expected the function to ${role}, got ${describe(f)}`);
+  }
+}

@@ -8,14 +8,18 @@ import {
   add,
   cast,
   checkGrads,
+  checkpoint,
   customVjp,
   DTypeError,
   grad,
+  hessian,
   jacfwd,
   jacrev,
+  jit,
   jvp,
   lax,
   less,
+  linearize,
   logsumexp,
   matmul,
   mean,
@@ -34,6 +38,7 @@ import {
   tree,
   valueAndGrad,
   vjp,
+  vmap,
 } from "../../mod.ts";
 import { assertClose, randn } from "../_helpers.ts";
 
@@ -471,5 +476,29 @@ Deno.test("a value of the wrong dtype is a DTypeError, of the wrong shape a Shap
   ];
   for (const [what, f, cls] of cases) {
     assert.throws(f, (e: unknown) => e instanceof cls, what);
+  }
+});
+
+Deno.test("every transformation checks it was given a function, naming itself (not 'f is not a function' at call time)", () => {
+  const notFn = 3 as unknown as (x: Tensor) => Tensor;
+  const x = f64([1]);
+  const cases: [string, () => unknown, string][] = [
+    ["grad", () => grad(notFn), "differentiate"],
+    ["valueAndGrad", () => valueAndGrad(notFn), "differentiate"],
+    ["vjp", () => vjp(notFn, x), "differentiate"],
+    ["jvp", () => jvp(notFn, [x], [x]), "differentiate"],
+    ["vmap", () => vmap(notFn), "map"],
+    ["jacrev", () => jacrev(notFn), "differentiate"],
+    ["jacfwd", () => jacfwd(notFn), "differentiate"],
+    ["hessian", () => hessian(notFn), "differentiate"],
+    ["linearize", () => linearize(notFn, x), "differentiate"],
+    ["checkpoint", () => checkpoint(notFn), "checkpoint"],
+    ["jit", () => jit(notFn), "trace"],
+  ];
+  for (const [name, f, role] of cases) {
+    assert.throws(
+      f,
+      new RegExp(`^TypeError: ${name}\\(\\): expected the function to ${role}, got number 3$`),
+    );
   }
 });
