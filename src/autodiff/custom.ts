@@ -68,6 +68,17 @@ function flat(args: readonly unknown[]): Flat {
   return { leaves: pairs.map(([, l]) => l), paths: pairs.map(([p]) => p), def };
 }
 
+/** Checks a jvp rule returned `[out, tangentOut]`. */
+function ruleResult<R>(op: string, r: unknown): [R, R] {
+  if (!Array.isArray(r) || r.length !== 2) {
+    throw new TypeError(
+      `${op}: the rule must return [out, tangentOut] (the output and its tangent), got ` +
+        `${describe(r)}`,
+    );
+  }
+  return r as [R, R];
+}
+
 /** Checks `got` has `want`'s shape and dtype; the error names `path`. */
 function checkLike(op: string, path: string, got: unknown, want: Tensor): Tensor {
   if (!(got instanceof Tensor)) {
@@ -382,7 +393,7 @@ export function customJvp<A extends any[], R>(
       const tangentLeaves = a.leaves.map((l, i) =>
         mine(l) ? ((l as Tensor)._tangent ?? zero(primalLeaves[i])) : zero(l)
       );
-      const [out, tOut] = rule(primals, unflatten(a.def, tangentLeaves) as A);
+      const [out, tOut] = ruleResult(op, rule(primals, unflatten(a.def, tangentLeaves) as A));
       const { leaves: outs, def } = outputTensors(op, out);
       const [tPairs] = flattenWithPath(tOut, "tangent output");
       if (tPairs.length !== outs.length) {
@@ -412,7 +423,7 @@ export function customJvp<A extends any[], R>(
           zero(l instanceof Tensor && mine(l) ? (l as Tensor)._primal : l)
         );
         at.forEach((i, j) => (leaves[i] = ts[j]));
-        const [, tOut] = rule(primals, unflatten(a.def, leaves) as A);
+        const [, tOut] = ruleResult(op, rule(primals, unflatten(a.def, leaves) as A));
         const tLeaves = flattenWithPath(tOut, "tangent output")[0];
         return floats.map((k) => tLeaves[k][1]);
       };

@@ -204,6 +204,25 @@ Deno.test("custom rules: errors name the argument path and the fix", () => {
     () => jvp((x: Tensor) => clipGrad(x), [tensor([1])], [tensor([1])]),
     /jvp \(forward mode\) of a function with a custom vjp is not defined; give it a forward rule with customJvp/,
   );
+  // A jvp rule returning only the tangent (not [out, tangentOut]), in both modes.
+  const onlyTangent = customJvp(
+    (x: Tensor) => x.mul(2),
+    ((_p: Tensor[], [t]: Tensor[]) => t.mul(2)) as unknown as (
+      p: Tensor[],
+      t: Tensor[],
+    ) => [Tensor, Tensor],
+  );
+  for (
+    const run of [
+      () => jvp(onlyTangent, [tensor([1])], [tensor([1])]),
+      () => grad((x: Tensor) => sum(onlyTangent(x)))(tensor([1])),
+    ]
+  ) {
+    assert.throws(
+      run,
+      /^TypeError: customJvp\(\): the rule must return \[out, tangentOut\] \(the output and its tangent\), got a Tensor/,
+    );
+  }
 });
 
 Deno.test("custom rules under vmap over grad: the rule batched, shared arguments' cotangents summed", () => {
