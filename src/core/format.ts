@@ -194,6 +194,8 @@ function fractionDigits(v: number, f32: boolean): number {
 function fmtFixed(v: number, digits: number, f32: boolean): string {
   if (Number.isNaN(v)) return "nan";
   if (!Number.isFinite(v)) return v > 0 ? "inf" : "-inf";
+  // toFixed drops the sign of -0; NumPy prints it.
+  if (Object.is(v, -0)) return "-" + fmtFixed(0, digits, f32);
   const d = Math.min(digits, fractionDigits(v, f32));
   const s = v.toFixed(d);
   return d === 0 ? s + "." : s;
@@ -202,6 +204,7 @@ function fmtFixed(v: number, digits: number, f32: boolean): string {
 function fmtSci(v: number, digits: number): string {
   if (Number.isNaN(v)) return "nan";
   if (!Number.isFinite(v)) return v > 0 ? "inf" : "-inf";
+  if (Object.is(v, -0)) return "-" + fmtSci(0, digits);
   const [m, e] = v.toExponential(digits).split("e");
   const exp = Number(e);
   const sign = exp < 0 ? "-" : "+";

@@ -294,6 +294,18 @@ const PRINTS: [string, () => Tensor, string, string][] = [
   ["int32 scalar", () => tensor(-3, { dtype: "int32" }), "np.array(-3, np.int32)", "-3"],
   ["bool scalar", () => tensor(true), "np.array(True)", "True"],
   ["empty", () => tensor([]), "np.array([], np.float32)", "[]"],
+  [
+    "-0 in an array",
+    () => tensor([-0, 0.5, 10]),
+    "np.array([-0., .5, 10], np.float32)",
+    "[-0.   0.5 10. ]",
+  ],
+  [
+    "-0 in scientific notation",
+    () => tensor([-0, 1e-9]),
+    "np.array([-0., 1e-9], np.float32)",
+    "[-0.e+00  1.e-09]",
+  ],
 ];
 
 for (const [what, make, expr, want] of PRINTS) {
