@@ -214,6 +214,11 @@ export function tensor(values: TensorValues, opts: TensorOptions = {}): Tensor {
     if (values instanceof BigInt64Array || values instanceof BigUint64Array) {
       // No int64 here: the integers become int32 (or the dtype asked for).
       const big = values;
+      if ((opts.dtype ?? "int32") === "int32") {
+        // Checked as integers: Number() would round 2⁵³ + 1 before the message shows it.
+        const i = big.findIndex((v) => v < -2147483648n || v > 2147483647n);
+        if (i >= 0) throw int32RangeError("tensor", big[i], ` at flat index ${i}`);
+      }
       const nums = guardAlloc("tensor", [big.length], "float64", currentBackend(), () => {
         const a = allocArray("float64", big.length);
         for (let i = 0; i < big.length; i++) a[i] = Number(big[i]);

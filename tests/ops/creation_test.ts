@@ -464,6 +464,12 @@ Deno.test("tensor() from BigInt64Array/BigUint64Array: int32 by default, range-c
     RangeError,
     /^tensor\(\): the value 1099511627776 at flat index 0 is out of range for int32/,
   );
+  // The value as given, not rounded to a double (2⁵³ + 1 read 9007199254740992).
+  assertThrowsMatch(
+    () => tensor(new BigInt64Array([0n, -(2n ** 53n) - 1n])),
+    RangeError,
+    /^tensor\(\): the value -9007199254740993 at flat index 1 is out of range for int32/,
+  );
   assertThrowsMatch(
     () => tensor(new BigInt64Array([1n]), { shape: [2] }),
     ShapeError,
