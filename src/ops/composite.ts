@@ -7,7 +7,7 @@
 import type { DType } from "../core/dtype.ts";
 import type { Tensor, TensorLike } from "../core/tensor.ts";
 import { guardAlloc, int32RangeError, ShapeError } from "../core/errors.ts";
-import { asTensor, backendOf } from "./convert.ts";
+import { asTensors, backendOf, sameDType } from "./convert.ts";
 import { cast, equal, maximum, minimum } from "./elementwise.ts";
 import { expandDims } from "./movement.ts";
 import { indexTensor } from "./take.ts";
@@ -33,8 +33,10 @@ import { checkOptions, type OptionKeys } from "./_options.ts";
  * ```
  */
 export function clip(x: TensorLike, lo: TensorLike, hi: TensorLike): Tensor {
-  const t = asTensor("clip", x);
-  return minimum(maximum(t, lo), hi);
+  // Converted and checked here, so that errors name clip (not maximum or minimum).
+  const [t, l, h] = asTensors("clip", [x, lo, hi]);
+  sameDType("clip", [t.dtype, l.dtype, h.dtype]);
+  return minimum(maximum(t, l), h);
 }
 
 /**

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { DTypeError, fmtShape, ShapeError } from "../core/errors.ts";
+import { DTypeError, fmtShape, int32RangeError, ShapeError } from "../core/errors.ts";
 import type { Tensor, TensorLike } from "../core/tensor.ts";
 import { asTensor, backendOf } from "./convert.ts";
 import { where } from "./elementwise.ts";
@@ -165,6 +165,9 @@ export function pad(x: TensorLike, widths: PadWidths, opts: PadOptions = {}): Te
       `pad(): value ${value} is not an integer, but the tensor is int32; pass an integer ` +
         `value, or cast the tensor first, e.g. cast(x, "float32")`,
     );
+  }
+  if (t.dtype === "int32" && (value < -2147483648 || value > 2147483647)) {
+    throw int32RangeError("pad", value, " (the value option)");
   }
   const pairs = padPairs(widths, t.shape);
   if (pairs.every(([lo, hi]) => lo === 0 && hi === 0)) return t;

@@ -352,8 +352,14 @@ export function normal(
 export function bernoulli(k: PRNGKey, p: TensorLike = 0.5, shape?: readonly number[]): Tensor {
   const kk = checkKey("bernoulli", k);
   const pt = asTensor("random.bernoulli", p);
-  const dtype = isFloat(pt.dtype) ? pt.dtype : getDefaultDType();
-  return less(unit("bernoulli", kk, shape ?? pt.shape, dtype), pt);
+  if (!isFloat(pt.dtype)) {
+    // As JAX: a probability is a float (less() would name itself in a dtype mismatch).
+    throw new DTypeError(
+      `random.bernoulli(): p must be a float tensor (a probability), got ${pt.dtype}; ` +
+        `cast it first, e.g. cast(p, "float32")`,
+    );
+  }
+  return less(unit("bernoulli", kk, shape ?? pt.shape, pt.dtype), pt);
 }
 
 /**

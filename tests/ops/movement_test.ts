@@ -735,4 +735,15 @@ Deno.test("clip matches np.clip (NaN passes through, tensor bounds broadcast)", 
   // one-sided with ±Infinity
   assertTensor(clip(tensor([-1, 2]), 0, Infinity), [0, 2], "float32");
   assertTensor(clip(tensor([-1, 2]), -Infinity, 1), [-1, 1], "float32");
+  // Errors name clip, not the maximum/minimum it is made of.
+  assertThrowsMatch(
+    () => clip(tensor([1, 2], { dtype: "int32" }), 0.5, 3),
+    DTypeError,
+    /^clip\(\): cannot combine the non-integer 0\.5 with an int32 tensor/,
+  );
+  assertThrowsMatch(
+    () => clip(tensor([1, 2]), tensor(0, { dtype: "float64" }), 3),
+    DTypeError,
+    /^clip\(\): dtype mismatch: float32 and float64 and float32/,
+  );
 });

@@ -181,6 +181,11 @@ Deno.test("pad: errors name pad, the widths and the fix", () => {
     /^pad\(\): value 2\.5 is not an integer, but the tensor is int32; .* cast\(x, "float32"\)$/,
   );
   assertThrowsMatch(
+    () => pad(tensor([1, 2], { dtype: "int32" }), 1, { value: 3e9 }),
+    RangeError,
+    /^pad\(\): the value 3000000000 \(the value option\) is out of range for int32/,
+  );
+  assertThrowsMatch(
     () => pad(x, [[0, 1], [-1, 0]]),
     ShapeError,
     /pad\(\): width -1 on axis 1 is negative.*crop with slice/,

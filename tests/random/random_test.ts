@@ -102,6 +102,11 @@ Deno.test("sample moments (n = 100 000, tolerances ≈ 5 standard errors)", () =
   assertClose(mean(u), 1, { atol: 5 * 4 / Math.sqrt(12 * n) });
   const b = random.bernoulli(random.key(2), 0.3, [n]);
   assert.equal(b.dtype, "bool");
+  // p is a probability: an int32 or bool p is an error naming bernoulli (as JAX's TypeError).
+  assert.throws(
+    () => random.bernoulli(random.key(2), tensor([1, 0], { dtype: "int32" })),
+    /^DTypeError: random\.bernoulli\(\): p must be a float tensor \(a probability\), got int32/,
+  );
   const ones = Array.from(b.dataSync()).reduce((s, v) => s + v, 0);
   assertClose(ones / n, 0.3, { atol: 5 * Math.sqrt(0.21 / n) });
   const r = random.randint(random.key(3), [n], -2, 3);
