@@ -66,6 +66,28 @@ Deno.test("arena: grows to its limit, merges free neighbours, then reports -1", 
   assert.equal(big, blocks[2]);
 });
 
+Deno.test("arena: many sizes coming and going stay near the most in use (free blocks merge before the memory grows)", () => {
+  // A new size each step with at most two blocks alive (batches or layer widths that vary):
+  // with the free blocks merged only at the limit, every size grew the memory up to it.
+  const arena = new Arena({ initialBytes: 16 * WASM_PAGE, limitBytes: 1024 * WASM_PAGE });
+  let prev = -1, prevBytes = 0;
+  for (let i = 0; i < 1000; i++) {
+    const bytes = 4096 * (1 + (i * 7919) % 997); // 4 KiB … 4 MiB, each size once
+    const p = arena.alloc(bytes);
+    assert.ok(p > 0, `alloc ${i}`);
+    if (prev > 0) arena.free(prev, prevBytes);
+    [prev, prevBytes] = [p, bytes];
+  }
+  const s = arena.stats();
+  assert.ok(s.peakUsedBytes <= 2 * 4096 * 997 + 32);
+  // It was the whole 64 MiB limit; now within a few times the peak in use (8 MiB).
+  assert.ok(
+    s.memoryBytes <= 4 * s.peakUsedBytes,
+    `memory ${s.memoryBytes} for peak ${s.peakUsedBytes}`,
+  );
+  assert.equal(s.failed, 0);
+});
+
 Deno.test("arena: a request it can never hold is -1, not a wrapped size", () => {
   // blockBytes rounds with 32-bit arithmetic: 2³² + 16 bytes would become a 16-byte block.
   const arena = new Arena({ initialBytes: WASM_PAGE, limitBytes: 4 * WASM_PAGE });

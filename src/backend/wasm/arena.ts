@@ -5,11 +5,13 @@
  * A training loop allocates the same few sizes over and over, so freed
  * blocks go onto an exact-size free list and the next request of that size
  * takes one back in O(1). New sizes come from the top of the heap (a bump
- * pointer), growing the memory when needed. When neither works, the free
- * lists are merged into runs of adjacent blocks (the run at the top lowers
- * the top) and the request is served first-fit from those runs, splitting a
- * larger run. Only when that fails too does `alloc` return -1, and the
- * backend keeps that tensor in ordinary JS memory instead.
+ * pointer) while the memory has room. When neither works, the free lists
+ * are merged into runs of adjacent blocks (the run at the top lowers the
+ * top) and the request is served first-fit from those runs, splitting a
+ * larger run, or from the top again; only then does the memory grow, so it
+ * stays near the most ever in use however many sizes come and go (it
+ * cannot shrink). Only when growing fails too does `alloc` return -1, and
+ * the backend keeps that tensor in ordinary JS memory instead.
  *
  * Blocks are multiples of 16 bytes and start on 16-byte boundaries, so SIMD
  * kernels see aligned buffers. Address 0 is never handed out.
@@ -62,6 +64,8 @@ export class Arena {
   readonly limitPages: number;
   /** Free blocks by size: size in bytes → stack of addresses. */
   readonly #free = new Map<number, number[]>();
+  /** Blocks on the free lists (freed since the last merge). */
+  #listed = 0;
   /** Merged free runs `[address, bytes]` sorted by address (see `#coalesce`). */
   #runs: [number, number][] = [];
   /** First byte above every block ever handed out and not given back to the top. */
@@ -131,18 +135,23 @@ export class Arena {
     const list = this.#free.get(size);
     if (list !== undefined && list.length > 0) {
       this.#freeBytes -= size;
+      this.#listed--;
       this.#used += size;
       if (this.#used > this.#peak) this.#peak = this.#used;
       return list.pop()!;
     }
     let p = this.#runs.length > 0 ? this.#fromRuns(size) : -1;
     if (p < 0 && !fresh) return -1;
-    if (p < 0) p = this.#bump(size);
-    if (p < 0) {
+    if (p < 0) p = this.#bump(size, false);
+    if (p < 0 && this.#listed > 0) {
+      // Merge the free blocks before growing: else every new size (a batch of
+      // another size, a layer of another width) grew the memory, which never
+      // shrinks, up to its limit while little of it was in use.
       this.#coalesce();
       p = this.#fromRuns(size);
-      if (p < 0) p = this.#bump(size);
+      if (p < 0) p = this.#bump(size, false);
     }
+    if (p < 0) p = this.#bump(size, true);
     if (p < 0) {
       this.#failed++;
       return -1;
@@ -171,6 +180,7 @@ export class Arena {
       return;
     }
     this.#freeBytes += size;
+    this.#listed++;
     const list = this.#free.get(size);
     if (list === undefined) this.#free.set(size, [ptr]);
     else list.push(ptr);
@@ -188,10 +198,11 @@ export class Arena {
     };
   }
 
-  /** A block from the top of the heap, growing the memory if needed; -1 at the limit. */
-  #bump(size: number): number {
+  /** A block from the top of the heap, growing the memory if needed and `grow`; else -1. */
+  #bump(size: number, grow: boolean): number {
     const p = this.#top, end = p + size;
     if (end > this.#buffer.byteLength) {
+      if (!grow) return -1;
       const pages = Math.ceil(end / WASM_PAGE);
       if (pages > this.limitPages) return -1;
       // Grow by at least a quarter, so a growing program pays for few grows.
@@ -220,6 +231,7 @@ export class Arena {
     const blocks: [number, number][] = [...this.#runs];
     for (const [size, list] of this.#free) for (const p of list) blocks.push([p, size]);
     this.#free.clear();
+    this.#listed = 0;
     blocks.sort((a, b) => a[0] - b[0]);
     const runs: [number, number][] = [];
     for (const [p, size] of blocks) {
