@@ -78,7 +78,8 @@ function basis(like: Tensor): Tensor {
 /**
  * The result pytree: per output leaf `i`, the blocks `block(i, leaf)` for
  * every leaf of the differentiated arguments, arranged like the argument
- * (a tuple of arguments when `argnums` is an array).
+ * (a tuple of arguments when `argnums` is an array: `order` gives, for
+ * each place of it, which differentiated argument fills it).
  */
 function assemble(
   outDef: TreeDef,
@@ -86,6 +87,7 @@ function assemble(
   argDefs: readonly TreeDef[],
   counts: readonly number[],
   many: boolean,
+  order: readonly number[],
   block: (i: number, leaf: number) => Tensor,
 ): unknown {
   const perOutput = Array.from({ length: nOut }, (_, i) => {
@@ -94,7 +96,7 @@ function assemble(
       const blocks = Array.from({ length: counts[a] }, () => block(i, leaf++));
       return unflatten(def, blocks);
     });
-    return many ? perArg : perArg[0];
+    return many ? order.map((k) => perArg[k]) : perArg[0];
   });
   return unflatten(outDef, perOutput);
 }
@@ -130,7 +132,9 @@ export function jacrev<A extends any[]>(
   checkFunction(op, f, "differentiate");
   checkOptions("jacrev", opts, JACOBIAN_KEYS, "{ argnums: [0, 1] }");
   return (...args: A) => {
-    const at = argnumList(op, opts.argnums ?? 0, args.length);
+    // A repeated position is differentiated once; each place asking for it gets that block.
+    const asked = argnumList(op, opts.argnums ?? 0, args.length);
+    const at = [...new Set(asked)];
     const diff = flattenDiffArgs(op, at.map((a) => args[a]), at.map((a) => `args[${a}]`));
     const g = ofDiffArgs(f as (...a: unknown[]) => unknown, args, at);
     const { out, pullback } = vjpCore(op, g, at.map((a) => args[a]), "primals");
@@ -149,6 +153,7 @@ export function jacrev<A extends any[]>(
       diff.defs,
       diff.counts,
       typeof opts.argnums === "object",
+      asked.map((a) => at.indexOf(a)),
       (i, leaf) => {
         const y = outs[i], x = diff.leaves[leaf];
         return reshape(rows[i][leaf], [...y.shape, ...x.shape]);
@@ -184,7 +189,9 @@ export function jacfwd<A extends any[]>(
   checkFunction(op, f, "differentiate");
   checkOptions("jacfwd", opts, JACOBIAN_KEYS, "{ argnums: [0, 1] }");
   return (...args: A) => {
-    const at = argnumList(op, opts.argnums ?? 0, args.length);
+    // A repeated position is differentiated once; each place asking for it gets that block.
+    const asked = argnumList(op, opts.argnums ?? 0, args.length);
+    const at = [...new Set(asked)];
     const primals = at.map((a) => args[a]);
     const diff = flattenDiffArgs(op, primals, at.map((a) => `args[${a}]`));
     const g = ofDiffArgs(f as (...a: unknown[]) => unknown, args, at);
@@ -216,6 +223,7 @@ export function jacfwd<A extends any[]>(
       diff.defs,
       diff.counts,
       typeof opts.argnums === "object",
+      asked.map((a) => at.indexOf(a)),
       (i, leaf) => {
         const x = diff.leaves[leaf], t = cols[leaf][i];
         return reshape(moveAxis(t, 0, t.ndim - 1), [...t.shape.slice(1), ...x.shape]);

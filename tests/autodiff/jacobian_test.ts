@@ -160,3 +160,22 @@ Deno.test("linearize: the jvp at a point, f run once, the tangent map linear", (
     { atol: 1e-12, rtol: 1e-12 },
   );
 });
+
+Deno.test("jacrev/jacfwd/hessian with a repeated argnum: each place gets the same block (the first was zeros)", () => {
+  // f(x, y) = x²·y elementwise: ∂f/∂x = diag(2xy) = diag([8, 20, 36]).
+  const f = (x: Tensor, y: Tensor) => x.square().mul(y);
+  const [x, y] = [tensor([1, 2, 3], { dtype: "float64" }), tensor([4, 5, 6], { dtype: "float64" })];
+  const want = [[8, 0, 0], [0, 20, 0], [0, 0, 36]];
+  for (const jac of [jacrev, jacfwd]) {
+    const [a, b, c] = jac(f, { argnums: [0, 1, 0] })(x, y) as Tensor[];
+    assert.deepEqual([a.arraySync(), c.arraySync()], [want, want]);
+    assert.deepEqual(b.arraySync(), [[1, 0, 0], [0, 4, 0], [0, 0, 9]]); // diag(x²)
+  }
+  // sum(x²·y): ∂²/∂x² = diag(2y).
+  const h = hessian((p: Tensor, q: Tensor) => sum(p.square().mul(q)), { argnums: [0, 0] })(
+    x,
+    y,
+  ) as Tensor[][];
+  const d = [[8, 0, 0], [0, 10, 0], [0, 0, 12]];
+  assert.deepEqual(h.map((r) => r.map((t) => t.arraySync())), [[d, d], [d, d]]);
+});
