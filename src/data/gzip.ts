@@ -18,6 +18,17 @@ import { ByteSink, OverCapError } from "./_byte_sink.ts";
 import { GzipDataError, inflateGzip } from "./_inflate.ts";
 import { hexStart, release } from "./_util.ts";
 import { DataFormatError } from "./errors.ts";
+import { describe } from "../ops/convert.ts";
+
+/** Throws unless `bytes` is a Uint8Array (a number array never settled in gunzip). */
+function checkBytes(op: string, bytes: unknown): void {
+  if (!(bytes instanceof Uint8Array)) {
+    throw new TypeError(
+      `${op}(): expected the bytes as a Uint8Array, got ${describe(bytes)}; ` +
+        `wrap an array of numbers with new Uint8Array(array)`,
+    );
+  }
+}
 
 /**
  * Whether `bytes` start with the gzip magic number `1f 8b`.
@@ -112,6 +123,7 @@ const NATIVE_CHUNK = 1 << 14;
  * ```
  */
 export async function gunzip(bytes: Uint8Array, options: GunzipOptions = {}): Promise<Uint8Array> {
+  checkBytes("gunzip", bytes);
   const name = options.name ?? "data";
   const maxBytes = options.maxBytes ?? Infinity;
   if (!(maxBytes >= 0)) {
@@ -221,6 +233,7 @@ async function inflateNative(bytes: Uint8Array, sink: ByteSink): Promise<boolean
  * ```
  */
 export async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
+  checkBytes("gzip", bytes);
   const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(
     new CompressionStream("gzip"),
   );

@@ -248,3 +248,16 @@ Deno.test("gunzip: the output is a fresh array of the exact length; the input is
     assert.deepEqual(gz, copy);
   }
 });
+
+Deno.test("gzip/gunzip: bytes that are not a Uint8Array are a TypeError (a number array never settled)", async () => {
+  const gz = Array.from(await data.gzip(new TextEncoder().encode("hello")));
+  await assert.rejects(
+    () => data.gunzip(gz as unknown as Uint8Array),
+    /^TypeError: gunzip\(\): expected the bytes as a Uint8Array, got an array of length \d+; wrap an array of numbers with new Uint8Array\(array\)$/,
+  );
+  await assert.rejects(
+    () => data.gzip("hello" as unknown as Uint8Array),
+    /^TypeError: gzip\(\): expected the bytes as a Uint8Array, got string/,
+  );
+  assert.equal(new TextDecoder().decode(await data.gunzip(new Uint8Array(gz))), "hello");
+});
