@@ -427,6 +427,18 @@ export function checkGrads(
   };
   const modes = opts.modes ?? ["fwd", "rev"];
   const order = opts.order ?? 1;
+  // A check that checks nothing must not pass: a typo ("reverse") or an empty list is an error.
+  if (
+    !Array.isArray(modes) || modes.length === 0 ||
+    !modes.every((m: unknown) => m === "fwd" || m === "rev")
+  ) {
+    throw new TypeError(
+      `${op}: modes must be a non-empty array of "fwd" and "rev", got ${JSON.stringify(modes)}`,
+    );
+  }
+  if (order !== 1 && order !== 2) {
+    throw new RangeError(`${op}: order must be 1 or 2, got ${order}`);
+  }
   checkOrder(op, f as Fn, args, opts.key ?? makeKey(0), tol, modes, order, 1);
 }
 

@@ -9,6 +9,8 @@ import {
   cast,
   checkGrads,
   checkpoint,
+  cos,
+  customJvp,
   customVjp,
   DTypeError,
   grad,
@@ -499,6 +501,28 @@ Deno.test("every transformation checks it was given a function, naming itself (n
     assert.throws(
       f,
       new RegExp(`^TypeError: ${name}\\(\\): expected the function to ${role}, got number 3$`),
+    );
+  }
+});
+
+Deno.test("checkGrads: modes or an order that would check nothing are errors, not a silent pass", () => {
+  // sin with a wrong derivative: every real check fails.
+  const bad = customJvp(
+    (x: Tensor) => sin(x),
+    ([x]: Tensor[], [t]: Tensor[]) => [sin(x), cos(x).mul(2).mul(t)],
+  );
+  const x = f64([0.3, 0.7]);
+  assert.throws(() => checkGrads(bad, [x], { modes: ["rev"] }), /differs/);
+  for (const modes of [["reverse"], ["forward", "backward"], []]) {
+    assert.throws(
+      () => checkGrads(bad, [x], { modes: modes as ("fwd" | "rev")[] }),
+      /^TypeError: checkGrads\(\): modes must be a non-empty array of "fwd" and "rev", got /,
+    );
+  }
+  for (const order of [0, -1, 1.5, 3, NaN]) {
+    assert.throws(
+      () => checkGrads(bad, [x], { order: order as 1 }),
+      /^RangeError: checkGrads\(\): order must be 1 or 2, got /,
     );
   }
 });
