@@ -100,7 +100,7 @@ export interface GradOptionsAux<N extends number> {
   readonly hasAux: true;
 }
 
-const GRAD_KEYS: OptionKeys<GradOptions> = { argnums: true, hasAux: true };
+const GRAD_KEYS: OptionKeys<GradOptions> = { argnums: true, hasAux: "boolean" };
 
 /** The positions `argnums` names, checked against a call with `nargs` arguments. @internal */
 export function argnumList(

@@ -250,8 +250,8 @@ function subsetRows<D>(data: D, rows: Tensor): D {
 const BATCH_KEYS: OptionKeys<BatchOptions> = {
   batchSize: true,
   key: true,
-  shuffle: true,
-  dropLast: true,
+  shuffle: "boolean",
+  dropLast: "boolean",
 };
 
 /**

@@ -293,14 +293,14 @@ function checkLabels(op: string, name: string, idx: IdxData, n: number, imagesNa
 }
 
 const DATASET_KEYS: OptionKeys<DatasetOptions> = {
-  normalize: true,
-  flatten: true,
-  oneHot: true,
-  compact: true,
+  normalize: "boolean",
+  flatten: "boolean",
+  oneHot: "boolean",
+  compact: "boolean",
   dir: true,
   cacheDir: true,
-  download: true,
-  quiet: true,
+  download: "boolean",
+  quiet: "boolean",
 };
 
 function sourceOptions(op: string, options: DatasetOptions) {

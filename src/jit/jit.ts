@@ -237,7 +237,7 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = 
 
 const MAKE_JAXPR_KEYS: OptionKeys<
   Pick<JitOptions, "staticArgnums"> & { readonly optimized?: boolean }
-> = { staticArgnums: true, optimized: true };
+> = { staticArgnums: true, optimized: "boolean" };
 
 /**
  * Traces `f` on the given arguments (abstract values only: no kernel runs)

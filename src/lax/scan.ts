@@ -390,7 +390,7 @@ export interface ScanOptions {
   readonly reverse?: boolean;
 }
 
-const SCAN_KEYS: OptionKeys<ScanOptions> = { length: true, reverse: true };
+const SCAN_KEYS: OptionKeys<ScanOptions> = { length: true, reverse: "boolean" };
 
 /**
  * Loops `f` over the leading axis of `xs`, threading a carry, JAX's

@@ -20,7 +20,7 @@ export const CONV2D_KEYS = {
 export const POOL_KEYS = { window: true, stride: true, padding: true, layout: true } as const;
 
 /** `nn.avgPool2d`'s option keys. @internal */
-export const AVG_POOL_KEYS = { ...POOL_KEYS, countIncludePad: true } as const;
+export const AVG_POOL_KEYS = { ...POOL_KEYS, countIncludePad: "boolean" } as const;
 
 /** `nn.globalAvgPool2d`'s option keys. @internal */
-export const GLOBAL_POOL_KEYS = { layout: true, keepdims: true } as const;
+export const GLOBAL_POOL_KEYS = { layout: true, keepdims: "boolean" } as const;

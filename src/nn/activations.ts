@@ -175,7 +175,7 @@ export interface GeluOptions {
   readonly approximate?: boolean;
 }
 
-const GELU_KEYS: OptionKeys<GeluOptions> = { approximate: true };
+const GELU_KEYS: OptionKeys<GeluOptions> = { approximate: "boolean" };
 
 // Dekker's exact product x·fl(1/√2): fl(1/√2) split in two 26-bit halves, the
 // splitting factor 2²⁷ + 1, and what fl(1/√2) misses of 1/√2 (from mpmath at 50 digits).

@@ -109,7 +109,7 @@ const CONV2D_LAYER_KEYS: OptionKeys<Conv2dLayerOptions> = {
   outChannels: true,
   kernelSize: true,
   init: true,
-  bias: true,
+  bias: "boolean",
   biasInit: true,
   dtype: true,
 };

@@ -80,7 +80,7 @@ function checkInputShape(name: string, shape: readonly number[], minRank = 0): v
 
 const DENSE_KEYS: OptionKeys<DenseOptions> = {
   init: true,
-  bias: true,
+  bias: "boolean",
   biasInit: true,
   dtype: true,
 };

@@ -13,11 +13,16 @@
 import { describe } from "./convert.ts";
 
 /**
- * Every key of an options type, each marked `true`: a `Record` over
- * `keyof T`, so a key the type gains and the table lacks is a type error.
+ * Every key of an options type, each marked `true`, or `"boolean"` for a
+ * boolean option (its value is checked to be one: `{ keepdims: "false" }`
+ * would otherwise keep the axis): a `Record` over `keyof T`, so a key the
+ * type gains and the table lacks, or a boolean option not marked so, is a
+ * type error.
  * @internal
  */
-export type OptionKeys<T> = { readonly [K in keyof Required<T>]: true };
+export type OptionKeys<T> = {
+  readonly [K in keyof Required<T>]: Required<T>[K] extends boolean ? "boolean" : true;
+};
 
 /**
  * Throws a `TypeError` unless `opts` is `undefined` or an object whose own
@@ -43,7 +48,16 @@ export function checkOptions<T>(
     );
   }
   for (const key of Object.keys(opts)) {
-    if (Object.hasOwn(keys, key)) continue;
+    if (Object.hasOwn(keys, key)) {
+      const kind = (keys as Record<string, unknown>)[key];
+      const value = (opts as Record<string, unknown>)[key];
+      if (kind === "boolean" && value !== undefined && typeof value !== "boolean") {
+        throw new TypeError(
+          `${op}(): option "${key}" must be true or false, got ${describe(value)}`,
+        );
+      }
+      continue;
+    }
     const known = Object.keys(keys);
     const near = closest(key, known);
     throw new TypeError(

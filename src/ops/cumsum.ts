@@ -27,7 +27,7 @@ import { bind, definePrimitive, type Primitive } from "./primitive.ts";
 import { axisBatch } from "./_batching.ts";
 import { checkOptions, type OptionKeys } from "./_options.ts";
 
-const CUMSUM_KEYS: OptionKeys<CumsumOptions> = { reverse: true, exclusive: true };
+const CUMSUM_KEYS: OptionKeys<CumsumOptions> = { reverse: "boolean", exclusive: "boolean" };
 
 export type { CumsumOptions } from "../core/op_options.ts";
 

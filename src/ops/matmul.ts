@@ -194,7 +194,7 @@ export interface MatmulOptions {
   readonly transposeB?: boolean;
 }
 
-const MATMUL_KEYS: OptionKeys<MatmulOptions> = { transposeA: true, transposeB: true };
+const MATMUL_KEYS: OptionKeys<MatmulOptions> = { transposeA: "boolean", transposeB: "boolean" };
 
 /**
  * Matrix product with NumPy's `@` semantics: 2-D × 2-D is the matrix

@@ -17,8 +17,8 @@ import { bind, definePrimitive, type Primitive } from "./primitive.ts";
 import { axesBatch, axisBatch } from "./_batching.ts";
 import { checkOptions, type OptionKeys } from "./_options.ts";
 
-const REDUCE_KEYS: OptionKeys<ReduceOptions> = { keepdims: true };
-const VARIANCE_KEYS: OptionKeys<VarianceOptions> = { keepdims: true, ddof: true };
+const REDUCE_KEYS: OptionKeys<ReduceOptions> = { keepdims: "boolean" };
+const VARIANCE_KEYS: OptionKeys<VarianceOptions> = { keepdims: "boolean", ddof: true };
 
 /** `keepdims` of a reduction's options, checked (see `checkOptions`). */
 function keepdimsOf(op: string, opts: ReduceOptions | undefined): boolean {

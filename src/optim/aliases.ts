@@ -73,7 +73,7 @@ export interface MomentumOptions {
   readonly nesterov?: boolean;
 }
 
-const MOMENTUM_KEYS: OptionKeys<MomentumOptions> = { beta: true, nesterov: true };
+const MOMENTUM_KEYS: OptionKeys<MomentumOptions> = { beta: true, nesterov: "boolean" };
 
 /**
  * SGD with momentum (Optax's `sgd(lr, momentum)`): `t ← g + β·t`,

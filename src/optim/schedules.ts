@@ -133,7 +133,7 @@ const EXPONENTIAL_DECAY_KEYS: OptionKeys<ExponentialDecayOptions> = {
   decayRate: true,
   transitionSteps: true,
   transitionBegin: true,
-  staircase: true,
+  staircase: "boolean",
   endValue: true,
 };
 

@@ -219,7 +219,7 @@ export interface TraceOptions {
   readonly nesterov?: boolean;
 }
 
-const TRACE_KEYS: OptionKeys<TraceOptions> = { decay: true, nesterov: true };
+const TRACE_KEYS: OptionKeys<TraceOptions> = { decay: true, nesterov: "boolean" };
 
 /**
  * The state of {@linkcode trace}.

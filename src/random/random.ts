@@ -486,7 +486,7 @@ export interface ChoiceOptions {
   readonly replace?: boolean;
 }
 
-const CHOICE_KEYS: OptionKeys<ChoiceOptions> = { replace: true };
+const CHOICE_KEYS: OptionKeys<ChoiceOptions> = { replace: "boolean" };
 
 /**
  * `size` random picks from `0 … n-1` (int32): with replacement by default,

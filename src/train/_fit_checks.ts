@@ -31,15 +31,15 @@ const FIT_KEYS: OptionKeys<StatefulFitOptions<unknown, unknown, unknown, unknown
   epochs: true,
   batchSize: true,
   key: true,
-  shuffle: true,
-  dropLast: true,
+  shuffle: "boolean",
+  dropLast: "boolean",
   validation: true,
   evalEvery: true,
   earlyStopping: true,
   maxGradNorm: true,
   nonFinite: true,
-  jit: true,
-  quiet: true,
+  jit: "boolean",
+  quiet: "boolean",
   progress: true,
   onStep: true,
   onEval: true,
@@ -56,7 +56,7 @@ const EARLY_STOPPING_KEYS: OptionKeys<EarlyStoppingOptions> = {
   patience: true,
   monitor: true,
   mode: true,
-  restoreBest: true,
+  restoreBest: "boolean",
   minDelta: true,
 };
 
@@ -86,14 +86,25 @@ export function checkFitOptions<P, D, S, M>(
 ): CheckedFitOptions {
   const example =
     "{ params, optimizer, loss, data, epochs: 10, batchSize: 100, key: random.key(0) }";
-  checkOptions("fit", options, FIT_KEYS, example, true);
+  checkOptions<StatefulFitOptions<unknown, unknown, unknown, unknown>>(
+    "fit",
+    options as StatefulFitOptions<unknown, unknown, unknown, unknown>,
+    FIT_KEYS,
+    example,
+    true,
+  );
   if (options.key === undefined) {
     throw new TypeError(
       "fit(): key is missing: fit needs one to shuffle each epoch and to make ctx.key, e.g. " +
         "key: random.key(0)",
     );
   }
-  checkOptions("fit", options.validation, VALIDATION_KEYS, "{ validation: { data, metrics } }");
+  checkOptions<ValidationOptions<unknown, unknown, unknown>>(
+    "fit",
+    options.validation as ValidationOptions<unknown, unknown, unknown> | undefined,
+    VALIDATION_KEYS,
+    "{ validation: { data, metrics } }",
+  );
   checkOptions(
     "fit",
     options.earlyStopping,

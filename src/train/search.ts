@@ -300,7 +300,13 @@ export async function randomSearch<Sp extends SearchSpace>(
   options: RandomSearchOptions<Sp>,
 ): Promise<Trial<HParams<Sp>>[]> {
   const op = "randomSearch()";
-  checkOptions("randomSearch", options, SEARCH_KEYS, "{ space, trials: 20, key, objective }", true);
+  checkOptions<RandomSearchOptions<SearchSpace>>(
+    "randomSearch",
+    options as RandomSearchOptions<SearchSpace>,
+    SEARCH_KEYS,
+    "{ space, trials: 20, key, objective }",
+    true,
+  );
   const { space, trials, key, objective, mode = "max", onTrial } = options;
   if (!Number.isInteger(trials) || trials < 1) {
     throw new RangeError(`${op}: trials must be a positive integer, got ${trials}`);

@@ -188,3 +188,35 @@ Deno.test("nn and lax: convolution, pooling, layer and loss options are checked 
   const pool = nn.layers.avgPool2d({ window: 2, countIncludePad: false });
   assert.deepEqual(pool.apply(null, null, img)[0].shape, [1, 1, 2, 2]);
 });
+
+Deno.test('a boolean option given anything but true or false throws ("false" was truthy: kept the axis, transposed)', () => {
+  const a = tensor([[1, 2], [3, 4]]);
+  const cases: [string, () => unknown][] = [
+    ["sum", () => sum(a, 0, { keepdims: "false" as unknown as boolean })],
+    ["cumsum", () => cumsum(a, 0, { reverse: "no" as unknown as boolean })],
+    ["matmul", () => matmul(a, a, { transposeA: 1 as unknown as boolean })],
+    [
+      "random.choice",
+      () => random.choice(random.key(0), 4, [2], { replace: "false" as unknown as boolean }),
+    ],
+    [
+      "avgPool2d",
+      () =>
+        nn.avgPool2d(ones([1, 2, 2, 1]), {
+          window: 2,
+          countIncludePad: "false" as unknown as boolean,
+        }),
+    ],
+  ];
+  for (const [op, f] of cases) {
+    assertThrowsMatch(
+      f,
+      TypeError,
+      new RegExp(`^${op.replace(".", "\\.")}\\(\\): option "\\w+" must be true or false, got `),
+    );
+  }
+  // true and false keep their meaning; undefined is the default.
+  assert.deepEqual(sum(a, 0, { keepdims: false }).shape, [2]);
+  assert.deepEqual(sum(a, 0, { keepdims: undefined }).shape, [2]);
+  assert.deepEqual(matmul(a, a, { transposeA: true }).arraySync(), [[10, 14], [14, 20]]);
+});
