@@ -7,6 +7,7 @@
 
 import { Tensor } from "../core/tensor.ts";
 import { add, cast, div, greater, maximum, mul, where } from "../ops/elementwise.ts";
+import { equal, less } from "../ops/compare.ts";
 import { sum } from "../ops/reduce.ts";
 import {
   checkedIndices,
@@ -143,6 +144,9 @@ function classificationScore(
     opts = b ?? {};
     checkOptions(score, opts, AVERAGE_KEYS, '{ average: "macro" }');
     counts = classCounts(op, a);
+    // confusionMatrix's sentinel for labels out of range (every entry -1): NaN, as from the
+    // labels themselves (counted as they are, the -1s gave 0).
+    valid = equal(sum(cast(less(a, 0), "int32")), 0);
   }
   checkOptions(
     score,

@@ -7,7 +7,7 @@ import {
   precision,
   recall,
 } from "../../src/metrics/mod.ts";
-import { oneHot, tensor, zeros } from "../../src/ops/mod.ts";
+import { full, oneHot, tensor, zeros } from "../../src/ops/mod.ts";
 import type { Tensor } from "../../src/core/tensor.ts";
 import { DTypeError, ShapeError } from "../../src/core/errors.ts";
 import { assertClose, onHostlessBackend, peek } from "../_helpers.ts";
@@ -343,5 +343,23 @@ Deno.test("metrics: a positional value or an unknown key where the options go th
   assert.throws(
     () => confusionMatrix(p, t, loose({ num_classes: 6 })),
     /^TypeError: confusionMatrix\(\): unknown option "num_classes" \(did you mean "numClasses"\?\)/,
+  );
+});
+
+Deno.test("precision/recall/f1 of confusionMatrix's sentinel (every entry -1) are NaN, as from the labels", () => {
+  const sentinel = full([3, 3], -1, { dtype: "int32" });
+  for (
+    const r of [
+      precision(sentinel, { average: "macro" }),
+      recall(sentinel),
+      f1(sentinel, { average: "weighted" }),
+    ]
+  ) {
+    assert.ok(Array.from(r.dataSync()).every(Number.isNaN), String(r));
+  }
+  // A real matrix is unchanged: [[2, 0], [1, 1]] → recall [1, 0.5].
+  assert.deepEqual(
+    recall(tensor([[2, 0], [1, 1]], { dtype: "int32" })).arraySync(),
+    [1, 0.5],
   );
 });
