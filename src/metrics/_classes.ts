@@ -97,6 +97,16 @@ export function resolveNumClasses(
   if (!Number.isInteger(numClasses) || numClasses < 1) {
     throw new RangeError(`${op}: numClasses must be a positive integer, got ${numClasses}`);
   }
+  // The counts are a [C, C] int32 matrix from [N, C] one-hots: refuse sizes no memory holds
+  // before building them (2e7 classes ground for seconds through gigabytes first).
+  const n = p.ndim >= 1 ? p.shape[0] : 1;
+  const bytes = 4 * numClasses * Math.max(numClasses, n);
+  if (bytes > 2 ** 31) {
+    throw new RangeError(
+      `${op}: numClasses ${numClasses} needs [${Math.max(numClasses, n)}, ${numClasses}] ` +
+        `int32 counts (${bytes.toExponential(2)} bytes, over 2 GiB); pass the number of classes`,
+    );
+  }
   if (fromShape !== undefined && fromShape !== numClasses) {
     throw new ShapeError(
       `${op}: numClasses is ${numClasses} but the ${

@@ -363,3 +363,20 @@ Deno.test("precision/recall/f1 of confusionMatrix's sentinel (every entry -1) ar
     [1, 0.5],
   );
 });
+
+Deno.test("confusionMatrix with a numClasses no memory holds fails at once, naming it", () => {
+  const labels = tensor([1, 0, 2], { dtype: "int32" });
+  assert.throws(
+    () => confusionMatrix(labels, labels, { numClasses: 2e7 }),
+    /^RangeError: confusionMatrix\(\): numClasses 20000000 needs \[20000000, 20000000\] int32 counts \(1\.60e\+15 bytes, over 2 GiB\)/,
+  );
+  assert.throws(
+    () => recall(labels, labels, { numClasses: 1e9 }),
+    /^RangeError: recall\(\): numClasses 1000000000 needs/,
+  );
+  assert.deepEqual(confusionMatrix(labels, labels, { numClasses: 3 }).arraySync(), [[1, 0, 0], [
+    0,
+    1,
+    0,
+  ], [0, 0, 1]]);
+});
