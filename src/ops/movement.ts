@@ -22,7 +22,7 @@ import {
   stridesOf,
 } from "../core/shape.ts";
 import type { Tensor, TensorLike } from "../core/tensor.ts";
-import { asTensor, sameDType } from "./convert.ts";
+import { asTensor, describe, sameDType } from "./convert.ts";
 import { bind, definePrimitive, type Primitive } from "./primitive.ts";
 import { zerosLikeTensor } from "./creation.ts";
 
@@ -338,7 +338,9 @@ export const unslicePrim: Primitive<UnsliceParams> = definePrimitive<UnslicePara
  * @param starts Start per axis (default 0, or the end for negative steps).
  * @param stops Stop per axis, exclusive (default: the end, or before 0 for negative steps).
  * @param steps Step per axis (default 1; never 0).
- * @returns The slice (a copy).
+ * @returns The slice (`x` itself when it selects everything in order: tensors
+ * are immutable, so only `dispose` or donation can tell).
+ * @throws {TypeError} When a bound is not an array (one entry per axis).
  * @example
  * ```ts
  * import { arange, reshape, slice } from "@gradus/core";
@@ -354,6 +356,17 @@ export function slice(
   steps?: readonly (number | null)[],
 ): Tensor {
   const t = asTensor("slice", x);
+  // One entry per axis (NumPy's x[1:3, ::2] is slice(x, [1, null], [3, null], [1, 2])): a
+  // number here (TF.js's slice(x, begin, size)) would otherwise be read as no bounds at all.
+  for (const [name, b] of [["starts", starts], ["stops", stops], ["steps", steps]] as const) {
+    if (b === undefined && name !== "starts") continue;
+    if (!Array.isArray(b) || !b.every((v) => v === null || typeof v === "number")) {
+      throw new TypeError(
+        `slice(): ${name} must be an array with one number (or null) per axis, got ` +
+          `${describe(b)}; e.g. slice(x, [1, 0], [3, null]) for x[1:3, :]`,
+      );
+    }
+  }
   const n = Math.max(starts.length, stops?.length ?? 0, steps?.length ?? 0);
   if (n > t.ndim) {
     throw new ShapeError(

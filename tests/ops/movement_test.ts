@@ -289,6 +289,26 @@ Deno.test("slice errors: too many bounds, zero or fractional steps and bounds", 
     /^slice\(\): bounds on axis 1 must be integers, got 0\.5$/,
   );
   assertThrowsMatch(() => slice(x, [0], [1], [null, 1.5]), ShapeError, /step on axis 1/);
+  // A number or object where an array of per-axis bounds goes (TF.js's slice(x, begin, size)):
+  // it was read as no bounds, giving x whole.
+  const bad = (b: unknown) => b as number[];
+  for (
+    const [f, name] of [
+      [() => slice(x, bad(1)), "starts"],
+      [() => slice(x, [0], bad(1)), "stops"],
+      [() => slice(x, [0], [2], bad(2)), "steps"],
+      [() => slice(x, bad({ begin: [1] })), "starts"],
+      [() => slice(x, [0], bad(["2"])), "stops"],
+    ] as const
+  ) {
+    assertThrowsMatch(
+      f,
+      TypeError,
+      new RegExp(
+        `^slice\\(\\): ${name} must be an array with one number \\(or null\\) per axis, got `,
+      ),
+    );
+  }
 });
 
 // ---------------------------------------------------------------- concat / stack / split
