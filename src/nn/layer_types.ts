@@ -29,6 +29,8 @@ import type { Conv2dOptions } from "./conv.ts";
 
 /**
  * How a layer is applied: training or evaluation mode, and a key for randomness.
+ * `fit`'s `TrainContext` (which also carries `state`) can be passed as it is;
+ * any other key is an error (a misspelt `training` would mean evaluation).
  *
  * @example
  * ```ts

@@ -45,6 +45,7 @@ import * as act from "./activations.ts";
 import { getInitializer } from "./get_initializer.ts";
 import { floatInput, requireParamsDType } from "./_util.ts";
 import type {
+  ApplyContext,
   BatchNormOptions,
   BatchNormParams,
   BatchNormState,
@@ -55,6 +56,19 @@ import type {
   StateOf,
 } from "./layer_types.ts";
 import { checkOptions, type OptionKeys } from "../ops/_options.ts";
+import { describe } from "../ops/convert.ts";
+
+/** `fit`'s `TrainContext` is passed on as it is: its `state` is not the layers' business. */
+const CONTEXT_KEYS: OptionKeys<ApplyContext & { readonly state?: unknown }> = {
+  training: "boolean",
+  key: true,
+  state: true,
+};
+
+/** Checks a layer's apply context: a misspelt `training` would silently mean evaluation. */
+function checkContext(layer: string, ctx: ApplyContext): void {
+  checkOptions(`${layer}.apply`, ctx, CONTEXT_KEYS, "{ training: true, key: random.key(0) }");
+}
 
 // The layer types, as nn.layers.Layer, nn.layers.DenseParams, …
 export * from "./layer_types.ts";
@@ -344,6 +358,7 @@ export function dropout(rate: number): Layer<null, null> {
       return { params: null, state: null, outputShape: [...inputShape] };
     },
     apply(_params, state, x, ctx = {}) {
+      checkContext("dropout", ctx);
       if (!ctx.training) return [x, state];
       if (ctx.key === undefined) {
         throw new Error(
@@ -443,6 +458,7 @@ export function batchNorm(
       };
     },
     apply(params, state, x, ctx = {}) {
+      checkContext("batchNorm", ctx);
       const op = `${name}.apply()`;
       if (params === null || typeof params !== "object" || !(params.gamma instanceof Tensor)) {
         throw new TypeError(`${op}: params must be {gamma, beta} from init`);
@@ -516,6 +532,20 @@ export function sequential<const L extends readonly Layer[]>(
 > {
   type P = { -readonly [K in keyof L]: ParamsOf<L[K]> };
   type S = { -readonly [K in keyof L]: StateOf<L[K]> };
+  layers.forEach((l: unknown, i) => {
+    const ok = typeof l === "object" && l !== null &&
+      typeof (l as Layer).init === "function" && typeof (l as Layer).apply === "function";
+    if (!ok) {
+      throw new TypeError(
+        `sequential(): argument ${i} is not a layer (an object with init and apply), got ` +
+          `${describe(l)}` + (Array.isArray(l)
+            ? "; pass the layers as arguments, sequential(a, b), not an array"
+            : typeof l === "function"
+            ? "; for an activation use its layer, e.g. nn.layers.relu"
+            : ""),
+      );
+    }
+  });
   const name = `sequential(${layers.map((l) => l.name).join(", ")})`;
   const n = layers.length;
   const checkArray = (what: string, v: unknown): unknown[] => {
@@ -544,6 +574,7 @@ export function sequential<const L extends readonly Layer[]>(
       return { params: params as P, state: state as S, outputShape: [...shape] };
     },
     apply(params, state, x, ctx = {}) {
+      checkContext("sequential", ctx);
       const ps = checkArray("params", params);
       const ss = checkArray("state", state);
       const keys = ctx.key !== undefined && n > 0 ? split(ctx.key, n) : null;

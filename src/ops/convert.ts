@@ -146,7 +146,8 @@ export function requireFloat(op: string, dtype: DType): void {
  * ops, autodiff, optim, data and train errors all say "got …" with it):
  * `null`, `undefined`, `an array of length 3`, `a Tensor`, `an object with
  * keys [a, b]` or `an empty object` (plain objects), `an object
- * (Float32Array)` (other objects), `number NaN`, `string x`.
+ * (Float32Array)` (other objects), `the function relu`, `number NaN`,
+ * `string x`.
  * @internal
  */
 export function describe(x: unknown): string {
@@ -162,6 +163,8 @@ export function describe(x: unknown): string {
     }
     return `an object (${(x as object).constructor?.name ?? "Object"})`;
   }
+  // Its name, not its source text.
+  if (typeof x === "function") return x.name ? `the function ${x.name}` : "a function";
   return `${typeof x} ${String(x)}`;
 }
 

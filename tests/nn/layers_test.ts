@@ -414,3 +414,64 @@ Deno.test("layers: an input of another float dtype than the params names the lay
     /^conv2d\(2, 1×1\)\.apply\(\): the input is float32 but the layer's params are float64/,
   );
 });
+
+Deno.test("apply contexts are checked (a misspelt training meant evaluation); sequential takes layers", () => {
+  const x = ones([4, 2]);
+  const net = sequential(dense(3), batchNorm(), dropout(0.5));
+  const { params, state } = net.init(random.key(0), [2]);
+  for (
+    const [layer, apply] of [["dropout", dropout(0.5).apply], ["sequential", net.apply]] as const
+  ) {
+    const run = (ctx: unknown) =>
+      (apply as (p: unknown, s: unknown, x: Tensor, c: unknown) => unknown)(
+        layer === "dropout" ? null : params,
+        layer === "dropout" ? null : state,
+        x,
+        ctx,
+      );
+    assertThrowsMatch(
+      () => run({ trainig: true, key: random.key(1) }),
+      TypeError,
+      new RegExp(
+        `^${layer}\\.apply\\(\\): unknown option "trainig" \\(did you mean "training"\\?\\)`,
+      ),
+    );
+    assertThrowsMatch(
+      () => run(true),
+      TypeError,
+      /expected an options object such as \{ training: true/,
+    );
+    assertThrowsMatch(
+      () => run({ training: "true" }),
+      TypeError,
+      /option "training" must be true or false/,
+    );
+  }
+  assertThrowsMatch(
+    () =>
+      batchNorm().apply(
+        batchNorm().init(random.key(0), [2]).params,
+        null as never,
+        x,
+        { train: true } as never,
+      ),
+    TypeError,
+    /^batchNorm\.apply\(\): unknown option "train"/,
+  );
+  // A valid context runs, in both modes.
+  assert.deepEqual(net.apply(params, state, x, { training: true, key: random.key(2) })[0].shape, [
+    4,
+    3,
+  ]);
+  assert.deepEqual(net.apply(params, state, x)[0].shape, [4, 3]);
+  assertThrowsMatch(
+    () => sequential([dense(3)] as never),
+    TypeError,
+    /^sequential\(\): argument 0 is not a layer .* got an array of length 1; pass the layers as arguments, sequential\(a, b\), not an array$/,
+  );
+  assertThrowsMatch(
+    () => sequential(dense(3), nn.relu as never),
+    TypeError,
+    /^sequential\(\): argument 1 is not a layer .* got the function relu; for an activation use its layer, e\.g\. nn\.layers\.relu$/,
+  );
+});
