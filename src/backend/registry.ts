@@ -223,6 +223,17 @@ export interface ReadyOptions {
  * ```
  */
 export async function ready(opts: ReadyOptions = {}): Promise<string> {
+  // Checked here (the registry sits below the ops' option checks): ready("cpu") or a misspelt
+  // key would otherwise pick a backend of its own.
+  if (typeof opts !== "object" || opts === null || Object.keys(opts).some((k) => k !== "backend")) {
+    throw new TypeError(
+      `ready(): expected an options object such as { backend: "cpu" }, got ${
+        typeof opts === "object" && opts !== null
+          ? `the unknown option "${Object.keys(opts).find((k) => k !== "backend")}"`
+          : `${typeof opts} ${String(opts)}`
+      }`,
+    );
+  }
   const want = opts.backend ?? "auto";
   if (want !== "auto") {
     await setBackend(want);

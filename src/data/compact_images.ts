@@ -32,6 +32,9 @@ import { reshape } from "../ops/movement.ts";
 import { indexTensor, take as takeOp } from "../ops/take.ts";
 import { rowsRaw, rowsUnitByDivision, rowsUnitByTable } from "./_compact_decode.ts";
 import { ownedTensor } from "./_tensor.ts";
+import { checkOptions, type OptionKeys } from "../ops/_options.ts";
+
+const COMPACT_KEYS: OptionKeys<CompactImagesOptions> = { normalize: "boolean" };
 
 /** Bytes per float32: 3 when they divide a row evenly, else 2, else 1. */
 function bytesPerValue(rowSize: number): number {
@@ -114,6 +117,7 @@ export class CompactImages {
     options: CompactImagesOptions = {},
   ): CompactImages {
     const op = "CompactImages.fromBytes()";
+    checkOptions("CompactImages.fromBytes", options, COMPACT_KEYS, "{ normalize: false }");
     if (!(bytes instanceof Uint8Array)) {
       throw new TypeError(`${op}: bytes must be a Uint8Array, got ${typeof bytes}`);
     }

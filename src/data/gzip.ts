@@ -19,6 +19,9 @@ import { GzipDataError, inflateGzip } from "./_inflate.ts";
 import { hexStart, release } from "./_util.ts";
 import { DataFormatError } from "./errors.ts";
 import { describe } from "../ops/convert.ts";
+import { checkOptions, type OptionKeys } from "../ops/_options.ts";
+
+const GUNZIP_KEYS: OptionKeys<GunzipOptions> = { name: true, maxBytes: true };
 
 /** Throws unless `bytes` is a Uint8Array (a number array never settled in gunzip). */
 function checkBytes(op: string, bytes: unknown): void {
@@ -124,6 +127,7 @@ const NATIVE_CHUNK = 1 << 14;
  */
 export async function gunzip(bytes: Uint8Array, options: GunzipOptions = {}): Promise<Uint8Array> {
   checkBytes("gunzip", bytes);
+  checkOptions("gunzip", options, GUNZIP_KEYS, "{ maxBytes: 47040016 }");
   const name = options.name ?? "data";
   const maxBytes = options.maxBytes ?? Infinity;
   if (!(maxBytes >= 0)) {

@@ -27,6 +27,9 @@
 import { decodeIdx, TYPES } from "./_idx.ts";
 import { gunzip, isGzip } from "./gzip.ts";
 import type { IdxArray, IdxData, IdxType, ParseIdxOptions } from "./idx_types.ts";
+import { checkOptions, type OptionKeys } from "../ops/_options.ts";
+
+const PARSE_IDX_KEYS: OptionKeys<ParseIdxOptions> = { name: true, maxBytes: true };
 
 export * from "./idx_types.ts";
 
@@ -61,6 +64,7 @@ const CODES: Readonly<Record<IdxType, number>> = {
  * ```
  */
 export async function parseIdx(bytes: Uint8Array, options: ParseIdxOptions = {}): Promise<IdxData> {
+  checkOptions("parseIdx", options, PARSE_IDX_KEYS, '{ name: "labels", maxBytes: 10008 }');
   const name = options.name ?? "data";
   if (!isGzip(bytes)) return decodeIdx(bytes, name, true);
   // The decompressed bytes are ours alone: the values can be a view into them.

@@ -18,6 +18,10 @@
 
 import { DataFormatError } from "./errors.ts";
 import { gunzip, isGzip } from "./gzip.ts";
+import { checkOptions, type OptionKeys } from "../ops/_options.ts";
+
+const READ_TAR_KEYS: OptionKeys<ReadTarOptions> = { name: true };
+const READ_TAR_GZ_KEYS: OptionKeys<ReadTarGzOptions> = { name: true, maxBytes: true };
 
 /**
  * One entry of a tar archive.
@@ -167,6 +171,7 @@ function parsePax(data: Uint8Array): Map<string, string> {
  */
 export function readTar(bytes: Uint8Array, options: ReadTarOptions = {}): TarEntry[] {
   const op = "readTar()";
+  checkOptions("readTar", options, READ_TAR_KEYS, '{ name: "data.tar" }');
   const name = options.name ?? "archive";
   if (isGzip(bytes)) {
     throw new DataFormatError(
@@ -294,6 +299,12 @@ export async function readTarGz(
   bytes: Uint8Array,
   options: ReadTarGzOptions = {},
 ): Promise<TarEntry[]> {
+  checkOptions(
+    "readTarGz",
+    options,
+    READ_TAR_GZ_KEYS,
+    '{ name: "data.tar.gz", maxBytes: 2 ** 28 }',
+  );
   const name = options.name ?? "archive";
   const tar = isGzip(bytes) ? await gunzip(bytes, { name, maxBytes: options.maxBytes }) : bytes;
   return readTar(tar, { name });

@@ -16,6 +16,9 @@ import { where } from "./elementwise.ts";
 import { broadcastTo, unslicePrim } from "./movement.ts";
 import { take } from "./take.ts";
 import { bind } from "./primitive.ts";
+import { checkOptions, type OptionKeys } from "./_options.ts";
+
+const PAD_KEYS: OptionKeys<PadOptions> = { mode: true, value: true };
 
 /**
  * How `pad` fills the new elements (see {@linkcode PadOptions}).
@@ -151,6 +154,7 @@ function sourceIndex(mode: Exclude<PadMode, "constant">, j: number, n: number): 
  * ```
  */
 export function pad(x: TensorLike, widths: PadWidths, opts: PadOptions = {}): Tensor {
+  checkOptions("pad", opts, PAD_KEYS, '{ mode: "reflect" } or { value: -1 }');
   const t = asTensor("pad", x);
   const mode = opts.mode ?? "constant";
   if (!MODES.includes(mode)) {

@@ -353,6 +353,17 @@ export function assertSameStructure(
   options: AssertSameStructureOptions = {},
 ): void {
   const { op = "tree.assertSameStructure()", root = "tree" } = options;
+  // Checked here (the tree module sits below the ops' option checks).
+  const unknown = Object.keys(options ?? {}).filter((k) => k !== "op" && k !== "root");
+  if (typeof options !== "object" || options === null || unknown.length > 0) {
+    throw new TypeError(
+      `tree.assertSameStructure(): options are { op, root }, got ${
+        typeof options === "object" && options !== null
+          ? `the unknown option "${unknown[0]}"`
+          : String(options)
+      }`,
+    );
+  }
   const def = flattenImpl(a, op, root, false).def;
   const m = matchNode(def, b, [], undefined);
   if (m) throw mismatchError(op, root, m);

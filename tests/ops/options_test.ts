@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import {
   arange,
   cumsum,
+  data,
   eye,
   full,
   lax,
@@ -22,10 +23,13 @@ import {
   oneHot,
   ones,
   onesLike,
+  pad,
   random,
+  ready,
   std,
   sum,
   tensor,
+  tree,
   variance,
   zeros,
   zerosLike,
@@ -219,4 +223,63 @@ Deno.test('a boolean option given anything but true or false throws ("false" was
   assert.deepEqual(sum(a, 0, { keepdims: false }).shape, [2]);
   assert.deepEqual(sum(a, 0, { keepdims: undefined }).shape, [2]);
   assert.deepEqual(matmul(a, a, { transposeA: true }).arraySync(), [[10, 14], [14, 20]]);
+});
+
+Deno.test("pad, the data readers, tree.assertSameStructure and ready() check their options (a typo disabled gunzip's cap)", async () => {
+  const x = tensor([1, 2, 3]);
+  assertThrowsMatch(
+    () => pad(x, 1, { vaule: 0 } as never),
+    TypeError,
+    /^pad\(\): unknown option "vaule" \(did you mean "value"\?\)/,
+  );
+  assertThrowsMatch(
+    () => pad(x, 1, "reflect" as never),
+    TypeError,
+    /^pad\(\): expected an options object/,
+  );
+  const bomb = await data.gzip(new Uint8Array(1 << 16));
+  await assert.rejects(
+    () => data.gunzip(bomb, { maxbytes: 1000 } as never),
+    /^TypeError: gunzip\(\): unknown option "maxbytes" \(did you mean "maxBytes"\?\)/,
+  );
+  await assert.rejects(
+    () => data.gunzip(bomb, 1000 as never),
+    /^TypeError: gunzip\(\): expected an options object/,
+  );
+  const idx = data.encodeIdx(new Uint8Array([1, 2]), [2]);
+  await assert.rejects(
+    () => data.parseIdx(idx, { nmae: "x" } as never),
+    /^TypeError: parseIdx\(\): unknown option "nmae"/,
+  );
+  const tar = data.createTar([{ name: "a.txt", data: new Uint8Array([1]) }]);
+  assertThrowsMatch(
+    () => data.readTar(tar, { names: ["a.txt"] } as never),
+    TypeError,
+    /^readTar\(\): unknown option "names"/,
+  );
+  await assert.rejects(
+    () => data.readTarGz(tar, { maxbytes: 1 } as never),
+    /^TypeError: readTarGz\(\): unknown option "maxbytes"/,
+  );
+  assertThrowsMatch(
+    () => data.CompactImages.fromBytes(new Uint8Array(4), [1, 4], { normalized: false } as never),
+    TypeError,
+    /^CompactImages\.fromBytes\(\): unknown option "normalized" \(did you mean "normalize"\?\)/,
+  );
+  assertThrowsMatch(
+    () => tree.assertSameStructure([1], [2], { foo: 1 } as never),
+    TypeError,
+    /^tree\.assertSameStructure\(\): options are \{ op, root \}, got the unknown option "foo"/,
+  );
+  await assert.rejects(
+    () => ready("cpu" as never),
+    /^TypeError: ready\(\): expected an options object such as \{ backend: "cpu" \}, got string cpu/,
+  );
+  await assert.rejects(
+    () => ready({ backed: "cpu" } as never),
+    /^TypeError: ready\(\): .*the unknown option "backed"/,
+  );
+  // Valid options still work.
+  assert.deepEqual(pad(x, 1, { value: 9 }).arraySync(), [9, 1, 2, 3, 9]);
+  assert.equal((await data.gunzip(bomb, { maxBytes: 1 << 16 })).length, 1 << 16);
 });
