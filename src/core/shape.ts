@@ -135,6 +135,14 @@ export function normAxes(
   ndim: number,
 ): number[] {
   if (axis === undefined || axis === null) return Array.from({ length: ndim }, (_, i) => i);
+  if (typeof axis !== "number" && !Array.isArray(axis)) {
+    // sum(x, { keepdims: true }): the options object where the axis goes.
+    throw new TypeError(
+      `${op}(): axis must be a number, an array of numbers or null (all axes), got ${
+        typeof axis === "object" ? "an object" : `${typeof axis} ${String(axis)}`
+      }; options come after it, e.g. ${op}(x, null, { keepdims: true })`,
+    );
+  }
   const list = typeof axis === "number" ? [axis] : [...axis];
   const out = list.map((a) => normAxis(op, a, ndim));
   const sorted = [...out].sort((a, b) => a - b);

@@ -344,6 +344,12 @@ export function full(
   opts: CreationOptions = {},
 ): Tensor {
   checkCreation("full", opts);
+  if (typeof value !== "number" && typeof value !== "boolean") {
+    // Number() would make "a" NaN, null 0 and "3" 3; tensor() refuses these too.
+    throw new TypeError(
+      `full(): the fill value must be a number or a boolean, got ${describe(value)}`,
+    );
+  }
   const dtype = opts.dtype ?? (typeof value === "boolean" ? "bool" : getDefaultDType());
   return filled("full", shape, Number(value), dtype);
 }

@@ -283,3 +283,27 @@ Deno.test("pad, the data readers, tree.assertSameStructure and ready() check the
   assert.deepEqual(pad(x, 1, { value: 9 }).arraySync(), [9, 1, 2, 3, 9]);
   assert.equal((await data.gunzip(bomb, { maxBytes: 1 << 16 })).length, 1 << 16);
 });
+
+Deno.test("an options object where the axis goes, and full() of a non-number, are TypeErrors naming the op", () => {
+  const a = ones([2, 3]);
+  assertThrowsMatch(
+    () => sum(a, { keepdims: true } as never),
+    TypeError,
+    /^sum\(\): axis must be a number, an array of numbers or null \(all axes\), got an object; options come after it, e\.g\. sum\(x, null, \{ keepdims: true \}\)$/,
+  );
+  assertThrowsMatch(() => mean(a, { axis: 0 } as never), TypeError, /^mean\(\): axis must be/);
+  assertThrowsMatch(
+    () => variance(a, true as never),
+    TypeError,
+    /^variance\(\): axis must be .* got boolean true/,
+  );
+  for (const v of ["a", null, undefined, [1, 2], {}, "3"]) {
+    assertThrowsMatch(
+      () => full([2], v as never),
+      TypeError,
+      /^full\(\): the fill value must be a number or a boolean, got /,
+    );
+  }
+  assert.deepEqual(full([2], true).arraySync(), [1, 1]);
+  assert.deepEqual(sum(a, [0, 1]).arraySync(), 6);
+});
