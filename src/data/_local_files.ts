@@ -16,7 +16,11 @@ export function isPermissionError(e: unknown): boolean {
 
 /** A message for a failed file-system call: names the flag when Deno refused. */
 export function fsReason(e: unknown, flag: string, path: string): string {
-  if (isPermissionError(e)) return `no permission (run with ${flag}=${path} or ${flag})`;
+  if (isPermissionError(e)) {
+    // Deno's rename (the atomic write into the cache) needs read access as well as write access.
+    const needed = /requires read access/i.test(errorMessage(e)) ? "--allow-read" : flag;
+    return `no permission (run with ${needed}=${path} or ${needed})`;
+  }
   if (e instanceof Deno.errors.PermissionDenied) {
     return `the operating system refused access (${errorMessage(e)})`;
   }

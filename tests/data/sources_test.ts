@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { data } from "../../mod.ts";
+import { fsReason } from "../../src/data/_local_files.ts";
 import {
   captured,
   ENV_GRANTED,
@@ -420,4 +421,22 @@ Deno.test("archives: the tar inside may not pass maxUnpackedSize (found locally 
       /the npm package tiny@1\.0\.0 from https:\/\/npm\.example\/tiny-1\.0\.0\.tgz: gunzip\(\): tiny-1\.0\.0\.tgz decompresses to more than maxBytes/,
     );
   });
+});
+
+Deno.test("fsReason names --allow-read when Deno's rename into the cache needs it (it named --allow-write, already given)", () => {
+  const dir = "/tmp/cache/mnist";
+  const read = new Deno.errors.NotCapable(
+    `Requires read access to "${dir}/x.tmp", run again with the --allow-read flag`,
+  );
+  assert.equal(
+    fsReason(read, "--allow-write", dir),
+    `no permission (run with --allow-read=${dir} or --allow-read)`,
+  );
+  const write = new Deno.errors.NotCapable(
+    `Requires write access to "${dir}", run again with the --allow-write flag`,
+  );
+  assert.equal(
+    fsReason(write, "--allow-write", dir),
+    `no permission (run with --allow-write=${dir} or --allow-write)`,
+  );
 });
