@@ -20,6 +20,7 @@
  */
 
 import { div, exp, grad, square, type Tensor, tensor, tree } from "@gradus/core";
+import { commandFlags } from "./_flags.ts";
 
 /** The eight weights, one scalar tensor each, named as in the hand derivation. */
 export type Weights = Record<"w1" | "w2" | "w3" | "w4" | "w5" | "w6" | "w7" | "w8", Tensor>;
@@ -118,5 +119,6 @@ export function main(opts: { lr?: number; log?: boolean } = {}): BackpropResult 
 }
 
 if (import.meta.main) {
+  commandFlags(); // it takes none: a flag given is an error, not ignored
   main({ log: true });
 }

@@ -17,6 +17,7 @@
 
 import { data, nn, optim, plot, random, setBackend } from "@gradus/core";
 import { accuracy, type Split, subset, train } from "./_common.ts";
+import { commandFlags } from "./_flags.ts";
 
 /** Options of {@linkcode main}. */
 export interface BatchNormOptions {
@@ -146,6 +147,7 @@ export async function main(opts: BatchNormOptions = {}): Promise<BatchNormResult
 }
 
 if (import.meta.main) {
+  commandFlags(); // it takes none: a flag given is an error, not ignored
   await setBackend("wasm"); // the one line to change: "webgpu" for the GPU, "cpu" for plain JS
   await main();
 }

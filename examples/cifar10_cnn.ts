@@ -18,12 +18,8 @@
 
 import { data, nn, setBackend } from "@gradus/core";
 import { runWhenAvailable } from "./_common.ts";
-import {
-  type CnnExampleOptions,
-  numberFlag,
-  trainCnn,
-  type TrainCnnResult,
-} from "./simple_convnet.ts";
+import { type CnnExampleOptions, trainCnn, type TrainCnnResult } from "./simple_convnet.ts";
+import { commandFlags, positiveInt } from "./_flags.ts";
 
 /**
  * The network: [conv 3×3 → ReLU] × 2 → max pool 2×2, twice (32, then 64
@@ -69,7 +65,7 @@ export async function main(
 
 if (import.meta.main) {
   await setBackend("wasm"); // the one line to change: "webgpu" for the GPU, "cpu" for plain JS
-  const epochs = numberFlag("epochs", 20);
+  const epochs = positiveInt(commandFlags(["epochs"]).epochs, "epochs", 20);
   await runWhenAvailable(
     () => data.cifar10({ flatten: false }),
     (dataset) => main({ dataset, epochs }),

@@ -22,12 +22,8 @@
 
 import { data, nn, setBackend } from "@gradus/core";
 import { runWhenAvailable } from "./_common.ts";
-import {
-  type CnnExampleOptions,
-  numberFlag,
-  trainCnn,
-  type TrainCnnResult,
-} from "./simple_convnet.ts";
+import { type CnnExampleOptions, trainCnn, type TrainCnnResult } from "./simple_convnet.ts";
+import { commandFlags, positiveInt } from "./_flags.ts";
 
 /**
  * Trains and evaluates the network.
@@ -64,7 +60,7 @@ export async function main(opts: CnnExampleOptions = {}): Promise<TrainCnnResult
 
 if (import.meta.main) {
   await setBackend("wasm"); // the one line to change: "webgpu" for the GPU, "cpu" for plain JS
-  const epochs = numberFlag("epochs", 10);
+  const epochs = positiveInt(commandFlags(["epochs"]).epochs, "epochs", 10);
   await runWhenAvailable(
     () => data.fashionMnist({ flatten: false }),
     (dataset) => main({ dataset, epochs }),

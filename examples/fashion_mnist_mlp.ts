@@ -26,6 +26,7 @@ import {
   runWhenAvailable,
   type Split,
 } from "./_common.ts";
+import { commandFlags } from "./_flags.ts";
 
 /**
  * Trains and evaluates the network.
@@ -58,6 +59,7 @@ export async function main(
 }
 
 if (import.meta.main) {
+  commandFlags(); // it takes none: a flag given is an error, not ignored
   await setBackend("wasm"); // the one line to change: "webgpu" for the GPU, "cpu" for plain JS
   await runWhenAvailable(data.fashionMnist, (dataset) => main({ dataset }));
 }

@@ -16,6 +16,7 @@
  */
 
 import { grad, sum, type Tensor, tensor } from "@gradus/core";
+import { commandFlags } from "./_flags.ts";
 
 /** What {@linkcode main} returns: the points visited and the final point. */
 export interface GradientDescentResult {
@@ -66,5 +67,6 @@ function fmt(v: number): string {
 }
 
 if (import.meta.main) {
+  commandFlags(); // it takes none: a flag given is an error, not ignored
   main({ log: true });
 }

@@ -14,7 +14,6 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import {
   data,
   logUniform,
@@ -27,6 +26,7 @@ import {
   trainValidSplit,
 } from "@gradus/core";
 import { accuracy, type Split, subset, train } from "./_common.ts";
+import { commandFlags, positiveInt } from "./_flags.ts";
 
 /** Options of {@linkcode main}. */
 export interface SearchOptions {
@@ -171,6 +171,6 @@ export async function main(opts: SearchOptions = {}): Promise<SearchTrial[]> {
 
 if (import.meta.main) {
   await setBackend("wasm"); // the one line to change: "webgpu" for the GPU, "cpu" for plain JS
-  const { values } = parseArgs({ args: Deno.args, options: { trials: { type: "string" } } });
-  await main({ trials: values.trials ? Number(values.trials) : undefined });
+  const { trials } = commandFlags(["trials"]);
+  await main({ trials: trials === undefined ? undefined : positiveInt(trials, "trials", 0) });
 }

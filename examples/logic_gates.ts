@@ -24,6 +24,7 @@ import {
   tree,
   valueAndGrad,
 } from "@gradus/core";
+import { commandFlags } from "./_flags.ts";
 
 /** The four inputs (0,0), (1,0), (0,1), (1,1), made on the current backend. */
 const inputs = (): Tensor => tensor([[0, 0], [1, 0], [0, 1], [1, 1]]);
@@ -110,6 +111,7 @@ export async function main(
 }
 
 if (import.meta.main) {
+  commandFlags(); // it takes none: a flag given is an error, not ignored
   await setBackend("wasm"); // the one line to change: "webgpu" for the GPU, "cpu" for plain JS
   await main({ log: true });
 }

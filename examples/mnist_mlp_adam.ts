@@ -14,6 +14,7 @@
 
 import { data, setBackend } from "@gradus/core";
 import { fitClassifier, type FitClassifierResult, type Split } from "./_common.ts";
+import { commandFlags } from "./_flags.ts";
 
 /**
  * Trains and evaluates the network.
@@ -42,6 +43,7 @@ export async function main(
 }
 
 if (import.meta.main) {
+  commandFlags(); // it takes none: a flag given is an error, not ignored
   await setBackend("wasm"); // the one line to change: "webgpu" for the GPU, "cpu" for plain JS
   await main();
 }

@@ -45,6 +45,7 @@ import {
   valueAndGrad,
   zeros,
 } from "@gradus/core";
+import { commandFlags } from "./_flags.ts";
 
 /** The network's parameters, as in the book's `TwoLayerNet.params`. */
 export type Params = { W1: Tensor; b1: Tensor; W2: Tensor; b2: Tensor };
@@ -236,6 +237,7 @@ export async function main(opts: MnistTwoLayerOptions = {}): Promise<MnistTwoLay
 }
 
 if (import.meta.main) {
+  commandFlags(); // it takes none: a flag given is an error, not ignored
   await setBackend("wasm"); // the one line to change: "webgpu" for the GPU, "cpu" for plain JS
   await main();
 }

@@ -17,6 +17,7 @@
  */
 
 import { hessian, jacrev, matmul, type Tensor, tensor } from "@gradus/core";
+import { commandFlags } from "./_flags.ts";
 
 /** `A⁻¹ b` by Gaussian elimination with partial pivoting (small dense systems). */
 export function solve(A: Tensor, b: Tensor): Tensor {
@@ -96,4 +97,7 @@ export function main(opts: { log?: boolean } = {}): NewtonResult {
   };
 }
 
-if (import.meta.main) main({ log: true });
+if (import.meta.main) {
+  commandFlags(); // it takes none: a flag given is an error, not ignored
+  main({ log: true });
+}

@@ -31,6 +31,7 @@ import {
   tensor,
 } from "@gradus/core";
 import { smooth, type Split, train } from "./_common.ts";
+import { commandFlags } from "./_flags.ts";
 
 /** The optimizers compared, with the book's learning rates for f(x, y). */
 export const PATH_OPTIMIZERS: Record<string, GradientTransformation<unknown>> = {
@@ -195,6 +196,7 @@ function ellipse(c: number): { x: number[]; y: number[] } {
 }
 
 if (import.meta.main) {
+  commandFlags(); // it takes none: a flag given is an error, not ignored
   await setBackend("wasm"); // the one line to change: "webgpu" for the GPU, "cpu" for plain JS
   await main();
 }

@@ -19,6 +19,7 @@
 
 import { add, data, fit, nn, optim, plot, random, setBackend } from "@gradus/core";
 import { accuracy, type Split, subset } from "./_common.ts";
+import { commandFlags } from "./_flags.ts";
 
 /** Options of {@linkcode main}. */
 export interface OverfittingOptions {
@@ -130,6 +131,7 @@ export async function main(opts: OverfittingOptions = {}): Promise<OverfittingRe
 }
 
 if (import.meta.main) {
+  commandFlags(); // it takes none: a flag given is an error, not ignored
   await setBackend("wasm"); // the one line to change: "webgpu" for the GPU, "cpu" for plain JS
   await main();
 }

@@ -43,6 +43,7 @@ import {
   valueAndGrad,
   zeros,
 } from "@gradus/core";
+import { commandFlags } from "./_flags.ts";
 
 /** The RNN's parameters. */
 export type Params = { Wx: Tensor; Wh: Tensor; b: Tensor; Wy: Tensor; by: Tensor };
@@ -197,6 +198,7 @@ export async function main(opts: RnnSineOptions = {}): Promise<RnnSineResult> {
 }
 
 if (import.meta.main) {
+  commandFlags(); // it takes none: a flag given is an error, not ignored
   await setBackend("wasm"); // the one line to change: "webgpu" for the GPU, "cpu" for plain JS
   await main();
 }

@@ -57,6 +57,7 @@ import {
   tree,
 } from "@gradus/core";
 import { saveConfusion } from "./_common.ts";
+import { commandFlags, positiveInt } from "./_flags.ts";
 
 /** A dataset split: images `[N, C, H, W]` and int32 labels `[N]`. */
 export type Split = { x: Tensor; y: Tensor };
@@ -296,14 +297,6 @@ export interface CnnExampleOptions {
   readonly log?: boolean;
 }
 
-/** The value of a `--name=value` command-line flag, as a number. */
-export function numberFlag(name: string, fallback: number): number {
-  const arg = Deno.args.find((a) => a.startsWith(`--${name}=`));
-  const v = arg === undefined ? fallback : Number(arg.slice(name.length + 3));
-  if (!Number.isInteger(v) || v < 1) throw new RangeError(`--${name} must be a positive integer`);
-  return v;
-}
-
 /**
  * Trains the SimpleConvNet on MNIST and writes its plots.
  *
@@ -338,9 +331,9 @@ export async function main(
 
 if (import.meta.main) {
   await setBackend("wasm"); // the one line to change: "webgpu" for the GPU, "cpu" for plain JS
-  const flag = (name: string): string | undefined =>
-    Deno.args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-  const nonNegative = (name: string): number | undefined => {
+  const flags = commandFlags(["epochs", "init", "weight-decay", "schedule", "seed"]);
+  const flag = (name: keyof typeof flags): string | undefined => flags[name];
+  const nonNegative = (name: keyof typeof flags): number | undefined => {
     const v = flag(name);
     if (v === undefined) return undefined;
     const x = Number(v);
@@ -358,7 +351,7 @@ if (import.meta.main) {
     throw new RangeError(`--seed must be an integer >= 0, got ${seed}`);
   }
   await main({
-    epochs: numberFlag("epochs", 20),
+    epochs: positiveInt(flags.epochs, "epochs", 20),
     init: flag("init") === "he" ? "he" : nonNegative("init"),
     weightDecay: nonNegative("weight-decay"),
     lrSchedule: schedule,

@@ -13,6 +13,7 @@
  */
 
 import { data, fit, metrics, nn, optim, plot, random, setBackend, type Tensor } from "@gradus/core";
+import { commandFlags } from "./_flags.ts";
 
 /** What {@linkcode main} returns. */
 export interface SpiralResult {
@@ -98,6 +99,7 @@ export async function main(
 }
 
 if (import.meta.main) {
+  commandFlags(); // it takes none: a flag given is an error, not ignored
   await setBackend("wasm"); // the one line to change: "webgpu" for the GPU, "cpu" for plain JS
   await main();
 }

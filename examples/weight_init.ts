@@ -20,6 +20,7 @@
 
 import { data, matmul, nn, optim, plot, random, setBackend, type Tensor } from "@gradus/core";
 import { smooth, type Split, train } from "./_common.ts";
+import { commandFlags } from "./_flags.ts";
 
 /** The initialisations compared: name → weight std for fan-in n. */
 export const INITS: Record<string, (n: number) => number> = {
@@ -156,6 +157,7 @@ export async function main(
 }
 
 if (import.meta.main) {
+  commandFlags(); // it takes none: a flag given is an error, not ignored
   await setBackend("wasm"); // the one line to change: "webgpu" for the GPU, "cpu" for plain JS
   await main();
 }

@@ -9,6 +9,7 @@
  */
 
 import { nn, optim, random, setBackend, type Tensor, tensor, valueAndGrad } from "@gradus/core";
+import { commandFlags } from "./_flags.ts";
 
 /** What {@linkcode main} returns. */
 export interface XorResult {
@@ -70,6 +71,7 @@ export async function main(
 }
 
 if (import.meta.main) {
+  commandFlags(); // it takes none: a flag given is an error, not ignored
   await setBackend("wasm"); // the one line to change: "webgpu" for the GPU, "cpu" for plain JS
   await main({ log: true });
 }

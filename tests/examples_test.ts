@@ -107,3 +107,23 @@ Deno.test("examples/rnn_sine.ts: lax.scan under jit gives the unrolled eager loo
   const last = scan.losses.slice(-5).reduce((a, b) => a + b) / 5;
   assert.ok(last < first / 5, `loss ${first} → ${last}`);
 });
+
+Deno.test("examples refuse flags they do not take (a misspelt --epochs ran the full default)", async () => {
+  const run = async (file: string, ...args: string[]) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-lock", "--allow-read", "--allow-env", `examples/${file}`, ...args],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    return { code: out.code, err: new TextDecoder().decode(out.stderr) };
+  };
+  const xor = await run("xor.ts", "--epochs=1");
+  assert.equal(xor.code, 2);
+  assert.match(xor.err, /^error: Unknown option '--epochs': this example takes no flags$/m);
+  const cnn = await run("simple_convnet.ts", "--epoch=1");
+  assert.equal(cnn.code, 2);
+  assert.match(cnn.err, /Unknown option '--epoch': this example takes only --epochs=…, --init=…/);
+  const positional = await run("fashion_mnist_cnn.ts", "1");
+  assert.equal(positional.code, 2);
+  assert.match(positional.err, /Unexpected argument '1': this example takes only --epochs=…/);
+});
