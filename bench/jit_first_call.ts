@@ -50,6 +50,12 @@ if (Deno.args[0] === "--child") {
   console.log(JSON.stringify(sample()));
 } else {
   const n = Number(Deno.args[0] ?? 7);
+  if (!Number.isInteger(n) || n < 1 || Deno.args.length > 1) {
+    console.error(
+      "usage: deno run --allow-read --allow-run bench/jit_first_call.ts [samples (a positive integer, default 7)]",
+    );
+    Deno.exit(2);
+  }
   const firsts: number[] = [], seconds: number[] = [];
   for (let i = 0; i < n; i++) {
     const out = await new Deno.Command(Deno.execPath(), {
