@@ -32,6 +32,8 @@ import { ADAM_KEYS, DECAY_KEYS, RMS_KEYS, RSS_KEYS } from "./_option_keys.ts";
  *
  * @param lr The learning rate: a number or a schedule.
  * @returns `chain(scaleByLearningRate(lr))`.
+ * @throws {TypeError} When given a second argument: momentum is
+ * {@linkcode momentum}.
  * @example
  * ```ts
  * import { optim, tensor } from "@gradus/core";
@@ -43,6 +45,13 @@ import { ADAM_KEYS, DECAY_KEYS, RMS_KEYS, RSS_KEYS } from "./_option_keys.ts";
  * ```
  */
 export function sgd(lr: LearningRate): GradientTransformation<[ScaleByLearningRateState]> {
+  // Optax's sgd(lr, momentum) is optim.momentum here: a second argument must not be ignored.
+  if (arguments.length > 1) {
+    throw new TypeError(
+      `optim.sgd(): takes only the learning rate, got ${arguments.length} arguments; for ` +
+        `momentum (Optax's sgd(lr, momentum)) use optim.momentum(lr, { beta: 0.9, nesterov })`,
+    );
+  }
   return chain(scaleByLearningRate(lr));
 }
 

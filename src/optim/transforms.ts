@@ -123,12 +123,34 @@ function scheduled(
 }
 
 /**
+ * Options of {@linkcode scaleByLearningRate}.
+ *
+ * @example
+ * ```ts
+ * import { optim, tensor } from "@gradus/core";
+ *
+ * const options: optim.ScaleByLearningRateOptions = { flipSign: false };
+ * const t = optim.scaleByLearningRate(0.1, options);
+ * const g = { w: tensor([1, -2]) };
+ * console.log(t.update(g, t.init(g))[0].w.arraySync()); // [0.1, -0.2]
+ * ```
+ */
+export interface ScaleByLearningRateOptions {
+  /** Multiply by `−lr` (default true: descent); false multiplies by `lr` (Optax's `flip_sign`). */
+  readonly flipSign?: boolean;
+}
+
+const SCALE_BY_LR_KEYS: OptionKeys<ScaleByLearningRateOptions> = { flipSign: "boolean" };
+
+/**
  * Multiplies the updates by `−lr`: the last link of every optimizer, and the
  * only place in this module where the sign flips (so the updates are added
  * to the params by {@linkcode applyUpdates}). A schedule receives the
  * number of updates made before this one: 0 on the first update.
  *
  * @param lr A constant learning rate or a schedule `(step) => rate`.
+ * @param options `flipSign` (default true; false scales by `+lr`, as Optax's
+ * `flip_sign=False`).
  * @returns A transformation whose state is `{count}` (an int32 scalar tensor).
  * @throws {TypeError} When `lr` is neither a finite number nor a function;
  * `update()` throws a RangeError when a schedule returns a non-finite value.
@@ -145,9 +167,11 @@ function scheduled(
  */
 export function scaleByLearningRate(
   lr: LearningRate,
+  options: ScaleByLearningRateOptions = {},
 ): GradientTransformation<ScaleByLearningRateState> {
   const op = "optim.scaleByLearningRate()";
-  return scheduled(op, asSchedule(op, lr), -1);
+  checkOptions("optim.scaleByLearningRate", options, SCALE_BY_LR_KEYS, "{ flipSign: false }");
+  return scheduled(op, asSchedule(op, lr), options.flipSign === false ? 1 : -1);
 }
 
 /**

@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { optim } from "../../mod.ts";
+import { optim, tensor } from "../../mod.ts";
 
 // deno-lint-ignore no-explicit-any
 const loose = (v: unknown): any => v; // what a JavaScript caller can pass
@@ -71,4 +71,23 @@ Deno.test("optimizers: valid and omitted options still work", () => {
   assert.equal(typeof optim.momentum(0.1, { beta: 0.5, nesterov: true }).init, "function");
   assert.equal(optim.cosineDecaySchedule({ init: 1, decaySteps: 2, alpha: 0 })(2), 0);
   assert.equal(optim.linearWarmup(() => 1, { warmupSteps: 2 })(1), 0.5);
+});
+
+Deno.test("optim.sgd refuses a second argument (Optax's momentum: it ran plain SGD); scaleByLearningRate takes flipSign", () => {
+  const sgd = optim.sgd as unknown as (...a: unknown[]) => unknown;
+  for (const extra of [0.9, { momentum: 0.9 }]) {
+    assert.throws(
+      () => sgd(0.1, extra),
+      /^TypeError: optim\.sgd\(\): takes only the learning rate, got 2 arguments; for momentum .* use optim\.momentum\(lr, \{ beta: 0\.9, nesterov \}\)$/,
+    );
+  }
+  const g = { w: tensor([1, -2]) };
+  const up = optim.scaleByLearningRate(0.5, { flipSign: false });
+  assert.deepEqual(up.update(g, up.init(g))[0].w.arraySync(), [0.5, -1]);
+  const down = optim.scaleByLearningRate(0.5);
+  assert.deepEqual(down.update(g, down.init(g))[0].w.arraySync(), [-0.5, 1]);
+  assert.throws(
+    () => optim.scaleByLearningRate(0.5, { flipsign: false } as never),
+    /unknown option "flipsign" \(did you mean "flipSign"\?\)/,
+  );
 });
