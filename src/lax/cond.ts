@@ -262,13 +262,14 @@ function switchCall<A extends unknown[], R>(
   index: Tensor | number,
   branches: readonly ((...operands: A) => R)[],
   operands: A,
-  names: readonly string[] = branches.map((_, i) => `branch ${i}`),
+  givenNames?: readonly string[],
 ): R {
   if (!Array.isArray(branches) || branches.length === 0) {
     throw new TypeError(
       `${op}: branches must be a non-empty array of functions, got ${describe(branches)}`,
     );
   }
+  const names = givenNames ?? branches.map((_, i) => `branch ${i}`);
   branches.forEach((b, i) => {
     if (typeof b !== "function") {
       throw new TypeError(`${op}: branches[${i}] must be a function, got ${describe(b)}`);

@@ -178,6 +178,14 @@ export function dense(units: number, opts: DenseOptions = {}): Layer<DenseParams
  * ```
  */
 export function activation(fn: (x: Tensor) => Tensor, name?: string): Layer<null, null> {
+  if (typeof fn !== "function") {
+    throw new TypeError(
+      `nn.layers.activation(): expected the function to apply (e.g. nn.relu), got ${
+        describe(fn)
+      }; ` +
+        `the built-in ones are layers already (nn.layers.relu)`,
+    );
+  }
   const layerName = name ?? (fn.name || "activation");
   return {
     name: layerName,

@@ -11,7 +11,12 @@ import type { Backend } from "../backend/backend.ts";
 import { allocArray, type DType, dtypeOfArray, isDType, type TypedArray } from "../core/dtype.ts";
 import { DTypeError, fmtShape, guardAlloc, int32RangeError, ShapeError } from "../core/errors.ts";
 import { checkShape, type Shape, sizeOf } from "../core/shape.ts";
-import { makeTensor, type NestedArray, type Tensor } from "../core/tensor.ts";
+import {
+  makeTensor,
+  type NestedArray,
+  type Tensor,
+  Tensor as TensorClass,
+} from "../core/tensor.ts";
 import { backendOf, checkBackendDType, describe } from "./convert.ts";
 import { getDefaultDType } from "./default_dtype.ts";
 import { checkOptions, type OptionKeys } from "./_options.ts";
@@ -354,7 +359,14 @@ export function full(
   return filled("full", shape, Number(value), dtype);
 }
 
-function likeBackend(x: Tensor, op: string, value: number, dtype: DType): Tensor {
+function likeBackend(x: Tensor, op: string, value: number, asked?: DType): Tensor {
+  if (!(x instanceof TensorClass)) {
+    throw new TypeError(
+      `${op}(): expected a Tensor to take the shape and dtype of, got ${describe(x)}; ` +
+        `for a shape use ${op === "onesLike" ? "ones" : "zeros"}(shape)`,
+    );
+  }
+  const dtype = asked ?? x.dtype;
   const backend = backendOf(x);
   checkDType(op, dtype, backend);
   return guardAlloc(
@@ -385,7 +397,7 @@ export function zerosLikeTensor(x: Tensor): Tensor {
  */
 export function zerosLike(x: Tensor, opts: CreationOptions = {}): Tensor {
   checkCreation("zerosLike", opts);
-  return likeBackend(x, "zerosLike", 0, opts.dtype ?? x.dtype);
+  return likeBackend(x, "zerosLike", 0, opts.dtype);
 }
 
 /**
@@ -402,7 +414,7 @@ export function zerosLike(x: Tensor, opts: CreationOptions = {}): Tensor {
  */
 export function onesLike(x: Tensor, opts: CreationOptions = {}): Tensor {
   checkCreation("onesLike", opts);
-  return likeBackend(x, "onesLike", 1, opts.dtype ?? x.dtype);
+  return likeBackend(x, "onesLike", 1, opts.dtype);
 }
 
 /**

@@ -133,6 +133,12 @@ export function expandDims(x: TensorLike, axis: number): Tensor {
  */
 export function squeeze(x: TensorLike, axis?: number | readonly number[]): Tensor {
   const t = asTensor("squeeze", x);
+  if (axis !== undefined && typeof axis !== "number" && !Array.isArray(axis)) {
+    throw new TypeError(
+      `squeeze(): axis must be a number or an array of numbers (or left out: every axis of size ` +
+        `1), got ${describe(axis)}`,
+    );
+  }
   let axes: number[];
   if (axis === undefined) {
     axes = t.shape.flatMap((d, i) => (d === 1 ? [i] : []));
@@ -193,6 +199,12 @@ function inversePerm(perm: readonly number[]): number[] {
  */
 export function transpose(x: TensorLike, axes?: readonly number[]): Tensor {
   const t = asTensor("transpose", x);
+  if (axes !== undefined && !Array.isArray(axes)) {
+    throw new TypeError(
+      `transpose(): axes must be an array (a permutation, e.g. [1, 0]) or left out (reversed), ` +
+        `got ${describe(axes)}`,
+    );
+  }
   const perm = axes === undefined
     ? t.shape.map((_, i) => t.ndim - 1 - i)
     : axes.map((a) => normAxis("transpose", a, t.ndim));
@@ -556,6 +568,13 @@ export function split(
   axis = 0,
 ): Tensor[] {
   const t = asTensor("split", x);
+  if (typeof sectionsOrIndices !== "number" && !Array.isArray(sectionsOrIndices)) {
+    throw new TypeError(
+      `split(): expected a number of equal sections or an array of split indices, got ${
+        describe(sectionsOrIndices)
+      }`,
+    );
+  }
   const ax = normAxis("split", axis, t.ndim);
   const n = t.shape[ax];
   let points: number[];

@@ -9,7 +9,7 @@
 import { DTypeError, int32RangeError, ShapeError } from "../core/errors.ts";
 import { normAxis, range, sizeOf } from "../core/shape.ts";
 import { makeTensor, Tensor, type TensorLike } from "../core/tensor.ts";
-import { asTensor, backendOf, knownValues } from "./convert.ts";
+import { asTensor, backendOf, describe, knownValues } from "./convert.ts";
 import { OUT_OF_RANGE } from "../backend/_host.ts";
 import { bind, definePrimitive, type Primitive } from "./primitive.ts";
 import { moveAxis, withBatch } from "./_batching.ts";
@@ -192,6 +192,13 @@ export function indexTensor(
     return indices;
   }
   const list = typeof indices === "number" ? [indices] : indices;
+  if (!Array.isArray(list)) {
+    throw new TypeError(
+      `${op}(): indices must be an int32 tensor, an array of integers or an integer, got ${
+        describe(indices)
+      }`,
+    );
+  }
   for (const v of list) {
     if (!Number.isInteger(v)) {
       throw new DTypeError(`${op}(): indices must be integers, got ${v}`);

@@ -35,7 +35,7 @@ import { DTypeError, fmtShape, guardAlloc, ShapeError } from "../core/errors.ts"
 import { checkShape, sizeOf } from "../core/shape.ts";
 import { Tensor, type TensorLike } from "../core/tensor.ts";
 import { threefry2x32 } from "../backend/cpu/threefry.ts";
-import { asTensor, backendOf, checkBackendDType } from "../ops/convert.ts";
+import { asTensor, backendOf, checkBackendDType, describe } from "../ops/convert.ts";
 import { getDefaultDType } from "../ops/default_dtype.ts";
 import { checkOptions, type OptionKeys } from "../ops/_options.ts";
 import { add, cast, cos, floor, less, log, minimum, mul, sqrt, sub } from "../ops/elementwise.ts";
@@ -512,6 +512,12 @@ export function choice(
 ): Tensor {
   const kk = checkKey("choice", k);
   checkOptions("random.choice", opts, CHOICE_KEYS, "{ replace: false }");
+  if (typeof size !== "number" && !Array.isArray(size)) {
+    throw new TypeError(
+      `random.choice(): size must be a number or a shape array, got ${describe(size)}; ` +
+        `e.g. random.choice(key, n, [5]) draws 5 of 0..n-1`,
+    );
+  }
   const shape = typeof size === "number" ? [size] : [...size];
   checkShape("random.choice", shape);
   const count = sizeOf(shape);

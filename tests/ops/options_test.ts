@@ -26,9 +26,13 @@ import {
   pad,
   random,
   ready,
+  split,
+  squeeze,
   std,
   sum,
+  take,
   tensor,
+  transpose,
   tree,
   variance,
   zeros,
@@ -306,4 +310,50 @@ Deno.test("an options object where the axis goes, and full() of a non-number, ar
   }
   assert.deepEqual(full([2], true).arraySync(), [1, 1]);
   assert.deepEqual(sum(a, [0, 1]).arraySync(), 6);
+});
+
+Deno.test("arguments of the wrong kind are TypeErrors naming the op (they were JS internals: 'x is not iterable')", () => {
+  const a = ones([2, 3]);
+  const cases: [RegExp, () => unknown][] = [
+    [/^squeeze\(\): axis must be a number or an array/, () => squeeze(a, null as never)],
+    [/^transpose\(\): axes must be an array/, () => transpose(a, 1 as never)],
+    [
+      /^take\(\): indices must be an int32 tensor, an array of integers or an integer, got null/,
+      () => take(a, null as never),
+    ],
+    [
+      /^split\(\): expected a number of equal sections or an array of split indices, got null/,
+      () => split(a, null as never),
+    ],
+    [
+      /^zerosLike\(\): expected a Tensor .* got an array of length 2; for a shape use zeros\(shape\)/,
+      () => zerosLike([1, 2] as never),
+    ],
+    [
+      /^onesLike\(\): expected a Tensor .* got null; for a shape use ones\(shape\)/,
+      () => onesLike(null as never),
+    ],
+    [
+      /^random\.choice\(\): size must be a number or a shape array, got undefined/,
+      () => (random.choice as (...a: unknown[]) => unknown)(random.key(0), 5),
+    ],
+    [
+      /^lax\.switch\(\): branches must be a non-empty array of functions, got the function f/,
+      () => {
+        const f = (x: unknown) => x;
+        return lax.switch(0, f as never, a);
+      },
+    ],
+    [
+      /^nn\.layers\.activation\(\): expected the function to apply .* got string relu/,
+      () => nn.layers.activation("relu" as never),
+    ],
+  ];
+  for (const [re, f] of cases) {
+    assert.throws(
+      f,
+      (e: unknown) => e instanceof TypeError && re.test((e as Error).message),
+      String(re),
+    );
+  }
 });
