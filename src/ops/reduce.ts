@@ -388,8 +388,8 @@ export function variance(
 /**
  * The standard deviation over axes: `sqrt(variance(x, axis, opts))` (see
  * {@linkcode variance} for `ddof` and the two-pass computation). Its
- * gradient is `(x − mean) / ((N − ddof)·std)`, infinite where the standard
- * deviation is 0 (all values equal), as in NumPy-based frameworks.
+ * gradient is `(x − mean) / ((N − ddof)·std)`: NaN (0/0) where the standard
+ * deviation is 0 (all values equal), as in JAX and PyTorch.
  *
  * @param x A float tensor.
  * @param axis Axis or axes to reduce; all when omitted.

@@ -453,3 +453,18 @@ Deno.test("ir: WGSL — constants WGSL cannot write are private bit patterns; no
     true,
   );
 });
+
+Deno.test("exp: 0 below −150·ln2 (half the smallest subnormal), the smallest subnormal just above", () => {
+  const f = compileJsScalar(exp(load(0, "f32")));
+  const edge = Math.fround(-150 * Math.LN2);
+  assert.equal(f(edge), 2 ** -149); // e^edge is just above 2^-150: rounds up
+  for (const x of [nextDown(edge), -104, -1e30, -Infinity]) assert.equal(f(x), 0, String(x));
+  assert.ok(Number.isNaN(f(NaN)));
+});
+
+/** The float32 just below `x` (a negative float32). */
+function nextDown(x: number): number {
+  const b = new Float32Array([x]);
+  new Uint32Array(b.buffer)[0] += 1;
+  return b[0];
+}

@@ -56,6 +56,18 @@ gpuTest("sigmoid is one kernel, bit for bit the eager result", async () => {
   await assertSame(got, sigmoid(x), "sigmoid");
 });
 
+gpuTest(
+  "exp of x below -150·ln2 is 0 when fused with a product after it (it came out e^-104·c)",
+  async () => {
+    const f = (x: Tensor) => mul(exp(x), 1e30);
+    // Subnormal results (−103.97 < x < −87.3) may still keep more bits when fused (README).
+    const x = tensor([-1e30, -1e4, -200, -104, -103.98, -87, -50, -10]);
+    await assertSame(jit(f)(x), f(x), "exp(x)·1e30");
+    const got = await jit(f)(x).data();
+    assert.deepEqual([...got.slice(0, 5)], [0, 0, 0, 0, 0]);
+  },
+);
+
 gpuTest("a*b+c with broadcasting; int32, where and cast; a chain split by operands", async () => {
   const fma = (a: Tensor, b: Tensor, c: Tensor) => add(mul(a, b), c);
   const k = random.split(random.key(3), 3);

@@ -114,6 +114,8 @@ function reduceLn2(x: Expr): { n: Expr; r: Expr } {
 
 /** The bits of 86 in float32 (`|x| ≤ 86` is `bits(x) & 0x7fffffff ≤ BITS_86`). */
 const BITS_86 = 0x42ac0000;
+/** The float32 nearest −150·ln2: below it eˣ < 2⁻¹⁵⁰, half the smallest subnormal, and rounds to 0. */
+const EXP_ZERO_BELOW = Math.fround(-150 * Math.LN2);
 
 /** 1.5·2²³: adding it rounds a float32 of magnitude below 2²² to an integer, half to even. */
 const MAGIC = 12582912;
@@ -167,7 +169,9 @@ export function exp(x: Expr): Expr {
   // renderer contracts it (relaxed SIMD), so they agree bit for bit on the
   // fast domain either way; |x·log2e| ≤ 150 after the clamp.
   const { n, r } = reduceLn2Fast(x.max(-104).min(89), true); // min/max keep NaN
-  const full = scale2(horner([1, 1, ...EXP_Q], r), n);
+  // Below −150·ln2 the result rounds to 0: written as 0, since a compiler that fuses what follows
+  // (WebGPU) may reassociate scale2's product with it and never underflow (eˣ·1e30 gave 6.8e-16).
+  const full = select(x.lt(EXP_ZERO_BELOW), 0, scale2(horner([1, 1, ...EXP_Q], r), n));
   // |x| ≤ 86: no clamp, and e^r ∈ [0.7, 1.42] times 2ⁿ, |n| ≤ 124, is normal
   const fast = reduceLn2Fast(x, true);
   const small = x.bitcast("i32").bitAnd(0x7fffffff).le(BITS_86); // |x| ≤ 86 (not NaN)
