@@ -257,7 +257,11 @@ export function hessian<A extends any[]>(
 ): (...args: A) => any {
   checkFunction("hessian()", f, "differentiate");
   checkOptions("hessian", opts, JACOBIAN_KEYS, "{ argnums: [0, 1] }");
-  return jacfwd(jacrev(f, opts), opts);
+  const h = jacfwd(jacrev(f, opts), opts);
+  return (...args: A) => {
+    argnumList("hessian()", opts.argnums ?? 0, args.length); // errors name hessian, not jacfwd
+    return h(...args);
+  };
 }
 
 /**

@@ -434,6 +434,11 @@ export function trainValidSplit<D>(data: D, options: TrainValidSplitOptions): [D
       `${op}: validFraction must be a number strictly between 0 and 1, got ${validFraction}`,
     );
   }
+  if (key === undefined) {
+    throw new TypeError(
+      `${op}: key is missing: the split is random, e.g. { validFraction: 0.2, key: random.key(0) }`,
+    );
+  }
   const n = numExamples(data, { op });
   const nValid = Math.floor(n * validFraction);
   if (nValid === 0 || nValid === n) {

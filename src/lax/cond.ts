@@ -375,6 +375,11 @@ export function cond<A extends any[], R>(
   ...operands: A
 ): R {
   const op = "lax.cond()";
+  for (const [name, fn] of [["trueFn", trueFn], ["falseFn", falseFn]] as const) {
+    if (typeof fn !== "function") {
+      throw new TypeError(`${op}: ${name} must be a function, got ${describe(fn)}`);
+    }
+  }
   if (typeof pred === "boolean") return pred ? trueFn(...operands) : falseFn(...operands);
   if (!(pred instanceof Tensor)) {
     throw new TypeError(`${op}: pred must be a scalar tensor or a boolean, got ${describe(pred)}`);

@@ -11,7 +11,7 @@
  */
 
 import type { Tensor, TensorLike } from "../core/tensor.ts";
-import { asTensor } from "../ops/convert.ts";
+import { asTensor, describe } from "../ops/convert.ts";
 import { checkOptions, type OptionKeys } from "../ops/_options.ts";
 import { floatInput } from "./_util.ts";
 import {
@@ -131,6 +131,12 @@ export function relu(x: TensorLike): Tensor {
  */
 export function leakyRelu(x: TensorLike, alpha = 0.01): Tensor {
   const t = floatInput("nn.leakyRelu", x);
+  if (typeof alpha !== "number") {
+    throw new TypeError(
+      `nn.leakyRelu(): alpha (the slope below 0) must be a number, got ${describe(alpha)}; ` +
+        `e.g. nn.leakyRelu(x, 0.1)`,
+    );
+  }
   return where(greaterEqual(t, 0), t, mul(t, alpha));
 }
 

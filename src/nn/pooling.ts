@@ -56,7 +56,8 @@ export type Pair = number | readonly [number, number];
 
 /**
  * Padding of a 2-D pooling: a number or `[ph, pw]` (both sides),
- * `[[top, bottom], [left, right]]`, `"VALID"` or `"SAME"`.
+ * `[[top, bottom], [left, right]]`, `"VALID"` or `"SAME"` (JAX's; `conv2d`'s
+ * lowercase `"valid"` and `"same"` mean the same here).
  *
  * @example
  * ```ts
@@ -69,6 +70,8 @@ export type PoolPadding =
   | Pair
   | "SAME"
   | "VALID"
+  | "same"
+  | "valid"
   | readonly [readonly [number, number], readonly [number, number]];
 
 /**
@@ -174,7 +177,14 @@ function poolArgs(op: string, x: Tensor, opts: Pool2dOptions) {
   if (stride[0] < 1 || stride[1] < 1) {
     throw new ShapeError(`${op}(): stride must be positive, got ${JSON.stringify(opts.stride)}`);
   }
-  const p = opts.padding ?? 0;
+  const given = opts.padding ?? 0;
+  const p = given === "same" ? "SAME" : given === "valid" ? "VALID" : given;
+  if (typeof p === "string" && p !== "SAME" && p !== "VALID") {
+    throw new ShapeError(
+      `${op}(): padding must be a number, [ph, pw], [[top, bottom], [left, right]], "SAME" or ` +
+        `"VALID", got ${JSON.stringify(p)}`,
+    );
+  }
   const spatial: Padding = typeof p === "string"
     ? p
     : Array.isArray(p) && Array.isArray(p[0])

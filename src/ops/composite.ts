@@ -4,9 +4,9 @@
  * @module
  */
 
-import type { DType } from "../core/dtype.ts";
+import { type DType, isDType } from "../core/dtype.ts";
 import type { Tensor, TensorLike } from "../core/tensor.ts";
-import { guardAlloc, int32RangeError, ShapeError } from "../core/errors.ts";
+import { DTypeError, guardAlloc, int32RangeError, ShapeError } from "../core/errors.ts";
 import { asTensors, backendOf, sameDType } from "./convert.ts";
 import { cast, equal, maximum, minimum } from "./elementwise.ts";
 import { expandDims } from "./movement.ts";
@@ -78,6 +78,11 @@ export function oneHot(
   opts: OneHotOptions = {},
 ): Tensor {
   checkOptions("oneHot", opts, ONE_HOT_KEYS, '{ dtype: "int32" }');
+  if (opts.dtype !== undefined && !isDType(opts.dtype)) {
+    throw new DTypeError(
+      `oneHot(): unknown dtype ${JSON.stringify(opts.dtype)}; use float32, float64, int32 or bool`,
+    );
+  }
   if (!Number.isInteger(depth) || depth < 0) {
     throw new ShapeError(`oneHot(): depth must be a non-negative integer, got ${depth}`);
   }

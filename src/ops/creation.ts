@@ -540,6 +540,12 @@ export function linspace(
  */
 export function eye(n: number, m = n, opts: CreationOptions = {}): Tensor {
   checkCreation("eye", opts);
+  if (typeof m !== "number") {
+    throw new TypeError(
+      `eye(): the number of columns must be a number, got ${describe(m)}; options come third, ` +
+        `e.g. eye(3, 3, { dtype: "int32" })`,
+    );
+  }
   checkShape("eye", [n, m]);
   const dtype = opts.dtype ?? getDefaultDType();
   const vals = guardAlloc("eye", [n, m], dtype, currentBackend(), () => {

@@ -10,7 +10,7 @@
 import { DTypeError, fmtShape, ShapeError } from "../core/errors.ts";
 import type { Shape } from "../core/shape.ts";
 import type { Tensor, TensorLike } from "../core/tensor.ts";
-import { asTensors, sameDType } from "./convert.ts";
+import { asTensors } from "./convert.ts";
 import { mul } from "./elementwise.ts";
 import { matmul } from "./matmul.ts";
 import { broadcastTo, reshape, transpose } from "./movement.ts";
@@ -119,7 +119,14 @@ export function einsum(subscripts: string, ...operands: TensorLike[]): Tensor {
     );
   }
   const ts = asTensors("einsum", operands);
-  const dtype = sameDType(op, ts.map((t) => t.dtype));
+  const dtype = ts[0].dtype;
+  if (ts.some((t) => t.dtype !== dtype)) {
+    // As sameDType's message, with the subscripts inside the parentheses.
+    throw new DTypeError(
+      `${op}: dtype mismatch: ${ts.map((t) => t.dtype).join(" and ")}; cast one first, e.g. ` +
+        `cast(x, "${dtype}")`,
+    );
+  }
   if (dtype === "bool") {
     throw new DTypeError(`${op}: bool operands are not supported; cast them to float32 or int32`);
   }

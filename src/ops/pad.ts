@@ -11,7 +11,7 @@
 
 import { DTypeError, fmtShape, int32RangeError, ShapeError } from "../core/errors.ts";
 import type { Tensor, TensorLike } from "../core/tensor.ts";
-import { asTensor, backendOf } from "./convert.ts";
+import { asTensor, backendOf, describe } from "./convert.ts";
 import { where } from "./elementwise.ts";
 import { broadcastTo, unslicePrim } from "./movement.ts";
 import { take } from "./take.ts";
@@ -161,6 +161,9 @@ export function pad(x: TensorLike, widths: PadWidths, opts: PadOptions = {}): Te
     throw new ShapeError(`pad(): unknown mode "${mode}"; use one of ${MODES.join(", ")}`);
   }
   const value = opts.value ?? 0;
+  if (typeof value !== "number") {
+    throw new TypeError(`pad(): value must be a number, got ${describe(value)}`);
+  }
   if (mode !== "constant" && opts.value !== undefined) {
     throw new ShapeError(`pad(): value is for mode "constant"; mode "${mode}" copies elements`);
   }

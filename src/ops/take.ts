@@ -118,7 +118,9 @@ function batchOffsets(op: string, idx: Tensor, n: number, size: number): Tensor 
     for (const v of known) {
       if (v < -n || v >= n) {
         throw new RangeError(
-          `${op}: index ${v} is out of bounds for an axis of size ${n} (valid: -${n}..${n - 1})`,
+          `${op}: index ${v} is out of bounds for an axis of size ${n} ${
+            n === 0 ? "(it has no elements)" : `(valid: -${n}..${n - 1})`
+          }`,
         );
       }
     }
@@ -205,7 +207,9 @@ export function indexTensor(
     }
     if (n !== undefined && (v < -n || v >= n)) {
       throw new RangeError(
-        `${op}(): index ${v} is out of bounds for an axis of size ${n} (valid: -${n}..${n - 1})`,
+        `${op}(): index ${v} is out of bounds for an axis of size ${n} ${
+          n === 0 ? "(it has no elements)" : `(valid: -${n}..${n - 1})`
+        }`,
       );
     }
     if (v < -2147483648 || v > 2147483647) throw int32RangeError(op, v, " (indices are int32)");

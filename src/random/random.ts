@@ -359,6 +359,16 @@ export function bernoulli(k: PRNGKey, p: TensorLike = 0.5, shape?: readonly numb
         `cast it first, e.g. cast(p, "float32")`,
     );
   }
+  if (shape !== undefined) {
+    const lead = shape.length - pt.ndim;
+    const fits = lead >= 0 && pt.shape.every((d, i) => d === 1 || d === shape[lead + i]);
+    if (!fits) {
+      throw new ShapeError(
+        `random.bernoulli(): p of shape ${fmtShape(pt.shape)} does not broadcast to the shape ` +
+          `${fmtShape(shape)} asked for`,
+      );
+    }
+  }
   return less(unit("bernoulli", kk, shape ?? pt.shape, pt.dtype), pt);
 }
 
@@ -521,6 +531,11 @@ export function choice(
   const shape = typeof size === "number" ? [size] : [...size];
   checkShape("random.choice", shape);
   const count = sizeOf(shape);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new RangeError(
+      `random.choice(): n (draws are from 0..n-1) must be a positive integer, got ${describe(n)}`,
+    );
+  }
   if (opts.replace ?? true) return randint(kk, shape, 0, n);
   if (count > n) {
     throw new ShapeError(

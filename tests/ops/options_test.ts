@@ -13,8 +13,10 @@ import {
   arange,
   cumsum,
   data,
+  einsum,
   eye,
   full,
+  hessian,
   lax,
   logsumexp,
   matmul,
@@ -31,6 +33,7 @@ import {
   std,
   sum,
   take,
+  type Tensor,
   tensor,
   transpose,
   tree,
@@ -356,4 +359,63 @@ Deno.test("arguments of the wrong kind are TypeErrors naming the op (they were J
       String(re),
     );
   }
+});
+
+Deno.test("errors name the op called, not the one it is built on", () => {
+  const a = ones([2, 2]);
+  const key = random.key(0);
+  const cases: [RegExp, () => unknown][] = [
+    [/^pad\(\): value must be a number, got string a$/, () => pad(a, 1, { value: "a" as never })],
+    [/^oneHot\(\): unknown dtype "x"/, () => oneHot([0, 1], 2, { dtype: "x" as never })],
+    [
+      /^nn\.leakyRelu\(\): alpha \(the slope below 0\) must be a number, got string 0\.1/,
+      () => nn.leakyRelu(a, "0.1" as never),
+    ],
+    [
+      /^random\.choice\(\): n \(draws are from 0\.\.n-1\) must be a positive integer, got number 0$/,
+      () => random.choice(key, 0, [3]),
+    ],
+    [
+      /^random\.bernoulli\(\): p of shape \[2\] does not broadcast to the shape \[3\] asked for$/,
+      () => random.bernoulli(key, tensor([0.1, 0.9]), [3]),
+    ],
+    [
+      /^trainValidSplit\(\): key is missing/,
+      () => data.trainValidSplit({ x: ones([10, 2]) }, { validFraction: 0.2 } as never),
+    ],
+    [
+      /^hessian\(\): argnums 2 is out of range/,
+      () => hessian((x: Tensor, _y: Tensor) => sum(x), { argnums: 2 })(a, a),
+    ],
+    [
+      /^eye\(\): the number of columns must be a number, got an object with keys \[dtype\]; options come third/,
+      () => eye(3, { dtype: "int32" } as never),
+    ],
+    [
+      /^einsum\("ij,jk"\): dtype mismatch: float32 and float64;/,
+      () => einsum("ij,jk", a, ones([2, 2], { dtype: "float64" })),
+    ],
+    [
+      /^take\(\): index 0 is out of bounds for an axis of size 0 \(it has no elements\)$/,
+      () => take(zeros([0, 3]), [0]),
+    ],
+    [
+      /^lax\.cond\(\): trueFn must be a function, got null$/,
+      () => lax.cond(tensor(true), null as never, (x: Tensor) => x, a),
+    ],
+    [
+      /^maxPool2d\(\): padding must be a number, .* got "full"$/,
+      () => nn.maxPool2d(ones([1, 1, 4, 4]), { window: 2, padding: "full" as never }),
+    ],
+  ];
+  for (const [re, f] of cases) {
+    assert.throws(f, (e: unknown) => e instanceof Error && re.test(e.message), String(re));
+  }
+  // Pooling takes conv2d's lowercase "same" and "valid" too.
+  const x = ones([1, 1, 5, 5]);
+  assert.deepEqual(
+    nn.maxPool2d(x, { window: 2, padding: "same" }).shape,
+    nn.maxPool2d(x, { window: 2, padding: "SAME" }).shape,
+  );
+  assert.deepEqual(nn.avgPool2d(x, { window: 2, padding: "valid" }).shape, [1, 1, 2, 2]);
 });
