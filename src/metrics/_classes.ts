@@ -51,6 +51,15 @@ export function classIndices(op: string, what: string, x: unknown): Tensor {
         `or threshold binary probabilities first, e.g. cast(greater(p, 0.5), "int32")`,
     );
   }
+  if (t.ndim === 2 && t.shape[1] === 1) {
+    // argmax of one column is always 0: every example would count as right.
+    throw new ShapeError(
+      `${op}: ${what} have one column (${fmtShape(t.shape)}), so they hold no class scores ` +
+        `to take the argmax of; for a binary output (sigmoid) threshold it first, e.g. ` +
+        `cast(greater(reshape(logits, [-1]), 0), "int32") (probabilities: 0.5), and give ` +
+        `targets as int32 [N] the same way`,
+    );
+  }
   if (t.ndim === 2) return argmax(t, -1);
   throw new ShapeError(
     `${op}: ${what} must be class indices [N] or scores / one-hot rows [N, C], ` +

@@ -7,7 +7,7 @@ import {
   precision,
   recall,
 } from "../../src/metrics/mod.ts";
-import { full, oneHot, tensor, zeros } from "../../src/ops/mod.ts";
+import { cast, full, greater, oneHot, reshape, tensor, zeros } from "../../src/ops/mod.ts";
 import type { Tensor } from "../../src/core/tensor.ts";
 import { DTypeError, ShapeError } from "../../src/core/errors.ts";
 import { assertClose, onHostlessBackend, peek } from "../_helpers.ts";
@@ -379,4 +379,24 @@ Deno.test("confusionMatrix with a numClasses no memory holds fails at once, nami
     1,
     0,
   ], [0, 0, 1]]);
+});
+
+Deno.test("metrics refuse one-column outputs (a sigmoid's): their argmax is always 0, so every example counted as right", () => {
+  const logits = tensor([[5], [5], [-5], [-5]]), targets = tensor([[0], [1], [1], [0]]);
+  for (
+    const f of [
+      () => accuracy(logits, targets),
+      () => confusionMatrix(logits, targets),
+      () => recall(logits, targets),
+    ]
+  ) {
+    assert.throws(
+      f,
+      /^ShapeError: \w+\(\): predictions have one column \(\[4,1\]\), so they hold no class scores .* threshold it first/,
+    );
+  }
+  // Thresholded, as the message says: [1, 1, 0, 0] against [0, 1, 1, 0].
+  const p = cast(greater(reshape(logits, [-1]), 0), "int32"),
+    t = cast(reshape(targets, [-1]), "int32");
+  assert.equal(accuracy(p, t).arraySync(), 0.5);
 });
