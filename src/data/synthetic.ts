@@ -105,8 +105,8 @@ export function spiral(options: SpiralOptions = {}): XY {
   if (!Number.isInteger(classes) || classes < 1) {
     throw new RangeError(`${op}: classes must be a positive integer, got ${classes}`);
   }
-  if (!(noise >= 0)) {
-    throw new RangeError(`${op}: noise must be a non-negative number, got ${noise}`);
+  if (typeof noise !== "number" || !(noise >= 0) || noise === Infinity) {
+    throw new RangeError(`${op}: noise must be a finite number >= 0, got ${noise}`);
   }
   if (noise > 0 && key === undefined) {
     throw new TypeError(

@@ -138,7 +138,8 @@ export function uniformRange(lo: number, hi: number): Sampler<number> {
   checkRange("uniformRange()", lo, hi);
   return {
     description: `uniformRange(${lo}, ${hi})`,
-    sample: (u) => within(lo + u * (hi - lo), lo, hi),
+    // lo·(1 − u) + hi·u: hi − lo overflows for bounds near ±1.8e308 (it gave NaN).
+    sample: (u) => within(lo * (1 - u) + hi * u, lo, hi),
   };
 }
 

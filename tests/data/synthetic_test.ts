@@ -53,6 +53,12 @@ Deno.test("spiral: a missing key and bad sizes are clear errors", () => {
     () => data.spiral(),
     /spiral\(\): needs a key for the angle noise; pass \{ key: random\.key\(0\) \}/,
   );
+  for (const noise of [Infinity, -1, NaN, "0.1"]) {
+    assert.throws(
+      () => data.spiral({ noise: noise as number, key: random.key(0) }),
+      /^RangeError: spiral\(\): noise must be a finite number >= 0, got /,
+    );
+  }
   assert.throws(
     () => data.spiral({ pointsPerClass: 0, key: random.key(0) }),
     /pointsPerClass must be a positive integer, got 0/,
@@ -63,7 +69,7 @@ Deno.test("spiral: a missing key and bad sizes are clear errors", () => {
   );
   assert.throws(
     () => data.spiral({ noise: -1, key: random.key(0) }),
-    /noise must be a non-negative number/,
+    /noise must be a finite number >= 0, got -1/,
   );
 });
 

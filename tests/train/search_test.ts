@@ -210,3 +210,15 @@ Deno.test("randomSearch: missing options or an unknown key throw", async () => {
     /^TypeError: randomSearch\(\): unknown option "direction"; the options are .*"mode"/,
   );
 });
+
+Deno.test("uniformRange spans bounds whose difference overflows (it gave NaN and a constant)", () => {
+  const s = uniformRange(-1.7e308, 1.7e308);
+  const xs = [0, 0.25, 0.5, 0.75].map((u) => s.sample(u));
+  assert.ok(xs.every(Number.isFinite), String(xs));
+  assert.equal(xs[0], -1.7e308);
+  assert.equal(xs[2], 0);
+  for (const [got, want] of [[xs[1], -0.85e308], [xs[3], 0.85e308]]) {
+    assert.ok(Math.abs(got - want) <= 1e-15 * Math.abs(want), `${got} vs ${want}`);
+  }
+  assert.equal(uniformRange(0, 0.5).sample(0.5), 0.25);
+});
