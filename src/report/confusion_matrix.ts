@@ -28,6 +28,16 @@ import {
   toHex,
   uid,
 } from "./_svg.ts";
+import { checkOptions, type OptionKeys } from "../ops/_options.ts";
+
+const CM_PLOT_KEYS: OptionKeys<ConfusionMatrixPlotOptions> = {
+  matrix: true,
+  labels: true,
+  title: true,
+  normalize: true,
+  width: true,
+  height: true,
+};
 
 /**
  * Options of {@linkcode confusionMatrix}.
@@ -136,6 +146,7 @@ function blues(t: number): string {
  */
 export async function confusionMatrix(opts: ConfusionMatrixPlotOptions): Promise<string> {
   const op = "confusionMatrix()";
+  checkOptions("confusionMatrix", opts, CM_PLOT_KEYS, '{ matrix, normalize: "true" }', true);
   const m = await readMatrix(op, opts.matrix);
   const n = m?.length ?? 0;
   if (n === 0) throw new RangeError(`${op}: the matrix is empty; pass matrix: number[][] (C×C)`);

@@ -27,6 +27,21 @@ import {
   titleBlock,
   uid,
 } from "./_svg.ts";
+import { checkOptions, type OptionKeys } from "../ops/_options.ts";
+
+const BOUNDARY_KEYS: OptionKeys<DecisionBoundaryOptions> = {
+  predict: true,
+  points: true,
+  title: true,
+  xRange: true,
+  yRange: true,
+  resolution: true,
+  classNames: true,
+  xLabel: true,
+  yLabel: true,
+  width: true,
+  height: true,
+};
 
 /**
  * The labelled points of a {@linkcode decisionBoundary} plot.
@@ -139,6 +154,7 @@ export interface DecisionBoundaryOptions {
  */
 export async function decisionBoundary(opts: DecisionBoundaryOptions): Promise<string> {
   const op = "decisionBoundary()";
+  checkOptions("decisionBoundary", opts, BOUNDARY_KEYS, "{ predict, points }", true);
   const width = checkSize(op, "width", opts.width ?? 560, 120);
   const height = checkSize(op, "height", opts.height ?? 480, 100);
   const res = checkPositiveInt(op, "resolution", opts.resolution ?? 100);

@@ -43,6 +43,35 @@ import {
 import { fmtNumber } from "./_axes.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { readNumbers } from "./_data.ts";
+import { checkOptions, type OptionKeys } from "../ops/_options.ts";
+
+const HISTOGRAM_KEYS: OptionKeys<HistogramOptions> = {
+  values: true,
+  title: true,
+  bins: true,
+  range: true,
+  xLabel: true,
+  yLabel: true,
+  color: true,
+  width: true,
+  height: true,
+};
+const HISTOGRAMS_KEYS: OptionKeys<HistogramsOptions> = {
+  panels: true,
+  title: true,
+  bins: true,
+  range: true,
+  columns: true,
+  sharedY: "boolean",
+  xLabel: true,
+  yLabel: true,
+  width: true,
+  height: true,
+};
+const PANEL_KEYS: OptionKeys<HistogramPanel> = {
+  title: true,
+  values: true,
+};
 
 /**
  * Options of {@linkcode histogramBins}.
@@ -294,6 +323,7 @@ export interface HistogramOptions {
  */
 export async function histogram(opts: HistogramOptions): Promise<string> {
   const op = "histogram()";
+  checkOptions("histogram", opts, HISTOGRAM_KEYS, "{ values, bins: 30 }", true);
   const values = await readNumbers(op, "values", opts.values);
   const width = checkSize(op, "width", opts.width ?? DEFAULT_WIDTH, 120);
   const height = checkSize(op, "height", opts.height ?? DEFAULT_HEIGHT, 100);
@@ -417,6 +447,10 @@ export interface HistogramsOptions {
  */
 export async function histograms(opts: HistogramsOptions): Promise<string> {
   const op = "histograms()";
+  checkOptions("histograms", opts, HISTOGRAMS_KEYS, "{ panels: [{ title, values }] }", true);
+  for (const [i, p] of (Array.isArray(opts.panels) ? opts.panels : []).entries()) {
+    checkOptions("histograms", p, PANEL_KEYS, `panels[${i}] such as { title, values }`, true);
+  }
   if (!opts.panels || opts.panels.length === 0) {
     throw new RangeError(`${op}: no panels; pass panels: [{ title, values }]`);
   }

@@ -25,6 +25,21 @@ import {
   TITLE_SIZE,
   titleBlock,
 } from "./_svg.ts";
+import { checkOptions, type OptionKeys } from "../ops/_options.ts";
+
+const GRID_KEYS: OptionKeys<ImageGridOptions> = {
+  images: true,
+  shape: true,
+  count: true,
+  columns: true,
+  labels: true,
+  predictions: true,
+  classNames: true,
+  title: true,
+  scale: true,
+  range: true,
+  invert: "boolean",
+};
 
 /**
  * Options of {@linkcode imageGrid}.
@@ -137,6 +152,7 @@ export interface ImageGridOptions {
  */
 export async function imageGrid(opts: ImageGridOptions): Promise<string> {
   const op = "imageGrid()";
+  checkOptions("imageGrid", opts, GRID_KEYS, "{ images, shape: [28, 28] }", true);
   const { images, labels, predictions } = await readImages(op, opts);
   const shape = opts.shape ?? (opts.images as Tensor).shape.slice(1);
   const { c, h, w, channelsFirst } = readShape(op, shape);

@@ -24,6 +24,30 @@ import {
   titleBlock,
   uid,
 } from "./_svg.ts";
+import { checkOptions, type OptionKeys } from "../ops/_options.ts";
+
+const LINE_KEYS: OptionKeys<LineChartOptions> = {
+  series: true,
+  title: true,
+  xLabel: true,
+  yLabel: true,
+  yLog: "boolean",
+  xMin: true,
+  xMax: true,
+  yMin: true,
+  yMax: true,
+  width: true,
+  height: true,
+  markers: "boolean",
+};
+const SERIES_KEYS: OptionKeys<LineSeries> = {
+  name: true,
+  x: true,
+  y: true,
+  dashed: "boolean",
+  color: true,
+  markers: "boolean",
+};
 
 /**
  * One line of a {@linkcode lineChart}.
@@ -179,12 +203,14 @@ function checkOptional(name: string, v: number | undefined): number | undefined 
  * ```
  */
 export async function lineChart(opts: LineChartOptions): Promise<string> {
+  checkOptions("lineChart", opts, LINE_KEYS, "{ series: [{ name, y }], yLog: true }", true);
   const series = opts.series;
   if (!series || series.length === 0) {
     throw new RangeError(`${OP}: no series; pass series: [{ name, y }]`);
   }
   const plain: PlainSeries[] = [];
   for (const [i, s] of series.entries()) {
+    checkOptions("lineChart", s, SERIES_KEYS, `series[${i}] such as { name: "train", y }`, true);
     plain.push({
       ...s,
       x: s.x === undefined ? undefined : await readNumbers(OP, `series[${i}].x`, s.x),

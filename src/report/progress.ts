@@ -1,3 +1,16 @@
+import { checkOptions, type OptionKeys } from "../ops/_options.ts";
+
+const PROGRESS_KEYS: OptionKeys<ProgressBarOptions> = {
+  steps: true,
+  epochs: true,
+  quiet: "boolean",
+  writer: true,
+  tty: "boolean",
+  clock: true,
+  width: true,
+  redrawMs: true,
+  logEveryMs: true,
+};
 /**
  * A terminal progress bar for training loops. On a terminal it redraws one
  * line in place (`\r`):
@@ -241,6 +254,7 @@ export class ProgressBar {
    * ```
    */
   constructor(options: ProgressBarOptions) {
+    checkOptions("ProgressBar", options, PROGRESS_KEYS, "{ steps: 600, epochs: 10 }", true);
     const {
       steps,
       epochs,

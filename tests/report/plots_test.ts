@@ -3,6 +3,7 @@ import {
   CpuBackend,
   type DType,
   plot,
+  ProgressBar,
   ShapeError,
   Tensor,
   tensor,
@@ -889,4 +890,48 @@ Deno.test("plots are deterministic: the same input gives the same bytes", async 
   assert.equal(await plot.lineChart(opts), await plot.lineChart(opts));
   const img = { images: new Float32Array(2 * 9).fill(0.5), shape: [3, 3] as const };
   assert.equal(await plot.imageGrid(img), await plot.imageGrid(img));
+});
+
+Deno.test("plot functions and ProgressBar check their options (ylog, a series' label, normalise were ignored: a different chart)", async () => {
+  const cases: [RegExp, () => unknown][] = [
+    [
+      /^lineChart\(\): unknown option "ylog" \(did you mean "yLog"\?\)/,
+      () => plot.lineChart({ series: [{ y: [1, 2] }], ylog: true } as never),
+    ],
+    [
+      /^lineChart\(\): unknown option "label"; .* e\.g\. series\[0\] such as \{ name: "train", y \}/,
+      () => plot.lineChart({ series: [{ y: [1, 2], label: "train" } as never] }),
+    ],
+    [
+      /^lineChart\(\): option "yLog" must be true or false, got string true/,
+      () => plot.lineChart({ series: [{ y: [1, 2] }], yLog: "true" } as never),
+    ],
+    [
+      /^histogram\(\): unknown option "bin" \(did you mean "bins"\?\)/,
+      () => plot.histogram({ values: [1], bin: 2 } as never),
+    ],
+    [
+      /^histograms\(\): unknown option "name"/,
+      () => plot.histograms({ panels: [{ values: [1], name: "a" } as never] }),
+    ],
+    [
+      /^confusionMatrix\(\): unknown option "normalise" \(did you mean "normalize"\?\)/,
+      () => plot.confusionMatrix({ matrix: [[1]], normalise: "true" } as never),
+    ],
+    [
+      /^imageGrid\(\): unknown option "cols"/,
+      () => plot.imageGrid({ images: [0, 0, 0, 0], shape: [2, 2], cols: 1 } as never),
+    ],
+    [
+      /^ProgressBar\(\): unknown option "quite" \(did you mean "quiet"\?\)/,
+      () => new ProgressBar({ steps: 1, quite: true } as never),
+    ],
+  ];
+  for (const [re, f] of cases) {
+    await assert.rejects(
+      async () => await f(),
+      (e: unknown) => e instanceof TypeError && re.test(e.message),
+      String(re),
+    );
+  }
 });

@@ -643,6 +643,10 @@ Deno.test("fit: clear errors for bad options, before training", async () => {
     /^TypeError: fit\(\): unknown option "metric" \(did you mean "metrics"\?\)/,
   );
   await assert.rejects(
+    () => loose({ ...base, progress: { logEvery: 1 } }),
+    /^TypeError: fit\(\): unknown option "logEvery" \(did you mean "logEveryMs"\?\)/,
+  );
+  await assert.rejects(
     () => loose({ ...base, key: undefined }),
     /^TypeError: fit\(\): key is missing: .*key: random\.key\(0\)/,
   );
