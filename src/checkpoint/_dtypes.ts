@@ -103,7 +103,7 @@ export function encode(values: TypedArray, storage: SafetensorsDType): Uint8Arra
   let arr: ArrayBufferView;
   switch (storage) {
     case "F16":
-      // Round to nearest, ties to even; beyond ±65504 becomes ±Infinity.
+      // Round to nearest, ties to even; from ±65520 on (the tie above 65504) ±Infinity.
       arr = Float16Array.from(values);
       break;
     case "F32":

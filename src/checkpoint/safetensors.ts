@@ -51,8 +51,8 @@ export interface SerializeOptions {
    * (float32 → `F32`, float64 → `F64`). `"float32"` stores float64 tensors
    * as `F32` too; `"float16"` stores every float tensor as `F16`, half the
    * size of float32 (rounded to nearest, ties to even: relative error at most
-   * 2⁻¹¹; magnitudes above 65504 become ±Infinity, below about 6·10⁻⁸ become
-   * 0). int32 and bool tensors, and number leaves, are always stored
+   * 2⁻¹¹; magnitudes of 65520 and above become ±Infinity, those between
+   * 65504 and 65520 round to ±65504, below about 3·10⁻⁸ become 0). int32 and bool tensors, and number leaves, are always stored
    * exactly.
    */
   readonly dtype?: "float32" | "float16";
@@ -219,6 +219,7 @@ export async function serializeImpl(
           `convert it first, e.g. String(x) or JSON.stringify(x)`,
       );
     }
+    // Written by this function: a value read back from a file (to save it again) is replaced.
     if (k !== NUMBERS_KEY) setOwn(metadata, k, v);
   }
 

@@ -191,6 +191,9 @@ function checkBatchSize(op: string, batchSize: number): void {
  */
 export function numBatches(n: number, batchSize: number, dropLast = false): number {
   checkBatchSize("numBatches()", batchSize);
+  if (typeof dropLast !== "boolean") {
+    throw new TypeError(`numBatches(): dropLast must be true or false, got ${describe(dropLast)}`);
+  }
   if (!Number.isInteger(n) || n < 0) {
     throw new RangeError(`numBatches(): n must be a non-negative integer, got ${n}`);
   }
@@ -301,7 +304,7 @@ export function batches<D>(
 export function batches<D>(data: D, options: BatchOptions): IterableIterator<D>;
 export function batches<D>(data: D, options: BatchOptions): IterableIterator<Batch<D>> {
   const op = "batches()";
-  checkOptions("batches", options, BATCH_KEYS, "{ batchSize: 100, key, dropLast: true }");
+  checkOptions("batches", options, BATCH_KEYS, "{ batchSize: 100, key, dropLast: true }", true);
   const { batchSize, key, dropLast = false } = options;
   const shuffle = options.shuffle ?? key !== undefined;
   checkBatchSize(op, batchSize);

@@ -43,6 +43,15 @@ Deno.test("numBatches: ceil, or floor with dropLast", () => {
   assert.equal(numBatches(0, 3), 0);
   assert.throws(() => numBatches(10, 0), /batchSize must be a positive integer, got 0/);
   assert.throws(() => numBatches(-1, 2), /n must be a non-negative integer/);
+  // "yes" was truthy: 3 batches of 10 where 4 were asked.
+  assert.throws(
+    () => numBatches(10, 3, "yes" as never),
+    /^TypeError: numBatches\(\): dropLast must be true or false, got string yes/,
+  );
+  assert.throws(
+    () => [...batches({ x: tensor([1, 2]) }, undefined as never)],
+    /^TypeError: batches\(\): expected an options object/,
+  );
 });
 
 Deno.test("batches: in order without a key, last batch smaller", () => {
