@@ -92,6 +92,15 @@ export class JitTrace implements Transformation {
           `function instead`,
       );
     }
+    if (this.capturing) {
+      // A control-flow body or branch, traced once with abstract values (also outside jit).
+      return new Error(
+        `${op}(): cannot read ${what} while a lax.scan, foriLoop, whileLoop, cond, switch or ` +
+          `checkpoint body is traced: bodies and branches are traced once, with abstract ` +
+          `values, to run as one primitive. Compute with where() instead of branching on it, ` +
+          `nest lax.cond/lax.whileLoop for control flow, or read it outside the body`,
+      );
+    }
     return new Error(
       `${op}(): cannot read ${what} while jit traces the function: its value is only known ` +
         `when the program runs. Make the argument it depends on static ` +

@@ -665,3 +665,20 @@ Deno.test("scan and map over a length-1 axis leave the caller's xs alive (cpu, w
     });
   }
 });
+
+Deno.test("reading a value inside a body or branch says so (it said 'while jit traces' eagerly, suggesting lax.cond inside lax.cond)", () => {
+  const read = (y: Tensor) => {
+    y.dataSync();
+    return y;
+  };
+  assert.throws(
+    () => lax.cond(tensor(true), read, (y: Tensor) => y, tensor(1)),
+    /^Error: dataSync\(\): cannot read a traced tensor \(float32\[\]\) while a lax\.scan, foriLoop, whileLoop, cond, switch or checkpoint body is traced: .* or read it outside the body$/,
+  );
+  assert.throws(
+    () => lax.scan((c: Tensor, x: Tensor) => [read(c), x], tensor(0), tensor([1, 2])),
+    /while a lax\.scan, foriLoop, whileLoop, cond, switch or checkpoint body is traced/,
+  );
+  // Directly under jit, the jit message.
+  assert.throws(() => jit(read)(tensor(1)), /while jit traces the function/);
+});
