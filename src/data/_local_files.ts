@@ -52,20 +52,13 @@ export interface PartialFind {
 export type Search =
   | { readonly kind: "files"; readonly dir: string; readonly paths: ReadonlyMap<string, string> }
   | { readonly kind: "archive"; readonly archive: ArchiveSpec; readonly path: string }
-  | { readonly kind: "miss"; readonly why: string; readonly partial?: PartialFind };
-
-/**
- * Why `path` is not a directory ("does not exist", "is not a directory"), or
- * `undefined` when it is one or cannot be checked (no read permission: the
- * search reports that).
- */
-export async function notADirectory(path: string): Promise<string | undefined> {
-  try {
-    return (await Deno.stat(path)).isDirectory ? undefined : "is not a directory";
-  } catch (e) {
-    return e instanceof Deno.errors.NotFound ? "does not exist" : undefined;
-  }
-}
+  | {
+    readonly kind: "miss";
+    readonly why: string;
+    readonly partial?: PartialFind;
+    /** `base` itself does not exist or is not a directory. */
+    readonly absent?: boolean;
+  };
 
 /** Looks for the files (or an archive) in `base`/`sub`/`folder` for each sub and folder. */
 export async function search(
@@ -75,9 +68,11 @@ export async function search(
 ): Promise<Search> {
   try {
     const st = await Deno.stat(base);
-    if (!st.isDirectory) return { kind: "miss", why: "is not a directory" };
+    if (!st.isDirectory) return { kind: "miss", why: "is not a directory", absent: true };
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return { kind: "miss", why: "does not exist" };
+    if (e instanceof Deno.errors.NotFound) {
+      return { kind: "miss", why: "does not exist", absent: true };
+    }
     return { kind: "miss", why: fsReason(e, "--allow-read", base) };
   }
   const dirs = unique(

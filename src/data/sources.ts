@@ -55,7 +55,6 @@ import { howTo } from "./_how_to.ts";
 import {
   fsReason,
   NeedsPermission,
-  notADirectory,
   type PartialFind,
   readAll,
   type Search,
@@ -155,19 +154,6 @@ export async function resolveFiles(
     return { ...got, note: s.note };
   };
 
-  // A dir option that names no directory is a mistyped path, not a place to
-  // search: loading MNIST from the cache or a download instead would give
-  // another dataset than the one asked for without a word (torchvision raises).
-  if (options.dir !== undefined) {
-    const why = await notADirectory(options.dir);
-    if (why !== undefined) {
-      const message = `${op}: the dir option ${JSON.stringify(options.dir)} ${why}. ` +
-        `Fix the path, or leave dir out to search GRADUS_DATA_DIR and the cache ` +
-        `(and download${options.download === false ? " with download: true" : ""}).`;
-      throw new DatasetUnavailableError(spec.id, message, [`dir option ${options.dir}: ${why}`]);
-    }
-  }
-
   // 1. The dir option, GRADUS_DATA_DIR and 2. the cache: the dataset's own
   // files first, then its fallback's.
   const local: Local[] = [];
@@ -262,6 +248,16 @@ async function findLocal(
       continue;
     }
     const found = await search(spec, path, spec.subdirs);
+    if (found.kind === "miss" && found.absent && label === "dir option") {
+      // A dir option that names no directory is a mistyped path, not a place to search:
+      // loading the dataset from the cache or a download instead would give another one
+      // than asked for without a word (torchvision raises).
+      const op = options.op ?? "data";
+      const message = `${op}: the dir option ${JSON.stringify(path)} ${found.why}. ` +
+        `Fix the path, or leave dir out to search GRADUS_DATA_DIR and the cache ` +
+        `(and download${options.download === false ? " with download: true" : ""}).`;
+      throw new DatasetUnavailableError(spec.id, message, [`dir option ${path}: ${found.why}`]);
+    }
     if (found.kind === "miss") {
       // A fallback's search may fail as the dataset's did ("does not exist"): said once.
       const line = `${label} ${path}: ${found.why}`;

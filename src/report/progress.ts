@@ -1,16 +1,3 @@
-import { checkOptions, type OptionKeys } from "../ops/_options.ts";
-
-const PROGRESS_KEYS: OptionKeys<ProgressBarOptions> = {
-  steps: true,
-  epochs: true,
-  quiet: "boolean",
-  writer: true,
-  tty: "boolean",
-  clock: true,
-  width: true,
-  redrawMs: true,
-  logEveryMs: true,
-};
 /**
  * A terminal progress bar for training loops. On a terminal it redraws one
  * line in place (`\r`):
@@ -44,6 +31,25 @@ const PROGRESS_KEYS: OptionKeys<ProgressBarOptions> = {
  *
  * @module
  */
+
+import { checkOptions, type OptionKeys } from "../ops/_options.ts";
+
+/** The keys of {@linkcode ProgressDisplayOptions} (`fit`'s `progress` checks them too). @internal */
+export const PROGRESS_DISPLAY_KEYS: OptionKeys<ProgressDisplayOptions> = {
+  writer: true,
+  tty: "boolean",
+  clock: true,
+  width: true,
+  redrawMs: true,
+  logEveryMs: true,
+};
+
+const PROGRESS_KEYS: OptionKeys<ProgressBarOptions> = {
+  ...PROGRESS_DISPLAY_KEYS,
+  steps: true,
+  epochs: true,
+  quiet: "boolean",
+};
 
 /**
  * Where a progress bar writes: `Deno.stdout`, `Deno.stderr`, or a test double.

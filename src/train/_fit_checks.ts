@@ -12,7 +12,7 @@ import type { GradientTransformation } from "../optim/base.ts";
 import { clipByGlobalNorm } from "../optim/clipping.ts";
 import type { EmptyState } from "../optim/transforms.ts";
 import { numBatches, numExamples } from "../data/batching.ts";
-import type { ProgressDisplayOptions } from "../report/progress.ts";
+import { PROGRESS_DISPLAY_KEYS } from "../report/progress.ts";
 import type {
   EarlyStoppingOptions,
   FitOptions,
@@ -53,15 +53,6 @@ const VALIDATION_KEYS: OptionKeys<ValidationOptions<unknown, unknown, unknown>> 
   metrics: true,
   batchSize: true,
 };
-const PROGRESS_KEYS: OptionKeys<ProgressDisplayOptions> = {
-  writer: true,
-  tty: "boolean",
-  clock: true,
-  width: true,
-  redrawMs: true,
-  logEveryMs: true,
-};
-
 const EARLY_STOPPING_KEYS: OptionKeys<EarlyStoppingOptions> = {
   patience: true,
   monitor: true,
@@ -121,7 +112,7 @@ export function checkFitOptions<P, D, S, M>(
     EARLY_STOPPING_KEYS,
     "{ earlyStopping: { patience: 4 } }",
   );
-  checkOptions("fit", options.progress, PROGRESS_KEYS, "{ progress: { width: 40 } }");
+  checkOptions("fit", options.progress, PROGRESS_DISPLAY_KEYS, "{ progress: { width: 40 } }");
   const {
     optimizer,
     data,
